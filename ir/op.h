@@ -1,0 +1,41 @@
+// The op set of the IR. One enum, one name per op (the ONNX op type).
+// Fusion is an attribute of a node (Node::activation), never a new op.
+#pragma once
+
+#include <string>
+
+namespace pare::ir {
+
+#define PARE_IR_OPS(X)                                                                         \
+  X(Add) X(AveragePool) X(BatchNormalization) X(Cast) X(Clip) X(Concat) X(Constant)            \
+  X(ConstantOfShape) X(Conv) X(ConvTranspose) X(Div) X(Equal) X(Erf) X(Expand) X(Flatten)      \
+  X(Gather) X(Gelu) X(Gemm) X(GlobalAveragePool) X(HardSigmoid) X(HardSwish) X(Identity)       \
+  X(LayerNormalization) X(LeakyRelu) X(MatMul) X(MaxPool) X(Mul) X(Pad) X(Pow) X(PRelu)         \
+  X(ReduceMean) X(ReduceSum) X(Relu) X(Reshape) X(Resize) X(Shape) X(Sigmoid) X(Slice)          \
+  X(Softmax) X(Split) X(Sqrt) X(Squeeze) X(Sub) X(Tanh) X(Transpose) X(Unsqueeze) X(Where)
+
+enum class OpKind : int {
+#define PARE_OP_ENUM(name) k##name,
+  PARE_IR_OPS(PARE_OP_ENUM)
+#undef PARE_OP_ENUM
+      kCount
+};
+
+const char* op_name(OpKind op);                       // "Conv"
+bool op_from_name(const std::string& name, OpKind* out);
+
+// Activations a Conv/Gemm/MatMul node can apply to its output in place.
+enum class Activation : int {
+  kNone = 0,
+  kRelu,
+  kClip,         // min/max in Node::activation_params (ReLU6 is Clip(0, 6))
+  kSigmoid,
+  kHardSigmoid,  // alpha/beta in activation_params
+  kHardSwish,
+  kLeakyRelu,    // alpha in activation_params
+};
+
+const char* activation_name(Activation a);
+bool activation_from_name(const std::string& name, Activation* out);
+
+}  // namespace pare::ir

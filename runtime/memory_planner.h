@@ -1,0 +1,33 @@
+// Plans one activation arena: tensors whose lifetimes do not overlap share memory.
+// Used by the .pare writer (to store the plan) and by the loader (to check a stored plan).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/status.h"
+
+namespace pare::rt {
+
+constexpr size_t kArenaAlignment = 64;
+
+struct BufferLifetime {
+  size_t bytes = 0;
+  int32_t first_use = 0;  // index of the step that writes it (-1: live from the start, e.g. inputs)
+  int32_t last_use = 0;   // index of the last step that reads it (INT32_MAX: live to the end, e.g. outputs)
+};
+
+struct MemoryPlan {
+  size_t arena_bytes = 0;
+  std::vector<size_t> offsets;  // one per BufferLifetime, multiples of kArenaAlignment
+};
+
+// Greedy by size (largest first), best fit among gaps; deterministic.
+MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers);
+
+// Checks a plan: every buffer aligned and inside the arena, and no two buffers with
+// overlapping lifetimes overlapping in memory.
+Status check_memory_plan(const std::vector<BufferLifetime>& buffers, const MemoryPlan& plan);
+
+}  // namespace pare::rt

@@ -1,0 +1,84 @@
+// A loaded .pare model: the file mapped read-only, verified (FlatBuffers verifier, then
+// semantic checks on every offset, size, shape, dtype and arity), and exposed as plain
+// descriptions. Weights are used in place from the mapping.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/attrs.h"
+#include "runtime/op.h"
+#include "runtime/status.h"
+#include "runtime/tensor.h"
+
+namespace pare::rt {
+
+struct NodeDesc {
+  std::string op;
+  std::string name;
+  std::vector<int32_t> inputs;   // -1: omitted optional input
+  std::vector<int32_t> outputs;
+  Attrs attrs;
+  FusedActivation activation;
+};
+
+struct QuantDesc {
+  std::vector<float> scales;
+  std::vector<int64_t> zero_points;
+  int32_t axis = -1;
+};
+
+struct ModelTensor {
+  TensorDesc desc;              // desc.constant points into the mapping for weights
+  int64_t arena_offset = -1;    // -1 for constants
+  bool has_quant = false;
+  QuantDesc quant;
+};
+
+struct ModelMetadata {
+  std::string producer, producer_version, pipeline, source_file, source_hash, report_summary;
+  uint32_t schema_version = 0;
+};
+
+class Model {
+ public:
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // Maps and verifies a file. The message of a failure names the file.
+  static Result<std::shared_ptr<const Model>> load_file(const std::string& path);
+  // Verifies a copy of an in-memory file image.
+  static Result<std::shared_ptr<const Model>> load_buffer(const void* data, size_t size,
+                                                          const std::string& name = "<memory>");
+
+  const std::vector<ModelTensor>& tensors() const { return tensors_; }
+  const std::vector<NodeDesc>& nodes() const { return nodes_; }  // execution order
+  const std::vector<int32_t>& inputs() const { return inputs_; }
+  const std::vector<int32_t>& outputs() const { return outputs_; }
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t weights_bytes() const { return weights_bytes_; }
+  size_t file_bytes() const { return size_; }
+  const ModelMetadata& metadata() const { return metadata_; }
+
+ private:
+  Model() = default;
+  Status parse(const std::string& name);
+
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+  std::vector<uint8_t> owned_;  // load_buffer's copy (64-byte aligned view into it)
+  size_t owned_shift_ = 0;
+
+  std::vector<ModelTensor> tensors_;
+  std::vector<NodeDesc> nodes_;
+  std::vector<int32_t> inputs_, outputs_;
+  size_t arena_bytes_ = 0;
+  size_t weights_bytes_ = 0;
+  ModelMetadata metadata_;
+};
+
+}  // namespace pare::rt

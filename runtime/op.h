@@ -1,0 +1,71 @@
+// The op interface of the runtime. Each op (runtime/ops/*.cc) provides one factory:
+// prepare validates attributes, dtypes and shapes, picks a kernel for this CPU and packs
+// weights; the returned OpKernel::run then runs blind (no checks, no allocation).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/attrs.h"
+#include "runtime/cpu.h"
+#include "runtime/status.h"
+#include "runtime/tensor.h"
+
+namespace pare::rt {
+
+class ThreadPool;
+
+enum class ActivationKind : int32_t {
+  kNone = 0, kRelu = 1, kClip = 2, kSigmoid = 3, kHardSigmoid = 4, kHardSwish = 5, kLeakyRelu = 6
+};
+
+struct FusedActivation {
+  ActivationKind kind = ActivationKind::kNone;
+  float p0 = 0.f;  // Clip: min; HardSigmoid: alpha; LeakyRelu: alpha
+  float p1 = 0.f;  // Clip: max; HardSigmoid: beta
+};
+
+struct PrepareContext {
+  std::string op;         // "Conv"
+  std::string node_name;  // source name, for messages
+  const Attrs* attrs = nullptr;
+  std::vector<const TensorDesc*> inputs;   // nullptr for an omitted optional input
+  std::vector<const TensorDesc*> outputs;  // shapes as planned; prepare checks them
+  FusedActivation activation;
+  Isa isa = Isa::kScalar;  // best usable ISA for this run
+
+  // "Conv 'layer1.0/conv': message"
+  Status error(Status::Code code, const std::string& message) const;
+};
+
+struct ExecContext {
+  const void* const* inputs = nullptr;  // by input position; nullptr for omitted inputs
+  void* const* outputs = nullptr;
+  void* scratch = nullptr;              // OpKernel::scratch_bytes() bytes, 64-byte aligned
+  ThreadPool* pool = nullptr;           // may be nullptr: run on the calling thread
+};
+
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  virtual size_t scratch_bytes() const { return 0; }
+  virtual void run(const ExecContext& ctx) = 0;
+  // Name of the kernel chosen, e.g. "f32_conv_ref__scalar" (for profiles and inspect).
+  virtual const char* kernel_name() const = 0;
+};
+
+using OpFactory = Result<std::unique_ptr<OpKernel>> (*)(const PrepareContext& ctx);
+
+// Finds the factory for an op type; nullptr if this runtime does not implement it.
+OpFactory find_op(const std::string& op);
+// All op types implemented, sorted.
+std::vector<std::string> registered_ops();
+
+// The registry is one explicit table in runtime/op_registry.cc (no static
+// initialisers, so linking the static library never drops an op).
+
+// Shared helper for ops: applies a fused activation in place over n floats.
+void apply_activation(const FusedActivation& act, float* data, size_t n);
+
+}  // namespace pare::rt

@@ -1,0 +1,81 @@
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/op.h"
+#include "runtime/ops/ops.h"
+
+namespace pare::rt {
+
+namespace {
+struct OpEntry {
+  const char* name;
+  OpFactory factory;
+};
+
+// Sorted by name: find_op does a binary search.
+constexpr OpEntry kOps[] = {
+    {"Add", ops::prepare_Add},
+    {"AveragePool", ops::prepare_AveragePool},
+    {"BatchNormalization", ops::prepare_BatchNormalization},
+    {"Cast", ops::prepare_Cast},
+    {"Clip", ops::prepare_Clip},
+    {"Concat", ops::prepare_Concat},
+    {"ConstantOfShape", ops::prepare_ConstantOfShape},
+    {"Conv", ops::prepare_Conv},
+    {"ConvTranspose", ops::prepare_ConvTranspose},
+    {"Div", ops::prepare_Div},
+    {"Equal", ops::prepare_Equal},
+    {"Erf", ops::prepare_Erf},
+    {"Expand", ops::prepare_Expand},
+    {"Flatten", ops::prepare_Flatten},
+    {"Gather", ops::prepare_Gather},
+    {"Gelu", ops::prepare_Gelu},
+    {"Gemm", ops::prepare_Gemm},
+    {"GlobalAveragePool", ops::prepare_GlobalAveragePool},
+    {"HardSigmoid", ops::prepare_HardSigmoid},
+    {"HardSwish", ops::prepare_HardSwish},
+    {"Identity", ops::prepare_Identity},
+    {"LayerNormalization", ops::prepare_LayerNormalization},
+    {"LeakyRelu", ops::prepare_LeakyRelu},
+    {"MatMul", ops::prepare_MatMul},
+    {"MaxPool", ops::prepare_MaxPool},
+    {"Mul", ops::prepare_Mul},
+    {"PRelu", ops::prepare_PRelu},
+    {"Pad", ops::prepare_Pad},
+    {"Pow", ops::prepare_Pow},
+    {"ReduceMean", ops::prepare_ReduceMean},
+    {"ReduceSum", ops::prepare_ReduceSum},
+    {"Relu", ops::prepare_Relu},
+    {"Reshape", ops::prepare_Reshape},
+    {"Resize", ops::prepare_Resize},
+    {"Shape", ops::prepare_Shape},
+    {"Sigmoid", ops::prepare_Sigmoid},
+    {"Slice", ops::prepare_Slice},
+    {"Softmax", ops::prepare_Softmax},
+    {"Split", ops::prepare_Split},
+    {"Sqrt", ops::prepare_Sqrt},
+    {"Squeeze", ops::prepare_Squeeze},
+    {"Sub", ops::prepare_Sub},
+    {"Tanh", ops::prepare_Tanh},
+    {"Transpose", ops::prepare_Transpose},
+    {"Unsqueeze", ops::prepare_Unsqueeze},
+    {"Where", ops::prepare_Where},
+};
+}  // namespace
+
+OpFactory find_op(const std::string& op) {
+  const OpEntry* end = kOps + sizeof(kOps) / sizeof(kOps[0]);
+  const OpEntry* it = std::lower_bound(kOps, end, op, [](const OpEntry& e, const std::string& name) {
+    return std::strcmp(e.name, name.c_str()) < 0;
+  });
+  if (it != end && op == it->name) return it->factory;
+  return nullptr;
+}
+
+std::vector<std::string> registered_ops() {
+  std::vector<std::string> names;
+  for (const OpEntry& e : kOps) names.emplace_back(e.name);
+  return names;
+}
+
+}  // namespace pare::rt

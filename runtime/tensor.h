@@ -1,0 +1,44 @@
+// Tensor descriptions as the runtime sees them: dtype and a static shape.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pare::rt {
+
+// Same numbering as ir::DType and onnx::TensorProto::DataType.
+enum class DType : int32_t {
+  kUndefined = 0,
+  kFloat32 = 1,
+  kUInt8 = 2,
+  kInt8 = 3,
+  kInt32 = 6,
+  kInt64 = 7,
+  kBool = 9,
+  kFloat64 = 11,
+};
+
+size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+bool dtype_valid(int32_t value);
+
+struct TensorDesc {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  std::vector<int64_t> shape;
+  const void* constant = nullptr;  // weights: points into the mapped file (or a caller's buffer)
+
+  int64_t num_elements() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  size_t byte_size() const { return static_cast<size_t>(num_elements()) * dtype_size(dtype); }
+  size_t rank() const { return shape.size(); }
+};
+
+std::string shape_str(const std::vector<int64_t>& shape);  // "[1,3,224,224]"
+
+}  // namespace pare::rt
