@@ -1,0 +1,39 @@
+// Writes an ir::Graph as a .pare file: the size-prefixed flatbuffer, then the weights in
+// one 64-byte-aligned segment, plus the memory plan (runtime/memory_planner), the
+// signature, per-node source names and metadata. Output is deterministic: the same
+// graph and options give the same bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace pare::format {
+
+constexpr uint32_t kSchemaVersion = 1;
+
+struct WriteOptions {
+  std::string producer_version;  // e.g. "0.1.0"
+  std::string pipeline;          // the pass pipeline that produced the graph
+  std::string source_file;       // base name of the source model
+  std::string source_hash;       // SHA-256 (hex) of the source model file
+  std::string report_summary;
+};
+
+// Serialises the graph (it must be verified, static-shaped and in topological order
+// after Graph::compact()). Throws pare::Error on graphs it cannot write.
+std::vector<uint8_t> serialize(const ir::Graph& graph, const WriteOptions& options);
+
+// serialize() then write to `path` through a temporary file in the same folder and a
+// rename, so a failure never leaves a partial file.
+void write_file(const ir::Graph& graph, const std::string& path, const WriteOptions& options);
+
+// Atomic write of raw bytes (temporary file + rename); used for every output file.
+void write_file_atomic(const std::string& path, const void* data, size_t size);
+
+// Hex SHA-256 of a file's bytes (for WriteOptions::source_hash).
+std::string sha256_file(const std::string& path);
+
+}  // namespace pare::format

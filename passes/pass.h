@@ -1,0 +1,81 @@
+// The pass interface, the pass registry and the pass manager.
+//
+// A pipeline is text: "fold,fold_batchnorm,fuse_activation(ops=conv),dce". Each item is a
+// registered pass name with optional (key=value,...) options. Parsing then printing a
+// pipeline gives back the same text (canonical spacing, options in the order given).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/status.h"
+
+namespace pare::passes {
+
+struct PassReport {
+  std::string pass;
+  double ms = 0;
+  size_t nodes_before = 0, nodes_after = 0;
+  size_t weight_bytes_before = 0, weight_bytes_after = 0;
+  std::vector<std::string> notes;  // per-layer figures or remarks, human readable
+};
+
+struct PassOptions {
+  std::map<std::string, std::string> values;  // as written in the pipeline
+  std::vector<std::string> order;             // keys in the order written (printing)
+  // Typed access; throw pare::Error(kInvalidInput) naming the pass on a bad value.
+  std::string get(const std::string& key, const std::string& dflt) const;
+  double get_double(const std::string& key, double dflt) const;
+  int64_t get_int(const std::string& key, int64_t dflt) const;
+  bool has(const std::string& key) const { return values.count(key) != 0; }
+};
+
+struct PassContext {
+  uint64_t seed = 0;
+  bool verify_each = false;  // run ir::verify after every pass (tests, debug builds)
+  std::vector<PassReport> reports;
+  std::function<void(const std::string& what, double fraction)> progress;  // may be empty
+};
+
+using PassFn = std::function<Status(ir::Graph&, const PassOptions&, PassContext&)>;
+
+struct PassInfo {
+  std::string name;
+  std::string doc;                             // one line
+  std::vector<std::pair<std::string, std::string>> options;  // name -> "doc (default)"
+  PassFn run;
+};
+
+// Every registered pass (one explicit list in passes/registry.cc), sorted by name.
+const std::vector<PassInfo>& registry();
+const PassInfo* find_pass(const std::string& name);
+
+struct PipelineItem {
+  std::string pass;
+  PassOptions options;
+};
+
+// Throws pare::Error(kInvalidInput) on syntax errors and unknown passes or options.
+std::vector<PipelineItem> parse_pipeline(const std::string& text);
+std::string print_pipeline(const std::vector<PipelineItem>& items);
+
+// The canonicalizing pipeline `pare convert` runs.
+extern const char* const kCanonicalPipeline;
+
+// Shape inference over the whole graph in topological order, folding on the way every
+// node whose inputs are all constant (and Shape of static tensors), so that shapes that
+// depend on exporter shape arithmetic become known. Run first by run_pipeline.
+Status infer_and_fold(ir::Graph& graph);
+
+// Runs infer_and_fold, then each pass in order. A failure names the pass, the node (by
+// source name, when the pass knows it) and the pipeline.
+Status run_pipeline(ir::Graph& graph, const std::string& pipeline, PassContext& ctx);
+
+// Total bytes of constant payloads (weights) of the live graph.
+size_t weight_bytes(const ir::Graph& graph);
+
+}  // namespace pare::passes
