@@ -1,0 +1,1 @@
+#include "calibration/npy.h"

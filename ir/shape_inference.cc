@@ -1,0 +1,1 @@
+#include "ir/shape_inference.h"

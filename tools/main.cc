@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("pare: not built yet"); return 1; }
