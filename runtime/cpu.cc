@@ -1,0 +1,134 @@
+#include "runtime/cpu.h"
+
+#include <cstdlib>
+#include <strings.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define PARE_CPU_X86 1
+#elif defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#define PARE_CPU_ARM64 1
+#endif
+
+namespace pare::rt {
+
+namespace {
+
+struct IsaName {
+  Isa isa;
+  const char* name;
+};
+constexpr IsaName kIsaNames[] = {
+    {Isa::kScalar, "scalar"}, {Isa::kAvx2, "avx2"}, {Isa::kAvx512, "avx512"},
+    {Isa::kAvx512Vnni, "avx512vnni"}, {Isa::kNeon, "neon"}, {Isa::kNeonDot, "neondot"},
+};
+
+#if PARE_CPU_X86
+// XCR0 says which register states the OS saves on a context switch; a CPU feature is
+// usable only if the OS saves its registers too.
+uint64_t read_xcr0() {
+  uint32_t eax = 0, edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
+  const bool fma = ecx & (1u << 12);
+  const bool osxsave = ecx & (1u << 27);
+  const bool avx = ecx & (1u << 28);
+  if (!osxsave || !avx) return f;
+  const uint64_t xcr0 = read_xcr0();
+  const bool ymm_saved = (xcr0 & 0x6) == 0x6;     // bits 1 (SSE), 2 (AVX)
+  const bool zmm_saved = (xcr0 & 0xe6) == 0xe6;   // plus 5 (opmask), 6 (ZMM0-15 high), 7 (ZMM16-31)
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return f;
+  const bool avx2 = ebx & (1u << 5);
+  const bool avx512f = ebx & (1u << 16);
+  const bool avx512dq = ebx & (1u << 17);
+  const bool avx512bw = ebx & (1u << 30);
+  const bool avx512vl = ebx & (1u << 31);
+  const bool avx512vnni = ecx & (1u << 11);
+  f.avx2_fma = avx2 && fma && ymm_saved;
+  f.avx512 = f.avx2_fma && avx512f && avx512dq && avx512bw && avx512vl && zmm_saved;
+  f.avx512vnni = f.avx512 && avx512vnni;
+  return f;
+}
+#elif PARE_CPU_ARM64
+CpuFeatures detect() {
+  CpuFeatures f;
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  f.neon = hwcap & HWCAP_ASIMD;
+  f.neon_dot = f.neon && (hwcap & HWCAP_ASIMDDP);
+  return f;
+}
+#else
+CpuFeatures detect() { return CpuFeatures{}; }
+#endif
+
+bool supported(Isa isa) {
+  const CpuFeatures& f = cpu_features();
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2: return f.avx2_fma;
+    case Isa::kAvx512: return f.avx512;
+    case Isa::kAvx512Vnni: return f.avx512vnni;
+    case Isa::kNeon: return f.neon;
+    case Isa::kNeonDot: return f.neon_dot;
+  }
+  return false;
+}
+
+bool is_arm(Isa isa) { return isa == Isa::kNeon || isa == Isa::kNeonDot; }
+
+// Best first; scalar always last.
+constexpr Isa kPreference[] = {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2,
+                               Isa::kNeonDot,    Isa::kNeon,   Isa::kScalar};
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  for (const IsaName& n : kIsaNames)
+    if (n.isa == isa) return n.name;
+  return "unknown";
+}
+
+bool isa_from_name(const char* name, Isa* out) {
+  if (!name) return false;
+  for (const IsaName& n : kIsaNames) {
+    if (strcasecmp(name, n.name) == 0) {
+      *out = n.isa;
+      return true;
+    }
+  }
+  return false;
+}
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect();  // thread-safe, once
+  return features;
+}
+
+// A cap orders ISAs within one architecture; a cap naming the other architecture's
+// ISAs leaves only scalar code.
+bool isa_usable(Isa isa, Isa cap) {
+  if (!supported(isa)) return false;
+  if (isa == Isa::kScalar) return true;
+  if (cap == Isa::kScalar || is_arm(isa) != is_arm(cap)) return false;
+  return static_cast<int>(isa) <= static_cast<int>(cap);
+}
+
+Isa best_isa() {
+  // Read on every call (not cached) so that tests can change the cap between runs.
+  Isa cap = Isa::kScalar;
+  const char* env = std::getenv("PARE_ISA");
+  const bool capped = env && isa_from_name(env, &cap);
+  for (Isa isa : kPreference)
+    if (supported(isa) && (!capped || isa_usable(isa, cap))) return isa;
+  return Isa::kScalar;
+}
+
+}  // namespace pare::rt

@@ -1,0 +1,358 @@
+#include "runtime/model.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "formats/pare/schema_generated.h"
+#include "runtime/memory_planner.h"
+
+namespace pare::rt {
+
+namespace {
+
+constexpr uint32_t kMaxSchemaVersion = 1;
+constexpr size_t kWeightAlignment = 64;
+// Larger than any tensor an on-device model holds; keeps every size product far from overflow.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
+// Size prefix, root offset and file identifier.
+constexpr size_t kMinFileBytes = 12;
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+template <typename T>
+flatbuffers::uoffset_t count(const flatbuffers::Vector<T>* v) {
+  return v ? v->size() : 0;
+}
+
+size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+// Parameters a fused activation needs, by kind.
+size_t activation_param_count(ActivationKind k) {
+  switch (k) {
+    case ActivationKind::kClip:
+    case ActivationKind::kHardSigmoid: return 2;
+    case ActivationKind::kLeakyRelu: return 1;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+Model::~Model() {
+  if (mapped_ && data_) munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+Result<std::shared_ptr<const Model>> Model::load_file(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status(Status::kIoError, "cannot open " + q(path) + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    return Status(Status::kIoError, "cannot stat " + q(path) + ": " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return Status(Status::kIoError, q(path) + " is not a regular file");
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size < kMinFileBytes) {
+    close(fd);
+    return Status(Status::kBadFile, q(path) + ": not a .pare file (" + std::to_string(size) +
+                                        " bytes, truncated or empty)");
+  }
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int map_err = errno;
+  close(fd);  // the mapping stays valid without the descriptor
+  if (map == MAP_FAILED)
+    return Status(Status::kIoError, "cannot map " + q(path) + ": " + std::strerror(map_err));
+
+  std::shared_ptr<Model> model(new Model());
+  model->data_ = static_cast<const uint8_t*>(map);
+  model->size_ = size;
+  model->mapped_ = true;
+  PARE_RT_RETURN_IF_ERROR(model->parse(path));
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+Result<std::shared_ptr<const Model>> Model::load_buffer(const void* data, size_t size,
+                                                        const std::string& name) {
+  std::shared_ptr<Model> model(new Model());
+  // Over-allocate so the image can start on a 64-byte boundary, as in a mapping: the
+  // weight offsets in the file are 64-byte aligned relative to its start.
+  model->owned_.resize(size + kWeightAlignment);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(model->owned_.data());
+  model->owned_shift_ = (kWeightAlignment - addr % kWeightAlignment) % kWeightAlignment;
+  uint8_t* dst = model->owned_.data() + model->owned_shift_;
+  if (size) std::memcpy(dst, data, size);
+  model->data_ = dst;
+  model->size_ = size;
+  PARE_RT_RETURN_IF_ERROR(model->parse(name));
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+Status Model::parse(const std::string& name) {
+  auto bad_file = [&](const std::string& msg) { return Status(Status::kBadFile, q(name) + ": " + msg); };
+  auto bad_model = [&](const std::string& msg) { return Status(Status::kBadModel, q(name) + ": " + msg); };
+
+  // --- Structure: size prefix, identifier, FlatBuffers verifier.
+  if (size_ < kMinFileBytes)
+    return bad_file("not a .pare file (" + std::to_string(size_) + " bytes, truncated or empty)");
+  const uint64_t fb_bytes =
+      uint64_t{flatbuffers::ReadScalar<flatbuffers::uoffset_t>(data_)} + sizeof(flatbuffers::uoffset_t);
+  if (!flatbuffers::BufferHasIdentifier(data_, fb::ModelIdentifier(), /*size_prefixed=*/true))
+    return bad_file("not a .pare file (file identifier is not \"PARE\")");
+  if (fb_bytes > size_)
+    return bad_file("truncated: the model table needs " + std::to_string(fb_bytes) +
+                    " bytes, the file has " + std::to_string(size_));
+  if (fb_bytes >= FLATBUFFERS_MAX_BUFFER_SIZE) return bad_file("model table larger than 2 GiB");
+  flatbuffers::Verifier verifier(data_, static_cast<size_t>(fb_bytes));
+  if (!fb::VerifySizePrefixedModelBuffer(verifier))
+    return bad_file("corrupt model table (FlatBuffers verification failed)");
+  const fb::Model* m = fb::GetSizePrefixedModel(data_);
+
+  metadata_.schema_version = m->schema_version();
+  if (m->schema_version() > kMaxSchemaVersion)
+    return bad_file("schema version " + std::to_string(m->schema_version()) +
+                    " is newer than this runtime reads (" + std::to_string(kMaxSchemaVersion) +
+                    "): update the runtime");
+  if (const fb::Metadata* md = m->metadata()) {
+    metadata_.producer = str(md->producer());
+    metadata_.producer_version = str(md->producer_version());
+    metadata_.pipeline = str(md->pipeline());
+    metadata_.source_file = str(md->source_file());
+    metadata_.source_hash = str(md->source_hash());
+    metadata_.report_summary = str(md->report_summary());
+  }
+
+  // --- Weight segment: aligned, after the model table, inside the file.
+  const uint64_t w_off = m->weights_offset(), w_size = m->weights_size();
+  if (w_off % kWeightAlignment != 0)
+    return bad_file("weight segment offset " + std::to_string(w_off) + " is not 64-byte aligned");
+  if (w_off < fb_bytes)
+    return bad_file("weight segment (offset " + std::to_string(w_off) +
+                    ") overlaps the model table");
+  if (w_off > size_ || w_size > size_ - w_off)
+    return bad_file("truncated: the weight segment needs bytes [" + std::to_string(w_off) + ", " +
+                    std::to_string(w_off) + "+" + std::to_string(w_size) + "), the file has " +
+                    std::to_string(size_));
+  weights_bytes_ = static_cast<size_t>(w_size);
+  const uint8_t* weights = data_ + w_off;
+
+  // --- Tensors.
+  const flatbuffers::uoffset_t num_tensors = count(m->tensors());
+  if (num_tensors > static_cast<flatbuffers::uoffset_t>(INT32_MAX))
+    return bad_model("too many tensors");
+  tensors_.resize(num_tensors);
+  const uint64_t arena_size = m->arena_size();
+  for (flatbuffers::uoffset_t i = 0; i < num_tensors; ++i) {
+    const fb::Tensor* t = m->tensors()->Get(i);
+    ModelTensor& mt = tensors_[i];
+    mt.desc.name = str(t->name());
+    const std::string where = "tensor " + std::to_string(i) + " " + q(mt.desc.name);
+    const int32_t dtype = static_cast<int32_t>(t->dtype());
+    if (!dtype_valid(dtype)) return bad_model(where + " has invalid dtype " + std::to_string(dtype));
+    mt.desc.dtype = static_cast<DType>(dtype);
+    const uint64_t elem_bytes = dtype_size(mt.desc.dtype);
+    uint64_t bytes = elem_bytes;
+    for (flatbuffers::uoffset_t d = 0; d < count(t->shape()); ++d) {
+      const int64_t dim = t->shape()->Get(d);
+      if (dim < 0) return bad_model(where + " has a negative dimension " + std::to_string(dim));
+      // bytes <= kMaxTensorBytes < 2^37 here, so a dim below 2^26 cannot overflow 64 bits.
+      if (dim != 0 && (static_cast<uint64_t>(dim) > kMaxTensorBytes ||
+                       bytes > kMaxTensorBytes / static_cast<uint64_t>(dim)))
+        return bad_model(where + " is too large");
+      bytes *= static_cast<uint64_t>(dim);
+      mt.desc.shape.push_back(dim);
+    }
+    if (bytes > kMaxTensorBytes) return bad_model(where + " is too large");
+
+    if (t->constant()) {
+      const uint64_t off = t->data_offset(), size = t->data_size();
+      if (off % kWeightAlignment != 0)
+        return bad_model(where + " data offset " + std::to_string(off) + " is not 64-byte aligned");
+      if (off > w_size || size > w_size - off)
+        return bad_model(where + " data [" + std::to_string(off) + ", +" + std::to_string(size) +
+                         ") lies outside the weight segment of " + std::to_string(w_size) + " bytes");
+      if (size != bytes)
+        return bad_model(where + " holds " + std::to_string(size) + " bytes but its shape " +
+                         shape_str(mt.desc.shape) + " and dtype " + dtype_name(mt.desc.dtype) +
+                         " need " + std::to_string(bytes));
+      mt.desc.constant = weights + off;
+      mt.arena_offset = -1;
+    } else {
+      const int64_t off = t->arena_offset();
+      if (off < 0 || static_cast<uint64_t>(off) % kArenaAlignment != 0)
+        return bad_model(where + " has an invalid arena offset " + std::to_string(off));
+      if (static_cast<uint64_t>(off) > arena_size || bytes > arena_size - static_cast<uint64_t>(off))
+        return bad_model(where + " (" + std::to_string(bytes) + " bytes at offset " +
+                         std::to_string(off) + ") lies outside the arena of " +
+                         std::to_string(arena_size) + " bytes");
+      mt.arena_offset = off;
+    }
+
+    if (const fb::Quantization* fq = t->quantization()) {
+      mt.has_quant = true;
+      QuantDesc& qd = mt.quant;
+      qd.axis = fq->axis();
+      if (fq->scales()) qd.scales.assign(fq->scales()->begin(), fq->scales()->end());
+      if (fq->zero_points()) qd.zero_points.assign(fq->zero_points()->begin(), fq->zero_points()->end());
+      const int64_t rank = static_cast<int64_t>(mt.desc.shape.size());
+      if (qd.axis < -1 || qd.axis >= rank)
+        return bad_model(where + " has quantization axis " + std::to_string(qd.axis) +
+                         " outside its rank " + std::to_string(rank));
+      const uint64_t expected = qd.axis < 0 ? 1 : static_cast<uint64_t>(mt.desc.shape[qd.axis]);
+      if (qd.scales.size() != expected)
+        return bad_model(where + " has " + std::to_string(qd.scales.size()) +
+                         " quantization scales, expected " + std::to_string(expected));
+      if (!qd.zero_points.empty() && qd.zero_points.size() != qd.scales.size())
+        return bad_model(where + " has " + std::to_string(qd.zero_points.size()) +
+                         " zero points for " + std::to_string(qd.scales.size()) + " scales");
+    }
+  }
+  auto tensor_in_range = [&](int32_t id) { return id >= 0 && static_cast<uint32_t>(id) < num_tensors; };
+
+  // --- Signature inputs.
+  std::vector<uint8_t> is_input(num_tensors, 0);
+  for (flatbuffers::uoffset_t k = 0; k < count(m->inputs()); ++k) {
+    const int32_t id = m->inputs()->Get(k);
+    if (!tensor_in_range(id)) return bad_model("graph input " + std::to_string(k) + " refers to tensor " +
+                                               std::to_string(id) + ", out of range");
+    const std::string where = "graph input " + q(tensors_[id].desc.name);
+    if (tensors_[id].desc.constant) return bad_model(where + " is a constant");
+    if (is_input[id]) return bad_model(where + " is listed twice");
+    is_input[id] = 1;
+    inputs_.push_back(id);
+  }
+
+  // --- Nodes, in execution order.
+  const flatbuffers::uoffset_t num_nodes = count(m->nodes());
+  if (num_nodes >= static_cast<flatbuffers::uoffset_t>(INT32_MAX)) return bad_model("too many nodes");
+  std::vector<int32_t> producer(num_tensors, -1);
+  std::vector<int32_t> last_reader(num_tensors, -1);
+  nodes_.resize(num_nodes);
+  for (flatbuffers::uoffset_t n = 0; n < num_nodes; ++n) {
+    const fb::Node* fn = m->nodes()->Get(n);
+    NodeDesc& nd = nodes_[n];
+    nd.op = str(fn->op());
+    nd.name = str(fn->name());
+    const std::string where = "node " + std::to_string(n) + " " + q(nd.name);
+    if (nd.op.empty()) return bad_model(where + " has no op type");
+    const std::string whereop = where + " (" + nd.op + ")";
+
+    for (flatbuffers::uoffset_t k = 0; k < count(fn->inputs()); ++k) {
+      const int32_t id = fn->inputs()->Get(k);
+      nd.inputs.push_back(id);
+      if (id == -1) continue;
+      if (!tensor_in_range(id))
+        return bad_model(whereop + " input " + std::to_string(k) + " refers to tensor " +
+                         std::to_string(id) + ", out of range");
+      if (!is_input[id] && !tensors_[id].desc.constant && producer[id] < 0)
+        return bad_model(whereop + " reads tensor " + q(tensors_[id].desc.name) +
+                         " before any node writes it");
+      last_reader[id] = static_cast<int32_t>(n);
+    }
+    if (count(fn->outputs()) == 0) return bad_model(whereop + " has no outputs");
+    for (flatbuffers::uoffset_t k = 0; k < count(fn->outputs()); ++k) {
+      const int32_t id = fn->outputs()->Get(k);
+      if (!tensor_in_range(id))
+        return bad_model(whereop + " output " + std::to_string(k) + " refers to tensor " +
+                         std::to_string(id) + ", out of range");
+      const std::string tname = q(tensors_[id].desc.name);
+      if (tensors_[id].desc.constant) return bad_model(whereop + " writes constant tensor " + tname);
+      if (is_input[id]) return bad_model(whereop + " writes graph input " + tname);
+      if (producer[id] >= 0)
+        return bad_model(whereop + " writes tensor " + tname + ", already written by node " +
+                         std::to_string(producer[id]));
+      producer[id] = static_cast<int32_t>(n);
+      nd.outputs.push_back(id);
+    }
+
+    for (flatbuffers::uoffset_t k = 0; k < count(fn->attributes()); ++k) {
+      const fb::Attribute* fa = fn->attributes()->Get(k);
+      Attribute a;
+      a.name = str(fa->name());
+      if (a.name.empty()) return bad_model(whereop + " has an attribute without a name");
+      const int32_t type = static_cast<int32_t>(fa->type());
+      if (type < Attribute::kInt || type > Attribute::kFloats)
+        return bad_model(whereop + " attribute " + q(a.name) + " has invalid type " + std::to_string(type));
+      a.type = static_cast<Attribute::Type>(type);
+      a.i = fa->i();
+      a.f = fa->f();
+      a.s = str(fa->s());
+      if (fa->ints()) a.ints.assign(fa->ints()->begin(), fa->ints()->end());
+      if (fa->floats()) a.floats.assign(fa->floats()->begin(), fa->floats()->end());
+      nd.attrs.add(std::move(a));
+    }
+
+    const int32_t act = static_cast<int32_t>(fn->activation());
+    if (act < static_cast<int32_t>(ActivationKind::kNone) ||
+        act > static_cast<int32_t>(ActivationKind::kLeakyRelu))
+      return bad_model(whereop + " has invalid activation " + std::to_string(act));
+    nd.activation.kind = static_cast<ActivationKind>(act);
+    const size_t params = count(fn->activation_params());
+    if (params < activation_param_count(nd.activation.kind))
+      return bad_model(whereop + " activation needs " +
+                       std::to_string(activation_param_count(nd.activation.kind)) +
+                       " parameters, has " + std::to_string(params));
+    if (params > 0) nd.activation.p0 = fn->activation_params()->Get(0);
+    if (params > 1) nd.activation.p1 = fn->activation_params()->Get(1);
+  }
+
+  // --- Signature outputs.
+  std::vector<uint8_t> is_output(num_tensors, 0);
+  for (flatbuffers::uoffset_t k = 0; k < count(m->outputs()); ++k) {
+    const int32_t id = m->outputs()->Get(k);
+    if (!tensor_in_range(id)) return bad_model("graph output " + std::to_string(k) + " refers to tensor " +
+                                               std::to_string(id) + ", out of range");
+    const std::string where = "graph output " + q(tensors_[id].desc.name);
+    if (tensors_[id].desc.constant) return bad_model(where + " is a constant");
+    if (!is_input[id] && producer[id] < 0) return bad_model(where + " is never written");
+    is_output[id] = 1;
+    outputs_.push_back(id);
+  }
+
+  // --- Memory plan: lifetimes follow from the node order, exactly as the writer derives
+  // them. One buffer per tensor so that messages give tensor indices; constants take no
+  // arena bytes.
+  std::vector<BufferLifetime> lifetimes(num_tensors);
+  MemoryPlan plan;
+  plan.offsets.assign(num_tensors, 0);
+  uint64_t unshared = 0;  // what a plan without any sharing would take
+  for (uint32_t i = 0; i < num_tensors; ++i) {
+    const ModelTensor& mt = tensors_[i];
+    if (mt.desc.constant) continue;
+    BufferLifetime& lt = lifetimes[i];
+    lt.bytes = mt.desc.byte_size();
+    if (is_input[i]) {
+      lt.first_use = -1;
+    } else if (producer[i] >= 0) {
+      lt.first_use = producer[i];
+    } else {
+      return bad_model("tensor " + std::to_string(i) + " " + q(mt.desc.name) +
+                       " is neither a constant, a graph input nor written by a node");
+    }
+    lt.last_use = is_output[i] ? INT32_MAX : std::max(lt.first_use, last_reader[i]);
+    plan.offsets[i] = static_cast<size_t>(mt.arena_offset);
+    unshared += align_up(lt.bytes, kArenaAlignment);
+  }
+  if (arena_size > unshared)
+    return bad_model("arena size " + std::to_string(arena_size) +
+                     " is larger than all activations together (" + std::to_string(unshared) + ")");
+  plan.arena_bytes = static_cast<size_t>(arena_size);
+  const Status plan_status = check_memory_plan(lifetimes, plan);
+  if (!plan_status.is_ok()) return bad_model("invalid memory plan: " + plan_status.message());
+  arena_bytes_ = plan.arena_bytes;
+  return Status::ok();
+}
+
+}  // namespace pare::rt
