@@ -184,10 +184,19 @@ std::vector<NodeId> Graph::topological_order() const {
   std::vector<NodeId> live = nodes();
   std::vector<int> index(nodes_.size(), -1);
   for (size_t i = 0; i < live.size(); ++i) index[static_cast<size_t>(live[i])] = static_cast<int>(i);
+  auto check_id = [&](TensorId t, const Node& n) {
+    if (t >= static_cast<TensorId>(tensors_.size()))
+      throw_invalid("node '" + n.name + "' refers to tensor id " + std::to_string(t) + ", out of range");
+  };
   std::vector<int> producer_of(tensors_.size(), -1);
-  for (size_t i = 0; i < live.size(); ++i)
-    for (TensorId o : nodes_[static_cast<size_t>(live[i])].outputs)
+  for (size_t i = 0; i < live.size(); ++i) {
+    const Node& n = nodes_[static_cast<size_t>(live[i])];
+    for (TensorId o : n.outputs) {
+      check_id(o, n);
       if (o >= 0) producer_of[static_cast<size_t>(o)] = static_cast<int>(i);
+    }
+    for (TensorId in : n.inputs) check_id(in, n);
+  }
 
   BGraph bg(live.size());
   for (size_t i = 0; i < live.size(); ++i) {

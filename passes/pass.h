@@ -1,6 +1,6 @@
 // The pass interface, the pass registry and the pass manager.
 //
-// A pipeline is text: "fold,fold_batchnorm,fuse_activation(ops=conv),dce". Each item is a
+// A pipeline is text: "fold(max_output_mib=4),fold_batchnorm,fuse_activation,dce". Each item is a
 // registered pass name with optional (key=value,...) options. Parsing then printing a
 // pipeline gives back the same text (canonical spacing, options in the order given).
 #pragma once

@@ -1,5 +1,6 @@
 #include "runtime/cpu.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <strings.h>
 

@@ -23,7 +23,8 @@ struct MemoryPlan {
   std::vector<size_t> offsets;  // one per BufferLifetime, multiples of kArenaAlignment
 };
 
-// Greedy by size (largest first), best fit among gaps; deterministic.
+// Greedy by size (largest first), each at the lowest offset free during its lifetime;
+// deterministic (ties by index).
 MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers);
 
 // Checks a plan: every buffer aligned and inside the arena, and no two buffers with

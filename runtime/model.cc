@@ -34,6 +34,14 @@ flatbuffers::uoffset_t count(const flatbuffers::Vector<T>* v) {
 
 size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
+// The FlatBuffers verifier checks a vector's length field (4-byte aligned), not that its
+// 8-byte elements are 8-byte aligned; reading them misaligned would be undefined. An empty
+// vector has nothing to read (and FlatBuffers does not align it).
+template <typename T>
+bool elements_aligned(const flatbuffers::Vector<T>* v) {
+  return !v || v->size() == 0 || reinterpret_cast<uintptr_t>(v->Data()) % alignof(T) == 0;
+}
+
 // Parameters a fused activation needs, by kind.
 size_t activation_param_count(ActivationKind k) {
   switch (k) {
@@ -162,6 +170,9 @@ Status Model::parse(const std::string& name) {
     const int32_t dtype = static_cast<int32_t>(t->dtype());
     if (!dtype_valid(dtype)) return bad_model(where + " has invalid dtype " + std::to_string(dtype));
     mt.desc.dtype = static_cast<DType>(dtype);
+    if (!elements_aligned(t->shape()) ||
+        (t->quantization() && !elements_aligned(t->quantization()->zero_points())))
+      return bad_file(where + " has a misaligned vector");
     const uint64_t elem_bytes = dtype_size(mt.desc.dtype);
     uint64_t bytes = elem_bytes;
     for (flatbuffers::uoffset_t d = 0; d < count(t->shape()); ++d) {
@@ -289,6 +300,8 @@ Status Model::parse(const std::string& name) {
       a.i = fa->i();
       a.f = fa->f();
       a.s = str(fa->s());
+      if (!elements_aligned(fa->ints()))
+        return bad_file(whereop + " attribute " + q(a.name) + " has a misaligned vector");
       if (fa->ints()) a.ints.assign(fa->ints()->begin(), fa->ints()->end());
       if (fa->floats()) a.floats.assign(fa->floats()->begin(), fa->floats()->end());
       nd.attrs.add(std::move(a));

@@ -1,8 +1,9 @@
-// ONNX import through libonnx's protobuf classes: opsets 11 to 18, initializers (also in
-// external data files next to the model), Constant nodes as constant tensors. Old
-// attribute forms are normalised to the opset-18 form (e.g. Squeeze axes become a
-// constant input). Shapes of intermediate tensors are left to shape inference
-// (passes::infer_and_fold), which runs right after import.
+// ONNX import through libonnx's protobuf classes: opsets 11 to 18 (older opsets op by op,
+// see min_opset in importer.cc), initializers (also in external data files next to the
+// model), Constant nodes as constant tensors. Old attribute forms are normalised to the
+// opset-18 form (e.g. Squeeze axes become a constant input). Shapes of intermediate
+// tensors are left to shape inference (passes::infer_and_fold), which runs right after
+// import.
 #pragma once
 
 #include <cstdint>

@@ -1,1 +1,336 @@
 #include "formats/pare/writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "formats/pare/schema_generated.h"
+#include "formats/pare/sha256.h"
+#include "ir/status.h"
+#include "runtime/memory_planner.h"
+
+namespace pare::format {
+
+namespace {
+
+constexpr size_t kWeightAlignment = 64;
+
+size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+// Every graph output must be written by a node so that it has an arena slot the
+// caller can read; a constant or graph input listed as an output gets an Identity.
+void route_outputs_through_nodes(ir::Graph& g) {
+  std::map<ir::TensorId, ir::TensorId> copies;
+  for (ir::TensorId& out : g.outputs) {
+    const ir::Tensor& src = g.tensor(out);
+    const bool is_input = std::find(g.inputs.begin(), g.inputs.end(), out) != g.inputs.end();
+    if (!src.is_constant() && !is_input) continue;
+    auto it = copies.find(out);
+    if (it == copies.end()) {
+      ir::Tensor copy;
+      copy.name = src.name;  // the signature keeps the name the source model gave the output
+      copy.dtype = src.dtype;
+      copy.shape = src.shape;
+      copy.quant = src.quant;
+      const ir::TensorId copy_id = g.add_tensor(std::move(copy));
+      ir::Node node;
+      node.op = ir::OpKind::kIdentity;
+      node.name = g.tensor(out).name;
+      node.inputs = {out};
+      node.outputs = {copy_id};
+      g.add_node(std::move(node));
+      it = copies.emplace(out, copy_id).first;
+    }
+    out = it->second;
+  }
+}
+
+void check_writable(const ir::Graph& g) {
+  for (size_t i = 0; i < g.tensor_capacity(); ++i) {
+    const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
+    if (t.dtype == ir::DType::kUndefined || ir::dtype_size(t.dtype) == 0)
+      throw Error(Status::kInvalidInput, "tensor " + q(t.name) + " has an unknown dtype");
+    if (!t.shape.is_static())
+      throw Error(Status::kInvalidInput,
+                  "tensor " + q(t.name) + " has shape " + t.shape.str() +
+                      ", not static: fix the input shapes (e.g. --input-shape) before writing");
+    if (t.is_constant()) {
+      const size_t expected = static_cast<size_t>(t.shape.num_elements()) * ir::dtype_size(t.dtype);
+      if (t.data->bytes.size() != expected)
+        throw Error(Status::kInvalidInput, "constant " + q(t.name) + " holds " +
+                                               std::to_string(t.data->bytes.size()) +
+                                               " bytes, its shape " + t.shape.str() + " and dtype " +
+                                               ir::dtype_name(t.dtype) + " need " +
+                                               std::to_string(expected));
+    }
+  }
+  for (ir::TensorId in : g.inputs)
+    if (g.tensor(in).is_constant())
+      throw Error(Status::kInvalidInput, "graph input " + q(g.tensor(in).name) + " is a constant");
+}
+
+struct Layout {
+  std::vector<int64_t> arena_offset;    // per tensor; -1 for constants
+  std::vector<uint64_t> data_offset;    // per tensor, inside the weight segment
+  std::vector<const ir::Buffer*> weight_buffers;  // distinct buffers in placement order
+  std::vector<uint64_t> weight_buffer_offsets;
+  size_t arena_bytes = 0;
+  size_t weights_bytes = 0;
+};
+
+// Lifetimes in node order (the loader derives the same ones to check the plan), then the
+// memory plan and the weight placement.
+Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order) {
+  const size_t num_tensors = g.tensor_capacity();
+  Layout layout;
+  layout.arena_offset.assign(num_tensors, -1);
+  layout.data_offset.assign(num_tensors, 0);
+
+  std::vector<int32_t> first_use(num_tensors, INT32_MIN), last_use(num_tensors, -1);
+  for (ir::TensorId in : g.inputs) first_use[static_cast<size_t>(in)] = -1;
+  for (size_t n = 0; n < order.size(); ++n) {
+    const ir::Node& node = g.node(order[n]);
+    const int32_t step = static_cast<int32_t>(n);
+    for (ir::TensorId in : node.inputs) {
+      if (in < 0 || g.tensor(in).is_constant()) continue;
+      if (first_use[static_cast<size_t>(in)] == INT32_MIN)
+        throw Error(Status::kInvalidInput, "node " + q(node.name) + " (" + ir::op_name(node.op) +
+                                               ") reads tensor " + q(g.tensor(in).name) +
+                                               " before any node writes it");
+      last_use[static_cast<size_t>(in)] = step;
+    }
+    for (ir::TensorId out : node.outputs) {
+      if (out < 0) throw Error(Status::kInvalidInput, "node " + q(node.name) + " has an omitted output");
+      if (g.tensor(out).is_constant() || first_use[static_cast<size_t>(out)] != INT32_MIN)
+        throw Error(Status::kInvalidInput, "node " + q(node.name) + " writes tensor " +
+                                               q(g.tensor(out).name) +
+                                               ", which is a constant, a graph input or written twice");
+      first_use[static_cast<size_t>(out)] = step;
+    }
+  }
+
+  std::vector<ir::TensorId> planned;
+  std::vector<rt::BufferLifetime> lifetimes;
+  for (size_t i = 0; i < num_tensors; ++i) {
+    const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
+    if (t.is_constant()) continue;
+    if (first_use[i] == INT32_MIN)
+      throw Error(Status::kInvalidInput, "tensor " + q(t.name) +
+                                             " is neither a constant, a graph input nor written by a node");
+    rt::BufferLifetime lt;
+    lt.bytes = static_cast<size_t>(t.shape.num_elements()) * ir::dtype_size(t.dtype);
+    lt.first_use = first_use[i];
+    lt.last_use = g.is_graph_output(static_cast<ir::TensorId>(i)) ? INT32_MAX
+                                                                   : std::max(first_use[i], last_use[i]);
+    planned.push_back(static_cast<ir::TensorId>(i));
+    lifetimes.push_back(lt);
+  }
+  const rt::MemoryPlan plan = rt::plan_memory(lifetimes);
+  for (size_t k = 0; k < planned.size(); ++k)
+    layout.arena_offset[static_cast<size_t>(planned[k])] = static_cast<int64_t>(plan.offsets[k]);
+  layout.arena_bytes = plan.arena_bytes;
+
+  // Tensors that share one ir::Buffer share its bytes in the file.
+  std::map<const ir::Buffer*, uint64_t> placed;
+  size_t end = 0;
+  for (size_t i = 0; i < num_tensors; ++i) {
+    const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
+    if (!t.is_constant()) continue;
+    auto it = placed.find(t.data.get());
+    if (it == placed.end()) {
+      const size_t offset = align_up(end, kWeightAlignment);
+      end = offset + t.data->bytes.size();
+      it = placed.emplace(t.data.get(), offset).first;
+      layout.weight_buffers.push_back(t.data.get());
+      layout.weight_buffer_offsets.push_back(offset);
+    }
+    layout.data_offset[i] = it->second;
+  }
+  layout.weights_bytes = end;
+  return layout;
+}
+
+fb::AttrType attr_type(const ir::AttrValue& v) {
+  switch (v.index()) {
+    case 0: return fb::AttrType::INT;
+    case 1: return fb::AttrType::FLOAT;
+    case 2: return fb::AttrType::STRING;
+    case 3: return fb::AttrType::INTS;
+    default: return fb::AttrType::FLOATS;
+  }
+}
+
+// The model table with the given weight segment offset, size-prefixed.
+flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir::NodeId>& order,
+                                        const Layout& layout, const WriteOptions& options,
+                                        uint64_t weights_offset) {
+  flatbuffers::FlatBufferBuilder fbb(4096);
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
+  for (size_t i = 0; i < g.tensor_capacity(); ++i) {
+    const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
+    auto name = fbb.CreateString(t.name);
+    auto shape = fbb.CreateVector(t.shape.sizes());
+    flatbuffers::Offset<fb::Quantization> quant = 0;
+    if (t.quant)
+      quant = fb::CreateQuantization(fbb, fbb.CreateVector(t.quant->scales),
+                                     fbb.CreateVector(t.quant->zero_points), t.quant->axis);
+    const bool constant = t.is_constant();
+    tensors.push_back(fb::CreateTensor(fbb, name, static_cast<fb::DType>(t.dtype), shape, constant,
+                                       constant ? layout.data_offset[i] : 0,
+                                       constant ? t.data->bytes.size() : 0, layout.arena_offset[i],
+                                       quant));
+  }
+  auto tensors_vec = fbb.CreateVector(tensors);
+
+  std::vector<flatbuffers::Offset<fb::Node>> nodes;
+  for (ir::NodeId id : order) {
+    const ir::Node& node = g.node(id);
+    std::vector<flatbuffers::Offset<fb::Attribute>> attrs;
+    for (const auto& [attr_name, value] : node.attrs.all()) {  // sorted by name
+      auto name = fbb.CreateString(attr_name);
+      flatbuffers::Offset<flatbuffers::String> s = 0;
+      flatbuffers::Offset<flatbuffers::Vector<int64_t>> ints = 0;
+      flatbuffers::Offset<flatbuffers::Vector<float>> floats = 0;
+      int64_t i = 0;
+      float f = 0.f;
+      switch (value.index()) {
+        case 0: i = std::get<int64_t>(value); break;
+        case 1: f = std::get<float>(value); break;
+        case 2: s = fbb.CreateString(std::get<std::string>(value)); break;
+        case 3: ints = fbb.CreateVector(std::get<std::vector<int64_t>>(value)); break;
+        default: floats = fbb.CreateVector(std::get<std::vector<float>>(value)); break;
+      }
+      attrs.push_back(fb::CreateAttribute(fbb, name, attr_type(value), i, f, s, ints, floats));
+    }
+    auto op = fbb.CreateString(ir::op_name(node.op));
+    auto name = fbb.CreateString(node.name);
+    auto inputs = fbb.CreateVector(node.inputs);
+    auto outputs = fbb.CreateVector(node.outputs);
+    auto attrs_vec = fbb.CreateVector(attrs);
+    flatbuffers::Offset<flatbuffers::Vector<float>> params = 0;
+    if (!node.activation_params.empty()) params = fbb.CreateVector(node.activation_params);
+    nodes.push_back(fb::CreateNode(fbb, op, name, inputs, outputs, attrs_vec,
+                                   static_cast<fb::Activation>(node.activation), params));
+  }
+  auto nodes_vec = fbb.CreateVector(nodes);
+  auto inputs_vec = fbb.CreateVector(g.inputs);
+  auto outputs_vec = fbb.CreateVector(g.outputs);
+  auto metadata = fb::CreateMetadata(
+      fbb, fbb.CreateString("pare"), fbb.CreateString(options.producer_version),
+      fbb.CreateString(options.pipeline), fbb.CreateString(options.source_file),
+      fbb.CreateString(options.source_hash), fbb.CreateString(options.report_summary));
+  auto model = fb::CreateModel(fbb, kSchemaVersion, tensors_vec, nodes_vec, inputs_vec, outputs_vec,
+                               layout.arena_bytes, weights_offset, layout.weights_bytes, metadata);
+  fb::FinishSizePrefixedModelBuffer(fbb, model);
+  return fbb.Release();
+}
+
+[[noreturn]] void throw_io(const std::string& what, const std::string& path, int err) {
+  throw Error(Status::kInvalidInput, "cannot " + what + " " + q(path) + ": " + std::strerror(err));
+}
+
+}  // namespace
+
+std::vector<uint8_t> serialize(const ir::Graph& graph, const WriteOptions& options) {
+  ir::Graph g = graph;
+  g.compact();
+  check_writable(g);
+  route_outputs_through_nodes(g);
+  const std::vector<ir::NodeId> order = g.nodes();  // topological after compact(); copies come last
+  const Layout layout = plan_layout(g, order);
+
+  // The weight segment starts at the first 64-byte boundary after the table, whose size
+  // depends on nothing but the field being present: build once with a guess (non-zero,
+  // so the field is stored), then with the final value.
+  uint64_t weights_offset = kWeightAlignment;
+  flatbuffers::DetachedBuffer table;
+  for (int attempt = 0;; ++attempt) {
+    table = build_table(g, order, layout, options, weights_offset);
+    const uint64_t needed = align_up(table.size(), kWeightAlignment);
+    if (needed == weights_offset) break;
+    if (attempt == 3) throw_internal("the .pare model table size does not settle");
+    weights_offset = needed;
+  }
+
+  std::vector<uint8_t> file(weights_offset + layout.weights_bytes, 0);
+  std::memcpy(file.data(), table.data(), table.size());
+  for (size_t k = 0; k < layout.weight_buffers.size(); ++k) {
+    const std::vector<uint8_t>& bytes = layout.weight_buffers[k]->bytes;
+    if (!bytes.empty())
+      std::memcpy(file.data() + weights_offset + layout.weight_buffer_offsets[k], bytes.data(),
+                  bytes.size());
+  }
+  return file;
+}
+
+void write_file(const ir::Graph& graph, const std::string& path, const WriteOptions& options) {
+  const std::vector<uint8_t> bytes = serialize(graph, options);
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  if (fd < 0) throw_io("create a temporary file for", path, errno);
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    close(fd);
+    unlink(tmp.c_str());
+    throw_io(what, path, err);
+  };
+  // mkstemp creates the file 0600; an output file gets the usual permissions.
+  if (fchmod(fd, 0644) != 0) fail("set permissions of");
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  size_t left = size;
+  while (left > 0) {
+    const ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write");
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) fail("flush");
+  if (close(fd) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    throw_io("write", path, err);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    throw_io("write", path, err);
+  }
+}
+
+std::string sha256_file(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io("open", path, errno);
+  Sha256 sha;
+  std::vector<uint8_t> chunk(1 << 16);
+  for (;;) {
+    const ssize_t n = read(fd, chunk.data(), chunk.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      close(fd);
+      throw_io("read", path, err);
+    }
+    sha.update(chunk.data(), static_cast<size_t>(n));
+  }
+  close(fd);
+  return Sha256::hex(sha.finish());
+}
+
+}  // namespace pare::format

@@ -1,0 +1,28 @@
+// SHA-256 (FIPS 180-4), for the source hash recorded in .pare metadata.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace pare::format {
+
+class Sha256 {
+ public:
+  Sha256();
+  void update(const void* data, size_t size);
+  std::array<uint8_t, 32> finish();  // the object must not be updated afterwards
+
+  static std::string hex(const std::array<uint8_t, 32>& digest);
+
+ private:
+  void compress(const uint8_t* block);
+
+  std::array<uint32_t, 8> state_;
+  std::array<uint8_t, 64> block_{};
+  size_t block_used_ = 0;
+  uint64_t total_bytes_ = 0;
+};
+
+}  // namespace pare::format

@@ -1,0 +1,95 @@
+// Fuses an elementwise activation into the Conv, ConvTranspose, Gemm or MatMul that
+// feeds it: the producer applies it to its output in place (Node::activation), and the
+// activation node goes away.
+#include <limits>
+#include <optional>
+
+#include "passes/canonical.h"
+#include "passes/pass_util.h"
+
+namespace pare::passes {
+
+namespace {
+
+struct Fusable {
+  ir::Activation kind;
+  std::vector<float> params;
+};
+
+// Clip's bound at input `index`: absent means unbounded; a non-scalar or non-constant
+// bound cannot be fused.
+std::optional<float> clip_bound(const ir::Graph& graph, const ir::Node& clip, size_t index,
+                                float unbounded) {
+  if (clip.inputs.size() <= index || clip.inputs[index] == ir::kNoTensor) return unbounded;
+  const ir::Tensor& t = graph.tensor(clip.inputs[index]);
+  if (!t.is_constant() || !t.shape.is_static() || t.shape.num_elements() != 1) return std::nullopt;
+  std::vector<double> v = t.float_values();
+  if (v.size() != 1) return std::nullopt;
+  return static_cast<float>(v[0]);
+}
+
+std::optional<Fusable> as_activation(const ir::Graph& graph, const ir::Node& node) {
+  switch (node.op) {
+    case ir::OpKind::kRelu: return Fusable{ir::Activation::kRelu, {}};
+    case ir::OpKind::kSigmoid: return Fusable{ir::Activation::kSigmoid, {}};
+    case ir::OpKind::kHardSwish: return Fusable{ir::Activation::kHardSwish, {}};
+    case ir::OpKind::kHardSigmoid:
+      return Fusable{ir::Activation::kHardSigmoid,
+                     {node.attrs.get_float("alpha", 0.2f), node.attrs.get_float("beta", 0.5f)}};
+    case ir::OpKind::kLeakyRelu:
+      return Fusable{ir::Activation::kLeakyRelu, {node.attrs.get_float("alpha", 0.01f)}};
+    case ir::OpKind::kClip: {
+      const float inf = std::numeric_limits<float>::infinity();
+      std::optional<float> lo = clip_bound(graph, node, 1, -inf);
+      std::optional<float> hi = clip_bound(graph, node, 2, inf);
+      if (!lo || !hi) return std::nullopt;
+      return Fusable{ir::Activation::kClip, {*lo, *hi}};
+    }
+    default: return std::nullopt;
+  }
+}
+
+bool can_carry_activation(ir::OpKind op) {
+  return op == ir::OpKind::kConv || op == ir::OpKind::kConvTranspose || op == ir::OpKind::kGemm ||
+         op == ir::OpKind::kMatMul;
+}
+
+bool fuse_one(ir::Graph& graph, ir::NodeId act_id, PassContext& ctx) {
+  const ir::Node& act = graph.node(act_id);
+  if (act.inputs.empty() || act.inputs[0] == ir::kNoTensor || act.outputs.size() != 1) return false;
+  std::optional<Fusable> fusable = as_activation(graph, act);
+  if (!fusable) return false;
+  const ir::TensorId x = act.inputs[0];
+  const ir::NodeId producer_id = graph.producer(x);
+  if (producer_id == ir::kNoNode || sole_consumer(graph, x) != act_id) return false;
+  const ir::Node& producer = graph.node(producer_id);
+  if (!can_carry_activation(producer.op) || producer.activation != ir::Activation::kNone ||
+      producer.outputs.size() != 1)
+    return false;
+  // Fused activations run on float outputs; a quantized output has its own rules.
+  const ir::Tensor& out = graph.tensor(x);
+  if (out.dtype != ir::DType::kFloat32 || out.quant) return false;
+
+  std::string note = std::string(ir::op_name(act.op)) + " '" + act.name + "' fused into " +
+                     describe_node(graph, producer_id);
+  ir::Node& p = graph.node(producer_id);
+  p.activation = fusable->kind;
+  p.activation_params = fusable->params;
+  // The producer writes the activation's output, so its name (maybe a graph output) stays.
+  p.outputs[0] = graph.node(act_id).outputs[0];
+  graph.remove_node(act_id);
+  add_note(ctx, "fuse_activation", std::move(note));
+  return true;
+}
+
+}  // namespace
+
+Status run_fuse_activation(ir::Graph& graph, const PassOptions&, PassContext& ctx) {
+  size_t fused = 0;
+  for (ir::NodeId id : graph.nodes())
+    if (fuse_one(graph, id, ctx)) ++fused;
+  add_note(ctx, "fuse_activation", "activations fused: " + std::to_string(fused));
+  return Status::ok();
+}
+
+}  // namespace pare::passes

@@ -1,0 +1,48 @@
+#include "passes/pass_util.h"
+
+#include <memory>
+
+namespace pare::passes {
+
+void add_note(PassContext& ctx, const std::string& pass, std::string note) {
+  if (ctx.reports.empty() || ctx.reports.back().pass != pass) {
+    PassReport report;
+    report.pass = pass;
+    ctx.reports.push_back(std::move(report));
+  }
+  ctx.reports.back().notes.push_back(std::move(note));
+}
+
+std::string unique_tensor_name(const ir::Graph& graph, const std::string& base) {
+  if (graph.find_tensor(base) == ir::kNoTensor) return base;
+  for (int i = 1;; ++i) {
+    std::string candidate = base + "_" + std::to_string(i);
+    if (graph.find_tensor(candidate) == ir::kNoTensor) return candidate;
+  }
+}
+
+ir::TensorId add_float_constant(ir::Graph& graph, const std::string& name,
+                                const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  return ir::add_constant<float>(graph, unique_tensor_name(graph, name), ir::DType::kFloat32, shape,
+                                 values);
+}
+
+bool is_float_constant(const ir::Tensor& t) {
+  return t.is_constant() && t.dtype == ir::DType::kFloat32 && t.shape.is_static() &&
+         t.data->bytes.size() == static_cast<size_t>(t.shape.num_elements()) * sizeof(float);
+}
+
+std::string describe_node(const ir::Graph& graph, ir::NodeId id) {
+  const ir::Node& n = graph.node(id);
+  std::string op = ir::op_name(n.op);
+  if (n.name.empty()) return op + " #" + std::to_string(id);
+  return op + " '" + n.name + "'";
+}
+
+ir::NodeId sole_consumer(const ir::Graph& graph, ir::TensorId t) {
+  if (graph.is_graph_output(t)) return ir::kNoNode;
+  std::vector<ir::NodeId> users = graph.consumers(t);
+  return users.size() == 1 ? users[0] : ir::kNoNode;
+}
+
+}  // namespace pare::passes

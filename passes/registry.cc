@@ -1,0 +1,46 @@
+// The one list of passes. `pare passes` prints it; parse_pipeline checks names and
+// options against it.
+#include <algorithm>
+
+#include "passes/canonical.h"
+#include "passes/pass.h"
+
+namespace pare::passes {
+
+const std::vector<PassInfo>& registry() {
+  // Kept sorted by name (find_pass searches it by bisection; a test checks the order).
+  static const std::vector<PassInfo> passes = {
+      {"dce", "Removes nodes whose outputs reach no graph output, drops unused tensors, renumbers",
+       {},
+       run_dce},
+      {"fold", "Infers shapes and replaces nodes whose inputs are all constant by their values",
+       {{"max_output_mib",
+         "largest output folded into a constant, in MiB, unless its inputs were larger (4)"}},
+       run_fold},
+      {"fold_batchnorm",
+       "Folds BatchNormalization into the weights and bias of the Conv, ConvTranspose or Gemm "
+       "before it",
+       {},
+       run_fold_batchnorm},
+      {"fuse_activation",
+       "Fuses Relu, Clip, Sigmoid, HardSigmoid, HardSwish and LeakyRelu into the Conv, "
+       "ConvTranspose, Gemm or MatMul before them",
+       {},
+       run_fuse_activation},
+      {"remove_identity",
+       "Removes Identity, Cast to the same type, and Reshape/Flatten/Squeeze/Unsqueeze that keep "
+       "the shape",
+       {},
+       run_remove_identity},
+  };
+  return passes;
+}
+
+const PassInfo* find_pass(const std::string& name) {
+  const std::vector<PassInfo>& passes = registry();
+  auto it = std::lower_bound(passes.begin(), passes.end(), name,
+                             [](const PassInfo& p, const std::string& n) { return p.name < n; });
+  return it != passes.end() && it->name == name ? &*it : nullptr;
+}
+
+}  // namespace pare::passes

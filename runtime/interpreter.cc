@@ -1,0 +1,202 @@
+#include "runtime/interpreter.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime/thread_pool.h"
+
+namespace pare::rt {
+
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+size_t align_up(size_t v) { return (v + kAlignment - 1) / kAlignment * kAlignment; }
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// The ISAs to try for this run, best first.
+constexpr Isa kIsaPreference[] = {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2,
+                                  Isa::kNeonDot,    Isa::kNeon,   Isa::kScalar};
+
+Isa choose_isa(const InterpreterOptions& options) {
+  const Isa best = best_isa();
+  if (!options.cap_isa) return best;
+  for (Isa isa : kIsaPreference)
+    if (isa_usable(isa, best) && isa_usable(isa, options.max_isa)) return isa;
+  return Isa::kScalar;
+}
+
+}  // namespace
+
+struct Interpreter::Impl {
+  std::vector<std::unique_ptr<OpKernel>> kernels;
+  // Per node, the start of its run in the flat pointer tables below.
+  std::vector<size_t> input_begin, output_begin;
+  std::vector<const void*> input_ptrs;
+  std::vector<void*> output_ptrs;
+  std::unique_ptr<uint8_t, FreeDeleter> memory;  // arena, then scratch
+  size_t arena_bytes = 0;
+  void* scratch = nullptr;
+  std::unique_ptr<ThreadPool> pool;
+  bool profiling = false;
+  std::vector<double> total_ms;
+  std::vector<int64_t> runs;
+
+  uint8_t* arena() { return memory.get(); }
+};
+
+Interpreter::~Interpreter() = default;
+
+Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const Model> model,
+                                                         const InterpreterOptions& options) {
+  if (!model) return Status(Status::kInvalidArgument, "no model");
+  if (options.threads < 1)
+    return Status(Status::kInvalidArgument,
+                  "thread count must be at least 1, got " + std::to_string(options.threads));
+
+  std::unique_ptr<Interpreter> interp(new Interpreter());
+  interp->model_ = std::move(model);
+  interp->impl_ = std::make_unique<Impl>();
+  Impl& impl = *interp->impl_;
+  const Model& m = *interp->model_;
+  const std::vector<ModelTensor>& tensors = m.tensors();
+  const Isa isa = choose_isa(options);
+
+  size_t scratch_bytes = 0;
+  impl.kernels.reserve(m.nodes().size());
+  for (const NodeDesc& node : m.nodes()) {
+    PrepareContext ctx;
+    ctx.op = node.op;
+    ctx.node_name = node.name;
+    ctx.attrs = &node.attrs;
+    ctx.activation = node.activation;
+    ctx.isa = isa;
+    for (int32_t id : node.inputs) ctx.inputs.push_back(id < 0 ? nullptr : &tensors[id].desc);
+    for (int32_t id : node.outputs) ctx.outputs.push_back(&tensors[id].desc);
+
+    OpFactory factory = find_op(node.op);
+    if (!factory)
+      return Status(Status::kUnsupported, "op '" + node.op + "' (node '" + node.name +
+                                              "') is not supported by this runtime");
+    Result<std::unique_ptr<OpKernel>> kernel = factory(ctx);
+    if (!kernel.is_ok()) return kernel.status();
+    if (!kernel.value())
+      return ctx.error(Status::kInternal, "prepare returned no kernel");
+    scratch_bytes = std::max(scratch_bytes, kernel.value()->scratch_bytes());
+    impl.kernels.push_back(std::move(kernel).value());
+  }
+
+  // One block: the planned arena, then the largest scratch any kernel asked for.
+  impl.arena_bytes = align_up(m.arena_bytes());
+  const size_t total = impl.arena_bytes + align_up(scratch_bytes);
+  impl.memory.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, std::max(total, kAlignment))));
+  if (!impl.memory)
+    return Status(Status::kInternal, "cannot allocate " + std::to_string(total) +
+                                         " bytes for the activation arena");
+  // Zeroed once so results never depend on what the allocator left behind.
+  std::memset(impl.memory.get(), 0, total);
+  impl.scratch = scratch_bytes ? impl.arena() + impl.arena_bytes : nullptr;
+
+  for (const NodeDesc& node : m.nodes()) {
+    impl.input_begin.push_back(impl.input_ptrs.size());
+    for (int32_t id : node.inputs) {
+      if (id < 0) {
+        impl.input_ptrs.push_back(nullptr);
+      } else if (tensors[id].desc.constant) {
+        impl.input_ptrs.push_back(tensors[id].desc.constant);
+      } else {
+        impl.input_ptrs.push_back(impl.arena() + tensors[id].arena_offset);
+      }
+    }
+    impl.output_begin.push_back(impl.output_ptrs.size());
+    for (int32_t id : node.outputs) impl.output_ptrs.push_back(impl.arena() + tensors[id].arena_offset);
+  }
+
+  if (options.threads > 1) impl.pool = std::make_unique<ThreadPool>(options.threads);
+  impl.total_ms.assign(m.nodes().size(), 0.0);
+  impl.runs.assign(m.nodes().size(), 0);
+  return {std::move(interp)};
+}
+
+size_t Interpreter::num_inputs() const { return model_->inputs().size(); }
+size_t Interpreter::num_outputs() const { return model_->outputs().size(); }
+
+const TensorDesc& Interpreter::input(size_t i) const {
+  return model_->tensors()[model_->inputs().at(i)].desc;
+}
+const TensorDesc& Interpreter::output(size_t i) const {
+  return model_->tensors()[model_->outputs().at(i)].desc;
+}
+
+void* Interpreter::input_data(size_t i) {
+  return impl_->arena() + model_->tensors()[model_->inputs().at(i)].arena_offset;
+}
+const void* Interpreter::output_data(size_t i) const {
+  return impl_->arena() + model_->tensors()[model_->outputs().at(i)].arena_offset;
+}
+
+int Interpreter::find_input(const std::string& name) const {
+  for (size_t i = 0; i < num_inputs(); ++i)
+    if (input(i).name == name) return static_cast<int>(i);
+  return -1;
+}
+int Interpreter::find_output(const std::string& name) const {
+  for (size_t i = 0; i < num_outputs(); ++i)
+    if (output(i).name == name) return static_cast<int>(i);
+  return -1;
+}
+
+Status Interpreter::invoke() {
+  Impl& impl = *impl_;
+  for (size_t n = 0; n < impl.kernels.size(); ++n) {
+    ExecContext ctx;
+    ctx.inputs = impl.input_ptrs.data() + impl.input_begin[n];
+    ctx.outputs = impl.output_ptrs.data() + impl.output_begin[n];
+    ctx.scratch = impl.scratch;
+    ctx.pool = impl.pool.get();
+    if (!impl.profiling) {
+      impl.kernels[n]->run(ctx);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    impl.kernels[n]->run(ctx);
+    const auto stop = std::chrono::steady_clock::now();
+    impl.total_ms[n] += std::chrono::duration<double, std::milli>(stop - start).count();
+    impl.runs[n] += 1;
+  }
+  return Status::ok();
+}
+
+void Interpreter::enable_profiling(bool on) { impl_->profiling = on; }
+
+std::vector<NodeProfile> Interpreter::profile() const {
+  std::vector<NodeProfile> out;
+  const std::vector<NodeDesc>& nodes = model_->nodes();
+  out.reserve(nodes.size());
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    NodeProfile p;
+    p.name = nodes[n].name;
+    p.op = nodes[n].op;
+    p.kernel = impl_->kernels[n]->kernel_name();
+    p.total_ms = impl_->total_ms[n];
+    p.runs = impl_->runs[n];
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<std::string> Interpreter::kernel_names() const {
+  std::vector<std::string> names;
+  names.reserve(impl_->kernels.size());
+  for (const auto& k : impl_->kernels) names.emplace_back(k->kernel_name());
+  return names;
+}
+
+size_t Interpreter::arena_bytes() const { return model_->arena_bytes(); }
+
+}  // namespace pare::rt

@@ -1,0 +1,120 @@
+// Direct convolution: every output plane accumulates, per input channel and kernel tap,
+// a shifted and strided copy of the input plane scaled by that tap.
+#include "runtime/kernels/conv/conv.h"
+
+#include <algorithm>
+
+namespace pare::rt::kernels {
+
+namespace {
+
+// The indices i in [0, count) with 0 <= i * stride + offset < limit, as [*begin, *end).
+void valid_range(int64_t limit, int64_t count, int64_t stride, int64_t offset, int64_t* begin,
+                 int64_t* end) {
+  int64_t b = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t last = limit - 1 - offset;  // i * stride <= last
+  int64_t e = last < 0 ? 0 : last / stride + 1;
+  *begin = std::min(b, count);
+  *end = std::max(*begin, std::min(e, count));
+}
+
+void fill_bias(const float* bias, int64_t oc, float* plane, int64_t size) {
+  std::fill(plane, plane + size, bias ? bias[oc] : 0.f);
+}
+
+}  // namespace
+
+void f32_conv_ref__scalar(const ConvGeometry& g, const float* input, const float* weight,
+                          const float* bias, float* output, int64_t plane_begin, int64_t plane_end) {
+  const int64_t in_plane = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_plane = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  const int64_t taps = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t ic_per_group = g.in_channels / g.groups;
+  const int64_t oc_per_group = g.out_channels / g.groups;
+
+  for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
+    const int64_t n = plane / g.out_channels, oc = plane % g.out_channels;
+    const int64_t ic_first = (oc / oc_per_group) * ic_per_group;
+    float* out = output + plane * out_plane;
+    fill_bias(bias, oc, out, out_plane);
+
+    for (int64_t icl = 0; icl < ic_per_group; ++icl) {
+      const float* in = input + (n * g.in_channels + ic_first + icl) * in_plane;
+      const float* w = weight + (oc * ic_per_group + icl) * taps;
+      for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+          for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+            const float wv = w[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2];
+            const int64_t off0 = k0 * g.dilation[0] - g.pad_begin[0];
+            const int64_t off1 = k1 * g.dilation[1] - g.pad_begin[1];
+            const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
+            int64_t o0b, o0e, o1b, o1e, o2b, o2e;
+            valid_range(g.in_size[0], g.out_size[0], g.stride[0], off0, &o0b, &o0e);
+            valid_range(g.in_size[1], g.out_size[1], g.stride[1], off1, &o1b, &o1e);
+            valid_range(g.in_size[2], g.out_size[2], g.stride[2], off2, &o2b, &o2e);
+            for (int64_t o0 = o0b; o0 < o0e; ++o0) {
+              const int64_t i0 = o0 * g.stride[0] + off0;
+              for (int64_t o1 = o1b; o1 < o1e; ++o1) {
+                const int64_t i1 = o1 * g.stride[1] + off1;
+                const float* in_row = in + (i0 * g.in_size[1] + i1) * g.in_size[2];
+                float* out_row = out + (o0 * g.out_size[1] + o1) * g.out_size[2];
+                for (int64_t o2 = o2b; o2 < o2e; ++o2)
+                  out_row[o2] += wv * in_row[o2 * g.stride[2] + off2];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void f32_convtranspose_ref__scalar(const ConvGeometry& g, const float* input, const float* weight,
+                                   const float* bias, float* output, int64_t plane_begin,
+                                   int64_t plane_end) {
+  const int64_t in_plane = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_plane = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  const int64_t taps = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t ic_per_group = g.in_channels / g.groups;
+  const int64_t oc_per_group = g.out_channels / g.groups;
+
+  for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
+    const int64_t n = plane / g.out_channels, oc = plane % g.out_channels;
+    const int64_t group = oc / oc_per_group, ocl = oc % oc_per_group;
+    float* out = output + plane * out_plane;
+    fill_bias(bias, oc, out, out_plane);
+
+    for (int64_t icl = 0; icl < ic_per_group; ++icl) {
+      const int64_t ic = group * ic_per_group + icl;
+      const float* in = input + (n * g.in_channels + ic) * in_plane;
+      const float* w = weight + (ic * oc_per_group + ocl) * taps;
+      for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+          for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+            const float wv = w[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2];
+            // Input index i lands on output index i * stride + off.
+            const int64_t off0 = k0 * g.dilation[0] - g.pad_begin[0];
+            const int64_t off1 = k1 * g.dilation[1] - g.pad_begin[1];
+            const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
+            int64_t i0b, i0e, i1b, i1e, i2b, i2e;
+            valid_range(g.out_size[0], g.in_size[0], g.stride[0], off0, &i0b, &i0e);
+            valid_range(g.out_size[1], g.in_size[1], g.stride[1], off1, &i1b, &i1e);
+            valid_range(g.out_size[2], g.in_size[2], g.stride[2], off2, &i2b, &i2e);
+            for (int64_t i0 = i0b; i0 < i0e; ++i0) {
+              const int64_t o0 = i0 * g.stride[0] + off0;
+              for (int64_t i1 = i1b; i1 < i1e; ++i1) {
+                const int64_t o1 = i1 * g.stride[1] + off1;
+                const float* in_row = in + (i0 * g.in_size[1] + i1) * g.in_size[2];
+                float* out_row = out + (o0 * g.out_size[1] + o1) * g.out_size[2];
+                for (int64_t i2 = i2b; i2 < i2e; ++i2)
+                  out_row[i2 * g.stride[2] + off2] += wv * in_row[i2];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace pare::rt::kernels

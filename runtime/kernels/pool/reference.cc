@@ -1,0 +1,119 @@
+#include "runtime/kernels/pool/pool.h"
+
+#include <limits>
+
+namespace pare::rt::kernels {
+
+namespace {
+
+// Calls fn(out_index, s0, s1, s2) for every output position of one plane, s* being the
+// input coordinates of the window's first tap (negative when it starts in the pads).
+template <typename Fn>
+void for_each_window(const PoolGeometry& g, Fn fn) {
+  int64_t out_index = 0;
+  for (int64_t o0 = 0; o0 < g.out_size[0]; ++o0)
+    for (int64_t o1 = 0; o1 < g.out_size[1]; ++o1)
+      for (int64_t o2 = 0; o2 < g.out_size[2]; ++o2) {
+        const int64_t s0 = o0 * g.stride[0] - g.pad_begin[0];
+        const int64_t s1 = o1 * g.stride[1] - g.pad_begin[1];
+        const int64_t s2 = o2 * g.stride[2] - g.pad_begin[2];
+        fn(out_index++, s0, s1, s2);
+      }
+}
+
+bool inside(int64_t i, int64_t size) { return i >= 0 && i < size; }
+bool inside_pads(int64_t i, int64_t size, int64_t pad_begin, int64_t pad_end) {
+  return i >= -pad_begin && i < size + pad_end;
+}
+
+template <typename T>
+void maxpool(const PoolGeometry& g, const T* input, T* output, int64_t plane_begin,
+             int64_t plane_end) {
+  const int64_t in_plane = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_plane = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  for (int64_t p = plane_begin; p < plane_end; ++p) {
+    const T* in = input + p * in_plane;
+    T* out = output + p * out_plane;
+    for_each_window(g, [&](int64_t o, int64_t s0, int64_t s1, int64_t s2) {
+      T best = std::numeric_limits<T>::lowest();
+      if (std::numeric_limits<T>::has_infinity) best = -std::numeric_limits<T>::infinity();
+      for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+        const int64_t i0 = s0 + k0 * g.dilation[0];
+        if (!inside(i0, g.in_size[0])) continue;
+        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+          const int64_t i1 = s1 + k1 * g.dilation[1];
+          if (!inside(i1, g.in_size[1])) continue;
+          for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+            const int64_t i2 = s2 + k2 * g.dilation[2];
+            if (!inside(i2, g.in_size[2])) continue;
+            const T v = in[(i0 * g.in_size[1] + i1) * g.in_size[2] + i2];
+            if (v > best) best = v;
+          }
+        }
+      }
+      out[o] = best;
+    });
+  }
+}
+
+}  // namespace
+
+void f32_maxpool_ref__scalar(const PoolGeometry& g, const float* input, float* output,
+                             int64_t plane_begin, int64_t plane_end) {
+  maxpool(g, input, output, plane_begin, plane_end);
+}
+
+void u8_maxpool_ref__scalar(const PoolGeometry& g, const uint8_t* input, uint8_t* output,
+                            int64_t plane_begin, int64_t plane_end) {
+  maxpool(g, input, output, plane_begin, plane_end);
+}
+
+void s8_maxpool_ref__scalar(const PoolGeometry& g, const int8_t* input, int8_t* output,
+                            int64_t plane_begin, int64_t plane_end) {
+  maxpool(g, input, output, plane_begin, plane_end);
+}
+
+void f32_avgpool_ref__scalar(const PoolGeometry& g, bool count_include_pad, const float* input,
+                             float* output, int64_t plane_begin, int64_t plane_end) {
+  const int64_t in_plane = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_plane = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  for (int64_t p = plane_begin; p < plane_end; ++p) {
+    const float* in = input + p * in_plane;
+    float* out = output + p * out_plane;
+    for_each_window(g, [&](int64_t o, int64_t s0, int64_t s1, int64_t s2) {
+      float sum = 0.f;
+      int64_t inside_count = 0, padded_count = 0;
+      for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+        const int64_t i0 = s0 + k0 * g.dilation[0];
+        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+          const int64_t i1 = s1 + k1 * g.dilation[1];
+          for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+            const int64_t i2 = s2 + k2 * g.dilation[2];
+            if (inside_pads(i0, g.in_size[0], g.pad_begin[0], g.pad_end[0]) &&
+                inside_pads(i1, g.in_size[1], g.pad_begin[1], g.pad_end[1]) &&
+                inside_pads(i2, g.in_size[2], g.pad_begin[2], g.pad_end[2]))
+              ++padded_count;
+            if (inside(i0, g.in_size[0]) && inside(i1, g.in_size[1]) && inside(i2, g.in_size[2])) {
+              sum += in[(i0 * g.in_size[1] + i1) * g.in_size[2] + i2];
+              ++inside_count;
+            }
+          }
+        }
+      }
+      const int64_t divisor = count_include_pad ? padded_count : inside_count;
+      out[o] = divisor > 0 ? sum / static_cast<float>(divisor) : 0.f;
+    });
+  }
+}
+
+void f32_global_avgpool_ref__scalar(int64_t plane_size, const float* input, float* output,
+                                    int64_t plane_begin, int64_t plane_end) {
+  for (int64_t p = plane_begin; p < plane_end; ++p) {
+    const float* in = input + p * plane_size;
+    double sum = 0.0;
+    for (int64_t i = 0; i < plane_size; ++i) sum += in[i];
+    output[p] = static_cast<float>(sum / static_cast<double>(plane_size));
+  }
+}
+
+}  // namespace pare::rt::kernels

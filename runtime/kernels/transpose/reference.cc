@@ -1,0 +1,84 @@
+// Recursion over the dims (one level per dim) keeps the strided copy free of index arrays.
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/kernels/transpose/transpose.h"
+
+namespace pare::rt::kernels {
+
+namespace {
+
+template <typename T>
+T* copy_dims(size_t rank, const int64_t* dims, const int64_t* strides, const T* x, T* y) {
+  if (rank == 1) {
+    const int64_t n = dims[0], s = strides[0];
+    if (s == 1) {
+      std::memcpy(y, x, static_cast<size_t>(n) * sizeof(T));
+    } else {
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i * s];
+    }
+    return y + n;
+  }
+  for (int64_t i = 0; i < dims[0]; ++i)
+    y = copy_dims(rank - 1, dims + 1, strides + 1, x + i * strides[0], y);
+  return y;
+}
+
+}  // namespace
+
+template <typename T>
+void copy_strided_ref(size_t rank, const int64_t* dims, const int64_t* strides, const T* x, T* y) {
+  copy_dims(rank, dims, strides, x, y);
+}
+
+void copy_rows_ref(size_t rows, size_t row_bytes, const void* x, size_t src_stride, void* y,
+                   size_t dst_stride) {
+  const auto* src = static_cast<const uint8_t*>(x);
+  auto* dst = static_cast<uint8_t*>(y);
+  if (row_bytes == 0) return;
+  for (size_t r = 0; r < rows; ++r)
+    std::memcpy(dst + r * dst_stride, src + r * src_stride, row_bytes);
+}
+
+template <typename I>
+void gather_ref(size_t outer, int64_t axis_size, size_t inner_bytes, const void* x,
+                const I* indices, size_t num_indices, void* y) {
+  const auto* src = static_cast<const uint8_t*>(x);
+  auto* dst = static_cast<uint8_t*>(y);
+  for (size_t o = 0; o < outer; ++o) {
+    const uint8_t* block = src + o * static_cast<size_t>(axis_size) * inner_bytes;
+    for (size_t j = 0; j < num_indices; ++j, dst += inner_bytes) {
+      int64_t k = static_cast<int64_t>(indices[j]);
+      if (k < 0) k += axis_size;
+      if (k < 0 || k >= axis_size) {
+        std::memset(dst, 0, inner_bytes);
+      } else {
+        std::memcpy(dst, block + static_cast<size_t>(k) * inner_bytes, inner_bytes);
+      }
+    }
+  }
+}
+
+void copy_ref(size_t bytes, const void* x, void* y) {
+  if (x != y && bytes > 0) std::memcpy(y, x, bytes);
+}
+
+template <typename T>
+void fill_ref(size_t n, T value, T* y) {
+  std::fill(y, y + n, value);
+}
+
+#define PARE_BY_SIZE(T)                                                                    \
+  template void copy_strided_ref<T>(size_t, const int64_t*, const int64_t*, const T*, T*); \
+  template void fill_ref<T>(size_t, T, T*);
+PARE_BY_SIZE(uint8_t)
+PARE_BY_SIZE(uint32_t)
+PARE_BY_SIZE(uint64_t)
+#undef PARE_BY_SIZE
+
+template void gather_ref<int64_t>(size_t, int64_t, size_t, const void*, const int64_t*, size_t,
+                                  void*);
+template void gather_ref<int32_t>(size_t, int64_t, size_t, const void*, const int32_t*, size_t,
+                                  void*);
+
+}  // namespace pare::rt::kernels

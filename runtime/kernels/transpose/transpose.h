@@ -1,0 +1,35 @@
+// Data-movement kernels: strided copies (Transpose, Slice, Expand), row copies (Concat,
+// Split), Gather and fills. They move whole elements and never look at values, so one
+// instantiation per element size serves every dtype. T: uint8_t, uint32_t, uint64_t.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pare::rt::kernels {
+
+// Writes the view of x with `dims` and element `strides` (0 repeats, negative walks
+// backwards) to the contiguous y, in row-major order of the view. rank >= 1.
+template <typename T>
+void copy_strided_ref(size_t rank, const int64_t* dims, const int64_t* strides, const T* x, T* y);
+
+// Copies `rows` rows of `row_bytes` bytes; consecutive rows start src_stride and dst_stride
+// bytes apart in x and y.
+void copy_rows_ref(size_t rows, size_t row_bytes, const void* x, size_t src_stride, void* y,
+                   size_t dst_stride);
+
+// Gather along one axis of x viewed as [outer, axis_size, inner] (inner in bytes):
+// y[o, j, :] = x[o, indices[j], :] for j < num_indices. Negative indices count from the
+// end of the axis; indices still outside [0, axis_size) give zeros. I: int64_t, int32_t.
+template <typename I>
+void gather_ref(size_t outer, int64_t axis_size, size_t inner_bytes, const void* x,
+                const I* indices, size_t num_indices, void* y);
+
+// y = x, `bytes` bytes; nothing to do when they are the same buffer.
+void copy_ref(size_t bytes, const void* x, void* y);
+
+// y[0..n) = value.
+template <typename T>
+void fill_ref(size_t n, T value, T* y);
+
+}  // namespace pare::rt::kernels

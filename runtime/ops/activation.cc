@@ -1,0 +1,150 @@
+// Unary activations: Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh, Erf, Gelu,
+// Sqrt. All map one input to an output of the same shape and dtype.
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "runtime/kernels/eltwise/eltwise.h"
+#include "runtime/ops/common.h"
+#include "runtime/ops/ops.h"
+
+namespace pare::rt::ops {
+
+namespace {
+
+// Checks a one-input float32 op whose output mirrors its input; *n gets the element count.
+Status check_unary_f32(const PrepareContext& ctx, size_t* n) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, x, "input 0", {DType::kFloat32}));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, x.shape));
+  *n = static_cast<size_t>(x.num_elements());
+  return Status::ok();
+}
+
+using UnaryFn = void (*)(size_t n, const float* x, float* y);
+
+Result<std::unique_ptr<OpKernel>> prepare_unary(const PrepareContext& ctx, UnaryFn fn,
+                                                const char* name) {
+  size_t n = 0;
+  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
+  return make_kernel(name, [fn, n](const ExecContext& ec) {
+    fn(n, static_cast<const float*>(ec.inputs[0]), static_cast<float*>(ec.outputs[0]));
+  });
+}
+
+// Clip bound `i` (min or max) of dtype T: a constant scalar, or `dflt` when omitted.
+template <typename T>
+Status clip_bound(const PrepareContext& ctx, size_t i, const char* what, T dflt, T* out) {
+  const TensorDesc* t = optional_input(ctx, i);
+  if (t == nullptr) {
+    *out = dflt;
+    return Status::ok();
+  }
+  if (t->dtype != ctx.inputs[0]->dtype)
+    return ctx.error(Status::kBadModel, std::string(what) + " has dtype " + dtype_name(t->dtype) +
+                                            ", the input " + dtype_name(ctx.inputs[0]->dtype));
+  if (t->num_elements() != 1)
+    return ctx.error(Status::kBadModel,
+                     std::string(what) + " must be a scalar, got shape " + shape_str(t->shape));
+  if (t->constant == nullptr)
+    return ctx.error(Status::kUnsupported, std::string(what) + " '" + t->name +
+                                               "' must be a constant (it is read when the model "
+                                               "loads)");
+  std::memcpy(out, t->constant, sizeof(T));
+  return Status::ok();
+}
+
+template <typename T>
+Result<std::unique_ptr<OpKernel>> prepare_clip(const PrepareContext& ctx) {
+  T lo, hi;
+  PARE_RT_RETURN_IF_ERROR(clip_bound<T>(ctx, 1, "min", std::numeric_limits<T>::lowest(), &lo));
+  PARE_RT_RETURN_IF_ERROR(clip_bound<T>(ctx, 2, "max", std::numeric_limits<T>::max(), &hi));
+  const auto n = static_cast<size_t>(ctx.inputs[0]->num_elements());
+  return make_kernel(std::string(dtype_tag(ctx.inputs[0]->dtype)) + "_clip_ref__scalar",
+                     [n, lo, hi](const ExecContext& ec) {
+                       kernels::clip_ref<T>(n, static_cast<const T*>(ec.inputs[0]), lo, hi,
+                                            static_cast<T*>(ec.outputs[0]));
+                     });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> prepare_Relu(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_relu_ref, "f32_relu_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_LeakyRelu(const PrepareContext& ctx) {
+  size_t n = 0;
+  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
+  float alpha = 0.f;
+  PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "alpha", 0.01f, &alpha));
+  return make_kernel("f32_leaky_relu_ref__scalar", [n, alpha](const ExecContext& ec) {
+    kernels::f32_leaky_relu_ref(n, static_cast<const float*>(ec.inputs[0]), alpha,
+                                static_cast<float*>(ec.outputs[0]));
+  });
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Clip(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 3, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(
+      check_dtype(ctx, x, "input 0",
+                  {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8}));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, x.shape));
+  switch (x.dtype) {
+    case DType::kFloat32: return prepare_clip<float>(ctx);
+    case DType::kInt64: return prepare_clip<int64_t>(ctx);
+    case DType::kInt32: return prepare_clip<int32_t>(ctx);
+    case DType::kInt8: return prepare_clip<int8_t>(ctx);
+    default: return prepare_clip<uint8_t>(ctx);
+  }
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Sigmoid(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_sigmoid_ref, "f32_sigmoid_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_HardSigmoid(const PrepareContext& ctx) {
+  size_t n = 0;
+  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
+  float alpha = 0.f, beta = 0.f;
+  PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "alpha", 0.2f, &alpha));
+  PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "beta", 0.5f, &beta));
+  return make_kernel("f32_hard_sigmoid_ref__scalar", [n, alpha, beta](const ExecContext& ec) {
+    kernels::f32_hard_sigmoid_ref(n, static_cast<const float*>(ec.inputs[0]), alpha, beta,
+                                  static_cast<float*>(ec.outputs[0]));
+  });
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_HardSwish(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_hard_swish_ref, "f32_hard_swish_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Tanh(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_tanh_ref, "f32_tanh_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Erf(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_erf_ref, "f32_erf_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Gelu(const PrepareContext& ctx) {
+  std::string approximate;
+  PARE_RT_RETURN_IF_ERROR(string_attr(ctx, "approximate", "none", &approximate));
+  if (approximate == "none")
+    return prepare_unary(ctx, kernels::f32_gelu_ref, "f32_gelu_ref__scalar");
+  if (approximate == "tanh")
+    return prepare_unary(ctx, kernels::f32_gelu_tanh_ref, "f32_gelu_tanh_ref__scalar");
+  return ctx.error(
+      Status::kBadModel,
+      "attribute 'approximate' must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Sqrt(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_sqrt_ref, "f32_sqrt_ref__scalar");
+}
+
+}  // namespace pare::rt::ops

@@ -1,0 +1,133 @@
+// Prepare-time checks and shape arithmetic shared by the op implementations.
+//
+// Every function that can fail returns a Status built with ctx.error(...), so messages name
+// the op and the node; an op's prepare forwards them with PARE_RT_RETURN_IF_ERROR.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/op.h"
+
+namespace pare::rt::ops {
+
+// ---- inputs, outputs, attributes -------------------------------------------------------
+
+// Input `i`, or nullptr when it is omitted (a null entry or past the end of ctx.inputs).
+const TensorDesc* optional_input(const PrepareContext& ctx, size_t i);
+
+// Checks that the node has between min and max inputs and outputs (SIZE_MAX: no limit),
+// that the first `min_inputs` inputs and every output are present.
+Status check_arity(const PrepareContext& ctx, size_t min_inputs, size_t max_inputs,
+                   size_t min_outputs, size_t max_outputs);
+
+// Checks that `t` (described as e.g. "input 0") has one of `allowed`; kUnsupported otherwise.
+Status check_dtype(const PrepareContext& ctx, const TensorDesc& t, const char* what,
+                   std::initializer_list<DType> allowed);
+
+// Checks that `t` has a dtype this runtime knows (any of DType but kUndefined).
+Status check_known_dtype(const PrepareContext& ctx, const TensorDesc& t, const char* what);
+
+// Checks that planned output `i` has the dtype and shape prepare computed.
+Status check_output(const PrepareContext& ctx, size_t i, DType dtype,
+                    const std::vector<int64_t>& shape);
+
+// The ops of this runtime that take a fused activation are Conv, ConvTranspose, Gemm and
+// MatMul; any other op rejects one.
+Status check_no_activation(const PrepareContext& ctx);
+
+// Typed attribute readers: the default when absent, an error when present with another type.
+Status int_attr(const PrepareContext& ctx, const char* name, int64_t dflt, int64_t* out);
+Status float_attr(const PrepareContext& ctx, const char* name, float dflt, float* out);
+Status string_attr(const PrepareContext& ctx, const char* name, const std::string& dflt,
+                   std::string* out);
+// *present tells whether the attribute was given.
+Status ints_attr(const PrepareContext& ctx, const char* name, bool* present,
+                 std::vector<int64_t>* out);
+
+// Reads input `i`, an int64 or int32 scalar or 1-D tensor whose values shape the output, as
+// int64. It must be a constant at prepare time (kUnsupported naming `what` otherwise) unless
+// it is empty.
+Status read_const_ints(const PrepareContext& ctx, size_t i, const char* what,
+                       std::vector<int64_t>* out);
+
+// The values of a constant int64 or int32 tensor (any rank) as int64.
+std::vector<int64_t> const_int_values(const TensorDesc& t);
+
+// The name of an ONNX-numbered dtype ("float32", "float16", ...), for messages about any
+// dtype, including those this runtime does not implement.
+std::string dtype_label(int32_t onnx_type);
+
+// ---- axes ------------------------------------------------------------------------------
+
+// Maps axis in [-rank, rank) to [0, rank).
+Status normalize_axis(const PrepareContext& ctx, int64_t axis, int64_t rank, int64_t* out);
+// Same for a list; duplicates (after normalisation) are an error. Order is kept.
+Status normalize_axes(const PrepareContext& ctx, const std::vector<int64_t>& axes, int64_t rank,
+                      std::vector<int64_t>* out);
+
+// ---- shapes and strides ----------------------------------------------------------------
+
+int64_t num_elements(const std::vector<int64_t>& shape);
+// Row-major element strides.
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
+
+// Numpy (multidirectional) broadcasting of shapes; false when they are incompatible.
+bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
+                      std::vector<int64_t>* out);
+// Element strides for reading a row-major tensor of `shape` as if broadcast to `out_shape`
+// (shapes right-aligned; stride 0 along the dims it is repeated over). `shape` must
+// broadcast to `out_shape`.
+std::vector<int64_t> broadcast_strides(const std::vector<int64_t>& shape,
+                                       const std::vector<int64_t>& out_shape);
+
+// Operands walked together over one row-major index space (the output's): element
+// strides per operand and dim, which may be 0 (broadcast) or negative (reversed slices).
+struct StridedLayout {
+  std::vector<int64_t> dims;
+  std::vector<std::vector<int64_t>> strides;  // [operand][dim]
+};
+
+// Rewrites a layout to the fewest dims that visit the same elements in the same order:
+// drops dims of size 1 and merges neighbours that every operand walks contiguously, so a
+// same-shape operation becomes one row and a scalar broadcast one row with stride 0.
+// The result has at least one dim.
+void simplify_layout(StridedLayout* layout);
+
+// ---- kernels ---------------------------------------------------------------------------
+
+// Short dtype tags for kernel names: "f32", "f64", "i64", "i32", "i8", "u8", "b8".
+const char* dtype_tag(DType t);
+// Tags of kernels that move elements without looking at them: "x8", "x32", "x64".
+const char* size_tag(size_t element_bytes);
+
+// An OpKernel whose run calls fn(ctx); prepare captures in fn everything the run needs
+// (sizes, strides, the kernel function), so running allocates nothing.
+template <typename F>
+class CallableKernel final : public OpKernel {
+ public:
+  CallableKernel(std::string name, F fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+  void run(const ExecContext& ctx) override { fn_(ctx); }
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  std::string name_;
+  F fn_;
+};
+
+template <typename F>
+std::unique_ptr<OpKernel> make_kernel(std::string name, F fn) {
+  return std::make_unique<CallableKernel<F>>(std::move(name), std::move(fn));
+}
+
+// A kernel that copies the strided view `layout` of input 0 (one operand; element strides),
+// starting `offset` elements into it, to the contiguous output 0. Named
+// "<xN>_<op>_ref__scalar"; `empty` (an output without elements) makes it do nothing.
+std::unique_ptr<OpKernel> make_strided_copy(const PrepareContext& ctx, const char* op,
+                                            StridedLayout layout, int64_t offset, bool empty);
+
+}  // namespace pare::rt::ops

@@ -1,0 +1,299 @@
+// Ops that move elements without looking at them: Transpose, Concat, Split, Slice, Gather.
+// Kernels work per element size, so every dtype is supported.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/transpose/transpose.h"
+#include "runtime/ops/common.h"
+#include "runtime/ops/ops.h"
+
+namespace pare::rt::ops {
+
+namespace {
+
+int64_t product(const std::vector<int64_t>& shape, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t d = begin; d < end; ++d) p *= shape[d];
+  return p;
+}
+
+std::string kernel_name(const TensorDesc& x, const char* op) {
+  return std::string(size_tag(dtype_size(x.dtype))) + "_" + op + "_ref__scalar";
+}
+
+// Slice bounds along one axis: the first index and the count visited with `step`, after
+// ONNX's rules (negative values count from the end, then clamp to the axis).
+void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first,
+                int64_t* count) {
+  if (dim == 0) {
+    *first = 0;
+    *count = 0;
+    return;
+  }
+  if (start < 0) start += dim;
+  if (end < 0) end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    *count = end > start ? (end - start + step - 1) / step : 0;
+  } else {
+    // Walking backwards the first index is at most dim - 1 and the end may be -1
+    // (one before index 0).
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+    *count = start > end ? (start - end - step - 1) / -step : 0;
+  }
+  *first = start;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> prepare_Transpose(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(check_known_dtype(ctx, x, "input 0"));
+  bool has_perm = false;
+  std::vector<int64_t> perm;
+  PARE_RT_RETURN_IF_ERROR(ints_attr(ctx, "perm", &has_perm, &perm));
+  if (!has_perm) {
+    for (size_t d = x.rank(); d-- > 0;) perm.push_back(static_cast<int64_t>(d));
+  }
+  std::vector<bool> seen(x.rank(), false);
+  bool valid = perm.size() == x.rank();
+  for (size_t i = 0; valid && i < perm.size(); ++i) {
+    valid = perm[i] >= 0 && perm[i] < static_cast<int64_t>(x.rank()) &&
+            !seen[static_cast<size_t>(perm[i])];
+    if (valid) seen[static_cast<size_t>(perm[i])] = true;
+  }
+  if (!valid)
+    return ctx.error(Status::kBadModel, "perm " + shape_str(perm) +
+                                            " is not a permutation of the dims of rank " +
+                                            std::to_string(x.rank()));
+  const std::vector<int64_t> strides = contiguous_strides(x.shape);
+  StridedLayout layout;
+  layout.strides.resize(1);
+  for (int64_t p : perm) {
+    layout.dims.push_back(x.shape[static_cast<size_t>(p)]);
+    layout.strides[0].push_back(strides[static_cast<size_t>(p)]);
+  }
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, layout.dims));
+  const bool empty = x.num_elements() == 0;
+  simplify_layout(&layout);
+  return make_strided_copy(ctx, "transpose", std::move(layout), 0, empty);
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Slice(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 3, 5, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(check_known_dtype(ctx, x, "input 0"));
+  const auto rank = static_cast<int64_t>(x.rank());
+  std::vector<int64_t> starts, ends, raw_axes, axes, steps;
+  PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 1, "starts", &starts));
+  PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 2, "ends", &ends));
+  if (optional_input(ctx, 3) != nullptr) {
+    PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 3, "axes", &raw_axes));
+  } else {
+    for (size_t i = 0; i < starts.size(); ++i) raw_axes.push_back(static_cast<int64_t>(i));
+  }
+  if (optional_input(ctx, 4) != nullptr) {
+    PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 4, "steps", &steps));
+  } else {
+    steps.assign(starts.size(), 1);
+  }
+  if (ends.size() != starts.size() || raw_axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return ctx.error(Status::kBadModel,
+                     "starts, ends, axes and steps must have the same length, got " +
+                         std::to_string(starts.size()) + ", " + std::to_string(ends.size()) + ", " +
+                         std::to_string(raw_axes.size()) + ", " + std::to_string(steps.size()));
+  PARE_RT_RETURN_IF_ERROR(normalize_axes(ctx, raw_axes, rank, &axes));
+
+  const std::vector<int64_t> strides = contiguous_strides(x.shape);
+  StridedLayout layout;
+  layout.dims = x.shape;
+  layout.strides.push_back(strides);
+  int64_t offset = 0;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (steps[i] == 0) return ctx.error(Status::kBadModel, "steps must not be 0");
+    const auto a = static_cast<size_t>(axes[i]);
+    int64_t first = 0, count = 0;
+    slice_axis(x.shape[a], starts[i], ends[i], steps[i], &first, &count);
+    layout.dims[a] = count;
+    layout.strides[0][a] = strides[a] * steps[i];
+    if (count > 0) offset += first * strides[a];
+  }
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, layout.dims));
+  const bool empty = num_elements(layout.dims) == 0;
+  simplify_layout(&layout);
+  return make_strided_copy(ctx, "slice", std::move(layout), offset, empty);
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Concat(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, SIZE_MAX, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& first = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(check_known_dtype(ctx, first, "input 0"));
+  if (ctx.attrs == nullptr || !ctx.attrs->has("axis"))
+    return ctx.error(Status::kBadModel, "attribute 'axis' is required");
+  int64_t axis = 0;
+  PARE_RT_RETURN_IF_ERROR(int_attr(ctx, "axis", 0, &axis));
+  PARE_RT_RETURN_IF_ERROR(normalize_axis(ctx, axis, static_cast<int64_t>(first.rank()), &axis));
+  const auto a = static_cast<size_t>(axis);
+
+  std::vector<int64_t> shape = first.shape;
+  shape[a] = 0;
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+    const TensorDesc* in = ctx.inputs[i];
+    if (in == nullptr)
+      return ctx.error(Status::kBadModel, "input " + std::to_string(i) + " is missing");
+    bool match = in->dtype == first.dtype && in->rank() == first.rank();
+    for (size_t d = 0; match && d < first.rank(); ++d)
+      match = d == a || in->shape[d] == first.shape[d];
+    if (!match)
+      return ctx.error(Status::kBadModel,
+                       "input " + std::to_string(i) + " (" + dtype_name(in->dtype) + " " +
+                           shape_str(in->shape) + ") does not match input 0 (" +
+                           dtype_name(first.dtype) + " " + shape_str(first.shape) +
+                           ") outside axis " + std::to_string(axis));
+    shape[a] += in->shape[a];
+  }
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, first.dtype, shape));
+
+  const size_t element = dtype_size(first.dtype);
+  const auto outer = static_cast<size_t>(product(shape, 0, a));
+  const auto inner = static_cast<size_t>(product(shape, a + 1, shape.size())) * element;
+  std::vector<size_t> row_bytes;  // per input: its slab of one outer row
+  for (const TensorDesc* in : ctx.inputs)
+    row_bytes.push_back(static_cast<size_t>(in->shape[a]) * inner);
+  const size_t out_row = static_cast<size_t>(shape[a]) * inner;
+  return make_kernel(kernel_name(first, "concat"),
+                     [outer, row_bytes, out_row](const ExecContext& ec) {
+                       size_t at = 0;
+                       for (size_t i = 0; i < row_bytes.size(); ++i) {
+                         if (row_bytes[i] == 0) continue;
+                         kernels::copy_rows_ref(outer, row_bytes[i], ec.inputs[i], row_bytes[i],
+                                                static_cast<uint8_t*>(ec.outputs[0]) + at, out_row);
+                         at += row_bytes[i];
+                       }
+                     });
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Split(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 2, 1, SIZE_MAX));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(check_known_dtype(ctx, x, "input 0"));
+  int64_t axis = 0;
+  PARE_RT_RETURN_IF_ERROR(int_attr(ctx, "axis", 0, &axis));
+  PARE_RT_RETURN_IF_ERROR(normalize_axis(ctx, axis, static_cast<int64_t>(x.rank()), &axis));
+  const auto a = static_cast<size_t>(axis);
+  const int64_t dim = x.shape[a];
+  const size_t n = ctx.outputs.size();
+  const bool has_num_outputs = ctx.attrs != nullptr && ctx.attrs->has("num_outputs");
+  int64_t num_outputs = 0;
+  PARE_RT_RETURN_IF_ERROR(int_attr(ctx, "num_outputs", 0, &num_outputs));
+
+  std::vector<int64_t> sizes;
+  if (optional_input(ctx, 1) != nullptr) {
+    if (has_num_outputs)
+      return ctx.error(Status::kBadModel, "takes either a split input or 'num_outputs', not both");
+    PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 1, "split", &sizes));
+    int64_t sum = 0;
+    for (int64_t s : sizes) {
+      if (s < 0)
+        return ctx.error(Status::kBadModel, "split " + shape_str(sizes) + " has a negative size");
+      sum += s;
+    }
+    if (sizes.size() != n || sum != dim)
+      return ctx.error(Status::kBadModel, "split " + shape_str(sizes) + " does not cut axis " +
+                                              std::to_string(axis) + " of size " +
+                                              std::to_string(dim) + " into " + std::to_string(n) +
+                                              " outputs");
+  } else {
+    if (has_num_outputs && num_outputs != static_cast<int64_t>(n))
+      return ctx.error(Status::kBadModel, "num_outputs is " + std::to_string(num_outputs) +
+                                              " but the node has " + std::to_string(n) +
+                                              " outputs");
+    // Opset 18: chunks of ceil(dim / n), the last one smaller when n does not divide dim.
+    const auto parts = static_cast<int64_t>(n);
+    const int64_t chunk = (dim + parts - 1) / parts;
+    int64_t left = dim;
+    for (size_t i = 0; i < n; ++i) {
+      sizes.push_back(std::min(chunk, left));
+      left -= sizes.back();
+    }
+  }
+
+  std::vector<int64_t> shape = x.shape;
+  for (size_t i = 0; i < n; ++i) {
+    shape[a] = sizes[i];
+    PARE_RT_RETURN_IF_ERROR(check_output(ctx, i, x.dtype, shape));
+  }
+  const size_t element = dtype_size(x.dtype);
+  const auto outer = static_cast<size_t>(product(x.shape, 0, a));
+  const auto inner = static_cast<size_t>(product(x.shape, a + 1, x.rank())) * element;
+  std::vector<size_t> row_bytes;
+  for (int64_t s : sizes) row_bytes.push_back(static_cast<size_t>(s) * inner);
+  const size_t in_row = static_cast<size_t>(dim) * inner;
+  return make_kernel(kernel_name(x, "split"), [outer, row_bytes, in_row](const ExecContext& ec) {
+    size_t at = 0;
+    for (size_t i = 0; i < row_bytes.size(); ++i) {
+      if (row_bytes[i] == 0) continue;
+      kernels::copy_rows_ref(outer, row_bytes[i], static_cast<const uint8_t*>(ec.inputs[0]) + at,
+                             in_row, ec.outputs[i], row_bytes[i]);
+      at += row_bytes[i];
+    }
+  });
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Gather(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  const TensorDesc& indices = *ctx.inputs[1];
+  PARE_RT_RETURN_IF_ERROR(check_known_dtype(ctx, x, "input 0"));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, indices, "indices", {DType::kInt64, DType::kInt32}));
+  int64_t axis = 0;
+  PARE_RT_RETURN_IF_ERROR(int_attr(ctx, "axis", 0, &axis));
+  PARE_RT_RETURN_IF_ERROR(normalize_axis(ctx, axis, static_cast<int64_t>(x.rank()), &axis));
+  const auto a = static_cast<size_t>(axis);
+  const int64_t dim = x.shape[a];
+
+  // Constant indices are checked now; others are checked by the kernel (zeros when out of
+  // range), as their values are only known when running.
+  if (indices.constant != nullptr) {
+    for (int64_t v : const_int_values(indices))
+      if (v < -dim || v >= dim)
+        return ctx.error(Status::kBadModel,
+                         "index " + std::to_string(v) + " is out of range for axis " +
+                             std::to_string(axis) + " of size " + std::to_string(dim));
+  }
+
+  std::vector<int64_t> shape(x.shape.begin(), x.shape.begin() + axis);
+  shape.insert(shape.end(), indices.shape.begin(), indices.shape.end());
+  shape.insert(shape.end(), x.shape.begin() + axis + 1, x.shape.end());
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, shape));
+
+  const auto outer = static_cast<size_t>(product(x.shape, 0, a));
+  const auto inner = static_cast<size_t>(product(x.shape, a + 1, x.rank())) * dtype_size(x.dtype);
+  const auto count = static_cast<size_t>(indices.num_elements());
+  const bool empty = num_elements(shape) == 0;
+  if (indices.dtype == DType::kInt64)
+    return make_kernel(
+        kernel_name(x, "gather"), [outer, dim, inner, count, empty](const ExecContext& ec) {
+          if (empty) return;
+          kernels::gather_ref(outer, dim, inner, ec.inputs[0],
+                              static_cast<const int64_t*>(ec.inputs[1]), count, ec.outputs[0]);
+        });
+  return make_kernel(
+      kernel_name(x, "gather"), [outer, dim, inner, count, empty](const ExecContext& ec) {
+        if (empty) return;
+        kernels::gather_ref(outer, dim, inner, ec.inputs[0],
+                            static_cast<const int32_t*>(ec.inputs[1]), count, ec.outputs[0]);
+      });
+}
+
+}  // namespace pare::rt::ops

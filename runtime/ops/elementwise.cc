@@ -1,0 +1,269 @@
+// Broadcasting elementwise ops: Add, Sub, Mul, Div, Pow, Equal, Where, PRelu.
+//
+// Prepare broadcasts the inputs to the output shape and simplifies the resulting strided
+// layout (common.h), so same-shape and scalar operands run as a single row; other
+// broadcasts walk the outer dims and run the kernel one row at a time.
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/eltwise/eltwise.h"
+#include "runtime/ops/common.h"
+#include "runtime/ops/ops.h"
+
+namespace pare::rt::ops {
+
+namespace {
+
+constexpr size_t kMaxOperands = 3;
+
+// One row of n output elements; steps[k] is 0 or 1 for input k.
+using RowFn = void (*)(size_t n, const void* const* x, const size_t* steps, void* y);
+
+template <typename A, typename B, typename Y,
+          void (*K)(size_t, const A*, size_t, const B*, size_t, Y*)>
+void binary_row(size_t n, const void* const* x, const size_t* steps, void* y) {
+  K(n, static_cast<const A*>(x[0]), steps[0], static_cast<const B*>(x[1]), steps[1],
+    static_cast<Y*>(y));
+}
+
+template <typename T>
+void where_row(size_t n, const void* const* x, const size_t* steps, void* y) {
+  kernels::where_ref<T>(n, static_cast<const uint8_t*>(x[0]), steps[0], static_cast<const T*>(x[1]),
+                        steps[1], static_cast<const T*>(x[2]), steps[2], static_cast<T*>(y));
+}
+
+class BroadcastKernel final : public OpKernel {
+ public:
+  BroadcastKernel(std::string name, RowFn row, const StridedLayout& layout,
+                  const std::vector<size_t>& input_bytes, size_t output_bytes, bool empty)
+      : name_(std::move(name)),
+        row_(row),
+        dims_(layout.dims),
+        num_inputs_(input_bytes.size()),
+        output_row_bytes_(output_bytes * static_cast<size_t>(layout.dims.back())),
+        empty_(empty) {
+    for (size_t k = 0; k < num_inputs_; ++k) {
+      steps_[k] = static_cast<size_t>(layout.strides[k].back());
+      for (int64_t s : layout.strides[k])
+        byte_strides_[k].push_back(s * static_cast<int64_t>(input_bytes[k]));
+    }
+  }
+
+  void run(const ExecContext& ctx) override {
+    if (empty_) return;
+    const void* x[kMaxOperands] = {};
+    for (size_t k = 0; k < num_inputs_; ++k) x[k] = ctx.inputs[k];
+    walk(0, x, static_cast<uint8_t*>(ctx.outputs[0]));
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  // Runs the rows of dims [d, rank) starting at x; returns the output position after them.
+  uint8_t* walk(size_t d, const void* const* x, uint8_t* y) const {
+    if (d + 1 == dims_.size()) {
+      row_(static_cast<size_t>(dims_[d]), x, steps_, y);
+      return y + output_row_bytes_;
+    }
+    const void* next[kMaxOperands] = {};
+    for (int64_t i = 0; i < dims_[d]; ++i) {
+      for (size_t k = 0; k < num_inputs_; ++k)
+        next[k] = static_cast<const uint8_t*>(x[k]) + i * byte_strides_[k][d];
+      y = walk(d + 1, next, y);
+    }
+    return y;
+  }
+
+  std::string name_;
+  RowFn row_;
+  std::vector<int64_t> dims_;
+  size_t num_inputs_;
+  size_t steps_[kMaxOperands] = {};
+  std::vector<int64_t> byte_strides_[kMaxOperands];
+  size_t output_row_bytes_;
+  bool empty_;
+};
+
+// Broadcasts the first `num_inputs` inputs to one output shape (with `unidirectional`,
+// input 0's shape must be that shape), checks the planned output and returns the kernel
+// running `row`.
+Result<std::unique_ptr<OpKernel>> make_broadcast(const PrepareContext& ctx, size_t num_inputs,
+                                                 RowFn row, std::string name, DType out_dtype,
+                                                 bool unidirectional = false) {
+  std::vector<int64_t> shape = ctx.inputs[0]->shape;
+  for (size_t k = 1; k < num_inputs; ++k) {
+    std::vector<int64_t> next;
+    if (!broadcast_shapes(shape, ctx.inputs[k]->shape, &next))
+      return ctx.error(Status::kBadModel, "cannot broadcast shapes " + shape_str(shape) + " and " +
+                                              shape_str(ctx.inputs[k]->shape));
+    shape = std::move(next);
+  }
+  if (unidirectional && shape != ctx.inputs[0]->shape)
+    return ctx.error(Status::kBadModel, "input 1 shape " + shape_str(ctx.inputs[1]->shape) +
+                                            " does not broadcast to input 0 shape " +
+                                            shape_str(ctx.inputs[0]->shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, out_dtype, shape));
+
+  StridedLayout layout;
+  layout.dims = shape;
+  std::vector<size_t> input_bytes;
+  for (size_t k = 0; k < num_inputs; ++k) {
+    const TensorDesc* in = ctx.inputs[k];
+    layout.strides.push_back(broadcast_strides(in->shape, shape));
+    input_bytes.push_back(dtype_size(in->dtype));
+  }
+  simplify_layout(&layout);
+  return std::unique_ptr<OpKernel>(std::make_unique<BroadcastKernel>(
+      std::move(name), row, layout, input_bytes, dtype_size(out_dtype), num_elements(shape) == 0));
+}
+
+Status check_same_dtype(const PrepareContext& ctx, size_t i, size_t j) {
+  if (ctx.inputs[i]->dtype == ctx.inputs[j]->dtype) return Status::ok();
+  return ctx.error(Status::kBadModel, "inputs " + std::to_string(i) + " and " + std::to_string(j) +
+                                          " must have the same dtype, got " +
+                                          dtype_name(ctx.inputs[i]->dtype) + " and " +
+                                          dtype_name(ctx.inputs[j]->dtype));
+}
+
+std::string kernel_name(DType t, const char* op) {
+  return std::string(dtype_tag(t)) + "_" + op + "_ref__scalar";
+}
+
+enum class Arith { kAdd, kSub, kMul, kDiv };
+
+template <typename T>
+RowFn arith_row(Arith op) {
+  switch (op) {
+    case Arith::kAdd: return binary_row<T, T, T, kernels::add_ref<T>>;
+    case Arith::kSub: return binary_row<T, T, T, kernels::sub_ref<T>>;
+    case Arith::kMul: return binary_row<T, T, T, kernels::mul_ref<T>>;
+    case Arith::kDiv: return binary_row<T, T, T, kernels::div_ref<T>>;
+  }
+  return nullptr;
+}
+
+RowFn arith_row(DType t, Arith op) {
+  switch (t) {
+    case DType::kFloat32: return arith_row<float>(op);
+    case DType::kInt64: return arith_row<int64_t>(op);
+    case DType::kInt32: return arith_row<int32_t>(op);
+    case DType::kInt8: return arith_row<int8_t>(op);
+    case DType::kUInt8: return arith_row<uint8_t>(op);
+    default: return nullptr;
+  }
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_arith(const PrepareContext& ctx, Arith op,
+                                                const char* op_tag) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const DType t = ctx.inputs[0]->dtype;
+  PARE_RT_RETURN_IF_ERROR(
+      check_dtype(ctx, *ctx.inputs[0], "input 0",
+                  {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8}));
+  PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 0, 1));
+  return make_broadcast(ctx, 2, arith_row(t, op), kernel_name(t, op_tag), t);
+}
+
+template <typename T>
+RowFn pow_row(DType exponent) {
+  switch (exponent) {
+    case DType::kFloat32: return binary_row<T, float, T, kernels::pow_ref<T, float>>;
+    case DType::kInt32: return binary_row<T, int32_t, T, kernels::pow_ref<T, int32_t>>;
+    case DType::kInt64: return binary_row<T, int64_t, T, kernels::pow_ref<T, int64_t>>;
+    default: return nullptr;
+  }
+}
+
+RowFn pow_row(DType base, DType exponent) {
+  switch (base) {
+    case DType::kFloat32: return pow_row<float>(exponent);
+    case DType::kInt32: return pow_row<int32_t>(exponent);
+    case DType::kInt64: return pow_row<int64_t>(exponent);
+    default: return nullptr;
+  }
+}
+
+template <typename T>
+constexpr RowFn equal_row = binary_row<T, T, uint8_t, kernels::equal_ref<T>>;
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> prepare_Add(const PrepareContext& ctx) {
+  return prepare_arith(ctx, Arith::kAdd, "add");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Sub(const PrepareContext& ctx) {
+  return prepare_arith(ctx, Arith::kSub, "sub");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Mul(const PrepareContext& ctx) {
+  return prepare_arith(ctx, Arith::kMul, "mul");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Div(const PrepareContext& ctx) {
+  return prepare_arith(ctx, Arith::kDiv, "div");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Pow(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const DType base = ctx.inputs[0]->dtype, exponent = ctx.inputs[1]->dtype;
+  PARE_RT_RETURN_IF_ERROR(
+      check_dtype(ctx, *ctx.inputs[0], "base", {DType::kFloat32, DType::kInt32, DType::kInt64}));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[1], "exponent",
+                                      {DType::kFloat32, DType::kInt32, DType::kInt64}));
+  // "f32_pow", or "f32_pow_i64" when the exponent has another dtype.
+  std::string op = "pow";
+  if (exponent != base) op += std::string("_") + dtype_tag(exponent);
+  return make_broadcast(ctx, 2, pow_row(base, exponent), kernel_name(base, op.c_str()), base);
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Equal(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const DType t = ctx.inputs[0]->dtype;
+  PARE_RT_RETURN_IF_ERROR(check_dtype(
+      ctx, *ctx.inputs[0], "input 0",
+      {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8, DType::kBool}));
+  PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 0, 1));
+  RowFn row = nullptr;
+  switch (t) {
+    case DType::kFloat32: row = equal_row<float>; break;
+    case DType::kInt64: row = equal_row<int64_t>; break;
+    case DType::kInt32: row = equal_row<int32_t>; break;
+    case DType::kInt8: row = equal_row<int8_t>; break;
+    default: row = equal_row<uint8_t>; break;  // uint8 and bool
+  }
+  return make_broadcast(ctx, 2, row, kernel_name(t, "equal"), DType::kBool);
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Where(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 3, 3, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "condition", {DType::kBool}));
+  PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 1, 2));
+  const DType t = ctx.inputs[1]->dtype;
+  const size_t bytes = dtype_size(t);
+  RowFn row = nullptr;
+  switch (bytes) {
+    case 1: row = where_row<uint8_t>; break;
+    case 4: row = where_row<uint32_t>; break;
+    case 8: row = where_row<uint64_t>; break;
+    default:
+      return ctx.error(Status::kUnsupported,
+                       std::string("Where on ") + dtype_label(static_cast<int32_t>(t)));
+  }
+  return make_broadcast(ctx, 3, row, std::string(size_tag(bytes)) + "_where_ref__scalar", t);
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_PRelu(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input 0", {DType::kFloat32}));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[1], "slope", {DType::kFloat32}));
+  return make_broadcast(ctx, 2, binary_row<float, float, float, kernels::f32_prelu_ref>,
+                        "f32_prelu_ref__scalar", DType::kFloat32, /*unidirectional=*/true);
+}
+
+}  // namespace pare::rt::ops

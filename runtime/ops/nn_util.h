@@ -1,0 +1,209 @@
+// Validation and geometry shared by the NN ops (conv, gemm, pool, normalization, softmax,
+// resize, pad).
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/op.h"
+#include "runtime/thread_pool.h"
+
+namespace pare::rt::ops::nn {
+
+// Input i, or nullptr when it is omitted or past the end.
+inline const TensorDesc* input_at(const PrepareContext& ctx, size_t i) {
+  return i < ctx.inputs.size() ? ctx.inputs[i] : nullptr;
+}
+
+// Between min_inputs and max_inputs inputs (the first min_inputs present) and exactly
+// `outputs` outputs, all present.
+inline Status check_arity(const PrepareContext& ctx, size_t min_inputs, size_t max_inputs,
+                          size_t outputs) {
+  if (ctx.inputs.size() < min_inputs || ctx.inputs.size() > max_inputs) {
+    std::string expected = min_inputs == max_inputs
+                               ? std::to_string(min_inputs)
+                               : std::to_string(min_inputs) + " to " + std::to_string(max_inputs);
+    return ctx.error(Status::kBadModel, "expects " + expected + " inputs, has " +
+                                            std::to_string(ctx.inputs.size()));
+  }
+  for (size_t i = 0; i < min_inputs; ++i)
+    if (!ctx.inputs[i]) return ctx.error(Status::kBadModel, "input " + std::to_string(i) + " is missing");
+  if (ctx.outputs.size() != outputs)
+    return ctx.error(outputs < ctx.outputs.size() ? Status::kUnsupported : Status::kBadModel,
+                     "expects " + std::to_string(outputs) + " output(s), has " +
+                         std::to_string(ctx.outputs.size()));
+  for (size_t i = 0; i < outputs; ++i)
+    if (!ctx.outputs[i]) return ctx.error(Status::kBadModel, "output " + std::to_string(i) + " is missing");
+  return Status::ok();
+}
+
+inline Status check_dtype(const PrepareContext& ctx, const TensorDesc& t, DType expected,
+                          const char* what) {
+  if (t.dtype == expected) return Status::ok();
+  return ctx.error(Status::kUnsupported, std::string(what) + " '" + t.name + "' has dtype " +
+                                             dtype_name(t.dtype) + ", expected " +
+                                             dtype_name(expected));
+}
+
+// The planned output i must have the dtype and shape prepare computed.
+inline Status check_output(const PrepareContext& ctx, size_t i, DType dtype,
+                           const std::vector<int64_t>& shape) {
+  const TensorDesc& out = *ctx.outputs[i];
+  if (out.dtype != dtype)
+    return ctx.error(Status::kBadModel, "output '" + out.name + "' has dtype " +
+                                            dtype_name(out.dtype) + ", expected " + dtype_name(dtype));
+  if (out.shape != shape)
+    return ctx.error(Status::kBadModel, "output '" + out.name + "' has shape " +
+                                            shape_str(out.shape) + ", expected " + shape_str(shape));
+  return Status::ok();
+}
+
+// Maps axis in [-rank, rank) to [0, rank); false when out of range.
+inline bool normalize_axis(int64_t axis, size_t rank, int64_t* out) {
+  const int64_t r = static_cast<int64_t>(rank);
+  if (axis < -r || axis >= r) return false;
+  *out = axis < 0 ? axis + r : axis;
+  return true;
+}
+
+inline const char* activation_suffix(ActivationKind kind) {
+  switch (kind) {
+    case ActivationKind::kNone: return "";
+    case ActivationKind::kRelu: return "_relu";
+    case ActivationKind::kClip: return "_clip";
+    case ActivationKind::kSigmoid: return "_sigmoid";
+    case ActivationKind::kHardSigmoid: return "_hardsigmoid";
+    case ActivationKind::kHardSwish: return "_hardswish";
+    case ActivationKind::kLeakyRelu: return "_leakyrelu";
+  }
+  return "";
+}
+
+// "<dtype>_<op>[_<activation>]_<tile>__<isa>", e.g. kernel_name("f32_conv", relu, "ref__scalar").
+inline std::string kernel_name(const char* dtype_op, const FusedActivation& act, const char* tile_isa) {
+  return std::string(dtype_op) + activation_suffix(act.kind) + "_" + tile_isa;
+}
+
+inline Status check_activation(const PrepareContext& ctx) {
+  switch (ctx.activation.kind) {
+    case ActivationKind::kNone: case ActivationKind::kRelu: case ActivationKind::kClip:
+    case ActivationKind::kSigmoid: case ActivationKind::kHardSigmoid:
+    case ActivationKind::kHardSwish: case ActivationKind::kLeakyRelu:
+      return Status::ok();
+  }
+  return ctx.error(Status::kUnsupported, "unknown fused activation " +
+                                             std::to_string(static_cast<int>(ctx.activation.kind)));
+}
+
+// Runs fn(begin, end) over [0, n), on the pool when there is one. The chunking of the
+// pool depends only on n and the thread count and every index writes its own outputs,
+// so results do not depend on the thread count. No allocation: the pool receives a
+// reference wrapper.
+template <typename Fn>
+void parallel_for(ThreadPool* pool, size_t n, const Fn& fn) {
+  if (pool == nullptr || n < 2) {
+    fn(size_t{0}, n);
+    return;
+  }
+  pool->parallel_for(n, std::function<void(size_t, size_t)>(std::cref(fn)));
+}
+
+// Reads a constant int64 or int32 tensor; false when it is not a constant of those dtypes.
+inline bool read_int_constant(const TensorDesc& t, std::vector<int64_t>* values) {
+  if (t.constant == nullptr) return false;
+  const size_t n = static_cast<size_t>(t.num_elements());
+  values->resize(n);
+  if (t.dtype == DType::kInt64) {
+    std::memcpy(values->data(), t.constant, n * sizeof(int64_t));
+    return true;
+  }
+  if (t.dtype == DType::kInt32) {
+    for (size_t i = 0; i < n; ++i) {
+      int32_t v;
+      std::memcpy(&v, static_cast<const char*>(t.constant) + i * sizeof(v), sizeof(v));
+      (*values)[i] = v;
+    }
+    return true;
+  }
+  return false;
+}
+
+// Sliding-window geometry of Conv and the pools over the spatial dims.
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end, out;
+};
+
+// Reads strides, dilations, pads and auto_pad for a window of `kernel` over the spatial
+// dims `in`, validates them and computes the output dims (rounding up when ceil_mode).
+inline Status resolve_window(const PrepareContext& ctx, const std::vector<int64_t>& in,
+                             const std::vector<int64_t>& kernel, bool ceil_mode, Window* w) {
+  const size_t n = in.size();
+  w->kernel = kernel;
+  w->strides = ctx.attrs->get_ints("strides", std::vector<int64_t>(n, 1));
+  w->dilations = ctx.attrs->get_ints("dilations", std::vector<int64_t>(n, 1));
+  std::vector<int64_t> pads = ctx.attrs->get_ints("pads", std::vector<int64_t>(2 * n, 0));
+  const std::string auto_pad = ctx.attrs->get_string("auto_pad", "NOTSET");
+
+  if (w->kernel.size() != n)
+    return ctx.error(Status::kBadModel, "kernel_shape " + shape_str(w->kernel) + " does not match " +
+                                            std::to_string(n) + " spatial dims");
+  if (w->strides.size() != n)
+    return ctx.error(Status::kBadModel, "strides " + shape_str(w->strides) + " does not match " +
+                                            std::to_string(n) + " spatial dims");
+  if (w->dilations.size() != n)
+    return ctx.error(Status::kBadModel, "dilations " + shape_str(w->dilations) + " does not match " +
+                                            std::to_string(n) + " spatial dims");
+  if (pads.size() != 2 * n)
+    return ctx.error(Status::kBadModel, "pads " + shape_str(pads) + " should have " +
+                                            std::to_string(2 * n) + " values");
+  for (size_t i = 0; i < n; ++i) {
+    if (w->kernel[i] < 1 || w->strides[i] < 1 || w->dilations[i] < 1)
+      return ctx.error(Status::kBadModel, "kernel_shape, strides and dilations must be positive");
+    if (pads[i] < 0 || pads[n + i] < 0) return ctx.error(Status::kBadModel, "pads must be >= 0");
+  }
+
+  w->pad_begin.assign(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(n));
+  w->pad_end.assign(pads.begin() + static_cast<std::ptrdiff_t>(n), pads.end());
+  w->out.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t extent = (w->kernel[i] - 1) * w->dilations[i] + 1;
+    const int64_t s = w->strides[i];
+    if (auto_pad == "NOTSET") {
+      const int64_t span = in[i] + w->pad_begin[i] + w->pad_end[i] - extent;
+      if (span < 0)
+        return ctx.error(Status::kBadModel, "the window (extent " + std::to_string(extent) +
+                                                ") is larger than the padded input " + shape_str(in));
+      int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+      // A window that would start in the end padding is dropped.
+      if (ceil_mode && (out - 1) * s >= in[i] + w->pad_begin[i]) --out;
+      w->out[i] = out;
+    } else if (auto_pad == "VALID") {
+      if (in[i] < extent)
+        return ctx.error(Status::kBadModel, "the window (extent " + std::to_string(extent) +
+                                                ") is larger than the input " + shape_str(in));
+      w->pad_begin[i] = w->pad_end[i] = 0;
+      w->out[i] = (in[i] - extent) / s + 1;
+    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      w->out[i] = (in[i] + s - 1) / s;
+      const int64_t total = std::max<int64_t>(0, (w->out[i] - 1) * s + extent - in[i]);
+      const int64_t small = total / 2, large = total - total / 2;
+      w->pad_begin[i] = auto_pad == "SAME_UPPER" ? small : large;
+      w->pad_end[i] = auto_pad == "SAME_UPPER" ? large : small;
+    } else {
+      return ctx.error(Status::kBadModel, "unknown auto_pad '" + auto_pad + "'");
+    }
+  }
+  return Status::ok();
+}
+
+// Copies per-spatial-dim values right-aligned into a 3-slot array, the leading slots
+// keeping their defaults.
+inline void right_align3(const std::vector<int64_t>& v, int64_t* dst) {
+  const size_t offset = 3 - v.size();
+  for (size_t i = 0; i < v.size(); ++i) dst[offset + i] = v[i];
+}
+
+}  // namespace pare::rt::ops::nn

@@ -1,0 +1,150 @@
+// Pad (opset 18): modes constant, reflect and edge; pads and axes constant inputs,
+// optional constant_value; any dtype (values are copied, never computed on). Negative
+// pads crop.
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/kernels/pad/pad.h"
+#include "runtime/ops/nn_util.h"
+#include "runtime/ops/ops.h"
+
+namespace pare::rt::ops {
+
+namespace {
+
+using PadFn = void (*)(size_t, const int64_t*, const int64_t*, const int64_t* const*, const void*,
+                       const void*, void*);
+
+class PadKernel final : public OpKernel {
+ public:
+  PadKernel(PadFn fn, const char* name, std::vector<int64_t> out_shape, std::vector<int64_t> in_strides,
+            std::vector<std::vector<int64_t>> source, bool has_value)
+      : fn_(fn), name_(name), out_shape_(std::move(out_shape)), in_strides_(std::move(in_strides)),
+        source_(std::move(source)), has_value_(has_value) {
+    for (const auto& s : source_) source_ptrs_.push_back(s.data());
+  }
+
+  void run(const ExecContext& ctx) override {
+    const void* value = has_value_ ? ctx.inputs[2] : &zero_;
+    fn_(out_shape_.size(), out_shape_.data(), in_strides_.data(), source_ptrs_.data(), value, ctx.inputs[0],
+        ctx.outputs[0]);
+  }
+
+  const char* kernel_name() const override { return name_; }
+
+ private:
+  PadFn fn_;
+  const char* name_;
+  std::vector<int64_t> out_shape_, in_strides_;
+  std::vector<std::vector<int64_t>> source_;
+  std::vector<const int64_t*> source_ptrs_;
+  bool has_value_;
+  uint64_t zero_ = 0;  // the default constant_value, as bytes of any width
+};
+
+// Input index read by output index o of an axis of length `size` padded by `before`;
+// -1 for the constant.
+int64_t source_index(int64_t o, int64_t size, int64_t before, const std::string& mode) {
+  const int64_t i = o - before;
+  if (i >= 0 && i < size) return i;
+  if (mode == "constant") return -1;
+  if (mode == "edge") return std::min(std::max<int64_t>(i, 0), size - 1);
+  // reflect (mirror without repeating the edge), folding as often as needed
+  if (size == 1) return 0;
+  const int64_t period = 2 * (size - 1);
+  const int64_t r = ((i % period) + period) % period;
+  return r < size ? r : period - r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 4, 1));
+  const TensorDesc& x = *ctx.inputs[0];
+  const TensorDesc& pads_desc = *ctx.inputs[1];
+  const size_t rank = x.rank();
+  if (rank > kernels::kPadMaxRank)
+    return ctx.error(Status::kUnsupported, "input '" + x.name + "' has rank " + std::to_string(rank) +
+                                               ", at most " + std::to_string(kernels::kPadMaxRank) +
+                                               " is supported");
+  const std::string mode = ctx.attrs->get_string("mode", "constant");
+  if (mode == "wrap") return ctx.error(Status::kUnsupported, "mode 'wrap' is not supported");
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return ctx.error(Status::kBadModel, "unknown mode '" + mode + "'");
+
+  PadFn fn = nullptr;
+  const char* name = nullptr;
+  switch (dtype_size(x.dtype)) {
+    case 1: fn = kernels::x8_pad_ref__scalar; name = "x8_pad_ref__scalar"; break;
+    case 4: fn = kernels::x32_pad_ref__scalar; name = "x32_pad_ref__scalar"; break;
+    case 8: fn = kernels::x64_pad_ref__scalar; name = "x64_pad_ref__scalar"; break;
+    default:
+      return ctx.error(Status::kUnsupported, std::string("input dtype ") + dtype_name(x.dtype) + " is not supported");
+  }
+
+  if (pads_desc.constant == nullptr)
+    return ctx.error(Status::kUnsupported, "pads '" + pads_desc.name + "' must be a constant");
+  std::vector<int64_t> pads;
+  if (pads_desc.dtype != DType::kInt64 || !nn::read_int_constant(pads_desc, &pads))
+    return ctx.error(Status::kBadModel, "pads '" + pads_desc.name + "' must be int64");
+
+  std::vector<int64_t> axes;
+  if (const TensorDesc* axes_desc = nn::input_at(ctx, 3)) {
+    if (axes_desc->constant == nullptr)
+      return ctx.error(Status::kUnsupported, "axes '" + axes_desc->name + "' must be a constant");
+    std::vector<int64_t> raw;
+    if (!nn::read_int_constant(*axes_desc, &raw))
+      return ctx.error(Status::kBadModel, "axes '" + axes_desc->name + "' must be int32 or int64");
+    for (int64_t a : raw) {
+      int64_t axis = 0;
+      if (!nn::normalize_axis(a, rank, &axis) || std::find(axes.begin(), axes.end(), axis) != axes.end())
+        return ctx.error(Status::kBadModel, "axes " + shape_str(raw) + " are out of range or repeated for rank " +
+                                                std::to_string(rank));
+      axes.push_back(axis);
+    }
+  } else {
+    for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
+  }
+  if (pads.size() != 2 * axes.size())
+    return ctx.error(Status::kBadModel, "pads " + shape_str(pads) + " should have " +
+                                            std::to_string(2 * axes.size()) + " values (2 per padded axis)");
+
+  const TensorDesc* value = nn::input_at(ctx, 2);
+  if (value) {
+    if (value->dtype != x.dtype)
+      return ctx.error(Status::kBadModel, "constant_value '" + value->name + "' has dtype " +
+                                              dtype_name(value->dtype) + ", expected " + dtype_name(x.dtype));
+    if (value->num_elements() != 1)
+      return ctx.error(Status::kBadModel, "constant_value '" + value->name + "' must hold one value");
+  }
+
+  std::vector<int64_t> before(rank, 0), after(rank, 0);
+  for (size_t j = 0; j < axes.size(); ++j) {
+    before[static_cast<size_t>(axes[j])] = pads[j];
+    after[static_cast<size_t>(axes[j])] = pads[axes.size() + j];
+  }
+  std::vector<int64_t> out_shape(rank), in_strides(rank);
+  int64_t stride = 1;
+  for (size_t i = rank; i-- > 0;) {
+    out_shape[i] = x.shape[i] + before[i] + after[i];
+    in_strides[i] = stride;
+    stride *= x.shape[i];
+    if (out_shape[i] < 0)
+      return ctx.error(Status::kBadModel, "pads " + shape_str(pads) + " crop more than input " +
+                                              shape_str(x.shape) + " holds");
+    if (mode != "constant" && x.shape[i] == 0 && out_shape[i] > 0)
+      return ctx.error(Status::kBadModel, "mode '" + mode + "' cannot pad the empty axis " + std::to_string(i) +
+                                              " of " + shape_str(x.shape));
+  }
+  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, out_shape));
+
+  std::vector<std::vector<int64_t>> source(rank);
+  for (size_t i = 0; i < rank; ++i)
+    for (int64_t o = 0; o < out_shape[i]; ++o) source[i].push_back(source_index(o, x.shape[i], before[i], mode));
+  return std::unique_ptr<OpKernel>(
+      new PadKernel(fn, name, std::move(out_shape), std::move(in_strides), std::move(source), value != nullptr));
+}
+
+}  // namespace pare::rt::ops

@@ -1,0 +1,169 @@
+// MaxPool, AveragePool (1-D to 3-D) and GlobalAveragePool (any rank >= 3).
+#include <string>
+#include <utility>
+
+#include "runtime/kernels/pool/pool.h"
+#include "runtime/ops/nn_util.h"
+#include "runtime/ops/ops.h"
+
+namespace pare::rt::ops {
+
+namespace {
+
+using kernels::PoolGeometry;
+
+template <typename T>
+using MaxPoolFn = void (*)(const PoolGeometry&, const T*, T*, int64_t, int64_t);
+
+template <typename T>
+class MaxPoolKernel final : public OpKernel {
+ public:
+  MaxPoolKernel(MaxPoolFn<T> fn, const PoolGeometry& g, int64_t planes, const char* name)
+      : fn_(fn), g_(g), planes_(planes), name_(name) {}
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const T*>(ctx.inputs[0]);
+    auto* y = static_cast<T*>(ctx.outputs[0]);
+    nn::parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
+      fn_(g_, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
+    });
+  }
+
+  const char* kernel_name() const override { return name_; }
+
+ private:
+  MaxPoolFn<T> fn_;
+  PoolGeometry g_;
+  int64_t planes_;
+  const char* name_;
+};
+
+class AvgPoolKernel final : public OpKernel {
+ public:
+  AvgPoolKernel(const PoolGeometry& g, bool count_include_pad, int64_t planes)
+      : g_(g), count_include_pad_(count_include_pad), planes_(planes) {}
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    nn::parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
+      kernels::f32_avgpool_ref__scalar(g_, count_include_pad_, x, y, static_cast<int64_t>(begin),
+                                       static_cast<int64_t>(end));
+    });
+  }
+
+  const char* kernel_name() const override { return "f32_avgpool_ref__scalar"; }
+
+ private:
+  PoolGeometry g_;
+  bool count_include_pad_;
+  int64_t planes_;
+};
+
+class GlobalAvgPoolKernel final : public OpKernel {
+ public:
+  GlobalAvgPoolKernel(int64_t planes, int64_t plane_size) : planes_(planes), plane_size_(plane_size) {}
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    nn::parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
+      kernels::f32_global_avgpool_ref__scalar(plane_size_, x, y, static_cast<int64_t>(begin),
+                                              static_cast<int64_t>(end));
+    });
+  }
+
+  const char* kernel_name() const override { return "f32_global_avgpool_ref__scalar"; }
+
+ private:
+  int64_t planes_, plane_size_;
+};
+
+// Validates the input and the window attributes of MaxPool/AveragePool, checks the
+// planned output and fills the kernel geometry.
+Status prepare_window(const PrepareContext& ctx, PoolGeometry* g, int64_t* planes) {
+  const TensorDesc& x = *ctx.inputs[0];
+  if (x.rank() < 3 || x.rank() > 5)
+    return ctx.error(Status::kUnsupported, "input '" + x.name + "' has shape " + shape_str(x.shape) +
+                                               ": only 1-D to 3-D pooling (rank 3 to 5) is supported");
+  if (!ctx.attrs->has("kernel_shape")) return ctx.error(Status::kBadModel, "kernel_shape is required");
+  const int64_t ceil_mode = ctx.attrs->get_int("ceil_mode", 0);
+  if (ceil_mode != 0 && ceil_mode != 1) return ctx.error(Status::kBadModel, "ceil_mode must be 0 or 1");
+
+  std::vector<int64_t> in(x.shape.begin() + 2, x.shape.end());
+  nn::Window win;
+  PARE_RT_RETURN_IF_ERROR(
+      nn::resolve_window(ctx, in, ctx.attrs->get_ints("kernel_shape"), ceil_mode == 1, &win));
+  std::vector<int64_t> out_shape = {x.shape[0], x.shape[1]};
+  out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
+  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, out_shape));
+
+  nn::right_align3(in, g->in_size);
+  nn::right_align3(win.out, g->out_size);
+  nn::right_align3(win.kernel, g->kernel);
+  nn::right_align3(win.strides, g->stride);
+  nn::right_align3(win.dilations, g->dilation);
+  nn::right_align3(win.pad_begin, g->pad_begin);
+  nn::right_align3(win.pad_end, g->pad_end);
+  *planes = x.shape[0] * x.shape[1];
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> prepare_MaxPool(const PrepareContext& ctx) {
+  if (ctx.outputs.size() > 1)
+    return ctx.error(Status::kUnsupported, "the Indices output of MaxPool is not supported");
+  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  PoolGeometry g;
+  int64_t planes = 0;
+  PARE_RT_RETURN_IF_ERROR(prepare_window(ctx, &g, &planes));
+  switch (ctx.inputs[0]->dtype) {
+    case DType::kFloat32:
+      return std::unique_ptr<OpKernel>(
+          new MaxPoolKernel<float>(kernels::f32_maxpool_ref__scalar, g, planes, "f32_maxpool_ref__scalar"));
+    case DType::kUInt8:
+      return std::unique_ptr<OpKernel>(
+          new MaxPoolKernel<uint8_t>(kernels::u8_maxpool_ref__scalar, g, planes, "u8_maxpool_ref__scalar"));
+    case DType::kInt8:
+      return std::unique_ptr<OpKernel>(
+          new MaxPoolKernel<int8_t>(kernels::s8_maxpool_ref__scalar, g, planes, "s8_maxpool_ref__scalar"));
+    default:
+      return ctx.error(Status::kUnsupported, std::string("input dtype ") + dtype_name(ctx.inputs[0]->dtype) +
+                                                 " is not supported (float32, uint8, int8)");
+  }
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[0], DType::kFloat32, "input"));
+  const int64_t count_include_pad = ctx.attrs->get_int("count_include_pad", 0);
+  if (count_include_pad != 0 && count_include_pad != 1)
+    return ctx.error(Status::kBadModel, "count_include_pad must be 0 or 1");
+  PoolGeometry g;
+  int64_t planes = 0;
+  PARE_RT_RETURN_IF_ERROR(prepare_window(ctx, &g, &planes));
+  return std::unique_ptr<OpKernel>(new AvgPoolKernel(g, count_include_pad == 1, planes));
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
+  if (x.rank() < 3)
+    return ctx.error(Status::kBadModel, "input '" + x.name + "' has shape " + shape_str(x.shape) +
+                                            ", expected rank >= 3 (N, C, spatial...)");
+  int64_t plane_size = 1;
+  std::vector<int64_t> out_shape = {x.shape[0], x.shape[1]};
+  for (size_t i = 2; i < x.rank(); ++i) {
+    plane_size *= x.shape[i];
+    out_shape.push_back(1);
+  }
+  if (plane_size == 0)
+    return ctx.error(Status::kBadModel, "input '" + x.name + "' has an empty spatial extent " +
+                                            shape_str(x.shape));
+  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
+  return std::unique_ptr<OpKernel>(new GlobalAvgPoolKernel(x.shape[0] * x.shape[1], plane_size));
+}
+
+}  // namespace pare::rt::ops

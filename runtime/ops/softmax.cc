@@ -1,0 +1,52 @@
+// Softmax along one axis (opset-13 semantics), float32.
+#include <string>
+
+#include "runtime/kernels/softmax/softmax.h"
+#include "runtime/ops/nn_util.h"
+#include "runtime/ops/ops.h"
+
+namespace pare::rt::ops {
+
+namespace {
+
+class SoftmaxKernel final : public OpKernel {
+ public:
+  SoftmaxKernel(int64_t outer, int64_t axis_size, int64_t inner)
+      : outer_(outer), axis_size_(axis_size), inner_(inner) {}
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    nn::parallel_for(ctx.pool, static_cast<size_t>(outer_), [&](size_t begin, size_t end) {
+      kernels::f32_softmax_ref__scalar(axis_size_, inner_, x, y, static_cast<int64_t>(begin),
+                                       static_cast<int64_t>(end));
+    });
+  }
+
+  const char* kernel_name() const override { return "f32_softmax_ref__scalar"; }
+
+ private:
+  int64_t outer_, axis_size_, inner_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> prepare_Softmax(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
+  int64_t axis = 0;
+  if (!nn::normalize_axis(ctx.attrs->get_int("axis", -1), x.rank(), &axis))
+    return ctx.error(Status::kBadModel, "axis " + std::to_string(ctx.attrs->get_int("axis", -1)) +
+                                            " is out of range for input shape " + shape_str(x.shape));
+  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, x.shape));
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= x.shape[static_cast<size_t>(i)];
+  for (size_t i = static_cast<size_t>(axis) + 1; i < x.rank(); ++i) inner *= x.shape[i];
+  const int64_t axis_size = x.shape[static_cast<size_t>(axis)];
+  // An empty softmax axis leaves nothing to compute.
+  if (axis_size == 0) outer = 0;
+  return std::unique_ptr<OpKernel>(new SoftmaxKernel(outer, axis_size, inner));
+}
+
+}  // namespace pare::rt::ops

@@ -1,0 +1,202 @@
+#include "tools/common.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "ir/status.h"
+
+namespace pare::cli {
+
+int run_reporting_errors(const std::function<int()>& run) {
+  try {
+    return run();
+  } catch (const Error& e) {
+    fmt::print(stderr, "pare: error: {}\n", e.what());
+    return e.status().exit_code();
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "pare: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pare: internal error: {}\n", e.what());
+    return 1;
+  }
+}
+
+void warn(const std::string& message) { fmt::print(stderr, "pare: warning: {}\n", message); }
+
+void throw_runtime_error(const rt::Status& status, const std::string& context) {
+  Status::Code code = Status::kInvalidInput;
+  if (status.code() == rt::Status::kInternal) code = Status::kInternal;
+  if (status.code() == rt::Status::kUnsupported) code = Status::kUnsupported;
+  std::string message = status.message();
+  if (!context.empty() && message.find(context) == std::string::npos)
+    message = fmt::format("{}: {}", context, message);
+  throw Error(code, message);
+}
+
+std::shared_ptr<const rt::Model> load_model(const std::string& path) {
+  auto model = rt::Model::load_file(path);
+  if (!model.is_ok()) throw_runtime_error(model.status(), path);
+  return std::move(model).value();
+}
+
+std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
+                                                  const std::string& path, int threads) {
+  rt::InterpreterOptions options;
+  options.threads = threads;
+  auto interp = rt::Interpreter::create(std::move(model), options);
+  if (!interp.is_ok()) throw_runtime_error(interp.status(), path);
+  if ((*interp)->num_outputs() == 0)
+    throw_invalid(fmt::format("{}: the model has no outputs", path));
+  return std::move(interp).value();
+}
+
+npy::ElemType elem_type_of(rt::DType dtype) {
+  switch (dtype) {
+    case rt::DType::kFloat32:
+      return npy::ElemType::kFloat32;
+    case rt::DType::kFloat64:
+      return npy::ElemType::kFloat64;
+    case rt::DType::kInt64:
+      return npy::ElemType::kInt64;
+    case rt::DType::kInt32:
+      return npy::ElemType::kInt32;
+    case rt::DType::kUInt8:
+      return npy::ElemType::kUInt8;
+    case rt::DType::kInt8:
+      return npy::ElemType::kInt8;
+    case rt::DType::kBool:
+      return npy::ElemType::kBool;
+    case rt::DType::kUndefined:
+      break;
+  }
+  throw_internal("a model tensor has no dtype");
+}
+
+size_t parameter_bytes(const rt::Model& model) {
+  size_t n = 0;
+  for (const rt::ModelTensor& t : model.tensors())
+    if (t.desc.constant) n += t.desc.byte_size();
+  return n;
+}
+
+size_t activation_bytes(const rt::Model& model) {
+  size_t n = 0;
+  for (const rt::ModelTensor& t : model.tensors())
+    if (!t.desc.constant) n += t.desc.byte_size();
+  return n;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string base_name(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+namespace {
+
+// Converts an array to the dtype of the model input it feeds (float64 -> float32,
+// int32 -> int64), or throws when the dtypes do not go together.
+void convert_to(rt::DType want, const std::string& input_name, InputArray& in) {
+  npy::Array& a = in.array;
+  npy::ElemType target = elem_type_of(want);
+  if (a.type == target) return;
+  npy::Array out;
+  out.type = target;
+  out.shape = a.shape;
+  out.data.resize(static_cast<size_t>(a.size()) * out.elem_size());
+  if (target == npy::ElemType::kFloat32 && a.type == npy::ElemType::kFloat64) {
+    for (int64_t i = 0; i < a.size(); ++i)
+      out.as<float>()[i] = static_cast<float>(a.as<double>()[i]);
+  } else if (target == npy::ElemType::kInt64 && a.type == npy::ElemType::kInt32) {
+    for (int64_t i = 0; i < a.size(); ++i) out.as<int64_t>()[i] = a.as<int32_t>()[i];
+  } else {
+    throw_invalid(fmt::format("input '{}' ({}): the model takes {}, the array is {}", input_name,
+                              in.source, rt::dtype_name(want), npy::elem_type_name(a.type)));
+  }
+  a = std::move(out);
+}
+
+// How many runs an array gives for a model input (see run_rows).
+int64_t runs_for(const rt::TensorDesc& desc, const InputArray& in) {
+  const std::vector<int64_t>& want = desc.shape;
+  const std::vector<int64_t>& got = in.array.shape;
+  if (got == want) return 1;
+  bool ok = !want.empty() && want[0] > 0 && got.size() == want.size() && got[0] % want[0] == 0 &&
+            std::equal(want.begin() + 1, want.end(), got.begin() + 1);
+  if (!ok) {
+    std::string expected = "[]";
+    if (!want.empty()) {
+      expected = "[R";
+      for (size_t d = 1; d < want.size(); ++d) expected += fmt::format(",{}", want[d]);
+      expected += fmt::format("] with R a multiple of {}", want[0]);
+    }
+    throw_invalid(
+        fmt::format("input '{}' ({}): shape {} does not fit the model input {}; "
+                    "expected {}",
+                    desc.name, in.source, rt::shape_str(got), rt::shape_str(want), expected));
+  }
+  return got[0] / want[0];
+}
+
+}  // namespace
+
+std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray> inputs) {
+  if (inputs.size() != interp.num_inputs())
+    throw_internal(
+        fmt::format("{} arrays for {} model inputs", inputs.size(), interp.num_inputs()));
+  int64_t runs = -1;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const rt::TensorDesc& desc = interp.input(i);
+    convert_to(desc.dtype, desc.name, inputs[i]);
+    int64_t r = runs_for(desc, inputs[i]);
+    if (runs >= 0 && r != runs)
+      throw_invalid(
+          fmt::format("inputs disagree on the number of rows: '{}' ({}) has shape {}, "
+                      "'{}' ({}) has shape {}",
+                      interp.input(0).name, inputs[0].source, rt::shape_str(inputs[0].array.shape),
+                      desc.name, inputs[i].source, rt::shape_str(inputs[i].array.shape)));
+    runs = r;
+  }
+  if (inputs.empty()) runs = 1;
+
+  std::vector<npy::Array> outputs(interp.num_outputs());
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const rt::TensorDesc& desc = interp.output(o);
+    npy::Array& out = outputs[o];
+    out.type = elem_type_of(desc.dtype);
+    out.shape = desc.shape;
+    if (runs != 1) {
+      if (out.shape.empty())
+        out.shape = {runs};
+      else
+        out.shape[0] *= runs;
+    }
+    out.data.resize(static_cast<size_t>(runs) * desc.byte_size());
+  }
+  for (int64_t r = 0; r < runs; ++r) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      size_t bytes = interp.input(i).byte_size();
+      std::memcpy(interp.input_data(i),
+                  inputs[i].array.data.data() + static_cast<size_t>(r) * bytes, bytes);
+    }
+    rt::Status st = interp.invoke();
+    if (!st.is_ok()) throw_runtime_error(st, "");
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      size_t bytes = interp.output(o).byte_size();
+      std::memcpy(outputs[o].data.data() + static_cast<size_t>(r) * bytes, interp.output_data(o),
+                  bytes);
+    }
+  }
+  return outputs;
+}
+
+}  // namespace pare::cli

@@ -1,0 +1,74 @@
+// What the `pare` subcommands share: their registration, error reporting, model loading,
+// and running a model over the rows of .npy arrays.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "calibration/npy.h"
+#include "runtime/interpreter.h"
+#include "runtime/model.h"
+#include "runtime/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace pare::cli {
+
+// A subcommand: its CLI11 app (options bound to its arguments) and what runs it once the
+// command line is parsed. run() returns the exit code or throws pare::Error.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_convert_command(CLI::App& root);
+Command add_run_command(CLI::App& root);
+Command add_eval_command(CLI::App& root);
+Command add_inspect_command(CLI::App& root);
+Command add_passes_command(CLI::App& root);
+
+// Runs a command, reporting a pare::Error as "pare: error: MESSAGE" on stderr; returns the
+// exit code (0 ok, 1 internal error, 2 bad usage or input, 3 budget not met).
+int run_reporting_errors(const std::function<int()>& run);
+
+void warn(const std::string& message);  // "pare: warning: MESSAGE" on stderr
+
+// Throws the pare::Error that matches a runtime failure: kInternal stays internal (exit 1),
+// every other code is bad input (exit 2). `context` (e.g. the file) prefixes the message
+// unless the message already names it.
+[[noreturn]] void throw_runtime_error(const rt::Status& status, const std::string& context);
+
+std::shared_ptr<const rt::Model> load_model(const std::string& path);
+std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
+                                                  const std::string& path, int threads);
+
+// The .npy element type for a runtime dtype (every runtime dtype has one).
+npy::ElemType elem_type_of(rt::DType dtype);
+
+// Totals over a model's tensors: bytes of constants (parameters) and of the others.
+size_t parameter_bytes(const rt::Model& model);
+size_t activation_bytes(const rt::Model& model);
+
+bool ends_with(const std::string& s, const std::string& suffix);
+std::string base_name(const std::string& path);
+
+// An array bound to a model input, with the file it came from (for messages).
+struct InputArray {
+  std::string source;
+  npy::Array array;
+};
+
+// Runs the interpreter over the rows of `inputs` (one per interpreter input, in order).
+// A model input of shape [B, d1, ...] takes arrays of shape [R, d1, ...] with R a multiple
+// of B, one run per B rows; every input must give the same number of runs. float64 arrays
+// feed float32 inputs and int32 arrays int64 inputs. Each output is stacked along its
+// first axis over the runs: [runs * O0, O1, ...] (one run keeps the model's shape).
+// Throws pare::Error(kInvalidInput) naming the input, its file and both shapes.
+std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray> inputs);
+
+}  // namespace pare::cli
