@@ -1,7 +1,33 @@
 // Matrix multiplication kernels, float32.
+//
+// Two families:
+// - f32_gemm_ref__scalar: a plain strided reference (any transposition, alpha, beta, C).
+// - f32_gemm: the fast path for Gemm, MatMul and convolutions lowered to a matrix product
+//   (1x1 in NHWC directly, KxK through im2col). B (the weights) is packed once at prepare
+//   time together with the bias; a microkernel computes an MR x NR tile of C from MR rows of
+//   A and one packed panel of B; the driver runs a range of tiles. See README.md.
+//
+// At prepare time:
+//   const F32GemmVariant& v = select_f32_gemm(ctx.isa);
+//   packed = 64-byte aligned buffer of f32_gemm_packed_b_bytes(v.nr, n, k) bytes;
+//   f32_gemm_pack_b_nk(v.nr, n, k, weights, k, bias, packed);  // weights [N, K]
+//   F32GemmArgs args: m, n, k, packed_b, strides; f32_gemm_set_activation(act_, &args);
+// In run(), with a and c set for this call, each thread takes a contiguous share of the
+// m_tiles * n_panels tiles:
+//   nn::parallel_for(pool, tiles, [&](size_t t0, size_t t1) { f32_gemm_tiles(v, args, t0, t1); });
+// Every element of C is computed by one microkernel call over all of K in order, starting
+// from the bias, so C is bit-identical however the tiles are split among threads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
+
+#include "runtime/cpu.h"
+
+namespace pare::rt {
+struct FusedActivation;
+}  // namespace pare::rt
 
 namespace pare::rt::kernels {
 
@@ -21,5 +47,108 @@ struct GemmArgs {
 };
 
 void f32_gemm_ref__scalar(const GemmArgs& args);
+
+// ---- Packed weights ----
+//
+// B [K, N] is stored as ceil(N / nr) panels of nr columns. Panel j holds the bias of its
+// columns (nr floats, zero where there is no bias) followed by K rows of nr weights
+// (row p: B[p, j*nr .. j*nr+nr-1]); columns past N are zero. Each panel starts on a 64-byte
+// boundary (its size is rounded up to 16 floats), so with a 64-byte aligned buffer every
+// panel is aligned.
+
+// Floats from the start of one panel to the next.
+size_t f32_gemm_panel_stride(size_t nr, size_t k);
+// Bytes of the packed form of a K x N matrix for panels of nr columns.
+size_t f32_gemm_packed_b_bytes(size_t nr, size_t n, size_t k);
+// Packs B given as [K, N] row-major: B[p, j] = b[p * ldb + j] (ldb >= n). bias: [N] or null.
+void f32_gemm_pack_b_kn(size_t nr, size_t n, size_t k, const float* b, size_t ldb,
+                        const float* bias, float* packed);
+// Packs B given as [N, K] row-major (Gemm transB=1, conv weights [Cout, Cin]):
+// B[p, j] = b[j * ldb + p] (ldb >= k). bias: [N] or null.
+void f32_gemm_pack_b_nk(size_t nr, size_t n, size_t k, const float* b, size_t ldb,
+                        const float* bias, float* packed);
+
+// ---- Microkernels ----
+//
+// Computes an mr x nc tile (1 <= mr <= MR, 1 <= nc <= NR) of
+//   C[i, j] = clamp(panel bias[j] + sum_p A[i, p] * panel B[p, j], min, max)
+// with A[i, p] = a[i * a_stride + p], C[i, j] = c[i * c_stride + j], over p = 0 .. k-1 in
+// order (the SIMD microkernels: one fused multiply-add per step, so they agree bit for bit
+// with each other). NaN passes the clamp. Reads only rows < mr of A, writes only the
+// mr x nc elements of C. `panel` points at the start of a packed panel (its bias).
+using F32GemmMicrokernel = void (*)(size_t mr, size_t nc, size_t k, const float* a,
+                                    size_t a_stride, const float* panel, float* c,
+                                    size_t c_stride, float min, float max);
+
+struct F32GemmVariant {
+  const char* name;      // "f32_gemm_8x32__avx512"
+  const char* tile_isa;  // "8x32__avx512", for kernel names with an activation
+  rt::Isa isa;           // instruction set the microkernel needs
+  size_t mr, nr;
+  F32GemmMicrokernel microkernel;
+};
+
+void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                          const float* panel, float* c, size_t c_stride, float min, float max);
+#if defined(__x86_64__)
+void f32_gemm_6x16__avx2(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                         const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_gemm_8x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                           const float* panel, float* c, size_t c_stride, float min, float max);
+#endif
+#if defined(__aarch64__)
+void f32_gemm_8x8__neon(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                        const float* panel, float* c, size_t c_stride, float min, float max);
+#endif
+
+// Every variant built for this architecture, scalar first; usable only where
+// rt::isa_usable(variant.isa, cap).
+const F32GemmVariant* f32_gemm_variants(size_t* count);
+// The fastest variant usable under the ISA cap `isa` (PrepareContext::isa).
+const F32GemmVariant& select_f32_gemm(rt::Isa isa);
+
+// ---- Driver ----
+
+struct F32GemmArgs {
+  size_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;  // A[i, p] = a[i * a_stride + p], a_stride >= k
+  size_t a_stride = 0;
+  const float* packed_b = nullptr;  // packed with the variant's nr
+  float* c = nullptr;               // C[i, j] = c[i * c_stride + j], c_stride >= n
+  size_t c_stride = 0;
+  float min = -std::numeric_limits<float>::infinity();
+  float max = std::numeric_limits<float>::infinity();
+  // Applied by f32_gemm_activation on each tile right after the microkernel, or null.
+  const rt::FusedActivation* activation = nullptr;
+};
+
+// Tiles of C: m_tiles of at most MR rows by n_panels panels of NR columns (the last
+// shorter when NR does not divide N).
+inline size_t f32_gemm_m_tiles(const F32GemmVariant& v, size_t m) { return (m + v.mr - 1) / v.mr; }
+inline size_t f32_gemm_n_panels(const F32GemmVariant& v, size_t n) { return (n + v.nr - 1) / v.nr; }
+// Rows of M tile m_tile: MR rows from m_tile * MR, except that when the rows left for the
+// last tile are fewer than MR / 2, the last two tiles share MR + (m % MR) rows evenly.
+void f32_gemm_tile_rows(const F32GemmVariant& v, size_t m, size_t m_tile, size_t* first_row,
+                        size_t* rows);
+
+// Computes the tiles [m_tile_begin, m_tile_end) x [n_panel_begin, n_panel_end) of C, row of
+// tiles by row of tiles.
+void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& args, size_t m_tile_begin,
+              size_t m_tile_end, size_t n_panel_begin, size_t n_panel_end);
+// Computes tiles [tile_begin, tile_end) of the m_tiles * n_panels tiles numbered row by row
+// (tile t = M tile t / n_panels, N panel t % n_panels): any contiguous split of
+// [0, m_tiles * n_panels) among threads balances the work, e.g. with nn::parallel_for.
+void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& args, size_t tile_begin,
+                    size_t tile_end);
+
+// Sets the epilogue of `args` for a fused activation: Relu and Clip become the
+// microkernel's clamp; Sigmoid, HardSigmoid, HardSwish and LeakyRelu run per tile through
+// f32_gemm_activation (args->activation = &act, which must outlive the calls); None
+// leaves C unclamped.
+void f32_gemm_set_activation(const rt::FusedActivation& act, F32GemmArgs* args);
+
+// Applies `act` (as rt::apply_activation does) to rows x cols of c with row stride c_stride.
+void f32_gemm_activation(const rt::FusedActivation& act, size_t rows, size_t cols, float* c,
+                         size_t c_stride);
 
 }  // namespace pare::rt::kernels

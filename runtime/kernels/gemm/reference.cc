@@ -1,5 +1,11 @@
 #include "runtime/kernels/gemm/gemm.h"
 
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "runtime/op.h"
+
 namespace pare::rt::kernels {
 
 void f32_gemm_ref__scalar(const GemmArgs& p) {
@@ -19,6 +25,208 @@ void f32_gemm_ref__scalar(const GemmArgs& p) {
       for (int64_t n = 0; n < p.cols; ++n) y[n] *= p.alpha;
     }
   }
+}
+
+// ---- Packed weights ----
+
+size_t f32_gemm_panel_stride(size_t nr, size_t k) { return (nr * (k + 1) + 15) / 16 * 16; }
+
+size_t f32_gemm_packed_b_bytes(size_t nr, size_t n, size_t k) {
+  return (n + nr - 1) / nr * f32_gemm_panel_stride(nr, k) * sizeof(float);
+}
+
+namespace {
+
+// B[p, j] = b[p * k_step + j * n_step].
+void pack_b(size_t nr, size_t n, size_t k, const float* b, size_t k_step, size_t n_step,
+            const float* bias, float* packed) {
+  const size_t stride = f32_gemm_panel_stride(nr, k);
+  for (size_t j0 = 0; j0 < n; j0 += nr) {
+    float* panel = packed + j0 / nr * stride;
+    std::memset(panel, 0, stride * sizeof(float));
+    const size_t nc = std::min(nr, n - j0);
+    if (bias) std::memcpy(panel, bias + j0, nc * sizeof(float));
+    for (size_t p = 0; p < k; ++p)
+      for (size_t j = 0; j < nc; ++j) panel[nr * (p + 1) + j] = b[p * k_step + (j0 + j) * n_step];
+  }
+}
+
+}  // namespace
+
+void f32_gemm_pack_b_kn(size_t nr, size_t n, size_t k, const float* b, size_t ldb,
+                        const float* bias, float* packed) {
+  pack_b(nr, n, k, b, ldb, 1, bias, packed);
+}
+
+void f32_gemm_pack_b_nk(size_t nr, size_t n, size_t k, const float* b, size_t ldb,
+                        const float* bias, float* packed) {
+  pack_b(nr, n, k, b, 1, ldb, bias, packed);
+}
+
+// ---- Portable microkernel ----
+//
+// Written with GCC vector extensions (4 floats), which compile to the baseline SIMD of any
+// target (SSE2, NEON) or to scalar code; plain loops over float[4][8] lose their registers
+// at -O3.
+
+namespace {
+
+#define PARE_GEMM_UNROLL _Pragma("GCC unroll 16")
+
+using Float4 = float __attribute__((vector_size(16)));
+
+inline Float4 load4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+template <size_t MR, size_t NR>
+void portable_tile(size_t nc, size_t k, const float* a, size_t a_stride, const float* w,
+                   float* c, size_t c_stride, float min, float max) {
+  constexpr size_t kNv = NR / 4;
+  Float4 acc[MR][kNv];
+  PARE_GEMM_UNROLL
+  for (size_t i = 0; i < MR; ++i)
+    PARE_GEMM_UNROLL
+    for (size_t j = 0; j < kNv; ++j) acc[i][j] = load4(w + 4 * j);
+  w += NR;
+  for (size_t p = 0; p < k; ++p, w += NR) {
+    Float4 b[kNv];
+    PARE_GEMM_UNROLL
+    for (size_t j = 0; j < kNv; ++j) b[j] = load4(w + 4 * j);
+    PARE_GEMM_UNROLL
+    for (size_t i = 0; i < MR; ++i) {
+      const float av = a[i * a_stride + p];
+      PARE_GEMM_UNROLL
+      for (size_t j = 0; j < kNv; ++j) acc[i][j] += av * b[j];
+    }
+  }
+  // As std::min(std::max(v, min), max), so NaN passes.
+  const Float4 lo = Float4{} + min, hi = Float4{} + max;
+  PARE_GEMM_UNROLL
+  for (size_t i = 0; i < MR; ++i) {
+    float* row = c + i * c_stride;
+    PARE_GEMM_UNROLL
+    for (size_t j = 0; j < kNv; ++j) {
+      Float4 v = acc[i][j] < lo ? lo : acc[i][j];
+      v = hi < v ? hi : v;
+      if (4 * j + 4 <= nc)
+        std::memcpy(row + 4 * j, &v, sizeof(v));
+      else if (4 * j < nc)
+        std::memcpy(row + 4 * j, &v, (nc - 4 * j) * sizeof(float));
+    }
+  }
+}
+
+}  // namespace
+
+void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                          const float* panel, float* c, size_t c_stride, float min, float max) {
+  switch (mr) {
+    case 1: return portable_tile<1, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
+    case 2: return portable_tile<2, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
+    case 3: return portable_tile<3, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
+    default: return portable_tile<4, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
+  }
+}
+
+// ---- Variants ----
+
+namespace {
+
+constexpr F32GemmVariant kVariants[] = {
+    {"f32_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8, f32_gemm_4x8__scalar},
+#if defined(__x86_64__)
+    {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2},
+    {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512},
+#endif
+#if defined(__aarch64__)
+    {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon},
+#endif
+};
+
+}  // namespace
+
+const F32GemmVariant* f32_gemm_variants(size_t* count) {
+  *count = sizeof(kVariants) / sizeof(kVariants[0]);
+  return kVariants;
+}
+
+// kVariants runs from the portable variant to the fastest.
+const F32GemmVariant& select_f32_gemm(Isa isa) {
+  for (size_t i = sizeof(kVariants) / sizeof(kVariants[0]); i-- > 1;)
+    if (isa_usable(kVariants[i].isa, isa)) return kVariants[i];
+  return kVariants[0];
+}
+
+// ---- Driver ----
+
+void f32_gemm_tile_rows(const F32GemmVariant& v, size_t m, size_t m_tile, size_t* first_row,
+                        size_t* rows) {
+  const size_t tiles = f32_gemm_m_tiles(v, m), rest = m % v.mr;
+  *first_row = m_tile * v.mr;
+  *rows = std::min(v.mr, m - *first_row);
+  // A short last tile has too few independent accumulator chains to hide the FMA latency;
+  // the last two tiles share their rows evenly instead.
+  if (tiles < 2 || rest == 0 || 2 * rest >= v.mr || m_tile + 2 < tiles) return;
+  const size_t shared = v.mr + rest, upper = (shared + 1) / 2;
+  if (m_tile + 2 == tiles) {
+    *rows = upper;
+  } else {
+    *first_row = (tiles - 2) * v.mr + upper;
+    *rows = shared - upper;
+  }
+}
+
+namespace {
+
+void run_tile(const F32GemmVariant& v, const F32GemmArgs& g, size_t panel_stride, size_t m_tile,
+              size_t n_panel) {
+  size_t i0, mr;
+  f32_gemm_tile_rows(v, g.m, m_tile, &i0, &mr);
+  const size_t j0 = n_panel * v.nr, nc = std::min(v.nr, g.n - j0);
+  float* c = g.c + i0 * g.c_stride + j0;
+  v.microkernel(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride,
+                g.packed_b + n_panel * panel_stride, c, g.c_stride, g.min, g.max);
+  if (g.activation) f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
+}
+
+}  // namespace
+
+void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& g, size_t m_tile_begin,
+              size_t m_tile_end, size_t n_panel_begin, size_t n_panel_end) {
+  const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
+  for (size_t mt = m_tile_begin; mt < m_tile_end; ++mt)
+    for (size_t np = n_panel_begin; np < n_panel_end; ++np) run_tile(v, g, panel_stride, mt, np);
+}
+
+void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& g, size_t tile_begin,
+                    size_t tile_end) {
+  const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
+  const size_t n_panels = f32_gemm_n_panels(v, g.n);
+  for (size_t t = tile_begin; t < tile_end; ++t)
+    run_tile(v, g, panel_stride, t / n_panels, t % n_panels);
+}
+
+void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args) {
+  args->min = -std::numeric_limits<float>::infinity();
+  args->max = std::numeric_limits<float>::infinity();
+  args->activation = nullptr;
+  switch (act.kind) {
+    case ActivationKind::kNone: return;
+    case ActivationKind::kRelu: args->min = 0.f; return;
+    case ActivationKind::kClip: args->min = act.p0; args->max = act.p1; return;
+    case ActivationKind::kSigmoid:
+    case ActivationKind::kHardSigmoid:
+    case ActivationKind::kHardSwish:
+    case ActivationKind::kLeakyRelu: args->activation = &act; return;
+  }
+}
+
+void f32_gemm_activation(const FusedActivation& act, size_t rows, size_t cols, float* c,
+                         size_t c_stride) {
+  for (size_t i = 0; i < rows; ++i) apply_activation(act, c + i * c_stride, cols);
 }
 
 }  // namespace pare::rt::kernels

@@ -1,0 +1,231 @@
+// f32 GEMM benchmarks: each usable variant on MobileNetV2-224's 1x1 convolutions (as
+// [M = H*W, K = Cin] x [K, N = Cout]) and on a square 512^3, in GFLOP/s (2*M*N*K per run);
+// the strided reference on the same shapes; and the core's peak FMA rate for AVX2 and
+// AVX-512, to compare the kernels against.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/cpu.h"
+#include "runtime/kernels/gemm/gemm.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace pare::rt::kernels {
+namespace {
+
+struct Shape {
+  size_t m, k, n;
+};
+
+// The 1x1 convolutions of MobileNetV2-224 by distinct shape, its first 3x3 convolution
+// through im2col (K = 3*3*3), its classifier, then 512^3.
+constexpr Shape kShapes[] = {
+    {12544, 27, 32}, {12544, 32, 16}, {12544, 16, 96}, {3136, 96, 24},  {3136, 24, 144}, {3136, 144, 24},
+    {784, 144, 32},  {784, 32, 192},  {784, 192, 32},  {196, 192, 64},  {196, 64, 384},
+    {196, 384, 64},  {196, 384, 96},  {196, 96, 576},  {196, 576, 96},  {49, 576, 160},
+    {49, 160, 960},  {49, 960, 160},  {49, 960, 320},  {49, 320, 1280}, {1, 1280, 1000},
+    {512, 512, 512},
+};
+
+// Every 1x1 convolution of MobileNetV2-224, in network order.
+constexpr Shape kMobileNetV2Pointwise[] = {
+    {12544, 32, 16}, {12544, 16, 96}, {3136, 96, 24},  {3136, 24, 144}, {3136, 144, 24},
+    {3136, 24, 144}, {784, 144, 32},  {784, 32, 192},  {784, 192, 32},  {784, 32, 192},
+    {784, 192, 32},  {784, 32, 192},  {196, 192, 64},  {196, 64, 384},  {196, 384, 64},
+    {196, 64, 384},  {196, 384, 64},  {196, 64, 384},  {196, 384, 64},  {196, 64, 384},
+    {196, 384, 96},  {196, 96, 576},  {196, 576, 96},  {196, 96, 576},  {196, 576, 96},
+    {196, 96, 576},  {49, 576, 160},  {49, 160, 960},  {49, 960, 160},  {49, 160, 960},
+    {49, 960, 160},  {49, 160, 960},  {49, 960, 320},  {49, 320, 1280},
+};
+
+std::vector<float> random_values(size_t n) {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+double flops(const Shape& s) { return 2.0 * static_cast<double>(s.m * s.n * s.k); }
+
+void set_flops(benchmark::State& state, double flops_per_run) {
+  state.counters["GFLOPS"] = benchmark::Counter(
+      1e-9 * flops_per_run * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+// Packed weights and bias of one product, with ReLU6 as the clamp (as in MobileNetV2's
+// expansion layers; the clamp costs the same whatever its limits).
+class PackedGemm {
+ public:
+  PackedGemm(const F32GemmVariant& v, const Shape& s)
+      : v_(v),
+        packed_(static_cast<float*>(std::aligned_alloc(
+                    64, (f32_gemm_packed_b_bytes(v.nr, s.n, s.k) + 63) / 64 * 64)),
+                &std::free) {
+    const std::vector<float> b = random_values(s.k * s.n), bias = random_values(s.n);
+    f32_gemm_pack_b_kn(v.nr, s.n, s.k, b.data(), s.n, bias.data(), packed_.get());
+    args_.m = s.m;
+    args_.n = s.n;
+    args_.k = s.k;
+    args_.a_stride = s.k;
+    args_.packed_b = packed_.get();
+    args_.c_stride = s.n;
+    args_.min = 0.f;
+    args_.max = 6.f;
+    tiles_ = f32_gemm_m_tiles(v, s.m) * f32_gemm_n_panels(v, s.n);
+  }
+
+  void run(const float* a, float* c) {
+    args_.a = a;
+    args_.c = c;
+    f32_gemm_tiles(v_, args_, 0, tiles_);
+    benchmark::DoNotOptimize(c);
+    benchmark::ClobberMemory();
+  }
+
+ private:
+  const F32GemmVariant& v_;
+  std::unique_ptr<float, decltype(&std::free)> packed_;
+  F32GemmArgs args_;
+  size_t tiles_ = 0;
+};
+
+void bench_variant(benchmark::State& state, const F32GemmVariant* v, Shape s) {
+  PackedGemm gemm(*v, s);
+  const std::vector<float> a = random_values(s.m * s.k);
+  std::vector<float> c(s.m * s.n);
+  for (auto _ : state) gemm.run(a.data(), c.data());
+  set_flops(state, flops(s));
+}
+
+// All of MobileNetV2's 1x1 convolutions one after the other. Activations alternate between
+// two buffers, each layer reading the previous one's output, as a planned arena reuses
+// memory (ReLU6 keeps the values bounded).
+void bench_mobilenet_v2_pointwise(benchmark::State& state, const F32GemmVariant* v) {
+  std::vector<std::unique_ptr<PackedGemm>> layers;
+  size_t largest = 0;
+  double total = 0;
+  for (const Shape& s : kMobileNetV2Pointwise) {
+    layers.push_back(std::make_unique<PackedGemm>(*v, s));
+    largest = std::max({largest, s.m * s.k, s.m * s.n});
+    total += flops(s);
+  }
+  std::vector<float> ping = random_values(largest), pong(largest);
+  for (auto _ : state)
+    for (size_t i = 0; i < layers.size(); ++i)
+      layers[i]->run(i % 2 ? pong.data() : ping.data(), i % 2 ? ping.data() : pong.data());
+  set_flops(state, total);
+}
+
+void bench_reference(benchmark::State& state, Shape s) {
+  const std::vector<float> a = random_values(s.m * s.k), b = random_values(s.k * s.n),
+                           bias = random_values(s.n);
+  std::vector<float> y(s.m * s.n);
+  GemmArgs g;
+  g.rows = static_cast<int64_t>(s.m);
+  g.cols = static_cast<int64_t>(s.n);
+  g.depth = static_cast<int64_t>(s.k);
+  g.a = a.data();
+  g.a_row_stride = static_cast<int64_t>(s.k);
+  g.a_col_stride = 1;
+  g.b = b.data();
+  g.b_row_stride = static_cast<int64_t>(s.n);
+  g.b_col_stride = 1;
+  g.c = bias.data();
+  g.c_col_stride = 1;
+  g.y = y.data();
+  for (auto _ : state) {
+    f32_gemm_ref__scalar(g);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, flops(s));
+}
+
+#if defined(__x86_64__)
+// Peak: 12 independent chains of FMAs (more than latency x issue width on current cores).
+// The multiplier and addend come through DoNotOptimize so nothing folds.
+constexpr int kChains = 12;
+constexpr int kSteps = 1024;
+
+__attribute__((target("avx2,fma"))) void bench_peak_avx2(benchmark::State& state) {
+  float x = 1.f, y = 1e-7f;
+  benchmark::DoNotOptimize(x);
+  benchmark::DoNotOptimize(y);
+  const __m256 vx = _mm256_set1_ps(x), vy = _mm256_set1_ps(y);
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  for (auto _ : state) {
+    for (int s = 0; s < kSteps; ++s) {
+#pragma GCC unroll 12
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], vx, vy);
+    }
+    for (int i = 0; i < kChains; ++i) benchmark::DoNotOptimize(acc[i]);
+  }
+  set_flops(state, 2.0 * 8 * kChains * kSteps);
+}
+
+__attribute__((target("avx512f,fma"))) void bench_peak_avx512(benchmark::State& state) {
+  float x = 1.f, y = 1e-7f;
+  benchmark::DoNotOptimize(x);
+  benchmark::DoNotOptimize(y);
+  const __m512 vx = _mm512_set1_ps(x), vy = _mm512_set1_ps(y);
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  for (auto _ : state) {
+    for (int s = 0; s < kSteps; ++s) {
+#pragma GCC unroll 12
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], vx, vy);
+    }
+    for (int i = 0; i < kChains; ++i) benchmark::DoNotOptimize(acc[i]);
+  }
+  set_flops(state, 2.0 * 16 * kChains * kSteps);
+}
+#endif
+
+std::string shape_name(const Shape& s) {
+  return "M" + std::to_string(s.m) + "_K" + std::to_string(s.k) + "_N" + std::to_string(s.n);
+}
+
+void register_benchmarks() {
+  const CpuFeatures& f = cpu_features();
+#if defined(__x86_64__)
+  if (f.avx2_fma) benchmark::RegisterBenchmark("peak_fma__avx2", bench_peak_avx2);
+  if (f.avx512) benchmark::RegisterBenchmark("peak_fma__avx512", bench_peak_avx512);
+#endif
+  size_t count = 0;
+  const F32GemmVariant* variants = f32_gemm_variants(&count);
+  for (size_t i = 0; i < count; ++i) {
+    const F32GemmVariant* v = &variants[i];
+    const bool usable = v->isa == Isa::kScalar || (v->isa == Isa::kAvx2 && f.avx2_fma) ||
+                        (v->isa == Isa::kAvx512 && f.avx512) || (v->isa == Isa::kNeon && f.neon);
+    if (!usable) continue;
+    for (const Shape& s : kShapes)
+      benchmark::RegisterBenchmark((std::string(v->name) + "/" + shape_name(s)).c_str(),
+                                   bench_variant, v, s);
+    benchmark::RegisterBenchmark((std::string(v->name) + "/mobilenet_v2_pointwise").c_str(),
+                                 bench_mobilenet_v2_pointwise, v);
+  }
+  for (const Shape& s : kShapes)
+    benchmark::RegisterBenchmark(("f32_gemm_ref__scalar/" + shape_name(s)).c_str(),
+                                 bench_reference, s);
+}
+
+}  // namespace
+}  // namespace pare::rt::kernels
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  pare::rt::kernels::register_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
