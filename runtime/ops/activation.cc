@@ -1,18 +1,22 @@
-// Unary activations: Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh, Erf, Gelu,
-// Sqrt. All map one input to an output of the same shape and dtype.
+// Unary activations: Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish,
+// Tanh, Erf, Gelu, Sqrt. All map one input to an output of the same shape and
+// dtype.
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "runtime/kernels/eltwise/eltwise.h"
 #include "runtime/ops/common.h"
+#include "runtime/ops/eltwise_split.h"
 #include "runtime/ops/ops.h"
 
 namespace pare::rt::ops {
 
 namespace {
 
-// Checks a one-input float32 op whose output mirrors its input; *n gets the element count.
+// Checks a one-input float32 op whose output mirrors its input; *n gets the
+// element count.
 Status check_unary_f32(const PrepareContext& ctx, size_t* n) {
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
@@ -25,16 +29,41 @@ Status check_unary_f32(const PrepareContext& ctx, size_t* n) {
 
 using UnaryFn = void (*)(size_t n, const float* x, float* y);
 
+// parallel_min: kEltwiseParallelMin or kTranscendentalParallelMin
+// (eltwise_split.h).
+std::unique_ptr<OpKernel> unary_kernel(std::string name, UnaryFn fn, size_t n,
+                                       size_t parallel_min) {
+  return make_kernel(std::move(name), [fn, n, parallel_min](const ExecContext& ec) {
+    const auto* x = static_cast<const float*>(ec.inputs[0]);
+    auto* y = static_cast<float*>(ec.outputs[0]);
+    split_elements(ec.pool, n, parallel_min, [&](size_t b, size_t e) { fn(e - b, x + b, y + b); });
+  });
+}
+
+// A unary op with only a reference kernel.
 Result<std::unique_ptr<OpKernel>> prepare_unary(const PrepareContext& ctx, UnaryFn fn,
                                                 const char* name) {
   size_t n = 0;
   PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
-  return make_kernel(name, [fn, n](const ExecContext& ec) {
-    fn(n, static_cast<const float*>(ec.inputs[0]), static_cast<float*>(ec.outputs[0]));
-  });
+  return unary_kernel(name, fn, n, kTranscendentalParallelMin);
 }
 
-// Clip bound `i` (min or max) of dtype T: a constant scalar, or `dflt` when omitted.
+// A unary op with vector kernels: the best set for ctx.isa, named
+// "f32_<op>_<suffix>".
+Result<std::unique_ptr<OpKernel>> prepare_unary(const PrepareContext& ctx,
+                                                kernels::F32UnaryFn kernels::F32EltwiseVariant::*fn,
+                                                const char* op) {
+  size_t n = 0;
+  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
+  const kernels::F32EltwiseVariant& v = kernels::select_f32_eltwise(ctx.isa);
+  const bool cheap =
+      fn == &kernels::F32EltwiseVariant::relu || fn == &kernels::F32EltwiseVariant::hard_swish;
+  return unary_kernel(std::string("f32_") + op + "_" + v.suffix, v.*fn, n,
+                      cheap ? kEltwiseParallelMin : kTranscendentalParallelMin);
+}
+
+// Clip bound `i` (min or max) of dtype T: a constant scalar, or `dflt` when
+// omitted.
 template <typename T>
 Status clip_bound(const PrepareContext& ctx, size_t i, const char* what, T dflt, T* out) {
   const TensorDesc* t = optional_input(ctx, i);
@@ -62,17 +91,25 @@ Result<std::unique_ptr<OpKernel>> prepare_clip(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(clip_bound<T>(ctx, 1, "min", std::numeric_limits<T>::lowest(), &lo));
   PARE_RT_RETURN_IF_ERROR(clip_bound<T>(ctx, 2, "max", std::numeric_limits<T>::max(), &hi));
   const auto n = static_cast<size_t>(ctx.inputs[0]->num_elements());
-  return make_kernel(std::string(dtype_tag(ctx.inputs[0]->dtype)) + "_clip_ref__scalar",
-                     [n, lo, hi](const ExecContext& ec) {
-                       kernels::clip_ref<T>(n, static_cast<const T*>(ec.inputs[0]), lo, hi,
-                                            static_cast<T*>(ec.outputs[0]));
-                     });
+  auto fn = kernels::clip_ref<T>;
+  std::string name = std::string(dtype_tag(ctx.inputs[0]->dtype)) + "_clip_ref__scalar";
+  if constexpr (std::is_same_v<T, float>) {
+    const kernels::F32EltwiseVariant& v = kernels::select_f32_eltwise(ctx.isa);
+    fn = v.clip;
+    name = std::string("f32_clip_") + v.suffix;
+  }
+  return make_kernel(std::move(name), [fn, n, lo, hi](const ExecContext& ec) {
+    const auto* x = static_cast<const T*>(ec.inputs[0]);
+    auto* y = static_cast<T*>(ec.outputs[0]);
+    split_elements(ec.pool, n, kEltwiseParallelMin,
+                   [&](size_t b, size_t e) { fn(e - b, x + b, lo, hi, y + b); });
+  });
 }
 
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Relu(const PrepareContext& ctx) {
-  return prepare_unary(ctx, kernels::f32_relu_ref, "f32_relu_ref__scalar");
+  return prepare_unary(ctx, &kernels::F32EltwiseVariant::relu, "relu");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_LeakyRelu(const PrepareContext& ctx) {
@@ -104,7 +141,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Clip(const PrepareContext& ctx) {
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Sigmoid(const PrepareContext& ctx) {
-  return prepare_unary(ctx, kernels::f32_sigmoid_ref, "f32_sigmoid_ref__scalar");
+  return prepare_unary(ctx, &kernels::F32EltwiseVariant::sigmoid, "sigmoid");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_HardSigmoid(const PrepareContext& ctx) {
@@ -113,29 +150,33 @@ Result<std::unique_ptr<OpKernel>> prepare_HardSigmoid(const PrepareContext& ctx)
   float alpha = 0.f, beta = 0.f;
   PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "alpha", 0.2f, &alpha));
   PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "beta", 0.5f, &beta));
-  return make_kernel("f32_hard_sigmoid_ref__scalar", [n, alpha, beta](const ExecContext& ec) {
-    kernels::f32_hard_sigmoid_ref(n, static_cast<const float*>(ec.inputs[0]), alpha, beta,
-                                  static_cast<float*>(ec.outputs[0]));
-  });
+  const kernels::F32EltwiseVariant& v = kernels::select_f32_eltwise(ctx.isa);
+  return make_kernel(std::string("f32_hard_sigmoid_") + v.suffix,
+                     [fn = v.hard_sigmoid, n, alpha, beta](const ExecContext& ec) {
+                       const auto* x = static_cast<const float*>(ec.inputs[0]);
+                       auto* y = static_cast<float*>(ec.outputs[0]);
+                       split_elements(ec.pool, n, kEltwiseParallelMin, [&](size_t b, size_t e) {
+                         fn(e - b, x + b, alpha, beta, y + b);
+                       });
+                     });
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_HardSwish(const PrepareContext& ctx) {
-  return prepare_unary(ctx, kernels::f32_hard_swish_ref, "f32_hard_swish_ref__scalar");
+  return prepare_unary(ctx, &kernels::F32EltwiseVariant::hard_swish, "hard_swish");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Tanh(const PrepareContext& ctx) {
-  return prepare_unary(ctx, kernels::f32_tanh_ref, "f32_tanh_ref__scalar");
+  return prepare_unary(ctx, &kernels::F32EltwiseVariant::tanh, "tanh");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Erf(const PrepareContext& ctx) {
-  return prepare_unary(ctx, kernels::f32_erf_ref, "f32_erf_ref__scalar");
+  return prepare_unary(ctx, &kernels::F32EltwiseVariant::erf, "erf");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Gelu(const PrepareContext& ctx) {
   std::string approximate;
   PARE_RT_RETURN_IF_ERROR(string_attr(ctx, "approximate", "none", &approximate));
-  if (approximate == "none")
-    return prepare_unary(ctx, kernels::f32_gelu_ref, "f32_gelu_ref__scalar");
+  if (approximate == "none") return prepare_unary(ctx, &kernels::F32EltwiseVariant::gelu, "gelu");
   if (approximate == "tanh")
     return prepare_unary(ctx, kernels::f32_gelu_tanh_ref, "f32_gelu_tanh_ref__scalar");
   return ctx.error(

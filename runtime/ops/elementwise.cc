@@ -1,13 +1,16 @@
 // Broadcasting elementwise ops: Add, Sub, Mul, Div, Pow, Equal, Where, PRelu.
 //
-// Prepare broadcasts the inputs to the output shape and simplifies the resulting strided
-// layout (common.h), so same-shape and scalar operands run as a single row; other
-// broadcasts walk the outer dims and run the kernel one row at a time.
+// Prepare broadcasts the inputs to the output shape and simplifies the
+// resulting strided layout (common.h), so same-shape and scalar operands run as
+// a single row; other broadcasts (e.g. a [C] row over NHWC [N, H, W, C]) run
+// the kernel one row at a time. Float32 Add/Sub/Mul/Div use the vector kernels
+// of ctx.isa; large tensors are split over the thread pool.
 #include <string>
 #include <vector>
 
 #include "runtime/kernels/eltwise/eltwise.h"
 #include "runtime/ops/common.h"
+#include "runtime/ops/eltwise_split.h"
 #include "runtime/ops/ops.h"
 
 namespace pare::rt::ops {
@@ -34,62 +37,92 @@ void where_row(size_t n, const void* const* x, const size_t* steps, void* y) {
 
 class BroadcastKernel final : public OpKernel {
  public:
-  BroadcastKernel(std::string name, RowFn row, const StridedLayout& layout,
-                  const std::vector<size_t>& input_bytes, size_t output_bytes, bool empty)
+  // f32_binary, when set, runs the rows instead of `row` (a float32 binary
+  // vector kernel).
+  BroadcastKernel(std::string name, RowFn row, kernels::F32BinaryFn f32_binary,
+                  const StridedLayout& layout, const std::vector<size_t>& input_bytes,
+                  size_t output_bytes, bool empty)
       : name_(std::move(name)),
         row_(row),
+        f32_binary_(f32_binary),
         dims_(layout.dims),
         num_inputs_(input_bytes.size()),
-        output_row_bytes_(output_bytes * static_cast<size_t>(layout.dims.back())),
+        row_len_(static_cast<size_t>(layout.dims.back())),
+        output_bytes_(output_bytes),
         empty_(empty) {
+    for (int64_t d : layout.dims) rows_ *= static_cast<size_t>(d);
+    rows_ /= row_len_ == 0 ? 1 : row_len_;
     for (size_t k = 0; k < num_inputs_; ++k) {
       steps_[k] = static_cast<size_t>(layout.strides[k].back());
+      input_bytes_[k] = input_bytes[k];
       for (int64_t s : layout.strides[k])
         byte_strides_[k].push_back(s * static_cast<int64_t>(input_bytes[k]));
     }
   }
 
+  // One row is split into element blocks, several rows are split by rows;
+  // either way each element is computed by the same kernel call shape, whatever
+  // the thread count.
   void run(const ExecContext& ctx) override {
     if (empty_) return;
-    const void* x[kMaxOperands] = {};
-    for (size_t k = 0; k < num_inputs_; ++k) x[k] = ctx.inputs[k];
-    walk(0, x, static_cast<uint8_t*>(ctx.outputs[0]));
+    if (rows_ == 1) {
+      split_elements(ctx.pool, row_len_, kEltwiseParallelMin,
+                     [&](size_t begin, size_t end) { run_piece(ctx, 0, begin, end); });
+      return;
+    }
+    ThreadPool* pool = rows_ * row_len_ >= kEltwiseParallelMin ? ctx.pool : nullptr;
+    nn::parallel_for(pool, rows_, [&](size_t begin, size_t end) {
+      for (size_t r = begin; r < end; ++r) run_piece(ctx, r, 0, row_len_);
+    });
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
 
  private:
-  // Runs the rows of dims [d, rank) starting at x; returns the output position after them.
-  uint8_t* walk(size_t d, const void* const* x, uint8_t* y) const {
-    if (d + 1 == dims_.size()) {
-      row_(static_cast<size_t>(dims_[d]), x, steps_, y);
-      return y + output_row_bytes_;
+  // Elements [begin, end) of output row `row` (row-major over all dims but the
+  // last).
+  void run_piece(const ExecContext& ctx, size_t row, size_t begin, size_t end) const {
+    int64_t offsets[kMaxOperands] = {};
+    size_t rest = row;
+    for (size_t d = dims_.size() - 1; d-- > 0;) {
+      const auto i = static_cast<int64_t>(rest % static_cast<size_t>(dims_[d]));
+      rest /= static_cast<size_t>(dims_[d]);
+      for (size_t k = 0; k < num_inputs_; ++k) offsets[k] += i * byte_strides_[k][d];
     }
-    const void* next[kMaxOperands] = {};
-    for (int64_t i = 0; i < dims_[d]; ++i) {
-      for (size_t k = 0; k < num_inputs_; ++k)
-        next[k] = static_cast<const uint8_t*>(x[k]) + i * byte_strides_[k][d];
-      y = walk(d + 1, next, y);
+    const void* x[kMaxOperands] = {};
+    for (size_t k = 0; k < num_inputs_; ++k)
+      x[k] = static_cast<const uint8_t*>(ctx.inputs[k]) + offsets[k] +
+             begin * steps_[k] * input_bytes_[k];
+    void* y = static_cast<uint8_t*>(ctx.outputs[0]) + (row * row_len_ + begin) * output_bytes_;
+    if (f32_binary_ != nullptr) {
+      f32_binary_(end - begin, static_cast<const float*>(x[0]), steps_[0],
+                  static_cast<const float*>(x[1]), steps_[1], static_cast<float*>(y));
+    } else {
+      row_(end - begin, x, steps_, y);
     }
-    return y;
   }
 
   std::string name_;
   RowFn row_;
+  kernels::F32BinaryFn f32_binary_;
   std::vector<int64_t> dims_;
   size_t num_inputs_;
+  size_t rows_ = 1;
+  size_t row_len_;
   size_t steps_[kMaxOperands] = {};
+  size_t input_bytes_[kMaxOperands] = {};
   std::vector<int64_t> byte_strides_[kMaxOperands];
-  size_t output_row_bytes_;
+  size_t output_bytes_;
   bool empty_;
 };
 
-// Broadcasts the first `num_inputs` inputs to one output shape (with `unidirectional`,
-// input 0's shape must be that shape), checks the planned output and returns the kernel
-// running `row`.
+// Broadcasts the first `num_inputs` inputs to one output shape (with
+// `unidirectional`, input 0's shape must be that shape), checks the planned
+// output and returns the kernel running `row`.
 Result<std::unique_ptr<OpKernel>> make_broadcast(const PrepareContext& ctx, size_t num_inputs,
                                                  RowFn row, std::string name, DType out_dtype,
-                                                 bool unidirectional = false) {
+                                                 bool unidirectional = false,
+                                                 kernels::F32BinaryFn f32_binary = nullptr) {
   std::vector<int64_t> shape = ctx.inputs[0]->shape;
   for (size_t k = 1; k < num_inputs; ++k) {
     std::vector<int64_t> next;
@@ -113,8 +146,9 @@ Result<std::unique_ptr<OpKernel>> make_broadcast(const PrepareContext& ctx, size
     input_bytes.push_back(dtype_size(in->dtype));
   }
   simplify_layout(&layout);
-  return std::unique_ptr<OpKernel>(std::make_unique<BroadcastKernel>(
-      std::move(name), row, layout, input_bytes, dtype_size(out_dtype), num_elements(shape) == 0));
+  return std::unique_ptr<OpKernel>(
+      std::make_unique<BroadcastKernel>(std::move(name), row, f32_binary, layout, input_bytes,
+                                        dtype_size(out_dtype), num_elements(shape) == 0));
 }
 
 Status check_same_dtype(const PrepareContext& ctx, size_t i, size_t j) {
@@ -162,6 +196,19 @@ Result<std::unique_ptr<OpKernel>> prepare_arith(const PrepareContext& ctx, Arith
       check_dtype(ctx, *ctx.inputs[0], "input 0",
                   {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8}));
   PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 0, 1));
+  if (t == DType::kFloat32) {
+    const kernels::F32EltwiseVariant& v = kernels::select_f32_eltwise(ctx.isa);
+    kernels::F32BinaryFn fn = nullptr;
+    switch (op) {
+      case Arith::kAdd: fn = v.add; break;
+      case Arith::kSub: fn = v.sub; break;
+      case Arith::kMul: fn = v.mul; break;
+      case Arith::kDiv: fn = v.div; break;
+    }
+    return make_broadcast(ctx, 2, arith_row(t, op), std::string("f32_") + op_tag + "_" + v.suffix,
+                          t,
+                          /*unidirectional=*/false, fn);
+  }
   return make_broadcast(ctx, 2, arith_row(t, op), kernel_name(t, op_tag), t);
 }
 

@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/cpu.h"
+
 namespace pare::rt::kernels {
 
 // T: float, int64_t, int32_t, int8_t, uint8_t. Integer arithmetic wraps around (two's
@@ -73,5 +75,41 @@ void cast_to_bool_ref(size_t n, const From* x, uint8_t* y);
 // y = x ? 1 : 0 in To.
 template <typename To>
 void cast_from_bool_ref(size_t n, const uint8_t* x, To* y);
+
+// ---- float32 vector kernels ----------------------------------------------------------
+//
+// One set per ISA, with the signatures of the references above. Every element is computed
+// by the same vector code wherever it sits in the row (the tail goes through a padded
+// vector), so any split of a row into pieces gives identical bytes. NaN inputs give NaN.
+// Sigmoid, Tanh, Erf and Gelu use polynomial exp and erfc approximations accurate to a few
+// float ulps (absolute error under 1e-6 against std::; Gelu relative error under 3e-6).
+using F32BinaryFn = void (*)(size_t n, const float* a, size_t a_step, const float* b,
+                             size_t b_step, float* y);
+using F32UnaryFn = void (*)(size_t n, const float* x, float* y);
+using F32ClipFn = void (*)(size_t n, const float* x, float lo, float hi, float* y);
+using F32HardSigmoidFn = void (*)(size_t n, const float* x, float alpha, float beta, float* y);
+
+struct F32EltwiseVariant {
+  Isa isa;
+  const char* suffix;  // "<tile>__<isa>" for kernel names, e.g. "x8__avx2" (f32_add_x8__avx2)
+  F32BinaryFn add, sub, mul, div;
+  F32UnaryFn relu, sigmoid, hard_swish, tanh, erf, gelu;
+  F32ClipFn clip;
+  F32HardSigmoidFn hard_sigmoid;
+};
+
+// Every set compiled for this architecture (usable here or not), best first, reference last
+// (suffix "ref__scalar").
+const F32EltwiseVariant* f32_eltwise_variants(size_t* count);
+// The best set usable under the ISA cap.
+const F32EltwiseVariant& select_f32_eltwise(Isa cap);
+
+#if defined(__x86_64__)
+const F32EltwiseVariant& f32_eltwise_avx2();
+const F32EltwiseVariant& f32_eltwise_avx512();
+#endif
+#if defined(__aarch64__)
+const F32EltwiseVariant& f32_eltwise_neon();
+#endif
 
 }  // namespace pare::rt::kernels

@@ -251,4 +251,31 @@ PARE_CAST_FROM(int8_t)
 PARE_CAST_FROM(uint8_t)
 #undef PARE_CAST_FROM
 
+const F32EltwiseVariant* f32_eltwise_variants(size_t* count) {
+  static const F32EltwiseVariant kReference{
+      Isa::kScalar,       "ref__scalar",      add_ref<float>,      sub_ref<float>,
+      mul_ref<float>,     div_ref<float>,     f32_relu_ref,        f32_sigmoid_ref,
+      f32_hard_swish_ref, f32_tanh_ref,       f32_erf_ref,         f32_gelu_ref,
+      clip_ref<float>,    f32_hard_sigmoid_ref};
+  static const F32EltwiseVariant kAll[] = {
+#if defined(__x86_64__)
+      f32_eltwise_avx512(),
+      f32_eltwise_avx2(),
+#endif
+#if defined(__aarch64__)
+      f32_eltwise_neon(),
+#endif
+      kReference};
+  *count = sizeof(kAll) / sizeof(kAll[0]);
+  return kAll;
+}
+
+const F32EltwiseVariant& select_f32_eltwise(Isa cap) {
+  size_t count = 0;
+  const F32EltwiseVariant* all = f32_eltwise_variants(&count);
+  for (size_t i = 0; i + 1 < count; ++i)
+    if (isa_usable(all[i].isa, cap)) return all[i];
+  return all[count - 1];
+}
+
 }  // namespace pare::rt::kernels

@@ -1,0 +1,245 @@
+// The float32 elementwise kernels written once over a vector type V; each ISA
+// file defines its V and instantiates F32EltwiseVariant with
+// make_f32_eltwise_variant<V>(...).
+//
+// V provides (R: register, M: lane mask), with x86 min/max semantics on every
+// ISA so NaN handling is the same everywhere:
+//   kWidth; R load(const float*); void store(float*, R); R set1(float);
+//   R add/sub/mul/div(R, R); R fmadd(a, b, c) = a * b + c;
+//   R min(a, b) = a < b ? a : b; R max(a, b) = a > b ? a : b;
+//   R round(R) (to nearest even); R pow2i(R n) = 2^n for integral n in [-126,
+//   127]; R abs(R); R copysign(R magnitude, R sign); M lt(a, b); M is_nan(a); R
+//   select(M, R if_true, R if_false).
+// Only included by the ISA files (compiled with their own flags); everything is
+// a template over the ISA's own V, so no instantiation is shared between files.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+#include "runtime/kernels/eltwise/eltwise.h"
+
+namespace pare::rt::kernels::eltwise_vec {
+
+// Runs f over n elements, kWidth at a time; the tail goes through a zero-padded
+// vector so each element is computed by the same instructions wherever it is.
+template <typename V, typename F>
+inline void unary_loop(size_t n, const float* x, float* y, F f) {
+  constexpr size_t W = V::kWidth;
+  size_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, f(V::load(x + i)));
+  if (i < n) {
+    float buf[W] = {};
+    std::memcpy(buf, x + i, (n - i) * sizeof(float));
+    V::store(buf, f(V::load(buf)));
+    std::memcpy(y + i, buf, (n - i) * sizeof(float));
+  }
+}
+
+template <typename V, typename F>
+inline void binary_loop(size_t n, const float* a, size_t a_step, const float* b, size_t b_step,
+                        float* y, F f) {
+  constexpr size_t W = V::kWidth;
+  if (a_step != 0 && b_step != 0) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) V::store(y + i, f(V::load(a + i), V::load(b + i)));
+    if (i < n) {
+      float pa[W] = {}, pb[W] = {};
+      std::memcpy(pa, a + i, (n - i) * sizeof(float));
+      std::memcpy(pb, b + i, (n - i) * sizeof(float));
+      V::store(pa, f(V::load(pa), V::load(pb)));
+      std::memcpy(y + i, pa, (n - i) * sizeof(float));
+    }
+  } else if (a_step != 0) {
+    const auto bv = V::set1(*b);
+    unary_loop<V>(n, a, y, [&](auto v) { return f(v, bv); });
+  } else if (b_step != 0) {
+    const auto av = V::set1(*a);
+    unary_loop<V>(n, b, y, [&](auto v) { return f(av, v); });
+  } else {
+    const float v = *a, w = *b;
+    float one[1];
+    binary_loop<V>(1, &v, 1, &w, 1, one, f);
+    for (size_t i = 0; i < n; ++i) y[i] = one[0];
+  }
+}
+
+// e^x = scale * (1 + q) split as the power of two and the fraction, for x in
+// [-87, 88]: x = n ln2 + r with |r| <= ln2 / 2, q = e^r - 1 by its Taylor
+// series to r^7 (truncation error below 1e-8 relative). Returning q separately
+// keeps e^x - 1 accurate near 0.
+template <typename V, typename R>
+inline void exp_parts(R x, R* scale, R* q) {
+  const R n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+  R r = V::fmadd(n, V::set1(-0.693145751953125f),
+                 x);  // ln2 high part, exact times n
+  r = V::fmadd(n, V::set1(-1.42860682030941723e-6f), r);
+  R p = V::set1(1.f / 5040.f);
+  p = V::fmadd(p, r, V::set1(1.f / 720.f));
+  p = V::fmadd(p, r, V::set1(1.f / 120.f));
+  p = V::fmadd(p, r, V::set1(1.f / 24.f));
+  p = V::fmadd(p, r, V::set1(1.f / 6.f));
+  p = V::fmadd(p, r, V::set1(0.5f));
+  p = V::fmadd(p, r, V::set1(1.f));
+  *q = V::mul(p, r);
+  *scale = V::pow2i(n);
+}
+
+// e^x for x in [-87, 88].
+template <typename V, typename R>
+inline R exp_in_range(R x) {
+  R scale, q;
+  exp_parts<V>(x, &scale, &q);
+  return V::fmadd(scale, q, scale);
+}
+
+// erfc(z) for z >= 0 (not NaN), where z2_extra is the part of z^2 lost to
+// rounding (the caller may add what it lost computing z). Chebyshev-fitted form
+// erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2) (Press et al., Numerical
+// Recipes, fractional error below 1.2e-7); erfc(z) underflows float past z
+// = 9.2, so larger z give 0.
+template <typename V, typename R>
+inline R erfc_nonneg(R z, R z2_extra) {
+  const R big = V::set1(9.f);
+  const R zc = V::min(z, big);
+  const R t = V::div(V::set1(1.f), V::fmadd(zc, V::set1(0.5f), V::set1(1.f)));
+  R p = V::set1(0.17087277f);
+  p = V::fmadd(p, t, V::set1(-0.82215223f));
+  p = V::fmadd(p, t, V::set1(1.48851587f));
+  p = V::fmadd(p, t, V::set1(-1.13520398f));
+  p = V::fmadd(p, t, V::set1(0.27886807f));
+  p = V::fmadd(p, t, V::set1(-0.18628806f));
+  p = V::fmadd(p, t, V::set1(0.09678418f));
+  p = V::fmadd(p, t, V::set1(0.37409196f));
+  p = V::fmadd(p, t, V::set1(1.00002368f));
+  p = V::fmadd(p, t, V::set1(-1.26551223f));
+  // The exponent s = P - z^2 reaches -83, where one rounding costs 4e-6
+  // relative; its rounding errors (of z^2 and of the difference) come back as
+  // e^(s + d) = e^s (1 + d).
+  const R z2 = V::mul(zc, zc);
+  const R z2_err = V::add(V::fmadd(zc, zc, V::sub(V::set1(0.f), z2)), z2_extra);
+  const R s = V::sub(p, z2);
+  const R s_err = V::sub(p, V::add(s, z2));  // exact while z^2 >= |P|, small otherwise
+  const R e = exp_in_range<V>(s);
+  const R value = V::mul(V::mul(t, e), V::add(V::set1(1.f), V::sub(s_err, z2_err)));
+  return V::select(V::lt(big, z), V::set1(0.f), value);
+}
+
+// erf(a) for a >= 0 (not NaN): Taylor series below 0.5 (keeps relative accuracy
+// near 0; the first omitted term is under 1e-9 relative there), 1 - erfc(a)
+// above.
+template <typename V, typename R>
+inline R erf_nonneg(R a) {
+  const R a2 = V::mul(a, a);
+  R s = V::set1(1.2055332981789664e-4f);
+  s = V::fmadd(s, a2, V::set1(-8.5483270234508529e-4f));
+  s = V::fmadd(s, a2, V::set1(5.2239776254421878e-3f));
+  s = V::fmadd(s, a2, V::set1(-2.6866170645131252e-2f));
+  s = V::fmadd(s, a2, V::set1(1.1283791670955126e-1f));
+  s = V::fmadd(s, a2, V::set1(-3.7612638903183754e-1f));
+  s = V::fmadd(s, a2, V::set1(1.1283791670955126f));
+  const R series = V::mul(s, a);
+  const R tail = V::sub(V::set1(1.f), erfc_nonneg<V>(a, V::set1(0.f)));
+  return V::select(V::lt(a, V::set1(0.5f)), series, tail);
+}
+
+template <typename V, typename R>
+inline R keep_nan(R x, R y) {
+  return V::select(V::is_nan(x), x, y);
+}
+
+template <typename V>
+struct Kernels {
+  using R = decltype(V::set1(0.f));
+
+  static void add(size_t n, const float* a, size_t as, const float* b, size_t bs, float* y) {
+    binary_loop<V>(n, a, as, b, bs, y, [](R p, R q) { return V::add(p, q); });
+  }
+  static void sub(size_t n, const float* a, size_t as, const float* b, size_t bs, float* y) {
+    binary_loop<V>(n, a, as, b, bs, y, [](R p, R q) { return V::sub(p, q); });
+  }
+  static void mul(size_t n, const float* a, size_t as, const float* b, size_t bs, float* y) {
+    binary_loop<V>(n, a, as, b, bs, y, [](R p, R q) { return V::mul(p, q); });
+  }
+  static void div(size_t n, const float* a, size_t as, const float* b, size_t bs, float* y) {
+    binary_loop<V>(n, a, as, b, bs, y, [](R p, R q) { return V::div(p, q); });
+  }
+
+  static void relu(size_t n, const float* x, float* y) {
+    const R zero = V::set1(0.f);
+    unary_loop<V>(n, x, y, [zero](R v) { return V::max(zero, v); });  // NaN stays
+  }
+
+  static void clip(size_t n, const float* x, float lo, float hi, float* y) {
+    const R l = V::set1(lo), h = V::set1(hi);
+    // min(max(x, lo), hi) of the reference: NaN stays, hi wins when lo > hi.
+    unary_loop<V>(n, x, y, [l, h](R v) { return V::min(h, V::max(l, v)); });
+  }
+
+  static void hard_sigmoid(size_t n, const float* x, float alpha, float beta, float* y) {
+    const R a = V::set1(alpha), b = V::set1(beta), zero = V::set1(0.f), one = V::set1(1.f);
+    // Clamps like the reference, where NaN gives 1.
+    unary_loop<V>(n, x, y, [=](R v) { return V::max(V::min(V::fmadd(a, v, b), one), zero); });
+  }
+
+  static void hard_swish(size_t n, const float* x, float* y) {
+    const R sixth = V::set1(1.f / 6.f), half = V::set1(0.5f), zero = V::set1(0.f),
+            one = V::set1(1.f);
+    unary_loop<V>(n, x, y, [=](R v) {
+      return V::mul(v, V::max(V::min(V::fmadd(v, sixth, half), one), zero));
+    });
+  }
+
+  // e = e^-|x| never overflows; sigmoid is 1/(1+e) for x >= 0 and e/(1+e)
+  // below.
+  static void sigmoid(size_t n, const float* x, float* y) {
+    unary_loop<V>(n, x, y, [](R v) {
+      const R e = exp_in_range<V>(V::max(V::set1(-87.f), V::sub(V::set1(0.f), V::abs(v))));
+      const R s = V::div(V::set1(1.f), V::add(V::set1(1.f), e));
+      return keep_nan<V>(v, V::select(V::lt(v, V::set1(0.f)), V::mul(e, s), s));
+    });
+  }
+
+  // tanh|x| = -m / (m + 2) with m = e^-2|x| - 1, accurate near 0 through
+  // exp_parts.
+  static void tanh(size_t n, const float* x, float* y) {
+    unary_loop<V>(n, x, y, [](R v) {
+      const R arg = V::max(V::set1(-87.f), V::mul(V::abs(v), V::set1(-2.f)));
+      R scale, q;
+      exp_parts<V>(arg, &scale, &q);
+      const R m = V::fmadd(scale, q, V::sub(scale, V::set1(1.f)));
+      const R t = V::div(V::sub(V::set1(0.f), m), V::add(m, V::set1(2.f)));
+      return keep_nan<V>(v, V::copysign(t, v));
+    });
+  }
+
+  static void erf(size_t n, const float* x, float* y) {
+    unary_loop<V>(n, x, y,
+                  [](R v) { return keep_nan<V>(v, V::copysign(erf_nonneg<V>(V::abs(v)), v)); });
+  }
+
+  // 0.5 x (1 + erf(x/sqrt2)) with 1 + erf(-z) = erfc(z), so negative x keep
+  // relative accuracy. The rounding of z = |x|/sqrt2 is carried into erfc's z^2
+  // correction.
+  static void gelu(size_t n, const float* x, float* y) {
+    unary_loop<V>(n, x, y, [](R v) {
+      const R c_hi = V::set1(0.70710677f), c_lo = V::set1(1.21016575e-8f);
+      const R a = V::abs(v);
+      const R z = V::mul(a, c_hi);
+      const R dz = V::fmadd(a, c_lo, V::fmadd(a, c_hi, V::sub(V::set1(0.f), z)));
+      const R ec = erfc_nonneg<V>(z, V::mul(V::add(z, z), dz));
+      const R factor = V::select(V::lt(v, V::set1(0.f)), ec, V::sub(V::set1(2.f), ec));
+      return keep_nan<V>(v, V::mul(V::mul(V::set1(0.5f), v), factor));
+    });
+  }
+};
+
+template <typename V>
+constexpr F32EltwiseVariant make_f32_eltwise_variant(Isa isa, const char* suffix) {
+  using K = Kernels<V>;
+  return F32EltwiseVariant{isa,    suffix,  K::add,     K::sub,         K::mul,
+                           K::div, K::relu, K::sigmoid, K::hard_swish,  K::tanh,
+                           K::erf, K::gelu, K::clip,    K::hard_sigmoid};
+}
+
+}  // namespace pare::rt::kernels::eltwise_vec
