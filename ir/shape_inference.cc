@@ -243,8 +243,31 @@ int64_t window_output(const NodeContext& c, const Window& w, size_t i, int64_t i
   return out;
 }
 
+// The `layout` attribute of Conv and the pools: absent or "NCHW" (channels first), or
+// "NHWC" (channels last, 4-D data only: the `nhwc` pass sets it).
+bool is_nhwc(const NodeContext& c) {
+  std::string layout = c.attrs().get_string("layout", "NCHW");
+  if (layout == "NCHW") return false;
+  if (layout != "NHWC") c.fail("unknown layout '" + layout + "' (NCHW or NHWC)");
+  return true;
+}
+
+// The data input in NCHW order: with layout NHWC it is [N, H, W, C].
+Sizes data_sizes_nchw(const NodeContext& c, bool nhwc) {
+  Sizes x = c.sizes(0);
+  if (!nhwc) return x;
+  if (x.size() != 4) c.fail("layout NHWC needs a 4-D input, got " + str(x));
+  return {x[0], x[3], x[1], x[2]};
+}
+
+// Writes output 0 computed in NCHW order in the node's layout.
+void set_data_output(NodeContext& c, bool nhwc, const Sizes& nchw) {
+  c.set_output(0, c.dtype(0), nhwc ? Sizes{nchw[0], nchw[2], nchw[3], nchw[1]} : nchw);
+}
+
 void infer_conv(NodeContext& c) {
-  Sizes x = c.sizes(0), w = c.sizes(1);
+  const bool nhwc = is_nhwc(c);
+  Sizes x = data_sizes_nchw(c, nhwc), w = c.sizes(1);
   if (x.size() < 3) c.fail(c.label(0) + " must have rank >= 3 (N, C, spatial...), got " + str(x));
   if (w.size() != x.size()) c.fail("weight " + str(w) + " and input " + str(x) + " ranks differ");
   int64_t group = c.attrs().get_int("group", 1);
@@ -261,7 +284,7 @@ void infer_conv(NodeContext& c) {
   Window win = read_window(c, kernel);
   Sizes out = {x[0], w[0]};
   for (size_t i = 0; i < kernel.size(); ++i) out.push_back(window_output(c, win, i, x[i + 2], false));
-  c.set_output(0, c.dtype(0), out);
+  set_data_output(c, nhwc, out);
 }
 
 void infer_conv_transpose(NodeContext& c) {
@@ -304,7 +327,8 @@ void infer_conv_transpose(NodeContext& c) {
 }
 
 void infer_pool(NodeContext& c) {
-  Sizes x = c.sizes(0);
+  const bool nhwc = is_nhwc(c);
+  Sizes x = data_sizes_nchw(c, nhwc);
   if (x.size() < 3) c.fail(c.label(0) + " must have rank >= 3 (N, C, spatial...), got " + str(x));
   if (!c.attrs().has("kernel_shape")) c.fail("attribute 'kernel_shape' is missing");
   Sizes kernel = c.attrs().get_ints("kernel_shape");
@@ -314,16 +338,17 @@ void infer_pool(NodeContext& c) {
   bool ceil_mode = c.attrs().get_int("ceil_mode", 0) != 0;
   Sizes out = {x[0], x[1]};
   for (size_t i = 0; i < kernel.size(); ++i) out.push_back(window_output(c, win, i, x[i + 2], ceil_mode));
-  c.set_output(0, c.dtype(0), out);
+  set_data_output(c, nhwc, out);
 }
 
 void infer_global_pool(NodeContext& c) {
-  Sizes x = c.sizes(0);
+  const bool nhwc = is_nhwc(c);
+  Sizes x = data_sizes_nchw(c, nhwc);
   if (x.size() < 3) c.fail(c.label(0) + " must have rank >= 3 (N, C, spatial...), got " + str(x));
   Sizes out(x.size(), 1);
   out[0] = x[0];
   out[1] = x[1];
-  c.set_output(0, c.dtype(0), out);
+  set_data_output(c, nhwc, out);
 }
 
 void infer_batchnorm(NodeContext& c) {

@@ -14,7 +14,7 @@
 
 namespace pare::passes {
 
-const char* const kCanonicalPipeline = "fold,fold_batchnorm,fuse_activation,remove_identity,dce";
+const char* const kCanonicalPipeline = "fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce";
 
 // ---- options ----------------------------------------------------------------------
 

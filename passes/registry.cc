@@ -27,6 +27,11 @@ const std::vector<PassInfo>& registry() {
        "ConvTranspose, Gemm or MatMul before them",
        {},
        run_fuse_activation},
+      {"nhwc",
+       "Runs Conv and pools on 4-D data channels-last (NHWC) with the layout-free ops between "
+       "them, converting at the graph's edges; inputs and outputs keep their layout",
+       {},
+       run_nhwc},
       {"remove_identity",
        "Removes Identity, Cast to the same type, and Reshape/Flatten/Squeeze/Unsqueeze that keep "
        "the shape",

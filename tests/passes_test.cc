@@ -207,7 +207,7 @@ TEST(Pipeline, CanonicalPipelineParses) {
   std::vector<std::string> names;
   for (const PipelineItem& i : items) names.push_back(i.pass);
   EXPECT_EQ(names, (std::vector<std::string>{"fold", "fold_batchnorm", "fuse_activation",
-                                             "remove_identity", "dce"}));
+                                             "remove_identity", "nhwc", "dce"}));
   EXPECT_EQ(print_pipeline(items), kCanonicalPipeline);
 }
 
@@ -879,13 +879,16 @@ TEST(PassManager, CanonicalPipelineEndToEnd) {
   Status st = run_pipeline(g, kCanonicalPipeline, ctx);
   ASSERT_TRUE(st.is_ok()) << st.message();
 
-  ASSERT_EQ(g.num_nodes(), 2u);
+  // The Conv runs NHWC between the Transposes from and back to the graph's NCHW layout.
+  ASSERT_EQ(g.num_nodes(), 4u);
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 2u);
   std::vector<ir::NodeId> order = g.topological_order();
-  const ir::Node& c = g.node(order[0]);
+  const ir::Node& c = g.node(order[1]);
   EXPECT_EQ(c.op, OpKind::kConv);
+  EXPECT_EQ(c.attrs.get_string("layout", ""), "NHWC");
   EXPECT_EQ(c.activation, ir::Activation::kClip);
   EXPECT_EQ(c.activation_params, (std::vector<float>{0.f, 6.f}));
-  EXPECT_EQ(g.node(order[1]).op, OpKind::kReshape);
+  EXPECT_EQ(g.node(order[3]).op, OpKind::kReshape);
   ASSERT_EQ(g.outputs.size(), 1u);
   EXPECT_EQ(g.tensor(g.outputs[0]).name, "out_out");
   EXPECT_EQ(g.tensor(g.outputs[0]).shape, ir::Shape({1, 144}));
@@ -894,15 +897,16 @@ TEST(PassManager, CanonicalPipelineEndToEnd) {
   std::vector<std::string> passes;
   for (const PassReport& r : ctx.reports) passes.push_back(r.pass);
   EXPECT_EQ(passes, (std::vector<std::string>{"fold", "fold_batchnorm", "fuse_activation",
-                                              "remove_identity", "dce"}));
+                                              "remove_identity", "nhwc", "dce"}));
   EXPECT_EQ(ctx.reports[0].nodes_before, 6u);  // the shape chain folded before the first pass
   EXPECT_EQ(ctx.reports[0].nodes_after, 5u);   // the unused Sigmoid
   EXPECT_EQ(ctx.reports[1].nodes_after, 4u);
   // BN's four parameter vectors go; the conv's weights and bias are replaced one for one.
   EXPECT_EQ(ctx.reports[1].weight_bytes_before - ctx.reports[1].weight_bytes_after, 4 * 4 * sizeof(float));
-  EXPECT_EQ(ctx.reports[4].nodes_after, 2u);
+  EXPECT_EQ(ctx.reports[4].nodes_after, 4u);
+  EXPECT_EQ(ctx.reports[5].nodes_after, 4u);
   for (const PassReport& r : ctx.reports) EXPECT_GE(r.ms, 0.0);
-  ASSERT_EQ(progress.size(), 5u);
+  ASSERT_EQ(progress.size(), 6u);
   EXPECT_EQ(progress.back(), (std::pair<std::string, double>{"dce", 1.0}));
 
   auto inputs = random_inputs(b.g, 11);

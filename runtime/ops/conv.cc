@@ -1,10 +1,16 @@
-// Conv and ConvTranspose (1-D to 3-D, grouped, fused activation), float32.
+// Conv and ConvTranspose (1-D to 3-D, grouped, fused activation), float32; Conv also in
+// NHWC layout (attribute layout = "NHWC", 4-D data, weights kept in ONNX layout).
+#include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "runtime/kernels/conv/conv.h"
+#include "runtime/kernels/dwconv/dwconv.h"
+#include "runtime/kernels/gemm/gemm.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
+#include "runtime/thread_pool.h"
 
 namespace pare::rt::ops {
 
@@ -42,6 +48,308 @@ class ConvKernel final : public OpKernel {
   FusedActivation act_;
   std::string name_;
 };
+
+// Channels-last Conv. How each case runs is chosen once at prepare:
+enum class NhwcConvPath {
+  kPointwise,  // 1x1, stride 1, no pads, one group, constant weights: packed GEMM on the pixels
+  kIm2col,     // other one-group geometries with constant weights: im2col blocks, packed GEMM
+  kDepthwise,  // one filter per channel (group == Cin == Cout), constant weights
+  kPointwiseReference,  // 1x1 pointwise with weights computed at run time
+  kDirect,     // every other case (grouped, channel multiplier, weights computed at run time)
+};
+
+NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) {
+  bool pointwise = g.groups == 1;
+  for (int i = 0; i < 3; ++i)
+    pointwise = pointwise && g.kernel[i] == 1 && g.stride[i] == 1 && g.pad_begin[i] == 0 &&
+                g.in_size[i] == g.out_size[i];
+  const TensorDesc* bias = nn::input_at(ctx, 2);
+  const bool constant = ctx.inputs[1]->constant != nullptr && (!bias || bias->constant != nullptr);
+  const bool empty = g.batch == 0 || g.in_channels == 0 || g.out_channels == 0;
+  if (!constant || empty) return pointwise ? NhwcConvPath::kPointwiseReference : NhwcConvPath::kDirect;
+  if (pointwise) return NhwcConvPath::kPointwise;
+  if (g.groups == 1) return NhwcConvPath::kIm2col;
+  if (g.groups == g.in_channels && g.groups == g.out_channels && g.kernel[0] == 1)
+    return NhwcConvPath::kDepthwise;
+  return NhwcConvPath::kDirect;
+}
+
+// One-group Conv as C [pixels, Cout] = A [pixels, taps * Cin] * W + bias with the packed
+// GEMM. W ([taps * Cin, Cout], rows in im2col order) and the bias are packed at prepare.
+// A pointwise conv reads the input as A; other geometries gather blocks of A rows into
+// scratch. Every output element is one microkernel call over all of K from the bias, so the
+// bytes do not depend on the blocking or the thread count.
+class NhwcGemmConvKernel final : public OpKernel {
+ public:
+  NhwcGemmConvKernel(const ConvGeometry& g, bool pointwise, const kernels::F32GemmVariant& v,
+                     const float* weight, const float* bias, FusedActivation act, std::string name)
+      : g_(g), pointwise_(pointwise), v_(v), act_(act), name_(std::move(name)) {
+    const size_t taps = static_cast<size_t>(g.kernel[0] * g.kernel[1] * g.kernel[2]);
+    const size_t n = static_cast<size_t>(g.out_channels);
+    const size_t k = taps * static_cast<size_t>(g.in_channels);
+    packed_.resize(kernels::f32_gemm_packed_b_bytes(v.nr, n, k) / sizeof(float));
+    if (pointwise) {
+      kernels::f32_gemm_pack_b_nk(v.nr, n, k, weight, k, bias, packed_.data());
+    } else {
+      std::vector<float> kn(k * n);  // [taps, Cin, Cout]
+      kernels::f32_conv_nhwc_pack_weight(g, weight, kn.data());
+      kernels::f32_gemm_pack_b_kn(v.nr, n, k, kn.data(), n, bias, packed_.data());
+    }
+    pixels_ = static_cast<size_t>(g.batch * g.out_size[0] * g.out_size[1] * g.out_size[2]);
+    args_.m = pixels_;
+    args_.n = n;
+    args_.k = k;
+    args_.a_stride = k;
+    args_.packed_b = packed_.data();
+    args_.c_stride = n;
+    kernels::f32_gemm_set_activation(act_, &args_);
+    // im2col blocks of whole MR-row tiles of about kBlockBytes, so that a block stays in L2
+    // while every panel of W passes over it.
+    const size_t row_bytes = k * sizeof(float);
+    block_rows_ = std::max<size_t>(1, kBlockBytes / (row_bytes * v.mr)) * v.mr;
+    blocks_ = (pixels_ + block_rows_ - 1) / block_rows_;
+  }
+
+  size_t scratch_bytes() const override {
+    return pointwise_ ? 0 : kMaxWorkers * block_rows_ * args_.k * sizeof(float);
+  }
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    if (pointwise_) {
+      kernels::F32GemmArgs args = args_;
+      args.a = x;
+      args.c = y;
+      const size_t tiles = kernels::f32_gemm_m_tiles(v_, args.m) * kernels::f32_gemm_n_panels(v_, args.n);
+      nn::parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::f32_gemm_tiles(v_, args, t0, t1); });
+      return;
+    }
+    // One worker per thread (at most kMaxWorkers), each with its own block buffer and a
+    // contiguous share of the blocks.
+    const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
+    const size_t workers = std::min({threads, kMaxWorkers, blocks_});
+    auto* scratch = static_cast<float*>(ctx.scratch);
+    nn::parallel_for(ctx.pool, workers, [&](size_t w0, size_t w1) {
+      for (size_t w = w0; w < w1; ++w) {
+        float* rows = scratch + w * block_rows_ * args_.k;
+        for (size_t b = blocks_ * w / workers; b < blocks_ * (w + 1) / workers; ++b) {
+          const size_t r0 = b * block_rows_, r1 = std::min(pixels_, r0 + block_rows_);
+          kernels::f32_conv_nhwc_im2col(g_, x, static_cast<int64_t>(r0), static_cast<int64_t>(r1), rows);
+          kernels::F32GemmArgs args = args_;
+          args.m = r1 - r0;
+          args.a = rows;
+          args.c = y + r0 * args_.n;
+          kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
+                            kernels::f32_gemm_n_panels(v_, args.n));
+        }
+      }
+    });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  static constexpr size_t kBlockBytes = 128 * 1024;
+  // Bounds the scratch: kMaxWorkers blocks.
+  static constexpr size_t kMaxWorkers = 8;
+
+  ConvGeometry g_;
+  bool pointwise_;
+  const kernels::F32GemmVariant& v_;
+  FusedActivation act_;  // args_.activation may point here
+  std::string name_;
+  nn::AlignedFloats packed_;
+  kernels::F32GemmArgs args_;
+  size_t pixels_ = 0, block_rows_ = 0, blocks_ = 0;
+};
+
+// Depthwise Conv with the dwconv family: weights and bias packed at prepare, output rows
+// of all images split among threads.
+class NhwcDepthwiseConvKernel final : public OpKernel {
+ public:
+  NhwcDepthwiseConvKernel(const ConvGeometry& g, const kernels::DwConvParams& params,
+                          const kernels::DwConvVariant& v, const float* weight, const float* bias,
+                          FusedActivation act, std::string name)
+      : params_(params), v_(v), batch_(g.batch), act_(act), name_(std::move(name)) {
+    fused_ = kernels::dwconv_fuses_activation(act.kind);
+    if (!fused_) params_.activation = FusedActivation{};
+    packed_.resize(kernels::dwconv_packed_floats(params.channels, params.kernel_h, params.kernel_w,
+                                                 v.channel_block));
+    kernels::dwconv_pack(params.channels, params.kernel_h, params.kernel_w, v.channel_block, weight,
+                         bias, packed_.data());
+  }
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    const int64_t out_h = params_.out_h;
+    const int64_t in_image = params_.in_h * params_.in_w * params_.channels;
+    const int64_t out_row = params_.out_w * params_.channels;
+    const size_t rows = static_cast<size_t>(batch_ * out_h);
+    nn::parallel_for(ctx.pool, rows, [&](size_t begin, size_t end) {
+      int64_t r = static_cast<int64_t>(begin);
+      while (r < static_cast<int64_t>(end)) {
+        const int64_t n = r / out_h, oh0 = r % out_h;
+        const int64_t oh1 = std::min(out_h, oh0 + static_cast<int64_t>(end) - r);
+        float* out = y + n * out_h * out_row;
+        v_.fn(params_, x + n * in_image, packed_.data(), out, oh0, oh1);
+        if (!fused_) apply_activation(act_, out + oh0 * out_row, static_cast<size_t>((oh1 - oh0) * out_row));
+        r += oh1 - oh0;
+      }
+    });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  kernels::DwConvParams params_;
+  const kernels::DwConvVariant& v_;
+  int64_t batch_;
+  FusedActivation act_;
+  bool fused_ = true;
+  std::string name_;
+  nn::AlignedFloats packed_;
+};
+
+// Pointwise Conv with weights computed at run time, through the strided reference GEMM.
+// Work is split over output pixels (all channels of a pixel in one piece), so results do
+// not depend on the thread count.
+class NhwcPointwiseConvKernel final : public OpKernel {
+ public:
+  NhwcPointwiseConvKernel(const ConvGeometry& g, bool has_bias, FusedActivation act, std::string name)
+      : g_(g), has_bias_(has_bias), act_(act), name_(std::move(name)) {}
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    const auto* w = static_cast<const float*>(ctx.inputs[1]);
+    const auto* bias = has_bias_ ? static_cast<const float*>(ctx.inputs[2]) : nullptr;
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    const int64_t cin = g_.in_channels, cout = g_.out_channels;
+    const int64_t pixels = g_.batch * g_.out_size[0] * g_.out_size[1] * g_.out_size[2];
+    nn::parallel_for(ctx.pool, static_cast<size_t>(pixels), [&](size_t begin, size_t end) {
+      kernels::GemmArgs args;
+      args.rows = static_cast<int64_t>(end - begin);
+      args.cols = cout;
+      args.depth = cin;
+      args.a = x + static_cast<int64_t>(begin) * cin;
+      args.a_row_stride = cin;
+      args.a_col_stride = 1;
+      // W is [Cout, Cin]: B(k, n) = W[n, k].
+      args.b = w;
+      args.b_row_stride = 1;
+      args.b_col_stride = cin;
+      args.c = bias;  // broadcast over the rows
+      args.c_row_stride = 0;
+      args.c_col_stride = 1;
+      args.y = y + static_cast<int64_t>(begin) * cout;
+      kernels::f32_gemm_ref__scalar(args);
+      apply_activation(act_, args.y, (end - begin) * static_cast<size_t>(cout));
+    });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  ConvGeometry g_;
+  bool has_bias_;
+  FusedActivation act_;
+  std::string name_;
+};
+
+// Packs constant weights once at prepare; weights computed at run time are packed into
+// the scratch buffer at each run.
+class NhwcDirectConvKernel final : public OpKernel {
+ public:
+  NhwcDirectConvKernel(const ConvGeometry& g, const float* constant_weight, bool has_bias,
+                       FusedActivation act, std::string name)
+      : g_(g), has_bias_(has_bias), act_(act), name_(std::move(name)) {
+    if (constant_weight) {
+      packed_.resize(static_cast<size_t>(kernels::f32_conv_nhwc_packed_weight_floats(g)));
+      kernels::f32_conv_nhwc_pack_weight(g, constant_weight, packed_.data());
+    }
+  }
+
+  size_t scratch_bytes() const override {
+    return packed_.empty()
+               ? static_cast<size_t>(kernels::f32_conv_nhwc_packed_weight_floats(g_)) * sizeof(float)
+               : 0;
+  }
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    const auto* bias = has_bias_ ? static_cast<const float*>(ctx.inputs[2]) : nullptr;
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    const float* w = packed_.data();
+    if (packed_.empty()) {
+      auto* scratch = static_cast<float*>(ctx.scratch);
+      kernels::f32_conv_nhwc_pack_weight(g_, static_cast<const float*>(ctx.inputs[1]), scratch);
+      w = scratch;
+    }
+    const int64_t pixels = g_.batch * g_.out_size[0] * g_.out_size[1] * g_.out_size[2];
+    nn::parallel_for(ctx.pool, static_cast<size_t>(pixels), [&](size_t begin, size_t end) {
+      kernels::f32_conv_nhwc_ref__scalar(g_, x, w, bias, y, static_cast<int64_t>(begin),
+                                         static_cast<int64_t>(end));
+      apply_activation(act_, y + static_cast<int64_t>(begin) * g_.out_channels,
+                       (end - begin) * static_cast<size_t>(g_.out_channels));
+    });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  ConvGeometry g_;
+  bool has_bias_;
+  FusedActivation act_;
+  std::string name_;
+  std::vector<float> packed_;
+};
+
+std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGeometry& g) {
+  const TensorDesc* bias_desc = nn::input_at(ctx, 2);
+  const bool has_bias = bias_desc != nullptr;
+  const auto* weight = static_cast<const float*>(ctx.inputs[1]->constant);
+  const auto* bias = has_bias ? static_cast<const float*>(bias_desc->constant) : nullptr;
+  const NhwcConvPath path = choose_nhwc_path(ctx, g);
+  switch (path) {
+    case NhwcConvPath::kPointwise:
+    case NhwcConvPath::kIm2col: {
+      const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+      const bool pointwise = path == NhwcConvPath::kPointwise;
+      return std::unique_ptr<OpKernel>(new NhwcGemmConvKernel(
+          g, pointwise, v, weight, bias, ctx.activation,
+          nn::kernel_name(pointwise ? "f32_gemm" : "f32_conv_im2col", ctx.activation, v.tile_isa)));
+    }
+    case NhwcConvPath::kDepthwise: {
+      kernels::DwConvParams p;
+      p.channels = g.in_channels;
+      p.in_h = g.in_size[1];
+      p.in_w = g.in_size[2];
+      p.out_h = g.out_size[1];
+      p.out_w = g.out_size[2];
+      p.kernel_h = g.kernel[1];
+      p.kernel_w = g.kernel[2];
+      p.stride_h = g.stride[1];
+      p.stride_w = g.stride[2];
+      p.dilation_h = g.dilation[1];
+      p.dilation_w = g.dilation[2];
+      p.pad_top = g.pad_begin[1];
+      p.pad_left = g.pad_begin[2];
+      p.in_pixel_stride = p.out_pixel_stride = g.in_channels;
+      p.activation = ctx.activation;
+      const kernels::DwConvVariant& v = kernels::select_dwconv(ctx.isa, p);
+      return std::unique_ptr<OpKernel>(new NhwcDepthwiseConvKernel(
+          g, p, v, weight, bias, ctx.activation, nn::kernel_name("f32_dwconv", ctx.activation, v.tile_isa)));
+    }
+    case NhwcConvPath::kPointwiseReference:
+      return std::unique_ptr<OpKernel>(new NhwcPointwiseConvKernel(
+          g, has_bias, ctx.activation, nn::kernel_name("f32_gemm", ctx.activation, "ref__scalar")));
+    case NhwcConvPath::kDirect:
+      break;
+  }
+  return std::unique_ptr<OpKernel>(new NhwcDirectConvKernel(
+      g, weight, has_bias, ctx.activation, nn::kernel_name("f32_conv_nhwc", ctx.activation, "ref__scalar")));
+}
 
 // Checks X, W and the optional B of either op: float32, X of rank 3 to 5, W of X's rank,
 // B of shape [bias_size].
@@ -83,10 +391,13 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 
 Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
-  const TensorDesc& x = *ctx.inputs[0];
   const TensorDesc& w = *ctx.inputs[1];
+  bool nhwc = false;
+  PARE_RT_RETURN_IF_ERROR(nn::read_layout(ctx, ctx.inputs[0]->rank(), &nhwc));
+  // Shapes in NC[D]HW order from here on; the planned output is checked in the node's layout.
+  const std::vector<int64_t> x_shape = nhwc ? nn::nhwc_to_nchw(ctx.inputs[0]->shape) : ctx.inputs[0]->shape;
   const int64_t group = ctx.attrs->get_int("group", 1);
-  const int64_t channels = x.shape[1], out_channels = w.shape[0];
+  const int64_t channels = x_shape[1], out_channels = w.shape[0];
   if (group < 1 || channels % group != 0 || out_channels % group != 0)
     return ctx.error(Status::kBadModel, "group " + std::to_string(group) + " must divide the " +
                                             std::to_string(channels) + " input and " +
@@ -97,17 +408,18 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
                                             " (input channels / group)");
   PARE_RT_RETURN_IF_ERROR(check_bias(ctx, out_channels));
 
-  std::vector<int64_t> in(x.shape.begin() + 2, x.shape.end());
+  std::vector<int64_t> in(x_shape.begin() + 2, x_shape.end());
   std::vector<int64_t> kernel(w.shape.begin() + 2, w.shape.end());
   nn::Window win;
   PARE_RT_RETURN_IF_ERROR(nn::resolve_window(ctx, in, kernel, false, &win));
 
-  std::vector<int64_t> out_shape = {x.shape[0], out_channels};
+  std::vector<int64_t> out_shape = {x_shape[0], out_channels};
   out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
+  PARE_RT_RETURN_IF_ERROR(
+      nn::check_output(ctx, 0, DType::kFloat32, nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
 
   ConvGeometry g;
-  g.batch = x.shape[0];
+  g.batch = x_shape[0];
   g.groups = group;
   g.in_channels = channels;
   g.out_channels = out_channels;
@@ -117,6 +429,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
   nn::right_align3(win.strides, g.stride);
   nn::right_align3(win.dilations, g.dilation);
   nn::right_align3(win.pad_begin, g.pad_begin);
+  if (nhwc) return make_nhwc_conv(ctx, g);
   return std::unique_ptr<OpKernel>(new ConvKernel(kernels::f32_conv_ref__scalar, g,
                                                   nn::input_at(ctx, 2) != nullptr, ctx.activation,
                                                   nn::kernel_name("f32_conv", ctx.activation, "ref__scalar")));
@@ -124,6 +437,9 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
 
 Result<std::unique_ptr<OpKernel>> prepare_ConvTranspose(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
+  bool nhwc = false;
+  PARE_RT_RETURN_IF_ERROR(nn::read_layout(ctx, ctx.inputs[0]->rank(), &nhwc));
+  if (nhwc) return ctx.error(Status::kUnsupported, "ConvTranspose runs in NCHW layout only");
   const TensorDesc& x = *ctx.inputs[0];
   const TensorDesc& w = *ctx.inputs[1];
   const int64_t group = ctx.attrs->get_int("group", 1);

@@ -1,5 +1,6 @@
 // Gemm and MatMul (numpy semantics), float32, fused activation.
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -59,6 +60,90 @@ class GemmKernel final : public OpKernel {
   std::string name_;
 };
 
+// Batches of Y[b] = act(A[b] B[b] + bias) [m, n] with the packed GEMM: batch b reads A at
+// a_offsets[b] (rows of k floats) and writes Y at b * m * n. A constant B is packed with
+// the bias at prepare (pack_constant); otherwise each run packs B from b_offsets[p] into
+// scratch, once per batch, or once for all batches when b_offsets has one entry.
+class PackedGemmKernel final : public OpKernel {
+ public:
+  PackedGemmKernel(const kernels::F32GemmVariant& v, size_t m, size_t n, size_t k,
+                   std::vector<int64_t> a_offsets, std::vector<int64_t> b_offsets,
+                   FusedActivation act, std::string name)
+      : v_(v), a_offsets_(std::move(a_offsets)), b_offsets_(std::move(b_offsets)), act_(act),
+        name_(std::move(name)) {
+    args_.m = m;
+    args_.n = n;
+    args_.k = k;
+    args_.a_stride = k;
+    args_.c_stride = n;
+    kernels::f32_gemm_set_activation(act_, &args_);
+    pack_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, n, k) / sizeof(float);
+  }
+
+  // B as [N, K] (nk) or [K, N], scaled by alpha; bias [N] or null.
+  void pack_constant(const float* b, bool nk, float alpha, const float* bias) {
+    const size_t n = args_.n, k = args_.k;
+    std::vector<float> scaled;
+    if (alpha != 1.f) {
+      scaled.assign(b, b + n * k);
+      for (float& value : scaled) value *= alpha;
+      b = scaled.data();
+    }
+    packed_.resize(pack_floats_);
+    if (nk)
+      kernels::f32_gemm_pack_b_nk(v_.nr, n, k, b, k, bias, packed_.data());
+    else
+      kernels::f32_gemm_pack_b_kn(v_.nr, n, k, b, n, bias, packed_.data());
+    b_offsets_.clear();
+  }
+
+  size_t scratch_bytes() const override {
+    return packed_.empty() ? b_offsets_.size() * pack_floats_ * sizeof(float) : 0;
+  }
+
+  void run(const ExecContext& ctx) override {
+    const auto* a = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    const size_t m = args_.m, n = args_.n, k = args_.k;
+    const float* packed = packed_.data();
+    const bool per_batch = b_offsets_.size() > 1;
+    if (packed_.empty()) {
+      const auto* b = static_cast<const float*>(ctx.inputs[1]);
+      auto* scratch = static_cast<float*>(ctx.scratch);
+      nn::parallel_for(ctx.pool, b_offsets_.size(), [&](size_t p0, size_t p1) {
+        for (size_t p = p0; p < p1; ++p)
+          kernels::f32_gemm_pack_b_kn(v_.nr, n, k, b + b_offsets_[p], n, nullptr, scratch + p * pack_floats_);
+      });
+      packed = scratch;
+    }
+    const size_t batch_tiles = kernels::f32_gemm_m_tiles(v_, m) * kernels::f32_gemm_n_panels(v_, n);
+    // Tiles of all batches are split among threads; a share may span batches.
+    nn::parallel_for(ctx.pool, a_offsets_.size() * batch_tiles, [&](size_t t0, size_t t1) {
+      for (size_t t = t0; t < t1;) {
+        const size_t batch = t / batch_tiles, first = t % batch_tiles;
+        const size_t last = std::min(batch_tiles, first + (t1 - t));
+        kernels::F32GemmArgs args = args_;
+        args.a = a + a_offsets_[batch];
+        args.packed_b = packed + (per_batch ? batch * pack_floats_ : 0);
+        args.c = y + batch * m * n;
+        kernels::f32_gemm_tiles(v_, args, first, last);
+        t += last - first;
+      }
+    });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  const kernels::F32GemmVariant& v_;
+  std::vector<int64_t> a_offsets_, b_offsets_;
+  FusedActivation act_;  // args_.activation may point here
+  std::string name_;
+  kernels::F32GemmArgs args_;
+  size_t pack_floats_ = 0;
+  nn::AlignedFloats packed_;
+};
+
 Status check_float_inputs(const PrepareContext& ctx) {
   for (size_t i = 0; i < ctx.inputs.size(); ++i)
     if (ctx.inputs[i]) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[i], DType::kFloat32, "input"));
@@ -107,6 +192,24 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
     args.c_col_stride = c_cols == 1 ? 0 : 1;
   }
   PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, {m, n}));
+  // Packed path: constant B, A not transposed, C absent or a constant row broadcast over
+  // the rows (folded into the bias, times beta); alpha is folded into the packed B.
+  const bool c_row = !c || (c->constant != nullptr && args.c_row_stride == 0);
+  if (!trans_a && b.constant != nullptr && c_row && m > 0 && n > 0) {
+    const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+    std::vector<float> bias;
+    if (c) {
+      const auto* values = static_cast<const float*>(c->constant);
+      bias.resize(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) bias[static_cast<size_t>(j)] = args.beta * values[j * args.c_col_stride];
+    }
+    auto kernel = std::make_unique<PackedGemmKernel>(
+        v, static_cast<size_t>(m), static_cast<size_t>(n), static_cast<size_t>(k), std::vector<int64_t>{0},
+        std::vector<int64_t>{}, ctx.activation, nn::kernel_name("f32_gemm", ctx.activation, v.tile_isa));
+    kernel->pack_constant(static_cast<const float*>(b.constant), trans_b != 0, args.alpha,
+                          bias.empty() ? nullptr : bias.data());
+    return std::unique_ptr<OpKernel>(std::move(kernel));
+  }
   return std::unique_ptr<OpKernel>(new GemmKernel(args, {0}, {0}, c != nullptr, ctx.activation,
                                                   nn::kernel_name("f32_gemm", ctx.activation, "ref__scalar")));
 }
@@ -168,6 +271,24 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
   if (a.rank() > 1) out_shape.push_back(m);
   if (b.rank() > 1) out_shape.push_back(n);
   PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
+
+  if (batch_count > 0 && m > 0 && n > 0) {
+    const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+    std::string name = nn::kernel_name("f32_gemm", ctx.activation, v.tile_isa);
+    // Without batch dims in B, every batch of A shares one B, and A's batches (contiguous)
+    // are rows of one product.
+    if (b_batch_rank == 0) {
+      const size_t rows = static_cast<size_t>(batch_count * m);
+      auto kernel = std::make_unique<PackedGemmKernel>(v, rows, static_cast<size_t>(n), static_cast<size_t>(k),
+                                                       std::vector<int64_t>{0}, std::vector<int64_t>{0},
+                                                       ctx.activation, std::move(name));
+      if (b.constant) kernel->pack_constant(static_cast<const float*>(b.constant), false, 1.f, nullptr);
+      return std::unique_ptr<OpKernel>(std::move(kernel));
+    }
+    return std::unique_ptr<OpKernel>(new PackedGemmKernel(v, static_cast<size_t>(m), static_cast<size_t>(n),
+                                                          static_cast<size_t>(k), std::move(a_offsets),
+                                                          std::move(b_offsets), ctx.activation, std::move(name)));
+  }
 
   GemmArgs args;
   args.rows = m;

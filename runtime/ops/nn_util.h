@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -199,11 +201,45 @@ inline Status resolve_window(const PrepareContext& ctx, const std::vector<int64_
   return Status::ok();
 }
 
+// The `layout` attribute of Conv and the pools: absent or "NCHW" (channels first), or
+// "NHWC" (channels last), which only 4-D data may use. Sets *nhwc.
+inline Status read_layout(const PrepareContext& ctx, size_t rank, bool* nhwc) {
+  const std::string layout = ctx.attrs->get_string("layout", "NCHW");
+  if (layout != "NCHW" && layout != "NHWC")
+    return ctx.error(Status::kBadModel, "unknown layout '" + layout + "' (NCHW or NHWC)");
+  *nhwc = layout == "NHWC";
+  if (*nhwc && rank != 4)
+    return ctx.error(Status::kUnsupported, "layout NHWC needs 4-D data, got rank " + std::to_string(rank));
+  return Status::ok();
+}
+
+// [N, H, W, C] -> [N, C, H, W] and back.
+inline std::vector<int64_t> nhwc_to_nchw(const std::vector<int64_t>& s) { return {s[0], s[3], s[1], s[2]}; }
+inline std::vector<int64_t> nchw_to_nhwc(const std::vector<int64_t>& s) { return {s[0], s[2], s[3], s[1]}; }
+
 // Copies per-spatial-dim values right-aligned into a 3-slot array, the leading slots
 // keeping their defaults.
 inline void right_align3(const std::vector<int64_t>& v, int64_t* dst) {
   const size_t offset = 3 - v.size();
   for (size_t i = 0; i < v.size(); ++i) dst[offset + i] = v[i];
 }
+
+// A float array on a 64-byte boundary (packed weights), allocated at prepare; empty until
+// resize.
+class AlignedFloats {
+ public:
+  void resize(size_t n) {
+    storage_.reset(new float[n + kAlignFloats]());
+    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.get());
+    data_ = storage_.get() + (kAlignFloats - (address / sizeof(float)) % kAlignFloats) % kAlignFloats;
+  }
+  float* data() const { return data_; }
+  bool empty() const { return data_ == nullptr; }
+
+ private:
+  static constexpr size_t kAlignFloats = 64 / sizeof(float);
+  std::unique_ptr<float[]> storage_;
+  float* data_ = nullptr;
+};
 
 }  // namespace pare::rt::ops::nn

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -81,6 +82,23 @@ Tensor make_tensor(DType dtype, const Shape& shape, const std::vector<T>& values
 Tensor f32(const Shape& shape, const std::vector<float>& v) { return make_tensor(DType::kFloat32, shape, v, false); }
 Tensor f32c(const Shape& shape, const std::vector<float>& v) { return make_tensor(DType::kFloat32, shape, v, true); }
 Tensor i64c(const Shape& shape, const std::vector<int64_t>& v) { return make_tensor(DType::kInt64, shape, v, true); }
+// The ISA caps usable on this machine (PrepareContext::isa), each selecting its own
+// kernel variants.
+std::vector<Isa> usable_caps() {
+  std::vector<Isa> caps;
+  for (Isa cap : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kNeon})
+    if (isa_usable(cap, cap)) caps.push_back(cap);
+  return caps;
+}
+
+// The kernel name starts with `prefix` and ends with the cap's ISA.
+void expect_kernel_for(const std::string& name, const std::string& prefix, Isa cap) {
+  const std::string suffix = std::string("__") + isa_name(cap);
+  EXPECT_EQ(name.rfind(prefix, 0), 0u) << name;
+  EXPECT_TRUE(name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      << name << " for cap " << isa_name(cap);
+}
+
 Tensor absent() {
   Tensor t;
   t.absent = true;
@@ -116,6 +134,10 @@ class Node {
     activation_ = {kind, p0, p1};
     return *this;
   }
+  Node& isa(Isa cap) {
+    isa_ = cap;
+    return *this;
+  }
 
   Result<std::unique_ptr<OpKernel>> prepare() {
     PrepareContext ctx;
@@ -123,6 +145,7 @@ class Node {
     ctx.node_name = "node";
     ctx.attrs = &attrs_;
     ctx.activation = activation_;
+    ctx.isa = isa_;
     for (Tensor& t : inputs_) {
       t.desc.constant = t.constant ? t.bytes.data() : nullptr;
       ctx.inputs.push_back(t.absent ? nullptr : &t.desc);
@@ -143,11 +166,13 @@ class Node {
     for (const Tensor& t : inputs_) in_ptrs.push_back(t.absent ? nullptr : t.bytes.data());
     std::vector<uint8_t> out(outputs_[0].byte_size(), 0xCD);
     void* out_ptr = out.data();
+    // Scratch is 64-byte aligned, as the interpreter gives it.
     std::vector<uint8_t> scratch(kernel.value()->scratch_bytes() + 64);
+    const size_t misalignment = reinterpret_cast<uintptr_t>(scratch.data()) % 64;
     ExecContext ctx;
     ctx.inputs = in_ptrs.data();
     ctx.outputs = &out_ptr;
-    ctx.scratch = scratch.data();
+    ctx.scratch = scratch.data() + (misalignment ? 64 - misalignment : 0);
     ctx.pool = pool;
     kernel.value()->run(ctx);
     return out;
@@ -188,6 +213,7 @@ class Node {
   std::string op_;
   Attrs attrs_;
   FusedActivation activation_;
+  Isa isa_ = Isa::kScalar;
   std::vector<Tensor> inputs_;
   std::vector<TensorDesc> outputs_;
 };
@@ -456,6 +482,203 @@ TEST(Conv, PrepareErrors) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Conv, NHWC: checked against the NCHW op through explicit transposes.
+
+// [N, C, H, W] data -> [N, H, W, C] and back.
+std::vector<float> to_nhwc(const Shape& nchw, const std::vector<float>& x) {
+  const int64_t n = nchw[0], c = nchw[1], h = nchw[2], w = nchw[3];
+  std::vector<float> y(x.size());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      for (int64_t k = 0; k < h * w; ++k)
+        y[static_cast<size_t>((i * h * w + k) * c + j)] = x[static_cast<size_t>((i * c + j) * h * w + k)];
+  return y;
+}
+
+std::vector<float> to_nchw(const Shape& nchw, const std::vector<float>& y) {
+  const int64_t n = nchw[0], c = nchw[1], h = nchw[2], w = nchw[3];
+  std::vector<float> x(y.size());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      for (int64_t k = 0; k < h * w; ++k)
+        x[static_cast<size_t>((i * c + j) * h * w + k)] = y[static_cast<size_t>((i * h * w + k) * c + j)];
+  return x;
+}
+
+Shape nhwc_shape(const Shape& nchw) { return {nchw[0], nchw[2], nchw[3], nchw[1]}; }
+
+struct NhwcConvCase {
+  Shape x_shape, w_shape, out_shape;  // NCHW
+  std::function<void(Node&)> attrs;
+  bool bias = true;
+  bool constant_weight = true;
+  ActivationKind act = ActivationKind::kNone;
+  const char* kernel = "";
+};
+
+void check_nhwc_conv(const NhwcConvCase& c) {
+  const auto x = random_floats(static_cast<size_t>(numel(c.x_shape)), 11);
+  const auto w = random_floats(static_cast<size_t>(numel(c.w_shape)), 12);
+  const auto b = random_floats(static_cast<size_t>(c.w_shape[0]), 13);
+  auto make = [&](bool nhwc) {
+    Node node(ops::prepare_Conv, "Conv");
+    node.in(f32(nhwc ? nhwc_shape(c.x_shape) : c.x_shape, nhwc ? to_nhwc(c.x_shape, x) : x));
+    node.in(c.constant_weight ? f32c(c.w_shape, w) : f32(c.w_shape, w));
+    if (c.bias) node.in(f32c({c.w_shape[0]}, b));
+    node.out(nhwc ? nhwc_shape(c.out_shape) : c.out_shape).act(c.act, 0.f, 0.5f);
+    c.attrs(node);
+    if (nhwc) node.s("layout", "NHWC");
+    return node;
+  };
+  Node nchw = make(false), nhwc = make(true);
+  expect_near_all(to_nchw(c.out_shape, nhwc.run()), nchw.run());
+  EXPECT_EQ(nhwc.kernel_name(), c.kernel);
+  ThreadPool pool(3);
+  Node again = make(true);
+  EXPECT_EQ(again.run_bytes(&pool), nhwc.run_bytes());
+}
+
+TEST(ConvNhwc, GroupedStridedDilatedAsymmetricPads) {
+  check_nhwc_conv({{2, 4, 7, 6}, {6, 2, 3, 2}, {2, 6, 4, 5}, [](Node& n) {
+                     n.i("group", 2).ints("strides", {2, 1}).ints("dilations", {1, 2}).ints("pads", {1, 0, 2, 1});
+                   }, true, true, ActivationKind::kNone, "f32_conv_nhwc_ref__scalar"});
+}
+
+TEST(ConvNhwc, DepthwiseAndChannelMultiplier) {
+  check_nhwc_conv({{1, 5, 6, 5}, {5, 1, 3, 3}, {1, 5, 6, 5}, [](Node& n) { n.i("group", 5).ints("pads", {1, 1, 1, 1}); },
+                   true, true, ActivationKind::kClip, "f32_dwconv_clip_ref__scalar"});
+  check_nhwc_conv({{1, 2, 5, 5}, {4, 1, 2, 2}, {1, 4, 2, 2}, [](Node& n) { n.i("group", 2).ints("strides", {2, 2}); },
+                   false, true, ActivationKind::kNone, "f32_conv_nhwc_ref__scalar"});
+}
+
+TEST(ConvNhwc, PointwiseRunsAsGemm) {
+  check_nhwc_conv({{2, 7, 3, 5}, {9, 7, 1, 1}, {2, 9, 3, 5}, [](Node&) {}, true, true, ActivationKind::kRelu,
+                   "f32_gemm_relu_4x8__scalar"});
+  check_nhwc_conv({{1, 3, 4, 4}, {5, 3, 1, 1}, {1, 5, 4, 4}, [](Node& n) { n.ints("kernel_shape", {1, 1}); }, false,
+                   false, ActivationKind::kNone, "f32_gemm_ref__scalar"});
+  // Strided or padded 1x1 convolutions are not a plain GEMM over the pixels: im2col first.
+  check_nhwc_conv({{1, 3, 5, 5}, {4, 3, 1, 1}, {1, 4, 3, 3}, [](Node& n) { n.ints("strides", {2, 2}); }, true, true,
+                   ActivationKind::kNone, "f32_conv_im2col_4x8__scalar"});
+  check_nhwc_conv({{1, 3, 4, 4}, {4, 3, 1, 1}, {1, 4, 4, 5}, [](Node& n) { n.ints("pads", {0, 0, 0, 1}); }, true, true,
+                   ActivationKind::kNone, "f32_conv_im2col_4x8__scalar"});
+}
+
+TEST(ConvNhwc, AutoPadAndWeightsComputedAtRunTime) {
+  for (const char* mode : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
+    const bool valid = std::string(mode) == "VALID";
+    check_nhwc_conv({{1, 3, 7, 6}, {4, 3, 3, 4}, {1, 4, valid ? 3 : 4, valid ? 3 : 6},
+                     [mode](Node& n) { n.s("auto_pad", mode).ints("strides", {2, 1}); }, true, false,
+                     ActivationKind::kHardSwish, "f32_conv_nhwc_hardswish_ref__scalar"});
+  }
+}
+
+TEST(ConvNhwc, PrepareErrors) {
+  {  // the planned output in NCHW order
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(f32({1, 5, 5, 4}, std::vector<float>(100))).in(f32c({2, 4, 3, 3}, std::vector<float>(72)));
+    n.s("layout", "NHWC").out({1, 2, 3, 3});
+    expect_error(n, Status::kBadModel);
+  }
+  {  // NHWC is for 4-D data only
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(f32({1, 5, 4}, std::vector<float>(20))).in(f32c({2, 4, 3}, std::vector<float>(24)));
+    n.s("layout", "NHWC").out({1, 3, 2});
+    expect_error(n, Status::kUnsupported);
+  }
+  {
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(f32({1, 4, 5, 5}, std::vector<float>(100))).in(f32c({2, 4, 3, 3}, std::vector<float>(72)));
+    n.s("layout", "NCWH").out({1, 2, 3, 3});
+    expect_error(n, Status::kBadModel);
+  }
+  {
+    Node n(ops::prepare_ConvTranspose, "ConvTranspose");
+    n.in(f32({1, 3, 3, 2}, std::vector<float>(18))).in(f32c({2, 1, 2, 2}, std::vector<float>(8)));
+    n.s("layout", "NHWC").out({1, 4, 4, 1});
+    expect_error(n, Status::kUnsupported);
+  }
+}
+
+// The fast NHWC paths (packed GEMM on the pixels, im2col blocks and packed GEMM,
+// depthwise) under every ISA cap usable here: against the NCHW reference op, and the same
+// bytes on 1 and 3 threads.
+void check_fast_nhwc_conv(const Shape& xs, const Shape& ws, const Shape& ys, const std::function<void(Node&)>& attrs,
+                          FusedActivation act, const char* kernel_prefix) {
+  const auto x = random_floats(static_cast<size_t>(numel(xs)), 61);
+  const auto w = random_floats(static_cast<size_t>(numel(ws)), 62);
+  const auto b = random_floats(static_cast<size_t>(ws[0]), 63);
+  auto make = [&](bool nhwc, Isa cap) {
+    Node node(ops::prepare_Conv, "Conv");
+    node.in(f32(nhwc ? nhwc_shape(xs) : xs, nhwc ? to_nhwc(xs, x) : x)).in(f32c(ws, w)).in(f32c({ws[0]}, b));
+    node.out(nhwc ? nhwc_shape(ys) : ys).act(act.kind, act.p0, act.p1).isa(cap);
+    attrs(node);
+    if (nhwc) node.s("layout", "NHWC");
+    return node;
+  };
+  Node reference = make(false, Isa::kScalar);
+  const std::vector<float> want = reference.run();
+  for (Isa cap : usable_caps()) {
+    SCOPED_TRACE(std::string("cap ") + isa_name(cap));
+    Node fast = make(true, cap);
+    expect_near_all(to_nchw(ys, fast.run()), want);
+    expect_kernel_for(fast.kernel_name(), kernel_prefix, cap);
+    ThreadPool pool(3);
+    Node threaded = make(true, cap);
+    EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
+  }
+}
+
+TEST(ConvNhwcFast, PointwiseAroundTheTiles) {
+  // 126 pixels (not a multiple of 4, 6 or 8 rows), 40 output channels (a partial panel).
+  check_fast_nhwc_conv({2, 37, 9, 7}, {40, 37, 1, 1}, {2, 40, 9, 7}, [](Node&) {}, {ActivationKind::kRelu},
+                       "f32_gemm_relu_");
+  check_fast_nhwc_conv({1, 16, 1, 1}, {33, 16, 1, 1}, {1, 33, 1, 1}, [](Node&) {}, {ActivationKind::kNone},
+                       "f32_gemm_");
+  check_fast_nhwc_conv({1, 8, 5, 5}, {16, 8, 1, 1}, {1, 16, 5, 5}, [](Node&) {},
+                       {ActivationKind::kHardSwish}, "f32_gemm_hardswish_");
+}
+
+TEST(ConvNhwcFast, Im2colStridesPadsDilations) {
+  // A 3-channel stem of 1600 pixels: more than one im2col block.
+  check_fast_nhwc_conv({1, 3, 40, 40}, {16, 3, 3, 3}, {1, 16, 40, 40}, [](Node& n) { n.ints("pads", {1, 1, 1, 1}); },
+                       {ActivationKind::kClip, 0.f, 6.f}, "f32_conv_im2col_clip_");
+  check_fast_nhwc_conv({1, 3, 17, 16}, {32, 3, 3, 3}, {1, 32, 9, 8},
+                       [](Node& n) { n.ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); },
+                       {ActivationKind::kRelu}, "f32_conv_im2col_relu_");
+  // K = 576: a block holds one tile of rows, so 32 pixels make several blocks per worker.
+  check_fast_nhwc_conv({2, 64, 6, 7}, {24, 64, 3, 3}, {2, 24, 4, 4},
+                       [](Node& n) { n.ints("strides", {2, 1}).ints("dilations", {1, 2}).ints("pads", {1, 0, 2, 1}); },
+                       {ActivationKind::kSigmoid}, "f32_conv_im2col_sigmoid_");
+  check_fast_nhwc_conv({2, 5, 9, 8}, {33, 5, 5, 5}, {2, 33, 5, 4},
+                       [](Node& n) { n.ints("strides", {2, 2}).s("auto_pad", "SAME_UPPER"); },
+                       {ActivationKind::kLeakyRelu, 0.1f}, "f32_conv_im2col_leakyrelu_");
+}
+
+TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {
+  // 37 channels: whole channel blocks of 4, 8 and 16 and a partial one.
+  auto depthwise = [](int64_t c, int64_t h, int64_t w, int64_t k, int64_t oh, int64_t ow,
+                      const std::function<void(Node&)>& attrs, FusedActivation act, const char* prefix) {
+    SCOPED_TRACE(std::to_string(k) + "x" + std::to_string(k) + " " + prefix);
+    check_fast_nhwc_conv({2, c, h, w}, {c, 1, k, k}, {2, c, oh, ow},
+                         [&](Node& n) {
+                           n.i("group", c);
+                           attrs(n);
+                         },
+                         act, prefix);
+  };
+  depthwise(37, 9, 10, 3, 9, 10, [](Node& n) { n.ints("pads", {1, 1, 1, 1}); }, {ActivationKind::kClip, 0.f, 6.f},
+            "f32_dwconv_clip_");
+  depthwise(37, 9, 10, 3, 4, 5, [](Node& n) { n.ints("strides", {2, 2}).ints("pads", {0, 0, 1, 1}); },
+            {ActivationKind::kRelu}, "f32_dwconv_relu_");
+  depthwise(24, 11, 9, 5, 11, 9, [](Node& n) { n.ints("pads", {2, 2, 2, 2}); }, {ActivationKind::kHardSwish},
+            "f32_dwconv_hardswish_");
+  depthwise(24, 11, 9, 5, 6, 5, [](Node& n) { n.ints("strides", {2, 2}).ints("pads", {2, 2, 2, 2}); },
+            {ActivationKind::kSigmoid}, "f32_dwconv_sigmoid_");
+  depthwise(16, 8, 8, 3, 6, 6, [](Node& n) { n.ints("dilations", {2, 2}).ints("pads", {1, 1, 1, 1}); },
+            {ActivationKind::kNone}, "f32_dwconv_");
+}
+
+// ---------------------------------------------------------------------------------------
 // ConvTranspose
 
 TEST(ConvTranspose, HandComputed1d) {
@@ -619,7 +842,59 @@ TEST(Gemm, FusedClipAndThreads) {
   ThreadPool pool(4);
   Node threaded = make();
   EXPECT_EQ(plain.run_bytes(), threaded.run_bytes(&pool));
-  EXPECT_EQ(threaded.kernel_name(), "f32_gemm_clip_ref__scalar");
+  EXPECT_EQ(threaded.kernel_name(), "f32_gemm_clip_4x8__scalar");
+}
+
+// The packed Gemm (constant B, C a row folded into the bias, alpha folded into B) under
+// every ISA cap usable here against the reference path (B computed at run time), and the
+// same bytes on 1 and 3 threads.
+TEST(Gemm, PackedMatchesReferenceForEveryIsa) {
+  const int64_t m = 37, k = 45, n = 41;
+  const auto a = random_floats(m * k, 71), b = random_floats(k * n, 72), c = random_floats(n, 73);
+  const std::vector<Shape> c_shapes = {{}, {n}, {1, n}, {1}};
+  for (int tb = 0; tb < 2; ++tb) {
+    for (size_t ci = 0; ci <= c_shapes.size(); ++ci) {
+      for (float alpha : {1.f, 0.75f}) {
+        const float beta = alpha == 1.f ? 1.f : -1.5f;
+        auto make = [&](bool constant_b, Isa cap) {
+          Node node(ops::prepare_Gemm, "Gemm");
+          const Shape bs = tb ? Shape{n, k} : Shape{k, n};
+          node.in(f32({m, k}, a)).in(constant_b ? f32c(bs, b) : f32(bs, b));
+          if (ci < c_shapes.size()) {
+            const Shape& cs = c_shapes[ci];
+            node.in(f32c(cs, std::vector<float>(c.begin(), c.begin() + numel(cs))));
+          }
+          node.i("transB", tb).f("alpha", alpha).f("beta", beta).act(ActivationKind::kHardSigmoid, 0.2f, 0.5f);
+          node.out({m, n}).isa(cap);
+          return node;
+        };
+        SCOPED_TRACE("transB=" + std::to_string(tb) + " C " + std::to_string(ci) + " alpha " + std::to_string(alpha));
+        Node reference = make(false, Isa::kScalar);
+        EXPECT_EQ(reference.kernel_name(), "f32_gemm_hardsigmoid_ref__scalar");
+        const std::vector<float> want = reference.run();
+        for (Isa cap : usable_caps()) {
+          Node fast = make(true, cap);
+          expect_near_all(fast.run(), want, 1e-5f);
+          expect_kernel_for(fast.kernel_name(), "f32_gemm_hardsigmoid_", cap);
+          ThreadPool pool(3);
+          Node threaded = make(true, cap);
+          EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
+        }
+      }
+    }
+  }
+}
+
+// C with one value per row cannot be a bias, and transposed A is not packed: the reference.
+TEST(Gemm, RowwiseCAndTransposedAStayOnTheReference) {
+  Node rowwise(ops::prepare_Gemm, "Gemm");
+  rowwise.in(f32({3, 4}, random_floats(12, 1))).in(f32c({4, 5}, random_floats(20, 2)));
+  rowwise.in(f32c({3, 1}, random_floats(3, 3))).out({3, 5}).isa(best_isa());
+  EXPECT_EQ(rowwise.kernel_name(), "f32_gemm_ref__scalar");
+  Node trans_a(ops::prepare_Gemm, "Gemm");
+  trans_a.in(f32({4, 3}, random_floats(12, 1))).in(f32c({4, 5}, random_floats(20, 2))).i("transA", 1);
+  trans_a.out({3, 5}).isa(best_isa());
+  EXPECT_EQ(trans_a.kernel_name(), "f32_gemm_ref__scalar");
 }
 
 TEST(Gemm, PrepareErrors) {
@@ -726,6 +1001,45 @@ TEST(MatMul, BatchedWithThreadsAndRelu) {
   ThreadPool pool(4);
   Node threaded = make();
   EXPECT_EQ(plain.run_bytes(), threaded.run_bytes(&pool));
+}
+
+// MatMul with B packed at prepare (constant 2-D B) or at each run (any other B), under
+// every ISA cap usable here, against the formula; the same bytes on 1 and 3 threads.
+TEST(MatMul, PackedForEveryIsaConstantAndRunTimeB) {
+  struct Case {
+    Shape a, b, y;
+  };
+  const std::vector<Case> cases = {
+      {{3, 13, 45}, {45, 41}, {3, 13, 41}},            // batches of A as rows of one product
+      {{2, 3, 17, 20}, {2, 3, 20, 19}, {2, 3, 17, 19}},  // attention-like: one B per batch
+      {{1, 17, 20}, {3, 20, 9}, {3, 17, 9}},           // A broadcast over B's batches
+      {{2, 1, 9, 33}, {3, 33, 8}, {2, 3, 9, 8}},
+      {{5, 7}, {7}, {5}},
+      {{7}, {7, 40}, {40}},
+  };
+  for (const Case& c : cases) {
+    const auto a = random_floats(static_cast<size_t>(numel(c.a)), 81);
+    const auto b = random_floats(static_cast<size_t>(numel(c.b)), 82);
+    const std::vector<float> want = relu(naive_matmul(c.a, a, c.b, b, c.y));
+    for (bool constant_b : {false, true}) {
+      for (Isa cap : usable_caps()) {
+        auto make = [&] {
+          Node node(ops::prepare_MatMul, "MatMul");
+          node.in(f32(c.a, a)).in(constant_b ? f32c(c.b, b) : f32(c.b, b)).act(ActivationKind::kRelu);
+          node.out(c.y).isa(cap);
+          return node;
+        };
+        SCOPED_TRACE(shape_str(c.a) + " x " + shape_str(c.b) + (constant_b ? " constant B, cap " : ", cap ") +
+                     isa_name(cap));
+        Node fast = make();
+        expect_near_all(fast.run(), want, 1e-5f);
+        expect_kernel_for(fast.kernel_name(), "f32_gemm_relu_", cap);
+        ThreadPool pool(3);
+        Node threaded = make();
+        EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
+      }
+    }
+  }
 }
 
 TEST(MatMul, PrepareErrors) {
@@ -952,6 +1266,80 @@ TEST(GlobalAveragePool, MeansOfEachPlane) {
   Node bad(ops::prepare_GlobalAveragePool, "GlobalAveragePool");
   bad.in(f32({1, 2, 2, 2}, std::vector<float>(8))).out({1, 2});
   expect_error(bad, Status::kBadModel);
+}
+
+// Pools, NHWC: the same taps in the same order as NCHW, so the same bits.
+void check_nhwc_pool(OpFactory factory, const char* op, const Shape& xs, const Shape& ys,
+                     const std::function<void(Node&)>& attrs, const char* kernel) {
+  const auto x = random_floats(static_cast<size_t>(numel(xs)), 81);
+  Node nchw(factory, op), nhwc(factory, op);
+  nchw.in(f32(xs, x)).out(ys);
+  nhwc.in(f32(nhwc_shape(xs), to_nhwc(xs, x))).out(nhwc_shape(ys)).s("layout", "NHWC");
+  attrs(nchw);
+  attrs(nhwc);
+  EXPECT_EQ(to_nchw(ys, nhwc.run()), nchw.run());
+  EXPECT_EQ(nhwc.kernel_name(), kernel);
+  ThreadPool pool(3);
+  EXPECT_EQ(nhwc.run_bytes(&pool), nhwc.run_bytes());
+}
+
+TEST(PoolNhwc, MaxPoolMatchesNchw) {
+  check_nhwc_pool(ops::prepare_MaxPool, "MaxPool", {2, 5, 7, 6}, {2, 5, 4, 4}, [](Node& n) {
+    n.ints("kernel_shape", {3, 2}).ints("strides", {2, 2}).ints("pads", {0, 1, 1, 1}).i("ceil_mode", 1);
+  }, "f32_maxpool_nhwc_ref__scalar");
+  check_nhwc_pool(ops::prepare_MaxPool, "MaxPool", {1, 3, 7, 7}, {1, 3, 7, 7}, [](Node& n) {
+    n.ints("kernel_shape", {2, 3}).ints("dilations", {2, 1}).s("auto_pad", "SAME_LOWER");
+  }, "f32_maxpool_nhwc_ref__scalar");
+}
+
+TEST(PoolNhwc, MaxPoolInt8AndUint8) {
+  const std::vector<uint8_t> x = {1, 200, 3, 4, 5, 255, 9, 0, 7, 250, 11, 12};  // NHWC [1, 2, 3, 2]
+  Node u8(ops::prepare_MaxPool, "MaxPool");
+  u8.in(make_tensor<uint8_t>(DType::kUInt8, {1, 2, 3, 2}, x, false)).s("layout", "NHWC");
+  u8.ints("kernel_shape", {2, 2}).out({1, 1, 2, 2}, DType::kUInt8);
+  // channel 0: {1, 3, 5, 9, 7, 11} windows cols 0-1 -> 9, cols 1-2 -> 11; channel 1: 250, 255
+  EXPECT_EQ(u8.run_as<uint8_t>(), (std::vector<uint8_t>{9, 250, 11, 255}));
+  const std::vector<int8_t> xs = {-1, -7, -3, 4, -5, -6};  // NHWC [1, 1, 3, 2]
+  Node s8(ops::prepare_MaxPool, "MaxPool");
+  s8.in(make_tensor<int8_t>(DType::kInt8, {1, 1, 3, 2}, xs, false)).s("layout", "NHWC");
+  s8.ints("kernel_shape", {1, 2}).out({1, 1, 2, 2}, DType::kInt8);
+  EXPECT_EQ(s8.run_as<int8_t>(), (std::vector<int8_t>{-1, 4, -3, 4}));
+}
+
+TEST(PoolNhwc, AveragePoolMatchesNchw) {
+  for (int include = 0; include < 2; ++include) {
+    check_nhwc_pool(ops::prepare_AveragePool, "AveragePool", {2, 3, 9, 8}, {2, 3, 5, 3}, [include](Node& n) {
+      n.ints("kernel_shape", {3, 2}).ints("strides", {2, 3}).ints("pads", {1, 0, 1, 1}).i("count_include_pad", include);
+    }, "f32_avgpool_nhwc_ref__scalar");
+  }
+  check_nhwc_pool(ops::prepare_AveragePool, "AveragePool", {1, 4, 6, 5}, {1, 4, 4, 3}, [](Node& n) {
+    n.ints("kernel_shape", {3, 3}).ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}).i("ceil_mode", 1);
+  }, "f32_avgpool_nhwc_ref__scalar");
+  check_nhwc_pool(ops::prepare_AveragePool, "AveragePool", {1, 2, 7, 7}, {1, 2, 4, 3}, [](Node& n) {
+    n.ints("kernel_shape", {2, 3}).ints("dilations", {3, 2});
+  }, "f32_avgpool_nhwc_ref__scalar");
+}
+
+TEST(PoolNhwc, GlobalAveragePoolMatchesNchw) {
+  check_nhwc_pool(ops::prepare_GlobalAveragePool, "GlobalAveragePool", {3, 5, 4, 7}, {3, 5, 1, 1}, [](Node&) {},
+                  "f32_global_avgpool_nhwc_ref__scalar");
+  Node bad(ops::prepare_GlobalAveragePool, "GlobalAveragePool");
+  bad.in(f32({1, 2, 2, 3}, std::vector<float>(12))).s("layout", "NHWC").out({1, 3, 1, 1});
+  expect_error(bad, Status::kBadModel);
+}
+
+TEST(PoolNhwc, PrepareErrors) {
+  {
+    Node n(ops::prepare_MaxPool, "MaxPool");
+    n.in(f32({1, 4, 3}, std::vector<float>(12))).ints("kernel_shape", {2}).s("layout", "NHWC").out({1, 3, 3});
+    expect_error(n, Status::kUnsupported);
+  }
+  {  // the planned output in NCHW order
+    Node n(ops::prepare_AveragePool, "AveragePool");
+    n.in(f32({1, 4, 4, 2}, std::vector<float>(32))).ints("kernel_shape", {2, 2}).s("layout", "NHWC");
+    n.out({1, 2, 3, 3});
+    expect_error(n, Status::kBadModel);
+  }
 }
 
 // ---------------------------------------------------------------------------------------

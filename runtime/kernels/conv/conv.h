@@ -1,4 +1,5 @@
-// Convolution kernels (Conv and ConvTranspose), float32, NC[D]HW layout.
+// Convolution kernels (Conv and ConvTranspose), float32: NC[D]HW layout, and Conv in
+// N[D]HWC layout (channels last).
 #pragma once
 
 #include <cstdint>
@@ -30,5 +31,35 @@ void f32_conv_ref__scalar(const ConvGeometry& g, const float* input, const float
 void f32_convtranspose_ref__scalar(const ConvGeometry& g, const float* input, const float* weight,
                                    const float* bias, float* output, int64_t plane_begin,
                                    int64_t plane_end);
+
+// ---- Conv, channels last ----
+//
+// Input [batch, in_size..., in_channels], output [batch, out_size..., out_channels]
+// (ConvGeometry's leading spatial dims of size 1 cover 1-D and 2-D). A pixel is one
+// spatial position of one image: pixel = ((n * out_size[0] + o0) * out_size[1] + o1) *
+// out_size[2] + o2 for the output.
+
+// Floats of the packed weight: out_channels * in_channels / groups * taps.
+int64_t f32_conv_nhwc_packed_weight_floats(const ConvGeometry& g);
+
+// Reorders ONNX weights [out_channels, in_channels / groups, k0, k1, k2] into
+// [groups, k0, k1, k2, in_channels / groups, out_channels / groups]: for one tap and one
+// input channel, the weights of all output channels of its group are contiguous.
+void f32_conv_nhwc_pack_weight(const ConvGeometry& g, const float* weight, float* packed);
+
+// Direct convolution: each output pixel starts from the bias (or zero) and accumulates,
+// tap by tap and input channel by input channel, x * packed weight row. Writes output
+// pixels [pixel_begin, pixel_end) (all channels of each).
+void f32_conv_nhwc_ref__scalar(const ConvGeometry& g, const float* input, const float* packed_weight,
+                               const float* bias, float* output, int64_t pixel_begin,
+                               int64_t pixel_end);
+
+// Lowers group-1 Conv to a matrix product: writes output pixels [pixel_begin, pixel_end)
+// as rows of `rows` (row stride taps * in_channels), row r holding, for pixel_begin + r,
+// the input channels under each tap in tap order (k0, k1, k2), zeros where the tap falls in
+// the pads. With the weights of f32_conv_nhwc_pack_weight as B [taps * in_channels,
+// out_channels], output = rows * B + bias.
+void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pixel_begin,
+                          int64_t pixel_end, float* rows);
 
 }  // namespace pare::rt::kernels

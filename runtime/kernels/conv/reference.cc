@@ -1,8 +1,11 @@
-// Direct convolution: every output plane accumulates, per input channel and kernel tap,
-// a shifted and strided copy of the input plane scaled by that tap.
+// Direct convolution. NC[D]HW: every output plane accumulates, per input channel and
+// kernel tap, a shifted and strided copy of the input plane scaled by that tap.
+// Channels last: every output pixel accumulates, per tap and input channel, one row of
+// packed weights scaled by the input value.
 #include "runtime/kernels/conv/conv.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace pare::rt::kernels {
 
@@ -111,6 +114,111 @@ void f32_convtranspose_ref__scalar(const ConvGeometry& g, const float* input, co
               }
             }
           }
+        }
+      }
+    }
+  }
+}
+
+int64_t f32_conv_nhwc_packed_weight_floats(const ConvGeometry& g) {
+  return g.out_channels * (g.in_channels / g.groups) * g.kernel[0] * g.kernel[1] * g.kernel[2];
+}
+
+void f32_conv_nhwc_pack_weight(const ConvGeometry& g, const float* weight, float* packed) {
+  const int64_t taps = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t ic_per_group = g.in_channels / g.groups;
+  const int64_t oc_per_group = g.out_channels / g.groups;
+  for (int64_t group = 0; group < g.groups; ++group)
+    for (int64_t tap = 0; tap < taps; ++tap)
+      for (int64_t icl = 0; icl < ic_per_group; ++icl)
+        for (int64_t ocl = 0; ocl < oc_per_group; ++ocl) {
+          const int64_t oc = group * oc_per_group + ocl;
+          packed[((group * taps + tap) * ic_per_group + icl) * oc_per_group + ocl] =
+              weight[(oc * ic_per_group + icl) * taps + tap];
+        }
+}
+
+void f32_conv_nhwc_ref__scalar(const ConvGeometry& g, const float* input, const float* packed_weight,
+                               const float* bias, float* output, int64_t pixel_begin,
+                               int64_t pixel_end) {
+  const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t taps = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t ic_per_group = g.in_channels / g.groups;
+  const int64_t oc_per_group = g.out_channels / g.groups;
+
+  for (int64_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
+    const int64_t n = pixel / out_pixels, o = pixel % out_pixels;
+    const int64_t o0 = o / (g.out_size[1] * g.out_size[2]);
+    const int64_t o1 = o / g.out_size[2] % g.out_size[1];
+    const int64_t o2 = o % g.out_size[2];
+    const float* image = input + n * in_pixels * g.in_channels;
+    float* out = output + pixel * g.out_channels;
+    for (int64_t oc = 0; oc < g.out_channels; ++oc) out[oc] = bias ? bias[oc] : 0.f;
+
+    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+      const int64_t i0 = o0 * g.stride[0] + k0 * g.dilation[0] - g.pad_begin[0];
+      if (i0 < 0 || i0 >= g.in_size[0]) continue;
+      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+        const int64_t i1 = o1 * g.stride[1] + k1 * g.dilation[1] - g.pad_begin[1];
+        if (i1 < 0 || i1 >= g.in_size[1]) continue;
+        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+          const int64_t i2 = o2 * g.stride[2] + k2 * g.dilation[2] - g.pad_begin[2];
+          if (i2 < 0 || i2 >= g.in_size[2]) continue;
+          const int64_t tap = (k0 * g.kernel[1] + k1) * g.kernel[2] + k2;
+          const float* in = image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * g.in_channels;
+          for (int64_t group = 0; group < g.groups; ++group) {
+            const float* in_group = in + group * ic_per_group;
+            const float* w = packed_weight + (group * taps + tap) * ic_per_group * oc_per_group;
+            float* out_group = out + group * oc_per_group;
+            for (int64_t icl = 0; icl < ic_per_group; ++icl) {
+              const float xv = in_group[icl];
+              const float* w_row = w + icl * oc_per_group;
+              for (int64_t ocl = 0; ocl < oc_per_group; ++ocl) out_group[ocl] += xv * w_row[ocl];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pixel_begin,
+                          int64_t pixel_end, float* rows) {
+  const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t channels = g.in_channels;
+  const size_t channel_bytes = static_cast<size_t>(channels) * sizeof(float);
+  float* row = rows;
+  for (int64_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
+    const int64_t n = pixel / out_pixels, o = pixel % out_pixels;
+    const int64_t o0 = o / (g.out_size[1] * g.out_size[2]);
+    const int64_t o1 = o / g.out_size[2] % g.out_size[1];
+    const int64_t o2 = o % g.out_size[2];
+    const float* image = input + n * in_pixels * channels;
+    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+      const int64_t i0 = o0 * g.stride[0] + k0 * g.dilation[0] - g.pad_begin[0];
+      const bool in0 = i0 >= 0 && i0 < g.in_size[0];
+      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+        const int64_t i1 = o1 * g.stride[1] + k1 * g.dilation[1] - g.pad_begin[1];
+        const bool in1 = in0 && i1 >= 0 && i1 < g.in_size[1];
+        // Undilated taps of one kernel row that are all inside the input are one contiguous
+        // run of pixels: one copy (few input channels make per-tap copies short).
+        const int64_t first = o2 * g.stride[2] - g.pad_begin[2];
+        if (in1 && g.dilation[2] == 1 && first >= 0 && first + g.kernel[2] <= g.in_size[2]) {
+          std::memcpy(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + first) * channels,
+                      static_cast<size_t>(g.kernel[2]) * channel_bytes);
+          row += g.kernel[2] * channels;
+          continue;
+        }
+        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+          const int64_t i2 = o2 * g.stride[2] + k2 * g.dilation[2] - g.pad_begin[2];
+          if (in1 && i2 >= 0 && i2 < g.in_size[2])
+            std::memcpy(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels,
+                        channel_bytes);
+          else
+            std::memset(row, 0, channel_bytes);
+          row += channels;
         }
       }
     }

@@ -21,6 +21,16 @@ void for_each_window(const PoolGeometry& g, Fn fn) {
       }
 }
 
+// Input coordinates of the first tap of the window of output position o of one image.
+void window_origin(const PoolGeometry& g, int64_t o, int64_t* s) {
+  const int64_t o0 = o / (g.out_size[1] * g.out_size[2]);
+  const int64_t o1 = o / g.out_size[2] % g.out_size[1];
+  const int64_t o2 = o % g.out_size[2];
+  s[0] = o0 * g.stride[0] - g.pad_begin[0];
+  s[1] = o1 * g.stride[1] - g.pad_begin[1];
+  s[2] = o2 * g.stride[2] - g.pad_begin[2];
+}
+
 bool inside(int64_t i, int64_t size) { return i >= 0 && i < size; }
 bool inside_pads(int64_t i, int64_t size, int64_t pad_begin, int64_t pad_end) {
   return i >= -pad_begin && i < size + pad_end;
@@ -53,6 +63,37 @@ void maxpool(const PoolGeometry& g, const T* input, T* output, int64_t plane_beg
       }
       out[o] = best;
     });
+  }
+}
+
+template <typename T>
+void maxpool_nhwc(const PoolGeometry& g, int64_t channels, const T* input, T* output,
+                  int64_t pixel_begin, int64_t pixel_end) {
+  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  T lowest = std::numeric_limits<T>::lowest();
+  if (std::numeric_limits<T>::has_infinity) lowest = -std::numeric_limits<T>::infinity();
+  for (int64_t p = pixel_begin; p < pixel_end; ++p) {
+    const T* image = input + p / out_pixels * in_pixels * channels;
+    T* out = output + p * channels;
+    int64_t s[3];
+    window_origin(g, p % out_pixels, s);
+    for (int64_t c = 0; c < channels; ++c) out[c] = lowest;
+    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+      const int64_t i0 = s[0] + k0 * g.dilation[0];
+      if (!inside(i0, g.in_size[0])) continue;
+      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+        const int64_t i1 = s[1] + k1 * g.dilation[1];
+        if (!inside(i1, g.in_size[1])) continue;
+        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+          const int64_t i2 = s[2] + k2 * g.dilation[2];
+          if (!inside(i2, g.in_size[2])) continue;
+          const T* in = image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels;
+          for (int64_t c = 0; c < channels; ++c)
+            if (in[c] > out[c]) out[c] = in[c];
+        }
+      }
+    }
   }
 }
 
@@ -113,6 +154,67 @@ void f32_global_avgpool_ref__scalar(int64_t plane_size, const float* input, floa
     double sum = 0.0;
     for (int64_t i = 0; i < plane_size; ++i) sum += in[i];
     output[p] = static_cast<float>(sum / static_cast<double>(plane_size));
+  }
+}
+
+void f32_maxpool_nhwc_ref__scalar(const PoolGeometry& g, int64_t channels, const float* input,
+                                  float* output, int64_t pixel_begin, int64_t pixel_end) {
+  maxpool_nhwc(g, channels, input, output, pixel_begin, pixel_end);
+}
+
+void u8_maxpool_nhwc_ref__scalar(const PoolGeometry& g, int64_t channels, const uint8_t* input,
+                                 uint8_t* output, int64_t pixel_begin, int64_t pixel_end) {
+  maxpool_nhwc(g, channels, input, output, pixel_begin, pixel_end);
+}
+
+void s8_maxpool_nhwc_ref__scalar(const PoolGeometry& g, int64_t channels, const int8_t* input,
+                                 int8_t* output, int64_t pixel_begin, int64_t pixel_end) {
+  maxpool_nhwc(g, channels, input, output, pixel_begin, pixel_end);
+}
+
+void f32_avgpool_nhwc_ref__scalar(const PoolGeometry& g, int64_t channels, bool count_include_pad,
+                                  const float* input, float* output, int64_t pixel_begin,
+                                  int64_t pixel_end) {
+  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  for (int64_t p = pixel_begin; p < pixel_end; ++p) {
+    const float* image = input + p / out_pixels * in_pixels * channels;
+    float* out = output + p * channels;
+    int64_t s[3];
+    window_origin(g, p % out_pixels, s);
+    for (int64_t c = 0; c < channels; ++c) out[c] = 0.f;
+    int64_t inside_count = 0, padded_count = 0;
+    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+      const int64_t i0 = s[0] + k0 * g.dilation[0];
+      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+        const int64_t i1 = s[1] + k1 * g.dilation[1];
+        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+          const int64_t i2 = s[2] + k2 * g.dilation[2];
+          if (inside_pads(i0, g.in_size[0], g.pad_begin[0], g.pad_end[0]) &&
+              inside_pads(i1, g.in_size[1], g.pad_begin[1], g.pad_end[1]) &&
+              inside_pads(i2, g.in_size[2], g.pad_begin[2], g.pad_end[2]))
+            ++padded_count;
+          if (inside(i0, g.in_size[0]) && inside(i1, g.in_size[1]) && inside(i2, g.in_size[2])) {
+            const float* in = image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels;
+            for (int64_t c = 0; c < channels; ++c) out[c] += in[c];
+            ++inside_count;
+          }
+        }
+      }
+    }
+    const int64_t divisor = count_include_pad ? padded_count : inside_count;
+    for (int64_t c = 0; c < channels; ++c)
+      out[c] = divisor > 0 ? out[c] / static_cast<float>(divisor) : 0.f;
+  }
+}
+
+void f32_global_avgpool_nhwc_ref__scalar(int64_t pixels, int64_t channels, const float* input,
+                                         float* output, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float* in = input + i / channels * pixels * channels + i % channels;
+    double sum = 0.0;
+    for (int64_t p = 0; p < pixels; ++p) sum += in[p * channels];
+    output[i] = static_cast<float>(sum / static_cast<double>(pixels));
   }
 }
 

@@ -1,0 +1,598 @@
+// Tests of the `nhwc` layout pass: on small hand-built graphs, which nodes run NHWC and
+// how many Transposes are left, and the outputs of the graph before and after the pass,
+// both written as .pare and run by the runtime's interpreter on random inputs. Then the
+// trained models of testdata through the canonical pipeline.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "calibration/npy.h"
+#include "formats/onnx/importer.h"
+#include "formats/pare/writer.h"
+#include "ir/graph.h"
+#include "ir/verifier.h"
+#include "passes/pass.h"
+#include "runtime/interpreter.h"
+#include "runtime/model.h"
+#include "tests/support/test_util.h"
+
+namespace pare::passes {
+namespace {
+
+using ir::DType;
+using ir::OpKind;
+using ir::TensorId;
+using Ints = std::vector<int64_t>;
+
+ir::Attributes make_attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
+  ir::Attributes attrs;
+  for (const auto& [name, value] : list) attrs.set(name, value);
+  return attrs;
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+int64_t count(const Ints& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+struct Builder {
+  ir::Graph g;
+  uint32_t seed = 1;
+
+  TensorId input(const std::string& name, const Ints& shape) {
+    ir::Tensor t;
+    t.name = name;
+    t.dtype = DType::kFloat32;
+    t.shape = ir::Shape(shape);
+    TensorId id = g.add_tensor(std::move(t));
+    g.inputs.push_back(id);
+    return id;
+  }
+  TensorId floats(const std::string& name, const Ints& shape, const std::vector<float>& values) {
+    return ir::add_constant<float>(g, name, DType::kFloat32, shape, values);
+  }
+  TensorId random(const std::string& name, const Ints& shape) {
+    return floats(name, shape, random_floats(static_cast<size_t>(count(shape)), seed++));
+  }
+  TensorId ints(const std::string& name, const Ints& values) {
+    return ir::add_constant<int64_t>(g, name, DType::kInt64, {static_cast<int64_t>(values.size())}, values);
+  }
+  TensorId value(const std::string& name) {
+    ir::Tensor t;
+    t.name = name;
+    return g.add_tensor(std::move(t));
+  }
+  ir::NodeId node(OpKind op, const std::string& name, std::vector<TensorId> inputs,
+                  std::vector<TensorId> outputs, ir::Attributes attrs = {}) {
+    ir::Node n;
+    n.op = op;
+    n.name = name;
+    n.inputs = std::move(inputs);
+    n.outputs = std::move(outputs);
+    n.attrs = std::move(attrs);
+    return g.add_node(std::move(n));
+  }
+  TensorId apply(OpKind op, const std::string& name, std::vector<TensorId> inputs, ir::Attributes attrs = {}) {
+    TensorId out = value(name + "_out");
+    node(op, name, std::move(inputs), {out}, std::move(attrs));
+    return out;
+  }
+  // Conv with random weights [cout, cin / group, k, k] and bias; pads k / 2 ("same").
+  TensorId conv(const std::string& name, TensorId x, int64_t cin, int64_t cout, int64_t k,
+                int64_t group = 1, int64_t stride = 1) {
+    const int64_t p = k / 2;
+    return apply(OpKind::kConv, name, {x, random(name + "_w", {cout, cin / group, k, k}), random(name + "_b", {cout})},
+                 make_attrs({{"pads", Ints{p, p, p, p}}, {"group", group}, {"strides", Ints{stride, stride}}}));
+  }
+  void output(TensorId t) { g.outputs.push_back(t); }
+};
+
+size_t count_op(const ir::Graph& g, OpKind op) {
+  size_t n = 0;
+  for (ir::NodeId id : g.nodes())
+    if (g.node(id).op == op) ++n;
+  return n;
+}
+
+ir::NodeId node_named(const ir::Graph& g, const std::string& name) {
+  for (ir::NodeId id : g.nodes())
+    if (g.node(id).name == name) return id;
+  ADD_FAILURE() << "no node '" << name << "'";
+  return ir::kNoNode;
+}
+
+bool is_nhwc(const ir::Graph& g, const std::string& name) {
+  return g.node(node_named(g, name)).attrs.get_string("layout", "NCHW") == "NHWC";
+}
+
+// The shape of the (first) output of the node named `name`.
+ir::Shape output_shape(const ir::Graph& g, const std::string& name) {
+  return g.tensor(g.node(node_named(g, name)).outputs[0]).shape;
+}
+
+std::string note_of(const PassContext& ctx) {
+  for (const PassReport& r : ctx.reports)
+    if (r.pass == "nhwc" && !r.notes.empty()) return r.notes.back();
+  return "";
+}
+
+// Writes the graph as .pare, loads it and runs it on the interpreter (float32 inputs and outputs).
+std::vector<std::vector<float>> run_model(const ir::Graph& g, const std::vector<std::vector<float>>& inputs) {
+  std::vector<uint8_t> bytes = format::serialize(g, format::WriteOptions{});
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "layout_test.pare");
+  EXPECT_TRUE(model.is_ok()) << model.status().message();
+  if (!model.is_ok()) return {};
+  auto interp = rt::Interpreter::create(model.value());
+  EXPECT_TRUE(interp.is_ok()) << interp.status().message();
+  if (!interp.is_ok()) return {};
+  rt::Interpreter& it = *interp.value();
+  EXPECT_EQ(it.num_inputs(), inputs.size());
+  for (size_t i = 0; i < inputs.size() && i < it.num_inputs(); ++i) {
+    EXPECT_EQ(it.input(i).byte_size(), inputs[i].size() * sizeof(float));
+    std::memcpy(it.input_data(i), inputs[i].data(), inputs[i].size() * sizeof(float));
+  }
+  rt::Status st = it.invoke();
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  std::vector<std::vector<float>> outputs;
+  for (size_t o = 0; o < it.num_outputs(); ++o) {
+    EXPECT_EQ(it.output(o).dtype, rt::DType::kFloat32);
+    const auto* p = static_cast<const float*>(it.output_data(o));
+    outputs.emplace_back(p, p + it.output(o).num_elements());
+  }
+  return outputs;
+}
+
+// Runs both graphs on the same random inputs; outputs must agree to float rounding (the
+// NHWC convolution sums in another order).
+void compare_on_random_inputs(const ir::Graph& before, const ir::Graph& after) {
+  for (uint32_t trial = 0; trial < 2; ++trial) {
+    std::vector<std::vector<float>> inputs;
+    for (TensorId t : before.inputs)
+      inputs.push_back(random_floats(static_cast<size_t>(before.tensor(t).shape.num_elements()),
+                                     100 + trial * 10 + static_cast<uint32_t>(inputs.size()), -2.f, 2.f));
+    auto expected = run_model(before, inputs);
+    auto got = run_model(after, inputs);
+    ASSERT_EQ(expected.size(), got.size());
+    for (size_t o = 0; o < expected.size(); ++o) {
+      ASSERT_EQ(expected[o].size(), got[o].size()) << "output " << o;
+      EXPECT_FALSE(expected[o].empty());
+      for (size_t k = 0; k < expected[o].size(); ++k)
+        ASSERT_NEAR(got[o][k], expected[o][k], 1e-4f * std::max(1.f, std::fabs(expected[o][k])))
+            << "output " << o << " element " << k;
+    }
+  }
+}
+
+struct Converted {
+  ir::Graph before, after;
+  PassContext ctx;
+};
+
+// Runs `pipeline` (the nhwc pass, verified) on a copy of the graph; checks that the
+// signature is kept and that the outputs match the original's on random inputs.
+Converted convert_and_compare(const ir::Graph& original, const std::string& pipeline = "nhwc,dce") {
+  Converted c;
+  c.before = original;
+  Status inferred = infer_and_fold(c.before);
+  EXPECT_TRUE(inferred.is_ok()) << inferred.message();
+  c.after = original;
+  c.ctx.verify_each = true;
+  Status st = run_pipeline(c.after, pipeline, c.ctx);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  if (!st.is_ok()) return c;
+
+  EXPECT_EQ(c.after.inputs.size(), c.before.inputs.size());
+  EXPECT_EQ(c.after.outputs.size(), c.before.outputs.size());
+  for (size_t i = 0; i < std::min(c.after.inputs.size(), c.before.inputs.size()); ++i) {
+    EXPECT_EQ(c.after.tensor(c.after.inputs[i]).name, c.before.tensor(c.before.inputs[i]).name);
+    EXPECT_EQ(c.after.tensor(c.after.inputs[i]).shape, c.before.tensor(c.before.inputs[i]).shape);
+  }
+  for (size_t i = 0; i < std::min(c.after.outputs.size(), c.before.outputs.size()); ++i) {
+    EXPECT_EQ(c.after.tensor(c.after.outputs[i]).name, c.before.tensor(c.before.outputs[i]).name);
+    EXPECT_EQ(c.after.tensor(c.after.outputs[i]).shape, c.before.tensor(c.before.outputs[i]).shape);
+  }
+
+  compare_on_random_inputs(c.before, c.after);
+  return c;
+}
+
+// ---- hand-built graphs ----------------------------------------------------------------
+
+TEST(LayoutPass, ConvReluConvChain) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 8, 8});
+  TensorId c1 = b.conv("conv1", x, 3, 8, 3);
+  TensorId r = b.apply(OpKind::kRelu, "relu", {c1});
+  TensorId y = b.conv("conv2", r, 8, 4, 1);
+  b.output(y);
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  EXPECT_TRUE(is_nhwc(g, "conv1"));
+  EXPECT_TRUE(is_nhwc(g, "conv2"));
+  // The Relu keeps the data NHWC between the convolutions: one Transpose in, one out.
+  EXPECT_EQ(output_shape(g, "relu"), ir::Shape({1, 8, 8, 8}));
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 2u);
+  EXPECT_EQ(g.num_nodes(), 5u);
+  EXPECT_NE(note_of(c.ctx).find("transposes inserted: 2"), std::string::npos) << note_of(c.ctx);
+}
+
+TEST(LayoutPass, MobileNetResidualBlock) {
+  // conv -> expand 1x1 (ReLU6) -> depthwise 3x3 stride 1 (ReLU6) -> project 1x1 -> Add
+  // with the block input, and a second Add with the graph input itself.
+  Builder b;
+  TensorId x = b.input("x", {1, 8, 6, 6});
+  TensorId a = b.conv("stem", x, 8, 8, 3);
+  TensorId e = b.conv("expand", a, 8, 24, 1);
+  TensorId e6 = b.apply(OpKind::kClip, "relu6_1", {e, b.floats("lo", {}, {0.f}), b.floats("hi", {}, {6.f})});
+  TensorId d = b.conv("dw", e6, 24, 24, 3, 24);
+  TensorId d6 = b.apply(OpKind::kClip, "relu6_2", {d, b.floats("lo2", {}, {0.f}), b.floats("hi2", {}, {6.f})});
+  TensorId p = b.conv("project", d6, 24, 8, 1);
+  TensorId sum = b.apply(OpKind::kAdd, "add", {p, a});
+  TensorId sum2 = b.apply(OpKind::kAdd, "add_input", {sum, x});
+  TensorId y = b.conv("head", sum2, 8, 4, 3, 1, 2);
+  b.output(y);
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  for (const char* conv : {"stem", "expand", "dw", "project", "head"}) EXPECT_TRUE(is_nhwc(g, conv)) << conv;
+  EXPECT_EQ(output_shape(g, "add"), ir::Shape({1, 6, 6, 8}));
+  EXPECT_EQ(output_shape(g, "add_input"), ir::Shape({1, 6, 6, 8}));
+  // x is converted once, for the stem and the second Add; the head's output once.
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 2u);
+}
+
+TEST(LayoutPass, MobileNetResidualBlockThroughTheCanonicalPipeline) {
+  // The same with the activations fused first, as `pare convert` runs it.
+  Builder b;
+  TensorId x = b.input("x", {1, 4, 7, 7});
+  TensorId e = b.conv("expand", x, 4, 16, 1);
+  TensorId e6 = b.apply(OpKind::kClip, "relu6", {e, b.floats("lo", {}, {0.f}), b.floats("hi", {}, {6.f})});
+  TensorId d = b.conv("dw", e6, 16, 16, 3, 16, 2);
+  TensorId d6 = b.apply(OpKind::kHardSwish, "hswish", {d});
+  TensorId p = b.conv("project", d6, 16, 4, 1);
+  TensorId skip = b.conv("skip", x, 4, 4, 3, 1, 2);
+  b.output(b.apply(OpKind::kAdd, "add", {p, skip}));
+  Converted c = convert_and_compare(b.g, kCanonicalPipeline);
+  EXPECT_EQ(count_op(c.after, OpKind::kClip) + count_op(c.after, OpKind::kHardSwish), 0u);
+  EXPECT_EQ(count_op(c.after, OpKind::kTranspose), 2u);
+}
+
+TEST(LayoutPass, SqueezeExciteBlock) {
+  // f = conv(x); s = HardSigmoid(conv(Relu(conv(GAP(f))))); y = f * s
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 5, 5});
+  TensorId f = b.conv("conv", x, 3, 16, 3);
+  TensorId pooled = b.apply(OpKind::kGlobalAveragePool, "gap", {f});
+  TensorId s1 = b.conv("fc1", pooled, 16, 4, 1);
+  TensorId r = b.apply(OpKind::kRelu, "relu", {s1});
+  TensorId s2 = b.conv("fc2", r, 4, 16, 1);
+  TensorId gate = b.apply(OpKind::kHardSigmoid, "hsigmoid", {s2}, make_attrs({{"alpha", 1.f / 6}}));
+  b.output(b.apply(OpKind::kMul, "mul", {f, gate}));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  for (const char* n : {"conv", "gap", "fc1", "fc2"}) EXPECT_TRUE(is_nhwc(g, n)) << n;
+  EXPECT_EQ(output_shape(g, "gap"), ir::Shape({1, 1, 1, 16}));
+  EXPECT_EQ(output_shape(g, "hsigmoid"), ir::Shape({1, 1, 1, 16}));
+  EXPECT_EQ(output_shape(g, "mul"), ir::Shape({1, 5, 5, 16}));
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 2u);
+}
+
+TEST(LayoutPass, ConcatOnTheChannelAxis) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 6, 6});
+  TensorId a = b.conv("a", x, 3, 4, 3);
+  TensorId c2 = b.conv("b", x, 3, 5, 1);
+  TensorId bias_map = b.random("extra", {1, 2, 6, 6});  // a constant branch, permuted
+  TensorId cat = b.apply(OpKind::kConcat, "concat", {a, c2, bias_map}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId cat_h = b.apply(OpKind::kConcat, "concat_h", {cat, cat}, make_attrs({{"axis", int64_t{-2}}}));
+  b.output(b.conv("fuse", cat_h, 11, 6, 3));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  const ir::Node& cat_node = g.node(node_named(g, "concat"));
+  EXPECT_EQ(cat_node.attrs.get_int("axis", -1), 3);
+  EXPECT_EQ(g.tensor(cat_node.inputs[2]).shape, ir::Shape({1, 6, 6, 2}));
+  EXPECT_EQ(g.node(node_named(g, "concat_h")).attrs.get_int("axis", -1), 1);
+  EXPECT_EQ(output_shape(g, "concat_h"), ir::Shape({1, 12, 6, 11}));
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 2u);
+}
+
+TEST(LayoutPass, ResizeAndPadBetweenConvs) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 5, 6});
+  TensorId a = b.conv("a", x, 3, 4, 3);
+  TensorId up = b.apply(OpKind::kResize, "resize",
+                        {a, ir::kNoTensor, b.floats("scales", {4}, {1.f, 1.f, 2.f, 3.f})},
+                        make_attrs({{"mode", std::string("linear")}}));
+  TensorId padded = b.apply(OpKind::kPad, "pad", {up, b.ints("pads", {0, 0, 1, 2, 0, 0, 3, 0}),
+                                                  b.floats("pad_value", {}, {0.5f})});
+  TensorId reflected = b.apply(OpKind::kPad, "pad_reflect", {padded, b.ints("pads2", {0, 0, 1, 1, 0, 0, 1, 1})},
+                               make_attrs({{"mode", std::string("reflect")}}));
+  // Pad with an axes input: pads [1, 1] on axis 3 (W) only.
+  TensorId reflected2 = b.apply(OpKind::kPad, "pad_axes", {reflected, b.ints("pads3", {1, 1}), ir::kNoTensor,
+                                                           b.ints("axes", {-1})});
+  TensorId sized = b.apply(OpKind::kResize, "resize_sizes",
+                           {reflected2, ir::kNoTensor, ir::kNoTensor, b.ints("sizes", {1, 4, 9, 10})});
+  b.output(b.conv("b", sized, 4, 2, 3));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  EXPECT_EQ(output_shape(g, "resize"), ir::Shape({1, 10, 18, 4}));
+  EXPECT_EQ(output_shape(g, "pad"), ir::Shape({1, 14, 20, 4}));
+  EXPECT_EQ(output_shape(g, "pad_axes"), ir::Shape({1, 16, 24, 4}));
+  EXPECT_EQ(output_shape(g, "resize_sizes"), ir::Shape({1, 9, 10, 4}));
+  EXPECT_EQ(g.tensor(g.node(node_named(g, "pad_axes")).inputs[3]).int_values(), Ints{2});
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 2u);
+}
+
+TEST(LayoutPass, ConvFlattenGemm) {
+  Builder b;
+  TensorId x = b.input("x", {1, 1, 6, 6});
+  TensorId a = b.conv("conv", x, 1, 4, 3, 1, 2);
+  TensorId flat = b.apply(OpKind::kFlatten, "flatten", {a});
+  b.output(b.apply(OpKind::kGemm, "fc", {flat, b.random("fc_w", {5, 36}), b.random("fc_b", {5})},
+                   make_attrs({{"transB", int64_t{1}}})));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  EXPECT_TRUE(is_nhwc(g, "conv"));
+  // One channel in: the input's conversion moves no data (a Reshape). Flatten needs the
+  // 4-channel output back in NCHW: one Transpose.
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 1u);
+  EXPECT_EQ(count_op(g, OpKind::kReshape), 1u);
+}
+
+TEST(LayoutPass, GlobalPoolFlattenGemmNeedsNoTranspose) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3, 6, 6});
+  TensorId a = b.conv("conv", x, 3, 8, 3);
+  TensorId pooled = b.apply(OpKind::kGlobalAveragePool, "gap", {a});
+  TensorId flat = b.apply(OpKind::kFlatten, "flatten", {pooled});
+  b.output(b.apply(OpKind::kGemm, "fc", {flat, b.random("fc_w", {8, 5}), b.random("fc_b", {5})}));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  // [N,1,1,C] -> [N,C,1,1] moves only size-1 dims: the Flatten reads the pool's output
+  // directly, as a Reshape.
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 1u);  // the input
+  EXPECT_EQ(count_op(g, OpKind::kFlatten), 0u);
+  const ir::Node& flatten = g.node(node_named(g, "flatten"));
+  EXPECT_EQ(flatten.op, OpKind::kReshape);
+  EXPECT_EQ(g.producer(flatten.inputs[0]), node_named(g, "gap"));
+}
+
+TEST(LayoutPass, AxisOpsAndReductions) {
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 6, 5});
+  TensorId a = b.conv("conv", x, 2, 6, 3);
+  TensorId parts[2] = {b.value("part0"), b.value("part1")};
+  b.node(OpKind::kSplit, "split", {a, b.ints("split_sizes", {2, 4})}, {parts[0], parts[1]},
+         make_attrs({{"axis", int64_t{1}}}));
+  TensorId soft = b.apply(OpKind::kSoftmax, "softmax", {parts[0]}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId soft_w = b.apply(OpKind::kSoftmax, "softmax_w", {parts[1]});  // axis -1: W
+  // [1,4,6,5] -> [1,2,4,3] and [1,2,6,5] -> [1,2,4,3]
+  TensorId sliced = b.apply(OpKind::kSlice, "slice", {soft_w, b.ints("starts", {1, 2, 0}), b.ints("ends", {3, 6, 3}),
+                                                      b.ints("slice_axes", {1, 2, -1})});
+  TensorId sliced_all = b.apply(OpKind::kSlice, "slice_no_axes",
+                                {soft, b.ints("starts2", {0, 0, 1, 0}), b.ints("ends2", {1, 2, 5, 3})});
+  TensorId cat = b.apply(OpKind::kConcat, "concat", {sliced, sliced_all}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId mean = b.apply(OpKind::kReduceMean, "mean_hw", {cat, b.ints("hw", {2, 3})});
+  TensorId sum_c = b.apply(OpKind::kReduceSum, "sum_c", {cat, b.ints("c", {1})});
+  TensorId scaled = b.apply(OpKind::kMul, "scale", {cat, mean});
+  TensorId shifted = b.apply(OpKind::kAdd, "shift", {scaled, sum_c});
+  TensorId head = b.conv("head", shifted, 4, 3, 1);
+  // keepdims = 0 over H and W: [N, C] is the same in both layouts.
+  b.output(b.apply(OpKind::kReduceMean, "pool", {head, b.ints("hw2", {-2, -1})},
+                   make_attrs({{"keepdims", int64_t{0}}})));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  EXPECT_EQ(g.node(node_named(g, "split")).attrs.get_int("axis", -1), 3);
+  EXPECT_EQ(g.node(node_named(g, "softmax")).attrs.get_int("axis", -1), 3);
+  EXPECT_EQ(g.node(node_named(g, "softmax_w")).attrs.get_int("axis", -1), 2);
+  EXPECT_EQ(output_shape(g, "slice"), ir::Shape({1, 4, 3, 2}));
+  EXPECT_EQ(output_shape(g, "slice_no_axes"), ir::Shape({1, 4, 3, 2}));
+  EXPECT_EQ(output_shape(g, "mean_hw"), ir::Shape({1, 1, 1, 4}));
+  EXPECT_EQ(output_shape(g, "sum_c"), ir::Shape({1, 4, 3, 1}));
+  EXPECT_EQ(output_shape(g, "pool"), ir::Shape({1, 3}));
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 1u);  // the input only: [N, C] is layout-free
+}
+
+TEST(LayoutPass, BroadcastConstantsArePermuted) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 4, 5});
+  TensorId a = b.conv("conv", x, 3, 3, 3);
+  TensorId m = b.apply(OpKind::kMul, "mul_c11", {a, b.random("per_channel", {3, 1, 1})});
+  TensorId s = b.apply(OpKind::kSub, "sub_1c11", {b.random("bias4", {1, 3, 1, 1}), m});
+  TensorId w = b.apply(OpKind::kAdd, "add_w", {s, b.random("per_column", {5})});
+  TensorId hw = b.apply(OpKind::kDiv, "div_hw", {w, b.floats("hw", {4, 5}, random_floats(20, 9, 1.f, 2.f))});
+  TensorId pr = b.apply(OpKind::kPRelu, "prelu", {hw, b.random("slope", {3, 1, 1})});
+  TensorId eq = b.apply(OpKind::kEqual, "equal", {pr, pr});
+  TensorId wh = b.apply(OpKind::kWhere, "where", {eq, pr, b.floats("zero", {}, {0.f})});
+  TensorId pw = b.apply(OpKind::kPow, "pow", {b.apply(OpKind::kSigmoid, "sigmoid", {wh}), b.floats("two", {1}, {2.f})});
+  b.output(b.conv("head", pw, 3, 2, 1));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  auto operand_shape = [&](const char* node, size_t i) { return g.tensor(g.node(node_named(g, node)).inputs[i]).shape; };
+  EXPECT_EQ(operand_shape("mul_c11", 1), ir::Shape({1, 1, 3}));
+  EXPECT_EQ(operand_shape("sub_1c11", 0), ir::Shape({1, 1, 1, 3}));
+  EXPECT_EQ(operand_shape("add_w", 1), ir::Shape({5, 1}));
+  EXPECT_EQ(operand_shape("div_hw", 1), ir::Shape({4, 5, 1}));
+  EXPECT_EQ(operand_shape("prelu", 1), ir::Shape({1, 1, 3}));
+  EXPECT_EQ(output_shape(g, "pow"), ir::Shape({1, 4, 5, 3}));
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 2u);
+}
+
+TEST(LayoutPass, ExpandedGrayscaleInputNeedsNoTranspose) {
+  // The trained MobileNets' preprocessing: normalise, resize, repeat the channel 3 times.
+  Builder b;
+  TensorId x = b.input("image", {1, 1, 8, 8});
+  TensorId n = b.apply(OpKind::kDiv, "div", {b.apply(OpKind::kSub, "sub", {x, b.floats("mean", {}, {0.5f})}),
+                                             b.floats("std", {}, {0.25f})});
+  TensorId up = b.apply(OpKind::kResize, "resize", {n, ir::kNoTensor, b.floats("scales", {4}, {1.f, 1.f, 2.f, 2.f})});
+  TensorId rgb = b.apply(OpKind::kExpand, "expand", {up, b.ints("rgb", {1, 3, 16, 16})});
+  TensorId f = b.conv("conv", rgb, 3, 8, 3, 1, 2);
+  TensorId pooled = b.apply(OpKind::kGlobalAveragePool, "gap", {f});
+  b.output(b.apply(OpKind::kFlatten, "flatten", {pooled}));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  EXPECT_EQ(output_shape(g, "expand"), ir::Shape({1, 16, 16, 3}));
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 0u);
+  EXPECT_EQ(count_op(g, OpKind::kReshape), 2u);  // image [1,1,8,8] -> [1,8,8,1], and the Flatten
+}
+
+TEST(LayoutPass, RegionBetweenNchwOpsStaysNchw) {
+  // Layout-free ops fed and read by NCHW-only ops: converting them would add transposes.
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 3, 4});
+  TensorId m = b.apply(OpKind::kMatMul, "matmul", {x, b.random("w", {4, 4})});
+  TensorId r = b.apply(OpKind::kRelu, "relu", {m});
+  TensorId s = b.apply(OpKind::kSoftmax, "softmax", {r});
+  b.output(b.apply(OpKind::kMatMul, "matmul2", {s, b.random("w2", {4, 2})}));
+  Converted c = convert_and_compare(b.g);
+  EXPECT_EQ(count_op(c.after, OpKind::kTranspose), 0u);
+  EXPECT_EQ(output_shape(c.after, "relu"), ir::Shape({1, 2, 3, 4}));
+  EXPECT_EQ(c.after.node(node_named(c.after, "softmax")).attrs.get_int("axis", -1), -1);
+}
+
+TEST(LayoutPass, AnchorOutputThatIsAlsoAGraphOutput) {
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 5, 5});
+  TensorId f = b.conv("conv", x, 2, 3, 3);
+  TensorId r = b.apply(OpKind::kRelu, "relu", {f});
+  TensorId y2 = b.apply(OpKind::kMaxPool, "maxpool", {r},
+                        make_attrs({{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}, {"pads", Ints{0, 0, 1, 1}}}));
+  TensorId y3 = b.apply(OpKind::kAveragePool, "avgpool", {r},
+                        make_attrs({{"kernel_shape", Ints{3, 3}}, {"pads", Ints{1, 1, 1, 1}},
+                                    {"count_include_pad", int64_t{1}}}));
+  b.output(f);
+  b.output(y2);
+  b.output(b.apply(OpKind::kAdd, "add", {y3, f}));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  EXPECT_TRUE(is_nhwc(g, "maxpool"));
+  EXPECT_TRUE(is_nhwc(g, "avgpool"));
+  // The input, and each of the three outputs back to NCHW.
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 4u);
+  EXPECT_EQ(g.tensor(g.outputs[0]).name, "conv_out");
+}
+
+TEST(LayoutPass, ExporterTransposesAroundAConvCancel) {
+  // A model exported from a channels-last framework: NHWC in, NCHW conv, NHWC out.
+  Builder b;
+  TensorId x = b.input("x", {1, 6, 6, 3});
+  TensorId nchw = b.apply(OpKind::kTranspose, "to_nchw", {x}, make_attrs({{"perm", Ints{0, 3, 1, 2}}}));
+  TensorId f = b.conv("conv", nchw, 3, 4, 3);
+  TensorId r = b.apply(OpKind::kRelu, "relu", {f});
+  TensorId y = b.apply(OpKind::kTranspose, "to_nhwc", {r}, make_attrs({{"perm", Ints{0, 2, 3, 1}}}));
+  b.output(y);
+  Converted c = convert_and_compare(b.g);
+  EXPECT_EQ(count_op(c.after, OpKind::kTranspose), 0u);
+  EXPECT_EQ(c.after.num_nodes(), 2u);  // conv, relu
+  EXPECT_EQ(c.after.tensor(c.after.outputs[0]).name, "to_nhwc_out");
+}
+
+TEST(LayoutPass, FlattenedPatchesBecomeOneReshape) {
+  // A vision transformer's patch embedding: conv, [N,C,H*W], then [N,H*W,C].
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 8, 8});
+  TensorId f = b.conv("patch", x, 3, 6, 1);
+  TensorId flat = b.apply(OpKind::kReshape, "reshape", {f, b.ints("shape", {1, 6, -1})});
+  b.output(b.apply(OpKind::kTranspose, "tokens", {flat}, make_attrs({{"perm", Ints{0, 2, 1}}})));
+  Converted c = convert_and_compare(b.g);
+  EXPECT_EQ(count_op(c.after, OpKind::kTranspose), 1u);  // the input
+  EXPECT_EQ(c.after.node(node_named(c.after, "tokens")).op, OpKind::kReshape);
+}
+
+TEST(LayoutPass, ConvWithWeightsComputedAtRunTime) {
+  Builder b;
+  TensorId x = b.input("x", {1, 4, 5, 5});
+  TensorId w = b.input("w", {6, 2, 3, 3});
+  TensorId f = b.apply(OpKind::kConv, "conv", {x, w, b.random("bias", {6})},
+                       make_attrs({{"group", int64_t{2}}, {"pads", Ints{1, 0, 1, 2}}, {"strides", Ints{1, 2}}}));
+  TensorId p = b.apply(OpKind::kConv, "pointwise", {f, b.input("w1", {3, 6, 1, 1})});
+  b.output(p);
+  Converted c = convert_and_compare(b.g);
+  EXPECT_TRUE(is_nhwc(c.after, "conv"));
+  EXPECT_TRUE(is_nhwc(c.after, "pointwise"));
+  EXPECT_EQ(count_op(c.after, OpKind::kTranspose), 2u);
+}
+
+TEST(LayoutPass, SecondRunChangesNothing) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 6, 6});
+  b.output(b.apply(OpKind::kRelu, "relu", {b.conv("conv", x, 3, 4, 3)}));
+  Converted c = convert_and_compare(b.g);
+  ir::Graph again = c.after;
+  PassContext ctx;
+  ctx.verify_each = true;
+  ASSERT_TRUE(run_pipeline(again, "nhwc", ctx).is_ok());
+  EXPECT_EQ(again.num_nodes(), c.after.num_nodes());
+  EXPECT_NE(note_of(ctx).find("nothing to do"), std::string::npos) << note_of(ctx);
+}
+
+TEST(LayoutPass, OneDimensionalConvStaysNchw) {
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 9});
+  TensorId f = b.apply(OpKind::kConv, "conv", {x, b.random("w", {3, 2, 3})});
+  b.output(b.apply(OpKind::kRelu, "relu", {f}));
+  Converted c = convert_and_compare(b.g);
+  EXPECT_FALSE(is_nhwc(c.after, "conv"));
+  EXPECT_EQ(count_op(c.after, OpKind::kTranspose), 0u);
+}
+
+// ---- trained models -------------------------------------------------------------------
+
+class TrainedModelLayout : public ::testing::TestWithParam<std::pair<std::string, size_t>> {};
+
+TEST_P(TrainedModelLayout, FewTransposesAndSameLogits) {
+  const auto& [name, max_transposes] = GetParam();
+  const std::string path = test::testdata_dir() + "/models/" + name + ".onnx";
+  ir::Graph nchw = onnx_import::import_model(path);
+  ir::Graph nhwc = nchw;
+  PassContext ctx_nchw, ctx_nhwc;
+  ctx_nhwc.verify_each = true;
+  ASSERT_TRUE(run_pipeline(nchw, "fold,fold_batchnorm,fuse_activation,remove_identity,dce", ctx_nchw).is_ok());
+  Status st = run_pipeline(nhwc, kCanonicalPipeline, ctx_nhwc);
+  ASSERT_TRUE(st.is_ok()) << st.message();
+  const size_t transposes = count_op(nhwc, OpKind::kTranspose);
+  std::printf("%s: Transpose nodes %zu (NCHW pipeline: %zu), Reshape nodes %zu (%zu); %s\n", name.c_str(),
+              transposes, count_op(nchw, OpKind::kTranspose), count_op(nhwc, OpKind::kReshape),
+              count_op(nchw, OpKind::kReshape), note_of(ctx_nhwc).c_str());
+  EXPECT_LE(transposes, max_transposes);
+
+  npy::Array images = npy::read_npy(test::testdata_dir() + "/data/fmnist_test_2000.npy");
+  for (int i = 0; i < 4; ++i) {
+    std::vector<float> image(images.as<float>() + i * 784, images.as<float>() + (i + 1) * 784);
+    auto want = run_model(nchw, {image});
+    auto got = run_model(nhwc, {image});
+    ASSERT_EQ(want.size(), 1u);
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(got[0].size(), want[0].size());
+    for (size_t k = 0; k < want[0].size(); ++k)
+      EXPECT_NEAR(got[0][k], want[0][k], 1e-4f * std::max(1.f, std::fabs(want[0][k]))) << "image " << i;
+  }
+}
+
+// Bounds: none in the convolutional models (their one-channel input converts by a
+// Reshape); the transformer keeps its own attention transposes (12 after the patch
+// embedding's Transpose becomes a Reshape).
+INSTANTIATE_TEST_SUITE_P(Models, TrainedModelLayout,
+                         ::testing::Values(std::make_pair("fmnist_cnn", size_t{0}),
+                                           std::make_pair("fmnist_mlp", size_t{0}),
+                                           std::make_pair("fmnist_vit", size_t{12}),
+                                           std::make_pair("fmnist_mobilenet_v2", size_t{0}),
+                                           std::make_pair("fmnist_mobilenet_v3_small", size_t{0})),
+                         [](const auto& info) { return info.param.first; });
+
+}  // namespace
+}  // namespace pare::passes
