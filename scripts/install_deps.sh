@@ -9,6 +9,8 @@ packages=(
   libcli11-dev libfmt-dev libboost-graph-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
   libonnx-testdata
+  # AArch64 cross build (scripts/test_aarch64.sh): googletest ships the sources it builds.
+  g++-aarch64-linux-gnu qemu-user googletest
 )
 
 missing=()
