@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   std::vector<pare::cli::Command> commands = {
       pare::cli::add_convert_command(app), pare::cli::add_run_command(app),
       pare::cli::add_eval_command(app), pare::cli::add_inspect_command(app),
-      pare::cli::add_passes_command(app)};
+      pare::cli::add_passes_command(app), pare::cli::add_bench_command(app)};
 
   try {
     app.parse(argc, argv);
