@@ -3,7 +3,9 @@
 // writes disjoint outputs per index gives identical results for every thread count.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <mutex>
@@ -28,13 +30,17 @@ class ThreadPool {
 
   int threads_;
   std::vector<std::thread> workers_;
+  // Dispatch: job_ and job_n_ are written before generation_ is bumped (release) and read
+  // after it is seen (acquire). Workers and the caller spin briefly before sleeping on the
+  // condition variables, because a model runs many short parallel regions back to back and
+  // a futex wake-up costs more than most of them.
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   const std::function<void(size_t, size_t)>* job_ = nullptr;
   size_t job_n_ = 0;
-  size_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace pare::rt
