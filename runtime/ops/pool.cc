@@ -1,5 +1,6 @@
 // MaxPool, AveragePool (1-D to 3-D) and GlobalAveragePool (any rank >= 3); all three also
 // in NHWC layout (attribute layout = "NHWC", 4-D data).
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -13,6 +14,13 @@ namespace pare::rt::ops {
 namespace {
 
 using kernels::PoolGeometry;
+
+// Below about this many floats read, waking the workers costs more than the split saves.
+constexpr int64_t kParallelReads = int64_t{1} << 15;
+
+ThreadPool* pool_for(const ExecContext& ctx, int64_t reads) {
+  return reads >= kParallelReads ? ctx.pool : nullptr;
+}
 
 template <typename T>
 using MaxPoolFn = void (*)(const PoolGeometry&, const T*, T*, int64_t, int64_t);
@@ -133,10 +141,11 @@ template <typename T>
 std::unique_ptr<OpKernel> make_maxpool(const PoolGeometry& g, const PoolWork& work, MaxPoolFn<T> nchw,
                                        const char* nchw_name, MaxPoolNhwcFn<T> nhwc, const char* nhwc_name) {
   if (!work.nhwc) return std::unique_ptr<OpKernel>(new MaxPoolKernel<T>(nchw, g, work.planes, nchw_name));
-  return make_kernel(nhwc_name, [nhwc, g, work](const ExecContext& ctx) {
+  const int64_t reads = work.pixels * work.channels * g.kernel[0] * g.kernel[1] * g.kernel[2];
+  return make_kernel(nhwc_name, [nhwc, g, work, reads](const ExecContext& ctx) {
     const auto* x = static_cast<const T*>(ctx.inputs[0]);
     auto* y = static_cast<T*>(ctx.outputs[0]);
-    nn::parallel_for(ctx.pool, static_cast<size_t>(work.pixels), [&](size_t begin, size_t end) {
+    nn::parallel_for(pool_for(ctx, reads), static_cast<size_t>(work.pixels), [&](size_t begin, size_t end) {
       nhwc(g, work.channels, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
     });
   });
@@ -152,9 +161,11 @@ Result<std::unique_ptr<OpKernel>> prepare_MaxPool(const PrepareContext& ctx) {
   PoolWork work;
   PARE_RT_RETURN_IF_ERROR(prepare_window(ctx, &g, &work));
   switch (ctx.inputs[0]->dtype) {
-    case DType::kFloat32:
+    case DType::kFloat32: {
+      const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
       return make_maxpool<float>(g, work, kernels::f32_maxpool_ref__scalar, "f32_maxpool_ref__scalar",
-                                 kernels::f32_maxpool_nhwc_ref__scalar, "f32_maxpool_nhwc_ref__scalar");
+                                 v.maxpool, v.maxpool_name);
+    }
     case DType::kUInt8:
       return make_maxpool<uint8_t>(g, work, kernels::u8_maxpool_ref__scalar, "u8_maxpool_ref__scalar",
                                    kernels::u8_maxpool_nhwc_ref__scalar, "u8_maxpool_nhwc_ref__scalar");
@@ -178,14 +189,19 @@ Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx)
   PARE_RT_RETURN_IF_ERROR(prepare_window(ctx, &g, &work));
   const bool include_pad = count_include_pad == 1;
   if (!work.nhwc) return std::unique_ptr<OpKernel>(new AvgPoolKernel(g, include_pad, work.planes));
-  return make_kernel("f32_avgpool_nhwc_ref__scalar", [g, work, include_pad](const ExecContext& ec) {
-    const auto* x = static_cast<const float*>(ec.inputs[0]);
-    auto* y = static_cast<float*>(ec.outputs[0]);
-    nn::parallel_for(ec.pool, static_cast<size_t>(work.pixels), [&](size_t begin, size_t end) {
-      kernels::f32_avgpool_nhwc_ref__scalar(g, work.channels, include_pad, x, y, static_cast<int64_t>(begin),
-                                            static_cast<int64_t>(end));
-    });
-  });
+  const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
+  const kernels::F32AvgPoolNhwcFn fn = v.avgpool;
+  const int64_t reads = work.pixels * work.channels * g.kernel[0] * g.kernel[1] * g.kernel[2];
+  return make_kernel(v.avgpool_name,
+                     [fn, g, work, include_pad, reads](const ExecContext& ec) {
+                       const auto* x = static_cast<const float*>(ec.inputs[0]);
+                       auto* y = static_cast<float*>(ec.outputs[0]);
+                       nn::parallel_for(pool_for(ec, reads), static_cast<size_t>(work.pixels),
+                                        [&](size_t begin, size_t end) {
+                                          fn(g, work.channels, include_pad, x, y, static_cast<int64_t>(begin),
+                                             static_cast<int64_t>(end));
+                                        });
+                     });
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext& ctx) {
@@ -212,12 +228,17 @@ Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext
   const int64_t means = x_shape[0] * x_shape[1];
   if (!nhwc) return std::unique_ptr<OpKernel>(new GlobalAvgPoolKernel(means, plane_size));
   const int64_t channels = x_shape[1];
-  return make_kernel("f32_global_avgpool_nhwc_ref__scalar", [means, plane_size, channels](const ExecContext& ec) {
+  const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
+  const kernels::F32GlobalAvgPoolNhwcFn fn = v.global_avgpool;
+  // Threads take whole groups of kChunk outputs, a multiple of every channel block.
+  constexpr int64_t kChunk = 64;
+  return make_kernel(v.global_avgpool_name, [fn, means, plane_size, channels](const ExecContext& ec) {
     const auto* in = static_cast<const float*>(ec.inputs[0]);
     auto* out = static_cast<float*>(ec.outputs[0]);
-    nn::parallel_for(ec.pool, static_cast<size_t>(means), [&](size_t begin, size_t end) {
-      kernels::f32_global_avgpool_nhwc_ref__scalar(plane_size, channels, in, out, static_cast<int64_t>(begin),
-                                                   static_cast<int64_t>(end));
+    const size_t chunks = static_cast<size_t>((means + kChunk - 1) / kChunk);
+    nn::parallel_for(pool_for(ec, means * plane_size), chunks, [&](size_t begin, size_t end) {
+      fn(plane_size, channels, in, out, static_cast<int64_t>(begin) * kChunk,
+         std::min(means, static_cast<int64_t>(end) * kChunk));
     });
   });
 }

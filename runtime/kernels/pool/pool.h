@@ -1,7 +1,10 @@
 // Pooling kernels over NC[D]HW planes, and over N[D]HWC (channels last) pixels.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "runtime/cpu.h"
 
 namespace pare::rt::kernels {
 
@@ -55,5 +58,85 @@ void f32_avgpool_nhwc_ref__scalar(const PoolGeometry& g, int64_t channels, bool 
 // channels], output [batch, channels]. Writes outputs [begin, end) of the batch * channels.
 void f32_global_avgpool_nhwc_ref__scalar(int64_t pixels, int64_t channels, const float* input,
                                          float* output, int64_t begin, int64_t end);
+
+// ---- Channels-last variants per ISA ----
+//
+// Vectorised over channels (one vector of `channel_block` channels at a time, the last block
+// masked or finished in scalar code). Every channel takes the same taps in the same order and
+// the same operations as the references above, so the outputs are bit-identical to them:
+// max keeps the running value unless a tap compares greater (a NaN tap never wins), averages
+// add the taps to a zero in tap order and divide once, and the global mean sums in double.
+// Results do not depend on how the pixel or output ranges are split.
+using F32MaxPoolNhwcFn = void (*)(const PoolGeometry& g, int64_t channels, const float* input,
+                                  float* output, int64_t pixel_begin, int64_t pixel_end);
+using F32AvgPoolNhwcFn = void (*)(const PoolGeometry& g, int64_t channels, bool count_include_pad,
+                                  const float* input, float* output, int64_t pixel_begin,
+                                  int64_t pixel_end);
+using F32GlobalAvgPoolNhwcFn = void (*)(int64_t pixels, int64_t channels, const float* input,
+                                        float* output, int64_t begin, int64_t end);
+
+struct PoolNhwcVariant {
+  Isa isa;
+  int64_t channel_block;
+  F32MaxPoolNhwcFn maxpool;
+  const char* maxpool_name;  // e.g. "f32_maxpool_nhwc_c16__avx512"
+  F32AvgPoolNhwcFn avgpool;
+  const char* avgpool_name;
+  F32GlobalAvgPoolNhwcFn global_avgpool;
+  const char* global_avgpool_name;
+};
+
+// All variants built into this binary, best ISA first, the scalar reference last.
+const PoolNhwcVariant* pool_nhwc_variants(size_t* count);
+// The best variant usable on this CPU with an ISA not above `cap` (the reference at worst).
+const PoolNhwcVariant& select_pool_nhwc(Isa cap);
+
+#if defined(__x86_64__)
+void f32_maxpool_nhwc_c8__avx2(const PoolGeometry& g, int64_t channels, const float* input,
+                               float* output, int64_t pixel_begin, int64_t pixel_end);
+void f32_avgpool_nhwc_c8__avx2(const PoolGeometry& g, int64_t channels, bool count_include_pad,
+                               const float* input, float* output, int64_t pixel_begin,
+                               int64_t pixel_end);
+void f32_global_avgpool_nhwc_c8__avx2(int64_t pixels, int64_t channels, const float* input,
+                                      float* output, int64_t begin, int64_t end);
+void f32_maxpool_nhwc_c16__avx512(const PoolGeometry& g, int64_t channels, const float* input,
+                                  float* output, int64_t pixel_begin, int64_t pixel_end);
+void f32_avgpool_nhwc_c16__avx512(const PoolGeometry& g, int64_t channels, bool count_include_pad,
+                                  const float* input, float* output, int64_t pixel_begin,
+                                  int64_t pixel_end);
+void f32_global_avgpool_nhwc_c16__avx512(int64_t pixels, int64_t channels, const float* input,
+                                         float* output, int64_t begin, int64_t end);
+#endif
+#if defined(__aarch64__)
+void f32_maxpool_nhwc_c4__neon(const PoolGeometry& g, int64_t channels, const float* input,
+                               float* output, int64_t pixel_begin, int64_t pixel_end);
+void f32_avgpool_nhwc_c4__neon(const PoolGeometry& g, int64_t channels, bool count_include_pad,
+                               const float* input, float* output, int64_t pixel_begin,
+                               int64_t pixel_end);
+void f32_global_avgpool_nhwc_c4__neon(int64_t pixels, int64_t channels, const float* input,
+                                      float* output, int64_t begin, int64_t end);
+#endif
+
+namespace pool_detail {
+
+// The taps of one window along one dim that fall inside the input: k in [*begin, *end) with
+// 0 <= start + k * dilation < in_size. Returns the number of taps inside the pads (for
+// count_include_pad: start + k * dilation in [-pad_begin, in_size + pad_end)).
+int64_t valid_taps(int64_t start, int64_t in_size, int64_t kernel, int64_t dilation,
+                   int64_t pad_begin, int64_t pad_end, int64_t* begin, int64_t* end);
+
+// Tap window of output pixel `pixel` (index as in the channels-last kernels): the input image
+// it reads, the first tap's coordinates, the valid tap ranges per dim, and the divisors.
+struct PixelWindow {
+  int64_t image = 0;
+  int64_t start[3] = {0, 0, 0};
+  int64_t tap_begin[3] = {0, 0, 0};
+  int64_t tap_end[3] = {0, 0, 0};
+  int64_t inside_count = 0;  // taps inside the input
+  int64_t padded_count = 0;  // taps inside input or pads
+};
+void pixel_window(const PoolGeometry& g, int64_t pixel, PixelWindow* w);
+
+}  // namespace pool_detail
 
 }  // namespace pare::rt::kernels

@@ -218,4 +218,71 @@ void f32_global_avgpool_nhwc_ref__scalar(int64_t pixels, int64_t channels, const
   }
 }
 
+namespace pool_detail {
+
+int64_t valid_taps(int64_t start, int64_t in_size, int64_t kernel, int64_t dilation,
+                   int64_t pad_begin, int64_t pad_end, int64_t* begin, int64_t* end) {
+  int64_t b = kernel, e = 0, padded = 0;
+  for (int64_t k = 0; k < kernel; ++k) {
+    const int64_t i = start + k * dilation;
+    if (inside_pads(i, in_size, pad_begin, pad_end)) ++padded;
+    if (inside(i, in_size)) {
+      if (b == kernel) b = k;
+      e = k + 1;
+    }
+  }
+  *begin = b < e ? b : 0;
+  *end = b < e ? e : 0;
+  return padded;
+}
+
+void pixel_window(const PoolGeometry& g, int64_t pixel, PixelWindow* w) {
+  const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  w->image = pixel / out_pixels;
+  window_origin(g, pixel % out_pixels, w->start);
+  w->inside_count = 1;
+  w->padded_count = 1;
+  for (int d = 0; d < 3; ++d) {
+    w->padded_count *= valid_taps(w->start[d], g.in_size[d], g.kernel[d], g.dilation[d],
+                                  g.pad_begin[d], g.pad_end[d], &w->tap_begin[d], &w->tap_end[d]);
+    w->inside_count *= w->tap_end[d] - w->tap_begin[d];
+  }
+}
+
+}  // namespace pool_detail
+
+namespace {
+
+const PoolNhwcVariant kPoolNhwcVariants[] = {
+#if defined(__x86_64__)
+    {Isa::kAvx512, 16, f32_maxpool_nhwc_c16__avx512, "f32_maxpool_nhwc_c16__avx512",
+     f32_avgpool_nhwc_c16__avx512, "f32_avgpool_nhwc_c16__avx512",
+     f32_global_avgpool_nhwc_c16__avx512, "f32_global_avgpool_nhwc_c16__avx512"},
+    {Isa::kAvx2, 8, f32_maxpool_nhwc_c8__avx2, "f32_maxpool_nhwc_c8__avx2",
+     f32_avgpool_nhwc_c8__avx2, "f32_avgpool_nhwc_c8__avx2", f32_global_avgpool_nhwc_c8__avx2,
+     "f32_global_avgpool_nhwc_c8__avx2"},
+#endif
+#if defined(__aarch64__)
+    {Isa::kNeon, 4, f32_maxpool_nhwc_c4__neon, "f32_maxpool_nhwc_c4__neon",
+     f32_avgpool_nhwc_c4__neon, "f32_avgpool_nhwc_c4__neon", f32_global_avgpool_nhwc_c4__neon,
+     "f32_global_avgpool_nhwc_c4__neon"},
+#endif
+    {Isa::kScalar, 1, f32_maxpool_nhwc_ref__scalar, "f32_maxpool_nhwc_ref__scalar",
+     f32_avgpool_nhwc_ref__scalar, "f32_avgpool_nhwc_ref__scalar",
+     f32_global_avgpool_nhwc_ref__scalar, "f32_global_avgpool_nhwc_ref__scalar"},
+};
+
+}  // namespace
+
+const PoolNhwcVariant* pool_nhwc_variants(size_t* count) {
+  *count = sizeof(kPoolNhwcVariants) / sizeof(kPoolNhwcVariants[0]);
+  return kPoolNhwcVariants;
+}
+
+const PoolNhwcVariant& select_pool_nhwc(Isa cap) {
+  for (const PoolNhwcVariant& v : kPoolNhwcVariants)
+    if (isa_usable(v.isa, cap)) return v;
+  return kPoolNhwcVariants[sizeof(kPoolNhwcVariants) / sizeof(kPoolNhwcVariants[0]) - 1];
+}
+
 }  // namespace pare::rt::kernels
