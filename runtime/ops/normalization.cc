@@ -38,9 +38,9 @@ class BatchNormKernel final : public OpKernel {
 
 class LayerNormKernel final : public OpKernel {
  public:
-  LayerNormKernel(int64_t rows, int64_t cols, bool has_bias, bool has_mean, bool has_inv_std,
-                  float epsilon)
-      : rows_(rows), cols_(cols), has_bias_(has_bias), has_mean_(has_mean),
+  LayerNormKernel(kernels::F32LayerNormFn fn, const char* name, int64_t rows, int64_t cols,
+                  bool has_bias, bool has_mean, bool has_inv_std, float epsilon)
+      : fn_(fn), name_(name), rows_(rows), cols_(cols), has_bias_(has_bias), has_mean_(has_mean),
         has_inv_std_(has_inv_std), epsilon_(epsilon) {}
 
   void run(const ExecContext& ctx) override {
@@ -50,15 +50,20 @@ class LayerNormKernel final : public OpKernel {
     auto* y = static_cast<float*>(ctx.outputs[0]);
     auto* mean = has_mean_ ? static_cast<float*>(ctx.outputs[1]) : nullptr;
     auto* inv_std = has_inv_std_ ? static_cast<float*>(ctx.outputs[2]) : nullptr;
-    nn::parallel_for(ctx.pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
-      kernels::f32_layernorm_ref__scalar(cols_, x, scale, bias, epsilon_, y, mean, inv_std,
-                                         static_cast<int64_t>(begin), static_cast<int64_t>(end));
+    // Below this many elements, waking the pool costs more than the rows do.
+    constexpr int64_t kMinParallelElements = 16384;
+    ThreadPool* pool = rows_ * cols_ >= kMinParallelElements ? ctx.pool : nullptr;
+    nn::parallel_for(pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
+      fn_(cols_, x, scale, bias, epsilon_, y, mean, inv_std, static_cast<int64_t>(begin),
+          static_cast<int64_t>(end));
     });
   }
 
-  const char* kernel_name() const override { return "f32_layernorm_ref__scalar"; }
+  const char* kernel_name() const override { return name_; }
 
  private:
+  kernels::F32LayerNormFn fn_;
+  const char* name_;
   int64_t rows_, cols_;
   bool has_bias_, has_mean_, has_inv_std_;
   float epsilon_;
@@ -128,8 +133,15 @@ Result<std::unique_ptr<OpKernel>> prepare_LayerNormalization(const PrepareContex
     PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, i, DType::kFloat32, stats_shape));
   if (cols == 0) return ctx.error(Status::kBadModel, "the normalized dims " + shape_str(normalized) + " are empty");
   const bool has_mean = ctx.outputs.size() > 1, has_inv_std = ctx.outputs.size() > 2;
-  return std::unique_ptr<OpKernel>(new LayerNormKernel(rows, cols, nn::input_at(ctx, 2) != nullptr,
-                                                       has_mean, has_inv_std,
+  kernels::F32LayerNormFn fn = kernels::f32_layernorm_ref__scalar;
+  const char* name = "f32_layernorm_ref__scalar";
+  if (const kernels::F32LayerNormVariant* v = kernels::select_f32_layernorm(ctx.isa)) {
+    fn = v->fn;
+    name = v->name;
+  }
+  return std::unique_ptr<OpKernel>(new LayerNormKernel(fn, name, rows, cols,
+                                                       nn::input_at(ctx, 2) != nullptr, has_mean,
+                                                       has_inv_std,
                                                        ctx.attrs->get_float("epsilon", 1e-5f)));
 }
 

@@ -29,6 +29,30 @@ class SoftmaxKernel final : public OpKernel {
   int64_t outer_, axis_size_, inner_;
 };
 
+// Softmax over the last axis with a vector row kernel.
+class SoftmaxRowsKernel final : public OpKernel {
+ public:
+  SoftmaxRowsKernel(const kernels::F32SoftmaxRowsVariant& variant, int64_t rows, int64_t cols)
+      : variant_(variant), rows_(rows), cols_(cols) {}
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    // Below this many elements, waking the pool costs more than the rows do.
+    constexpr int64_t kMinParallelElements = 16384;
+    ThreadPool* pool = rows_ * cols_ >= kMinParallelElements ? ctx.pool : nullptr;
+    nn::parallel_for(pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
+      variant_.fn(cols_, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
+    });
+  }
+
+  const char* kernel_name() const override { return variant_.name; }
+
+ private:
+  const kernels::F32SoftmaxRowsVariant& variant_;
+  int64_t rows_, cols_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Softmax(const PrepareContext& ctx) {
@@ -46,6 +70,9 @@ Result<std::unique_ptr<OpKernel>> prepare_Softmax(const PrepareContext& ctx) {
   const int64_t axis_size = x.shape[static_cast<size_t>(axis)];
   // An empty softmax axis leaves nothing to compute.
   if (axis_size == 0) outer = 0;
+  if (inner == 1 && outer > 0)
+    if (const kernels::F32SoftmaxRowsVariant* v = kernels::select_f32_softmax_rows(ctx.isa))
+      return std::unique_ptr<OpKernel>(new SoftmaxRowsKernel(*v, outer, axis_size));
   return std::unique_ptr<OpKernel>(new SoftmaxKernel(outer, axis_size, inner));
 }
 

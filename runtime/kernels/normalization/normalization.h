@@ -1,7 +1,10 @@
 // Normalization kernels, float32.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "runtime/cpu.h"
 
 namespace pare::rt::kernels {
 
@@ -20,5 +23,39 @@ void f32_batchnorm_ref__scalar(int64_t channels, int64_t spatial, const float* x
 void f32_layernorm_ref__scalar(int64_t cols, const float* x, const float* scale,
                                const float* bias, float epsilon, float* y, float* mean,
                                float* inv_std, int64_t row_begin, int64_t row_end);
+
+using F32LayerNormFn = void (*)(int64_t cols, const float* x, const float* scale,
+                                const float* bias, float epsilon, float* y, float* mean,
+                                float* inv_std, int64_t row_begin, int64_t row_end);
+
+// Vector LayerNormalization over rows, same contract as the reference. Statistics are summed
+// in float: a first pass gives a provisional mean m0, a second sums d = x - m0 and d^2, so the
+// mean is m0 + sum(d)/cols and the variance sum(d^2)/cols - (sum(d)/cols)^2 stays accurate
+// for rows far from zero mean. Rows are independent, so any split gives identical bytes.
+struct F32LayerNormVariant {
+  Isa isa;
+  const char* name;
+  F32LayerNormFn fn;
+};
+
+#if defined(__x86_64__)
+void f32_layernorm_x8__avx2(int64_t cols, const float* x, const float* scale, const float* bias,
+                            float epsilon, float* y, float* mean, float* inv_std,
+                            int64_t row_begin, int64_t row_end);
+void f32_layernorm_x16__avx512(int64_t cols, const float* x, const float* scale,
+                               const float* bias, float epsilon, float* y, float* mean,
+                               float* inv_std, int64_t row_begin, int64_t row_end);
+#endif
+#if defined(__aarch64__)
+void f32_layernorm_x4__neon(int64_t cols, const float* x, const float* scale, const float* bias,
+                            float epsilon, float* y, float* mean, float* inv_std,
+                            int64_t row_begin, int64_t row_end);
+#endif
+
+// The vector LayerNormalization kernels built for this architecture, best first.
+const F32LayerNormVariant* f32_layernorm_variants(size_t* count);
+
+// The best LayerNormalization kernel usable under `cap`, or null when none is.
+const F32LayerNormVariant* select_f32_layernorm(Isa cap);
 
 }  // namespace pare::rt::kernels

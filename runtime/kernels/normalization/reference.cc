@@ -38,4 +38,32 @@ void f32_layernorm_ref__scalar(int64_t cols, const float* x, const float* scale,
   }
 }
 
+namespace {
+
+const F32LayerNormVariant kLayerNormVariants[] = {
+#if defined(__x86_64__)
+    {Isa::kAvx512, "f32_layernorm_x16__avx512", f32_layernorm_x16__avx512},
+    {Isa::kAvx2, "f32_layernorm_x8__avx2", f32_layernorm_x8__avx2},
+#endif
+#if defined(__aarch64__)
+    {Isa::kNeon, "f32_layernorm_x4__neon", f32_layernorm_x4__neon},
+#endif
+    {Isa::kScalar, nullptr, nullptr},  // keeps the array non-empty on other architectures
+};
+
+}  // namespace
+
+const F32LayerNormVariant* f32_layernorm_variants(size_t* count) {
+  *count = sizeof(kLayerNormVariants) / sizeof(kLayerNormVariants[0]) - 1;
+  return kLayerNormVariants;
+}
+
+const F32LayerNormVariant* select_f32_layernorm(Isa cap) {
+  size_t count = 0;
+  const F32LayerNormVariant* all = f32_layernorm_variants(&count);
+  for (size_t i = 0; i < count; ++i)
+    if (isa_usable(all[i].isa, cap)) return &all[i];
+  return nullptr;
+}
+
 }  // namespace pare::rt::kernels

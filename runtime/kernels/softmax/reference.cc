@@ -23,4 +23,32 @@ void f32_softmax_ref__scalar(int64_t axis_size, int64_t inner, const float* x, f
   }
 }
 
+namespace {
+
+const F32SoftmaxRowsVariant kRowsVariants[] = {
+#if defined(__x86_64__)
+    {Isa::kAvx512, "f32_softmax_rows_x16__avx512", f32_softmax_rows_x16__avx512},
+    {Isa::kAvx2, "f32_softmax_rows_x8__avx2", f32_softmax_rows_x8__avx2},
+#endif
+#if defined(__aarch64__)
+    {Isa::kNeon, "f32_softmax_rows_x4__neon", f32_softmax_rows_x4__neon},
+#endif
+    {Isa::kScalar, nullptr, nullptr},  // keeps the array non-empty on other architectures
+};
+
+}  // namespace
+
+const F32SoftmaxRowsVariant* f32_softmax_rows_variants(size_t* count) {
+  *count = sizeof(kRowsVariants) / sizeof(kRowsVariants[0]) - 1;
+  return kRowsVariants;
+}
+
+const F32SoftmaxRowsVariant* select_f32_softmax_rows(Isa cap) {
+  size_t count = 0;
+  const F32SoftmaxRowsVariant* all = f32_softmax_rows_variants(&count);
+  for (size_t i = 0; i < count; ++i)
+    if (isa_usable(all[i].isa, cap)) return &all[i];
+  return nullptr;
+}
+
 }  // namespace pare::rt::kernels
