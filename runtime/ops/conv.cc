@@ -52,6 +52,7 @@ class ConvKernel final : public OpKernel {
 // Channels-last Conv. How each case runs is chosen once at prepare:
 enum class NhwcConvPath {
   kPointwise,  // 1x1, stride 1, no pads, one group, constant weights: packed GEMM on the pixels
+  kWinograd,   // one-group 3x3 stride 1 with enough channels: Winograd F(2x2, 3x3), packed GEMMs
   kIm2col,     // other one-group geometries with constant weights: im2col blocks, packed GEMM
   kDepthwise,  // one filter per channel (group == Cin == Cout), constant weights
   kPointwiseReference,  // 1x1 pointwise with weights computed at run time
@@ -68,6 +69,12 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
   const bool empty = g.batch == 0 || g.in_channels == 0 || g.out_channels == 0;
   if (!constant || empty) return pointwise ? NhwcConvPath::kPointwiseReference : NhwcConvPath::kDirect;
   if (pointwise) return NhwcConvPath::kPointwise;
+  // With few channels the transforms and 16 small GEMMs outweigh the multiplies saved; the
+  // scalar cap keeps im2col.
+  const bool winograd = g.groups == 1 && g.kernel[0] == 1 && g.kernel[1] == 3 && g.kernel[2] == 3 &&
+                        g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1 &&
+                        g.in_channels >= 16 && g.out_channels >= 16 && ctx.isa != Isa::kScalar;
+  if (winograd) return NhwcConvPath::kWinograd;
   if (g.groups == 1) return NhwcConvPath::kIm2col;
   if (g.groups == g.in_channels && g.groups == g.out_channels && g.kernel[0] == 1)
     return NhwcConvPath::kDepthwise;
@@ -162,6 +169,109 @@ class NhwcGemmConvKernel final : public OpKernel {
   nn::AlignedFloats packed_;
   kernels::F32GemmArgs args_;
   size_t pixels_ = 0, block_rows_ = 0, blocks_ = 0;
+};
+
+// 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
+// writes 16 matrices [tiles, Cin], 16 packed GEMMs (weights transformed and packed at
+// prepare, without the bias) give [tiles, Cout], and the output transform adds the bias;
+// the activation follows. Each tile's bytes depend only on the tile, so they do not
+// depend on the blocking or the thread count.
+class NhwcWinogradConvKernel final : public OpKernel {
+ public:
+  NhwcWinogradConvKernel(const ConvGeometry& g, const kernels::F32GemmVariant& v, const float* weight,
+                         const float* bias, FusedActivation act, std::string name)
+      : g_(g), v_(v), act_(act), name_(std::move(name)) {
+    const size_t cin = static_cast<size_t>(g.in_channels), cout = static_cast<size_t>(g.out_channels);
+    std::vector<float> u(16 * cin * cout);
+    kernels::f32_conv_winograd_f23_weight(g, weight, u.data());
+    matrix_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, cout, cin) / sizeof(float);
+    packed_.resize(16 * matrix_floats_);
+    for (size_t e = 0; e < 16; ++e)
+      kernels::f32_gemm_pack_b_kn(v.nr, cout, cin, u.data() + e * cin * cout, cout, nullptr,
+                                  packed_.data() + e * matrix_floats_);
+    if (bias) bias_.assign(bias, bias + cout);
+    tiles_ = static_cast<size_t>(kernels::f32_conv_winograd_f23_tiles(g));
+    // Blocks of whole MR-row tiles whose 16 input and 16 output matrices take about
+    // kBlockBytes, so that they stay in L2 between the transforms and the GEMMs.
+    const size_t tile_bytes = 16 * (cin + cout) * sizeof(float);
+    block_tiles_ = std::max<size_t>(1, kBlockBytes / (tile_bytes * v.mr)) * v.mr;
+    blocks_ = (tiles_ + block_tiles_ - 1) / block_tiles_;
+    // One cache line past a multiple of 4 KiB apart: the transforms touch all 16 matrices
+    // at once, which would otherwise fall into the same L1 sets.
+    v_stride_ = (block_tiles_ * cin + 1023) / 1024 * 1024 + 16;
+    m_stride_ = (block_tiles_ * cout + 1023) / 1024 * 1024 + 16;
+  }
+
+  size_t scratch_bytes() const override {
+    return kMaxWorkers * worker_floats() * sizeof(float);
+  }
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    const size_t cin = static_cast<size_t>(g_.in_channels), cout = static_cast<size_t>(g_.out_channels);
+    const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
+    const size_t workers = std::min({threads, kMaxWorkers, blocks_});
+    auto* scratch = static_cast<float*>(ctx.scratch);
+    const float* bias = bias_.empty() ? nullptr : bias_.data();
+    nn::parallel_for(ctx.pool, workers, [&](size_t w0, size_t w1) {
+      for (size_t w = w0; w < w1; ++w) {
+        float* v = scratch + w * worker_floats();
+        float* m = v + 16 * v_stride_;
+        for (size_t b = blocks_ * w / workers; b < blocks_ * (w + 1) / workers; ++b) {
+          const size_t t0 = b * block_tiles_, t1 = std::min(tiles_, t0 + block_tiles_);
+          kernels::f32_conv_winograd_f23_input(g_, x, static_cast<int64_t>(t0), static_cast<int64_t>(t1), v,
+                                               static_cast<int64_t>(v_stride_));
+          kernels::F32GemmArgs args;
+          args.m = t1 - t0;
+          args.n = cout;
+          args.k = cin;
+          args.a_stride = cin;
+          args.c_stride = cout;
+          for (size_t e = 0; e < 16; ++e) {
+            args.a = v + e * v_stride_;
+            args.packed_b = packed_.data() + e * matrix_floats_;
+            args.c = m + e * m_stride_;
+            kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
+                              kernels::f32_gemm_n_panels(v_, args.n));
+          }
+          kernels::f32_conv_winograd_f23_output(g_, m, static_cast<int64_t>(m_stride_), bias, static_cast<int64_t>(t0),
+                                                static_cast<int64_t>(t1), y);
+          if (act_.kind != ActivationKind::kNone) activate_tiles(t0, t1, y);
+        }
+      }
+    });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  static constexpr size_t kBlockBytes = 256 * 1024;
+  static constexpr size_t kMaxWorkers = 8;
+
+  size_t worker_floats() const { return 16 * (v_stride_ + m_stride_); }
+
+  // The output pixels of tiles [t0, t1): whole rows of 2 pixels, clipped at the edges.
+  void activate_tiles(size_t t0, size_t t1, float* y) const {
+    const int64_t out_h = g_.out_size[1], out_w = g_.out_size[2], cout = g_.out_channels;
+    const int64_t tiles_w = (out_w + 1) / 2, tiles_h = (out_h + 1) / 2;
+    for (auto t = static_cast<int64_t>(t0); t < static_cast<int64_t>(t1); ++t) {
+      const int64_t n = t / (tiles_h * tiles_w), oh = t / tiles_w % tiles_h * 2, ow = t % tiles_w * 2;
+      const int64_t width = std::min<int64_t>(2, out_w - ow);
+      for (int64_t i = 0; i < 2 && oh + i < out_h; ++i)
+        apply_activation(act_, y + ((n * out_h + oh + i) * out_w + ow) * cout, static_cast<size_t>(width * cout));
+    }
+  }
+
+  ConvGeometry g_;
+  const kernels::F32GemmVariant& v_;
+  FusedActivation act_;
+  std::string name_;
+  nn::AlignedFloats packed_;
+  size_t matrix_floats_ = 0;
+  std::vector<float> bias_;
+  size_t tiles_ = 0, block_tiles_ = 0, blocks_ = 0;
+  size_t v_stride_ = 0, m_stride_ = 0;  // floats between the 16 matrices
 };
 
 // Depthwise Conv with the dwconv family: weights and bias packed at prepare, output rows
@@ -319,6 +429,11 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
       return std::unique_ptr<OpKernel>(new NhwcGemmConvKernel(
           g, pointwise, v, weight, bias, ctx.activation,
           nn::kernel_name(pointwise ? "f32_gemm" : "f32_conv_im2col", ctx.activation, v.tile_isa)));
+    }
+    case NhwcConvPath::kWinograd: {
+      const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+      return std::unique_ptr<OpKernel>(new NhwcWinogradConvKernel(
+          g, v, weight, bias, ctx.activation, nn::kernel_name("f32_conv_winograd_f23", ctx.activation, v.tile_isa)));
     }
     case NhwcConvPath::kDepthwise: {
       kernels::DwConvParams p;

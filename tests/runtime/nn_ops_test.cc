@@ -654,6 +654,61 @@ TEST(ConvNhwcFast, Im2colStridesPadsDilations) {
                        {ActivationKind::kLeakyRelu, 0.1f}, "f32_conv_im2col_leakyrelu_");
 }
 
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convs above the scalar cap: against the NCHW
+// reference op within 1e-4 of the sum of |products| (the transforms change the rounding),
+// and the same bytes on 1 and 3 threads.
+void check_winograd_conv(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t pad, bool has_bias,
+                         FusedActivation act) {
+  SCOPED_TRACE(std::to_string(batch) + "x" + std::to_string(cin) + "x" + std::to_string(h) + "x" + std::to_string(w) +
+               " -> " + std::to_string(cout) + " pad " + std::to_string(pad) + (has_bias ? " bias" : ""));
+  const Shape xs = {batch, cin, h, w}, ws = {cout, cin, 3, 3}, ys = {batch, cout, h + 2 * pad - 2, w + 2 * pad - 2};
+  const auto x = random_floats(static_cast<size_t>(numel(xs)), 71);
+  const auto wt = random_floats(static_cast<size_t>(numel(ws)), 72);
+  const auto b = random_floats(static_cast<size_t>(cout), 73);
+  auto abs_of = [](std::vector<float> v) {
+    for (float& f : v) f = std::fabs(f);
+    return v;
+  };
+  auto make = [&](bool nhwc, Isa cap, const std::vector<float>& xv, const std::vector<float>& wv,
+                  const std::vector<float>& bv, FusedActivation a) {
+    Node node(ops::prepare_Conv, "Conv");
+    node.in(f32(nhwc ? nhwc_shape(xs) : xs, nhwc ? to_nhwc(xs, xv) : xv)).in(f32c(ws, wv));
+    if (has_bias) node.in(f32c({cout}, bv));
+    node.out(nhwc ? nhwc_shape(ys) : ys).act(a.kind, a.p0, a.p1).isa(cap).ints("pads", {pad, pad, pad, pad});
+    if (nhwc) node.s("layout", "NHWC");
+    return node;
+  };
+  const std::vector<float> want = make(false, Isa::kScalar, x, wt, b, act).run();
+  const std::vector<float> scale = make(false, Isa::kScalar, abs_of(x), abs_of(wt), abs_of(b), {}).run();
+  for (Isa cap : usable_caps()) {
+    if (cap == Isa::kScalar) continue;
+    SCOPED_TRACE(std::string("cap ") + isa_name(cap));
+    Node fast = make(true, cap, x, wt, b, act);
+    const std::vector<float> got = to_nchw(ys, fast.run());
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-4f * scale[i] + 1e-6f) << "element " << i;
+    expect_kernel_for(fast.kernel_name(), "f32_conv_winograd_f23_", cap);
+    ThreadPool pool(3);
+    Node threaded = make(true, cap, x, wt, b, act);
+    EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
+  }
+}
+
+TEST(ConvNhwcFast, WinogradOddAndEvenSizes) {
+  const FusedActivation relu{ActivationKind::kRelu}, clip{ActivationKind::kClip, -0.5f, 0.5f},
+      hardswish{ActivationKind::kHardSwish};
+  for (int64_t size = 1; size <= 9; ++size) {
+    check_winograd_conv(1, 16, 16, size, size, 1, true, relu);
+    if (size >= 3) check_winograd_conv(1, 17, 33, size, size + 1, 0, false, {});
+  }
+  check_winograd_conv(2, 32, 33, 28, 28, 1, true, relu);
+  check_winograd_conv(1, 33, 32, 7, 6, 1, false, clip);
+  check_winograd_conv(2, 16, 32, 9, 14, 0, true, hardswish);
+  // 128 channels: blocks of a few tiles, many blocks per worker.
+  check_winograd_conv(1, 128, 128, 7, 7, 1, true, relu);
+}
+
 TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {
   // 37 channels: whole channel blocks of 4, 8 and 16 and a partial one.
   auto depthwise = [](int64_t c, int64_t h, int64_t w, int64_t k, int64_t oh, int64_t ow,
