@@ -64,7 +64,7 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
   for (int i = 0; i < 3; ++i)
     pointwise = pointwise && g.kernel[i] == 1 && g.stride[i] == 1 && g.pad_begin[i] == 0 &&
                 g.in_size[i] == g.out_size[i];
-  const TensorDesc* bias = nn::input_at(ctx, 2);
+  const TensorDesc* bias = optional_input(ctx, 2);
   const bool constant = ctx.inputs[1]->constant != nullptr && (!bias || bias->constant != nullptr);
   const bool empty = g.batch == 0 || g.in_channels == 0 || g.out_channels == 0;
   if (!constant || empty) return pointwise ? NhwcConvPath::kPointwiseReference : NhwcConvPath::kDirect;
@@ -416,7 +416,7 @@ class NhwcDirectConvKernel final : public OpKernel {
 };
 
 std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGeometry& g) {
-  const TensorDesc* bias_desc = nn::input_at(ctx, 2);
+  const TensorDesc* bias_desc = optional_input(ctx, 2);
   const bool has_bias = bias_desc != nullptr;
   const auto* weight = static_cast<const float*>(ctx.inputs[1]->constant);
   const auto* bias = has_bias ? static_cast<const float*>(bias_desc->constant) : nullptr;
@@ -480,7 +480,7 @@ Status check_conv_inputs(const PrepareContext& ctx) {
   if (w.rank() != x.rank())
     return ctx.error(Status::kBadModel, "weight '" + w.name + "' has shape " + shape_str(w.shape) +
                                             ", expected rank " + std::to_string(x.rank()));
-  if (const TensorDesc* b = nn::input_at(ctx, 2))
+  if (const TensorDesc* b = optional_input(ctx, 2))
     PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *b, DType::kFloat32, "bias"));
   if (ctx.attrs->has("kernel_shape")) {
     std::vector<int64_t> kernel(w.shape.begin() + 2, w.shape.end());
@@ -492,7 +492,7 @@ Status check_conv_inputs(const PrepareContext& ctx) {
 }
 
 Status check_bias(const PrepareContext& ctx, int64_t channels) {
-  const TensorDesc* b = nn::input_at(ctx, 2);
+  const TensorDesc* b = optional_input(ctx, 2);
   if (b && b->shape != std::vector<int64_t>{channels})
     return ctx.error(Status::kBadModel, "bias '" + b->name + "' has shape " + shape_str(b->shape) +
                                             ", expected [" + std::to_string(channels) + "]");
@@ -546,7 +546,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
   nn::right_align3(win.pad_begin, g.pad_begin);
   if (nhwc) return make_nhwc_conv(ctx, g);
   return std::unique_ptr<OpKernel>(new ConvKernel(kernels::f32_conv_ref__scalar, g,
-                                                  nn::input_at(ctx, 2) != nullptr, ctx.activation,
+                                                  optional_input(ctx, 2) != nullptr, ctx.activation,
                                                   nn::kernel_name("f32_conv", ctx.activation, "ref__scalar")));
 }
 
@@ -631,7 +631,7 @@ Result<std::unique_ptr<OpKernel>> prepare_ConvTranspose(const PrepareContext& ct
   nn::right_align3(dilations, g.dilation);
   nn::right_align3(pad_begin, g.pad_begin);
   return std::unique_ptr<OpKernel>(
-      new ConvKernel(kernels::f32_convtranspose_ref__scalar, g, nn::input_at(ctx, 2) != nullptr,
+      new ConvKernel(kernels::f32_convtranspose_ref__scalar, g, optional_input(ctx, 2) != nullptr,
                      ctx.activation, nn::kernel_name("f32_convtranspose", ctx.activation, "ref__scalar")));
 }
 

@@ -157,7 +157,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
   const TensorDesc& b = *ctx.inputs[1];
-  const TensorDesc* c = nn::input_at(ctx, 2);
+  const TensorDesc* c = optional_input(ctx, 2);
   const int64_t trans_a = ctx.attrs->get_int("transA", 0), trans_b = ctx.attrs->get_int("transB", 0);
   if ((trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1))
     return ctx.error(Status::kBadModel, "transA and transB must be 0 or 1");

@@ -11,14 +11,10 @@
 #include <vector>
 
 #include "runtime/op.h"
+#include "runtime/ops/common.h"
 #include "runtime/thread_pool.h"
 
 namespace pare::rt::ops::nn {
-
-// Input i, or nullptr when it is omitted or past the end.
-inline const TensorDesc* input_at(const PrepareContext& ctx, size_t i) {
-  return i < ctx.inputs.size() ? ctx.inputs[i] : nullptr;
-}
 
 // Between min_inputs and max_inputs inputs (the first min_inputs present) and exactly
 // `outputs` outputs, all present.
@@ -50,18 +46,8 @@ inline Status check_dtype(const PrepareContext& ctx, const TensorDesc& t, DType 
                                              dtype_name(expected));
 }
 
-// The planned output i must have the dtype and shape prepare computed.
-inline Status check_output(const PrepareContext& ctx, size_t i, DType dtype,
-                           const std::vector<int64_t>& shape) {
-  const TensorDesc& out = *ctx.outputs[i];
-  if (out.dtype != dtype)
-    return ctx.error(Status::kBadModel, "output '" + out.name + "' has dtype " +
-                                            dtype_name(out.dtype) + ", expected " + dtype_name(dtype));
-  if (out.shape != shape)
-    return ctx.error(Status::kBadModel, "output '" + out.name + "' has shape " +
-                                            shape_str(out.shape) + ", expected " + shape_str(shape));
-  return Status::ok();
-}
+// The planned output i must have the dtype and shape prepare computed (one check for all ops).
+using ops::check_output;
 
 // Maps axis in [-rank, rank) to [0, rank); false when out of range.
 inline bool normalize_axis(int64_t axis, size_t rank, int64_t* out) {

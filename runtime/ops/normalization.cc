@@ -140,7 +140,7 @@ Result<std::unique_ptr<OpKernel>> prepare_LayerNormalization(const PrepareContex
     name = v->name;
   }
   return std::unique_ptr<OpKernel>(new LayerNormKernel(fn, name, rows, cols,
-                                                       nn::input_at(ctx, 2) != nullptr, has_mean,
+                                                       optional_input(ctx, 2) != nullptr, has_mean,
                                                        has_inv_std,
                                                        ctx.attrs->get_float("epsilon", 1e-5f)));
 }

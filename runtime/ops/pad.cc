@@ -91,7 +91,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
     return ctx.error(Status::kBadModel, "pads '" + pads_desc.name + "' must be int64");
 
   std::vector<int64_t> axes;
-  if (const TensorDesc* axes_desc = nn::input_at(ctx, 3)) {
+  if (const TensorDesc* axes_desc = optional_input(ctx, 3)) {
     if (axes_desc->constant == nullptr)
       return ctx.error(Status::kUnsupported, "axes '" + axes_desc->name + "' must be a constant");
     std::vector<int64_t> raw;
@@ -111,7 +111,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
     return ctx.error(Status::kBadModel, "pads " + shape_str(pads) + " should have " +
                                             std::to_string(2 * axes.size()) + " values (2 per padded axis)");
 
-  const TensorDesc* value = nn::input_at(ctx, 2);
+  const TensorDesc* value = optional_input(ctx, 2);
   if (value) {
     if (value->dtype != x.dtype)
       return ctx.error(Status::kBadModel, "constant_value '" + value->name + "' has dtype " +

@@ -87,7 +87,7 @@ class ResizeLinearKernel final : public OpKernel {
 // A present input with at least one element (opset 11-12 exporters pass empty tensors
 // for "absent").
 const TensorDesc* nonempty_input(const PrepareContext& ctx, size_t i) {
-  const TensorDesc* t = nn::input_at(ctx, i);
+  const TensorDesc* t = optional_input(ctx, i);
   return t && t->num_elements() > 0 ? t : nullptr;
 }
 
