@@ -81,6 +81,26 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
   return NhwcConvPath::kDirect;
 }
 
+// Rows [0, rows) in whole MR-row units, split evenly among `workers` (so that two workers
+// differ by at most one unit) and each share cut into blocks of at most `max_block` rows:
+// calls fn(worker, r0, r1) for every block. Where the blocks fall does not change any
+// output byte; it only keeps each block in cache and the threads evenly loaded.
+template <typename Fn>
+void for_each_block(ThreadPool* pool, size_t rows, size_t mr, size_t max_block, size_t workers,
+                    const Fn& fn) {
+  const size_t units = (rows + mr - 1) / mr, block_units = std::max<size_t>(1, max_block / mr);
+  workers = std::max<size_t>(1, std::min(workers, units));
+  nn::parallel_for(pool, workers, [&](size_t w0, size_t w1) {
+    for (size_t w = w0; w < w1; ++w) {
+      const size_t u_end = units * (w + 1) / workers;
+      for (size_t u = units * w / workers; u < u_end; u += block_units) {
+        const size_t r0 = u * mr, r1 = std::min(rows, std::min(u_end, u + block_units) * mr);
+        fn(w, r0, r1);
+      }
+    }
+  });
+}
+
 // One-group Conv as C [pixels, Cout] = A [pixels, taps * Cin] * W + bias with the packed
 // GEMM. W ([taps * Cin, Cout], rows in im2col order) and the bias are packed at prepare.
 // A pointwise conv reads the input as A; other geometries gather blocks of A rows into
@@ -114,7 +134,6 @@ class NhwcGemmConvKernel final : public OpKernel {
     // while every panel of W passes over it.
     const size_t row_bytes = k * sizeof(float);
     block_rows_ = std::max<size_t>(1, kBlockBytes / (row_bytes * v.mr)) * v.mr;
-    blocks_ = (pixels_ + block_rows_ - 1) / block_rows_;
   }
 
   size_t scratch_bytes() const override {
@@ -132,26 +151,20 @@ class NhwcGemmConvKernel final : public OpKernel {
       nn::parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::f32_gemm_tiles(v_, args, t0, t1); });
       return;
     }
-    // One worker per thread (at most kMaxWorkers), each with its own block buffer and a
-    // contiguous share of the blocks.
+    // One worker per thread (at most kMaxWorkers), each with its own block buffer.
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
-    const size_t workers = std::min({threads, kMaxWorkers, blocks_});
     auto* scratch = static_cast<float*>(ctx.scratch);
-    nn::parallel_for(ctx.pool, workers, [&](size_t w0, size_t w1) {
-      for (size_t w = w0; w < w1; ++w) {
-        float* rows = scratch + w * block_rows_ * args_.k;
-        for (size_t b = blocks_ * w / workers; b < blocks_ * (w + 1) / workers; ++b) {
-          const size_t r0 = b * block_rows_, r1 = std::min(pixels_, r0 + block_rows_);
-          kernels::f32_conv_nhwc_im2col(g_, x, static_cast<int64_t>(r0), static_cast<int64_t>(r1), rows);
-          kernels::F32GemmArgs args = args_;
-          args.m = r1 - r0;
-          args.a = rows;
-          args.c = y + r0 * args_.n;
-          kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
-                            kernels::f32_gemm_n_panels(v_, args.n));
-        }
-      }
-    });
+    for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
+                   [&](size_t w, size_t r0, size_t r1) {
+                     float* rows = scratch + w * block_rows_ * args_.k;
+                     kernels::f32_conv_nhwc_im2col(g_, x, static_cast<int64_t>(r0), static_cast<int64_t>(r1), rows);
+                     kernels::F32GemmArgs args = args_;
+                     args.m = r1 - r0;
+                     args.a = rows;
+                     args.c = y + r0 * args_.n;
+                     kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
+                                       kernels::f32_gemm_n_panels(v_, args.n));
+                   });
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
@@ -168,7 +181,7 @@ class NhwcGemmConvKernel final : public OpKernel {
   std::string name_;
   nn::AlignedFloats packed_;
   kernels::F32GemmArgs args_;
-  size_t pixels_ = 0, block_rows_ = 0, blocks_ = 0;
+  size_t pixels_ = 0, block_rows_ = 0;
 };
 
 // 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
@@ -195,7 +208,6 @@ class NhwcWinogradConvKernel final : public OpKernel {
     // kBlockBytes, so that they stay in L2 between the transforms and the GEMMs.
     const size_t tile_bytes = 16 * (cin + cout) * sizeof(float);
     block_tiles_ = std::max<size_t>(1, kBlockBytes / (tile_bytes * v.mr)) * v.mr;
-    blocks_ = (tiles_ + block_tiles_ - 1) / block_tiles_;
     // One cache line past a multiple of 4 KiB apart: the transforms touch all 16 matrices
     // at once, which would otherwise fall into the same L1 sets.
     v_stride_ = (block_tiles_ * cin + 1023) / 1024 * 1024 + 16;
@@ -211,36 +223,31 @@ class NhwcWinogradConvKernel final : public OpKernel {
     auto* y = static_cast<float*>(ctx.outputs[0]);
     const size_t cin = static_cast<size_t>(g_.in_channels), cout = static_cast<size_t>(g_.out_channels);
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
-    const size_t workers = std::min({threads, kMaxWorkers, blocks_});
     auto* scratch = static_cast<float*>(ctx.scratch);
     const float* bias = bias_.empty() ? nullptr : bias_.data();
-    nn::parallel_for(ctx.pool, workers, [&](size_t w0, size_t w1) {
-      for (size_t w = w0; w < w1; ++w) {
-        float* v = scratch + w * worker_floats();
-        float* m = v + 16 * v_stride_;
-        for (size_t b = blocks_ * w / workers; b < blocks_ * (w + 1) / workers; ++b) {
-          const size_t t0 = b * block_tiles_, t1 = std::min(tiles_, t0 + block_tiles_);
-          kernels::f32_conv_winograd_f23_input(g_, x, static_cast<int64_t>(t0), static_cast<int64_t>(t1), v,
-                                               static_cast<int64_t>(v_stride_));
-          kernels::F32GemmArgs args;
-          args.m = t1 - t0;
-          args.n = cout;
-          args.k = cin;
-          args.a_stride = cin;
-          args.c_stride = cout;
-          for (size_t e = 0; e < 16; ++e) {
-            args.a = v + e * v_stride_;
-            args.packed_b = packed_.data() + e * matrix_floats_;
-            args.c = m + e * m_stride_;
-            kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
-                              kernels::f32_gemm_n_panels(v_, args.n));
-          }
-          kernels::f32_conv_winograd_f23_output(g_, m, static_cast<int64_t>(m_stride_), bias, static_cast<int64_t>(t0),
-                                                static_cast<int64_t>(t1), y);
-          if (act_.kind != ActivationKind::kNone) activate_tiles(t0, t1, y);
-        }
-      }
-    });
+    for_each_block(ctx.pool, tiles_, v_.mr, block_tiles_, std::min(threads, kMaxWorkers),
+                   [&](size_t w, size_t t0, size_t t1) {
+                     float* v = scratch + w * worker_floats();
+                     float* m = v + 16 * v_stride_;
+                     kernels::f32_conv_winograd_f23_input(g_, x, static_cast<int64_t>(t0), static_cast<int64_t>(t1), v,
+                                                          static_cast<int64_t>(v_stride_));
+                     kernels::F32GemmArgs args;
+                     args.m = t1 - t0;
+                     args.n = cout;
+                     args.k = cin;
+                     args.a_stride = cin;
+                     args.c_stride = cout;
+                     for (size_t e = 0; e < 16; ++e) {
+                       args.a = v + e * v_stride_;
+                       args.packed_b = packed_.data() + e * matrix_floats_;
+                       args.c = m + e * m_stride_;
+                       kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
+                                         kernels::f32_gemm_n_panels(v_, args.n));
+                     }
+                     kernels::f32_conv_winograd_f23_output(g_, m, static_cast<int64_t>(m_stride_), bias,
+                                                           static_cast<int64_t>(t0), static_cast<int64_t>(t1), y);
+                     if (act_.kind != ActivationKind::kNone) activate_tiles(t0, t1, y);
+                   });
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
@@ -270,7 +277,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
   nn::AlignedFloats packed_;
   size_t matrix_floats_ = 0;
   std::vector<float> bias_;
-  size_t tiles_ = 0, block_tiles_ = 0, blocks_ = 0;
+  size_t tiles_ = 0, block_tiles_ = 0;
   size_t v_stride_ = 0, m_stride_ = 0;  // floats between the 16 matrices
 };
 
