@@ -1,5 +1,6 @@
 #include "runtime/model.h"
 
+#include <cmath>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -189,8 +190,11 @@ Status Model::parse(const std::string& name) {
 
     if (t->constant()) {
       const uint64_t off = t->data_offset(), size = t->data_size();
-      if (off % kWeightAlignment != 0)
-        return bad_model(where + " data offset " + std::to_string(off) + " is not 64-byte aligned");
+      // 64-byte aligned; constants under 64 bytes 16-byte aligned (docs/format.md).
+      const uint64_t alignment = size < kWeightAlignment ? 16 : kWeightAlignment;
+      if (off % alignment != 0)
+        return bad_model(where + " data offset " + std::to_string(off) + " is not " +
+                         std::to_string(alignment) + "-byte aligned");
       if (off > w_size || size > w_size - off)
         return bad_model(where + " data [" + std::to_string(off) + ", +" + std::to_string(size) +
                          ") lies outside the weight segment of " + std::to_string(w_size) + " bytes");
@@ -212,8 +216,8 @@ Status Model::parse(const std::string& name) {
     }
 
     if (const fb::Quantization* fq = t->quantization()) {
-      mt.has_quant = true;
-      QuantDesc& qd = mt.quant;
+      mt.desc.quantized = true;
+      QuantDesc& qd = mt.desc.quant;
       qd.axis = fq->axis();
       if (fq->scales()) qd.scales.assign(fq->scales()->begin(), fq->scales()->end());
       if (fq->zero_points()) qd.zero_points.assign(fq->zero_points()->begin(), fq->zero_points()->end());
@@ -228,6 +232,20 @@ Status Model::parse(const std::string& name) {
       if (!qd.zero_points.empty() && qd.zero_points.size() != qd.scales.size())
         return bad_model(where + " has " + std::to_string(qd.zero_points.size()) +
                          " zero points for " + std::to_string(qd.scales.size()) + " scales");
+      for (float scale : qd.scales)
+        if (!(scale > 0) || !std::isfinite(scale))
+          return bad_model(where + " has quantization scale " + std::to_string(scale) +
+                           " (must be finite and > 0)");
+      int64_t zp_min = INT64_MIN, zp_max = INT64_MAX;
+      if (mt.desc.dtype == DType::kUInt8) zp_min = 0, zp_max = 255;
+      if (mt.desc.dtype == DType::kInt8) zp_min = -128, zp_max = 127;
+      if (mt.desc.dtype == DType::kInt32) zp_min = INT32_MIN, zp_max = INT32_MAX;
+      for (int64_t zp : qd.zero_points)
+        if (zp < zp_min || zp > zp_max)
+          return bad_model(where + " has zero point " + std::to_string(zp) + " outside its dtype " +
+                           dtype_name(mt.desc.dtype));
+      // Absent zero points are zeros.
+      if (qd.zero_points.empty()) qd.zero_points.assign(qd.scales.size(), 0);
     }
   }
   auto tensor_in_range = [&](int32_t id) { return id >= 0 && static_cast<uint32_t>(id) < num_tensors; };

@@ -24,17 +24,9 @@ struct NodeDesc {
   FusedActivation activation;
 };
 
-struct QuantDesc {
-  std::vector<float> scales;
-  std::vector<int64_t> zero_points;
-  int32_t axis = -1;
-};
-
 struct ModelTensor {
   TensorDesc desc;              // desc.constant points into the mapping for weights
   int64_t arena_offset = -1;    // -1 for constants
-  bool has_quant = false;
-  QuantDesc quant;
 };
 
 struct ModelMetadata {

@@ -24,11 +24,21 @@ size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 bool dtype_valid(int32_t value);
 
+// Quantization of an 8-bit (or int32 bias) tensor: real = scales[i] * (q - zero_points[i]),
+// one entry per tensor (axis -1) or one per index along `axis`.
+struct QuantDesc {
+  std::vector<float> scales;
+  std::vector<int64_t> zero_points;
+  int32_t axis = -1;
+};
+
 struct TensorDesc {
   std::string name;
   DType dtype = DType::kUndefined;
   std::vector<int64_t> shape;
   const void* constant = nullptr;  // weights: points into the mapped file (or a caller's buffer)
+  bool quantized = false;          // quant holds the tensor's quantization
+  QuantDesc quant;
 
   int64_t num_elements() const {
     int64_t n = 1;
