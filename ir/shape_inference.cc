@@ -124,6 +124,10 @@ class NodeContext {
     if (node_.outputs.size() != n)
       fail("has " + std::to_string(node_.outputs.size()) + " outputs, expected " + std::to_string(n));
   }
+  DType output_dtype(size_t k) const {
+    if (k >= node_.outputs.size() || node_.outputs[k] == kNoTensor) fail("output " + std::to_string(k) + " is missing");
+    return graph_.tensor(node_.outputs[k]).dtype;
+  }
   bool output_is_constant(size_t k) const {
     return k < node_.outputs.size() && node_.outputs[k] != kNoTensor &&
            graph_.tensor(node_.outputs[k]).is_constant();
@@ -386,6 +390,52 @@ void infer_gelu(NodeContext& c) {
   std::string approximate = c.attrs().get_string("approximate", "none");
   if (approximate != "none" && approximate != "tanh") c.fail("unknown approximate '" + approximate + "'");
   same_as_input(c);
+}
+
+// QuantizeLinear / DequantizeLinear (opset 13): scale and zero point are scalars (per tensor)
+// or 1-D along `axis` (per axis); Quantize's output dtype is the zero point's (uint8 without).
+void infer_quantize_linear(NodeContext& c, bool quantize) {
+  if (!c.has_input(1)) {
+    // pare's short form: the 8-bit tensor's quantization holds scale and zero point.
+    if (c.has_input(2)) c.fail("has a zero point but no scale");
+    if (quantize) {
+      const DType y = c.output_dtype(0);
+      if (y != DType::kUInt8 && y != DType::kInt8) c.fail("without a scale input, the output must be 8-bit and quantized");
+      if (c.dtype(0) != DType::kFloat32) c.fail("input must be float32, not " + std::string(dtype_name(c.dtype(0))));
+      c.set_output(0, y, c.sizes(0));
+    } else {
+      const DType xd = c.dtype(0);
+      if ((xd != DType::kUInt8 && xd != DType::kInt8 && xd != DType::kInt32) || !c.input(0).quant)
+        c.fail("without a scale input, the input must be an 8-bit or int32 quantized tensor");
+      c.set_output(0, DType::kFloat32, c.sizes(0));
+    }
+    return;
+  }
+  const Sizes x = c.sizes(0), scale = c.sizes(1);
+  if (scale.size() > 1) c.fail("scale must be a scalar or 1-D, got " + str(scale));
+  if (scale.size() == 1 && !x.empty()) {
+    const int64_t a = c.axis(c.attrs().get_int("axis", 1), x.size());
+    if (scale[0] != x[static_cast<size_t>(a)] && scale[0] != 1)
+      c.fail("scale " + str(scale) + " does not match axis " + std::to_string(a) + " of " + str(x));
+  }
+  if (c.dtype(1) != DType::kFloat32) c.fail("scale must be float32, not " + std::string(dtype_name(c.dtype(1))));
+  DType zp = DType::kUInt8;
+  if (c.has_input(2)) {
+    if (c.sizes(2) != scale) c.fail("zero point " + str(c.sizes(2)) + " and scale " + str(scale) + " differ in shape");
+    zp = c.dtype(2);
+    if (zp != DType::kUInt8 && zp != DType::kInt8 && (quantize || zp != DType::kInt32))
+      c.fail("zero point dtype " + std::string(dtype_name(zp)) + " is not supported");
+  }
+  if (quantize) {
+    if (c.dtype(0) != DType::kFloat32) c.fail("input must be float32, not " + std::string(dtype_name(c.dtype(0))));
+    c.set_output(0, zp, x);
+  } else {
+    const DType xd = c.dtype(0);
+    if (!c.has_input(2) && xd != DType::kUInt8 && xd != DType::kInt8 && xd != DType::kInt32)
+      c.fail("input dtype " + std::string(dtype_name(xd)) + " cannot be dequantized");
+    if (c.has_input(2) && xd != zp) c.fail("input dtype " + std::string(dtype_name(xd)) + " differs from the zero point's");
+    c.set_output(0, DType::kFloat32, x);
+  }
 }
 
 void infer_gemm(NodeContext& c) {
@@ -802,6 +852,8 @@ void infer_node(Graph& graph, NodeId id) {
     case OpKind::kLayerNormalization: infer_layernorm(c); break;
     case OpKind::kSoftmax: infer_softmax(c); break;
     case OpKind::kGemm: infer_gemm(c); break;
+    case OpKind::kQuantizeLinear: infer_quantize_linear(c, true); break;
+    case OpKind::kDequantizeLinear: infer_quantize_linear(c, false); break;
     case OpKind::kMatMul: infer_matmul(c); break;
     case OpKind::kFlatten: infer_flatten(c); break;
     case OpKind::kReshape: infer_reshape(c); break;

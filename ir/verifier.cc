@@ -50,7 +50,9 @@ Arity arity(OpKind op) {
     case OpKind::kTanh:
     case OpKind::kTranspose: return {1, 1, 1, 1};
     case OpKind::kBatchNormalization: return {5, 5, 1, 1};
-    case OpKind::kClip: return {1, 3, 1, 1};
+    case OpKind::kClip:
+    case OpKind::kDequantizeLinear:
+    case OpKind::kQuantizeLinear: return {1, 3, 1, 1};
     case OpKind::kConcat: return {1, kMany, 1, 1};
     case OpKind::kConstant: return {0, 0, 1, 1};
     case OpKind::kConv:

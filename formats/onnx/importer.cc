@@ -75,6 +75,8 @@ int64_t min_opset(OpKind op) {
     case OpKind::kPRelu:
     case OpKind::kSub: return 7;
     case OpKind::kExpand: return 8;
+    case OpKind::kDequantizeLinear:
+    case OpKind::kQuantizeLinear: return 10;  // per-axis (axis attribute) from 13: same form
     case OpKind::kConstantOfShape:
     case OpKind::kErf:
     case OpKind::kWhere: return 9;

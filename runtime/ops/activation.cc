@@ -1,12 +1,15 @@
 // Unary activations: Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish,
 // Tanh, Erf, Gelu, Sqrt. All map one input to an output of the same shape and
-// dtype.
+// dtype. On a quantized 8-bit input all but Sqrt run as a 256-entry table built
+// from the float reference function (prepare_q8_table).
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <type_traits>
 
 #include "runtime/kernels/eltwise/eltwise.h"
+#include "runtime/kernels/qeltwise/qeltwise.h"
 #include "runtime/ops/common.h"
 #include "runtime/ops/eltwise_split.h"
 #include "runtime/ops/ops.h"
@@ -106,17 +109,55 @@ Result<std::unique_ptr<OpKernel>> prepare_clip(const PrepareContext& ctx) {
   });
 }
 
+bool q8_input(const PrepareContext& ctx) { return !ctx.inputs.empty() && is_q8_tensor(ctx.inputs[0]); }
+
+// The table form of a one-input activation.
+Result<std::unique_ptr<OpKernel>> q8_unary(const PrepareContext& ctx, const char* op,
+                                           const std::function<void(size_t, const float*, float*)>& f) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+  return prepare_q8_table(ctx, op, f);
+}
+
+// A Clip bound of an int8 Clip as a real value: a float32 constant, or an 8-bit constant
+// read with its own quantization (the input's when it has none); `dflt` when omitted.
+Status q8_clip_bound(const PrepareContext& ctx, size_t i, const char* what, float dflt, float* out) {
+  const TensorDesc* t = optional_input(ctx, i);
+  *out = dflt;
+  if (t == nullptr) return Status::ok();
+  if (t->num_elements() != 1)
+    return ctx.error(Status::kBadModel, std::string(what) + " must be a scalar, got shape " + shape_str(t->shape));
+  if (t->constant == nullptr)
+    return ctx.error(Status::kUnsupported, std::string(what) + " '" + t->name + "' must be a constant");
+  if (t->dtype == DType::kFloat32) {
+    std::memcpy(out, t->constant, sizeof(float));
+    return Status::ok();
+  }
+  if (t->dtype != DType::kUInt8 && t->dtype != DType::kInt8)
+    return ctx.error(Status::kBadModel, std::string(what) + " has dtype " + dtype_name(t->dtype));
+  const TensorDesc& q = t->quantized ? *t : *ctx.inputs[0];
+  Q8Quant qq;
+  PARE_RT_RETURN_IF_ERROR(q8_per_tensor(ctx, q, what, &qq));
+  const uint8_t byte = *static_cast<const uint8_t*>(t->constant);
+  kernels::q8_dequantize_ref(1, &byte, t->dtype == DType::kInt8, qq.zero_point, qq.scale, out);
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Relu(const PrepareContext& ctx) {
+  if (q8_input(ctx)) return q8_unary(ctx, "relu", kernels::f32_relu_ref);
   return prepare_unary(ctx, &kernels::F32EltwiseVariant::relu, "relu");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_LeakyRelu(const PrepareContext& ctx) {
-  size_t n = 0;
-  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
   float alpha = 0.f;
   PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "alpha", 0.01f, &alpha));
+  if (q8_input(ctx))
+    return q8_unary(ctx, "leaky_relu", [alpha](size_t n, const float* x, float* y) {
+      kernels::f32_leaky_relu_ref(n, x, alpha, y);
+    });
+  size_t n = 0;
+  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
   return make_kernel("f32_leaky_relu_ref__scalar", [n, alpha](const ExecContext& ec) {
     kernels::f32_leaky_relu_ref(n, static_cast<const float*>(ec.inputs[0]), alpha,
                                 static_cast<float*>(ec.outputs[0]));
@@ -125,6 +166,14 @@ Result<std::unique_ptr<OpKernel>> prepare_LeakyRelu(const PrepareContext& ctx) {
 
 Result<std::unique_ptr<OpKernel>> prepare_Clip(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 3, 1, 1));
+  if (q8_input(ctx)) {
+    float lo = 0.f, hi = 0.f;
+    PARE_RT_RETURN_IF_ERROR(q8_clip_bound(ctx, 1, "min", -INFINITY, &lo));
+    PARE_RT_RETURN_IF_ERROR(q8_clip_bound(ctx, 2, "max", INFINITY, &hi));
+    return prepare_q8_table(ctx, "clip", [lo, hi](size_t n, const float* x, float* y) {
+      kernels::clip_ref<float>(n, x, lo, hi, y);
+    });
+  }
   PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
   const TensorDesc& x = *ctx.inputs[0];
   PARE_RT_RETURN_IF_ERROR(
@@ -141,15 +190,20 @@ Result<std::unique_ptr<OpKernel>> prepare_Clip(const PrepareContext& ctx) {
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Sigmoid(const PrepareContext& ctx) {
+  if (q8_input(ctx)) return q8_unary(ctx, "sigmoid", kernels::f32_sigmoid_ref);
   return prepare_unary(ctx, &kernels::F32EltwiseVariant::sigmoid, "sigmoid");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_HardSigmoid(const PrepareContext& ctx) {
-  size_t n = 0;
-  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
   float alpha = 0.f, beta = 0.f;
   PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "alpha", 0.2f, &alpha));
   PARE_RT_RETURN_IF_ERROR(float_attr(ctx, "beta", 0.5f, &beta));
+  if (q8_input(ctx))
+    return q8_unary(ctx, "hard_sigmoid", [alpha, beta](size_t n, const float* x, float* y) {
+      kernels::f32_hard_sigmoid_ref(n, x, alpha, beta, y);
+    });
+  size_t n = 0;
+  PARE_RT_RETURN_IF_ERROR(check_unary_f32(ctx, &n));
   const kernels::F32EltwiseVariant& v = kernels::select_f32_eltwise(ctx.isa);
   return make_kernel(std::string("f32_hard_sigmoid_") + v.suffix,
                      [fn = v.hard_sigmoid, n, alpha, beta](const ExecContext& ec) {
@@ -162,20 +216,26 @@ Result<std::unique_ptr<OpKernel>> prepare_HardSigmoid(const PrepareContext& ctx)
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_HardSwish(const PrepareContext& ctx) {
+  if (q8_input(ctx)) return q8_unary(ctx, "hard_swish", kernels::f32_hard_swish_ref);
   return prepare_unary(ctx, &kernels::F32EltwiseVariant::hard_swish, "hard_swish");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Tanh(const PrepareContext& ctx) {
+  if (q8_input(ctx)) return q8_unary(ctx, "tanh", kernels::f32_tanh_ref);
   return prepare_unary(ctx, &kernels::F32EltwiseVariant::tanh, "tanh");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Erf(const PrepareContext& ctx) {
+  if (q8_input(ctx)) return q8_unary(ctx, "erf", kernels::f32_erf_ref);
   return prepare_unary(ctx, &kernels::F32EltwiseVariant::erf, "erf");
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Gelu(const PrepareContext& ctx) {
   std::string approximate;
   PARE_RT_RETURN_IF_ERROR(string_attr(ctx, "approximate", "none", &approximate));
+  if (q8_input(ctx) && (approximate == "none" || approximate == "tanh"))
+    return q8_unary(ctx, approximate == "none" ? "gelu" : "gelu_tanh",
+                    approximate == "none" ? kernels::f32_gelu_ref : kernels::f32_gelu_tanh_ref);
   if (approximate == "none") return prepare_unary(ctx, &kernels::F32EltwiseVariant::gelu, "gelu");
   if (approximate == "tanh")
     return prepare_unary(ctx, kernels::f32_gelu_tanh_ref, "f32_gelu_tanh_ref__scalar");

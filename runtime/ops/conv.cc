@@ -81,26 +81,6 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
   return NhwcConvPath::kDirect;
 }
 
-// Rows [0, rows) in whole MR-row units, split evenly among `workers` (so that two workers
-// differ by at most one unit) and each share cut into blocks of at most `max_block` rows:
-// calls fn(worker, r0, r1) for every block. Where the blocks fall does not change any
-// output byte; it only keeps each block in cache and the threads evenly loaded.
-template <typename Fn>
-void for_each_block(ThreadPool* pool, size_t rows, size_t mr, size_t max_block, size_t workers,
-                    const Fn& fn) {
-  const size_t units = (rows + mr - 1) / mr, block_units = std::max<size_t>(1, max_block / mr);
-  workers = std::max<size_t>(1, std::min(workers, units));
-  nn::parallel_for(pool, workers, [&](size_t w0, size_t w1) {
-    for (size_t w = w0; w < w1; ++w) {
-      const size_t u_end = units * (w + 1) / workers;
-      for (size_t u = units * w / workers; u < u_end; u += block_units) {
-        const size_t r0 = u * mr, r1 = std::min(rows, std::min(u_end, u + block_units) * mr);
-        fn(w, r0, r1);
-      }
-    }
-  });
-}
-
 // One-group Conv as C [pixels, Cout] = A [pixels, taps * Cin] * W + bias with the packed
 // GEMM. W ([taps * Cin, Cout], rows in im2col order) and the bias are packed at prepare.
 // A pointwise conv reads the input as A; other geometries gather blocks of A rows into
@@ -154,7 +134,7 @@ class NhwcGemmConvKernel final : public OpKernel {
     // One worker per thread (at most kMaxWorkers), each with its own block buffer.
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     auto* scratch = static_cast<float*>(ctx.scratch);
-    for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
+    nn::for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t r0, size_t r1) {
                      float* rows = scratch + w * block_rows_ * args_.k;
                      kernels::f32_conv_nhwc_im2col(g_, x, static_cast<int64_t>(r0), static_cast<int64_t>(r1), rows);
@@ -225,7 +205,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     auto* scratch = static_cast<float*>(ctx.scratch);
     const float* bias = bias_.empty() ? nullptr : bias_.data();
-    for_each_block(ctx.pool, tiles_, v_.mr, block_tiles_, std::min(threads, kMaxWorkers),
+    nn::for_each_block(ctx.pool, tiles_, v_.mr, block_tiles_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t t0, size_t t1) {
                      float* v = scratch + w * worker_floats();
                      float* m = v + 16 * v_stride_;
@@ -473,29 +453,36 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
       g, weight, has_bias, ctx.activation, nn::kernel_name("f32_conv_nhwc", ctx.activation, "ref__scalar")));
 }
 
-// Checks X, W and the optional B of either op: float32, X of rank 3 to 5, W of X's rank,
-// B of shape [bias_size].
+Status check_conv_shapes(const PrepareContext& ctx);
+
+// Checks X, W and the optional B of either op: float32, X of rank 3 to 5, W of X's rank.
 Status check_conv_inputs(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 3, 1));
+  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[0], DType::kFloat32, "input"));
+  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[1], DType::kFloat32, "weight"));
+  if (const TensorDesc* b = optional_input(ctx, 2))
+    PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *b, DType::kFloat32, "bias"));
+  PARE_RT_RETURN_IF_ERROR(check_conv_shapes(ctx));
+  return nn::check_activation(ctx);
+}
+
+// X of rank 3 to 5, W of X's rank, kernel_shape matching W (any dtypes).
+Status check_conv_shapes(const PrepareContext& ctx) {
   const TensorDesc& x = *ctx.inputs[0];
   const TensorDesc& w = *ctx.inputs[1];
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, w, DType::kFloat32, "weight"));
   if (x.rank() < 3 || x.rank() > 5)
     return ctx.error(Status::kUnsupported, "input '" + x.name + "' has shape " + shape_str(x.shape) +
                                                ": only 1-D to 3-D convolutions (rank 3 to 5) are supported");
   if (w.rank() != x.rank())
     return ctx.error(Status::kBadModel, "weight '" + w.name + "' has shape " + shape_str(w.shape) +
                                             ", expected rank " + std::to_string(x.rank()));
-  if (const TensorDesc* b = optional_input(ctx, 2))
-    PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *b, DType::kFloat32, "bias"));
   if (ctx.attrs->has("kernel_shape")) {
     std::vector<int64_t> kernel(w.shape.begin() + 2, w.shape.end());
     if (ctx.attrs->get_ints("kernel_shape") != kernel)
       return ctx.error(Status::kBadModel, "kernel_shape " + shape_str(ctx.attrs->get_ints("kernel_shape")) +
                                               " does not match weight shape " + shape_str(w.shape));
   }
-  return nn::check_activation(ctx);
+  return Status::ok();
 }
 
 Status check_bias(const PrepareContext& ctx, int64_t channels) {
@@ -511,13 +498,12 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 
 }  // namespace
 
-Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
+Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g, std::vector<int64_t>* out_shape) {
+  PARE_RT_RETURN_IF_ERROR(check_conv_shapes(ctx));
   const TensorDesc& w = *ctx.inputs[1];
-  bool nhwc = false;
-  PARE_RT_RETURN_IF_ERROR(nn::read_layout(ctx, ctx.inputs[0]->rank(), &nhwc));
-  // Shapes in NC[D]HW order from here on; the planned output is checked in the node's layout.
-  const std::vector<int64_t> x_shape = nhwc ? nn::nhwc_to_nchw(ctx.inputs[0]->shape) : ctx.inputs[0]->shape;
+  PARE_RT_RETURN_IF_ERROR(nn::read_layout(ctx, ctx.inputs[0]->rank(), nhwc));
+  // Shapes in NC[D]HW order from here on; the output shape is returned in the node's layout.
+  const std::vector<int64_t> x_shape = *nhwc ? nn::nhwc_to_nchw(ctx.inputs[0]->shape) : ctx.inputs[0]->shape;
   const int64_t group = ctx.attrs->get_int("group", 1);
   const int64_t channels = x_shape[1], out_channels = w.shape[0];
   if (group < 1 || channels % group != 0 || out_channels % group != 0)
@@ -535,22 +521,32 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
   nn::Window win;
   PARE_RT_RETURN_IF_ERROR(nn::resolve_window(ctx, in, kernel, false, &win));
 
-  std::vector<int64_t> out_shape = {x_shape[0], out_channels};
-  out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
-  PARE_RT_RETURN_IF_ERROR(
-      nn::check_output(ctx, 0, DType::kFloat32, nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
+  *out_shape = {x_shape[0], out_channels};
+  out_shape->insert(out_shape->end(), win.out.begin(), win.out.end());
+  if (*nhwc) *out_shape = nn::nchw_to_nhwc(*out_shape);
 
+  *g = ConvGeometry{};
+  g->batch = x_shape[0];
+  g->groups = group;
+  g->in_channels = channels;
+  g->out_channels = out_channels;
+  nn::right_align3(in, g->in_size);
+  nn::right_align3(win.out, g->out_size);
+  nn::right_align3(win.kernel, g->kernel);
+  nn::right_align3(win.strides, g->stride);
+  nn::right_align3(win.dilations, g->dilation);
+  nn::right_align3(win.pad_begin, g->pad_begin);
+  return Status::ok();
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
+  if (nn::is_q8_input(ctx)) return nn::prepare_q8_conv(ctx);
+  PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
+  bool nhwc = false;
   ConvGeometry g;
-  g.batch = x_shape[0];
-  g.groups = group;
-  g.in_channels = channels;
-  g.out_channels = out_channels;
-  nn::right_align3(in, g.in_size);
-  nn::right_align3(win.out, g.out_size);
-  nn::right_align3(win.kernel, g.kernel);
-  nn::right_align3(win.strides, g.stride);
-  nn::right_align3(win.dilations, g.dilation);
-  nn::right_align3(win.pad_begin, g.pad_begin);
+  std::vector<int64_t> out_shape;
+  PARE_RT_RETURN_IF_ERROR(nn::conv_geometry(ctx, &nhwc, &g, &out_shape));
+  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
   if (nhwc) return make_nhwc_conv(ctx, g);
   return std::unique_ptr<OpKernel>(new ConvKernel(kernels::f32_conv_ref__scalar, g,
                                                   optional_input(ctx, 2) != nullptr, ctx.activation,

@@ -4,11 +4,16 @@
 // resulting strided layout (common.h), so same-shape and scalar operands run as
 // a single row; other broadcasts (e.g. a [C] row over NHWC [N, H, W, C]) run
 // the kernel one row at a time. Float32 Add/Sub/Mul/Div use the vector kernels
-// of ctx.isa; large tensors are split over the thread pool.
+// of ctx.isa; large tensors are split over the thread pool. Add and Mul of
+// quantized 8-bit tensors run the int8 kernels (qeltwise.h) with a fused
+// Relu/Clip as the output clamp.
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "runtime/kernels/eltwise/eltwise.h"
+#include "runtime/kernels/qeltwise/qeltwise.h"
+#include "runtime/kernels/quant/requant.h"
 #include "runtime/ops/common.h"
 #include "runtime/ops/eltwise_split.h"
 #include "runtime/ops/ops.h"
@@ -35,16 +40,23 @@ void where_row(size_t n, const void* const* x, const size_t* steps, void* y) {
                         steps[1], static_cast<const T*>(x[2]), steps[2], static_cast<T*>(y));
 }
 
+// An int8 binary kernel with its parameters.
+struct Q8Binary {
+  kernels::Q8BinaryFn fn = nullptr;
+  kernels::Q8BinaryParams params;
+};
+
 class BroadcastKernel final : public OpKernel {
  public:
-  // f32_binary, when set, runs the rows instead of `row` (a float32 binary
-  // vector kernel).
-  BroadcastKernel(std::string name, RowFn row, kernels::F32BinaryFn f32_binary,
+  // f32_binary or q8.fn, when set, runs the rows instead of `row` (a float32
+  // binary vector kernel, an int8 binary kernel).
+  BroadcastKernel(std::string name, RowFn row, kernels::F32BinaryFn f32_binary, const Q8Binary& q8,
                   const StridedLayout& layout, const std::vector<size_t>& input_bytes,
                   size_t output_bytes, bool empty)
       : name_(std::move(name)),
         row_(row),
         f32_binary_(f32_binary),
+        q8_(q8),
         dims_(layout.dims),
         num_inputs_(input_bytes.size()),
         row_len_(static_cast<size_t>(layout.dims.back())),
@@ -97,6 +109,9 @@ class BroadcastKernel final : public OpKernel {
     if (f32_binary_ != nullptr) {
       f32_binary_(end - begin, static_cast<const float*>(x[0]), steps_[0],
                   static_cast<const float*>(x[1]), steps_[1], static_cast<float*>(y));
+    } else if (q8_.fn != nullptr) {
+      q8_.fn(end - begin, static_cast<const uint8_t*>(x[0]), steps_[0], static_cast<const uint8_t*>(x[1]),
+             steps_[1], q8_.params, static_cast<uint8_t*>(y));
     } else {
       row_(end - begin, x, steps_, y);
     }
@@ -105,6 +120,7 @@ class BroadcastKernel final : public OpKernel {
   std::string name_;
   RowFn row_;
   kernels::F32BinaryFn f32_binary_;
+  Q8Binary q8_;
   std::vector<int64_t> dims_;
   size_t num_inputs_;
   size_t rows_ = 1;
@@ -122,7 +138,8 @@ class BroadcastKernel final : public OpKernel {
 Result<std::unique_ptr<OpKernel>> make_broadcast(const PrepareContext& ctx, size_t num_inputs,
                                                  RowFn row, std::string name, DType out_dtype,
                                                  bool unidirectional = false,
-                                                 kernels::F32BinaryFn f32_binary = nullptr) {
+                                                 kernels::F32BinaryFn f32_binary = nullptr,
+                                                 const Q8Binary& q8 = Q8Binary{}) {
   std::vector<int64_t> shape = ctx.inputs[0]->shape;
   for (size_t k = 1; k < num_inputs; ++k) {
     std::vector<int64_t> next;
@@ -147,7 +164,7 @@ Result<std::unique_ptr<OpKernel>> make_broadcast(const PrepareContext& ctx, size
   }
   simplify_layout(&layout);
   return std::unique_ptr<OpKernel>(
-      std::make_unique<BroadcastKernel>(std::move(name), row, f32_binary, layout, input_bytes,
+      std::make_unique<BroadcastKernel>(std::move(name), row, f32_binary, q8, layout, input_bytes,
                                         dtype_size(out_dtype), num_elements(shape) == 0));
 }
 
@@ -187,8 +204,52 @@ RowFn arith_row(DType t, Arith op) {
   }
 }
 
+// Add/Mul of two quantized 8-bit tensors (per tensor) into a quantized 8-bit output:
+// add t = (a - za) * sa/sy + (b - zb) * sb/sy, mul t = (a - za) * (b - zb) * sa*sb/sy,
+// y = clamp(round(t) + zy) with a fused Relu/Clip folded into the clamp.
+Result<std::unique_ptr<OpKernel>> prepare_q8_binary(const PrepareContext& ctx, Arith op, const char* op_tag) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  Q8Quant qa, qb, qy;
+  PARE_RT_RETURN_IF_ERROR(q8_per_tensor(ctx, *ctx.inputs[0], "input 0", &qa));
+  PARE_RT_RETURN_IF_ERROR(q8_per_tensor(ctx, *ctx.inputs[1], "input 1", &qb));
+  PARE_RT_RETURN_IF_ERROR(q8_per_tensor(ctx, *ctx.outputs[0], "output", &qy));
+  float min = -INFINITY, max = INFINITY;
+  std::string suffix;
+  switch (ctx.activation.kind) {
+    case ActivationKind::kNone: break;
+    case ActivationKind::kRelu: min = 0.f; suffix = "_relu"; break;
+    case ActivationKind::kClip: min = ctx.activation.p0; max = ctx.activation.p1; suffix = "_clip"; break;
+    default: return ctx.error(Status::kUnsupported, "an int8 Add/Mul fuses only Relu and Clip");
+  }
+  Q8Binary q8;
+  kernels::Q8BinaryParams& p = q8.params;
+  p.a_signed = qa.is_signed;
+  p.b_signed = qb.is_signed;
+  p.y_signed = qy.is_signed;
+  p.a_zero_point = qa.zero_point;
+  p.b_zero_point = qb.zero_point;
+  p.y_zero_point = qy.zero_point;
+  if (op == Arith::kAdd) {
+    p.a_multiplier = qa.scale / qy.scale;
+    p.b_multiplier = qb.scale / qy.scale;
+  } else {
+    p.a_multiplier = qa.scale * qb.scale / qy.scale;
+  }
+  if (!std::isfinite(p.a_multiplier) || !std::isfinite(p.b_multiplier))
+    return ctx.error(Status::kUnsupported, "the int8 scales give a multiplier out of float range");
+  kernels::q8_clamp_range(qy.is_signed, qy.scale, qy.zero_point, min, max, &p.lo, &p.hi);
+  const kernels::Q8EltwiseVariant& v = kernels::select_q8_eltwise(ctx.isa);
+  q8.fn = op == Arith::kAdd ? v.add : v.mul;
+  const DType y_dtype = ctx.outputs[0]->dtype;
+  return make_broadcast(ctx, 2, nullptr, std::string(dtype_tag(y_dtype)) + "_" + op_tag + suffix + "__" + v.isa_name,
+                        y_dtype, /*unidirectional=*/false, nullptr, q8);
+}
+
 Result<std::unique_ptr<OpKernel>> prepare_arith(const PrepareContext& ctx, Arith op,
                                                 const char* op_tag) {
+  if ((op == Arith::kAdd || op == Arith::kMul) && ctx.inputs.size() == 2 && is_q8_tensor(ctx.inputs[0]) &&
+      is_q8_tensor(ctx.inputs[1]))
+    return prepare_q8_binary(ctx, op, op_tag);
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
   const DType t = ctx.inputs[0]->dtype;

@@ -153,6 +153,7 @@ Status check_float_inputs(const PrepareContext& ctx) {
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
+  if (nn::is_q8_input(ctx)) return nn::prepare_q8_gemm(ctx);
   PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 3, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
@@ -215,6 +216,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
+  if (nn::is_q8_input(ctx)) return nn::prepare_q8_matmul(ctx);
   PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 2, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];

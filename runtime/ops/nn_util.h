@@ -14,6 +14,11 @@
 #include "runtime/ops/common.h"
 #include "runtime/thread_pool.h"
 
+namespace pare::rt::kernels {
+struct ConvGeometry;
+struct Requant;
+}  // namespace pare::rt::kernels
+
 namespace pare::rt::ops::nn {
 
 // Between min_inputs and max_inputs inputs (the first min_inputs present) and exactly
@@ -227,5 +232,69 @@ class AlignedFloats {
   std::unique_ptr<float[]> storage_;
   float* data_ = nullptr;
 };
+
+// A byte array on a 64-byte boundary (packed int8 weights), allocated at prepare.
+class AlignedBytes {
+ public:
+  void resize(size_t n) {
+    storage_.reset(new uint8_t[n + 64]());
+    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.get());
+    data_ = storage_.get() + (64 - address % 64) % 64;
+  }
+  uint8_t* data() const { return data_; }
+  bool empty() const { return data_ == nullptr; }
+
+ private:
+  std::unique_ptr<uint8_t[]> storage_;
+  uint8_t* data_ = nullptr;
+};
+
+// Rows [0, rows) in whole MR-row units, split evenly among `workers` (so that two workers
+// differ by at most one unit) and each share cut into blocks of at most `max_block` rows:
+// calls fn(worker, r0, r1) for every block. Where the blocks fall does not change any
+// output byte; it only keeps each block in cache and the threads evenly loaded.
+template <typename Fn>
+void for_each_block(ThreadPool* pool, size_t rows, size_t mr, size_t max_block, size_t workers,
+                    const Fn& fn) {
+  const size_t units = (rows + mr - 1) / mr, block_units = std::max<size_t>(1, max_block / mr);
+  workers = std::max<size_t>(1, std::min(workers, units));
+  nn::parallel_for(pool, workers, [&](size_t w0, size_t w1) {
+    for (size_t w = w0; w < w1; ++w) {
+      const size_t u_end = units * (w + 1) / workers;
+      for (size_t u = units * w / workers; u < u_end; u += block_units) {
+        const size_t r0 = u * mr, r1 = std::min(rows, std::min(u_end, u + block_units) * mr);
+        fn(w, r0, r1);
+      }
+    }
+  });
+}
+
+// Conv's geometry from the node (shared by the float and the int8 Conv; runtime/ops/conv.cc):
+// checks ranks, kernel_shape, group, the bias shape and the window, and sets *nhwc, *g and
+// the output shape in the node's layout. Dtypes are the caller's to check.
+Status conv_geometry(const PrepareContext& ctx, bool* nhwc, kernels::ConvGeometry* g,
+                     std::vector<int64_t>* out_shape);
+
+// The int8 forms of Conv (runtime/ops/qconv.cc), Gemm and MatMul (runtime/ops/qgemm.cc), which
+// the float factories call when input 0 is a quantized 8-bit tensor.
+Result<std::unique_ptr<OpKernel>> prepare_q8_conv(const PrepareContext& ctx);
+Result<std::unique_ptr<OpKernel>> prepare_q8_gemm(const PrepareContext& ctx);
+Result<std::unique_ptr<OpKernel>> prepare_q8_matmul(const PrepareContext& ctx);
+
+// The int8 output side of Conv, Gemm and MatMul (runtime/ops/qconv.cc): checks that x and y
+// are 8-bit of one dtype, quantized per tensor, and w a constant int8 weight quantized per
+// tensor or per output channel along w_axis with zero points 0; sets the requantization of
+// each of `channels` outputs (s_x * s_w[c] / s_y), the zero points (x's and y's, in their own
+// dtypes) and the output clamp [lo, hi] (y's range and a fused Relu/Clip; other fused
+// activations are refused).
+Status q8_output_params(const PrepareContext& ctx, const TensorDesc& x, const TensorDesc& w, int32_t w_axis,
+                        const TensorDesc& y, int64_t channels, std::vector<kernels::Requant>* rq,
+                        int32_t* x_zero_point, int32_t* y_zero_point, int32_t* lo, int32_t* hi);
+
+// True when input 0 is a quantized uint8 or int8 tensor (the node runs in int8).
+inline bool is_q8_input(const PrepareContext& ctx) {
+  const TensorDesc* x = ctx.inputs.empty() ? nullptr : ctx.inputs[0];
+  return x && x->quantized && (x->dtype == DType::kUInt8 || x->dtype == DType::kInt8);
+}
 
 }  // namespace pare::rt::ops::nn

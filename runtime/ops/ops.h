@@ -2,6 +2,8 @@
 // Each validates its node at prepare time and returns the kernel that runs it.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "runtime/op.h"
@@ -17,6 +19,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Concat(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_ConstantOfShape(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_ConvTranspose(const PrepareContext& ctx);
+Result<std::unique_ptr<OpKernel>> prepare_DequantizeLinear(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Div(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Equal(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Erf(const PrepareContext& ctx);
@@ -37,6 +40,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Mul(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_PRelu(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Pow(const PrepareContext& ctx);
+Result<std::unique_ptr<OpKernel>> prepare_QuantizeLinear(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_ReduceMean(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_ReduceSum(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Relu(const PrepareContext& ctx);
@@ -54,5 +58,28 @@ Result<std::unique_ptr<OpKernel>> prepare_Tanh(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Transpose(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Unsqueeze(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Where(const PrepareContext& ctx);
+
+// ---- int8 helpers (runtime/ops/quantize.cc) ------------------------------------------
+
+// Per-tensor quantization of an 8-bit tensor.
+struct Q8Quant {
+  bool is_signed = false;
+  float scale = 1.f;
+  int32_t zero_point = 0;
+};
+
+// True when t is a quantized uint8 or int8 tensor (the op runs its int8 form).
+bool is_q8_tensor(const TensorDesc* t);
+
+// Reads the per-tensor quantization of t (`what` names it in messages): t must be a quantized
+// uint8/int8 tensor with one finite positive scale and a zero point in its dtype's range.
+Status q8_per_tensor(const PrepareContext& ctx, const TensorDesc& t, const char* what, Q8Quant* out);
+
+// The int8 form of a one-input elementwise op: checks that input 0 and output 0 are quantized
+// 8-bit tensors of one shape and runs a 256-entry table built from the float function f
+// (y[i] = f(x[i]) over n floats): table[q] = quantize_y(f(dequantize_x(q))). Named
+// "<u8|s8>_<op>_lut__<isa>".
+Result<std::unique_ptr<OpKernel>> prepare_q8_table(
+    const PrepareContext& ctx, const char* op, const std::function<void(size_t n, const float* x, float* y)>& f);
 
 }  // namespace pare::rt::ops

@@ -1,10 +1,14 @@
 // MaxPool, AveragePool (1-D to 3-D) and GlobalAveragePool (any rank >= 3); all three also
-// in NHWC layout (attribute layout = "NHWC", 4-D data).
+// in NHWC layout (attribute layout = "NHWC", 4-D data). On quantized 8-bit tensors MaxPool
+// keeps the bytes, and the average pools sum q - zero_point in int32 and requantize with
+// s_x / (s_y * count).
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "runtime/kernels/pool/pool.h"
+#include "runtime/kernels/quant/requant.h"
 #include "runtime/ops/common.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
@@ -151,6 +155,167 @@ std::unique_ptr<OpKernel> make_maxpool(const PoolGeometry& g, const PoolWork& wo
   });
 }
 
+// ---- int8 average pools ----------------------------------------------------------------
+
+// The requantization of a window sum over `count` taps, for every count in [0, max_count]
+// (count 0, an empty window, gives the zero point, as the float op gives 0).
+struct Q8Average {
+  bool is_signed = false;
+  int32_t x_zero_point = 0, y_zero_point = 0, lo = 0, hi = 255;
+  std::vector<kernels::Requant> by_count;
+
+  int32_t out(int32_t sum, int64_t count) const {
+    if (count <= 0) return std::min(hi, std::max(lo, y_zero_point));
+    return kernels::requantize(sum, by_count[static_cast<size_t>(count)], y_zero_point, lo, hi);
+  }
+};
+
+// With `only_max` (a global average: every window has max_count taps) by_count[1] holds the
+// requantization of max_count instead.
+Status q8_average_params(const PrepareContext& ctx, int64_t max_count, bool only_max, Q8Average* a) {
+  Q8Quant qx, qy;
+  PARE_RT_RETURN_IF_ERROR(q8_per_tensor(ctx, *ctx.inputs[0], "input", &qx));
+  PARE_RT_RETURN_IF_ERROR(q8_per_tensor(ctx, *ctx.outputs[0], "output", &qy));
+  if (max_count > (int64_t{1} << 23))  // 255 * count must fit int32
+    return ctx.error(Status::kUnsupported, "int8 average over more than 2^23 elements");
+  a->is_signed = qx.is_signed;
+  a->x_zero_point = qx.zero_point;
+  a->y_zero_point = qy.zero_point;
+  a->lo = kernels::q8_min(qy.is_signed);
+  a->hi = kernels::q8_max(qy.is_signed);
+  a->by_count.resize(only_max ? 2 : static_cast<size_t>(max_count) + 1);
+  for (int64_t c = only_max ? max_count : 1; c <= max_count; ++c) {
+    const double real = static_cast<double>(qx.scale) / (static_cast<double>(qy.scale) * static_cast<double>(c));
+    if (!kernels::requant_from_scale(real, &a->by_count[only_max ? 1 : static_cast<size_t>(c)]))
+      return ctx.error(Status::kUnsupported, "the int8 average scale " + std::to_string(real) + " has no encoding");
+  }
+  return Status::ok();
+}
+
+inline bool inside(int64_t i, int64_t size) { return i >= 0 && i < size; }
+inline bool inside_pads(int64_t i, int64_t size, int64_t pad_begin, int64_t pad_end) {
+  return i >= -pad_begin && i < size + pad_end;
+}
+
+// Calls tap(offset) for every window tap of output pixel `o` (row-major over out_size) that
+// falls inside the input, offset in input pixels; returns the inside and padded tap counts.
+template <typename F>
+void for_each_tap(const PoolGeometry& g, int64_t o, int64_t* inside_count, int64_t* padded_count, const F& tap) {
+  const int64_t o2 = o % g.out_size[2], o1 = o / g.out_size[2] % g.out_size[1], o0 = o / (g.out_size[2] * g.out_size[1]);
+  const int64_t s0 = o0 * g.stride[0] - g.pad_begin[0], s1 = o1 * g.stride[1] - g.pad_begin[1],
+                s2 = o2 * g.stride[2] - g.pad_begin[2];
+  *inside_count = *padded_count = 0;
+  for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+    const int64_t i0 = s0 + k0 * g.dilation[0];
+    for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+      const int64_t i1 = s1 + k1 * g.dilation[1];
+      for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+        const int64_t i2 = s2 + k2 * g.dilation[2];
+        if (inside_pads(i0, g.in_size[0], g.pad_begin[0], g.pad_end[0]) &&
+            inside_pads(i1, g.in_size[1], g.pad_begin[1], g.pad_end[1]) &&
+            inside_pads(i2, g.in_size[2], g.pad_begin[2], g.pad_end[2]))
+          ++*padded_count;
+        if (inside(i0, g.in_size[0]) && inside(i1, g.in_size[1]) && inside(i2, g.in_size[2])) {
+          tap((i0 * g.in_size[1] + i1) * g.in_size[2] + i2);
+          ++*inside_count;
+        }
+      }
+    }
+  }
+}
+
+// NC[D]HW planes [begin, end).
+template <typename T>
+void q8_avgpool_planes(const PoolGeometry& g, bool include_pad, const Q8Average& a, const T* x, T* y,
+                       int64_t begin, int64_t end) {
+  const int64_t in_plane = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_plane = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  for (int64_t p = begin; p < end; ++p) {
+    const T* in = x + p * in_plane;
+    for (int64_t o = 0; o < out_plane; ++o) {
+      int32_t sum = 0;
+      int64_t inside_count, padded_count;
+      for_each_tap(g, o, &inside_count, &padded_count,
+                   [&](int64_t off) { sum += static_cast<int32_t>(in[off]) - a.x_zero_point; });
+      y[p * out_plane + o] = static_cast<T>(a.out(sum, include_pad ? padded_count : inside_count));
+    }
+  }
+}
+
+// NHWC output pixels [begin, end), all channels; sums kept for a block of channels at a time.
+template <typename T>
+void q8_avgpool_pixels(const PoolGeometry& g, int64_t channels, bool include_pad, const Q8Average& a, const T* x,
+                       T* y, int64_t begin, int64_t end) {
+  constexpr int64_t kBlock = 256;
+  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
+  int32_t sum[kBlock];
+  for (int64_t p = begin; p < end; ++p) {
+    const T* image = x + p / out_pixels * in_pixels * channels;
+    for (int64_t c0 = 0; c0 < channels; c0 += kBlock) {
+      const int64_t nc = std::min(kBlock, channels - c0);
+      std::fill(sum, sum + nc, 0);
+      int64_t inside_count, padded_count;
+      for_each_tap(g, p % out_pixels, &inside_count, &padded_count, [&](int64_t off) {
+        const T* px = image + off * channels + c0;
+        for (int64_t c = 0; c < nc; ++c) sum[c] += px[c];
+      });
+      const int64_t count = include_pad ? padded_count : inside_count;
+      const int32_t bias = static_cast<int32_t>(inside_count) * a.x_zero_point;
+      for (int64_t c = 0; c < nc; ++c) y[p * channels + c0 + c] = static_cast<T>(a.out(sum[c] - bias, count));
+    }
+  }
+}
+
+template <typename T>
+std::unique_ptr<OpKernel> make_q8_avgpool(const PoolGeometry& g, const PoolWork& work, bool include_pad,
+                                          Q8Average a, const char* tag) {
+  const int64_t reads = (work.nhwc ? work.pixels * work.channels : work.planes) * g.kernel[0] * g.kernel[1] *
+                        g.kernel[2];
+  const std::string name = std::string(tag) + (work.nhwc ? "_avgpool_nhwc_ref__scalar" : "_avgpool_ref__scalar");
+  return make_kernel(name, [g, work, include_pad, a = std::move(a), reads](const ExecContext& ec) {
+    const auto* x = static_cast<const T*>(ec.inputs[0]);
+    auto* y = static_cast<T*>(ec.outputs[0]);
+    const size_t items = static_cast<size_t>(work.nhwc ? work.pixels : work.planes);
+    nn::parallel_for(pool_for(ec, reads), items, [&](size_t begin, size_t end) {
+      if (work.nhwc)
+        q8_avgpool_pixels(g, work.channels, include_pad, a, x, y, static_cast<int64_t>(begin),
+                          static_cast<int64_t>(end));
+      else
+        q8_avgpool_planes(g, include_pad, a, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
+    });
+  });
+}
+
+// Means [begin, end) of batch * channels: NCHW reads plane by plane, NHWC sums a block of
+// channels over the pixels (a plain loop over contiguous channels the compiler vectorises).
+template <typename T>
+void q8_global_avgpool(bool nhwc, int64_t pixels, int64_t channels, const Q8Average& a, const T* x, T* y,
+                       int64_t begin, int64_t end) {
+  const int32_t bias = static_cast<int32_t>(pixels) * a.x_zero_point;
+  if (!nhwc) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T* in = x + p * pixels;
+      int32_t sum = 0;
+      for (int64_t i = 0; i < pixels; ++i) sum += in[i];
+      y[p] = static_cast<T>(a.out(sum - bias, 1));  // by_count[1]: the full plane
+    }
+    return;
+  }
+  constexpr int64_t kBlock = 256;
+  int32_t sum[kBlock];
+  for (int64_t m = begin; m < end;) {
+    const int64_t n = m / channels, c0 = m % channels;
+    const int64_t nc = std::min({kBlock, channels - c0, end - m});
+    std::fill(sum, sum + nc, 0);
+    const T* in = x + n * pixels * channels + c0;
+    for (int64_t i = 0; i < pixels; ++i, in += channels)
+      for (int64_t c = 0; c < nc; ++c) sum[c] += in[c];
+    for (int64_t c = 0; c < nc; ++c) y[m + c] = static_cast<T>(a.out(sum[c] - bias, 1));
+    m += nc;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_MaxPool(const PrepareContext& ctx) {
@@ -180,7 +345,8 @@ Result<std::unique_ptr<OpKernel>> prepare_MaxPool(const PrepareContext& ctx) {
 
 Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[0], DType::kFloat32, "input"));
+  const bool q8 = is_q8_tensor(ctx.inputs[0]);
+  if (!q8) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[0], DType::kFloat32, "input"));
   const int64_t count_include_pad = ctx.attrs->get_int("count_include_pad", 0);
   if (count_include_pad != 0 && count_include_pad != 1)
     return ctx.error(Status::kBadModel, "count_include_pad must be 0 or 1");
@@ -188,6 +354,12 @@ Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx)
   PoolWork work;
   PARE_RT_RETURN_IF_ERROR(prepare_window(ctx, &g, &work));
   const bool include_pad = count_include_pad == 1;
+  if (q8) {
+    Q8Average a;
+    PARE_RT_RETURN_IF_ERROR(q8_average_params(ctx, g.kernel[0] * g.kernel[1] * g.kernel[2], false, &a));
+    if (a.is_signed) return make_q8_avgpool<int8_t>(g, work, include_pad, std::move(a), "s8");
+    return make_q8_avgpool<uint8_t>(g, work, include_pad, std::move(a), "u8");
+  }
   if (!work.nhwc) return std::unique_ptr<OpKernel>(new AvgPoolKernel(g, include_pad, work.planes));
   const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
   const kernels::F32AvgPoolNhwcFn fn = v.avgpool;
@@ -207,7 +379,8 @@ Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx)
 Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
   const TensorDesc& x = *ctx.inputs[0];
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
+  const bool q8 = is_q8_tensor(&x);
+  if (!q8) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
   if (x.rank() < 3)
     return ctx.error(Status::kBadModel, "input '" + x.name + "' has shape " + shape_str(x.shape) +
                                             ", expected rank >= 3 (N, C, spatial...)");
@@ -223,9 +396,28 @@ Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext
   if (plane_size == 0)
     return ctx.error(Status::kBadModel, "input '" + x.name + "' has an empty spatial extent " +
                                             shape_str(x.shape));
-  PARE_RT_RETURN_IF_ERROR(
-      nn::check_output(ctx, 0, DType::kFloat32, nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
+  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
   const int64_t means = x_shape[0] * x_shape[1];
+  if (q8) {
+    Q8Average a;
+    PARE_RT_RETURN_IF_ERROR(q8_average_params(ctx, plane_size, true, &a));
+    const char* tag = a.is_signed ? "s8" : "u8";
+    const std::string name = std::string(tag) + (nhwc ? "_global_avgpool_nhwc_ref__scalar" : "_global_avgpool_ref__scalar");
+    const int64_t channels = x_shape[1];
+    return make_kernel(name, [nhwc, means, plane_size, channels, a = std::move(a)](const ExecContext& ec) {
+      constexpr int64_t kChunk = 256;  // a multiple of the channel block: threads split whole blocks
+      const size_t chunks = static_cast<size_t>((means + kChunk - 1) / kChunk);
+      nn::parallel_for(pool_for(ec, means * plane_size), chunks, [&](size_t b, size_t e) {
+        const int64_t begin = static_cast<int64_t>(b) * kChunk, end = std::min(means, static_cast<int64_t>(e) * kChunk);
+        if (a.is_signed)
+          q8_global_avgpool(nhwc, plane_size, channels, a, static_cast<const int8_t*>(ec.inputs[0]),
+                            static_cast<int8_t*>(ec.outputs[0]), begin, end);
+        else
+          q8_global_avgpool(nhwc, plane_size, channels, a, static_cast<const uint8_t*>(ec.inputs[0]),
+                            static_cast<uint8_t*>(ec.outputs[0]), begin, end);
+      });
+    });
+  }
   if (!nhwc) return std::unique_ptr<OpKernel>(new GlobalAvgPoolKernel(means, plane_size));
   const int64_t channels = x_shape[1];
   const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
