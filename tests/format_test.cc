@@ -105,7 +105,7 @@ TEST(Format, RoundTripsTensorsNodesSignatureAndMetadata) {
     EXPECT_EQ(t.desc.name, names[i]);
     EXPECT_EQ(t.desc.dtype, rt::DType::kFloat32);
     EXPECT_EQ(t.desc.shape, (std::vector<int64_t>{2, 3}));
-    EXPECT_FALSE(t.has_quant);
+    EXPECT_FALSE(t.desc.quantized);
   }
   const rt::ModelTensor& w = m->tensors()[2];
   ASSERT_NE(w.desc.constant, nullptr);
@@ -190,18 +190,29 @@ TEST(Format, WeightsAreAlignedAndSharedBuffersStoredOnce) {
   const rt::ModelTensor& c = m->tensors()[find(*m, "c")];
   const rt::ModelTensor& b = m->tensors()[find(*m, "b")];
   EXPECT_EQ(w.desc.constant, w2t.desc.constant);  // one copy of the shared bytes
+  // Constants of 64 bytes or more are 64-byte aligned, smaller ones 16-byte aligned.
   for (const rt::ModelTensor& t : m->tensors()) {
     if (!t.desc.constant) continue;
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.desc.constant) % 64, 0u) << t.desc.name;
+    const uintptr_t alignment = t.desc.byte_size() >= 64 ? 64 : 16;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.desc.constant) % alignment, 0u) << t.desc.name;
   }
-  // Three distinct buffers (w, b, c) at 0, 64 and 128 of the segment, in node order.
+  // Three distinct buffers (w, b, c) packed in node order, each at the first aligned offset
+  // after the one before.
+  std::vector<const rt::ModelTensor*> placed = {&w, &b, &c};
+  std::sort(placed.begin(), placed.end(), [](const rt::ModelTensor* x, const rt::ModelTensor* y) {
+    return x->desc.constant < y->desc.constant;
+  });
+  const auto* base = static_cast<const uint8_t*>(placed[0]->desc.constant);
+  size_t end = 0;
+  for (const rt::ModelTensor* t : placed) {
+    const size_t alignment = t->desc.byte_size() >= 64 ? 64 : 16;
+    const size_t offset = (end + alignment - 1) / alignment * alignment;
+    EXPECT_EQ(static_cast<const uint8_t*>(t->desc.constant) - base, static_cast<ptrdiff_t>(offset)) << t->desc.name;
+    end = offset + t->desc.byte_size();
+  }
+  EXPECT_EQ(m->weights_bytes(), end);
   std::vector<const uint8_t*> starts;
-  for (const rt::ModelTensor* t : {&w, &b, &c}) starts.push_back(static_cast<const uint8_t*>(t->desc.constant));
-  std::sort(starts.begin(), starts.end());
-  EXPECT_EQ(starts[1] - starts[0], 64);
-  EXPECT_EQ(starts[2] - starts[0], 128);
-  const size_t last_bytes = starts[2] == static_cast<const uint8_t*>(c.desc.constant) ? 1 : 24;
-  EXPECT_EQ(m->weights_bytes(), 128 + last_bytes);
+  for (const rt::ModelTensor* t : placed) starts.push_back(static_cast<const uint8_t*>(t->desc.constant));
   EXPECT_EQ(*static_cast<const uint8_t*>(c.desc.constant), 7);
   // The segment starts at a 64-byte boundary and ends the file.
   EXPECT_EQ((bytes.size() - m->weights_bytes()) % 64, 0u);
@@ -281,17 +292,17 @@ TEST(Format, AttributesActivationAndQuantizationRoundTrip) {
   EXPECT_EQ(n.attrs.get_int("missing", 4), 4);
 
   const rt::ModelTensor& wq = m->tensors()[find(*m, "wq")];
-  ASSERT_TRUE(wq.has_quant);
-  EXPECT_EQ(wq.quant.axis, 0);
-  EXPECT_EQ(wq.quant.scales, (std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}));
-  EXPECT_EQ(wq.quant.zero_points, (std::vector<int64_t>{0, 0, 0, 0}));
+  ASSERT_TRUE(wq.desc.quantized);
+  EXPECT_EQ(wq.desc.quant.axis, 0);
+  EXPECT_EQ(wq.desc.quant.scales, (std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}));
+  EXPECT_EQ(wq.desc.quant.zero_points, (std::vector<int64_t>{0, 0, 0, 0}));
   EXPECT_EQ(static_cast<const int8_t*>(wq.desc.constant)[0], -8);
   EXPECT_EQ(static_cast<const int8_t*>(wq.desc.constant)[15], 7);
   const rt::ModelTensor& o = m->tensors()[find(*m, "out")];
-  ASSERT_TRUE(o.has_quant);
-  EXPECT_EQ(o.quant.axis, -1);
-  EXPECT_EQ(o.quant.scales, (std::vector<float>{0.5f}));
-  EXPECT_EQ(o.quant.zero_points, (std::vector<int64_t>{3}));
+  ASSERT_TRUE(o.desc.quantized);
+  EXPECT_EQ(o.desc.quant.axis, -1);
+  EXPECT_EQ(o.desc.quant.scales, (std::vector<float>{0.5f}));
+  EXPECT_EQ(o.desc.quant.zero_points, (std::vector<int64_t>{3}));
 }
 
 TEST(Format, SameGraphGivesIdenticalBytes) {
@@ -519,8 +530,8 @@ TEST(Format, LoaderSemanticChecks) {
   }
   {
     Patch p;
-    ASSERT_TRUE(p.tensor(4)->SetField<uint64_t>(Patch::kDataOffset, 32));
-    expect_rejected(p, Status::kBadModel, "'b' data offset 32 is not 64-byte aligned");
+    ASSERT_TRUE(p.tensor(4)->SetField<uint64_t>(Patch::kDataOffset, 40));
+    expect_rejected(p, Status::kBadModel, "'b' data offset 40 is not 16-byte aligned");
   }
   {
     Patch p;

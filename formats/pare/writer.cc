@@ -21,6 +21,7 @@ namespace pare::format {
 namespace {
 
 constexpr size_t kWeightAlignment = 64;
+constexpr size_t kSmallWeightAlignment = 16;  // constants under 64 bytes
 
 size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
@@ -147,7 +148,10 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order) {
     if (!t.is_constant()) continue;
     auto it = placed.find(t.data.get());
     if (it == placed.end()) {
-      const size_t offset = align_up(end, kWeightAlignment);
+      // Small constants (scales, zero points, shapes) need no vector alignment: 16 bytes
+      // keeps any element type aligned without 64-byte padding each.
+      const size_t offset = align_up(end, t.data->bytes.size() < kWeightAlignment ? kSmallWeightAlignment
+                                                                                  : kWeightAlignment);
       end = offset + t.data->bytes.size();
       it = placed.emplace(t.data.get(), offset).first;
       layout.weight_buffers.push_back(t.data.get());
@@ -177,12 +181,18 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
   for (size_t i = 0; i < g.tensor_capacity(); ++i) {
     const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
-    auto name = fbb.CreateString(t.name);
+    const bool signature = std::find(g.inputs.begin(), g.inputs.end(), static_cast<ir::TensorId>(i)) != g.inputs.end() ||
+                           g.is_graph_output(static_cast<ir::TensorId>(i));
+    auto name = fbb.CreateString(options.strip_tensor_names && !signature ? std::string() : t.name);
     auto shape = fbb.CreateVector(t.shape.sizes());
     flatbuffers::Offset<fb::Quantization> quant = 0;
-    if (t.quant)
+    if (t.quant) {
+      // All-zero zero points (symmetric weights, biases) are left out: absent means zeros.
+      const auto& zp = t.quant->zero_points;
+      const bool zeros = std::all_of(zp.begin(), zp.end(), [](int64_t z) { return z == 0; });
       quant = fb::CreateQuantization(fbb, fbb.CreateVector(t.quant->scales),
-                                     fbb.CreateVector(t.quant->zero_points), t.quant->axis);
+                                     zeros ? 0 : fbb.CreateVector(zp), t.quant->axis);
+    }
     const bool constant = t.is_constant();
     tensors.push_back(fb::CreateTensor(fbb, name, static_cast<fb::DType>(t.dtype), shape, constant,
                                        constant ? layout.data_offset[i] : 0,

@@ -20,6 +20,9 @@ struct WriteOptions {
   std::string source_file;       // base name of the source model
   std::string source_hash;       // SHA-256 (hex) of the source model file
   std::string report_summary;
+  // Leave out the names of tensors other than the graph's inputs and outputs (node names,
+  // which profiles and reports use, stay): a few percent of a small int8 model's file.
+  bool strip_tensor_names = false;
 };
 
 // Serialises the graph (it must be verified, static-shaped and in topological order
