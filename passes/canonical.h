@@ -1,4 +1,4 @@
-// The canonicalizing passes, one per file, listed in passes/registry.cc.
+// The passes, one per file, listed in passes/registry.cc.
 #pragma once
 
 #include <cstddef>
@@ -20,5 +20,8 @@ Status run_fold_batchnorm(ir::Graph& graph, const PassOptions& options, PassCont
 Status run_fuse_activation(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_nhwc(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_remove_identity(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
+
+// Compression (needs PassContext::calibration).
+Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 
 }  // namespace pare::passes

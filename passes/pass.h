@@ -16,12 +16,35 @@
 
 namespace pare::passes {
 
+// One quantized layer in the quantize pass's report: its output's quantization and how
+// close the int8 graph's output is to the float graph's on the calibration data.
+struct QuantLayerReport {
+  std::string node;    // source node name
+  std::string op;
+  std::string tensor;  // the output tensor
+  std::string dtype;   // "uint8" / "int8"
+  float scale = 0;
+  int64_t zero_point = 0;
+  double sqnr_db = 0;  // 10 log10(sum ref^2 / sum (ref - int8)^2); inf when identical
+};
+
 struct PassReport {
   std::string pass;
   double ms = 0;
   size_t nodes_before = 0, nodes_after = 0;
   size_t weight_bytes_before = 0, weight_bytes_after = 0;
   std::vector<std::string> notes;  // per-layer figures or remarks, human readable
+  std::vector<QuantLayerReport> quant_layers;  // quantize only
+};
+
+// Calibration samples for passes that look at data (quantize): for each sample, one float32
+// array per graph input (in the order of Graph::inputs) with that input's element count.
+class CalibrationData {
+ public:
+  virtual ~CalibrationData() = default;
+  virtual size_t size() const = 0;
+  // Writes `count` floats of graph input `input` of sample `sample`.
+  virtual void fill(size_t sample, size_t input, float* out, size_t count) const = 0;
 };
 
 struct PassOptions {
@@ -39,6 +62,7 @@ struct PassContext {
   bool verify_each = false;  // run ir::verify after every pass (tests, debug builds)
   std::vector<PassReport> reports;
   std::function<void(const std::string& what, double fraction)> progress;  // may be empty
+  const CalibrationData* calibration = nullptr;  // may be null: data-driven passes then refuse
 };
 
 using PassFn = std::function<Status(ir::Graph&, const PassOptions&, PassContext&)>;

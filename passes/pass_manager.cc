@@ -54,7 +54,7 @@ namespace {
 bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_value_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+' || c == '/' || c == ':';
 }
 
 std::string join(const std::vector<std::string>& parts, const char* sep) {
@@ -114,7 +114,13 @@ class PipelineParser {
       skip_space();
       expect('=', "'=' after option '" + key + "'");
       skip_space();
-      std::string value = word(is_value_char, "a value for option '" + key + "'");
+      std::string value = option_value(key);
+      // A list value (exclude=a,b,c): a comma followed by a word that is not "name=" continues it.
+      while (peek() == ',' && !option_follows(pos_ + 1)) {
+        ++pos_;
+        skip_space();
+        value += "," + option_value(key);
+      }
       item.options.values[key] = value;
       item.options.order.push_back(key);
       skip_space();
@@ -125,6 +131,37 @@ class PipelineParser {
       expect(')', "',' or ')' in the options of pass '" + item.pass + "'");
       return item;
     }
+  }
+
+  // A value: value characters, with balanced parentheses allowed (calib=percentile(99.9)).
+  std::string option_value(const std::string& key) {
+    const std::string what = "a value for option '" + key + "'";
+    size_t start = pos_;
+    int depth = 0;
+    while (!at_end()) {
+      const char c = peek();
+      if (c == '(') {
+        ++depth;
+      } else if (c == ')') {
+        if (depth == 0) break;
+        --depth;
+      } else if (!is_value_char(c) && !(depth > 0 && c == ',')) {
+        break;
+      }
+      ++pos_;
+    }
+    if (depth != 0) fail_expected("')' closing the value of option '" + key + "'");
+    if (pos_ == start) fail_expected(what);
+    return text_.substr(start, pos_ - start);
+  }
+
+  // True when "name =" starts at `pos` (after spaces): the next option, not a list item.
+  bool option_follows(size_t pos) const {
+    while (pos < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos]))) ++pos;
+    if (pos >= text_.size() || !is_name_start(text_[pos])) return false;
+    while (pos < text_.size() && is_name_char(text_[pos])) ++pos;
+    while (pos < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos]))) ++pos;
+    return pos < text_.size() && text_[pos] == '=';
   }
 
   std::string name(const std::string& what) {

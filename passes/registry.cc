@@ -32,6 +32,16 @@ const std::vector<PassInfo>& registry() {
        "them, converting at the graph's edges; inputs and outputs keep their layout",
        {},
        run_nhwc},
+      {"quantize",
+       "Int8 post-training quantization: calibrates activations on the calibration data, int8 "
+       "weights per output channel, int32 bias; float ops keep Quantize/DequantizeLinear at their edges",
+       {{"calib", "activation range observer: minmax, percentile, percentile(P), entropy or mse (mse)"},
+        {"activations", "8-bit activation type: u8 or s8 (u8)"},
+        {"weights", "per_channel or per_tensor weight scales (per_channel)"},
+        {"exclude", "source node names to keep in float, comma-separated (none)"},
+        {"constants", "float constants of >= 128 elements read by float ops (embeddings, biases): "
+                      "int8 (stored int8, dequantized at run time) or float (int8)"}},
+       run_quantize},
       {"remove_identity",
        "Removes Identity, Cast to the same type, and Reshape/Flatten/Squeeze/Unsqueeze that keep "
        "the shape",

@@ -259,6 +259,18 @@ std::string parse_error(const std::string& text) {
   return "";
 }
 
+TEST(Pipeline, ListValuesAndParenthesesInValues) {
+  const auto items = parse_pipeline(
+      "fold,quantize(calib=percentile(99.9),exclude=/f/conv1,/f/conv2:0,activations=s8),dce");
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[1].options.get("calib", ""), "percentile(99.9)");
+  EXPECT_EQ(items[1].options.get("exclude", ""), "/f/conv1,/f/conv2:0");
+  EXPECT_EQ(items[1].options.get("activations", ""), "s8");
+  EXPECT_EQ(print_pipeline(items),
+            "fold,quantize(calib=percentile(99.9),exclude=/f/conv1,/f/conv2:0,activations=s8),dce");
+  EXPECT_NE(parse_error("quantize(calib=percentile(99.9").find("')' closing the value"), std::string::npos);
+}
+
 TEST(Pipeline, UnknownPassListsKnownPasses) {
   std::string known;
   for (const PassInfo& p : registry()) known += (known.empty() ? "" : ", ") + p.name;
@@ -283,9 +295,9 @@ TEST(Pipeline, SyntaxErrorsNamePositionAndExpectation) {
   EXPECT_EQ(parse_error("fold(max_output_mib=)"),
             "pipeline 'fold(max_output_mib=)', position 21: expected a value for option "
             "'max_output_mib', found ')'");
-  EXPECT_EQ(parse_error("fold(max_output_mib=4/2)"),
-            "pipeline 'fold(max_output_mib=4/2)', position 22: expected ',' or ')' in the options "
-            "of pass 'fold', found '/'");
+  EXPECT_EQ(parse_error("fold(max_output_mib=4*2)"),
+            "pipeline 'fold(max_output_mib=4*2)', position 22: expected ',' or ')' in the options "
+            "of pass 'fold', found '*'");
   EXPECT_EQ(parse_error("fold()"), "pipeline 'fold()', position 6: expected an option name, found ')'");
   EXPECT_EQ(parse_error("3fold"), "pipeline '3fold', position 1: expected a pass name, found '3'");
 }

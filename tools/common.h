@@ -27,11 +27,13 @@ struct Command {
 };
 
 Command add_convert_command(CLI::App& root);
+Command add_compress_command(CLI::App& root);
 Command add_run_command(CLI::App& root);
 Command add_eval_command(CLI::App& root);
 Command add_inspect_command(CLI::App& root);
 Command add_passes_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
+Command add_export_onnx_command(CLI::App& root);
 
 // Runs a command, reporting a pare::Error as "pare: error: MESSAGE" on stderr; returns the
 // exit code (0 ok, 1 internal error, 2 bad usage or input, 3 budget not met).

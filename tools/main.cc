@@ -13,9 +13,11 @@ int main(int argc, char** argv) {
   app.footer("Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 quality budget not met.");
 
   std::vector<pare::cli::Command> commands = {
-      pare::cli::add_convert_command(app), pare::cli::add_run_command(app),
+      pare::cli::add_convert_command(app), pare::cli::add_compress_command(app),
+      pare::cli::add_run_command(app),
       pare::cli::add_eval_command(app), pare::cli::add_inspect_command(app),
-      pare::cli::add_passes_command(app), pare::cli::add_bench_command(app)};
+      pare::cli::add_passes_command(app), pare::cli::add_bench_command(app),
+      pare::cli::add_export_onnx_command(app)};
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,52 @@
+#include "passes/graph_runner.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "formats/pare/writer.h"
+#include "ir/status.h"
+#include "runtime/interpreter.h"
+#include "runtime/model.h"
+
+namespace pare::passes {
+
+GraphRunner::GraphRunner(const ir::Graph& graph, const std::vector<ir::TensorId>& watch, int threads) {
+  ir::Graph copy = graph;
+  std::vector<std::string> names;
+  for (ir::TensorId t : watch) {
+    names.push_back(copy.tensor(t).name);
+    if (!copy.is_graph_output(t) && !copy.tensor(t).is_constant()) copy.outputs.push_back(t);
+  }
+  copy.remove_dead_nodes();
+  copy.compact();
+  const std::vector<uint8_t> bytes = format::serialize(copy, format::WriteOptions{});
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), graph.name.empty() ? "graph" : graph.name);
+  if (!model.is_ok()) throw_internal("running the graph: " + model.status().message());
+  rt::InterpreterOptions options;
+  options.threads = threads;
+  auto interpreter = rt::Interpreter::create(model.value(), options);
+  if (!interpreter.is_ok()) throw_internal("running the graph: " + interpreter.status().message());
+  interpreter_ = std::move(interpreter.value());
+  for (const std::string& name : names) {
+    const int k = interpreter_->find_output(name);
+    if (k < 0) throw_internal("running the graph: tensor '" + name + "' cannot be watched");
+    watch_outputs_.push_back(k);
+  }
+}
+
+GraphRunner::~GraphRunner() = default;
+
+size_t GraphRunner::num_inputs() const { return interpreter_->num_inputs(); }
+void* GraphRunner::input_data(size_t i) { return interpreter_->input_data(i); }
+size_t GraphRunner::input_bytes(size_t i) const { return interpreter_->input(i).byte_size(); }
+
+void GraphRunner::run() {
+  const rt::Status s = interpreter_->invoke();
+  if (!s.is_ok()) throw_internal("running the graph: " + s.message());
+}
+
+const void* GraphRunner::watched(size_t k) const {
+  return interpreter_->output_data(static_cast<size_t>(watch_outputs_.at(k)));
+}
+
+}  // namespace pare::passes

@@ -1,0 +1,593 @@
+// quantize: int8 post-training quantization with calibration (docs/quantization.md).
+//
+// 1. Choose the int8 nodes: Conv, Gemm and MatMul with constant weights, then, grown from
+//    them, the pools, data movement, elementwise tables (Relu, Clip, Sigmoid, HardSigmoid,
+//    HardSwish) and Add/Mul whose data inputs all come from int8 nodes. Softmax, LayerNorm,
+//    Gelu and everything excluded stay float32.
+// 2. Unfuse activations the requantization clamp cannot express (HardSwish, Sigmoid, ...)
+//    from int8 Conv/Gemm/MatMul into their own node, which runs as a table.
+// 3. Calibrate: run the float graph on the runtime over the calibration samples, one
+//    streaming observer per tensor that becomes 8-bit.
+// 4. Rewrite: weights int8 symmetric per output channel, bias int32, activations 8-bit per
+//    tensor; QuantizeLinear / DequantizeLinear where int8 meets float.
+// 5. Report: per int8 layer its output's scale, zero point and SQNR against the float graph
+//    on the calibration samples.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "calibration/observer.h"
+#include "ir/shape_inference.h"
+#include "ir/status.h"
+#include "passes/canonical.h"
+#include "passes/graph_runner.h"
+#include "passes/pass_util.h"
+
+namespace pare::passes {
+namespace {
+
+using ir::DType;
+using ir::NodeId;
+using ir::OpKind;
+using ir::TensorId;
+
+struct Options {
+  std::string calib;
+  bool signed_activations = false;
+  bool per_channel = true;
+  std::set<std::string> exclude;
+  bool int8_constants = true;
+};
+
+Options read_options(const PassOptions& options) {
+  Options o;
+  o.calib = options.get("calib", "mse");
+  const std::string act = options.get("activations", "u8");
+  if (act != "u8" && act != "s8") throw_invalid("quantize: activations must be u8 or s8, not '" + act + "'");
+  o.signed_activations = act == "s8";
+  const std::string w = options.get("weights", "per_channel");
+  if (w != "per_channel" && w != "per_tensor")
+    throw_invalid("quantize: weights must be per_channel or per_tensor, not '" + w + "'");
+  o.per_channel = w == "per_channel";
+  const std::string c = options.get("constants", "int8");
+  if (c != "int8" && c != "float") throw_invalid("quantize: constants must be int8 or float, not '" + c + "'");
+  o.int8_constants = c == "int8";
+  std::stringstream list(options.get("exclude", ""));
+  for (std::string name; std::getline(list, name, ',');)
+    if (!name.empty()) o.exclude.insert(name);
+  return o;
+}
+
+bool is_float_activation(const ir::Graph& g, TensorId t) {
+  return t != ir::kNoTensor && !g.tensor(t).is_constant() && g.tensor(t).dtype == DType::kFloat32;
+}
+
+// Conv/Gemm/MatMul the int8 kernels take: float data, constant float weights (and bias).
+bool is_weighted_candidate(const ir::Graph& g, const ir::Node& n) {
+  if (n.op != OpKind::kConv && n.op != OpKind::kGemm && n.op != OpKind::kMatMul) return false;
+  if (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor || !is_float_activation(g, n.inputs[0]) || !is_float_constant(g.tensor(n.inputs[1])))
+    return false;
+  const bool has_bias = n.inputs.size() > 2 && n.inputs[2] != ir::kNoTensor;
+  if (has_bias && !is_float_constant(g.tensor(n.inputs[2]))) return false;
+  switch (n.op) {
+    case OpKind::kConv:
+      return g.tensor(n.inputs[1]).shape.rank() == 4;
+    case OpKind::kGemm: {
+      if (n.attrs.get_int("transA", 0) != 0 || n.attrs.get_float("alpha", 1.f) != 1.f ||
+          n.attrs.get_float("beta", 1.f) != 1.f)
+        return false;
+      if (!has_bias) return true;
+      const std::vector<int64_t> c = g.tensor(n.inputs[2]).shape.sizes();
+      const std::vector<int64_t> b = g.tensor(n.inputs[1]).shape.sizes();
+      const int64_t cols = n.attrs.get_int("transB", 0) ? b[0] : b[1];
+      return (c.size() == 1 && c[0] == cols) || (c.size() == 2 && c[0] == 1 && c[1] == cols);
+    }
+    case OpKind::kMatMul:
+      return g.tensor(n.inputs[1]).shape.rank() == 2 && g.tensor(n.inputs[0]).shape.rank() >= 2;
+    default:
+      return false;
+  }
+}
+
+// Ops that run in int8 when their data inputs come from int8 nodes.
+bool is_follower(OpKind op) {
+  switch (op) {
+    case OpKind::kMaxPool: case OpKind::kAveragePool: case OpKind::kGlobalAveragePool:
+    case OpKind::kReshape: case OpKind::kFlatten: case OpKind::kSqueeze: case OpKind::kUnsqueeze:
+    case OpKind::kTranspose: case OpKind::kRelu: case OpKind::kClip: case OpKind::kSigmoid:
+    case OpKind::kHardSigmoid: case OpKind::kHardSwish: case OpKind::kAdd: case OpKind::kMul:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Outputs that must keep their input's quantization (the kernels copy bytes).
+bool keeps_input_quantization(OpKind op) {
+  switch (op) {
+    case OpKind::kMaxPool: case OpKind::kReshape: case OpKind::kFlatten: case OpKind::kSqueeze:
+    case OpKind::kUnsqueeze: case OpKind::kTranspose:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Inputs of a follower that carry data (the others must be constants: shapes, Clip bounds).
+std::vector<size_t> data_inputs(OpKind op, size_t count) {
+  if (op == OpKind::kAdd || op == OpKind::kMul) return {0, 1};
+  (void)count;
+  return {0};
+}
+
+bool unfusable(ir::Activation a) {
+  return a == ir::Activation::kNone || a == ir::Activation::kRelu || a == ir::Activation::kClip;
+}
+
+// Moves a fused activation the int8 clamp cannot express into its own node after `id`.
+void unfuse_activation(ir::Graph& g, NodeId id) {
+  ir::Node& n = g.node(id);
+  const TensorId out = n.outputs[0];
+  ir::Tensor pre = g.tensor(out);
+  pre.name = unique_tensor_name(g, pre.name + "/preact");
+  const TensorId pre_id = g.add_tensor(pre);
+  ir::Node act;
+  act.name = g.node(id).name + "/activation";
+  act.inputs = {pre_id};
+  act.outputs = {out};
+  const std::vector<float> params = g.node(id).activation_params;
+  switch (g.node(id).activation) {
+    case ir::Activation::kSigmoid: act.op = OpKind::kSigmoid; break;
+    case ir::Activation::kHardSwish: act.op = OpKind::kHardSwish; break;
+    case ir::Activation::kHardSigmoid:
+      act.op = OpKind::kHardSigmoid;
+      act.attrs.set("alpha", params.at(0));
+      act.attrs.set("beta", params.at(1));
+      break;
+    case ir::Activation::kLeakyRelu:
+      act.op = OpKind::kLeakyRelu;
+      act.attrs.set("alpha", params.at(0));
+      break;
+    default: throw_internal("quantize: cannot unfuse this activation");
+  }
+  ir::Node& conv = g.node(id);
+  conv.outputs[0] = pre_id;
+  conv.activation = ir::Activation::kNone;
+  conv.activation_params.clear();
+  g.add_node(std::move(act));
+}
+
+struct QParams {
+  float scale = 1.f;
+  int64_t zero_point = 0;
+};
+
+std::string dtype_label(bool is_signed) { return is_signed ? "int8" : "uint8"; }
+
+// Symmetric int8 weights with one scale per slice along `axis` (or one for all).
+struct QuantizedWeight {
+  std::vector<int8_t> values;
+  std::vector<float> scales;
+};
+
+QuantizedWeight quantize_weight(const ir::Tensor& w, int axis, bool per_channel) {
+  const std::vector<int64_t> dims = w.shape.sizes();
+  const float* v = w.values<float>();
+  const int64_t total = w.shape.num_elements();
+  int64_t outer = 1, channels = 1, inner = 1;
+  for (int i = 0; i < static_cast<int>(dims.size()); ++i) {
+    if (i < axis) outer *= dims[i];
+    else if (i == axis) channels = dims[i];
+    else inner *= dims[i];
+  }
+  auto channel_of = [&](int64_t i) { return per_channel ? (i / inner) % channels : 0; };
+  QuantizedWeight q;
+  std::vector<float> max_abs(per_channel ? channels : 1, 0.f);
+  for (int64_t i = 0; i < total; ++i) {
+    if (!std::isfinite(v[i])) throw_invalid("weight '" + w.name + "' holds a non-finite value");
+    float& m = max_abs[channel_of(i)];
+    m = std::max(m, std::fabs(v[i]));
+  }
+  for (float m : max_abs) q.scales.push_back(m > 0 ? m / 127.f : 1.f);
+  q.values.resize(total);
+  for (int64_t i = 0; i < total; ++i) {
+    const float r = std::nearbyint(v[i] / q.scales[channel_of(i)]);
+    q.values[i] = static_cast<int8_t>(std::max(-127.f, std::min(127.f, r)));
+  }
+  (void)outer;
+  return q;
+}
+
+class Quantizer {
+ public:
+  Quantizer(ir::Graph& g, const Options& o, PassContext& ctx) : g_(g), o_(o), ctx_(ctx) {}
+
+  // Chooses the int8 nodes and unfuses the activations they cannot clamp (the graph stays
+  // float and computes the same values).
+  void prepare() {
+    if (!ctx_.calibration || ctx_.calibration->size() == 0)
+      throw_invalid("quantize needs calibration data (pare compress --calib FILE)");
+    choose_nodes();
+    for (NodeId id : weighted_)
+      if (!unfusable(g_.node(id).activation)) unfuse_activation(g_, id);
+    choose_followers();  // takes in the new activation nodes
+  }
+
+  // Calibrates on the float graph, then rewrites it to int8.
+  void quantize() {
+    if (int8_.empty()) return;
+    for (NodeId id : g_.nodes())
+      for (TensorId t : g_.node(id).outputs) producer_[t] = id;
+    calibrate();
+    rewrite();
+    quantize_float_constants();
+  }
+
+ private:
+  void choose_nodes() {
+    for (NodeId id : g_.topological_order()) {
+      const ir::Node& n = g_.node(id);
+      if (o_.exclude.count(n.name)) continue;
+      if (is_weighted_candidate(g_, n)) {
+        weighted_.insert(id);
+        int8_.insert(id);
+      }
+    }
+    choose_followers();
+  }
+
+  void choose_followers() {
+    for (NodeId id : g_.topological_order()) {
+      const ir::Node& n = g_.node(id);
+      if (int8_.count(id) || o_.exclude.count(n.name) || !is_follower(n.op)) continue;
+      if (n.outputs.size() != 1 || g_.tensor(n.outputs[0]).dtype != DType::kFloat32) continue;
+      bool ok = true;
+      const std::vector<size_t> data = data_inputs(n.op, n.inputs.size());
+      for (size_t i = 0; i < n.inputs.size() && ok; ++i) {
+        const TensorId t = n.inputs[i];
+        if (t == ir::kNoTensor) continue;
+        const bool is_data = std::find(data.begin(), data.end(), i) != data.end();
+        if (is_data) {
+          const NodeId p = g_.producer(t);
+          ok = is_float_activation(g_, t) && p != ir::kNoNode && int8_.count(p);
+        } else {
+          ok = g_.tensor(t).is_constant();
+        }
+      }
+      // Add/Mul with a broadcast operand are fine; a fused activation on them is a clamp only.
+      if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = unfusable(n.activation);
+      if (ok) int8_.insert(id);
+    }
+  }
+
+  // Every float tensor that becomes 8-bit: inputs and outputs of int8 nodes.
+  std::vector<TensorId> quantized_tensors() const {
+    std::set<TensorId> set;
+    for (NodeId id : int8_) {
+      const ir::Node& n = g_.node(id);
+      const std::vector<size_t> data =
+          weighted_.count(id) ? std::vector<size_t>{0} : data_inputs(n.op, n.inputs.size());
+      for (size_t i : data)
+        if (i < n.inputs.size() && is_float_activation(g_, n.inputs[i])) set.insert(n.inputs[i]);
+      set.insert(n.outputs[0]);
+    }
+    return {set.begin(), set.end()};
+  }
+
+  void calibrate() {
+    tensors_ = quantized_tensors();
+    std::vector<std::unique_ptr<calib::Observer>> observers;
+    for (TensorId t : tensors_) observers.push_back(calib::make_observer(o_.calib, g_.tensor(t).name));
+    GraphRunner runner(g_, tensors_);
+    const size_t samples = ctx_.calibration->size();
+    for (size_t s = 0; s < samples; ++s) {
+      feed(runner, s);
+      runner.run();
+      for (size_t k = 0; k < tensors_.size(); ++k)
+        observers[k]->observe(static_cast<const float*>(runner.watched(k)),
+                              static_cast<size_t>(g_.tensor(tensors_[k]).shape.num_elements()));
+      if (ctx_.progress) ctx_.progress("calibrating", static_cast<double>(s + 1) / samples);
+    }
+    for (size_t k = 0; k < tensors_.size(); ++k) {
+      const calib::Range r = observers[k]->range(/*symmetric=*/false, 256);
+      const calib::QuantParams p = calib::choose_quant_params(r, o_.signed_activations, false);
+      params_[tensors_[k]] = QParams{p.scale, p.zero_point};
+    }
+    // Byte-copying ops keep their input's quantization, in graph order so chains agree.
+    for (NodeId id : g_.topological_order())
+      if (int8_.count(id) && keeps_input_quantization(g_.node(id).op))
+        params_[g_.node(id).outputs[0]] = params_.at(g_.node(id).inputs[0]);
+  }
+
+  void feed(GraphRunner& runner, size_t sample) {
+    for (size_t i = 0; i < runner.num_inputs(); ++i) {
+      const size_t count = runner.input_bytes(i) / sizeof(float);
+      ctx_.calibration->fill(sample, i, static_cast<float*>(runner.input_data(i)), count);
+    }
+  }
+
+  DType act_dtype() const { return o_.signed_activations ? DType::kInt8 : DType::kUInt8; }
+
+  // The 8-bit twin of float tensor t (created on first use).
+  TensorId q8(TensorId t) {
+    auto it = twin_.find(t);
+    if (it != twin_.end()) return it->second;
+    ir::Tensor q = g_.tensor(t);
+    q.name = unique_tensor_name(g_, q.name + "/q8");
+    q.dtype = act_dtype();
+    q.data = nullptr;
+    const QParams& p = params_.at(t);
+    q.quant = ir::Quantization{{p.scale}, {p.zero_point}, -1};
+    const TensorId id = g_.add_tensor(std::move(q));
+    twin_[t] = id;
+    return id;
+  }
+
+  bool made_by_int8(TensorId t) const {
+    auto it = producer_.find(t);
+    return it != producer_.end() && int8_.count(it->second) != 0;
+  }
+
+  void rewrite() {
+    const std::vector<NodeId> order = g_.topological_order();
+    // Outputs of int8 nodes move to their 8-bit twins; data inputs read twins, made by a
+    // QuantizeLinear where the producer is float (or the tensor is a graph input).
+    for (NodeId id : order) {
+      if (!int8_.count(id)) continue;
+      const std::vector<size_t> data =
+          weighted_.count(id) ? std::vector<size_t>{0} : data_inputs(g_.node(id).op, g_.node(id).inputs.size());
+      for (size_t i : data) {
+        if (i >= g_.node(id).inputs.size()) continue;
+        const TensorId in = g_.node(id).inputs[i];
+        if (!is_float_activation(g_, in)) continue;
+        const TensorId qi = q8(in);
+        if (!made_by_int8(in) && !quantized_.count(in)) add_quantize(in, qi);
+        g_.node(id).inputs[i] = qi;
+      }
+      if (weighted_.count(id)) quantize_weights(id);
+      const TensorId out = g_.node(id).outputs[0];
+      g_.node(id).outputs[0] = q8(out);
+    }
+    // The float tensor of an int8 output stays for float consumers and graph outputs, fed
+    // by a DequantizeLinear.
+    for (NodeId id : order) {
+      if (!int8_.count(id)) continue;
+      const TensorId q = g_.node(id).outputs[0];
+      const TensorId f = float_of(q);
+      if (!g_.is_graph_output(f) && g_.consumers(f).empty()) continue;
+      ir::Node dq;
+      dq.op = OpKind::kDequantizeLinear;
+      dq.name = g_.node(id).name + "/dequantize";
+      dq.inputs = {q};  // short form: q's quantization holds scale and zero point
+      dq.outputs = {f};
+      g_.add_node(std::move(dq));
+    }
+  }
+
+  // Float constants of 128 elements or more that float ops read (a transformer's position
+  // embedding, the biases of MatMul + Add, LayerNorm's scale) are stored as int8, one
+  // symmetric scale per tensor, and dequantized by a DequantizeLinear as the model runs.
+  void quantize_float_constants() {
+    if (!o_.int8_constants) return;
+    std::map<TensorId, TensorId> done;
+    for (NodeId id : g_.topological_order()) {
+      const ir::Node& n = g_.node(id);
+      if (int8_.count(id)) continue;
+      switch (n.op) {
+        case OpKind::kAdd: case OpKind::kSub: case OpKind::kMul: case OpKind::kDiv:
+        case OpKind::kLayerNormalization: case OpKind::kConcat: case OpKind::kPRelu:
+          break;
+        default:
+          continue;
+      }
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        const TensorId t = g_.node(id).inputs[i];
+        if (t == ir::kNoTensor || !is_float_constant(g_.tensor(t)) || g_.tensor(t).shape.num_elements() < 128)
+          continue;
+        auto it = done.find(t);
+        if (it == done.end()) {
+          const ir::Tensor& f = g_.tensor(t);
+          QuantizedWeight qw = quantize_weight(f, 0, /*per_channel=*/false);
+          ir::Tensor q;
+          q.name = unique_tensor_name(g_, f.name + "/int8");
+          q.dtype = DType::kInt8;
+          q.shape = f.shape;
+          auto buf = std::make_shared<ir::Buffer>();
+          buf->bytes.assign(reinterpret_cast<const uint8_t*>(qw.values.data()),
+                            reinterpret_cast<const uint8_t*>(qw.values.data()) + qw.values.size());
+          q.data = buf;
+          q.quant = ir::Quantization{qw.scales, {0}, -1};
+          const TensorId q_id = g_.add_tensor(std::move(q));
+          ir::Tensor out;
+          out.name = unique_tensor_name(g_, f.name + "/dequantized");
+          out.dtype = DType::kFloat32;
+          out.shape = f.shape;
+          const TensorId out_id = g_.add_tensor(std::move(out));
+          ir::Node dq;
+          dq.op = OpKind::kDequantizeLinear;
+          dq.name = f.name + "/dequantize";
+          dq.inputs = {q_id};
+          dq.outputs = {out_id};
+          g_.add_node(std::move(dq));
+          it = done.emplace(t, out_id).first;
+        }
+        g_.node(id).inputs[i] = it->second;
+      }
+    }
+  }
+
+  TensorId float_of(TensorId q) const {
+    for (const auto& kv : twin_)
+      if (kv.second == q) return kv.first;
+    return ir::kNoTensor;
+  }
+
+  void add_quantize(TensorId f, TensorId q) {
+    quantized_.insert(f);
+    ir::Node qn;
+    qn.op = OpKind::kQuantizeLinear;
+    auto p = producer_.find(f);
+    qn.name = (p == producer_.end() ? g_.tensor(f).name : g_.node(p->second).name) + "/quantize";
+    qn.inputs = {f};  // short form: q's quantization holds scale and zero point
+    qn.outputs = {q};
+    g_.add_node(std::move(qn));
+  }
+
+  // Weight axis of the output channel: Conv [Cout, ...] 0; Gemm transB [N, K] 0, else [K, N] 1;
+  // MatMul [K, N] 1.
+  int weight_axis(const ir::Node& n) const {
+    if (n.op == OpKind::kConv) return 0;
+    if (n.op == OpKind::kGemm) return n.attrs.get_int("transB", 0) ? 0 : 1;
+    return 1;
+  }
+
+  void quantize_weights(NodeId id) {
+    ir::Node& n = g_.node(id);
+    const ir::Tensor& w = g_.tensor(n.inputs[1]);
+    const int axis = weight_axis(n);
+    QuantizedWeight qw = quantize_weight(w, axis, o_.per_channel);
+    const float sx = g_.tensor(n.inputs[0]).quant->scales.at(0);  // the input's 8-bit twin
+    ir::Tensor wt;
+    wt.name = unique_tensor_name(g_, w.name + "/int8");
+    wt.dtype = DType::kInt8;
+    wt.shape = w.shape;
+    auto buf = std::make_shared<ir::Buffer>();
+    buf->bytes.assign(reinterpret_cast<const uint8_t*>(qw.values.data()),
+                      reinterpret_cast<const uint8_t*>(qw.values.data()) + qw.values.size());
+    wt.data = buf;
+    const size_t channels = static_cast<size_t>(w.shape.sizes()[static_cast<size_t>(axis)]);
+    wt.quant = ir::Quantization{qw.scales, std::vector<int64_t>(qw.scales.size(), 0), o_.per_channel ? axis : -1};
+    const TensorId w_id = g_.add_tensor(std::move(wt));
+    std::vector<float> bias_scales(channels);
+    for (size_t c = 0; c < channels; ++c) bias_scales[c] = sx * qw.scales[o_.per_channel ? c : 0];
+    TensorId b_id = ir::kNoTensor;
+    const bool has_bias = n.inputs.size() > 2 && n.inputs[2] != ir::kNoTensor;
+    if (has_bias) {
+      const ir::Tensor& b = g_.tensor(n.inputs[2]);
+      const float* bv = b.values<float>();
+      std::vector<int32_t> q(channels);
+      for (size_t c = 0; c < channels; ++c) {
+        const double r = std::nearbyint(static_cast<double>(bv[c]) / bias_scales[c]);
+        q[c] = static_cast<int32_t>(std::max(-2147483647.0, std::min(2147483647.0, r)));
+      }
+      // Its scale is implied (s_x * s_w[c]) and not stored: per-channel scales would cost as
+      // much again as the bias itself.
+      b_id = ir::add_constant<int32_t>(g_, unique_tensor_name(g_, b.name + "/int32"), DType::kInt32,
+                                       {static_cast<int64_t>(channels)}, q);
+    }
+    ir::Node& node = g_.node(id);
+    node.inputs[1] = w_id;
+    if (has_bias) node.inputs[2] = b_id;
+  }
+
+ public:
+  const std::set<NodeId>& int8_nodes() const { return int8_; }
+  const std::map<TensorId, TensorId>& twins() const { return twin_; }
+  const std::map<TensorId, QParams>& params() const { return params_; }
+  const std::set<NodeId>& weighted() const { return weighted_; }
+
+ private:
+  ir::Graph& g_;
+  const Options& o_;
+  PassContext& ctx_;
+  std::set<NodeId> weighted_, int8_;
+  std::vector<TensorId> tensors_;
+  std::map<TensorId, QParams> params_;
+  std::map<TensorId, TensorId> twin_;  // float tensor -> its 8-bit twin
+  std::set<TensorId> quantized_;       // float tensors a QuantizeLinear reads
+  std::map<TensorId, NodeId> producer_;  // before the rewrite
+};
+
+double sqnr_db(double signal, double noise) {
+  if (noise == 0) return std::numeric_limits<double>::infinity();
+  if (signal == 0) return -std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(signal / noise);
+}
+
+// Runs the float and the int8 graph side by side on the calibration samples and fills the
+// pass report: one entry per int8 layer output that the float graph also has.
+void measure_layers(const ir::Graph& float_graph, const ir::Graph& int8_graph, const Quantizer& q,
+                    PassContext& ctx) {
+  std::vector<TensorId> float_ids, int8_ids;
+  std::vector<NodeId> nodes;
+  for (NodeId id : int8_graph.topological_order()) {
+    if (!q.int8_nodes().count(id)) continue;
+    const TensorId out8 = int8_graph.node(id).outputs[0];
+    for (const auto& kv : q.twins())
+      if (kv.second == out8 && float_graph.find_tensor(int8_graph.tensor(kv.first).name) != ir::kNoTensor) {
+        float_ids.push_back(float_graph.find_tensor(int8_graph.tensor(kv.first).name));
+        int8_ids.push_back(out8);
+        nodes.push_back(id);
+      }
+  }
+  GraphRunner fr(float_graph, float_ids), qr(int8_graph, int8_ids);
+  std::vector<double> signal(nodes.size()), noise(nodes.size());
+  const size_t samples = ctx.calibration->size();
+  for (size_t s = 0; s < samples; ++s) {
+    for (GraphRunner* r : {&fr, &qr})
+      for (size_t i = 0; i < r->num_inputs(); ++i)
+        ctx.calibration->fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
+    fr.run();
+    qr.run();
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      const ir::Tensor& t8 = int8_graph.tensor(int8_ids[k]);
+      const float scale = t8.quant->scales[0];
+      const int64_t zp = t8.quant->zero_points[0];
+      const bool is_signed = t8.dtype == DType::kInt8;
+      const auto* ref = static_cast<const float*>(fr.watched(k));
+      const auto* raw = static_cast<const uint8_t*>(qr.watched(k));
+      const int64_t n = t8.shape.num_elements();
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t v = is_signed ? static_cast<int8_t>(raw[i]) : raw[i];
+        const double d = static_cast<double>(scale) * static_cast<double>(v - zp);
+        signal[k] += static_cast<double>(ref[i]) * ref[i];
+        noise[k] += (ref[i] - d) * (ref[i] - d);
+      }
+    }
+    if (ctx.progress) ctx.progress("measuring int8 error", static_cast<double>(s + 1) / samples);
+  }
+  PassReport& report = ctx.reports.back();
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const ir::Node& n = int8_graph.node(nodes[k]);
+    const ir::Tensor& t8 = int8_graph.tensor(int8_ids[k]);
+    QuantLayerReport layer;
+    layer.node = n.name;
+    layer.op = ir::op_name(n.op);
+    layer.tensor = float_graph.tensor(float_ids[k]).name;
+    layer.dtype = dtype_label(t8.dtype == DType::kInt8);
+    layer.scale = t8.quant->scales[0];
+    layer.zero_point = t8.quant->zero_points[0];
+    layer.sqnr_db = sqnr_db(signal[k], noise[k]);
+    report.quant_layers.push_back(std::move(layer));
+  }
+}
+
+}  // namespace
+
+Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& ctx) {
+  const Options o = read_options(options);
+  if (ctx.reports.empty()) {
+    PassReport report;
+    report.pass = "quantize";
+    ctx.reports.push_back(report);
+  }
+  Quantizer q(graph, o, ctx);
+  q.prepare();
+  if (q.int8_nodes().empty()) {
+    add_note(ctx, "quantize", "no node to quantize");
+    return Status::ok();
+  }
+  const ir::Graph float_graph = graph;  // unfused: every int8 output has a float twin here
+  q.quantize();
+  for (NodeId id : graph.topological_order()) ir::infer_node(graph, id);
+  measure_layers(float_graph, graph, q, ctx);
+  return Status::ok();
+}
+
+}  // namespace pare::passes

@@ -1,0 +1,237 @@
+// pare compress IN.onnx -o OUT.pare --calib DATA [--passes PIPELINE] [--report R.json]:
+// import, canonicalize, compress (int8 by default) with calibration data, write, report.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "calibration/dataset.h"
+#include "formats/onnx/importer.h"
+#include "formats/pare/writer.h"
+#include "ir/status.h"
+#include "passes/pass.h"
+#include "tools/common.h"
+
+namespace pare::cli {
+
+namespace {
+
+// The default compression: canonicalize, then int8.
+constexpr const char* kCompressPipeline =
+    "fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce,quantize,dce";
+
+struct CompressArgs {
+  std::string input;
+  std::string output;
+  std::string calib;
+  std::string report;
+  std::vector<std::string> input_shapes;
+  std::string pipeline = kCompressPipeline;
+  // Image folders.
+  std::string resize, mean, std, layout = "NCHW";
+  bool grayscale = false;
+  bool keep_names = false;
+  size_t max_samples = 0;
+  uint64_t seed = 0;
+};
+
+// The dataset as the passes see it: one float array per graph input and sample.
+class DatasetSource final : public passes::CalibrationData {
+ public:
+  explicit DatasetSource(const calib::Dataset& d) : d_(d) {}
+  size_t size() const override { return d_.size(); }
+  void fill(size_t sample, size_t input, float* out, size_t count) const override {
+    d_.fill(sample, input, out, count);
+  }
+
+ private:
+  const calib::Dataset& d_;
+};
+
+std::vector<float> parse_floats(const std::string& text, const char* option) {
+  std::vector<float> v;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    try {
+      size_t used = 0;
+      const std::string item = text.substr(pos, end - pos);
+      v.push_back(std::stof(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw_invalid(fmt::format("{}: '{}' is not a comma-separated list of numbers", option, text));
+    }
+    pos = end + 1;
+  }
+  return v;
+}
+
+// A progress bar on a terminal, nothing otherwise (CI logs stay clean).
+class Progress {
+ public:
+  Progress() : tty_(isatty(fileno(stderr)) != 0) {}
+  ~Progress() { done(); }
+  void update(const std::string& what, double fraction) {
+    if (!tty_) return;
+    const int width = 30, filled = static_cast<int>(fraction * width + 0.5);
+    fmt::print(stderr, "\r{:<22} [{}{}] {:3.0f}%", what, std::string(filled, '#'),
+               std::string(width - filled, ' '), fraction * 100);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void done() {
+    if (shown_) fmt::print(stderr, "\r{:80}\r", "");
+    shown_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool shown_ = false;
+};
+
+nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pipeline, size_t onnx_bytes,
+                           size_t pare_bytes, size_t samples) {
+  nlohmann::json j;
+  j["pipeline"] = pipeline;
+  j["calibration_samples"] = samples;
+  j["onnx_bytes"] = onnx_bytes;
+  j["pare_bytes"] = pare_bytes;
+  j["size_ratio"] = onnx_bytes ? static_cast<double>(pare_bytes) / onnx_bytes : 0.0;
+  nlohmann::json passes = nlohmann::json::array();
+  nlohmann::json layers = nlohmann::json::array();
+  for (const passes::PassReport& r : ctx.reports) {
+    passes.push_back({{"pass", r.pass}, {"ms", r.ms}, {"nodes_before", r.nodes_before},
+                      {"nodes_after", r.nodes_after}, {"weight_bytes_before", r.weight_bytes_before},
+                      {"weight_bytes_after", r.weight_bytes_after}, {"notes", r.notes}});
+    for (const passes::QuantLayerReport& l : r.quant_layers) {
+      nlohmann::json e = {{"node", l.node}, {"op", l.op}, {"tensor", l.tensor}, {"dtype", l.dtype},
+                          {"scale", l.scale}, {"zero_point", l.zero_point}};
+      // JSON has no infinity: an exact layer reports null.
+      e["sqnr_db"] = std::isfinite(l.sqnr_db) ? nlohmann::json(l.sqnr_db) : nlohmann::json();
+      layers.push_back(std::move(e));
+    }
+  }
+  j["passes"] = passes;
+  j["layers"] = layers;
+  return j;
+}
+
+int run_compress(const CompressArgs& args) {
+  onnx_import::ImportOptions import_options;
+  for (const std::string& spec : args.input_shapes) {
+    auto [name, dims] = onnx_import::parse_input_shape(spec);
+    if (!import_options.input_shapes.emplace(name, dims).second)
+      throw_invalid(fmt::format("--input-shape: input '{}' is given twice", name));
+  }
+  const std::string pipeline = passes::print_pipeline(passes::parse_pipeline(args.pipeline));
+
+  ir::Graph graph = onnx_import::import_model(args.input, import_options);
+
+  calib::DatasetOptions data_options;
+  data_options.seed = args.seed;
+  data_options.max_samples = args.max_samples;
+  data_options.grayscale = args.grayscale;
+  data_options.layout = args.layout;
+  if (!args.resize.empty()) data_options.resize = args.resize;
+  if (!args.mean.empty()) data_options.mean = parse_floats(args.mean, "--mean");
+  if (!args.std.empty()) data_options.std = parse_floats(args.std, "--std");
+  std::vector<calib::InputSpec> inputs;
+  for (ir::TensorId t : graph.inputs) {
+    const ir::Tensor& in = graph.tensor(t);
+    if (!in.shape.is_static())
+      throw_invalid(fmt::format("input '{}' has shape {}: fix it with --input-shape {}:...", in.name,
+                                in.shape.str(), in.name));
+    inputs.push_back({in.name, in.shape.sizes(), in.dtype == ir::DType::kFloat32});
+  }
+  const std::unique_ptr<calib::Dataset> dataset = calib::open_dataset(args.calib, inputs, data_options);
+  DatasetSource source(*dataset);
+
+  Progress progress;
+  passes::PassContext ctx;
+  ctx.seed = args.seed;
+  ctx.calibration = &source;
+  ctx.progress = [&progress](const std::string& what, double fraction) { progress.update(what, fraction); };
+  Status st = passes::run_pipeline(graph, pipeline, ctx);
+  progress.done();
+  if (!st.is_ok()) throw Error(st.code(), st.message());
+  graph.compact();
+
+  format::WriteOptions write_options;
+  write_options.producer_version = PARE_VERSION;
+  write_options.pipeline = pipeline;
+  write_options.source_file = base_name(args.input);
+  write_options.source_hash = format::sha256_file(args.input);
+  write_options.strip_tensor_names = !args.keep_names;
+  std::vector<uint8_t> bytes = format::serialize(graph, write_options);
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), args.output);
+  if (!model.is_ok())
+    throw_internal(fmt::format("the compressed model does not pass the runtime's checks: {}",
+                               model.status().message()));
+  // Prepare it too: a file the runtime cannot run is not written.
+  make_interpreter(*model, args.output, 1);
+
+  std::ifstream onnx(args.input, std::ios::binary | std::ios::ate);
+  const size_t onnx_bytes = onnx ? static_cast<size_t>(onnx.tellg()) : 0;
+  const nlohmann::json report = report_json(ctx, pipeline, onnx_bytes, bytes.size(), dataset->size());
+  format::write_file_atomic(args.output, bytes.data(), bytes.size());
+  if (!args.report.empty()) {
+    const std::string text = report.dump(2) + "\n";
+    format::write_file_atomic(args.report, text.data(), text.size());
+  }
+
+  fmt::print("wrote {} from {} ({} calibration samples)\n", args.output, base_name(args.input), dataset->size());
+  fmt::print("  pipeline     {}\n", pipeline);
+  fmt::print("  file         {} bytes ({:.3f}x the ONNX file's {} bytes)\n", bytes.size(),
+             onnx_bytes ? static_cast<double>(bytes.size()) / onnx_bytes : 0.0, onnx_bytes);
+  const nlohmann::json& layers = report["layers"];
+  if (!layers.empty()) {
+    fmt::print("  int8 layers  {} (SQNR of each output vs float on the calibration data)\n", layers.size());
+    fmt::print("    {:<40} {:<18} {:>10} {:>4} {:>9}\n", "node", "op", "scale", "zp", "SQNR dB");
+    for (const auto& l : layers) {
+      const std::string sqnr = l["sqnr_db"].is_null() ? "exact" : fmt::format("{:.1f}", l["sqnr_db"].get<double>());
+      std::string node = l["node"].get<std::string>();
+      if (node.size() > 40) node = "..." + node.substr(node.size() - 37);
+      fmt::print("    {:<40} {:<18} {:>10.3g} {:>4} {:>9}\n", node, l["op"].get<std::string>(),
+                 l["scale"].get<double>(), l["zero_point"].get<int64_t>(), sqnr);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_compress_command(CLI::App& root) {
+  auto args = std::make_shared<CompressArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "compress",
+      fmt::format("Compress an ONNX model to .pare with calibration data (default pipeline: {})",
+                  kCompressPipeline));
+  cmd->add_option("model", args->input, "The ONNX model")->required();
+  cmd->add_option("-o,--output", args->output, "The .pare file to write")->required();
+  cmd->add_option("--calib", args->calib,
+                  "Calibration data: .npy (samples x input shape), .npz (an array per input), or a "
+                  "folder of PNG/JPEG images")
+      ->required();
+  cmd->add_option("--passes", args->pipeline, "The pass pipeline to run")->capture_default_str();
+  cmd->add_option("--report", args->report, "Write the per-layer report as JSON to this file");
+  cmd->add_option("--input-shape", args->input_shapes,
+                  "Fix the shape of an input with symbolic dims: NAME:1x3x224x224 (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--max-samples", args->max_samples, "Use at most this many samples (0: all)");
+  cmd->add_option("--seed", args->seed, "Seed for sampling the calibration data")->capture_default_str();
+  cmd->add_option("--resize", args->resize, "Images: resize to HxW (default: the model input's size)");
+  cmd->add_option("--mean", args->mean, "Images: per-channel mean subtracted after scaling to [0,1]");
+  cmd->add_option("--std", args->std, "Images: per-channel std divided by after the mean");
+  cmd->add_option("--layout", args->layout, "Images: NCHW or NHWC")->capture_default_str();
+  cmd->add_flag("--grayscale", args->grayscale, "Images: convert to one channel");
+  cmd->add_flag("--keep-tensor-names", args->keep_names,
+                "Keep the names of internal tensors in the file (left out by default to save space)");
+  return {cmd, [args] { return run_compress(*args); }};
+}
+
+}  // namespace pare::cli
