@@ -1,0 +1,101 @@
+#include "formats/pare/reader.h"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "ir/status.h"
+#include "runtime/model.h"
+
+namespace pare::format {
+
+namespace {
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+// Parameters a fused activation carries in the IR (the runtime keeps two floats for all).
+size_t activation_params(ir::Activation a) {
+  switch (a) {
+    case ir::Activation::kClip:
+    case ir::Activation::kHardSigmoid: return 2;
+    case ir::Activation::kLeakyRelu: return 1;
+    default: return 0;
+  }
+}
+
+ir::AttrValue attr_value(const rt::Attribute& a) {
+  switch (a.type) {
+    case rt::Attribute::kInt: return a.i;
+    case rt::Attribute::kFloat: return a.f;
+    case rt::Attribute::kString: return a.s;
+    case rt::Attribute::kInts: return a.ints;
+    case rt::Attribute::kFloats: return a.floats;
+  }
+  return a.i;
+}
+
+}  // namespace
+
+ir::Graph read_graph(const std::string& path) {
+  auto loaded = rt::Model::load_file(path);
+  if (!loaded.is_ok()) {
+    const std::string& msg = loaded.status().message();
+    throw Error(Status::kInvalidInput, msg.find(path) != std::string::npos ? msg : q(path) + ": " + msg);
+  }
+  const rt::Model& m = *loaded.value();
+  auto bad = [&](const std::string& msg) { throw Error(Status::kInvalidInput, q(path) + ": " + msg); };
+
+  ir::Graph g;
+  g.name = std::filesystem::path(path).stem().string();
+  const rt::ModelMetadata& md = m.metadata();
+  g.metadata["producer"] = md.producer;
+  g.metadata["producer_version"] = md.producer_version;
+  g.metadata["pipeline"] = md.pipeline;
+  g.metadata["source_file"] = md.source_file;
+  g.metadata["source_hash"] = md.source_hash;
+  g.metadata["report_summary"] = md.report_summary;
+
+  // Constants that share bytes in the file (one copy for several tensors) share a buffer.
+  std::map<std::pair<const void*, size_t>, ir::BufferPtr> buffers;
+  for (const rt::ModelTensor& mt : m.tensors()) {
+    const rt::TensorDesc& d = mt.desc;
+    ir::Tensor t;
+    t.name = d.name;
+    t.dtype = static_cast<ir::DType>(d.dtype);  // same numbering (ONNX's)
+    if (ir::dtype_size(t.dtype) == 0) bad("tensor " + q(d.name) + " has a dtype the IR does not know");
+    t.shape = ir::Shape(d.shape);
+    if (d.constant) {
+      ir::BufferPtr& buf = buffers[{d.constant, d.byte_size()}];
+      if (!buf) {
+        auto b = std::make_shared<ir::Buffer>();
+        const uint8_t* p = static_cast<const uint8_t*>(d.constant);
+        b->bytes.assign(p, p + d.byte_size());
+        buf = std::move(b);
+      }
+      t.data = buf;
+    }
+    if (d.quantized) t.quant = ir::Quantization{d.quant.scales, d.quant.zero_points, d.quant.axis};
+    g.add_tensor(std::move(t));
+  }
+
+  for (const rt::NodeDesc& nd : m.nodes()) {
+    ir::Node n;
+    if (!ir::op_from_name(nd.op, &n.op))
+      bad("node " + q(nd.name) + " has op type " + q(nd.op) + ", which the toolchain does not know");
+    n.name = nd.name;
+    for (const rt::Attribute& a : nd.attrs.all()) n.attrs.set(a.name, attr_value(a));
+    for (int32_t in : nd.inputs) n.inputs.push_back(in < 0 ? ir::kNoTensor : in);
+    n.outputs.assign(nd.outputs.begin(), nd.outputs.end());
+    // rt::ActivationKind follows the numbering of ir::Activation (and of the schema).
+    n.activation = static_cast<ir::Activation>(nd.activation.kind);
+    const size_t params = activation_params(n.activation);
+    if (params > 0) n.activation_params.push_back(nd.activation.p0);
+    if (params > 1) n.activation_params.push_back(nd.activation.p1);
+    g.add_node(std::move(n));
+  }
+  g.inputs.assign(m.inputs().begin(), m.inputs().end());
+  g.outputs.assign(m.outputs().begin(), m.outputs().end());
+  return g;
+}
+
+}  // namespace pare::format
