@@ -2,7 +2,12 @@
 # Times pare against ONNX Runtime (onnxruntime-node) on the same models, fp32, and prints a
 # markdown table: median latency of each, their ratio, load time and peak RSS.
 #   scripts/bench_vs_ort.sh [--iterations K] [--warmup W] [--rounds R] [--threads "1 2"]
-#                           [MODEL.onnx ...]
+#                           [--int8 [--calib DATA.npy]] [MODEL.onnx ...]
+# --int8: pare compress (int8) each model, then time pare on the int8 .pare, ONNX Runtime on
+# pare's QDQ export of it (pare export-onnx), and pare's float .pare, all in the same rounds;
+# the table adds pare's float median and int8/fp32. Calibration: --calib, else
+# testdata/data/fmnist_calib_500.npy for models taking [1,1,28,28], else 16 seeded random
+# samples of the model's input shape (enough for timing, not for accuracy).
 # Default models: testdata/models/*.onnx, plus ../shared/models/mobilenet_v2_224.onnx when
 # present. Each measurement runs in its own process (so peak RSS is per process), and for
 # each model and thread count the two runtimes take turns for R rounds of W + K runs, so
@@ -17,6 +22,8 @@ iterations=50
 warmup=5
 rounds=3
 threads="1 2"
+int8=false
+calib=""
 models=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,6 +31,8 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --int8) int8=true; shift ;;
+    --calib) calib=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "bench_vs_ort: unknown option $1" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
@@ -75,12 +84,12 @@ failed() {  # failed NAME THREADS RUNTIME LOG
   tail -n 5 "$4" >&2
 }
 
-run_pare() {  # run_pare NAME PARE_FILE THREADS
+run_pare() {  # run_pare NAME PARE_FILE THREADS [RUNTIME_LABEL]
   if "$pare" bench "$2" --json --threads "$3" --iterations "$iterations" --warmup "$warmup" \
-       > "$work/out.json" 2> "$work/err.log"; then
-    record "$1" "$3" pare "$work/out.json"
+       > "$work/out.json" 2> "$work/bench.log"; then
+    record "$1" "$3" "${4:-pare}" "$work/out.json"
   else
-    failed "$1" "$3" pare "$work/err.log"
+    failed "$1" "$3" "${4:-pare}" "$work/bench.log"
   fi
 }
 
@@ -102,17 +111,44 @@ for onnx in "${models[@]}"; do
   if ! "$pare" convert "$onnx" -o "$work/$name.pare" > /dev/null 2> "$work/err.log"; then
     converted=false
   fi
+  ort_model=$onnx
+  pare_model=$work/$name.pare
+  runtimes="pare ort"
+  if $int8 && $converted; then
+    data=$calib
+    if [ -z "$data" ]; then
+      shape=$("$pare" inspect --json "$work/$name.pare" |
+              node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(j.inputs[0].shape.join(" "))')
+      if [ "$shape" = "1 1 28 28" ]; then
+        data=testdata/data/fmnist_calib_500.npy
+      else
+        data=$work/$name.calib.npy
+        node scripts/ort/random_input.js "$data" 7 16 $(echo "$shape" | cut -d' ' -f2-)
+      fi
+    fi
+    if "$pare" compress "$onnx" -o "$work/$name.int8.pare" --calib "$data" > /dev/null 2> "$work/err.log" &&
+       "$pare" export-onnx "$work/$name.int8.pare" -o "$work/$name.qdq.onnx" > /dev/null 2>> "$work/err.log"; then
+      ort_model=$work/$name.qdq.onnx
+      pare_model=$work/$name.int8.pare
+      runtimes="pare ort pare_fp32"
+      name="$name int8"
+    else
+      converted=false
+    fi
+  fi
   for t in $threads; do
     for ((r = 1; r <= rounds; ++r)); do
       # Alternate which runtime goes first, so neither always runs right after the other.
-      if ((r % 2)); then order="pare ort"; else order="ort pare"; fi
+      if ((r % 2)); then order=$runtimes; else order=$(echo "$runtimes" | tr ' ' '\n' | tac | tr '\n' ' '); fi
       for runtime in $order; do
         if [ "$runtime" = ort ]; then
-          run_ort "$name" "$onnx" "$t"
-        elif $converted; then
-          run_pare "$name" "$work/$name.pare" "$t"
+          run_ort "$name" "$ort_model" "$t"
+        elif ! $converted; then
+          failed "$name" "$t" "$runtime" "$work/err.log"
+        elif [ "$runtime" = pare ]; then
+          run_pare "$name" "$pare_model" "$t"
         else
-          failed "$name" "$t" pare "$work/err.log"
+          run_pare "$name" "$work/$(basename "$onnx" .onnx).pare" "$t" pare_fp32
         fi
       done
     done
@@ -129,7 +165,7 @@ node -e '
   const groups = new Map();
   for (const r of rows) {
     const key = `${r.name}\t${r.threads}`;
-    if (!groups.has(key)) groups.set(key, { name: r.name, threads: r.threads, pare: [], ort: [] });
+    if (!groups.has(key)) groups.set(key, { name: r.name, threads: r.threads, pare: [], ort: [], pare_fp32: [] });
     groups.get(key)[r.runtime].push(r);
   }
   // Median over the rounds; a runtime that failed in any round shows "failed".
@@ -138,14 +174,21 @@ node -e '
   const ms = (v) => (v === null ? "failed" : v < 10 ? v.toFixed(3) : v.toFixed(1));
   const mib = (kb) => (kb === null ? "failed" : (kb / 1024).toFixed(1));
   const isa = rows.find((r) => r.isa);
-  console.log("| model | threads | pare median ms | ORT median ms | pare/ORT | pare load ms | ORT load ms | pare peak RSS MiB | ORT peak RSS MiB |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const int8 = rows.some((r) => r.runtime === "pare_fp32");
+  console.log("| model | threads | pare median ms | ORT median ms | pare/ORT | pare load ms | ORT load ms | pare peak RSS MiB | ORT peak RSS MiB |" +
+              (int8 ? " pare fp32 median ms | int8/fp32 |" : ""));
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + (int8 ? "---:|---:|" : ""));
   for (const g of groups.values()) {
     const pm = stat(g.pare, "median_ms"), om = stat(g.ort, "median_ms");
     const ratio = pm !== null && om !== null ? (pm / om).toFixed(2) : "n/a";
+    let extra = "";
+    if (int8) {
+      const fm = stat(g.pare_fp32, "median_ms");
+      extra = ` ${ms(fm)} | ${pm !== null && fm !== null ? (pm / fm).toFixed(2) : "n/a"} |`;
+    }
     console.log(`| ${g.name} | ${g.threads} | ${ms(pm)} | ${ms(om)} | ${ratio} | ` +
       `${ms(stat(g.pare, "load_ms"))} | ${ms(stat(g.ort, "load_ms"))} | ` +
-      `${mib(stat(g.pare, "peak_rss_kb"))} | ${mib(stat(g.ort, "peak_rss_kb"))} |`);
+      `${mib(stat(g.pare, "peak_rss_kb"))} | ${mib(stat(g.ort, "peak_rss_kb"))} |` + extra);
   }
   console.log();
   console.log(`pare ISA: ${isa ? isa.isa : "n/a"}; load average at the end: ${process.argv[2]}`);

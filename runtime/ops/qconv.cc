@@ -63,12 +63,14 @@ class Q8GemmConvKernel final : public OpKernel {
     const ConvGeometry& g = q.g;
     taps_ = static_cast<size_t>(g.kernel[1] * g.kernel[2]);
     const size_t cin = static_cast<size_t>(g.in_channels), n = static_cast<size_t>(g.out_channels);
-    const size_t k = taps_ * cin;
+    // Gathered rows are padded to a multiple of 4 bytes (with zero weights) so that the GEMM
+    // never takes its slow path for a K tail; a pointwise conv reading X in place cannot be.
+    const size_t k = taps_ == 1 ? cin : (taps_ * cin + 3) / 4 * 4;
     packed_.resize(kernels::qgemm_packed_b_bytes(v, n, k));
     if (taps_ == 1) {
       kernels::qgemm_pack_b(v, n, k, q.weight, k, 1, q.bias, q.x_zero_point_u8(), q.rq.data(), packed_.data());
     } else {
-      std::vector<int8_t> nk(n * k);  // [Cout, taps, Cin]
+      std::vector<int8_t> nk(n * k, 0);  // [Cout, taps, Cin] + zero padding
       for (size_t j = 0; j < n; ++j)
         for (size_t c = 0; c < cin; ++c)
           for (size_t t = 0; t < taps_; ++t) nk[j * k + t * cin + c] = q.weight[(j * cin + c) * taps_ + t];
@@ -141,8 +143,17 @@ class Q8GemmConvKernel final : public OpKernel {
       const auto pixel = static_cast<int64_t>(r);
       const int64_t n = pixel / (out_h * out_w), oy = pixel / out_w % out_h, ox = pixel % out_w;
       uint8_t* row = rows + (r - r0) * k;
+      std::memset(row + taps_ * cin, zp, k - taps_ * cin);  // padding (its weights are zero)
       for (int64_t ky = 0; ky < g.kernel[1]; ++ky) {
         const int64_t iy = oy * g.stride[1] - g.pad_begin[1] + ky * g.dilation[1];
+        const int64_t ix0 = ox * g.stride[2] - g.pad_begin[2];
+        if (g.dilation[2] == 1 && iy >= 0 && iy < in_h && ix0 >= 0 && ix0 + g.kernel[2] <= in_w) {
+          // The whole window row is kernel_w * Cin contiguous bytes of X.
+          const size_t span = static_cast<size_t>(g.kernel[2]) * cin;
+          copy_bytes(x + ((n * in_h + iy) * in_w + ix0) * static_cast<int64_t>(cin), span, flip, row);
+          row += span;
+          continue;
+        }
         for (int64_t kx = 0; kx < g.kernel[2]; ++kx, row += cin) {
           const int64_t ix = ox * g.stride[2] - g.pad_begin[2] + kx * g.dilation[2];
           if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w)

@@ -19,6 +19,16 @@ T* copy_dims(size_t rank, const int64_t* dims, const int64_t* strides, const T* 
     }
     return y + n;
   }
+  if (rank == 2 && strides[1] != 1) {
+    // The last two dims in one loop nest: a channels-last copy with few channels (an
+    // image's NCHW -> NHWC) would otherwise make one call per pixel.
+    const int64_t rows = dims[0], cols = dims[1], s0 = strides[0], s1 = strides[1];
+    for (int64_t i = 0; i < rows; ++i, y += cols) {
+      const T* src = x + i * s0;
+      for (int64_t j = 0; j < cols; ++j) y[j] = src[j * s1];
+    }
+    return y;
+  }
   for (int64_t i = 0; i < dims[0]; ++i)
     y = copy_dims(rank - 1, dims + 1, strides + 1, x + i * strides[0], y);
   return y;
