@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# pare's main job on a bundled model: convert the trained MobileNetV2 from testdata/,
-# run it on the 2,000 bundled test images, print accuracy and sizes.
+# pare's main job on a bundled model: compress the trained MobileNetV2 from testdata/ to int8
+# with the 500 bundled calibration images (printing the per-layer report), then evaluate the
+# float and the int8 model on the 2,000 bundled test images and print accuracy and sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh
 
 model=testdata/models/fmnist_mobilenet_v2.onnx
+data=testdata/data
 out=build/demo
 mkdir -p "$out"
 echo
-echo "== pare convert $model"
-build/tools/pare convert "$model" -o "$out/fmnist_mobilenet_v2.pare"
+echo "== pare compress $model --calib $data/fmnist_calib_500.npy"
+build/tools/pare compress "$model" -o "$out/fmnist_mobilenet_v2.int8.pare" \
+  --calib "$data/fmnist_calib_500.npy" --report "$out/fmnist_mobilenet_v2.int8.json"
+build/tools/pare convert "$model" -o "$out/fmnist_mobilenet_v2.pare" > /dev/null
 echo
-echo "== pare inspect (summary)"
-build/tools/pare inspect "$out/fmnist_mobilenet_v2.pare" | tail -n 6
+for kind in "" .int8; do
+  echo "== pare eval fmnist_mobilenet_v2$kind.pare on $data/fmnist_test_2000.npy"
+  build/tools/pare eval "$out/fmnist_mobilenet_v2$kind.pare" \
+    --data "$data/fmnist_test_2000.npy" --labels "$data/fmnist_test_2000_labels.npy"
+done
 echo
-echo "== pare eval on testdata/data/fmnist_test_2000.npy"
-build/tools/pare eval "$out/fmnist_mobilenet_v2.pare" \
-  --data testdata/data/fmnist_test_2000.npy --labels testdata/data/fmnist_test_2000_labels.npy
-echo
-printf 'sizes: %s.onnx %d bytes -> .pare %d bytes\n' "$(basename "$model" .onnx)" \
-  "$(stat -c %s "$model")" "$(stat -c %s "$out/fmnist_mobilenet_v2.pare")"
+printf 'sizes: %s.onnx %d bytes -> float .pare %d bytes, int8 .pare %d bytes (report: %s)\n' \
+  "$(basename "$model" .onnx)" "$(stat -c %s "$model")" "$(stat -c %s "$out/fmnist_mobilenet_v2.pare")" \
+  "$(stat -c %s "$out/fmnist_mobilenet_v2.int8.pare")" "$out/fmnist_mobilenet_v2.int8.json"
