@@ -67,6 +67,11 @@ bool qdwconv_variant_accepts(const QDwConvVariant& v, const QDwConvParams& p);
 // block get zero weights and a zero multiplier): int32 bias[cb] (x_zero_point folded in), int32
 // multiplier[cb], int32 shift[cb], then for each tap t = ky * kernel_w + kx the cb weights of
 // that tap: int16 for the NEON variants, int32 (sign-extended) for the others.
+// The fixed-shape AVX-512 VNNI variants (channel_block 64) use a vpdpbusd layout instead:
+// per block, in lane order (lane 16q + 4L + i stands for channel 16L + 4q + i of the block),
+// int32 bias[64], multiplier[64], shift[64], then groups g = kx * G + h (G = (kernel + 3) / 4)
+// of 64 x 4 int8 weights: lane n's four bytes are the taps (4h + j, kx), j = 0..3, 0 past the
+// kernel's rows.
 size_t qdwconv_packed_bytes(const QDwConvVariant& v, int64_t channels, int64_t kernel_h, int64_t kernel_w);
 // Folds x_zero_point into the bias (bias[c] - x_zero_point * sum of w(., c)) as the variant needs.
 // The packed bytes depend on p only through channels, kernel size and x_zero_point.
@@ -77,7 +82,7 @@ void qdwconv_pack(const QDwConvVariant& v, const QDwConvParams& p, const int8_t*
 void q8_dwconv_kxk__scalar(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
 
 #if defined(__x86_64__)
-// channel_block 16.
+// channel_block 64 for the fixed-shape VNNI variants, 16 for the others.
 void q8_dwconv_3x3s1__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
 void q8_dwconv_3x3s2__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
 void q8_dwconv_5x5s1__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
@@ -109,6 +114,9 @@ namespace qdwconv_detail {
 
 // Bytes of one packed channel block.
 int64_t block_bytes(int64_t channel_block, int64_t taps, int64_t weight_bytes);
+
+// Bytes of one packed 64-channel block of the vpdpbusd layout with `groups` weight groups.
+inline int64_t dot4_block_bytes(int64_t groups) { return 64 * (3 * 4 + groups * 4); }
 
 // The output columns [*begin, *end) whose windows lie inside the input horizontally.
 void interior_columns(const QDwConvParams& p, int64_t* begin, int64_t* end);

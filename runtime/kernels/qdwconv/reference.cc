@@ -17,10 +17,10 @@ constexpr int64_t kScalarBlock = 16;
 
 constexpr QDwConvVariant kVariants[] = {
 #if defined(__x86_64__)
-    {"q8_dwconv_3x3s1__avx512vnni", q8_dwconv_3x3s1__avx512vnni, Isa::kAvx512Vnni, 16, 3, 1},
-    {"q8_dwconv_3x3s2__avx512vnni", q8_dwconv_3x3s2__avx512vnni, Isa::kAvx512Vnni, 16, 3, 2},
-    {"q8_dwconv_5x5s1__avx512vnni", q8_dwconv_5x5s1__avx512vnni, Isa::kAvx512Vnni, 16, 5, 1},
-    {"q8_dwconv_5x5s2__avx512vnni", q8_dwconv_5x5s2__avx512vnni, Isa::kAvx512Vnni, 16, 5, 2},
+    {"q8_dwconv_3x3s1__avx512vnni", q8_dwconv_3x3s1__avx512vnni, Isa::kAvx512Vnni, 64, 3, 1},
+    {"q8_dwconv_3x3s2__avx512vnni", q8_dwconv_3x3s2__avx512vnni, Isa::kAvx512Vnni, 64, 3, 2},
+    {"q8_dwconv_5x5s1__avx512vnni", q8_dwconv_5x5s1__avx512vnni, Isa::kAvx512Vnni, 64, 5, 1},
+    {"q8_dwconv_5x5s2__avx512vnni", q8_dwconv_5x5s2__avx512vnni, Isa::kAvx512Vnni, 64, 5, 2},
     {"q8_dwconv_kxk__avx512vnni", q8_dwconv_kxk__avx512vnni, Isa::kAvx512Vnni, 16, 0, 0},
     {"q8_dwconv_3x3s1__avx512", q8_dwconv_3x3s1__avx512, Isa::kAvx512, 16, 3, 1},
     {"q8_dwconv_3x3s2__avx512", q8_dwconv_3x3s2__avx512, Isa::kAvx512, 16, 3, 2},
@@ -42,6 +42,11 @@ constexpr QDwConvVariant kVariants[] = {
 #endif
     {"q8_dwconv_kxk__scalar", q8_dwconv_kxk__scalar, Isa::kScalar, kScalarBlock, 0, 0},
 };
+
+// The vpdpbusd layout (see qdwconv.h).
+bool dot4_layout(const QDwConvVariant& v) { return v.isa == Isa::kAvx512Vnni && v.kernel != 0; }
+
+int64_t dot4_groups(int64_t kernel_h, int64_t kernel_w) { return kernel_w * ((kernel_h + 3) / 4); }
 
 int64_t weight_bytes(const QDwConvVariant& v) {
   return v.isa == Isa::kNeon || v.isa == Isa::kNeonDot ? 2 : 4;
@@ -164,12 +169,51 @@ const QDwConvVariant& select_qdwconv(Isa cap, const QDwConvParams& p) {
 size_t qdwconv_packed_bytes(const QDwConvVariant& v, int64_t channels, int64_t kernel_h,
                             int64_t kernel_w) {
   const int64_t blocks = (channels + v.channel_block - 1) / v.channel_block;
+  if (dot4_layout(v))
+    return static_cast<size_t>(blocks * qdwconv_detail::dot4_block_bytes(dot4_groups(kernel_h, kernel_w)));
   return static_cast<size_t>(
       blocks * qdwconv_detail::block_bytes(v.channel_block, kernel_h * kernel_w, weight_bytes(v)));
 }
 
+namespace {
+
+void pack_dot4(const QDwConvParams& p, const int8_t* weight, const int32_t* bias, const Requant* rq,
+               void* packed) {
+  constexpr int64_t B = 64;
+  const int64_t kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw, G = (kh + 3) / 4;
+  const int64_t bb = qdwconv_detail::dot4_block_bytes(kw * G);
+  auto* dst = static_cast<uint8_t*>(packed);
+  for (int64_t c0 = 0; c0 < p.channels; c0 += B, dst += bb) {
+    auto* b = reinterpret_cast<int32_t*>(dst);
+    int32_t* mult = b + B;
+    int32_t* shift = mult + B;
+    auto* w = reinterpret_cast<int8_t*>(dst + 12 * B);
+    std::memset(w, 0, static_cast<size_t>(kw * G * 4 * B));
+    for (int64_t n = 0; n < B; ++n) {
+      const int64_t q = n / 16, L = (n % 16) / 4, i = n % 4;
+      const int64_t c = c0 + 16 * L + 4 * q + i;
+      const bool real = c < p.channels;
+      int32_t wsum = 0;
+      for (int64_t ky = 0; ky < kh && real; ++ky)
+        for (int64_t kx = 0; kx < kw; ++kx) {
+          const int8_t wt = weight[c * taps + ky * kw + kx];
+          wsum += wt;
+          w[((kx * G + ky / 4) * B + n) * 4 + ky % 4] = wt;
+        }
+      b[n] = real ? static_cast<int32_t>((bias ? static_cast<uint32_t>(bias[c]) : 0u) -
+                                         static_cast<uint32_t>(p.x_zero_point * wsum))
+                  : 0;
+      mult[n] = real ? rq[c].multiplier : 0;
+      shift[n] = real ? rq[c].shift : 1;
+    }
+  }
+}
+
+}  // namespace
+
 void qdwconv_pack(const QDwConvVariant& v, const QDwConvParams& p, const int8_t* weight,
                   const int32_t* bias, const Requant* rq, void* packed) {
+  if (dot4_layout(v)) return pack_dot4(p, weight, bias, rq, packed);
   const int64_t B = v.channel_block, taps = p.kernel_h * p.kernel_w, wb = weight_bytes(v);
   const int64_t bb = qdwconv_detail::block_bytes(B, taps, wb);
   auto* dst = static_cast<uint8_t*>(packed);

@@ -397,5 +397,46 @@ TEST(QGemm, EpilogueOverTheInt32Range) {
   }
 }
 
+// Small K with panels that mix shifts >= 32 (real scale < 1/2), shifts <= 31, and zero
+// multipliers, with biases big enough that the scaled values leave the int16 range: kernels
+// that take a faster epilogue when a panel's shifts allow it must pick it per panel and
+// give the same bytes either way, for every output domain and every row/column remainder.
+TEST(QGemm, MixedShiftsInOnePanel) {
+  std::mt19937 rng(8);
+  constexpr size_t kNs[] = {5, 8, 13, 16, 24, 29, 32, 48, 96};
+  for (const QGemmVariant* v : usable_variants()) {
+    size_t case_index = 0;
+    for (size_t m : {size_t{1}, size_t{3}, v->mr, v->mr + 5})
+      for (size_t n : kNs)
+        for (size_t k : {size_t{16}, size_t{24}, size_t{7}})
+          for (int mix = 0; mix < 4; ++mix) {
+            Problem p;
+            p.m = m;
+            p.n = n;
+            p.k = k;
+            const OutputDomain& dom = kDomains[case_index++ % (sizeof(kDomains) / sizeof(kDomains[0]))];
+            p.c_zero_point = dom.zero_point;
+            p.lo = dom.lo;
+            p.hi = dom.hi;
+            p.c_pad = 3;
+            Data d = make_data(p, &rng);
+            std::uniform_int_distribution<int32_t> big(-(1 << 28), 1 << 28);
+            std::uniform_real_distribution<double> log_scale(std::log(1e-7), std::log(0.49));
+            std::uniform_int_distribution<size_t> col(0, n - 1);
+            for (size_t j = 0; j < n; ++j) {
+              if (j % 3 == 0) d.bias[j] = big(rng);
+              ASSERT_TRUE(requant_from_scale(std::exp(log_scale(rng)), &d.rq[j]));
+              ASSERT_GE(d.rq[j].shift, 32);
+            }
+            // mix 0: every shift >= 32; 1: one shift of 31; 2: one small shift; 3: zero multipliers.
+            if (mix == 1) d.rq[col(rng)] = Requant{(1 << 30) + 12345, 31};
+            if (mix == 2) d.rq[col(rng)] = Requant{(1 << 30) + 7, 20};
+            if (mix == 3) d.rq[col(rng)] = d.rq[col(rng)] = Requant{0, 1};
+            ASSERT_EQ(compare(run_reference(p, d), run_variant(*v, p, d, {}), p), "")
+                << describe(*v, p) << " mix " << mix;
+          }
+  }
+}
+
 }  // namespace
 }  // namespace pare::rt::kernels
