@@ -50,10 +50,16 @@ size_t kl_threshold_bins(const std::vector<uint64_t>& h, int levels) {
   std::vector<double> suffix(h.size() + 1, 0.0);
   for (size_t j = h.size(); j-- > 0;) suffix[j] = suffix[j + 1] + static_cast<double>(h[j]);
   const double total = suffix[0];
+  // Thresholds that would clip more than kMaxClipped of the values are not candidates: KL
+  // treats the clipped tail as outliers, but a tail can hold real mass, and clipping it cost
+  // 1.5 points of accuracy on the Fashion-MNIST CNN and 70 on MobileNetV3-Small.
+  constexpr double kMaxClipped = 1e-3;
+  size_t first = nl;
+  while (first < end && suffix[first] > kMaxClipped * total) ++first;
   std::vector<double> q;
   double best_kl = std::numeric_limits<double>::infinity();
   size_t best = end;
-  for (size_t t = nl; t <= end; ++t) {
+  for (size_t t = first; t <= end; ++t) {
     const double inside = total - suffix[t];  // mass of the first t bins, without the clipped tail
     if (inside <= 0.0) continue;
     q.assign(t, 0.0);
