@@ -122,15 +122,8 @@ nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pi
 }
 
 int run_compress(const CompressArgs& args) {
-  onnx_import::ImportOptions import_options;
-  for (const std::string& spec : args.input_shapes) {
-    auto [name, dims] = onnx_import::parse_input_shape(spec);
-    if (!import_options.input_shapes.emplace(name, dims).second)
-      throw_invalid(fmt::format("--input-shape: input '{}' is given twice", name));
-  }
   const std::string pipeline = passes::print_pipeline(passes::parse_pipeline(args.pipeline));
-
-  ir::Graph graph = onnx_import::import_model(args.input, import_options);
+  ir::Graph graph = import_onnx(args.input, args.input_shapes);
 
   calib::DatasetOptions data_options;
   data_options.seed = args.seed;
@@ -159,21 +152,8 @@ int run_compress(const CompressArgs& args) {
   Status st = passes::run_pipeline(graph, pipeline, ctx);
   progress.done();
   if (!st.is_ok()) throw Error(st.code(), st.message());
-  graph.compact();
-
-  format::WriteOptions write_options;
-  write_options.producer_version = PARE_VERSION;
-  write_options.pipeline = pipeline;
-  write_options.source_file = base_name(args.input);
-  write_options.source_hash = format::sha256_file(args.input);
-  write_options.strip_tensor_names = !args.keep_names;
-  std::vector<uint8_t> bytes = format::serialize(graph, write_options);
-  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), args.output);
-  if (!model.is_ok())
-    throw_internal(fmt::format("the compressed model does not pass the runtime's checks: {}",
-                               model.status().message()));
-  // Prepare it too: a file the runtime cannot run is not written.
-  make_interpreter(*model, args.output, 1);
+  const std::vector<uint8_t> bytes =
+      serialize_checked(graph, args.input, args.output, pipeline, !args.keep_names, /*prepare=*/true);
 
   std::ifstream onnx(args.input, std::ios::binary | std::ios::ate);
   const size_t onnx_bytes = onnx ? static_cast<size_t>(onnx.tellg()) : 0;

@@ -21,35 +21,16 @@ struct ConvertArgs {
 };
 
 int run_convert(const ConvertArgs& args) {
-  onnx_import::ImportOptions import_options;
-  for (const std::string& spec : args.input_shapes) {
-    auto [name, dims] = onnx_import::parse_input_shape(spec);
-    if (!import_options.input_shapes.emplace(name, dims).second)
-      throw_invalid(fmt::format("--input-shape: input '{}' is given twice", name));
-  }
   // Parsed first so that a bad pipeline fails before the import; stored as printed.
-  std::string pipeline = passes::print_pipeline(passes::parse_pipeline(args.pipeline));
-
-  ir::Graph graph = onnx_import::import_model(args.input, import_options);
+  const std::string pipeline = passes::print_pipeline(passes::parse_pipeline(args.pipeline));
+  ir::Graph graph = import_onnx(args.input, args.input_shapes);
   passes::PassContext ctx;
   Status st = passes::run_pipeline(graph, pipeline, ctx);
   if (!st.is_ok()) throw Error(st.code(), st.message());
-  graph.compact();
-
-  format::WriteOptions write_options;
-  write_options.producer_version = PARE_VERSION;
-  write_options.pipeline = pipeline;
-  write_options.source_file = base_name(args.input);
-  write_options.source_hash = format::sha256_file(args.input);
-  std::vector<uint8_t> bytes = format::serialize(graph, write_options);
-
-  // What is written must load: check the image with the runtime's verifier first.
-  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), args.output);
-  if (!model.is_ok())
-    throw_internal(fmt::format("the converted model does not pass the runtime's checks: {}",
-                               model.status().message()));
+  const std::vector<uint8_t> bytes = serialize_checked(graph, args.input, args.output, pipeline, false, false);
   format::write_file_atomic(args.output, bytes.data(), bytes.size());
 
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), args.output);
   const rt::Model& m = **model;
   fmt::print("wrote {} from {}\n", args.output, base_name(args.input));
   fmt::print("  nodes        {}\n", m.nodes().size());

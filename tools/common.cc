@@ -7,6 +7,9 @@
 #include <cstring>
 #include <new>
 
+#include "formats/onnx/importer.h"
+#include "formats/pare/writer.h"
+#include "ir/graph.h"
 #include "ir/status.h"
 
 namespace pare::cli {
@@ -197,6 +200,33 @@ std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray
     }
   }
   return outputs;
+}
+
+ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& input_shapes) {
+  onnx_import::ImportOptions options;
+  for (const std::string& spec : input_shapes) {
+    auto [name, dims] = onnx_import::parse_input_shape(spec);
+    if (!options.input_shapes.emplace(name, dims).second)
+      throw_invalid(fmt::format("--input-shape: input '{}' is given twice", name));
+  }
+  return onnx_import::import_model(path, options);
+}
+
+std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,
+                                       const std::string& pipeline, bool strip_tensor_names, bool prepare) {
+  graph.compact();
+  format::WriteOptions options;
+  options.producer_version = PARE_VERSION;
+  options.pipeline = pipeline;
+  options.source_file = base_name(source);
+  options.source_hash = format::sha256_file(source);
+  options.strip_tensor_names = strip_tensor_names;
+  std::vector<uint8_t> bytes = format::serialize(graph, options);
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), output);
+  if (!model.is_ok())
+    throw_internal(fmt::format("the written model would not pass the runtime's checks: {}", model.status().message()));
+  if (prepare) make_interpreter(model.value(), output, 1);
+  return bytes;
 }
 
 }  // namespace pare::cli

@@ -16,6 +16,9 @@
 namespace CLI {
 class App;
 }
+namespace pare::ir {
+class Graph;
+}
 
 namespace pare::cli {
 
@@ -47,6 +50,14 @@ void warn(const std::string& message);  // "pare: warning: MESSAGE" on stderr
 [[noreturn]] void throw_runtime_error(const rt::Status& status, const std::string& context);
 
 std::shared_ptr<const rt::Model> load_model(const std::string& path);
+
+// Imports an ONNX model with the --input-shape NAME:DIMS options (each input at most once).
+ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& input_shapes);
+// The .pare image of a graph compiled from `source` with `pipeline`, checked by the
+// runtime's loader (and prepared when `prepare`) before anything is written: a file the
+// runtime cannot load or run is an internal error, never an output.
+std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,
+                                       const std::string& pipeline, bool strip_tensor_names, bool prepare);
 std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
                                                   const std::string& path, int threads);
 
