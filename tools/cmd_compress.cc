@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "calibration/dataset.h"
-#include "formats/onnx/importer.h"
 #include "formats/pare/writer.h"
 #include "ir/status.h"
 #include "passes/pass.h"

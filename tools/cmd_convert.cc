@@ -3,7 +3,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "formats/onnx/importer.h"
 #include "formats/pare/writer.h"
 #include "ir/status.h"
 #include "passes/pass.h"
