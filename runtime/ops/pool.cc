@@ -185,7 +185,8 @@ Status q8_average_params(const PrepareContext& ctx, int64_t max_count, bool only
   a->hi = kernels::q8_max(qy.is_signed);
   a->by_count.resize(only_max ? 2 : static_cast<size_t>(max_count) + 1);
   for (int64_t c = only_max ? max_count : 1; c <= max_count; ++c) {
-    const double real = static_cast<double>(qx.scale) / (static_cast<double>(qy.scale) * static_cast<double>(c));
+    // In float, in ONNX Runtime's order (see qconv.cc): sx / (sy * count).
+    const double real = static_cast<double>(qx.scale / (qy.scale * static_cast<float>(c)));
     if (!kernels::requant_from_scale(real, &a->by_count[only_max ? 1 : static_cast<size_t>(c)]))
       return ctx.error(Status::kUnsupported, "the int8 average scale " + std::to_string(real) + " has no encoding");
   }
