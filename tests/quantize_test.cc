@@ -228,6 +228,31 @@ TEST(QuantizePass, EveryObserverKeepsTheCnnAccurate) {
   }
 }
 
+// The other activation and weight forms run end to end too (int8 activations take the
+// kernels' xor-0x80 path).
+TEST(QuantizePass, SignedActivationsAndPerTensorWeights) {
+  const std::string onnx = test::testdata_dir() + "/models/fmnist_cnn.onnx";
+  ArrayData data(calibration_images());
+  const double fp32 = accuracy(*interpreter(compile(onnx, passes::kCanonicalPipeline, nullptr).bytes), 2000);
+  for (const char* options : {"activations=s8", "weights=per_tensor", "activations=s8,weights=per_tensor"}) {
+    const std::string pipeline =
+        std::string("fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce,quantize(") + options + "),dce";
+    Compiled c = compile(onnx, pipeline, &data);
+    auto it = interpreter(c.bytes);
+    const double int8 = accuracy(*it, 2000);
+    std::printf("fmnist_cnn %s: top-1 %.2f%% (float %.2f%%)\n", options, int8, fp32);
+    EXPECT_LE(fp32 - int8, 0.5) << options;
+    const bool s8 = std::string(options).find("s8") != std::string::npos;
+    bool found = false;
+    for (const auto& t : it->model().tensors())
+      if (!t.desc.constant && t.desc.quantized) {
+        EXPECT_EQ(t.desc.dtype, s8 ? rt::DType::kInt8 : rt::DType::kUInt8) << options;
+        found = true;
+      }
+    EXPECT_TRUE(found);
+  }
+}
+
 TEST(QuantizePass, RefusesWithoutCalibrationData) {
   try {
     compile(test::testdata_dir() + "/models/fmnist_mlp.onnx", kCompressPipeline, nullptr);
