@@ -102,6 +102,7 @@ bool is_follower(OpKind op) {
     case OpKind::kReshape: case OpKind::kFlatten: case OpKind::kSqueeze: case OpKind::kUnsqueeze:
     case OpKind::kTranspose: case OpKind::kRelu: case OpKind::kClip: case OpKind::kSigmoid:
     case OpKind::kHardSigmoid: case OpKind::kHardSwish: case OpKind::kAdd: case OpKind::kMul:
+    case OpKind::kConcat: case OpKind::kResize:
       return true;
     default:
       return false;
@@ -112,7 +113,7 @@ bool is_follower(OpKind op) {
 bool keeps_input_quantization(OpKind op) {
   switch (op) {
     case OpKind::kMaxPool: case OpKind::kReshape: case OpKind::kFlatten: case OpKind::kSqueeze:
-    case OpKind::kUnsqueeze: case OpKind::kTranspose:
+    case OpKind::kUnsqueeze: case OpKind::kTranspose: case OpKind::kResize:
       return true;
     default:
       return false;
@@ -122,7 +123,11 @@ bool keeps_input_quantization(OpKind op) {
 // Inputs of a follower that carry data (the others must be constants: shapes, Clip bounds).
 std::vector<size_t> data_inputs(OpKind op, size_t count) {
   if (op == OpKind::kAdd || op == OpKind::kMul) return {0, 1};
-  (void)count;
+  if (op == OpKind::kConcat) {
+    std::vector<size_t> all(count);
+    for (size_t i = 0; i < count; ++i) all[i] = i;
+    return all;
+  }
   return {0};
 }
 
@@ -262,6 +267,19 @@ class Quantizer {
       }
       // Add/Mul with a broadcast operand are fine; a fused activation on them is a clamp only.
       if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = unfusable(n.activation);
+      // Resize moves bytes only in nearest mode.
+      if (ok && n.op == OpKind::kResize) ok = n.attrs.get_string("mode", "nearest") == "nearest" &&
+                                                n.attrs.get_string("coordinate_transformation_mode", "") !=
+                                                    "tf_crop_and_resize";
+      // Concat copies bytes, so its inputs take its output's quantization: each must be an
+      // output of its own (read by this Concat only, made by a node whose output is free to
+      // take any quantization).
+      if (ok && n.op == OpKind::kConcat)
+        for (TensorId t : n.inputs) {
+          const NodeId p = g_.producer(t);
+          ok = ok && g_.consumers(t).size() == 1 && !g_.is_graph_output(t) && !keeps_input_quantization(g_.node(p).op) &&
+               g_.node(p).op != OpKind::kConcat;
+        }
       if (ok) int8_.insert(id);
     }
   }
@@ -299,6 +317,10 @@ class Quantizer {
       const calib::QuantParams p = calib::choose_quant_params(r, o_.signed_activations, false);
       params_[tensors_[k]] = QParams{p.scale, p.zero_point};
     }
+    // Concat's inputs take its output's quantization (its kernel copies bytes).
+    for (NodeId id : int8_)
+      if (g_.node(id).op == OpKind::kConcat)
+        for (TensorId t : g_.node(id).inputs) params_[t] = params_.at(g_.node(id).outputs[0]);
     // Byte-copying ops keep their input's quantization, in graph order so chains agree.
     for (NodeId id : g_.topological_order())
       if (int8_.count(id) && keeps_input_quantization(g_.node(id).op))

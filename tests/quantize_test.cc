@@ -18,6 +18,7 @@
 #include "runtime/cpu.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
+#include "tests/support/onnx_builder.h"
 #include "tests/support/test_util.h"
 
 namespace pare {
@@ -251,6 +252,65 @@ TEST(QuantizePass, SignedActivationsAndPerTensorWeights) {
       }
     EXPECT_TRUE(found);
   }
+}
+
+// Concat and nearest Resize between int8 convolutions run in int8 (byte copies under one
+// quantization), and the result stays close to float.
+TEST(QuantizePass, ConcatAndNearestResizeRunInInt8) {
+  using test::attr_ints;
+  using test::attr_s;
+  test::TempDir dir;
+  test::OnnxBuilder b(17);
+  b.input("x", {1, 1, 28, 28});
+  std::vector<float> w1(8 * 9), w2(8 * 9), w3(4 * 16 * 9), s = {1, 1, 2, 2};
+  for (size_t i = 0; i < w1.size(); ++i) w1[i] = std::sin(0.37f * i) * 0.5f;
+  for (size_t i = 0; i < w2.size(); ++i) w2[i] = std::cos(0.23f * i) * 0.5f;
+  for (size_t i = 0; i < w3.size(); ++i) w3[i] = std::sin(0.11f * i + 1) * 0.2f;
+  b.initializer(test::tensor<float>("w1", {8, 1, 3, 3}, w1));
+  b.initializer(test::tensor<float>("w2", {8, 1, 3, 3}, w2));
+  b.initializer(test::tensor<float>("w3", {4, 16, 3, 3}, w3));
+  b.initializer(test::tensor<float>("scales", {4}, s));
+  b.node("Conv", {"x", "w1"}, {"a0"}, {attr_ints("pads", {1, 1, 1, 1}), attr_ints("strides", {2, 2})});
+  b.node("Relu", {"a0"}, {"a"});
+  b.node("Conv", {"x", "w2"}, {"c0"}, {attr_ints("pads", {1, 1, 1, 1}), attr_ints("strides", {2, 2})});
+  b.node("Relu", {"c0"}, {"c"});
+  b.node("Concat", {"a", "c"}, {"cat"}, {test::attr_i("axis", 1)});
+  b.node("Resize", {"cat", "", "scales"}, {"up"}, {attr_s("mode", "nearest")});
+  b.node("Conv", {"up", "w3"}, {"y"}, {attr_ints("pads", {1, 1, 1, 1})});
+  b.output("y", {1, 4, 28, 28});
+  const std::string onnx = dir.file("cat_resize.onnx");
+  b.save(onnx);
+
+  ArrayData data(calibration_images());
+  Compiled fp32 = compile(onnx, passes::kCanonicalPipeline, nullptr);
+  Compiled int8 = compile(onnx, kCompressPipeline, &data);
+  auto f = interpreter(fp32.bytes), q = interpreter(int8.bytes);
+  int byte_movers = 0;
+  for (size_t i = 0; i < q->model().nodes().size(); ++i) {
+    const auto& n = q->model().nodes()[i];
+    if (n.op == "Concat" || n.op == "Resize") {
+      const auto& in = q->model().tensors()[static_cast<size_t>(n.inputs[0])].desc;
+      EXPECT_EQ(in.dtype, rt::DType::kUInt8) << n.op << " " << q->kernel_names()[i];
+      ++byte_movers;
+    }
+  }
+  EXPECT_EQ(byte_movers, 2);
+  double signal = 0, noise = 0;
+  for (int i = 0; i < 50; ++i) {
+    for (rt::Interpreter* it : {f.get(), q.get()}) {
+      std::memcpy(it->input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
+      ASSERT_TRUE(it->invoke().is_ok());
+    }
+    const auto* a = static_cast<const float*>(f->output_data(0));
+    const auto* c = static_cast<const float*>(q->output_data(0));
+    for (int k = 0; k < 4 * 28 * 28; ++k) {
+      signal += double{a[k]} * a[k];
+      noise += (double{a[k]} - c[k]) * (double{a[k]} - c[k]);
+    }
+  }
+  const double sqnr = 10 * std::log10(signal / noise);
+  std::printf("concat + resize model: SQNR %.1f dB\n", sqnr);
+  EXPECT_GT(sqnr, 25.0);
 }
 
 TEST(QuantizePass, RefusesWithoutCalibrationData) {

@@ -27,22 +27,31 @@ using kernels::LinearAxis;
 class ResizeNearestKernel final : public OpKernel {
  public:
   ResizeNearestKernel(std::vector<int64_t> out_shape, std::vector<int64_t> in_strides,
-                      std::vector<std::vector<int64_t>> index)
-      : out_shape_(std::move(out_shape)), in_strides_(std::move(in_strides)), index_(std::move(index)) {
+                      std::vector<std::vector<int64_t>> index, bool bytes)
+      : out_shape_(std::move(out_shape)), in_strides_(std::move(in_strides)), index_(std::move(index)), bytes_(bytes) {
     for (const auto& t : index_) index_ptrs_.push_back(t.data());
   }
 
   void run(const ExecContext& ctx) override {
+    if (bytes_) {
+      kernels::x8_resize_nearest_ref__scalar(out_shape_.size(), out_shape_.data(), in_strides_.data(),
+                                             index_ptrs_.data(), static_cast<const uint8_t*>(ctx.inputs[0]),
+                                             static_cast<uint8_t*>(ctx.outputs[0]));
+      return;
+    }
     kernels::f32_resize_nearest_ref__scalar(out_shape_.size(), out_shape_.data(), in_strides_.data(),
                                             index_ptrs_.data(), static_cast<const float*>(ctx.inputs[0]),
                                             static_cast<float*>(ctx.outputs[0]));
   }
 
-  const char* kernel_name() const override { return "f32_resize_nearest_ref__scalar"; }
+  const char* kernel_name() const override {
+    return bytes_ ? "x8_resize_nearest_ref__scalar" : "f32_resize_nearest_ref__scalar";
+  }
 
  private:
   std::vector<int64_t> out_shape_, in_strides_;
   std::vector<std::vector<int64_t>> index_;
+  bool bytes_ = false;
   std::vector<const int64_t*> index_ptrs_;
 };
 
@@ -143,7 +152,9 @@ bool one_of(const std::string& s, std::initializer_list<const char*> options) {
 Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 4, 1));
   const TensorDesc& x = *ctx.inputs[0];
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
+  // 8-bit data (quantized, the output keeping the input's quantization) in nearest mode only.
+  const bool bytes = x.dtype == DType::kUInt8 || x.dtype == DType::kInt8;
+  if (!bytes) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
   const size_t rank = x.rank();
   if (rank < 1 || rank > kernels::kResizeMaxRank)
     return ctx.error(Status::kUnsupported, "input '" + x.name + "' has shape " + shape_str(x.shape) +
@@ -257,7 +268,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
     in_strides[i] = stride;
     stride *= x.shape[i];
   }
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
+  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, out_shape));
   for (size_t i = 0; i < rank; ++i)
     if (map[i].in == 0 && map[i].out > 0)
       return ctx.error(Status::kBadModel, "cannot resize the empty input " + shape_str(x.shape));
@@ -273,8 +284,10 @@ Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
         index[i].push_back(clamp_index(static_cast<double>(round_nearest(xo, nearest_mode)), map[i].in));
       }
     }
-    return std::unique_ptr<OpKernel>(new ResizeNearestKernel(out_shape, in_strides, std::move(index)));
+    return std::unique_ptr<OpKernel>(new ResizeNearestKernel(out_shape, in_strides, std::move(index), bytes));
   }
+  if (bytes)
+    return ctx.error(Status::kUnsupported, "8-bit input '" + x.name + "': only mode 'nearest' runs on 8-bit data");
 
   // Linear, and nearest with tf_crop_and_resize (which needs the extrapolation value):
   // nearest reads only `lo`.

@@ -19,11 +19,9 @@ bool any_zero(size_t rank, const int64_t* shape) {
   return false;
 }
 
-}  // namespace
-
-void f32_resize_nearest_ref__scalar(size_t rank, const int64_t* out_shape,
-                                    const int64_t* in_strides, const int64_t* const* index,
-                                    const float* input, float* output) {
+template <typename T>
+void resize_nearest(size_t rank, const int64_t* out_shape, const int64_t* in_strides, const int64_t* const* index,
+                    const T* input, T* output) {
   if (any_zero(rank, out_shape)) return;
   int64_t coord[kResizeMaxRank] = {};
   do {
@@ -31,6 +29,20 @@ void f32_resize_nearest_ref__scalar(size_t rank, const int64_t* out_shape,
     for (size_t d = 0; d < rank; ++d) offset += index[d][coord[d]] * in_strides[d];
     *output++ = input[offset];
   } while (next_coordinate(rank, out_shape, coord));
+}
+
+}  // namespace
+
+void f32_resize_nearest_ref__scalar(size_t rank, const int64_t* out_shape,
+                                    const int64_t* in_strides, const int64_t* const* index,
+                                    const float* input, float* output) {
+  resize_nearest(rank, out_shape, in_strides, index, input, output);
+}
+
+void x8_resize_nearest_ref__scalar(size_t rank, const int64_t* out_shape,
+                                   const int64_t* in_strides, const int64_t* const* index,
+                                   const uint8_t* input, uint8_t* output) {
+  resize_nearest(rank, out_shape, in_strides, index, input, output);
 }
 
 void f32_resize_linear_ref__scalar(size_t rank, const int64_t* out_shape,

@@ -1,4 +1,4 @@
-// Resize kernels, float32, any rank. The coordinate transformation and rounding are
+// Resize kernels, any rank: nearest for float32 and 8-bit data, linear for float32. The coordinate transformation and rounding are
 // resolved at prepare time into per-axis tables indexed by output coordinate.
 #pragma once
 
@@ -14,6 +14,10 @@ constexpr size_t kResizeMaxRank = 8;
 void f32_resize_nearest_ref__scalar(size_t rank, const int64_t* out_shape,
                                     const int64_t* in_strides, const int64_t* const* index,
                                     const float* input, float* output);
+// The same for 8-bit elements (quantized data: nearest moves values, never changes them).
+void x8_resize_nearest_ref__scalar(size_t rank, const int64_t* out_shape,
+                                   const int64_t* in_strides, const int64_t* const* index,
+                                   const uint8_t* input, uint8_t* output);
 
 // Linear along one axis: output coordinate o reads (1 - weight[o]) * in[lo[o]] +
 // weight[o] * in[hi[o]]; lo[o] < 0 marks a coordinate outside the input (the whole
