@@ -43,6 +43,7 @@ struct Options {
   bool per_channel = true;
   std::set<std::string> exclude;
   bool int8_constants = true;
+  bool bias_correction = false;
 };
 
 Options read_options(const PassOptions& options) {
@@ -55,6 +56,9 @@ Options read_options(const PassOptions& options) {
   if (w != "per_channel" && w != "per_tensor")
     throw_invalid("quantize: weights must be per_channel or per_tensor, not '" + w + "'");
   o.per_channel = w == "per_channel";
+  const std::string bc = options.get("bias_correction", "off");
+  if (bc != "on" && bc != "off") throw_invalid("quantize: bias_correction must be on or off, not '" + bc + "'");
+  o.bias_correction = bc == "on";
   const std::string c = options.get("constants", "int8");
   if (c != "int8" && c != "float") throw_invalid("quantize: constants must be int8 or float, not '" + c + "'");
   o.int8_constants = c == "int8";
@@ -302,14 +306,28 @@ class Quantizer {
     tensors_ = quantized_tensors();
     std::vector<std::unique_ptr<calib::Observer>> observers;
     for (TensorId t : tensors_) observers.push_back(calib::make_observer(o_.calib, g_.tensor(t).name));
+    // Bias correction needs the mean of each input channel of the weighted nodes.
+    std::vector<int> channel_axis(tensors_.size(), -1);
+    if (o_.bias_correction)
+      for (NodeId id : weighted_) {
+        const ir::Node& n = g_.node(id);
+        const auto it = std::find(tensors_.begin(), tensors_.end(), n.inputs[0]);
+        if (it == tensors_.end()) continue;
+        const int rank = static_cast<int>(g_.tensor(n.inputs[0]).shape.rank());
+        const bool nchw = n.op == OpKind::kConv && n.attrs.get_string("layout", "") != "NHWC";
+        channel_axis[static_cast<size_t>(it - tensors_.begin())] = nchw ? 1 : rank - 1;
+      }
     GraphRunner runner(g_, tensors_);
     const size_t samples = ctx_.calibration->size();
     for (size_t s = 0; s < samples; ++s) {
       feed(runner, s);
       runner.run();
-      for (size_t k = 0; k < tensors_.size(); ++k)
-        observers[k]->observe(static_cast<const float*>(runner.watched(k)),
-                              static_cast<size_t>(g_.tensor(tensors_[k]).shape.num_elements()));
+      for (size_t k = 0; k < tensors_.size(); ++k) {
+        const auto* v = static_cast<const float*>(runner.watched(k));
+        const auto count = static_cast<size_t>(g_.tensor(tensors_[k]).shape.num_elements());
+        observers[k]->observe(v, count);
+        if (channel_axis[k] >= 0) accumulate_channel_sums(tensors_[k], channel_axis[k], v, count);
+      }
       if (ctx_.progress) ctx_.progress("calibrating", static_cast<double>(s + 1) / samples);
     }
     for (size_t k = 0; k < tensors_.size(); ++k) {
@@ -325,6 +343,17 @@ class Quantizer {
     for (NodeId id : g_.topological_order())
       if (int8_.count(id) && keeps_input_quantization(g_.node(id).op))
         params_[g_.node(id).outputs[0]] = params_.at(g_.node(id).inputs[0]);
+  }
+
+  void accumulate_channel_sums(TensorId t, int axis, const float* v, size_t count) {
+    const std::vector<int64_t> dims = g_.tensor(t).shape.sizes();
+    const auto channels = static_cast<size_t>(dims[static_cast<size_t>(axis)]);
+    size_t inner = 1;
+    for (size_t d = static_cast<size_t>(axis) + 1; d < dims.size(); ++d) inner *= static_cast<size_t>(dims[d]);
+    ChannelSums& cs = channel_sums_[t];
+    cs.sum.resize(channels, 0.0);
+    for (size_t i = 0; i < count; ++i) cs.sum[(i / inner) % channels] += v[i];
+    cs.count += count / channels;
   }
 
   void feed(GraphRunner& runner, size_t sample) {
@@ -414,7 +443,7 @@ class Quantizer {
           continue;
         auto it = done.find(t);
         if (it == done.end()) {
-          const ir::Tensor& f = g_.tensor(t);
+          const ir::Tensor f = g_.tensor(t);  // a copy: adding tensors moves the table
           QuantizedWeight qw = quantize_weight(f, 0, /*per_channel=*/false);
           ir::Tensor q;
           q.name = unique_tensor_name(g_, f.name + "/int8");
@@ -474,6 +503,9 @@ class Quantizer {
     const ir::Tensor& w = g_.tensor(n.inputs[1]);
     const int axis = weight_axis(n);
     QuantizedWeight qw = quantize_weight(w, axis, o_.per_channel);
+    const size_t channels = static_cast<size_t>(w.shape.sizes()[static_cast<size_t>(axis)]);
+    // Before any tensor is added: `w` refers into the graph's tensor table.
+    const std::vector<double> correction = bias_correction(n, w, qw, axis, channels);
     const float sx = g_.tensor(n.inputs[0]).quant->scales.at(0);  // the input's 8-bit twin
     ir::Tensor wt;
     wt.name = unique_tensor_name(g_, w.name + "/int8");
@@ -483,29 +515,68 @@ class Quantizer {
     buf->bytes.assign(reinterpret_cast<const uint8_t*>(qw.values.data()),
                       reinterpret_cast<const uint8_t*>(qw.values.data()) + qw.values.size());
     wt.data = buf;
-    const size_t channels = static_cast<size_t>(w.shape.sizes()[static_cast<size_t>(axis)]);
     wt.quant = ir::Quantization{qw.scales, std::vector<int64_t>(qw.scales.size(), 0), o_.per_channel ? axis : -1};
     const TensorId w_id = g_.add_tensor(std::move(wt));
     std::vector<float> bias_scales(channels);
     for (size_t c = 0; c < channels; ++c) bias_scales[c] = sx * qw.scales[o_.per_channel ? c : 0];
     TensorId b_id = ir::kNoTensor;
-    const bool has_bias = n.inputs.size() > 2 && n.inputs[2] != ir::kNoTensor;
+    const bool has_bias = (n.inputs.size() > 2 && n.inputs[2] != ir::kNoTensor) || !correction.empty();
     if (has_bias) {
-      const ir::Tensor& b = g_.tensor(n.inputs[2]);
-      const float* bv = b.values<float>();
+      const bool given = n.inputs.size() > 2 && n.inputs[2] != ir::kNoTensor;
+      const float* bv = given ? g_.tensor(n.inputs[2]).values<float>() : nullptr;
+      const std::string name = given ? g_.tensor(n.inputs[2]).name : n.name + "/bias";
       std::vector<int32_t> q(channels);
       for (size_t c = 0; c < channels; ++c) {
-        const double r = std::nearbyint(static_cast<double>(bv[c]) / bias_scales[c]);
+        const double real = (bv ? static_cast<double>(bv[c]) : 0.0) + (correction.empty() ? 0.0 : correction[c]);
+        const double r = std::nearbyint(real / bias_scales[c]);
         q[c] = static_cast<int32_t>(std::max(-2147483647.0, std::min(2147483647.0, r)));
       }
       // Its scale is implied (s_x * s_w[c]) and not stored: per-channel scales would cost as
       // much again as the bias itself.
-      b_id = ir::add_constant<int32_t>(g_, unique_tensor_name(g_, b.name + "/int32"), DType::kInt32,
+      b_id = ir::add_constant<int32_t>(g_, unique_tensor_name(g_, name + "/int32"), DType::kInt32,
                                        {static_cast<int64_t>(channels)}, q);
     }
     ir::Node& node = g_.node(id);
     node.inputs[1] = w_id;
-    if (has_bias) node.inputs[2] = b_id;
+    if (has_bias) {
+      if (node.inputs.size() < 3) node.inputs.resize(3, ir::kNoTensor);
+      node.inputs[2] = b_id;
+    }
+  }
+
+  // Empirical bias correction: the expected shift of each output channel that rounding the
+  // weights causes, sum_k (w - w_q) * E[x_k] with E[x_k] the calibration mean of input
+  // channel k, moved into the bias. Empty when off or when the input's means are unknown.
+  std::vector<double> bias_correction(const ir::Node& n, const ir::Tensor& w, const QuantizedWeight& qw, int axis,
+                                      size_t channels) const {
+    if (!o_.bias_correction || n.op == OpKind::kMatMul) return {};  // MatMul has no bias input
+    const auto it = channel_sums_.find(float_of(n.inputs[0]));
+    if (it == channel_sums_.end() || it->second.count == 0) return {};
+    std::vector<double> mean(it->second.sum.size());
+    for (size_t k = 0; k < mean.size(); ++k) mean[k] = it->second.sum[k] / static_cast<double>(it->second.count);
+    const std::vector<int64_t> dims = w.shape.sizes();
+    const float* wv = w.values<float>();
+    const auto total = static_cast<size_t>(w.shape.num_elements());
+    std::vector<double> delta(channels, 0.0);
+    for (size_t i = 0; i < total; ++i) {
+      size_t out = 0, in = 0;
+      if (n.op == OpKind::kConv) {  // [Cout, Cin/group, kh, kw]
+        const size_t per_out = total / channels, cin_g = static_cast<size_t>(dims[1]);
+        const size_t group_size = channels / static_cast<size_t>(n.attrs.get_int("group", 1));
+        out = i / per_out;
+        in = out / group_size * cin_g + i % per_out / (per_out / cin_g);
+      } else if (axis == 0) {  // Gemm transB: [N, K]
+        out = i / static_cast<size_t>(dims[1]);
+        in = i % static_cast<size_t>(dims[1]);
+      } else {  // [K, N]
+        out = i % static_cast<size_t>(dims[1]);
+        in = i / static_cast<size_t>(dims[1]);
+      }
+      if (in >= mean.size()) return {};
+      const double wq = static_cast<double>(qw.values[i]) * qw.scales[o_.per_channel ? out : 0];
+      delta[out] += (static_cast<double>(wv[i]) - wq) * mean[in];
+    }
+    return delta;
   }
 
  public:
@@ -524,6 +595,11 @@ class Quantizer {
   std::map<TensorId, TensorId> twin_;  // float tensor -> its 8-bit twin
   std::set<TensorId> quantized_;       // float tensors a QuantizeLinear reads
   std::map<TensorId, NodeId> producer_;  // before the rewrite
+  struct ChannelSums {
+    std::vector<double> sum;
+    size_t count = 0;  // values per channel
+  };
+  std::map<TensorId, ChannelSums> channel_sums_;  // inputs of weighted nodes (bias correction)
 };
 
 double sqnr_db(double signal, double noise) {

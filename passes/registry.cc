@@ -39,6 +39,8 @@ const std::vector<PassInfo>& registry() {
         {"activations", "8-bit activation type: u8 or s8 (u8)"},
         {"weights", "per_channel or per_tensor weight scales (per_channel)"},
         {"exclude", "source node names to keep in float, comma-separated (none)"},
+        {"bias_correction", "on: move the mean output shift that rounding the weights causes into the bias, "
+                            "from the calibration means of the inputs (off)"},
         {"constants", "float constants of >= 128 elements read by float ops (embeddings, biases): "
                       "int8 (stored int8, dequantized at run time) or float (int8)"}},
        run_quantize},
