@@ -189,10 +189,9 @@ QuantizedWeight quantize_weight(const ir::Tensor& w, int axis, bool per_channel)
   const std::vector<int64_t> dims = w.shape.sizes();
   const float* v = w.values<float>();
   const int64_t total = w.shape.num_elements();
-  int64_t outer = 1, channels = 1, inner = 1;
-  for (int i = 0; i < static_cast<int>(dims.size()); ++i) {
-    if (i < axis) outer *= dims[i];
-    else if (i == axis) channels = dims[i];
+  int64_t channels = 1, inner = 1;
+  for (int i = axis; i < static_cast<int>(dims.size()); ++i) {
+    if (i == axis) channels = dims[i];
     else inner *= dims[i];
   }
   auto channel_of = [&](int64_t i) { return per_channel ? (i / inner) % channels : 0; };
@@ -209,7 +208,6 @@ QuantizedWeight quantize_weight(const ir::Tensor& w, int axis, bool per_channel)
     const float r = std::nearbyint(v[i] / q.scales[channel_of(i)]);
     q.values[i] = static_cast<int8_t>(std::max(-127.f, std::min(127.f, r)));
   }
-  (void)outer;
   return q;
 }
 
@@ -473,12 +471,6 @@ class Quantizer {
     }
   }
 
-  TensorId float_of(TensorId q) const {
-    for (const auto& kv : twin_)
-      if (kv.second == q) return kv.first;
-    return ir::kNoTensor;
-  }
-
   void add_quantize(TensorId f, TensorId q) {
     quantized_.insert(f);
     ir::Node qn;
@@ -581,9 +573,12 @@ class Quantizer {
 
  public:
   const std::set<NodeId>& int8_nodes() const { return int8_; }
-  const std::map<TensorId, TensorId>& twins() const { return twin_; }
-  const std::map<TensorId, QParams>& params() const { return params_; }
-  const std::set<NodeId>& weighted() const { return weighted_; }
+  // The float tensor whose 8-bit twin is q (kNoTensor for none).
+  TensorId float_of(TensorId q) const {
+    for (const auto& kv : twin_)
+      if (kv.second == q) return kv.first;
+    return ir::kNoTensor;
+  }
 
  private:
   ir::Graph& g_;
@@ -617,12 +612,12 @@ void measure_layers(const ir::Graph& float_graph, const ir::Graph& int8_graph, c
   for (NodeId id : int8_graph.topological_order()) {
     if (!q.int8_nodes().count(id)) continue;
     const TensorId out8 = int8_graph.node(id).outputs[0];
-    for (const auto& kv : q.twins())
-      if (kv.second == out8 && float_graph.find_tensor(int8_graph.tensor(kv.first).name) != ir::kNoTensor) {
-        float_ids.push_back(float_graph.find_tensor(int8_graph.tensor(kv.first).name));
-        int8_ids.push_back(out8);
-        nodes.push_back(id);
-      }
+    const TensorId f = q.float_of(out8);
+    const TensorId in_float = f == ir::kNoTensor ? ir::kNoTensor : float_graph.find_tensor(int8_graph.tensor(f).name);
+    if (in_float == ir::kNoTensor) continue;
+    float_ids.push_back(in_float);
+    int8_ids.push_back(out8);
+    nodes.push_back(id);
   }
   GraphRunner fr(float_graph, float_ids), qr(int8_graph, int8_ids);
   std::vector<double> signal(nodes.size()), noise(nodes.size());

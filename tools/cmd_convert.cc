@@ -26,11 +26,12 @@ int run_convert(const ConvertArgs& args) {
   passes::PassContext ctx;
   Status st = passes::run_pipeline(graph, pipeline, ctx);
   if (!st.is_ok()) throw Error(st.code(), st.message());
-  const std::vector<uint8_t> bytes = serialize_checked(graph, args.input, args.output, pipeline, false, false);
+  std::shared_ptr<const rt::Model> model;
+  const std::vector<uint8_t> bytes =
+      serialize_checked(graph, args.input, args.output, pipeline, false, false, &model);
   format::write_file_atomic(args.output, bytes.data(), bytes.size());
 
-  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), args.output);
-  const rt::Model& m = **model;
+  const rt::Model& m = *model;
   fmt::print("wrote {} from {}\n", args.output, base_name(args.input));
   fmt::print("  nodes        {}\n", m.nodes().size());
   fmt::print("  parameters   {} bytes\n", parameter_bytes(m));

@@ -213,7 +213,8 @@ ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& i
 }
 
 std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,
-                                       const std::string& pipeline, bool strip_tensor_names, bool prepare) {
+                                       const std::string& pipeline, bool strip_tensor_names, bool prepare,
+                                       std::shared_ptr<const rt::Model>* model_out) {
   graph.compact();
   format::WriteOptions options;
   options.producer_version = PARE_VERSION;
@@ -226,6 +227,7 @@ std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& sour
   if (!model.is_ok())
     throw_internal(fmt::format("the written model would not pass the runtime's checks: {}", model.status().message()));
   if (prepare) make_interpreter(model.value(), output, 1);
+  if (model_out) *model_out = model.value();
   return bytes;
 }
 

@@ -56,8 +56,10 @@ ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& i
 // The .pare image of a graph compiled from `source` with `pipeline`, checked by the
 // runtime's loader (and prepared when `prepare`) before anything is written: a file the
 // runtime cannot load or run is an internal error, never an output.
+// `model` (may be null) receives the loaded image.
 std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,
-                                       const std::string& pipeline, bool strip_tensor_names, bool prepare);
+                                       const std::string& pipeline, bool strip_tensor_names, bool prepare,
+                                       std::shared_ptr<const rt::Model>* model = nullptr);
 std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
                                                   const std::string& path, int threads);
 
