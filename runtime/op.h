@@ -16,15 +16,8 @@ namespace pare::rt {
 
 class ThreadPool;
 
-enum class ActivationKind : int32_t {
-  kNone = 0, kRelu = 1, kClip = 2, kSigmoid = 3, kHardSigmoid = 4, kHardSwish = 5, kLeakyRelu = 6
-};
-
-struct FusedActivation {
-  ActivationKind kind = ActivationKind::kNone;
-  float p0 = 0.f;  // Clip: min; HardSigmoid: alpha; LeakyRelu: alpha
-  float p1 = 0.f;  // Clip: max; HardSigmoid: beta
-};
+using ::pare::ActivationKind;
+using ::pare::FusedActivation;
 
 struct PrepareContext {
   std::string op;         // "Conv"

@@ -6,23 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "runtime/types.h"
+
 namespace pare::rt {
 
-// Same numbering as ir::DType and onnx::TensorProto::DataType.
-enum class DType : int32_t {
-  kUndefined = 0,
-  kFloat32 = 1,
-  kUInt8 = 2,
-  kInt8 = 3,
-  kInt32 = 6,
-  kInt64 = 7,
-  kBool = 9,
-  kFloat64 = 11,
-};
-
-size_t dtype_size(DType t);
-const char* dtype_name(DType t);
-bool dtype_valid(int32_t value);
+using ::pare::DType;
+using ::pare::dtype_size;
+using ::pare::dtype_name;
+using ::pare::dtype_valid;
 
 // Quantization of an 8-bit (or int32 bias) tensor: real = scales[i] * (q - zero_points[i]),
 // one entry per tensor (axis -1) or one per index along `axis`.

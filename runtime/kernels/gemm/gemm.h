@@ -24,10 +24,7 @@
 #include <limits>
 
 #include "runtime/cpu.h"
-
-namespace pare::rt {
-struct FusedActivation;
-}  // namespace pare::rt
+#include "runtime/types.h"
 
 namespace pare::rt::kernels {
 
@@ -119,7 +116,7 @@ struct F32GemmArgs {
   float min = -std::numeric_limits<float>::infinity();
   float max = std::numeric_limits<float>::infinity();
   // Applied by f32_gemm_activation on each tile right after the microkernel, or null.
-  const rt::FusedActivation* activation = nullptr;
+  const FusedActivation* activation = nullptr;
 };
 
 // Tiles of C: m_tiles of at most MR rows by n_panels panels of NR columns (the last
@@ -145,10 +142,10 @@ void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& args, size_t til
 // microkernel's clamp; Sigmoid, HardSigmoid, HardSwish and LeakyRelu run per tile through
 // f32_gemm_activation (args->activation = &act, which must outlive the calls); None
 // leaves C unclamped.
-void f32_gemm_set_activation(const rt::FusedActivation& act, F32GemmArgs* args);
+void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args);
 
 // Applies `act` (as rt::apply_activation does) to rows x cols of c with row stride c_stride.
-void f32_gemm_activation(const rt::FusedActivation& act, size_t rows, size_t cols, float* c,
+void f32_gemm_activation(const FusedActivation& act, size_t rows, size_t cols, float* c,
                          size_t c_stride);
 
 }  // namespace pare::rt::kernels
