@@ -1,5 +1,6 @@
 #include "ir/shape_inference.h"
 
+#include "ir/op_table.h"
 #include "ir/shape_inference_rules.h"
 
 namespace pare::ir {
@@ -8,7 +9,11 @@ using namespace shape_rules;
 
 void infer_node(Graph& graph, NodeId id) {
   NodeContext c(graph, id);
-  switch (graph.node(id).op) {
+  const OpKind op = graph.node(id).op;
+  if (static_cast<int>(op) < 0 || op >= OpKind::kCount) c.fail("invalid op");
+  for (const AttrSpec& a : op_info(op).attrs)
+    if (a.required && !c.attrs().has(a.name)) c.fail(std::string("attribute '") + a.name + "' is missing");
+  switch (op) {
     case OpKind::kAdd:
     case OpKind::kSub:
     case OpKind::kMul:

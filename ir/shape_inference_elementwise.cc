@@ -39,7 +39,6 @@ void infer_where(NodeContext& c) {
 }
 
 void infer_cast(NodeContext& c) {
-  if (!c.attrs().has("to")) c.fail("attribute 'to' is missing");
   int64_t to = c.attrs().get_int("to", 0);
   DType out;
   if (!dtype_from_onnx(static_cast<int32_t>(to), &out))

@@ -147,7 +147,6 @@ void infer_pool(NodeContext& c) {
   const bool nhwc = is_nhwc(c);
   Sizes x = data_sizes_nchw(c, nhwc);
   if (x.size() < 3) c.fail(c.label(0) + " must have rank >= 3 (N, C, spatial...), got " + str(x));
-  if (!c.attrs().has("kernel_shape")) c.fail("attribute 'kernel_shape' is missing");
   Sizes kernel = c.attrs().get_ints("kernel_shape");
   if (kernel.size() != x.size() - 2)
     c.fail("kernel_shape " + str(kernel) + " does not match input " + str(x));

@@ -109,7 +109,6 @@ void infer_transpose(NodeContext& c) {
 
 void infer_concat(NodeContext& c) {
   if (c.num_inputs() == 0) c.fail("has no inputs");
-  if (!c.attrs().has("axis")) c.fail("attribute 'axis' is missing");
   Sizes out = c.sizes(0);
   DType dtype = c.dtype(0);
   if (out.empty()) c.fail("cannot concatenate scalars");
