@@ -1,76 +1,13 @@
 #include "ir/verifier.h"
 
-#include <limits>
 #include <string>
 #include <vector>
 
+#include "ir/op_table.h"
 #include "ir/shape_inference.h"
 
 namespace pare::ir {
 namespace {
-
-constexpr size_t kMany = std::numeric_limits<size_t>::max();
-
-// Inputs [0, min_inputs) are required; the rest are optional (kNoTensor allowed).
-struct Arity {
-  size_t min_inputs, max_inputs, min_outputs, max_outputs;
-};
-
-Arity arity(OpKind op) {
-  switch (op) {
-    case OpKind::kAdd:
-    case OpKind::kSub:
-    case OpKind::kMul:
-    case OpKind::kDiv:
-    case OpKind::kPow:
-    case OpKind::kEqual:
-    case OpKind::kPRelu:
-    case OpKind::kMatMul:
-    case OpKind::kExpand:
-    case OpKind::kGather:
-    case OpKind::kReshape:
-    case OpKind::kUnsqueeze: return {2, 2, 1, 1};
-    case OpKind::kAveragePool:
-    case OpKind::kMaxPool:
-    case OpKind::kGlobalAveragePool:
-    case OpKind::kCast:
-    case OpKind::kConstantOfShape:
-    case OpKind::kErf:
-    case OpKind::kFlatten:
-    case OpKind::kGelu:
-    case OpKind::kHardSigmoid:
-    case OpKind::kHardSwish:
-    case OpKind::kIdentity:
-    case OpKind::kLeakyRelu:
-    case OpKind::kRelu:
-    case OpKind::kShape:
-    case OpKind::kSigmoid:
-    case OpKind::kSoftmax:
-    case OpKind::kSqrt:
-    case OpKind::kTanh:
-    case OpKind::kTranspose: return {1, 1, 1, 1};
-    case OpKind::kBatchNormalization: return {5, 5, 1, 1};
-    case OpKind::kClip:
-    case OpKind::kDequantizeLinear:
-    case OpKind::kQuantizeLinear: return {1, 3, 1, 1};
-    case OpKind::kConcat: return {1, kMany, 1, 1};
-    case OpKind::kConstant: return {0, 0, 1, 1};
-    case OpKind::kConv:
-    case OpKind::kConvTranspose:
-    case OpKind::kGemm: return {2, 3, 1, 1};
-    case OpKind::kLayerNormalization: return {2, 3, 1, 3};
-    case OpKind::kPad: return {2, 4, 1, 1};
-    case OpKind::kReduceMean:
-    case OpKind::kReduceSum:
-    case OpKind::kSqueeze: return {1, 2, 1, 1};
-    case OpKind::kResize: return {1, 4, 1, 1};
-    case OpKind::kSlice: return {3, 5, 1, 1};
-    case OpKind::kSplit: return {1, 2, 1, kMany};
-    case OpKind::kWhere: return {3, 3, 1, 1};
-    case OpKind::kCount: break;
-  }
-  return {0, 0, 0, 0};
-}
 
 size_t activation_param_count(Activation a) {
   switch (a) {
@@ -85,13 +22,9 @@ size_t activation_param_count(Activation a) {
   return 0;
 }
 
-bool takes_activation(OpKind op) {
-  return op == OpKind::kConv || op == OpKind::kConvTranspose || op == OpKind::kGemm || op == OpKind::kMatMul;
-}
-
 std::string count_range(size_t lo, size_t hi) {
   if (lo == hi) return std::to_string(lo);
-  if (hi == kMany) return "at least " + std::to_string(lo);
+  if (hi == kAnyCount) return "at least " + std::to_string(lo);
   return std::to_string(lo) + " to " + std::to_string(hi);
 }
 
@@ -146,8 +79,8 @@ class Verifier {
   // Arity, ids, activation and single production of one node's outputs.
   Status check_node(NodeId n) {
     const Node& node = g_.node(n);
-    Arity a = arity(node.op);
-    if (node.op == OpKind::kCount) return fail(node_label(n) + ": invalid op");
+    if (static_cast<int>(node.op) < 0 || node.op >= OpKind::kCount) return fail(node_label(n) + ": invalid op");
+    const OpInfo& a = op_info(node.op);
     if (node.inputs.size() < a.min_inputs || node.inputs.size() > a.max_inputs)
       return fail(node_label(n) + ": has " + std::to_string(node.inputs.size()) + " inputs, expected " +
                   count_range(a.min_inputs, a.max_inputs));
@@ -178,7 +111,7 @@ class Verifier {
       p = n;
       live_[static_cast<size_t>(t)] = true;
     }
-    if (node.activation != Activation::kNone && !takes_activation(node.op))
+    if (node.activation != Activation::kNone && !a.has(kFusesActivation))
       return fail(node_label(n) + ": ops of this kind cannot carry a fused activation");
     size_t params = activation_param_count(node.activation);
     if (node.activation_params.size() != params)

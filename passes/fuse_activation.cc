@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 
+#include "ir/op_table.h"
 #include "passes/canonical.h"
 #include "passes/pass_util.h"
 
@@ -49,10 +50,7 @@ std::optional<Fusable> as_activation(const ir::Graph& graph, const ir::Node& nod
   }
 }
 
-bool can_carry_activation(ir::OpKind op) {
-  return op == ir::OpKind::kConv || op == ir::OpKind::kConvTranspose || op == ir::OpKind::kGemm ||
-         op == ir::OpKind::kMatMul;
-}
+bool can_carry_activation(ir::OpKind op) { return ir::op_info(op).has(ir::kFusesActivation); }
 
 bool fuse_one(ir::Graph& graph, ir::NodeId act_id, PassContext& ctx) {
   const ir::Node& act = graph.node(act_id);

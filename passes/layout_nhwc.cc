@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "ir/op_table.h"
 #include "ir/shape_inference.h"
 #include "passes/canonical.h"
 #include "passes/pass_util.h"
@@ -40,6 +41,7 @@ namespace pare::passes {
 
 namespace {
 
+using ir::LayoutClass;
 using ir::NodeId;
 using ir::OpKind;
 using ir::TensorId;
@@ -111,25 +113,10 @@ bool is_identity(const std::vector<int64_t>& perm) {
   return true;
 }
 
-bool is_anchor_op(OpKind op) {
-  return op == OpKind::kConv || op == OpKind::kMaxPool || op == OpKind::kAveragePool ||
-         op == OpKind::kGlobalAveragePool;
-}
+LayoutClass layout_class(OpKind op) { return ir::op_info(op).layout; }
 
-bool is_unary_free(OpKind op) {
-  switch (op) {
-    case OpKind::kRelu: case OpKind::kClip: case OpKind::kSigmoid: case OpKind::kHardSigmoid:
-    case OpKind::kHardSwish: case OpKind::kLeakyRelu: case OpKind::kTanh: case OpKind::kErf:
-    case OpKind::kGelu: case OpKind::kSqrt: case OpKind::kIdentity: case OpKind::kCast:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_shape_only(OpKind op) {
-  return op == OpKind::kReshape || op == OpKind::kFlatten || op == OpKind::kSqueeze || op == OpKind::kUnsqueeze;
-}
+// Reshape, Flatten, Squeeze, Unsqueeze: they keep the element order.
+bool is_shape_only(OpKind op) { return layout_class(op) == LayoutClass::kReshape; }
 
 bool has_quantization(const ir::Graph& g, const ir::Node& n) {
   for (TensorId t : n.inputs)
@@ -190,56 +177,51 @@ NodeInfo free_role(const ir::Graph& g, const ir::Node& n) {
   if (n.outputs.empty() || n.inputs.empty() || has_quantization(g, n)) return info;
   std::vector<size_t> data;
   bool outputs_4d = true;
-  switch (n.op) {
-    case OpKind::kClip:
+  switch (layout_class(n.op)) {
+    case LayoutClass::kElementwise:
       for (size_t i = 1; i < n.inputs.size(); ++i)
         if (n.inputs[i] != ir::kNoTensor && !single_element(g.tensor(n.inputs[i]))) return info;
       data = {0};
       break;
-    case OpKind::kConcat:
-    case OpKind::kAdd: case OpKind::kSub: case OpKind::kMul: case OpKind::kDiv: case OpKind::kPow:
-    case OpKind::kPRelu: case OpKind::kEqual: case OpKind::kWhere:
+    case LayoutClass::kEveryInput:
       data.resize(n.inputs.size());
       std::iota(data.begin(), data.end(), size_t{0});
       break;
-    case OpKind::kSplit:
-    case OpKind::kSoftmax:
-      data = {0};
-      break;
-    case OpKind::kSlice:
-      if (!constants_at(g, n, {1, 2, 3, 4})) return info;
-      data = {0};
-      break;
-    case OpKind::kReduceMean:
-    case OpKind::kReduceSum:
-      if (!constants_at(g, n, {1})) return info;
-      if (n.attrs.get_int("keepdims", 1) == 0) {
-        const bool noop = n.attrs.get_int("noop_with_empty_axes", 0) != 0 &&
-                          (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor ||
-                           g.tensor(n.inputs[1]).int_values().empty());
-        if (!noop) {
-          if (!reduce_output_layout_free(g, n)) return info;
-          outputs_4d = false;
-        }
+    case LayoutClass::kAxes:
+      // The inputs that must be known to remap axes or per-axis values (see remap_free_node).
+      switch (n.op) {
+        case OpKind::kSlice:
+          if (!constants_at(g, n, {1, 2, 3, 4})) return info;
+          break;
+        case OpKind::kReduceMean:
+        case OpKind::kReduceSum:
+          if (!constants_at(g, n, {1})) return info;
+          if (n.attrs.get_int("keepdims", 1) == 0) {
+            const bool noop = n.attrs.get_int("noop_with_empty_axes", 0) != 0 &&
+                              (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor ||
+                               g.tensor(n.inputs[1]).int_values().empty());
+            if (!noop) {
+              if (!reduce_output_layout_free(g, n)) return info;
+              outputs_4d = false;
+            }
+          }
+          break;
+        case OpKind::kPad:
+          if (!constants_at(g, n, {1, 3})) return info;
+          break;
+        case OpKind::kResize:
+          if (!constants_at(g, n, {1, 2, 3})) return info;
+          break;
+        case OpKind::kExpand:
+          if (!constants_at(g, n, {1})) return info;
+          break;
+        default: break;  // Split, Softmax: an axis attribute
       }
       data = {0};
       break;
-    case OpKind::kPad:
-      if (!constants_at(g, n, {1, 3})) return info;
-      data = {0};
-      break;
-    case OpKind::kResize:
-      if (!constants_at(g, n, {1, 2, 3})) return info;
-      data = {0};
-      break;
-    case OpKind::kExpand:
-      if (!constants_at(g, n, {1})) return info;
-      data = {0};
-      break;
-    default:
-      if (!is_unary_free(n.op)) return info;
-      data = {0};
-      break;
+    case LayoutClass::kNchwOnly:
+    case LayoutClass::kNhwcCapable:
+    case LayoutClass::kReshape: return info;
   }
   for (TensorId t : n.outputs)
     if (t == ir::kNoTensor || (outputs_4d && !is_4d(g.tensor(t)))) return info;
@@ -319,7 +301,7 @@ class LayoutPass {
     info_.assign(g_.node_capacity(), NodeInfo{});
     for (NodeId id : g_.nodes()) {
       const ir::Node& n = g_.node(id);
-      info_[static_cast<size_t>(id)] = is_anchor_op(n.op) ? anchor_role(g_, n) : free_role(g_, n);
+      info_[static_cast<size_t>(id)] = layout_class(n.op) == LayoutClass::kNhwcCapable ? anchor_role(g_, n) : free_role(g_, n);
     }
   }
 

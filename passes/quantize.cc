@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "calibration/observer.h"
+#include "ir/op_table.h"
 #include "ir/shape_inference.h"
 #include "ir/status.h"
 #include "passes/canonical.h"
@@ -33,6 +34,7 @@ namespace pare::passes {
 namespace {
 
 using ir::DType;
+using ir::Int8Class;
 using ir::NodeId;
 using ir::OpKind;
 using ir::TensorId;
@@ -74,7 +76,7 @@ bool is_float_activation(const ir::Graph& g, TensorId t) {
 
 // Conv/Gemm/MatMul the int8 kernels take: float data, constant float weights (and bias).
 bool is_weighted_candidate(const ir::Graph& g, const ir::Node& n) {
-  if (n.op != OpKind::kConv && n.op != OpKind::kGemm && n.op != OpKind::kMatMul) return false;
+  if (ir::op_info(n.op).int8 != Int8Class::kWeighted) return false;
   if (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor || !is_float_activation(g, n.inputs[0]) || !is_float_constant(g.tensor(n.inputs[1])))
     return false;
   const bool has_bias = n.inputs.size() > 2 && n.inputs[2] != ir::kNoTensor;
@@ -101,38 +103,19 @@ bool is_weighted_candidate(const ir::Graph& g, const ir::Node& n) {
 
 // Ops that run in int8 when their data inputs come from int8 nodes.
 bool is_follower(OpKind op) {
-  switch (op) {
-    case OpKind::kMaxPool: case OpKind::kAveragePool: case OpKind::kGlobalAveragePool:
-    case OpKind::kReshape: case OpKind::kFlatten: case OpKind::kSqueeze: case OpKind::kUnsqueeze:
-    case OpKind::kTranspose: case OpKind::kRelu: case OpKind::kClip: case OpKind::kSigmoid:
-    case OpKind::kHardSigmoid: case OpKind::kHardSwish: case OpKind::kAdd: case OpKind::kMul:
-    case OpKind::kConcat: case OpKind::kResize:
-      return true;
-    default:
-      return false;
-  }
+  const Int8Class c = ir::op_info(op).int8;
+  return c == Int8Class::kCopy || c == Int8Class::kRequantize || c == Int8Class::kRequantizeAll;
 }
 
 // Outputs that must keep their input's quantization (the kernels copy bytes).
-bool keeps_input_quantization(OpKind op) {
-  switch (op) {
-    case OpKind::kMaxPool: case OpKind::kReshape: case OpKind::kFlatten: case OpKind::kSqueeze:
-    case OpKind::kUnsqueeze: case OpKind::kTranspose: case OpKind::kResize:
-      return true;
-    default:
-      return false;
-  }
-}
+bool keeps_input_quantization(OpKind op) { return ir::op_info(op).int8 == Int8Class::kCopy; }
 
 // Inputs of a follower that carry data (the others must be constants: shapes, Clip bounds).
 std::vector<size_t> data_inputs(OpKind op, size_t count) {
-  if (op == OpKind::kAdd || op == OpKind::kMul) return {0, 1};
-  if (op == OpKind::kConcat) {
-    std::vector<size_t> all(count);
-    for (size_t i = 0; i < count; ++i) all[i] = i;
-    return all;
-  }
-  return {0};
+  if (ir::op_info(op).int8 != Int8Class::kRequantizeAll) return {0};
+  std::vector<size_t> all(count);
+  for (size_t i = 0; i < count; ++i) all[i] = i;
+  return all;
 }
 
 bool unfusable(ir::Activation a) {
@@ -428,13 +411,7 @@ class Quantizer {
     for (NodeId id : g_.topological_order()) {
       const ir::Node& n = g_.node(id);
       if (int8_.count(id)) continue;
-      switch (n.op) {
-        case OpKind::kAdd: case OpKind::kSub: case OpKind::kMul: case OpKind::kDiv:
-        case OpKind::kLayerNormalization: case OpKind::kConcat: case OpKind::kPRelu:
-          break;
-        default:
-          continue;
-      }
+      if (!ir::op_info(n.op).has(ir::kInt8Constants)) continue;
       for (size_t i = 0; i < n.inputs.size(); ++i) {
         const TensorId t = g_.node(id).inputs[i];
         if (t == ir::kNoTensor || !is_float_constant(g_.tensor(t)) || g_.tensor(t).shape.num_elements() < 128)

@@ -524,6 +524,24 @@ TEST(OnnxImport, UnsupportedCastTarget) {
   EXPECT_TRUE(contains(e.what(), "Cast 'to_half' (opset 17): cast to FLOAT16 is not supported")) << e.what();
 }
 
+// Attribute types come from the op table; an int stands for a float.
+TEST(OnnxImport, AttributeOfTheWrongType) {
+  OnnxBuilder b(17);
+  b.input("x", {2, 3});
+  b.node("Softmax", {"x"}, {"y"}, {attr_f("axis", 1.f)}, "soft");
+  b.output("y");
+  Error e = import_error(b);
+  EXPECT_EQ(e.code(), Status::kInvalidInput);
+  EXPECT_TRUE(contains(e.what(), "Softmax 'soft': attribute 'axis' must be of type int")) << e.what();
+
+  OnnxBuilder ok(17);
+  ok.input("x", {2, 3});
+  ok.node("LeakyRelu", {"x"}, {"y"}, {attr_i("alpha", 1)}, "leaky");
+  ok.output("y");
+  ir::Graph g = import_built(ok);
+  EXPECT_EQ(g.node(g.nodes()[0]).attrs.get_float("alpha", 0.f), 1.f);
+}
+
 TEST(OnnxImport, ModelLargerThanProtobufDefaultLimit) {
   // 17.5 M floats: 70 MB, above the 64 MB total-bytes limit older protobuf releases default to.
   const size_t n = 17'500'000;

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "formats/onnx/tensor_proto.h"
+#include "ir/op_table.h"
 #include "ir/status.h"
 
 namespace pare::onnx_import {
@@ -24,69 +25,13 @@ using ir::OpKind;
 using ir::TensorId;
 
 // Opsets of the default domain. Opsets above 18 may change op semantics pare does not
-// know, so they are refused. Older opsets are accepted op by op: min_opset() gives, for
-// each op, the first opset whose form the conversions below read (normalising attribute
-// forms such as Squeeze axes, Pad pads or Clip min/max into opset-18 inputs). Older forms
-// with other semantics (legacy broadcast attributes before opset 7, Reshape's shape
-// attribute before opset 5, ...) are refused naming the op and the opset. So an opset-6
-// HardSigmoid or an opset-1 GlobalAveragePool imports while an opset-6 Add does not.
+// know, so they are refused. Older opsets are accepted op by op: the op table's min_opset
+// gives, for each op, the first opset whose form the conversions below read (normalising
+// attribute forms such as Squeeze axes, Pad pads or Clip min/max into opset-18 inputs).
+// Older forms with other semantics (legacy broadcast attributes before opset 7, Reshape's
+// shape attribute before opset 5, ...) are refused naming the op and the opset. So an
+// opset-6 HardSigmoid or an opset-1 GlobalAveragePool imports while an opset-6 Add does not.
 constexpr int64_t kMaxOpset = 18;
-
-int64_t min_opset(OpKind op) {
-  switch (op) {
-    case OpKind::kAveragePool:
-    case OpKind::kConstant:
-    case OpKind::kConv:
-    case OpKind::kConvTranspose:
-    case OpKind::kFlatten:
-    case OpKind::kGather:
-    case OpKind::kGelu:  // opset 20 in ONNX; its definition is unambiguous, so earlier opsets may use it
-    case OpKind::kGlobalAveragePool:
-    case OpKind::kIdentity:
-    case OpKind::kMatMul:
-    case OpKind::kMaxPool:
-    case OpKind::kReduceMean:
-    case OpKind::kReduceSum:
-    case OpKind::kShape:
-    case OpKind::kSlice:
-    case OpKind::kSoftmax:
-    case OpKind::kSqueeze:
-    case OpKind::kTranspose:
-    case OpKind::kUnsqueeze: return 1;
-    case OpKind::kPad:
-    case OpKind::kSplit: return 2;
-    case OpKind::kConcat: return 4;
-    case OpKind::kReshape: return 5;
-    case OpKind::kCast:
-    case OpKind::kClip:
-    case OpKind::kHardSigmoid:
-    case OpKind::kLeakyRelu:
-    case OpKind::kRelu:
-    case OpKind::kSigmoid:
-    case OpKind::kSqrt:
-    case OpKind::kTanh: return 6;
-    case OpKind::kAdd:
-    case OpKind::kBatchNormalization:
-    case OpKind::kDiv:
-    case OpKind::kEqual:
-    case OpKind::kGemm:
-    case OpKind::kMul:
-    case OpKind::kPow:
-    case OpKind::kPRelu:
-    case OpKind::kSub: return 7;
-    case OpKind::kExpand: return 8;
-    case OpKind::kDequantizeLinear:
-    case OpKind::kQuantizeLinear: return 10;  // per-axis (axis attribute) from 13: same form
-    case OpKind::kConstantOfShape:
-    case OpKind::kErf:
-    case OpKind::kWhere: return 9;
-    case OpKind::kResize: return 10;
-    case OpKind::kHardSwish: return 14;
-    case OpKind::kLayerNormalization: return 17;
-    case OpKind::kCount: break;
-  }
-  return kMaxOpset + 1;
-}
 constexpr int64_t kDropoutMinOpset = 7;
 
 std::string join_sizes(const std::vector<int64_t>& dims) {
@@ -442,6 +387,28 @@ class Importer {
     return attrs;
   }
 
+  // Attributes the op table lists must have its type (an int stands for a float, as
+  // Attributes::get_float reads it); others are kept for the rules that read them.
+  static void check_attribute_types(const ir::Attributes& attrs, const ir::OpInfo& facts, const NodeInfo& info) {
+    for (const auto& [name, value] : attrs.all()) {
+      const ir::AttrSpec* spec = facts.find_attr(name);
+      if (!spec) continue;
+      bool ok = false;
+      switch (spec->type) {
+        case ir::AttrType::kInt: ok = std::holds_alternative<int64_t>(value); break;
+        case ir::AttrType::kFloat:
+          ok = std::holds_alternative<float>(value) || std::holds_alternative<int64_t>(value);
+          break;
+        case ir::AttrType::kString: ok = std::holds_alternative<std::string>(value); break;
+        case ir::AttrType::kInts: ok = std::holds_alternative<std::vector<int64_t>>(value); break;
+        case ir::AttrType::kFloats: ok = std::holds_alternative<std::vector<float>>(value); break;
+        case ir::AttrType::kTensor: ok = false; break;  // tensors are read by their op's conversion
+      }
+      if (!ok)
+        throw_invalid(info.where() + ": attribute '" + name + "' must be of type " + ir::attr_type_name(spec->type));
+    }
+  }
+
   void convert_constant(const NodeInfo& info) {
     const onnx::NodeProto& np = info.proto;
     if (np.output_size() != 1 || np.output(0).empty()) throw_invalid(info.where() + ": must have one output");
@@ -613,15 +580,17 @@ class Importer {
     if (!known || op == OpKind::kConstant)
       throw_unsupported("unsupported op '" + type + "' (node '" + info.name + "', opset " +
                         std::to_string(opset) + ")");
-    if (default_domain && opset < min_opset(op))
+    const ir::OpInfo& facts = ir::op_info(op);
+    if (default_domain && opset < facts.min_opset)
       throw_unsupported("unsupported op '" + type + "' (node '" + info.name + "', opset " +
                         std::to_string(opset) + "): pare reads it from opset " +
-                        std::to_string(min_opset(op)));
+                        std::to_string(facts.min_opset));
 
     ir::Node node;
     node.op = op;
     node.name = info.name;
     node.attrs = convert_attributes(info);
+    check_attribute_types(node.attrs, facts, info);
     for (const auto& in : np.input()) node.inputs.push_back(lookup(info, in));
     for (const auto& out : np.output()) node.outputs.push_back(lookup(info, out));
     if (node.inputs.empty() || node.inputs[0] == ir::kNoTensor)

@@ -1,0 +1,311 @@
+// Tests of the canonicalizing passes fold_batchnorm, fuse_activation, remove_identity and
+// dce: each pass's structural effect on a small hand-built graph, and the values the graph
+// computes before and after it.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/passes/pass_test_util.h"
+
+namespace pare::passes {
+namespace {
+
+// ---- fold_batchnorm ----------------------------------------------------------------
+
+TEST(FoldBatchNorm, ConvWithBias) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 6, 6});
+  TensorId w = b.random("conv.w", {4, 3, 3, 3}, 10);
+  TensorId bias = b.random("conv.b", {4}, 11);
+  TensorId conv = b.apply(OpKind::kConv, "conv", {x, w, bias},
+                          make_attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}}));
+  TensorId y = add_batchnorm(b, conv, 4, 20, "bn");
+  b.output(y);
+  const std::vector<uint8_t> w_bytes = b.g.tensor(w).data->bytes;
+  const ir::BufferPtr w_buffer = b.g.tensor(w).data;
+
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 1e-5f, &ctx);
+  EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 0u);
+  ASSERT_EQ(after.num_nodes(), 1u);
+  const ir::Node& node = after.node(only_node_of(after, OpKind::kConv));
+  EXPECT_EQ(node.outputs[0], y);  // writes the BN's output, name kept
+  EXPECT_EQ(after.tensor(node.outputs[0]).name, "bn_out");
+  EXPECT_EQ(after.outputs, std::vector<TensorId>{y});
+  EXPECT_NE(node.inputs[1], w);
+  EXPECT_NE(node.inputs[2], bias);
+  EXPECT_EQ(b.g.tensor(w).data->bytes, w_bytes);  // the original buffer is untouched
+  EXPECT_EQ(w_buffer->bytes, w_bytes);
+  EXPECT_TRUE(has_note(ctx, "BatchNormalization 'bn' folded into Conv 'conv'"));
+  EXPECT_TRUE(has_note(ctx, "BatchNormalization nodes folded: 1"));
+}
+
+TEST(FoldBatchNorm, HandComputedWeightsAndCreatedBias) {
+  // 1x1 conv w = [2, -1], no bias; BN: s = scale / sqrt(var + eps) = [3/2, 1/1],
+  // t = bias - mean * s = [0.5 - 1 * 1.5, -2 - 4 * 1].
+  Builder b;
+  TensorId x = b.input("x", {1, 1, 2, 2});
+  TensorId conv = b.apply(OpKind::kConv, "conv", {x, b.floats("w", {2, 1, 1, 1}, {2.f, -1.f})});
+  TensorId y = b.apply(OpKind::kBatchNormalization, "bn",
+                       {conv, b.floats("s", {2}, {3.f, 1.f}), b.floats("b", {2}, {0.5f, -2.f}),
+                        b.floats("m", {2}, {1.f, 4.f}), b.floats("v", {2}, {3.f, 0.f})},
+                       make_attrs({{"epsilon", 1.f}}));
+  b.output(y);
+  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 1e-6f);
+  const ir::Node& node = after.node(only_node_of(after, OpKind::kConv));
+  ASSERT_EQ(node.inputs.size(), 3u);
+  EXPECT_EQ(after.tensor(node.inputs[1]).float_values(), (std::vector<double>{3.0, -1.0}));
+  EXPECT_EQ(after.tensor(node.inputs[2]).float_values(), (std::vector<double>{-1.0, -6.0}));
+  EXPECT_EQ(after.tensor(node.inputs[2]).shape, ir::Shape({2}));
+}
+
+TEST(FoldBatchNorm, SharedWeightsStayIntact) {
+  // Two convs read the same weights; folding the BN after the first must not change the second.
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 5, 5});
+  TensorId w = b.random("w", {3, 2, 3, 3}, 30);
+  TensorId c1 = b.apply(OpKind::kConv, "conv1", {x, w});
+  TensorId c2 = b.apply(OpKind::kConv, "conv2", {x, w});
+  b.output(add_batchnorm(b, c1, 3, 40, "bn"));
+  b.output(c2);
+  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 1e-5f);
+  EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 0u);
+  EXPECT_EQ(after.node(after.producer(c2)).inputs[1], w);
+  EXPECT_NE(after.node(after.producer(after.outputs[0])).inputs[1], w);
+}
+
+TEST(FoldBatchNorm, GroupedConvTranspose) {
+  Builder b;
+  TensorId x = b.input("x", {1, 4, 3, 3});
+  TensorId w = b.random("w", {4, 3, 2, 2}, 50);  // 2 groups: 6 output channels
+  TensorId ct = b.apply(OpKind::kConvTranspose, "deconv", {x, w, b.random("bias", {6}, 51)},
+                        make_attrs({{"group", int64_t{2}}, {"strides", std::vector<int64_t>{2, 2}}}));
+  b.output(add_batchnorm(b, ct, 6, 60, "bn"));
+  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 1e-5f);
+  EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 0u);
+  EXPECT_EQ(after.num_nodes(), 1u);
+}
+
+TEST(FoldBatchNorm, GemmBothLayouts) {
+  for (int64_t trans_b : {0, 1}) {
+    Builder b;
+    TensorId x = b.input("x", {3, 5});
+    std::vector<int64_t> w_shape = trans_b ? std::vector<int64_t>{4, 5} : std::vector<int64_t>{5, 4};
+    TensorId gemm = b.apply(OpKind::kGemm, "fc", {x, b.random("w", w_shape, 70), b.random("c", {4}, 71)},
+                            make_attrs({{"transB", trans_b}, {"alpha", 0.5f}, {"beta", 2.f}}));
+    b.output(add_batchnorm(b, gemm, 4, 80, "bn"));
+    ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 1e-5f);
+    EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 0u) << "transB=" << trans_b;
+    const ir::Node& fc = after.node(only_node_of(after, OpKind::kGemm));
+    EXPECT_EQ(fc.attrs.get_float("beta", 0.f), 1.f);
+  }
+}
+
+TEST(FoldBatchNorm, LeavesUnsafePatterns) {
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 4, 4});
+  // The conv output has a second consumer.
+  TensorId c1 = b.apply(OpKind::kConv, "shared_out", {x, b.random("w1", {2, 2, 1, 1}, 1)});
+  b.output(add_batchnorm(b, c1, 2, 2, "bn1"));
+  b.output(b.apply(OpKind::kRelu, "relu", {c1}));
+  // The conv already applies an activation.
+  TensorId c2 = b.apply(OpKind::kConv, "fused", {x, b.random("w2", {2, 2, 1, 1}, 3)});
+  b.g.node(b.g.producer(c2)).activation = ir::Activation::kRelu;
+  b.output(add_batchnorm(b, c2, 2, 4, "bn2"));
+  // The weights are computed, not constant.
+  TensorId c3 = b.apply(OpKind::kConv, "dynamic", {x, b.input("w3", {2, 2, 1, 1})});
+  b.output(add_batchnorm(b, c3, 2, 5, "bn3"));
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 0.f, &ctx);
+  EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 3u);
+  EXPECT_TRUE(has_note(ctx, "BatchNormalization nodes folded: 0"));
+}
+
+// ---- fuse_activation ---------------------------------------------------------------
+
+struct ActivationCase {
+  OpKind producer;
+  OpKind activation;
+  ir::Activation expected;
+  std::vector<float> params;
+};
+
+TEST(FuseActivation, EachActivationOnEachProducer) {
+  const std::vector<ActivationCase> cases = {
+      {OpKind::kConv, OpKind::kRelu, ir::Activation::kRelu, {}},
+      {OpKind::kConv, OpKind::kClip, ir::Activation::kClip, {0.f, 6.f}},
+      {OpKind::kConvTranspose, OpKind::kHardSwish, ir::Activation::kHardSwish, {}},
+      {OpKind::kGemm, OpKind::kLeakyRelu, ir::Activation::kLeakyRelu, {0.2f}},
+      {OpKind::kGemm, OpKind::kSigmoid, ir::Activation::kSigmoid, {}},
+      {OpKind::kMatMul, OpKind::kHardSigmoid, ir::Activation::kHardSigmoid, {0.25f, 0.4f}},
+  };
+  for (const ActivationCase& c : cases) {
+    SCOPED_TRACE(std::string(ir::op_name(c.producer)) + " + " + ir::op_name(c.activation));
+    Builder b;
+    TensorId p;
+    if (c.producer == OpKind::kConv || c.producer == OpKind::kConvTranspose) {
+      TensorId x = b.input("x", {1, 2, 4, 4});
+      p = b.apply(c.producer, "layer", {x, b.random("w", {2, 2, 3, 3}, 5), b.random("b", {2}, 6)});
+    } else {
+      TensorId x = b.input("x", {3, 4});
+      p = b.apply(c.producer, "layer", {x, b.random("w", {4, 5}, 5, -3.f, 3.f)});
+    }
+    TensorId y;
+    if (c.activation == OpKind::kClip) {
+      y = b.apply(OpKind::kClip, "act", {p, b.floats("lo", {}, {0.f}), b.floats("hi", {}, {6.f})});
+    } else if (c.activation == OpKind::kLeakyRelu) {
+      y = b.apply(c.activation, "act", {p}, make_attrs({{"alpha", 0.2f}}));
+    } else if (c.activation == OpKind::kHardSigmoid) {
+      y = b.apply(c.activation, "act", {p}, make_attrs({{"alpha", 0.25f}, {"beta", 0.4f}}));
+    } else {
+      y = b.apply(c.activation, "act", {p});
+    }
+    b.output(y);
+    PassContext ctx;
+    ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f, &ctx);
+    ASSERT_EQ(after.num_nodes(), 1u);
+    const ir::Node& node = after.node(only_node_of(after, c.producer));
+    EXPECT_EQ(node.activation, c.expected);
+    EXPECT_EQ(node.activation_params, c.params);
+    EXPECT_EQ(node.outputs[0], y);
+    EXPECT_EQ(after.tensor(after.outputs[0]).name, "act_out");
+    EXPECT_TRUE(has_note(ctx, std::string(ir::op_name(c.activation)) + " 'act' fused into " +
+                                  ir::op_name(c.producer) + " 'layer'"));
+  }
+}
+
+TEST(FuseActivation, ClipWithoutMaxIsUnboundedAbove) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId mm = b.apply(OpKind::kMatMul, "mm", {x, b.random("w", {3, 3}, 8, -4.f, 4.f)});
+  b.output(b.apply(OpKind::kClip, "clip", {mm, b.floats("lo", {}, {-1.f})}));
+  ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f);
+  const ir::Node& node = after.node(only_node_of(after, OpKind::kMatMul));
+  EXPECT_EQ(node.activation, ir::Activation::kClip);
+  ASSERT_EQ(node.activation_params.size(), 2u);
+  EXPECT_EQ(node.activation_params[0], -1.f);
+  EXPECT_TRUE(std::isinf(node.activation_params[1]));
+}
+
+TEST(FuseActivation, LeavesUnsafePatterns) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId w = b.random("w", {3, 3}, 9);
+  // Producer output is also a graph output.
+  TensorId m1 = b.apply(OpKind::kMatMul, "visible", {x, w});
+  b.output(m1);
+  b.output(b.apply(OpKind::kRelu, "relu1", {m1}));
+  // Producer output feeds two nodes.
+  TensorId m2 = b.apply(OpKind::kMatMul, "shared", {x, w});
+  b.output(b.apply(OpKind::kRelu, "relu2", {m2}));
+  b.output(b.apply(OpKind::kSigmoid, "sig2", {m2}));
+  // Clip bound computed at run time.
+  TensorId m3 = b.apply(OpKind::kMatMul, "dyn_clip", {x, w});
+  TensorId lo = b.input("lo", {});
+  b.output(b.apply(OpKind::kClip, "clip3", {m3, lo}));
+  // Producer cannot carry an activation.
+  TensorId s4 = b.apply(OpKind::kAdd, "add", {x, x});
+  b.output(b.apply(OpKind::kRelu, "relu4", {s4}));
+  // Producer already has one.
+  TensorId m5 = b.apply(OpKind::kMatMul, "has_act", {x, w});
+  b.g.node(b.g.producer(m5)).activation = ir::Activation::kSigmoid;
+  b.output(b.apply(OpKind::kRelu, "relu5", {m5}));
+  const size_t nodes = b.g.num_nodes();
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fuse_activation", 0.f, &ctx);
+  EXPECT_EQ(after.num_nodes(), nodes);
+  EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
+}
+
+// ---- remove_identity ----------------------------------------------------------------
+
+TEST(RemoveIdentity, InternalIdentityIsBypassed) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId m = b.apply(OpKind::kMatMul, "mm", {x, b.random("w", {3, 3}, 1)});
+  TensorId id = b.apply(OpKind::kIdentity, "id", {m});
+  TensorId y = b.apply(OpKind::kRelu, "relu", {id});
+  b.output(y);
+  ir::Graph after = run_and_compare(b.g, "remove_identity", 0.f);
+  EXPECT_EQ(count_op(after, OpKind::kIdentity), 0u);
+  EXPECT_EQ(after.node(after.producer(y)).inputs[0], m);
+}
+
+TEST(RemoveIdentity, IdentityAsGraphOutputRenamesTheProducersOutput) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId m = b.apply(OpKind::kMatMul, "mm", {x, b.random("w", {3, 3}, 1)});
+  TensorId y = b.apply(OpKind::kIdentity, "id", {m});
+  TensorId z = b.apply(OpKind::kSigmoid, "sig", {m});  // another reader of m
+  b.output(y);
+  b.output(z);
+  ir::Graph after = run_and_compare(b.g, "remove_identity", 0.f);
+  EXPECT_EQ(count_op(after, OpKind::kIdentity), 0u);
+  const ir::Node& mm = after.node(only_node_of(after, OpKind::kMatMul));
+  EXPECT_EQ(mm.outputs[0], y);
+  EXPECT_EQ(after.tensor(after.outputs[0]).name, "id_out");
+  EXPECT_EQ(after.node(after.producer(z)).inputs[0], y);
+}
+
+TEST(RemoveIdentity, KeepsIdentityBetweenSignatureNames) {
+  Builder b;
+  TensorId x = b.input("x", {2});
+  b.output(b.apply(OpKind::kIdentity, "from_input", {x}));
+  b.output(b.apply(OpKind::kIdentity, "from_constant", {b.floats("c", {2}, {1.f, 2.f})}));
+  TensorId r = b.apply(OpKind::kRelu, "relu", {x});
+  b.output(r);
+  b.output(b.apply(OpKind::kIdentity, "from_output", {r}));
+  ir::Graph g = b.g;
+  for (ir::NodeId id : g.topological_order()) ir::infer_node(g, id);  // no folding
+  PassContext ctx;
+  ASSERT_TRUE(run_pass(g, *find_pass("remove_identity"), {}, ctx, "remove_identity").is_ok());
+  EXPECT_EQ(count_op(g, OpKind::kIdentity), 3u);
+  EXPECT_TRUE(has_note(ctx, "pass-through nodes removed: 0"));
+}
+
+TEST(RemoveIdentity, SameTypeCastAndShapeKeepingReshapes) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId a = b.apply(OpKind::kCast, "cast_same", {x}, make_attrs({{"to", int64_t{1}}}));
+  TensorId r = b.apply(OpKind::kReshape, "reshape_same", {a, b.ints("s", {2}, {2, -1})});
+  TensorId u = b.apply(OpKind::kUnsqueeze, "unsq", {r, b.ints("axes", {1}, {0})});
+  TensorId s = b.apply(OpKind::kSqueeze, "sq", {u, b.ints("axes0", {1}, {0})});
+  TensorId f = b.apply(OpKind::kFlatten, "flat_same", {s}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId c = b.apply(OpKind::kCast, "cast_int", {f}, make_attrs({{"to", int64_t{6}}}));
+  TensorId back = b.apply(OpKind::kCast, "cast_back", {c}, make_attrs({{"to", int64_t{1}}}));
+  b.output(back);
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "remove_identity", 0.f, &ctx);
+  // Left: Unsqueeze and Squeeze (they change the shape) and the two real casts.
+  EXPECT_EQ(after.num_nodes(), 4u);
+  EXPECT_EQ(count_op(after, OpKind::kReshape), 0u);
+  EXPECT_EQ(count_op(after, OpKind::kFlatten), 0u);
+  EXPECT_EQ(count_op(after, OpKind::kCast), 2u);
+  EXPECT_EQ(count_op(after, OpKind::kUnsqueeze), 1u);
+  EXPECT_EQ(after.node(only_node_of(after, OpKind::kUnsqueeze)).inputs[0], x);
+  EXPECT_TRUE(has_note(ctx, "pass-through nodes removed: 3"));
+}
+
+// ---- dce ------------------------------------------------------------------------------
+
+TEST(Dce, RemovesDeadNodesAndCompacts) {
+  Builder b;
+  TensorId x = b.input("x", {4});
+  TensorId live = b.apply(OpKind::kRelu, "live", {x});
+  TensorId dead1 = b.apply(OpKind::kSigmoid, "dead1", {x});
+  b.apply(OpKind::kMul, "dead2", {dead1, b.floats("k", {1}, {2.f})});
+  b.output(live);
+  const size_t tensors_before = b.g.tensor_capacity();
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "dce", 0.f, &ctx);
+  EXPECT_EQ(after.num_nodes(), 1u);
+  EXPECT_EQ(after.tensor_capacity(), 2u);
+  EXPECT_LT(after.tensor_capacity(), tensors_before);
+  EXPECT_EQ(after.tensor(after.inputs[0]).name, "x");
+  EXPECT_EQ(after.tensor(after.outputs[0]).name, "live_out");
+  EXPECT_TRUE(has_note(ctx, "dead nodes removed: 2, unused tensors dropped: 3"));
+}
+
+}  // namespace
+}  // namespace pare::passes

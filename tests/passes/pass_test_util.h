@@ -1,0 +1,211 @@
+// Helpers of the pass tests: building small graphs by hand, and running a graph node by
+// node on the runtime's kernels to compare its values before and after a pass.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "formats/pare/writer.h"
+#include "ir/graph.h"
+#include "ir/shape_inference.h"
+#include "ir/status.h"
+#include "passes/canonical.h"
+#include "passes/node_eval.h"
+#include "passes/pass.h"
+#include "passes/pass_manager.h"
+#include "runtime/interpreter.h"
+#include "runtime/model.h"
+
+namespace pare::passes {
+
+using ir::DType;
+using ir::OpKind;
+using ir::TensorId;
+
+inline ir::Attributes make_attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
+  ir::Attributes attrs;
+  for (const auto& [name, value] : list) attrs.set(name, value);
+  return attrs;
+}
+
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+inline int64_t count(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+struct Builder {
+  ir::Graph g;
+
+  TensorId input(const std::string& name, const std::vector<int64_t>& shape) {
+    ir::Tensor t;
+    t.name = name;
+    t.dtype = DType::kFloat32;
+    t.shape = ir::Shape(shape);
+    TensorId id = g.add_tensor(std::move(t));
+    g.inputs.push_back(id);
+    return id;
+  }
+  TensorId floats(const std::string& name, const std::vector<int64_t>& shape,
+                  const std::vector<float>& values) {
+    return ir::add_constant<float>(g, name, DType::kFloat32, shape, values);
+  }
+  TensorId random(const std::string& name, const std::vector<int64_t>& shape, uint32_t seed,
+                  float lo = -1.f, float hi = 1.f) {
+    return floats(name, shape, random_floats(static_cast<size_t>(count(shape)), seed, lo, hi));
+  }
+  TensorId ints(const std::string& name, const std::vector<int64_t>& shape,
+                const std::vector<int64_t>& values) {
+    return ir::add_constant<int64_t>(g, name, DType::kInt64, shape, values);
+  }
+  TensorId value(const std::string& name) {
+    ir::Tensor t;
+    t.name = name;
+    return g.add_tensor(std::move(t));
+  }
+  ir::NodeId node(OpKind op, const std::string& name, std::vector<TensorId> inputs,
+                  std::vector<TensorId> outputs, ir::Attributes attrs = {}) {
+    ir::Node n;
+    n.op = op;
+    n.name = name;
+    n.inputs = std::move(inputs);
+    n.outputs = std::move(outputs);
+    n.attrs = std::move(attrs);
+    return g.add_node(std::move(n));
+  }
+  // One-output node writing a new tensor named after the node.
+  TensorId apply(OpKind op, const std::string& name, std::vector<TensorId> inputs,
+                 ir::Attributes attrs = {}) {
+    TensorId out = value(name + "_out");
+    node(op, name, std::move(inputs), {out}, std::move(attrs));
+    return out;
+  }
+  void output(TensorId t) { g.outputs.push_back(t); }
+};
+
+inline ir::BufferPtr float_buffer(const std::vector<float>& values) {
+  auto buffer = std::make_shared<ir::Buffer>();
+  buffer->bytes.resize(values.size() * sizeof(float));
+  std::memcpy(buffer->bytes.data(), values.data(), buffer->bytes.size());
+  return buffer;
+}
+
+// Runs the graph on the given float inputs: shape inference and evaluate_node on each node
+// in topological order (the inputs made constants, so every node is evaluable).
+inline std::vector<std::vector<float>> run_graph(ir::Graph g, const std::vector<std::vector<float>>& inputs) {
+  EXPECT_EQ(inputs.size(), g.inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) g.tensor(g.inputs[i]).data = float_buffer(inputs[i]);
+  for (ir::NodeId id : g.topological_order()) {
+    ir::infer_node(g, id);
+    std::vector<ir::BufferPtr> values = evaluate_node(g, id);
+    for (size_t k = 0; k < values.size(); ++k) g.tensor(g.node(id).outputs[k]).data = values[k];
+  }
+  std::vector<std::vector<float>> outputs;
+  for (TensorId t : g.outputs) {
+    std::vector<double> v = g.tensor(t).float_values();
+    outputs.emplace_back(v.begin(), v.end());
+  }
+  return outputs;
+}
+
+inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float worst = 0.f;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return worst;
+}
+
+inline std::vector<std::vector<float>> random_inputs(const ir::Graph& g, uint32_t seed) {
+  std::vector<std::vector<float>> inputs;
+  for (TensorId t : g.inputs)
+    inputs.push_back(random_floats(static_cast<size_t>(g.tensor(t).shape.num_elements()), seed++, -2.f, 2.f));
+  return inputs;
+}
+
+// Runs `pass` on a copy of the graph (after shape inference) and checks that the outputs
+// match the original's on random inputs. Returns the transformed graph.
+inline ir::Graph run_and_compare(const ir::Graph& original, const std::string& pass, float tolerance,
+                          PassContext* ctx_out = nullptr) {
+  ir::Graph before = original;
+  Status inferred = infer_and_fold(before);
+  EXPECT_TRUE(inferred.is_ok()) << inferred.message();
+  ir::Graph after = before;
+  PassContext ctx;
+  ctx.verify_each = true;
+  Status st = run_pass(after, *find_pass(pass), PassOptions{}, ctx, pass);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  auto inputs = random_inputs(before, 7);
+  auto expected = run_graph(before, inputs);
+  auto got = run_graph(after, inputs);
+  EXPECT_EQ(expected.size(), got.size());
+  for (size_t i = 0; i < std::min(expected.size(), got.size()); ++i) {
+    EXPECT_FALSE(expected[i].empty()) << "output " << i;
+    EXPECT_LE(max_abs_diff(expected[i], got[i]), tolerance) << "output " << i;
+  }
+  if (ctx_out) *ctx_out = ctx;
+  return after;
+}
+
+inline size_t count_op(const ir::Graph& g, OpKind op) {
+  size_t n = 0;
+  for (ir::NodeId id : g.nodes())
+    if (g.node(id).op == op) ++n;
+  return n;
+}
+
+inline ir::NodeId only_node_of(const ir::Graph& g, OpKind op) {
+  for (ir::NodeId id : g.nodes())
+    if (g.node(id).op == op) return id;
+  ADD_FAILURE() << "no " << ir::op_name(op) << " node";
+  return ir::kNoNode;
+}
+
+inline bool has_note(const PassContext& ctx, const std::string& text) {
+  for (const PassReport& r : ctx.reports)
+    for (const std::string& n : r.notes)
+      if (n.find(text) != std::string::npos) return true;
+  return false;
+}
+
+// x -> Shape -> Gather(0) -> Unsqueeze(0) -> Concat(., [-1]) -> Reshape(x, .): what
+// exporters write for x.view(x.size(0), -1).
+inline Builder exporter_shape_chain() {
+  Builder b;
+  TensorId x = b.input("x", {2, 3, 4});
+  TensorId shape = b.apply(OpKind::kShape, "shape", {x});
+  TensorId dim0 = b.apply(OpKind::kGather, "gather", {shape, b.ints("zero", {}, {0})},
+                          make_attrs({{"axis", int64_t{0}}}));
+  TensorId dim0_1d = b.apply(OpKind::kUnsqueeze, "unsqueeze", {dim0, b.ints("axes", {1}, {0})});
+  TensorId target = b.apply(OpKind::kConcat, "concat", {dim0_1d, b.ints("minus_one", {1}, {-1})},
+                            make_attrs({{"axis", int64_t{0}}}));
+  TensorId y = b.apply(OpKind::kReshape, "reshape", {x, target});
+  b.output(y);
+  return b;
+}
+
+// BN parameters with positive variances; returns the BN output.
+inline TensorId add_batchnorm(Builder& b, TensorId x, int64_t channels, uint32_t seed, const std::string& name) {
+  return b.apply(OpKind::kBatchNormalization, name,
+                 {x, b.random(name + ".scale", {channels}, seed, 0.5f, 2.f),
+                  b.random(name + ".bias", {channels}, seed + 1),
+                  b.random(name + ".mean", {channels}, seed + 2),
+                  b.random(name + ".var", {channels}, seed + 3, 0.2f, 1.5f)},
+                 make_attrs({{"epsilon", 1e-3f}}));
+}
+
+}  // namespace pare::passes
