@@ -11,7 +11,7 @@
 #include "runtime/kernels/eltwise/eltwise.h"
 #include "runtime/kernels/qeltwise/qeltwise.h"
 #include "runtime/ops/common.h"
-#include "runtime/ops/eltwise_split.h"
+#include "runtime/ops/parallel.h"
 #include "runtime/ops/ops.h"
 
 namespace pare::rt::ops {
@@ -33,7 +33,7 @@ Status check_unary_f32(const PrepareContext& ctx, size_t* n) {
 using UnaryFn = void (*)(size_t n, const float* x, float* y);
 
 // parallel_min: kEltwiseParallelMin or kTranscendentalParallelMin
-// (eltwise_split.h).
+// (parallel.h).
 std::unique_ptr<OpKernel> unary_kernel(std::string name, UnaryFn fn, size_t n,
                                        size_t parallel_min) {
   return make_kernel(std::move(name), [fn, n, parallel_min](const ExecContext& ec) {

@@ -62,8 +62,11 @@ Status check_arity(const PrepareContext& ctx, size_t min_inputs, size_t max_inpu
     if (ctx.inputs[i] == nullptr)
       return ctx.error(Status::kBadModel, "input " + std::to_string(i) + " is required");
   if (ctx.outputs.size() < min_outputs || ctx.outputs.size() > max_outputs) {
-    return ctx.error(Status::kBadModel, "has " + count_range(min_outputs, max_outputs) +
-                                            " outputs, got " + std::to_string(ctx.outputs.size()));
+    // More outputs than this runtime computes: optional outputs of the ONNX op (MaxPool's
+    // Indices, BatchNormalization's training statistics) it does not implement.
+    const Status::Code code = ctx.outputs.size() > max_outputs ? Status::kUnsupported : Status::kBadModel;
+    return ctx.error(code, "has " + count_range(min_outputs, max_outputs) + " outputs, got " +
+                               std::to_string(ctx.outputs.size()));
   }
   for (size_t i = 0; i < ctx.outputs.size(); ++i)
     if (ctx.outputs[i] == nullptr)

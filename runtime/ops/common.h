@@ -21,7 +21,8 @@ namespace pare::rt::ops {
 const TensorDesc* optional_input(const PrepareContext& ctx, size_t i);
 
 // Checks that the node has between min and max inputs and outputs (SIZE_MAX: no limit),
-// that the first `min_inputs` inputs and every output are present.
+// that the first `min_inputs` inputs and every output are present. Trailing omitted inputs
+// do not count; more outputs than max_outputs is kUnsupported, any other mismatch kBadModel.
 Status check_arity(const PrepareContext& ctx, size_t min_inputs, size_t max_inputs,
                    size_t min_outputs, size_t max_outputs);
 
@@ -99,6 +100,26 @@ struct StridedLayout {
 void simplify_layout(StridedLayout* layout);
 
 // ---- kernels ---------------------------------------------------------------------------
+
+// An array of T on a 64-byte boundary (packed weights), zeroed and allocated at prepare;
+// empty until resize.
+template <typename T>
+class AlignedArray {
+ public:
+  void resize(size_t n) {
+    storage_.reset(new T[n + kAlign / sizeof(T)]());
+    // new T[] is aligned for T, so the distance to the boundary is whole elements.
+    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.get());
+    data_ = storage_.get() + (kAlign - address % kAlign) % kAlign / sizeof(T);
+  }
+  T* data() const { return data_; }
+  bool empty() const { return data_ == nullptr; }
+
+ private:
+  static constexpr size_t kAlign = 64;
+  std::unique_ptr<T[]> storage_;
+  T* data_ = nullptr;
+};
 
 // Short dtype tags for kernel names: "f32", "f64", "i64", "i32", "i8", "u8", "b8".
 const char* dtype_tag(DType t);

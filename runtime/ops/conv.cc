@@ -10,6 +10,7 @@
 #include "runtime/kernels/gemm/gemm.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 #include "runtime/thread_pool.h"
 
 namespace pare::rt::ops {
@@ -32,7 +33,7 @@ class ConvKernel final : public OpKernel {
     auto* y = static_cast<float*>(ctx.outputs[0]);
     const int64_t out_plane = g_.out_size[0] * g_.out_size[1] * g_.out_size[2];
     const size_t planes = static_cast<size_t>(g_.batch * g_.out_channels);
-    nn::parallel_for(ctx.pool, planes, [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, planes, [&](size_t begin, size_t end) {
       fn_(g_, x, w, bias, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
       apply_activation(act_, y + static_cast<int64_t>(begin) * out_plane,
                        (end - begin) * static_cast<size_t>(out_plane));
@@ -128,13 +129,13 @@ class NhwcGemmConvKernel final : public OpKernel {
       args.a = x;
       args.c = y;
       const size_t tiles = kernels::f32_gemm_m_tiles(v_, args.m) * kernels::f32_gemm_n_panels(v_, args.n);
-      nn::parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::f32_gemm_tiles(v_, args, t0, t1); });
+      parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::f32_gemm_tiles(v_, args, t0, t1); });
       return;
     }
     // One worker per thread (at most kMaxWorkers), each with its own block buffer.
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     auto* scratch = static_cast<float*>(ctx.scratch);
-    nn::for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
+    for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t r0, size_t r1) {
                      float* rows = scratch + w * block_rows_ * args_.k;
                      kernels::f32_conv_nhwc_im2col(g_, x, static_cast<int64_t>(r0), static_cast<int64_t>(r1), rows);
@@ -159,7 +160,7 @@ class NhwcGemmConvKernel final : public OpKernel {
   const kernels::F32GemmVariant& v_;
   FusedActivation act_;  // args_.activation may point here
   std::string name_;
-  nn::AlignedFloats packed_;
+  AlignedArray<float> packed_;
   kernels::F32GemmArgs args_;
   size_t pixels_ = 0, block_rows_ = 0;
 };
@@ -205,7 +206,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     auto* scratch = static_cast<float*>(ctx.scratch);
     const float* bias = bias_.empty() ? nullptr : bias_.data();
-    nn::for_each_block(ctx.pool, tiles_, v_.mr, block_tiles_, std::min(threads, kMaxWorkers),
+    for_each_block(ctx.pool, tiles_, v_.mr, block_tiles_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t t0, size_t t1) {
                      float* v = scratch + w * worker_floats();
                      float* m = v + 16 * v_stride_;
@@ -254,7 +255,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
   const kernels::F32GemmVariant& v_;
   FusedActivation act_;
   std::string name_;
-  nn::AlignedFloats packed_;
+  AlignedArray<float> packed_;
   size_t matrix_floats_ = 0;
   std::vector<float> bias_;
   size_t tiles_ = 0, block_tiles_ = 0;
@@ -284,7 +285,7 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
     const int64_t in_image = params_.in_h * params_.in_w * params_.channels;
     const int64_t out_row = params_.out_w * params_.channels;
     const size_t rows = static_cast<size_t>(batch_ * out_h);
-    nn::parallel_for(ctx.pool, rows, [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, rows, [&](size_t begin, size_t end) {
       int64_t r = static_cast<int64_t>(begin);
       while (r < static_cast<int64_t>(end)) {
         const int64_t n = r / out_h, oh0 = r % out_h;
@@ -306,7 +307,7 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
   FusedActivation act_;
   bool fused_ = true;
   std::string name_;
-  nn::AlignedFloats packed_;
+  AlignedArray<float> packed_;
 };
 
 // Pointwise Conv with weights computed at run time, through the strided reference GEMM.
@@ -324,7 +325,7 @@ class NhwcPointwiseConvKernel final : public OpKernel {
     auto* y = static_cast<float*>(ctx.outputs[0]);
     const int64_t cin = g_.in_channels, cout = g_.out_channels;
     const int64_t pixels = g_.batch * g_.out_size[0] * g_.out_size[1] * g_.out_size[2];
-    nn::parallel_for(ctx.pool, static_cast<size_t>(pixels), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(pixels), [&](size_t begin, size_t end) {
       kernels::GemmArgs args;
       args.rows = static_cast<int64_t>(end - begin);
       args.cols = cout;
@@ -384,7 +385,7 @@ class NhwcDirectConvKernel final : public OpKernel {
       w = scratch;
     }
     const int64_t pixels = g_.batch * g_.out_size[0] * g_.out_size[1] * g_.out_size[2];
-    nn::parallel_for(ctx.pool, static_cast<size_t>(pixels), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(pixels), [&](size_t begin, size_t end) {
       kernels::f32_conv_nhwc_ref__scalar(g_, x, w, bias, y, static_cast<int64_t>(begin),
                                          static_cast<int64_t>(end));
       apply_activation(act_, y + static_cast<int64_t>(begin) * g_.out_channels,
@@ -457,11 +458,11 @@ Status check_conv_shapes(const PrepareContext& ctx);
 
 // Checks X, W and the optional B of either op: float32, X of rank 3 to 5, W of X's rank.
 Status check_conv_inputs(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 3, 1));
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[0], DType::kFloat32, "input"));
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[1], DType::kFloat32, "weight"));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input", {DType::kFloat32}));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[1], "weight", {DType::kFloat32}));
   if (const TensorDesc* b = optional_input(ctx, 2))
-    PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *b, DType::kFloat32, "bias"));
+    PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *b, "bias", {DType::kFloat32}));
   PARE_RT_RETURN_IF_ERROR(check_conv_shapes(ctx));
   return nn::check_activation(ctx);
 }
@@ -540,13 +541,13 @@ Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g,
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
-  if (nn::is_q8_input(ctx)) return nn::prepare_q8_conv(ctx);
+  if (is_q8_tensor(optional_input(ctx, 0))) return nn::prepare_q8_conv(ctx);
   PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
   bool nhwc = false;
   ConvGeometry g;
   std::vector<int64_t> out_shape;
   PARE_RT_RETURN_IF_ERROR(nn::conv_geometry(ctx, &nhwc, &g, &out_shape));
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, out_shape));
   if (nhwc) return make_nhwc_conv(ctx, g);
   return std::unique_ptr<OpKernel>(new ConvKernel(kernels::f32_conv_ref__scalar, g,
                                                   optional_input(ctx, 2) != nullptr, ctx.activation,
@@ -620,7 +621,7 @@ Result<std::unique_ptr<OpKernel>> prepare_ConvTranspose(const PrepareContext& ct
 
   std::vector<int64_t> out_shape = {x.shape[0], out_channels};
   out_shape.insert(out_shape.end(), out.begin(), out.end());
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, out_shape));
 
   ConvGeometry g;
   g.batch = x.shape[0];

@@ -15,7 +15,7 @@
 #include "runtime/kernels/qeltwise/qeltwise.h"
 #include "runtime/kernels/quant/requant.h"
 #include "runtime/ops/common.h"
-#include "runtime/ops/eltwise_split.h"
+#include "runtime/ops/parallel.h"
 #include "runtime/ops/ops.h"
 
 namespace pare::rt::ops {
@@ -83,7 +83,7 @@ class BroadcastKernel final : public OpKernel {
       return;
     }
     ThreadPool* pool = rows_ * row_len_ >= kEltwiseParallelMin ? ctx.pool : nullptr;
-    nn::parallel_for(pool, rows_, [&](size_t begin, size_t end) {
+    parallel_for(pool, rows_, [&](size_t begin, size_t end) {
       for (size_t r = begin; r < end; ++r) run_piece(ctx, r, 0, row_len_);
     });
   }

@@ -7,6 +7,7 @@
 #include "runtime/kernels/gemm/gemm.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 
 namespace pare::rt::ops {
 
@@ -32,7 +33,7 @@ class GemmKernel final : public OpKernel {
     const int64_t rows = args_.rows, cols = args_.cols;
     const size_t total_rows = a_offsets_.size() * static_cast<size_t>(rows);
     // Rows of all batches are split among threads; a chunk may span batches.
-    nn::parallel_for(ctx.pool, total_rows, [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, total_rows, [&](size_t begin, size_t end) {
       int64_t r = static_cast<int64_t>(begin);
       while (r < static_cast<int64_t>(end)) {
         const int64_t batch = r / rows, m = r % rows;
@@ -110,7 +111,7 @@ class PackedGemmKernel final : public OpKernel {
     if (packed_.empty()) {
       const auto* b = static_cast<const float*>(ctx.inputs[1]);
       auto* scratch = static_cast<float*>(ctx.scratch);
-      nn::parallel_for(ctx.pool, b_offsets_.size(), [&](size_t p0, size_t p1) {
+      parallel_for(ctx.pool, b_offsets_.size(), [&](size_t p0, size_t p1) {
         for (size_t p = p0; p < p1; ++p)
           kernels::f32_gemm_pack_b_kn(v_.nr, n, k, b + b_offsets_[p], n, nullptr, scratch + p * pack_floats_);
       });
@@ -118,7 +119,7 @@ class PackedGemmKernel final : public OpKernel {
     }
     const size_t batch_tiles = kernels::f32_gemm_m_tiles(v_, m) * kernels::f32_gemm_n_panels(v_, n);
     // Tiles of all batches are split among threads; a share may span batches.
-    nn::parallel_for(ctx.pool, a_offsets_.size() * batch_tiles, [&](size_t t0, size_t t1) {
+    parallel_for(ctx.pool, a_offsets_.size() * batch_tiles, [&](size_t t0, size_t t1) {
       for (size_t t = t0; t < t1;) {
         const size_t batch = t / batch_tiles, first = t % batch_tiles;
         const size_t last = std::min(batch_tiles, first + (t1 - t));
@@ -141,20 +142,20 @@ class PackedGemmKernel final : public OpKernel {
   std::string name_;
   kernels::F32GemmArgs args_;
   size_t pack_floats_ = 0;
-  nn::AlignedFloats packed_;
+  AlignedArray<float> packed_;
 };
 
 Status check_float_inputs(const PrepareContext& ctx) {
   for (size_t i = 0; i < ctx.inputs.size(); ++i)
-    if (ctx.inputs[i]) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[i], DType::kFloat32, "input"));
+    if (ctx.inputs[i]) PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[i], "input", {DType::kFloat32}));
   return nn::check_activation(ctx);
 }
 
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
-  if (nn::is_q8_input(ctx)) return nn::prepare_q8_gemm(ctx);
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 3, 1));
+  if (is_q8_tensor(optional_input(ctx, 0))) return nn::prepare_q8_gemm(ctx);
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
   const TensorDesc& b = *ctx.inputs[1];
@@ -192,7 +193,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
     args.c_row_stride = c_rows == 1 ? 0 : c_cols;
     args.c_col_stride = c_cols == 1 ? 0 : 1;
   }
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, {m, n}));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, {m, n}));
   // Packed path: constant B, A not transposed, C absent or a constant row broadcast over
   // the rows (folded into the bias, times beta); alpha is folded into the packed B.
   const bool c_row = !c || (c->constant != nullptr && args.c_row_stride == 0);
@@ -216,8 +217,8 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
-  if (nn::is_q8_input(ctx)) return nn::prepare_q8_matmul(ctx);
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 2, 1));
+  if (is_q8_tensor(optional_input(ctx, 0))) return nn::prepare_q8_matmul(ctx);
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
   const TensorDesc& b = *ctx.inputs[1];
@@ -272,7 +273,7 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
   std::vector<int64_t> out_shape = batch;
   if (a.rank() > 1) out_shape.push_back(m);
   if (b.rank() > 1) out_shape.push_back(n);
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, out_shape));
 
   if (batch_count > 0 && m > 0 && n > 0) {
     const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);

@@ -1,18 +1,17 @@
-// Validation and geometry shared by the NN ops (conv, gemm, pool, normalization, softmax,
-// resize, pad).
+// What only the NN ops (conv, gemm, pool and their int8 forms) share: kernel names with a
+// fused activation, the sliding-window geometry and data layouts, and the int8 entry points.
+// The checks, attribute and constant readers, aligned arrays and threading helpers every op
+// uses are in runtime/ops/common.h and runtime/ops/parallel.h.
 #pragma once
 
 #include <algorithm>
-#include <cstring>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/op.h"
 #include "runtime/ops/common.h"
-#include "runtime/thread_pool.h"
 
 namespace pare::rt::kernels {
 struct ConvGeometry;
@@ -20,47 +19,6 @@ struct Requant;
 }  // namespace pare::rt::kernels
 
 namespace pare::rt::ops::nn {
-
-// Between min_inputs and max_inputs inputs (the first min_inputs present) and exactly
-// `outputs` outputs, all present.
-inline Status check_arity(const PrepareContext& ctx, size_t min_inputs, size_t max_inputs,
-                          size_t outputs) {
-  if (ctx.inputs.size() < min_inputs || ctx.inputs.size() > max_inputs) {
-    std::string expected = min_inputs == max_inputs
-                               ? std::to_string(min_inputs)
-                               : std::to_string(min_inputs) + " to " + std::to_string(max_inputs);
-    return ctx.error(Status::kBadModel, "expects " + expected + " inputs, has " +
-                                            std::to_string(ctx.inputs.size()));
-  }
-  for (size_t i = 0; i < min_inputs; ++i)
-    if (!ctx.inputs[i]) return ctx.error(Status::kBadModel, "input " + std::to_string(i) + " is missing");
-  if (ctx.outputs.size() != outputs)
-    return ctx.error(outputs < ctx.outputs.size() ? Status::kUnsupported : Status::kBadModel,
-                     "expects " + std::to_string(outputs) + " output(s), has " +
-                         std::to_string(ctx.outputs.size()));
-  for (size_t i = 0; i < outputs; ++i)
-    if (!ctx.outputs[i]) return ctx.error(Status::kBadModel, "output " + std::to_string(i) + " is missing");
-  return Status::ok();
-}
-
-inline Status check_dtype(const PrepareContext& ctx, const TensorDesc& t, DType expected,
-                          const char* what) {
-  if (t.dtype == expected) return Status::ok();
-  return ctx.error(Status::kUnsupported, std::string(what) + " '" + t.name + "' has dtype " +
-                                             dtype_name(t.dtype) + ", expected " +
-                                             dtype_name(expected));
-}
-
-// The planned output i must have the dtype and shape prepare computed (one check for all ops).
-using ops::check_output;
-
-// Maps axis in [-rank, rank) to [0, rank); false when out of range.
-inline bool normalize_axis(int64_t axis, size_t rank, int64_t* out) {
-  const int64_t r = static_cast<int64_t>(rank);
-  if (axis < -r || axis >= r) return false;
-  *out = axis < 0 ? axis + r : axis;
-  return true;
-}
 
 inline const char* activation_suffix(ActivationKind kind) {
   switch (kind) {
@@ -89,39 +47,6 @@ inline Status check_activation(const PrepareContext& ctx) {
   }
   return ctx.error(Status::kUnsupported, "unknown fused activation " +
                                              std::to_string(static_cast<int>(ctx.activation.kind)));
-}
-
-// Runs fn(begin, end) over [0, n), on the pool when there is one. The chunking of the
-// pool depends only on n and the thread count and every index writes its own outputs,
-// so results do not depend on the thread count. No allocation: the pool receives a
-// reference wrapper.
-template <typename Fn>
-void parallel_for(ThreadPool* pool, size_t n, const Fn& fn) {
-  if (pool == nullptr || n < 2) {
-    fn(size_t{0}, n);
-    return;
-  }
-  pool->parallel_for(n, std::function<void(size_t, size_t)>(std::cref(fn)));
-}
-
-// Reads a constant int64 or int32 tensor; false when it is not a constant of those dtypes.
-inline bool read_int_constant(const TensorDesc& t, std::vector<int64_t>* values) {
-  if (t.constant == nullptr) return false;
-  const size_t n = static_cast<size_t>(t.num_elements());
-  values->resize(n);
-  if (t.dtype == DType::kInt64) {
-    std::memcpy(values->data(), t.constant, n * sizeof(int64_t));
-    return true;
-  }
-  if (t.dtype == DType::kInt32) {
-    for (size_t i = 0; i < n; ++i) {
-      int32_t v;
-      std::memcpy(&v, static_cast<const char*>(t.constant) + i * sizeof(v), sizeof(v));
-      (*values)[i] = v;
-    }
-    return true;
-  }
-  return false;
 }
 
 // Sliding-window geometry of Conv and the pools over the spatial dims.
@@ -215,60 +140,6 @@ inline void right_align3(const std::vector<int64_t>& v, int64_t* dst) {
   for (size_t i = 0; i < v.size(); ++i) dst[offset + i] = v[i];
 }
 
-// A float array on a 64-byte boundary (packed weights), allocated at prepare; empty until
-// resize.
-class AlignedFloats {
- public:
-  void resize(size_t n) {
-    storage_.reset(new float[n + kAlignFloats]());
-    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.get());
-    data_ = storage_.get() + (kAlignFloats - (address / sizeof(float)) % kAlignFloats) % kAlignFloats;
-  }
-  float* data() const { return data_; }
-  bool empty() const { return data_ == nullptr; }
-
- private:
-  static constexpr size_t kAlignFloats = 64 / sizeof(float);
-  std::unique_ptr<float[]> storage_;
-  float* data_ = nullptr;
-};
-
-// A byte array on a 64-byte boundary (packed int8 weights), allocated at prepare.
-class AlignedBytes {
- public:
-  void resize(size_t n) {
-    storage_.reset(new uint8_t[n + 64]());
-    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.get());
-    data_ = storage_.get() + (64 - address % 64) % 64;
-  }
-  uint8_t* data() const { return data_; }
-  bool empty() const { return data_ == nullptr; }
-
- private:
-  std::unique_ptr<uint8_t[]> storage_;
-  uint8_t* data_ = nullptr;
-};
-
-// Rows [0, rows) in whole MR-row units, split evenly among `workers` (so that two workers
-// differ by at most one unit) and each share cut into blocks of at most `max_block` rows:
-// calls fn(worker, r0, r1) for every block. Where the blocks fall does not change any
-// output byte; it only keeps each block in cache and the threads evenly loaded.
-template <typename Fn>
-void for_each_block(ThreadPool* pool, size_t rows, size_t mr, size_t max_block, size_t workers,
-                    const Fn& fn) {
-  const size_t units = (rows + mr - 1) / mr, block_units = std::max<size_t>(1, max_block / mr);
-  workers = std::max<size_t>(1, std::min(workers, units));
-  nn::parallel_for(pool, workers, [&](size_t w0, size_t w1) {
-    for (size_t w = w0; w < w1; ++w) {
-      const size_t u_end = units * (w + 1) / workers;
-      for (size_t u = units * w / workers; u < u_end; u += block_units) {
-        const size_t r0 = u * mr, r1 = std::min(rows, std::min(u_end, u + block_units) * mr);
-        fn(w, r0, r1);
-      }
-    }
-  });
-}
-
 // Conv's geometry from the node (shared by the float and the int8 Conv; runtime/ops/conv.cc):
 // checks ranks, kernel_shape, group, the bias shape and the window, and sets *nhwc, *g and
 // the output shape in the node's layout. Dtypes are the caller's to check.
@@ -290,11 +161,5 @@ Result<std::unique_ptr<OpKernel>> prepare_q8_matmul(const PrepareContext& ctx);
 Status q8_output_params(const PrepareContext& ctx, const TensorDesc& x, const TensorDesc& w, int32_t w_axis,
                         const TensorDesc& y, int64_t channels, std::vector<kernels::Requant>* rq,
                         int32_t* x_zero_point, int32_t* y_zero_point, int32_t* lo, int32_t* hi);
-
-// True when input 0 is a quantized uint8 or int8 tensor (the node runs in int8).
-inline bool is_q8_input(const PrepareContext& ctx) {
-  const TensorDesc* x = ctx.inputs.empty() ? nullptr : ctx.inputs[0];
-  return x && x->quantized && (x->dtype == DType::kUInt8 || x->dtype == DType::kInt8);
-}
 
 }  // namespace pare::rt::ops::nn

@@ -4,8 +4,9 @@
 #include <vector>
 
 #include "runtime/kernels/normalization/normalization.h"
-#include "runtime/ops/nn_util.h"
+#include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 
 namespace pare::rt::ops {
 
@@ -23,7 +24,7 @@ class BatchNormKernel final : public OpKernel {
     const auto* mean = static_cast<const float*>(ctx.inputs[3]);
     const auto* var = static_cast<const float*>(ctx.inputs[4]);
     auto* y = static_cast<float*>(ctx.outputs[0]);
-    nn::parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
       kernels::f32_batchnorm_ref__scalar(channels_, spatial_, x, scale, bias, mean, var, epsilon_, y,
                                          static_cast<int64_t>(begin), static_cast<int64_t>(end));
     });
@@ -53,7 +54,7 @@ class LayerNormKernel final : public OpKernel {
     // Below this many elements, waking the pool costs more than the rows do.
     constexpr int64_t kMinParallelElements = 16384;
     ThreadPool* pool = rows_ * cols_ >= kMinParallelElements ? ctx.pool : nullptr;
-    nn::parallel_for(pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
+    parallel_for(pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
       fn_(cols_, x, scale, bias, epsilon_, y, mean, inv_std, static_cast<int64_t>(begin),
           static_cast<int64_t>(end));
     });
@@ -81,10 +82,10 @@ std::vector<int64_t> strip_leading_ones(std::vector<int64_t> shape) {
 Result<std::unique_ptr<OpKernel>> prepare_BatchNormalization(const PrepareContext& ctx) {
   if (ctx.attrs->get_int("training_mode", 0) != 0)
     return ctx.error(Status::kUnsupported, "training_mode=1 is not supported (inference only)");
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 5, 5, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 5, 5, 1, 1));
   static const char* const kRoles[] = {"input", "scale", "bias", "mean", "var"};
   for (size_t i = 0; i < 5; ++i)
-    PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[i], DType::kFloat32, kRoles[i]));
+    PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[i], kRoles[i], {DType::kFloat32}));
   const TensorDesc& x = *ctx.inputs[0];
   if (x.rank() < 2)
     return ctx.error(Status::kBadModel, "input '" + x.name + "' has shape " + shape_str(x.shape) +
@@ -95,7 +96,7 @@ Result<std::unique_ptr<OpKernel>> prepare_BatchNormalization(const PrepareContex
       return ctx.error(Status::kBadModel, std::string(kRoles[i]) + " '" + ctx.inputs[i]->name + "' has shape " +
                                               shape_str(ctx.inputs[i]->shape) + ", expected [" +
                                               std::to_string(channels) + "]");
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, x.shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, x.shape));
   int64_t spatial = 1;
   for (size_t i = 2; i < x.rank(); ++i) spatial *= x.shape[i];
   return std::unique_ptr<OpKernel>(new BatchNormKernel(x.shape[0] * channels, channels, spatial,
@@ -103,16 +104,14 @@ Result<std::unique_ptr<OpKernel>> prepare_BatchNormalization(const PrepareContex
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_LayerNormalization(const PrepareContext& ctx) {
-  if (ctx.outputs.empty() || ctx.outputs.size() > 3)
-    return ctx.error(Status::kBadModel, "expected outputs Y[, Mean[, InvStdDev]]");
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 3, ctx.outputs.size()));
+  // Outputs Y[, Mean[, InvStdDev]].
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 3));
   for (const TensorDesc* t : ctx.inputs)
-    if (t) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *t, DType::kFloat32, "input"));
+    if (t) PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *t, "input", {DType::kFloat32}));
   const TensorDesc& x = *ctx.inputs[0];
   int64_t axis = 0;
-  if (!nn::normalize_axis(ctx.attrs->get_int("axis", -1), x.rank(), &axis))
-    return ctx.error(Status::kBadModel, "axis " + std::to_string(ctx.attrs->get_int("axis", -1)) +
-                                            " is out of range for input shape " + shape_str(x.shape));
+  PARE_RT_RETURN_IF_ERROR(
+      normalize_axis(ctx, ctx.attrs->get_int("axis", -1), static_cast<int64_t>(x.rank()), &axis));
   const std::vector<int64_t> normalized(x.shape.begin() + axis, x.shape.end());
   int64_t rows = 1, cols = 1;
   for (int64_t i = 0; i < axis; ++i) rows *= x.shape[static_cast<size_t>(i)];
@@ -125,12 +124,12 @@ Result<std::unique_ptr<OpKernel>> prepare_LayerNormalization(const PrepareContex
                                                  "' has shape " + shape_str(t->shape) + ", expected " +
                                                  shape_str(normalized) + " (broadcasting is not supported)");
   }
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, x.shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, x.shape));
   // Mean and InvStdDev keep the leading dims and have 1 for each normalized dim.
   std::vector<int64_t> stats_shape = x.shape;
   for (size_t i = static_cast<size_t>(axis); i < stats_shape.size(); ++i) stats_shape[i] = 1;
   for (size_t i = 1; i < ctx.outputs.size(); ++i)
-    PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, i, DType::kFloat32, stats_shape));
+    PARE_RT_RETURN_IF_ERROR(check_output(ctx, i, DType::kFloat32, stats_shape));
   if (cols == 0) return ctx.error(Status::kBadModel, "the normalized dims " + shape_str(normalized) + " are empty");
   const bool has_mean = ctx.outputs.size() > 1, has_inv_std = ctx.outputs.size() > 2;
   kernels::F32LayerNormFn fn = kernels::f32_layernorm_ref__scalar;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "runtime/kernels/pad/pad.h"
-#include "runtime/ops/nn_util.h"
+#include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
 
 namespace pare::rt::ops {
@@ -61,9 +61,8 @@ int64_t source_index(int64_t o, int64_t size, int64_t before, const std::string&
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 4, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 4, 1, 1));
   const TensorDesc& x = *ctx.inputs[0];
-  const TensorDesc& pads_desc = *ctx.inputs[1];
   const size_t rank = x.rank();
   if (rank > kernels::kPadMaxRank)
     return ctx.error(Status::kUnsupported, "input '" + x.name + "' has rank " + std::to_string(rank) +
@@ -84,26 +83,14 @@ Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
       return ctx.error(Status::kUnsupported, std::string("input dtype ") + dtype_name(x.dtype) + " is not supported");
   }
 
-  if (pads_desc.constant == nullptr)
-    return ctx.error(Status::kUnsupported, "pads '" + pads_desc.name + "' must be a constant");
   std::vector<int64_t> pads;
-  if (pads_desc.dtype != DType::kInt64 || !nn::read_int_constant(pads_desc, &pads))
-    return ctx.error(Status::kBadModel, "pads '" + pads_desc.name + "' must be int64");
+  PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 1, "pads", &pads));
 
   std::vector<int64_t> axes;
-  if (const TensorDesc* axes_desc = optional_input(ctx, 3)) {
-    if (axes_desc->constant == nullptr)
-      return ctx.error(Status::kUnsupported, "axes '" + axes_desc->name + "' must be a constant");
+  if (optional_input(ctx, 3)) {
     std::vector<int64_t> raw;
-    if (!nn::read_int_constant(*axes_desc, &raw))
-      return ctx.error(Status::kBadModel, "axes '" + axes_desc->name + "' must be int32 or int64");
-    for (int64_t a : raw) {
-      int64_t axis = 0;
-      if (!nn::normalize_axis(a, rank, &axis) || std::find(axes.begin(), axes.end(), axis) != axes.end())
-        return ctx.error(Status::kBadModel, "axes " + shape_str(raw) + " are out of range or repeated for rank " +
-                                                std::to_string(rank));
-      axes.push_back(axis);
-    }
+    PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 3, "axes", &raw));
+    PARE_RT_RETURN_IF_ERROR(normalize_axes(ctx, raw, static_cast<int64_t>(rank), &axes));
   } else {
     for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
   }
@@ -138,7 +125,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
       return ctx.error(Status::kBadModel, "mode '" + mode + "' cannot pad the empty axis " + std::to_string(i) +
                                               " of " + shape_str(x.shape));
   }
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, out_shape));
 
   std::vector<std::vector<int64_t>> source(rank);
   for (size_t i = 0; i < rank; ++i)

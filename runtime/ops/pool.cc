@@ -12,6 +12,7 @@
 #include "runtime/ops/common.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 
 namespace pare::rt::ops {
 
@@ -38,7 +39,7 @@ class MaxPoolKernel final : public OpKernel {
   void run(const ExecContext& ctx) override {
     const auto* x = static_cast<const T*>(ctx.inputs[0]);
     auto* y = static_cast<T*>(ctx.outputs[0]);
-    nn::parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
       fn_(g_, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
     });
   }
@@ -60,7 +61,7 @@ class AvgPoolKernel final : public OpKernel {
   void run(const ExecContext& ctx) override {
     const auto* x = static_cast<const float*>(ctx.inputs[0]);
     auto* y = static_cast<float*>(ctx.outputs[0]);
-    nn::parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
       kernels::f32_avgpool_ref__scalar(g_, count_include_pad_, x, y, static_cast<int64_t>(begin),
                                        static_cast<int64_t>(end));
     });
@@ -81,7 +82,7 @@ class GlobalAvgPoolKernel final : public OpKernel {
   void run(const ExecContext& ctx) override {
     const auto* x = static_cast<const float*>(ctx.inputs[0]);
     auto* y = static_cast<float*>(ctx.outputs[0]);
-    nn::parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(planes_), [&](size_t begin, size_t end) {
       kernels::f32_global_avgpool_ref__scalar(plane_size_, x, y, static_cast<int64_t>(begin),
                                               static_cast<int64_t>(end));
     });
@@ -123,7 +124,7 @@ Status prepare_window(const PrepareContext& ctx, PoolGeometry* g, PoolWork* work
   std::vector<int64_t> out_shape = {x_shape[0], x_shape[1]};
   out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
   PARE_RT_RETURN_IF_ERROR(
-      nn::check_output(ctx, 0, x.dtype, work->nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
+      check_output(ctx, 0, x.dtype, work->nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
 
   nn::right_align3(in, g->in_size);
   nn::right_align3(win.out, g->out_size);
@@ -149,7 +150,7 @@ std::unique_ptr<OpKernel> make_maxpool(const PoolGeometry& g, const PoolWork& wo
   return make_kernel(nhwc_name, [nhwc, g, work, reads](const ExecContext& ctx) {
     const auto* x = static_cast<const T*>(ctx.inputs[0]);
     auto* y = static_cast<T*>(ctx.outputs[0]);
-    nn::parallel_for(pool_for(ctx, reads), static_cast<size_t>(work.pixels), [&](size_t begin, size_t end) {
+    parallel_for(pool_for(ctx, reads), static_cast<size_t>(work.pixels), [&](size_t begin, size_t end) {
       nhwc(g, work.channels, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
     });
   });
@@ -278,7 +279,7 @@ std::unique_ptr<OpKernel> make_q8_avgpool(const PoolGeometry& g, const PoolWork&
     const auto* x = static_cast<const T*>(ec.inputs[0]);
     auto* y = static_cast<T*>(ec.outputs[0]);
     const size_t items = static_cast<size_t>(work.nhwc ? work.pixels : work.planes);
-    nn::parallel_for(pool_for(ec, reads), items, [&](size_t begin, size_t end) {
+    parallel_for(pool_for(ec, reads), items, [&](size_t begin, size_t end) {
       if (work.nhwc)
         q8_avgpool_pixels(g, work.channels, include_pad, a, x, y, static_cast<int64_t>(begin),
                           static_cast<int64_t>(end));
@@ -322,7 +323,7 @@ void q8_global_avgpool(bool nhwc, int64_t pixels, int64_t channels, const Q8Aver
 Result<std::unique_ptr<OpKernel>> prepare_MaxPool(const PrepareContext& ctx) {
   if (ctx.outputs.size() > 1)
     return ctx.error(Status::kUnsupported, "the Indices output of MaxPool is not supported");
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
   PoolGeometry g;
   PoolWork work;
   PARE_RT_RETURN_IF_ERROR(prepare_window(ctx, &g, &work));
@@ -345,9 +346,9 @@ Result<std::unique_ptr<OpKernel>> prepare_MaxPool(const PrepareContext& ctx) {
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
   const bool q8 = is_q8_tensor(ctx.inputs[0]);
-  if (!q8) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *ctx.inputs[0], DType::kFloat32, "input"));
+  if (!q8) PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input", {DType::kFloat32}));
   const int64_t count_include_pad = ctx.attrs->get_int("count_include_pad", 0);
   if (count_include_pad != 0 && count_include_pad != 1)
     return ctx.error(Status::kBadModel, "count_include_pad must be 0 or 1");
@@ -369,7 +370,7 @@ Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx)
                      [fn, g, work, include_pad, reads](const ExecContext& ec) {
                        const auto* x = static_cast<const float*>(ec.inputs[0]);
                        auto* y = static_cast<float*>(ec.outputs[0]);
-                       nn::parallel_for(pool_for(ec, reads), static_cast<size_t>(work.pixels),
+                       parallel_for(pool_for(ec, reads), static_cast<size_t>(work.pixels),
                                         [&](size_t begin, size_t end) {
                                           fn(g, work.channels, include_pad, x, y, static_cast<int64_t>(begin),
                                              static_cast<int64_t>(end));
@@ -378,10 +379,10 @@ Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx)
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
   const TensorDesc& x = *ctx.inputs[0];
   const bool q8 = is_q8_tensor(&x);
-  if (!q8) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
+  if (!q8) PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, x, "input", {DType::kFloat32}));
   if (x.rank() < 3)
     return ctx.error(Status::kBadModel, "input '" + x.name + "' has shape " + shape_str(x.shape) +
                                             ", expected rank >= 3 (N, C, spatial...)");
@@ -397,7 +398,7 @@ Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext
   if (plane_size == 0)
     return ctx.error(Status::kBadModel, "input '" + x.name + "' has an empty spatial extent " +
                                             shape_str(x.shape));
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, nhwc ? nn::nchw_to_nhwc(out_shape) : out_shape));
   const int64_t means = x_shape[0] * x_shape[1];
   if (q8) {
     Q8Average a;
@@ -408,7 +409,7 @@ Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext
     return make_kernel(name, [nhwc, means, plane_size, channels, a = std::move(a)](const ExecContext& ec) {
       constexpr int64_t kChunk = 256;  // a multiple of the channel block: threads split whole blocks
       const size_t chunks = static_cast<size_t>((means + kChunk - 1) / kChunk);
-      nn::parallel_for(pool_for(ec, means * plane_size), chunks, [&](size_t b, size_t e) {
+      parallel_for(pool_for(ec, means * plane_size), chunks, [&](size_t b, size_t e) {
         const int64_t begin = static_cast<int64_t>(b) * kChunk, end = std::min(means, static_cast<int64_t>(e) * kChunk);
         if (a.is_signed)
           q8_global_avgpool(nhwc, plane_size, channels, a, static_cast<const int8_t*>(ec.inputs[0]),
@@ -429,7 +430,7 @@ Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext
     const auto* in = static_cast<const float*>(ec.inputs[0]);
     auto* out = static_cast<float*>(ec.outputs[0]);
     const size_t chunks = static_cast<size_t>((means + kChunk - 1) / kChunk);
-    nn::parallel_for(pool_for(ec, means * plane_size), chunks, [&](size_t begin, size_t end) {
+    parallel_for(pool_for(ec, means * plane_size), chunks, [&](size_t begin, size_t end) {
       fn(plane_size, channels, in, out, static_cast<int64_t>(begin) * kChunk,
          std::min(means, static_cast<int64_t>(end) * kChunk));
     });

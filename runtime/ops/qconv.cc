@@ -15,6 +15,7 @@
 #include "runtime/kernels/quant/requant.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 #include "runtime/thread_pool.h"
 
 namespace pare::rt::ops {
@@ -102,13 +103,13 @@ class Q8GemmConvKernel final : public OpKernel {
       args.a = x;
       args.c = y;
       const size_t tiles = kernels::qgemm_m_tiles(v_, args.m) * kernels::qgemm_n_panels(v_, args.n);
-      nn::parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::qgemm_tiles(v_, args, t0, t1); });
+      parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::qgemm_tiles(v_, args, t0, t1); });
       return;
     }
     // One worker per thread (at most kMaxWorkers), each with its own block buffer.
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     auto* scratch = static_cast<uint8_t*>(ctx.scratch);
-    nn::for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
+    for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                        [&](size_t w, size_t r0, size_t r1) {
                          uint8_t* rows = scratch + w * block_rows_ * args_.k;
                          gather(x, r0, r1, rows);
@@ -169,7 +170,7 @@ class Q8GemmConvKernel final : public OpKernel {
   bool pointwise_;
   const kernels::QGemmVariant& v_;
   std::string name_;
-  nn::AlignedBytes packed_;
+  AlignedArray<uint8_t> packed_;
   kernels::QGemmArgs args_;
   size_t taps_ = 1, pixels_ = 0, block_rows_ = 0;
   bool direct_ = false;
@@ -197,14 +198,14 @@ class Q8DepthwiseConvKernel final : public OpKernel {
     if (x_signed_) {
       auto* flipped = static_cast<uint8_t*>(ctx.scratch);
       const size_t bytes = static_cast<size_t>(batch_) * in_image_;
-      nn::parallel_for(ctx.pool, (bytes + kChunk - 1) / kChunk, [&](size_t c0, size_t c1) {
+      parallel_for(ctx.pool, (bytes + kChunk - 1) / kChunk, [&](size_t c0, size_t c1) {
         const size_t b0 = c0 * kChunk, b1 = std::min(bytes, c1 * kChunk);
         copy_bytes(x + b0, b1 - b0, true, flipped + b0);
       });
       x = flipped;
     }
     const auto rows = static_cast<size_t>(batch_ * p_.out_h);
-    nn::parallel_for(ctx.pool, rows, [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, rows, [&](size_t begin, size_t end) {
       for (auto r = static_cast<int64_t>(begin); r < static_cast<int64_t>(end);) {
         const int64_t n = r / p_.out_h, oy = r % p_.out_h;
         const int64_t oy_end = std::min(p_.out_h, oy + static_cast<int64_t>(end) - r);
@@ -225,7 +226,7 @@ class Q8DepthwiseConvKernel final : public OpKernel {
   int64_t batch_;
   bool x_signed_;
   std::string name_;
-  nn::AlignedBytes packed_;
+  AlignedArray<uint8_t> packed_;
   size_t in_image_ = 0, out_image_ = 0;
 };
 
@@ -240,7 +241,7 @@ class Q8ReferenceConvKernel final : public OpKernel {
     const auto* x = static_cast<const uint8_t*>(ctx.inputs[0]);
     auto* y = static_cast<uint8_t*>(ctx.outputs[0]);
     const ConvGeometry& g = q_.g;
-    nn::parallel_for(ctx.pool, static_cast<size_t>(g.batch * g.out_channels), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(g.batch * g.out_channels), [&](size_t begin, size_t end) {
       for (size_t plane = begin; plane < end; ++plane) conv_plane(x, static_cast<int64_t>(plane), y);
     });
   }
@@ -371,7 +372,7 @@ Status nn::q8_output_params(const PrepareContext& ctx, const TensorDesc& x, cons
 }
 
 Result<std::unique_ptr<OpKernel>> nn::prepare_q8_conv(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 3, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 1));
   Q8Conv q;
   std::vector<int64_t> out_shape;
   PARE_RT_RETURN_IF_ERROR(nn::conv_geometry(ctx, &q.nhwc, &q.g, &out_shape));
@@ -379,7 +380,7 @@ Result<std::unique_ptr<OpKernel>> nn::prepare_q8_conv(const PrepareContext& ctx)
   const TensorDesc& w = *ctx.inputs[1];
   PARE_RT_RETURN_IF_ERROR(q8_output_params(ctx, x, w, 0, *ctx.outputs[0], q.g.out_channels, &q.rq,
                                            &q.x_zero_point, &q.y_zero_point, &q.lo, &q.hi));
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, out_shape));
   if (const TensorDesc* b = optional_input(ctx, 2)) {
     if (b->dtype != DType::kInt32 || b->constant == nullptr)
       return ctx.error(Status::kUnsupported, "bias '" + b->name + "' of an int8 Conv must be a constant int32 tensor");

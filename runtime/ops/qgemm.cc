@@ -11,6 +11,7 @@
 #include "runtime/kernels/quant/requant.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 #include "runtime/thread_pool.h"
 
 namespace pare::rt::ops {
@@ -53,12 +54,12 @@ class Q8GemmKernel final : public OpKernel {
       args.a = a;
       args.c = y;
       const size_t tiles = kernels::qgemm_m_tiles(v_, args.m) * kernels::qgemm_n_panels(v_, args.n);
-      nn::parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::qgemm_tiles(v_, args, t0, t1); });
+      parallel_for(ctx.pool, tiles, [&](size_t t0, size_t t1) { kernels::qgemm_tiles(v_, args, t0, t1); });
       return;
     }
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1, k = args_.k;
     auto* scratch = static_cast<uint8_t*>(ctx.scratch);
-    nn::for_each_block(ctx.pool, args_.m, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
+    for_each_block(ctx.pool, args_.m, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                        [&](size_t w, size_t r0, size_t r1) {
                          uint8_t* rows = scratch + w * block_rows_ * k;
                          const uint8_t* src = a + r0 * k;
@@ -81,7 +82,7 @@ class Q8GemmKernel final : public OpKernel {
   const kernels::QGemmVariant& v_;
   bool a_signed_;
   std::string name_;
-  nn::AlignedBytes packed_;
+  AlignedArray<uint8_t> packed_;
   kernels::QGemmArgs args_;
   size_t block_rows_ = 0;
 };
@@ -115,7 +116,7 @@ Status check_q8_weight(const PrepareContext& ctx, const TensorDesc& b) {
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> nn::prepare_q8_gemm(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 3, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 1));
   const TensorDesc& a = *ctx.inputs[0];
   const TensorDesc& b = *ctx.inputs[1];
   const TensorDesc* c = optional_input(ctx, 2);
@@ -140,7 +141,7 @@ Result<std::unique_ptr<OpKernel>> nn::prepare_q8_gemm(const PrepareContext& ctx)
                                                  shape_str(c->shape));
     bias = static_cast<const int32_t*>(c->constant);
   }
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, a.dtype, {m, n}));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, a.dtype, {m, n}));
   // [N, K] (transB=1): per channel along axis 0; [K, N]: along axis 1.
   const auto un = static_cast<size_t>(n), uk = static_cast<size_t>(k);
   return make_q8_gemm(ctx, static_cast<size_t>(m), un, uk, trans_b ? uk : 1, trans_b ? 1 : un, trans_b ? 0 : 1,
@@ -148,7 +149,7 @@ Result<std::unique_ptr<OpKernel>> nn::prepare_q8_gemm(const PrepareContext& ctx)
 }
 
 Result<std::unique_ptr<OpKernel>> nn::prepare_q8_matmul(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 2, 2, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
   const TensorDesc& a = *ctx.inputs[0];
   const TensorDesc& b = *ctx.inputs[1];
   PARE_RT_RETURN_IF_ERROR(check_q8_weight(ctx, b));
@@ -159,7 +160,7 @@ Result<std::unique_ptr<OpKernel>> nn::prepare_q8_matmul(const PrepareContext& ct
   // Every leading dim of A is rows of one product with the shared B.
   std::vector<int64_t> out_shape(a.shape.begin(), a.shape.end() - 1);
   out_shape.push_back(n);
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, a.dtype, out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, a.dtype, out_shape));
   int64_t m = 1;
   for (size_t i = 0; i + 1 < a.rank(); ++i) m *= a.shape[i];
   const auto un = static_cast<size_t>(n);

@@ -11,7 +11,7 @@
 #include "runtime/kernels/qeltwise/qeltwise.h"
 #include "runtime/kernels/quant/requant.h"
 #include "runtime/ops/common.h"
-#include "runtime/ops/eltwise_split.h"
+#include "runtime/ops/parallel.h"
 #include "runtime/ops/ops.h"
 
 namespace pare::rt::ops {
@@ -138,7 +138,7 @@ void for_rows(ThreadPool* pool, const AxisSplit& s, const F& fn) {
   }
   const size_t rows = s.outer * s.channels;
   ThreadPool* p = rows * s.inner >= kEltwiseParallelMin ? pool : nullptr;
-  nn::parallel_for(p, rows, [&](size_t b, size_t e) {
+  parallel_for(p, rows, [&](size_t b, size_t e) {
     for (size_t r = b; r < e; ++r) fn(r % s.channels, r * s.inner, s.inner);
   });
 }

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "runtime/kernels/resize/resize.h"
-#include "runtime/ops/nn_util.h"
+#include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
 
 namespace pare::rt::ops {
@@ -150,11 +150,11 @@ bool one_of(const std::string& s, std::initializer_list<const char*> options) {
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 4, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 4, 1, 1));
   const TensorDesc& x = *ctx.inputs[0];
   // 8-bit data (quantized, the output keeping the input's quantization) in nearest mode only.
   const bool bytes = x.dtype == DType::kUInt8 || x.dtype == DType::kInt8;
-  if (!bytes) PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
+  if (!bytes) PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, x, "input", {DType::kFloat32}));
   const size_t rank = x.rank();
   if (rank < 1 || rank > kernels::kResizeMaxRank)
     return ctx.error(Status::kUnsupported, "input '" + x.name + "' has shape " + shape_str(x.shape) +
@@ -179,13 +179,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
   // The resized axes: all, or the `axes` attribute (opset 18).
   std::vector<int64_t> axes;
   if (ctx.attrs->has("axes")) {
-    for (int64_t a : ctx.attrs->get_ints("axes")) {
-      int64_t axis = 0;
-      if (!nn::normalize_axis(a, rank, &axis) || std::find(axes.begin(), axes.end(), axis) != axes.end())
-        return ctx.error(Status::kBadModel, "axes " + shape_str(ctx.attrs->get_ints("axes")) +
-                                                " are out of range or repeated for rank " + std::to_string(rank));
-      axes.push_back(axis);
-    }
+    PARE_RT_RETURN_IF_ERROR(normalize_axes(ctx, ctx.attrs->get_ints("axes"), static_cast<int64_t>(rank), &axes));
   } else {
     for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
   }
@@ -203,7 +197,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
   if (scales) {
     if (scales->constant == nullptr)
       return ctx.error(Status::kUnsupported, "scales '" + scales->name + "' must be a constant");
-    PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, *scales, DType::kFloat32, "scales"));
+    PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *scales, "scales", {DType::kFloat32}));
     if (scales->num_elements() != static_cast<int64_t>(axes.size()))
       return ctx.error(Status::kBadModel, "scales '" + scales->name + "' has " +
                                               std::to_string(scales->num_elements()) + " values for " +
@@ -220,10 +214,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
     if (aspect != "stretch")
       return ctx.error(Status::kUnsupported, "keep_aspect_ratio_policy '" + aspect + "' is not supported");
     std::vector<int64_t> values;
-    if (sizes->constant == nullptr)
-      return ctx.error(Status::kUnsupported, "sizes '" + sizes->name + "' must be a constant");
-    if (sizes->dtype != DType::kInt64 || !nn::read_int_constant(*sizes, &values))
-      return ctx.error(Status::kBadModel, "sizes '" + sizes->name + "' must be int64");
+    PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 3, "sizes", &values));
     if (values.size() != axes.size())
       return ctx.error(Status::kBadModel, "sizes '" + sizes->name + "' has " + std::to_string(values.size()) +
                                               " values for " + std::to_string(axes.size()) + " axes");
@@ -268,7 +259,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
     in_strides[i] = stride;
     stride *= x.shape[i];
   }
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, x.dtype, out_shape));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, out_shape));
   for (size_t i = 0; i < rank; ++i)
     if (map[i].in == 0 && map[i].out > 0)
       return ctx.error(Status::kBadModel, "cannot resize the empty input " + shape_str(x.shape));

@@ -2,8 +2,9 @@
 #include <string>
 
 #include "runtime/kernels/softmax/softmax.h"
-#include "runtime/ops/nn_util.h"
+#include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 
 namespace pare::rt::ops {
 
@@ -17,7 +18,7 @@ class SoftmaxKernel final : public OpKernel {
   void run(const ExecContext& ctx) override {
     const auto* x = static_cast<const float*>(ctx.inputs[0]);
     auto* y = static_cast<float*>(ctx.outputs[0]);
-    nn::parallel_for(ctx.pool, static_cast<size_t>(outer_), [&](size_t begin, size_t end) {
+    parallel_for(ctx.pool, static_cast<size_t>(outer_), [&](size_t begin, size_t end) {
       kernels::f32_softmax_ref__scalar(axis_size_, inner_, x, y, static_cast<int64_t>(begin),
                                        static_cast<int64_t>(end));
     });
@@ -41,7 +42,7 @@ class SoftmaxRowsKernel final : public OpKernel {
     // Below this many elements, waking the pool costs more than the rows do.
     constexpr int64_t kMinParallelElements = 16384;
     ThreadPool* pool = rows_ * cols_ >= kMinParallelElements ? ctx.pool : nullptr;
-    nn::parallel_for(pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
+    parallel_for(pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
       variant_.fn(cols_, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
     });
   }
@@ -56,14 +57,13 @@ class SoftmaxRowsKernel final : public OpKernel {
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Softmax(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(nn::check_arity(ctx, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
   const TensorDesc& x = *ctx.inputs[0];
-  PARE_RT_RETURN_IF_ERROR(nn::check_dtype(ctx, x, DType::kFloat32, "input"));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, x, "input", {DType::kFloat32}));
   int64_t axis = 0;
-  if (!nn::normalize_axis(ctx.attrs->get_int("axis", -1), x.rank(), &axis))
-    return ctx.error(Status::kBadModel, "axis " + std::to_string(ctx.attrs->get_int("axis", -1)) +
-                                            " is out of range for input shape " + shape_str(x.shape));
-  PARE_RT_RETURN_IF_ERROR(nn::check_output(ctx, 0, DType::kFloat32, x.shape));
+  PARE_RT_RETURN_IF_ERROR(
+      normalize_axis(ctx, ctx.attrs->get_int("axis", -1), static_cast<int64_t>(x.rank()), &axis));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, x.shape));
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i) outer *= x.shape[static_cast<size_t>(i)];
   for (size_t i = static_cast<size_t>(axis) + 1; i < x.rank(); ++i) inner *= x.shape[i];

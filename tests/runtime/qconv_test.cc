@@ -22,141 +22,19 @@
 #include "runtime/op.h"
 #include "runtime/ops/ops.h"
 #include "runtime/thread_pool.h"
+#include "tests/runtime/op_harness.h"
 
 namespace pare::rt {
 namespace {
 
-using Shape = std::vector<int64_t>;
+using namespace op_harness;
 using kernels::Requant;
 
-int64_t numel(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
-// Every ISA cap usable on this machine.
 // Prints each kernel name the first time a test prepares it (which variants ran).
 void note_kernel(const std::string& name) {
   static std::set<std::string> seen;
   if (seen.insert(name).second) std::printf("kernel %s\n", name.c_str());
 }
-
-std::vector<Isa> usable_caps() {
-  std::vector<Isa> caps;
-  for (Isa cap : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot})
-    if (isa_usable(cap, cap)) caps.push_back(cap);
-  return caps;
-}
-
-struct Tensor {
-  TensorDesc desc;
-  std::vector<uint8_t> bytes;
-  bool constant = false;
-};
-
-template <typename T>
-Tensor make_tensor(DType dtype, const Shape& shape, const std::vector<T>& values, bool constant) {
-  Tensor t;
-  t.desc.dtype = dtype;
-  t.desc.shape = shape;
-  t.bytes.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
-  t.constant = constant;
-  return t;
-}
-
-void quantize_desc(Tensor* t, std::vector<float> scales, std::vector<int64_t> zero_points, int32_t axis) {
-  t->desc.quantized = true;
-  t->desc.quant.scales = std::move(scales);
-  t->desc.quant.zero_points = std::move(zero_points);
-  t->desc.quant.axis = axis;
-}
-
-// One node prepared through its factory and run with or without a pool.
-class Node {
- public:
-  Node(OpFactory factory, const char* op) : factory_(factory), op_(op) {}
-
-  Node& in(Tensor t) {
-    t.desc.name = "in" + std::to_string(inputs_.size());
-    inputs_.push_back(std::move(t));
-    return *this;
-  }
-  Node& out(TensorDesc d) {
-    d.name = "out";
-    out_ = std::move(d);
-    return *this;
-  }
-  Node& i(const char* name, int64_t v) { return attr(name, Attribute::kInt, [&](Attribute& a) { a.i = v; }); }
-  Node& f(const char* name, float v) { return attr(name, Attribute::kFloat, [&](Attribute& a) { a.f = v; }); }
-  Node& s(const char* name, const char* v) { return attr(name, Attribute::kString, [&](Attribute& a) { a.s = v; }); }
-  Node& ints(const char* name, const Shape& v) { return attr(name, Attribute::kInts, [&](Attribute& a) { a.ints = v; }); }
-  Node& act(ActivationKind kind, float p0 = 0.f, float p1 = 0.f) {
-    activation_ = {kind, p0, p1};
-    return *this;
-  }
-
-  Result<std::unique_ptr<OpKernel>> prepare(Isa cap) {
-    PrepareContext ctx;
-    ctx.op = op_;
-    ctx.node_name = "node";
-    ctx.attrs = &attrs_;
-    ctx.activation = activation_;
-    ctx.isa = cap;
-    for (Tensor& t : inputs_) {
-      t.desc.constant = t.constant ? t.bytes.data() : nullptr;
-      ctx.inputs.push_back(&t.desc);
-    }
-    ctx.outputs.push_back(&out_);
-    return factory_(ctx);
-  }
-
-  // Prepares (must succeed) and runs `runs` times; returns the output bytes.
-  std::vector<uint8_t> run(Isa cap, ThreadPool* pool, std::string* kernel_name = nullptr, int runs = 1,
-                           double* ms_per_run = nullptr) {
-    auto kernel = prepare(cap);
-    EXPECT_TRUE(kernel.is_ok()) << kernel.status().message();
-    if (!kernel.is_ok()) return {};
-    note_kernel(kernel.value()->kernel_name());
-    if (kernel_name) *kernel_name = kernel.value()->kernel_name();
-    std::vector<const void*> in_ptrs;
-    for (const Tensor& t : inputs_) in_ptrs.push_back(t.bytes.data());
-    std::vector<uint8_t> out(out_.byte_size(), 0xCD);
-    void* out_ptr = out.data();
-    std::vector<uint8_t> scratch(kernel.value()->scratch_bytes() + 64);
-    const size_t misalignment = reinterpret_cast<uintptr_t>(scratch.data()) % 64;
-    ExecContext ctx;
-    ctx.inputs = in_ptrs.data();
-    ctx.outputs = &out_ptr;
-    ctx.scratch = scratch.data() + (misalignment ? 64 - misalignment : 0);
-    ctx.pool = pool;
-    kernel.value()->run(ctx);  // warm-up when timing
-    const auto start = std::chrono::steady_clock::now();
-    for (int r = 1; r < runs; ++r) kernel.value()->run(ctx);
-    if (ms_per_run)
-      *ms_per_run = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
-                    std::max(1, runs - 1);
-    return out;
-  }
-
- private:
-  Node& attr(const char* name, Attribute::Type type, const std::function<void(Attribute&)>& set) {
-    Attribute a;
-    a.name = name;
-    a.type = type;
-    set(a);
-    attrs_.add(a);
-    return *this;
-  }
-
-  OpFactory factory_;
-  std::string op_;
-  Attrs attrs_;
-  FusedActivation activation_;
-  std::vector<Tensor> inputs_;
-  TensorDesc out_;
-};
 
 // ---- Quantized data and the plain computation ------------------------------------------
 
@@ -227,8 +105,8 @@ uint8_t requantize_output(int64_t acc, const QParams& q, int64_t channel, const 
 }
 
 Tensor activation_tensor(const QParams& q, const Shape& shape, std::vector<uint8_t> bytes) {
-  Tensor t = make_tensor(q.is_signed ? DType::kInt8 : DType::kUInt8, shape, bytes, false);
-  quantize_desc(&t, {q.sx}, {q.zx}, -1);
+  Tensor t = make(shape, bytes, q.is_signed ? DType::kInt8 : DType::kUInt8, false);
+  quantize(&t.desc, {q.sx}, {q.zx}, -1);
   return t;
 }
 
@@ -243,8 +121,8 @@ TensorDesc output_desc(const QParams& q, const Shape& shape) {
 }
 
 Tensor weight_tensor(const QParams& q, const Shape& shape, const std::vector<int8_t>& w, int32_t axis) {
-  Tensor t = make_tensor(DType::kInt8, shape, w, true);
-  quantize_desc(&t, q.sw, std::vector<int64_t>(q.sw.size(), 0), q.sw.size() == 1 ? -1 : axis);
+  Tensor t = make(shape, w, DType::kInt8, true);
+  quantize(&t.desc, q.sw, std::vector<int64_t>(q.sw.size(), 0), q.sw.size() == 1 ? -1 : axis);
   return t;
 }
 
@@ -308,7 +186,7 @@ void check_conv(const ConvCase& c, uint32_t seed) {
   auto build = [&]() {
     Node node(ops::prepare_Conv, "Conv");
     node.in(activation_tensor(q, x_shape, x)).in(weight_tensor(q, {c.cout, cin_g, c.kh, c.kw}, w, 0));
-    if (c.bias) node.in(make_tensor(DType::kInt32, {c.cout}, b, true));
+    if (c.bias) node.in(make({c.cout}, b, DType::kInt32, true));
     node.out(output_desc(q, y_shape))
         .ints("kernel_shape", {c.kh, c.kw})
         .ints("strides", {c.stride, c.stride})
@@ -320,11 +198,12 @@ void check_conv(const ConvCase& c, uint32_t seed) {
     return node;
   };
   ThreadPool pool2(2), pool3(3);
-  for (Isa cap : usable_caps()) {
+  for (Isa cap : usable_int8_caps()) {
     SCOPED_TRACE(isa_name(cap));
     Node node = build();
     std::string name;
-    const std::vector<uint8_t> got = node.run(cap, nullptr, &name);
+    const std::vector<uint8_t> got = node.isa(cap).run_bytes(nullptr, &name);
+    note_kernel(name);
     EXPECT_NE(name.find(c.path), std::string::npos) << name;
     ASSERT_EQ(got.size(), want.size());
     size_t bad = 0;
@@ -333,8 +212,8 @@ void check_conv(const ConvCase& c, uint32_t seed) {
         ++bad;
         ADD_FAILURE() << name << ": output " << i << " is " << int(got[i]) << ", expected " << int(want[i]);
       }
-    EXPECT_EQ(node.run(cap, &pool2), got) << name << " with 2 threads";
-    EXPECT_EQ(node.run(cap, &pool3), got) << name << " with 3 threads";
+    EXPECT_EQ(node.isa(cap).run_bytes(&pool2), got) << name << " with 2 threads";
+    EXPECT_EQ(node.isa(cap).run_bytes(&pool3), got) << name << " with 3 threads";
   }
 }
 
@@ -499,12 +378,12 @@ TEST(QConv, Refusals) {
     n.out(output_desc(q, {1, 3, 3, 4})).s("layout", "NHWC").act(act, 0.f, 0.f);
     return n;
   };
-  Status st = node(ActivationKind::kHardSwish, DType::kInt8).prepare(Isa::kScalar).status();
+  Status st = node(ActivationKind::kHardSwish, DType::kInt8).prepare().status();
   EXPECT_EQ(st.code(), Status::kUnsupported);
   EXPECT_NE(st.message().find("Relu or Clip"), std::string::npos) << st.message();
-  st = node(ActivationKind::kNone, DType::kUInt8).prepare(Isa::kScalar).status();
+  st = node(ActivationKind::kNone, DType::kUInt8).prepare().status();
   EXPECT_EQ(st.code(), Status::kUnsupported) << st.message();
-  EXPECT_TRUE(node(ActivationKind::kRelu, DType::kInt8).prepare(Isa::kScalar).is_ok());
+  EXPECT_TRUE(node(ActivationKind::kRelu, DType::kInt8).prepare().is_ok());
 }
 
 // ---- Gemm and MatMul -------------------------------------------------------------------
@@ -527,14 +406,15 @@ std::vector<uint8_t> plain_gemm(const QParams& q, int64_t m, int64_t n, int64_t 
 
 void expect_all_runs(Node& node, const std::vector<uint8_t>& want, const char* prefix) {
   ThreadPool pool2(2), pool3(3);
-  for (Isa cap : usable_caps()) {
+  for (Isa cap : usable_int8_caps()) {
     SCOPED_TRACE(isa_name(cap));
     std::string name;
-    const std::vector<uint8_t> got = node.run(cap, nullptr, &name);
+    const std::vector<uint8_t> got = node.isa(cap).run_bytes(nullptr, &name);
+    note_kernel(name);
     EXPECT_EQ(name.rfind(prefix, 0), 0u) << name;
     EXPECT_EQ(got, want) << name;
-    EXPECT_EQ(node.run(cap, &pool2), want) << name << " with 2 threads";
-    EXPECT_EQ(node.run(cap, &pool3), want) << name << " with 3 threads";
+    EXPECT_EQ(node.isa(cap).run_bytes(&pool2), want) << name << " with 2 threads";
+    EXPECT_EQ(node.isa(cap).run_bytes(&pool3), want) << name << " with 3 threads";
   }
 }
 
@@ -559,7 +439,7 @@ TEST(QGemm, Gemm) {
             Node node(ops::prepare_Gemm, "Gemm");
             node.in(activation_tensor(q, {m, k}, a))
                 .in(weight_tensor(q, trans_b ? Shape{n, k} : Shape{k, n}, w, trans_b ? 0 : 1));
-            if (bias) node.in(make_tensor(DType::kInt32, {n}, b, true));
+            if (bias) node.in(make({n}, b, DType::kInt32, true));
             node.out(output_desc(q, {m, n})).i("transB", trans_b).act(act.kind, act.p0, act.p1);
             expect_all_runs(node, want, "q8_gemm");
           }
@@ -591,7 +471,7 @@ TEST(QGemm, MatMulOfTwoActivationsIsRefused) {
   Node node(ops::prepare_MatMul, "MatMul");
   Tensor b = activation_tensor(q, {4, 4}, std::vector<uint8_t>(16, 3));
   node.in(activation_tensor(q, {2, 4}, std::vector<uint8_t>(8, 1))).in(b).out(output_desc(q, {2, 4}));
-  const Status st = node.prepare(Isa::kScalar).status();
+  const Status st = node.prepare().status();
   EXPECT_EQ(st.code(), Status::kUnsupported);
   EXPECT_NE(st.message().find("runs in float"), std::string::npos) << st.message();
 }
@@ -618,7 +498,7 @@ TEST(QConvTiming, PointwiseMobileNetV2) {
     Node qnode(ops::prepare_Conv, "Conv");
     qnode.in(activation_tensor(q, {1, l.hw, l.hw, l.cin}, random_bytes(static_cast<size_t>(l.hw * l.hw * l.cin), &rng)))
         .in(weight_tensor(q, {l.cout, l.cin, 1, 1}, random_weights(static_cast<size_t>(l.cout * l.cin), &rng), 0))
-        .in(make_tensor(DType::kInt32, {l.cout}, random_bias(static_cast<size_t>(l.cout), l.cin, &rng), true))
+        .in(make({l.cout}, random_bias(static_cast<size_t>(l.cout), l.cin, &rng), DType::kInt32, true))
         .out(output_desc(q, {1, l.hw, l.hw, l.cout}))
         .s("layout", "NHWC");
     Node fnode(ops::prepare_Conv, "Conv");
@@ -627,9 +507,9 @@ TEST(QConvTiming, PointwiseMobileNetV2) {
     TensorDesc fy;
     fy.dtype = DType::kFloat32;
     fy.shape = {1, l.hw, l.hw, l.cout};
-    fnode.in(make_tensor(DType::kFloat32, {1, l.hw, l.hw, l.cin}, xf, false))
-        .in(make_tensor(DType::kFloat32, {l.cout, l.cin, 1, 1}, wf, true))
-        .in(make_tensor(DType::kFloat32, {l.cout}, bf, true))
+    fnode.in(make({1, l.hw, l.hw, l.cin}, xf, DType::kFloat32, false))
+        .in(make({l.cout, l.cin, 1, 1}, wf, DType::kFloat32, true))
+        .in(make({l.cout}, bf, DType::kFloat32, true))
         .out(fy)
         .s("layout", "NHWC");
     std::string qname, fname;
@@ -637,9 +517,9 @@ TEST(QConvTiming, PointwiseMobileNetV2) {
     double q_ms = 1e30, f_ms = 1e30;
     for (int round = 0; round < 7; ++round) {
       double ms = 0;
-      qnode.run(cap, pool.get(), &qname, runs, &ms);
+      qnode.isa(cap).run_bytes(pool.get(), &qname, runs, &ms);
       q_ms = std::min(q_ms, ms);
-      fnode.run(cap, pool.get(), &fname, runs, &ms);
+      fnode.isa(cap).run_bytes(pool.get(), &fname, runs, &ms);
       f_ms = std::min(f_ms, ms);
     }
     total_q += q_ms;

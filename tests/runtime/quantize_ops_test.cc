@@ -17,30 +17,12 @@
 
 #include "runtime/op.h"
 #include "runtime/ops/ops.h"
+#include "tests/runtime/op_harness.h"
 
 namespace pare::rt {
 namespace {
 
-using Shape = std::vector<int64_t>;
-
-struct Tensor {
-  TensorDesc desc;
-  std::vector<uint8_t> bytes;
-  bool constant = false;
-};
-
-template <typename T>
-Tensor make(DType dtype, Shape shape, const std::vector<T>& values, bool constant = false) {
-  Tensor t;
-  t.desc.name = "t";
-  t.desc.dtype = dtype;
-  t.desc.shape = std::move(shape);
-  EXPECT_EQ(static_cast<size_t>(t.desc.num_elements()), values.size());
-  t.bytes.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
-  t.constant = constant;
-  return t;
-}
+using namespace op_harness;
 
 struct Quant {
   bool is_signed = false;
@@ -50,12 +32,7 @@ struct Quant {
 
 DType q8_dtype(const Quant& q) { return q.is_signed ? DType::kInt8 : DType::kUInt8; }
 
-void set_quant(TensorDesc* d, const Quant& q) {
-  d->quantized = true;
-  d->quant.scales = {q.scale};
-  d->quant.zero_points = {q.zero_point};
-  d->quant.axis = -1;
-}
+void set_quant(TensorDesc* d, const Quant& q) { quantize(d, {q.scale}, {q.zero_point}); }
 
 // A quantized 8-bit tensor of random bytes.
 Tensor random_q8(const Quant& q, Shape shape, std::mt19937* rng) {
@@ -69,112 +46,10 @@ Tensor random_q8(const Quant& q, Shape shape, std::mt19937* rng) {
   return t;
 }
 
-TensorDesc q8_out(const Quant& q, Shape shape) {
-  TensorDesc d;
-  d.name = "y";
-  d.dtype = q8_dtype(q);
-  d.shape = std::move(shape);
+TensorDesc q8_out(const Quant& q, const Shape& shape) {
+  TensorDesc d = out(q8_dtype(q), shape);
   set_quant(&d, q);
   return d;
-}
-
-TensorDesc f32_out(Shape shape) {
-  TensorDesc d;
-  d.name = "y";
-  d.dtype = DType::kFloat32;
-  d.shape = std::move(shape);
-  return d;
-}
-
-Attribute attr_int(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::kInt;
-  a.i = v;
-  return a;
-}
-Attribute attr_float(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::kFloat;
-  a.f = v;
-  return a;
-}
-Attribute attr_string(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::kString;
-  a.s = v;
-  return a;
-}
-Attribute attr_ints(const std::string& name, const std::vector<int64_t>& v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::kInts;
-  a.ints = v;
-  return a;
-}
-
-using Factory = Result<std::unique_ptr<OpKernel>> (*)(const PrepareContext&);
-
-struct Outcome {
-  Status status;
-  std::string kernel;
-  std::vector<uint8_t> output;
-};
-
-// Prepares and runs one node with kernels up to `isa`; nullptr inputs are omitted.
-Outcome run(Factory factory, const std::vector<Attribute>& attributes, const std::vector<const Tensor*>& inputs,
-            const TensorDesc& output, Isa isa = Isa::kScalar, FusedActivation activation = {}) {
-  Attrs attrs;
-  for (const Attribute& a : attributes) attrs.add(a);
-  std::vector<TensorDesc> in_descs(inputs.size());
-  PrepareContext ctx;
-  ctx.op = "Op";
-  ctx.node_name = "node";
-  ctx.attrs = &attrs;
-  ctx.activation = activation;
-  ctx.isa = isa;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i] == nullptr) {
-      ctx.inputs.push_back(nullptr);
-      continue;
-    }
-    in_descs[i] = inputs[i]->desc;
-    if (inputs[i]->constant) in_descs[i].constant = inputs[i]->bytes.data();
-    ctx.inputs.push_back(&in_descs[i]);
-  }
-  ctx.outputs.push_back(&output);
-  Outcome result;
-  Result<std::unique_ptr<OpKernel>> prepared = factory(ctx);
-  if (!prepared.is_ok()) {
-    result.status = prepared.status();
-    return result;
-  }
-  OpKernel& kernel = *prepared.value();
-  result.kernel = kernel.kernel_name();
-  std::vector<const void*> in_ptrs;
-  for (const Tensor* t : inputs) in_ptrs.push_back(t ? t->bytes.data() : nullptr);
-  result.output.assign(output.byte_size() + 1, 0xA5);
-  void* out_ptr = result.output.data();
-  std::vector<uint8_t> scratch(kernel.scratch_bytes() + 64);
-  ExecContext exec;
-  exec.inputs = in_ptrs.data();
-  exec.outputs = &out_ptr;
-  exec.scratch = scratch.data();
-  kernel.run(exec);
-  EXPECT_EQ(result.output.back(), 0xA5) << "output overrun";
-  result.output.pop_back();
-  return result;
-}
-
-#define EXPECT_OK(r) ASSERT_TRUE((r).status.is_ok()) << (r).status.message()
-
-std::vector<Isa> isas_here() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kNeon})
-    if (isa_usable(isa, best_isa())) out.push_back(isa);
-  return out;
 }
 
 float dequant(uint8_t byte, const Quant& q) {
@@ -204,22 +79,6 @@ void expect_q8(const std::vector<uint8_t>& got, const Quant& qy, const std::func
   }
 }
 
-// Row-major index into `shape` broadcast to `out_shape` of output position pos.
-size_t broadcast_index(const Shape& shape, const Shape& out_shape, size_t pos) {
-  size_t index = 0, stride = 1;
-  for (size_t k = out_shape.size(); k-- > 0;) {
-    const size_t coord = pos % static_cast<size_t>(out_shape[k]);
-    pos /= static_cast<size_t>(out_shape[k]);
-    const size_t lead = out_shape.size() - shape.size();
-    if (k >= lead) {
-      const auto dim = static_cast<size_t>(shape[k - lead]);
-      index += (dim == 1 ? 0 : coord) * stride;
-      stride *= dim;
-    }
-  }
-  return index;
-}
-
 // ---- QuantizeLinear / DequantizeLinear -------------------------------------------------
 
 TEST(QuantizeLinear, PerTensorConstantAndRuntimeScale) {
@@ -227,30 +86,28 @@ TEST(QuantizeLinear, PerTensorConstantAndRuntimeScale) {
                           INFINITY, -INFINITY, NAN, 0.49999997f, 126.f, -129.f};
   for (size_t i = 0; i < 50; ++i) x.push_back(static_cast<float>(i) * 0.37f - 9.f);
   const Shape shape = {static_cast<int64_t>(x.size())};
-  const Tensor xt = make<float>(DType::kFloat32, shape, x);
+  const Tensor xt = make<float>(shape, x, DType::kFloat32);
   for (bool is_signed : {false, true}) {
     for (bool constant : {true, false}) {
       const Quant q{is_signed, 0.5f, is_signed ? -3 : 7};
-      const Tensor scale = make<float>(DType::kFloat32, {}, {q.scale}, constant);
-      const Tensor zp = is_signed ? make<int8_t>(DType::kInt8, {}, {static_cast<int8_t>(q.zero_point)}, constant)
-                                  : make<uint8_t>(DType::kUInt8, {}, {static_cast<uint8_t>(q.zero_point)}, constant);
-      TensorDesc out = f32_out(shape);
-      out.dtype = q8_dtype(q);
-      for (Isa isa : isas_here()) {
-        const Outcome r = run(ops::prepare_QuantizeLinear, {}, {&xt, &scale, &zp}, out, isa);
+      const Tensor scale = make<float>({}, {q.scale}, DType::kFloat32, constant);
+      const Tensor zp = is_signed ? make<int8_t>({}, {static_cast<int8_t>(q.zero_point)}, DType::kInt8, constant)
+                                  : make<uint8_t>({}, {static_cast<uint8_t>(q.zero_point)}, DType::kUInt8, constant);
+      const TensorDesc y = out(q8_dtype(q), shape);
+      for (Isa isa : usable_caps()) {
+        const Outcome r = run(ops::prepare_QuantizeLinear, {}, {&xt, &scale, &zp}, {y}, {}, isa);
         EXPECT_OK(r);
-        expect_q8(r.output, q, [&](size_t i) { return quant(x[i], q); }, 0,
+        expect_q8(r.outputs[0], q, [&](size_t i) { return quant(x[i], q); }, 0,
                   std::string("quantize ") + r.kernel + (constant ? " constant" : " runtime"));
       }
     }
   }
   // Without a zero point: uint8, zero point 0.
-  const Tensor scale = make<float>(DType::kFloat32, {}, {2.f}, true);
-  TensorDesc out = f32_out(shape);
-  out.dtype = DType::kUInt8;
-  const Outcome r = run(ops::prepare_QuantizeLinear, {}, {&xt, &scale}, out);
+  const Tensor scale = make<float>({}, {2.f}, DType::kFloat32, true);
+  const TensorDesc y = out(DType::kUInt8, shape);
+  const Outcome r = run(ops::prepare_QuantizeLinear, {}, {&xt, &scale}, {y});
   EXPECT_OK(r);
-  expect_q8(r.output, Quant{false, 2.f, 0}, [&](size_t i) { return quant(x[i], Quant{false, 2.f, 0}); }, 0, "no zp");
+  expect_q8(r.outputs[0], Quant{false, 2.f, 0}, [&](size_t i) { return quant(x[i], Quant{false, 2.f, 0}); }, 0, "no zp");
 }
 
 TEST(QuantizeLinear, PerAxis) {
@@ -259,19 +116,18 @@ TEST(QuantizeLinear, PerAxis) {
   const Shape shape = {2, 3, 5};
   std::vector<float> x(30);
   for (float& v : x) v = dist(rng);
-  const Tensor xt = make<float>(DType::kFloat32, shape, x);
+  const Tensor xt = make<float>(shape, x, DType::kFloat32);
   const std::vector<float> scales = {0.02f, 0.05f, 0.1f};
   const std::vector<int8_t> zps = {-5, 0, 17};
   for (bool constant : {true, false}) {
-    const Tensor scale = make<float>(DType::kFloat32, {3}, scales, constant);
-    const Tensor zp = make<int8_t>(DType::kInt8, {3}, zps, constant);
-    TensorDesc out = f32_out(shape);
-    out.dtype = DType::kInt8;
-    for (Isa isa : isas_here()) {
+    const Tensor scale = make<float>({3}, scales, DType::kFloat32, constant);
+    const Tensor zp = make<int8_t>({3}, zps, DType::kInt8, constant);
+    const TensorDesc y = out(DType::kInt8, shape);
+    for (Isa isa : usable_caps()) {
       for (int64_t axis : {1, -2}) {
-        const Outcome r = run(ops::prepare_QuantizeLinear, {attr_int("axis", axis)}, {&xt, &scale, &zp}, out, isa);
+        const Outcome r = run(ops::prepare_QuantizeLinear, {attr_int("axis", axis)}, {&xt, &scale, &zp}, {y}, {}, isa);
         EXPECT_OK(r);
-        expect_q8(r.output, Quant{true, 1.f, 0},
+        expect_q8(r.outputs[0], Quant{true, 1.f, 0},
                   [&](size_t i) {
                     const size_t c = i / 5 % 3;
                     return quant(x[i], Quant{true, scales[c], zps[c]});
@@ -281,12 +137,11 @@ TEST(QuantizeLinear, PerAxis) {
     }
   }
   // A scale that matches no axis; blocked scales.
-  const Tensor bad = make<float>(DType::kFloat32, {4}, {1, 1, 1, 1}, true);
-  TensorDesc out = f32_out(shape);
-  out.dtype = DType::kUInt8;
-  EXPECT_EQ(run(ops::prepare_QuantizeLinear, {attr_int("axis", 1)}, {&xt, &bad}, out).status.code(), Status::kBadModel);
-  const Tensor blocked = make<float>(DType::kFloat32, {2, 3, 1}, {1, 1, 1, 1, 1, 1}, true);
-  EXPECT_EQ(run(ops::prepare_QuantizeLinear, {}, {&xt, &blocked}, out).status.code(), Status::kUnsupported);
+  const Tensor bad = make<float>({4}, {1, 1, 1, 1}, DType::kFloat32, true);
+  const TensorDesc y = out(DType::kUInt8, shape);
+  EXPECT_EQ(run(ops::prepare_QuantizeLinear, {attr_int("axis", 1)}, {&xt, &bad}, {y}).status.code(), Status::kBadModel);
+  const Tensor blocked = make<float>({2, 3, 1}, {1, 1, 1, 1, 1, 1}, DType::kFloat32, true);
+  EXPECT_EQ(run(ops::prepare_QuantizeLinear, {}, {&xt, &blocked}, {y}).status.code(), Status::kUnsupported);
 }
 
 TEST(DequantizeLinear, PerTensorPerAxisAndInt32) {
@@ -296,26 +151,25 @@ TEST(DequantizeLinear, PerTensorPerAxisAndInt32) {
     Tensor x = random_q8(q, {4, 33}, &rng);
     x.desc.quantized = false;  // a model input: quantization comes from the node's inputs
     for (bool constant : {true, false}) {
-      const Tensor scale = make<float>(DType::kFloat32, {}, {q.scale}, constant);
-      const Tensor zp = is_signed ? make<int8_t>(DType::kInt8, {}, {static_cast<int8_t>(q.zero_point)}, constant)
-                                  : make<uint8_t>(DType::kUInt8, {}, {static_cast<uint8_t>(q.zero_point)}, constant);
-      for (Isa isa : isas_here()) {
-        const Outcome r = run(ops::prepare_DequantizeLinear, {}, {&x, &scale, &zp}, f32_out({4, 33}), isa);
+      const Tensor scale = make<float>({}, {q.scale}, DType::kFloat32, constant);
+      const Tensor zp = is_signed ? make<int8_t>({}, {static_cast<int8_t>(q.zero_point)}, DType::kInt8, constant)
+                                  : make<uint8_t>({}, {static_cast<uint8_t>(q.zero_point)}, DType::kUInt8, constant);
+      for (Isa isa : usable_caps()) {
+        const Outcome r = run(ops::prepare_DequantizeLinear, {}, {&x, &scale, &zp}, {out(DType::kFloat32, {4, 33})}, {}, isa);
         EXPECT_OK(r);
         std::vector<float> y(132);
-        std::memcpy(y.data(), r.output.data(), r.output.size());
+        std::memcpy(y.data(), r.outputs[0].data(), r.outputs[0].size());
         for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], dequant(x.bytes[i], q)) << r.kernel << " at " << i;
       }
     }
     // Per axis 0.
-    const Tensor scales = make<float>(DType::kFloat32, {4}, {0.5f, 1.f, 2.f, 0.25f}, true);
-    const Tensor zps = is_signed ? make<int8_t>(DType::kInt8, {4}, {-128, 0, 5, 127}, true)
-                                 : make<uint8_t>(DType::kUInt8, {4}, {0, 255, 5, 128}, true);
-    const Outcome r = run(ops::prepare_DequantizeLinear, {attr_int("axis", 0)}, {&x, &scales, &zps}, f32_out({4, 33}),
-                          best_isa());
+    const Tensor scales = make<float>({4}, {0.5f, 1.f, 2.f, 0.25f}, DType::kFloat32, true);
+    const Tensor zps = is_signed ? make<int8_t>({4}, {-128, 0, 5, 127}, DType::kInt8, true)
+                                 : make<uint8_t>({4}, {0, 255, 5, 128}, DType::kUInt8, true);
+    const Outcome r = run(ops::prepare_DequantizeLinear, {attr_int("axis", 0)}, {&x, &scales, &zps}, {out(DType::kFloat32, {4, 33})}, {}, best_isa());
     EXPECT_OK(r);
     std::vector<float> y(132);
-    std::memcpy(y.data(), r.output.data(), r.output.size());
+    std::memcpy(y.data(), r.outputs[0].data(), r.outputs[0].size());
     const float s[4] = {0.5f, 1.f, 2.f, 0.25f};
     for (size_t i = 0; i < y.size(); ++i) {
       const size_t c = i / 33;
@@ -323,20 +177,20 @@ TEST(DequantizeLinear, PerTensorPerAxisAndInt32) {
       ASSERT_EQ(y[i], dequant(x.bytes[i], Quant{is_signed, s[c], zp})) << "per axis at " << i;
     }
   }
-  const Tensor x32 = make<int32_t>(DType::kInt32, {3}, {-1000000, 0, 123456});
-  const Tensor s32 = make<float>(DType::kFloat32, {}, {0.001f}, true);
-  const Tensor z32 = make<int32_t>(DType::kInt32, {}, {6}, true);
-  const Outcome r = run(ops::prepare_DequantizeLinear, {}, {&x32, &s32, &z32}, f32_out({3}));
+  const Tensor x32 = make<int32_t>({3}, {-1000000, 0, 123456}, DType::kInt32);
+  const Tensor s32 = make<float>({}, {0.001f}, DType::kFloat32, true);
+  const Tensor z32 = make<int32_t>({}, {6}, DType::kInt32, true);
+  const Outcome r = run(ops::prepare_DequantizeLinear, {}, {&x32, &s32, &z32}, {out(DType::kFloat32, {3})});
   EXPECT_OK(r);
   std::vector<float> y(3);
-  std::memcpy(y.data(), r.output.data(), 12);
+  std::memcpy(y.data(), r.outputs[0].data(), 12);
   EXPECT_FLOAT_EQ(y[0], -1000006 * 0.001f);
   EXPECT_FLOAT_EQ(y[2], 123450 * 0.001f);
 }
 
 // ---- Add / Mul -------------------------------------------------------------------------
 
-void check_binary(Factory factory, bool mul, const Shape& a_shape, const Shape& b_shape, const Shape& y_shape,
+void check_binary(OpFactory factory, bool mul, const Shape& a_shape, const Shape& b_shape, const Shape& y_shape,
                   bool is_signed, ActivationKind act, std::mt19937* rng) {
   const Quant qa{is_signed, 0.05f, is_signed ? -10 : 120}, qb{is_signed, 0.02f, is_signed ? 3 : 130};
   const Quant qy{is_signed, mul ? 0.04f : 0.06f, is_signed ? -2 : 110};
@@ -349,19 +203,19 @@ void check_binary(Factory factory, bool mul, const Shape& a_shape, const Shape& 
   if (act == ActivationKind::kRelu) lo = 0.f;
   if (act == ActivationKind::kClip) lo = fa.p0, hi = fa.p1;
   std::vector<uint8_t> first;
-  for (Isa isa : isas_here()) {
-    const Outcome r = run(factory, {}, {&a, &b}, q8_out(qy, y_shape), isa, fa);
+  for (Isa isa : usable_caps()) {
+    const Outcome r = run(factory, {}, {&a, &b}, {q8_out(qy, y_shape)}, fa, isa);
     EXPECT_OK(r);
     const std::string what = r.kernel + " " + shape_str(a_shape) + shape_str(b_shape);
-    expect_q8(r.output, qy,
+    expect_q8(r.outputs[0], qy,
               [&](size_t i) {
-                const float va = dequant(a.bytes[broadcast_index(a_shape, y_shape, i)], qa);
-                const float vb = dequant(b.bytes[broadcast_index(b_shape, y_shape, i)], qb);
+                const float va = dequant(a.bytes[static_cast<size_t>(broadcast_index(a_shape, y_shape, static_cast<int64_t>(i)))], qa);
+                const float vb = dequant(b.bytes[static_cast<size_t>(broadcast_index(b_shape, y_shape, static_cast<int64_t>(i)))], qb);
                 return quant(mul ? va * vb : va + vb, qy, lo, hi);
               },
               1, what);
-    if (first.empty()) first = r.output;
-    EXPECT_EQ(r.output, first) << what << " differs from the scalar kernels";
+    if (first.empty()) first = r.outputs[0];
+    EXPECT_EQ(r.outputs[0], first) << what << " differs from the scalar kernels";
   }
 }
 
@@ -391,30 +245,30 @@ TEST(Q8Binary, KernelNameAndErrors) {
   const Tensor a = random_q8(q, {4}, &rng), b = random_q8(q, {4}, &rng);
   FusedActivation relu;
   relu.kind = ActivationKind::kRelu;
-  EXPECT_EQ(run(ops::prepare_Add, {}, {&a, &b}, q8_out(q, {4}), Isa::kScalar, relu).kernel, "u8_add_relu__scalar");
+  EXPECT_EQ(run(ops::prepare_Add, {}, {&a, &b}, {q8_out(q, {4})}, relu, Isa::kScalar).kernel, "u8_add_relu__scalar");
   FusedActivation sigmoid;
   sigmoid.kind = ActivationKind::kSigmoid;
-  EXPECT_EQ(run(ops::prepare_Mul, {}, {&a, &b}, q8_out(q, {4}), Isa::kScalar, sigmoid).status.code(),
+  EXPECT_EQ(run(ops::prepare_Mul, {}, {&a, &b}, {q8_out(q, {4})}, sigmoid, Isa::kScalar).status.code(),
             Status::kUnsupported);
   TensorDesc unquantized = q8_out(q, {4});
   unquantized.quantized = false;
-  EXPECT_FALSE(run(ops::prepare_Add, {}, {&a, &b}, unquantized).status.is_ok());
+  EXPECT_FALSE(run(ops::prepare_Add, {}, {&a, &b}, {unquantized}).status.is_ok());
 }
 
 // ---- tables ----------------------------------------------------------------------------
 
-void check_table(Factory factory, const std::vector<Attribute>& attrs, const std::vector<const Tensor*>& extra,
+void check_table(OpFactory factory, const std::vector<Attribute>& attrs, const std::vector<const Tensor*>& extra,
                  const std::function<double(double)>& f, const Quant& qx, const Quant& qy) {
   std::vector<uint8_t> all(256);
   for (int i = 0; i < 256; ++i) all[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
-  Tensor x = make<uint8_t>(q8_dtype(qx), {4, 64}, all);
+  Tensor x = make<uint8_t>({4, 64}, all, q8_dtype(qx));
   set_quant(&x.desc, qx);
   std::vector<const Tensor*> inputs = {&x};
   inputs.insert(inputs.end(), extra.begin(), extra.end());
-  for (Isa isa : isas_here()) {
-    const Outcome r = run(factory, attrs, inputs, q8_out(qy, {4, 64}), isa);
+  for (Isa isa : usable_caps()) {
+    const Outcome r = run(factory, attrs, inputs, {q8_out(qy, {4, 64})}, {}, isa);
     EXPECT_OK(r);
-    expect_q8(r.output, qy, [&](size_t i) { return quant(static_cast<float>(f(dequant(x.bytes[i], qx))), qy); }, 1,
+    expect_q8(r.outputs[0], qy, [&](size_t i) { return quant(static_cast<float>(f(dequant(x.bytes[i], qx))), qy); }, 1,
               r.kernel);
   }
 }
@@ -440,7 +294,7 @@ TEST(Q8Table, ActivationsAgainstFloat) {
                 [](double v) { return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); },
                 qx, qy);
     // Clip with float bounds, and with one bound omitted.
-    const Tensor lo = make<float>(DType::kFloat32, {}, {-1.f}, true), hi = make<float>(DType::kFloat32, {}, {2.f}, true);
+    const Tensor lo = make<float>({}, {-1.f}, DType::kFloat32, true), hi = make<float>({}, {2.f}, DType::kFloat32, true);
     check_table(ops::prepare_Clip, {}, {&lo, &hi}, [](double v) { return std::min(2.0, std::max(-1.0, v)); }, qx, qy);
     check_table(ops::prepare_Clip, {}, {&lo}, [](double v) { return std::max(-1.0, v); }, qx, qy);
   }
@@ -470,14 +324,6 @@ std::vector<float> float_avgpool(const std::vector<float>& x, int64_t c, int64_t
   return y;
 }
 
-// NCHW [1, C, H, W] bytes -> NHWC.
-std::vector<uint8_t> to_nhwc(const std::vector<uint8_t>& x, int64_t c, int64_t hw) {
-  std::vector<uint8_t> y(x.size());
-  for (int64_t ch = 0; ch < c; ++ch)
-    for (int64_t p = 0; p < hw; ++p) y[static_cast<size_t>(p * c + ch)] = x[static_cast<size_t>(ch * hw + p)];
-  return y;
-}
-
 TEST(Q8Pool, AveragePoolAgainstFloat) {
   std::mt19937 rng(5);
   const int64_t c = 19, h = 9, w = 7;
@@ -494,17 +340,17 @@ TEST(Q8Pool, AveragePoolAgainstFloat) {
           std::vector<Attribute> attrs = {attr_ints("kernel_shape", {k, k}), attr_ints("strides", {stride, stride}),
                                           attr_ints("pads", {pad, pad, pad, pad}),
                                           attr_int("count_include_pad", include_pad ? 1 : 0)};
-          const Outcome r = run(ops::prepare_AveragePool, attrs, {&x}, q8_out(qy, {1, c, oh, ow}));
+          const Outcome r = run(ops::prepare_AveragePool, attrs, {&x}, {q8_out(qy, {1, c, oh, ow})});
           EXPECT_OK(r);
-          expect_q8(r.output, qy, [&](size_t i) { return quant(want[i], qy); }, 1, r.kernel);
+          expect_q8(r.outputs[0], qy, [&](size_t i) { return quant(want[i], qy); }, 1, r.kernel);
           // NHWC: the same values channels-last.
           Tensor xn = x;
           xn.desc.shape = {1, h, w, c};
-          xn.bytes = to_nhwc(x.bytes, c, h * w);
+          xn.bytes = to_nhwc(Shape{1, c, 1, h * w}, x.bytes);
           attrs.push_back(attr_string("layout", "NHWC"));
-          const Outcome rn = run(ops::prepare_AveragePool, attrs, {&xn}, q8_out(qy, {1, oh, ow, c}));
+          const Outcome rn = run(ops::prepare_AveragePool, attrs, {&xn}, {q8_out(qy, {1, oh, ow, c})});
           EXPECT_OK(rn);
-          EXPECT_EQ(rn.output, to_nhwc(r.output, c, oh * ow)) << rn.kernel;
+          EXPECT_EQ(rn.outputs[0], to_nhwc(Shape{1, c, 1, oh * ow}, r.outputs[0])) << rn.kernel;
         }
       }
     }
@@ -518,9 +364,9 @@ TEST(Q8Pool, GlobalAveragePoolAgainstFloat) {
       const int64_t n = 2, hw = 49;
       const Quant qx{is_signed, 0.02f, is_signed ? 5 : 128}, qy{is_signed, 0.01f, is_signed ? -3 : 125};
       const Tensor x = random_q8(qx, {n, c, 7, 7}, &rng);
-      const Outcome r = run(ops::prepare_GlobalAveragePool, {}, {&x}, q8_out(qy, {n, c, 1, 1}));
+      const Outcome r = run(ops::prepare_GlobalAveragePool, {}, {&x}, {q8_out(qy, {n, c, 1, 1})});
       EXPECT_OK(r);
-      expect_q8(r.output, qy,
+      expect_q8(r.outputs[0], qy,
                 [&](size_t i) {
                   double sum = 0;
                   for (int64_t p = 0; p < hw; ++p) sum += dequant(x.bytes[i * hw + static_cast<size_t>(p)], qx);
@@ -532,13 +378,12 @@ TEST(Q8Pool, GlobalAveragePoolAgainstFloat) {
       xn.bytes.clear();
       for (int64_t b = 0; b < n; ++b) {
         const std::vector<uint8_t> image(x.bytes.begin() + b * c * hw, x.bytes.begin() + (b + 1) * c * hw);
-        const std::vector<uint8_t> t = to_nhwc(image, c, hw);
+        const std::vector<uint8_t> t = to_nhwc(Shape{1, c, 1, hw}, image);
         xn.bytes.insert(xn.bytes.end(), t.begin(), t.end());
       }
-      const Outcome rn = run(ops::prepare_GlobalAveragePool, {attr_string("layout", "NHWC")}, {&xn},
-                             q8_out(qy, {n, 1, 1, c}));
+      const Outcome rn = run(ops::prepare_GlobalAveragePool, {attr_string("layout", "NHWC")}, {&xn}, {q8_out(qy, {n, 1, 1, c})});
       EXPECT_OK(rn);
-      EXPECT_EQ(rn.output, r.output) << rn.kernel;
+      EXPECT_EQ(rn.outputs[0], r.outputs[0]) << rn.kernel;
     }
   }
 }
@@ -551,15 +396,15 @@ TEST(Q8Pool, MaxPoolNhwcMatchesNchw) {
     const Tensor x = random_q8(q, {1, c, h, w}, &rng);
     std::vector<Attribute> attrs = {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}),
                                     attr_ints("pads", {1, 1, 1, 1})};
-    const Outcome r = run(ops::prepare_MaxPool, attrs, {&x}, q8_out(q, {1, c, 3, 3}));
+    const Outcome r = run(ops::prepare_MaxPool, attrs, {&x}, {q8_out(q, {1, c, 3, 3})});
     EXPECT_OK(r);
     Tensor xn = x;
     xn.desc.shape = {1, h, w, c};
-    xn.bytes = to_nhwc(x.bytes, c, h * w);
+    xn.bytes = to_nhwc(Shape{1, c, 1, h * w}, x.bytes);
     attrs.push_back(attr_string("layout", "NHWC"));
-    const Outcome rn = run(ops::prepare_MaxPool, attrs, {&xn}, q8_out(q, {1, 3, 3, c}));
+    const Outcome rn = run(ops::prepare_MaxPool, attrs, {&xn}, {q8_out(q, {1, 3, 3, c})});
     EXPECT_OK(rn);
-    EXPECT_EQ(rn.output, to_nhwc(r.output, c, 9)) << rn.kernel;
+    EXPECT_EQ(rn.outputs[0], to_nhwc(Shape{1, c, 1, 9}, r.outputs[0])) << rn.kernel;
   }
 }
 
