@@ -52,18 +52,15 @@ struct Buffer {
 };
 using BufferPtr = std::shared_ptr<const Buffer>;
 
-struct Quantization {
-  std::vector<float> scales;
-  std::vector<int64_t> zero_points;
-  int32_t axis = -1;  // -1: per tensor
-};
+// Scales and zero points, per tensor or per axis: the one pare::QuantParams the runtime uses.
+using ::pare::QuantParams;
 
 struct Tensor {
   std::string name;
   DType dtype = DType::kUndefined;
   Shape shape;
   BufferPtr data;  // set for constants (weights, folded values)
-  std::optional<Quantization> quant;
+  std::optional<QuantParams> quant;
 
   bool is_constant() const { return data != nullptr; }
   template <typename T>
@@ -99,8 +96,7 @@ struct Node {
   Attributes attrs;
   std::vector<TensorId> inputs;   // kNoTensor for an omitted optional input
   std::vector<TensorId> outputs;
-  Activation activation = Activation::kNone;  // fused activation (Conv, ConvTranspose, Gemm, MatMul)
-  std::vector<float> activation_params;       // Clip: {min, max}; HardSigmoid: {alpha, beta}; LeakyRelu: {alpha}
+  FusedActivation activation;  // Conv, ConvTranspose, Gemm, MatMul: kind and its parameters
 };
 
 class Graph {

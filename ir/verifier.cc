@@ -72,19 +72,6 @@ Arity arity(OpKind op) {
   return {0, 0, 0, 0};
 }
 
-size_t activation_param_count(Activation a) {
-  switch (a) {
-    case Activation::kClip:
-    case Activation::kHardSigmoid: return 2;
-    case Activation::kLeakyRelu: return 1;
-    case Activation::kNone:
-    case Activation::kRelu:
-    case Activation::kSigmoid:
-    case Activation::kHardSwish: return 0;
-  }
-  return 0;
-}
-
 bool takes_activation(OpKind op) {
   return op == OpKind::kConv || op == OpKind::kConvTranspose || op == OpKind::kGemm || op == OpKind::kMatMul;
 }
@@ -178,13 +165,8 @@ class Verifier {
       p = n;
       live_[static_cast<size_t>(t)] = true;
     }
-    if (node.activation != Activation::kNone && !takes_activation(node.op))
+    if (node.activation.kind != ActivationKind::kNone && !takes_activation(node.op))
       return fail(node_label(n) + ": ops of this kind cannot carry a fused activation");
-    size_t params = activation_param_count(node.activation);
-    if (node.activation_params.size() != params)
-      return fail(node_label(n) + ": fused activation " + activation_name(node.activation) + " has " +
-                  std::to_string(node.activation_params.size()) + " parameters, expected " +
-                  std::to_string(params));
     return Status::ok();
   }
 
@@ -229,7 +211,7 @@ class Verifier {
                     dtype_name(t.dtype) + " " + t.shape.str() + " needs " + std::to_string(expected));
     }
     if (t.quant) {
-      const Quantization& q = *t.quant;
+      const QuantParams& q = *t.quant;
       size_t channels = 1;
       if (q.axis >= 0) {
         if (static_cast<size_t>(q.axis) >= t.shape.rank())

@@ -135,40 +135,36 @@ std::vector<size_t> data_inputs(OpKind op, size_t count) {
   return {0};
 }
 
-bool unfusable(ir::Activation a) {
-  return a == ir::Activation::kNone || a == ir::Activation::kRelu || a == ir::Activation::kClip;
+bool unfusable(ActivationKind a) {
+  return a == ActivationKind::kNone || a == ActivationKind::kRelu || a == ActivationKind::kClip;
 }
 
 // Moves a fused activation the int8 clamp cannot express into its own node after `id`.
 void unfuse_activation(ir::Graph& g, NodeId id) {
   ir::Node& n = g.node(id);
-  const TensorId out = n.outputs[0];
-  ir::Tensor pre = g.tensor(out);
+  ir::Tensor pre = g.tensor(n.outputs[0]);
   pre.name = unique_tensor_name(g, pre.name + "/preact");
   const TensorId pre_id = g.add_tensor(pre);
   ir::Node act;
-  act.name = g.node(id).name + "/activation";
+  act.name = n.name + "/activation";
   act.inputs = {pre_id};
-  act.outputs = {out};
-  const std::vector<float> params = g.node(id).activation_params;
-  switch (g.node(id).activation) {
-    case ir::Activation::kSigmoid: act.op = OpKind::kSigmoid; break;
-    case ir::Activation::kHardSwish: act.op = OpKind::kHardSwish; break;
-    case ir::Activation::kHardSigmoid:
+  act.outputs = {n.outputs[0]};
+  switch (n.activation.kind) {
+    case ActivationKind::kSigmoid: act.op = OpKind::kSigmoid; break;
+    case ActivationKind::kHardSwish: act.op = OpKind::kHardSwish; break;
+    case ActivationKind::kHardSigmoid:
       act.op = OpKind::kHardSigmoid;
-      act.attrs.set("alpha", params.at(0));
-      act.attrs.set("beta", params.at(1));
+      act.attrs.set("alpha", n.activation.p0);
+      act.attrs.set("beta", n.activation.p1);
       break;
-    case ir::Activation::kLeakyRelu:
+    case ActivationKind::kLeakyRelu:
       act.op = OpKind::kLeakyRelu;
-      act.attrs.set("alpha", params.at(0));
+      act.attrs.set("alpha", n.activation.p0);
       break;
     default: throw_internal("quantize: cannot unfuse this activation");
   }
-  ir::Node& conv = g.node(id);
-  conv.outputs[0] = pre_id;
-  conv.activation = ir::Activation::kNone;
-  conv.activation_params.clear();
+  n.outputs[0] = pre_id;
+  n.activation = FusedActivation{};
   g.add_node(std::move(act));
 }
 
@@ -222,7 +218,7 @@ class Quantizer {
       throw_invalid("quantize needs calibration data (pare compress --calib FILE)");
     choose_nodes();
     for (NodeId id : weighted_)
-      if (!unfusable(g_.node(id).activation)) unfuse_activation(g_, id);
+      if (!unfusable(g_.node(id).activation.kind)) unfuse_activation(g_, id);
     choose_followers();  // takes in the new activation nodes
   }
 
@@ -257,7 +253,7 @@ class Quantizer {
       bool ok = true;
       const std::vector<size_t> data = data_inputs(n.op, n.inputs.size());
       for (size_t i = 0; i < n.inputs.size() && ok; ++i) {
-        const TensorId t = n.inputs[i];
+        const TensorId t = g_.node(id).inputs[i];
         if (t == ir::kNoTensor) continue;
         const bool is_data = std::find(data.begin(), data.end(), i) != data.end();
         if (is_data) {
@@ -268,7 +264,7 @@ class Quantizer {
         }
       }
       // Add/Mul with a broadcast operand are fine; a fused activation on them is a clamp only.
-      if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = unfusable(n.activation);
+      if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = unfusable(n.activation.kind);
       // Resize moves bytes only in nearest mode.
       if (ok && n.op == OpKind::kResize) ok = n.attrs.get_string("mode", "nearest") == "nearest" &&
                                                 n.attrs.get_string("coordinate_transformation_mode", "") !=
@@ -372,7 +368,7 @@ class Quantizer {
     q.dtype = act_dtype();
     q.data = nullptr;
     const QParams& p = params_.at(t);
-    q.quant = ir::Quantization{{p.scale}, {p.zero_point}, -1};
+    q.quant = QuantParams{{p.scale}, {p.zero_point}, -1};
     const TensorId id = g_.add_tensor(std::move(q));
     twin_[t] = id;
     return id;
@@ -451,7 +447,7 @@ class Quantizer {
           buf->bytes.assign(reinterpret_cast<const uint8_t*>(qw.values.data()),
                             reinterpret_cast<const uint8_t*>(qw.values.data()) + qw.values.size());
           q.data = buf;
-          q.quant = ir::Quantization{qw.scales, {0}, -1};
+          q.quant = QuantParams{qw.scales, {0}, -1};
           const TensorId q_id = g_.add_tensor(std::move(q));
           ir::Tensor out;
           out.name = unique_tensor_name(g_, f.name + "/dequantized");
@@ -507,7 +503,7 @@ class Quantizer {
     buf->bytes.assign(reinterpret_cast<const uint8_t*>(qw.values.data()),
                       reinterpret_cast<const uint8_t*>(qw.values.data()) + qw.values.size());
     wt.data = buf;
-    wt.quant = ir::Quantization{qw.scales, std::vector<int64_t>(qw.scales.size(), 0), o_.per_channel ? axis : -1};
+    wt.quant = QuantParams{qw.scales, std::vector<int64_t>(qw.scales.size(), 0), o_.per_channel ? axis : -1};
     const TensorId w_id = g_.add_tensor(std::move(wt));
     std::vector<float> bias_scales(channels);
     for (size_t c = 0; c < channels; ++c) bias_scales[c] = sx * qw.scales[o_.per_channel ? c : 0];

@@ -746,16 +746,13 @@ TEST(Verifier, CatchesShapeDisagreeingWithInference) {
 
 TEST(Verifier, CatchesBadActivationAndQuantization) {
   SmallGraph s;
-  s.g.node(s.relu).activation = Activation::kRelu;
+  s.g.node(s.relu).activation.kind = ActivationKind::kRelu;
   expect_invalid(s.g, "node 'relu1' (Relu): ops of this kind cannot carry a fused activation");
   SmallGraph s2;
-  s2.g.node(s2.conv).activation = Activation::kClip;
-  s2.g.node(s2.conv).activation_params = {0.f};
-  expect_invalid(s2.g, "fused activation Clip has 1 parameters, expected 2");
-  s2.g.node(s2.conv).activation_params = {0.f, 6.f};
+  s2.g.node(s2.conv).activation = FusedActivation{ActivationKind::kClip, 0.f, 6.f};
   EXPECT_TRUE(verify(s2.g).is_ok());
   SmallGraph s3;
-  s3.g.tensor(s3.w).quant = Quantization{{0.1f, 0.2f}, {}, 0};
+  s3.g.tensor(s3.w).quant = QuantParams{{0.1f, 0.2f}, {}, 0};
   expect_invalid(s3.g, "tensor 'w': quantization has 2 scales, expected 3");
 }
 

@@ -364,30 +364,13 @@ TEST(NodeEval, RuntimeAttributesKeepTypes) {
   EXPECT_EQ(out.find("floats")->floats, (std::vector<float>{0.25f, 4.f}));
 }
 
-TEST(NodeEval, RuntimeActivation) {
-  rt::FusedActivation relu6 = to_runtime_activation(ir::Activation::kClip, {0.f, 6.f});
-  EXPECT_EQ(relu6.kind, rt::ActivationKind::kClip);
-  EXPECT_EQ(relu6.p0, 0.f);
-  EXPECT_EQ(relu6.p1, 6.f);
-  rt::FusedActivation hs = to_runtime_activation(ir::Activation::kHardSigmoid, {0.2f, 0.5f});
-  EXPECT_EQ(hs.kind, rt::ActivationKind::kHardSigmoid);
-  EXPECT_EQ(hs.p0, 0.2f);
-  EXPECT_EQ(hs.p1, 0.5f);
-  rt::FusedActivation leaky = to_runtime_activation(ir::Activation::kLeakyRelu, {0.1f});
-  EXPECT_EQ(leaky.kind, rt::ActivationKind::kLeakyRelu);
-  EXPECT_EQ(leaky.p0, 0.1f);
-  EXPECT_EQ(to_runtime_activation(ir::Activation::kNone, {}).kind, rt::ActivationKind::kNone);
-  EXPECT_THROW(to_runtime_activation(ir::Activation::kClip, {6.f}), Error);
-  EXPECT_THROW(to_runtime_activation(ir::Activation::kRelu, {1.f}), Error);
-}
-
 TEST(NodeEval, EvaluatesAgainstHandValues) {
   Builder b;
   TensorId a = b.floats("a", {2, 2}, {1.f, -2.f, 3.f, -4.f});
   TensorId w = b.floats("w", {2, 1}, {0.5f, 2.f});
   TensorId y = b.apply(OpKind::kMatMul, "mm", {a, w});
   ir::NodeId mm = b.g.producer(y);
-  b.g.node(mm).activation = ir::Activation::kRelu;
+  b.g.node(mm).activation.kind = ActivationKind::kRelu;
   ir::infer_node(b.g, mm);
   std::vector<ir::BufferPtr> out = evaluate_node(b.g, mm);
   ASSERT_EQ(out.size(), 1u);
@@ -395,8 +378,7 @@ TEST(NodeEval, EvaluatesAgainstHandValues) {
   const float* v = reinterpret_cast<const float*>(out[0]->bytes.data());
   EXPECT_EQ(v[0], 0.f);  // relu(0.5 - 4)
   EXPECT_EQ(v[1], 0.f);  // relu(1.5 - 8)
-  b.g.node(mm).activation = ir::Activation::kLeakyRelu;
-  b.g.node(mm).activation_params = {0.5f};
+  b.g.node(mm).activation = FusedActivation{ActivationKind::kLeakyRelu, 0.5f};
   out = evaluate_node(b.g, mm);
   v = reinterpret_cast<const float*>(out[0]->bytes.data());
   EXPECT_FLOAT_EQ(v[0], -1.75f);
@@ -662,7 +644,7 @@ TEST(FoldBatchNorm, LeavesUnsafePatterns) {
   b.output(b.apply(OpKind::kRelu, "relu", {c1}));
   // The conv already applies an activation.
   TensorId c2 = b.apply(OpKind::kConv, "fused", {x, b.random("w2", {2, 2, 1, 1}, 3)});
-  b.g.node(b.g.producer(c2)).activation = ir::Activation::kRelu;
+  b.g.node(b.g.producer(c2)).activation.kind = ActivationKind::kRelu;
   b.output(add_batchnorm(b, c2, 2, 4, "bn2"));
   // The weights are computed, not constant.
   TensorId c3 = b.apply(OpKind::kConv, "dynamic", {x, b.input("w3", {2, 2, 1, 1})});
@@ -678,18 +660,17 @@ TEST(FoldBatchNorm, LeavesUnsafePatterns) {
 struct ActivationCase {
   OpKind producer;
   OpKind activation;
-  ir::Activation expected;
-  std::vector<float> params;
+  FusedActivation expected;
 };
 
 TEST(FuseActivation, EachActivationOnEachProducer) {
   const std::vector<ActivationCase> cases = {
-      {OpKind::kConv, OpKind::kRelu, ir::Activation::kRelu, {}},
-      {OpKind::kConv, OpKind::kClip, ir::Activation::kClip, {0.f, 6.f}},
-      {OpKind::kConvTranspose, OpKind::kHardSwish, ir::Activation::kHardSwish, {}},
-      {OpKind::kGemm, OpKind::kLeakyRelu, ir::Activation::kLeakyRelu, {0.2f}},
-      {OpKind::kGemm, OpKind::kSigmoid, ir::Activation::kSigmoid, {}},
-      {OpKind::kMatMul, OpKind::kHardSigmoid, ir::Activation::kHardSigmoid, {0.25f, 0.4f}},
+      {OpKind::kConv, OpKind::kRelu, {ActivationKind::kRelu}},
+      {OpKind::kConv, OpKind::kClip, {ActivationKind::kClip, 0.f, 6.f}},
+      {OpKind::kConvTranspose, OpKind::kHardSwish, {ActivationKind::kHardSwish}},
+      {OpKind::kGemm, OpKind::kLeakyRelu, {ActivationKind::kLeakyRelu, 0.2f}},
+      {OpKind::kGemm, OpKind::kSigmoid, {ActivationKind::kSigmoid}},
+      {OpKind::kMatMul, OpKind::kHardSigmoid, {ActivationKind::kHardSigmoid, 0.25f, 0.4f}},
   };
   for (const ActivationCase& c : cases) {
     SCOPED_TRACE(std::string(ir::op_name(c.producer)) + " + " + ir::op_name(c.activation));
@@ -717,8 +698,9 @@ TEST(FuseActivation, EachActivationOnEachProducer) {
     ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f, &ctx);
     ASSERT_EQ(after.num_nodes(), 1u);
     const ir::Node& node = after.node(only_node_of(after, c.producer));
-    EXPECT_EQ(node.activation, c.expected);
-    EXPECT_EQ(node.activation_params, c.params);
+    EXPECT_EQ(node.activation.kind, c.expected.kind);
+    EXPECT_EQ(node.activation.p0, c.expected.p0);
+    EXPECT_EQ(node.activation.p1, c.expected.p1);
     EXPECT_EQ(node.outputs[0], y);
     EXPECT_EQ(after.tensor(after.outputs[0]).name, "act_out");
     EXPECT_TRUE(has_note(ctx, std::string(ir::op_name(c.activation)) + " 'act' fused into " +
@@ -733,10 +715,9 @@ TEST(FuseActivation, ClipWithoutMaxIsUnboundedAbove) {
   b.output(b.apply(OpKind::kClip, "clip", {mm, b.floats("lo", {}, {-1.f})}));
   ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f);
   const ir::Node& node = after.node(only_node_of(after, OpKind::kMatMul));
-  EXPECT_EQ(node.activation, ir::Activation::kClip);
-  ASSERT_EQ(node.activation_params.size(), 2u);
-  EXPECT_EQ(node.activation_params[0], -1.f);
-  EXPECT_TRUE(std::isinf(node.activation_params[1]));
+  EXPECT_EQ(node.activation.kind, ActivationKind::kClip);
+  EXPECT_EQ(node.activation.p0, -1.f);
+  EXPECT_TRUE(std::isinf(node.activation.p1));
 }
 
 TEST(FuseActivation, LeavesUnsafePatterns) {
@@ -760,7 +741,7 @@ TEST(FuseActivation, LeavesUnsafePatterns) {
   b.output(b.apply(OpKind::kRelu, "relu4", {s4}));
   // Producer already has one.
   TensorId m5 = b.apply(OpKind::kMatMul, "has_act", {x, w});
-  b.g.node(b.g.producer(m5)).activation = ir::Activation::kSigmoid;
+  b.g.node(b.g.producer(m5)).activation.kind = ActivationKind::kSigmoid;
   b.output(b.apply(OpKind::kRelu, "relu5", {m5}));
   const size_t nodes = b.g.num_nodes();
   PassContext ctx;
@@ -898,8 +879,9 @@ TEST(PassManager, CanonicalPipelineEndToEnd) {
   const ir::Node& c = g.node(order[1]);
   EXPECT_EQ(c.op, OpKind::kConv);
   EXPECT_EQ(c.attrs.get_string("layout", ""), "NHWC");
-  EXPECT_EQ(c.activation, ir::Activation::kClip);
-  EXPECT_EQ(c.activation_params, (std::vector<float>{0.f, 6.f}));
+  EXPECT_EQ(c.activation.kind, ActivationKind::kClip);
+  EXPECT_EQ(c.activation.p0, 0.f);
+  EXPECT_EQ(c.activation.p1, 6.f);
   EXPECT_EQ(g.node(order[3]).op, OpKind::kReshape);
   ASSERT_EQ(g.outputs.size(), 1u);
   EXPECT_EQ(g.tensor(g.outputs[0]).name, "out_out");
