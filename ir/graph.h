@@ -1,9 +1,11 @@
 // The graph IR: tensors and nodes owned by a Graph under stable integer ids.
-// Passes edit through the Graph API; ids stay valid until Graph::compact().
+// Passes edit through the Graph API; ids, and references from tensor()/node(), stay valid
+// across add_tensor/add_node until Graph::compact().
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -132,15 +134,18 @@ class Graph {
   std::vector<NodeId> topological_order() const;
   // Removes nodes whose outputs reach no graph output. Returns how many were removed.
   size_t remove_dead_nodes();
-  // Renumbers tensors and nodes densely in topological order, dropping unused tensors.
+  // Renumbers tensors and nodes densely in topological order, dropping unused tensors;
+  // ids and references taken before it are stale afterwards.
   void compact();
 
   std::string name;
   std::map<std::string, std::string> metadata;  // producer, source hash, ...
 
  private:
-  std::vector<Tensor> tensors_;
-  std::vector<Node> nodes_;
+  // Deques: push_back leaves references to the elements already there valid, so a pass
+  // may hold a tensor or node while it adds others.
+  std::deque<Tensor> tensors_;
+  std::deque<Node> nodes_;
   std::vector<bool> alive_;
 };
 

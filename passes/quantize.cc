@@ -253,7 +253,7 @@ class Quantizer {
       bool ok = true;
       const std::vector<size_t> data = data_inputs(n.op, n.inputs.size());
       for (size_t i = 0; i < n.inputs.size() && ok; ++i) {
-        const TensorId t = g_.node(id).inputs[i];
+        const TensorId t = n.inputs[i];
         if (t == ir::kNoTensor) continue;
         const bool is_data = std::find(data.begin(), data.end(), i) != data.end();
         if (is_data) {
@@ -422,7 +422,7 @@ class Quantizer {
     if (!o_.int8_constants) return;
     std::map<TensorId, TensorId> done;
     for (NodeId id : g_.topological_order()) {
-      const ir::Node& n = g_.node(id);
+      ir::Node& n = g_.node(id);
       if (int8_.count(id)) continue;
       switch (n.op) {
         case OpKind::kAdd: case OpKind::kSub: case OpKind::kMul: case OpKind::kDiv:
@@ -432,12 +432,12 @@ class Quantizer {
           continue;
       }
       for (size_t i = 0; i < n.inputs.size(); ++i) {
-        const TensorId t = g_.node(id).inputs[i];
+        const TensorId t = n.inputs[i];
         if (t == ir::kNoTensor || !is_float_constant(g_.tensor(t)) || g_.tensor(t).shape.num_elements() < 128)
           continue;
         auto it = done.find(t);
         if (it == done.end()) {
-          const ir::Tensor f = g_.tensor(t);  // a copy: adding tensors moves the table
+          const ir::Tensor& f = g_.tensor(t);
           QuantizedWeight qw = quantize_weight(f, 0, /*per_channel=*/false);
           ir::Tensor q;
           q.name = unique_tensor_name(g_, f.name + "/int8");
@@ -462,7 +462,7 @@ class Quantizer {
           g_.add_node(std::move(dq));
           it = done.emplace(t, out_id).first;
         }
-        g_.node(id).inputs[i] = it->second;
+        n.inputs[i] = it->second;
       }
     }
   }
@@ -492,7 +492,6 @@ class Quantizer {
     const int axis = weight_axis(n);
     QuantizedWeight qw = quantize_weight(w, axis, o_.per_channel);
     const size_t channels = static_cast<size_t>(w.shape.sizes()[static_cast<size_t>(axis)]);
-    // Before any tensor is added: `w` refers into the graph's tensor table.
     const std::vector<double> correction = bias_correction(n, w, qw, axis, channels);
     const float sx = g_.tensor(n.inputs[0]).quant->scales.at(0);  // the input's 8-bit twin
     ir::Tensor wt;
@@ -524,11 +523,10 @@ class Quantizer {
       b_id = ir::add_constant<int32_t>(g_, unique_tensor_name(g_, name + "/int32"), DType::kInt32,
                                        {static_cast<int64_t>(channels)}, q);
     }
-    ir::Node& node = g_.node(id);
-    node.inputs[1] = w_id;
+    n.inputs[1] = w_id;
     if (has_bias) {
-      if (node.inputs.size() < 3) node.inputs.resize(3, ir::kNoTensor);
-      node.inputs[2] = b_id;
+      if (n.inputs.size() < 3) n.inputs.resize(3, ir::kNoTensor);
+      n.inputs[2] = b_id;
     }
   }
 
