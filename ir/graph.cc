@@ -245,7 +245,7 @@ size_t Graph::remove_dead_nodes() {
 void Graph::compact() {
   std::vector<NodeId> order = topological_order();
   std::vector<TensorId> remap(tensors_.size(), kNoTensor);
-  std::vector<Tensor> new_tensors;
+  std::deque<Tensor> new_tensors;
   auto keep = [&](TensorId t) {
     if (t < 0) return;
     if (remap[static_cast<size_t>(t)] != kNoTensor) return;
@@ -262,8 +262,7 @@ void Graph::compact() {
     for (TensorId& t : ids)
       if (t >= 0) t = remap[static_cast<size_t>(t)];
   };
-  std::vector<Node> new_nodes;
-  new_nodes.reserve(order.size());
+  std::deque<Node> new_nodes;
   for (NodeId n : order) {
     Node node = nodes_[static_cast<size_t>(n)];
     map_ids(node.inputs);

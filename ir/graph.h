@@ -1,9 +1,11 @@
 // The graph IR: tensors and nodes owned by a Graph under stable integer ids.
-// Passes edit through the Graph API; ids stay valid until Graph::compact().
+// Passes edit through the Graph API; ids, and references from tensor()/node(), stay valid
+// across add_tensor/add_node until Graph::compact().
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,18 +54,15 @@ struct Buffer {
 };
 using BufferPtr = std::shared_ptr<const Buffer>;
 
-struct Quantization {
-  std::vector<float> scales;
-  std::vector<int64_t> zero_points;
-  int32_t axis = -1;  // -1: per tensor
-};
+// Scales and zero points, per tensor or per axis: the one pare::QuantParams the runtime uses.
+using ::pare::QuantParams;
 
 struct Tensor {
   std::string name;
   DType dtype = DType::kUndefined;
   Shape shape;
   BufferPtr data;  // set for constants (weights, folded values)
-  std::optional<Quantization> quant;
+  std::optional<QuantParams> quant;
 
   bool is_constant() const { return data != nullptr; }
   template <typename T>
@@ -99,8 +98,7 @@ struct Node {
   Attributes attrs;
   std::vector<TensorId> inputs;   // kNoTensor for an omitted optional input
   std::vector<TensorId> outputs;
-  Activation activation = Activation::kNone;  // fused activation (Conv, ConvTranspose, Gemm, MatMul)
-  std::vector<float> activation_params;       // Clip: {min, max}; HardSigmoid: {alpha, beta}; LeakyRelu: {alpha}
+  FusedActivation activation;  // Conv, ConvTranspose, Gemm, MatMul: kind and its parameters
 };
 
 class Graph {
@@ -136,15 +134,18 @@ class Graph {
   std::vector<NodeId> topological_order() const;
   // Removes nodes whose outputs reach no graph output. Returns how many were removed.
   size_t remove_dead_nodes();
-  // Renumbers tensors and nodes densely in topological order, dropping unused tensors.
+  // Renumbers tensors and nodes densely in topological order, dropping unused tensors;
+  // ids and references taken before it are stale afterwards.
   void compact();
 
   std::string name;
   std::map<std::string, std::string> metadata;  // producer, source hash, ...
 
  private:
-  std::vector<Tensor> tensors_;
-  std::vector<Node> nodes_;
+  // Deques: push_back leaves references to the elements already there valid, so a pass
+  // may hold a tensor or node while it adds others.
+  std::deque<Tensor> tensors_;
+  std::deque<Node> nodes_;
   std::vector<bool> alive_;
 };
 

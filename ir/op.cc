@@ -29,18 +29,18 @@ bool op_from_name(const std::string& name, OpKind* out) {
 
 static const char* const kActivationNames[] = {"none",        "Relu",      "Clip",     "Sigmoid",
                                                "HardSigmoid", "HardSwish", "LeakyRelu"};
+static_assert(static_cast<int32_t>(sizeof(kActivationNames) / sizeof(kActivationNames[0])) == kActivationKindCount,
+              "one name per ActivationKind");
 
-const char* activation_name(Activation a) {
-  int i = static_cast<int>(a);
-  if (i < 0 || i >= static_cast<int>(sizeof(kActivationNames) / sizeof(kActivationNames[0])))
-    return "?";
-  return kActivationNames[i];
+const char* activation_name(ActivationKind a) {
+  const int32_t i = static_cast<int32_t>(a);
+  return i >= 0 && i < kActivationKindCount ? kActivationNames[i] : "?";
 }
 
-bool activation_from_name(const std::string& name, Activation* out) {
-  for (size_t i = 0; i < sizeof(kActivationNames) / sizeof(kActivationNames[0]); ++i) {
+bool activation_from_name(const std::string& name, ActivationKind* out) {
+  for (int32_t i = 0; i < kActivationKindCount; ++i) {
     if (name == kActivationNames[i]) {
-      *out = static_cast<Activation>(i);
+      *out = static_cast<ActivationKind>(i);
       return true;
     }
   }

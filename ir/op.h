@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "runtime/types.h"
+
 namespace pare::ir {
 
 #define PARE_IR_OPS(X)                                                                         \
@@ -26,18 +28,12 @@ enum class OpKind : int {
 const char* op_name(OpKind op);                       // "Conv"
 bool op_from_name(const std::string& name, OpKind* out);
 
-// Activations a Conv/Gemm/MatMul node can apply to its output in place.
-enum class Activation : int {
-  kNone = 0,
-  kRelu,
-  kClip,         // min/max in Node::activation_params (ReLU6 is Clip(0, 6))
-  kSigmoid,
-  kHardSigmoid,  // alpha/beta in activation_params
-  kHardSwish,
-  kLeakyRelu,    // alpha in activation_params
-};
+// Fused activations are the one pare::ActivationKind/FusedActivation of runtime/types.h;
+// these are the names reports and the inspector show.
+using ::pare::ActivationKind;
+using ::pare::FusedActivation;
 
-const char* activation_name(Activation a);
-bool activation_from_name(const std::string& name, Activation* out);
+const char* activation_name(ActivationKind a);  // "none", "Relu", "Clip", ...
+bool activation_from_name(const std::string& name, ActivationKind* out);
 
 }  // namespace pare::ir

@@ -9,19 +9,6 @@
 namespace pare::ir {
 namespace {
 
-size_t activation_param_count(Activation a) {
-  switch (a) {
-    case Activation::kClip:
-    case Activation::kHardSigmoid: return 2;
-    case Activation::kLeakyRelu: return 1;
-    case Activation::kNone:
-    case Activation::kRelu:
-    case Activation::kSigmoid:
-    case Activation::kHardSwish: return 0;
-  }
-  return 0;
-}
-
 std::string count_range(size_t lo, size_t hi) {
   if (lo == hi) return std::to_string(lo);
   if (hi == kAnyCount) return "at least " + std::to_string(lo);
@@ -111,13 +98,8 @@ class Verifier {
       p = n;
       live_[static_cast<size_t>(t)] = true;
     }
-    if (node.activation != Activation::kNone && !a.has(kFusesActivation))
+    if (node.activation.kind != ActivationKind::kNone && !a.has(kFusesActivation))
       return fail(node_label(n) + ": ops of this kind cannot carry a fused activation");
-    size_t params = activation_param_count(node.activation);
-    if (node.activation_params.size() != params)
-      return fail(node_label(n) + ": fused activation " + activation_name(node.activation) + " has " +
-                  std::to_string(node.activation_params.size()) + " parameters, expected " +
-                  std::to_string(params));
     return Status::ok();
   }
 
@@ -162,7 +144,7 @@ class Verifier {
                     dtype_name(t.dtype) + " " + t.shape.str() + " needs " + std::to_string(expected));
     }
     if (t.quant) {
-      const Quantization& q = *t.quant;
+      const QuantParams& q = *t.quant;
       size_t channels = 1;
       if (q.axis >= 0) {
         if (static_cast<size_t>(q.axis) >= t.shape.rank())

@@ -122,7 +122,7 @@ bool fold_one(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
   const bool is_conv = producer.op == ir::OpKind::kConv || producer.op == ir::OpKind::kConvTranspose;
   if (!is_conv && producer.op != ir::OpKind::kGemm) return false;
   // A fused activation sits between the producer's weights and the BN.
-  if (producer.activation != ir::Activation::kNone) return false;
+  if (producer.activation.kind != ActivationKind::kNone) return false;
   if (producer.outputs.size() != 1 || producer.inputs.size() < 2 || producer.inputs[1] == ir::kNoTensor)
     return false;
   const ir::Tensor& weight = graph.tensor(producer.inputs[1]);

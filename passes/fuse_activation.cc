@@ -12,11 +12,6 @@ namespace pare::passes {
 
 namespace {
 
-struct Fusable {
-  ir::Activation kind;
-  std::vector<float> params;
-};
-
 // Clip's bound at input `index`: absent means unbounded; a non-scalar or non-constant
 // bound cannot be fused.
 std::optional<float> clip_bound(const ir::Graph& graph, const ir::Node& clip, size_t index,
@@ -29,22 +24,22 @@ std::optional<float> clip_bound(const ir::Graph& graph, const ir::Node& clip, si
   return static_cast<float>(v[0]);
 }
 
-std::optional<Fusable> as_activation(const ir::Graph& graph, const ir::Node& node) {
+std::optional<FusedActivation> as_activation(const ir::Graph& graph, const ir::Node& node) {
   switch (node.op) {
-    case ir::OpKind::kRelu: return Fusable{ir::Activation::kRelu, {}};
-    case ir::OpKind::kSigmoid: return Fusable{ir::Activation::kSigmoid, {}};
-    case ir::OpKind::kHardSwish: return Fusable{ir::Activation::kHardSwish, {}};
+    case ir::OpKind::kRelu: return FusedActivation{ActivationKind::kRelu};
+    case ir::OpKind::kSigmoid: return FusedActivation{ActivationKind::kSigmoid};
+    case ir::OpKind::kHardSwish: return FusedActivation{ActivationKind::kHardSwish};
     case ir::OpKind::kHardSigmoid:
-      return Fusable{ir::Activation::kHardSigmoid,
-                     {node.attrs.get_float("alpha", 0.2f), node.attrs.get_float("beta", 0.5f)}};
+      return FusedActivation{ActivationKind::kHardSigmoid, node.attrs.get_float("alpha", 0.2f),
+                             node.attrs.get_float("beta", 0.5f)};
     case ir::OpKind::kLeakyRelu:
-      return Fusable{ir::Activation::kLeakyRelu, {node.attrs.get_float("alpha", 0.01f)}};
+      return FusedActivation{ActivationKind::kLeakyRelu, node.attrs.get_float("alpha", 0.01f)};
     case ir::OpKind::kClip: {
       const float inf = std::numeric_limits<float>::infinity();
       std::optional<float> lo = clip_bound(graph, node, 1, -inf);
       std::optional<float> hi = clip_bound(graph, node, 2, inf);
       if (!lo || !hi) return std::nullopt;
-      return Fusable{ir::Activation::kClip, {*lo, *hi}};
+      return FusedActivation{ActivationKind::kClip, *lo, *hi};
     }
     default: return std::nullopt;
   }
@@ -55,13 +50,13 @@ bool can_carry_activation(ir::OpKind op) { return ir::op_info(op).has(ir::kFuses
 bool fuse_one(ir::Graph& graph, ir::NodeId act_id, PassContext& ctx) {
   const ir::Node& act = graph.node(act_id);
   if (act.inputs.empty() || act.inputs[0] == ir::kNoTensor || act.outputs.size() != 1) return false;
-  std::optional<Fusable> fusable = as_activation(graph, act);
+  std::optional<FusedActivation> fusable = as_activation(graph, act);
   if (!fusable) return false;
   const ir::TensorId x = act.inputs[0];
   const ir::NodeId producer_id = graph.producer(x);
   if (producer_id == ir::kNoNode || sole_consumer(graph, x) != act_id) return false;
   const ir::Node& producer = graph.node(producer_id);
-  if (!can_carry_activation(producer.op) || producer.activation != ir::Activation::kNone ||
+  if (!can_carry_activation(producer.op) || producer.activation.kind != ActivationKind::kNone ||
       producer.outputs.size() != 1)
     return false;
   // Fused activations run on float outputs; a quantized output has its own rules.
@@ -71,8 +66,7 @@ bool fuse_one(ir::Graph& graph, ir::NodeId act_id, PassContext& ctx) {
   std::string note = std::string(ir::op_name(act.op)) + " '" + act.name + "' fused into " +
                      describe_node(graph, producer_id);
   ir::Node& p = graph.node(producer_id);
-  p.activation = fusable->kind;
-  p.activation_params = fusable->params;
+  p.activation = *fusable;
   // The producer writes the activation's output, so its name (maybe a graph output) stays.
   p.outputs[0] = graph.node(act_id).outputs[0];
   graph.remove_node(act_id);

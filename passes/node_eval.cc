@@ -36,7 +36,7 @@ rt::TensorDesc tensor_desc(const ir::Graph& graph, ir::TensorId id, const std::s
   if (t.dtype == ir::DType::kUndefined) throw_invalid(where + ": tensor '" + t.name + "' has no dtype");
   rt::TensorDesc desc;
   desc.name = t.name;
-  desc.dtype = static_cast<rt::DType>(t.dtype);
+  desc.dtype = t.dtype;
   desc.shape = t.shape.sizes();
   return desc;
 }
@@ -83,7 +83,7 @@ std::vector<ir::BufferPtr> evaluate_node(const ir::Graph& graph, ir::NodeId id) 
     ctx.inputs.push_back(node.inputs[i] == ir::kNoTensor ? nullptr : &in_descs[i]);
   for (const rt::TensorDesc& d : out_descs) ctx.outputs.push_back(&d);
   try {
-    ctx.activation = to_runtime_activation(node.activation, node.activation_params);
+    ctx.activation = node.activation;
   } catch (const Error& e) {
     throw Error(e.code(), where + ": " + e.what());
   }
@@ -155,26 +155,6 @@ rt::Attrs to_runtime_attrs(const ir::Attributes& attrs) {
     out.add(std::move(a));
   }
   return out;
-}
-
-rt::FusedActivation to_runtime_activation(ir::Activation a, const std::vector<float>& params) {
-  rt::FusedActivation act;
-  size_t expected = 0;
-  switch (a) {
-    case ir::Activation::kNone: act.kind = rt::ActivationKind::kNone; break;
-    case ir::Activation::kRelu: act.kind = rt::ActivationKind::kRelu; break;
-    case ir::Activation::kClip: act.kind = rt::ActivationKind::kClip; expected = 2; break;
-    case ir::Activation::kSigmoid: act.kind = rt::ActivationKind::kSigmoid; break;
-    case ir::Activation::kHardSigmoid: act.kind = rt::ActivationKind::kHardSigmoid; expected = 2; break;
-    case ir::Activation::kHardSwish: act.kind = rt::ActivationKind::kHardSwish; break;
-    case ir::Activation::kLeakyRelu: act.kind = rt::ActivationKind::kLeakyRelu; expected = 1; break;
-  }
-  if (params.size() != expected)
-    throw_invalid(std::string("fused activation ") + ir::activation_name(a) + " takes " +
-                  std::to_string(expected) + " parameters, got " + std::to_string(params.size()));
-  if (expected > 0) act.p0 = params[0];
-  if (expected > 1) act.p1 = params[1];
-  return act;
 }
 
 }  // namespace pare::passes

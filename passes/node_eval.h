@@ -14,8 +14,7 @@ namespace pare::passes {
 // outputs' dtypes and shapes must be set). Throws pare::Error naming the node.
 std::vector<ir::BufferPtr> evaluate_node(const ir::Graph& graph, ir::NodeId id);
 
-// IR -> runtime conversions, shared with the .pare writer's checks.
+// IR attributes as the runtime takes them.
 rt::Attrs to_runtime_attrs(const ir::Attributes& attrs);
-rt::FusedActivation to_runtime_activation(ir::Activation a, const std::vector<float>& params);
 
 }  // namespace pare::passes

@@ -118,40 +118,36 @@ std::vector<size_t> data_inputs(OpKind op, size_t count) {
   return all;
 }
 
-bool unfusable(ir::Activation a) {
-  return a == ir::Activation::kNone || a == ir::Activation::kRelu || a == ir::Activation::kClip;
+bool unfusable(ActivationKind a) {
+  return a == ActivationKind::kNone || a == ActivationKind::kRelu || a == ActivationKind::kClip;
 }
 
 // Moves a fused activation the int8 clamp cannot express into its own node after `id`.
 void unfuse_activation(ir::Graph& g, NodeId id) {
   ir::Node& n = g.node(id);
-  const TensorId out = n.outputs[0];
-  ir::Tensor pre = g.tensor(out);
+  ir::Tensor pre = g.tensor(n.outputs[0]);
   pre.name = unique_tensor_name(g, pre.name + "/preact");
   const TensorId pre_id = g.add_tensor(pre);
   ir::Node act;
-  act.name = g.node(id).name + "/activation";
+  act.name = n.name + "/activation";
   act.inputs = {pre_id};
-  act.outputs = {out};
-  const std::vector<float> params = g.node(id).activation_params;
-  switch (g.node(id).activation) {
-    case ir::Activation::kSigmoid: act.op = OpKind::kSigmoid; break;
-    case ir::Activation::kHardSwish: act.op = OpKind::kHardSwish; break;
-    case ir::Activation::kHardSigmoid:
+  act.outputs = {n.outputs[0]};
+  switch (n.activation.kind) {
+    case ActivationKind::kSigmoid: act.op = OpKind::kSigmoid; break;
+    case ActivationKind::kHardSwish: act.op = OpKind::kHardSwish; break;
+    case ActivationKind::kHardSigmoid:
       act.op = OpKind::kHardSigmoid;
-      act.attrs.set("alpha", params.at(0));
-      act.attrs.set("beta", params.at(1));
+      act.attrs.set("alpha", n.activation.p0);
+      act.attrs.set("beta", n.activation.p1);
       break;
-    case ir::Activation::kLeakyRelu:
+    case ActivationKind::kLeakyRelu:
       act.op = OpKind::kLeakyRelu;
-      act.attrs.set("alpha", params.at(0));
+      act.attrs.set("alpha", n.activation.p0);
       break;
     default: throw_internal("quantize: cannot unfuse this activation");
   }
-  ir::Node& conv = g.node(id);
-  conv.outputs[0] = pre_id;
-  conv.activation = ir::Activation::kNone;
-  conv.activation_params.clear();
+  n.outputs[0] = pre_id;
+  n.activation = FusedActivation{};
   g.add_node(std::move(act));
 }
 
@@ -205,7 +201,7 @@ class Quantizer {
       throw_invalid("quantize needs calibration data (pare compress --calib FILE)");
     choose_nodes();
     for (NodeId id : weighted_)
-      if (!unfusable(g_.node(id).activation)) unfuse_activation(g_, id);
+      if (!unfusable(g_.node(id).activation.kind)) unfuse_activation(g_, id);
     choose_followers();  // takes in the new activation nodes
   }
 
@@ -251,7 +247,7 @@ class Quantizer {
         }
       }
       // Add/Mul with a broadcast operand are fine; a fused activation on them is a clamp only.
-      if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = unfusable(n.activation);
+      if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = unfusable(n.activation.kind);
       // Resize moves bytes only in nearest mode.
       if (ok && n.op == OpKind::kResize) ok = n.attrs.get_string("mode", "nearest") == "nearest" &&
                                                 n.attrs.get_string("coordinate_transformation_mode", "") !=
@@ -355,7 +351,7 @@ class Quantizer {
     q.dtype = act_dtype();
     q.data = nullptr;
     const QParams& p = params_.at(t);
-    q.quant = ir::Quantization{{p.scale}, {p.zero_point}, -1};
+    q.quant = QuantParams{{p.scale}, {p.zero_point}, -1};
     const TensorId id = g_.add_tensor(std::move(q));
     twin_[t] = id;
     return id;
@@ -409,16 +405,16 @@ class Quantizer {
     if (!o_.int8_constants) return;
     std::map<TensorId, TensorId> done;
     for (NodeId id : g_.topological_order()) {
-      const ir::Node& n = g_.node(id);
+      ir::Node& n = g_.node(id);
       if (int8_.count(id)) continue;
       if (!ir::op_info(n.op).has(ir::kInt8Constants)) continue;
       for (size_t i = 0; i < n.inputs.size(); ++i) {
-        const TensorId t = g_.node(id).inputs[i];
+        const TensorId t = n.inputs[i];
         if (t == ir::kNoTensor || !is_float_constant(g_.tensor(t)) || g_.tensor(t).shape.num_elements() < 128)
           continue;
         auto it = done.find(t);
         if (it == done.end()) {
-          const ir::Tensor f = g_.tensor(t);  // a copy: adding tensors moves the table
+          const ir::Tensor& f = g_.tensor(t);
           QuantizedWeight qw = quantize_weight(f, 0, /*per_channel=*/false);
           ir::Tensor q;
           q.name = unique_tensor_name(g_, f.name + "/int8");
@@ -428,7 +424,7 @@ class Quantizer {
           buf->bytes.assign(reinterpret_cast<const uint8_t*>(qw.values.data()),
                             reinterpret_cast<const uint8_t*>(qw.values.data()) + qw.values.size());
           q.data = buf;
-          q.quant = ir::Quantization{qw.scales, {0}, -1};
+          q.quant = QuantParams{qw.scales, {0}, -1};
           const TensorId q_id = g_.add_tensor(std::move(q));
           ir::Tensor out;
           out.name = unique_tensor_name(g_, f.name + "/dequantized");
@@ -443,7 +439,7 @@ class Quantizer {
           g_.add_node(std::move(dq));
           it = done.emplace(t, out_id).first;
         }
-        g_.node(id).inputs[i] = it->second;
+        n.inputs[i] = it->second;
       }
     }
   }
@@ -473,7 +469,6 @@ class Quantizer {
     const int axis = weight_axis(n);
     QuantizedWeight qw = quantize_weight(w, axis, o_.per_channel);
     const size_t channels = static_cast<size_t>(w.shape.sizes()[static_cast<size_t>(axis)]);
-    // Before any tensor is added: `w` refers into the graph's tensor table.
     const std::vector<double> correction = bias_correction(n, w, qw, axis, channels);
     const float sx = g_.tensor(n.inputs[0]).quant->scales.at(0);  // the input's 8-bit twin
     ir::Tensor wt;
@@ -484,7 +479,7 @@ class Quantizer {
     buf->bytes.assign(reinterpret_cast<const uint8_t*>(qw.values.data()),
                       reinterpret_cast<const uint8_t*>(qw.values.data()) + qw.values.size());
     wt.data = buf;
-    wt.quant = ir::Quantization{qw.scales, std::vector<int64_t>(qw.scales.size(), 0), o_.per_channel ? axis : -1};
+    wt.quant = QuantParams{qw.scales, std::vector<int64_t>(qw.scales.size(), 0), o_.per_channel ? axis : -1};
     const TensorId w_id = g_.add_tensor(std::move(wt));
     std::vector<float> bias_scales(channels);
     for (size_t c = 0; c < channels; ++c) bias_scales[c] = sx * qw.scales[o_.per_channel ? c : 0];
@@ -505,11 +500,10 @@ class Quantizer {
       b_id = ir::add_constant<int32_t>(g_, unique_tensor_name(g_, name + "/int32"), DType::kInt32,
                                        {static_cast<int64_t>(channels)}, q);
     }
-    ir::Node& node = g_.node(id);
-    node.inputs[1] = w_id;
+    n.inputs[1] = w_id;
     if (has_bias) {
-      if (node.inputs.size() < 3) node.inputs.resize(3, ir::kNoTensor);
-      node.inputs[2] = b_id;
+      if (n.inputs.size() < 3) n.inputs.resize(3, ir::kNoTensor);
+      n.inputs[2] = b_id;
     }
   }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "formats/pare/schema_generated.h"
+#include "formats/pare/schema_types.h"
 #include "runtime/memory_planner.h"
 
 namespace pare::rt {
@@ -41,16 +42,6 @@ size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 template <typename T>
 bool elements_aligned(const flatbuffers::Vector<T>* v) {
   return !v || v->size() == 0 || reinterpret_cast<uintptr_t>(v->Data()) % alignof(T) == 0;
-}
-
-// Parameters a fused activation needs, by kind.
-size_t activation_param_count(ActivationKind k) {
-  switch (k) {
-    case ActivationKind::kClip:
-    case ActivationKind::kHardSigmoid: return 2;
-    case ActivationKind::kLeakyRelu: return 1;
-    default: return 0;
-  }
 }
 
 }  // namespace
@@ -217,7 +208,7 @@ Status Model::parse(const std::string& name) {
 
     if (const fb::Quantization* fq = t->quantization()) {
       mt.desc.quantized = true;
-      QuantDesc& qd = mt.desc.quant;
+      QuantParams& qd = mt.desc.quant;
       qd.axis = fq->axis();
       if (fq->scales()) qd.scales.assign(fq->scales()->begin(), fq->scales()->end());
       if (fq->zero_points()) qd.zero_points.assign(fq->zero_points()->begin(), fq->zero_points()->end());
@@ -326,8 +317,7 @@ Status Model::parse(const std::string& name) {
     }
 
     const int32_t act = static_cast<int32_t>(fn->activation());
-    if (act < static_cast<int32_t>(ActivationKind::kNone) ||
-        act > static_cast<int32_t>(ActivationKind::kLeakyRelu))
+    if (act < 0 || act >= kActivationKindCount)
       return bad_model(whereop + " has invalid activation " + std::to_string(act));
     nd.activation.kind = static_cast<ActivationKind>(act);
     const size_t params = count(fn->activation_params());

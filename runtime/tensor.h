@@ -14,14 +14,7 @@ using ::pare::DType;
 using ::pare::dtype_size;
 using ::pare::dtype_name;
 using ::pare::dtype_valid;
-
-// Quantization of an 8-bit (or int32 bias) tensor: real = scales[i] * (q - zero_points[i]),
-// one entry per tensor (axis -1) or one per index along `axis`.
-struct QuantDesc {
-  std::vector<float> scales;
-  std::vector<int64_t> zero_points;
-  int32_t axis = -1;
-};
+using ::pare::QuantParams;
 
 struct TensorDesc {
   std::string name;
@@ -29,7 +22,7 @@ struct TensorDesc {
   std::vector<int64_t> shape;
   const void* constant = nullptr;  // weights: points into the mapped file (or a caller's buffer)
   bool quantized = false;          // quant holds the tensor's quantization
-  QuantDesc quant;
+  QuantParams quant;
 
   int64_t num_elements() const {
     int64_t n = 1;

@@ -1,10 +1,12 @@
-// The element types and fused activations, defined once for the IR, the runtime, its
-// kernels and (tied by static_asserts where the file is read and written) the .pare schema.
+// The element types, fused activations and quantization parameters, defined once for the
+// IR, the runtime, its kernels and (tied by static_asserts in formats/pare/schema_types.h,
+// where the file is written and loaded) the .pare schema.
 // Dependency-free: apps embed it with the runtime, and the toolchain includes it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace pare {
 
@@ -51,14 +53,15 @@ constexpr const char* dtype_name(DType t) {
 }
 
 // A dtype a tensor may have: one of the enumerators, except kUndefined.
-constexpr bool dtype_valid(int32_t value) {
-  switch (value) {
-    case 1: case 2: case 3: case 6: case 7: case 9: case 11:
-      return true;
-    default:
-      return false;
-  }
+constexpr bool dtype_valid(int32_t value) { return dtype_size(static_cast<DType>(value)) != 0; }
+
+// Enumerators of DType, kUndefined included (the .pare schema must list as many).
+constexpr int32_t count_dtypes() {
+  int32_t n = 1;
+  for (int32_t v = 1; v < 256; ++v) n += dtype_valid(v) ? 1 : 0;
+  return n;
 }
+constexpr int32_t kDTypeCount = count_dtypes();
 
 // An activation a Conv/ConvTranspose/Gemm/MatMul applies to its output in place.
 enum class ActivationKind : int32_t {
@@ -72,11 +75,33 @@ enum class ActivationKind : int32_t {
 };
 constexpr int32_t kActivationKindCount = 7;
 
-// A fused activation with its parameters, as kernels take it.
+// Parameters an activation carries (p0, then p1); the others are unused.
+constexpr size_t activation_param_count(ActivationKind k) {
+  switch (k) {
+    case ActivationKind::kClip:
+    case ActivationKind::kHardSigmoid: return 2;
+    case ActivationKind::kLeakyRelu: return 1;
+    case ActivationKind::kNone:
+    case ActivationKind::kRelu:
+    case ActivationKind::kSigmoid:
+    case ActivationKind::kHardSwish: return 0;
+  }
+  return 0;
+}
+
+// A fused activation with its parameters, as nodes carry it and kernels take it.
 struct FusedActivation {
   ActivationKind kind = ActivationKind::kNone;
   float p0 = 0.f;  // Clip: min; HardSigmoid: alpha; LeakyRelu: alpha
   float p1 = 0.f;  // Clip: max; HardSigmoid: beta
+};
+
+// Quantization of an 8-bit (or int32 bias) tensor: real = scales[i] * (q - zero_points[i]),
+// one entry per tensor (axis -1) or one per index along `axis`.
+struct QuantParams {
+  std::vector<float> scales;
+  std::vector<int64_t> zero_points;
+  int32_t axis = -1;  // -1: per tensor
 };
 
 }  // namespace pare

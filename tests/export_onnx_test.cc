@@ -93,8 +93,9 @@ std::vector<std::string> describe_graph(const ir::Graph& g) {
         default: for (float x : std::get<std::vector<float>>(v)) s += std::to_string(x) + ","; break;
       }
     }
-    s += std::string(" act ") + ir::activation_name(n.activation);
-    for (float p : n.activation_params) s += " " + std::to_string(p);
+    s += std::string(" act ") + ir::activation_name(n.activation.kind);
+    const float params[] = {n.activation.p0, n.activation.p1};
+    for (size_t k = 0; k < activation_param_count(n.activation.kind); ++k) s += " " + std::to_string(params[k]);
     items.push_back(s);
   }
   for (size_t i = 0; i < g.tensor_capacity(); ++i) {
@@ -169,7 +170,7 @@ INSTANTIATE_TEST_SUITE_P(TrainedModels, ExportTrainedModel, ::testing::Values("f
 // --- Hand-built graphs.
 
 ir::Tensor activation(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
-                      std::optional<ir::Quantization> quant = std::nullopt) {
+                      std::optional<QuantParams> quant = std::nullopt) {
   ir::Tensor t;
   t.name = name;
   t.dtype = dtype;
@@ -223,28 +224,28 @@ TEST(ExportOnnx, Int8GraphBecomesQdq) {
   g.inputs = {x};
   const TensorId xs = ir::add_constant<float>(g, "x/scale", DType::kFloat32, {}, {sx});
   const TensorId xz = ir::add_constant<uint8_t>(g, "x/zero_point", DType::kUInt8, {}, {128});
-  const TensorId xq = g.add_tensor(activation("x/q8", DType::kUInt8, {1, 1, 4, 4}, ir::Quantization{{sx}, {128}, -1}));
+  const TensorId xq = g.add_tensor(activation("x/q8", DType::kUInt8, {1, 1, 4, 4}, QuantParams{{sx}, {128}, -1}));
   add_node(g, OpKind::kQuantizeLinear, "quantize", {x, xs, xz}, xq);
 
   std::vector<int8_t> wv(2 * 9);
   for (size_t i = 0; i < wv.size(); ++i) wv[i] = static_cast<int8_t>(static_cast<int>(i * 7 % 255) - 127);
   const TensorId w = ir::add_constant<int8_t>(g, "w", DType::kInt8, {2, 1, 3, 3}, wv);
-  g.tensor(w).quant = ir::Quantization{sw, {0, 0}, 0};
+  g.tensor(w).quant = QuantParams{sw, {0, 0}, 0};
   const TensorId b = ir::add_constant<int32_t>(g, "b", DType::kInt32, {2}, {100, -50});
-  g.tensor(b).quant = ir::Quantization{{sx * sw[0], sx * sw[1]}, {0, 0}, 0};
-  const TensorId y = g.add_tensor(activation("y", DType::kUInt8, {1, 2, 2, 2}, ir::Quantization{{sy}, {0}, -1}));
+  g.tensor(b).quant = QuantParams{{sx * sw[0], sx * sw[1]}, {0, 0}, 0};
+  const TensorId y = g.add_tensor(activation("y", DType::kUInt8, {1, 2, 2, 2}, QuantParams{{sy}, {0}, -1}));
   add_node(g, OpKind::kConv, "conv", {xq, w, b}, y);
   g.node(1).attrs.set("kernel_shape", std::vector<int64_t>{3, 3});
-  g.node(1).activation = ir::Activation::kRelu;
+  g.node(1).activation.kind = ActivationKind::kRelu;
 
-  const TensorId flat = g.add_tensor(activation("flat", DType::kUInt8, {1, 8}, ir::Quantization{{sy}, {0}, -1}));
+  const TensorId flat = g.add_tensor(activation("flat", DType::kUInt8, {1, 8}, QuantParams{{sy}, {0}, -1}));
   add_node(g, OpKind::kFlatten, "flatten", {y}, flat);
   std::vector<int8_t> w2v(3 * 8, 5);
   const TensorId w2 = ir::add_constant<int8_t>(g, "w2", DType::kInt8, {3, 8}, w2v);
-  g.tensor(w2).quant = ir::Quantization{{0.02f, 0.03f, 0.04f}, {0, 0, 0}, 0};
+  g.tensor(w2).quant = QuantParams{{0.02f, 0.03f, 0.04f}, {0, 0, 0}, 0};
   const TensorId b2 = ir::add_constant<int32_t>(g, "b2", DType::kInt32, {3}, {1, 2, 3});
-  g.tensor(b2).quant = ir::Quantization{{sy * 0.02f, sy * 0.03f, sy * 0.04f}, {0, 0, 0}, 0};
-  const TensorId z = g.add_tensor(activation("z", DType::kUInt8, {1, 3}, ir::Quantization{{sz}, {10}, -1}));
+  g.tensor(b2).quant = QuantParams{{sy * 0.02f, sy * 0.03f, sy * 0.04f}, {0, 0, 0}, 0};
+  const TensorId z = g.add_tensor(activation("z", DType::kUInt8, {1, 3}, QuantParams{{sz}, {10}, -1}));
   add_node(g, OpKind::kGemm, "fc", {flat, w2, b2}, z);
   g.node(3).attrs.set("transB", int64_t{1});
   const TensorId zs = ir::add_constant<float>(g, "z/scale", DType::kFloat32, {}, {sz});
@@ -316,8 +317,7 @@ TEST(ExportOnnx, NhwcActivationAndGelu) {
     const TensorId y = g.add_tensor(activation("y", DType::kFloat32, {1, 3, 3, 4}));
     add_node(g, OpKind::kConv, "conv", {x, w}, y);
     g.node(0).attrs.set("layout", std::string("NHWC"));
-    g.node(0).activation = ir::Activation::kClip;
-    g.node(0).activation_params = {0.f, 6.f};
+    g.node(0).activation = FusedActivation{ActivationKind::kClip, 0.f, 6.f};
     const TensorId z = g.add_tensor(activation("z", DType::kFloat32, {1, 3, 3, 4}));
     add_node(g, OpKind::kGelu, "gelu", {y}, z);
     g.node(1).attrs.set("approximate", approximate);

@@ -229,7 +229,7 @@ TEST(Format, AttributesActivationAndQuantizationRoundTrip) {
   const ir::TensorId ai = g.add_tensor(a);
   ir::Tensor out = a;
   out.name = "out";
-  out.quant = ir::Quantization{{0.5f}, {3}, -1};
+  out.quant = QuantParams{{0.5f}, {3}, -1};
   const ir::TensorId oi = g.add_tensor(out);
   ir::Tensor mid = a;
   mid.name = "mid";
@@ -241,7 +241,7 @@ TEST(Format, AttributesActivationAndQuantizationRoundTrip) {
   auto buf = std::make_shared<ir::Buffer>();
   for (int i = 0; i < 16; ++i) buf->bytes.push_back(static_cast<uint8_t>(i - 8));
   q.data = buf;
-  q.quant = ir::Quantization{{0.1f, 0.2f, 0.3f, 0.4f}, {0, 0, 0, 0}, 0};
+  q.quant = QuantParams{{0.1f, 0.2f, 0.3f, 0.4f}, {0, 0, 0, 0}, 0};
   const ir::TensorId qi = g.add_tensor(q);
 
   ir::Node mm;
@@ -249,8 +249,7 @@ TEST(Format, AttributesActivationAndQuantizationRoundTrip) {
   mm.name = "fc";
   mm.inputs = {ai, qi};
   mm.outputs = {mi};
-  mm.activation = ir::Activation::kHardSigmoid;
-  mm.activation_params = {0.2f, 0.5f};
+  mm.activation = FusedActivation{ActivationKind::kHardSigmoid, 0.2f, 0.5f};
   ir::Node idn;
   idn.op = ir::OpKind::kIdentity;
   idn.name = "attrs";
@@ -261,8 +260,7 @@ TEST(Format, AttributesActivationAndQuantizationRoundTrip) {
   idn.attrs.set("mode", std::string("tanh"));
   idn.attrs.set("beta", 0.25f);
   idn.attrs.set("axes", std::vector<int64_t>{0, -1, 3});
-  idn.activation = ir::Activation::kClip;
-  idn.activation_params = {0.f, 6.f};
+  idn.activation = FusedActivation{ActivationKind::kClip, 0.f, 6.f};
   g.add_node(mm);
   g.add_node(idn);
   g.inputs = {ai};
@@ -626,8 +624,7 @@ TEST(Format, ActivationAndAttributeEnumsAreChecked) {
   ir::Graph g = relu_add_graph();
   for (ir::NodeId n : g.nodes()) {
     if (g.node(n).name != "block/add_b") continue;
-    g.node(n).activation = ir::Activation::kLeakyRelu;
-    g.node(n).activation_params = {0.1f};
+    g.node(n).activation = FusedActivation{ActivationKind::kLeakyRelu, 0.1f};
     g.node(n).attrs.set("f", 1.f);
   }
   std::vector<uint8_t> bytes = format::serialize(g, options());

@@ -250,6 +250,26 @@ TEST(Graph, CompactRenumbersDenselyInTopologicalOrder) {
   EXPECT_EQ(g.find_tensor("unused"), kNoTensor);
 }
 
+TEST(Graph, ReferencesSurviveAdditions) {
+  Graph g;
+  const TensorId x = value(g, "x", {1, 4});
+  const NodeId relu = add(g, OpKind::kRelu, "relu", {x});
+  Tensor& held_tensor = g.tensor(x);
+  Node& held_node = g.node(relu);
+  // Far past any initial capacity: a std::vector would have moved its elements by now.
+  for (int i = 0; i < 5000; ++i) add(g, OpKind::kIdentity, "id" + std::to_string(i), {x});
+  EXPECT_EQ(&held_tensor, &g.tensor(x));
+  EXPECT_EQ(&held_node, &g.node(relu));
+  EXPECT_EQ(held_tensor.name, "x");
+  EXPECT_EQ(held_node.name, "relu");
+  held_tensor.name = "renamed";
+  held_node.inputs.push_back(x);
+  EXPECT_EQ(g.tensor(x).name, "renamed");
+  EXPECT_EQ(g.node(relu).inputs, (std::vector<TensorId>{x, x}));
+  EXPECT_EQ(g.tensor_capacity(), 5002u);
+  EXPECT_EQ(g.node_capacity(), 5001u);
+}
+
 TEST(Graph, AttributesAreTyped) {
   Attributes a = attrs({{"axis", int64_t{2}},
                         {"alpha", 0.5f},
@@ -746,16 +766,13 @@ TEST(Verifier, CatchesShapeDisagreeingWithInference) {
 
 TEST(Verifier, CatchesBadActivationAndQuantization) {
   SmallGraph s;
-  s.g.node(s.relu).activation = Activation::kRelu;
+  s.g.node(s.relu).activation.kind = ActivationKind::kRelu;
   expect_invalid(s.g, "node 'relu1' (Relu): ops of this kind cannot carry a fused activation");
   SmallGraph s2;
-  s2.g.node(s2.conv).activation = Activation::kClip;
-  s2.g.node(s2.conv).activation_params = {0.f};
-  expect_invalid(s2.g, "fused activation Clip has 1 parameters, expected 2");
-  s2.g.node(s2.conv).activation_params = {0.f, 6.f};
+  s2.g.node(s2.conv).activation = FusedActivation{ActivationKind::kClip, 0.f, 6.f};
   EXPECT_TRUE(verify(s2.g).is_ok());
   SmallGraph s3;
-  s3.g.tensor(s3.w).quant = Quantization{{0.1f, 0.2f}, {}, 0};
+  s3.g.tensor(s3.w).quant = QuantParams{{0.1f, 0.2f}, {}, 0};
   expect_invalid(s3.g, "tensor 'w': quantization has 2 scales, expected 3");
 }
 

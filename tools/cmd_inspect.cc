@@ -25,15 +25,10 @@ struct NodeRow {
   size_t param_bytes = 0;
 };
 
-// rt::ActivationKind follows the numbering of ir::Activation (and of the schema).
-std::string activation_text(const rt::FusedActivation& a) {
-  return ir::activation_name(static_cast<ir::Activation>(a.kind));
-}
-
 std::vector<NodeRow> node_rows(const rt::Model& model) {
   std::vector<NodeRow> rows;
   for (const rt::NodeDesc& n : model.nodes()) {
-    NodeRow row{n.name, n.op, activation_text(n.activation), {}, 0};
+    NodeRow row{n.name, n.op, ir::activation_name(n.activation.kind), {}, 0};
     for (int32_t t : n.outputs)
       row.output_shapes.push_back(model.tensors()[static_cast<size_t>(t)].desc.shape);
     std::set<int32_t> counted;  // a constant fed twice to one node counts once

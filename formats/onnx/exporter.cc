@@ -100,7 +100,7 @@ class Exporter {
                    const std::string& raw) {
     onnx::TensorProto* t = graph_->add_initializer();
     t->set_name(name);
-    t->set_data_type(static_cast<int32_t>(dtype));  // ir::DType follows ONNX's numbering
+    t->set_data_type(static_cast<int32_t>(dtype));  // DType follows ONNX's numbering
     for (int64_t d : dims) t->add_dims(d);
     t->set_raw_data(raw);
   }
@@ -188,7 +188,7 @@ class Exporter {
   // --- QDQ pieces.
   // Scale and zero-point initializers of `q` for a tensor of dtype `dtype`: scalars per
   // tensor, 1-D per axis.
-  std::pair<std::string, std::string> qparams(const std::string& base, const ir::Quantization& q, DType dtype) {
+  std::pair<std::string, std::string> qparams(const std::string& base, const QuantParams& q, DType dtype) {
     const std::vector<int64_t> dims =
         q.axis < 0 ? std::vector<int64_t>{} : std::vector<int64_t>{static_cast<int64_t>(q.scales.size())};
     const std::string scale = fresh(base + "_scale");
@@ -205,7 +205,7 @@ class Exporter {
   }
 
   std::string dequantize(const std::string& x, const ir::Tensor& t, int32_t axis) {
-    ir::Quantization q = *t.quant;
+    QuantParams q = *t.quant;
     q.axis = axis;
     auto [scale, zp] = qparams(t.name, q, t.dtype);
     const std::string out = fresh(x + "_dequantized");
@@ -232,28 +232,23 @@ class Exporter {
 
   // --- Activations and Gelu.
   void activation(const ir::Node& n, const std::string& x, const std::string& y) {
-    const std::string name = n.name + "/" + ir::activation_name(n.activation);
-    const std::vector<float>& p = n.activation_params;
-    auto param = [&](size_t i) {
-      if (i >= p.size())
-        throw_invalid("node '" + n.name + "': fused " + ir::activation_name(n.activation) + " lacks parameters");
-      return p[i];
-    };
-    switch (n.activation) {
-      case ir::Activation::kNone: break;
-      case ir::Activation::kRelu: node("Relu", {x}, {y}, name); break;
-      case ir::Activation::kClip:
-        node("Clip", {x, constant_f(y + "_min", param(0)), constant_f(y + "_max", param(1))}, {y}, name);
+    const std::string name = n.name + "/" + ir::activation_name(n.activation.kind);
+    const float p0 = n.activation.p0, p1 = n.activation.p1;
+    switch (n.activation.kind) {
+      case ActivationKind::kNone: break;
+      case ActivationKind::kRelu: node("Relu", {x}, {y}, name); break;
+      case ActivationKind::kClip:
+        node("Clip", {x, constant_f(y + "_min", p0), constant_f(y + "_max", p1)}, {y}, name);
         break;
-      case ir::Activation::kSigmoid: node("Sigmoid", {x}, {y}, name); break;
-      case ir::Activation::kHardSigmoid: {
+      case ActivationKind::kSigmoid: node("Sigmoid", {x}, {y}, name); break;
+      case ActivationKind::kHardSigmoid: {
         onnx::NodeProto* h = node("HardSigmoid", {x}, {y}, name);
-        attr_float(h, "alpha", param(0));
-        attr_float(h, "beta", param(1));
+        attr_float(h, "alpha", p0);
+        attr_float(h, "beta", p1);
         break;
       }
-      case ir::Activation::kHardSwish: node("HardSwish", {x}, {y}, name); break;
-      case ir::Activation::kLeakyRelu: attr_float(node("LeakyRelu", {x}, {y}, name), "alpha", param(0)); break;
+      case ActivationKind::kHardSwish: node("HardSwish", {x}, {y}, name); break;
+      case ActivationKind::kLeakyRelu: attr_float(node("LeakyRelu", {x}, {y}, name), "alpha", p0); break;
     }
   }
 
@@ -299,13 +294,13 @@ class Exporter {
 
   // The implied quantization of an int8 Conv/Gemm/MatMul's int32 bias (the .pare does not
   // store it): scale s_x * s_w[c], zero point 0, along the output channels.
-  ir::Quantization bias_quantization(const ir::Node& n) const {
+  QuantParams bias_quantization(const ir::Node& n) const {
     const ir::Tensor& x = g_.tensor(n.inputs[0]);
     const ir::Tensor& w = g_.tensor(n.inputs[1]);
     if (!x.quant || !w.quant || x.quant->scales.empty() || w.quant->scales.empty())
       throw_invalid("node '" + n.name + "': an int32 bias needs quantized input and weights");
     const size_t channels = static_cast<size_t>(g_.tensor(n.inputs[2]).shape.num_elements());
-    ir::Quantization q;
+    QuantParams q;
     q.axis = 0;
     for (size_t c = 0; c < channels; ++c)
       q.scales.push_back(x.quant->scales[0] * w.quant->scales[w.quant->scales.size() == 1 ? 0 : c]);
@@ -371,7 +366,7 @@ class Exporter {
       const TensorId t = n.outputs[k];
       Out o;
       o.final_name = use(t);
-      o.act = k == 0 && n.activation != ir::Activation::kNone;
+      o.act = k == 0 && n.activation.kind != ActivationKind::kNone;
       o.quant = int8 && is_8bit(g_.tensor(t).dtype) && g_.tensor(t).quant;
       o.op_name = o.act || o.quant || nhwc ? fresh(o.final_name + (o.quant ? "_float" : "_raw")) : o.final_name;
       outs.push_back(o);

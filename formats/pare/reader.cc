@@ -13,16 +13,6 @@ namespace {
 
 std::string q(const std::string& s) { return "'" + s + "'"; }
 
-// Parameters a fused activation carries in the IR (the runtime keeps two floats for all).
-size_t activation_params(ir::Activation a) {
-  switch (a) {
-    case ir::Activation::kClip:
-    case ir::Activation::kHardSigmoid: return 2;
-    case ir::Activation::kLeakyRelu: return 1;
-    default: return 0;
-  }
-}
-
 ir::AttrValue attr_value(const rt::Attribute& a) {
   switch (a.type) {
     case rt::Attribute::kInt: return a.i;
@@ -61,8 +51,7 @@ ir::Graph read_graph(const std::string& path) {
     const rt::TensorDesc& d = mt.desc;
     ir::Tensor t;
     t.name = d.name;
-    t.dtype = static_cast<ir::DType>(d.dtype);  // same numbering (ONNX's)
-    if (ir::dtype_size(t.dtype) == 0) bad("tensor " + q(d.name) + " has a dtype the IR does not know");
+    t.dtype = d.dtype;
     t.shape = ir::Shape(d.shape);
     if (d.constant) {
       ir::BufferPtr& buf = buffers[{d.constant, d.byte_size()}];
@@ -74,7 +63,7 @@ ir::Graph read_graph(const std::string& path) {
       }
       t.data = buf;
     }
-    if (d.quantized) t.quant = ir::Quantization{d.quant.scales, d.quant.zero_points, d.quant.axis};
+    if (d.quantized) t.quant = d.quant;
     g.add_tensor(std::move(t));
   }
 
@@ -86,11 +75,7 @@ ir::Graph read_graph(const std::string& path) {
     for (const rt::Attribute& a : nd.attrs.all()) n.attrs.set(a.name, attr_value(a));
     for (int32_t in : nd.inputs) n.inputs.push_back(in < 0 ? ir::kNoTensor : in);
     n.outputs.assign(nd.outputs.begin(), nd.outputs.end());
-    // rt::ActivationKind follows the numbering of ir::Activation (and of the schema).
-    n.activation = static_cast<ir::Activation>(nd.activation.kind);
-    const size_t params = activation_params(n.activation);
-    if (params > 0) n.activation_params.push_back(nd.activation.p0);
-    if (params > 1) n.activation_params.push_back(nd.activation.p1);
+    n.activation = nd.activation;
     g.add_node(std::move(n));
   }
   g.inputs.assign(m.inputs().begin(), m.inputs().end());

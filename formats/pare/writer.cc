@@ -12,6 +12,7 @@
 #include <map>
 
 #include "formats/pare/schema_generated.h"
+#include "formats/pare/schema_types.h"
 #include "formats/pare/sha256.h"
 #include "ir/status.h"
 #include "runtime/memory_planner.h"
@@ -227,9 +228,12 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
     auto outputs = fbb.CreateVector(node.outputs);
     auto attrs_vec = fbb.CreateVector(attrs);
     flatbuffers::Offset<flatbuffers::Vector<float>> params = 0;
-    if (!node.activation_params.empty()) params = fbb.CreateVector(node.activation_params);
+    if (const size_t count = activation_param_count(node.activation.kind)) {
+      const float values[] = {node.activation.p0, node.activation.p1};
+      params = fbb.CreateVector(values, count);
+    }
     nodes.push_back(fb::CreateNode(fbb, op, name, inputs, outputs, attrs_vec,
-                                   static_cast<fb::Activation>(node.activation), params));
+                                   static_cast<fb::Activation>(node.activation.kind), params));
   }
   auto nodes_vec = fbb.CreateVector(nodes);
   auto inputs_vec = fbb.CreateVector(g.inputs);

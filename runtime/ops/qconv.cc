@@ -306,7 +306,7 @@ bool is_8bit(DType t) { return t == DType::kUInt8 || t == DType::kInt8; }
 // dtype's range.
 Status per_tensor_quant(const PrepareContext& ctx, const TensorDesc& t, const char* what, float* scale,
                         int32_t* zero_point) {
-  const QuantDesc& q = t.quant;
+  const QuantParams& q = t.quant;
   if (!t.quantized || q.scales.size() != 1 || q.zero_points.size() > 1)
     return ctx.error(Status::kUnsupported, std::string(what) + " '" + t.name +
                                                "' must be quantized per tensor (one scale and zero point)");
@@ -335,7 +335,7 @@ Status nn::q8_output_params(const PrepareContext& ctx, const TensorDesc& x, cons
   float sx = 0, sy = 0;
   PARE_RT_RETURN_IF_ERROR(per_tensor_quant(ctx, x, "input", &sx, x_zero_point));
   PARE_RT_RETURN_IF_ERROR(per_tensor_quant(ctx, y, "output", &sy, y_zero_point));
-  const QuantDesc& wq = w.quant;
+  const QuantParams& wq = w.quant;
   const bool per_channel = wq.scales.size() == static_cast<size_t>(channels) && channels != 1;
   if (!w.quantized || (wq.scales.size() != 1 && !per_channel) || (per_channel && wq.axis != w_axis))
     return ctx.error(Status::kUnsupported, "weight '" + w.name + "' must be quantized per tensor or per output "

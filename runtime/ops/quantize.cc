@@ -107,7 +107,7 @@ Status params_from_quantization(const PrepareContext& ctx, const TensorDesc& x, 
     return ctx.error(Status::kBadModel, "a zero point without a scale");
   if (!q8.quantized)
     return ctx.error(Status::kBadModel, "no scale input, and '" + q8.name + "' has no quantization");
-  const QuantDesc& q = q8.quant;
+  const QuantParams& q = q8.quant;
   split->outer = static_cast<size_t>(x.num_elements());
   split->channels = split->inner = 1;
   if (q.axis >= 0) {

@@ -111,7 +111,7 @@ TEST(FoldBatchNorm, LeavesUnsafePatterns) {
   b.output(b.apply(OpKind::kRelu, "relu", {c1}));
   // The conv already applies an activation.
   TensorId c2 = b.apply(OpKind::kConv, "fused", {x, b.random("w2", {2, 2, 1, 1}, 3)});
-  b.g.node(b.g.producer(c2)).activation = ir::Activation::kRelu;
+  b.g.node(b.g.producer(c2)).activation.kind = ActivationKind::kRelu;
   b.output(add_batchnorm(b, c2, 2, 4, "bn2"));
   // The weights are computed, not constant.
   TensorId c3 = b.apply(OpKind::kConv, "dynamic", {x, b.input("w3", {2, 2, 1, 1})});
@@ -127,18 +127,17 @@ TEST(FoldBatchNorm, LeavesUnsafePatterns) {
 struct ActivationCase {
   OpKind producer;
   OpKind activation;
-  ir::Activation expected;
-  std::vector<float> params;
+  FusedActivation expected;
 };
 
 TEST(FuseActivation, EachActivationOnEachProducer) {
   const std::vector<ActivationCase> cases = {
-      {OpKind::kConv, OpKind::kRelu, ir::Activation::kRelu, {}},
-      {OpKind::kConv, OpKind::kClip, ir::Activation::kClip, {0.f, 6.f}},
-      {OpKind::kConvTranspose, OpKind::kHardSwish, ir::Activation::kHardSwish, {}},
-      {OpKind::kGemm, OpKind::kLeakyRelu, ir::Activation::kLeakyRelu, {0.2f}},
-      {OpKind::kGemm, OpKind::kSigmoid, ir::Activation::kSigmoid, {}},
-      {OpKind::kMatMul, OpKind::kHardSigmoid, ir::Activation::kHardSigmoid, {0.25f, 0.4f}},
+      {OpKind::kConv, OpKind::kRelu, {ActivationKind::kRelu}},
+      {OpKind::kConv, OpKind::kClip, {ActivationKind::kClip, 0.f, 6.f}},
+      {OpKind::kConvTranspose, OpKind::kHardSwish, {ActivationKind::kHardSwish}},
+      {OpKind::kGemm, OpKind::kLeakyRelu, {ActivationKind::kLeakyRelu, 0.2f}},
+      {OpKind::kGemm, OpKind::kSigmoid, {ActivationKind::kSigmoid}},
+      {OpKind::kMatMul, OpKind::kHardSigmoid, {ActivationKind::kHardSigmoid, 0.25f, 0.4f}},
   };
   for (const ActivationCase& c : cases) {
     SCOPED_TRACE(std::string(ir::op_name(c.producer)) + " + " + ir::op_name(c.activation));
@@ -166,8 +165,9 @@ TEST(FuseActivation, EachActivationOnEachProducer) {
     ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f, &ctx);
     ASSERT_EQ(after.num_nodes(), 1u);
     const ir::Node& node = after.node(only_node_of(after, c.producer));
-    EXPECT_EQ(node.activation, c.expected);
-    EXPECT_EQ(node.activation_params, c.params);
+    EXPECT_EQ(node.activation.kind, c.expected.kind);
+    EXPECT_EQ(node.activation.p0, c.expected.p0);
+    EXPECT_EQ(node.activation.p1, c.expected.p1);
     EXPECT_EQ(node.outputs[0], y);
     EXPECT_EQ(after.tensor(after.outputs[0]).name, "act_out");
     EXPECT_TRUE(has_note(ctx, std::string(ir::op_name(c.activation)) + " 'act' fused into " +
@@ -182,10 +182,9 @@ TEST(FuseActivation, ClipWithoutMaxIsUnboundedAbove) {
   b.output(b.apply(OpKind::kClip, "clip", {mm, b.floats("lo", {}, {-1.f})}));
   ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f);
   const ir::Node& node = after.node(only_node_of(after, OpKind::kMatMul));
-  EXPECT_EQ(node.activation, ir::Activation::kClip);
-  ASSERT_EQ(node.activation_params.size(), 2u);
-  EXPECT_EQ(node.activation_params[0], -1.f);
-  EXPECT_TRUE(std::isinf(node.activation_params[1]));
+  EXPECT_EQ(node.activation.kind, ActivationKind::kClip);
+  EXPECT_EQ(node.activation.p0, -1.f);
+  EXPECT_TRUE(std::isinf(node.activation.p1));
 }
 
 TEST(FuseActivation, LeavesUnsafePatterns) {
@@ -209,7 +208,7 @@ TEST(FuseActivation, LeavesUnsafePatterns) {
   b.output(b.apply(OpKind::kRelu, "relu4", {s4}));
   // Producer already has one.
   TensorId m5 = b.apply(OpKind::kMatMul, "has_act", {x, w});
-  b.g.node(b.g.producer(m5)).activation = ir::Activation::kSigmoid;
+  b.g.node(b.g.producer(m5)).activation.kind = ActivationKind::kSigmoid;
   b.output(b.apply(OpKind::kRelu, "relu5", {m5}));
   const size_t nodes = b.g.num_nodes();
   PassContext ctx;

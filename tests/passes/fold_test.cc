@@ -31,30 +31,13 @@ TEST(NodeEval, RuntimeAttributesKeepTypes) {
   EXPECT_EQ(out.find("floats")->floats, (std::vector<float>{0.25f, 4.f}));
 }
 
-TEST(NodeEval, RuntimeActivation) {
-  rt::FusedActivation relu6 = to_runtime_activation(ir::Activation::kClip, {0.f, 6.f});
-  EXPECT_EQ(relu6.kind, rt::ActivationKind::kClip);
-  EXPECT_EQ(relu6.p0, 0.f);
-  EXPECT_EQ(relu6.p1, 6.f);
-  rt::FusedActivation hs = to_runtime_activation(ir::Activation::kHardSigmoid, {0.2f, 0.5f});
-  EXPECT_EQ(hs.kind, rt::ActivationKind::kHardSigmoid);
-  EXPECT_EQ(hs.p0, 0.2f);
-  EXPECT_EQ(hs.p1, 0.5f);
-  rt::FusedActivation leaky = to_runtime_activation(ir::Activation::kLeakyRelu, {0.1f});
-  EXPECT_EQ(leaky.kind, rt::ActivationKind::kLeakyRelu);
-  EXPECT_EQ(leaky.p0, 0.1f);
-  EXPECT_EQ(to_runtime_activation(ir::Activation::kNone, {}).kind, rt::ActivationKind::kNone);
-  EXPECT_THROW(to_runtime_activation(ir::Activation::kClip, {6.f}), Error);
-  EXPECT_THROW(to_runtime_activation(ir::Activation::kRelu, {1.f}), Error);
-}
-
 TEST(NodeEval, EvaluatesAgainstHandValues) {
   Builder b;
   TensorId a = b.floats("a", {2, 2}, {1.f, -2.f, 3.f, -4.f});
   TensorId w = b.floats("w", {2, 1}, {0.5f, 2.f});
   TensorId y = b.apply(OpKind::kMatMul, "mm", {a, w});
   ir::NodeId mm = b.g.producer(y);
-  b.g.node(mm).activation = ir::Activation::kRelu;
+  b.g.node(mm).activation.kind = ActivationKind::kRelu;
   ir::infer_node(b.g, mm);
   std::vector<ir::BufferPtr> out = evaluate_node(b.g, mm);
   ASSERT_EQ(out.size(), 1u);
@@ -62,8 +45,7 @@ TEST(NodeEval, EvaluatesAgainstHandValues) {
   const float* v = reinterpret_cast<const float*>(out[0]->bytes.data());
   EXPECT_EQ(v[0], 0.f);  // relu(0.5 - 4)
   EXPECT_EQ(v[1], 0.f);  // relu(1.5 - 8)
-  b.g.node(mm).activation = ir::Activation::kLeakyRelu;
-  b.g.node(mm).activation_params = {0.5f};
+  b.g.node(mm).activation = FusedActivation{ActivationKind::kLeakyRelu, 0.5f};
   out = evaluate_node(b.g, mm);
   v = reinterpret_cast<const float*>(out[0]->bytes.data());
   EXPECT_FLOAT_EQ(v[0], -1.75f);

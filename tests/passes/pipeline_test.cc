@@ -207,8 +207,9 @@ TEST(PassManager, CanonicalPipelineEndToEnd) {
   const ir::Node& c = g.node(order[1]);
   EXPECT_EQ(c.op, OpKind::kConv);
   EXPECT_EQ(c.attrs.get_string("layout", ""), "NHWC");
-  EXPECT_EQ(c.activation, ir::Activation::kClip);
-  EXPECT_EQ(c.activation_params, (std::vector<float>{0.f, 6.f}));
+  EXPECT_EQ(c.activation.kind, ActivationKind::kClip);
+  EXPECT_EQ(c.activation.p0, 0.f);
+  EXPECT_EQ(c.activation.p1, 6.f);
   EXPECT_EQ(g.node(order[3]).op, OpKind::kReshape);
   ASSERT_EQ(g.outputs.size(), 1u);
   EXPECT_EQ(g.tensor(g.outputs[0]).name, "out_out");
