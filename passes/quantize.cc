@@ -118,7 +118,8 @@ std::vector<size_t> data_inputs(OpKind op, size_t count) {
   return all;
 }
 
-bool unfusable(ActivationKind a) {
+// True when the int8 output clamp applies the activation itself (none, Relu, Clip).
+bool int8_clamp_expresses(ActivationKind a) {
   return a == ActivationKind::kNone || a == ActivationKind::kRelu || a == ActivationKind::kClip;
 }
 
@@ -201,7 +202,7 @@ class Quantizer {
       throw_invalid("quantize needs calibration data (pare compress --calib FILE)");
     choose_nodes();
     for (NodeId id : weighted_)
-      if (!unfusable(g_.node(id).activation.kind)) unfuse_activation(g_, id);
+      if (!int8_clamp_expresses(g_.node(id).activation.kind)) unfuse_activation(g_, id);
     choose_followers();  // takes in the new activation nodes
   }
 
@@ -247,7 +248,7 @@ class Quantizer {
         }
       }
       // Add/Mul with a broadcast operand are fine; a fused activation on them is a clamp only.
-      if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = unfusable(n.activation.kind);
+      if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = int8_clamp_expresses(n.activation.kind);
       // Resize moves bytes only in nearest mode.
       if (ok && n.op == OpKind::kResize) ok = n.attrs.get_string("mode", "nearest") == "nearest" &&
                                                 n.attrs.get_string("coordinate_transformation_mode", "") !=
