@@ -20,6 +20,7 @@
 #include "passes/pass.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
+#include "tests/support/graph_builder.h"
 #include "tests/support/test_util.h"
 
 namespace pare::passes {
@@ -30,77 +31,10 @@ using ir::OpKind;
 using ir::TensorId;
 using Ints = std::vector<int64_t>;
 
-ir::Attributes make_attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  ir::Attributes attrs;
-  for (const auto& [name, value] : list) attrs.set(name, value);
-  return attrs;
-}
-
-std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
-
-int64_t count(const Ints& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-struct Builder {
-  ir::Graph g;
-  uint32_t seed = 1;
-
-  TensorId input(const std::string& name, const Ints& shape) {
-    ir::Tensor t;
-    t.name = name;
-    t.dtype = DType::kFloat32;
-    t.shape = ir::Shape(shape);
-    TensorId id = g.add_tensor(std::move(t));
-    g.inputs.push_back(id);
-    return id;
-  }
-  TensorId floats(const std::string& name, const Ints& shape, const std::vector<float>& values) {
-    return ir::add_constant<float>(g, name, DType::kFloat32, shape, values);
-  }
-  TensorId random(const std::string& name, const Ints& shape) {
-    return floats(name, shape, random_floats(static_cast<size_t>(count(shape)), seed++));
-  }
-  TensorId ints(const std::string& name, const Ints& values) {
-    return ir::add_constant<int64_t>(g, name, DType::kInt64, {static_cast<int64_t>(values.size())}, values);
-  }
-  TensorId value(const std::string& name) {
-    ir::Tensor t;
-    t.name = name;
-    return g.add_tensor(std::move(t));
-  }
-  ir::NodeId node(OpKind op, const std::string& name, std::vector<TensorId> inputs,
-                  std::vector<TensorId> outputs, ir::Attributes attrs = {}) {
-    ir::Node n;
-    n.op = op;
-    n.name = name;
-    n.inputs = std::move(inputs);
-    n.outputs = std::move(outputs);
-    n.attrs = std::move(attrs);
-    return g.add_node(std::move(n));
-  }
-  TensorId apply(OpKind op, const std::string& name, std::vector<TensorId> inputs, ir::Attributes attrs = {}) {
-    TensorId out = value(name + "_out");
-    node(op, name, std::move(inputs), {out}, std::move(attrs));
-    return out;
-  }
-  // Conv with random weights [cout, cin / group, k, k] and bias; pads k / 2 ("same").
-  TensorId conv(const std::string& name, TensorId x, int64_t cin, int64_t cout, int64_t k,
-                int64_t group = 1, int64_t stride = 1) {
-    const int64_t p = k / 2;
-    return apply(OpKind::kConv, name, {x, random(name + "_w", {cout, cin / group, k, k}), random(name + "_b", {cout})},
-                 make_attrs({{"pads", Ints{p, p, p, p}}, {"group", group}, {"strides", Ints{stride, stride}}}));
-  }
-  void output(TensorId t) { g.outputs.push_back(t); }
-};
+using test::count;
+using test::make_attrs;
+using test::random_floats;
+using Builder = test::GraphBuilder;
 
 size_t count_op(const ir::Graph& g, OpKind op) {
   size_t n = 0;

@@ -22,6 +22,7 @@
 #include "passes/pass_manager.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
+#include "tests/support/graph_builder.h"
 
 namespace pare::passes {
 
@@ -29,74 +30,10 @@ using ir::DType;
 using ir::OpKind;
 using ir::TensorId;
 
-inline ir::Attributes make_attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  ir::Attributes attrs;
-  for (const auto& [name, value] : list) attrs.set(name, value);
-  return attrs;
-}
-
-inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
-
-inline int64_t count(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-struct Builder {
-  ir::Graph g;
-
-  TensorId input(const std::string& name, const std::vector<int64_t>& shape) {
-    ir::Tensor t;
-    t.name = name;
-    t.dtype = DType::kFloat32;
-    t.shape = ir::Shape(shape);
-    TensorId id = g.add_tensor(std::move(t));
-    g.inputs.push_back(id);
-    return id;
-  }
-  TensorId floats(const std::string& name, const std::vector<int64_t>& shape,
-                  const std::vector<float>& values) {
-    return ir::add_constant<float>(g, name, DType::kFloat32, shape, values);
-  }
-  TensorId random(const std::string& name, const std::vector<int64_t>& shape, uint32_t seed,
-                  float lo = -1.f, float hi = 1.f) {
-    return floats(name, shape, random_floats(static_cast<size_t>(count(shape)), seed, lo, hi));
-  }
-  TensorId ints(const std::string& name, const std::vector<int64_t>& shape,
-                const std::vector<int64_t>& values) {
-    return ir::add_constant<int64_t>(g, name, DType::kInt64, shape, values);
-  }
-  TensorId value(const std::string& name) {
-    ir::Tensor t;
-    t.name = name;
-    return g.add_tensor(std::move(t));
-  }
-  ir::NodeId node(OpKind op, const std::string& name, std::vector<TensorId> inputs,
-                  std::vector<TensorId> outputs, ir::Attributes attrs = {}) {
-    ir::Node n;
-    n.op = op;
-    n.name = name;
-    n.inputs = std::move(inputs);
-    n.outputs = std::move(outputs);
-    n.attrs = std::move(attrs);
-    return g.add_node(std::move(n));
-  }
-  // One-output node writing a new tensor named after the node.
-  TensorId apply(OpKind op, const std::string& name, std::vector<TensorId> inputs,
-                 ir::Attributes attrs = {}) {
-    TensorId out = value(name + "_out");
-    node(op, name, std::move(inputs), {out}, std::move(attrs));
-    return out;
-  }
-  void output(TensorId t) { g.outputs.push_back(t); }
-};
+using test::count;
+using test::make_attrs;
+using test::random_floats;
+using Builder = test::GraphBuilder;
 
 inline ir::BufferPtr float_buffer(const std::vector<float>& values) {
   auto buffer = std::make_shared<ir::Buffer>();
