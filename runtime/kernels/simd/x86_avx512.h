@@ -112,8 +112,10 @@ struct F32x16Avx512 {
 };
 
 // The ymm half of an AVX-512 register tile: AVX2's operations, with the partial store masked
-// (fast with AVX-512VL).
+// (fast with AVX-512VL) and the broadcast from a scalar, so that a zmm broadcast of the same
+// value serves both (vbroadcastss from memory twice measured 15% slower on N = 24 tiles).
 struct F32x8Avx512 : F32x8Avx2 {
+  static PARE_SIMD_INLINE R broadcast(const float* p) { return _mm256_set1_ps(*p); }
   static PARE_SIMD_INLINE void store_first(float* p, size_t n, R v) {
     _mm256_mask_storeu_ps(p, static_cast<__mmask8>((1u << n) - 1u), v);
   }
