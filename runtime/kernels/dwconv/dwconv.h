@@ -18,7 +18,7 @@
 #include <cstdint>
 
 #include "runtime/cpu.h"
-#include "runtime/op.h"
+#include "runtime/types.h"
 
 namespace pare::rt::kernels {
 

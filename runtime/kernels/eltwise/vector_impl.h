@@ -1,17 +1,9 @@
-// The float32 elementwise kernels written once over a vector type V; each ISA
-// file defines its V and instantiates F32EltwiseVariant with
-// make_f32_eltwise_variant<V>(...).
-//
-// V provides (R: register, M: lane mask), with x86 min/max semantics on every
-// ISA so NaN handling is the same everywhere:
-//   kWidth; R load(const float*); void store(float*, R); R set1(float);
-//   R add/sub/mul/div(R, R); R fmadd(a, b, c) = a * b + c;
-//   R min(a, b) = a < b ? a : b; R max(a, b) = a > b ? a : b;
-//   R round(R) (to nearest even); R pow2i(R n) = 2^n for integral n in [-126,
-//   127]; R abs(R); R copysign(R magnitude, R sign); M lt(a, b); M is_nan(a); R
-//   select(M, R if_true, R if_false).
-// Only included by the ISA files (compiled with their own flags); everything is
-// a template over the ISA's own V, so no instantiation is shared between files.
+// The float32 elementwise kernels written once over a vector type V (a simd::F32x* struct,
+// see simd/x86_avx2.h); each ISA file instantiates F32EltwiseVariant with
+// make_f32_eltwise_variant<V>(...). V's min and max follow the x86 NaN rule on every ISA, so
+// NaN handling is the same everywhere. Only included by the ISA files (compiled with their
+// own flags); everything is a template over the ISA's own V, so no instantiation is shared
+// between files.
 #pragma once
 
 #include <cstddef>

@@ -144,7 +144,7 @@ void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& args, size_t til
 // leaves C unclamped.
 void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args);
 
-// Applies `act` (as rt::apply_activation does) to rows x cols of c with row stride c_stride.
+// Applies `act` (f32_activation__scalar) to rows x cols of c with row stride c_stride.
 void f32_gemm_activation(const FusedActivation& act, size_t rows, size_t cols, float* c,
                          size_t c_stride);
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <limits>
 
-#include "runtime/op.h"
+#include "runtime/kernels/activation/activation.h"
 
 namespace pare::rt::kernels {
 
@@ -226,7 +226,7 @@ void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args) {
 
 void f32_gemm_activation(const FusedActivation& act, size_t rows, size_t cols, float* c,
                          size_t c_stride) {
-  for (size_t i = 0; i < rows; ++i) apply_activation(act, c + i * c_stride, cols);
+  for (size_t i = 0; i < rows; ++i) f32_activation__scalar(act, c + i * c_stride, cols);
 }
 
 }  // namespace pare::rt::kernels

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/activation/activation.h"
 #include "runtime/kernels/gemm/gemm.h"
-#include "runtime/op.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -146,7 +146,7 @@ std::vector<float> reference(const Problem& p, const Data& d, const FusedActivat
   std::vector<float> y(p.m * p.n);
   g.y = y.data();
   f32_gemm_ref__scalar(g);
-  apply_activation(act, y.data(), y.size());
+  f32_activation__scalar(act, y.data(), y.size());
 
   scale->assign(p.m * p.n, 0.f);
   for (size_t i = 0; i < p.m; ++i)

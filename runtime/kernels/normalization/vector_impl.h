@@ -1,6 +1,5 @@
-// The float32 LayerNormalization written once over a vector type V; each ISA file defines its
-// V with kWidth, load, store, set1, add, sub, mul, fmadd(a, b, c) = a * b + c and
-// float reduce_add(R). Only included by the ISA files (compiled with their own flags).
+// The float32 LayerNormalization written once over a vector type V (a simd::F32x* struct,
+// see simd/x86_avx2.h). Only included by the ISA files (compiled with their own flags).
 #pragma once
 
 #include <cmath>

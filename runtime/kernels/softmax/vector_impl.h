@@ -1,7 +1,5 @@
-// The float32 row softmax written once over a vector type V; each ISA file defines its V.
-// Beyond what eltwise/vector_impl.h needs for exp_in_range, V provides
-// float reduce_add(R) and float reduce_max(R) (horizontal).
-// Only included by the ISA files (compiled with their own flags).
+// The float32 row softmax written once over a vector type V (a simd::F32x* struct, see
+// simd/x86_avx2.h). Only included by the ISA files (compiled with their own flags).
 #pragma once
 
 #include <cstddef>
