@@ -5,28 +5,15 @@
 // of the tile whose window covers it. Blocks of 64 channels: the unpacks work within 128-bit
 // lanes, so accumulator q holds channels 16L + 4q + i at lane 4L + i (the packed bias,
 // requantization and weights use that order) and the saturating packs at the end put the
-// bytes back in channel order. The generic kxk kernel is the vpdpwssd one of x86_avx512.inc.
+// bytes back in channel order. The generic kxk kernel is the template of vector_impl.h on the
+// AVX-512 channel block (x86_avx512.h), whose multiply-accumulate is vpdpwssd here.
 #include <immintrin.h>
 
 #include <cstdint>
 
-#include "runtime/kernels/qdwconv/qdwconv.h"
+#include "runtime/kernels/qdwconv/x86_avx512.h"
 
-namespace pare::rt::kernels {
-namespace {
-
-// acc + x * w per int32 lane (x's upper int16 is 0, w is a sign-extended int16).
-inline __attribute__((always_inline)) __m512i mac(__m512i acc, __m512i x, __m512i w) {
-  return _mm512_dpwssd_epi32(acc, x, w);
-}
-
-}  // namespace
-}  // namespace pare::rt::kernels
-
-#define QDW_NAME avx512vnni
-#define QDW_GENERIC_ONLY
-#include "runtime/kernels/qdwconv/x86_avx512.inc"
-#undef QDW_GENERIC_ONLY
+#define PARE_INLINE inline __attribute__((always_inline))
 
 namespace pare::rt::kernels {
 namespace {
@@ -258,6 +245,11 @@ void q8_dwconv_5x5s1__avx512vnni(const QDwConvParams& p, const uint8_t* input, c
 void q8_dwconv_5x5s2__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
                                  uint8_t* output, int64_t oh_begin, int64_t oh_end) {
   qdwconv_dot4<5, 2, 2>(p, input, packed, output, oh_begin, oh_end);
+}
+
+void q8_dwconv_kxk__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
+                               uint8_t* output, int64_t oh_begin, int64_t oh_end) {
+  qdwconv_vec::qdwconv_generic<Avx512DwBlock>(p, input, packed, output, oh_begin, oh_end);
 }
 
 }  // namespace pare::rt::kernels
