@@ -74,13 +74,14 @@ struct In8 {
 // Real results in the output's scale to bytes: rounded to nearest even, + zero point, clamped.
 template <typename V>
 struct Out8 {
+  using F = typename V::Float;
   typename V::F32 zero_point, lo, hi;
   Out8(int32_t zp, int32_t l, int32_t h)
-      : zero_point(V::set1_f32(static_cast<float>(zp))),
-        lo(V::set1_f32(static_cast<float>(l))),
-        hi(V::set1_f32(static_cast<float>(h))) {}
+      : zero_point(F::set1(static_cast<float>(zp))),
+        lo(F::set1(static_cast<float>(l))),
+        hi(F::set1(static_cast<float>(h))) {}
   typename V::F32 round_clamp(typename V::F32 t) const {
-    return V::min(V::max(V::add(V::round_even(t), zero_point), lo), hi);
+    return F::min_native(F::max_native(F::add(F::round(t), zero_point), lo), hi);
   }
   // Stores the low bytes of one block of integral floats.
   static void store(const typename V::F32* r, uint8_t* y) {
@@ -93,16 +94,17 @@ struct Out8 {
 template <typename V>
 struct Kernels {
   static constexpr size_t kVecs = V::kBlockVecs, kBlock = kVecs * V::kLanes;
+  using F = typename V::Float;
   using F32 = typename V::F32;
 
   static void quantize(size_t n, const float* x, const Q8QuantizeParams& p, uint8_t* y) {
     const Out8<V> out(p.zero_point, p.lo, p.hi);
-    const F32 scale = V::set1_f32(p.scale);
+    const F32 scale = F::set1(p.scale);
     unary<kBlock>(n, x, y, [&](const float* xp, uint8_t* yp) {
       F32 r[kVecs];
       for (size_t k = 0; k < kVecs; ++k) {
-        const F32 v = V::div(V::load_f32(xp + V::kLanes * k), scale);
-        r[k] = V::replace_nan(v, out.round_clamp(v), out.zero_point);  // NaN -> zero point
+        const F32 v = F::div(F::load(xp + V::kLanes * k), scale);
+        r[k] = F::select(F::is_nan(v), out.zero_point, out.round_clamp(v));  // NaN -> zero point
       }
       Out8<V>::store(r, yp);
     });
@@ -110,11 +112,11 @@ struct Kernels {
 
   static void dequantize(size_t n, const uint8_t* x, bool is_signed, int32_t zero_point, float scale, float* y) {
     const In8<V> in(is_signed, zero_point);
-    const F32 s = V::set1_f32(scale);
+    const F32 s = F::set1(scale);
     unary<kBlock>(n, x, y, [&](const uint8_t* xp, float* yp) {
       F32 f[kVecs];
       in.load(xp, f);
-      for (size_t k = 0; k < kVecs; ++k) V::store_f32(yp + V::kLanes * k, V::mul(f[k], s));
+      for (size_t k = 0; k < kVecs; ++k) F::store(yp + V::kLanes * k, F::mul(f[k], s));
     });
   }
 
@@ -135,15 +137,15 @@ struct Kernels {
 
   static void add(size_t n, const uint8_t* a, size_t a_step, const uint8_t* b, size_t b_step,
                   const Q8BinaryParams& p, uint8_t* y) {
-    const F32 ma = V::set1_f32(p.a_multiplier), mb = V::set1_f32(p.b_multiplier);
-    binary_op(n, a, a_step, b, b_step, p, y, [&](F32 fa, F32 fb) { return V::fmadd(fa, ma, V::mul(fb, mb)); });
+    const F32 ma = F::set1(p.a_multiplier), mb = F::set1(p.b_multiplier);
+    binary_op(n, a, a_step, b, b_step, p, y, [&](F32 fa, F32 fb) { return F::fmadd(fa, ma, F::mul(fb, mb)); });
   }
 
   static void mul(size_t n, const uint8_t* a, size_t a_step, const uint8_t* b, size_t b_step,
                   const Q8BinaryParams& p, uint8_t* y) {
-    const F32 m = V::set1_f32(p.a_multiplier);
+    const F32 m = F::set1(p.a_multiplier);
     // The products of differences (|.| <= 255 * 255) are exact in float, as in int32.
-    binary_op(n, a, a_step, b, b_step, p, y, [&](F32 fa, F32 fb) { return V::mul(V::mul(fa, fb), m); });
+    binary_op(n, a, a_step, b, b_step, p, y, [&](F32 fa, F32 fb) { return F::mul(F::mul(fa, fb), m); });
   }
 };
 

@@ -1,7 +1,7 @@
 // The integer vectors of the AArch64 int8 kernels: groups of 8 and 16 int32 lanes held in q
 // registers, the exact multiply-accumulate of uint8 by int8 (smlal on int16 operands; sdot
 // where the file is built with +dotprod), the requantization of quant/requant.h per vector
-// and byte loads and stores. Also the float lanes the int8 elementwise kernels need.
+// and byte loads and stores. The float lanes are the float struct's of the same width (Float).
 //
 // Internal linkage: the header is compiled into files built with different -march, and a
 // merged inline copy from a dotprod file must not run on a CPU without it.
@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+
+#include "runtime/kernels/simd/arm_neon.h"
 
 namespace pare::rt::kernels::simd {
 namespace {
@@ -142,9 +144,10 @@ struct NeonInt8 {
     std::memcpy(p, buf, n);
   }
 
-  // ---- Float lanes (dequantize, the float arithmetic of Add and Mul) ----
+  // ---- Between int32 and float lanes (the float arithmetic is Float's) ----
   using I32 = int32x4_t;
-  using F32 = float32x4_t;
+  using Float = F32x4Neon;  // the float lanes of the same width
+  using F32 = Float::R;
   static constexpr size_t kLanes = 4;
   static constexpr size_t kBlockVecs = 4;  // vectors per elementwise block of 16 bytes
   static I32 set1_i32(int32_t v) { return vdupq_n_s32(v); }
@@ -163,20 +166,8 @@ struct NeonInt8 {
     const int16x8_t s1 = vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]));
     vst1q_u8(p, vcombine_u8(vmovn_u16(vreinterpretq_u16_s16(s0)), vmovn_u16(vreinterpretq_u16_s16(s1))));
   }
-  static F32 load_f32(const float* p) { return vld1q_f32(p); }
-  static void store_f32(float* p, F32 v) { vst1q_f32(p, v); }
-  static F32 set1_f32(float v) { return vdupq_n_f32(v); }
   static F32 to_f32(I32 v) { return vcvtq_f32_s32(v); }
   static I32 truncate_to_i32(F32 v) { return vcvtq_s32_f32(v); }
-  static F32 add(F32 a, F32 b) { return vaddq_f32(a, b); }
-  static F32 mul(F32 a, F32 b) { return vmulq_f32(a, b); }
-  static F32 div(F32 a, F32 b) { return vdivq_f32(a, b); }
-  static F32 fmadd(F32 a, F32 b, F32 c) { return vfmaq_f32(c, a, b); }
-  static F32 min(F32 a, F32 b) { return vminq_f32(a, b); }
-  static F32 max(F32 a, F32 b) { return vmaxq_f32(a, b); }
-  static F32 round_even(F32 v) { return vrndnq_f32(v); }
-  // value where v is a number, if_nan where v is NaN.
-  static F32 replace_nan(F32 v, F32 value, F32 if_nan) { return vbslq_f32(vceqq_f32(v, v), value, if_nan); }
 };
 
 }  // namespace

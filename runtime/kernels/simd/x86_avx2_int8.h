@@ -1,6 +1,6 @@
 // The integer vectors of the AVX2 int8 kernels: 8 int32 lanes per ymm, the exact widening
 // multiply-accumulate of uint8 by int8, the requantization of quant/requant.h per vector and
-// byte loads and stores. Also the float lanes the int8 elementwise kernels need.
+// byte loads and stores. The float lanes are the float struct's of the same width (Float).
 //
 // uint8 x int8 products go through vpmaddwd on int16 operands, never vpmaddubsw: its int16
 // pair sums saturate (255 * 127 * 2 > 32767) and would differ from the reference.
@@ -15,13 +15,16 @@
 #include <cstdint>
 #include <cstring>
 
+#include "runtime/kernels/simd/x86_avx2.h"
+
 namespace pare::rt::kernels::simd {
 namespace {
 
 struct Avx2Int8 {
   static constexpr size_t kLanes = 8;
   using I32 = __m256i;
-  using F32 = __m256;
+  using Float = F32x8Avx2;  // the float lanes of the same width
+  using F32 = Float::R;
 
   static I32 load_i32(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static I32 set1_i32(int32_t v) { return _mm256_set1_epi32(v); }
@@ -116,7 +119,7 @@ struct Avx2Int8 {
     std::memcpy(p, &x, n);  // little-endian: the first n bytes
   }
 
-  // ---- Float lanes (dequantize, the float arithmetic of Add and Mul) ----
+  // ---- Between int32 and float lanes (the float arithmetic is Float's) ----
   static constexpr size_t kBlockVecs = 2;  // vectors per elementwise block of 16 bytes
   // 16 bytes zero-extended to two int32 vectors; stored back as their low bytes.
   static void widen_u8_block(const uint8_t* p, I32* v) {
@@ -131,22 +134,8 @@ struct Avx2Int8 {
     const __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), b);
   }
-  static F32 load_f32(const float* p) { return _mm256_loadu_ps(p); }
-  static void store_f32(float* p, F32 v) { _mm256_storeu_ps(p, v); }
-  static F32 set1_f32(float v) { return _mm256_set1_ps(v); }
   static F32 to_f32(I32 v) { return _mm256_cvtepi32_ps(v); }
   static I32 truncate_to_i32(F32 v) { return _mm256_cvttps_epi32(v); }
-  static F32 add(F32 a, F32 b) { return _mm256_add_ps(a, b); }
-  static F32 mul(F32 a, F32 b) { return _mm256_mul_ps(a, b); }
-  static F32 div(F32 a, F32 b) { return _mm256_div_ps(a, b); }
-  static F32 fmadd(F32 a, F32 b, F32 c) { return _mm256_fmadd_ps(a, b, c); }
-  static F32 min(F32 a, F32 b) { return _mm256_min_ps(a, b); }
-  static F32 max(F32 a, F32 b) { return _mm256_max_ps(a, b); }
-  static F32 round_even(F32 v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  // value where v is a number, if_nan where v is NaN.
-  static F32 replace_nan(F32 v, F32 value, F32 if_nan) {
-    return _mm256_blendv_ps(value, if_nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-  }
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The integer vectors of the AVX-512 int8 kernels (F/BW; the VNNI forms where the file is
 // built with -mavx512vnni): 16 int32 lanes per zmm with a lane mask for partial blocks, the
 // exact multiply-accumulate of uint8 by int8, the requantization of quant/requant.h per
-// vector and byte stores. Also the float lanes the int8 elementwise kernels need.
+// vector and byte stores. The float lanes are the float struct's of the same width (Float).
 //
 // Internal linkage: the header is compiled into files built with different -m flags, and a
 // merged inline copy from the VNNI file must not run on a CPU without VNNI.
@@ -11,6 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "runtime/kernels/simd/x86_avx512.h"
 
 // GCC 12 reports the undefined pass-through operand inside many AVX-512 intrinsics
 // (_mm512_srav_epi64, _mm512_max_epi64, ...) as maybe uninitialized: a false positive.
@@ -25,7 +27,8 @@ namespace {
 struct Avx512Int8 {
   static constexpr size_t kLanes = 16;
   using I32 = __m512i;
-  using F32 = __m512;
+  using Float = F32x16Avx512;  // the float lanes of the same width
+  using F32 = Float::R;
   using Mask = __mmask16;
 
   // The first n lanes (all 16 from n >= 16).
@@ -154,7 +157,7 @@ struct Avx512Int8 {
     }
   };
 
-  // ---- Float lanes (dequantize, the float arithmetic of Add and Mul) ----
+  // ---- Between int32 and float lanes (the float arithmetic is Float's) ----
   static constexpr size_t kBlockVecs = 2;  // vectors per elementwise block of 32 bytes
   static void widen_u8_block(const uint8_t* p, I32* v) {
     v[0] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -164,22 +167,8 @@ struct Avx512Int8 {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(v[0]));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 16), _mm512_cvtepi32_epi8(v[1]));
   }
-  static F32 load_f32(const float* p) { return _mm512_loadu_ps(p); }
-  static void store_f32(float* p, F32 v) { _mm512_storeu_ps(p, v); }
-  static F32 set1_f32(float v) { return _mm512_set1_ps(v); }
   static F32 to_f32(I32 v) { return _mm512_cvtepi32_ps(v); }
   static I32 truncate_to_i32(F32 v) { return _mm512_cvttps_epi32(v); }
-  static F32 add(F32 a, F32 b) { return _mm512_add_ps(a, b); }
-  static F32 mul(F32 a, F32 b) { return _mm512_mul_ps(a, b); }
-  static F32 div(F32 a, F32 b) { return _mm512_div_ps(a, b); }
-  static F32 fmadd(F32 a, F32 b, F32 c) { return _mm512_fmadd_ps(a, b, c); }
-  static F32 min(F32 a, F32 b) { return _mm512_min_ps(a, b); }
-  static F32 max(F32 a, F32 b) { return _mm512_max_ps(a, b); }
-  static F32 round_even(F32 v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  // value where v is a number, if_nan where v is NaN.
-  static F32 replace_nan(F32 v, F32 value, F32 if_nan) {
-    return _mm512_mask_mov_ps(value, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), if_nan);
-  }
 };
 
 }  // namespace
