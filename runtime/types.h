@@ -104,4 +104,19 @@ struct QuantParams {
   int32_t axis = -1;  // -1: per tensor
 };
 
+// How a constant's bytes are stored (the .pare Tensor's encoding).
+enum class Encoding : int32_t {
+  kDense = 0,    // shape x dtype bytes, row-major
+  kSparse = 1,   // see SparseFormat and rt::SparseView
+  kPalette = 2,  // reserved: k-bit indices into a per-tensor or per-channel table
+};
+
+// Sparse layouts of a constant viewed as a matrix [rows = shape[0] (output channels),
+// cols = product of the other dims].
+enum class SparseFormat : int32_t {
+  kBlockRows = 0,  // blocks of block_rows consecutive rows store the columns where any of
+                   // their rows is nonzero (1: unstructured, 4: block4), CSR over blocks
+  kTwoOfFour = 1,  // 2:4: in every group of 4 consecutive columns of a row, 2 values kept
+};
+
 }  // namespace pare
