@@ -4,8 +4,10 @@
 //    a group holding anything it cannot follow is left alone and reported with the reason.
 // 2. Rank: a channel's importance is its BN-folded filter norm (L2 of the producer's weights
 //    for that channel, divided by the layer's mean norm, summed over the group's producers),
-//    times its mean magnitude on the calibration data at the consumers' inputs (divided by
-//    the tensor's mean) when calibration data is present.
+//    times its activation magnitude on the calibration data at the consumers' inputs (divided
+//    by the tensor's mean) when calibration data is present. The magnitude is measured around
+//    the channel's mean (its standard deviation): step 4 moves the mean into the next bias,
+//    so only the deviation from it is lost when the channel goes.
 // 3. Remove the `ratio` least important channels of each group, keeping a multiple of
 //    `multiple` channels (never none): producers lose weight rows and bias, depthwise convs
 //    and per-channel constants their channels, consumers their weight inputs.
@@ -117,9 +119,9 @@ bool gemm_trans_b(const ir::Node& n) { return n.attrs.get_int("transB", 0) != 0;
 
 bool has_bias(const ir::Node& n) { return n.inputs.size() > 2 && n.inputs[2] != ir::kNoTensor; }
 
-// Per feature along axis 1 of each watched tensor: mean value and mean magnitude.
+// Per feature along axis 1 of each watched tensor: the mean and the mean square.
 struct FeatureStats {
-  std::vector<double> mean, mean_abs;
+  std::vector<double> mean, mean_sq;
 };
 
 std::map<TensorId, FeatureStats> calibration_stats(const ir::Graph& graph, const std::vector<TensorId>& tensors,
@@ -131,7 +133,7 @@ std::map<TensorId, FeatureStats> calibration_stats(const ir::Graph& graph, const
   for (TensorId t : tensors) {
     const int64_t features = graph.tensor(t).shape.sizes()[1];
     stats[t].mean.assign(static_cast<size_t>(features), 0.0);
-    stats[t].mean_abs.assign(static_cast<size_t>(features), 0.0);
+    stats[t].mean_sq.assign(static_cast<size_t>(features), 0.0);
   }
   for (size_t s = 0; s < samples; ++s) {
     for (size_t i = 0; i < runner.num_inputs(); ++i)
@@ -148,7 +150,7 @@ std::map<TensorId, FeatureStats> calibration_stats(const ir::Graph& graph, const
           for (int64_t i = 0; i < inner; ++i) {
             const double x = v[(o * features + f) * inner + i];
             st.mean[static_cast<size_t>(f)] += x * weight;
-            st.mean_abs[static_cast<size_t>(f)] += std::fabs(x) * weight;
+            st.mean_sq[static_cast<size_t>(f)] += x * x * weight;
           }
     }
   }
@@ -192,9 +194,10 @@ std::vector<double> importance(const ir::Graph& graph, const ChannelGroup& group
     const GroupTensor& t = *group.find(m.tensor);
     if (m.role == MemberRole::kProducer) add_normalised(t, filter_norms(graph, graph.node(m.node)), filters, nullptr);
     if (m.role != MemberRole::kConsumer || !read.insert(m.tensor).second || !stats.count(m.tensor)) continue;
-    const std::vector<double>& mean_abs = stats.at(m.tensor).mean_abs;
+    const FeatureStats& fs = stats.at(m.tensor);
     std::vector<double> per_channel(static_cast<size_t>(t.units), 0.0);
-    for (size_t f = 0; f < mean_abs.size(); ++f) per_channel[f / static_cast<size_t>(t.spread)] += mean_abs[f];
+    for (size_t f = 0; f < fs.mean.size(); ++f)
+      per_channel[f / static_cast<size_t>(t.spread)] += std::sqrt(std::max(0.0, fs.mean_sq[f] - fs.mean[f] * fs.mean[f]));
     add_normalised(t, per_channel, activity, &seen);
   }
   for (size_t k = 0; k < classes; ++k)
