@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -243,28 +245,68 @@ class ImageData final : public CalibrationData {
   const npy::Array& a_;
 };
 
-double top1(ir::Graph graph, const npy::Array& images, const npy::Array& labels) {
+// The graph written to .pare, loaded and prepared on the runtime.
+std::unique_ptr<rt::Interpreter> load(ir::Graph graph) {
   graph.compact();
   const std::vector<uint8_t> bytes = format::serialize(graph, format::WriteOptions{});
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
   EXPECT_TRUE(model.is_ok()) << model.status().message();
   auto it = rt::Interpreter::create(model.value(), rt::InterpreterOptions{});
   EXPECT_TRUE(it.is_ok()) << it.status().message();
-  rt::Interpreter& run = *it.value();
+  return std::move(it.value());
+}
+
+double top1(const ir::Graph& graph, const npy::Array& images, const npy::Array& labels) {
+  std::unique_ptr<rt::Interpreter> run = load(graph);
   const size_t n = static_cast<size_t>(images.shape[0]);
   int correct = 0;
   for (size_t i = 0; i < n; ++i) {
-    std::memcpy(run.input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
-    EXPECT_TRUE(run.invoke().is_ok());
-    const auto* logits = static_cast<const float*>(run.output_data(0));
+    std::memcpy(run->input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
+    EXPECT_TRUE(run->invoke().is_ok());
+    const auto* logits = static_cast<const float*>(run->output_data(0));
     correct += std::max_element(logits, logits + 10) - logits == labels.as<int64_t>()[i];
   }
   return 100.0 * correct / static_cast<double>(n);
 }
 
+const npy::Array& calibration_images() {
+  static const npy::Array a = npy::read_npy(test::testdata_dir() + "/data/fmnist_calib_500.npy");
+  return a;
+}
+
+constexpr const char* kPrunePipeline =
+    "fold,fold_batchnorm,fuse_activation,remove_identity,prune_channels(ratio=0.3),nhwc,dce";
+
+// The pruning pipeline (and int8 after it, for MobileNetV2: depthwise and residual groups)
+// verifies after every pass, writes a file that loads, prepares and runs.
+class PruneChannelsPipeline : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PruneChannelsPipeline, ComposesAndRuns) {
+  const std::string name = GetParam();
+  const ir::Graph onnx = onnx_import::import_model(test::testdata_dir() + "/models/" + name + ".onnx");
+  ImageData data(calibration_images());
+  std::vector<std::string> pipelines = {kPrunePipeline};
+  if (name == "fmnist_mobilenet_v2") pipelines.push_back(std::string(kPrunePipeline) + ",quantize,dce");
+  for (const std::string& pipeline : pipelines) {
+    Pruned p = prune(onnx, pipeline, &data);
+    const ChannelPruneReport& r = report_of(p);
+    EXPECT_LE(r.macs_after, r.macs_before);
+    if (name != "fmnist_vit") EXPECT_LT(r.macs_after, r.macs_before) << pipeline;
+    std::unique_ptr<rt::Interpreter> run = load(p.graph);
+    std::memcpy(run->input_data(0), calibration_images().as<float>(), 784 * sizeof(float));
+    ASSERT_TRUE(run->invoke().is_ok()) << pipeline;
+    const auto* logits = static_cast<const float*>(run->output_data(0));
+    EXPECT_TRUE(std::all_of(logits, logits + 10, [](float v) { return std::isfinite(v); })) << pipeline;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TrainedModels, PruneChannelsPipeline,
+                         ::testing::Values("fmnist_cnn", "fmnist_mlp", "fmnist_vit", "fmnist_mobilenet_v2",
+                                           "fmnist_mobilenet_v3_small"));
+
 TEST(PruneChannelsModel, MobileNetV2LosesAQuarterOfItsMacs) {
   const std::string dir = test::testdata_dir();
-  const npy::Array calib = npy::read_npy(dir + "/data/fmnist_calib_500.npy");
+  const npy::Array& calib = calibration_images();
   const npy::Array images = npy::read_npy(dir + "/data/fmnist_test_2000.npy");
   const npy::Array labels = npy::read_npy(dir + "/data/fmnist_test_2000_labels.npy");
   const ir::Graph onnx = onnx_import::import_model(dir + "/models/fmnist_mobilenet_v2.onnx");
