@@ -22,6 +22,7 @@ Status run_nhwc(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_remove_identity(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 
 // Compression (needs PassContext::calibration).
+Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 
 }  // namespace pare::passes

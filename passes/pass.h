@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,20 @@ struct QuantLayerReport {
   double sqnr_db = 0;  // 10 log10(sum ref^2 / sum (ref - int8)^2); inf when identical
 };
 
+// One channel group of the prune_channels pass: layers whose output channels are pruned
+// together (coupled through residual adds, concats, depthwise convs, flattens).
+struct ChannelGroupReport {
+  std::vector<std::string> layers;  // source names of the Conv/Gemm writing the channels
+  int64_t channels_before = 0, channels_after = 0;
+  std::string left_alone;  // why the group was not pruned; empty when it was considered
+};
+
+struct ChannelPruneReport {
+  std::vector<ChannelGroupReport> groups;
+  int64_t macs_before = 0, macs_after = 0;  // multiply-accumulates of one inference
+  bool bias_compensated = false;            // false without calibration data
+};
+
 struct PassReport {
   std::string pass;
   double ms = 0;
@@ -35,6 +50,7 @@ struct PassReport {
   size_t weight_bytes_before = 0, weight_bytes_after = 0;
   std::vector<std::string> notes;  // per-layer figures or remarks, human readable
   std::vector<QuantLayerReport> quant_layers;  // quantize only
+  std::optional<ChannelPruneReport> channel_prune;  // prune_channels only
 };
 
 // Calibration samples for passes that look at data (quantize): for each sample, one float32

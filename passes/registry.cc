@@ -32,6 +32,15 @@ const std::vector<PassInfo>& registry() {
        "them, converting at the graph's edges; inputs and outputs keep their layout",
        {},
        run_nhwc},
+      {"prune_channels",
+       "Structured pruning: removes the least important output channels of Conv and Gemm layers "
+       "(with the matching inputs of their consumers, channels coupled through Add, Concat, "
+       "depthwise convs and flattens pruned together), moving their mean contribution into the "
+       "next layer's bias",
+       {{"ratio", "fraction of each channel group's channels to remove, in [0, 1) (0.3)"},
+        {"multiple", "kept channel counts are rounded to a multiple of this (8)"},
+        {"exclude", "source names of Conv/Gemm nodes whose output channels stay, comma-separated (none)"}},
+       run_prune_channels},
       {"quantize",
        "Int8 post-training quantization: calibrates activations on the calibration data, int8 "
        "weights per output channel, int32 bias; float ops keep Quantize/DequantizeLinear at their edges",

@@ -93,6 +93,20 @@ class Progress {
   bool shown_ = false;
 };
 
+// The prune_channels section: MACs before and after, and each channel group's decision.
+nlohmann::json prune_channels_json(const passes::PassReport& r) {
+  const passes::ChannelPruneReport& p = *r.channel_prune;
+  nlohmann::json groups = nlohmann::json::array();
+  for (const passes::ChannelGroupReport& g : p.groups) {
+    nlohmann::json e = {{"layers", g.layers}, {"channels_before", g.channels_before},
+                        {"channels_after", g.channels_after}};
+    if (!g.left_alone.empty()) e["left_alone"] = g.left_alone;
+    groups.push_back(std::move(e));
+  }
+  return {{"macs_before", p.macs_before}, {"macs_after", p.macs_after},
+          {"bias_compensated", p.bias_compensated}, {"groups", groups}};
+}
+
 nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pipeline, size_t onnx_bytes,
                            size_t pare_bytes, size_t samples) {
   nlohmann::json j;
@@ -114,6 +128,7 @@ nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pi
       e["sqnr_db"] = std::isfinite(l.sqnr_db) ? nlohmann::json(l.sqnr_db) : nlohmann::json();
       layers.push_back(std::move(e));
     }
+    if (r.channel_prune) j["prune_channels"] = prune_channels_json(r);
   }
   j["passes"] = passes;
   j["layers"] = layers;
@@ -167,6 +182,12 @@ int run_compress(const CompressArgs& args) {
   fmt::print("  pipeline     {}\n", pipeline);
   fmt::print("  file         {} bytes ({:.3f}x the ONNX file's {} bytes)\n", bytes.size(),
              onnx_bytes ? static_cast<double>(bytes.size()) / onnx_bytes : 0.0, onnx_bytes);
+  if (report.contains("prune_channels")) {
+    const nlohmann::json& p = report["prune_channels"];
+    const auto before = p["macs_before"].get<int64_t>(), after = p["macs_after"].get<int64_t>();
+    fmt::print("  MACs         {} -> {} ({:.1f}% fewer, prune_channels)\n", before, after,
+               before ? 100.0 * (before - after) / before : 0.0);
+  }
   const nlohmann::json& layers = report["layers"];
   if (!layers.empty()) {
     fmt::print("  int8 layers  {} (SQNR of each output vs float on the calibration data)\n", layers.size());

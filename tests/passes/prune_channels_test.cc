@@ -1,0 +1,330 @@
+// The prune_channels pass: channel groups on hand-built graphs (residual Add, depthwise,
+// Concat, flatten -> Gemm, unsafe ops), shapes that shrink consistently, outputs kept where
+// the removed channels carry nothing, option checks, and the MACs and accuracy on
+// fmnist_mobilenet_v2.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "calibration/npy.h"
+#include "formats/onnx/importer.h"
+#include "ir/verifier.h"
+#include "tests/passes/pass_test_util.h"
+#include "tests/support/test_util.h"
+
+namespace pare::passes {
+namespace {
+
+// Random samples in [-2, 2] for every graph input.
+class RandomData final : public CalibrationData {
+ public:
+  explicit RandomData(size_t samples) : samples_(samples) {}
+  size_t size() const override { return samples_; }
+  void fill(size_t sample, size_t input, float* out, size_t count) const override {
+    const std::vector<float> v = random_floats(count, static_cast<uint32_t>(100 + sample * 7 + input), -2.f, 2.f);
+    std::copy(v.begin(), v.end(), out);
+  }
+
+ private:
+  size_t samples_;
+};
+
+struct Pruned {
+  ir::Graph graph;
+  PassContext ctx;
+};
+
+Pruned prune(const ir::Graph& g, const std::string& pipeline, const CalibrationData* data = nullptr) {
+  Pruned p{g, {}};
+  p.ctx.verify_each = true;
+  p.ctx.calibration = data;
+  Status st = run_pipeline(p.graph, pipeline, p.ctx);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  return p;
+}
+
+const ChannelPruneReport& report_of(const Pruned& p) {
+  for (const PassReport& r : p.ctx.reports)
+    if (r.channel_prune) return *r.channel_prune;
+  throw std::runtime_error("no prune_channels report");
+}
+
+std::vector<int64_t> weight_shape(const ir::Graph& g, const std::string& node) {
+  for (ir::NodeId id : g.nodes())
+    if (g.node(id).name == node) return g.tensor(g.node(id).inputs[1]).shape.sizes();
+  ADD_FAILURE() << "no node " << node;
+  return {};
+}
+
+TensorId relu(Builder& b, const std::string& name, TensorId x) { return b.apply(OpKind::kRelu, name, {x}); }
+
+// x -> conv1 -> relu -> depthwise -> pointwise -> Add(relu, pointwise) -> head (graph output).
+Builder residual_graph() {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 8, 8});
+  TensorId a = relu(b, "relu1", b.conv("conv1", x, 3, 16, 3));
+  TensorId dw = b.conv("dw", a, 16, 16, 3, 16);
+  TensorId pw = b.conv("pw", dw, 16, 16, 1);
+  TensorId sum = b.apply(OpKind::kAdd, "add", {a, pw});
+  b.output(b.conv("head", sum, 16, 8, 1));
+  return b;
+}
+
+// Two convs concatenated, pooled, flattened into a Gemm (each channel is 9 Gemm inputs).
+Builder concat_flatten_graph() {
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 6, 6});
+  TensorId l = relu(b, "relu_l", b.conv("left", x, 2, 8, 3));
+  TensorId r = relu(b, "relu_r", b.conv("right", x, 2, 8, 3));
+  TensorId cat = b.apply(OpKind::kConcat, "cat", {l, r}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId pool = b.apply(OpKind::kMaxPool, "pool", {cat},
+                          make_attrs({{"kernel_shape", std::vector<int64_t>{2, 2}},
+                                      {"strides", std::vector<int64_t>{2, 2}}}));
+  TensorId flat = b.apply(OpKind::kFlatten, "flatten", {pool}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId fc1 = relu(b, "relu_fc", b.apply(OpKind::kGemm, "fc1", {flat, b.random("fc1.w", {12, 144}), b.random("fc1.b", {12})},
+                                            make_attrs({{"transB", int64_t{1}}})));
+  b.output(b.apply(OpKind::kGemm, "fc2", {fc1, b.random("fc2.w", {12, 10}), b.random("fc2.b", {10})}));
+  return b;
+}
+
+void expect_same_outputs(const ir::Graph& before, const ir::Graph& after, float tolerance) {
+  ir::Graph inferred = before;
+  ASSERT_TRUE(infer_and_fold(inferred).is_ok());
+  const auto inputs = random_inputs(inferred, 3);
+  const auto expected = run_graph(inferred, inputs);
+  const auto got = run_graph(after, inputs);
+  ASSERT_EQ(expected.size(), got.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_LE(max_abs_diff(expected[i], got[i]), tolerance) << "output " << i;
+}
+
+TEST(PruneChannels, ResidualAndDepthwiseShrinkTogether) {
+  Builder b = residual_graph();
+  RandomData data(8);
+  Pruned p = prune(b.g, "prune_channels(ratio=0.5,multiple=4)", &data);
+  EXPECT_EQ(weight_shape(p.graph, "conv1"), (std::vector<int64_t>{8, 3, 3, 3}));
+  EXPECT_EQ(weight_shape(p.graph, "dw"), (std::vector<int64_t>{8, 1, 3, 3}));
+  EXPECT_EQ(weight_shape(p.graph, "pw"), (std::vector<int64_t>{8, 8, 1, 1}));
+  EXPECT_EQ(weight_shape(p.graph, "head"), (std::vector<int64_t>{8, 8, 1, 1}));
+  const ir::Node& dw = p.graph.node(*std::find_if(p.graph.nodes().begin(), p.graph.nodes().end(), [&](ir::NodeId id) {
+    return p.graph.node(id).name == "dw";
+  }));
+  EXPECT_EQ(dw.attrs.get_int("group", 0), 8);
+  EXPECT_TRUE(ir::verify(p.graph).is_ok());
+  EXPECT_EQ(run_graph(p.graph, random_inputs(p.graph, 3))[0].size(), 8u * 64);
+
+  const ChannelPruneReport& r = report_of(p);
+  ASSERT_EQ(r.groups.size(), 2u);
+  EXPECT_EQ(r.groups[0].layers, (std::vector<std::string>{"conv1", "pw"}));
+  EXPECT_EQ(r.groups[0].channels_before, 16);
+  EXPECT_EQ(r.groups[0].channels_after, 8);
+  EXPECT_EQ(r.groups[1].layers, std::vector<std::string>{"head"});
+  EXPECT_NE(r.groups[1].left_alone.find("graph output"), std::string::npos);
+  EXPECT_LT(r.macs_after, r.macs_before);
+}
+
+TEST(PruneChannels, ConcatAndFlattenToGemm) {
+  Builder b = concat_flatten_graph();
+  RandomData data(8);
+  Pruned p = prune(b.g, "prune_channels(ratio=0.5,multiple=4)", &data);
+  const int64_t left = weight_shape(p.graph, "left")[0], right = weight_shape(p.graph, "right")[0];
+  EXPECT_EQ(left + right, 8);
+  EXPECT_GE(left, 1);
+  EXPECT_GE(right, 1);
+  EXPECT_EQ(weight_shape(p.graph, "fc1"), (std::vector<int64_t>{8, 8 * 9}));  // 12 -> 8 outputs
+  EXPECT_EQ(weight_shape(p.graph, "fc2"), (std::vector<int64_t>{8, 10}));
+  EXPECT_TRUE(ir::verify(p.graph).is_ok());
+  EXPECT_EQ(run_graph(p.graph, random_inputs(p.graph, 3))[0].size(), 10u);
+  const ChannelPruneReport& r = report_of(p);
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(r.groups[0].layers, (std::vector<std::string>{"left", "right"}));
+  EXPECT_EQ(r.groups[0].channels_after, 8);
+  EXPECT_NE(r.groups[2].left_alone.find("graph output"), std::string::npos);
+}
+
+TEST(PruneChannels, RatioZeroChangesNothing) {
+  for (Builder b : {residual_graph(), concat_flatten_graph()}) {
+    Pruned p = prune(b.g, "prune_channels(ratio=0)");
+    const ChannelPruneReport& r = report_of(p);
+    EXPECT_EQ(r.macs_before, r.macs_after);
+    expect_same_outputs(b.g, p.graph, 0.f);
+  }
+}
+
+// conv1's channel 5 has all-zero weights: after the relu it holds relu(bias) everywhere.
+Builder constant_channel_graph(float bias5) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 5, 5});
+  std::vector<float> w = random_floats(16 * 3, 41, 0.5f, 1.f);
+  std::fill(w.begin() + 5 * 3, w.begin() + 6 * 3, 0.f);
+  std::vector<float> bias = random_floats(16, 42);
+  bias[5] = bias5;
+  TensorId c1 = b.apply(OpKind::kConv, "conv1", {x, b.floats("conv1.w", {16, 3, 1, 1}, w), b.floats("conv1.b", {16}, bias)});
+  b.output(b.conv("conv2", relu(b, "relu1", c1), 16, 4, 1));
+  return b;
+}
+
+TEST(PruneChannels, RemovingAZeroChannelKeepsOutputs) {
+  // Zero weights and zero bias: the channel is zero and goes without compensation.
+  Builder zero = constant_channel_graph(0.f);
+  Pruned p = prune(zero.g, "prune_channels(ratio=0.0625,multiple=1)");
+  EXPECT_EQ(weight_shape(p.graph, "conv1")[0], 15);
+  EXPECT_TRUE(has_note(p.ctx, "no bias compensation"));
+  expect_same_outputs(zero.g, p.graph, 1e-5f);
+
+  // A constant 0.7: its mean moves into conv2's bias, exactly.
+  Builder constant = constant_channel_graph(0.7f);
+  RandomData data(4);
+  Pruned compensated = prune(constant.g, "prune_channels(ratio=0.0625,multiple=1)", &data);
+  EXPECT_EQ(weight_shape(compensated.graph, "conv2"), (std::vector<int64_t>{4, 15, 1, 1}));
+  EXPECT_TRUE(report_of(compensated).bias_compensated);
+  expect_same_outputs(constant.g, compensated.graph, 1e-5f);
+
+  // Without calibration data the constant is lost.
+  Pruned lost = prune(constant.g, "prune_channels(ratio=0.0625,multiple=1)");
+  ir::Graph inferred = constant.g;
+  ASSERT_TRUE(infer_and_fold(inferred).is_ok());
+  const auto inputs = random_inputs(inferred, 3);
+  EXPECT_GT(max_abs_diff(run_graph(inferred, inputs)[0], run_graph(lost.graph, inputs)[0]), 1e-3f);
+}
+
+TEST(PruneChannels, UnsafeGroupsStayAndAreReported) {
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 4, 4});
+  TensorId c1 = b.conv("conv1", x, 3, 16, 1);
+  TensorId soft = b.apply(OpKind::kSoftmax, "soft", {c1}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId c2 = relu(b, "relu2", b.conv("conv2", soft, 16, 16, 1));
+  b.output(b.conv("conv3", c2, 16, 4, 1));
+  RandomData data(4);
+  Pruned p = prune(b.g, "prune_channels(ratio=0.5,multiple=4)", &data);
+  EXPECT_EQ(weight_shape(p.graph, "conv1"), (std::vector<int64_t>{16, 3, 1, 1}));
+  EXPECT_EQ(weight_shape(p.graph, "conv2"), (std::vector<int64_t>{8, 16, 1, 1}));
+  const ChannelPruneReport& r = report_of(p);
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_NE(r.groups[0].left_alone.find("Softmax 'soft'"), std::string::npos) << r.groups[0].left_alone;
+  EXPECT_TRUE(r.groups[1].left_alone.empty());
+  EXPECT_TRUE(has_note(p.ctx, "left alone: conv1"));
+
+  Pruned excluded = prune(b.g, "prune_channels(ratio=0.5,exclude=conv2)", &data);
+  EXPECT_EQ(weight_shape(excluded.graph, "conv2"), (std::vector<int64_t>{16, 16, 1, 1}));
+  EXPECT_EQ(report_of(excluded).groups[1].left_alone, "excluded");
+}
+
+TEST(PruneChannels, BadOptionsAreNamed) {
+  Builder b = residual_graph();
+  for (const auto& [pipeline, named] : std::vector<std::pair<std::string, std::string>>{
+           {"prune_channels(ratio=1)", "ratio"},
+           {"prune_channels(ratio=-0.1)", "ratio"},
+           {"prune_channels(ratio=x)", "ratio"},
+           {"prune_channels(multiple=0)", "multiple"},
+           {"prune_channels(sparsity=0.5)", "sparsity"}}) {
+    ir::Graph g = b.g;
+    PassContext ctx;
+    Status st = run_pipeline(g, pipeline, ctx);
+    EXPECT_EQ(st.code(), Status::kInvalidInput) << pipeline;
+    EXPECT_NE(st.message().find(named), std::string::npos) << st.message();
+  }
+}
+
+// ---- fmnist_mobilenet_v2 -------------------------------------------------------------
+
+class ImageData final : public CalibrationData {
+ public:
+  explicit ImageData(const npy::Array& a) : a_(a) {}
+  size_t size() const override { return static_cast<size_t>(a_.shape[0]); }
+  void fill(size_t sample, size_t, float* out, size_t count) const override {
+    std::memcpy(out, a_.as<float>() + sample * count, count * sizeof(float));
+  }
+
+ private:
+  const npy::Array& a_;
+};
+
+// The graph written to .pare, loaded and prepared on the runtime.
+std::unique_ptr<rt::Interpreter> load(ir::Graph graph) {
+  graph.compact();
+  const std::vector<uint8_t> bytes = format::serialize(graph, format::WriteOptions{});
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
+  EXPECT_TRUE(model.is_ok()) << model.status().message();
+  auto it = rt::Interpreter::create(model.value(), rt::InterpreterOptions{});
+  EXPECT_TRUE(it.is_ok()) << it.status().message();
+  return std::move(it.value());
+}
+
+double top1(const ir::Graph& graph, const npy::Array& images, const npy::Array& labels) {
+  std::unique_ptr<rt::Interpreter> run = load(graph);
+  const size_t n = static_cast<size_t>(images.shape[0]);
+  int correct = 0;
+  for (size_t i = 0; i < n; ++i) {
+    std::memcpy(run->input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
+    EXPECT_TRUE(run->invoke().is_ok());
+    const auto* logits = static_cast<const float*>(run->output_data(0));
+    correct += std::max_element(logits, logits + 10) - logits == labels.as<int64_t>()[i];
+  }
+  return 100.0 * correct / static_cast<double>(n);
+}
+
+const npy::Array& calibration_images() {
+  static const npy::Array a = npy::read_npy(test::testdata_dir() + "/data/fmnist_calib_500.npy");
+  return a;
+}
+
+constexpr const char* kPrunePipeline =
+    "fold,fold_batchnorm,fuse_activation,remove_identity,prune_channels(ratio=0.3),nhwc,dce";
+
+// The pruning pipeline (and int8 after it, for MobileNetV2: depthwise and residual groups)
+// verifies after every pass, writes a file that loads, prepares and runs.
+class PruneChannelsPipeline : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PruneChannelsPipeline, ComposesAndRuns) {
+  const std::string name = GetParam();
+  const ir::Graph onnx = onnx_import::import_model(test::testdata_dir() + "/models/" + name + ".onnx");
+  ImageData data(calibration_images());
+  std::vector<std::string> pipelines = {kPrunePipeline};
+  if (name == "fmnist_mobilenet_v2") pipelines.push_back(std::string(kPrunePipeline) + ",quantize,dce");
+  for (const std::string& pipeline : pipelines) {
+    Pruned p = prune(onnx, pipeline, &data);
+    const ChannelPruneReport& r = report_of(p);
+    EXPECT_LE(r.macs_after, r.macs_before);
+    if (name != "fmnist_vit") EXPECT_LT(r.macs_after, r.macs_before) << pipeline;
+    std::unique_ptr<rt::Interpreter> run = load(p.graph);
+    std::memcpy(run->input_data(0), calibration_images().as<float>(), 784 * sizeof(float));
+    ASSERT_TRUE(run->invoke().is_ok()) << pipeline;
+    const auto* logits = static_cast<const float*>(run->output_data(0));
+    EXPECT_TRUE(std::all_of(logits, logits + 10, [](float v) { return std::isfinite(v); })) << pipeline;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TrainedModels, PruneChannelsPipeline,
+                         ::testing::Values("fmnist_cnn", "fmnist_mlp", "fmnist_vit", "fmnist_mobilenet_v2",
+                                           "fmnist_mobilenet_v3_small"));
+
+TEST(PruneChannelsModel, MobileNetV2LosesAQuarterOfItsMacs) {
+  const std::string dir = test::testdata_dir();
+  const npy::Array& calib = calibration_images();
+  const npy::Array images = npy::read_npy(dir + "/data/fmnist_test_2000.npy");
+  const npy::Array labels = npy::read_npy(dir + "/data/fmnist_test_2000_labels.npy");
+  const ir::Graph onnx = onnx_import::import_model(dir + "/models/fmnist_mobilenet_v2.onnx");
+  ImageData data(calib);
+  Pruned dense = prune(onnx, kCanonicalPipeline, &data);
+  Pruned pruned = prune(onnx, "fold,fold_batchnorm,fuse_activation,remove_identity,prune_channels(ratio=0.3),nhwc,dce", &data);
+  const ChannelPruneReport& r = report_of(pruned);
+  const double fewer = 1.0 - static_cast<double>(r.macs_after) / static_cast<double>(r.macs_before);
+  size_t left_alone = 0;
+  for (const ChannelGroupReport& g : r.groups) left_alone += !g.left_alone.empty();
+  const double before = top1(dense.graph, images, labels), after = top1(pruned.graph, images, labels);
+  std::printf("fmnist_mobilenet_v2 prune_channels(ratio=0.3): MACs %lld -> %lld (%.1f%% fewer), %zu groups "
+              "(%zu left alone), top-1 %.2f%% -> %.2f%% (no fine-tuning)\n",
+              static_cast<long long>(r.macs_before), static_cast<long long>(r.macs_after), 100 * fewer,
+              r.groups.size(), left_alone, before, after);
+  EXPECT_GE(fewer, 0.25);
+  EXPECT_LT(weight_bytes(pruned.graph), weight_bytes(dense.graph));
+}
+
+}  // namespace
+}  // namespace pare::passes
