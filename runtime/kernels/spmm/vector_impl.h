@@ -15,21 +15,42 @@
 
 namespace pare::rt::kernels::spmm_impl {
 
-// dst[c * dst_stride + r] = src[r * src_stride + c] for r < rows, c < cols: whole blocks
-// through T, the edges one element at a time.
+// A block of rows x cols (each at most V::kWidth) at the edges of a transpose: through T on
+// a copy padded with zeros, partial loads and stores at each end.
+template <class V, class T>
+inline void transpose_edge(const float* src, size_t src_stride, size_t rows, size_t cols, float* dst,
+                           size_t dst_stride) {
+  constexpr size_t kW = V::kWidth;
+  alignas(64) float in[kW * kW], out[kW * kW];
+  for (size_t r = 0; r < kW; ++r)
+    V::store(in + r * kW, r >= rows    ? V::zero()
+                          : cols == kW ? V::load(src + r * src_stride)
+                                       : V::load_partial(src + r * src_stride, V::first_lanes(static_cast<int64_t>(cols))));
+  T::block(in, kW, out, kW);
+  for (size_t c = 0; c < cols; ++c) {
+    if (rows == kW)
+      V::store(dst + c * dst_stride, V::load(out + c * kW));
+    else
+      V::store_first(dst + c * dst_stride, rows, V::load(out + c * kW));
+  }
+}
+
+// dst[c * dst_stride + r] = src[r * src_stride + c] for r < rows, c < cols, in blocks of
+// V::kWidth x V::kWidth.
 template <class V, class T>
 inline void transpose(const float* src, size_t src_stride, size_t rows, size_t cols, float* dst,
                       size_t dst_stride) {
   constexpr size_t kW = V::kWidth;
-  const size_t rows_w = rows / kW * kW, cols_w = cols / kW * kW;
-  for (size_t r = 0; r < rows_w; r += kW) {
-    for (size_t c = 0; c < cols_w; c += kW)
-      T::block(src + r * src_stride + c, src_stride, dst + c * dst_stride + r, dst_stride);
-    for (size_t c = cols_w; c < cols; ++c)
-      for (size_t i = r; i < r + kW; ++i) dst[c * dst_stride + i] = src[i * src_stride + c];
+  for (size_t r = 0; r < rows; r += kW) {
+    const size_t nr = rows - r < kW ? rows - r : kW;
+    for (size_t c = 0; c < cols; c += kW) {
+      const size_t nc = cols - c < kW ? cols - c : kW;
+      if (nr == kW && nc == kW)
+        T::block(src + r * src_stride + c, src_stride, dst + c * dst_stride + r, dst_stride);
+      else
+        transpose_edge<V, T>(src + r * src_stride + c, src_stride, nr, nc, dst + c * dst_stride + r, dst_stride);
+    }
   }
-  for (size_t i = rows_w; i < rows; ++i)
-    for (size_t c = 0; c < cols; ++c) dst[c * dst_stride + i] = src[i * src_stride + c];
 }
 
 // Output channels [j, j + R) of the tile: acc[r][t] over the vectors t in [T0, T0 + TN).
