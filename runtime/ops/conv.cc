@@ -560,7 +560,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
     // A sparse weight of a 1x1 NHWC conv runs the sparse kernel when sparse enough for it
     // to win; every other case prepares on the densified weight.
     const TensorDesc* bias = optional_input(ctx, 2);
-    if (nhwc && is_pointwise(g) && sparse_kernel_pays(ctx, 1) && (!bias || bias->constant)) {
+    if (nhwc && is_pointwise(g) && sparse_kernel_pays(ctx, 1, false) && (!bias || bias->constant)) {
       const auto pixels = static_cast<size_t>(g.batch * g.out_size[0] * g.out_size[1] * g.out_size[2]);
       return make_spmm_kernel(ctx, 1, false, bias ? static_cast<const float*>(bias->constant) : nullptr, 1.f,
                               pixels);

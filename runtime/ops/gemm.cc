@@ -209,7 +209,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
   if (has_sparse_input(ctx)) {
     // A sparse B ([K, N], or [N, K] with transB) runs the sparse kernel where the packed
     // GEMM would and sparse enough for it to win; otherwise B is densified.
-    if (packed && sparse_kernel_pays(ctx, 1))
+    if (packed && sparse_kernel_pays(ctx, 1, trans_b == 0))
       return make_spmm_kernel(ctx, 1, trans_b == 0, bias.empty() ? nullptr : bias.data(), args.alpha,
                               static_cast<size_t>(m));
     return prepare_densified(ctx, prepare_Gemm);
@@ -289,7 +289,7 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
 
   if (has_sparse_input(ctx)) {
     // A sparse B [K, N] shared by every batch runs the sparse kernel on all rows of A.
-    if (b_batch_rank == 0 && batch_count > 0 && m > 0 && n > 0 && sparse_kernel_pays(ctx, 1))
+    if (b_batch_rank == 0 && batch_count > 0 && m > 0 && n > 0 && sparse_kernel_pays(ctx, 1, true))
       return make_spmm_kernel(ctx, 1, true, nullptr, 1.f, static_cast<size_t>(batch_count * m));
     return prepare_densified(ctx, prepare_MatMul);
   }

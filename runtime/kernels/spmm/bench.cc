@@ -123,9 +123,13 @@ void register_benchmarks() {
   size_t count = 0;
   const F32GemmVariant* dense = f32_gemm_variants(&count);
   for (size_t i = 0; i < count; ++i)
-    if (usable(dense[i].isa))
-      benchmark::RegisterBenchmark((std::string(dense[i].name) + "/mobilenet_v2_pointwise").c_str(), bench_dense,
-                                   &dense[i], chain);
+    if (usable(dense[i].isa)) {
+      const std::string name = dense[i].name;
+      benchmark::RegisterBenchmark((name + "/mobilenet_v2_pointwise").c_str(), bench_dense, &dense[i], chain);
+      for (const Shape& s : distinct)
+        benchmark::RegisterBenchmark((name + "/" + bench::shape_name(s)).c_str(), bench_dense, &dense[i],
+                                     std::vector<Shape>{s});
+    }
   const F32SpmmVariant* sparse = f32_spmm_variants(&count);
   for (size_t i = 0; i < count; ++i) {
     const F32SpmmVariant* v = &sparse[i];

@@ -155,18 +155,6 @@ const F32SpmmVariant& select_f32_spmm(Isa isa) {
   return kVariants[0];
 }
 
-double f32_spmm_min_sparsity(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar: return 0.3;
-    case Isa::kAvx2: return 0.7;
-    case Isa::kAvx512:
-    case Isa::kAvx512Vnni: return 0.7;
-    case Isa::kNeon:
-    case Isa::kNeonDot: return 0.7;
-  }
-  return 1.0;
-}
-
 // ---- Driver ----
 
 size_t f32_spmm_scratch_bytes(const F32SpmmVariant& v, size_t n, size_t k) {

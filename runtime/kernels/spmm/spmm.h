@@ -12,7 +12,7 @@
 //
 // At prepare time:
 //   const F32SpmmVariant& v = select_f32_spmm(ctx.isa);
-//   if (f32_spmm_sparsity(view) >= f32_spmm_min_sparsity(v.isa)) {
+//   if (f32_spmm_pays(ctx.isa, f32_spmm_sparsity(view), k)) {
 //     F32SpmmPacked w = f32_spmm_pack(view, transposed, bias, alpha, v.tile_pixels);
 //     scratch per worker: f32_spmm_scratch_bytes(v, n, k)
 //   } else densify (spmm_densify) and use the dense GEMM.
@@ -98,10 +98,29 @@ const F32SpmmVariant* f32_spmm_variants(size_t* count);
 // The fastest variant usable under the ISA cap.
 const F32SpmmVariant& select_f32_spmm(rt::Isa isa);
 
-// The sparsity from which the sparse kernel beats the dense f32 GEMM of the same ISA on
-// MobileNetV2-224's pointwise layers (kernel_spmm_bench, docs/benchmarks.md); below it an
-// op densifies the weight. The scalar GEMM is slow enough that sparse wins from 30%.
-double f32_spmm_min_sparsity(rt::Isa isa);
+// Where the sparse kernel beats the dense f32 GEMM of the same ISA (kernel_spmm_bench on
+// MobileNetV2-224's pointwise layers, single thread, docs/benchmarks.md): the sparsity from
+// which the whole chain runs faster, and the fewest input channels for which a layer does
+// (below that the two transposes cost more than the dense product saves). The portable
+// kernel runs one pixel at a time and never beats the portable GEMM (at 95%: 22 ms against
+// 17 ms for the chain); NEON is not measured (qemu only) and takes AVX2's figure.
+inline double f32_spmm_min_sparsity(rt::Isa isa) {
+  switch (isa) {
+    case rt::Isa::kScalar: return 2.0;  // never
+    case rt::Isa::kAvx2: return 0.6;
+    case rt::Isa::kAvx512:
+    case rt::Isa::kAvx512Vnni: return 0.75;
+    case rt::Isa::kNeon:
+    case rt::Isa::kNeonDot: return 0.6;
+  }
+  return 2.0;
+}
+constexpr size_t kF32SpmmMinInputChannels = 24;
+
+// Whether a weight of this sparsity with k input channels runs faster sparse on `isa`.
+inline bool f32_spmm_pays(rt::Isa isa, double sparsity, size_t k) {
+  return sparsity >= f32_spmm_min_sparsity(isa) && k >= kF32SpmmMinInputChannels;
+}
 
 // ---- Driver ----
 
