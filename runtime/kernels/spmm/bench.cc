@@ -1,8 +1,9 @@
 // f32 sparse x dense benchmarks: MobileNetV2-224's 1x1 convolutions (as [M = H*W, K = Cin] x
 // W [N = Cout, K]) with the weights pruned to 50-95% (unstructured, blocks of 4 output
 // channels, 2:4), each layer alone and the whole chain of them, for every usable variant;
-// and the dense packed GEMM of the same ISA on the same chain, to read the speed-up and the
-// crossover from. Single thread; GFLOP/s count the dense 2*M*N*K, so rates compare directly.
+// the chain as the runtime runs it (each layer sparse where f32_spmm_pays, else dense); and
+// the dense packed GEMM of the same ISA on the same chain and layers, to read the speed-up
+// and the crossover from. Single thread; GFLOP/s count the dense 2*M*N*K, so rates compare directly.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -107,6 +108,37 @@ void bench_dense(benchmark::State& state, const F32GemmVariant* v, std::vector<S
   run_chain(state, layers, shapes, nullptr);
 }
 
+// The chain as the runtime runs it: each layer sparse where f32_spmm_pays, dense otherwise.
+struct ChosenLayer {
+  ChosenLayer(const F32SpmmVariant& sparse_v, const F32GemmVariant& dense_v, const Shape& s, double sparsity) {
+    if (f32_spmm_pays(sparse_v.isa, sparsity, s.k))
+      sparse = std::make_unique<SparseLayer>(sparse_v, s, Pattern::kRows1, sparsity);
+    else
+      dense = std::make_unique<DenseLayer>(dense_v, s);
+  }
+  void run(const float* x, float* y, float* scratch) {
+    if (sparse)
+      sparse->run(x, y, scratch);
+    else
+      dense->run(x, y, scratch);
+  }
+  std::unique_ptr<SparseLayer> sparse;
+  std::unique_ptr<DenseLayer> dense;
+};
+
+void bench_chosen(benchmark::State& state, const F32SpmmVariant* v, std::vector<Shape> shapes, double sparsity) {
+  const F32GemmVariant& dense_v = select_f32_gemm(v->isa);
+  std::vector<std::unique_ptr<ChosenLayer>> layers;
+  size_t scratch_bytes = 64;
+  for (const Shape& s : shapes) {
+    layers.push_back(std::make_unique<ChosenLayer>(*v, dense_v, s, sparsity));
+    if (layers.back()->sparse) scratch_bytes = std::max(scratch_bytes, layers.back()->sparse->scratch_bytes());
+  }
+  std::unique_ptr<float, FreeDeleter> scratch(
+      static_cast<float*>(std::aligned_alloc(64, (scratch_bytes + 63) / 64 * 64)));
+  run_chain(state, layers, shapes, scratch.get());
+}
+
 bool usable(Isa isa) {
   const CpuFeatures& f = cpu_features();
   return isa == Isa::kScalar || (isa == Isa::kAvx2 && f.avx2_fma) || (isa == Isa::kAvx512 && f.avx512) ||
@@ -141,6 +173,8 @@ void register_benchmarks() {
                                    Pattern::kRows1, pct / 100.0);
       benchmark::RegisterBenchmark((name + "/mobilenet_v2_pointwise_block4" + tag).c_str(), bench_sparse, v,
                                    chain, Pattern::kRows4, pct / 100.0);
+      benchmark::RegisterBenchmark((name + "/mobilenet_v2_pointwise_chosen" + tag).c_str(), bench_chosen, v, chain,
+                                   pct / 100.0);
       for (const Shape& s : distinct)
         benchmark::RegisterBenchmark((name + "/" + bench::shape_name(s) + tag).c_str(), bench_sparse, v,
                                      std::vector<Shape>{s}, Pattern::kRows1, pct / 100.0);
