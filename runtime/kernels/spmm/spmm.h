@@ -109,7 +109,7 @@ inline double f32_spmm_min_sparsity(rt::Isa isa) {
     case rt::Isa::kScalar: return 2.0;  // never
     case rt::Isa::kAvx2: return 0.6;
     case rt::Isa::kAvx512:
-    case rt::Isa::kAvx512Vnni: return 0.75;
+    case rt::Isa::kAvx512Vnni: return 0.7;
     case rt::Isa::kNeon:
     case rt::Isa::kNeonDot: return 0.6;
   }
