@@ -1,5 +1,5 @@
 // Random sparse matrices in each stored format, with the storage their SparseView points
-// into: for the spmm test and bench.
+// into, and random data: for the spmm test and bench.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,15 @@
 #include "runtime/tensor.h"
 
 namespace pare::rt::kernels::spmm_testing {
+
+// Uniform in [-1, 1), reproducible from the seed.
+inline std::vector<float> random_values(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
 
 enum class Pattern { kRows1, kRows4, kTwoOfFour };
 

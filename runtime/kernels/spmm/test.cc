@@ -21,15 +21,8 @@ namespace {
 using spmm_testing::make_sparse;
 using spmm_testing::Pattern;
 using spmm_testing::pattern_name;
+using spmm_testing::random_values;
 using spmm_testing::SparseMatrix;
-
-std::vector<float> random_values(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
 
 bool supported_here(Isa isa) {
   const CpuFeatures& f = cpu_features();
