@@ -11,6 +11,7 @@
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/parallel.h"
+#include "runtime/ops/sparse_weight.h"
 #include "runtime/thread_pool.h"
 
 namespace pare::rt::ops {
@@ -60,11 +61,17 @@ enum class NhwcConvPath {
   kDirect,     // every other case (grouped, channel multiplier, weights computed at run time)
 };
 
-NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) {
+// 1x1, stride 1, no pads, one group: a matrix product on the pixels.
+bool is_pointwise(const ConvGeometry& g) {
   bool pointwise = g.groups == 1;
   for (int i = 0; i < 3; ++i)
     pointwise = pointwise && g.kernel[i] == 1 && g.stride[i] == 1 && g.pad_begin[i] == 0 &&
                 g.in_size[i] == g.out_size[i];
+  return pointwise;
+}
+
+NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) {
+  const bool pointwise = is_pointwise(g);
   const TensorDesc* bias = optional_input(ctx, 2);
   const bool constant = ctx.inputs[1]->constant != nullptr && (!bias || bias->constant != nullptr);
   const bool empty = g.batch == 0 || g.in_channels == 0 || g.out_channels == 0;
@@ -541,13 +548,25 @@ Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g,
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
-  if (is_q8_tensor(optional_input(ctx, 0))) return nn::prepare_q8_conv(ctx);
+  if (is_q8_tensor(optional_input(ctx, 0)))
+    return has_sparse_input(ctx) ? prepare_densified(ctx, prepare_Conv) : nn::prepare_q8_conv(ctx);
   PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
   bool nhwc = false;
   ConvGeometry g;
   std::vector<int64_t> out_shape;
   PARE_RT_RETURN_IF_ERROR(nn::conv_geometry(ctx, &nhwc, &g, &out_shape));
   PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, out_shape));
+  if (has_sparse_input(ctx)) {
+    // A sparse weight of a 1x1 NHWC conv runs the sparse kernel when sparse enough for it
+    // to win; every other case prepares on the densified weight.
+    const TensorDesc* bias = optional_input(ctx, 2);
+    if (nhwc && is_pointwise(g) && sparse_kernel_pays(ctx, 1, false) && (!bias || bias->constant)) {
+      const auto pixels = static_cast<size_t>(g.batch * g.out_size[0] * g.out_size[1] * g.out_size[2]);
+      return make_spmm_kernel(ctx, 1, false, bias ? static_cast<const float*>(bias->constant) : nullptr, 1.f,
+                              pixels);
+    }
+    return prepare_densified(ctx, prepare_Conv);
+  }
   if (nhwc) return make_nhwc_conv(ctx, g);
   return std::unique_ptr<OpKernel>(new ConvKernel(kernels::f32_conv_ref__scalar, g,
                                                   optional_input(ctx, 2) != nullptr, ctx.activation,

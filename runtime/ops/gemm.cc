@@ -8,6 +8,7 @@
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/parallel.h"
+#include "runtime/ops/sparse_weight.h"
 
 namespace pare::rt::ops {
 
@@ -154,7 +155,8 @@ Status check_float_inputs(const PrepareContext& ctx) {
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
-  if (is_q8_tensor(optional_input(ctx, 0))) return nn::prepare_q8_gemm(ctx);
+  if (is_q8_tensor(optional_input(ctx, 0)))
+    return has_sparse_input(ctx) ? prepare_densified(ctx, prepare_Gemm) : nn::prepare_q8_gemm(ctx);
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
@@ -197,14 +199,23 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
   // Packed path: constant B, A not transposed, C absent or a constant row broadcast over
   // the rows (folded into the bias, times beta); alpha is folded into the packed B.
   const bool c_row = !c || (c->constant != nullptr && args.c_row_stride == 0);
-  if (!trans_a && b.constant != nullptr && c_row && m > 0 && n > 0) {
+  const bool packed = !trans_a && c_row && m > 0 && n > 0;
+  std::vector<float> bias;
+  if (packed && c) {
+    const auto* values = static_cast<const float*>(c->constant);
+    bias.resize(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j) bias[static_cast<size_t>(j)] = args.beta * values[j * args.c_col_stride];
+  }
+  if (has_sparse_input(ctx)) {
+    // A sparse B ([K, N], or [N, K] with transB) runs the sparse kernel where the packed
+    // GEMM would and sparse enough for it to win; otherwise B is densified.
+    if (packed && sparse_kernel_pays(ctx, 1, trans_b == 0))
+      return make_spmm_kernel(ctx, 1, trans_b == 0, bias.empty() ? nullptr : bias.data(), args.alpha,
+                              static_cast<size_t>(m));
+    return prepare_densified(ctx, prepare_Gemm);
+  }
+  if (packed && b.constant != nullptr) {
     const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
-    std::vector<float> bias;
-    if (c) {
-      const auto* values = static_cast<const float*>(c->constant);
-      bias.resize(static_cast<size_t>(n));
-      for (int64_t j = 0; j < n; ++j) bias[static_cast<size_t>(j)] = args.beta * values[j * args.c_col_stride];
-    }
     auto kernel = std::make_unique<PackedGemmKernel>(
         v, static_cast<size_t>(m), static_cast<size_t>(n), static_cast<size_t>(k), std::vector<int64_t>{0},
         std::vector<int64_t>{}, ctx.activation, nn::kernel_name("f32_gemm", ctx.activation, v.tile_isa));
@@ -217,7 +228,8 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
-  if (is_q8_tensor(optional_input(ctx, 0))) return nn::prepare_q8_matmul(ctx);
+  if (is_q8_tensor(optional_input(ctx, 0)))
+    return has_sparse_input(ctx) ? prepare_densified(ctx, prepare_MatMul) : nn::prepare_q8_matmul(ctx);
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
@@ -275,6 +287,12 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
   if (b.rank() > 1) out_shape.push_back(n);
   PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, out_shape));
 
+  if (has_sparse_input(ctx)) {
+    // A sparse B [K, N] shared by every batch runs the sparse kernel on all rows of A.
+    if (b_batch_rank == 0 && batch_count > 0 && m > 0 && n > 0 && sparse_kernel_pays(ctx, 1, true))
+      return make_spmm_kernel(ctx, 1, true, nullptr, 1.f, static_cast<size_t>(batch_count * m));
+    return prepare_densified(ctx, prepare_MatMul);
+  }
   if (batch_count > 0 && m > 0 && n > 0) {
     const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
     std::string name = nn::kernel_name("f32_gemm", ctx.activation, v.tile_isa);

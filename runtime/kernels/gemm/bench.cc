@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/gemm/bench_util.h"
 #include "runtime/kernels/gemm/gemm.h"
 
 #if defined(__x86_64__)
@@ -21,82 +22,15 @@
 namespace pare::rt::kernels {
 namespace {
 
-struct Shape {
-  size_t m, k, n;
-};
+using bench::flops;
+using bench::kMobileNetV2Pointwise;
+using bench::kShapes;
+using bench::PackedGemm;
+using bench::random_values;
+using bench::Shape;
+using bench::shape_name;
 
-// The 1x1 convolutions of MobileNetV2-224 by distinct shape, its first 3x3 convolution
-// through im2col (K = 3*3*3), its classifier, then 512^3.
-constexpr Shape kShapes[] = {
-    {12544, 27, 32}, {12544, 32, 16}, {12544, 16, 96}, {3136, 96, 24},  {3136, 24, 144}, {3136, 144, 24},
-    {784, 144, 32},  {784, 32, 192},  {784, 192, 32},  {196, 192, 64},  {196, 64, 384},
-    {196, 384, 64},  {196, 384, 96},  {196, 96, 576},  {196, 576, 96},  {49, 576, 160},
-    {49, 160, 960},  {49, 960, 160},  {49, 960, 320},  {49, 320, 1280}, {1, 1280, 1000},
-    {512, 512, 512},
-};
-
-// Every 1x1 convolution of MobileNetV2-224, in network order.
-constexpr Shape kMobileNetV2Pointwise[] = {
-    {12544, 32, 16}, {12544, 16, 96}, {3136, 96, 24},  {3136, 24, 144}, {3136, 144, 24},
-    {3136, 24, 144}, {784, 144, 32},  {784, 32, 192},  {784, 192, 32},  {784, 32, 192},
-    {784, 192, 32},  {784, 32, 192},  {196, 192, 64},  {196, 64, 384},  {196, 384, 64},
-    {196, 64, 384},  {196, 384, 64},  {196, 64, 384},  {196, 384, 64},  {196, 64, 384},
-    {196, 384, 96},  {196, 96, 576},  {196, 576, 96},  {196, 96, 576},  {196, 576, 96},
-    {196, 96, 576},  {49, 576, 160},  {49, 160, 960},  {49, 960, 160},  {49, 160, 960},
-    {49, 960, 160},  {49, 160, 960},  {49, 960, 320},  {49, 320, 1280},
-};
-
-std::vector<float> random_values(size_t n) {
-  std::mt19937 gen(7);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
-
-double flops(const Shape& s) { return 2.0 * static_cast<double>(s.m * s.n * s.k); }
-
-void set_flops(benchmark::State& state, double flops_per_run) {
-  state.counters["GFLOPS"] = benchmark::Counter(
-      1e-9 * flops_per_run * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-}
-
-// Packed weights and bias of one product, with ReLU6 as the clamp (as in MobileNetV2's
-// expansion layers; the clamp costs the same whatever its limits).
-class PackedGemm {
- public:
-  PackedGemm(const F32GemmVariant& v, const Shape& s)
-      : v_(v),
-        packed_(static_cast<float*>(std::aligned_alloc(
-                    64, (f32_gemm_packed_b_bytes(v.nr, s.n, s.k) + 63) / 64 * 64)),
-                &std::free) {
-    const std::vector<float> b = random_values(s.k * s.n), bias = random_values(s.n);
-    f32_gemm_pack_b_kn(v.nr, s.n, s.k, b.data(), s.n, bias.data(), packed_.get());
-    args_.m = s.m;
-    args_.n = s.n;
-    args_.k = s.k;
-    args_.a_stride = s.k;
-    args_.packed_b = packed_.get();
-    args_.c_stride = s.n;
-    args_.min = 0.f;
-    args_.max = 6.f;
-    tiles_ = f32_gemm_m_tiles(v, s.m) * f32_gemm_n_panels(v, s.n);
-  }
-
-  void run(const float* a, float* c) {
-    args_.a = a;
-    args_.c = c;
-    f32_gemm_tiles(v_, args_, 0, tiles_);
-    benchmark::DoNotOptimize(c);
-    benchmark::ClobberMemory();
-  }
-
- private:
-  const F32GemmVariant& v_;
-  std::unique_ptr<float, decltype(&std::free)> packed_;
-  F32GemmArgs args_;
-  size_t tiles_ = 0;
-};
+void set_flops(benchmark::State& state, double flops_per_run) { bench::set_rate(state, flops_per_run); }
 
 void bench_variant(benchmark::State& state, const F32GemmVariant* v, Shape s) {
   PackedGemm gemm(*v, s);
@@ -190,10 +124,6 @@ __attribute__((target("avx512f,fma"))) void bench_peak_avx512(benchmark::State& 
   set_flops(state, 2.0 * 16 * kChains * kSteps);
 }
 #endif
-
-std::string shape_name(const Shape& s) {
-  return "M" + std::to_string(s.m) + "_K" + std::to_string(s.k) + "_N" + std::to_string(s.n);
-}
 
 void register_benchmarks() {
   const CpuFeatures& f = cpu_features();

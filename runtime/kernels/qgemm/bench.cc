@@ -12,33 +12,16 @@
 #include <vector>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/gemm/bench_util.h"
 #include "runtime/kernels/qgemm/qgemm.h"
 
 namespace pare::rt::kernels {
 namespace {
 
-struct Shape {
-  size_t m, k, n;
-};
-
-constexpr Shape kShapes[] = {
-    {12544, 27, 32}, {12544, 32, 16}, {12544, 16, 96}, {3136, 96, 24},  {3136, 24, 144}, {3136, 144, 24},
-    {784, 144, 32},  {784, 32, 192},  {784, 192, 32},  {196, 192, 64},  {196, 64, 384},
-    {196, 384, 64},  {196, 384, 96},  {196, 96, 576},  {196, 576, 96},  {49, 576, 160},
-    {49, 160, 960},  {49, 960, 160},  {49, 960, 320},  {49, 320, 1280}, {1, 1280, 1000},
-    {512, 512, 512},
-};
-
-// Every 1x1 convolution of MobileNetV2-224, in network order.
-constexpr Shape kMobileNetV2Pointwise[] = {
-    {12544, 32, 16}, {12544, 16, 96}, {3136, 96, 24},  {3136, 24, 144}, {3136, 144, 24},
-    {3136, 24, 144}, {784, 144, 32},  {784, 32, 192},  {784, 192, 32},  {784, 32, 192},
-    {784, 192, 32},  {784, 32, 192},  {196, 192, 64},  {196, 64, 384},  {196, 384, 64},
-    {196, 64, 384},  {196, 384, 64},  {196, 64, 384},  {196, 384, 64},  {196, 64, 384},
-    {196, 384, 96},  {196, 96, 576},  {196, 576, 96},  {196, 96, 576},  {196, 576, 96},
-    {196, 96, 576},  {49, 576, 160},  {49, 160, 960},  {49, 960, 160},  {49, 160, 960},
-    {49, 960, 160},  {49, 160, 960},  {49, 960, 320},  {49, 320, 1280},
-};
+using bench::kMobileNetV2Pointwise;
+using bench::kShapes;
+using bench::Shape;
+using bench::shape_name;
 
 std::vector<uint8_t> random_bytes(size_t n) {
   std::mt19937 gen(7);
@@ -48,12 +31,9 @@ std::vector<uint8_t> random_bytes(size_t n) {
   return v;
 }
 
-double ops(const Shape& s) { return 2.0 * static_cast<double>(s.m * s.n * s.k); }
+double ops(const Shape& s) { return bench::flops(s); }
 
-void set_ops(benchmark::State& state, double ops_per_run) {
-  state.counters["GOPS"] = benchmark::Counter(1e-9 * ops_per_run * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate);
-}
+void set_ops(benchmark::State& state, double ops_per_run) { bench::set_rate(state, ops_per_run, "GOPS"); }
 
 // Packed weights, bias and per-column scales of one product, with a Relu6-like clamp.
 class PackedQGemm {
@@ -122,10 +102,6 @@ void bench_mobilenet_v2_pointwise(benchmark::State& state, const QGemmVariant* v
     for (size_t i = 0; i < layers.size(); ++i)
       layers[i]->run(i % 2 ? pong.data() : ping.data(), i % 2 ? ping.data() : pong.data());
   set_ops(state, total);
-}
-
-std::string shape_name(const Shape& s) {
-  return "M" + std::to_string(s.m) + "_K" + std::to_string(s.k) + "_N" + std::to_string(s.n);
 }
 
 void register_benchmarks() {

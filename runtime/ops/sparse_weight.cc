@@ -1,0 +1,142 @@
+#include "runtime/ops/sparse_weight.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "runtime/kernels/spmm/spmm.h"
+#include "runtime/ops/common.h"
+#include "runtime/ops/nn_util.h"
+#include "runtime/ops/parallel.h"
+#include "runtime/thread_pool.h"
+
+namespace pare::rt::ops {
+
+namespace {
+
+bool is_sparse(const TensorDesc* t) { return t != nullptr && t->encoding == Encoding::kSparse; }
+
+// The op's kernel prepared on dense copies of its sparse inputs; run passes the copies in
+// their places.
+class DensifiedInputsKernel final : public OpKernel {
+ public:
+  static constexpr size_t kMaxInputs = 8;
+
+  DensifiedInputsKernel(std::vector<AlignedArray<uint8_t>> dense, std::vector<size_t> positions,
+                        size_t inputs, std::unique_ptr<OpKernel> kernel)
+      : dense_(std::move(dense)), positions_(std::move(positions)), inputs_(inputs),
+        kernel_(std::move(kernel)) {}
+
+  size_t scratch_bytes() const override { return kernel_->scratch_bytes(); }
+  void run(const ExecContext& ctx) override {
+    const void* inputs[kMaxInputs];
+    std::copy(ctx.inputs, ctx.inputs + inputs_, inputs);
+    for (size_t j = 0; j < positions_.size(); ++j) inputs[positions_[j]] = dense_[j].data();
+    ExecContext dense_ctx = ctx;
+    dense_ctx.inputs = inputs;
+    kernel_->run(dense_ctx);
+  }
+  const char* kernel_name() const override { return kernel_->kernel_name(); }
+
+ private:
+  std::vector<AlignedArray<uint8_t>> dense_;
+  std::vector<size_t> positions_;
+  size_t inputs_;
+  std::unique_ptr<OpKernel> kernel_;
+};
+
+// Each worker (at most kMaxWorkers) runs whole tiles of pixels with its own scratch; every
+// output element is one kernel call's, so the bytes do not depend on the thread count.
+class SpmmKernel final : public OpKernel {
+ public:
+  SpmmKernel(const kernels::F32SpmmVariant& v, kernels::F32SpmmPacked w, size_t m, FusedActivation act,
+             std::string name)
+      : v_(v), w_(std::move(w)), act_(act), name_(std::move(name)) {
+    args_.m = m;
+    args_.w = &w_;
+    args_.x_stride = w_.k;
+    args_.y_stride = w_.n;
+    kernels::f32_spmm_set_activation(act_, &args_);
+    worker_bytes_ = (kernels::f32_spmm_scratch_bytes(v, w_.n, w_.k) + 63) / 64 * 64;
+  }
+
+  size_t scratch_bytes() const override { return kMaxWorkers * worker_bytes_; }
+  void run(const ExecContext& ctx) override {
+    kernels::F32SpmmArgs args = args_;
+    args.x = static_cast<const float*>(ctx.inputs[0]);
+    args.y = static_cast<float*>(ctx.outputs[0]);
+    const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
+    const size_t tile = v_.tile_pixels;
+    for_each_block(ctx.pool, args.m, tile, args.m, std::min(threads, kMaxWorkers),
+                   [&](size_t worker, size_t r0, size_t r1) {
+                     auto* scratch = static_cast<float*>(ctx.scratch) + worker * worker_bytes_ / sizeof(float);
+                     kernels::f32_spmm(v_, args, r0 / tile, (r1 + tile - 1) / tile, scratch);
+                   });
+  }
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  static constexpr size_t kMaxWorkers = 8;
+
+  const kernels::F32SpmmVariant& v_;
+  kernels::F32SpmmPacked w_;
+  FusedActivation act_;  // args_.activation may point here
+  std::string name_;
+  kernels::F32SpmmArgs args_;
+  size_t worker_bytes_ = 0;
+};
+
+}  // namespace
+
+bool has_sparse_input(const PrepareContext& ctx) {
+  return std::any_of(ctx.inputs.begin(), ctx.inputs.end(), is_sparse);
+}
+
+bool sparse_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed) {
+  for (size_t j = 0; j < ctx.inputs.size(); ++j)
+    if (j != i && is_sparse(ctx.inputs[j])) return false;
+  const TensorDesc* w = optional_input(ctx, i);
+  if (!is_sparse(w) || w->dtype != DType::kFloat32 || w->quantized) return false;
+  const auto k = static_cast<size_t>(transposed ? w->sparse.rows : w->sparse.cols);
+  return kernels::f32_spmm_pays(ctx.isa, kernels::f32_spmm_sparsity(w->sparse), k);
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_densified(const PrepareContext& ctx, OpFactory factory) {
+  if (ctx.inputs.size() > DensifiedInputsKernel::kMaxInputs)
+    return ctx.error(Status::kUnsupported, "too many inputs for a sparse constant");
+  std::vector<TensorDesc> descs;
+  std::vector<AlignedArray<uint8_t>> dense;
+  std::vector<size_t> positions;
+  descs.reserve(ctx.inputs.size());
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+    if (!is_sparse(ctx.inputs[i])) continue;
+    TensorDesc d = *ctx.inputs[i];
+    const size_t element = dtype_size(d.dtype);
+    if (element != 1 && element != 4)
+      return ctx.error(Status::kUnsupported, "sparse input '" + d.name + "' of dtype " + dtype_name(d.dtype));
+    dense.emplace_back();
+    dense.back().resize(d.byte_size());
+    kernels::spmm_densify(d.sparse, element, dense.back().data());
+    d.encoding = Encoding::kDense;
+    d.constant = dense.back().data();
+    d.sparse = SparseView{};
+    descs.push_back(std::move(d));
+    positions.push_back(i);
+  }
+  PrepareContext dense_ctx = ctx;
+  for (size_t j = 0; j < positions.size(); ++j) dense_ctx.inputs[positions[j]] = &descs[j];
+  Result<std::unique_ptr<OpKernel>> kernel = factory(dense_ctx);
+  if (!kernel.is_ok()) return kernel.status();
+  return std::unique_ptr<OpKernel>(new DensifiedInputsKernel(std::move(dense), std::move(positions),
+                                                             ctx.inputs.size(), std::move(kernel).value()));
+}
+
+std::unique_ptr<OpKernel> make_spmm_kernel(const PrepareContext& ctx, size_t i, bool transposed,
+                                           const float* bias, float alpha, size_t m) {
+  const kernels::F32SpmmVariant& v = kernels::select_f32_spmm(ctx.isa);
+  kernels::F32SpmmPacked w = kernels::f32_spmm_pack(ctx.inputs[i]->sparse, transposed, bias, alpha, v.tile_pixels);
+  return std::make_unique<SpmmKernel>(v, std::move(w), m, ctx.activation,
+                                      nn::kernel_name("f32_spmm", ctx.activation, v.tile_isa));
+}
+
+}  // namespace pare::rt::ops
