@@ -21,7 +21,8 @@ Status run_fuse_activation(ir::Graph& graph, const PassOptions& options, PassCon
 Status run_nhwc(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_remove_identity(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 
-// Compression (needs PassContext::calibration).
+// Compression (quantize and prune(schedule=sensitivity) need PassContext::calibration).
+Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 
 }  // namespace pare::passes
