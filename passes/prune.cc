@@ -4,7 +4,7 @@
 //
 // Each weight is seen as the matrix [rows = output channels, cols = the inputs of one output
 // channel] (Conv [Cout, Cin/group * kh * kw]; Gemm and MatMul whatever their transposition).
-// 1. Choose the layers: the first Conv (its input is a graph input), depthwise Convs, layers
+// 1. Choose the layers: the first Convs (no weighted layer before them), depthwise Convs, layers
 //    under min_params weights and excluded nodes stay dense.
 // 2. Choose each layer's sparsity: scope=layer gives every layer the target; scope=global
 //    ranks all weights at once by |w| / (the layer's RMS), so a layer of small weights is not
@@ -110,8 +110,23 @@ bool describe_layer(const ir::Graph& g, NodeId id, PruneLayer& l) {
   return true;
 }
 
+// The stems: Convs that no Conv, Gemm or MatMul precedes (their input is the graph's input,
+// or computed from it by weightless ops such as a normalisation).
+std::set<NodeId> stem_convs(const ir::Graph& g) {
+  std::set<TensorId> after_weighted;
+  std::set<NodeId> stems;
+  for (NodeId id : g.topological_order()) {
+    const ir::Node& n = g.node(id);
+    const bool weighted = n.op == OpKind::kConv || n.op == OpKind::kGemm || n.op == OpKind::kMatMul;
+    const bool after = std::any_of(n.inputs.begin(), n.inputs.end(), [&](TensorId t) { return after_weighted.count(t) != 0; });
+    if (n.op == OpKind::kConv && !after) stems.insert(id);
+    if (weighted || after) after_weighted.insert(n.outputs.begin(), n.outputs.end());
+  }
+  return stems;
+}
+
 // Why the layer stays dense under the options, or "" when it is pruned.
-std::string dense_reason(const ir::Graph& g, const PruneLayer& l, const Options& o) {
+std::string dense_reason(const ir::Graph& g, const PruneLayer& l, const Options& o, const std::set<NodeId>& stems) {
   const ir::Node& n = g.node(l.node);
   if (!l.dense_reason.empty()) return l.dense_reason;
   if (o.exclude.count(l.name)) return "excluded (exclude=)";
@@ -119,8 +134,7 @@ std::string dense_reason(const ir::Graph& g, const PruneLayer& l, const Options&
       std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1)
     return "weight shared with other nodes";
   if (n.op == OpKind::kConv) {
-    if (std::find(g.inputs.begin(), g.inputs.end(), n.inputs[0]) != g.inputs.end())
-      return "first conv (its input is a graph input)";
+    if (stems.count(l.node)) return "first conv (no weighted layer before it)";
     if (n.attrs.get_int("group", 1) > 1 && g.tensor(l.weight).shape.sizes()[1] == 1) return "depthwise conv";
   }
   if (l.params < o.min_params) return "under min_params=" + std::to_string(o.min_params) + " weights";
@@ -206,11 +220,12 @@ Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx)
   add_note(ctx, "prune", "target sparsity " + fixed(o.sparsity, 3));  // makes sure the report exists
   PassReport& report = ctx.reports.back();
 
+  const std::set<NodeId> stems = stem_convs(graph);
   std::vector<PruneLayer> all;
   for (NodeId id : graph.topological_order()) {
     PruneLayer l;
     if (!describe_layer(graph, id, l)) continue;
-    l.dense_reason = dense_reason(graph, l, o);
+    l.dense_reason = dense_reason(graph, l, o, stems);
     if (l.dense_reason.empty()) {
       l.matrix = weight_matrix(graph.tensor(l.weight), l);
       l.unit_rows = o.pattern == Pattern::kBlock4 && l.rows % 4 == 0 ? 4 : 1;
