@@ -17,8 +17,6 @@
 //    decision.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -203,22 +201,12 @@ void choose_sparsities(std::vector<PruneLayer*>& layers, const Options& o, ir::G
   }
 }
 
-std::string fixed(double v, int digits) {
-  std::ostringstream s;
-  s.setf(std::ios::fixed);
-  s.precision(digits);
-  s << v;
-  return s.str();
-}
-
 }  // namespace
 
 Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx) {
   const Options o = read_options(options);
   if (o.sensitivity && o.pattern != Pattern::kTwoOfFour && (!ctx.calibration || ctx.calibration->size() == 0))
     throw_invalid("prune: option schedule=sensitivity needs calibration data (pare compress --calib FILE)");
-  add_note(ctx, "prune", "target sparsity " + fixed(o.sparsity, 3));  // makes sure the report exists
-  PassReport& report = ctx.reports.back();
 
   const std::set<NodeId> stems = stem_convs(graph);
   std::vector<PruneLayer> all;
@@ -247,15 +235,19 @@ Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx)
       l->decision += "; block4 needs output channels % 4 == 0: unstructured";
     total += l->params;
   }
+  std::vector<PruneLayerReport> reports;
   for (PruneLayer& l : all) {
     PruneLayerReport r = layer_report(graph, l);
     if (!l.dense_reason.empty()) r.decision = "dense: " + l.dense_reason;
     if (l.dense_reason.empty()) zeros += r.zeros_after;
-    report.prune_layers.push_back(std::move(r));
+    reports.push_back(std::move(r));
   }
-  report.notes.push_back("pruned " + std::to_string(pruned.size()) + " of " + std::to_string(all.size()) +
-                         " layers to sparsity " + fixed(total ? static_cast<double>(zeros) / total : 0.0, 3) +
-                         " of their " + std::to_string(total) + " weights");
+  const double reached = total ? static_cast<double>(zeros) / static_cast<double>(total) : 0.0;
+  add_note(ctx, "prune",
+           "target sparsity " + format_number("%.3f", o.sparsity) + ": pruned " + std::to_string(pruned.size()) +
+               " of " + std::to_string(all.size()) + " layers to sparsity " + format_number("%.3f", reached) +
+               " of their " + std::to_string(total) + " weights");
+  ctx.reports.back().prune_layers = std::move(reports);
   return Status::ok();
 }
 

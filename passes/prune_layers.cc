@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <numeric>
@@ -155,6 +156,12 @@ PruneLayerReport layer_report(const ir::Graph& g, const PruneLayer& l) {
   r.bytes_after = is_float_constant(w) ? stored_float_bytes(w) : w.data->bytes.size();
   r.decision = l.decision;
   return r;
+}
+
+std::string format_number(const char* format, double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
 }
 
 }  // namespace pare::passes

@@ -48,6 +48,9 @@ std::vector<float> pruned_copy(const PruneLayer& l, double sparsity);
 size_t stored_float_bytes(const ir::Tensor& weight);
 PruneLayerReport layer_report(const ir::Graph& g, const PruneLayer& l);
 
+// printf-formatted number for the report's decisions.
+std::string format_number(const char* format, double v);
+
 // schedule=sensitivity: sets each layer's target so that all reach `sparsity` together with
 // the least summed increase of the model output's relative error on calibration data.
 void allocate_by_sensitivity(std::vector<PruneLayer*>& layers, double sparsity, ir::Graph& g, PassContext& ctx);

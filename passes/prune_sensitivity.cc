@@ -5,8 +5,6 @@
 // per weight zeroed, until the target fraction of all the layers' weights is zero; the last
 // step is cut to land on the target.
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -77,12 +75,6 @@ class OutputError {
   double energy_ = 0;
 };
 
-std::string format_fixed(const char* format, double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, format, v);
-  return text;
-}
-
 }  // namespace
 
 void allocate_by_sensitivity(std::vector<PruneLayer*>& layers, double sparsity, ir::Graph& g, PassContext& ctx) {
@@ -127,9 +119,9 @@ void allocate_by_sensitivity(std::vector<PruneLayer*>& layers, double sparsity, 
     PruneLayer& l = *layers[k];
     l.target = grid[level[k]];
     if (k == last && zeroed > goal) l.target -= (zeroed - goal) / static_cast<double>(l.rows * l.cols);
-    l.decision = "sensitivity: model output error " + format_fixed("%.2e", errors[k][level[k]]) + " alone at " +
-                 format_fixed("%.2f", grid[level[k]]) + ", errors 0.5/0.9: " + format_fixed("%.1e", errors[k][5]) +
-                 "/" + format_fixed("%.1e", errors[k][9]);
+    l.decision = "sensitivity: model output error " + format_number("%.2e", errors[k][level[k]]) + " alone at " +
+                 format_number("%.2f", grid[level[k]]) + ", errors 0.5/0.9: " + format_number("%.1e", errors[k][5]) +
+                 "/" + format_number("%.1e", errors[k][9]);
   }
 }
 
