@@ -11,6 +11,8 @@ mkdir -p "$out"
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(fmnist_mlp fmnist_cnn fmnist_mobilenet_v2 fmnist_mobilenet_v3_small fmnist_vit)
 canonical="fold,fold_batchnorm,fuse_activation,remove_identity"
+# PRUNE_VARIANTS="scope=global scope=layer" leaves out the sensitivity schedule (slow on the MobileNets).
+variants=${PRUNE_VARIANTS:-scope=global scope=layer schedule=sensitivity}
 
 top1() {
   "$pare" eval "$1" --data "$data/fmnist_test_2000.npy" --labels "$data/fmnist_test_2000_labels.npy" --json |
@@ -25,7 +27,7 @@ for m in "${models[@]}"; do
   printf '| %s | 0 | dense | %.2f | %d |\n' "$m" "$(echo "$(top1 "$out/$m.pare") * 100" | bc -l)" \
     "$(stat -c %s "$out/$m.pare")"
   for s in 0.5 0.7 0.8 0.9; do
-    for variant in "scope=global" "scope=layer" "schedule=sensitivity"; do
+    for variant in $variants; do
       file="$out/$m.$s.${variant#*=}.pare"
       "$pare" compress "$onnx" -o "$file" --calib "$data/fmnist_calib_500.npy" \
         --passes "$canonical,prune(sparsity=$s,$variant),nhwc,dce" > /dev/null
