@@ -21,7 +21,9 @@ Status run_fuse_activation(ir::Graph& graph, const PassOptions& options, PassCon
 Status run_nhwc(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_remove_identity(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 
-// Compression (needs PassContext::calibration).
+// Compression (quantize, prune_channels and prune(schedule=sensitivity) read
+// PassContext::calibration).
+Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 

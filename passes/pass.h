@@ -43,6 +43,19 @@ struct ChannelPruneReport {
   bool bias_compensated = false;            // false without calibration data
 };
 
+// One layer in the prune pass's report: weights, zeros, bytes and the decision.
+struct PruneLayerReport {
+  std::string node;  // source node name
+  std::string op;
+  int64_t params = 0;
+  int64_t zeros_before = 0, zeros_after = 0;
+  double sparsity = 0;         // zeros_after / params
+  double target_sparsity = 0;  // the sparsity chosen for the layer (0 when it stays dense)
+  size_t bytes_before = 0;     // dense float32
+  size_t bytes_after = 0;      // as the writer would store it: the smaller of dense and sparse, float32
+  std::string decision;        // how its sparsity was chosen, or why it stays dense
+};
+
 struct PassReport {
   std::string pass;
   double ms = 0;
@@ -51,6 +64,7 @@ struct PassReport {
   std::vector<std::string> notes;  // per-layer figures or remarks, human readable
   std::vector<QuantLayerReport> quant_layers;  // quantize only
   std::optional<ChannelPruneReport> channel_prune;  // prune_channels only
+  std::vector<PruneLayerReport> prune_layers;  // prune only
 };
 
 // Calibration samples for passes that look at data (quantize): for each sample, one float32

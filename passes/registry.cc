@@ -32,6 +32,19 @@ const std::vector<PassInfo>& registry() {
        "them, converting at the graph's edges; inputs and outputs keep their layout",
        {},
        run_nhwc},
+      {"prune",
+       "Magnitude pruning of the float weights of Conv, Gemm and MatMul to exact zeros (stored sparse "
+       "by the writer where smaller); the first conv, depthwise convs and small layers stay dense",
+       {{"sparsity", "fraction of the pruned layers' weights set to zero, in [0, 1) (0.5)"},
+        {"scope", "global: one ranking of |w| / layer RMS over all layers; layer: each layer to the "
+                  "sparsity (global)"},
+        {"pattern", "unstructured, block4 (4 consecutive output channels zero the same inputs) or 2:4 "
+                    "(2 of every 4 consecutive inputs zero: sparsity 0.5 in every pruned layer) (unstructured)"},
+        {"schedule", "uniform (the scope's ranking) or sensitivity (per-layer sparsities from the "
+                     "model output error on calibration data) (uniform)"},
+        {"exclude", "source node names to keep dense, comma-separated (none)"},
+        {"min_params", "layers with fewer weights stay dense (1024)"}},
+       run_prune},
       {"prune_channels",
        "Structured pruning: removes the least important output channels of Conv and Gemm layers "
        "(with the matching inputs of their consumers, channels coupled through Add, Concat, "

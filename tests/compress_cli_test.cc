@@ -116,5 +116,41 @@ TEST(CompressCli, BadPipelineOptionExits2) {
   EXPECT_FALSE(test::file_exists(dir.file("x.pare")));
 }
 
+TEST(CompressCli, BadPruneOptionExits2NamingIt) {
+  test::TempDir dir;
+  for (const char* option : {"sparsity=1.5", "pattern=3:7"}) {
+    CommandResult r = run_pare({"compress", model("fmnist_mlp"), "-o", dir.file("x.pare"), "--calib", calib(),
+                                "--passes", std::string("fold,fold_batchnorm,prune(") + option + "),dce"});
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_TRUE(contains(r.err, option)) << r.err;
+    EXPECT_FALSE(test::file_exists(dir.file("x.pare")));
+  }
+}
+
+TEST(CompressCli, PruneReportsEachLayer) {
+  test::TempDir dir;
+  const std::string out = dir.file("mlp.pare"), report = dir.file("report.json");
+  CommandResult r = run_pare({"compress", model("fmnist_mlp"), "-o", out, "--calib", calib(), "--report", report,
+                              "--passes", "fold,fold_batchnorm,fuse_activation,remove_identity,prune(sparsity=0.8),nhwc,dce"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "pruned layers")) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(test::read_file(report));
+  ASSERT_TRUE(j.contains("prune")) << j.dump(2);
+  ASSERT_FALSE(j["prune"]["layers"].empty());
+  ASSERT_FALSE(j["prune"]["decisions"].empty());
+  int64_t params = 0, zeros = 0;
+  for (const auto& l : j["prune"]["layers"]) {
+    EXPECT_FALSE(l["node"].get<std::string>().empty());
+    EXPECT_FALSE(l["decision"].get<std::string>().empty());
+    EXPECT_LE(l["bytes_after"].get<size_t>(), l["bytes_before"].get<size_t>());
+    if (l["target_sparsity"].get<double>() > 0) {
+      params += l["params"].get<int64_t>();
+      zeros += l["zeros_after"].get<int64_t>();
+      EXPECT_LT(l["bytes_after"].get<size_t>(), l["bytes_before"].get<size_t>());
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(zeros) / static_cast<double>(params), 0.8, 1e-3);
+}
+
 }  // namespace
 }  // namespace pare

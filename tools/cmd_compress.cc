@@ -107,6 +107,32 @@ nlohmann::json prune_channels_json(const passes::PassReport& r) {
           {"bias_compensated", p.bias_compensated}, {"groups", groups}};
 }
 
+// The prune pass's part of the report: per layer its sparsity and bytes, and the decisions.
+nlohmann::json prune_report_json(const passes::PassReport& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const passes::PruneLayerReport& l : r.prune_layers)
+    layers.push_back({{"node", l.node}, {"op", l.op}, {"params", l.params}, {"zeros_before", l.zeros_before},
+                      {"zeros_after", l.zeros_after}, {"sparsity", l.sparsity},
+                      {"target_sparsity", l.target_sparsity}, {"bytes_before", l.bytes_before},
+                      {"bytes_after", l.bytes_after}, {"decision", l.decision}});
+  return {{"layers", layers}, {"decisions", r.notes}};
+}
+
+void print_prune_report(const nlohmann::json& prune) {
+  const nlohmann::json& layers = prune["layers"];
+  fmt::print("  pruned layers  (sparsity of each weight; bytes as float32, dense -> as stored)\n");
+  fmt::print("    {:<40} {:<6} {:>9} {:>8} {:>10} {:>10}  {}\n", "node", "op", "weights", "sparsity", "bytes",
+             "stored", "decision");
+  for (const auto& l : layers) {
+    std::string node = l["node"].get<std::string>();
+    if (node.size() > 40) node = "..." + node.substr(node.size() - 37);
+    fmt::print("    {:<40} {:<6} {:>9} {:>8.3f} {:>10} {:>10}  {}\n", node, l["op"].get<std::string>(),
+               l["params"].get<int64_t>(), l["sparsity"].get<double>(), l["bytes_before"].get<size_t>(),
+               l["bytes_after"].get<size_t>(), l["decision"].get<std::string>());
+  }
+  for (const auto& d : prune["decisions"]) fmt::print("    {}\n", d.get<std::string>());
+}
+
 nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pipeline, size_t onnx_bytes,
                            size_t pare_bytes, size_t samples) {
   nlohmann::json j;
@@ -129,6 +155,7 @@ nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pi
       layers.push_back(std::move(e));
     }
     if (r.channel_prune) j["prune_channels"] = prune_channels_json(r);
+    if (r.pass == "prune") j["prune"] = prune_report_json(r);
   }
   j["passes"] = passes;
   j["layers"] = layers;
@@ -200,6 +227,7 @@ int run_compress(const CompressArgs& args) {
                  l["scale"].get<double>(), l["zero_point"].get<int64_t>(), sqnr);
     }
   }
+  if (report.contains("prune")) print_prune_report(report["prune"]);
   return 0;
 }
 

@@ -1,0 +1,254 @@
+// prune: magnitude pruning of the constant weights of Conv, Gemm and MatMul
+// (docs/compression.md). Pruned weights stay dense tensors with exact zeros; the .pare writer
+// stores them sparse where that is smaller.
+//
+// Each weight is seen as the matrix [rows = output channels, cols = the inputs of one output
+// channel] (Conv [Cout, Cin/group * kh * kw]; Gemm and MatMul whatever their transposition).
+// 1. Choose the layers: the first Convs (no weighted layer before them), depthwise Convs, layers
+//    under min_params weights and excluded nodes stay dense.
+// 2. Choose each layer's sparsity: scope=layer gives every layer the target; scope=global
+//    ranks all weights at once by |w| / (the layer's RMS), so a layer of small weights is not
+//    wiped out; schedule=sensitivity measures each layer's effect on the model output over a
+//    grid of sparsities on calibration data and allocates greedily (prune_sensitivity.cc).
+// 3. Zero the smallest units: single weights, or with pattern=block4 the 4x1 pieces of
+//    blocks of 4 output channels (ranked by their norm); pattern=2:4 keeps the 2 largest of
+//    every 4 consecutive inputs of an output channel.
+// 4. Report per layer: weights, zeros before and after, bytes dense and as stored, the
+//    decision.
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ir/status.h"
+#include "passes/canonical.h"
+#include "passes/pass_util.h"
+#include "passes/prune_layers.h"
+
+namespace pare::passes {
+namespace {
+
+using ir::NodeId;
+using ir::OpKind;
+using ir::TensorId;
+
+enum class Pattern { kUnstructured, kBlock4, kTwoOfFour };
+
+struct Options {
+  double sparsity = 0.5;
+  bool global = true;
+  Pattern pattern = Pattern::kUnstructured;
+  bool sensitivity = false;
+  std::set<std::string> exclude;
+  int64_t min_params = 1024;
+};
+
+[[noreturn]] void bad_option(const std::string& name, const std::string& value, const std::string& expected) {
+  throw_invalid("prune: option " + name + "=" + value + " is invalid: " + expected);
+}
+
+Options read_options(const PassOptions& options) {
+  Options o;
+  o.sparsity = options.get_double("sparsity", o.sparsity);
+  if (!(o.sparsity >= 0 && o.sparsity < 1))
+    bad_option("sparsity", options.get("sparsity", ""), "expected a fraction in [0, 1)");
+  const std::string scope = options.get("scope", "global");
+  if (scope != "global" && scope != "layer") bad_option("scope", scope, "expected global or layer");
+  o.global = scope == "global";
+  const std::string pattern = options.get("pattern", "unstructured");
+  if (pattern == "unstructured") o.pattern = Pattern::kUnstructured;
+  else if (pattern == "block4") o.pattern = Pattern::kBlock4;
+  else if (pattern == "2:4") o.pattern = Pattern::kTwoOfFour;
+  else bad_option("pattern", pattern, "expected unstructured, block4 or 2:4");
+  const std::string schedule = options.get("schedule", "uniform");
+  if (schedule != "uniform" && schedule != "sensitivity")
+    bad_option("schedule", schedule, "expected uniform or sensitivity");
+  o.sensitivity = schedule == "sensitivity";
+  o.min_params = options.get_int("min_params", o.min_params);
+  if (o.min_params < 0) bad_option("min_params", options.get("min_params", ""), "expected a count >= 0");
+  std::stringstream list(options.get("exclude", ""));
+  for (std::string name; std::getline(list, name, ',');)
+    if (!name.empty()) o.exclude.insert(name);
+  return o;
+}
+
+// ---- choosing the layers ------------------------------------------------------------
+
+// The layer of a Conv/Gemm/MatMul with a constant weight, or none (op absent from the report).
+bool describe_layer(const ir::Graph& g, NodeId id, PruneLayer& l) {
+  const ir::Node& n = g.node(id);
+  if (n.op != OpKind::kConv && n.op != OpKind::kGemm && n.op != OpKind::kMatMul) return false;
+  if (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor || !g.tensor(n.inputs[1]).is_constant()) return false;
+  const ir::Tensor& w = g.tensor(n.inputs[1]);
+  l.node = id;
+  l.name = n.name;
+  l.op = ir::op_name(n.op);
+  l.weight = n.inputs[1];
+  l.params = w.shape.is_static() ? w.shape.num_elements() : 0;
+  if (!is_float_constant(w)) {
+    l.dense_reason = "weight is not float32";
+    return true;
+  }
+  const std::vector<int64_t> dims = w.shape.sizes();
+  if (n.op == OpKind::kConv) {
+    if (dims.size() < 3) return false;
+    l.rows = dims[0];
+    l.cols = l.params / std::max<int64_t>(1, dims[0]);
+  } else {
+    if (dims.size() != 2) {
+      l.dense_reason = "weight is not a matrix";
+      return true;
+    }
+    l.transposed = !(n.op == OpKind::kGemm && n.attrs.get_int("transB", 0) != 0);
+    l.rows = l.transposed ? dims[1] : dims[0];
+    l.cols = l.transposed ? dims[0] : dims[1];
+  }
+  return true;
+}
+
+// The stems: Convs that no Conv, Gemm or MatMul precedes (their input is the graph's input,
+// or computed from it by weightless ops such as a normalisation).
+std::set<NodeId> stem_convs(const ir::Graph& g) {
+  std::set<TensorId> after_weighted;
+  std::set<NodeId> stems;
+  for (NodeId id : g.topological_order()) {
+    const ir::Node& n = g.node(id);
+    const bool weighted = n.op == OpKind::kConv || n.op == OpKind::kGemm || n.op == OpKind::kMatMul;
+    const bool after = std::any_of(n.inputs.begin(), n.inputs.end(), [&](TensorId t) { return after_weighted.count(t) != 0; });
+    if (n.op == OpKind::kConv && !after) stems.insert(id);
+    if (weighted || after) after_weighted.insert(n.outputs.begin(), n.outputs.end());
+  }
+  return stems;
+}
+
+// Why the layer stays dense under the options, or "" when it is pruned.
+std::string dense_reason(const ir::Graph& g, const PruneLayer& l, const Options& o, const std::set<NodeId>& stems) {
+  const ir::Node& n = g.node(l.node);
+  if (!l.dense_reason.empty()) return l.dense_reason;
+  if (o.exclude.count(l.name)) return "excluded (exclude=)";
+  if (g.consumers(l.weight).size() != 1 || g.is_graph_output(l.weight) ||
+      std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1)
+    return "weight shared with other nodes";
+  if (n.op == OpKind::kConv) {
+    if (stems.count(l.node)) return "first conv (no weighted layer before it)";
+    if (n.attrs.get_int("group", 1) > 1 && g.tensor(l.weight).shape.sizes()[1] == 1) return "depthwise conv";
+  }
+  if (l.params < o.min_params) return "under min_params=" + std::to_string(o.min_params) + " weights";
+  if (o.pattern == Pattern::kTwoOfFour && l.cols % 4 != 0)
+    return "2:4 needs a multiple of 4 inputs per output channel, has " + std::to_string(l.cols);
+  return "";
+}
+
+// ---- choosing the sparsities --------------------------------------------------------
+
+// Global scope: one ranking of every unit of every pruned layer by its scale-free score,
+// the lowest zeroed until the target fraction of all their weights is reached. Sets each
+// layer's sparsity to what the ranking gives it.
+void rank_globally(std::vector<PruneLayer*>& layers, double sparsity) {
+  struct Unit {
+    float score;
+    uint32_t layer;
+    int64_t index;
+  };
+  std::vector<Unit> units;
+  int64_t total = 0;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const std::vector<float> scores = unit_scores(*layers[k]);
+    for (size_t u = 0; u < scores.size(); ++u)
+      units.push_back({scores[u], static_cast<uint32_t>(k), static_cast<int64_t>(u)});
+    total += layers[k]->rows * layers[k]->cols;
+  }
+  std::sort(units.begin(), units.end(), [](const Unit& a, const Unit& b) {
+    if (a.score != b.score) return a.score < b.score;
+    return a.layer != b.layer ? a.layer < b.layer : a.index < b.index;
+  });
+  const auto goal = static_cast<int64_t>(std::llround(sparsity * static_cast<double>(total)));
+  std::vector<int64_t> zeroed(layers.size(), 0);
+  int64_t done = 0;
+  for (size_t i = 0; i < units.size() && done < goal; ++i) {
+    const int b = layers[units[i].layer]->unit_rows;
+    zeroed[units[i].layer] += b;
+    done += b;
+  }
+  for (size_t k = 0; k < layers.size(); ++k) {
+    PruneLayer& l = *layers[k];
+    l.target = static_cast<double>(zeroed[k]) / static_cast<double>(l.rows * l.cols);
+    l.decision = "global ranking of |w| / layer RMS";
+  }
+}
+
+void choose_sparsities(std::vector<PruneLayer*>& layers, const Options& o, ir::Graph& g, PassContext& ctx) {
+  if (o.pattern == Pattern::kTwoOfFour) {
+    for (PruneLayer* l : layers) {
+      l->target = o.sparsity > 0 ? 0.5 : 0.0;
+      l->decision = o.sparsity > 0 ? "2:4 (sparsity 0.5 whatever the target)" : "sparsity=0";
+    }
+    return;
+  }
+  if (o.sensitivity) {
+    allocate_by_sensitivity(layers, o.sparsity, g, ctx);
+    return;
+  }
+  if (o.global) {
+    rank_globally(layers, o.sparsity);
+    return;
+  }
+  for (PruneLayer* l : layers) {
+    l->target = o.sparsity;
+    l->decision = "layer scope: the target in every layer";
+  }
+}
+
+}  // namespace
+
+Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx) {
+  const Options o = read_options(options);
+  if (o.sensitivity && o.pattern != Pattern::kTwoOfFour && (!ctx.calibration || ctx.calibration->size() == 0))
+    throw_invalid("prune: option schedule=sensitivity needs calibration data (pare compress --calib FILE)");
+
+  const std::set<NodeId> stems = stem_convs(graph);
+  std::vector<PruneLayer> all;
+  for (NodeId id : graph.topological_order()) {
+    PruneLayer l;
+    if (!describe_layer(graph, id, l)) continue;
+    l.dense_reason = dense_reason(graph, l, o, stems);
+    if (l.dense_reason.empty()) {
+      l.matrix = weight_matrix(graph.tensor(l.weight), l);
+      l.unit_rows = o.pattern == Pattern::kBlock4 && l.rows % 4 == 0 ? 4 : 1;
+      l.two_of_four = o.pattern == Pattern::kTwoOfFour;
+    }
+    all.push_back(std::move(l));
+  }
+  std::vector<PruneLayer*> pruned;
+  for (PruneLayer& l : all)
+    if (l.dense_reason.empty()) pruned.push_back(&l);
+
+  for (PruneLayer& l : all) l.zeros_before = count_zeros(graph.tensor(l.weight));
+  choose_sparsities(pruned, o, graph, ctx);
+  int64_t total = 0, zeros = 0;
+  for (PruneLayer* l : pruned) {
+    prune_matrix(*l, l->target);
+    graph.tensor(l->weight).data = weight_buffer(*l, l->matrix);
+    if (o.pattern == Pattern::kBlock4 && l->unit_rows == 1)
+      l->decision += "; block4 needs output channels % 4 == 0: unstructured";
+    total += l->params;
+  }
+  std::vector<PruneLayerReport> reports;
+  for (PruneLayer& l : all) {
+    PruneLayerReport r = layer_report(graph, l);
+    if (!l.dense_reason.empty()) r.decision = "dense: " + l.dense_reason;
+    if (l.dense_reason.empty()) zeros += r.zeros_after;
+    reports.push_back(std::move(r));
+  }
+  const double reached = total ? static_cast<double>(zeros) / static_cast<double>(total) : 0.0;
+  add_note(ctx, "prune",
+           "target sparsity " + format_number("%.3f", o.sparsity) + ": pruned " + std::to_string(pruned.size()) +
+               " of " + std::to_string(all.size()) + " layers to sparsity " + format_number("%.3f", reached) +
+               " of their " + std::to_string(total) + " weights");
+  ctx.reports.back().prune_layers = std::move(reports);
+  return Status::ok();
+}
+
+}  // namespace pare::passes

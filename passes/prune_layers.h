@@ -1,0 +1,58 @@
+// The prune pass's layers: a weight seen as the matrix [output channels, inputs per output
+// channel], magnitude pruning of that matrix, and the sensitivity schedule (passes/prune.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "passes/pass.h"
+
+namespace pare::passes {
+
+struct PruneLayer {
+  ir::NodeId node = ir::kNoNode;
+  std::string name;  // source node name
+  std::string op;
+  ir::TensorId weight = ir::kNoTensor;
+  int64_t params = 0;
+  int64_t zeros_before = 0;
+  int64_t rows = 0, cols = 0;  // output channels, inputs per output channel
+  bool transposed = false;     // stored [cols, rows] (Gemm without transB, MatMul)
+  std::string dense_reason;    // why it stays dense; empty when pruned
+  // Pruned layers only.
+  std::vector<float> matrix;   // [rows, cols]
+  int unit_rows = 1;           // 4: zeroed in 4x1 pieces of blocks of 4 output channels
+  bool two_of_four = false;    // 2 of every 4 consecutive inputs of an output channel kept
+  double target = 0;           // the chosen sparsity
+  std::string decision;        // how it was chosen
+};
+
+std::vector<float> weight_matrix(const ir::Tensor& weight, const PruneLayer& l);
+// A [rows, cols] matrix of the layer as a buffer in its weight's layout.
+ir::BufferPtr weight_buffer(const PruneLayer& l, const std::vector<float>& matrix);
+int64_t count_zeros(const ir::Tensor& weight);
+
+// Each unit's score: the RMS of its weights over the RMS of the layer's, so that scores of
+// different layers compare. Unit u covers rows [u / cols * unit_rows, + unit_rows) of
+// column u % cols.
+std::vector<float> unit_scores(const PruneLayer& l);
+// Zeros l.matrix to `sparsity`: the lowest-scoring units (ties: the first), or 2:4.
+void prune_matrix(PruneLayer& l, double sparsity);
+// l.matrix pruned to `sparsity`, l unchanged.
+std::vector<float> pruned_copy(const PruneLayer& l, double sparsity);
+
+// Dense float32 bytes and the smallest of the dense and sparse encodings of rt::SparseView
+// (block rows 1 and 4, 2:4) over the tensor as stored, float32 values, without alignment.
+size_t stored_float_bytes(const ir::Tensor& weight);
+PruneLayerReport layer_report(const ir::Graph& g, const PruneLayer& l);
+
+// printf-formatted number for the report's decisions.
+std::string format_number(const char* format, double v);
+
+// schedule=sensitivity: sets each layer's target so that all reach `sparsity` together with
+// the least summed increase of the model output's relative error on calibration data.
+void allocate_by_sensitivity(std::vector<PruneLayer*>& layers, double sparsity, ir::Graph& g, PassContext& ctx);
+
+}  // namespace pare::passes
