@@ -10,6 +10,9 @@ namespace {
 struct OpEntry {
   const char* name;
   OpFactory factory;
+  // Prepare reads sparse constant inputs through TensorDesc::sparse; for other ops the
+  // interpreter densifies them first.
+  bool reads_sparse = false;
 };
 
 // Sorted by name: find_op does a binary search.
@@ -63,15 +66,24 @@ constexpr OpEntry kOps[] = {
     {"Unsqueeze", ops::prepare_Unsqueeze},
     {"Where", ops::prepare_Where},
 };
-}  // namespace
 
-OpFactory find_op(const std::string& op) {
+const OpEntry* find_entry(const std::string& op) {
   const OpEntry* end = kOps + sizeof(kOps) / sizeof(kOps[0]);
   const OpEntry* it = std::lower_bound(kOps, end, op, [](const OpEntry& e, const std::string& name) {
     return std::strcmp(e.name, name.c_str()) < 0;
   });
-  if (it != end && op == it->name) return it->factory;
-  return nullptr;
+  return it != end && op == it->name ? it : nullptr;
+}
+}  // namespace
+
+OpFactory find_op(const std::string& op) {
+  const OpEntry* e = find_entry(op);
+  return e ? e->factory : nullptr;
+}
+
+bool op_reads_sparse(const std::string& op) {
+  const OpEntry* e = find_entry(op);
+  return e && e->reads_sparse;
 }
 
 std::vector<std::string> registered_ops() {
