@@ -326,8 +326,10 @@ TEST(SparseFormat, PrunedTrainedModelsAreSmallerAndRunBitForBitAsDense) {
 // ---- damaged sparse metadata ------------------------------------------------------------
 
 // Field ids of the schema (4 + 2 * field index).
-enum : flatbuffers::voffset_t { kModelVersion = 4, kModelTensors = 6 };
-enum : flatbuffers::voffset_t { kTensorDataSize = 14, kTensorEncoding = 20, kTensorSparse = 22 };
+enum : flatbuffers::voffset_t { kModelVersion = 4, kModelTensors = 6, kModelWeightsOffset = 16 };
+enum : flatbuffers::voffset_t {
+  kTensorDataOffset = 12, kTensorDataSize = 14, kTensorEncoding = 20, kTensorSparse = 22
+};
 enum : flatbuffers::voffset_t {
   kSparseFormat = 4, kSparseRows = 6, kSparseCols = 8, kSparseBlockRows = 10, kSparseEntries = 12,
   kSparseColumnBytes = 14
@@ -353,10 +355,10 @@ SparseFile sparse_file(Pattern pattern, const std::string& name) {
   const uint8_t* image_values = static_cast<const uint8_t*>(d.sparse.values);
   // The loader's copy differs from f.bytes only in its address: find the values in the file.
   const auto* root = flatbuffers::GetRoot<flatbuffers::Table>(f.bytes.data() + 4);
-  const uint64_t weights = root->GetField<uint64_t>(16, 0);
+  const uint64_t weights = root->GetField<uint64_t>(kModelWeightsOffset, 0);
   using Vec = flatbuffers::Vector<flatbuffers::Offset<flatbuffers::Table>>;
   const auto* t = root->GetPointer<const Vec*>(kModelTensors)->Get(static_cast<flatbuffers::uoffset_t>(f.tensor_index));
-  f.data_offset = weights + t->GetField<uint64_t>(12, 0);
+  f.data_offset = weights + t->GetField<uint64_t>(kTensorDataOffset, 0);
   EXPECT_EQ(std::memcmp(f.bytes.data() + f.data_offset, image_values, f.parts.values_bytes), 0);
   return f;
 }
