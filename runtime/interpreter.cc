@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "runtime/thread_pool.h"
 
@@ -46,9 +47,39 @@ struct Interpreter::Impl {
   bool profiling = false;
   std::vector<double> total_ms;
   std::vector<int64_t> runs;
+  // Sparse constants densified for ops that do not read sparse, by tensor index: each
+  // is densified once, whatever the number of nodes reading it.
+  struct DenseCopy {
+    TensorDesc desc;
+    std::unique_ptr<uint8_t, FreeDeleter> bytes;
+  };
+  std::map<int32_t, DenseCopy> dense_copies;
+
+  // The description node inputs see: the model's, or a dense copy of a sparse constant.
+  Result<const TensorDesc*> input_desc(const Model& m, int32_t id, bool reads_sparse);
 
   uint8_t* arena() { return memory.get(); }
 };
+
+Result<const TensorDesc*> Interpreter::Impl::input_desc(const Model& m, int32_t id, bool reads_sparse) {
+  const TensorDesc& desc = m.tensors()[id].desc;
+  if (desc.encoding != Encoding::kSparse || reads_sparse) return &desc;
+  auto it = dense_copies.find(id);
+  if (it == dense_copies.end()) {
+    DenseCopy copy;
+    copy.desc = desc;
+    copy.desc.encoding = Encoding::kDense;
+    copy.desc.sparse = SparseView();
+    copy.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, std::max(align_up(desc.byte_size()), kAlignment))));
+    if (!copy.bytes)
+      return Status(Status::kInternal, "cannot allocate " + std::to_string(desc.byte_size()) +
+                                           " bytes to densify constant '" + desc.name + "'");
+    densify(desc, copy.bytes.get());
+    copy.desc.constant = copy.bytes.get();
+    it = dense_copies.emplace(id, std::move(copy)).first;
+  }
+  return &it->second.desc;
+}
 
 Interpreter::~Interpreter() = default;
 
@@ -69,6 +100,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
 
   size_t scratch_bytes = 0;
   impl.kernels.reserve(m.nodes().size());
+  std::vector<std::vector<const TensorDesc*>> node_inputs;  // as each node's prepare saw them
   for (const NodeDesc& node : m.nodes()) {
     PrepareContext ctx;
     ctx.op = node.op;
@@ -76,8 +108,18 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     ctx.attrs = &node.attrs;
     ctx.activation = node.activation;
     ctx.isa = isa;
-    for (int32_t id : node.inputs) ctx.inputs.push_back(id < 0 ? nullptr : &tensors[id].desc);
+    const bool reads_sparse = op_reads_sparse(node.op);
+    for (int32_t id : node.inputs) {
+      if (id < 0) {
+        ctx.inputs.push_back(nullptr);
+        continue;
+      }
+      Result<const TensorDesc*> desc = impl.input_desc(m, id, reads_sparse);
+      if (!desc.is_ok()) return desc.status();
+      ctx.inputs.push_back(desc.value());
+    }
     for (int32_t id : node.outputs) ctx.outputs.push_back(&tensors[id].desc);
+    node_inputs.push_back(ctx.inputs);
 
     OpFactory factory = find_op(node.op);
     if (!factory)
@@ -102,13 +144,16 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
   std::memset(impl.memory.get(), 0, total);
   impl.scratch = scratch_bytes ? impl.arena() + impl.arena_bytes : nullptr;
 
-  for (const NodeDesc& node : m.nodes()) {
+  for (size_t n = 0; n < m.nodes().size(); ++n) {
+    const NodeDesc& node = m.nodes()[n];
     impl.input_begin.push_back(impl.input_ptrs.size());
-    for (int32_t id : node.inputs) {
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const int32_t id = node.inputs[k];
       if (id < 0) {
         impl.input_ptrs.push_back(nullptr);
-      } else if (tensors[id].desc.constant) {
-        impl.input_ptrs.push_back(tensors[id].desc.constant);
+      } else if (tensors[id].is_constant()) {
+        // Null for a sparse constant: an op that reads sparse took it at prepare.
+        impl.input_ptrs.push_back(node_inputs[n][k]->constant);
       } else {
         impl.input_ptrs.push_back(impl.arena() + tensors[id].arena_offset);
       }

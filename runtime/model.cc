@@ -13,12 +13,15 @@
 #include "formats/pare/schema_generated.h"
 #include "formats/pare/schema_types.h"
 #include "runtime/memory_planner.h"
+#include "runtime/sparse.h"
 
 namespace pare::rt {
 
 namespace {
 
-constexpr uint32_t kMaxSchemaVersion = 1;
+constexpr uint32_t kMaxSchemaVersion = 2;
+// The first schema version with Tensor.encoding (sparse constants).
+constexpr uint32_t kEncodingSchemaVersion = 2;
 constexpr size_t kWeightAlignment = 64;
 // Larger than any tensor an on-device model holds; keeps every size product far from overflow.
 constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
@@ -42,6 +45,76 @@ size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 template <typename T>
 bool elements_aligned(const flatbuffers::Vector<T>* v) {
   return !v || v->size() == 0 || reinterpret_cast<uintptr_t>(v->Data()) % alignof(T) == 0;
+}
+
+// Reads a constant's encoding and, for a sparse one, checks every field of its metadata
+// against the shape, dtype and data size before binding desc->sparse to `data` and checking
+// the indices. Messages continue "tensor N 'name' ...".
+Status parse_encoding(const fb::Tensor* t, uint32_t schema_version, const uint8_t* data,
+                      TensorDesc* desc) {
+  auto bad = [](const std::string& msg) { return Status(Status::kBadModel, msg); };
+  const int32_t encoding = static_cast<int32_t>(t->encoding());
+  if (encoding == static_cast<int32_t>(Encoding::kPalette))
+    return bad("uses the palette encoding, which this runtime does not read yet: update the runtime");
+  if (encoding != static_cast<int32_t>(Encoding::kSparse))
+    return bad("has invalid encoding " + std::to_string(encoding) +
+               (encoding == 0 ? " (dense with sparse metadata)" : ""));
+  if (schema_version < kEncodingSchemaVersion)
+    return bad("is sparse in a file of schema version " + std::to_string(schema_version) +
+               ", which has no encodings");
+  const fb::Sparse* fs = t->sparse();
+  if (!fs) return bad("is sparse but has no sparse metadata");
+  if (desc->dtype != DType::kFloat32 && desc->dtype != DType::kInt8 && desc->dtype != DType::kUInt8)
+    return bad("is sparse with dtype " + std::string(dtype_name(desc->dtype)) +
+               " (float32, int8 or uint8 only)");
+  if (desc->shape.size() < 2) return bad("is sparse with rank " + std::to_string(desc->shape.size()) + " (2 or more)");
+
+  SparseView& v = desc->sparse;
+  const int32_t format = static_cast<int32_t>(fs->format());
+  if (format != static_cast<int32_t>(SparseFormat::kBlockRows) &&
+      format != static_cast<int32_t>(SparseFormat::kTwoOfFour))
+    return bad("has invalid sparse format " + std::to_string(format));
+  v.format = static_cast<SparseFormat>(format);
+  const int64_t elements = desc->num_elements();
+  v.rows = fs->rows();
+  v.cols = fs->cols();
+  if (v.rows != desc->shape[0] || v.rows <= 0 || v.cols <= 0 || v.cols != elements / v.rows ||
+      v.rows * v.cols != elements)
+    return bad("has sparse rows " + std::to_string(v.rows) + " x cols " + std::to_string(v.cols) +
+               ", its shape " + shape_str(desc->shape) + " needs rows = shape[0] and rows x cols = " +
+               std::to_string(elements));
+  v.block_rows = fs->block_rows();
+  v.entries = fs->entries();
+  v.column_bytes = fs->column_bytes();
+  if (v.format == SparseFormat::kTwoOfFour) {
+    if (v.cols % 4 != 0) return bad("is 2:4 sparse with cols " + std::to_string(v.cols) + ", not a multiple of 4");
+    if (v.block_rows != 1 || v.entries != 0 || v.column_bytes != 0)
+      return bad("is 2:4 sparse but sets block_rows, entries or column_bytes");
+  } else {
+    if (v.block_rows <= 0 || v.rows % v.block_rows != 0)
+      return bad("has block_rows " + std::to_string(v.block_rows) + ", which does not divide rows " +
+                 std::to_string(v.rows));
+    if (v.column_bytes != 2 && v.column_bytes != 4)
+      return bad("has column_bytes " + std::to_string(v.column_bytes) + " (2 or 4)");
+    if (v.column_bytes == 2 && v.cols > 65536)
+      return bad("has 16-bit column indices for " + std::to_string(v.cols) + " columns");
+    const int64_t most = v.rows / v.block_rows * v.cols;
+    if (v.entries < 0 || v.entries > most)
+      return bad("has " + std::to_string(v.entries) + " sparse entries, outside [0, " +
+                 std::to_string(most) + "]");
+    if (v.entries > INT64_C(0xffffffff))
+      return bad("has more sparse entries than 32-bit block starts address");
+  }
+  const SparseParts parts = sparse_parts(v, dtype_size(desc->dtype));
+  if (parts.total != t->data_size())
+    return bad("holds " + std::to_string(t->data_size()) + " bytes but its sparse metadata needs " +
+               std::to_string(parts.total));
+  bind_sparse_parts(&v, parts, data);
+  std::string problem;
+  if (!check_sparse_indices(v, &problem)) return bad("has invalid sparse indices: " + problem);
+  desc->encoding = Encoding::kSparse;
+  desc->constant = nullptr;
+  return Status::ok();
 }
 
 }  // namespace
@@ -189,13 +262,22 @@ Status Model::parse(const std::string& name) {
       if (off > w_size || size > w_size - off)
         return bad_model(where + " data [" + std::to_string(off) + ", +" + std::to_string(size) +
                          ") lies outside the weight segment of " + std::to_string(w_size) + " bytes");
-      if (size != bytes)
+      mt.arena_offset = -1;
+      mt.stored_bytes = size;
+      const int32_t encoding = static_cast<int32_t>(t->encoding());
+      if (encoding != static_cast<int32_t>(Encoding::kDense) || t->sparse()) {
+        const Status st = parse_encoding(t, m->schema_version(), weights + off, &mt.desc);
+        if (!st.is_ok()) return bad_model(where + " " + st.message());
+      } else if (size != bytes) {
         return bad_model(where + " holds " + std::to_string(size) + " bytes but its shape " +
                          shape_str(mt.desc.shape) + " and dtype " + dtype_name(mt.desc.dtype) +
                          " need " + std::to_string(bytes));
-      mt.desc.constant = weights + off;
-      mt.arena_offset = -1;
+      } else {
+        mt.desc.constant = weights + off;
+      }
     } else {
+      if (t->encoding() != fb::Encoding::DENSE || t->sparse())
+        return bad_model(where + " is not a constant but has an encoding");
       const int64_t off = t->arena_offset();
       if (off < 0 || static_cast<uint64_t>(off) % kArenaAlignment != 0)
         return bad_model(where + " has an invalid arena offset " + std::to_string(off));
@@ -248,7 +330,7 @@ Status Model::parse(const std::string& name) {
     if (!tensor_in_range(id)) return bad_model("graph input " + std::to_string(k) + " refers to tensor " +
                                                std::to_string(id) + ", out of range");
     const std::string where = "graph input " + q(tensors_[id].desc.name);
-    if (tensors_[id].desc.constant) return bad_model(where + " is a constant");
+    if (tensors_[id].is_constant()) return bad_model(where + " is a constant");
     if (is_input[id]) return bad_model(where + " is listed twice");
     is_input[id] = 1;
     inputs_.push_back(id);
@@ -276,7 +358,7 @@ Status Model::parse(const std::string& name) {
       if (!tensor_in_range(id))
         return bad_model(whereop + " input " + std::to_string(k) + " refers to tensor " +
                          std::to_string(id) + ", out of range");
-      if (!is_input[id] && !tensors_[id].desc.constant && producer[id] < 0)
+      if (!is_input[id] && !tensors_[id].is_constant() && producer[id] < 0)
         return bad_model(whereop + " reads tensor " + q(tensors_[id].desc.name) +
                          " before any node writes it");
       last_reader[id] = static_cast<int32_t>(n);
@@ -288,7 +370,7 @@ Status Model::parse(const std::string& name) {
         return bad_model(whereop + " output " + std::to_string(k) + " refers to tensor " +
                          std::to_string(id) + ", out of range");
       const std::string tname = q(tensors_[id].desc.name);
-      if (tensors_[id].desc.constant) return bad_model(whereop + " writes constant tensor " + tname);
+      if (tensors_[id].is_constant()) return bad_model(whereop + " writes constant tensor " + tname);
       if (is_input[id]) return bad_model(whereop + " writes graph input " + tname);
       if (producer[id] >= 0)
         return bad_model(whereop + " writes tensor " + tname + ", already written by node " +
@@ -336,7 +418,7 @@ Status Model::parse(const std::string& name) {
     if (!tensor_in_range(id)) return bad_model("graph output " + std::to_string(k) + " refers to tensor " +
                                                std::to_string(id) + ", out of range");
     const std::string where = "graph output " + q(tensors_[id].desc.name);
-    if (tensors_[id].desc.constant) return bad_model(where + " is a constant");
+    if (tensors_[id].is_constant()) return bad_model(where + " is a constant");
     if (!is_input[id] && producer[id] < 0) return bad_model(where + " is never written");
     is_output[id] = 1;
     outputs_.push_back(id);
@@ -351,7 +433,7 @@ Status Model::parse(const std::string& name) {
   uint64_t unshared = 0;  // what a plan without any sharing would take
   for (uint32_t i = 0; i < num_tensors; ++i) {
     const ModelTensor& mt = tensors_[i];
-    if (mt.desc.constant) continue;
+    if (mt.is_constant()) continue;
     BufferLifetime& lt = lifetimes[i];
     lt.bytes = mt.desc.byte_size();
     if (is_input[i]) {

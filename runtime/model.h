@@ -25,8 +25,11 @@ struct NodeDesc {
 };
 
 struct ModelTensor {
-  TensorDesc desc;              // desc.constant points into the mapping for weights
+  TensorDesc desc;              // desc.constant (dense) or desc.sparse points into the mapping
   int64_t arena_offset = -1;    // -1 for constants
+  uint64_t stored_bytes = 0;    // constants: bytes in the file (desc.byte_size() when dense)
+
+  bool is_constant() const { return desc.constant != nullptr || desc.encoding == Encoding::kSparse; }
 };
 
 struct ModelMetadata {

@@ -52,6 +52,9 @@ using OpFactory = Result<std::unique_ptr<OpKernel>> (*)(const PrepareContext& ct
 
 // Finds the factory for an op type; nullptr if this runtime does not implement it.
 OpFactory find_op(const std::string& op);
+// Whether the op's prepare reads sparse constant inputs (TensorDesc::sparse); the
+// interpreter hands every other op dense copies.
+bool op_reads_sparse(const std::string& op);
 // All op types implemented, sorted.
 std::vector<std::string> registered_ops();
 

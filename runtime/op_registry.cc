@@ -10,6 +10,9 @@ namespace {
 struct OpEntry {
   const char* name;
   OpFactory factory;
+  // Prepare reads sparse constant inputs through TensorDesc::sparse; for other ops the
+  // interpreter densifies them first.
+  bool reads_sparse = false;
 };
 
 // Sorted by name: find_op does a binary search.
@@ -21,7 +24,7 @@ constexpr OpEntry kOps[] = {
     {"Clip", ops::prepare_Clip},
     {"Concat", ops::prepare_Concat},
     {"ConstantOfShape", ops::prepare_ConstantOfShape},
-    {"Conv", ops::prepare_Conv},
+    {"Conv", ops::prepare_Conv, /*reads_sparse=*/true},
     {"ConvTranspose", ops::prepare_ConvTranspose},
     {"DequantizeLinear", ops::prepare_DequantizeLinear},
     {"Div", ops::prepare_Div},
@@ -31,14 +34,14 @@ constexpr OpEntry kOps[] = {
     {"Flatten", ops::prepare_Flatten},
     {"Gather", ops::prepare_Gather},
     {"Gelu", ops::prepare_Gelu},
-    {"Gemm", ops::prepare_Gemm},
+    {"Gemm", ops::prepare_Gemm, /*reads_sparse=*/true},
     {"GlobalAveragePool", ops::prepare_GlobalAveragePool},
     {"HardSigmoid", ops::prepare_HardSigmoid},
     {"HardSwish", ops::prepare_HardSwish},
     {"Identity", ops::prepare_Identity},
     {"LayerNormalization", ops::prepare_LayerNormalization},
     {"LeakyRelu", ops::prepare_LeakyRelu},
-    {"MatMul", ops::prepare_MatMul},
+    {"MatMul", ops::prepare_MatMul, /*reads_sparse=*/true},
     {"MaxPool", ops::prepare_MaxPool},
     {"Mul", ops::prepare_Mul},
     {"PRelu", ops::prepare_PRelu},
@@ -63,15 +66,24 @@ constexpr OpEntry kOps[] = {
     {"Unsqueeze", ops::prepare_Unsqueeze},
     {"Where", ops::prepare_Where},
 };
-}  // namespace
 
-OpFactory find_op(const std::string& op) {
+const OpEntry* find_entry(const std::string& op) {
   const OpEntry* end = kOps + sizeof(kOps) / sizeof(kOps[0]);
   const OpEntry* it = std::lower_bound(kOps, end, op, [](const OpEntry& e, const std::string& name) {
     return std::strcmp(e.name, name.c_str()) < 0;
   });
-  if (it != end && op == it->name) return it->factory;
-  return nullptr;
+  return it != end && op == it->name ? it : nullptr;
+}
+}  // namespace
+
+OpFactory find_op(const std::string& op) {
+  const OpEntry* e = find_entry(op);
+  return e ? e->factory : nullptr;
+}
+
+bool op_reads_sparse(const std::string& op) {
+  const OpEntry* e = find_entry(op);
+  return e && e->reads_sparse;
 }
 
 std::vector<std::string> registered_ops() {

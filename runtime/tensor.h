@@ -61,4 +61,9 @@ struct TensorDesc {
 
 std::string shape_str(const std::vector<int64_t>& shape);  // "[1,3,224,224]"
 
+// Writes the dense row-major bytes (t.byte_size()) of a constant to `out`: a copy for a
+// dense one; for a sparse one, zero bytes where the view stores nothing. For ops without a
+// sparse kernel, and kernels that fall back to dense (defined in runtime/sparse.cc).
+void densify(const TensorDesc& t, void* out);
+
 }  // namespace pare::rt

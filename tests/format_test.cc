@@ -481,8 +481,8 @@ TEST(Format, LoaderSemanticChecks) {
   }
   {
     Patch p;
-    ASSERT_TRUE(p.root()->SetField<uint32_t>(Patch::kSchemaVersion, 2));
-    expect_rejected(p, Status::kBadFile, "schema version 2");
+    ASSERT_TRUE(p.root()->SetField<uint32_t>(Patch::kSchemaVersion, 3));
+    expect_rejected(p, Status::kBadFile, "schema version 3");
   }
   {
     Patch p;
@@ -667,9 +667,10 @@ void load_damaged(const std::vector<uint8_t>& bytes, size_t* loaded) {
   const Model& m = *r.value();
   unsigned sum = 0;
   for (const rt::ModelTensor& t : m.tensors()) {
-    if (t.desc.constant) {
-      const uint8_t* p = static_cast<const uint8_t*>(t.desc.constant);
-      for (size_t i = 0; i < t.desc.byte_size(); ++i) sum += p[i];
+    if (t.is_constant()) {
+      std::vector<uint8_t> dense(t.desc.byte_size());
+      rt::densify(t.desc, dense.data());
+      for (uint8_t b : dense) sum += b;
     } else {
       EXPECT_LE(static_cast<size_t>(t.arena_offset) + t.desc.byte_size(), m.arena_bytes());
     }

@@ -83,14 +83,14 @@ npy::ElemType elem_type_of(rt::DType dtype) {
 size_t parameter_bytes(const rt::Model& model) {
   size_t n = 0;
   for (const rt::ModelTensor& t : model.tensors())
-    if (t.desc.constant) n += t.desc.byte_size();
+    if (t.is_constant()) n += t.desc.byte_size();
   return n;
 }
 
 size_t activation_bytes(const rt::Model& model) {
   size_t n = 0;
   for (const rt::ModelTensor& t : model.tensors())
-    if (!t.desc.constant) n += t.desc.byte_size();
+    if (!t.is_constant()) n += t.desc.byte_size();
   return n;
 }
 

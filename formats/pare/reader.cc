@@ -53,12 +53,14 @@ ir::Graph read_graph(const std::string& path) {
     t.name = d.name;
     t.dtype = d.dtype;
     t.shape = ir::Shape(d.shape);
-    if (d.constant) {
-      ir::BufferPtr& buf = buffers[{d.constant, d.byte_size()}];
+    if (mt.is_constant()) {
+      // The IR keeps constants dense: a sparse one comes back with its zeros.
+      const void* stored = d.encoding == rt::Encoding::kSparse ? d.sparse.values : d.constant;
+      ir::BufferPtr& buf = buffers[{stored, d.byte_size()}];
       if (!buf) {
         auto b = std::make_shared<ir::Buffer>();
-        const uint8_t* p = static_cast<const uint8_t*>(d.constant);
-        b->bytes.assign(p, p + d.byte_size());
+        b->bytes.resize(d.byte_size());
+        rt::densify(d, b->bytes.data());
         buf = std::move(b);
       }
       t.data = buf;

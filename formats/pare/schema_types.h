@@ -43,4 +43,15 @@ static_assert(same_value(fb::Activation::LEAKY_RELU, ActivationKind::kLeakyRelu)
 static_assert(enumerator_count<decltype(fb::EnumValuesActivation())>() == kActivationKindCount,
               "schema.fbs and runtime/types.h list different activations");
 
+static_assert(same_value(fb::Encoding::DENSE, Encoding::kDense));
+static_assert(same_value(fb::Encoding::SPARSE, Encoding::kSparse));
+static_assert(same_value(fb::Encoding::PALETTE, Encoding::kPalette));
+static_assert(enumerator_count<decltype(fb::EnumValuesEncoding())>() == 3,
+              "schema.fbs and runtime/types.h list different encodings");
+
+static_assert(same_value(fb::SparseFormat::BLOCK_ROWS, SparseFormat::kBlockRows));
+static_assert(same_value(fb::SparseFormat::TWO_OF_FOUR, SparseFormat::kTwoOfFour));
+static_assert(enumerator_count<decltype(fb::EnumValuesSparseFormat())>() == 2,
+              "schema.fbs and runtime/types.h list different sparse formats");
+
 }  // namespace pare::format_schema

@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "formats/pare/schema_generated.h"
 #include "formats/pare/schema_types.h"
 #include "formats/pare/sha256.h"
+#include "formats/pare/sparse_encoding.h"
 #include "ir/status.h"
 #include "runtime/memory_planner.h"
 
@@ -83,15 +85,33 @@ void check_writable(const ir::Graph& g) {
 struct Layout {
   std::vector<int64_t> arena_offset;    // per tensor; -1 for constants
   std::vector<uint64_t> data_offset;    // per tensor, inside the weight segment
-  std::vector<const ir::Buffer*> weight_buffers;  // distinct buffers in placement order
-  std::vector<uint64_t> weight_buffer_offsets;
+  std::vector<const EncodedConstant*> sparse;  // per tensor; null unless stored sparse
+  std::vector<const std::vector<uint8_t>*> weight_blocks;  // distinct stored bytes in placement order
+  std::vector<uint64_t> weight_block_offsets;
+  // Encodings by (buffer, dtype, rows): tensors sharing a buffer share its encoding.
+  std::map<std::tuple<const ir::Buffer*, ir::DType, int64_t>, EncodedConstant> encodings;
   size_t arena_bytes = 0;
   size_t weights_bytes = 0;
+  bool any_sparse = false;
 };
+
+// The bytes a constant is stored as: its own buffer, or a sparse encoding of it.
+const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, size_t index,
+                                         bool sparse_weights) {
+  if (!sparse_weights) return t.data->bytes;
+  const int64_t rows = t.shape.rank() >= 2 ? t.shape.dims[0].value : -1;
+  auto key = std::make_tuple(t.data.get(), t.dtype, rows);
+  auto it = layout.encodings.find(key);
+  if (it == layout.encodings.end()) it = layout.encodings.emplace(key, encode_constant(t)).first;
+  if (it->second.encoding == Encoding::kDense) return t.data->bytes;
+  layout.sparse[index] = &it->second;
+  layout.any_sparse = true;
+  return it->second.bytes;
+}
 
 // Lifetimes in node order (the loader derives the same ones to check the plan), then the
 // memory plan and the weight placement.
-Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order) {
+Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, bool sparse_weights) {
   const size_t num_tensors = g.tensor_capacity();
   Layout layout;
   layout.arena_offset.assign(num_tensors, -1);
@@ -141,22 +161,25 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order) {
     layout.arena_offset[static_cast<size_t>(planned[k])] = static_cast<int64_t>(plan.offsets[k]);
   layout.arena_bytes = plan.arena_bytes;
 
-  // Tensors that share one ir::Buffer share its bytes in the file.
-  std::map<const ir::Buffer*, uint64_t> placed;
+  // Tensors that share stored bytes (one ir::Buffer, or its one sparse encoding) share
+  // them in the file.
+  layout.sparse.assign(num_tensors, nullptr);
+  std::map<const std::vector<uint8_t>*, uint64_t> placed;
   size_t end = 0;
   for (size_t i = 0; i < num_tensors; ++i) {
     const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
     if (!t.is_constant()) continue;
-    auto it = placed.find(t.data.get());
+    const std::vector<uint8_t>& bytes = stored_bytes(t, layout, i, sparse_weights);
+    auto it = placed.find(&bytes);
     if (it == placed.end()) {
       // Small constants (scales, zero points, shapes) need no vector alignment: 16 bytes
       // keeps any element type aligned without 64-byte padding each.
-      const size_t offset = align_up(end, t.data->bytes.size() < kWeightAlignment ? kSmallWeightAlignment
-                                                                                  : kWeightAlignment);
-      end = offset + t.data->bytes.size();
-      it = placed.emplace(t.data.get(), offset).first;
-      layout.weight_buffers.push_back(t.data.get());
-      layout.weight_buffer_offsets.push_back(offset);
+      const size_t offset = align_up(end, bytes.size() < kWeightAlignment ? kSmallWeightAlignment
+                                                                          : kWeightAlignment);
+      end = offset + bytes.size();
+      it = placed.emplace(&bytes, offset).first;
+      layout.weight_blocks.push_back(&bytes);
+      layout.weight_block_offsets.push_back(offset);
     }
     layout.data_offset[i] = it->second;
   }
@@ -195,10 +218,19 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
                                      zeros ? 0 : fbb.CreateVector(zp), t.quant->axis);
     }
     const bool constant = t.is_constant();
+    const EncodedConstant* sparse = layout.sparse[i];
+    flatbuffers::Offset<fb::Sparse> sparse_table = 0;
+    if (sparse) {
+      const rt::SparseView& v = sparse->sparse;
+      sparse_table = fb::CreateSparse(fbb, static_cast<fb::SparseFormat>(v.format), v.rows, v.cols,
+                                      v.block_rows, v.entries, v.column_bytes);
+    }
+    const uint64_t data_size = sparse ? sparse->bytes.size() : constant ? t.data->bytes.size() : 0;
     tensors.push_back(fb::CreateTensor(fbb, name, static_cast<fb::DType>(t.dtype), shape, constant,
-                                       constant ? layout.data_offset[i] : 0,
-                                       constant ? t.data->bytes.size() : 0, layout.arena_offset[i],
-                                       quant));
+                                       constant ? layout.data_offset[i] : 0, data_size,
+                                       layout.arena_offset[i], quant,
+                                       sparse ? fb::Encoding::SPARSE : fb::Encoding::DENSE,
+                                       sparse_table));
   }
   auto tensors_vec = fbb.CreateVector(tensors);
 
@@ -242,7 +274,8 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
       fbb, fbb.CreateString("pare"), fbb.CreateString(options.producer_version),
       fbb.CreateString(options.pipeline), fbb.CreateString(options.source_file),
       fbb.CreateString(options.source_hash), fbb.CreateString(options.report_summary));
-  auto model = fb::CreateModel(fbb, kSchemaVersion, tensors_vec, nodes_vec, inputs_vec, outputs_vec,
+  const uint32_t version = layout.any_sparse ? kSparseSchemaVersion : kSchemaVersion;
+  auto model = fb::CreateModel(fbb, version, tensors_vec, nodes_vec, inputs_vec, outputs_vec,
                                layout.arena_bytes, weights_offset, layout.weights_bytes, metadata);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   return fbb.Release();
@@ -260,7 +293,7 @@ std::vector<uint8_t> serialize(const ir::Graph& graph, const WriteOptions& optio
   check_writable(g);
   route_outputs_through_nodes(g);
   const std::vector<ir::NodeId> order = g.nodes();  // topological after compact(); copies come last
-  const Layout layout = plan_layout(g, order);
+  const Layout layout = plan_layout(g, order, options.sparse_weights);
 
   // The weight segment starts at the first 64-byte boundary after the table, whose size
   // depends on nothing but the field being present: build once with a guess (non-zero,
@@ -277,10 +310,10 @@ std::vector<uint8_t> serialize(const ir::Graph& graph, const WriteOptions& optio
 
   std::vector<uint8_t> file(weights_offset + layout.weights_bytes, 0);
   std::memcpy(file.data(), table.data(), table.size());
-  for (size_t k = 0; k < layout.weight_buffers.size(); ++k) {
-    const std::vector<uint8_t>& bytes = layout.weight_buffers[k]->bytes;
+  for (size_t k = 0; k < layout.weight_blocks.size(); ++k) {
+    const std::vector<uint8_t>& bytes = *layout.weight_blocks[k];
     if (!bytes.empty())
-      std::memcpy(file.data() + weights_offset + layout.weight_buffer_offsets[k], bytes.data(),
+      std::memcpy(file.data() + weights_offset + layout.weight_block_offsets[k], bytes.data(),
                   bytes.size());
   }
   return file;

@@ -12,7 +12,9 @@
 
 namespace pare::format {
 
+// The writer stamps the lowest version a file needs: 1 unless a constant is stored sparse.
 constexpr uint32_t kSchemaVersion = 1;
+constexpr uint32_t kSparseSchemaVersion = 2;
 
 struct WriteOptions {
   std::string producer_version;  // e.g. "0.1.0"
@@ -23,6 +25,9 @@ struct WriteOptions {
   // Leave out the names of tensors other than the graph's inputs and outputs (node names,
   // which profiles and reports use, stay): a few percent of a small int8 model's file.
   bool strip_tensor_names = false;
+  // Store weights sparse where that is smaller (docs/format.md); false writes every
+  // constant dense (a schema version 1 file), e.g. to compare the two.
+  bool sparse_weights = true;
 };
 
 // Serialises the graph (it must be verified, static-shaped and in topological order

@@ -291,7 +291,9 @@ TEST_P(PruneChannelsPipeline, ComposesAndRuns) {
     Pruned p = prune(onnx, pipeline, &data);
     const ChannelPruneReport& r = report_of(p);
     EXPECT_LE(r.macs_after, r.macs_before);
-    if (name != "fmnist_vit") EXPECT_LT(r.macs_after, r.macs_before) << pipeline;
+    if (name != "fmnist_vit") {
+      EXPECT_LT(r.macs_after, r.macs_before) << pipeline;
+    }
     std::unique_ptr<rt::Interpreter> run = load(p.graph);
     std::memcpy(run->input_data(0), calibration_images().as<float>(), 784 * sizeof(float));
     ASSERT_TRUE(run->invoke().is_ok()) << pipeline;
