@@ -119,4 +119,25 @@ enum class SparseFormat : int32_t {
   kTwoOfFour = 1,  // 2:4: in every group of 4 consecutive columns of a row, 2 values kept
 };
 
+// A constant stored sparse (docs/format.md gives the bytes in the file), viewed as the
+// matrix [rows = shape[0], cols = product of the other dims]. Pointers into the file's
+// weight segment; the loader has checked every count, size and index.
+struct SparseView {
+  SparseFormat format = SparseFormat::kBlockRows;
+  int64_t rows = 0, cols = 0;
+  // kBlockRows: rows % block_rows == 0; block b's entries are [block_starts[b],
+  // block_starts[b + 1]), entry e holds column columns[e] (ascending within a block) and the
+  // block_rows values values[e * block_rows + r], r = 0 .. block_rows - 1.
+  int32_t block_rows = 1;
+  int64_t entries = 0;
+  const uint32_t* block_starts = nullptr;  // [rows / block_rows + 1], first 0, last entries
+  const void* columns = nullptr;           // [entries] of uint16 (column_bytes 2) or uint32 (4)
+  int32_t column_bytes = 2;
+  // kTwoOfFour: cols % 4 == 0; per row, per group of 4 columns, 2 values (values, in column
+  // order) and one byte of positions: bits 0-1 the first kept column, bits 2-3 the second
+  // (first < second).
+  const uint8_t* positions = nullptr;  // [rows * cols / 4]
+  const void* values = nullptr;        // kBlockRows: [entries * block_rows]; kTwoOfFour: [rows * cols / 2]
+};
+
 }  // namespace pare

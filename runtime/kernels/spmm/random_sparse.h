@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "runtime/tensor.h"
+#include "runtime/types.h"
 
 namespace pare::rt::kernels::spmm_testing {
 

@@ -26,7 +26,6 @@
 #include <vector>
 
 #include "runtime/cpu.h"
-#include "runtime/tensor.h"
 #include "runtime/types.h"
 
 namespace pare::rt::kernels {
