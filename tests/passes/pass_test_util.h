@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "calibration/npy.h"
 #include "formats/pare/writer.h"
 #include "ir/graph.h"
 #include "ir/shape_inference.h"
@@ -34,6 +35,38 @@ using test::count;
 using test::make_attrs;
 using test::random_floats;
 using Builder = test::GraphBuilder;
+
+// Seeded uniform random samples in [lo, hi] for every graph input, for the passes that look
+// at data; each test names its seed base.
+class RandomCalibration final : public CalibrationData {
+ public:
+  RandomCalibration(size_t samples, uint32_t seed_base, float lo, float hi)
+      : samples_(samples), seed_base_(seed_base), lo_(lo), hi_(hi) {}
+  size_t size() const override { return samples_; }
+  void fill(size_t sample, size_t input, float* out, size_t count) const override {
+    const std::vector<float> v =
+        random_floats(count, static_cast<uint32_t>(seed_base_ + sample * 7 + input), lo_, hi_);
+    std::memcpy(out, v.data(), count * sizeof(float));
+  }
+
+ private:
+  size_t samples_;
+  uint32_t seed_base_;
+  float lo_, hi_;
+};
+
+// The rows of a float32 array (samples x one input) as calibration samples.
+class ArrayCalibration final : public CalibrationData {
+ public:
+  explicit ArrayCalibration(const npy::Array& a) : a_(a) {}
+  size_t size() const override { return static_cast<size_t>(a_.shape[0]); }
+  void fill(size_t sample, size_t, float* out, size_t count) const override {
+    std::memcpy(out, a_.as<float>() + sample * count, count * sizeof(float));
+  }
+
+ private:
+  const npy::Array& a_;
+};
 
 inline ir::BufferPtr float_buffer(const std::vector<float>& values) {
   auto buffer = std::make_shared<ir::Buffer>();

@@ -21,20 +21,6 @@
 namespace pare::passes {
 namespace {
 
-// Random samples in [-2, 2] for every graph input.
-class RandomData final : public CalibrationData {
- public:
-  explicit RandomData(size_t samples) : samples_(samples) {}
-  size_t size() const override { return samples_; }
-  void fill(size_t sample, size_t input, float* out, size_t count) const override {
-    const std::vector<float> v = random_floats(count, static_cast<uint32_t>(100 + sample * 7 + input), -2.f, 2.f);
-    std::copy(v.begin(), v.end(), out);
-  }
-
- private:
-  size_t samples_;
-};
-
 struct Pruned {
   ir::Graph graph;
   PassContext ctx;
@@ -105,7 +91,7 @@ void expect_same_outputs(const ir::Graph& before, const ir::Graph& after, float 
 
 TEST(PruneChannels, ResidualAndDepthwiseShrinkTogether) {
   Builder b = residual_graph();
-  RandomData data(8);
+  RandomCalibration data(8, 100, -2.f, 2.f);
   Pruned p = prune(b.g, "prune_channels(ratio=0.5,multiple=4)", &data);
   EXPECT_EQ(weight_shape(p.graph, "conv1"), (std::vector<int64_t>{8, 3, 3, 3}));
   EXPECT_EQ(weight_shape(p.graph, "dw"), (std::vector<int64_t>{8, 1, 3, 3}));
@@ -130,7 +116,7 @@ TEST(PruneChannels, ResidualAndDepthwiseShrinkTogether) {
 
 TEST(PruneChannels, ConcatAndFlattenToGemm) {
   Builder b = concat_flatten_graph();
-  RandomData data(8);
+  RandomCalibration data(8, 100, -2.f, 2.f);
   Pruned p = prune(b.g, "prune_channels(ratio=0.5,multiple=4)", &data);
   const int64_t left = weight_shape(p.graph, "left")[0], right = weight_shape(p.graph, "right")[0];
   EXPECT_EQ(left + right, 8);
@@ -179,7 +165,7 @@ TEST(PruneChannels, RemovingAZeroChannelKeepsOutputs) {
 
   // A constant 0.7: its mean moves into conv2's bias, exactly.
   Builder constant = constant_channel_graph(0.7f);
-  RandomData data(4);
+  RandomCalibration data(4, 100, -2.f, 2.f);
   Pruned compensated = prune(constant.g, "prune_channels(ratio=0.0625,multiple=1)", &data);
   EXPECT_EQ(weight_shape(compensated.graph, "conv2"), (std::vector<int64_t>{4, 15, 1, 1}));
   EXPECT_TRUE(report_of(compensated).bias_compensated);
@@ -200,7 +186,7 @@ TEST(PruneChannels, UnsafeGroupsStayAndAreReported) {
   TensorId soft = b.apply(OpKind::kSoftmax, "soft", {c1}, make_attrs({{"axis", int64_t{1}}}));
   TensorId c2 = relu(b, "relu2", b.conv("conv2", soft, 16, 16, 1));
   b.output(b.conv("conv3", c2, 16, 4, 1));
-  RandomData data(4);
+  RandomCalibration data(4, 100, -2.f, 2.f);
   Pruned p = prune(b.g, "prune_channels(ratio=0.5,multiple=4)", &data);
   EXPECT_EQ(weight_shape(p.graph, "conv1"), (std::vector<int64_t>{16, 3, 1, 1}));
   EXPECT_EQ(weight_shape(p.graph, "conv2"), (std::vector<int64_t>{8, 16, 1, 1}));
@@ -232,18 +218,6 @@ TEST(PruneChannels, BadOptionsAreNamed) {
 }
 
 // ---- fmnist_mobilenet_v2 -------------------------------------------------------------
-
-class ImageData final : public CalibrationData {
- public:
-  explicit ImageData(const npy::Array& a) : a_(a) {}
-  size_t size() const override { return static_cast<size_t>(a_.shape[0]); }
-  void fill(size_t sample, size_t, float* out, size_t count) const override {
-    std::memcpy(out, a_.as<float>() + sample * count, count * sizeof(float));
-  }
-
- private:
-  const npy::Array& a_;
-};
 
 // The graph written to .pare, loaded and prepared on the runtime.
 std::unique_ptr<rt::Interpreter> load(ir::Graph graph) {
@@ -284,7 +258,7 @@ class PruneChannelsPipeline : public ::testing::TestWithParam<std::string> {};
 TEST_P(PruneChannelsPipeline, ComposesAndRuns) {
   const std::string name = GetParam();
   const ir::Graph onnx = onnx_import::import_model(test::testdata_dir() + "/models/" + name + ".onnx");
-  ImageData data(calibration_images());
+  ArrayCalibration data(calibration_images());
   std::vector<std::string> pipelines = {kPrunePipeline};
   if (name == "fmnist_mobilenet_v2") pipelines.push_back(std::string(kPrunePipeline) + ",quantize,dce");
   for (const std::string& pipeline : pipelines) {
@@ -312,7 +286,7 @@ TEST(PruneChannelsModel, MobileNetV2LosesAQuarterOfItsMacs) {
   const npy::Array images = npy::read_npy(dir + "/data/fmnist_test_2000.npy");
   const npy::Array labels = npy::read_npy(dir + "/data/fmnist_test_2000_labels.npy");
   const ir::Graph onnx = onnx_import::import_model(dir + "/models/fmnist_mobilenet_v2.onnx");
-  ImageData data(calib);
+  ArrayCalibration data(calib);
   Pruned dense = prune(onnx, kCanonicalPipeline, &data);
   Pruned pruned = prune(onnx, "fold,fold_batchnorm,fuse_activation,remove_identity,prune_channels(ratio=0.3),nhwc,dce", &data);
   const ChannelPruneReport& r = report_of(pruned);

@@ -13,20 +13,6 @@
 namespace pare::passes {
 namespace {
 
-// Random samples for the passes that look at data.
-class RandomData final : public CalibrationData {
- public:
-  explicit RandomData(size_t samples) : samples_(samples) {}
-  size_t size() const override { return samples_; }
-  void fill(size_t sample, size_t input, float* out, size_t count) const override {
-    const std::vector<float> v = random_floats(count, static_cast<uint32_t>(1000 + sample * 7 + input), -1.f, 1.f);
-    std::memcpy(out, v.data(), count * sizeof(float));
-  }
-
- private:
-  size_t samples_;
-};
-
 // x[1, 64] -> fc1 (Gemm transB, [128, 64]) -> Relu -> fc2 (Gemm, [128, 32], weights times
 // `fc2_scale`) -> head (MatMul [32, 16]: 512 weights, under the default min_params).
 Builder mlp(float fc2_scale = 1.f) {
@@ -245,7 +231,7 @@ TEST(Prune, SensitivityNeedsCalibrationData) {
 }
 
 // The MLP after `pipeline` run with random calibration samples.
-ir::Graph mlp_with_data(const std::string& pipeline, const RandomData& data, PassContext& ctx) {
+ir::Graph mlp_with_data(const std::string& pipeline, const CalibrationData& data, PassContext& ctx) {
   ir::Graph g = mlp().g;
   ctx.calibration = &data;
   Status st = run(g, pipeline, ctx);
@@ -254,7 +240,7 @@ ir::Graph mlp_with_data(const std::string& pipeline, const RandomData& data, Pas
 }
 
 TEST(Prune, SensitivityMeetsTheTargetAndSparesTheSensitiveLayer) {
-  RandomData data(16);
+  RandomCalibration data(16, 1000, -1.f, 1.f);
   PassContext ctx;
   const ir::Graph g = mlp_with_data("prune(sparsity=0.6,schedule=sensitivity,min_params=0)", data, ctx);
   const int64_t total = 128 * 64 + 128 * 32 + 32 * 16;
@@ -267,7 +253,7 @@ TEST(Prune, SensitivityMeetsTheTargetAndSparesTheSensitiveLayer) {
 }
 
 TEST(Prune, ZerosStayExactZerosThroughQuantize) {
-  RandomData data(8);
+  RandomCalibration data(8, 1000, -1.f, 1.f);
   PassContext ctx;
   ir::Graph g = mlp_with_data("prune(sparsity=0.7,min_params=0)", data, ctx);
   const ir::Graph float_graph = g;
@@ -294,19 +280,10 @@ const npy::Array& npy_file(const std::string& name) {
   return it->second;
 }
 
-// The 500 calibration images as the passes see them.
-class CalibrationImages final : public CalibrationData {
- public:
-  size_t size() const override { return static_cast<size_t>(npy_file("fmnist_calib_500.npy").shape[0]); }
-  void fill(size_t sample, size_t, float* out, size_t count) const override {
-    std::memcpy(out, npy_file("fmnist_calib_500.npy").as<float>() + sample * count, count * sizeof(float));
-  }
-};
-
 // Top-1 accuracy in percent of the model after `pipeline` on the 2,000 test images.
 double top1(const std::string& model, const std::string& pipeline) {
   ir::Graph g = onnx_import::import_model(test::testdata_dir() + "/models/" + model + ".onnx");
-  CalibrationImages data;
+  ArrayCalibration data(npy_file("fmnist_calib_500.npy"));
   PassContext ctx;
   ctx.calibration = &data;
   Status st = run_pipeline(g, pipeline, ctx);
