@@ -29,6 +29,12 @@ void for_each_stored(const SparseView& w, const Fn& fn) {
       }
     return;
   }
+  if (w.format == SparseFormat::kGaps) {
+    SparseGapReader reader(w);
+    int64_t position = 0;
+    for (int64_t v = 0; reader.next(&position); ++v) fn(position / w.cols, position % w.cols, v);
+    return;
+  }
   const int64_t br = w.block_rows;
   for (int64_t b = 0; b < w.rows / br; ++b)
     for (int64_t r = 0; r < br; ++r)
@@ -41,6 +47,7 @@ void for_each_stored(const SparseView& w, const Fn& fn) {
 double f32_spmm_sparsity(const SparseView& w) {
   const double total = static_cast<double>(w.rows) * static_cast<double>(w.cols);
   if (total == 0) return 0;
+  // kGaps has block_rows 1: its entries are the values.
   const double stored = w.format == SparseFormat::kTwoOfFour
                             ? total / 2
                             : static_cast<double>(w.entries) * w.block_rows;
