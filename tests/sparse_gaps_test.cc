@@ -213,6 +213,16 @@ TEST(SparseGaps, GapsBeatSixteenBitColumnsAtEightyPercent) {
   EXPECT_GT(static_cast<double>(csr), values * 2.9);
 }
 
+void expect_same_packing(const rt::kernels::F32SpmmPacked& a, const rt::kernels::F32SpmmPacked& b) {
+  EXPECT_EQ(a.n, b.n);
+  EXPECT_EQ(a.k, b.k);
+  EXPECT_EQ(a.block_rows, b.block_rows);
+  EXPECT_EQ(a.bias, b.bias);
+  EXPECT_EQ(a.block_starts, b.block_starts);
+  EXPECT_EQ(a.offsets, b.offsets);
+  EXPECT_EQ(a.values, b.values);
+}
+
 TEST(SparseGaps, SpmmPackingMatchesTheRowLayout) {
   for (const Case& c : cases()) {
     if (c.sparsity == 1.0) continue;
@@ -225,17 +235,40 @@ TEST(SparseGaps, SpmmPackingMatchesTheRowLayout) {
     EXPECT_EQ(rt::kernels::f32_spmm_sparsity(g), rt::kernels::f32_spmm_sparsity(r));
     std::vector<float> bias = test::random_floats(static_cast<size_t>(std::max(c.rows, c.cols)), 9);
     for (bool transposed : {false, true}) {
-      const auto a = rt::kernels::f32_spmm_pack(g, transposed, bias.data(), 0.5f, 8);
-      const auto b = rt::kernels::f32_spmm_pack(r, transposed, bias.data(), 0.5f, 8);
-      EXPECT_EQ(a.n, b.n);
-      EXPECT_EQ(a.k, b.k);
-      EXPECT_EQ(a.block_rows, b.block_rows);
-      EXPECT_EQ(a.bias, b.bias);
-      EXPECT_EQ(a.block_starts, b.block_starts);
-      EXPECT_EQ(a.offsets, b.offsets);
-      EXPECT_EQ(a.values, b.values);
+      // Random rows do not come in 4s with the same columns: one row per block.
+      expect_same_packing(rt::kernels::f32_spmm_pack(g, transposed, bias.data(), 0.5f, 8),
+                          rt::kernels::f32_spmm_pack(r, transposed, bias.data(), 0.5f, 8));
     }
   }
+}
+
+TEST(SparseGaps, SpmmPackingKeepsBlocksOfFourRows) {
+  // 12 x 50 with each block of 4 rows keeping its own 20% of the columns (one block none).
+  const int64_t rows = 12, cols = 50;
+  std::vector<float> w(rows * cols, 0.f);
+  std::mt19937 rng(4);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < cols; ++c)
+      if (rng() % 5 == 0)
+        for (int64_t r = 4 * b; r < 4 * b + 4; ++r) w[static_cast<size_t>(r * cols + c)] = 0.25f + static_cast<float>(r + c);
+  std::vector<uint8_t> bytes(w.size() * 4);
+  std::memcpy(bytes.data(), w.data(), bytes.size());
+  const std::vector<float> bias = test::random_floats(cols, 1);  // enough for W and W^T
+  auto pack = [&](const std::vector<uint8_t>& m, SparseFormat f, int32_t block_rows, bool transposed) {
+    const format::EncodedConstant enc = format::encode_sparse(m, DType::kFloat32, rows, cols, f, block_rows);
+    return rt::kernels::f32_spmm_pack(bound_view(enc, DType::kFloat32), transposed, bias.data(), 2.f, 16);
+  };
+  const auto grouped = pack(bytes, SparseFormat::kGaps, 1, false);
+  EXPECT_EQ(grouped.block_rows, 4u);
+  expect_same_packing(grouped, pack(bytes, SparseFormat::kBlockRows, 4, false));
+  // Transposed, or one element more in one row: one row per block.
+  expect_same_packing(pack(bytes, SparseFormat::kGaps, 1, true), pack(bytes, SparseFormat::kBlockRows, 1, true));
+  std::vector<uint8_t> ragged = bytes;
+  const float flipped = w[5 * cols + 7] == 0.f ? 3.f : 0.f;  // row 5 differs from rows 4, 6, 7
+  std::memcpy(&ragged[static_cast<size_t>(5 * cols + 7) * 4], &flipped, 4);
+  const auto one_row = pack(ragged, SparseFormat::kGaps, 1, false);
+  EXPECT_EQ(one_row.block_rows, 1u);
+  expect_same_packing(one_row, pack(ragged, SparseFormat::kBlockRows, 1, false));
 }
 
 // ---- damaged gap metadata and codes ------------------------------------------------------

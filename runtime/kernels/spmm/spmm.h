@@ -50,8 +50,9 @@ struct F32SpmmPacked {
 };
 
 // Packs W [N, K] (the view's rows = N), or W^T when `transposed` (the view is B [K, N] of a
-// Gemm without transB or of a MatMul). Keeps 4-row blocks when the view has them (and is not
-// transposed); every other form becomes one row per block without its zeros. W is scaled by
+// Gemm without transB or of a MatMul). Keeps 4-row blocks when the view has them, or (gap
+// layout) when every 4 rows share their input channels, and is not transposed; every other
+// form becomes one row per block without its zeros. W is scaled by
 // alpha. bias: [N] or null. tile_pixels: the variant's.
 F32SpmmPacked f32_spmm_pack(const SparseView& w, bool transposed, const float* bias, float alpha,
                             size_t tile_pixels);
