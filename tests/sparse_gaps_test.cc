@@ -5,6 +5,8 @@
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -20,6 +22,7 @@
 #include "runtime/model.h"
 #include "runtime/sparse.h"
 #include "tests/support/graph_builder.h"
+#include "tests/support/test_util.h"
 
 namespace pare {
 namespace {
@@ -461,6 +464,41 @@ TEST(SparseGaps, MutatedCodeStreamsAreRejectedOrLoadAndRun) {
   }
   EXPECT_GT(loaded, 0u);
   EXPECT_GT(rejected, 100u);
+}
+
+TEST(SparseGaps, InspectNamesTheLayoutAndTheCliRejectsDamage) {
+  // y = x [2, 24] MatMul w [24, 50], w stored as gaps.
+  test::GraphBuilder b;
+  const std::vector<uint8_t> bytes = random_matrix(DType::kFloat32, 24, 50, 0.85, 40, true, 11);
+  const ir::TensorId w = ir::add_constant<uint8_t>(b.g, "w", DType::kFloat32, {24, 50}, {});
+  b.g.tensor(w).data = std::make_shared<const ir::Buffer>(ir::Buffer{bytes});
+  b.output(b.apply(ir::OpKind::kMatMul, "fc", {b.input("x", {2, 24}), w}));
+  for (ir::NodeId n : b.g.nodes()) ir::infer_node(b.g, n);
+  std::vector<uint8_t> file = format::serialize(b.g, options());
+  auto m = Model::load_buffer(file.data(), file.size(), "fc.pare");
+  ASSERT_TRUE(m.is_ok()) << m.status().message();
+  const rt::ModelTensor& t = weight(*m.value());
+  ASSERT_EQ(t.desc.sparse.format, SparseFormat::kGaps);
+
+  test::TempDir dir;
+  const std::string good = dir.file("good.pare"), bad = dir.file("bad.pare");
+  test::write_file(good, std::string(file.begin(), file.end()));
+  const test::CommandResult r = test::run_pare({"inspect", good, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["layers"].size(), 1u);
+  EXPECT_EQ(j["layers"][0]["encoding"], "sparse_gaps");
+  EXPECT_EQ(j["layers"][0]["stored_bytes"], t.stored_bytes);
+
+  size_t index = 0;
+  while (m.value()->tensors()[index].desc.name != "w") ++index;
+  flatbuffers::Table* s = sparse_table(file, index);
+  ASSERT_TRUE(s->SetField<int64_t>(kSparseEntries, s->GetField<int64_t>(kSparseEntries, 0) + 1, 0));
+  test::write_file(bad, std::string(file.begin(), file.end()));
+  const test::CommandResult e = test::run_pare({"inspect", bad});
+  EXPECT_EQ(e.exit_code, 2) << e.err;
+  EXPECT_NE(e.err.find("bad.pare"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("'w'"), std::string::npos) << e.err;
 }
 
 }  // namespace
