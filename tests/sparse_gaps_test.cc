@@ -231,7 +231,8 @@ TEST(SparseGaps, SpmmPackingMatchesTheRowLayout) {
     if (c.sparsity == 1.0) continue;
     const std::vector<uint8_t> bytes = random_matrix(DType::kFloat32, c.rows, c.cols, c.sparsity, c.longest_run,
                                                      c.empty_rows, 7);
-    const format::EncodedConstant gaps = format::encode_sparse(bytes, DType::kFloat32, c.rows, c.cols, SparseFormat::kGaps, 1);
+    const format::EncodedConstant gaps =
+        format::encode_sparse(bytes, DType::kFloat32, c.rows, c.cols, SparseFormat::kGaps, 1);
     const format::EncodedConstant rows =
         format::encode_sparse(bytes, DType::kFloat32, c.rows, c.cols, SparseFormat::kBlockRows, 1);
     const rt::SparseView g = bound_view(gaps, DType::kFloat32), r = bound_view(rows, DType::kFloat32);
@@ -253,7 +254,8 @@ TEST(SparseGaps, SpmmPackingKeepsBlocksOfFourRows) {
   for (int64_t b = 0; b < 2; ++b)
     for (int64_t c = 0; c < cols; ++c)
       if (rng() % 5 == 0)
-        for (int64_t r = 4 * b; r < 4 * b + 4; ++r) w[static_cast<size_t>(r * cols + c)] = 0.25f + static_cast<float>(r + c);
+        for (int64_t r = 4 * b; r < 4 * b + 4; ++r)
+          w[static_cast<size_t>(r * cols + c)] = 0.25f + static_cast<float>(r + c);
   std::vector<uint8_t> bytes(w.size() * 4);
   std::memcpy(bytes.data(), w.data(), bytes.size());
   const std::vector<float> bias = test::random_floats(cols, 1);  // enough for W and W^T

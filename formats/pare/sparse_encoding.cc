@@ -211,8 +211,7 @@ EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, in
 EncodedConstant encode_constant(const ir::Tensor& t, bool gaps) {
   const std::optional<rt::SparseView> layout = smallest_layout(t, gaps);
   if (!layout) return {};
-  const int64_t cols = layout->cols;
-  return build(Matrix{t.data->bytes.data(), dtype_size(t.dtype), layout->rows, cols}, *layout);
+  return build(Matrix{t.data->bytes.data(), dtype_size(t.dtype), layout->rows, layout->cols}, *layout);
 }
 
 uint64_t stored_bytes(const ir::Tensor& t) {

@@ -48,12 +48,11 @@ void for_each_stored(const SparseView& w, const Fn& fn) {
 void group_rows_by_4(F32SpmmPacked* p) {
   if (p->n % 4 != 0) return;
   const std::vector<uint32_t>& starts = p->block_starts;
+  const auto row = [&](size_t r) { return p->offsets.begin() + starts[r]; };
   for (size_t b = 0; b < p->n; b += 4) {
     const uint32_t length = starts[b + 1] - starts[b];
     for (size_t r = b + 1; r < b + 4; ++r)
-      if (starts[r + 1] - starts[r] != length ||
-          !std::equal(p->offsets.begin() + starts[b], p->offsets.begin() + starts[b + 1], p->offsets.begin() + starts[r]))
-        return;
+      if (starts[r + 1] - starts[r] != length || !std::equal(row(b), row(b + 1), row(r))) return;
   }
   std::vector<uint32_t> block_starts(p->n / 4 + 1, 0), offsets(p->offsets.size() / 4);
   std::vector<float> values(p->values.size());
