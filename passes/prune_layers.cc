@@ -7,6 +7,7 @@
 #include <memory>
 #include <numeric>
 
+#include "formats/pare/sparse_encoding.h"
 #include "passes/pass_util.h"
 
 namespace pare::passes {
@@ -113,33 +114,7 @@ std::vector<float> pruned_copy(const PruneLayer& l, double sparsity) {
 void prune_matrix(PruneLayer& l, double sparsity) { l.matrix = pruned_copy(l, sparsity); }
 
 size_t stored_float_bytes(const ir::Tensor& weight) {
-  const std::vector<int64_t> dims = weight.shape.sizes();
-  const int64_t n = weight.shape.num_elements();
-  const size_t dense = static_cast<size_t>(n) * sizeof(float);
-  if (dims.empty() || dims[0] == 0 || weight.dtype != ir::DType::kFloat32) return dense;
-  const int64_t rows = dims[0], cols = n / rows;
-  const float* w = weight.values<float>();
-  const size_t column_bytes = cols <= 65536 ? 2 : 4;
-  size_t best = dense;
-  for (int64_t b : {1, 4}) {
-    if (rows % b != 0) continue;
-    size_t entries = 0;
-    for (int64_t block = 0; block < rows / b; ++block)
-      for (int64_t c = 0; c < cols; ++c) {
-        bool any = false;
-        for (int64_t r = 0; r < b && !any; ++r) any = w[(block * b + r) * cols + c] != 0.f;
-        entries += any;
-      }
-    const size_t bytes = static_cast<size_t>(rows / b + 1) * 4 + entries * column_bytes +
-                         entries * static_cast<size_t>(b) * sizeof(float);
-    best = std::min(best, bytes);
-  }
-  if (cols % 4 == 0) {
-    bool fits = true;
-    for (int64_t g = 0; g + 4 <= n && fits; g += 4) fits = (w[g] != 0.f) + (w[g + 1] != 0.f) + (w[g + 2] != 0.f) + (w[g + 3] != 0.f) <= 2;
-    if (fits) best = std::min(best, static_cast<size_t>(n / 4) + static_cast<size_t>(n / 2) * sizeof(float));
-  }
-  return best;
+  return static_cast<size_t>(format::stored_bytes(weight));
 }
 
 PruneLayerReport layer_report(const ir::Graph& g, const PruneLayer& l) {

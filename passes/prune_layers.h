@@ -43,8 +43,7 @@ void prune_matrix(PruneLayer& l, double sparsity);
 // l.matrix pruned to `sparsity`, l unchanged.
 std::vector<float> pruned_copy(const PruneLayer& l, double sparsity);
 
-// Dense float32 bytes and the smallest of the dense and sparse encodings of rt::SparseView
-// (block rows 1 and 4, 2:4) over the tensor as stored, float32 values, without alignment.
+// The bytes the .pare writer stores for the weight: dense, or its smallest sparse layout.
 size_t stored_float_bytes(const ir::Tensor& weight);
 PruneLayerReport layer_report(const ir::Graph& g, const PruneLayer& l);
 

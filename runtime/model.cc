@@ -72,7 +72,8 @@ Status parse_encoding(const fb::Tensor* t, uint32_t schema_version, const uint8_
   SparseView& v = desc->sparse;
   const int32_t format = static_cast<int32_t>(fs->format());
   if (format != static_cast<int32_t>(SparseFormat::kBlockRows) &&
-      format != static_cast<int32_t>(SparseFormat::kTwoOfFour))
+      format != static_cast<int32_t>(SparseFormat::kTwoOfFour) &&
+      format != static_cast<int32_t>(SparseFormat::kGaps))
     return bad("has invalid sparse format " + std::to_string(format));
   v.format = static_cast<SparseFormat>(format);
   const int64_t elements = desc->num_elements();
@@ -86,7 +87,21 @@ Status parse_encoding(const fb::Tensor* t, uint32_t schema_version, const uint8_
   v.block_rows = fs->block_rows();
   v.entries = fs->entries();
   v.column_bytes = fs->column_bytes();
-  if (v.format == SparseFormat::kTwoOfFour) {
+  v.codes = fs->codes();
+  if (v.format != SparseFormat::kGaps && v.codes != 0)
+    return bad("sets gap codes " + std::to_string(v.codes) + " in a layout that has none");
+  if (v.format == SparseFormat::kGaps) {
+    if (v.block_rows != 1 || v.column_bytes != 0)
+      return bad("is gap sparse but sets block_rows or column_bytes");
+    if (v.entries < 0 || v.entries > elements)
+      return bad("has " + std::to_string(v.entries) + " sparse values, outside [0, " +
+                 std::to_string(elements) + "]");
+    // Every value takes one code and every 15 zeros at most one more.
+    const int64_t most_codes = v.entries + elements / kSparseGapSkip;
+    if (v.codes < v.entries || v.codes > most_codes)
+      return bad("has " + std::to_string(v.codes) + " gap codes, outside [" + std::to_string(v.entries) +
+                 ", " + std::to_string(most_codes) + "] for its values and elements");
+  } else if (v.format == SparseFormat::kTwoOfFour) {
     if (v.cols % 4 != 0) return bad("is 2:4 sparse with cols " + std::to_string(v.cols) + ", not a multiple of 4");
     if (v.block_rows != 1 || v.entries != 0 || v.column_bytes != 0)
       return bad("is 2:4 sparse but sets block_rows, entries or column_bytes");

@@ -41,6 +41,13 @@ SparseParts sparse_parts(const SparseView& view, size_t element_bytes) {
     return p;
   }
   const uint64_t entries = static_cast<uint64_t>(view.entries);
+  if (view.format == SparseFormat::kGaps) {
+    p.values_bytes = entries * element_bytes;
+    p.gaps = align_part(p.values_bytes);
+    p.gaps_bytes = (static_cast<uint64_t>(view.codes) + 1) / 2;
+    p.total = p.gaps + p.gaps_bytes;
+    return p;
+  }
   const uint64_t blocks = rows / static_cast<uint64_t>(view.block_rows);
   p.values_bytes = entries * static_cast<uint64_t>(view.block_rows) * element_bytes;
   p.block_starts = align_part(p.values_bytes);
@@ -57,11 +64,49 @@ void bind_sparse_parts(SparseView* view, const SparseParts& parts, const uint8_t
     view->positions = data + parts.positions;
     return;
   }
+  if (view->format == SparseFormat::kGaps) {
+    view->gaps = data + parts.gaps;
+    return;
+  }
   view->block_starts = reinterpret_cast<const uint32_t*>(data + parts.block_starts);
   view->columns = data + parts.columns;
 }
 
+namespace {
+
+bool check_gaps(const SparseView& v, std::string* problem) {
+  const int64_t elements = v.rows * v.cols;
+  SparseGapReader reader(v);
+  int64_t values = 0, position = -1;
+  while (reader.next(&position)) {
+    if (position >= elements) {
+      *problem = "gap codes place value " + std::to_string(values) + " at row " +
+                 std::to_string(position / v.cols) + ", past the last of " + std::to_string(v.rows) +
+                 " rows x " + std::to_string(v.cols) + " cols";
+      return false;
+    }
+    ++values;
+  }
+  if (values != v.entries) {
+    *problem = "gap codes hold " + std::to_string(values) + " values, not the " +
+               std::to_string(v.entries) + " entries";
+    return false;
+  }
+  if (reader.cursor() != position + 1) {
+    *problem = "gap codes end with a skip after the last value";
+    return false;
+  }
+  if (v.codes % 2 != 0 && v.gaps[v.codes / 2] >> 4 != 0) {
+    *problem = "the unused high nibble of the last gap byte is not zero";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool check_sparse_indices(const SparseView& v, std::string* problem) {
+  if (v.format == SparseFormat::kGaps) return check_gaps(v, problem);
   if (v.format == SparseFormat::kTwoOfFour) {
     const int64_t groups = v.rows * v.cols / 4;
     for (int64_t g = 0; g < groups; ++g) {

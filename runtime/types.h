@@ -117,7 +117,12 @@ enum class SparseFormat : int32_t {
   kBlockRows = 0,  // blocks of block_rows consecutive rows store the columns where any of
                    // their rows is nonzero (1: unstructured, 4: block4), CSR over blocks
   kTwoOfFour = 1,  // 2:4: in every group of 4 consecutive columns of a row, 2 values kept
+  kGaps = 2,       // the nonzeros in row-major order, each preceded by a 4-bit count of
+                   // the zeros before it (SparseGapReader)
 };
+
+// kGaps code 0..14: that many zeros, then a stored value; kSparseGapSkip: 15 zeros, no value.
+constexpr uint8_t kSparseGapSkip = 15;
 
 // A constant stored sparse (docs/format.md gives the bytes in the file), viewed as the
 // matrix [rows = shape[0], cols = product of the other dims]. Pointers into the file's
@@ -137,7 +142,44 @@ struct SparseView {
   // order) and one byte of positions: bits 0-1 the first kept column, bits 2-3 the second
   // (first < second).
   const uint8_t* positions = nullptr;  // [rows * cols / 4]
-  const void* values = nullptr;        // kBlockRows: [entries * block_rows]; kTwoOfFour: [rows * cols / 2]
+  // kGaps: `entries` values and `codes` 4-bit codes, two per byte (code i in byte i / 2, the
+  // low nibble first); block_rows 1, column_bytes 0.
+  int64_t codes = 0;
+  const uint8_t* gaps = nullptr;  // [(codes + 1) / 2]
+  const void* values = nullptr;   // kBlockRows: [entries * block_rows]; kTwoOfFour: [rows * cols / 2];
+                                  // kGaps: [entries]
+};
+
+// Decodes a kGaps view's codes in order: next() gives the row-major position (row x cols +
+// column) of each stored value in turn, value index 0, 1, ...; false after the last code.
+// Reads only codes[0, codes), so it is safe on a view the loader has not checked yet.
+class SparseGapReader {
+ public:
+  explicit SparseGapReader(const SparseView& v) : gaps_(v.gaps), codes_(v.codes) {}
+
+  bool next(int64_t* position) {
+    while (next_code_ < codes_) {
+      const uint8_t code = (gaps_[next_code_ / 2] >> (next_code_ % 2 * 4)) & 15;
+      ++next_code_;
+      if (code == kSparseGapSkip) {
+        cursor_ += kSparseGapSkip;
+        continue;
+      }
+      *position = cursor_ + code;
+      cursor_ = *position + 1;
+      return true;
+    }
+    return false;
+  }
+
+  // One past the last position decoded, plus any skips after it.
+  int64_t cursor() const { return cursor_; }
+
+ private:
+  const uint8_t* gaps_;
+  int64_t codes_;
+  int64_t next_code_ = 0;
+  int64_t cursor_ = 0;
 };
 
 }  // namespace pare

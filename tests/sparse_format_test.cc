@@ -81,10 +81,13 @@ ir::Graph pruned_graph(Pattern pattern) {
   return b.g;
 }
 
-format::WriteOptions write_options(bool sparse = true) {
+// Without `gaps` the writer keeps to the block and 2:4 layouts, which most tests here are
+// about (sparse_gaps_test.cc covers the gap layout on its own).
+format::WriteOptions write_options(bool sparse = true, bool gaps = false) {
   format::WriteOptions o;
   o.producer_version = "0.1.0";
   o.sparse_weights = sparse;
+  o.sparse_gaps = gaps;
   return o;
 }
 
@@ -128,12 +131,16 @@ struct Expected {
 };
 
 TEST(SparseFormat, EachPatternIsStoredSparseAndRunsBitForBitAsDense) {
+  // With the gap layout, every pattern of these (random) weights is smallest as gaps.
   for (const Expected& e : {Expected{Pattern::kUnstructured, SparseFormat::kBlockRows, 1},
                             Expected{Pattern::kBlock4, SparseFormat::kBlockRows, 4},
-                            Expected{Pattern::kTwoOfFour, SparseFormat::kTwoOfFour, 1}}) {
+                            Expected{Pattern::kTwoOfFour, SparseFormat::kTwoOfFour, 1},
+                            Expected{Pattern::kUnstructured, SparseFormat::kGaps, 1},
+                            Expected{Pattern::kBlock4, SparseFormat::kGaps, 1},
+                            Expected{Pattern::kTwoOfFour, SparseFormat::kGaps, 1}}) {
     SCOPED_TRACE(static_cast<int>(e.pattern));
     const ir::Graph g = pruned_graph(e.pattern);
-    auto sparse = load(format::serialize(g, write_options()));
+    auto sparse = load(format::serialize(g, write_options(true, e.format == SparseFormat::kGaps)));
     auto dense = load(format::serialize(g, write_options(false)));
     ASSERT_TRUE(sparse && dense);
     EXPECT_EQ(sparse->metadata().schema_version, format::kSparseSchemaVersion);
@@ -166,29 +173,34 @@ TEST(SparseFormat, EachPatternIsStoredSparseAndRunsBitForBitAsDense) {
 }
 
 TEST(SparseFormat, WriterStoresTheSmallestEncodingOnlyWhenSmallerThanDense) {
-  for (Pattern pattern : {Pattern::kNone, Pattern::kUnstructured, Pattern::kBlock4, Pattern::kTwoOfFour}) {
-    const ir::Graph g = pruned_graph(pattern);
-    auto m = load(format::serialize(g, write_options()));
-    ASSERT_TRUE(m);
-    for (const char* name : {"w", "m", "q"}) {
-      const ir::Tensor* src = nullptr;
-      for (size_t i = 0; i < g.tensor_capacity(); ++i)
-        if (g.tensor(static_cast<ir::TensorId>(i)).name == name) src = &g.tensor(static_cast<ir::TensorId>(i));
-      ASSERT_TRUE(src);
-      const int64_t rows = src->shape.dims[0].value, cols = src->shape.num_elements() / rows;
-      uint64_t best = src->data->bytes.size();
-      for (int32_t block : {1, 4})
-        best = std::min<uint64_t>(best, format::encode_sparse(src->data->bytes, src->dtype, rows, cols,
-                                                              SparseFormat::kBlockRows, block).bytes.size());
-      if (pattern == Pattern::kTwoOfFour)
-        best = std::min<uint64_t>(best, format::encode_sparse(src->data->bytes, src->dtype, rows, cols,
-                                                              SparseFormat::kTwoOfFour, 1).bytes.size());
-      const rt::ModelTensor& t = tensor(*m, name);
-      EXPECT_EQ(t.stored_bytes, best) << name;
-      EXPECT_EQ(t.desc.encoding == Encoding::kSparse, best < src->data->bytes.size()) << name;
+  for (bool gaps : {false, true}) {
+    for (Pattern pattern : {Pattern::kNone, Pattern::kUnstructured, Pattern::kBlock4, Pattern::kTwoOfFour}) {
+      const ir::Graph g = pruned_graph(pattern);
+      auto m = load(format::serialize(g, write_options(true, gaps)));
+      ASSERT_TRUE(m);
+      for (const char* name : {"w", "m", "q"}) {
+        const ir::Tensor* src = nullptr;
+        for (size_t i = 0; i < g.tensor_capacity(); ++i)
+          if (g.tensor(static_cast<ir::TensorId>(i)).name == name) src = &g.tensor(static_cast<ir::TensorId>(i));
+        ASSERT_TRUE(src);
+        const int64_t rows = src->shape.dims[0].value, cols = src->shape.num_elements() / rows;
+        uint64_t best = src->data->bytes.size();
+        for (int32_t block : {1, 4})
+          best = std::min<uint64_t>(best, format::encode_sparse(src->data->bytes, src->dtype, rows, cols,
+                                                                SparseFormat::kBlockRows, block).bytes.size());
+        if (pattern == Pattern::kTwoOfFour)
+          best = std::min<uint64_t>(best, format::encode_sparse(src->data->bytes, src->dtype, rows, cols,
+                                                                SparseFormat::kTwoOfFour, 1).bytes.size());
+        if (gaps)
+          best = std::min<uint64_t>(best, format::encode_sparse(src->data->bytes, src->dtype, rows, cols,
+                                                                SparseFormat::kGaps, 1).bytes.size());
+        const rt::ModelTensor& t = tensor(*m, name);
+        EXPECT_EQ(t.stored_bytes, best) << name;
+        EXPECT_EQ(t.desc.encoding == Encoding::kSparse, best < src->data->bytes.size()) << name;
+      }
+      EXPECT_EQ(m->metadata().schema_version,
+                pattern == Pattern::kNone ? format::kSchemaVersion : format::kSparseSchemaVersion);
     }
-    EXPECT_EQ(m->metadata().schema_version,
-              pattern == Pattern::kNone ? format::kSchemaVersion : format::kSparseSchemaVersion);
   }
 }
 
@@ -205,24 +217,26 @@ TEST(SparseFormat, DenseFilesKeepSchemaVersion1AndTheirBytes) {
 }
 
 TEST(SparseFormat, ReaderGivesDenseConstants) {
-  const ir::Graph g = pruned_graph(Pattern::kBlock4);
-  test::TempDir dir;
-  const std::string path = dir.file("m.pare");
-  format::write_file(g, path, write_options());
-  const ir::Graph back = format::read_graph(path);
-  size_t compared = 0;
-  for (size_t i = 0; i < g.tensor_capacity(); ++i) {
-    const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
-    if (!t.is_constant()) continue;
-    for (size_t k = 0; k < back.tensor_capacity(); ++k) {
-      const ir::Tensor& r = back.tensor(static_cast<ir::TensorId>(k));
-      if (r.name != t.name) continue;
-      ASSERT_TRUE(r.is_constant()) << t.name;
-      EXPECT_EQ(r.data->bytes, t.data->bytes) << t.name;
-      ++compared;
+  for (bool gaps : {false, true}) {
+    const ir::Graph g = pruned_graph(Pattern::kBlock4);
+    test::TempDir dir;
+    const std::string path = dir.file("m.pare");
+    format::write_file(g, path, write_options(true, gaps));
+    const ir::Graph back = format::read_graph(path);
+    size_t compared = 0;
+    for (size_t i = 0; i < g.tensor_capacity(); ++i) {
+      const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
+      if (!t.is_constant()) continue;
+      for (size_t k = 0; k < back.tensor_capacity(); ++k) {
+        const ir::Tensor& r = back.tensor(static_cast<ir::TensorId>(k));
+        if (r.name != t.name) continue;
+        ASSERT_TRUE(r.is_constant()) << t.name;
+        EXPECT_EQ(r.data->bytes, t.data->bytes) << t.name;
+        ++compared;
+      }
     }
+    EXPECT_EQ(compared, 6u);
   }
-  EXPECT_EQ(compared, 6u);
 }
 
 // Zeroes the weights of a [rows, cols] matrix with the smallest magnitudes: 80% of each
@@ -308,12 +322,16 @@ TEST(SparseFormat, PrunedTrainedModelsAreSmallerAndRunBitForBitAsDense) {
     const ir::Graph g = pruned_trained_model(name, pattern);
     const std::vector<uint8_t> sparse_bytes = format::serialize(g, write_options());
     auto sparse = load(sparse_bytes), dense = load(format::serialize(g, write_options(false)));
-    ASSERT_TRUE(sparse && dense);
+    auto gaps = load(format::serialize(g, write_options(true, true)));
+    ASSERT_TRUE(sparse && dense && gaps);
     size_t sparse_tensors = 0;
     for (const rt::ModelTensor& t : sparse->tensors()) sparse_tensors += t.desc.encoding == Encoding::kSparse;
     EXPECT_GT(sparse_tensors, 0u);
     EXPECT_LT(sparse->file_bytes(), dense->file_bytes() * 3 / 4);
-    EXPECT_EQ(logits(sparse, images, 20), logits(dense, images, 20));
+    EXPECT_LE(gaps->file_bytes(), sparse->file_bytes());
+    const std::vector<float> expected = logits(dense, images, 20);
+    EXPECT_EQ(logits(sparse, images, 20), expected);
+    EXPECT_EQ(logits(gaps, images, 20), expected);
 
     // export-onnx writes the weights dense.
     const std::string pare_path = dir.file(std::string(name) + ".pare");
@@ -332,26 +350,28 @@ enum : flatbuffers::voffset_t {
 };
 enum : flatbuffers::voffset_t {
   kSparseFormat = 4, kSparseRows = 6, kSparseCols = 8, kSparseBlockRows = 10, kSparseEntries = 12,
-  kSparseColumnBytes = 14
+  kSparseColumnBytes = 14, kSparseCodes = 16
 };
 
 struct SparseFile {
   std::vector<uint8_t> bytes;
   size_t tensor_index = 0;
   rt::SparseParts parts;
+  int64_t codes = 0;         // gap codes
   uint64_t data_offset = 0;  // absolute, in the file
 };
 
 // A written file and where the sparse tensor `name` lies in it.
-SparseFile sparse_file(Pattern pattern, const std::string& name) {
+SparseFile sparse_file(Pattern pattern, const std::string& name, bool gaps = false) {
   SparseFile f;
-  f.bytes = format::serialize(pruned_graph(pattern), write_options());
+  f.bytes = format::serialize(pruned_graph(pattern), write_options(true, gaps));
   auto m = load(f.bytes);
   for (size_t i = 0; i < m->tensors().size(); ++i)
     if (m->tensors()[i].desc.name == name) f.tensor_index = i;
   const rt::TensorDesc& d = m->tensors()[f.tensor_index].desc;
   EXPECT_EQ(d.encoding, Encoding::kSparse);
   f.parts = rt::sparse_parts(d.sparse, dtype_size(d.dtype));
+  f.codes = d.sparse.codes;
   const uint8_t* image_values = static_cast<const uint8_t*>(d.sparse.values);
   // The loader's copy differs from f.bytes only in its address: find the values in the file.
   const auto* root = flatbuffers::GetRoot<flatbuffers::Table>(f.bytes.data() + 4);
@@ -410,11 +430,12 @@ bool patch_sparse_field(const SparseFile& f, flatbuffers::voffset_t field, T val
 }
 
 TEST(SparseFormat, EveryMetadataFieldIsChecked) {
-  std::vector<int> patched(16, 0);  // by field id, over all files
-  for (Pattern pattern : {Pattern::kUnstructured, Pattern::kBlock4, Pattern::kTwoOfFour}) {
-    SCOPED_TRACE(static_cast<int>(pattern));
+  std::vector<int> patched(18, 0);  // by field id, over all files
+  for (const auto& [pattern, gaps] : {std::pair{Pattern::kUnstructured, false}, std::pair{Pattern::kBlock4, false},
+                                      std::pair{Pattern::kTwoOfFour, false}, std::pair{Pattern::kUnstructured, true}}) {
+    SCOPED_TRACE(static_cast<int>(pattern) + 10 * gaps);
     for (const char* name : {"w", "m", "q"}) {
-      const SparseFile f = sparse_file(pattern, name);
+      const SparseFile f = sparse_file(pattern, name, gaps);
       const std::string where = std::string("'") + name + "'";
       EXPECT_TRUE(load(f.bytes, "ok.pare"));
       patched[kSparseFormat] += patch_sparse_field<int32_t>(f, kSparseFormat, 7, "invalid sparse format 7");
@@ -435,6 +456,10 @@ TEST(SparseFormat, EveryMetadataFieldIsChecked) {
       }
       for (int32_t cb : {0, 1, 3, 8})
         patched[kSparseColumnBytes] += patch_sparse_field<int32_t>(f, kSparseColumnBytes, cb, "column_bytes");
+      if (gaps) {
+        for (int64_t bad : {int64_t{-1}, f.codes - 1, f.codes + 2, int64_t{1} << 40})
+          patched[kSparseCodes] += patch_sparse_field<int64_t>(f, kSparseCodes, bad, where);
+      }
 
       // The encoding itself, the data size and the schema version.
       for (int32_t encoding : {0, 2, 9}) {
@@ -454,7 +479,7 @@ TEST(SparseFormat, EveryMetadataFieldIsChecked) {
     }
   }
   for (flatbuffers::voffset_t field : {kSparseFormat, kSparseRows, kSparseCols, kSparseBlockRows,
-                                       kSparseEntries, kSparseColumnBytes})
+                                       kSparseEntries, kSparseColumnBytes, kSparseCodes})
     EXPECT_GT(patched[field], 2) << "field " << field;
 }
 
@@ -507,8 +532,9 @@ TEST(SparseFormat, DamagedIndicesAreRejected) {
 
 TEST(SparseFormat, TruncatedAndRandomlyDamagedSparsePartsNeverCrash) {
   size_t loaded = 0;
-  for (Pattern pattern : {Pattern::kUnstructured, Pattern::kBlock4, Pattern::kTwoOfFour}) {
-    const SparseFile f = sparse_file(pattern, "m");
+  for (const auto& [pattern, gaps] : {std::pair{Pattern::kUnstructured, false}, std::pair{Pattern::kBlock4, false},
+                                      std::pair{Pattern::kTwoOfFour, false}, std::pair{Pattern::kUnstructured, true}}) {
+    const SparseFile f = sparse_file(pattern, "m", gaps);
     for (size_t len = f.data_offset; len < f.bytes.size(); len += 7) {
       std::vector<uint8_t> cut(f.bytes.begin(), f.bytes.begin() + static_cast<std::ptrdiff_t>(len));
       expect_rejected(cut, "damaged.pare");

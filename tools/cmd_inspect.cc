@@ -57,6 +57,7 @@ struct LayerRow {
 std::string encoding_name(const rt::TensorDesc& d) {
   if (d.encoding != rt::Encoding::kSparse) return "dense";
   if (d.sparse.format == rt::SparseFormat::kTwoOfFour) return "sparse_2:4";
+  if (d.sparse.format == rt::SparseFormat::kGaps) return "sparse_gaps";
   return d.sparse.block_rows == 1 ? "sparse" : "sparse_block" + std::to_string(d.sparse.block_rows);
 }
 

@@ -51,7 +51,8 @@ static_assert(enumerator_count<decltype(fb::EnumValuesEncoding())>() == 3,
 
 static_assert(same_value(fb::SparseFormat::BLOCK_ROWS, SparseFormat::kBlockRows));
 static_assert(same_value(fb::SparseFormat::TWO_OF_FOUR, SparseFormat::kTwoOfFour));
-static_assert(enumerator_count<decltype(fb::EnumValuesSparseFormat())>() == 2,
+static_assert(same_value(fb::SparseFormat::GAPS, SparseFormat::kGaps));
+static_assert(enumerator_count<decltype(fb::EnumValuesSparseFormat())>() == 3,
               "schema.fbs and runtime/types.h list different sparse formats");
 
 }  // namespace pare::format_schema

@@ -1,6 +1,7 @@
 #include "formats/pare/sparse_encoding.h"
 
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "runtime/sparse.h"
@@ -17,14 +18,59 @@ struct Matrix {
   size_t element_bytes;
   int64_t rows, cols;
 
-  bool nonzero(int64_t r, int64_t c) const {
-    const uint8_t* p = data + (r * cols + c) * element_bytes;
+  bool nonzero(int64_t r, int64_t c) const { return nonzero_at(r * cols + c); }
+  // `position`: row-major element index.
+  bool nonzero_at(int64_t position) const {
+    const uint8_t* p = data + position * element_bytes;
     for (size_t i = 0; i < element_bytes; ++i)
       if (p[i]) return true;
     return false;
   }
   const uint8_t* at(int64_t r, int64_t c) const { return data + (r * cols + c) * element_bytes; }
 };
+
+// Calls fn(code) for each kGaps code of the row-major elements, and value(position) after
+// each value code.
+template <typename CodeFn, typename ValueFn>
+void for_each_gap_code(const Matrix& m, const CodeFn& code, const ValueFn& value) {
+  int64_t zeros = 0;
+  for (int64_t p = 0; p < m.rows * m.cols; ++p) {
+    if (!m.nonzero_at(p)) {
+      ++zeros;
+      continue;
+    }
+    for (; zeros >= kSparseGapSkip; zeros -= kSparseGapSkip) code(kSparseGapSkip);
+    code(static_cast<uint8_t>(zeros));
+    value(p);
+    zeros = 0;
+  }
+}
+
+rt::SparseView gaps_meta(const Matrix& m) {
+  rt::SparseView v;
+  v.format = SparseFormat::kGaps;
+  v.rows = m.rows;
+  v.cols = m.cols;
+  v.block_rows = 1;
+  v.column_bytes = 0;
+  for_each_gap_code(m, [&](uint8_t) { ++v.codes; }, [&](int64_t) { ++v.entries; });
+  return v;
+}
+
+void encode_gaps(const Matrix& m, const rt::SparseParts& parts, uint8_t* out) {
+  int64_t code_index = 0, value_index = 0;
+  for_each_gap_code(
+      m,
+      [&](uint8_t code) {
+        out[parts.gaps + code_index / 2] |= static_cast<uint8_t>(code << (code_index % 2 * 4));
+        ++code_index;
+      },
+      [&](int64_t p) {
+        std::memcpy(out + parts.values + value_index * m.element_bytes, m.data + p * m.element_bytes,
+                    m.element_bytes);
+        ++value_index;
+      });
+}
 
 // Stored columns of kBlockRows with `block_rows`: per block, the columns with a nonzero.
 int64_t count_block_entries(const Matrix& m, int32_t block_rows) {
@@ -120,27 +166,21 @@ EncodedConstant build(const Matrix& m, const rt::SparseView& v) {
   enc.bytes.assign(parts.total, 0);
   if (v.format == SparseFormat::kTwoOfFour)
     encode_two_of_four(m, parts, enc.bytes.data());
+  else if (v.format == SparseFormat::kGaps)
+    encode_gaps(m, parts, enc.bytes.data());
   else
     encode_block_rows(m, v, parts, enc.bytes.data());
   return enc;
 }
 
-}  // namespace
-
-EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, int64_t rows,
-                              int64_t cols, SparseFormat format, int32_t block_rows) {
-  const Matrix m{bytes.data(), dtype_size(dtype), rows, cols};
-  const int64_t entries = format == SparseFormat::kBlockRows ? count_block_entries(m, block_rows) : 0;
-  return build(m, sparse_meta(m, format, block_rows, entries));
-}
-
-EncodedConstant encode_constant(const ir::Tensor& t) {
+// The smallest layout of a weight constant, when one is below its dense bytes.
+std::optional<rt::SparseView> smallest_layout(const ir::Tensor& t, bool gaps) {
   const bool weight_dtype = t.dtype == DType::kFloat32 || t.dtype == DType::kInt8 || t.dtype == DType::kUInt8;
-  if (!t.is_constant() || !weight_dtype || t.shape.rank() < 2) return {};
+  if (!t.is_constant() || !weight_dtype || t.shape.rank() < 2) return std::nullopt;
   const int64_t elements = t.shape.num_elements();
   const int64_t rows = t.shape.dims[0].value;
   // Block starts and column indices are 32-bit.
-  if (elements == 0 || rows == 0 || elements > INT64_C(0xffffffff)) return {};
+  if (elements == 0 || rows == 0 || elements > INT64_C(0xffffffff)) return std::nullopt;
   const Matrix m{t.data->bytes.data(), dtype_size(t.dtype), rows, elements / rows};
 
   // Candidates in a fixed order; the first of the smallest wins, and only below dense.
@@ -148,13 +188,36 @@ EncodedConstant encode_constant(const ir::Tensor& t) {
   candidates.push_back(sparse_meta(m, SparseFormat::kBlockRows, 1, count_block_entries(m, 1)));
   if (rows % 4 == 0) candidates.push_back(sparse_meta(m, SparseFormat::kBlockRows, 4, count_block_entries(m, 4)));
   if (is_two_of_four(m)) candidates.push_back(sparse_meta(m, SparseFormat::kTwoOfFour, 1, 0));
-  const rt::SparseView* best = nullptr;
+  if (gaps) candidates.push_back(gaps_meta(m));
+  std::optional<rt::SparseView> best;
   uint64_t best_bytes = t.data->bytes.size();
   for (const rt::SparseView& v : candidates) {
     const uint64_t size = rt::sparse_parts(v, m.element_bytes).total;
-    if (size < best_bytes) best = &v, best_bytes = size;
+    if (size < best_bytes) best = v, best_bytes = size;
   }
-  return best ? build(m, *best) : EncodedConstant{};
+  return best;
+}
+
+}  // namespace
+
+EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, int64_t rows,
+                              int64_t cols, SparseFormat format, int32_t block_rows) {
+  const Matrix m{bytes.data(), dtype_size(dtype), rows, cols};
+  if (format == SparseFormat::kGaps) return build(m, gaps_meta(m));
+  const int64_t entries = format == SparseFormat::kBlockRows ? count_block_entries(m, block_rows) : 0;
+  return build(m, sparse_meta(m, format, block_rows, entries));
+}
+
+EncodedConstant encode_constant(const ir::Tensor& t, bool gaps) {
+  const std::optional<rt::SparseView> layout = smallest_layout(t, gaps);
+  if (!layout) return {};
+  return build(Matrix{t.data->bytes.data(), dtype_size(t.dtype), layout->rows, layout->cols}, *layout);
+}
+
+uint64_t stored_bytes(const ir::Tensor& t) {
+  const std::optional<rt::SparseView> layout = smallest_layout(t, true);
+  if (!layout) return t.data ? t.data->bytes.size() : 0;
+  return rt::sparse_parts(*layout, dtype_size(t.dtype)).total;
 }
 
 }  // namespace pare::format

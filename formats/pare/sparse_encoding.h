@@ -14,17 +14,22 @@ namespace pare::format {
 
 struct EncodedConstant {
   Encoding encoding = Encoding::kDense;
-  // kSparse: format, rows, cols, block_rows, entries and column_bytes (no pointers).
+  // kSparse: format, rows, cols, block_rows, entries, column_bytes and codes (no pointers).
   rt::SparseView sparse;
   std::vector<uint8_t> bytes;  // kSparse: the data range (runtime/sparse.h lays out the parts)
 };
 
-// Dense (bytes left empty: the tensor's own buffer is stored) or the smallest sparse layout.
-EncodedConstant encode_constant(const ir::Tensor& t);
+// Dense (bytes left empty: the tensor's own buffer is stored) or the smallest sparse layout
+// (of the block and 2:4 layouts only, without `gaps`).
+EncodedConstant encode_constant(const ir::Tensor& t, bool gaps = true);
+
+// The data size the writer stores for a constant: its dense bytes or encode_constant's.
+uint64_t stored_bytes(const ir::Tensor& t);
 
 // Sparse layouts of one constant, for tests that need a given one: the encoding of
-// `bytes` (dtype, [rows, cols]) as kBlockRows with `block_rows` rows per block or as
-// kTwoOfFour (`block_rows` ignored). kTwoOfFour needs at most 2 nonzeros per group of 4.
+// `bytes` (dtype, [rows, cols]) as kBlockRows with `block_rows` rows per block, as
+// kTwoOfFour or as kGaps (`block_rows` ignored). kTwoOfFour needs at most 2 nonzeros per
+// group of 4.
 EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, int64_t rows,
                               int64_t cols, SparseFormat format, int32_t block_rows);
 

@@ -97,12 +97,13 @@ struct Layout {
 
 // The bytes a constant is stored as: its own buffer, or a sparse encoding of it.
 const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, size_t index,
-                                         bool sparse_weights) {
-  if (!sparse_weights) return t.data->bytes;
+                                         const WriteOptions& options) {
+  if (!options.sparse_weights) return t.data->bytes;
   const int64_t rows = t.shape.rank() >= 2 ? t.shape.dims[0].value : -1;
   auto key = std::make_tuple(t.data.get(), t.dtype, rows);
   auto it = layout.encodings.find(key);
-  if (it == layout.encodings.end()) it = layout.encodings.emplace(key, encode_constant(t)).first;
+  if (it == layout.encodings.end())
+    it = layout.encodings.emplace(key, encode_constant(t, options.sparse_gaps)).first;
   if (it->second.encoding == Encoding::kDense) return t.data->bytes;
   layout.sparse[index] = &it->second;
   layout.any_sparse = true;
@@ -111,7 +112,7 @@ const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, si
 
 // Lifetimes in node order (the loader derives the same ones to check the plan), then the
 // memory plan and the weight placement.
-Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, bool sparse_weights) {
+Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, const WriteOptions& options) {
   const size_t num_tensors = g.tensor_capacity();
   Layout layout;
   layout.arena_offset.assign(num_tensors, -1);
@@ -169,7 +170,7 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, boo
   for (size_t i = 0; i < num_tensors; ++i) {
     const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
     if (!t.is_constant()) continue;
-    const std::vector<uint8_t>& bytes = stored_bytes(t, layout, i, sparse_weights);
+    const std::vector<uint8_t>& bytes = stored_bytes(t, layout, i, options);
     auto it = placed.find(&bytes);
     if (it == placed.end()) {
       // Small constants (scales, zero points, shapes) need no vector alignment: 16 bytes
@@ -223,7 +224,7 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
     if (sparse) {
       const rt::SparseView& v = sparse->sparse;
       sparse_table = fb::CreateSparse(fbb, static_cast<fb::SparseFormat>(v.format), v.rows, v.cols,
-                                      v.block_rows, v.entries, v.column_bytes);
+                                      v.block_rows, v.entries, v.column_bytes, v.codes);
     }
     const uint64_t data_size = sparse ? sparse->bytes.size() : constant ? t.data->bytes.size() : 0;
     tensors.push_back(fb::CreateTensor(fbb, name, static_cast<fb::DType>(t.dtype), shape, constant,
@@ -293,7 +294,7 @@ std::vector<uint8_t> serialize(const ir::Graph& graph, const WriteOptions& optio
   check_writable(g);
   route_outputs_through_nodes(g);
   const std::vector<ir::NodeId> order = g.nodes();  // topological after compact(); copies come last
-  const Layout layout = plan_layout(g, order, options.sparse_weights);
+  const Layout layout = plan_layout(g, order, options);
 
   // The weight segment starts at the first 64-byte boundary after the table, whose size
   // depends on nothing but the field being present: build once with a guess (non-zero,

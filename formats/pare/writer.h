@@ -28,6 +28,9 @@ struct WriteOptions {
   // Store weights sparse where that is smaller (docs/format.md); false writes every
   // constant dense (a schema version 1 file), e.g. to compare the two.
   bool sparse_weights = true;
+  // Consider the gap layout (SparseFormat::kGaps); false keeps to the block and 2:4 layouts,
+  // e.g. to compare sizes or to test those layouts.
+  bool sparse_gaps = true;
 };
 
 // Serialises the graph (it must be verified, static-shaped and in topological order

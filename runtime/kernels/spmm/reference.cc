@@ -29,6 +29,12 @@ void for_each_stored(const SparseView& w, const Fn& fn) {
       }
     return;
   }
+  if (w.format == SparseFormat::kGaps) {
+    SparseGapReader reader(w);
+    int64_t position = 0;
+    for (int64_t v = 0; reader.next(&position); ++v) fn(position / w.cols, position % w.cols, v);
+    return;
+  }
   const int64_t br = w.block_rows;
   for (int64_t b = 0; b < w.rows / br; ++b)
     for (int64_t r = 0; r < br; ++r)
@@ -36,11 +42,40 @@ void for_each_stored(const SparseView& w, const Fn& fn) {
         fn(b * br + r, static_cast<int64_t>(column_at(w, e)), e * br + r);
 }
 
+// Rows packed one per block become blocks of 4 when every 4 consecutive rows hold the same
+// input channels: block4 pruning stored in the gap layout runs on the 4-row kernels, as it
+// does from a kBlockRows view with block_rows 4.
+void group_rows_by_4(F32SpmmPacked* p) {
+  if (p->n % 4 != 0) return;
+  const std::vector<uint32_t>& starts = p->block_starts;
+  const auto row = [&](size_t r) { return p->offsets.begin() + starts[r]; };
+  for (size_t b = 0; b < p->n; b += 4) {
+    const uint32_t length = starts[b + 1] - starts[b];
+    for (size_t r = b + 1; r < b + 4; ++r)
+      if (starts[r + 1] - starts[r] != length || !std::equal(row(b), row(b + 1), row(r))) return;
+  }
+  std::vector<uint32_t> block_starts(p->n / 4 + 1, 0), offsets(p->offsets.size() / 4);
+  std::vector<float> values(p->values.size());
+  for (size_t b = 0; b < p->n / 4; ++b) {
+    const uint32_t first = starts[4 * b], length = starts[4 * b + 1] - first, out = block_starts[b];
+    block_starts[b + 1] = out + length;
+    for (uint32_t e = 0; e < length; ++e) {
+      offsets[out + e] = p->offsets[first + e];
+      for (uint32_t r = 0; r < 4; ++r) values[(out + e) * 4 + r] = p->values[starts[4 * b + r] + e];
+    }
+  }
+  p->block_rows = 4;
+  p->block_starts = std::move(block_starts);
+  p->offsets = std::move(offsets);
+  p->values = std::move(values);
+}
+
 }  // namespace
 
 double f32_spmm_sparsity(const SparseView& w) {
   const double total = static_cast<double>(w.rows) * static_cast<double>(w.cols);
   if (total == 0) return 0;
+  // kGaps has block_rows 1: its entries are the values.
   const double stored = w.format == SparseFormat::kTwoOfFour
                             ? total / 2
                             : static_cast<double>(w.entries) * w.block_rows;
@@ -91,6 +126,7 @@ F32SpmmPacked f32_spmm_pack(const SparseView& w, bool transposed, const float* b
     p.offsets[e] = static_cast<uint32_t>(transposed ? r : c) * static_cast<uint32_t>(tile_pixels);
     p.values[e] = alpha * values[v];
   });
+  if (!transposed && w.format == SparseFormat::kGaps) group_rows_by_4(&p);
   return p;
 }
 

@@ -1,7 +1,7 @@
 // Sparse weights times dense activations, float32: Y[m, n] = act(bias[n] + sum_k X[m, k] W[n, k])
 // for 1x1 convolutions in NHWC (X = [pixels, Cin]) and Gemm/MatMul with a constant sparse B.
 //
-// W comes from an rt::SparseView (block rows of 1 or 4, or 2:4) and is packed once at
+// W comes from an rt::SparseView (block rows of 1 or 4, 2:4 or gaps) and is packed once at
 // prepare into F32SpmmPacked: CSR over blocks of 1 or 4 output channels, each entry the
 // offset of its input channel in the transposed activation tile and its 1 or 4 values, so
 // memory stays proportional to the nonzeros. The SIMD kernels vectorise over pixels: a tile
@@ -50,8 +50,9 @@ struct F32SpmmPacked {
 };
 
 // Packs W [N, K] (the view's rows = N), or W^T when `transposed` (the view is B [K, N] of a
-// Gemm without transB or of a MatMul). Keeps 4-row blocks when the view has them (and is not
-// transposed); every other form becomes one row per block without its zeros. W is scaled by
+// Gemm without transB or of a MatMul). Keeps 4-row blocks when the view has them, or (gap
+// layout) when every 4 rows share their input channels, and is not transposed; every other
+// form becomes one row per block without its zeros. W is scaled by
 // alpha. bias: [N] or null. tile_pixels: the variant's.
 F32SpmmPacked f32_spmm_pack(const SparseView& w, bool transposed, const float* bias, float alpha,
                             size_t tile_pixels);
