@@ -129,7 +129,8 @@ Status infer_and_fold(ir::Graph& graph);
 // source name, when the pass knows it) and the pipeline.
 Status run_pipeline(ir::Graph& graph, const std::string& pipeline, PassContext& ctx);
 
-// Total bytes of constant payloads (weights) of the live graph.
+// Bytes the .pare writer stores for the constants (weights) of the live graph: dense, or
+// the smallest sparse layout where that is smaller.
 size_t weight_bytes(const ir::Graph& graph);
 
 }  // namespace pare::passes

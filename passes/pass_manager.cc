@@ -9,6 +9,7 @@
 #include <exception>
 #include <set>
 
+#include "formats/pare/sparse_encoding.h"
 #include "ir/verifier.h"
 #include "passes/canonical.h"
 
@@ -229,6 +230,7 @@ std::string print_pipeline(const std::vector<PipelineItem>& items) {
 
 // ---- running ----------------------------------------------------------------------
 
+// What the writer would store for the constants the graph reads (sparse layouts included).
 size_t weight_bytes(const ir::Graph& graph) {
   std::set<ir::TensorId> seen;
   auto count = [&](ir::TensorId t) {
@@ -238,7 +240,7 @@ size_t weight_bytes(const ir::Graph& graph) {
     for (ir::TensorId t : graph.node(n).inputs) count(t);
   for (ir::TensorId t : graph.outputs) count(t);
   size_t total = 0;
-  for (ir::TensorId t : seen) total += graph.tensor(t).data->bytes.size();
+  for (ir::TensorId t : seen) total += static_cast<size_t>(format::stored_bytes(graph.tensor(t)));
   return total;
 }
 
