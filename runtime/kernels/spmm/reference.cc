@@ -157,8 +157,10 @@ const F32SpmmVariant& select_f32_spmm(Isa isa) {
 
 // ---- Driver ----
 
-size_t f32_spmm_scratch_bytes(const F32SpmmVariant& v, size_t n, size_t k) {
-  return v.tile_pixels == 1 ? 0 : (n + k) * v.tile_pixels * sizeof(float);
+size_t f32_spmm_scratch_bytes(const F32SpmmVariant& v, size_t /*n*/, size_t k) {
+  // X's tile transposed, [k, tile_pixels], and one group of output channels (one vector
+  // width, a quarter of the tile), [tile_pixels / 4, tile_pixels].
+  return v.tile_pixels == 1 ? 0 : (k + v.tile_pixels / 4) * v.tile_pixels * sizeof(float);
 }
 
 void f32_spmm(const F32SpmmVariant& v, const F32SpmmArgs& a, size_t tile_begin, size_t tile_end,

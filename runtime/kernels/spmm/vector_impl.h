@@ -1,10 +1,12 @@
 // The f32 sparse kernel written once over a vector type V (a simd::F32x* struct) and a
 // square transpose T of V::kWidth x V::kWidth floats, the one operation each ISA file
 // supplies: T::block(src, src_stride, dst, dst_stride) sets dst[c * dst_stride + r] =
-// src[r * src_stride + c]. A tile is 4 vectors of pixels: X's rows are transposed into
-// scratch, each output channel (or block of 4) accumulates over its entries with four
-// independent chains per channel, and the [N, pixels] result is transposed into Y's rows.
-// Only included by the ISA files (compiled with their own flags).
+// src[r * src_stride + c]. A tile is up to 4 vectors of pixels (only as many as it has
+// rows): X's rows are transposed into scratch, the output channels are computed in groups
+// of V::kWidth into a small [kWidth, pixels] buffer that stays in L1, and each group is
+// transposed into Y's rows as soon as it is done. Unstructured weights run two channels at
+// once (8 independent FMA chains, enough to hide the FMA latency), blocks of 4 channels
+// run 4 channels x 2 vectors. Only included by the ISA files (compiled with their own flags).
 #pragma once
 
 #include <cstddef>
@@ -53,16 +55,79 @@ inline void transpose(const float* src, size_t src_stride, size_t rows, size_t c
   }
 }
 
-// Output channels [j, j + R) of the tile: acc[r][t] over the vectors t in [T0, T0 + TN).
-template <class V, size_t R, size_t T0, size_t TN>
-inline void block(const F32SpmmPacked& w, size_t b, const float* xt, float* yt, size_t tile,
-                  typename V::R lo, typename V::R hi) {
+// The clamped accumulators of one channel into its row of the group buffer. The limit goes
+// first, so NaN passes the clamp on every ISA (see gemm/microkernel_impl.h).
+template <class V, size_t TN>
+inline void store_clamped(const typename V::R* acc, float* y, typename V::R lo, typename V::R hi) {
+  PARE_SPMM_UNROLL
+  for (size_t t = 0; t < TN; ++t) V::store(y + t * V::kWidth, V::min_native(hi, V::max_native(lo, acc[t])));
+}
+
+// acc[t] += value[e] * x(offset[e])[t] for the entries [e, end) of one channel, in order.
+template <class V, size_t TN>
+inline void accumulate(const uint32_t* offset, const float* value, size_t e, size_t end, const float* xt,
+                       typename V::R* acc) {
+  for (; e < end; ++e) {
+    const typename V::R wv = V::broadcast(value + e);
+    const float* x = xt + offset[e];
+    PARE_SPMM_UNROLL
+    for (size_t t = 0; t < TN; ++t) acc[t] = V::fmadd(wv, V::load(x + t * V::kWidth), acc[t]);
+  }
+}
+
+// Unstructured channels j and j + 1 over TN vectors of pixels: both channels step through
+// their common number of entries together (twice the independent chains of one channel),
+// then each finishes its own; every channel still sums its entries in order.
+template <class V, size_t TN>
+PARE_SIMD_INLINE void channel_pair(const F32SpmmPacked& w, size_t j, const float* xt, float* y0, float* y1,
+                         typename V::R lo, typename V::R hi) {
+  using Reg = typename V::R;
+  Reg a0[TN], a1[TN];
+  const Reg b0 = V::set1(w.bias[j]), b1 = V::set1(w.bias[j + 1]);
+  PARE_SPMM_UNROLL
+  for (size_t t = 0; t < TN; ++t) a0[t] = b0, a1[t] = b1;
+  const uint32_t* offset = w.offsets.data();
+  const float* value = w.values.data();
+  const size_t s0 = w.block_starts[j], s1 = w.block_starts[j + 1], end1 = w.block_starts[j + 2];
+  const size_t common = s1 - s0 < end1 - s1 ? s1 - s0 : end1 - s1;
+  const uint32_t *o0 = offset + s0, *o1 = offset + s1;
+  const float *v0 = value + s0, *v1 = value + s1;
+  for (size_t e = 0; e < common; ++e) {
+    const Reg w0 = V::broadcast(v0 + e), w1 = V::broadcast(v1 + e);
+    const float *x0 = xt + o0[e], *x1 = xt + o1[e];
+    PARE_SPMM_UNROLL
+    for (size_t t = 0; t < TN; ++t) {
+      a0[t] = V::fmadd(w0, V::load(x0 + t * V::kWidth), a0[t]);
+      a1[t] = V::fmadd(w1, V::load(x1 + t * V::kWidth), a1[t]);
+    }
+  }
+  accumulate<V, TN>(offset, value, s0 + common, s1, xt, a0);
+  accumulate<V, TN>(offset, value, s1 + common, end1, xt, a1);
+  store_clamped<V, TN>(a0, y0, lo, hi);
+  store_clamped<V, TN>(a1, y1, lo, hi);
+}
+
+template <class V, size_t TN>
+PARE_SIMD_INLINE void channel(const F32SpmmPacked& w, size_t j, const float* xt, float* y, typename V::R lo,
+                    typename V::R hi) {
+  typename V::R acc[TN];
+  PARE_SPMM_UNROLL
+  for (size_t t = 0; t < TN; ++t) acc[t] = V::set1(w.bias[j]);
+  accumulate<V, TN>(w.offsets.data(), w.values.data(), w.block_starts[j], w.block_starts[j + 1], xt, acc);
+  store_clamped<V, TN>(acc, y, lo, hi);
+}
+
+// Block b of 4 output channels: acc[r][t] over the vectors t in [T0, T0 + TN); y: the
+// block's first row, rows `tile` apart.
+template <class V, size_t T0, size_t TN>
+inline void block4(const F32SpmmPacked& w, size_t b, const float* xt, float* y, size_t tile,
+                   typename V::R lo, typename V::R hi) {
   constexpr size_t kW = V::kWidth;
   using Reg = typename V::R;
-  Reg acc[R][TN];
+  Reg acc[4][TN];
   PARE_SPMM_UNROLL
-  for (size_t r = 0; r < R; ++r) {
-    const Reg bias = V::set1(w.bias[b * R + r]);
+  for (size_t r = 0; r < 4; ++r) {
+    const Reg bias = V::set1(w.bias[b * 4 + r]);
     PARE_SPMM_UNROLL
     for (size_t t = 0; t < TN; ++t) acc[r][t] = bias;
   }
@@ -74,37 +139,53 @@ inline void block(const F32SpmmPacked& w, size_t b, const float* xt, float* yt, 
     PARE_SPMM_UNROLL
     for (size_t t = 0; t < TN; ++t) xv[t] = V::load(x + t * kW);
     PARE_SPMM_UNROLL
-    for (size_t r = 0; r < R; ++r) {
-      const Reg wv = V::broadcast(value + e * R + r);
+    for (size_t r = 0; r < 4; ++r) {
+      const Reg wv = V::broadcast(value + e * 4 + r);
       PARE_SPMM_UNROLL
       for (size_t t = 0; t < TN; ++t) acc[r][t] = V::fmadd(wv, xv[t], acc[r][t]);
     }
   }
-  // The limit goes first, so NaN passes the clamp on every ISA (see gemm/microkernel_impl.h).
   PARE_SPMM_UNROLL
-  for (size_t r = 0; r < R; ++r) PARE_SPMM_UNROLL
-  for (size_t t = 0; t < TN; ++t)
-    V::store(yt + (b * R + r) * tile + (T0 + t) * kW, V::min_native(hi, V::max_native(lo, acc[r][t])));
+  for (size_t r = 0; r < 4; ++r) store_clamped<V, TN>(acc[r], y + r * tile + T0 * kW, lo, hi);
+}
+
+// One tile of rows <= NV * kWidth pixels, NV vectors wide.
+template <class V, class T, size_t NV>
+void tile(const F32SpmmArgs& a, size_t m0, size_t rows, float* xt, float* yt) {
+  constexpr size_t kW = V::kWidth, kTile = 4 * kW;
+  const F32SpmmPacked& w = *a.w;
+  transpose<V, T>(a.x + m0 * a.x_stride, a.x_stride, rows, w.k, xt, kTile);
+  const typename V::R lo = V::set1(a.min), hi = V::set1(a.max);
+  for (size_t g = 0; g < w.n; g += kW) {
+    const size_t channels = w.n - g < kW ? w.n - g : kW;
+    if (w.block_rows == 4) {
+      // 4 channels x 2 vectors = 8 chains per pass, which leaves AVX2 registers for the loads.
+      for (size_t b = g / 4; b < (g + channels) / 4; ++b) {
+        float* y = yt + (b * 4 - g) * kTile;
+        block4<V, 0, (NV < 2 ? NV : 2)>(w, b, xt, y, kTile, lo, hi);
+        if constexpr (NV > 2) block4<V, 2, NV - 2>(w, b, xt, y, kTile, lo, hi);
+      }
+    } else {
+      size_t j = g;
+      for (; j + 2 <= g + channels; j += 2)
+        channel_pair<V, NV>(w, j, xt, yt + (j - g) * kTile, yt + (j + 1 - g) * kTile, lo, hi);
+      if (j < g + channels) channel<V, NV>(w, j, xt, yt + (j - g) * kTile, lo, hi);
+    }
+    transpose<V, T>(yt, kTile, channels, rows, a.y + m0 * a.y_stride + g, a.y_stride);
+  }
 }
 
 template <class V, class T>
 void kernel(const F32SpmmArgs& a, size_t m0, size_t rows, float* scratch) {
-  constexpr size_t kTile = 4 * V::kWidth;
-  const F32SpmmPacked& w = *a.w;
-  float* xt = scratch;              // [k, kTile]
-  float* yt = scratch + w.k * kTile;  // [n, kTile]
-  transpose<V, T>(a.x + m0 * a.x_stride, a.x_stride, rows, w.k, xt, kTile);
-  const typename V::R lo = V::set1(a.min), hi = V::set1(a.max);
-  if (w.block_rows == 4) {
-    // 4 channels x 2 vectors = 8 chains per pass, which leaves AVX2 registers for the loads.
-    for (size_t b = 0; b < w.n / 4; ++b) {
-      block<V, 4, 0, 2>(w, b, xt, yt, kTile, lo, hi);
-      block<V, 4, 2, 2>(w, b, xt, yt, kTile, lo, hi);
-    }
-  } else {
-    for (size_t j = 0; j < w.n; ++j) block<V, 1, 0, 4>(w, j, xt, yt, kTile, lo, hi);
+  constexpr size_t kW = V::kWidth;
+  float* xt = scratch;                   // [k, 4 * kW]
+  float* yt = scratch + a.w->k * 4 * kW;  // [kW, 4 * kW]
+  switch ((rows + kW - 1) / kW) {
+    case 1: return tile<V, T, 1>(a, m0, rows, xt, yt);
+    case 2: return tile<V, T, 2>(a, m0, rows, xt, yt);
+    case 3: return tile<V, T, 3>(a, m0, rows, xt, yt);
+    default: return tile<V, T, 4>(a, m0, rows, xt, yt);
   }
-  transpose<V, T>(yt, kTile, w.n, rows, a.y + m0 * a.y_stride, a.y_stride);
 }
 
 }  // namespace pare::rt::kernels::spmm_impl
