@@ -97,8 +97,9 @@ bool sparse_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed) {
     if (j != i && is_sparse(ctx.inputs[j])) return false;
   const TensorDesc* w = optional_input(ctx, i);
   if (!is_sparse(w) || w->dtype != DType::kFloat32 || w->quantized) return false;
+  const auto n = static_cast<size_t>(transposed ? w->sparse.cols : w->sparse.rows);
   const auto k = static_cast<size_t>(transposed ? w->sparse.rows : w->sparse.cols);
-  return kernels::f32_spmm_pays(ctx.isa, kernels::f32_spmm_sparsity(w->sparse), k);
+  return kernels::f32_spmm_pays(ctx.isa, kernels::f32_spmm_sparsity(w->sparse), n, k);
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_densified(const PrepareContext& ctx, OpFactory factory) {

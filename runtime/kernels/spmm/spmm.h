@@ -12,7 +12,7 @@
 //
 // At prepare time:
 //   const F32SpmmVariant& v = select_f32_spmm(ctx.isa);
-//   if (f32_spmm_pays(ctx.isa, f32_spmm_sparsity(view), k)) {
+//   if (f32_spmm_pays(ctx.isa, f32_spmm_sparsity(view), n, k)) {
 //     F32SpmmPacked w = f32_spmm_pack(view, transposed, bias, alpha, v.tile_pixels);
 //     scratch per worker: f32_spmm_scratch_bytes(v, n, k)
 //   } else densify (spmm_densify) and use the dense GEMM.
@@ -47,6 +47,11 @@ struct F32SpmmPacked {
   std::vector<uint32_t> block_starts;  // [n / block_rows + 1]
   std::vector<uint32_t> offsets;       // [entries]: input channel * tile_pixels
   std::vector<float> values;           // [entries * block_rows]
+  // Input channels in chunks of chunk_channels when a transposed tile of all k would not
+  // fit L1 (chunks == 1 otherwise): block b's entries in chunk c are
+  // [chunk_starts[c * blocks + b], chunk_starts[(c + 1) * blocks + b]), blocks = n / block_rows.
+  size_t chunks = 1, chunk_channels = 0;
+  std::vector<uint32_t> chunk_starts;  // [(chunks + 1) * blocks] when chunks > 1
 };
 
 // Packs W [N, K] (the view's rows = N), or W^T when `transposed` (the view is B [K, N] of a
@@ -97,30 +102,50 @@ const F32SpmmVariant* f32_spmm_variants(size_t* count);
 // The fastest variant usable under the ISA cap.
 const F32SpmmVariant& select_f32_spmm(rt::Isa isa);
 
-// Where the sparse kernel beats the dense f32 GEMM of the same ISA (kernel_spmm_bench on
-// MobileNetV2-224's pointwise layers, single thread, docs/benchmarks.md): the sparsity from
-// which the whole chain runs faster, with a margin (unstructured crossed over between 60%
-// and 70% on AVX-512 and between 50% and 60% on AVX2, block4 below 50%), and the fewest
-// input channels for which a layer does (below that the two transposes cost more than the
-// dense product saves). The portable kernel runs one pixel at a time and never beats the
-// portable GEMM (at 95%: 19.5 ms against 18.0 ms for the chain); NEON is not measured (qemu
-// only) and takes AVX2's figure.
-inline double f32_spmm_min_sparsity(rt::Isa isa) {
-  switch (isa) {
-    case rt::Isa::kScalar: return 2.0;  // never
-    case rt::Isa::kAvx2: return 0.65;
-    case rt::Isa::kAvx512:
-    case rt::Isa::kAvx512Vnni: return 0.75;
-    case rt::Isa::kNeon:
-    case rt::Isa::kNeonDot: return 0.65;
-  }
-  return 2.0;
-}
-constexpr size_t kF32SpmmMinInputChannels = 24;
+// What the sparse kernel costs relative to the dense f32 GEMM of the same ISA on one layer
+// Y [m, n] = X [m, k] W^T, per multiply-add of the dense product (m cancels out):
+//   sparse / dense = (1 - sparsity) * (per_nonzero + per_nonzero_k * k / 1000)
+//                    + per_input / k + per_output / n
+// (1 - sparsity) * per_nonzero: one FMA per nonzero and pixel, each with its own load;
+// the k term: past a few hundred input channels the transposed tile outgrows L1 and those
+// loads come from L2; per_input / k and per_output / n: the two transposes and each output
+// channel's setup and clamp. Least-squares fit to kernel_spmm_bench's per-layer times
+// (MobileNetV2-224's 19 distinct 1x1 shapes at 50-95% unstructured, single thread, random
+// weights; docs/benchmarks.md). Blocks of 4 run faster than this predicts. The portable
+// kernel runs one pixel at a time and never beats the portable GEMM; NEON is not measured
+// (qemu only) and takes AVX2's figures.
+struct F32SpmmCost {
+  double per_nonzero, per_nonzero_k, per_input, per_output;
+};
 
-// Whether a weight of this sparsity with k input channels runs faster sparse on `isa`.
-inline bool f32_spmm_pays(rt::Isa isa, double sparsity, size_t k) {
-  return sparsity >= f32_spmm_min_sparsity(isa) && k >= kF32SpmmMinInputChannels;
+inline bool f32_spmm_cost(rt::Isa isa, F32SpmmCost* cost) {
+  switch (isa) {
+    case rt::Isa::kScalar: return false;
+    case rt::Isa::kAvx512:
+    case rt::Isa::kAvx512Vnni: *cost = {1.72, 2.40, 9.98, 1.24}; return true;
+    case rt::Isa::kAvx2:
+    case rt::Isa::kNeon:
+    case rt::Isa::kNeonDot: *cost = {1.22, 0.94, 8.82, 2.30}; return true;
+  }
+  return false;
+}
+
+// sparse / dense time for a layer of n output and k input channels (infinity: no kernel).
+inline double f32_spmm_relative_cost(rt::Isa isa, double sparsity, size_t n, size_t k) {
+  F32SpmmCost c;
+  if (!f32_spmm_cost(isa, &c) || n == 0 || k == 0) return std::numeric_limits<double>::infinity();
+  const double kd = static_cast<double>(k);
+  return (1.0 - sparsity) * (c.per_nonzero + c.per_nonzero_k * kd / 1000.0) + c.per_input / kd +
+         c.per_output / static_cast<double>(n);
+}
+
+// The sparse kernel runs where the model predicts at least this margin: near 1 the fit's
+// errors (up to ~0.2 on single layers) decide, and either choice costs about the same.
+constexpr double kF32SpmmMaxRelativeCost = 0.9;
+
+// Whether a weight of this sparsity, [n, k], runs faster sparse on `isa`.
+inline bool f32_spmm_pays(rt::Isa isa, double sparsity, size_t n, size_t k) {
+  return f32_spmm_relative_cost(isa, sparsity, n, k) < kF32SpmmMaxRelativeCost;
 }
 
 // ---- Driver ----

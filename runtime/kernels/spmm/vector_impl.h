@@ -55,18 +55,28 @@ inline void transpose(const float* src, size_t src_stride, size_t rows, size_t c
   }
 }
 
-// The clamped accumulators of one channel into its row of the group buffer. The limit goes
-// first, so NaN passes the clamp on every ISA (see gemm/microkernel_impl.h).
+// Where a channel's sums start: the bias on the first chunk of input channels, what the
+// previous chunk stored otherwise.
 template <class V, size_t TN>
-inline void store_clamped(const typename V::R* acc, float* y, typename V::R lo, typename V::R hi) {
+PARE_SIMD_INLINE void start_sums(float bias, const float* partial, typename V::R* acc) {
   PARE_SPMM_UNROLL
-  for (size_t t = 0; t < TN; ++t) V::store(y + t * V::kWidth, V::min_native(hi, V::max_native(lo, acc[t])));
+  for (size_t t = 0; t < TN; ++t) acc[t] = partial ? V::load(partial + t * V::kWidth) : V::set1(bias);
+}
+
+// The sums of one channel into its row: clamped after the last chunk, as they are before.
+// The limit goes first, so NaN passes the clamp on every ISA (see gemm/microkernel_impl.h).
+template <class V, size_t TN>
+PARE_SIMD_INLINE void store_sums(const typename V::R* acc, bool last, float* y, typename V::R lo,
+                                 typename V::R hi) {
+  PARE_SPMM_UNROLL
+  for (size_t t = 0; t < TN; ++t)
+    V::store(y + t * V::kWidth, last ? V::min_native(hi, V::max_native(lo, acc[t])) : acc[t]);
 }
 
 // acc[t] += value[e] * x(offset[e])[t] for the entries [e, end) of one channel, in order.
 template <class V, size_t TN>
-inline void accumulate(const uint32_t* offset, const float* value, size_t e, size_t end, const float* xt,
-                       typename V::R* acc) {
+PARE_SIMD_INLINE void accumulate(const uint32_t* offset, const float* value, size_t e, size_t end,
+                                 const float* xt, typename V::R* acc) {
   for (; e < end; ++e) {
     const typename V::R wv = V::broadcast(value + e);
     const float* x = xt + offset[e];
@@ -75,21 +85,28 @@ inline void accumulate(const uint32_t* offset, const float* value, size_t e, siz
   }
 }
 
+// One chunk of the entries of each block: block b's are [begin[b], end[b]). `first`: the
+// sums start from the bias; `last`: they are final (clamped).
+struct Chunk {
+  const uint32_t* begin;
+  const uint32_t* end;
+  bool first, last;
+};
+
 // Unstructured channels j and j + 1 over TN vectors of pixels: both channels step through
 // their common number of entries together (twice the independent chains of one channel),
 // then each finishes its own; every channel still sums its entries in order.
 template <class V, size_t TN>
-PARE_SIMD_INLINE void channel_pair(const F32SpmmPacked& w, size_t j, const float* xt, float* y0, float* y1,
-                         typename V::R lo, typename V::R hi) {
+PARE_SIMD_INLINE void channel_pair(const F32SpmmPacked& w, const Chunk& c, size_t j, const float* xt, float* y0,
+                                   float* y1, typename V::R lo, typename V::R hi) {
   using Reg = typename V::R;
   Reg a0[TN], a1[TN];
-  const Reg b0 = V::set1(w.bias[j]), b1 = V::set1(w.bias[j + 1]);
-  PARE_SPMM_UNROLL
-  for (size_t t = 0; t < TN; ++t) a0[t] = b0, a1[t] = b1;
+  start_sums<V, TN>(w.bias[j], c.first ? nullptr : y0, a0);
+  start_sums<V, TN>(w.bias[j + 1], c.first ? nullptr : y1, a1);
   const uint32_t* offset = w.offsets.data();
   const float* value = w.values.data();
-  const size_t s0 = w.block_starts[j], s1 = w.block_starts[j + 1], end1 = w.block_starts[j + 2];
-  const size_t common = s1 - s0 < end1 - s1 ? s1 - s0 : end1 - s1;
+  const size_t s0 = c.begin[j], e0 = c.end[j], s1 = c.begin[j + 1], e1 = c.end[j + 1];
+  const size_t common = e0 - s0 < e1 - s1 ? e0 - s0 : e1 - s1;
   const uint32_t *o0 = offset + s0, *o1 = offset + s1;
   const float *v0 = value + s0, *v1 = value + s1;
   for (size_t e = 0; e < common; ++e) {
@@ -101,39 +118,35 @@ PARE_SIMD_INLINE void channel_pair(const F32SpmmPacked& w, size_t j, const float
       a1[t] = V::fmadd(w1, V::load(x1 + t * V::kWidth), a1[t]);
     }
   }
-  accumulate<V, TN>(offset, value, s0 + common, s1, xt, a0);
-  accumulate<V, TN>(offset, value, s1 + common, end1, xt, a1);
-  store_clamped<V, TN>(a0, y0, lo, hi);
-  store_clamped<V, TN>(a1, y1, lo, hi);
+  accumulate<V, TN>(offset, value, s0 + common, e0, xt, a0);
+  accumulate<V, TN>(offset, value, s1 + common, e1, xt, a1);
+  store_sums<V, TN>(a0, c.last, y0, lo, hi);
+  store_sums<V, TN>(a1, c.last, y1, lo, hi);
 }
 
 template <class V, size_t TN>
-PARE_SIMD_INLINE void channel(const F32SpmmPacked& w, size_t j, const float* xt, float* y, typename V::R lo,
-                    typename V::R hi) {
+PARE_SIMD_INLINE void channel(const F32SpmmPacked& w, const Chunk& c, size_t j, const float* xt, float* y,
+                              typename V::R lo, typename V::R hi) {
   typename V::R acc[TN];
-  PARE_SPMM_UNROLL
-  for (size_t t = 0; t < TN; ++t) acc[t] = V::set1(w.bias[j]);
-  accumulate<V, TN>(w.offsets.data(), w.values.data(), w.block_starts[j], w.block_starts[j + 1], xt, acc);
-  store_clamped<V, TN>(acc, y, lo, hi);
+  start_sums<V, TN>(w.bias[j], c.first ? nullptr : y, acc);
+  accumulate<V, TN>(w.offsets.data(), w.values.data(), c.begin[j], c.end[j], xt, acc);
+  store_sums<V, TN>(acc, c.last, y, lo, hi);
 }
 
 // Block b of 4 output channels: acc[r][t] over the vectors t in [T0, T0 + TN); y: the
 // block's first row, rows `tile` apart.
 template <class V, size_t T0, size_t TN>
-inline void block4(const F32SpmmPacked& w, size_t b, const float* xt, float* y, size_t tile,
+inline void block4(const F32SpmmPacked& w, const Chunk& c, size_t b, const float* xt, float* y, size_t tile,
                    typename V::R lo, typename V::R hi) {
   constexpr size_t kW = V::kWidth;
   using Reg = typename V::R;
   Reg acc[4][TN];
   PARE_SPMM_UNROLL
-  for (size_t r = 0; r < 4; ++r) {
-    const Reg bias = V::set1(w.bias[b * 4 + r]);
-    PARE_SPMM_UNROLL
-    for (size_t t = 0; t < TN; ++t) acc[r][t] = bias;
-  }
+  for (size_t r = 0; r < 4; ++r)
+    start_sums<V, TN>(w.bias[b * 4 + r], c.first ? nullptr : y + r * tile + T0 * kW, acc[r]);
   const uint32_t* offset = w.offsets.data();
   const float* value = w.values.data();
-  for (uint32_t e = w.block_starts[b], end = w.block_starts[b + 1]; e < end; ++e) {
+  for (uint32_t e = c.begin[b], end = c.end[b]; e < end; ++e) {
     const float* x = xt + offset[e] + T0 * kW;
     Reg xv[TN];
     PARE_SPMM_UNROLL
@@ -146,40 +159,67 @@ inline void block4(const F32SpmmPacked& w, size_t b, const float* xt, float* y, 
     }
   }
   PARE_SPMM_UNROLL
-  for (size_t r = 0; r < 4; ++r) store_clamped<V, TN>(acc[r], y + r * tile + T0 * kW, lo, hi);
+  for (size_t r = 0; r < 4; ++r) store_sums<V, TN>(acc[r], c.last, y + r * tile + T0 * kW, lo, hi);
 }
 
-// One tile of rows <= NV * kWidth pixels, NV vectors wide.
+// Output channels [g, g + channels) of one chunk into rows `tile` apart from y.
+template <class V, size_t NV>
+void channels(const F32SpmmPacked& w, const Chunk& c, size_t g, size_t channels, const float* xt, float* y,
+              typename V::R lo, typename V::R hi) {
+  constexpr size_t kTile = 4 * V::kWidth;
+  if (w.block_rows == 4) {
+    // 4 channels x 2 vectors = 8 chains per pass, which leaves AVX2 registers for the loads.
+    for (size_t b = g / 4; b < (g + channels) / 4; ++b) {
+      float* yb = y + (b * 4 - g) * kTile;
+      block4<V, 0, (NV < 2 ? NV : 2)>(w, c, b, xt, yb, kTile, lo, hi);
+      if constexpr (NV > 2) block4<V, 2, NV - 2>(w, c, b, xt, yb, kTile, lo, hi);
+    }
+    return;
+  }
+  size_t j = g;
+  for (; j + 2 <= g + channels; j += 2)
+    channel_pair<V, NV>(w, c, j, xt, y + (j - g) * kTile, y + (j + 1 - g) * kTile, lo, hi);
+  if (j < g + channels) channel<V, NV>(w, c, j, xt, y + (j - g) * kTile, lo, hi);
+}
+
+// One tile of rows <= NV * kWidth pixels, NV vectors wide. Unchunked, the output channels
+// go in groups of kWidth through a [kWidth, tile] buffer, each group transposed into Y as
+// soon as it is done. Chunked (w.chunks > 1), each chunk of input channels is transposed
+// just before its entries run, so the loads hit L1, and the partial sums of all channels
+// wait in a [n, tile] buffer for the next chunk.
 template <class V, class T, size_t NV>
 void tile(const F32SpmmArgs& a, size_t m0, size_t rows, float* xt, float* yt) {
   constexpr size_t kW = V::kWidth, kTile = 4 * kW;
   const F32SpmmPacked& w = *a.w;
-  transpose<V, T>(a.x + m0 * a.x_stride, a.x_stride, rows, w.k, xt, kTile);
+  const float* x = a.x + m0 * a.x_stride;
+  float* y = a.y + m0 * a.y_stride;
   const typename V::R lo = V::set1(a.min), hi = V::set1(a.max);
-  for (size_t g = 0; g < w.n; g += kW) {
-    const size_t channels = w.n - g < kW ? w.n - g : kW;
-    if (w.block_rows == 4) {
-      // 4 channels x 2 vectors = 8 chains per pass, which leaves AVX2 registers for the loads.
-      for (size_t b = g / 4; b < (g + channels) / 4; ++b) {
-        float* y = yt + (b * 4 - g) * kTile;
-        block4<V, 0, (NV < 2 ? NV : 2)>(w, b, xt, y, kTile, lo, hi);
-        if constexpr (NV > 2) block4<V, 2, NV - 2>(w, b, xt, y, kTile, lo, hi);
-      }
-    } else {
-      size_t j = g;
-      for (; j + 2 <= g + channels; j += 2)
-        channel_pair<V, NV>(w, j, xt, yt + (j - g) * kTile, yt + (j + 1 - g) * kTile, lo, hi);
-      if (j < g + channels) channel<V, NV>(w, j, xt, yt + (j - g) * kTile, lo, hi);
+  const size_t blocks = w.n / w.block_rows;
+  if (w.chunks <= 1) {
+    transpose<V, T>(x, a.x_stride, rows, w.k, xt, kTile);
+    const Chunk all{w.block_starts.data(), w.block_starts.data() + 1, true, true};
+    for (size_t g = 0; g < w.n; g += kW) {
+      const size_t group = w.n - g < kW ? w.n - g : kW;
+      channels<V, NV>(w, all, g, group, xt, yt, lo, hi);
+      transpose<V, T>(yt, kTile, group, rows, y + g, a.y_stride);
     }
-    transpose<V, T>(yt, kTile, channels, rows, a.y + m0 * a.y_stride + g, a.y_stride);
+    return;
   }
+  for (size_t c = 0; c < w.chunks; ++c) {
+    const size_t k0 = c * w.chunk_channels, k1 = k0 + w.chunk_channels < w.k ? k0 + w.chunk_channels : w.k;
+    transpose<V, T>(x + k0, a.x_stride, rows, k1 - k0, xt + k0 * kTile, kTile);
+    const Chunk chunk{w.chunk_starts.data() + c * blocks, w.chunk_starts.data() + (c + 1) * blocks, c == 0,
+                      c + 1 == w.chunks};
+    channels<V, NV>(w, chunk, 0, w.n, xt, yt, lo, hi);
+  }
+  transpose<V, T>(yt, kTile, w.n, rows, y, a.y_stride);
 }
 
 template <class V, class T>
 void kernel(const F32SpmmArgs& a, size_t m0, size_t rows, float* scratch) {
   constexpr size_t kW = V::kWidth;
-  float* xt = scratch;                   // [k, 4 * kW]
-  float* yt = scratch + a.w->k * 4 * kW;  // [kW, 4 * kW]
+  float* xt = scratch;                    // [k, 4 * kW]
+  float* yt = scratch + a.w->k * 4 * kW;  // [kW or n, 4 * kW]
   switch ((rows + kW - 1) / kW) {
     case 1: return tile<V, T, 1>(a, m0, rows, xt, yt);
     case 2: return tile<V, T, 2>(a, m0, rows, xt, yt);
