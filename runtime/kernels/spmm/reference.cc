@@ -46,22 +46,31 @@ size_t chunk_count(size_t k, size_t tile_pixels) {
   return tile_pixels == 1 ? 1 : std::max<size_t>(1, (k + per_chunk - 1) / per_chunk);
 }
 
-// Splits each block's entries (input channels ascending) at the chunk boundaries.
+// Splits each block's entries (input channels ascending) at the chunk boundaries and
+// stores them chunk by chunk.
 void split_into_chunks(size_t tile_pixels, F32SpmmPacked* p) {
   p->chunks = chunk_count(p->k, tile_pixels);
   p->chunk_channels = (p->k + p->chunks - 1) / p->chunks;
   if (p->chunks == 1) return;
-  const size_t blocks = p->n / p->block_rows;
-  p->chunk_starts.resize((p->chunks + 1) * blocks);
-  for (size_t b = 0; b < blocks; ++b) {
-    uint32_t e = p->block_starts[b];
-    for (size_t c = 0; c < p->chunks; ++c) {
-      const size_t limit = c * p->chunk_channels * tile_pixels;
-      while (e < p->block_starts[b + 1] && p->offsets[e] < limit) ++e;
-      p->chunk_starts[c * blocks + b] = e;
+  const size_t blocks = p->n / p->block_rows, br = p->block_rows;
+  const uint32_t chunk_offsets = static_cast<uint32_t>(p->chunk_channels * tile_pixels);
+  std::vector<uint32_t> starts(p->chunks * blocks + 1, 0);
+  for (size_t b = 0; b < blocks; ++b)
+    for (uint32_t e = p->block_starts[b]; e < p->block_starts[b + 1]; ++e)
+      ++starts[p->offsets[e] / chunk_offsets * blocks + b + 1];
+  for (size_t i = 0; i + 1 < starts.size(); ++i) starts[i + 1] += starts[i];
+  std::vector<uint32_t> offsets(p->offsets.size());
+  std::vector<float> values(p->values.size());
+  std::vector<uint32_t> next(starts.begin(), starts.end() - 1);
+  for (size_t b = 0; b < blocks; ++b)
+    for (uint32_t e = p->block_starts[b]; e < p->block_starts[b + 1]; ++e) {
+      const uint32_t to = next[p->offsets[e] / chunk_offsets * blocks + b]++;
+      offsets[to] = p->offsets[e];
+      std::copy(p->values.begin() + e * br, p->values.begin() + (e + 1) * br, values.begin() + to * br);
     }
-    p->chunk_starts[p->chunks * blocks + b] = p->block_starts[b + 1];
-  }
+  p->block_starts = std::move(starts);
+  p->offsets = std::move(offsets);
+  p->values = std::move(values);
 }
 
 }  // namespace

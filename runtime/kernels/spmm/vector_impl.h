@@ -85,11 +85,10 @@ PARE_SIMD_INLINE void accumulate(const uint32_t* offset, const float* value, siz
   }
 }
 
-// One chunk of the entries of each block: block b's are [begin[b], end[b]). `first`: the
-// sums start from the bias; `last`: they are final (clamped).
+// One chunk of the entries of each block: block b's are [starts[b], starts[b + 1]).
+// `first`: the sums start from the bias; `last`: they are final (clamped).
 struct Chunk {
-  const uint32_t* begin;
-  const uint32_t* end;
+  const uint32_t* starts;
   bool first, last;
 };
 
@@ -105,7 +104,7 @@ PARE_SIMD_INLINE void channel_pair(const F32SpmmPacked& w, const Chunk& c, size_
   start_sums<V, TN>(w.bias[j + 1], c.first ? nullptr : y1, a1);
   const uint32_t* offset = w.offsets.data();
   const float* value = w.values.data();
-  const size_t s0 = c.begin[j], e0 = c.end[j], s1 = c.begin[j + 1], e1 = c.end[j + 1];
+  const size_t s0 = c.starts[j], e0 = c.starts[j + 1], s1 = e0, e1 = c.starts[j + 2];
   const size_t common = e0 - s0 < e1 - s1 ? e0 - s0 : e1 - s1;
   const uint32_t *o0 = offset + s0, *o1 = offset + s1;
   const float *v0 = value + s0, *v1 = value + s1;
@@ -129,7 +128,7 @@ PARE_SIMD_INLINE void channel(const F32SpmmPacked& w, const Chunk& c, size_t j, 
                               typename V::R lo, typename V::R hi) {
   typename V::R acc[TN];
   start_sums<V, TN>(w.bias[j], c.first ? nullptr : y, acc);
-  accumulate<V, TN>(w.offsets.data(), w.values.data(), c.begin[j], c.end[j], xt, acc);
+  accumulate<V, TN>(w.offsets.data(), w.values.data(), c.starts[j], c.starts[j + 1], xt, acc);
   store_sums<V, TN>(acc, c.last, y, lo, hi);
 }
 
@@ -146,7 +145,7 @@ inline void block4(const F32SpmmPacked& w, const Chunk& c, size_t b, const float
     start_sums<V, TN>(w.bias[b * 4 + r], c.first ? nullptr : y + r * tile + T0 * kW, acc[r]);
   const uint32_t* offset = w.offsets.data();
   const float* value = w.values.data();
-  for (uint32_t e = c.begin[b], end = c.end[b]; e < end; ++e) {
+  for (uint32_t e = c.starts[b], end = c.starts[b + 1]; e < end; ++e) {
     const float* x = xt + offset[e] + T0 * kW;
     Reg xv[TN];
     PARE_SPMM_UNROLL
@@ -197,7 +196,7 @@ void tile(const F32SpmmArgs& a, size_t m0, size_t rows, float* xt, float* yt) {
   const size_t blocks = w.n / w.block_rows;
   if (w.chunks <= 1) {
     transpose<V, T>(x, a.x_stride, rows, w.k, xt, kTile);
-    const Chunk all{w.block_starts.data(), w.block_starts.data() + 1, true, true};
+    const Chunk all{w.block_starts.data(), true, true};
     for (size_t g = 0; g < w.n; g += kW) {
       const size_t group = w.n - g < kW ? w.n - g : kW;
       channels<V, NV>(w, all, g, group, xt, yt, lo, hi);
@@ -208,8 +207,7 @@ void tile(const F32SpmmArgs& a, size_t m0, size_t rows, float* xt, float* yt) {
   for (size_t c = 0; c < w.chunks; ++c) {
     const size_t k0 = c * w.chunk_channels, k1 = k0 + w.chunk_channels < w.k ? k0 + w.chunk_channels : w.k;
     transpose<V, T>(x + k0, a.x_stride, rows, k1 - k0, xt + k0 * kTile, kTile);
-    const Chunk chunk{w.chunk_starts.data() + c * blocks, w.chunk_starts.data() + (c + 1) * blocks, c == 0,
-                      c + 1 == w.chunks};
+    const Chunk chunk{w.block_starts.data() + c * blocks, c == 0, c + 1 == w.chunks};
     channels<V, NV>(w, chunk, 0, w.n, xt, yt, lo, hi);
   }
   transpose<V, T>(yt, kTile, w.n, rows, y, a.y_stride);
