@@ -67,7 +67,8 @@ class SpmmKernel final : public OpKernel {
     args.y = static_cast<float*>(ctx.outputs[0]);
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     const size_t tile = v_.tile_pixels;
-    for_each_block(ctx.pool, args.m, tile, args.m, std::min(threads, kMaxWorkers),
+    // Workers take whole kernel calls (tiles_per_call tiles).
+    for_each_block(ctx.pool, args.m, tile * w_.tiles_per_call, args.m, std::min(threads, kMaxWorkers),
                    [&](size_t worker, size_t r0, size_t r1) {
                      auto* scratch = static_cast<float*>(ctx.scratch) + worker * worker_bytes_ / sizeof(float);
                      kernels::f32_spmm(v_, args, r0 / tile, (r1 + tile - 1) / tile, scratch);

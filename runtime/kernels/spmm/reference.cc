@@ -46,9 +46,14 @@ size_t chunk_count(size_t k, size_t tile_pixels) {
   return tile_pixels == 1 ? 1 : std::max<size_t>(1, (k + per_chunk - 1) / per_chunk);
 }
 
+size_t tiles_per_call(size_t k, size_t tile_pixels) {
+  return tile_pixels > 1 && 2 * k * tile_pixels * sizeof(float) <= kXTileBytes ? 2 : 1;
+}
+
 // Splits each block's entries (input channels ascending) at the chunk boundaries and
 // stores them chunk by chunk.
 void split_into_chunks(size_t tile_pixels, F32SpmmPacked* p) {
+  p->tiles_per_call = tiles_per_call(p->k, tile_pixels);
   p->chunks = chunk_count(p->k, tile_pixels);
   p->chunk_channels = (p->k + p->chunks - 1) / p->chunks;
   if (p->chunks == 1) return;
@@ -197,17 +202,19 @@ const F32SpmmVariant& select_f32_spmm(Isa isa) {
 // ---- Driver ----
 
 size_t f32_spmm_scratch_bytes(const F32SpmmVariant& v, size_t n, size_t k) {
-  // X's tile transposed, [k, tile_pixels], and the output rows: one group of channels (one
-  // vector width, a quarter of the tile) or, in chunks, the partial sums of all n.
-  if (v.tile_pixels == 1) return 0;
-  const size_t out_rows = chunk_count(k, v.tile_pixels) > 1 ? n : v.tile_pixels / 4;
-  return (k + out_rows) * v.tile_pixels * sizeof(float);
+  // The transposes of X's tiles, [k, tile_pixels] each, and the output rows: one group of
+  // channels (one vector width, a quarter of a tile) or, in chunks, the partial sums of all n.
+  const size_t tile = v.tile_pixels;
+  if (tile == 1) return 0;
+  if (chunk_count(k, tile) > 1) return (k + n) * tile * sizeof(float);
+  return tiles_per_call(k, tile) * (k + tile / 4) * tile * sizeof(float);
 }
 
 void f32_spmm(const F32SpmmVariant& v, const F32SpmmArgs& a, size_t tile_begin, size_t tile_end,
               float* scratch) {
-  for (size_t t = tile_begin; t < tile_end; ++t) {
-    const size_t m0 = t * v.tile_pixels, rows = std::min(v.tile_pixels, a.m - m0);
+  const size_t end = std::min(tile_end * v.tile_pixels, a.m), span = a.w->tiles_per_call * v.tile_pixels;
+  for (size_t m0 = tile_begin * v.tile_pixels; m0 < end; m0 += span) {
+    const size_t rows = std::min(span, end - m0);
     v.kernel(a, m0, rows, scratch);
     if (a.activation)
       for (size_t i = m0; i < m0 + rows; ++i)

@@ -48,6 +48,9 @@ struct F32SpmmPacked {
   // pass over one chunk reads them in order: block b's entries in chunk c are
   // [block_starts[c * blocks + b], block_starts[c * blocks + b + 1]), blocks = n / block_rows.
   size_t chunks = 1, chunk_channels = 0;
+  // Tiles per kernel call: 2 when the transposes of two tiles fit L1 together, so each
+  // channel's pass over its entries (and its loop exit) serves twice the pixels.
+  size_t tiles_per_call = 1;
   std::vector<float> bias;             // [n], zero where there is none
   std::vector<uint32_t> block_starts;  // [chunks * blocks + 1]
   std::vector<uint32_t> offsets;       // [entries]: input channel * tile_pixels, ascending per block
@@ -76,8 +79,8 @@ struct F32SpmmArgs {
   const FusedActivation* activation = nullptr;
 };
 
-// Computes rows [m0, m0 + rows) of Y, rows <= tile_pixels, clamped to [min, max] (NaN
-// passes). scratch: f32_spmm_scratch_bytes, 64-byte aligned.
+// Computes rows [m0, m0 + rows) of Y, rows <= w->tiles_per_call * tile_pixels, clamped to
+// [min, max] (NaN passes). scratch: f32_spmm_scratch_bytes, 64-byte aligned.
 using F32SpmmKernel = void (*)(const F32SpmmArgs& args, size_t m0, size_t rows, float* scratch);
 
 struct F32SpmmVariant {

@@ -136,7 +136,7 @@ void check(Pattern pattern, size_t m, size_t n, size_t k, double sparsity, const
 TEST(Spmm, SizesAroundTilesEveryFormatAndSparsity) {
   const FusedActivation none;
   for (Pattern pattern : {Pattern::kRows1, Pattern::kRows4, Pattern::kTwoOfFour})
-    for (size_t m : {1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130})
+    for (size_t m : {1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 130, 200, 250})
       for (size_t n : {4, 8, 12, 16, 20, 36})
         for (size_t k : {4, 8, 16, 20, 36})
           for (double s : {0.0, 0.5, 0.9, 0.99, 1.0}) {
