@@ -125,10 +125,10 @@ inline bool f32_spmm_cost(rt::Isa isa, F32SpmmCost* cost) {
   switch (isa) {
     case rt::Isa::kScalar: return false;
     case rt::Isa::kAvx512:
-    case rt::Isa::kAvx512Vnni: *cost = {1.57, 1.00, 7.92, 2.17}; return true;
+    case rt::Isa::kAvx512Vnni: *cost = {1.70, 0.97, 7.73, 2.70}; return true;
     case rt::Isa::kAvx2:
     case rt::Isa::kNeon:
-    case rt::Isa::kNeonDot: *cost = {1.23, 0.41, 9.75, 3.02}; return true;
+    case rt::Isa::kNeonDot: *cost = {1.25, 0.60, 6.04, 1.98}; return true;
   }
   return false;
 }
