@@ -5,10 +5,15 @@
 // prepare into F32SpmmPacked: CSR over blocks of 1 or 4 output channels, each entry the
 // offset of its input channel in the transposed activation tile and its 1 or 4 values, so
 // memory stays proportional to the nonzeros. The SIMD kernels vectorise over pixels: a tile
-// of tile_pixels rows of X is transposed into scratch ([K, tile_pixels]), each output channel
-// accumulates broadcast weight x pixel vector over its nonzeros, and the [N, tile_pixels]
-// result is transposed back into the rows of Y. Each element of Y is summed from the bias
-// over the channel's entries in order, whatever the tiles or threads.
+// of tile_pixels rows of X (4 vectors) is transposed into scratch ([K, tile_pixels]) and
+// each output channel accumulates broadcast weight x pixel vector over its nonzeros, two
+// unstructured channels at a time so that 8 FMA chains hide the latency. Finished channels
+// are transposed back into Y's rows a vector width of channels at a time, from L1. With few
+// input channels a call takes two tiles (8 vectors, one channel at a time); with many
+// (the transposed tile past ~40 KiB) the input channels go in chunks that fit L1, the
+// entries stored chunk by chunk and the partial sums carried between chunks. Each element
+// of Y is still summed from the bias over the channel's entries in order, whatever the
+// tiles, chunks or threads, so the bytes do not depend on the thread count.
 //
 // At prepare time:
 //   const F32SpmmVariant& v = select_f32_spmm(ctx.isa);
@@ -16,7 +21,8 @@
 //     F32SpmmPacked w = f32_spmm_pack(view, transposed, bias, alpha, v.tile_pixels);
 //     scratch per worker: f32_spmm_scratch_bytes(v, n, k)
 //   } else densify (spmm_densify) and use the dense GEMM.
-// In run(), each worker takes tiles [t0, t1) of f32_spmm_tiles(v, m) with its own scratch:
+// In run(), each worker takes tiles [t0, t1) of f32_spmm_tiles(v, m), t0 a multiple of
+// w.tiles_per_call, with its own scratch:
 //   f32_spmm(v, args, t0, t1, scratch);
 #pragma once
 
@@ -110,9 +116,9 @@ const F32SpmmVariant& select_f32_spmm(rt::Isa isa);
 //   sparse / dense = (1 - sparsity) * (per_nonzero + per_nonzero_k * k / 1000)
 //                    + per_input / k + per_output / n
 // (1 - sparsity) * per_nonzero: one FMA per nonzero and pixel, each with its own load;
-// the k term: past a few hundred input channels the transposed tile outgrows L1 and those
-// loads come from L2; per_input / k and per_output / n: the two transposes and each output
-// channel's setup and clamp. Least-squares fit to kernel_spmm_bench's per-layer times
+// the k term: the more input channels, the more chunks (partial sums stored and reloaded)
+// and the longer the entry stream; per_input / k and per_output / n: the two transposes
+// and each output channel's setup, loop exits and clamp. Least-squares fit to kernel_spmm_bench's per-layer times
 // (MobileNetV2-224's 19 distinct 1x1 shapes at 50-95% unstructured, single thread, random
 // weights; docs/benchmarks.md). Blocks of 4 run faster than this predicts. The portable
 // kernel runs one pixel at a time and never beats the portable GEMM; NEON is not measured
@@ -143,7 +149,7 @@ inline double f32_spmm_relative_cost(rt::Isa isa, double sparsity, size_t n, siz
 }
 
 // The sparse kernel runs where the model predicts at least this margin: near 1 the fit's
-// errors (up to ~0.2 on single layers) decide, and either choice costs about the same.
+// errors (a few tenths on some layers) decide, and either choice costs about the same.
 constexpr double kF32SpmmMaxRelativeCost = 0.9;
 
 // Whether a weight of this sparsity, [n, k], runs faster sparse on `isa`.

@@ -1,11 +1,13 @@
 // The f32 sparse kernel written once over a vector type V (a simd::F32x* struct) and a
 // square transpose T of V::kWidth x V::kWidth floats, the one operation each ISA file
 // supplies: T::block(src, src_stride, dst, dst_stride) sets dst[c * dst_stride + r] =
-// src[r * src_stride + c]. A tile is up to 4 vectors of pixels (only as many as it has
-// rows): X's rows are transposed into scratch, the output channels are computed in groups
-// of V::kWidth into a small [kWidth, pixels] buffer that stays in L1, and each group is
-// transposed into Y's rows as soon as it is done. Unstructured weights run two channels at
-// once (8 independent FMA chains, enough to hide the FMA latency), blocks of 4 channels
+// src[r * src_stride + c]. A call covers one tile of 4 vectors of pixels, or two (8
+// vectors) when w.tiles_per_call says so, and runs only as many vectors as it has rows:
+// X's rows are transposed into scratch, the output channels are computed in groups of
+// V::kWidth into a small buffer that stays in L1, and each group is transposed into Y's rows
+// as soon as it is done (in chunks of input channels, after the last chunk). Unstructured
+// weights run two channels at once up to 4 vectors and one channel over more (8
+// independent FMA chains either way, enough to hide the FMA latency); blocks of 4 channels
 // run 4 channels x 2 vectors. Only included by the ISA files (compiled with their own flags).
 #pragma once
 
