@@ -67,7 +67,8 @@ class SpmmKernel final : public OpKernel {
     args.y = static_cast<float*>(ctx.outputs[0]);
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     const size_t tile = v_.tile_pixels;
-    for_each_block(ctx.pool, args.m, tile, args.m, std::min(threads, kMaxWorkers),
+    // Workers take whole kernel calls (tiles_per_call tiles).
+    for_each_block(ctx.pool, args.m, tile * w_.tiles_per_call, args.m, std::min(threads, kMaxWorkers),
                    [&](size_t worker, size_t r0, size_t r1) {
                      auto* scratch = static_cast<float*>(ctx.scratch) + worker * worker_bytes_ / sizeof(float);
                      kernels::f32_spmm(v_, args, r0 / tile, (r1 + tile - 1) / tile, scratch);
@@ -97,8 +98,9 @@ bool sparse_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed) {
     if (j != i && is_sparse(ctx.inputs[j])) return false;
   const TensorDesc* w = optional_input(ctx, i);
   if (!is_sparse(w) || w->dtype != DType::kFloat32 || w->quantized) return false;
+  const auto n = static_cast<size_t>(transposed ? w->sparse.cols : w->sparse.rows);
   const auto k = static_cast<size_t>(transposed ? w->sparse.rows : w->sparse.cols);
-  return kernels::f32_spmm_pays(ctx.isa, kernels::f32_spmm_sparsity(w->sparse), k);
+  return kernels::f32_spmm_pays(ctx.isa, kernels::f32_spmm_sparsity(w->sparse), n, k);
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_densified(const PrepareContext& ctx, OpFactory factory) {

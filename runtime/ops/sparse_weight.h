@@ -1,7 +1,8 @@
 // Ops that read a sparse constant (TensorDesc::encoding == kSparse): Conv (1x1, NHWC) and
-// Gemm/MatMul with a constant B. Above the measured crossover of the ISA they run the sparse
-// kernel (runtime/kernels/spmm) on the view; otherwise, and for every other form of the
-// op, the sparse inputs are densified at prepare and the op prepares as for a dense model.
+// Gemm/MatMul with a constant B. Where the spmm cost model of the ISA predicts a gain for the
+// layer's sparsity and shape they run the sparse kernel (runtime/kernels/spmm) on the view;
+// otherwise, and for every other form of the op, the sparse inputs are densified at
+// prepare and the op prepares as for a dense model.
 #pragma once
 
 #include <memory>
@@ -14,9 +15,9 @@ namespace pare::rt::ops {
 // Whether any input of the node is stored sparse.
 bool has_sparse_input(const PrepareContext& ctx);
 
-// Whether input `i` is the node's only sparse input, float32, and sparse enough that the
-// sparse kernel beats the dense GEMM on this ISA (kernels::f32_spmm_pays); `transposed`: the
-// view is [K, N] rather than [N, K].
+// Whether input `i` is the node's only sparse input, float32, and sparse enough for its
+// shape that the sparse kernel beats the dense GEMM on this ISA (kernels::f32_spmm_pays);
+// `transposed`: the view is [K, N] rather than [N, K].
 bool sparse_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed);
 
 // Prepares the node with `factory` on dense copies of its sparse inputs, made here and

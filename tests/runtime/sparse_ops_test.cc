@@ -34,7 +34,8 @@ Tensor sparse_tensor(const Shape& shape, const SparseMatrix& w) {
 }
 
 bool sparse_kernel_expected(const SparseMatrix& w, size_t k, Isa cap) {
-  return kernels::f32_spmm_pays(cap, kernels::f32_spmm_sparsity(w.view), k);
+  const size_t n = static_cast<size_t>(w.view.rows * w.view.cols) / k;
+  return kernels::f32_spmm_pays(cap, kernels::f32_spmm_sparsity(w.view), n, k);
 }
 
 // Runs `make(weight)` with the dense and the sparse weight under every cap, with and without

@@ -111,7 +111,7 @@ void bench_dense(benchmark::State& state, const F32GemmVariant* v, std::vector<S
 // The chain as the runtime runs it: each layer sparse where f32_spmm_pays, dense otherwise.
 struct ChosenLayer {
   ChosenLayer(const F32SpmmVariant& sparse_v, const F32GemmVariant& dense_v, const Shape& s, double sparsity) {
-    if (f32_spmm_pays(sparse_v.isa, sparsity, s.k))
+    if (f32_spmm_pays(sparse_v.isa, sparsity, s.n, s.k))
       sparse = std::make_unique<SparseLayer>(sparse_v, s, Pattern::kRows1, sparsity);
     else
       dense = std::make_unique<DenseLayer>(dense_v, s);

@@ -5,18 +5,24 @@
 // prepare into F32SpmmPacked: CSR over blocks of 1 or 4 output channels, each entry the
 // offset of its input channel in the transposed activation tile and its 1 or 4 values, so
 // memory stays proportional to the nonzeros. The SIMD kernels vectorise over pixels: a tile
-// of tile_pixels rows of X is transposed into scratch ([K, tile_pixels]), each output channel
-// accumulates broadcast weight x pixel vector over its nonzeros, and the [N, tile_pixels]
-// result is transposed back into the rows of Y. Each element of Y is summed from the bias
-// over the channel's entries in order, whatever the tiles or threads.
+// of tile_pixels rows of X (4 vectors) is transposed into scratch ([K, tile_pixels]) and
+// each output channel accumulates broadcast weight x pixel vector over its nonzeros, two
+// unstructured channels at a time so that 8 FMA chains hide the latency. Finished channels
+// are transposed back into Y's rows a vector width of channels at a time, from L1. With few
+// input channels a call takes two tiles (8 vectors, one channel at a time); with many
+// (the transposed tile past ~40 KiB) the input channels go in chunks that fit L1, the
+// entries stored chunk by chunk and the partial sums carried between chunks. Each element
+// of Y is still summed from the bias over the channel's entries in order, whatever the
+// tiles, chunks or threads, so the bytes do not depend on the thread count.
 //
 // At prepare time:
 //   const F32SpmmVariant& v = select_f32_spmm(ctx.isa);
-//   if (f32_spmm_pays(ctx.isa, f32_spmm_sparsity(view), k)) {
+//   if (f32_spmm_pays(ctx.isa, f32_spmm_sparsity(view), n, k)) {
 //     F32SpmmPacked w = f32_spmm_pack(view, transposed, bias, alpha, v.tile_pixels);
 //     scratch per worker: f32_spmm_scratch_bytes(v, n, k)
 //   } else densify (spmm_densify) and use the dense GEMM.
-// In run(), each worker takes tiles [t0, t1) of f32_spmm_tiles(v, m) with its own scratch:
+// In run(), each worker takes tiles [t0, t1) of f32_spmm_tiles(v, m), t0 a multiple of
+// w.tiles_per_call, with its own scratch:
 //   f32_spmm(v, args, t0, t1, scratch);
 #pragma once
 
@@ -43,9 +49,17 @@ void spmm_densify(const SparseView& w, size_t element_bytes, void* dense);
 struct F32SpmmPacked {
   size_t n = 0, k = 0;
   size_t block_rows = 1;  // 1 or 4 output channels per block
+  // Input channels in `chunks` equal ranges of chunk_channels, more than one when a
+  // transposed tile of all k would not fit L1. The entries are stored chunk by chunk, so a
+  // pass over one chunk reads them in order: block b's entries in chunk c are
+  // [block_starts[c * blocks + b], block_starts[c * blocks + b + 1]), blocks = n / block_rows.
+  size_t chunks = 1, chunk_channels = 0;
+  // Tiles per kernel call: 2 when the transposes of two tiles fit L1 together, so each
+  // channel's pass over its entries (and its loop exit) serves twice the pixels.
+  size_t tiles_per_call = 1;
   std::vector<float> bias;             // [n], zero where there is none
-  std::vector<uint32_t> block_starts;  // [n / block_rows + 1]
-  std::vector<uint32_t> offsets;       // [entries]: input channel * tile_pixels
+  std::vector<uint32_t> block_starts;  // [chunks * blocks + 1]
+  std::vector<uint32_t> offsets;       // [entries]: input channel * tile_pixels, ascending per block
   std::vector<float> values;           // [entries * block_rows]
 };
 
@@ -72,8 +86,8 @@ struct F32SpmmArgs {
   const FusedActivation* activation = nullptr;
 };
 
-// Computes rows [m0, m0 + rows) of Y, rows <= tile_pixels, clamped to [min, max] (NaN
-// passes). scratch: f32_spmm_scratch_bytes, 64-byte aligned.
+// Computes rows [m0, m0 + rows) of Y, rows <= w->tiles_per_call * tile_pixels, clamped to
+// [min, max] (NaN passes). scratch: f32_spmm_scratch_bytes, 64-byte aligned.
 using F32SpmmKernel = void (*)(const F32SpmmArgs& args, size_t m0, size_t rows, float* scratch);
 
 struct F32SpmmVariant {
@@ -98,30 +112,50 @@ const F32SpmmVariant* f32_spmm_variants(size_t* count);
 // The fastest variant usable under the ISA cap.
 const F32SpmmVariant& select_f32_spmm(rt::Isa isa);
 
-// Where the sparse kernel beats the dense f32 GEMM of the same ISA (kernel_spmm_bench on
-// MobileNetV2-224's pointwise layers, single thread, docs/benchmarks.md): the sparsity from
-// which the whole chain runs faster, with a margin (unstructured crossed over between 60%
-// and 70% on AVX-512 and between 50% and 60% on AVX2, block4 below 50%), and the fewest
-// input channels for which a layer does (below that the two transposes cost more than the
-// dense product saves). The portable kernel runs one pixel at a time and never beats the
-// portable GEMM (at 95%: 19.5 ms against 18.0 ms for the chain); NEON is not measured (qemu
-// only) and takes AVX2's figure.
-inline double f32_spmm_min_sparsity(rt::Isa isa) {
-  switch (isa) {
-    case rt::Isa::kScalar: return 2.0;  // never
-    case rt::Isa::kAvx2: return 0.65;
-    case rt::Isa::kAvx512:
-    case rt::Isa::kAvx512Vnni: return 0.75;
-    case rt::Isa::kNeon:
-    case rt::Isa::kNeonDot: return 0.65;
-  }
-  return 2.0;
-}
-constexpr size_t kF32SpmmMinInputChannels = 24;
+// What the sparse kernel costs relative to the dense f32 GEMM of the same ISA on one layer
+// Y [m, n] = X [m, k] W^T, per multiply-add of the dense product (m cancels out):
+//   sparse / dense = (1 - sparsity) * (per_nonzero + per_nonzero_k * k / 1000)
+//                    + per_input / k + per_output / n
+// (1 - sparsity) * per_nonzero: one FMA per nonzero and pixel, each with its own load;
+// the k term: the more input channels, the more chunks (partial sums stored and reloaded)
+// and the longer the entry stream; per_input / k and per_output / n: the two transposes
+// and each output channel's setup, loop exits and clamp. Least-squares fit to kernel_spmm_bench's per-layer times
+// (MobileNetV2-224's 19 distinct 1x1 shapes at 50-95% unstructured, single thread, random
+// weights; docs/benchmarks.md). Blocks of 4 run faster than this predicts. The portable
+// kernel runs one pixel at a time and never beats the portable GEMM; NEON is not measured
+// (qemu only) and takes AVX2's figures.
+struct F32SpmmCost {
+  double per_nonzero, per_nonzero_k, per_input, per_output;
+};
 
-// Whether a weight of this sparsity with k input channels runs faster sparse on `isa`.
-inline bool f32_spmm_pays(rt::Isa isa, double sparsity, size_t k) {
-  return sparsity >= f32_spmm_min_sparsity(isa) && k >= kF32SpmmMinInputChannels;
+inline bool f32_spmm_cost(rt::Isa isa, F32SpmmCost* cost) {
+  switch (isa) {
+    case rt::Isa::kScalar: return false;
+    case rt::Isa::kAvx512:
+    case rt::Isa::kAvx512Vnni: *cost = {1.70, 0.97, 7.73, 2.70}; return true;
+    case rt::Isa::kAvx2:
+    case rt::Isa::kNeon:
+    case rt::Isa::kNeonDot: *cost = {1.25, 0.60, 6.04, 1.98}; return true;
+  }
+  return false;
+}
+
+// sparse / dense time for a layer of n output and k input channels (infinity: no kernel).
+inline double f32_spmm_relative_cost(rt::Isa isa, double sparsity, size_t n, size_t k) {
+  F32SpmmCost c;
+  if (!f32_spmm_cost(isa, &c) || n == 0 || k == 0) return std::numeric_limits<double>::infinity();
+  const double kd = static_cast<double>(k);
+  return (1.0 - sparsity) * (c.per_nonzero + c.per_nonzero_k * kd / 1000.0) + c.per_input / kd +
+         c.per_output / static_cast<double>(n);
+}
+
+// The sparse kernel runs where the model predicts at least this margin: near 1 the fit's
+// errors (a few tenths on some layers) decide, and either choice costs about the same.
+constexpr double kF32SpmmMaxRelativeCost = 0.9;
+
+// Whether a weight of this sparsity, [n, k], runs faster sparse on `isa`.
+inline bool f32_spmm_pays(rt::Isa isa, double sparsity, size_t n, size_t k) {
+  return f32_spmm_relative_cost(isa, sparsity, n, k) < kF32SpmmMaxRelativeCost;
 }
 
 // ---- Driver ----

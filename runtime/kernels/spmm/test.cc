@@ -136,7 +136,7 @@ void check(Pattern pattern, size_t m, size_t n, size_t k, double sparsity, const
 TEST(Spmm, SizesAroundTilesEveryFormatAndSparsity) {
   const FusedActivation none;
   for (Pattern pattern : {Pattern::kRows1, Pattern::kRows4, Pattern::kTwoOfFour})
-    for (size_t m : {1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130})
+    for (size_t m : {1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 130, 200, 250})
       for (size_t n : {4, 8, 12, 16, 20, 36})
         for (size_t k : {4, 8, 16, 20, 36})
           for (double s : {0.0, 0.5, 0.9, 0.99, 1.0}) {
@@ -155,6 +155,28 @@ TEST(Spmm, OddSizesUnstructured) {
           check(Pattern::kRows1, m, n, k, s, none);
           if (::testing::Test::HasFatalFailure()) return;
         }
+}
+
+// Enough input channels that the transposed tile goes in chunks (partial sums carried
+// between them) on every SIMD variant.
+TEST(Spmm, ManyInputChannelsInChunks) {
+  const FusedActivation relu6{ActivationKind::kClip, 0.f, 6.f};
+  for (Pattern pattern : {Pattern::kRows1, Pattern::kRows4})
+    for (size_t m : {5, 64, 70})
+      for (size_t n : {4, 20, 36})
+        for (size_t k : {170, 350, 700})
+          for (double s : {0.0, 0.8, 1.0}) {
+            check(pattern, m, n, k, s, relu6);
+            if (::testing::Test::HasFatalFailure()) return;
+          }
+  const SparseMatrix w = make_sparse(Pattern::kRows1, 8, 700, 0.5, 3);
+  size_t count = 0;
+  const F32SpmmVariant* variants = f32_spmm_variants(&count);
+  for (size_t i = 0; i < count; ++i) {
+    const F32SpmmPacked p = f32_spmm_pack(w.view, false, nullptr, 1.f, variants[i].tile_pixels);
+    EXPECT_EQ(p.chunks > 1, variants[i].tile_pixels > 1) << variants[i].name;
+    EXPECT_GE(p.chunks * p.chunk_channels, p.k);
+  }
 }
 
 TEST(Spmm, FusedActivations) {
