@@ -43,7 +43,9 @@ const std::vector<PassInfo>& registry() {
         {"schedule", "uniform (the scope's ranking) or sensitivity (per-layer sparsities from the "
                      "model output error on calibration data) (uniform)"},
         {"exclude", "source node names to keep dense, comma-separated (none)"},
-        {"min_params", "layers with fewer weights stay dense (1024)"}},
+        {"min_params", "layers with fewer weights stay dense (1024)"},
+        {"update", "obs: choose the mask and refit the kept weights so each layer's output on the calibration "
+                   "data changes least; none: magnitude only (obs with --calib, else none)"}},
        run_prune},
       {"prune_channels",
        "Structured pruning: removes the least important output channels of Conv and Gemm layers "
