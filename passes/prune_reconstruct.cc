@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cmath>
 #include <numeric>
 #include <string>
 
 #include "ir/status.h"
+#include "passes/canonical.h"
 #include "passes/graph_runner.h"
 #include "passes/pass_util.h"
 
@@ -179,22 +181,27 @@ bool prune_with_update(PruneLayer& l, const LayerGram& gram) {
 double relative_output_error(const std::vector<float>& a, const std::vector<float>& b, const LayerGram& gram) {
   const int64_t n = gram.cols, rows = static_cast<int64_t>(b.size()) / n / gram.groups;
   double noise = 0, energy = 0;
-  std::vector<double> d(static_cast<size_t>(n)), x(static_cast<size_t>(n));
+  std::vector<double> d(static_cast<size_t>(n)), x(static_cast<size_t>(n)), hd(static_cast<size_t>(n)), hx(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows * gram.groups; ++r) {
     const std::vector<double>& h = gram.h[static_cast<size_t>(r / rows)];
     for (int64_t c = 0; c < n; ++c) {
       d[static_cast<size_t>(c)] = static_cast<double>(a[static_cast<size_t>(r * n + c)]) - b[static_cast<size_t>(r * n + c)];
       x[static_cast<size_t>(c)] = b[static_cast<size_t>(r * n + c)];
     }
+    // H d and H x as sums of H's rows (H is symmetric), which vectorize.
+    std::fill(hd.begin(), hd.end(), 0.0);
+    std::fill(hx.begin(), hx.end(), 0.0);
     for (int64_t i = 0; i < n; ++i) {
+      const double di = d[static_cast<size_t>(i)], xi = x[static_cast<size_t>(i)];
       const double* hi = &h[static_cast<size_t>(i * n)];
-      double sd = 0, sx = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        sd += hi[j] * d[static_cast<size_t>(j)];
-        sx += hi[j] * x[static_cast<size_t>(j)];
-      }
-      noise += d[static_cast<size_t>(i)] * sd;
-      energy += x[static_cast<size_t>(i)] * sx;
+      if (di != 0)
+        for (int64_t j = 0; j < n; ++j) hd[static_cast<size_t>(j)] += di * hi[j];
+      if (xi != 0)
+        for (int64_t j = 0; j < n; ++j) hx[static_cast<size_t>(j)] += xi * hi[j];
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      noise += d[static_cast<size_t>(i)] * hd[static_cast<size_t>(i)];
+      energy += x[static_cast<size_t>(i)] * hx[static_cast<size_t>(i)];
     }
   }
   return energy > 0 ? noise / energy : noise;
@@ -204,21 +211,19 @@ namespace {
 
 // ---- measuring H on the graph -------------------------------------------------------------
 
-// X^T X over rows added one at a time: float partial sums of up to kFlush rows (the lower
-// triangle, zero inputs skipped: most inputs after a ReLU are zero) folded into doubles.
+// X^T X over rows added one at a time: the lower triangle, summed in float over chunks of
+// kChunk rows, tile by tile of kTile rows of H so that the tile stays in cache while the
+// chunk's rows go by (zero inputs skipped: most inputs after a ReLU are zero), then folded
+// into doubles.
 class GramSum {
  public:
-  explicit GramSum(int64_t n) : n_(n), partial_(static_cast<size_t>(n * n), 0.f), sum_(static_cast<size_t>(n * n), 0.0) {}
+  explicit GramSum(int64_t n)
+      : n_(n), chunk_(static_cast<size_t>(kChunk * n)), partial_(static_cast<size_t>(n * n)), sum_(static_cast<size_t>(n * n), 0.0) {}
 
   void add(const float* x) {
-    for (int64_t i = 0; i < n_; ++i) {
-      const float xi = x[i];
-      if (xi == 0.f) continue;
-      float* p = &partial_[static_cast<size_t>(i * n_)];
-      for (int64_t j = 0; j <= i; ++j) p[j] += xi * x[j];
-    }
+    std::copy(x, x + n_, chunk_.begin() + pending_ * n_);
     ++rows_;
-    if (++pending_ == kFlush) flush();
+    if (++pending_ == kChunk) flush();
   }
 
   std::vector<double> take() {
@@ -230,17 +235,29 @@ class GramSum {
   int64_t rows() const { return rows_; }
 
  private:
-  static constexpr int kFlush = 64;
+  static constexpr int64_t kChunk = 64, kTile = 16;
   void flush() {
-    for (size_t i = 0; i < partial_.size(); ++i) sum_[i] += partial_[i];
+    if (pending_ == 0) return;
     std::fill(partial_.begin(), partial_.end(), 0.f);
+    for (int64_t i0 = 0; i0 < n_; i0 += kTile)
+      for (int64_t s = 0; s < pending_; ++s) {
+        const float* x = &chunk_[static_cast<size_t>(s * n_)];
+        for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
+          const float xi = x[i];
+          if (xi == 0.f) continue;
+          float* p = &partial_[static_cast<size_t>(i * n_)];
+          for (int64_t j = 0; j <= i; ++j) p[j] += xi * x[j];
+        }
+      }
+    for (int64_t i = 0; i < n_; ++i)
+      for (int64_t j = 0; j <= i; ++j) sum_[static_cast<size_t>(i * n_ + j)] += partial_[static_cast<size_t>(i * n_ + j)];
     pending_ = 0;
   }
   int64_t n_;
-  std::vector<float> partial_;
+  std::vector<float> chunk_, partial_;
   std::vector<double> sum_;
   int64_t rows_ = 0;
-  int pending_ = 0;
+  int64_t pending_ = 0;
 };
 
 // `count` of `total` row indices, evenly spaced from a phase that moves with the sample, so
@@ -365,18 +382,35 @@ std::string measure_gram(const ir::Graph& g, const PruneLayer& l, const Calibrat
   if (!why.empty()) return why;
   const ir::TensorId x = g.node(l.node).inputs[0];
   const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
-  GraphRunner runner(g, graph_input == g.inputs.end() ? std::vector<ir::TensorId>{x} : std::vector<ir::TensorId>{});
-  std::vector<GramSum> sums(static_cast<size_t>(in.groups), GramSum(l.cols));
+  std::unique_ptr<GraphRunner> runner;
+  if (graph_input == g.inputs.end()) {
+    // Only the nodes before the layer's input run, channels-last (the fast conv kernels);
+    // the input itself stays NCHW as a graph output.
+    ir::Graph upto = g;
+    upto.outputs = {x};
+    upto.remove_dead_nodes();
+    PassContext scratch;
+    Status nhwc = run_nhwc(upto, PassOptions{}, scratch);
+    if (!nhwc.is_ok()) return "channels-last copy failed: " + nhwc.message();
+    runner = std::make_unique<GraphRunner>(upto, std::vector<ir::TensorId>{upto.outputs[0]});
+  } else {
+    runner = std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});
+  }
+  // Enough samples for kObsMaxRows rows, but never fewer than kObsMinSamples.
+  const int64_t rows_per_sample = in.conv ? in.batch * in.out_h * in.out_w : in.m;
+  samples = std::min<size_t>(samples, static_cast<size_t>(std::max<int64_t>(
+                                          static_cast<int64_t>(kObsMinSamples), (kObsMaxRows + rows_per_sample - 1) / rows_per_sample)));
   const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
+  std::vector<GramSum> sums(static_cast<size_t>(in.groups), GramSum(l.cols));
   for (size_t s = 0; s < samples; ++s) {
-    for (size_t i = 0; i < runner.num_inputs(); ++i)
-      data.fill(s, i, static_cast<float*>(runner.input_data(i)), runner.input_bytes(i) / sizeof(float));
+    for (size_t i = 0; i < runner->num_inputs(); ++i)
+      data.fill(s, i, static_cast<float*>(runner->input_data(i)), runner->input_bytes(i) / sizeof(float));
     const float* values;
     if (graph_input != g.inputs.end()) {
-      values = static_cast<const float*>(runner.input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
+      values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
     } else {
-      runner.run();
-      values = static_cast<const float*>(runner.watched(0));
+      runner->run();
+      values = static_cast<const float*>(runner->watched(0));
     }
     add_sample(in, values, l.cols, per_sample, s, sums);
   }

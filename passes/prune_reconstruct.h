@@ -39,7 +39,8 @@ bool prune_with_update(PruneLayer& l, const LayerGram& gram);
 double relative_output_error(const std::vector<float>& a, const std::vector<float>& b, const LayerGram& gram);
 
 // Caps of the calibration data used for H (docs/compression.md, "update=obs").
-constexpr size_t kObsMaxSamples = 128;
+constexpr size_t kObsMaxSamples = 512;
+constexpr size_t kObsMinSamples = 64;  // per layer, when fewer would give kObsMaxRows rows
 constexpr size_t kObsMaxInputValues = size_t{32} * 3 * 224 * 224;  // over all samples
 constexpr int64_t kObsMaxRows = 16384;                               // input rows per layer
 

@@ -348,18 +348,21 @@ TEST(PruneUpdate, BeatsMagnitudeAtTheSameSparsityForEveryPattern) {
     const std::vector<float>& obs = c.layer.matrix;
     // Exactly magnitude pruning's count of zeros, all of them +0.0f.
     EXPECT_EQ(std::count(obs.begin(), obs.end(), 0.f), std::llround(k.target * 32 * 160)) << k.name;
-    for (float v : obs)
+    for (float v : obs) {
       if (v == 0.f) ASSERT_FALSE(std::signbit(v)) << k.name;
-    if (k.unit_rows == 4)
+    }
+    if (k.unit_rows == 4) {
       for (int64_t block = 0; block < 8; ++block)
         for (int64_t col = 0; col < 160; ++col) {
           int zero = 0;
           for (int64_t r = 0; r < 4; ++r) zero += obs[static_cast<size_t>((block * 4 + r) * 160 + col)] == 0.f;
           ASSERT_TRUE(zero == 0 || zero == 4) << "block " << block << " column " << col;
         }
-    if (k.two_of_four)
+    }
+    if (k.two_of_four) {
       for (size_t g = 0; g < obs.size(); g += 4)
         ASSERT_EQ((obs[g] == 0.f) + (obs[g + 1] == 0.f) + (obs[g + 2] == 0.f) + (obs[g + 3] == 0.f), 2) << g;
+    }
     // The Gram-matrix error equals the plain one on the inputs, and beats magnitude's.
     const double e_obs = output_error(obs, dense, c), e_mag = output_error(magnitude, dense, c);
     EXPECT_NEAR(relative_output_error(obs, dense, c.gram), e_obs, 1e-6 + 1e-4 * e_obs) << k.name;
@@ -422,16 +425,18 @@ TEST(PruneUpdate, ConvGraphKeepsPatternsAndBeatsMagnitudeOnUnseenInputs) {
       EXPECT_NE(layer(obs_ctx, node)->decision.find("obs update"), std::string::npos) << layer(obs_ctx, node)->decision;
       const std::vector<float> w = weights(obs, node);
       const int64_t rows = weight_of(obs, node).shape.sizes()[0], cols = static_cast<int64_t>(w.size()) / rows;
-      if (std::string(options).find("block4") != std::string::npos && rows % 4 == 0)
+      if (std::string(options).find("block4") != std::string::npos && rows % 4 == 0) {
         for (int64_t blk = 0; blk < rows / 4; ++blk)
           for (int64_t c = 0; c < cols; ++c) {
             int zero = 0;
             for (int64_t r = 0; r < 4; ++r) zero += w[static_cast<size_t>((blk * 4 + r) * cols + c)] == 0.f;
             ASSERT_TRUE(zero == 0 || zero == 4) << node;
           }
-      if (std::string(options).find("2:4") != std::string::npos)
+      }
+      if (std::string(options).find("2:4") != std::string::npos) {
         for (size_t g = 0; g < w.size(); g += 4)
           ASSERT_EQ((w[g] == 0.f) + (w[g + 1] == 0.f) + (w[g + 2] == 0.f) + (w[g + 3] == 0.f), 2) << node;
+      }
     }
     const double e_obs = model_error(obs, b.g, 900), e_mag = model_error(mag, b.g, 900);
     std::printf("cnn prune(%s): output error obs %.4f, magnitude %.4f\n", options, e_obs, e_mag);
