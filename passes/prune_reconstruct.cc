@@ -38,9 +38,23 @@ bool cholesky(std::vector<double>& a, int64_t n) {
   return true;
 }
 
-// The upper factor U of H^-1 = U^T U, from H. False when H (damped) is not positive definite.
-bool inverse_upper_factor(std::vector<double> h, int64_t n, std::vector<double>& u) {
-  if (!cholesky(h, n)) return false;
+// z = H^-1 b from H's lower Cholesky factor `l`.
+void cholesky_solve(const std::vector<double>& l, int64_t n, std::vector<double>& b) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double* li = &l[static_cast<size_t>(i * n)];
+    double s = b[static_cast<size_t>(i)];
+    for (int64_t k = 0; k < i; ++k) s -= li[k] * b[static_cast<size_t>(k)];
+    b[static_cast<size_t>(i)] = s / li[i];
+  }
+  for (int64_t i = n - 1; i >= 0; --i) {
+    const double v = b[static_cast<size_t>(i)] /= l[static_cast<size_t>(i * n + i)];
+    const double* li = &l[static_cast<size_t>(i * n)];
+    for (int64_t k = 0; k < i; ++k) b[static_cast<size_t>(k)] -= li[k] * v;
+  }
+}
+
+// The upper factor U of H^-1 = U^T U, from H's lower Cholesky factor `h`.
+bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<double>& u) {
   // L^-1 (lower), column by column by forward substitution.
   std::vector<double> inv(static_cast<size_t>(n * n), 0.0);
   for (int64_t c = 0; c < n; ++c) {
@@ -80,7 +94,11 @@ int64_t quota(double target, int64_t start, int64_t end) {
 }
 
 // Rows [row0, row0 + rows) of l.matrix share one H. `unit0`: the units of the rows before.
-bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<double>& gram, int64_t unit0) {
+// `cross` (X_d^T X_p, or empty): first refit the rows to the dense model's output on the
+// dense model's inputs X_d: W X_d^T X_p H^-1, the least-squares fit from the pruned model's
+// inputs X_p, so that the errors of the layers before are corrected too.
+bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<double>& gram,
+                  const std::vector<double>& cross, int64_t unit0) {
   const int64_t n = l.cols, ur = l.unit_rows;
   std::vector<double> h = gram;
   double mean_diag = 0;
@@ -93,10 +111,23 @@ bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<d
     d += kObsDamping * mean_diag;
   }
   std::vector<double> u;
-  if (!inverse_upper_factor(std::move(h), n, u)) return false;
+  if (!cholesky(h, n) || !inverse_upper_factor(h, n, u)) return false;
 
   std::vector<double> w(static_cast<size_t>(rows * n));
   for (int64_t i = 0; i < rows * n; ++i) w[static_cast<size_t>(i)] = l.matrix[static_cast<size_t>(row0 * n + i)];
+  if (!cross.empty()) {
+    std::vector<double> b(static_cast<size_t>(n));
+    for (int64_t r = 0; r < rows; ++r) {
+      double* wr = &w[static_cast<size_t>(r * n)];
+      std::fill(b.begin(), b.end(), 0.0);
+      for (int64_t j = 0; j < n; ++j) {
+        const double* cj = &cross[static_cast<size_t>(j * n)];
+        for (int64_t k = 0; k < n; ++k) b[static_cast<size_t>(k)] += wr[j] * cj[k];
+      }
+      cholesky_solve(h, n, b);
+      std::copy(b.begin(), b.end(), wr);
+    }
+  }
   std::vector<char> zeroed(w.size(), 0);
   auto at = [&](int64_t r, int64_t c) -> double& { return w[static_cast<size_t>(r * n + c)]; };
   auto score = [&](int64_t r, int64_t c) {
@@ -171,7 +202,9 @@ bool prune_with_update(PruneLayer& l, const LayerGram& gram) {
   if (l.target <= 0) return true;
   const std::vector<float> original = l.matrix;
   for (int64_t k = 0; k < gram.groups; ++k)
-    if (!update_group(l, k * rows, rows, gram.h[static_cast<size_t>(k)], k * rows / l.unit_rows * l.cols)) {
+    if (!update_group(l, k * rows, rows, gram.h[static_cast<size_t>(k)],
+                      gram.cross.empty() ? std::vector<double>{} : gram.cross[static_cast<size_t>(k)],
+                      k * rows / l.unit_rows * l.cols)) {
       l.matrix = original;
       return false;
     }
@@ -180,31 +213,45 @@ bool prune_with_update(PruneLayer& l, const LayerGram& gram) {
 
 double relative_output_error(const std::vector<float>& a, const std::vector<float>& b, const LayerGram& gram) {
   const int64_t n = gram.cols, rows = static_cast<int64_t>(b.size()) / n / gram.groups;
+  const bool cross = !gram.cross.empty();
+  // Without cross: sum (a - b) H (a - b)^T / b H b^T. With it, against b on the dense inputs:
+  // a H a^T - 2 b (X_d^T X_p) a^T + b H_d b^T over b H_d b^T.
   double noise = 0, energy = 0;
-  std::vector<double> d(static_cast<size_t>(n)), x(static_cast<size_t>(n)), hd(static_cast<size_t>(n)), hx(static_cast<size_t>(n));
+  std::vector<double> d(static_cast<size_t>(n)), x(static_cast<size_t>(n)), hd(static_cast<size_t>(n)),
+      hx(static_cast<size_t>(n)), ca(static_cast<size_t>(n));
+  // y += v_i * m[i, :] over i: m v for a symmetric m, or m^T v; sums of rows vectorize.
+  auto rows_times = [n](const std::vector<double>& m, const std::vector<double>& v, std::vector<double>& y) {
+    std::fill(y.begin(), y.end(), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const double vi = v[static_cast<size_t>(i)];
+      if (vi == 0) continue;
+      const double* mi = &m[static_cast<size_t>(i * n)];
+      for (int64_t j = 0; j < n; ++j) y[static_cast<size_t>(j)] += vi * mi[j];
+    }
+  };
+  auto dot = [](const std::vector<double>& u, const std::vector<double>& v) {
+    double s = 0;
+    for (size_t i = 0; i < u.size(); ++i) s += u[i] * v[i];
+    return s;
+  };
   for (int64_t r = 0; r < rows * gram.groups; ++r) {
-    const std::vector<double>& h = gram.h[static_cast<size_t>(r / rows)];
+    const size_t group = static_cast<size_t>(r / rows);
     for (int64_t c = 0; c < n; ++c) {
-      d[static_cast<size_t>(c)] = static_cast<double>(a[static_cast<size_t>(r * n + c)]) - b[static_cast<size_t>(r * n + c)];
-      x[static_cast<size_t>(c)] = b[static_cast<size_t>(r * n + c)];
+      const double av = a[static_cast<size_t>(r * n + c)], bv = b[static_cast<size_t>(r * n + c)];
+      d[static_cast<size_t>(c)] = cross ? av : av - bv;
+      x[static_cast<size_t>(c)] = bv;
     }
-    // H d and H x as sums of H's rows (H is symmetric), which vectorize.
-    std::fill(hd.begin(), hd.end(), 0.0);
-    std::fill(hx.begin(), hx.end(), 0.0);
-    for (int64_t i = 0; i < n; ++i) {
-      const double di = d[static_cast<size_t>(i)], xi = x[static_cast<size_t>(i)];
-      const double* hi = &h[static_cast<size_t>(i * n)];
-      if (di != 0)
-        for (int64_t j = 0; j < n; ++j) hd[static_cast<size_t>(j)] += di * hi[j];
-      if (xi != 0)
-        for (int64_t j = 0; j < n; ++j) hx[static_cast<size_t>(j)] += xi * hi[j];
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      noise += d[static_cast<size_t>(i)] * hd[static_cast<size_t>(i)];
-      energy += x[static_cast<size_t>(i)] * hx[static_cast<size_t>(i)];
+    rows_times(gram.h[group], d, hd);
+    noise += dot(d, hd);
+    rows_times(cross ? gram.dense_h[group] : gram.h[group], x, hx);
+    const double e = dot(x, hx);
+    energy += e;
+    if (cross) {
+      rows_times(gram.cross[group], x, ca);  // (X_d^T X_p)^T b = X_p^T X_d b
+      noise += e - 2 * dot(d, ca);
     }
   }
-  return energy > 0 ? noise / energy : noise;
+  return energy > 0 ? std::max(0.0, noise) / energy : noise;
 }
 
 namespace {
@@ -217,31 +264,48 @@ namespace {
 // into doubles.
 class GramSum {
  public:
-  explicit GramSum(int64_t n)
-      : n_(n), chunk_(static_cast<size_t>(kChunk * n)), partial_(static_cast<size_t>(n * n)), sum_(static_cast<size_t>(n * n), 0.0) {}
+  // with_cross: also X_d^T X_p over rows given in pairs (pruned model's, dense model's).
+  GramSum(int64_t n, bool with_cross)
+      : n_(n), chunk_(static_cast<size_t>(kChunk * n)), partial_(static_cast<size_t>(n * n)),
+        sum_(static_cast<size_t>(n * n), 0.0) {
+    if (with_cross) {
+      dense_chunk_.resize(chunk_.size());
+      cross_.assign(sum_.size(), 0.0);
+      dense_sum_.assign(sum_.size(), 0.0);
+    }
+  }
 
-  void add(const float* x) {
+  void add(const float* x, const float* dense) {
     std::copy(x, x + n_, chunk_.begin() + pending_ * n_);
+    if (!cross_.empty()) std::copy(dense, dense + n_, dense_chunk_.begin() + pending_ * n_);
     ++rows_;
     if (++pending_ == kChunk) flush();
   }
 
+  // X_p^T X_p; then X_d^T X_p and X_d^T X_d (empty without cross).
   std::vector<double> take() {
     flush();
-    for (int64_t i = 0; i < n_; ++i)
-      for (int64_t j = 0; j < i; ++j) sum_[static_cast<size_t>(j * n_ + i)] = sum_[static_cast<size_t>(i * n_ + j)];
+    mirror(sum_);
+    mirror(dense_sum_);
     return std::move(sum_);
   }
+  std::vector<double> take_cross() { return std::move(cross_); }
+  std::vector<double> take_dense() { return std::move(dense_sum_); }
   int64_t rows() const { return rows_; }
 
  private:
   static constexpr int64_t kChunk = 64, kTile = 16;
-  void flush() {
-    if (pending_ == 0) return;
+  void mirror(std::vector<double>& m) const {
+    if (m.empty()) return;
+    for (int64_t i = 0; i < n_; ++i)
+      for (int64_t j = 0; j < i; ++j) m[static_cast<size_t>(j * n_ + i)] = m[static_cast<size_t>(i * n_ + j)];
+  }
+  // The lower triangle of the chunk's X^T X added to `sum`.
+  void add_lower(const std::vector<float>& chunk, std::vector<double>& sum) {
     std::fill(partial_.begin(), partial_.end(), 0.f);
     for (int64_t i0 = 0; i0 < n_; i0 += kTile)
       for (int64_t s = 0; s < pending_; ++s) {
-        const float* x = &chunk_[static_cast<size_t>(s * n_)];
+        const float* x = &chunk[static_cast<size_t>(s * n_)];
         for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
           const float xi = x[i];
           if (xi == 0.f) continue;
@@ -250,12 +314,32 @@ class GramSum {
         }
       }
     for (int64_t i = 0; i < n_; ++i)
-      for (int64_t j = 0; j <= i; ++j) sum_[static_cast<size_t>(i * n_ + j)] += partial_[static_cast<size_t>(i * n_ + j)];
+      for (int64_t j = 0; j <= i; ++j) sum[static_cast<size_t>(i * n_ + j)] += partial_[static_cast<size_t>(i * n_ + j)];
+  }
+  void flush() {
+    if (pending_ == 0) return;
+    add_lower(chunk_, sum_);
+    if (!cross_.empty()) {
+      add_lower(dense_chunk_, dense_sum_);
+      std::fill(partial_.begin(), partial_.end(), 0.f);
+      for (int64_t i0 = 0; i0 < n_; i0 += kTile)
+        for (int64_t s = 0; s < pending_; ++s) {
+          const float* x = &chunk_[static_cast<size_t>(s * n_)];
+          const float* d = &dense_chunk_[static_cast<size_t>(s * n_)];
+          for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
+            const float di = d[i];
+            if (di == 0.f) continue;
+            float* p = &partial_[static_cast<size_t>(i * n_)];
+            for (int64_t j = 0; j < n_; ++j) p[j] += di * x[j];
+          }
+        }
+      for (size_t i = 0; i < cross_.size(); ++i) cross_[i] += partial_[i];
+    }
     pending_ = 0;
   }
   int64_t n_;
-  std::vector<float> chunk_, partial_;
-  std::vector<double> sum_;
+  std::vector<float> chunk_, dense_chunk_, partial_;
+  std::vector<double> sum_, cross_, dense_sum_;
   int64_t rows_ = 0;
   int64_t pending_ = 0;
 };
@@ -342,83 +426,98 @@ std::string describe_input(const ir::Graph& g, const PruneLayer& l, InputLayout&
   return "";
 }
 
-// Adds the rows of one sample's input `x` (at most `max_rows` of them) to the sums.
-void add_sample(const InputLayout& in, const float* x, int64_t cols, int64_t max_rows, size_t sample,
-                std::vector<GramSum>& sums) {
-  std::vector<float> row(static_cast<size_t>(cols));
+// One row of the layer's inputs: gemm row r, or the im2col row of output pixel r, group grp.
+void input_row(const InputLayout& in, const float* x, int64_t cols, int64_t r, int64_t grp, float* out) {
   if (!in.conv) {
-    for (int64_t r : spread_rows(in.m, max_rows, sample)) {
-      if (in.trans_a)
-        for (int64_t c = 0; c < cols; ++c) row[static_cast<size_t>(c)] = x[c * in.m + r];
-      sums[0].add(in.trans_a ? row.data() : x + r * cols);
-    }
+    for (int64_t c = 0; c < cols; ++c) out[c] = in.trans_a ? x[c * in.m + r] : x[r * cols + c];
     return;
   }
-  const int64_t per_group = in.channels / in.groups, pixels = in.batch * in.out_h * in.out_w;
-  for (int64_t p : spread_rows(pixels, max_rows, sample)) {
-    const int64_t b = p / (in.out_h * in.out_w), oy = p / in.out_w % in.out_h, ox = p % in.out_w;
-    for (int64_t grp = 0; grp < in.groups; ++grp) {
-      float* out = row.data();
-      for (int64_t ci = 0; ci < per_group; ++ci) {
-        const float* plane = x + (b * in.channels + grp * per_group + ci) * in.height * in.width;
-        for (int64_t ky = 0; ky < in.kh; ++ky) {
-          const int64_t iy = oy * in.stride_h - in.pad_h + ky * in.dil_h;
-          for (int64_t kx = 0; kx < in.kw; ++kx) {
-            const int64_t ix = ox * in.stride_w - in.pad_w + kx * in.dil_w;
-            *out++ = iy >= 0 && iy < in.height && ix >= 0 && ix < in.width ? plane[iy * in.width + ix] : 0.f;
-          }
-        }
+  const int64_t per_group = in.channels / in.groups;
+  const int64_t b = r / (in.out_h * in.out_w), oy = r / in.out_w % in.out_h, ox = r % in.out_w;
+  for (int64_t ci = 0; ci < per_group; ++ci) {
+    const float* plane = x + (b * in.channels + grp * per_group + ci) * in.height * in.width;
+    for (int64_t ky = 0; ky < in.kh; ++ky) {
+      const int64_t iy = oy * in.stride_h - in.pad_h + ky * in.dil_h;
+      for (int64_t kx = 0; kx < in.kw; ++kx) {
+        const int64_t ix = ox * in.stride_w - in.pad_w + kx * in.dil_w;
+        *out++ = iy >= 0 && iy < in.height && ix >= 0 && ix < in.width ? plane[iy * in.width + ix] : 0.f;
       }
-      sums[static_cast<size_t>(grp)].add(row.data());
     }
   }
 }
 
-// H of the layer's inputs on the graph as it is now, or the reason it cannot be measured.
-std::string measure_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data, size_t samples,
-                         LayerGram& gram) {
+// Runs the graph up to tensor x only, channels-last (the fast conv kernels); x itself stays
+// NCHW as the graph output.
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
+  ir::Graph upto = g;
+  upto.outputs = {x};
+  upto.remove_dead_nodes();
+  PassContext scratch;
+  Status nhwc = run_nhwc(upto, PassOptions{}, scratch);
+  if (!nhwc.is_ok()) throw_internal("channels-last copy: " + nhwc.message());
+  return std::make_unique<GraphRunner>(upto, std::vector<ir::TensorId>{upto.outputs[0]});
+}
+
+// H of the layer's inputs on the graph as it is now and, with `dense` (the graph before
+// pruning), X_d^T X_p; or the reason they cannot be measured.
+std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
+                         size_t samples, LayerGram& gram) {
   InputLayout in;
   const std::string why = describe_input(g, l, in);
   if (!why.empty()) return why;
   const ir::TensorId x = g.node(l.node).inputs[0];
   const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
-  std::unique_ptr<GraphRunner> runner;
+  std::unique_ptr<GraphRunner> runner, dense_runner;
   if (graph_input == g.inputs.end()) {
-    // Only the nodes before the layer's input run, channels-last (the fast conv kernels);
-    // the input itself stays NCHW as a graph output.
-    ir::Graph upto = g;
-    upto.outputs = {x};
-    upto.remove_dead_nodes();
-    PassContext scratch;
-    Status nhwc = run_nhwc(upto, PassOptions{}, scratch);
-    if (!nhwc.is_ok()) return "channels-last copy failed: " + nhwc.message();
-    runner = std::make_unique<GraphRunner>(upto, std::vector<ir::TensorId>{upto.outputs[0]});
+    runner = runner_upto(g, x);
+    if (dense) dense_runner = runner_upto(*dense, x);
   } else {
-    runner = std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});
+    runner = std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});  // the input is the data
   }
   // Enough samples for kObsMaxRows rows, but never fewer than kObsMinSamples.
   const int64_t rows_per_sample = in.conv ? in.batch * in.out_h * in.out_w : in.m;
   samples = std::min<size_t>(samples, static_cast<size_t>(std::max<int64_t>(
                                           static_cast<int64_t>(kObsMinSamples), (kObsMaxRows + rows_per_sample - 1) / rows_per_sample)));
   const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
-  std::vector<GramSum> sums(static_cast<size_t>(in.groups), GramSum(l.cols));
+  std::vector<GramSum> sums(static_cast<size_t>(in.groups), GramSum(l.cols, dense_runner != nullptr));
+  std::vector<float> row(static_cast<size_t>(l.cols)), dense_row(row.size());
   for (size_t s = 0; s < samples; ++s) {
-    for (size_t i = 0; i < runner->num_inputs(); ++i)
-      data.fill(s, i, static_cast<float*>(runner->input_data(i)), runner->input_bytes(i) / sizeof(float));
     const float* values;
+    const float* dense_values = nullptr;
+    for (GraphRunner* r : {runner.get(), dense_runner.get()}) {
+      if (!r) continue;
+      for (size_t i = 0; i < r->num_inputs(); ++i)
+        data.fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
+    }
     if (graph_input != g.inputs.end()) {
       values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
     } else {
       runner->run();
       values = static_cast<const float*>(runner->watched(0));
+      if (dense_runner) {
+        dense_runner->run();
+        dense_values = static_cast<const float*>(dense_runner->watched(0));
+      }
     }
-    add_sample(in, values, l.cols, per_sample, s, sums);
+    for (int64_t r : spread_rows(rows_per_sample, per_sample, s))
+      for (int64_t grp = 0; grp < in.groups; ++grp) {
+        input_row(in, values, l.cols, r, grp, row.data());
+        if (dense_values) input_row(in, dense_values, l.cols, r, grp, dense_row.data());
+        sums[static_cast<size_t>(grp)].add(row.data(), dense_row.data());
+      }
   }
   gram.groups = in.groups;
   gram.cols = l.cols;
   gram.samples = sums[0].rows();
   gram.h.clear();
-  for (GramSum& s : sums) gram.h.push_back(s.take());
+  gram.cross.clear();
+  gram.dense_h.clear();
+  for (GramSum& sum : sums) {
+    gram.h.push_back(sum.take());
+    if (!dense_runner) continue;
+    gram.cross.push_back(sum.take_cross());
+    gram.dense_h.push_back(sum.take_dense());
+  }
   return "";
 }
 
@@ -431,11 +530,12 @@ void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, Pa
     if (g.tensor(t).shape.is_static()) input_values += static_cast<size_t>(g.tensor(t).shape.num_elements());
   const size_t samples = std::max<size_t>(1, std::min({data.size(), kObsMaxSamples, kObsMaxInputValues / input_values}));
   const auto start = std::chrono::steady_clock::now();
+  const ir::Graph dense_graph = g;  // the weights are replaced, never written in place
   size_t updated = 0;
   for (size_t k = 0; k < layers.size(); ++k) {
     PruneLayer& l = *layers[k];
     LayerGram gram;
-    std::string why = measure_gram(g, l, data, samples, gram);
+    std::string why = measure_gram(g, &dense_graph, l, data, samples, gram);
     const std::vector<float> dense = l.matrix;
     if (why.empty()) {
       const std::vector<float> magnitude = pruned_copy(l, l.target);

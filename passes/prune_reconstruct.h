@@ -26,6 +26,11 @@ struct LayerGram {
   int64_t cols = 0;
   int64_t samples = 0;  // input rows accumulated
   std::vector<std::vector<double>> h;
+  // Optional, per group: X_d^T X_p, X_d the same rows on the model before pruning. The update
+  // then fits the pruned layer to the dense model's output (the errors of the layers before
+  // included) instead of to the dense weights on the pruned model's inputs.
+  std::vector<std::vector<double>> cross;
+  std::vector<std::vector<double>> dense_h;  // X_d^T X_d, with cross
 };
 
 // Zeros l.matrix to l.target with l's pattern (unstructured, block4 units, 2:4), choosing the
@@ -34,8 +39,9 @@ struct LayerGram {
 // (l.matrix unchanged) when H cannot be factored or the pattern does not fit the groups.
 bool prune_with_update(PruneLayer& l, const LayerGram& gram);
 
-// sum over the rows of (a - b) H (a - b)^T / sum of b H b^T: the relative squared error of
-// the layer's output on the rows H was built from, `b` the reference [rows, cols] matrix.
+// The relative squared error of the layer's output with weights `a` against the output with
+// the reference weights `b` ([rows, cols]) over the rows H was built from: sum (a - b) H
+// (a - b)^T / sum b H b^T; with gram.cross, against b on the dense model's inputs.
 double relative_output_error(const std::vector<float>& a, const std::vector<float>& b, const LayerGram& gram);
 
 // Caps of the calibration data used for H (docs/compression.md, "update=obs").
