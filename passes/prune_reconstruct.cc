@@ -95,8 +95,9 @@ int64_t quota(double target, int64_t start, int64_t end) {
 
 // Rows [row0, row0 + rows) of l.matrix share one H. `unit0`: the units of the rows before.
 // `cross` (X_d^T X_p, or empty): first refit the rows to the dense model's output on the
-// dense model's inputs X_d: W X_d^T X_p H^-1, the least-squares fit from the pruned model's
-// inputs X_p, so that the errors of the layers before are corrected too.
+// dense model's inputs X_d, the least-squares fit from the pruned model's inputs X_p
+// (W X_d^T X_p H^-1, damped towards W), so that the errors of the layers before are
+// corrected too.
 bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<double>& gram,
                   const std::vector<double>& cross, int64_t unit0) {
   const int64_t n = l.cols, ur = l.unit_rows;
@@ -105,10 +106,13 @@ bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<d
   for (int64_t i = 0; i < n; ++i) mean_diag += h[static_cast<size_t>(i * n + i)];
   mean_diag /= static_cast<double>(n);
   if (!(mean_diag > 0)) return false;
+  std::vector<double> added(static_cast<size_t>(n));  // to the diagonal
   for (int64_t i = 0; i < n; ++i) {
     double& d = h[static_cast<size_t>(i * n + i)];
+    const double before = d;
     if (d == 0) d = mean_diag;  // an input that is always zero: its weights do not matter
     d += kObsDamping * mean_diag;
+    added[static_cast<size_t>(i)] = d - before;
   }
   std::vector<double> u;
   if (!cholesky(h, n) || !inverse_upper_factor(h, n, u)) return false;
@@ -119,7 +123,9 @@ bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<d
     std::vector<double> b(static_cast<size_t>(n));
     for (int64_t r = 0; r < rows; ++r) {
       double* wr = &w[static_cast<size_t>(r * n)];
-      std::fill(b.begin(), b.end(), 0.0);
+      // The damping pulls towards W, not towards zero: W' (H + D) = W X_d^T X_p + W D, so
+      // that W' = W where X_p = X_d.
+      for (int64_t j = 0; j < n; ++j) b[static_cast<size_t>(j)] = added[static_cast<size_t>(j)] * wr[j];
       for (int64_t j = 0; j < n; ++j) {
         const double* cj = &cross[static_cast<size_t>(j * n)];
         for (int64_t k = 0; k < n; ++k) b[static_cast<size_t>(k)] += wr[j] * cj[k];

@@ -488,8 +488,8 @@ TEST(PruneUpdate, ConvGraphKeepsPatternsAndBeatsMagnitudeOnUnseenInputs) {
     }
     const double e_obs = model_error(obs, b.g, 900), e_mag = model_error(mag, b.g, 900);
     std::printf("cnn prune(%s): output error obs %.4f, magnitude %.4f\n", options, e_obs, e_mag);
-    // Measured: 0.69, 0.67 and 0.70 of magnitude's error.
-    EXPECT_LT(e_obs, 0.8 * e_mag) << options;
+    // Measured: 0.37, 0.39 and 0.33 of magnitude's error.
+    EXPECT_LT(e_obs, 0.6 * e_mag) << options;
   }
 }
 
@@ -610,7 +610,7 @@ TEST(PruneModels, ObsUpdateKeepsTheDenseModelsPredictionsOnHeldOutImages) {
         agreement(dense, predictions(model, with_prune(std::string(options) + ",update=none"), first, calib, 300, 500));
     std::printf("%s prune(%s): agreement with dense on held-out calibration images: obs %.1f%%, none %.1f%%\n", model,
                 options, obs, none);
-    // Measured: MLP 97.5% (none 91.0%), CNN 95.5% (none 52.5%).
+    // Measured: MLP 97.5% (none 91.0%), CNN 97.0% (none 52.5%).
     EXPECT_GE(obs, 95.0) << model;
     EXPECT_GE(obs, none + 5.0) << model;
   }
