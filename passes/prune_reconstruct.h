@@ -1,8 +1,10 @@
 // prune(update=obs): pruning that keeps each layer's output on calibration data. For every
-// pruned layer, the Gram matrix H = X^T X of its inputs X (one row per sample, or per output
-// pixel of a Conv, im2col), then the OBS update: columns processed in order with the upper
-// Cholesky factor of H^-1; the error of the weights zeroed in a column is propagated into the
-// later columns so that the layer's output W X changes least (SparseGPT-style, one shot).
+// pruned layer, the Gram matrix H = X^T X of its inputs X on the model pruned so far (one row
+// per sample, or per output pixel of a Conv, im2col); the weights refitted by least squares
+// to the dense model's output on its own inputs; then the OBS update: columns processed in
+// order with the upper Cholesky factor of H^-1, the error of the weights zeroed in a column
+// propagated into the later columns so that the layer's output changes least (as SparseGPT,
+// one shot, no training).
 #pragma once
 
 #include <cstdint>
@@ -51,8 +53,8 @@ constexpr size_t kObsMaxInputValues = size_t{32} * 3 * 224 * 224;  // over all s
 constexpr int64_t kObsMaxRows = 16384;                               // input rows per layer
 
 // Prunes `layers` (in topological order) one after the other: each layer's H is measured on
-// the graph with the layers before it already pruned and updated, and its new weight is
-// written to the graph. Layers whose input cannot be measured are pruned by magnitude; each
+// the graph with the layers before it already pruned and updated (X_d^T X_p against the graph
+// as it was), and its new weight is written to the graph. Layers whose input cannot be measured are pruned by magnitude; each
 // layer's decision says which ran and the output error against magnitude pruning's.
 void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx);
 

@@ -33,8 +33,9 @@ const std::vector<PassInfo>& registry() {
        {},
        run_nhwc},
       {"prune",
-       "Magnitude pruning of the float weights of Conv, Gemm and MatMul to exact zeros (stored sparse "
-       "by the writer where smaller); the first conv, depthwise convs and small layers stay dense",
+       "Pruning of the float weights of Conv, Gemm and MatMul to exact zeros (stored sparse by the "
+       "writer where smaller), with calibration data refitting the kept weights to each layer's dense "
+       "output; the first conv, depthwise convs and small layers stay dense",
        {{"sparsity", "fraction of the pruned layers' weights set to zero, in [0, 1) (0.5)"},
         {"scope", "global: one ranking of |w| / layer RMS over all layers; layer: each layer to the "
                   "sparsity (global)"},
