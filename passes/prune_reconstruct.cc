@@ -531,10 +531,10 @@ std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const Prune
 
 void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {
   const CalibrationData& data = *ctx.calibration;
-  size_t input_values = 1;
+  size_t input_values = 0;
   for (ir::TensorId t : g.inputs)
     if (g.tensor(t).shape.is_static()) input_values += static_cast<size_t>(g.tensor(t).shape.num_elements());
-  const size_t samples = std::max<size_t>(1, std::min({data.size(), kObsMaxSamples, kObsMaxInputValues / input_values}));
+  const size_t samples = std::max<size_t>(1, std::min({data.size(), kObsMaxSamples, kObsMaxInputValues / std::max<size_t>(1, input_values)}));
   const auto start = std::chrono::steady_clock::now();
   const ir::Graph dense_graph = g;  // the weights are replaced, never written in place
   size_t updated = 0;
