@@ -13,6 +13,9 @@
 // 3. Zero the smallest units: single weights, or with pattern=block4 the 4x1 pieces of
 //    blocks of 4 output channels (ranked by their norm); pattern=2:4 keeps the 2 largest of
 //    every 4 consecutive inputs of an output channel.
+//    With update=obs (the default when there is calibration data) the mask is chosen and
+//    the kept weights refitted so that each layer's output on calibration data changes
+//    least (prune_reconstruct.cc), layer after layer on the already pruned model.
 // 4. Report per layer: weights, zeros before and after, bytes dense and as stored, the
 //    decision.
 #include <algorithm>
@@ -26,6 +29,7 @@
 #include "passes/canonical.h"
 #include "passes/pass_util.h"
 #include "passes/prune_layers.h"
+#include "passes/prune_reconstruct.h"
 
 namespace pare::passes {
 namespace {
@@ -43,13 +47,15 @@ struct Options {
   bool sensitivity = false;
   std::set<std::string> exclude;
   int64_t min_params = 1024;
+  bool update = false;         // OBS update of the kept weights on calibration data
+  std::string update_reason;   // why it runs or not, for the report
 };
 
 [[noreturn]] void bad_option(const std::string& name, const std::string& value, const std::string& expected) {
   throw_invalid("prune: option " + name + "=" + value + " is invalid: " + expected);
 }
 
-Options read_options(const PassOptions& options) {
+Options read_options(const PassOptions& options, bool has_calibration) {
   Options o;
   o.sparsity = options.get_double("sparsity", o.sparsity);
   if (!(o.sparsity >= 0 && o.sparsity < 1))
@@ -68,6 +74,14 @@ Options read_options(const PassOptions& options) {
   o.sensitivity = schedule == "sensitivity";
   o.min_params = options.get_int("min_params", o.min_params);
   if (o.min_params < 0) bad_option("min_params", options.get("min_params", ""), "expected a count >= 0");
+  const std::string update = options.get("update", has_calibration ? "obs" : "none");
+  if (update != "obs" && update != "none") bad_option("update", update, "expected obs or none");
+  if (update == "obs" && !has_calibration)
+    throw_invalid("prune: option update=obs needs calibration data (pare compress --calib FILE)");
+  o.update = update == "obs";
+  o.update_reason = options.has("update") ? "update=" + update + " asked for"
+                    : has_calibration     ? "update=obs by default: calibration data given"
+                                          : "update=none by default: no calibration data (--calib)";
   std::stringstream list(options.get("exclude", ""));
   for (std::string name; std::getline(list, name, ',');)
     if (!name.empty()) o.exclude.insert(name);
@@ -204,8 +218,9 @@ void choose_sparsities(std::vector<PruneLayer*>& layers, const Options& o, ir::G
 }  // namespace
 
 Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx) {
-  const Options o = read_options(options);
-  if (o.sensitivity && o.pattern != Pattern::kTwoOfFour && (!ctx.calibration || ctx.calibration->size() == 0))
+  const bool has_calibration = ctx.calibration && ctx.calibration->size() > 0;
+  const Options o = read_options(options, has_calibration);
+  if (o.sensitivity && o.pattern != Pattern::kTwoOfFour && !has_calibration)
     throw_invalid("prune: option schedule=sensitivity needs calibration data (pare compress --calib FILE)");
 
   const std::set<NodeId> stems = stem_convs(graph);
@@ -228,9 +243,16 @@ Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx)
   for (PruneLayer& l : all) l.zeros_before = count_zeros(graph.tensor(l.weight));
   choose_sparsities(pruned, o, graph, ctx);
   int64_t total = 0, zeros = 0;
+  add_note(ctx, "prune", o.update_reason);
+  if (o.update) {
+    prune_layers_with_update(pruned, graph, ctx);
+  } else {
+    for (PruneLayer* l : pruned) {
+      prune_matrix(*l, l->target);
+      graph.tensor(l->weight).data = weight_buffer(*l, l->matrix);
+    }
+  }
   for (PruneLayer* l : pruned) {
-    prune_matrix(*l, l->target);
-    graph.tensor(l->weight).data = weight_buffer(*l, l->matrix);
     if (o.pattern == Pattern::kBlock4 && l->unit_rows == 1)
       l->decision += "; block4 needs output channels % 4 == 0: unstructured";
     total += l->params;

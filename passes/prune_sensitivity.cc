@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ir/status.h"
+#include "passes/canonical.h"
 #include "passes/graph_runner.h"
 #include "passes/prune_layers.h"
 
@@ -24,8 +25,12 @@ class OutputError {
  public:
   OutputError(ir::Graph& g, const CalibrationData& data)
       : g_(g), data_(data), samples_(std::min(kSensitivitySamples, data.size())) {
-    for (ir::TensorId t : g.outputs)
-      if (g.tensor(t).dtype == ir::DType::kFloat32 && !g.tensor(t).is_constant()) outputs_.push_back(t);
+    for (size_t k = 0; k < g.outputs.size(); ++k) {
+      const ir::Tensor& t = g.tensor(g.outputs[k]);
+      if (t.dtype != ir::DType::kFloat32 || t.is_constant()) continue;
+      outputs_.push_back(g.outputs[k]);
+      output_positions_.push_back(k);
+    }
     if (outputs_.empty()) throw_invalid("prune: option schedule=sensitivity needs a float32 graph output");
     reference_ = run();
     for (float v : reference_) energy_ += static_cast<double>(v) * v;
@@ -53,7 +58,17 @@ class OutputError {
 
  private:
   std::vector<float> run() {
-    GraphRunner runner(g_, outputs_);
+    // Channels-last, as it will ship: the NCHW convs would run on the reference kernel.
+    ir::Graph copy = g_;
+    PassContext scratch;
+    std::vector<ir::TensorId> watch = outputs_;
+    if (run_nhwc(copy, PassOptions{}, scratch).is_ok()) {
+      watch.clear();
+      for (size_t k : output_positions_) watch.push_back(copy.outputs[k]);
+    } else {
+      copy = g_;
+    }
+    GraphRunner runner(copy, watch);
     std::vector<float> out;
     for (size_t s = 0; s < samples_; ++s) {
       for (size_t i = 0; i < runner.num_inputs(); ++i)
@@ -71,6 +86,7 @@ class OutputError {
   const CalibrationData& data_;
   size_t samples_;
   std::vector<ir::TensorId> outputs_;
+  std::vector<size_t> output_positions_;  // of outputs_ in g.outputs
   std::vector<float> reference_;
   double energy_ = 0;
 };

@@ -33,8 +33,9 @@ const std::vector<PassInfo>& registry() {
        {},
        run_nhwc},
       {"prune",
-       "Magnitude pruning of the float weights of Conv, Gemm and MatMul to exact zeros (stored sparse "
-       "by the writer where smaller); the first conv, depthwise convs and small layers stay dense",
+       "Pruning of the float weights of Conv, Gemm and MatMul to exact zeros (stored sparse by the "
+       "writer where smaller), with calibration data refitting the kept weights to each layer's dense "
+       "output; the first conv, depthwise convs and small layers stay dense",
        {{"sparsity", "fraction of the pruned layers' weights set to zero, in [0, 1) (0.5)"},
         {"scope", "global: one ranking of |w| / layer RMS over all layers; layer: each layer to the "
                   "sparsity (global)"},
@@ -43,7 +44,9 @@ const std::vector<PassInfo>& registry() {
         {"schedule", "uniform (the scope's ranking) or sensitivity (per-layer sparsities from the "
                      "model output error on calibration data) (uniform)"},
         {"exclude", "source node names to keep dense, comma-separated (none)"},
-        {"min_params", "layers with fewer weights stay dense (1024)"}},
+        {"min_params", "layers with fewer weights stay dense (1024)"},
+        {"update", "obs: choose the mask and refit the kept weights so each layer's output on the calibration "
+                   "data changes least; none: magnitude only (obs with --calib, else none)"}},
        run_prune},
       {"prune_channels",
        "Structured pruning: removes the least important output channels of Conv and Gemm layers "

@@ -118,7 +118,7 @@ TEST(CompressCli, BadPipelineOptionExits2) {
 
 TEST(CompressCli, BadPruneOptionExits2NamingIt) {
   test::TempDir dir;
-  for (const char* option : {"sparsity=1.5", "pattern=3:7"}) {
+  for (const char* option : {"sparsity=1.5", "pattern=3:7", "update=sgd"}) {
     CommandResult r = run_pare({"compress", model("fmnist_mlp"), "-o", dir.file("x.pare"), "--calib", calib(),
                                 "--passes", std::string("fold,fold_batchnorm,prune(") + option + "),dce"});
     EXPECT_EQ(r.exit_code, 2) << describe(r);
@@ -138,6 +138,9 @@ TEST(CompressCli, PruneReportsEachLayer) {
   ASSERT_TRUE(j.contains("prune")) << j.dump(2);
   ASSERT_FALSE(j["prune"]["layers"].empty());
   ASSERT_FALSE(j["prune"]["decisions"].empty());
+  bool said_update = false;  // which update ran and why, with its time
+  for (const auto& d : j["prune"]["decisions"]) said_update |= contains(d.get<std::string>(), "update=obs");
+  EXPECT_TRUE(said_update) << j["prune"]["decisions"].dump(2);
   int64_t params = 0, zeros = 0;
   for (const auto& l : j["prune"]["layers"]) {
     EXPECT_FALSE(l["node"].get<std::string>().empty());

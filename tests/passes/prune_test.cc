@@ -1,12 +1,14 @@
 // The prune pass on hand-built graphs: exact sparsity per scope and pattern, the scale-free
 // global ranking, the block4 and 2:4 structure, the layers kept dense, bad options,
-// determinism, and zeros that stay zeros through quantize.
+// determinism, zeros that stay zeros through quantize, and the OBS update (update=obs)
+// against magnitude pruning on one layer, on small graphs and on a trained model.
 #include <cstdio>
 #include <cstring>
 #include <map>
 
 #include "calibration/npy.h"
 #include "formats/onnx/importer.h"
+#include "passes/prune_reconstruct.h"
 #include "tests/passes/pass_test_util.h"
 #include "tests/support/test_util.h"
 
@@ -211,7 +213,7 @@ TEST(Prune, RejectsBadOptions) {
       {"prune(sparsity=-0.1)", "sparsity=-0.1"},  {"prune(sparsity=half)", "half"},
       {"prune(pattern=3:7)", "pattern=3:7"},      {"prune(scope=model)", "scope=model"},
       {"prune(schedule=cosine)", "schedule=cosine"}, {"prune(min_params=-1)", "min_params=-1"},
-      {"prune(granularity=channel)", "granularity"},
+      {"prune(granularity=channel)", "granularity"}, {"prune(update=sgd)", "update=sgd"},
   };
   for (const auto& [pipeline, named] : cases) {
     ir::Graph g = mlp().g;
@@ -271,6 +273,249 @@ TEST(Prune, ZerosStayExactZerosThroughQuantize) {
   }
 }
 
+// ---- update=obs ------------------------------------------------------------------------
+
+// A [rows, cols] layer and `n` input rows whose columns are correlated: x = z A, z uniform,
+// A a random mixing matrix with a strong common component.
+struct CorrelatedLayer {
+  PruneLayer layer;
+  std::vector<float> x;  // [n, cols]
+  LayerGram gram;
+};
+
+CorrelatedLayer correlated_layer(int64_t rows, int64_t cols, int64_t n, uint32_t seed) {
+  CorrelatedLayer c;
+  c.layer.rows = rows;
+  c.layer.cols = cols;
+  c.layer.matrix = random_floats(static_cast<size_t>(rows * cols), seed);
+  const std::vector<float> z = random_floats(static_cast<size_t>(n * cols), seed + 1, -1.f, 1.f);
+  const std::vector<float> mix = random_floats(static_cast<size_t>(cols * cols), seed + 2, -0.3f, 0.3f);
+  c.x.assign(static_cast<size_t>(n * cols), 0.f);
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t j = 0; j < cols; ++j) {
+      float v = z[static_cast<size_t>(s * cols + j)] + 0.8f * z[static_cast<size_t>(s * cols)];
+      for (int64_t k = 0; k < cols; ++k) v += z[static_cast<size_t>(s * cols + k)] * mix[static_cast<size_t>(k * cols + j)];
+      c.x[static_cast<size_t>(s * cols + j)] = v;
+    }
+  c.gram.cols = cols;
+  c.gram.samples = n;
+  std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        h[static_cast<size_t>(i * cols + j)] +=
+            static_cast<double>(c.x[static_cast<size_t>(s * cols + i)]) * c.x[static_cast<size_t>(s * cols + j)];
+  c.gram.h = {h};
+  return c;
+}
+
+// Plain reference: sum over inputs and outputs of ((W' - W) x)^2 / sum of (W x)^2.
+double output_error(const std::vector<float>& w, const std::vector<float>& reference, const CorrelatedLayer& c) {
+  const int64_t rows = c.layer.rows, cols = c.layer.cols, n = static_cast<int64_t>(c.x.size()) / cols;
+  double noise = 0, energy = 0;
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t r = 0; r < rows; ++r) {
+      double y = 0, y_ref = 0;
+      for (int64_t k = 0; k < cols; ++k) {
+        const double xv = c.x[static_cast<size_t>(s * cols + k)];
+        y += w[static_cast<size_t>(r * cols + k)] * xv;
+        y_ref += reference[static_cast<size_t>(r * cols + k)] * xv;
+      }
+      noise += (y - y_ref) * (y - y_ref);
+      energy += y_ref * y_ref;
+    }
+  return noise / energy;
+}
+
+TEST(PruneUpdate, BeatsMagnitudeAtTheSameSparsityForEveryPattern) {
+  struct Case {
+    const char* name;
+    int unit_rows;
+    bool two_of_four;
+    double target;
+    double max_ratio;  // obs error / magnitude error
+  };
+  // Measured ratios: 0.76 (unstructured), 0.67 (block4), 0.51 (2:4).
+  for (const Case& k : {Case{"unstructured", 1, false, 0.6, 0.85}, Case{"block4", 4, false, 0.6, 0.8},
+                        Case{"2:4", 1, true, 0.5, 0.65}}) {
+    CorrelatedLayer c = correlated_layer(32, 160, 600, 40);
+    c.layer.unit_rows = k.unit_rows;
+    c.layer.two_of_four = k.two_of_four;
+    c.layer.target = k.target;
+    const std::vector<float> dense = c.layer.matrix;
+    const std::vector<float> magnitude = pruned_copy(c.layer, k.target);
+    ASSERT_TRUE(prune_with_update(c.layer, c.gram)) << k.name;
+    const std::vector<float>& obs = c.layer.matrix;
+    // Exactly magnitude pruning's count of zeros, all of them +0.0f.
+    EXPECT_EQ(std::count(obs.begin(), obs.end(), 0.f), std::llround(k.target * 32 * 160)) << k.name;
+    for (float v : obs) {
+      ASSERT_FALSE(v == 0.f && std::signbit(v)) << k.name;
+    }
+    if (k.unit_rows == 4) {
+      for (int64_t block = 0; block < 8; ++block)
+        for (int64_t col = 0; col < 160; ++col) {
+          int zero = 0;
+          for (int64_t r = 0; r < 4; ++r) zero += obs[static_cast<size_t>((block * 4 + r) * 160 + col)] == 0.f;
+          ASSERT_TRUE(zero == 0 || zero == 4) << "block " << block << " column " << col;
+        }
+    }
+    if (k.two_of_four) {
+      for (size_t g = 0; g < obs.size(); g += 4)
+        ASSERT_EQ((obs[g] == 0.f) + (obs[g + 1] == 0.f) + (obs[g + 2] == 0.f) + (obs[g + 3] == 0.f), 2) << g;
+    }
+    // The Gram-matrix error equals the plain one on the inputs, and beats magnitude's.
+    const double e_obs = output_error(obs, dense, c), e_mag = output_error(magnitude, dense, c);
+    EXPECT_NEAR(relative_output_error(obs, dense, c.gram), e_obs, 1e-6 + 1e-4 * e_obs) << k.name;
+    EXPECT_NEAR(relative_output_error(magnitude, dense, c.gram), e_mag, 1e-6 + 1e-4 * e_mag) << k.name;
+    std::printf("%s: output error obs %.4f, magnitude %.4f (ratio %.2f)\n", k.name, e_obs, e_mag, e_obs / e_mag);
+    EXPECT_LT(e_obs, k.max_ratio * e_mag) << k.name;
+  }
+}
+
+TEST(PruneUpdate, CrossTermFitsTheDenseModelsOutput) {
+  // The dense model's inputs x_d; the pruned model's x_p = x_d with the errors of the layers
+  // before (here: a fixed random perturbation of 30%).
+  CorrelatedLayer c = correlated_layer(32, 96, 500, 70);
+  const int64_t n = 96, samples = 500;
+  std::vector<float> xd = c.x;
+  const std::vector<float> noise = random_floats(c.x.size(), 75, -1.f, 1.f);
+  for (size_t i = 0; i < c.x.size(); ++i) c.x[i] += 0.3f * noise[i] * std::fabs(c.x[i]);
+  std::vector<double> hp(static_cast<size_t>(n * n), 0.0), hd(hp.size(), 0.0), cross(hp.size(), 0.0);
+  for (int64_t s = 0; s < samples; ++s)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        const double pi = c.x[static_cast<size_t>(s * n + i)], pj = c.x[static_cast<size_t>(s * n + j)];
+        const double di = xd[static_cast<size_t>(s * n + i)], dj = xd[static_cast<size_t>(s * n + j)];
+        hp[static_cast<size_t>(i * n + j)] += pi * pj;
+        hd[static_cast<size_t>(i * n + j)] += di * dj;
+        cross[static_cast<size_t>(i * n + j)] += di * pj;
+      }
+  c.layer.target = 0.6;
+  const std::vector<float> dense = c.layer.matrix;
+  PruneLayer plain = c.layer, corrected = c.layer;
+  LayerGram without{1, n, samples, {hp}, {}, {}}, with{1, n, samples, {hp}, {cross}, {hd}};
+  ASSERT_TRUE(prune_with_update(plain, without));
+  ASSERT_TRUE(prune_with_update(corrected, with));
+  EXPECT_EQ(std::count(corrected.matrix.begin(), corrected.matrix.end(), 0.f), std::llround(0.6 * 32 * n));
+  // Plain reference: sum (W' x_p - W x_d)^2 / sum (W x_d)^2.
+  auto error = [&](const std::vector<float>& w) {
+    double e = 0, energy = 0;
+    for (int64_t s = 0; s < samples; ++s)
+      for (int64_t r = 0; r < 32; ++r) {
+        double y = 0, y_ref = 0;
+        for (int64_t k = 0; k < n; ++k) {
+          y += w[static_cast<size_t>(r * n + k)] * c.x[static_cast<size_t>(s * n + k)];
+          y_ref += dense[static_cast<size_t>(r * n + k)] * xd[static_cast<size_t>(s * n + k)];
+        }
+        e += (y - y_ref) * (y - y_ref);
+        energy += y_ref * y_ref;
+      }
+    return e / energy;
+  };
+  const double e_plain = error(plain.matrix), e_corrected = error(corrected.matrix);
+  EXPECT_NEAR(relative_output_error(corrected.matrix, dense, with), e_corrected, 1e-5 + 1e-4 * e_corrected);
+  EXPECT_NEAR(relative_output_error(plain.matrix, dense, with), e_plain, 1e-5 + 1e-4 * e_plain);
+  std::printf("against the dense output: obs %.4f, obs with the cross term %.4f\n", e_plain, e_corrected);
+  // Measured: 0.211 and 0.173.
+  EXPECT_LT(e_corrected, 0.9 * e_plain);
+}
+
+TEST(PruneUpdate, DefaultFollowsTheCalibrationData) {
+  RandomCalibration data(32, 2000, -1.f, 1.f);
+  PassContext with_data;
+  mlp_with_data("prune(sparsity=0.7)", data, with_data);
+  EXPECT_NE(layer(with_data, "fc1")->decision.find("obs update"), std::string::npos) << layer(with_data, "fc1")->decision;
+  PassContext none;
+  mlp_with_data("prune(sparsity=0.7,update=none)", data, none);
+  EXPECT_EQ(layer(none, "fc1")->decision.find("obs"), std::string::npos) << layer(none, "fc1")->decision;
+  PassContext without_data;
+  ir::Graph g = pruned(mlp(), "prune(sparsity=0.7)", &without_data);
+  EXPECT_EQ(layer(without_data, "fc1")->decision.find("obs"), std::string::npos);
+  bool said = false;
+  for (const PassReport& r : without_data.reports)
+    for (const std::string& note : r.notes) said |= note.find("update=none") != std::string::npos;
+  EXPECT_TRUE(said);
+  // Asked for without data: an error naming the option.
+  ir::Graph g2 = mlp().g;
+  PassContext ctx;
+  Status st = run(g2, "prune(update=obs)", ctx);
+  EXPECT_EQ(st.code(), Status::kInvalidInput) << st.message();
+  EXPECT_NE(st.message().find("update=obs"), std::string::npos) << st.message();
+}
+
+// Relative squared error of the graph's outputs against `reference`'s on random inputs.
+double model_error(const ir::Graph& g, const ir::Graph& reference, uint32_t seed) {
+  double noise = 0, energy = 0;
+  for (int s = 0; s < 8; ++s) {
+    const std::vector<std::vector<float>> in = random_inputs(reference, seed + static_cast<uint32_t>(s) * 3);
+    const std::vector<float> y = run_graph(g, in)[0], y_ref = run_graph(reference, in)[0];
+    for (size_t i = 0; i < y.size(); ++i) {
+      noise += (static_cast<double>(y[i]) - y_ref[i]) * (y[i] - y_ref[i]);
+      energy += static_cast<double>(y_ref[i]) * y_ref[i];
+    }
+  }
+  return noise / energy;
+}
+
+TEST(PruneUpdate, ConvGraphKeepsPatternsAndBeatsMagnitudeOnUnseenInputs) {
+  // Calibration in [-2, 2] like random_inputs; the error is measured on other samples.
+  RandomCalibration data(48, 3000, -2.f, 2.f);
+  Builder b = cnn();
+  for (const char* options : {"sparsity=0.7,scope=layer,min_params=0", "sparsity=0.75,pattern=block4,scope=layer,min_params=0",
+                              "pattern=2:4,min_params=0"}) {
+    PassContext obs_ctx, mag_ctx;
+    obs_ctx.calibration = mag_ctx.calibration = &data;
+    ir::Graph obs = b.g, mag = b.g;
+    ASSERT_TRUE(run(obs, std::string("prune(") + options + ")", obs_ctx).is_ok()) << options;
+    ASSERT_TRUE(run(mag, std::string("prune(") + options + ",update=none)", mag_ctx).is_ok()) << options;
+    for (const char* node : {"pw", "mid", "odd"}) {
+      EXPECT_EQ(zeros(obs, node), zeros(mag, node)) << options << " " << node;
+      EXPECT_NE(layer(obs_ctx, node)->decision.find("obs update"), std::string::npos) << layer(obs_ctx, node)->decision;
+      const std::vector<float> w = weights(obs, node);
+      const int64_t rows = weight_of(obs, node).shape.sizes()[0], cols = static_cast<int64_t>(w.size()) / rows;
+      if (std::string(options).find("block4") != std::string::npos && rows % 4 == 0) {
+        for (int64_t blk = 0; blk < rows / 4; ++blk)
+          for (int64_t c = 0; c < cols; ++c) {
+            int zero = 0;
+            for (int64_t r = 0; r < 4; ++r) zero += w[static_cast<size_t>((blk * 4 + r) * cols + c)] == 0.f;
+            ASSERT_TRUE(zero == 0 || zero == 4) << node;
+          }
+      }
+      if (std::string(options).find("2:4") != std::string::npos) {
+        for (size_t g = 0; g < w.size(); g += 4)
+          ASSERT_EQ((w[g] == 0.f) + (w[g + 1] == 0.f) + (w[g + 2] == 0.f) + (w[g + 3] == 0.f), 2) << node;
+      }
+    }
+    const double e_obs = model_error(obs, b.g, 900), e_mag = model_error(mag, b.g, 900);
+    std::printf("cnn prune(%s): output error obs %.4f, magnitude %.4f\n", options, e_obs, e_mag);
+    // Measured: 0.37, 0.39 and 0.37 of magnitude's error.
+    EXPECT_LT(e_obs, 0.6 * e_mag) << options;
+  }
+}
+
+TEST(PruneUpdate, GroupedAndStridedConvs) {
+  // stem -> grouped (2 groups, 3x3, stride 2) -> 1x1: each group has its own H.
+  Builder b;
+  TensorId x = b.input("x", {1, 8, 9, 9});
+  TensorId h = b.conv("stem", x, 8, 16, 3);
+  h = b.conv("grouped", h, 16, 32, 3, 2, 2);
+  b.output(b.conv("pw", h, 32, 32, 1));
+  RandomCalibration data(48, 4000, -2.f, 2.f);
+  PassContext obs_ctx, mag_ctx;
+  obs_ctx.calibration = mag_ctx.calibration = &data;
+  ir::Graph obs = b.g, mag = b.g;
+  ASSERT_TRUE(run(obs, "prune(sparsity=0.6,scope=layer,min_params=0)", obs_ctx).is_ok());
+  ASSERT_TRUE(run(mag, "prune(sparsity=0.6,scope=layer,min_params=0,update=none)", mag_ctx).is_ok());
+  for (const char* node : {"grouped", "pw"}) {
+    EXPECT_EQ(zeros(obs, node), std::llround(0.6 * static_cast<double>(weight_of(obs, node).shape.num_elements()))) << node;
+    EXPECT_NE(layer(obs_ctx, node)->decision.find("obs update"), std::string::npos) << layer(obs_ctx, node)->decision;
+  }
+  const double e_obs = model_error(obs, b.g, 950), e_mag = model_error(mag, b.g, 950);
+  std::printf("grouped convs: output error obs %.4f, magnitude %.4f\n", e_obs, e_mag);
+  // Measured: 0.316 and 0.392 (random weights and inputs: little correlation to exploit).
+  EXPECT_LT(e_obs, 0.9 * e_mag);
+}
+
 // ---- trained models -------------------------------------------------------------------
 
 const npy::Array& npy_file(const std::string& name) {
@@ -307,6 +552,51 @@ double top1(const std::string& model, const std::string& pipeline) {
   return 100.0 * correct / n;
 }
 
+// The first `count` rows of an array as calibration samples.
+class FirstRows final : public CalibrationData {
+ public:
+  FirstRows(const npy::Array& a, size_t count) : a_(a), count_(count) {}
+  size_t size() const override { return count_; }
+  void fill(size_t sample, size_t, float* out, size_t count) const override {
+    std::memcpy(out, a_.as<float>() + sample * count, count * sizeof(float));
+  }
+
+ private:
+  const npy::Array& a_;
+  size_t count_;
+};
+
+// The classes the model after `pipeline` (calibrated on `calib`) predicts for images
+// [begin, end) of `images`.
+std::vector<int64_t> predictions(const std::string& model, const std::string& pipeline, const CalibrationData& calib,
+                                 const npy::Array& images, int64_t begin, int64_t end) {
+  ir::Graph g = onnx_import::import_model(test::testdata_dir() + "/models/" + model + ".onnx");
+  PassContext ctx;
+  ctx.calibration = &calib;
+  Status st = run_pipeline(g, pipeline, ctx);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  g.compact();
+  const std::vector<uint8_t> bytes = format::serialize(g, format::WriteOptions{});
+  auto loaded = rt::Model::load_buffer(bytes.data(), bytes.size(), model);
+  EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
+  auto it = rt::Interpreter::create(loaded.value(), rt::InterpreterOptions{});
+  EXPECT_TRUE(it.is_ok()) << it.status().message();
+  std::vector<int64_t> classes;
+  for (int64_t i = begin; i < end; ++i) {
+    std::memcpy(it.value()->input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
+    EXPECT_TRUE(it.value()->invoke().is_ok());
+    const auto* logits = static_cast<const float*>(it.value()->output_data(0));
+    classes.push_back(std::max_element(logits, logits + 10) - logits);
+  }
+  return classes;
+}
+
+double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  int64_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+  return 100.0 * static_cast<double>(same) / static_cast<double>(a.size());
+}
+
 std::string with_prune(const std::string& options) {
   return "fold,fold_batchnorm,fuse_activation,remove_identity,prune(" + options + "),nhwc,dce";
 }
@@ -316,18 +606,39 @@ TEST(PruneModels, HalfSparsityKeepsTopOne) {
     const double dense = top1(model, kCanonicalPipeline);
     const double pruned = top1(model, with_prune("sparsity=0.5"));
     std::printf("%s: top-1 dense %.2f%%, prune(sparsity=0.5) %.2f%%\n", model, dense, pruned);
-    // Measured: 0.3 points (MLP), 4.5 (CNN: one-shot, no fine-tuning).
-    EXPECT_LE(dense - pruned, std::string(model) == "fmnist_mlp" ? 1.0 : 6.5) << model;
+    // Measured with the default update=obs: 0.2 points (MLP), 0.35 (CNN); magnitude pruning
+    // alone (update=none) lost 0.3 and 4.5.
+    EXPECT_LE(dense - pruned, std::string(model) == "fmnist_mlp" ? 1.0 : 2.0) << model;
   }
 }
 
 TEST(PruneModels, SensitivityScheduleBeatsUniformOnTheCnn) {
-  const double uniform = top1("fmnist_cnn", with_prune("sparsity=0.5"));
-  const double sensitivity = top1("fmnist_cnn", with_prune("sparsity=0.5,schedule=sensitivity"));
-  std::printf("fmnist_cnn prune(sparsity=0.5): top-1 uniform %.2f%%, sensitivity %.2f%%\n", uniform, sensitivity);
+  // Magnitude pruning only: the allocation is what is compared.
+  const double uniform = top1("fmnist_cnn", with_prune("sparsity=0.5,update=none"));
+  const double sensitivity = top1("fmnist_cnn", with_prune("sparsity=0.5,schedule=sensitivity,update=none"));
+  std::printf("fmnist_cnn prune(sparsity=0.5,update=none): top-1 uniform %.2f%%, sensitivity %.2f%%\n", uniform, sensitivity);
   // Measured: 89.05% and 92.55%.
   EXPECT_GE(sensitivity, uniform + 1.0);
 }
+
+TEST(PruneModels, ObsUpdateKeepsTheDenseModelsPredictionsOnHeldOutImages) {
+  // H from calibration images 0-299; agreement with the dense model on images 300-499.
+  const npy::Array& calib = npy_file("fmnist_calib_500.npy");
+  FirstRows first(calib, 300);
+  const std::pair<const char*, const char*> cases[] = {{"fmnist_mlp", "sparsity=0.8"}, {"fmnist_cnn", "sparsity=0.7"}};
+  for (const auto& [model, options] : cases) {
+    const std::vector<int64_t> dense = predictions(model, kCanonicalPipeline, first, calib, 300, 500);
+    const double obs = agreement(dense, predictions(model, with_prune(options), first, calib, 300, 500));
+    const double none =
+        agreement(dense, predictions(model, with_prune(std::string(options) + ",update=none"), first, calib, 300, 500));
+    std::printf("%s prune(%s): agreement with dense on held-out calibration images: obs %.1f%%, none %.1f%%\n", model,
+                options, obs, none);
+    // Measured: MLP 96.5% (none 91.0%), CNN 97.5% (none 52.5%).
+    EXPECT_GE(obs, 95.0) << model;
+    EXPECT_GE(obs, none + 5.0) << model;
+  }
+}
+
 
 }  // namespace
 }  // namespace pare::passes

@@ -1,0 +1,571 @@
+#include "passes/prune_reconstruct.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "ir/status.h"
+#include "passes/canonical.h"
+#include "passes/graph_runner.h"
+#include "passes/pass_util.h"
+
+namespace pare::passes {
+namespace {
+
+// ---- linear algebra on small dense symmetric matrices (row-major, double) ----------------
+
+// In place: the lower Cholesky factor L of a (a = L L^T), upper triangle zeroed. False when a
+// is not positive definite.
+bool cholesky(std::vector<double>& a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    double* rj = &a[static_cast<size_t>(j * n)];
+    double d = rj[j];
+    for (int64_t k = 0; k < j; ++k) d -= rj[k] * rj[k];
+    if (!(d > 0) || !std::isfinite(d)) return false;
+    d = std::sqrt(d);
+    rj[j] = d;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double* ri = &a[static_cast<size_t>(i * n)];
+      double s = ri[j];
+      for (int64_t k = 0; k < j; ++k) s -= ri[k] * rj[k];
+      ri[j] = s / d;
+    }
+    for (int64_t k = j + 1; k < n; ++k) rj[k] = 0;
+  }
+  return true;
+}
+
+// z = H^-1 b from H's lower Cholesky factor `l`.
+void cholesky_solve(const std::vector<double>& l, int64_t n, std::vector<double>& b) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double* li = &l[static_cast<size_t>(i * n)];
+    double s = b[static_cast<size_t>(i)];
+    for (int64_t k = 0; k < i; ++k) s -= li[k] * b[static_cast<size_t>(k)];
+    b[static_cast<size_t>(i)] = s / li[i];
+  }
+  for (int64_t i = n - 1; i >= 0; --i) {
+    const double v = b[static_cast<size_t>(i)] /= l[static_cast<size_t>(i * n + i)];
+    const double* li = &l[static_cast<size_t>(i * n)];
+    for (int64_t k = 0; k < i; ++k) b[static_cast<size_t>(k)] -= li[k] * v;
+  }
+}
+
+// The upper factor U of H^-1 = U^T U, from H's lower Cholesky factor `h`.
+bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<double>& u) {
+  // L^-1 (lower), column by column by forward substitution.
+  std::vector<double> inv(static_cast<size_t>(n * n), 0.0);
+  for (int64_t c = 0; c < n; ++c) {
+    inv[static_cast<size_t>(c * n + c)] = 1.0 / h[static_cast<size_t>(c * n + c)];
+    for (int64_t i = c + 1; i < n; ++i) {
+      double s = 0;
+      for (int64_t k = c; k < i; ++k) s += h[static_cast<size_t>(i * n + k)] * inv[static_cast<size_t>(k * n + c)];
+      inv[static_cast<size_t>(i * n + c)] = -s / h[static_cast<size_t>(i * n + i)];
+    }
+  }
+  // H^-1 = L^-T L^-1: entry (i, j) sums over k >= max(i, j) of inv[k][i] inv[k][j].
+  std::vector<double> hinv(static_cast<size_t>(n * n), 0.0);
+  for (int64_t k = 0; k < n; ++k) {
+    const double* rk = &inv[static_cast<size_t>(k * n)];
+    for (int64_t i = 0; i <= k; ++i) {
+      const double v = rk[i];
+      if (v == 0) continue;
+      double* hi = &hinv[static_cast<size_t>(i * n)];
+      for (int64_t j = 0; j <= i; ++j) hi[j] += v * rk[j];
+    }
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < i; ++j) hinv[static_cast<size_t>(j * n + i)] = hinv[static_cast<size_t>(i * n + j)];
+  if (!cholesky(hinv, n)) return false;
+  u.assign(static_cast<size_t>(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) u[static_cast<size_t>(j * n + i)] = hinv[static_cast<size_t>(i * n + j)];
+  return true;
+}
+
+// ---- the OBS update of one group of rows --------------------------------------------------
+
+// Units to zero among [start, end) of the layer's units in processing order, so that the
+// total is llround(target * units) exactly, as magnitude pruning zeroes.
+int64_t quota(double target, int64_t start, int64_t end) {
+  return std::llround(target * static_cast<double>(end)) - std::llround(target * static_cast<double>(start));
+}
+
+// Rows [row0, row0 + rows) of l.matrix share one H. `unit0`: the units of the rows before.
+// `cross` (X_d^T X_p, or empty): first refit the rows to the dense model's output on the
+// dense model's inputs X_d, the least-squares fit from the pruned model's inputs X_p
+// (W X_d^T X_p H^-1, damped towards W), so that the errors of the layers before are
+// corrected too.
+bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<double>& gram,
+                  const std::vector<double>& cross, int64_t unit0) {
+  const int64_t n = l.cols, ur = l.unit_rows;
+  std::vector<double> h = gram;
+  double mean_diag = 0;
+  for (int64_t i = 0; i < n; ++i) mean_diag += h[static_cast<size_t>(i * n + i)];
+  mean_diag /= static_cast<double>(n);
+  if (!(mean_diag > 0)) return false;
+  std::vector<double> added(static_cast<size_t>(n));  // to the diagonal
+  for (int64_t i = 0; i < n; ++i) {
+    double& d = h[static_cast<size_t>(i * n + i)];
+    const double before = d;
+    if (d == 0) d = mean_diag;  // an input that is always zero: its weights do not matter
+    d += kObsDamping * mean_diag;
+    added[static_cast<size_t>(i)] = d - before;
+  }
+  std::vector<double> u;
+  if (!cholesky(h, n) || !inverse_upper_factor(h, n, u)) return false;
+
+  std::vector<double> w(static_cast<size_t>(rows * n));
+  for (int64_t i = 0; i < rows * n; ++i) w[static_cast<size_t>(i)] = l.matrix[static_cast<size_t>(row0 * n + i)];
+  if (!cross.empty()) {
+    std::vector<double> b(static_cast<size_t>(n));
+    for (int64_t r = 0; r < rows; ++r) {
+      double* wr = &w[static_cast<size_t>(r * n)];
+      // The damping pulls towards W, not towards zero: W' (H + D) = W X_d^T X_p + W D, so
+      // that W' = W where X_p = X_d.
+      for (int64_t j = 0; j < n; ++j) b[static_cast<size_t>(j)] = added[static_cast<size_t>(j)] * wr[j];
+      for (int64_t j = 0; j < n; ++j) {
+        const double* cj = &cross[static_cast<size_t>(j * n)];
+        for (int64_t k = 0; k < n; ++k) b[static_cast<size_t>(k)] += wr[j] * cj[k];
+      }
+      cholesky_solve(h, n, b);
+      std::copy(b.begin(), b.end(), wr);
+    }
+  }
+  std::vector<char> zeroed(w.size(), 0);
+  auto at = [&](int64_t r, int64_t c) -> double& { return w[static_cast<size_t>(r * n + c)]; };
+  auto score = [&](int64_t r, int64_t c) {
+    const double d = u[static_cast<size_t>(c * n + c)];
+    return at(r, c) * at(r, c) / (d * d);
+  };
+
+  std::vector<double> err(static_cast<size_t>(rows * kObsBlock));
+  for (int64_t i1 = 0; i1 < n; i1 += kObsBlock) {
+    const int64_t i2 = std::min(n, i1 + kObsBlock), nb = i2 - i1;
+    if (!l.two_of_four) {
+      // The block's lowest-scoring units (ur rows x 1 column), ties: the first.
+      const int64_t blocks = rows / ur;
+      const int64_t k = quota(l.target, unit0 + blocks * i1, unit0 + blocks * i2);
+      std::vector<std::pair<double, int64_t>> units;
+      units.reserve(static_cast<size_t>(blocks * nb));
+      for (int64_t b = 0; b < blocks; ++b)
+        for (int64_t c = i1; c < i2; ++c) {
+          double s = 0;
+          for (int64_t r = b * ur; r < (b + 1) * ur; ++r) s += score(r, c);
+          units.push_back({s, b * n + c});
+        }
+      const auto kk = static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(units.size())));
+      if (kk < units.size()) std::nth_element(units.begin(), units.begin() + static_cast<std::ptrdiff_t>(kk), units.end());
+      for (size_t i = 0; i < kk; ++i) {
+        const int64_t b = units[i].second / n, c = units[i].second % n;
+        for (int64_t r = b * ur; r < (b + 1) * ur; ++r) zeroed[static_cast<size_t>(r * n + c)] = 1;
+      }
+    }
+    for (int64_t j = i1; j < i2; ++j) {
+      if (l.two_of_four && j % 4 == 0)
+        for (int64_t r = 0; r < rows; ++r) {
+          int order[4] = {0, 1, 2, 3};
+          std::stable_sort(order, order + 4, [&](int a, int b) { return score(r, j + a) < score(r, j + b); });
+          zeroed[static_cast<size_t>(r * n + j + order[0])] = 1;
+          zeroed[static_cast<size_t>(r * n + j + order[1])] = 1;
+        }
+      const double* uj = &u[static_cast<size_t>(j * n)];
+      for (int64_t r = 0; r < rows; ++r) {
+        double* wr = &w[static_cast<size_t>(r * n)];
+        const double e = zeroed[static_cast<size_t>(r * n + j)] ? wr[j] / uj[j] : 0.0;
+        err[static_cast<size_t>(r * kObsBlock + (j - i1))] = e;
+        if (e == 0) continue;
+        wr[j] = 0;
+        for (int64_t c = j + 1; c < i2; ++c) wr[c] -= e * uj[c];
+      }
+    }
+    // The block's errors into the later columns.
+    for (int64_t r = 0; r < rows && i2 < n; ++r) {
+      double* wr = &w[static_cast<size_t>(r * n)];
+      for (int64_t t = 0; t < nb; ++t) {
+        const double e = err[static_cast<size_t>(r * kObsBlock + t)];
+        if (e == 0) continue;
+        const double* ut = &u[static_cast<size_t>((i1 + t) * n)];
+        for (int64_t c = i2; c < n; ++c) wr[c] -= e * ut[c];
+      }
+    }
+  }
+  for (int64_t i = 0; i < rows * n; ++i)
+    l.matrix[static_cast<size_t>(row0 * n + i)] = zeroed[static_cast<size_t>(i)] ? 0.f : static_cast<float>(w[static_cast<size_t>(i)]);
+  return true;
+}
+
+}  // namespace
+
+bool prune_with_update(PruneLayer& l, const LayerGram& gram) {
+  if (gram.cols != l.cols || gram.groups < 1 || l.rows % gram.groups != 0 ||
+      static_cast<int64_t>(gram.h.size()) != gram.groups)
+    return false;
+  const int64_t rows = l.rows / gram.groups;
+  if (rows % l.unit_rows != 0 || (l.two_of_four && l.cols % 4 != 0)) return false;
+  if (l.target <= 0) return true;
+  const std::vector<float> original = l.matrix;
+  for (int64_t k = 0; k < gram.groups; ++k)
+    if (!update_group(l, k * rows, rows, gram.h[static_cast<size_t>(k)],
+                      gram.cross.empty() ? std::vector<double>{} : gram.cross[static_cast<size_t>(k)],
+                      k * rows / l.unit_rows * l.cols)) {
+      l.matrix = original;
+      return false;
+    }
+  return true;
+}
+
+double relative_output_error(const std::vector<float>& a, const std::vector<float>& b, const LayerGram& gram) {
+  const int64_t n = gram.cols, rows = static_cast<int64_t>(b.size()) / n / gram.groups;
+  const bool cross = !gram.cross.empty();
+  // Without cross: sum (a - b) H (a - b)^T / b H b^T. With it, against b on the dense inputs:
+  // a H a^T - 2 b (X_d^T X_p) a^T + b H_d b^T over b H_d b^T.
+  double noise = 0, energy = 0;
+  std::vector<double> d(static_cast<size_t>(n)), x(static_cast<size_t>(n)), hd(static_cast<size_t>(n)),
+      hx(static_cast<size_t>(n)), ca(static_cast<size_t>(n));
+  // y += v_i * m[i, :] over i: m v for a symmetric m, or m^T v; sums of rows vectorize.
+  auto rows_times = [n](const std::vector<double>& m, const std::vector<double>& v, std::vector<double>& y) {
+    std::fill(y.begin(), y.end(), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const double vi = v[static_cast<size_t>(i)];
+      if (vi == 0) continue;
+      const double* mi = &m[static_cast<size_t>(i * n)];
+      for (int64_t j = 0; j < n; ++j) y[static_cast<size_t>(j)] += vi * mi[j];
+    }
+  };
+  auto dot = [](const std::vector<double>& u, const std::vector<double>& v) {
+    double s = 0;
+    for (size_t i = 0; i < u.size(); ++i) s += u[i] * v[i];
+    return s;
+  };
+  for (int64_t r = 0; r < rows * gram.groups; ++r) {
+    const size_t group = static_cast<size_t>(r / rows);
+    for (int64_t c = 0; c < n; ++c) {
+      const double av = a[static_cast<size_t>(r * n + c)], bv = b[static_cast<size_t>(r * n + c)];
+      d[static_cast<size_t>(c)] = cross ? av : av - bv;
+      x[static_cast<size_t>(c)] = bv;
+    }
+    rows_times(gram.h[group], d, hd);
+    noise += dot(d, hd);
+    rows_times(cross ? gram.dense_h[group] : gram.h[group], x, hx);
+    const double e = dot(x, hx);
+    energy += e;
+    if (cross) {
+      rows_times(gram.cross[group], x, ca);  // (X_d^T X_p)^T b = X_p^T X_d b
+      noise += e - 2 * dot(d, ca);
+    }
+  }
+  return energy > 0 ? std::max(0.0, noise) / energy : noise;
+}
+
+namespace {
+
+// ---- measuring H on the graph -------------------------------------------------------------
+
+// X^T X over rows added one at a time: the lower triangle, summed in float over chunks of
+// kChunk rows, tile by tile of kTile rows of H so that the tile stays in cache while the
+// chunk's rows go by (zero inputs skipped: most inputs after a ReLU are zero), then folded
+// into doubles.
+class GramSum {
+ public:
+  // with_cross: also X_d^T X_p over rows given in pairs (pruned model's, dense model's).
+  GramSum(int64_t n, bool with_cross)
+      : n_(n), chunk_(static_cast<size_t>(kChunk * n)), partial_(static_cast<size_t>(n * n)),
+        sum_(static_cast<size_t>(n * n), 0.0) {
+    if (with_cross) {
+      dense_chunk_.resize(chunk_.size());
+      cross_.assign(sum_.size(), 0.0);
+      dense_sum_.assign(sum_.size(), 0.0);
+    }
+  }
+
+  void add(const float* x, const float* dense) {
+    std::copy(x, x + n_, chunk_.begin() + pending_ * n_);
+    if (!cross_.empty()) std::copy(dense, dense + n_, dense_chunk_.begin() + pending_ * n_);
+    ++rows_;
+    if (++pending_ == kChunk) flush();
+  }
+
+  // X_p^T X_p; then X_d^T X_p and X_d^T X_d (empty without cross).
+  std::vector<double> take() {
+    flush();
+    mirror(sum_);
+    mirror(dense_sum_);
+    return std::move(sum_);
+  }
+  std::vector<double> take_cross() { return std::move(cross_); }
+  std::vector<double> take_dense() { return std::move(dense_sum_); }
+  int64_t rows() const { return rows_; }
+
+ private:
+  static constexpr int64_t kChunk = 64, kTile = 16;
+  void mirror(std::vector<double>& m) const {
+    if (m.empty()) return;
+    for (int64_t i = 0; i < n_; ++i)
+      for (int64_t j = 0; j < i; ++j) m[static_cast<size_t>(j * n_ + i)] = m[static_cast<size_t>(i * n_ + j)];
+  }
+  // The lower triangle of the chunk's X^T X added to `sum`.
+  void add_lower(const std::vector<float>& chunk, std::vector<double>& sum) {
+    std::fill(partial_.begin(), partial_.end(), 0.f);
+    for (int64_t i0 = 0; i0 < n_; i0 += kTile)
+      for (int64_t s = 0; s < pending_; ++s) {
+        const float* x = &chunk[static_cast<size_t>(s * n_)];
+        for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
+          const float xi = x[i];
+          if (xi == 0.f) continue;
+          float* p = &partial_[static_cast<size_t>(i * n_)];
+          for (int64_t j = 0; j <= i; ++j) p[j] += xi * x[j];
+        }
+      }
+    for (int64_t i = 0; i < n_; ++i)
+      for (int64_t j = 0; j <= i; ++j) sum[static_cast<size_t>(i * n_ + j)] += partial_[static_cast<size_t>(i * n_ + j)];
+  }
+  void flush() {
+    if (pending_ == 0) return;
+    add_lower(chunk_, sum_);
+    if (!cross_.empty()) {
+      add_lower(dense_chunk_, dense_sum_);
+      std::fill(partial_.begin(), partial_.end(), 0.f);
+      for (int64_t i0 = 0; i0 < n_; i0 += kTile)
+        for (int64_t s = 0; s < pending_; ++s) {
+          const float* x = &chunk_[static_cast<size_t>(s * n_)];
+          const float* d = &dense_chunk_[static_cast<size_t>(s * n_)];
+          for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
+            const float di = d[i];
+            if (di == 0.f) continue;
+            float* p = &partial_[static_cast<size_t>(i * n_)];
+            for (int64_t j = 0; j < n_; ++j) p[j] += di * x[j];
+          }
+        }
+      for (size_t i = 0; i < cross_.size(); ++i) cross_[i] += partial_[i];
+    }
+    pending_ = 0;
+  }
+  int64_t n_;
+  std::vector<float> chunk_, dense_chunk_, partial_;
+  std::vector<double> sum_, cross_, dense_sum_;
+  int64_t rows_ = 0;
+  int64_t pending_ = 0;
+};
+
+// `count` of `total` row indices, evenly spaced from a phase that moves with the sample, so
+// that the samples together cover all positions.
+std::vector<int64_t> spread_rows(int64_t total, int64_t count, size_t sample) {
+  std::vector<int64_t> picked;
+  if (count >= total) {
+    picked.resize(static_cast<size_t>(total));
+    std::iota(picked.begin(), picked.end(), 0);
+    return picked;
+  }
+  const double phase = std::fmod(static_cast<double>(sample) * 0.6180339887, 1.0);
+  for (int64_t i = 0; i < count; ++i)
+    picked.push_back(std::min(total - 1, static_cast<int64_t>((static_cast<double>(i) + phase) * static_cast<double>(total) / static_cast<double>(count))));
+  return picked;
+}
+
+// How one input tensor of the layer turns into rows of its weight matrix's inputs.
+struct InputLayout {
+  bool conv = false;
+  int64_t batch = 1, channels = 0, height = 1, width = 1;  // conv input, NCHW (1-D: height 1)
+  int64_t out_h = 1, out_w = 1, kh = 1, kw = 1;
+  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1, pad_h = 0, pad_w = 0;
+  int64_t groups = 1;
+  bool trans_a = false;  // Gemm input stored [K, M]
+  int64_t m = 0;         // Gemm/MatMul rows per sample
+};
+
+// Why the layer's inputs cannot be read as rows, or "".
+std::string describe_input(const ir::Graph& g, const PruneLayer& l, InputLayout& in) {
+  const ir::Node& node = g.node(l.node);
+  const ir::Tensor& x = g.tensor(node.inputs[0]);
+  if (!x.shape.is_static() || x.dtype != ir::DType::kFloat32) return "input is not a static float32 tensor";
+  const std::vector<int64_t> dims = x.shape.sizes();
+  if (node.op != ir::OpKind::kConv) {
+    in.trans_a = node.op == ir::OpKind::kGemm && node.attrs.get_int("transA", 0) != 0;
+    if (dims.empty() || (in.trans_a ? dims.front() : dims.back()) != l.cols) return "input's last axis is not the weight's";
+    in.m = x.shape.num_elements() / l.cols;
+    return "";
+  }
+  if (node.attrs.has("layout")) return "conv not in NCHW layout";
+  const std::vector<int64_t> wd = g.tensor(l.weight).shape.sizes();
+  const size_t spatial = dims.size() - 2;
+  if (dims.size() < 3 || dims.size() > 4 || wd.size() != dims.size()) return "conv is not 1-D or 2-D";
+  in.conv = true;
+  in.batch = dims[0];
+  in.channels = dims[1];
+  in.groups = node.attrs.get_int("group", 1);
+  if (in.groups < 1 || in.channels != wd[1] * in.groups) return "conv input channels do not match the weight";
+  const std::vector<int64_t> strides = node.attrs.get_ints("strides", std::vector<int64_t>(spatial, 1));
+  const std::vector<int64_t> dilations = node.attrs.get_ints("dilations", std::vector<int64_t>(spatial, 1));
+  std::vector<int64_t> pads = node.attrs.get_ints("pads", std::vector<int64_t>(2 * spatial, 0));
+  if (strides.size() != spatial || dilations.size() != spatial || pads.size() != 2 * spatial)
+    return "conv attributes do not match its rank";
+  const std::string auto_pad = node.attrs.get_string("auto_pad", "NOTSET");
+  std::vector<int64_t> out(spatial);
+  for (size_t i = 0; i < spatial; ++i) {
+    const int64_t size = dims[2 + i], kernel = wd[2 + i], extent = (kernel - 1) * dilations[i] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      out[i] = (size + strides[i] - 1) / strides[i];
+      const int64_t total = std::max<int64_t>(0, (out[i] - 1) * strides[i] + extent - size);
+      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    } else {
+      if (auto_pad == "VALID") pads[i] = pads[i + spatial] = 0;
+      out[i] = (size + pads[i] + pads[i + spatial] - extent) / strides[i] + 1;
+    }
+    if (out[i] < 1) return "conv output is empty";
+  }
+  const bool two_d = spatial == 2;
+  in.height = two_d ? dims[2] : 1;
+  in.width = dims.back();
+  in.kh = two_d ? wd[2] : 1;
+  in.kw = wd.back();
+  in.out_h = two_d ? out[0] : 1;
+  in.out_w = out.back();
+  in.stride_h = two_d ? strides[0] : 1;
+  in.stride_w = strides.back();
+  in.dil_h = two_d ? dilations[0] : 1;
+  in.dil_w = dilations.back();
+  in.pad_h = two_d ? pads[0] : 0;
+  in.pad_w = pads[spatial - 1];
+  return "";
+}
+
+// One row of the layer's inputs: gemm row r, or the im2col row of output pixel r, group grp.
+void input_row(const InputLayout& in, const float* x, int64_t cols, int64_t r, int64_t grp, float* out) {
+  if (!in.conv) {
+    for (int64_t c = 0; c < cols; ++c) out[c] = in.trans_a ? x[c * in.m + r] : x[r * cols + c];
+    return;
+  }
+  const int64_t per_group = in.channels / in.groups;
+  const int64_t b = r / (in.out_h * in.out_w), oy = r / in.out_w % in.out_h, ox = r % in.out_w;
+  for (int64_t ci = 0; ci < per_group; ++ci) {
+    const float* plane = x + (b * in.channels + grp * per_group + ci) * in.height * in.width;
+    for (int64_t ky = 0; ky < in.kh; ++ky) {
+      const int64_t iy = oy * in.stride_h - in.pad_h + ky * in.dil_h;
+      for (int64_t kx = 0; kx < in.kw; ++kx) {
+        const int64_t ix = ox * in.stride_w - in.pad_w + kx * in.dil_w;
+        *out++ = iy >= 0 && iy < in.height && ix >= 0 && ix < in.width ? plane[iy * in.width + ix] : 0.f;
+      }
+    }
+  }
+}
+
+// Runs the graph up to tensor x only, channels-last (the fast conv kernels); x itself stays
+// NCHW as the graph output.
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
+  ir::Graph upto = g;
+  upto.outputs = {x};
+  upto.remove_dead_nodes();
+  PassContext scratch;
+  Status nhwc = run_nhwc(upto, PassOptions{}, scratch);
+  if (!nhwc.is_ok()) throw_internal("channels-last copy: " + nhwc.message());
+  return std::make_unique<GraphRunner>(upto, std::vector<ir::TensorId>{upto.outputs[0]});
+}
+
+// H of the layer's inputs on the graph as it is now and, with `dense` (the graph before
+// pruning), X_d^T X_p; or the reason they cannot be measured.
+std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
+                         size_t samples, LayerGram& gram) {
+  InputLayout in;
+  const std::string why = describe_input(g, l, in);
+  if (!why.empty()) return why;
+  const ir::TensorId x = g.node(l.node).inputs[0];
+  const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
+  std::unique_ptr<GraphRunner> runner, dense_runner;
+  if (graph_input == g.inputs.end()) {
+    runner = runner_upto(g, x);
+    if (dense) dense_runner = runner_upto(*dense, x);
+  } else {
+    runner = std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});  // the input is the data
+  }
+  // Enough samples for kObsMaxRows rows, but never fewer than kObsMinSamples.
+  const int64_t rows_per_sample = in.conv ? in.batch * in.out_h * in.out_w : in.m;
+  samples = std::min<size_t>(samples, static_cast<size_t>(std::max<int64_t>(
+                                          static_cast<int64_t>(kObsMinSamples), (kObsMaxRows + rows_per_sample - 1) / rows_per_sample)));
+  const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
+  std::vector<GramSum> sums(static_cast<size_t>(in.groups), GramSum(l.cols, dense_runner != nullptr));
+  std::vector<float> row(static_cast<size_t>(l.cols)), dense_row(row.size());
+  for (size_t s = 0; s < samples; ++s) {
+    const float* values;
+    const float* dense_values = nullptr;
+    for (GraphRunner* r : {runner.get(), dense_runner.get()}) {
+      if (!r) continue;
+      for (size_t i = 0; i < r->num_inputs(); ++i)
+        data.fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
+    }
+    if (graph_input != g.inputs.end()) {
+      values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
+    } else {
+      runner->run();
+      values = static_cast<const float*>(runner->watched(0));
+      if (dense_runner) {
+        dense_runner->run();
+        dense_values = static_cast<const float*>(dense_runner->watched(0));
+      }
+    }
+    for (int64_t r : spread_rows(rows_per_sample, per_sample, s))
+      for (int64_t grp = 0; grp < in.groups; ++grp) {
+        input_row(in, values, l.cols, r, grp, row.data());
+        if (dense_values) input_row(in, dense_values, l.cols, r, grp, dense_row.data());
+        sums[static_cast<size_t>(grp)].add(row.data(), dense_row.data());
+      }
+  }
+  gram.groups = in.groups;
+  gram.cols = l.cols;
+  gram.samples = sums[0].rows();
+  gram.h.clear();
+  gram.cross.clear();
+  gram.dense_h.clear();
+  for (GramSum& sum : sums) {
+    gram.h.push_back(sum.take());
+    if (!dense_runner) continue;
+    gram.cross.push_back(sum.take_cross());
+    gram.dense_h.push_back(sum.take_dense());
+  }
+  return "";
+}
+
+}  // namespace
+
+void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {
+  const CalibrationData& data = *ctx.calibration;
+  size_t input_values = 0;
+  for (ir::TensorId t : g.inputs)
+    if (g.tensor(t).shape.is_static()) input_values += static_cast<size_t>(g.tensor(t).shape.num_elements());
+  const size_t samples = std::max<size_t>(1, std::min({data.size(), kObsMaxSamples, kObsMaxInputValues / std::max<size_t>(1, input_values)}));
+  const auto start = std::chrono::steady_clock::now();
+  const ir::Graph dense_graph = g;  // the weights are replaced, never written in place
+  size_t updated = 0;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    PruneLayer& l = *layers[k];
+    LayerGram gram;
+    std::string why = measure_gram(g, &dense_graph, l, data, samples, gram);
+    const std::vector<float> dense = l.matrix;
+    if (why.empty()) {
+      const std::vector<float> magnitude = pruned_copy(l, l.target);
+      if (prune_with_update(l, gram)) {
+        ++updated;
+        l.decision += "; obs update on " + std::to_string(gram.samples) + " input rows: output error " +
+                      format_number("%.2e", relative_output_error(l.matrix, dense, gram)) + " (magnitude " +
+                      format_number("%.2e", relative_output_error(magnitude, dense, gram)) + ")";
+      } else {
+        why = "H could not be factored or the pattern does not fit the conv groups";
+      }
+    }
+    if (!why.empty()) {
+      prune_matrix(l, l.target);
+      l.decision += "; magnitude (no obs update: " + why + ")";
+    }
+    g.tensor(l.weight).data = weight_buffer(l, l.matrix);
+    if (ctx.progress) ctx.progress("prune update", static_cast<double>(k + 1) / static_cast<double>(layers.size()));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  add_note(ctx, "prune",
+           "update=obs: " + std::to_string(updated) + " of " + std::to_string(layers.size()) +
+               " layers reconstructed on " + std::to_string(samples) + " calibration samples in " +
+               format_number("%.2f", seconds) + " s");
+}
+
+}  // namespace pare::passes
