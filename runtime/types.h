@@ -108,7 +108,7 @@ struct QuantParams {
 enum class Encoding : int32_t {
   kDense = 0,    // shape x dtype bytes, row-major
   kSparse = 1,   // see SparseFormat and rt::SparseView
-  kPalette = 2,  // reserved: k-bit indices into a per-tensor or per-channel table
+  kPalette = 2,  // k-bit indices into a per-tensor or per-row table: see PaletteView
 };
 
 // Sparse layouts of a constant viewed as a matrix [rows = shape[0] (output channels),
@@ -180,6 +180,25 @@ class SparseGapReader {
   int64_t codes_;
   int64_t next_code_ = 0;
   int64_t cursor_ = 0;
+};
+
+// A constant stored as a palette (weight clustering), viewed as the matrix [rows =
+// shape[0] (output channels), cols = product of the other dims]: element (r, c) is
+// palette[table(r) * entries + index(r, c)], table(r) = r when per_row, else 0.
+// Indices are packed per row, starting on a byte boundary: row r's indices occupy
+// indices[r * row_bytes, (r + 1) * row_bytes), index c at bits [c * bits, (c + 1) * bits)
+// of that byte string in little-endian bit order (for bits 4: low nibble first; bits 8:
+// one byte each). Pointers into the file's weight segment; the loader has checked the
+// sizes and that every index is below `entries`.
+struct PaletteView {
+  int64_t rows = 0, cols = 0;
+  int32_t bits = 4;             // 2 .. 8
+  int32_t entries = 0;          // entries per table, 1 .. 1 << bits
+  bool per_row = true;          // one table per row, else one table for the tensor
+  DType dtype = DType::kFloat32;  // the palette entries' (and the tensor's) dtype: float32 or int8
+  const void* palette = nullptr;  // [(per_row ? rows : 1) * entries] of dtype
+  const uint8_t* indices = nullptr;  // [rows * row_bytes]
+  int64_t row_bytes = 0;             // ceil(cols * bits / 8)
 };
 
 }  // namespace pare

@@ -2,7 +2,8 @@
 # The prune table of docs/compression.md: each trained model of testdata/ pruned to each
 # sparsity with each variant (global scope, layer scope, sensitivity schedule) and each
 # update (none: magnitude only, obs: least-squares refit on the calibration data), then top-1
-# on the 2,000 bundled test images in fp32 and with int8 on top, and the fp32 .pare size.
+# on the 2,000 bundled test images in fp32 and with int8 on top, and both .pare sizes with
+# the ONNX file's size divided by them.
 # Usage: scripts/prune_table.sh [MODEL...]
 #   PRUNE_VARIANTS="scope=global scope=layer" leaves out the sensitivity schedule (slow on the MobileNets);
 #   PRUNE_UPDATES="obs" only the refit; PRUNE_INT8=0 leaves out the int8 column;
@@ -44,19 +45,30 @@ compress() {
   printf '%s | %s' "$(percent "$(top1 "$2")")" "$q"
 }
 
-printf '| model | sparsity | variant | update | top-1 %% | int8 top-1 %% | .pare bytes | compress s |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
+# sizes ONNX PARE: "fp32 bytes (ONNX/fp32 x) | int8 bytes (ONNX/int8 x)".
+sizes() {
+  local onnx_bytes fp32 q="–"
+  onnx_bytes=$(stat -c %s "$1")
+  fp32=$(stat -c %s "$2")
+  if [ -f "$2.int8.pare" ] && [ "$int8" = 1 ]; then
+    q=$(printf '%d (%.2fx)' "$(stat -c %s "$2.int8.pare")" "$(echo "$onnx_bytes / $(stat -c %s "$2.int8.pare")" | bc -l)")
+  fi
+  printf '%d (%.2fx) | %s' "$fp32" "$(echo "$onnx_bytes / $fp32" | bc -l)" "$q"
+}
+
+printf '| model | sparsity | variant | update | top-1 %% | int8 top-1 %% | .pare bytes (ONNX/.pare) | int8 .pare bytes | compress s |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
 for m in "${models[@]}"; do
   onnx=testdata/models/$m.onnx
   row=$(compress "$onnx" "$out/$m.pare" "$canonical")
-  printf '| %s | 0 | dense | – | %s | %d | %.1f |\n' "$m" "$row" "$(stat -c %s "$out/$m.pare")" "$(cat "$out/$m.pare.time")"
+  printf '| %s | 0 | dense | – | %s | %s | %.1f |\n' "$m" "$row" "$(sizes "$onnx" "$out/$m.pare")" "$(cat "$out/$m.pare.time")"
   for s in $sparsities; do
     for variant in $variants; do
       for update in $updates; do
         file="$out/$m.$s.${variant#*=}.$update.pare"
         row=$(compress "$onnx" "$file" "$canonical,prune(sparsity=$s,$variant,update=$update)")
-        printf '| %s | %s | %s | %s | %s | %d | %.1f |\n' "$m" "$s" "$variant" "$update" "$row" \
-          "$(stat -c %s "$file")" "$(cat "$file.time")"
+        printf '| %s | %s | %s | %s | %s | %s | %.1f |\n' "$m" "$s" "$variant" "$update" "$row" \
+          "$(sizes "$onnx" "$file")" "$(cat "$file.time")"
       done
     done
   done
