@@ -55,21 +55,26 @@ struct Interpreter::Impl {
   };
   std::map<int32_t, DenseCopy> dense_copies;
 
-  // The description node inputs see: the model's, or a dense copy of a sparse constant.
-  Result<const TensorDesc*> input_desc(const Model& m, int32_t id, bool reads_sparse);
+  // The description node inputs see: the model's, or a dense copy of a sparse or palette
+  // constant for an op that does not read that encoding.
+  Result<const TensorDesc*> input_desc(const Model& m, int32_t id, bool reads_sparse, bool reads_palette);
 
   uint8_t* arena() { return memory.get(); }
 };
 
-Result<const TensorDesc*> Interpreter::Impl::input_desc(const Model& m, int32_t id, bool reads_sparse) {
+Result<const TensorDesc*> Interpreter::Impl::input_desc(const Model& m, int32_t id, bool reads_sparse,
+                                                        bool reads_palette) {
   const TensorDesc& desc = m.tensors()[id].desc;
-  if (desc.encoding != Encoding::kSparse || reads_sparse) return &desc;
+  if (desc.encoding == Encoding::kDense || (desc.encoding == Encoding::kSparse && reads_sparse) ||
+      (desc.encoding == Encoding::kPalette && reads_palette))
+    return &desc;
   auto it = dense_copies.find(id);
   if (it == dense_copies.end()) {
     DenseCopy copy;
     copy.desc = desc;
     copy.desc.encoding = Encoding::kDense;
     copy.desc.sparse = SparseView();
+    copy.desc.palette = PaletteView();
     copy.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, std::max(align_up(desc.byte_size()), kAlignment))));
     if (!copy.bytes)
       return Status(Status::kInternal, "cannot allocate " + std::to_string(desc.byte_size()) +
@@ -108,13 +113,13 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     ctx.attrs = &node.attrs;
     ctx.activation = node.activation;
     ctx.isa = isa;
-    const bool reads_sparse = op_reads_sparse(node.op);
+    const bool reads_sparse = op_reads_sparse(node.op), reads_palette = op_reads_palette(node.op);
     for (int32_t id : node.inputs) {
       if (id < 0) {
         ctx.inputs.push_back(nullptr);
         continue;
       }
-      Result<const TensorDesc*> desc = impl.input_desc(m, id, reads_sparse);
+      Result<const TensorDesc*> desc = impl.input_desc(m, id, reads_sparse, reads_palette);
       if (!desc.is_ok()) return desc.status();
       ctx.inputs.push_back(desc.value());
     }

@@ -55,6 +55,7 @@ OpFactory find_op(const std::string& op);
 // Whether the op's prepare reads sparse constant inputs (TensorDesc::sparse); the
 // interpreter hands every other op dense copies.
 bool op_reads_sparse(const std::string& op);
+bool op_reads_palette(const std::string& op);
 // All op types implemented, sorted.
 std::vector<std::string> registered_ops();
 

@@ -13,6 +13,8 @@ struct OpEntry {
   // Prepare reads sparse constant inputs through TensorDesc::sparse; for other ops the
   // interpreter densifies them first.
   bool reads_sparse = false;
+  // Likewise for palette constants through TensorDesc::palette.
+  bool reads_palette = false;
 };
 
 // Sorted by name: find_op does a binary search.
@@ -84,6 +86,11 @@ OpFactory find_op(const std::string& op) {
 bool op_reads_sparse(const std::string& op) {
   const OpEntry* e = find_entry(op);
   return e && e->reads_sparse;
+}
+
+bool op_reads_palette(const std::string& op) {
+  const OpEntry* e = find_entry(op);
+  return e && e->reads_palette;
 }
 
 std::vector<std::string> registered_ops() {

@@ -19,15 +19,18 @@ using ::pare::Encoding;
 using ::pare::SparseFormat;
 
 using ::pare::SparseView;
+using ::pare::PaletteView;
 
 struct TensorDesc {
   std::string name;
   DType dtype = DType::kUndefined;
   std::vector<int64_t> shape;
   const void* constant = nullptr;  // weights: points into the mapped file (or a caller's buffer);
-                                   // null for a sparse constant an op reads through `sparse`
+                                   // null for a sparse or palette constant an op reads
+                                   // through `sparse` or `palette`
   Encoding encoding = Encoding::kDense;
   SparseView sparse;               // encoding == kSparse
+  PaletteView palette;             // encoding == kPalette
   bool quantized = false;          // quant holds the tensor's quantization
   QuantParams quant;
 
