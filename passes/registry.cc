@@ -22,7 +22,7 @@ const std::vector<PassInfo>& registry() {
         {"exclude", "source node names to keep dense, comma-separated (none)"},
         {"min_params", "layers with fewer weights stay dense (1024)"},
         {"weighting", "data: each weight's error weighted by the mean square of its input on the calibration "
-                      "data; none: plain weight error (data with --calib, else none)"}},
+                      "data; none: plain weight error (none)"}},
        run_cluster},
       {"dce", "Removes nodes whose outputs reach no graph output, drops unused tensors, renumbers",
        {},
