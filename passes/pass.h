@@ -56,6 +56,19 @@ struct PruneLayerReport {
   std::string decision;        // how its sparsity was chosen, or why it stays dense
 };
 
+// One layer in the cluster pass's report.
+struct ClusterLayerReport {
+  std::string node;  // source node name
+  std::string op;
+  int64_t params = 0;
+  int bits = 0;             // 0 when it stays dense
+  std::string per;          // "channel" (a table per stored row) or "tensor"; empty when dense
+  int64_t tables = 0;       // stored rows (per=channel) or 1
+  int max_distinct = 0;     // the most distinct values of a table after the pass
+  double relative_error = 0;  // ||W' - W|| / ||W||
+  std::string decision;     // the weighting used, or why it stays dense
+};
+
 struct PassReport {
   std::string pass;
   double ms = 0;
@@ -65,6 +78,7 @@ struct PassReport {
   std::vector<QuantLayerReport> quant_layers;  // quantize only
   std::optional<ChannelPruneReport> channel_prune;  // prune_channels only
   std::vector<PruneLayerReport> prune_layers;  // prune only
+  std::vector<ClusterLayerReport> cluster_layers;  // cluster only
 };
 
 // Calibration samples for passes that look at data (quantize): for each sample, one float32

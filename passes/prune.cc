@@ -88,68 +88,10 @@ Options read_options(const PassOptions& options, bool has_calibration) {
   return o;
 }
 
-// ---- choosing the layers ------------------------------------------------------------
-
-// The layer of a Conv/Gemm/MatMul with a constant weight, or none (op absent from the report).
-bool describe_layer(const ir::Graph& g, NodeId id, PruneLayer& l) {
-  const ir::Node& n = g.node(id);
-  if (n.op != OpKind::kConv && n.op != OpKind::kGemm && n.op != OpKind::kMatMul) return false;
-  if (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor || !g.tensor(n.inputs[1]).is_constant()) return false;
-  const ir::Tensor& w = g.tensor(n.inputs[1]);
-  l.node = id;
-  l.name = n.name;
-  l.op = ir::op_name(n.op);
-  l.weight = n.inputs[1];
-  l.params = w.shape.is_static() ? w.shape.num_elements() : 0;
-  if (!is_float_constant(w)) {
-    l.dense_reason = "weight is not float32";
-    return true;
-  }
-  const std::vector<int64_t> dims = w.shape.sizes();
-  if (n.op == OpKind::kConv) {
-    if (dims.size() < 3) return false;
-    l.rows = dims[0];
-    l.cols = l.params / std::max<int64_t>(1, dims[0]);
-  } else {
-    if (dims.size() != 2) {
-      l.dense_reason = "weight is not a matrix";
-      return true;
-    }
-    l.transposed = !(n.op == OpKind::kGemm && n.attrs.get_int("transB", 0) != 0);
-    l.rows = l.transposed ? dims[1] : dims[0];
-    l.cols = l.transposed ? dims[0] : dims[1];
-  }
-  return true;
-}
-
-// The stems: Convs that no Conv, Gemm or MatMul precedes (their input is the graph's input,
-// or computed from it by weightless ops such as a normalisation).
-std::set<NodeId> stem_convs(const ir::Graph& g) {
-  std::set<TensorId> after_weighted;
-  std::set<NodeId> stems;
-  for (NodeId id : g.topological_order()) {
-    const ir::Node& n = g.node(id);
-    const bool weighted = n.op == OpKind::kConv || n.op == OpKind::kGemm || n.op == OpKind::kMatMul;
-    const bool after = std::any_of(n.inputs.begin(), n.inputs.end(), [&](TensorId t) { return after_weighted.count(t) != 0; });
-    if (n.op == OpKind::kConv && !after) stems.insert(id);
-    if (weighted || after) after_weighted.insert(n.outputs.begin(), n.outputs.end());
-  }
-  return stems;
-}
-
 // Why the layer stays dense under the options, or "" when it is pruned.
 std::string dense_reason(const ir::Graph& g, const PruneLayer& l, const Options& o, const std::set<NodeId>& stems) {
-  const ir::Node& n = g.node(l.node);
-  if (!l.dense_reason.empty()) return l.dense_reason;
-  if (o.exclude.count(l.name)) return "excluded (exclude=)";
-  if (g.consumers(l.weight).size() != 1 || g.is_graph_output(l.weight) ||
-      std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1)
-    return "weight shared with other nodes";
-  if (n.op == OpKind::kConv) {
-    if (stems.count(l.node)) return "first conv (no weighted layer before it)";
-    if (n.attrs.get_int("group", 1) > 1 && g.tensor(l.weight).shape.sizes()[1] == 1) return "depthwise conv";
-  }
-  if (l.params < o.min_params) return "under min_params=" + std::to_string(o.min_params) + " weights";
+  const std::string common = default_dense_reason(g, l, o.exclude, o.min_params, stems);
+  if (!common.empty()) return common;
   if (o.pattern == Pattern::kTwoOfFour && l.cols % 4 != 0)
     return "2:4 needs a multiple of 4 inputs per output channel, has " + std::to_string(l.cols);
   return "";

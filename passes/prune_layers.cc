@@ -12,6 +12,66 @@
 
 namespace pare::passes {
 
+bool describe_layer(const ir::Graph& g, ir::NodeId id, PruneLayer& l) {
+  const ir::Node& n = g.node(id);
+  if (n.op != ir::OpKind::kConv && n.op != ir::OpKind::kGemm && n.op != ir::OpKind::kMatMul) return false;
+  if (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor || !g.tensor(n.inputs[1]).is_constant()) return false;
+  const ir::Tensor& w = g.tensor(n.inputs[1]);
+  l.node = id;
+  l.name = n.name;
+  l.op = ir::op_name(n.op);
+  l.weight = n.inputs[1];
+  l.params = w.shape.is_static() ? w.shape.num_elements() : 0;
+  if (!is_float_constant(w)) {
+    l.dense_reason = "weight is not float32";
+    return true;
+  }
+  const std::vector<int64_t> dims = w.shape.sizes();
+  if (n.op == ir::OpKind::kConv) {
+    if (dims.size() < 3) return false;
+    l.rows = dims[0];
+    l.cols = l.params / std::max<int64_t>(1, dims[0]);
+  } else {
+    if (dims.size() != 2) {
+      l.dense_reason = "weight is not a matrix";
+      return true;
+    }
+    l.transposed = !(n.op == ir::OpKind::kGemm && n.attrs.get_int("transB", 0) != 0);
+    l.rows = l.transposed ? dims[1] : dims[0];
+    l.cols = l.transposed ? dims[0] : dims[1];
+  }
+  return true;
+}
+
+std::set<ir::NodeId> stem_convs(const ir::Graph& g) {
+  std::set<ir::TensorId> after_weighted;
+  std::set<ir::NodeId> stems;
+  for (ir::NodeId id : g.topological_order()) {
+    const ir::Node& n = g.node(id);
+    const bool weighted = n.op == ir::OpKind::kConv || n.op == ir::OpKind::kGemm || n.op == ir::OpKind::kMatMul;
+    const bool after = std::any_of(n.inputs.begin(), n.inputs.end(), [&](ir::TensorId t) { return after_weighted.count(t) != 0; });
+    if (n.op == ir::OpKind::kConv && !after) stems.insert(id);
+    if (weighted || after) after_weighted.insert(n.outputs.begin(), n.outputs.end());
+  }
+  return stems;
+}
+
+std::string default_dense_reason(const ir::Graph& g, const PruneLayer& l, const std::set<std::string>& exclude,
+                                 int64_t min_params, const std::set<ir::NodeId>& stems) {
+  const ir::Node& n = g.node(l.node);
+  if (!l.dense_reason.empty()) return l.dense_reason;
+  if (exclude.count(l.name)) return "excluded (exclude=)";
+  if (g.consumers(l.weight).size() != 1 || g.is_graph_output(l.weight) ||
+      std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1)
+    return "weight shared with other nodes";
+  if (n.op == ir::OpKind::kConv) {
+    if (stems.count(l.node)) return "first conv (no weighted layer before it)";
+    if (n.attrs.get_int("group", 1) > 1 && g.tensor(l.weight).shape.sizes()[1] == 1) return "depthwise conv";
+  }
+  if (l.params < min_params) return "under min_params=" + std::to_string(min_params) + " weights";
+  return "";
+}
+
 std::vector<float> weight_matrix(const ir::Tensor& weight, const PruneLayer& l) {
   const float* w = weight.values<float>();
   if (!l.transposed) return std::vector<float>(w, w + l.rows * l.cols);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,19 @@ struct PruneLayer {
   double target = 0;           // the chosen sparsity
   std::string decision;        // how it was chosen
 };
+
+// ---- choosing the layers (shared by prune and cluster) ------------------------------------
+
+// Fills l's node, name, op, weight, params and [rows, cols] view for a Conv/Gemm/MatMul with
+// a constant weight (dense_reason set when it is not a float32 matrix); false for other nodes.
+bool describe_layer(const ir::Graph& g, ir::NodeId id, PruneLayer& l);
+// The stems: Convs that no Conv, Gemm or MatMul precedes (their input is the graph's input,
+// or computed from it by weightless ops such as a normalisation).
+std::set<ir::NodeId> stem_convs(const ir::Graph& g);
+// Why the described layer is left alone by default, or "": excluded, weight shared, first
+// conv, depthwise conv, under min_params weights.
+std::string default_dense_reason(const ir::Graph& g, const PruneLayer& l, const std::set<std::string>& exclude,
+                                 int64_t min_params, const std::set<ir::NodeId>& stems);
 
 std::vector<float> weight_matrix(const ir::Tensor& weight, const PruneLayer& l);
 // A [rows, cols] matrix of the layer as a buffer in its weight's layout.

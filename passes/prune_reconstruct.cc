@@ -529,6 +529,46 @@ std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const Prune
 
 }  // namespace
 
+std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
+                                       size_t samples, std::vector<std::vector<double>>& mean_squares) {
+  InputLayout in;
+  const std::string why = describe_input(g, l, in);
+  if (!why.empty()) return why;
+  const ir::TensorId x = g.node(l.node).inputs[0];
+  const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
+  std::unique_ptr<GraphRunner> runner = graph_input == g.inputs.end()
+                                            ? runner_upto(g, x)
+                                            : std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});
+  const int64_t rows_per_sample = in.conv ? in.batch * in.out_h * in.out_w : in.m;
+  samples = std::max<size_t>(1, std::min(samples, data.size()));
+  const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
+  mean_squares.assign(static_cast<size_t>(in.groups), std::vector<double>(static_cast<size_t>(l.cols), 0.0));
+  std::vector<float> row(static_cast<size_t>(l.cols));
+  int64_t rows = 0;
+  for (size_t s = 0; s < samples; ++s) {
+    for (size_t i = 0; i < runner->num_inputs(); ++i)
+      data.fill(s, i, static_cast<float*>(runner->input_data(i)), runner->input_bytes(i) / sizeof(float));
+    const float* values;
+    if (graph_input != g.inputs.end()) {
+      values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
+    } else {
+      runner->run();
+      values = static_cast<const float*>(runner->watched(0));
+    }
+    for (int64_t r : spread_rows(rows_per_sample, per_sample, s)) {
+      ++rows;
+      for (int64_t grp = 0; grp < in.groups; ++grp) {
+        input_row(in, values, l.cols, r, grp, row.data());
+        std::vector<double>& sum = mean_squares[static_cast<size_t>(grp)];
+        for (int64_t c = 0; c < l.cols; ++c) sum[static_cast<size_t>(c)] += static_cast<double>(row[static_cast<size_t>(c)]) * row[static_cast<size_t>(c)];
+      }
+    }
+  }
+  for (std::vector<double>& sum : mean_squares)
+    for (double& v : sum) v /= static_cast<double>(std::max<int64_t>(1, rows));
+  return "";
+}
+
 void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {
   const CalibrationData& data = *ctx.calibration;
   size_t input_values = 0;

@@ -52,6 +52,12 @@ constexpr size_t kObsMinSamples = 64;  // per layer, when fewer would give kObsM
 constexpr size_t kObsMaxInputValues = size_t{32} * 3 * 224 * 224;  // over all samples
 constexpr int64_t kObsMaxRows = 16384;                               // input rows per layer
 
+// The mean square of each of the layer's input columns over its calibration input rows
+// (diag H / rows: the weight of the column's error in the layer's output error), per conv
+// group ([groups][cols]); or the reason it cannot be measured. Used by cluster(weighting=data).
+std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
+                                       size_t samples, std::vector<std::vector<double>>& mean_squares);
+
 // Prunes `layers` (in topological order) one after the other: each layer's H is measured on
 // the graph with the layers before it already pruned and updated (X_d^T X_p against the graph
 // as it was), and its new weight is written to the graph. Layers whose input cannot be measured are pruned by magnitude; each

@@ -10,6 +10,20 @@ namespace pare::passes {
 const std::vector<PassInfo>& registry() {
   // Kept sorted by name (find_pass searches it by bisection; a test checks the order).
   static const std::vector<PassInfo> passes = {
+      {"cluster",
+       "Weight clustering: k-means of the float weights of Conv, Gemm and MatMul to at most 2^bits distinct "
+       "values per stored row or tensor (a palette of k-bit indices for the writer); exact zeros stay zeros; "
+       "the first conv, depthwise convs and small layers stay dense",
+       {{"bits", "index bits: at most 2^bits values per table, 2 to 8 (4)"},
+        {"per", "channel: a table per stored row (the output channels of Conv and Gemm(transB=1), the inputs "
+                "of Gemm(transB=0) and MatMul); tensor: one table (channel)"},
+        {"init", "kmeans++ or linear (evenly spaced between the extremes) (kmeans++)"},
+        {"seed", "seed of the kmeans++ draws; results are the same on every machine (0)"},
+        {"exclude", "source node names to keep dense, comma-separated (none)"},
+        {"min_params", "layers with fewer weights stay dense (1024)"},
+        {"weighting", "data: each weight's error weighted by the mean square of its input on the calibration "
+                      "data; none: plain weight error (none)"}},
+       run_cluster},
       {"dce", "Removes nodes whose outputs reach no graph output, drops unused tensors, renumbers",
        {},
        run_dce},

@@ -133,6 +133,32 @@ void print_prune_report(const nlohmann::json& prune) {
   for (const auto& d : prune["decisions"]) fmt::print("    {}\n", d.get<std::string>());
 }
 
+// The cluster pass's part of the report: per layer its bits, tables, distinct values and
+// weight error, and the decisions.
+nlohmann::json cluster_report_json(const passes::PassReport& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const passes::ClusterLayerReport& l : r.cluster_layers)
+    layers.push_back({{"node", l.node}, {"op", l.op}, {"params", l.params}, {"bits", l.bits}, {"per", l.per},
+                      {"tables", l.tables}, {"max_distinct", l.max_distinct},
+                      {"relative_error", l.relative_error}, {"decision", l.decision}});
+  return {{"layers", layers}, {"decisions", r.notes}};
+}
+
+void print_cluster_report(const nlohmann::json& cluster) {
+  fmt::print("  clustered layers  (most distinct values of a table; relative error of the weights)\n");
+  fmt::print("    {:<40} {:<6} {:>9} {:>4} {:<7} {:>7} {:>8} {:>9}  {}\n", "node", "op", "weights", "bits", "per",
+             "tables", "distinct", "error", "decision");
+  for (const auto& l : cluster["layers"]) {
+    std::string node = l["node"].get<std::string>();
+    if (node.size() > 40) node = "..." + node.substr(node.size() - 37);
+    fmt::print("    {:<40} {:<6} {:>9} {:>4} {:<7} {:>7} {:>8} {:>9.2e}  {}\n", node, l["op"].get<std::string>(),
+               l["params"].get<int64_t>(), l["bits"].get<int>(), l["per"].get<std::string>(),
+               l["tables"].get<int64_t>(), l["max_distinct"].get<int>(), l["relative_error"].get<double>(),
+               l["decision"].get<std::string>());
+  }
+  for (const auto& d : cluster["decisions"]) fmt::print("    {}\n", d.get<std::string>());
+}
+
 nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pipeline, size_t onnx_bytes,
                            size_t pare_bytes, size_t samples) {
   nlohmann::json j;
@@ -156,6 +182,7 @@ nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pi
     }
     if (r.channel_prune) j["prune_channels"] = prune_channels_json(r);
     if (r.pass == "prune") j["prune"] = prune_report_json(r);
+    if (r.pass == "cluster") j["cluster"] = cluster_report_json(r);
   }
   j["passes"] = passes;
   j["layers"] = layers;
@@ -228,6 +255,7 @@ int run_compress(const CompressArgs& args) {
     }
   }
   if (report.contains("prune")) print_prune_report(report["prune"]);
+  if (report.contains("cluster")) print_cluster_report(report["cluster"]);
   return 0;
 }
 

@@ -97,7 +97,8 @@ TEST(PruneChannels, ResidualAndDepthwiseShrinkTogether) {
   EXPECT_EQ(weight_shape(p.graph, "dw"), (std::vector<int64_t>{8, 1, 3, 3}));
   EXPECT_EQ(weight_shape(p.graph, "pw"), (std::vector<int64_t>{8, 8, 1, 1}));
   EXPECT_EQ(weight_shape(p.graph, "head"), (std::vector<int64_t>{8, 8, 1, 1}));
-  const ir::Node& dw = p.graph.node(*std::find_if(p.graph.nodes().begin(), p.graph.nodes().end(), [&](ir::NodeId id) {
+  const std::vector<ir::NodeId> ids = p.graph.nodes();  // by value: one vector for both iterators
+  const ir::Node& dw = p.graph.node(*std::find_if(ids.begin(), ids.end(), [&](ir::NodeId id) {
     return p.graph.node(id).name == "dw";
   }));
   EXPECT_EQ(dw.attrs.get_int("group", 0), 8);
