@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 #include "runtime/palette.h"
@@ -72,11 +73,13 @@ rt::PaletteView make_layout(DType dtype, int64_t rows, int64_t cols, bool per_ro
 
 bool palette_dtype(DType dtype) { return dtype == DType::kFloat32 || dtype == DType::kInt8; }
 
-}  // namespace
+enum class Count { kFits, kTooManyValues, kNotSmaller };
 
-std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols,
-                                              bool per_row) {
-  if (!palette_dtype(dtype) || rows <= 0 || cols <= 0) return std::nullopt;
+// Counts the distinct values of each row (per_row) or of the tensor into *entries. Stops at
+// a row past 256 values, or once the layout's size, which only grows with the count, reaches
+// `limit` bytes.
+Count count_entries(const uint8_t* data, DType dtype, int64_t rows, int64_t cols, bool per_row, uint64_t limit,
+                    int32_t* entries) {
   const size_t element_bytes = dtype_size(dtype);
   DistinctValues values;
   values.clear();
@@ -84,21 +87,41 @@ std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, 
   for (int64_t r = 0; r < rows; ++r) {
     if (per_row) values.clear();
     for (int64_t c = 0; c < cols; ++c)
-      if (values.index_of(key_at(data, element_bytes, r * cols + c)) < 0) return std::nullopt;
+      if (values.index_of(key_at(data, element_bytes, r * cols + c)) < 0) return Count::kTooManyValues;
     most = std::max(most, values.count());
+    if (rt::palette_parts(make_layout(dtype, rows, cols, per_row, most), element_bytes).total >= limit)
+      return Count::kNotSmaller;
   }
-  return make_layout(dtype, rows, cols, per_row, most);
+  *entries = most;
+  return Count::kFits;
 }
 
-std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols) {
-  // Per row first: a row past 256 distinct values rules out both, and stops the count early.
-  const std::optional<rt::PaletteView> row_tables = palette_layout(data, dtype, rows, cols, true);
-  if (!row_tables) return std::nullopt;
-  const std::optional<rt::PaletteView> one_table = palette_layout(data, dtype, rows, cols, false);
-  const size_t element_bytes = dtype_size(dtype);
-  if (one_table && rt::palette_parts(*one_table, element_bytes).total < rt::palette_parts(*row_tables, element_bytes).total)
-    return one_table;
-  return row_tables;
+}  // namespace
+
+std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols,
+                                              bool per_row) {
+  if (!palette_dtype(dtype) || rows <= 0 || cols <= 0) return std::nullopt;
+  int32_t entries = 0;
+  if (count_entries(data, dtype, rows, cols, per_row, UINT64_MAX, &entries) != Count::kFits) return std::nullopt;
+  return make_layout(dtype, rows, cols, per_row, entries);
+}
+
+std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols,
+                                              uint64_t limit) {
+  if (!palette_dtype(dtype) || rows <= 0 || cols <= 0) return std::nullopt;
+  // Per row first: a row past 256 values rules out both layouts. The one table then has to
+  // beat the per-row layout too.
+  int32_t entries = 0;
+  std::optional<rt::PaletteView> best;
+  const Count rows_count = count_entries(data, dtype, rows, cols, true, limit, &entries);
+  if (rows_count == Count::kTooManyValues) return std::nullopt;
+  if (rows_count == Count::kFits) {
+    best = make_layout(dtype, rows, cols, true, entries);
+    limit = rt::palette_parts(*best, dtype_size(dtype)).total;
+  }
+  if (count_entries(data, dtype, rows, cols, false, limit, &entries) == Count::kFits)
+    best = make_layout(dtype, rows, cols, false, entries);
+  return best;
 }
 
 std::vector<uint8_t> encode_palette(const uint8_t* data, const rt::PaletteView& layout) {

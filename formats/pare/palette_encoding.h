@@ -13,10 +13,13 @@
 namespace pare::format {
 
 // The smallest palette layout of the row-major matrix `data` [rows, cols] of `dtype`
-// (metadata only: rows, cols, bits, entries, per_row, dtype), or nullopt when the dtype is
-// not float32 or int8 or a row has more than 256 distinct values. Counting stops at the first
-// row past 256, so a matrix of random floats costs about one row.
-std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols);
+// (metadata only: rows, cols, bits, entries, per_row, dtype, row_bytes) when its data size is
+// below `limit`; nullopt when there is none (the dtype is not float32 or int8, a row has more
+// than 256 distinct values, or no layout is below `limit`). Counting stops at the first row
+// past 256 values or once the size reaches `limit`, so a matrix of random or trained floats
+// costs about one row.
+std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols,
+                                              uint64_t limit);
 
 // The layout with one table per row (`per_row`) or for the whole tensor, whichever is
 // asked; nullopt when that needs more than 256 entries.

@@ -218,9 +218,7 @@ std::optional<rt::PaletteView> smaller_palette(const ir::Tensor& t, uint64_t lim
   const int64_t elements = t.shape.num_elements();
   const int64_t rows = t.shape.dims[0].value;
   if (elements == 0 || rows == 0) return std::nullopt;
-  std::optional<rt::PaletteView> p = palette_layout(t.data->bytes.data(), t.dtype, rows, elements / rows);
-  if (!p || rt::palette_parts(*p, dtype_size(t.dtype)).total >= limit) return std::nullopt;
-  return p;
+  return palette_layout(t.data->bytes.data(), t.dtype, rows, elements / rows, limit);
 }
 
 uint64_t sparse_bytes(const ir::Tensor& t, const std::optional<rt::SparseView>& layout) {
