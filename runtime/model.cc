@@ -13,6 +13,7 @@
 #include "formats/pare/schema_generated.h"
 #include "formats/pare/schema_types.h"
 #include "runtime/memory_planner.h"
+#include "runtime/palette.h"
 #include "runtime/sparse.h"
 
 namespace pare::rt {
@@ -20,7 +21,7 @@ namespace pare::rt {
 namespace {
 
 constexpr uint32_t kMaxSchemaVersion = 2;
-// The first schema version with Tensor.encoding (sparse constants).
+// The first schema version with Tensor.encoding (sparse and palette constants).
 constexpr uint32_t kEncodingSchemaVersion = 2;
 constexpr size_t kWeightAlignment = 64;
 // Larger than any tensor an on-device model holds; keeps every size product far from overflow.
@@ -47,21 +48,65 @@ bool elements_aligned(const flatbuffers::Vector<T>* v) {
   return !v || v->size() == 0 || reinterpret_cast<uintptr_t>(v->Data()) % alignof(T) == 0;
 }
 
-// Reads a constant's encoding and, for a sparse one, checks every field of its metadata
+// Checks every field of a palette constant's metadata against its shape, dtype and data
+// size, then binds desc->palette to `data` and checks the indices.
+Status parse_palette(const fb::Tensor* t, const uint8_t* data, TensorDesc* desc) {
+  auto bad = [](const std::string& msg) { return Status(Status::kBadModel, msg); };
+  const fb::Palette* fp = t->palette();
+  if (!fp) return bad("is palette but has no palette metadata");
+  if (t->sparse()) return bad("is palette but has sparse metadata");
+  if (desc->dtype != DType::kFloat32 && desc->dtype != DType::kInt8)
+    return bad("is palette with dtype " + std::string(dtype_name(desc->dtype)) + " (float32 or int8 only)");
+  if (static_cast<int32_t>(fp->dtype()) != static_cast<int32_t>(desc->dtype))
+    return bad("has palette entries of dtype " + std::to_string(static_cast<int32_t>(fp->dtype())) +
+               ", not the tensor's " + dtype_name(desc->dtype));
+  if (desc->shape.size() < 2) return bad("is palette with rank " + std::to_string(desc->shape.size()) + " (2 or more)");
+  PaletteView& v = desc->palette;
+  const int64_t elements = desc->num_elements();
+  v.rows = fp->rows();
+  v.cols = fp->cols();
+  if (v.rows != desc->shape[0] || v.rows <= 0 || v.cols <= 0 || v.cols != elements / v.rows ||
+      v.rows * v.cols != elements)
+    return bad("has palette rows " + std::to_string(v.rows) + " x cols " + std::to_string(v.cols) +
+               ", its shape " + shape_str(desc->shape) + " needs rows = shape[0] and rows x cols = " +
+               std::to_string(elements));
+  v.bits = fp->bits();
+  if (v.bits < kMinPaletteBits || v.bits > kMaxPaletteBits)
+    return bad("has palette bits " + std::to_string(v.bits) + " (2 to 8)");
+  v.entries = fp->entries();
+  if (v.entries < 1 || v.entries > (1 << v.bits))
+    return bad("has " + std::to_string(v.entries) + " palette entries, outside [1, " +
+               std::to_string(1 << v.bits) + "] for " + std::to_string(v.bits) + " bits");
+  v.per_row = fp->per_row();
+  v.dtype = desc->dtype;
+  const PaletteParts parts = palette_parts(v, dtype_size(desc->dtype));
+  if (parts.total != t->data_size())
+    return bad("holds " + std::to_string(t->data_size()) + " bytes but its palette metadata needs " +
+               std::to_string(parts.total) + " (" + (v.per_row ? std::to_string(v.rows) : std::string("1")) +
+               " tables)");
+  bind_palette_parts(&v, parts, data);
+  std::string problem;
+  if (!check_palette_indices(v, &problem)) return bad("has invalid palette indices: " + problem);
+  desc->encoding = Encoding::kPalette;
+  desc->constant = nullptr;
+  return Status::ok();
+}
+
+// Reads a constant's encoding and, for a sparse one (a palette one: parse_palette), checks every field of its metadata
 // against the shape, dtype and data size before binding desc->sparse to `data` and checking
 // the indices. Messages continue "tensor N 'name' ...".
 Status parse_encoding(const fb::Tensor* t, uint32_t schema_version, const uint8_t* data,
                       TensorDesc* desc) {
   auto bad = [](const std::string& msg) { return Status(Status::kBadModel, msg); };
   const int32_t encoding = static_cast<int32_t>(t->encoding());
-  if (encoding == static_cast<int32_t>(Encoding::kPalette))
-    return bad("uses the palette encoding, which this runtime does not read yet: update the runtime");
-  if (encoding != static_cast<int32_t>(Encoding::kSparse))
+  if (encoding != static_cast<int32_t>(Encoding::kSparse) && encoding != static_cast<int32_t>(Encoding::kPalette))
     return bad("has invalid encoding " + std::to_string(encoding) +
-               (encoding == 0 ? " (dense with sparse metadata)" : ""));
+               (encoding == 0 ? " (dense with sparse or palette metadata)" : ""));
   if (schema_version < kEncodingSchemaVersion)
-    return bad("is sparse in a file of schema version " + std::to_string(schema_version) +
-               ", which has no encodings");
+    return bad(std::string(encoding == static_cast<int32_t>(Encoding::kPalette) ? "is palette" : "is sparse") +
+               " in a file of schema version " + std::to_string(schema_version) + ", which has no encodings");
+  if (encoding == static_cast<int32_t>(Encoding::kPalette)) return parse_palette(t, data, desc);
+  if (t->palette()) return bad("is sparse but has palette metadata");
   const fb::Sparse* fs = t->sparse();
   if (!fs) return bad("is sparse but has no sparse metadata");
   if (desc->dtype != DType::kFloat32 && desc->dtype != DType::kInt8 && desc->dtype != DType::kUInt8)
@@ -280,7 +325,7 @@ Status Model::parse(const std::string& name) {
       mt.arena_offset = -1;
       mt.stored_bytes = size;
       const int32_t encoding = static_cast<int32_t>(t->encoding());
-      if (encoding != static_cast<int32_t>(Encoding::kDense) || t->sparse()) {
+      if (encoding != static_cast<int32_t>(Encoding::kDense) || t->sparse() || t->palette()) {
         const Status st = parse_encoding(t, m->schema_version(), weights + off, &mt.desc);
         if (!st.is_ok()) return bad_model(where + " " + st.message());
       } else if (size != bytes) {
@@ -291,7 +336,7 @@ Status Model::parse(const std::string& name) {
         mt.desc.constant = weights + off;
       }
     } else {
-      if (t->encoding() != fb::Encoding::DENSE || t->sparse())
+      if (t->encoding() != fb::Encoding::DENSE || t->sparse() || t->palette())
         return bad_model(where + " is not a constant but has an encoding");
       const int64_t off = t->arena_offset();
       if (off < 0 || static_cast<uint64_t>(off) % kArenaAlignment != 0)

@@ -29,7 +29,7 @@ struct ModelTensor {
   int64_t arena_offset = -1;    // -1 for constants
   uint64_t stored_bytes = 0;    // constants: bytes in the file (desc.byte_size() when dense)
 
-  bool is_constant() const { return desc.constant != nullptr || desc.encoding == Encoding::kSparse; }
+  bool is_constant() const { return desc.constant != nullptr || desc.encoding != Encoding::kDense; }
 };
 
 struct ModelMetadata {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "runtime/kernels/spmm/spmm.h"
+#include "runtime/palette.h"
 
 namespace pare::rt {
 
@@ -24,9 +25,10 @@ uint32_t column_at(const SparseView& v, int64_t e) {
 }  // namespace
 
 // Declared in runtime/tensor.h, next to TensorDesc. The sparse layouts are walked once, by
-// the spmm kernel family.
+// the spmm kernel family; palettes by runtime/palette.cc.
 void densify(const TensorDesc& t, void* out) {
   if (t.encoding == Encoding::kSparse) return kernels::spmm_densify(t.sparse, dtype_size(t.dtype), out);
+  if (t.encoding == Encoding::kPalette) return expand_palette(t.palette, dtype_size(t.dtype), out);
   if (t.byte_size()) std::memcpy(out, t.constant, t.byte_size());
 }
 

@@ -72,6 +72,9 @@ format::WriteOptions options() {
   o.source_file = "model.onnx";
   o.source_hash = std::string(64, 'a');
   o.report_summary = "size 1.0x";
+  // Dense files: b's rows of one value each would be stored as a palette, which
+  // palette_format_test.cc covers.
+  o.palette_weights = false;
   return o;
 }
 

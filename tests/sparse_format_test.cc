@@ -143,7 +143,7 @@ TEST(SparseFormat, EachPatternIsStoredSparseAndRunsBitForBitAsDense) {
     auto sparse = load(format::serialize(g, write_options(true, e.format == SparseFormat::kGaps)));
     auto dense = load(format::serialize(g, write_options(false)));
     ASSERT_TRUE(sparse && dense);
-    EXPECT_EQ(sparse->metadata().schema_version, format::kSparseSchemaVersion);
+    EXPECT_EQ(sparse->metadata().schema_version, format::kEncodingSchemaVersion);
     EXPECT_EQ(dense->metadata().schema_version, format::kSchemaVersion);
     EXPECT_LT(sparse->file_bytes(), dense->file_bytes());
     for (const char* name : {"w", "m", "q"}) {
@@ -199,7 +199,7 @@ TEST(SparseFormat, WriterStoresTheSmallestEncodingOnlyWhenSmallerThanDense) {
         EXPECT_EQ(t.desc.encoding == Encoding::kSparse, best < src->data->bytes.size()) << name;
       }
       EXPECT_EQ(m->metadata().schema_version,
-                pattern == Pattern::kNone ? format::kSchemaVersion : format::kSparseSchemaVersion);
+                pattern == Pattern::kNone ? format::kSchemaVersion : format::kEncodingSchemaVersion);
     }
   }
 }

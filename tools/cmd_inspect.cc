@@ -1,5 +1,5 @@
 // pare inspect MODEL.pare: signature, metadata, ops, per-node table, per-layer weights
-// (encoding, sparsity, bytes, MACs) and totals.
+// (encoding, palette bits and kind, sparsity, bytes, MACs) and totals.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -52,9 +52,19 @@ struct LayerRow {
   uint64_t stored_bytes = 0, dense_bytes = 0;
   uint64_t macs = 0;            // dense
   uint64_t effective_macs = 0;  // macs x (1 - sparsity)
+  // Palette weights: bits per index, one table per row or for the tensor, the entries' dtype.
+  int32_t palette_bits = 0, palette_entries = 0;
+  bool palette_per_row = false;
+  std::string palette_dtype;
 };
 
+std::string palette_kind(bool per_row) { return per_row ? "per_row" : "per_tensor"; }
+
+// e.g. "sparse_block4", "palette4_per_row_int8".
 std::string encoding_name(const rt::TensorDesc& d) {
+  if (d.encoding == rt::Encoding::kPalette)
+    return "palette" + std::to_string(d.palette.bits) + "_" + palette_kind(d.palette.per_row) + "_" +
+           rt::dtype_name(d.palette.dtype);
   if (d.encoding != rt::Encoding::kSparse) return "dense";
   if (d.sparse.format == rt::SparseFormat::kTwoOfFour) return "sparse_2:4";
   if (d.sparse.format == rt::SparseFormat::kGaps) return "sparse_gaps";
@@ -110,6 +120,12 @@ std::vector<LayerRow> layer_rows(const rt::Model& model) {
     row.name = n.name;
     row.op = n.op;
     row.encoding = encoding_name(w.desc);
+    if (w.desc.encoding == rt::Encoding::kPalette) {
+      row.palette_bits = w.desc.palette.bits;
+      row.palette_entries = w.desc.palette.entries;
+      row.palette_per_row = w.desc.palette.per_row;
+      row.palette_dtype = rt::dtype_name(w.desc.palette.dtype);
+    }
     row.weights = static_cast<uint64_t>(w.desc.num_elements());
     row.zeros = count_zeros(w.desc);
     row.sparsity = row.weights ? static_cast<double>(row.zeros) / row.weights : 0.0;
@@ -146,6 +162,11 @@ nlohmann::json layer_json(const LayerRow& r) {
     j["op"] = r.op;
     j["encoding"] = r.encoding;
   }
+  if (r.palette_bits)
+    j["palette"] = {{"bits", r.palette_bits},
+                    {"entries", r.palette_entries},
+                    {"kind", palette_kind(r.palette_per_row)},
+                    {"dtype", r.palette_dtype}};
   return j;
 }
 

@@ -54,8 +54,11 @@ ir::Graph read_graph(const std::string& path) {
     t.dtype = d.dtype;
     t.shape = ir::Shape(d.shape);
     if (mt.is_constant()) {
-      // The IR keeps constants dense: a sparse one comes back with its zeros.
-      const void* stored = d.encoding == rt::Encoding::kSparse ? d.sparse.values : d.constant;
+      // The IR keeps constants dense: a sparse one comes back with its zeros, a palette one
+      // with each index's entry.
+      const void* stored = d.encoding == rt::Encoding::kSparse    ? d.sparse.values
+                           : d.encoding == rt::Encoding::kPalette ? static_cast<const void*>(d.palette.indices)
+                                                                  : d.constant;
       ir::BufferPtr& buf = buffers[{stored, d.byte_size()}];
       if (!buf) {
         auto b = std::make_shared<ir::Buffer>();

@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "formats/pare/palette_encoding.h"
+#include "runtime/palette.h"
 #include "runtime/sparse.h"
 
 namespace pare::format {
@@ -208,16 +210,43 @@ EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, in
   return build(m, sparse_meta(m, format, block_rows, entries));
 }
 
-EncodedConstant encode_constant(const ir::Tensor& t, bool gaps) {
+namespace {
+
+// The smallest palette layout of a constant, when it is below `limit` bytes.
+std::optional<rt::PaletteView> smaller_palette(const ir::Tensor& t, uint64_t limit) {
+  if (!t.is_constant() || t.shape.rank() < 2) return std::nullopt;
+  const int64_t elements = t.shape.num_elements();
+  const int64_t rows = t.shape.dims[0].value;
+  if (elements == 0 || rows == 0) return std::nullopt;
+  return palette_layout(t.data->bytes.data(), t.dtype, rows, elements / rows, limit);
+}
+
+uint64_t sparse_bytes(const ir::Tensor& t, const std::optional<rt::SparseView>& layout) {
+  return layout ? rt::sparse_parts(*layout, dtype_size(t.dtype)).total : t.data->bytes.size();
+}
+
+}  // namespace
+
+EncodedConstant encode_constant(const ir::Tensor& t, bool gaps, bool palettes) {
   const std::optional<rt::SparseView> layout = smallest_layout(t, gaps);
+  if (palettes) {
+    if (const std::optional<rt::PaletteView> p = smaller_palette(t, sparse_bytes(t, layout))) {
+      EncodedConstant enc;
+      enc.encoding = Encoding::kPalette;
+      enc.palette = *p;
+      enc.bytes = encode_palette(t.data->bytes.data(), *p);
+      return enc;
+    }
+  }
   if (!layout) return {};
   return build(Matrix{t.data->bytes.data(), dtype_size(t.dtype), layout->rows, layout->cols}, *layout);
 }
 
 uint64_t stored_bytes(const ir::Tensor& t) {
-  const std::optional<rt::SparseView> layout = smallest_layout(t, true);
-  if (!layout) return t.data ? t.data->bytes.size() : 0;
-  return rt::sparse_parts(*layout, dtype_size(t.dtype)).total;
+  if (!t.data) return 0;
+  const uint64_t sparse = sparse_bytes(t, smallest_layout(t, true));
+  const std::optional<rt::PaletteView> p = smaller_palette(t, sparse);
+  return p ? rt::palette_parts(*p, dtype_size(t.dtype)).total : sparse;
 }
 
 }  // namespace pare::format

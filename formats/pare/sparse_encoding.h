@@ -1,7 +1,9 @@
 // The writer's choice of encoding for a constant (docs/format.md, "Encodings"): weights
-// (float32, int8 or uint8 constants of rank >= 2) are stored sparse when a sparse layout is
-// smaller than the dense bytes. An element counts as zero when all its bytes are zero, so
-// the encoding is lossless (-0.0f stays a stored value).
+// (float32, int8 or uint8 constants of rank >= 2) are stored sparse, or (float32 and int8)
+// as a palette (palette_encoding.h), when that is smaller than the dense bytes: the smallest
+// of dense, the sparse layouts and the palette, ties to dense, then to sparse. An element
+// counts as zero when all its bytes are zero, so the encoding is lossless (-0.0f stays a
+// stored value).
 #pragma once
 
 #include <cstdint>
@@ -16,14 +18,18 @@ struct EncodedConstant {
   Encoding encoding = Encoding::kDense;
   // kSparse: format, rows, cols, block_rows, entries, column_bytes and codes (no pointers).
   rt::SparseView sparse;
-  std::vector<uint8_t> bytes;  // kSparse: the data range (runtime/sparse.h lays out the parts)
+  // kPalette: rows, cols, bits, entries, per_row, dtype and row_bytes (no pointers).
+  rt::PaletteView palette;
+  // kSparse, kPalette: the data range (runtime/sparse.h, runtime/palette.h lay out the parts)
+  std::vector<uint8_t> bytes;
 };
 
-// Dense (bytes left empty: the tensor's own buffer is stored) or the smallest sparse layout
-// (of the block and 2:4 layouts only, without `gaps`).
-EncodedConstant encode_constant(const ir::Tensor& t, bool gaps = true);
+// Dense (bytes left empty: the tensor's own buffer is stored) or the smallest encoding (of
+// the block and 2:4 layouts only, without `gaps`; no palette without `palettes`).
+EncodedConstant encode_constant(const ir::Tensor& t, bool gaps = true, bool palettes = true);
 
-// The data size the writer stores for a constant: its dense bytes or encode_constant's.
+// The data size the writer stores for a constant by default: its dense bytes or
+// encode_constant's.
 uint64_t stored_bytes(const ir::Tensor& t);
 
 // Sparse layouts of one constant, for tests that need a given one: the encoding of

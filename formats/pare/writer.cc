@@ -85,17 +85,17 @@ void check_writable(const ir::Graph& g) {
 struct Layout {
   std::vector<int64_t> arena_offset;    // per tensor; -1 for constants
   std::vector<uint64_t> data_offset;    // per tensor, inside the weight segment
-  std::vector<const EncodedConstant*> sparse;  // per tensor; null unless stored sparse
+  std::vector<const EncodedConstant*> encoded;  // per tensor; null unless stored sparse or palette
   std::vector<const std::vector<uint8_t>*> weight_blocks;  // distinct stored bytes in placement order
   std::vector<uint64_t> weight_block_offsets;
   // Encodings by (buffer, dtype, rows): tensors sharing a buffer share its encoding.
   std::map<std::tuple<const ir::Buffer*, ir::DType, int64_t>, EncodedConstant> encodings;
   size_t arena_bytes = 0;
   size_t weights_bytes = 0;
-  bool any_sparse = false;
+  bool any_encoded = false;
 };
 
-// The bytes a constant is stored as: its own buffer, or a sparse encoding of it.
+// The bytes a constant is stored as: its own buffer, or a sparse or palette encoding of it.
 const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, size_t index,
                                          const WriteOptions& options) {
   if (!options.sparse_weights) return t.data->bytes;
@@ -103,10 +103,10 @@ const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, si
   auto key = std::make_tuple(t.data.get(), t.dtype, rows);
   auto it = layout.encodings.find(key);
   if (it == layout.encodings.end())
-    it = layout.encodings.emplace(key, encode_constant(t, options.sparse_gaps)).first;
+    it = layout.encodings.emplace(key, encode_constant(t, options.sparse_gaps, options.palette_weights)).first;
   if (it->second.encoding == Encoding::kDense) return t.data->bytes;
-  layout.sparse[index] = &it->second;
-  layout.any_sparse = true;
+  layout.encoded[index] = &it->second;
+  layout.any_encoded = true;
   return it->second.bytes;
 }
 
@@ -162,9 +162,9 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
     layout.arena_offset[static_cast<size_t>(planned[k])] = static_cast<int64_t>(plan.offsets[k]);
   layout.arena_bytes = plan.arena_bytes;
 
-  // Tensors that share stored bytes (one ir::Buffer, or its one sparse encoding) share
+  // Tensors that share stored bytes (one ir::Buffer, or its one encoding) share
   // them in the file.
-  layout.sparse.assign(num_tensors, nullptr);
+  layout.encoded.assign(num_tensors, nullptr);
   std::map<const std::vector<uint8_t>*, uint64_t> placed;
   size_t end = 0;
   for (size_t i = 0; i < num_tensors; ++i) {
@@ -219,19 +219,24 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
                                      zeros ? 0 : fbb.CreateVector(zp), t.quant->axis);
     }
     const bool constant = t.is_constant();
-    const EncodedConstant* sparse = layout.sparse[i];
+    const EncodedConstant* encoded = layout.encoded[i];
+    const Encoding encoding = encoded ? encoded->encoding : Encoding::kDense;
     flatbuffers::Offset<fb::Sparse> sparse_table = 0;
-    if (sparse) {
-      const rt::SparseView& v = sparse->sparse;
+    flatbuffers::Offset<fb::Palette> palette_table = 0;
+    if (encoding == Encoding::kSparse) {
+      const rt::SparseView& v = encoded->sparse;
       sparse_table = fb::CreateSparse(fbb, static_cast<fb::SparseFormat>(v.format), v.rows, v.cols,
                                       v.block_rows, v.entries, v.column_bytes, v.codes);
+    } else if (encoding == Encoding::kPalette) {
+      const rt::PaletteView& v = encoded->palette;
+      palette_table = fb::CreatePalette(fbb, v.rows, v.cols, v.bits, v.entries, v.per_row,
+                                        static_cast<fb::DType>(v.dtype));
     }
-    const uint64_t data_size = sparse ? sparse->bytes.size() : constant ? t.data->bytes.size() : 0;
+    const uint64_t data_size = encoded ? encoded->bytes.size() : constant ? t.data->bytes.size() : 0;
     tensors.push_back(fb::CreateTensor(fbb, name, static_cast<fb::DType>(t.dtype), shape, constant,
                                        constant ? layout.data_offset[i] : 0, data_size,
-                                       layout.arena_offset[i], quant,
-                                       sparse ? fb::Encoding::SPARSE : fb::Encoding::DENSE,
-                                       sparse_table));
+                                       layout.arena_offset[i], quant, static_cast<fb::Encoding>(encoding),
+                                       sparse_table, palette_table));
   }
   auto tensors_vec = fbb.CreateVector(tensors);
 
@@ -275,7 +280,7 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
       fbb, fbb.CreateString("pare"), fbb.CreateString(options.producer_version),
       fbb.CreateString(options.pipeline), fbb.CreateString(options.source_file),
       fbb.CreateString(options.source_hash), fbb.CreateString(options.report_summary));
-  const uint32_t version = layout.any_sparse ? kSparseSchemaVersion : kSchemaVersion;
+  const uint32_t version = layout.any_encoded ? kEncodingSchemaVersion : kSchemaVersion;
   auto model = fb::CreateModel(fbb, version, tensors_vec, nodes_vec, inputs_vec, outputs_vec,
                                layout.arena_bytes, weights_offset, layout.weights_bytes, metadata);
   fb::FinishSizePrefixedModelBuffer(fbb, model);

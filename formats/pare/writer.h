@@ -12,9 +12,10 @@
 
 namespace pare::format {
 
-// The writer stamps the lowest version a file needs: 1 unless a constant is stored sparse.
+// The writer stamps the lowest version a file needs: 1 unless a constant is stored sparse or
+// as a palette (both came with version 2).
 constexpr uint32_t kSchemaVersion = 1;
-constexpr uint32_t kSparseSchemaVersion = 2;
+constexpr uint32_t kEncodingSchemaVersion = 2;
 
 struct WriteOptions {
   std::string producer_version;  // e.g. "0.1.0"
@@ -25,12 +26,14 @@ struct WriteOptions {
   // Leave out the names of tensors other than the graph's inputs and outputs (node names,
   // which profiles and reports use, stay): a few percent of a small int8 model's file.
   bool strip_tensor_names = false;
-  // Store weights sparse where that is smaller (docs/format.md); false writes every
-  // constant dense (a schema version 1 file), e.g. to compare the two.
+  // Store weights sparse or as a palette where that is smaller (docs/format.md); false
+  // writes every constant dense (a schema version 1 file), e.g. to compare the two.
   bool sparse_weights = true;
   // Consider the gap layout (SparseFormat::kGaps); false keeps to the block and 2:4 layouts,
   // e.g. to compare sizes or to test those layouts.
   bool sparse_gaps = true;
+  // Consider palettes (Encoding::kPalette); false keeps to dense and sparse.
+  bool palette_weights = true;
 };
 
 // Serialises the graph (it must be verified, static-shaped and in topological order
