@@ -13,6 +13,10 @@
 //    and per-channel constants their channels, consumers their weight inputs.
 // 4. Compensate: a removed channel's calibration mean (after the producer's fused
 //    activation) times the consumer's weights for it goes into the consumer's bias.
+// 5. Refit (update=lsq, the default with calibration data): every Conv/Gemm that lost input
+//    channels is refitted by least squares, in topological order, so that its output on the
+//    calibration data matches the dense model's (passes/channel_refit.h). A depthwise conv
+//    cannot mix channels, so the layer after it that reads the group does the refit.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -21,8 +25,10 @@
 
 #include "passes/canonical.h"
 #include "passes/channel_groups.h"
+#include "passes/channel_refit.h"
 #include "passes/graph_runner.h"
 #include "passes/pass_util.h"
+#include "passes/prune_layers.h"
 
 namespace pare::passes {
 
@@ -38,9 +44,11 @@ struct Options {
   double ratio = 0.3;
   int64_t multiple = 8;
   std::set<std::string> exclude;
+  bool refit = false;          // update=lsq
+  std::string update_reason;   // which update runs and why, for the notes
 };
 
-Options read_options(const PassOptions& options) {
+Options read_options(const PassOptions& options, bool has_calibration) {
   Options o;
   o.ratio = options.get_double("ratio", o.ratio);
   if (!(o.ratio >= 0 && o.ratio < 1))
@@ -51,6 +59,15 @@ Options read_options(const PassOptions& options) {
   std::stringstream list(options.get("exclude", ""));
   for (std::string name; std::getline(list, name, ',');)
     if (!name.empty()) o.exclude.insert(name);
+  const std::string update = options.get("update", has_calibration ? "lsq" : "none");
+  if (update != "lsq" && update != "none")
+    throw_invalid("prune_channels: option 'update' must be lsq or none, not '" + update + "'");
+  if (update == "lsq" && !has_calibration)
+    throw_invalid("prune_channels: option update=lsq needs calibration data (pare compress --calib FILE)");
+  o.refit = update == "lsq";
+  o.update_reason = options.has("update") ? "update=" + update + " asked for"
+                    : has_calibration     ? "update=lsq by default: calibration data given"
+                                          : "update=none by default: no calibration data (--calib)";
   return o;
 }
 
@@ -283,8 +300,10 @@ void prune_producer_outputs(ir::Graph& graph, NodeId id, const std::vector<int64
   if (bias.shape.num_elements() > 1) take_input(graph, id, 2, bias.shape.rank() - 1, kept);
 }
 
+// Prunes the group's channels; `kept_outputs` receives each producer's remaining output
+// channels.
 void prune_group(ir::Graph& graph, const ChannelGroup& group, const std::vector<bool>& keep_class,
-                 const std::map<TensorId, FeatureStats>& stats) {
+                 const std::map<TensorId, FeatureStats>& stats, std::map<NodeId, std::vector<int64_t>>& kept_outputs) {
   // Consumers first: their bias compensation reads the weights as they are.
   for (const GroupMember& m : group.members) {
     if (m.role != MemberRole::kConsumer) continue;
@@ -298,7 +317,10 @@ void prune_group(ir::Graph& graph, const ChannelGroup& group, const std::vector<
     const std::vector<int64_t> kept = kept_features(t, keep_class, true);
     switch (m.role) {
       case MemberRole::kConsumer: break;
-      case MemberRole::kProducer: prune_producer_outputs(graph, m.node, kept); break;
+      case MemberRole::kProducer:
+        prune_producer_outputs(graph, m.node, kept);
+        kept_outputs[m.node] = kept;
+        break;
       case MemberRole::kDepthwise:
         take_input(graph, m.node, 1, 0, kept);
         if (has_bias(graph.node(m.node))) take_input(graph, m.node, 2, 0, kept);
@@ -330,7 +352,8 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassContext& ctx) {
-  const Options o = read_options(options);
+  const bool has_calibration = ctx.calibration && ctx.calibration->size() > 0;
+  const Options o = read_options(options, has_calibration);
   ChannelPruneReport report;
   report.macs_before = graph_macs(graph);
   std::vector<ChannelGroup> groups = find_channel_groups(graph);
@@ -345,13 +368,16 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
       if (g.unsafe.empty() && m.role == MemberRole::kConsumer &&
           std::find(watch.begin(), watch.end(), m.tensor) == watch.end())
         watch.push_back(m.tensor);
-  const bool calibrated = ctx.calibration && ctx.calibration->size() > 0 && o.ratio > 0;
+  const bool calibrated = has_calibration && o.ratio > 0;
   const std::map<TensorId, FeatureStats> stats =
       calibrated ? calibration_stats(graph, watch, *ctx.calibration) : std::map<TensorId, FeatureStats>{};
   report.bias_compensated = calibrated;
   if (!calibrated && o.ratio > 0)
     add_note(ctx, kPass, "no calibration data: importance from filter norms alone, no bias compensation");
 
+  const ir::Graph dense = o.refit ? graph : ir::Graph{};
+  std::map<NodeId, std::vector<int64_t>> kept_outputs;
+  std::set<NodeId> refit;
   for (const ChannelGroup& g : groups) {
     ChannelGroupReport entry;
     entry.layers = g.layers(graph);
@@ -360,7 +386,11 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
     if (g.unsafe.empty()) {
       const std::vector<bool> kept = choose_kept(g, importance(graph, g, stats), o);
       entry.channels_after = std::count(kept.begin(), kept.end(), true);
-      if (entry.channels_after < entry.channels_before) prune_group(graph, g, kept, stats);
+      if (entry.channels_after < entry.channels_before) {
+        prune_group(graph, g, kept, stats, kept_outputs);
+        for (const GroupMember& m : g.members)
+          if (m.role == MemberRole::kConsumer) refit.insert(m.node);
+      }
       add_note(ctx, kPass, "channels of " + join(entry.layers) + ": " + std::to_string(entry.channels_before) +
                                " -> " + std::to_string(entry.channels_after));
     } else {
@@ -370,6 +400,27 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
   }
   Status inferred = infer_and_fold(graph);
   if (!inferred) return inferred;
+  add_note(ctx, kPass, o.update_reason);
+  report.update = o.refit ? "lsq" : "none";
+  if (o.refit && !refit.empty()) {
+    std::vector<RefitLayer> layers;
+    for (NodeId id : graph.topological_order()) {
+      if (!refit.count(id)) continue;
+      RefitLayer l{id, kept_outputs[id]};
+      if (l.kept_outputs.empty()) {
+        const ir::Node& n = dense.node(id);
+        const ir::Shape& w = dense.tensor(n.inputs[1]).shape;
+        l.kept_outputs.resize(static_cast<size_t>(n.op == ir::OpKind::kGemm && !gemm_trans_b(n) ? w.sizes()[1] : w.sizes()[0]));
+        std::iota(l.kept_outputs.begin(), l.kept_outputs.end(), 0);
+      }
+      layers.push_back(std::move(l));
+    }
+    const RefitResult r = refit_layers(graph, dense, layers, *ctx.calibration, ctx, kPass);
+    report.update_seconds = r.seconds;
+    add_note(ctx, kPass, "update=lsq: " + std::to_string(r.refitted) + " of " + std::to_string(layers.size()) +
+                             " layers refitted on " + std::to_string(r.samples) + " calibration samples in " +
+                             format_number("%.2f", r.seconds) + " s");
+  }
   report.macs_after = graph_macs(graph);
   add_note(ctx, kPass, "MACs " + std::to_string(report.macs_before) + " -> " + std::to_string(report.macs_after));
   ctx.reports.back().channel_prune = std::move(report);
