@@ -228,4 +228,203 @@ RefitResult refit_layers(ir::Graph& pruned, const ir::Graph& dense, const std::v
   return result;
 }
 
+namespace {
+
+// (H + damping)^-1 of a [n, n] Gram matrix, damped as the refit is; empty when not invertible.
+std::vector<double> damped_inverse(const std::vector<double>& gram, int64_t n) {
+  std::vector<double> h = gram;
+  double mean_diag = 0;
+  for (int64_t i = 0; i < n; ++i) mean_diag += h[static_cast<size_t>(i * n + i)];
+  mean_diag /= static_cast<double>(n);
+  if (!(mean_diag > 0)) return {};
+  for (int64_t i = 0; i < n; ++i) {
+    double& d = h[static_cast<size_t>(i * n + i)];
+    if (d == 0) d = mean_diag;
+    d += kRefitDamping * mean_diag;
+  }
+  if (!cholesky(h, n)) return {};
+  std::vector<double> inv(static_cast<size_t>(n * n)), col(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) {
+    std::fill(col.begin(), col.end(), 0.0);
+    col[static_cast<size_t>(j)] = 1;
+    cholesky_solve(h, n, col);
+    for (int64_t i = 0; i < n; ++i) inv[static_cast<size_t>(i * n + j)] = col[static_cast<size_t>(i)];
+  }
+  return inv;
+}
+
+// One consumer during the elimination: its current weights (refitted after each removal), the
+// inverse of its damped Gram matrix (with the removed inputs eliminated) and, per class, its
+// input columns.
+struct Eliminating {
+  int64_t n = 0, outputs = 0;
+  double energy = 0;
+  std::vector<double> hinv, w;
+  std::vector<std::vector<int64_t>> columns;  // per class
+};
+
+// The Cholesky factor of hinv restricted to `b`.
+bool block_factor(const Eliminating& e, const std::vector<int64_t>& b, std::vector<double>& m) {
+  const int64_t k = static_cast<int64_t>(b.size());
+  m.resize(static_cast<size_t>(k * k));
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j) m[static_cast<size_t>(i * k + j)] = e.hinv[static_cast<size_t>(b[i] * e.n + b[j])];
+  return cholesky(m, k);
+}
+
+// Output error added by removing inputs `b` and refitting the rest: sum_o w_ob M^-1 w_ob^T.
+double removal_cost(const Eliminating& e, const std::vector<int64_t>& b) {
+  std::vector<double> m, v(b.size());
+  if (!block_factor(e, b, m)) return 0;  // the inputs carry nothing the others do not
+  const int64_t k = static_cast<int64_t>(b.size());
+  double cost = 0;
+  for (int64_t o = 0; o < e.outputs; ++o) {
+    for (int64_t i = 0; i < k; ++i) v[static_cast<size_t>(i)] = e.w[static_cast<size_t>(o * e.n + b[i])];
+    std::vector<double> z = v;
+    cholesky_solve(m, k, z);
+    for (int64_t i = 0; i < k; ++i) cost += v[static_cast<size_t>(i)] * z[static_cast<size_t>(i)];
+  }
+  return cost;
+}
+
+// Removes inputs `b`: W -= W_b M^-1 Hinv[b, :], Hinv -= Hinv[:, b] M^-1 Hinv[b, :].
+void remove_inputs(Eliminating& e, const std::vector<int64_t>& b) {
+  std::vector<double> m;
+  const int64_t k = static_cast<int64_t>(b.size()), n = e.n;
+  if (block_factor(e, b, m)) {
+    std::vector<double> z(static_cast<size_t>(k * n)), col(static_cast<size_t>(k));  // M^-1 Hinv[b, :]
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t i = 0; i < k; ++i) col[static_cast<size_t>(i)] = e.hinv[static_cast<size_t>(b[i] * n + j)];
+      cholesky_solve(m, k, col);
+      for (int64_t i = 0; i < k; ++i) z[static_cast<size_t>(i * n + j)] = col[static_cast<size_t>(i)];
+    }
+    // Each row r of `a` loses sum_i a[r, b_i] z_i (the factors read before the row changes).
+    std::vector<double> f(static_cast<size_t>(k));
+    auto downdate = [&](std::vector<double>& a, int64_t rows) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double* ar = &a[static_cast<size_t>(r * n)];
+        for (int64_t i = 0; i < k; ++i) f[static_cast<size_t>(i)] = ar[b[i]];
+        for (int64_t i = 0; i < k; ++i) {
+          if (f[static_cast<size_t>(i)] == 0) continue;
+          const double* zi = &z[static_cast<size_t>(i * n)];
+          for (int64_t j = 0; j < n; ++j) ar[j] -= f[static_cast<size_t>(i)] * zi[j];
+        }
+      }
+    };
+    downdate(e.w, e.outputs);
+    downdate(e.hinv, n);  // symmetric: row r's factors are Hinv[r, b] = Hinv[b, r]
+  }
+  for (int64_t i : b) {
+    for (int64_t o = 0; o < e.outputs; ++o) e.w[static_cast<size_t>(o * n + i)] = 0;
+    for (int64_t j = 0; j < n; ++j) e.hinv[static_cast<size_t>(i * n + j)] = e.hinv[static_cast<size_t>(j * n + i)] = 0;
+  }
+}
+
+}  // namespace
+
+std::map<ir::NodeId, ConsumerFit> measure_consumers(const ir::Graph& g, const std::vector<ir::NodeId>& consumers,
+                                                    const CalibrationData& data) {
+  struct Watch {
+    ir::NodeId node;
+    InputLayout in;
+    size_t samples = 0;
+    int64_t per_sample = 0;
+    ConsumerFit fit;
+    std::unique_ptr<GramSum> sum;
+  };
+  std::vector<Watch> watches;
+  std::vector<ir::TensorId> tensors;
+  const size_t samples = reconstruction_samples(g, data.size());
+  for (ir::NodeId id : consumers) {
+    const ir::Node& n = g.node(id);
+    AffineLayer a = read_affine(g, n);
+    Watch w;
+    w.node = id;
+    if (!describe_input(g, id, n.inputs[1], a.cols, w.in).empty() || w.in.groups != 1) continue;
+    w.samples = layer_samples(samples, w.in.rows_per_sample());
+    w.per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(w.samples));
+    w.fit.cols = a.cols;
+    w.fit.outputs = a.rows;
+    w.fit.taps = w.in.conv ? w.in.kh * w.in.kw : 1;
+    w.fit.w = std::move(a.w);
+    w.sum = std::make_unique<GramSum>(a.cols + 1, false);
+    tensors.push_back(n.inputs[0]);
+    watches.push_back(std::move(w));
+  }
+  std::map<ir::NodeId, ConsumerFit> fits;
+  if (watches.empty()) return fits;
+  GraphRunner runner(g, tensors);
+  size_t most = 0;
+  for (const Watch& w : watches) most = std::max(most, w.samples);
+  std::vector<float> row;
+  for (size_t s = 0; s < most; ++s) {
+    for (size_t i = 0; i < runner.num_inputs(); ++i)
+      data.fill(s, i, static_cast<float*>(runner.input_data(i)), runner.input_bytes(i) / sizeof(float));
+    runner.run();
+    for (size_t k = 0; k < watches.size(); ++k) {
+      Watch& w = watches[k];
+      if (s >= w.samples) continue;
+      const float* values = static_cast<const float*>(runner.watched(k));
+      row.assign(static_cast<size_t>(w.fit.cols + 1), 1.f);
+      for (int64_t r : spread_rows(w.in.rows_per_sample(), w.per_sample, s)) {
+        input_row(w.in, values, w.fit.cols, r, 0, row.data());
+        w.sum->add(row.data(), row.data());
+      }
+    }
+  }
+  for (Watch& w : watches) {
+    w.fit.h = w.sum->take();
+    fits[w.node] = std::move(w.fit);
+  }
+  return fits;
+}
+
+std::vector<double> elimination_scores(const ChannelGroup& group, const std::map<ir::NodeId, ConsumerFit>& fits,
+                                       int64_t remove) {
+  const size_t classes = static_cast<size_t>(group.num_classes);
+  std::vector<Eliminating> consumers;
+  for (const GroupMember& m : group.members) {
+    auto it = fits.find(m.node);
+    if (m.role != MemberRole::kConsumer || it == fits.end()) continue;
+    const ConsumerFit& f = it->second;
+    Eliminating e;
+    e.n = f.cols + 1;
+    e.outputs = f.outputs;
+    e.w = f.w;
+    e.hinv = damped_inverse(f.h, e.n);
+    if (e.hinv.empty()) continue;
+    AffineLayer a{f.outputs, f.cols, f.w};
+    NormalEquations none{f.h, std::vector<double>(f.w.size(), 0.0), 0, 0};
+    e.energy = squared_error(a, none);  // sum (W x)^2
+    if (!(e.energy > 0)) continue;
+    const GroupTensor& t = *group.find(m.tensor);
+    e.columns.resize(classes);
+    for (int64_t u = 0; u < t.units; ++u)
+      for (int64_t feature = u * t.spread; feature < (u + 1) * t.spread; ++feature)
+        for (int64_t tap = 0; tap < f.taps; ++tap)
+          e.columns[static_cast<size_t>(t.class_of[static_cast<size_t>(u)])].push_back(feature * f.taps + tap);
+    consumers.push_back(std::move(e));
+  }
+  if (consumers.empty()) return {};
+  std::vector<double> score(classes, static_cast<double>(classes));
+  std::vector<bool> alive(classes, true);
+  for (int64_t step = 0; step < remove; ++step) {
+    size_t best = classes;
+    double best_cost = 0;
+    for (size_t c = 0; c < classes; ++c) {
+      if (!alive[c]) continue;
+      double cost = 0;
+      for (const Eliminating& e : consumers)
+        if (!e.columns[c].empty()) cost += removal_cost(e, e.columns[c]) / e.energy;
+      if (best == classes || cost < best_cost) best = c, best_cost = cost;
+    }
+    if (best == classes) break;
+    alive[best] = false;
+    score[best] = static_cast<double>(step);
+    for (Eliminating& e : consumers)
+      if (!e.columns[best].empty()) remove_inputs(e, e.columns[best]);
+  }
+  return score;
+}
+
 }  // namespace pare::passes

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/channel_groups.h"
 #include "passes/pass.h"
 
 namespace pare::passes {
@@ -36,5 +38,25 @@ struct RefitResult {
 // dropped. Notes go to ctx under `pass`.
 RefitResult refit_layers(ir::Graph& pruned, const ir::Graph& dense, const std::vector<RefitLayer>& layers,
                          const CalibrationData& data, PassContext& ctx, const std::string& pass);
+
+// ---- choosing the channels by how well the rest reconstruct the consumers' outputs ----------
+
+// A consumer's inputs on the dense model: H = X^T X (with a column of ones last) and its
+// weights and bias as [outputs, cols + 1].
+struct ConsumerFit {
+  int64_t cols = 0, taps = 1, outputs = 0;  // taps: kernel positions per input channel
+  std::vector<double> h, w;
+};
+
+// The ConsumerFit of each of `consumers` (Conv group 1 / Gemm nodes of `g`), on calibration data.
+std::map<ir::NodeId, ConsumerFit> measure_consumers(const ir::Graph& g, const std::vector<ir::NodeId>& consumers,
+                                                    const CalibrationData& data);
+
+// Backward elimination: removes `remove` of the group's classes one at a time, each time the
+// one whose loss (after refitting the others, as the OBS update for a block of inputs) raises
+// the consumers' summed relative output error least. Returns per class its rank: the step at
+// which it went, or the number of classes for those kept (larger is more important).
+std::vector<double> elimination_scores(const ChannelGroup& group, const std::map<ir::NodeId, ConsumerFit>& fits,
+                                       int64_t remove);
 
 }  // namespace pare::passes

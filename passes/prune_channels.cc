@@ -45,6 +45,7 @@ struct Options {
   int64_t multiple = 8;
   std::set<std::string> exclude;
   bool refit = false;          // update=lsq
+  bool select_lsq = false;     // select=lsq
   std::string update_reason;   // which update runs and why, for the notes
 };
 
@@ -65,6 +66,12 @@ Options read_options(const PassOptions& options, bool has_calibration) {
   if (update == "lsq" && !has_calibration)
     throw_invalid("prune_channels: option update=lsq needs calibration data (pare compress --calib FILE)");
   o.refit = update == "lsq";
+  const std::string select = options.get("select", "norm");
+  if (select != "lsq" && select != "norm")
+    throw_invalid("prune_channels: option 'select' must be lsq or norm, not '" + select + "'");
+  if (select == "lsq" && !has_calibration)
+    throw_invalid("prune_channels: option select=lsq needs calibration data (pare compress --calib FILE)");
+  o.select_lsq = select == "lsq";
   o.update_reason = options.has("update") ? "update=" + update + " asked for"
                     : has_calibration     ? "update=lsq by default: calibration data given"
                                           : "update=none by default: no calibration data (--calib)";
@@ -224,13 +231,15 @@ std::vector<double> importance(const ir::Graph& graph, const ChannelGroup& group
 
 // Which classes stay: the most important, a multiple of `multiple` of them (at least one
 // multiple, at most all), and at least one channel of every tensor.
-std::vector<bool> choose_kept(const ChannelGroup& group, const std::vector<double>& score, const Options& o) {
+int64_t kept_count(const ChannelGroup& group, const Options& o) {
   const int64_t classes = group.num_classes;
-  int64_t keep = classes;
-  if (classes > o.multiple) {
-    const double target = (1.0 - o.ratio) * static_cast<double>(classes) / static_cast<double>(o.multiple);
-    keep = std::clamp<int64_t>(static_cast<int64_t>(std::floor(target + 0.5)) * o.multiple, o.multiple, classes);
-  }
+  if (classes <= o.multiple) return classes;
+  const double target = (1.0 - o.ratio) * static_cast<double>(classes) / static_cast<double>(o.multiple);
+  return std::clamp<int64_t>(static_cast<int64_t>(std::floor(target + 0.5)) * o.multiple, o.multiple, classes);
+}
+
+std::vector<bool> choose_kept(const ChannelGroup& group, const std::vector<double>& score, const Options& o) {
+  const int64_t classes = group.num_classes, keep = kept_count(group, o);
   std::vector<int> order(static_cast<size_t>(classes));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score[a] > score[b]; });
@@ -378,13 +387,24 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
   const ir::Graph dense = o.refit ? graph : ir::Graph{};
   std::map<NodeId, std::vector<int64_t>> kept_outputs;
   std::set<NodeId> refit;
+  std::map<NodeId, ConsumerFit> fits;
+  if (o.select_lsq && o.ratio > 0) {
+    std::vector<NodeId> consumers;
+    for (const ChannelGroup& g : groups)
+      for (const GroupMember& m : g.members)
+        if (g.unsafe.empty() && m.role == MemberRole::kConsumer) consumers.push_back(m.node);
+    fits = measure_consumers(graph, consumers, *ctx.calibration);
+  }
   for (const ChannelGroup& g : groups) {
     ChannelGroupReport entry;
     entry.layers = g.layers(graph);
     entry.channels_before = entry.channels_after = g.num_classes;
     entry.left_alone = g.unsafe;
     if (g.unsafe.empty()) {
-      const std::vector<bool> kept = choose_kept(g, importance(graph, g, stats), o);
+      std::vector<double> score;
+      if (o.select_lsq) score = elimination_scores(g, fits, g.num_classes - kept_count(g, o));
+      if (score.empty()) score = importance(graph, g, stats);
+      const std::vector<bool> kept = choose_kept(g, score, o);
       entry.channels_after = std::count(kept.begin(), kept.end(), true);
       if (entry.channels_after < entry.channels_before) {
         prune_group(graph, g, kept, stats, kept_outputs);

@@ -57,7 +57,9 @@ const std::vector<PassInfo>& registry() {
         {"multiple", "kept channel counts are rounded to a multiple of this (8)"},
         {"exclude", "source names of Conv/Gemm nodes whose output channels stay, comma-separated (none)"},
         {"update", "lsq: refit the layers reading pruned channels by least squares to the dense model's "
-                   "outputs on the calibration data; none: bias move only (lsq with --calib, else none)"}},
+                   "outputs on the calibration data; none: bias move only (lsq with --calib, else none)"},
+        {"select", "lsq: keep the channels from which the rest best reconstruct the consumers' outputs "
+                   "(backward elimination on calibration data); norm: filter norm times activation (norm)"}},
        run_prune_channels},
       {"quantize",
        "Int8 post-training quantization: calibrates activations on the calibration data, int8 "
