@@ -1,5 +1,6 @@
 #include "passes/channel_refit.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -243,14 +244,7 @@ std::vector<double> damped_inverse(const std::vector<double>& gram, int64_t n) {
     d += kRefitDamping * mean_diag;
   }
   if (!cholesky(h, n)) return {};
-  std::vector<double> inv(static_cast<size_t>(n * n)), col(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) {
-    std::fill(col.begin(), col.end(), 0.0);
-    col[static_cast<size_t>(j)] = 1;
-    cholesky_solve(h, n, col);
-    for (int64_t i = 0; i < n; ++i) inv[static_cast<size_t>(i * n + j)] = col[static_cast<size_t>(i)];
-  }
-  return inv;
+  return cholesky_inverse(h, n);
 }
 
 // One consumer during the elimination: its current weights (refitted after each removal), the
@@ -263,41 +257,44 @@ struct Eliminating {
   std::vector<std::vector<int64_t>> columns;  // per class
 };
 
-// The Cholesky factor of hinv restricted to `b`.
-bool block_factor(const Eliminating& e, const std::vector<int64_t>& b, std::vector<double>& m) {
+// M^-1 with M = hinv restricted to `b`; false when M is not positive definite.
+bool block_inverse(const Eliminating& e, const std::vector<int64_t>& b, std::vector<double>& m_inv) {
   const int64_t k = static_cast<int64_t>(b.size());
-  m.resize(static_cast<size_t>(k * k));
+  std::vector<double> m(static_cast<size_t>(k * k));
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < k; ++j) m[static_cast<size_t>(i * k + j)] = e.hinv[static_cast<size_t>(b[i] * e.n + b[j])];
-  return cholesky(m, k);
+  if (!cholesky(m, k)) return false;
+  m_inv = cholesky_inverse(m, k);
+  return true;
 }
 
 // Output error added by removing inputs `b` and refitting the rest: sum_o w_ob M^-1 w_ob^T.
 double removal_cost(const Eliminating& e, const std::vector<int64_t>& b) {
-  std::vector<double> m, v(b.size());
-  if (!block_factor(e, b, m)) return 0;  // the inputs carry nothing the others do not
+  std::vector<double> m_inv, v(b.size());
+  if (!block_inverse(e, b, m_inv)) return 0;  // the inputs carry nothing the others do not
   const int64_t k = static_cast<int64_t>(b.size());
   double cost = 0;
   for (int64_t o = 0; o < e.outputs; ++o) {
     for (int64_t i = 0; i < k; ++i) v[static_cast<size_t>(i)] = e.w[static_cast<size_t>(o * e.n + b[i])];
-    std::vector<double> z = v;
-    cholesky_solve(m, k, z);
-    for (int64_t i = 0; i < k; ++i) cost += v[static_cast<size_t>(i)] * z[static_cast<size_t>(i)];
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j) cost += v[static_cast<size_t>(i)] * m_inv[static_cast<size_t>(i * k + j)] * v[static_cast<size_t>(j)];
   }
   return cost;
 }
 
 // Removes inputs `b`: W -= W_b M^-1 Hinv[b, :], Hinv -= Hinv[:, b] M^-1 Hinv[b, :].
 void remove_inputs(Eliminating& e, const std::vector<int64_t>& b) {
-  std::vector<double> m;
+  std::vector<double> m_inv;
   const int64_t k = static_cast<int64_t>(b.size()), n = e.n;
-  if (block_factor(e, b, m)) {
-    std::vector<double> z(static_cast<size_t>(k * n)), col(static_cast<size_t>(k));  // M^-1 Hinv[b, :]
-    for (int64_t j = 0; j < n; ++j) {
-      for (int64_t i = 0; i < k; ++i) col[static_cast<size_t>(i)] = e.hinv[static_cast<size_t>(b[i] * n + j)];
-      cholesky_solve(m, k, col);
-      for (int64_t i = 0; i < k; ++i) z[static_cast<size_t>(i * n + j)] = col[static_cast<size_t>(i)];
-    }
+  if (block_inverse(e, b, m_inv)) {
+    std::vector<double> z(static_cast<size_t>(k * n), 0.0);  // M^-1 Hinv[b, :]
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t l = 0; l < k; ++l) {
+        const double f = m_inv[static_cast<size_t>(i * k + l)];
+        const double* hl = &e.hinv[static_cast<size_t>(b[l] * n)];
+        double* zi = &z[static_cast<size_t>(i * n)];
+        for (int64_t j = 0; j < n; ++j) zi[j] += f * hl[j];
+      }
     // Each row r of `a` loses sum_i a[r, b_i] z_i (the factors read before the row changes).
     std::vector<double> f(static_cast<size_t>(k));
     auto downdate = [&](std::vector<double>& a, int64_t rows) {
@@ -326,6 +323,7 @@ std::map<ir::NodeId, ConsumerFit> measure_consumers(const ir::Graph& g, const st
                                                     const CalibrationData& data) {
   struct Watch {
     ir::NodeId node;
+    size_t tensor = 0;  // index among the watched tensors
     InputLayout in;
     size_t samples = 0;
     int64_t per_sample = 0;
@@ -348,12 +346,14 @@ std::map<ir::NodeId, ConsumerFit> measure_consumers(const ir::Graph& g, const st
     w.fit.taps = w.in.conv ? w.in.kh * w.in.kw : 1;
     w.fit.w = std::move(a.w);
     w.sum = std::make_unique<GramSum>(a.cols + 1, false);
-    tensors.push_back(n.inputs[0]);
+    w.tensor = std::find(tensors.begin(), tensors.end(), n.inputs[0]) - tensors.begin();
+    if (w.tensor == tensors.size()) tensors.push_back(n.inputs[0]);
     watches.push_back(std::move(w));
   }
   std::map<ir::NodeId, ConsumerFit> fits;
   if (watches.empty()) return fits;
-  GraphRunner runner(g, tensors);
+  std::unique_ptr<GraphRunner> run = runner_upto(g, tensors);
+  GraphRunner& runner = *run;
   size_t most = 0;
   for (const Watch& w : watches) most = std::max(most, w.samples);
   std::vector<float> row;
@@ -364,7 +364,7 @@ std::map<ir::NodeId, ConsumerFit> measure_consumers(const ir::Graph& g, const st
     for (size_t k = 0; k < watches.size(); ++k) {
       Watch& w = watches[k];
       if (s >= w.samples) continue;
-      const float* values = static_cast<const float*>(runner.watched(k));
+      const float* values = static_cast<const float*>(runner.watched(w.tensor));
       row.assign(static_cast<size_t>(w.fit.cols + 1), 1.f);
       for (int64_t r : spread_rows(w.in.rows_per_sample(), w.per_sample, s)) {
         input_row(w.in, values, w.fit.cols, r, 0, row.data());

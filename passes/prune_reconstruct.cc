@@ -52,10 +52,7 @@ void cholesky_solve(const std::vector<double>& l, int64_t n, std::vector<double>
   }
 }
 
-namespace {
-
-// The upper factor U of H^-1 = U^T U, from H's lower Cholesky factor `h`.
-bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<double>& u) {
+std::vector<double> cholesky_inverse(const std::vector<double>& h, int64_t n) {
   // L^-1 (lower), column by column by forward substitution.
   std::vector<double> inv(static_cast<size_t>(n * n), 0.0);
   for (int64_t c = 0; c < n; ++c) {
@@ -79,6 +76,14 @@ bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<d
   }
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < i; ++j) hinv[static_cast<size_t>(j * n + i)] = hinv[static_cast<size_t>(i * n + j)];
+  return hinv;
+}
+
+namespace {
+
+// The upper factor U of H^-1 = U^T U, from H's lower Cholesky factor `h`.
+bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<double>& u) {
+  std::vector<double> hinv = cholesky_inverse(h, n);
   if (!cholesky(hinv, n)) return false;
   u.assign(static_cast<size_t>(n * n), 0.0);
   for (int64_t i = 0; i < n; ++i)
@@ -369,14 +374,18 @@ size_t layer_samples(size_t samples, int64_t rows_per_sample) {
 
 // Runs the graph up to tensor x only, channels-last (the fast conv kernels); x itself stays
 // NCHW as the graph output.
-std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, const std::vector<ir::TensorId>& tensors) {
   ir::Graph upto = g;
-  upto.outputs = {x};
+  upto.outputs = tensors;
   upto.remove_dead_nodes();
   PassContext scratch;
   Status nhwc = run_nhwc(upto, PassOptions{}, scratch);
   if (!nhwc.is_ok()) throw_internal("channels-last copy: " + nhwc.message());
-  return std::make_unique<GraphRunner>(upto, std::vector<ir::TensorId>{upto.outputs[0]});
+  return std::make_unique<GraphRunner>(upto, upto.outputs);
+}
+
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
+  return runner_upto(g, std::vector<ir::TensorId>{x});
 }
 
 namespace {

@@ -63,6 +63,8 @@ constexpr int64_t kObsMaxRows = 16384;                               // input ro
 bool cholesky(std::vector<double>& a, int64_t n);
 // b = H^-1 b from H's lower Cholesky factor `l`.
 void cholesky_solve(const std::vector<double>& l, int64_t n, std::vector<double>& b);
+// H^-1 (full, symmetric) from H's lower Cholesky factor `l`.
+std::vector<double> cholesky_inverse(const std::vector<double>& l, int64_t n);
 
 // X^T X over rows added one at a time: the lower triangle, summed in float over chunks of
 // kChunk rows, tile by tile of kTile rows of H so that the tile stays in cache while the
@@ -172,6 +174,8 @@ void input_row(const InputLayout& in, const float* x, int64_t cols, int64_t r, i
 std::vector<int64_t> spread_rows(int64_t total, int64_t count, size_t sample);
 // Runs the graph up to tensor x only (channels-last inside; x is the NCHW output).
 std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x);
+// The same up to several distinct tensors, watched in the order given.
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, const std::vector<ir::TensorId>& tensors);
 // Calibration samples for the reconstruction of a graph (the caps above), and of one layer
 // whose inputs give `rows_per_sample` rows: enough for kObsMaxRows, at least kObsMinSamples.
 size_t reconstruction_samples(const ir::Graph& g, size_t available);
