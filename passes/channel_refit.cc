@@ -393,9 +393,8 @@ std::vector<double> elimination_scores(const ChannelGroup& group, const std::map
     e.w = f.w;
     e.hinv = damped_inverse(f.h, e.n);
     if (e.hinv.empty()) continue;
-    AffineLayer a{f.outputs, f.cols, f.w};
-    NormalEquations none{f.h, std::vector<double>(f.w.size(), 0.0), 0, 0};
-    e.energy = squared_error(a, none);  // sum (W x)^2
+    // sum (W x)^2 over the rows: the squared error against a zero target.
+    e.energy = squared_error(AffineLayer{f.outputs, f.cols, f.w}, NormalEquations{f.h, std::vector<double>(f.w.size(), 0.0), 0, 0});
     if (!(e.energy > 0)) continue;
     const GroupTensor& t = *group.find(m.tensor);
     e.columns.resize(classes);

@@ -1,6 +1,7 @@
 // prune_channels(update=lsq): after channels are removed, the Conv/Gemm layers that read them
 // are refitted by least squares on calibration data so that their outputs match the dense
-// model's (docs/compression.md, "prune_channels", "update=lsq").
+// model's; prune_channels(select=lsq): the channels to keep chosen by how well they
+// reconstruct those outputs (docs/compression.md, "prune_channels").
 #pragma once
 
 #include <cstdint>

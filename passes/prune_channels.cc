@@ -229,8 +229,7 @@ std::vector<double> importance(const ir::Graph& graph, const ChannelGroup& group
   return filters;
 }
 
-// Which classes stay: the most important, a multiple of `multiple` of them (at least one
-// multiple, at most all), and at least one channel of every tensor.
+// How many classes stay: a multiple of `multiple` (at least one multiple, at most all).
 int64_t kept_count(const ChannelGroup& group, const Options& o) {
   const int64_t classes = group.num_classes;
   if (classes <= o.multiple) return classes;
@@ -238,6 +237,7 @@ int64_t kept_count(const ChannelGroup& group, const Options& o) {
   return std::clamp<int64_t>(static_cast<int64_t>(std::floor(target + 0.5)) * o.multiple, o.multiple, classes);
 }
 
+// Which classes stay: the kept_count most important, and at least one channel of every tensor.
 std::vector<bool> choose_kept(const ChannelGroup& group, const std::vector<double>& score, const Options& o) {
   const int64_t classes = group.num_classes, keep = kept_count(group, o);
   std::vector<int> order(static_cast<size_t>(classes));
@@ -394,6 +394,8 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
       for (const GroupMember& m : g.members)
         if (g.unsafe.empty() && m.role == MemberRole::kConsumer) consumers.push_back(m.node);
     fits = measure_consumers(graph, consumers, *ctx.calibration);
+    add_note(ctx, kPass, "select=lsq: channels chosen by backward elimination on the outputs of " +
+                             std::to_string(fits.size()) + " consumers");
   }
   for (const ChannelGroup& g : groups) {
     ChannelGroupReport entry;

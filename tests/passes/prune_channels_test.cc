@@ -253,6 +253,7 @@ TEST(PruneChannels, SelectionByReconstructionDropsTheRedundantChannel) {
   std::printf("one of 4 channels removed: output mean squared error, select=norm %.3g, select=lsq %.3g\n", norm_error / 4,
               lsq_error / 4);
   EXPECT_LT(lsq_error, 0.05 * norm_error);
+  EXPECT_TRUE(has_note(by_lsq.ctx, "select=lsq: channels chosen by backward elimination on the outputs of 1 consumers"));
   EXPECT_TRUE(ir::verify(by_lsq.graph).is_ok());
 }
 
