@@ -41,6 +41,8 @@ struct ChannelPruneReport {
   std::vector<ChannelGroupReport> groups;
   int64_t macs_before = 0, macs_after = 0;  // multiply-accumulates of one inference
   bool bias_compensated = false;            // false without calibration data
+  std::string update = "none";              // "lsq": consumers refitted on calibration data
+  double update_seconds = 0;
 };
 
 // One layer in the prune pass's report: weights, zeros, bytes and the decision.

@@ -13,6 +13,10 @@
 //    and per-channel constants their channels, consumers their weight inputs.
 // 4. Compensate: a removed channel's calibration mean (after the producer's fused
 //    activation) times the consumer's weights for it goes into the consumer's bias.
+// 5. Refit (update=lsq, the default with calibration data): every Conv/Gemm that lost input
+//    channels is refitted by least squares, in topological order, so that its output on the
+//    calibration data matches the dense model's (passes/channel_refit.h). A depthwise conv
+//    cannot mix channels, so the layer after it that reads the group does the refit.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -21,8 +25,10 @@
 
 #include "passes/canonical.h"
 #include "passes/channel_groups.h"
+#include "passes/channel_refit.h"
 #include "passes/graph_runner.h"
 #include "passes/pass_util.h"
+#include "passes/prune_layers.h"
 
 namespace pare::passes {
 
@@ -38,9 +44,12 @@ struct Options {
   double ratio = 0.3;
   int64_t multiple = 8;
   std::set<std::string> exclude;
+  bool refit = false;          // update=lsq
+  bool select_lsq = false;     // select=lsq
+  std::string update_reason;   // which update runs and why, for the notes
 };
 
-Options read_options(const PassOptions& options) {
+Options read_options(const PassOptions& options, bool has_calibration) {
   Options o;
   o.ratio = options.get_double("ratio", o.ratio);
   if (!(o.ratio >= 0 && o.ratio < 1))
@@ -51,6 +60,21 @@ Options read_options(const PassOptions& options) {
   std::stringstream list(options.get("exclude", ""));
   for (std::string name; std::getline(list, name, ',');)
     if (!name.empty()) o.exclude.insert(name);
+  const std::string update = options.get("update", has_calibration ? "lsq" : "none");
+  if (update != "lsq" && update != "none")
+    throw_invalid("prune_channels: option 'update' must be lsq or none, not '" + update + "'");
+  if (update == "lsq" && !has_calibration)
+    throw_invalid("prune_channels: option update=lsq needs calibration data (pare compress --calib FILE)");
+  o.refit = update == "lsq";
+  const std::string select = options.get("select", "norm");
+  if (select != "lsq" && select != "norm")
+    throw_invalid("prune_channels: option 'select' must be lsq or norm, not '" + select + "'");
+  if (select == "lsq" && !has_calibration)
+    throw_invalid("prune_channels: option select=lsq needs calibration data (pare compress --calib FILE)");
+  o.select_lsq = select == "lsq";
+  o.update_reason = options.has("update") ? "update=" + update + " asked for"
+                    : has_calibration     ? "update=lsq by default: calibration data given"
+                                          : "update=none by default: no calibration data (--calib)";
   return o;
 }
 
@@ -205,15 +229,17 @@ std::vector<double> importance(const ir::Graph& graph, const ChannelGroup& group
   return filters;
 }
 
-// Which classes stay: the most important, a multiple of `multiple` of them (at least one
-// multiple, at most all), and at least one channel of every tensor.
-std::vector<bool> choose_kept(const ChannelGroup& group, const std::vector<double>& score, const Options& o) {
+// How many classes stay: a multiple of `multiple` (at least one multiple, at most all).
+int64_t kept_count(const ChannelGroup& group, const Options& o) {
   const int64_t classes = group.num_classes;
-  int64_t keep = classes;
-  if (classes > o.multiple) {
-    const double target = (1.0 - o.ratio) * static_cast<double>(classes) / static_cast<double>(o.multiple);
-    keep = std::clamp<int64_t>(static_cast<int64_t>(std::floor(target + 0.5)) * o.multiple, o.multiple, classes);
-  }
+  if (classes <= o.multiple) return classes;
+  const double target = (1.0 - o.ratio) * static_cast<double>(classes) / static_cast<double>(o.multiple);
+  return std::clamp<int64_t>(static_cast<int64_t>(std::floor(target + 0.5)) * o.multiple, o.multiple, classes);
+}
+
+// Which classes stay: the kept_count most important, and at least one channel of every tensor.
+std::vector<bool> choose_kept(const ChannelGroup& group, const std::vector<double>& score, const Options& o) {
+  const int64_t classes = group.num_classes, keep = kept_count(group, o);
   std::vector<int> order(static_cast<size_t>(classes));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score[a] > score[b]; });
@@ -283,8 +309,10 @@ void prune_producer_outputs(ir::Graph& graph, NodeId id, const std::vector<int64
   if (bias.shape.num_elements() > 1) take_input(graph, id, 2, bias.shape.rank() - 1, kept);
 }
 
+// Prunes the group's channels; `kept_outputs` receives each producer's remaining output
+// channels.
 void prune_group(ir::Graph& graph, const ChannelGroup& group, const std::vector<bool>& keep_class,
-                 const std::map<TensorId, FeatureStats>& stats) {
+                 const std::map<TensorId, FeatureStats>& stats, std::map<NodeId, std::vector<int64_t>>& kept_outputs) {
   // Consumers first: their bias compensation reads the weights as they are.
   for (const GroupMember& m : group.members) {
     if (m.role != MemberRole::kConsumer) continue;
@@ -298,7 +326,10 @@ void prune_group(ir::Graph& graph, const ChannelGroup& group, const std::vector<
     const std::vector<int64_t> kept = kept_features(t, keep_class, true);
     switch (m.role) {
       case MemberRole::kConsumer: break;
-      case MemberRole::kProducer: prune_producer_outputs(graph, m.node, kept); break;
+      case MemberRole::kProducer:
+        prune_producer_outputs(graph, m.node, kept);
+        kept_outputs[m.node] = kept;
+        break;
       case MemberRole::kDepthwise:
         take_input(graph, m.node, 1, 0, kept);
         if (has_bias(graph.node(m.node))) take_input(graph, m.node, 2, 0, kept);
@@ -330,7 +361,8 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassContext& ctx) {
-  const Options o = read_options(options);
+  const bool has_calibration = ctx.calibration && ctx.calibration->size() > 0;
+  const Options o = read_options(options, has_calibration);
   ChannelPruneReport report;
   report.macs_before = graph_macs(graph);
   std::vector<ChannelGroup> groups = find_channel_groups(graph);
@@ -345,22 +377,42 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
       if (g.unsafe.empty() && m.role == MemberRole::kConsumer &&
           std::find(watch.begin(), watch.end(), m.tensor) == watch.end())
         watch.push_back(m.tensor);
-  const bool calibrated = ctx.calibration && ctx.calibration->size() > 0 && o.ratio > 0;
+  const bool calibrated = has_calibration && o.ratio > 0;
   const std::map<TensorId, FeatureStats> stats =
       calibrated ? calibration_stats(graph, watch, *ctx.calibration) : std::map<TensorId, FeatureStats>{};
   report.bias_compensated = calibrated;
   if (!calibrated && o.ratio > 0)
     add_note(ctx, kPass, "no calibration data: importance from filter norms alone, no bias compensation");
 
+  const ir::Graph dense = o.refit ? graph : ir::Graph{};
+  std::map<NodeId, std::vector<int64_t>> kept_outputs;
+  std::set<NodeId> refit;
+  std::map<NodeId, ConsumerFit> fits;
+  if (o.select_lsq && o.ratio > 0) {
+    std::vector<NodeId> consumers;
+    for (const ChannelGroup& g : groups)
+      for (const GroupMember& m : g.members)
+        if (g.unsafe.empty() && m.role == MemberRole::kConsumer) consumers.push_back(m.node);
+    fits = measure_consumers(graph, consumers, *ctx.calibration);
+    add_note(ctx, kPass, "select=lsq: channels chosen by backward elimination on the outputs of " +
+                             std::to_string(fits.size()) + " consumers");
+  }
   for (const ChannelGroup& g : groups) {
     ChannelGroupReport entry;
     entry.layers = g.layers(graph);
     entry.channels_before = entry.channels_after = g.num_classes;
     entry.left_alone = g.unsafe;
     if (g.unsafe.empty()) {
-      const std::vector<bool> kept = choose_kept(g, importance(graph, g, stats), o);
+      std::vector<double> score;
+      if (o.select_lsq) score = elimination_scores(g, fits, g.num_classes - kept_count(g, o));
+      if (score.empty()) score = importance(graph, g, stats);
+      const std::vector<bool> kept = choose_kept(g, score, o);
       entry.channels_after = std::count(kept.begin(), kept.end(), true);
-      if (entry.channels_after < entry.channels_before) prune_group(graph, g, kept, stats);
+      if (entry.channels_after < entry.channels_before) {
+        prune_group(graph, g, kept, stats, kept_outputs);
+        for (const GroupMember& m : g.members)
+          if (m.role == MemberRole::kConsumer) refit.insert(m.node);
+      }
       add_note(ctx, kPass, "channels of " + join(entry.layers) + ": " + std::to_string(entry.channels_before) +
                                " -> " + std::to_string(entry.channels_after));
     } else {
@@ -370,6 +422,27 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
   }
   Status inferred = infer_and_fold(graph);
   if (!inferred) return inferred;
+  add_note(ctx, kPass, o.update_reason);
+  report.update = o.refit ? "lsq" : "none";
+  if (o.refit && !refit.empty()) {
+    std::vector<RefitLayer> layers;
+    for (NodeId id : graph.topological_order()) {
+      if (!refit.count(id)) continue;
+      RefitLayer l{id, kept_outputs[id]};
+      if (l.kept_outputs.empty()) {
+        const ir::Node& n = dense.node(id);
+        const ir::Shape& w = dense.tensor(n.inputs[1]).shape;
+        l.kept_outputs.resize(static_cast<size_t>(n.op == ir::OpKind::kGemm && !gemm_trans_b(n) ? w.sizes()[1] : w.sizes()[0]));
+        std::iota(l.kept_outputs.begin(), l.kept_outputs.end(), 0);
+      }
+      layers.push_back(std::move(l));
+    }
+    const RefitResult r = refit_layers(graph, dense, layers, *ctx.calibration, ctx, kPass);
+    report.update_seconds = r.seconds;
+    add_note(ctx, kPass, "update=lsq: " + std::to_string(r.refitted) + " of " + std::to_string(layers.size()) +
+                             " layers refitted on " + std::to_string(r.samples) + " calibration samples in " +
+                             format_number("%.2f", r.seconds) + " s");
+  }
   report.macs_after = graph_macs(graph);
   add_note(ctx, kPass, "MACs " + std::to_string(report.macs_before) + " -> " + std::to_string(report.macs_after));
   ctx.reports.back().channel_prune = std::move(report);

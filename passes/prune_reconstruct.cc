@@ -13,7 +13,6 @@
 #include "passes/pass_util.h"
 
 namespace pare::passes {
-namespace {
 
 // ---- linear algebra on small dense symmetric matrices (row-major, double) ----------------
 
@@ -53,8 +52,7 @@ void cholesky_solve(const std::vector<double>& l, int64_t n, std::vector<double>
   }
 }
 
-// The upper factor U of H^-1 = U^T U, from H's lower Cholesky factor `h`.
-bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<double>& u) {
+std::vector<double> cholesky_inverse(const std::vector<double>& h, int64_t n) {
   // L^-1 (lower), column by column by forward substitution.
   std::vector<double> inv(static_cast<size_t>(n * n), 0.0);
   for (int64_t c = 0; c < n; ++c) {
@@ -78,6 +76,14 @@ bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<d
   }
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < i; ++j) hinv[static_cast<size_t>(j * n + i)] = hinv[static_cast<size_t>(i * n + j)];
+  return hinv;
+}
+
+namespace {
+
+// The upper factor U of H^-1 = U^T U, from H's lower Cholesky factor `h`.
+bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<double>& u) {
+  std::vector<double> hinv = cholesky_inverse(h, n);
   if (!cholesky(hinv, n)) return false;
   u.assign(static_cast<size_t>(n * n), 0.0);
   for (int64_t i = 0; i < n; ++i)
@@ -260,95 +266,7 @@ double relative_output_error(const std::vector<float>& a, const std::vector<floa
   return energy > 0 ? std::max(0.0, noise) / energy : noise;
 }
 
-namespace {
-
 // ---- measuring H on the graph -------------------------------------------------------------
-
-// X^T X over rows added one at a time: the lower triangle, summed in float over chunks of
-// kChunk rows, tile by tile of kTile rows of H so that the tile stays in cache while the
-// chunk's rows go by (zero inputs skipped: most inputs after a ReLU are zero), then folded
-// into doubles.
-class GramSum {
- public:
-  // with_cross: also X_d^T X_p over rows given in pairs (pruned model's, dense model's).
-  GramSum(int64_t n, bool with_cross)
-      : n_(n), chunk_(static_cast<size_t>(kChunk * n)), partial_(static_cast<size_t>(n * n)),
-        sum_(static_cast<size_t>(n * n), 0.0) {
-    if (with_cross) {
-      dense_chunk_.resize(chunk_.size());
-      cross_.assign(sum_.size(), 0.0);
-      dense_sum_.assign(sum_.size(), 0.0);
-    }
-  }
-
-  void add(const float* x, const float* dense) {
-    std::copy(x, x + n_, chunk_.begin() + pending_ * n_);
-    if (!cross_.empty()) std::copy(dense, dense + n_, dense_chunk_.begin() + pending_ * n_);
-    ++rows_;
-    if (++pending_ == kChunk) flush();
-  }
-
-  // X_p^T X_p; then X_d^T X_p and X_d^T X_d (empty without cross).
-  std::vector<double> take() {
-    flush();
-    mirror(sum_);
-    mirror(dense_sum_);
-    return std::move(sum_);
-  }
-  std::vector<double> take_cross() { return std::move(cross_); }
-  std::vector<double> take_dense() { return std::move(dense_sum_); }
-  int64_t rows() const { return rows_; }
-
- private:
-  static constexpr int64_t kChunk = 64, kTile = 16;
-  void mirror(std::vector<double>& m) const {
-    if (m.empty()) return;
-    for (int64_t i = 0; i < n_; ++i)
-      for (int64_t j = 0; j < i; ++j) m[static_cast<size_t>(j * n_ + i)] = m[static_cast<size_t>(i * n_ + j)];
-  }
-  // The lower triangle of the chunk's X^T X added to `sum`.
-  void add_lower(const std::vector<float>& chunk, std::vector<double>& sum) {
-    std::fill(partial_.begin(), partial_.end(), 0.f);
-    for (int64_t i0 = 0; i0 < n_; i0 += kTile)
-      for (int64_t s = 0; s < pending_; ++s) {
-        const float* x = &chunk[static_cast<size_t>(s * n_)];
-        for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
-          const float xi = x[i];
-          if (xi == 0.f) continue;
-          float* p = &partial_[static_cast<size_t>(i * n_)];
-          for (int64_t j = 0; j <= i; ++j) p[j] += xi * x[j];
-        }
-      }
-    for (int64_t i = 0; i < n_; ++i)
-      for (int64_t j = 0; j <= i; ++j) sum[static_cast<size_t>(i * n_ + j)] += partial_[static_cast<size_t>(i * n_ + j)];
-  }
-  void flush() {
-    if (pending_ == 0) return;
-    add_lower(chunk_, sum_);
-    if (!cross_.empty()) {
-      add_lower(dense_chunk_, dense_sum_);
-      std::fill(partial_.begin(), partial_.end(), 0.f);
-      for (int64_t i0 = 0; i0 < n_; i0 += kTile)
-        for (int64_t s = 0; s < pending_; ++s) {
-          const float* x = &chunk_[static_cast<size_t>(s * n_)];
-          const float* d = &dense_chunk_[static_cast<size_t>(s * n_)];
-          for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
-            const float di = d[i];
-            if (di == 0.f) continue;
-            float* p = &partial_[static_cast<size_t>(i * n_)];
-            for (int64_t j = 0; j < n_; ++j) p[j] += di * x[j];
-          }
-        }
-      for (size_t i = 0; i < cross_.size(); ++i) cross_[i] += partial_[i];
-    }
-    pending_ = 0;
-  }
-  int64_t n_;
-  std::vector<float> chunk_, dense_chunk_, partial_;
-  std::vector<double> sum_, cross_, dense_sum_;
-  int64_t rows_ = 0;
-  int64_t pending_ = 0;
-};
 
 // `count` of `total` row indices, evenly spaced from a phase that moves with the sample, so
 // that the samples together cover all positions.
@@ -365,31 +283,20 @@ std::vector<int64_t> spread_rows(int64_t total, int64_t count, size_t sample) {
   return picked;
 }
 
-// How one input tensor of the layer turns into rows of its weight matrix's inputs.
-struct InputLayout {
-  bool conv = false;
-  int64_t batch = 1, channels = 0, height = 1, width = 1;  // conv input, NCHW (1-D: height 1)
-  int64_t out_h = 1, out_w = 1, kh = 1, kw = 1;
-  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1, pad_h = 0, pad_w = 0;
-  int64_t groups = 1;
-  bool trans_a = false;  // Gemm input stored [K, M]
-  int64_t m = 0;         // Gemm/MatMul rows per sample
-};
-
 // Why the layer's inputs cannot be read as rows, or "".
-std::string describe_input(const ir::Graph& g, const PruneLayer& l, InputLayout& in) {
-  const ir::Node& node = g.node(l.node);
+std::string describe_input(const ir::Graph& g, ir::NodeId layer, ir::TensorId weight, int64_t cols, InputLayout& in) {
+  const ir::Node& node = g.node(layer);
   const ir::Tensor& x = g.tensor(node.inputs[0]);
   if (!x.shape.is_static() || x.dtype != ir::DType::kFloat32) return "input is not a static float32 tensor";
   const std::vector<int64_t> dims = x.shape.sizes();
   if (node.op != ir::OpKind::kConv) {
     in.trans_a = node.op == ir::OpKind::kGemm && node.attrs.get_int("transA", 0) != 0;
-    if (dims.empty() || (in.trans_a ? dims.front() : dims.back()) != l.cols) return "input's last axis is not the weight's";
-    in.m = x.shape.num_elements() / l.cols;
+    if (dims.empty() || (in.trans_a ? dims.front() : dims.back()) != cols) return "input's last axis is not the weight's";
+    in.m = x.shape.num_elements() / cols;
     return "";
   }
   if (node.attrs.has("layout")) return "conv not in NCHW layout";
-  const std::vector<int64_t> wd = g.tensor(l.weight).shape.sizes();
+  const std::vector<int64_t> wd = g.tensor(weight).shape.sizes();
   const size_t spatial = dims.size() - 2;
   if (dims.size() < 3 || dims.size() > 4 || wd.size() != dims.size()) return "conv is not 1-D or 2-D";
   in.conv = true;
@@ -452,24 +359,43 @@ void input_row(const InputLayout& in, const float* x, int64_t cols, int64_t r, i
   }
 }
 
+size_t reconstruction_samples(const ir::Graph& g, size_t available) {
+  size_t input_values = 0;
+  for (ir::TensorId t : g.inputs)
+    if (g.tensor(t).shape.is_static()) input_values += static_cast<size_t>(g.tensor(t).shape.num_elements());
+  return std::max<size_t>(1, std::min({available, kObsMaxSamples, kObsMaxInputValues / std::max<size_t>(1, input_values)}));
+}
+
+size_t layer_samples(size_t samples, int64_t rows_per_sample) {
+  const int64_t enough = std::max<int64_t>(static_cast<int64_t>(kObsMinSamples),
+                                           (kObsMaxRows + rows_per_sample - 1) / std::max<int64_t>(1, rows_per_sample));
+  return std::min<size_t>(samples, static_cast<size_t>(enough));
+}
+
 // Runs the graph up to tensor x only, channels-last (the fast conv kernels); x itself stays
 // NCHW as the graph output.
-std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, const std::vector<ir::TensorId>& tensors) {
   ir::Graph upto = g;
-  upto.outputs = {x};
+  upto.outputs = tensors;
   upto.remove_dead_nodes();
   PassContext scratch;
   Status nhwc = run_nhwc(upto, PassOptions{}, scratch);
   if (!nhwc.is_ok()) throw_internal("channels-last copy: " + nhwc.message());
-  return std::make_unique<GraphRunner>(upto, std::vector<ir::TensorId>{upto.outputs[0]});
+  return std::make_unique<GraphRunner>(upto, upto.outputs);
 }
+
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
+  return runner_upto(g, std::vector<ir::TensorId>{x});
+}
+
+namespace {
 
 // H of the layer's inputs on the graph as it is now and, with `dense` (the graph before
 // pruning), X_d^T X_p; or the reason they cannot be measured.
 std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
                          size_t samples, LayerGram& gram) {
   InputLayout in;
-  const std::string why = describe_input(g, l, in);
+  const std::string why = describe_input(g, l.node, l.weight, l.cols, in);
   if (!why.empty()) return why;
   const ir::TensorId x = g.node(l.node).inputs[0];
   const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
@@ -480,10 +406,8 @@ std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const Prune
   } else {
     runner = std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});  // the input is the data
   }
-  // Enough samples for kObsMaxRows rows, but never fewer than kObsMinSamples.
-  const int64_t rows_per_sample = in.conv ? in.batch * in.out_h * in.out_w : in.m;
-  samples = std::min<size_t>(samples, static_cast<size_t>(std::max<int64_t>(
-                                          static_cast<int64_t>(kObsMinSamples), (kObsMaxRows + rows_per_sample - 1) / rows_per_sample)));
+  const int64_t rows_per_sample = in.rows_per_sample();
+  samples = layer_samples(samples, rows_per_sample);
   const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
   std::vector<GramSum> sums(static_cast<size_t>(in.groups), GramSum(l.cols, dense_runner != nullptr));
   std::vector<float> row(static_cast<size_t>(l.cols)), dense_row(row.size());
@@ -571,10 +495,7 @@ std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, 
 
 void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {
   const CalibrationData& data = *ctx.calibration;
-  size_t input_values = 0;
-  for (ir::TensorId t : g.inputs)
-    if (g.tensor(t).shape.is_static()) input_values += static_cast<size_t>(g.tensor(t).shape.num_elements());
-  const size_t samples = std::max<size_t>(1, std::min({data.size(), kObsMaxSamples, kObsMaxInputValues / std::max<size_t>(1, input_values)}));
+  const size_t samples = reconstruction_samples(g, data.size());
   const auto start = std::chrono::steady_clock::now();
   const ir::Graph dense_graph = g;  // the weights are replaced, never written in place
   size_t updated = 0;

@@ -7,10 +7,14 @@
 // one shot, no training).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/graph_runner.h"
 #include "passes/pass.h"
 #include "passes/prune_layers.h"
 
@@ -57,6 +61,131 @@ constexpr int64_t kObsMaxRows = 16384;                               // input ro
 // group ([groups][cols]); or the reason it cannot be measured. Used by cluster(weighting=data).
 std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
                                        size_t samples, std::vector<std::vector<double>>& mean_squares);
+
+// ---- measuring a layer's inputs on calibration data (also used by prune_channels' refit) ----
+
+// In place: the lower Cholesky factor L of a (a = L L^T), upper triangle zeroed. False when a
+// is not positive definite.
+bool cholesky(std::vector<double>& a, int64_t n);
+// b = H^-1 b from H's lower Cholesky factor `l`.
+void cholesky_solve(const std::vector<double>& l, int64_t n, std::vector<double>& b);
+// H^-1 (full, symmetric) from H's lower Cholesky factor `l`.
+std::vector<double> cholesky_inverse(const std::vector<double>& l, int64_t n);
+
+// X^T X over rows added one at a time: the lower triangle, summed in float over chunks of
+// kChunk rows, tile by tile of kTile rows of H so that the tile stays in cache while the
+// chunk's rows go by (zero inputs skipped: most inputs after a ReLU are zero), then folded
+// into doubles.
+class GramSum {
+ public:
+  // with_cross: also X_d^T X_p over rows given in pairs (pruned model's, dense model's).
+  GramSum(int64_t n, bool with_cross)
+      : n_(n), chunk_(static_cast<size_t>(kChunk * n)), partial_(static_cast<size_t>(n * n)),
+        sum_(static_cast<size_t>(n * n), 0.0) {
+    if (with_cross) {
+      dense_chunk_.resize(chunk_.size());
+      cross_.assign(sum_.size(), 0.0);
+      dense_sum_.assign(sum_.size(), 0.0);
+    }
+  }
+
+  void add(const float* x, const float* dense) {
+    std::copy(x, x + n_, chunk_.begin() + pending_ * n_);
+    if (!cross_.empty()) std::copy(dense, dense + n_, dense_chunk_.begin() + pending_ * n_);
+    ++rows_;
+    if (++pending_ == kChunk) flush();
+  }
+
+  // X_p^T X_p; then X_d^T X_p and X_d^T X_d (empty without cross).
+  std::vector<double> take() {
+    flush();
+    mirror(sum_);
+    mirror(dense_sum_);
+    return std::move(sum_);
+  }
+  std::vector<double> take_cross() { return std::move(cross_); }
+  std::vector<double> take_dense() { return std::move(dense_sum_); }
+  int64_t rows() const { return rows_; }
+
+ private:
+  static constexpr int64_t kChunk = 64, kTile = 16;
+  void mirror(std::vector<double>& m) const {
+    if (m.empty()) return;
+    for (int64_t i = 0; i < n_; ++i)
+      for (int64_t j = 0; j < i; ++j) m[static_cast<size_t>(j * n_ + i)] = m[static_cast<size_t>(i * n_ + j)];
+  }
+  // The lower triangle of the chunk's X^T X added to `sum`.
+  void add_lower(const std::vector<float>& chunk, std::vector<double>& sum) {
+    std::fill(partial_.begin(), partial_.end(), 0.f);
+    for (int64_t i0 = 0; i0 < n_; i0 += kTile)
+      for (int64_t s = 0; s < pending_; ++s) {
+        const float* x = &chunk[static_cast<size_t>(s * n_)];
+        for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
+          const float xi = x[i];
+          if (xi == 0.f) continue;
+          float* p = &partial_[static_cast<size_t>(i * n_)];
+          for (int64_t j = 0; j <= i; ++j) p[j] += xi * x[j];
+        }
+      }
+    for (int64_t i = 0; i < n_; ++i)
+      for (int64_t j = 0; j <= i; ++j) sum[static_cast<size_t>(i * n_ + j)] += partial_[static_cast<size_t>(i * n_ + j)];
+  }
+  void flush() {
+    if (pending_ == 0) return;
+    add_lower(chunk_, sum_);
+    if (!cross_.empty()) {
+      add_lower(dense_chunk_, dense_sum_);
+      std::fill(partial_.begin(), partial_.end(), 0.f);
+      for (int64_t i0 = 0; i0 < n_; i0 += kTile)
+        for (int64_t s = 0; s < pending_; ++s) {
+          const float* x = &chunk_[static_cast<size_t>(s * n_)];
+          const float* d = &dense_chunk_[static_cast<size_t>(s * n_)];
+          for (int64_t i = i0; i < std::min(n_, i0 + kTile); ++i) {
+            const float di = d[i];
+            if (di == 0.f) continue;
+            float* p = &partial_[static_cast<size_t>(i * n_)];
+            for (int64_t j = 0; j < n_; ++j) p[j] += di * x[j];
+          }
+        }
+      for (size_t i = 0; i < cross_.size(); ++i) cross_[i] += partial_[i];
+    }
+    pending_ = 0;
+  }
+  int64_t n_;
+  std::vector<float> chunk_, dense_chunk_, partial_;
+  std::vector<double> sum_, cross_, dense_sum_;
+  int64_t rows_ = 0;
+  int64_t pending_ = 0;
+};
+
+// How one input tensor of the layer turns into rows of its weight matrix's inputs.
+struct InputLayout {
+  bool conv = false;
+  int64_t batch = 1, channels = 0, height = 1, width = 1;  // conv input, NCHW (1-D: height 1)
+  int64_t out_h = 1, out_w = 1, kh = 1, kw = 1;
+  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1, pad_h = 0, pad_w = 0;
+  int64_t groups = 1;
+  bool trans_a = false;  // Gemm input stored [K, M]
+  int64_t m = 0;         // Gemm/MatMul rows per sample
+
+  int64_t rows_per_sample() const { return conv ? batch * out_h * out_w : m; }
+};
+
+// Why the inputs of Conv/Gemm/MatMul `layer` (weight `weight`, `cols` inputs per output)
+// cannot be read as rows, or "" with `in` filled.
+std::string describe_input(const ir::Graph& g, ir::NodeId layer, ir::TensorId weight, int64_t cols, InputLayout& in);
+// One row of the layer's inputs: gemm row r, or the im2col row of output pixel r, group grp.
+void input_row(const InputLayout& in, const float* x, int64_t cols, int64_t r, int64_t grp, float* out);
+// `count` of `total` row indices, spread so that successive samples cover all positions.
+std::vector<int64_t> spread_rows(int64_t total, int64_t count, size_t sample);
+// Runs the graph up to tensor x only (channels-last inside; x is the NCHW output).
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x);
+// The same up to several distinct tensors, watched in the order given.
+std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, const std::vector<ir::TensorId>& tensors);
+// Calibration samples for the reconstruction of a graph (the caps above), and of one layer
+// whose inputs give `rows_per_sample` rows: enough for kObsMaxRows, at least kObsMinSamples.
+size_t reconstruction_samples(const ir::Graph& g, size_t available);
+size_t layer_samples(size_t samples, int64_t rows_per_sample);
 
 // Prunes `layers` (in topological order) one after the other: each layer's H is measured on
 // the graph with the layers before it already pruned and updated (X_d^T X_p against the graph

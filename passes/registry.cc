@@ -66,10 +66,14 @@ const std::vector<PassInfo>& registry() {
        "Structured pruning: removes the least important output channels of Conv and Gemm layers "
        "(with the matching inputs of their consumers, channels coupled through Add, Concat, "
        "depthwise convs and flattens pruned together), moving their mean contribution into the "
-       "next layer's bias",
+       "next layer's bias and refitting the next layers on calibration data",
        {{"ratio", "fraction of each channel group's channels to remove, in [0, 1) (0.3)"},
         {"multiple", "kept channel counts are rounded to a multiple of this (8)"},
-        {"exclude", "source names of Conv/Gemm nodes whose output channels stay, comma-separated (none)"}},
+        {"exclude", "source names of Conv/Gemm nodes whose output channels stay, comma-separated (none)"},
+        {"update", "lsq: refit the layers reading pruned channels by least squares to the dense model's "
+                   "outputs on the calibration data; none: bias move only (lsq with --calib, else none)"},
+        {"select", "lsq: keep the channels from which the rest best reconstruct the consumers' outputs "
+                   "(backward elimination on calibration data); norm: filter norm times activation (norm)"}},
        run_prune_channels},
       {"quantize",
        "Int8 post-training quantization: calibrates activations on the calibration data, int8 "

@@ -104,7 +104,8 @@ nlohmann::json prune_channels_json(const passes::PassReport& r) {
     groups.push_back(std::move(e));
   }
   return {{"macs_before", p.macs_before}, {"macs_after", p.macs_after},
-          {"bias_compensated", p.bias_compensated}, {"groups", groups}};
+          {"bias_compensated", p.bias_compensated}, {"update", p.update}, {"update_seconds", p.update_seconds},
+          {"groups", groups}};
 }
 
 // The prune pass's part of the report: per layer its sparsity and bytes, and the decisions.
