@@ -529,12 +529,21 @@ std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const Prune
 
 }  // namespace
 
-void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {
-  const CalibrationData& data = *ctx.calibration;
+size_t calibration_samples(const ir::Graph& g, const CalibrationData& data) {
   size_t input_values = 0;
   for (ir::TensorId t : g.inputs)
     if (g.tensor(t).shape.is_static()) input_values += static_cast<size_t>(g.tensor(t).shape.num_elements());
-  const size_t samples = std::max<size_t>(1, std::min({data.size(), kObsMaxSamples, kObsMaxInputValues / std::max<size_t>(1, input_values)}));
+  return std::max<size_t>(1, std::min({data.size(), kObsMaxSamples, kObsMaxInputValues / std::max<size_t>(1, input_values)}));
+}
+
+std::string measure_input_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
+                               size_t samples, LayerGram& gram) {
+  return measure_gram(g, nullptr, l, data, samples, gram);
+}
+
+void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {
+  const CalibrationData& data = *ctx.calibration;
+  const size_t samples = calibration_samples(g, data);
   const auto start = std::chrono::steady_clock::now();
   const ir::Graph dense_graph = g;  // the weights are replaced, never written in place
   size_t updated = 0;

@@ -52,6 +52,16 @@ constexpr size_t kObsMinSamples = 64;  // per layer, when fewer would give kObsM
 constexpr size_t kObsMaxInputValues = size_t{32} * 3 * 224 * 224;  // over all samples
 constexpr int64_t kObsMaxRows = 16384;                               // input rows per layer
 
+// How many calibration samples the input measurements use: the caps above, by the size of
+// the graph's inputs.
+size_t calibration_samples(const ir::Graph& g, const CalibrationData& data);
+
+// H = X^T X of layer l's inputs (l.node, l.weight, l.rows, l.cols set) on graph g as it is,
+// over `samples` calibration samples capped as above (im2col rows for a Conv, channels-last
+// run of the graph cut at the layer's input); or why the inputs cannot be measured.
+std::string measure_input_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
+                               size_t samples, LayerGram& gram);
+
 // Prunes `layers` (in topological order) one after the other: each layer's H is measured on
 // the graph with the layers before it already pruned and updated (X_d^T X_p against the graph
 // as it was), and its new weight is written to the graph. Layers whose input cannot be measured are pruned by magnitude; each
