@@ -31,7 +31,7 @@ const std::vector<PassInfo>& registry() {
        "Low-rank factorization: Gemm, MatMul and 1x1 Conv become two thin layers (truncated SVD), KxK Conv "
        "1x1 -> KxK -> 1x1 (Tucker-2), fitted to each layer's output on calibration data (whitened by its "
        "input covariance); grouped convs and layers saving too little stay",
-       {{"energy", "fraction of each layer's (whitened) spectrum energy kept, in (0, 1] (0.9)"},
+       {{"energy", "fraction of each layer's (whitened) spectrum energy kept, in (0, 1] (0.97)"},
         {"rank_ratio", "instead of energy: the rank as a fraction of the full rank, in (0, 1) (none)"},
         {"data", "on: minimise the error of each layer's output on the calibration data (needs --calib); "
                  "off: of its weights (on)"},
