@@ -16,7 +16,7 @@ mkdir -p "$out"
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(fmnist_mlp fmnist_cnn fmnist_mobilenet_v2 fmnist_mobilenet_v3_small fmnist_vit)
 canonical="fold,fold_batchnorm,fuse_activation,remove_identity"
-settings=${LOWRANK_SETTINGS:-energy=0.8 energy=0.9 energy=0.95 rank_ratio=0.25}
+settings=${LOWRANK_SETTINGS:-energy=0.95 energy=0.97 rank_ratio=0.25}
 datas=${LOWRANK_DATA:-on off}
 int8=${LOWRANK_INT8:-1}
 

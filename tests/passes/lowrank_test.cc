@@ -208,6 +208,34 @@ TEST(Lowrank, TuckerConvEqualsTheOriginalAtFullRank) {
   }
 }
 
+TEST(Lowrank, PointwiseConvKeepsStridesAndPadsAtFullRank) {
+  // 1x1 conv 32 -> 48 of rank 8, strided and padded: the padded border is the bias alone.
+  const std::vector<float> a = random_floats(48 * 8, 41), c = random_floats(8 * 32, 42);
+  std::vector<float> w(48 * 32, 0.f);
+  for (int64_t o = 0; o < 48; ++o)
+    for (int64_t k = 0; k < 8; ++k)
+      for (int64_t i = 0; i < 32; ++i) w[static_cast<size_t>(o * 32 + i)] += a[static_cast<size_t>(o * 8 + k)] * c[static_cast<size_t>(k * 32 + i)];
+  Builder b;
+  TensorId x = b.input("x", {1, 32, 7, 7});
+  b.output(b.apply(OpKind::kConv, "pw", {x, b.floats("pw_w", {48, 32, 1, 1}, w), b.random("pw_b", {48}, 43)},
+                   make_attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"strides", std::vector<int64_t>{2, 2}}})));
+  RandomCalibration data(16, 700, -1.f, 1.f);
+  for (const char* options : {"lowrank(energy=1,data=off)", "lowrank(energy=1)"}) {
+    ir::Graph before = b.g;
+    ASSERT_TRUE(infer_and_fold(before).is_ok());
+    ir::Graph after = before;
+    PassContext ctx;
+    ctx.calibration = &data;
+    ASSERT_TRUE(run(after, options, ctx).is_ok()) << options;
+    ASSERT_TRUE(layer(ctx, "pw")->skipped.empty()) << layer(ctx, "pw")->skipped;
+    EXPECT_EQ(layer(ctx, "pw")->rank, 8);
+    EXPECT_EQ(count_op(after, OpKind::kConv), 2u);
+    const auto in = random_inputs(before, 9);
+    const std::vector<float> want = run_graph(before, in)[0], got = run_graph(after, in)[0];
+    EXPECT_LE(max_abs_diff(want, got), 1e-4f) << options;
+  }
+}
+
 TEST(Lowrank, LeavesGroupedConvsAndLayersThatSaveTooLittle) {
   Builder b;
   TensorId x = b.input("x", {1, 16, 6, 6});
