@@ -24,6 +24,7 @@ Status run_remove_identity(ir::Graph& graph, const PassOptions& options, PassCon
 // Compression (quantize, prune_channels and prune(schedule=sensitivity) read
 // PassContext::calibration).
 Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
+Status run_lowrank(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& ctx);

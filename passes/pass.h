@@ -71,6 +71,22 @@ struct ClusterLayerReport {
   std::string decision;     // the weighting used, or why it stays dense
 };
 
+// One candidate layer of the lowrank pass: the ranks chosen and what they save, or why the
+// layer was left alone.
+struct LowrankLayerReport {
+  std::string node;  // source node name
+  std::string op;
+  std::string form;  // "svd" (two layers), "tucker2" (1x1 -> KxK -> 1x1); empty when skipped
+  int64_t full_rank = 0;       // min(outputs, inputs), or for tucker2 the input channels
+  int64_t rank = 0;            // the chosen rank; tucker2: of the input channels
+  int64_t rank_out = 0;        // tucker2: of the output channels
+  double energy_kept = 0;      // fraction of the (whitened) spectrum's energy kept
+  int64_t params_before = 0, params_after = 0;
+  int64_t macs_before = 0, macs_after = 0;  // one inference
+  double output_error = -1;    // relative squared output error on the calibration inputs (-1: no data)
+  std::string skipped;         // why it was left alone; empty when factorized
+};
+
 struct PassReport {
   std::string pass;
   double ms = 0;
@@ -81,6 +97,7 @@ struct PassReport {
   std::optional<ChannelPruneReport> channel_prune;  // prune_channels only
   std::vector<PruneLayerReport> prune_layers;  // prune only
   std::vector<ClusterLayerReport> cluster_layers;  // cluster only
+  std::vector<LowrankLayerReport> lowrank_layers;  // lowrank only
 };
 
 // Calibration samples for passes that look at data (quantize): for each sample, one float32

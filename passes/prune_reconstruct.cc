@@ -456,7 +456,7 @@ std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const Prune
 std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
                                        size_t samples, std::vector<std::vector<double>>& mean_squares) {
   InputLayout in;
-  const std::string why = describe_input(g, l, in);
+  const std::string why = describe_input(g, l.node, l.weight, l.cols, in);
   if (!why.empty()) return why;
   const ir::TensorId x = g.node(l.node).inputs[0];
   const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
@@ -491,6 +491,11 @@ std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, 
   for (std::vector<double>& sum : mean_squares)
     for (double& v : sum) v /= static_cast<double>(std::max<int64_t>(1, rows));
   return "";
+}
+
+std::string measure_input_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
+                               size_t samples, LayerGram& gram) {
+  return measure_gram(g, nullptr, l, data, samples, gram);
 }
 
 void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {

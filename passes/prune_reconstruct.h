@@ -187,6 +187,13 @@ std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, const std::vector<i
 size_t reconstruction_samples(const ir::Graph& g, size_t available);
 size_t layer_samples(size_t samples, int64_t rows_per_sample);
 
+
+// H = X^T X of layer l's inputs (l.node, l.weight, l.rows, l.cols set) on graph g as it is,
+// over `samples` calibration samples capped as above (im2col rows for a Conv, channels-last
+// run of the graph cut at the layer's input); or why the inputs cannot be measured.
+std::string measure_input_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
+                               size_t samples, LayerGram& gram);
+
 // Prunes `layers` (in topological order) one after the other: each layer's H is measured on
 // the graph with the layers before it already pruned and updated (X_d^T X_p against the graph
 // as it was), and its new weight is written to the graph. Layers whose input cannot be measured are pruned by magnitude; each

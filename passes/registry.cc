@@ -41,6 +41,19 @@ const std::vector<PassInfo>& registry() {
        "ConvTranspose, Gemm or MatMul before them",
        {},
        run_fuse_activation},
+      {"lowrank",
+       "Low-rank factorization: Gemm, MatMul and 1x1 Conv become two thin layers (truncated SVD), KxK Conv "
+       "1x1 -> KxK -> 1x1 (Tucker-2), fitted to each layer's output on calibration data (whitened by its "
+       "input covariance); grouped convs and layers saving too little stay",
+       {{"energy", "fraction of each layer's (whitened) spectrum energy kept, in (0, 1] (0.97)"},
+        {"rank_ratio", "instead of energy: the rank as a fraction of the full rank, in (0, 1) (none)"},
+        {"data", "on: minimise the error of each layer's output on the calibration data (needs --calib); "
+                 "off: of its weights (on)"},
+        {"min_saving", "a layer is factorized only when it saves at least this fraction of both its MACs and "
+                       "its bytes (0.2)"},
+        {"multiple", "ranks are rounded up to a multiple of this (8)"},
+        {"exclude", "source node names to leave alone, comma-separated (none)"}},
+       run_lowrank},
       {"nhwc",
        "Runs Conv and pools on 4-D data channels-last (NHWC) with the layout-free ops between "
        "them, converting at the graph's edges; inputs and outputs keep their layout",

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler
   libflatbuffers-dev flatbuffers-compiler
-  libcli11-dev libfmt-dev libboost-graph-dev nlohmann-json3-dev zlib1g-dev
+  libcli11-dev libfmt-dev libboost-graph-dev nlohmann-json3-dev zlib1g-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
   libonnx-testdata
   # AArch64 cross build (scripts/test_aarch64.sh): googletest ships the sources it builds.

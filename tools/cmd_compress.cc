@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -160,6 +161,52 @@ void print_cluster_report(const nlohmann::json& cluster) {
   for (const auto& d : cluster["decisions"]) fmt::print("    {}\n", d.get<std::string>());
 }
 
+// The lowrank pass's part of the report: every candidate layer with its ranks and savings, or
+// why it was left alone.
+nlohmann::json lowrank_report_json(const passes::PassReport& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const passes::LowrankLayerReport& l : r.lowrank_layers) {
+    nlohmann::json e = {{"node", l.node}, {"op", l.op}, {"params_before", l.params_before},
+                        {"macs_before", l.macs_before}, {"full_rank", l.full_rank}};
+    if (l.output_error >= 0) e["output_error"] = l.output_error;
+    if (!l.skipped.empty()) {
+      e["skipped"] = l.skipped;
+    } else {
+      e.update({{"form", l.form}, {"rank", l.rank}, {"energy_kept", l.energy_kept},
+                {"params_after", l.params_after}, {"macs_after", l.macs_after}});
+      if (l.form == "tucker2") e["rank_out"] = l.rank_out;
+    }
+    layers.push_back(std::move(e));
+  }
+  return {{"layers", layers}, {"decisions", r.notes}};
+}
+
+void print_lowrank_report(const nlohmann::json& lowrank) {
+  fmt::print("  lowrank layers  (rank of full; tucker2: input/output channel ranks; output error on calibration)\n");
+  fmt::print("    {:<40} {:<6} {:>11} {:>7} {:>9} {:>9}  {}\n", "node", "op", "rank", "energy", "weights", "MACs",
+             "output error / skipped");
+  for (const auto& l : lowrank["layers"]) {
+    std::string node = l["node"].get<std::string>();
+    if (node.size() > 40) node = "..." + node.substr(node.size() - 37);
+    const std::string error = l.contains("output_error") ? fmt::format("{:.2e}", l["output_error"].get<double>()) : "";
+    if (l.contains("skipped")) {
+      fmt::print("    {:<40} {:<6} {:>11} {:>7} {:>9} {:>9}  skipped: {}\n", node, l["op"].get<std::string>(), "", "", "",
+                 "", l["skipped"].get<std::string>());
+      continue;
+    }
+    const std::string rank = l["form"] == "tucker2"
+                                 ? fmt::format("{}/{}", l["rank"].get<int64_t>(), l["rank_out"].get<int64_t>())
+                                 : fmt::format("{}/{}", l["rank"].get<int64_t>(), l["full_rank"].get<int64_t>());
+    auto ratio = [&l](const char* after, const char* before) {
+      return fmt::format("{:.2f}x", static_cast<double>(l[after].get<int64_t>()) / std::max<int64_t>(1, l[before].get<int64_t>()));
+    };
+    fmt::print("    {:<40} {:<6} {:>11} {:>7.3f} {:>9} {:>9}  {}\n", node, l["op"].get<std::string>(), rank,
+               l["energy_kept"].get<double>(), ratio("params_after", "params_before"), ratio("macs_after", "macs_before"),
+               error);
+  }
+  for (const auto& d : lowrank["decisions"]) fmt::print("    {}\n", d.get<std::string>());
+}
+
 nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pipeline, size_t onnx_bytes,
                            size_t pare_bytes, size_t samples) {
   nlohmann::json j;
@@ -184,6 +231,7 @@ nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pi
     if (r.channel_prune) j["prune_channels"] = prune_channels_json(r);
     if (r.pass == "prune") j["prune"] = prune_report_json(r);
     if (r.pass == "cluster") j["cluster"] = cluster_report_json(r);
+    if (r.pass == "lowrank") j["lowrank"] = lowrank_report_json(r);
   }
   j["passes"] = passes;
   j["layers"] = layers;
@@ -257,6 +305,7 @@ int run_compress(const CompressArgs& args) {
   }
   if (report.contains("prune")) print_prune_report(report["prune"]);
   if (report.contains("cluster")) print_cluster_report(report["cluster"]);
+  if (report.contains("lowrank")) print_lowrank_report(report["lowrank"]);
   return 0;
 }
 
