@@ -8,6 +8,8 @@
 
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
+#define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+
 namespace pare::rt::kernels {
 
 namespace {
@@ -32,11 +34,14 @@ void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols
   const uint8_t* idx[kNR];
   uint8x16x4_t table[kNR];
   float32x4_t acc[kMR][kNR];
+  PARE_LUT_UNROLL
   for (size_t r = 0; r < kMR; ++r) x[r] = args.x + (i0 + std::min(r, rows - 1)) * args.x_stride;
+  PARE_LUT_UNROLL
   for (size_t c = 0; c < kNR; ++c) {
     const size_t j = j0 + std::min(c, cols - 1);
     idx[c] = w.w.row(j);
     table[c] = vld1q_u8_x4(reinterpret_cast<const uint8_t*>(w.tables.data() + j * kLutEntries));
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) acc[r][c] = vdupq_n_f32(0.f);
   }
   const uint32x4_t lane = {0, 1, 2, 3};
@@ -45,17 +50,20 @@ void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols
     const bool full = left >= 2 * kHalf;
     // wv[c][v]: weights of input channels q + 4v .. q + 4v + 3 (v 0-1 low nibbles, 2-3 high).
     float32x4_t wv[kNR][4];
+    PARE_LUT_UNROLL
     for (size_t c = 0; c < kNR; ++c) {
       const uint8x8_t v = vld1_u8(idx[c] + g * kHalf);
       lookup8(vand_u8(v, vdup_n_u8(15)), table[c], wv[c]);
       lookup8(vshr_n_u8(v, 4), table[c], wv[c] + 2);
       if (!full)  // past k the weights are zeros (a table entry may be inf), as the activations
+        PARE_LUT_UNROLL
         for (size_t u = 0; u < 4; ++u) {
           const uint32x4_t keep = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(static_cast<uint32_t>(4 * u))),
                                             vdupq_n_u32(static_cast<uint32_t>(left)));
           wv[c][u] = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(wv[c][u]), keep));
         }
     }
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) {
       float tail[2 * kHalf] = {};
       const float* src = x[r] + q;
@@ -63,15 +71,23 @@ void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols
         std::copy(src, src + left, tail);
         src = tail;
       }
+      PARE_LUT_UNROLL
       for (size_t u = 0; u < 4; ++u) {
         const float32x4_t xv = vld1q_f32(src + 4 * u);
+        PARE_LUT_UNROLL
         for (size_t c = 0; c < kNR; ++c) acc[r][c] = vfmaq_f32(acc[r][c], xv, wv[c][u]);
       }
     }
   }
+  // Reduced with constant indices, so the accumulators stay in registers.
+  float sums[kMR][kNR];
+  PARE_LUT_UNROLL
+  for (size_t r = 0; r < kMR; ++r)
+    PARE_LUT_UNROLL
+    for (size_t c = 0; c < kNR; ++c) sums[r][c] = vaddvq_f32(acc[r][c]);
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c) {
-      const float sum = w.bias[j0 + c] + vaddvq_f32(acc[r][c]);
+      const float sum = w.bias[j0 + c] + sums[r][c];
       args.y[(i0 + r) * args.y_stride + j0 + c] = std::min(std::max(sum, args.min), args.max);
     }
 }

@@ -10,6 +10,8 @@
 
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
+#define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+
 namespace pare::rt::kernels {
 
 namespace {
@@ -46,12 +48,15 @@ void f32_tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t 
   const float* x[kMR];
   const uint8_t* idx[kNR];
   __m256 t_lo[kNR], t_hi[kNR], acc[kMR][kNR];
+  PARE_LUT_UNROLL
   for (size_t r = 0; r < kMR; ++r) x[r] = args.x + (i0 + std::min(r, rows - 1)) * args.x_stride;
+  PARE_LUT_UNROLL
   for (size_t c = 0; c < kNR; ++c) {
     const size_t j = j0 + std::min(c, cols - 1);
     idx[c] = w.w.row(j);
     t_lo[c] = _mm256_loadu_ps(w.tables.data() + j * kLutEntries);
     t_hi[c] = _mm256_loadu_ps(w.tables.data() + j * kLutEntries + 8);
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) acc[r][c] = _mm256_setzero_ps();
   }
   for (size_t g = 0; g < w.w.groups; ++g) {
@@ -61,6 +66,7 @@ void f32_tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t 
     const __m256i lo_mask = first_lanes(std::min(left, kHalf));
     const __m256i hi_mask = first_lanes(left > kHalf ? std::min(left - kHalf, kHalf) : 0);
     __m256 w_lo[kNR], w_hi[kNR];
+    PARE_LUT_UNROLL
     for (size_t c = 0; c < kNR; ++c) {
       const __m256i d = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx[c] + g * kHalf)));
       w_lo[c] = lookup16(d, _mm256_slli_epi32(d, 28), t_lo[c], t_hi[c]);
@@ -70,18 +76,26 @@ void f32_tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t 
         w_hi[c] = _mm256_and_ps(w_hi[c], _mm256_castsi256_ps(hi_mask));
       }
     }
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) {
       const __m256 x_lo = full ? _mm256_loadu_ps(x[r] + q) : _mm256_maskload_ps(x[r] + q, lo_mask);
       const __m256 x_hi = full ? _mm256_loadu_ps(x[r] + q + kHalf) : _mm256_maskload_ps(x[r] + q + kHalf, hi_mask);
+      PARE_LUT_UNROLL
       for (size_t c = 0; c < kNR; ++c) {
         acc[r][c] = _mm256_fmadd_ps(x_lo, w_lo[c], acc[r][c]);
         acc[r][c] = _mm256_fmadd_ps(x_hi, w_hi[c], acc[r][c]);
       }
     }
   }
+  // Reduced with constant indices, so the accumulators stay in registers.
+  float sums[kMR][kNR];
+  PARE_LUT_UNROLL
+  for (size_t r = 0; r < kMR; ++r)
+    PARE_LUT_UNROLL
+    for (size_t c = 0; c < kNR; ++c) sums[r][c] = hsum(acc[r][c]);
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c) {
-      const float sum = w.bias[j0 + c] + hsum(acc[r][c]);
+      const float sum = w.bias[j0 + c] + sums[r][c];
       args.y[(i0 + r) * args.y_stride + j0 + c] = std::min(std::max(sum, args.min), args.max);
     }
 }
@@ -93,17 +107,21 @@ void q8_tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t co
   const uint8_t* a[kMR];
   const uint8_t* idx[kNR];
   __m256i table[kNR], acc[kMR][kNR];
+  PARE_LUT_UNROLL
   for (size_t r = 0; r < kMR; ++r) a[r] = args.a + (i0 + std::min(r, rows - 1)) * args.a_stride;
+  PARE_LUT_UNROLL
   for (size_t c = 0; c < kNR; ++c) {
     const size_t j = j0 + std::min(c, cols - 1);
     idx[c] = w.w.row(j);
     table[c] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.tables.data() + j * kLutEntries)));
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) acc[r][c] = _mm256_setzero_si256();
   }
   const __m128i nibble = _mm_set1_epi8(15);
   for (size_t g = 0; g < w.w.groups; ++g) {
     const size_t q = g * 2 * kHalf, left = k - q;
     __m256i w_lo[kNR], w_hi[kNR];
+    PARE_LUT_UNROLL
     for (size_t c = 0; c < kNR; ++c) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(idx[c] + g * kHalf));
       const __m256i ids = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), nibble), _mm_and_si128(v, nibble));
@@ -111,6 +129,7 @@ void q8_tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t co
       w_lo[c] = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wv));
       w_hi[c] = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wv, 1));
     }
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) {
       // Past k the activations are zeros, which cancels whatever weight index 0 gives.
       alignas(32) uint8_t tail[2 * kHalf] = {};
@@ -121,15 +140,22 @@ void q8_tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t co
       }
       const __m256i a_lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
       const __m256i a_hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + kHalf)));
+      PARE_LUT_UNROLL
       for (size_t c = 0; c < kNR; ++c)
         acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_add_epi32(_mm256_madd_epi16(a_lo, w_lo[c]),
                                                                  _mm256_madd_epi16(a_hi, w_hi[c])));
     }
   }
+  // Reduced with constant indices, so the accumulators stay in registers.
+  int32_t sums[kMR][kNR];
+  PARE_LUT_UNROLL
+  for (size_t r = 0; r < kMR; ++r)
+    PARE_LUT_UNROLL
+    for (size_t c = 0; c < kNR; ++c) sums[r][c] = hsum(acc[r][c]);
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c) {
       const size_t j = j0 + c;
-      const auto sum = static_cast<int32_t>(static_cast<uint32_t>(w.bias[j]) + static_cast<uint32_t>(hsum(acc[r][c])));
+      const auto sum = static_cast<int32_t>(static_cast<uint32_t>(w.bias[j]) + static_cast<uint32_t>(sums[r][c]));
       args.c[(i0 + r) * args.c_stride + j] =
           static_cast<uint8_t>(requantize(sum, w.rq[j], args.c_zero_point, args.lo, args.hi));
     }

@@ -7,6 +7,8 @@
 
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
+#define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+
 namespace pare::rt::kernels {
 
 namespace {
@@ -30,11 +32,14 @@ void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols
   const float* x[kMR];
   const uint8_t* idx[kNR];
   __m512 table[kNR], acc[kMR][kNR];
+  PARE_LUT_UNROLL
   for (size_t r = 0; r < kMR; ++r) x[r] = args.x + (i0 + std::min(r, rows - 1)) * args.x_stride;
+  PARE_LUT_UNROLL
   for (size_t c = 0; c < kNR; ++c) {
     const size_t j = j0 + std::min(c, cols - 1);
     idx[c] = w.w.row(j);
     table[c] = _mm512_loadu_ps(w.tables.data() + j * kLutEntries);
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) acc[r][c] = _mm512_setzero_ps();
   }
   for (size_t g = 0; g < w.w.groups; ++g) {
@@ -43,23 +48,32 @@ void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols
     const __mmask16 lo = left >= kHalf ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
     const __mmask16 hi = left >= 2 * kHalf ? 0xFFFF : left <= kHalf ? 0 : static_cast<__mmask16>((1u << (left - kHalf)) - 1);
     __m512 w_lo[kNR], w_hi[kNR];
+    PARE_LUT_UNROLL
     for (size_t c = 0; c < kNR; ++c) {
       const __m512i d = _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(idx[c] + g * kHalf)));
       w_lo[c] = _mm512_maskz_permutexvar_ps(lo, d, table[c]);
       w_hi[c] = _mm512_maskz_permutexvar_ps(hi, _mm512_maskz_srli_epi32(0xFFFF, d, 4), table[c]);
     }
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) {
       const __m512 x_lo = _mm512_maskz_loadu_ps(lo, x[r] + q);
       const __m512 x_hi = _mm512_maskz_loadu_ps(hi, x[r] + q + kHalf);
+      PARE_LUT_UNROLL
       for (size_t c = 0; c < kNR; ++c) {
         acc[r][c] = _mm512_fmadd_ps(x_lo, w_lo[c], acc[r][c]);
         acc[r][c] = _mm512_fmadd_ps(x_hi, w_hi[c], acc[r][c]);
       }
     }
   }
+  // Reduced with constant indices, so the accumulators stay in registers.
+  float sums[kMR][kNR];
+  PARE_LUT_UNROLL
+  for (size_t r = 0; r < kMR; ++r)
+    PARE_LUT_UNROLL
+    for (size_t c = 0; c < kNR; ++c) sums[r][c] = hsum(acc[r][c]);
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c) {
-      const float sum = w.bias[j0 + c] + hsum(acc[r][c]);
+      const float sum = w.bias[j0 + c] + sums[r][c];
       args.y[(i0 + r) * args.y_stride + j0 + c] = std::min(std::max(sum, args.min), args.max);
     }
 }

@@ -8,6 +8,8 @@
 
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
+#define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+
 namespace pare::rt::kernels {
 
 namespace {
@@ -29,11 +31,14 @@ void tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols)
   const uint8_t* a[kMR];
   const uint8_t* idx[kNR];
   __m512i table[kNR], acc[kMR][kNR];
+  PARE_LUT_UNROLL
   for (size_t r = 0; r < kMR; ++r) a[r] = args.a + (i0 + std::min(r, rows - 1)) * args.a_stride;
+  PARE_LUT_UNROLL
   for (size_t c = 0; c < kNR; ++c) {
     const size_t j = j0 + std::min(c, cols - 1);
     idx[c] = w.w.row(j);
     table[c] = _mm512_maskz_broadcast_i32x4(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.tables.data() + j * kLutEntries)));
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) acc[r][c] = _mm512_setzero_si512();
   }
   const __m512i nibble = _mm512_set1_epi8(15);
@@ -42,22 +47,31 @@ void tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols)
     // Past k the activations load as zeros, which cancels whatever weight index 0 gives.
     const __mmask64 mask = left >= 2 * kHalf ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
     __m512i wv[kNR];
+    PARE_LUT_UNROLL
     for (size_t c = 0; c < kNR; ++c) {
       // The 32 bytes in both halves, the upper half shifted to its high nibbles.
       const __m512i v = _mm512_maskz_broadcast_i64x4(0xFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx[c] + g * kHalf)));
       const __m512i ids = _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFFFF0000u, v, 4), nibble);
       wv[c] = _mm512_shuffle_epi8(table[c], ids);
     }
+    PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) {
       const __m512i av = _mm512_maskz_loadu_epi8(mask, a[r] + q);
+      PARE_LUT_UNROLL
       for (size_t c = 0; c < kNR; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], av, wv[c]);
     }
   }
+  // Reduced with constant indices, so the accumulators stay in registers.
+  int32_t sums[kMR][kNR];
+  PARE_LUT_UNROLL
+  for (size_t r = 0; r < kMR; ++r)
+    PARE_LUT_UNROLL
+    for (size_t c = 0; c < kNR; ++c) sums[r][c] = hsum(acc[r][c]);
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c) {
       const size_t j = j0 + c;
       const auto sum = static_cast<int32_t>(static_cast<uint32_t>(w.bias[j]) +
-                                            static_cast<uint32_t>(hsum(acc[r][c])));
+                                            static_cast<uint32_t>(sums[r][c]));
       args.c[(i0 + r) * args.c_stride + j] =
           static_cast<uint8_t>(requantize(sum, w.rq[j], args.c_zero_point, args.lo, args.hi));
     }
