@@ -9,6 +9,9 @@
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
 #define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+// The accumulators start as zeros in registers: without this GCC turns their initialisation
+// into a memset of a stack copy (rep stos), which costs more than a small tile.
+#define PARE_LUT_NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
 namespace pare::rt::kernels {
 
@@ -27,7 +30,7 @@ inline void lookup8(uint8x8_t ids, const uint8x16x4_t& table, float32x4_t* out) 
   out[1] = vreinterpretq_f32_u8(vqtbl4q_u8(table, hi));
 }
 
-void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
+PARE_LUT_NO_MEMSET void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
   const F32LutPacked& w = *args.w;
   const size_t k = w.w.k;
   const float* x[kMR];

@@ -11,6 +11,9 @@
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
 #define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+// The accumulators start as zeros in registers: without this GCC turns their initialisation
+// into a memset of a stack copy (rep stos), which costs more than a small tile.
+#define PARE_LUT_NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
 namespace pare::rt::kernels {
 
@@ -41,7 +44,7 @@ inline __m256i first_lanes(size_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-void f32_tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
+PARE_LUT_NO_MEMSET void f32_tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
   constexpr size_t kHalf = 8;
   const F32LutPacked& w = *args.w;
   const size_t k = w.w.k;
@@ -100,7 +103,7 @@ void f32_tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t 
     }
 }
 
-void q8_tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
+PARE_LUT_NO_MEMSET void q8_tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
   constexpr size_t kHalf = 16;
   const Q8LutPacked& w = *args.w;
   const size_t k = w.w.k;

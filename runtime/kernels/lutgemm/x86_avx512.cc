@@ -8,6 +8,9 @@
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
 #define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+// The accumulators start as zeros in registers: without this GCC turns their initialisation
+// into a memset of a stack copy (rep stos), which costs more than a small tile.
+#define PARE_LUT_NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
 namespace pare::rt::kernels {
 
@@ -26,7 +29,7 @@ inline float hsum(__m512 v) {
 
 // Rows past the end repeat the last row (computed, never stored), so one code path serves
 // every edge.
-void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
+PARE_LUT_NO_MEMSET void tile(const F32LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
   const F32LutPacked& w = *args.w;
   const size_t k = w.w.k;
   const float* x[kMR];

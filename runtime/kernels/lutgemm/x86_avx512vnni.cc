@@ -9,6 +9,9 @@
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
 #define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+// The accumulators start as zeros in registers: without this GCC turns their initialisation
+// into a memset of a stack copy (rep stos), which costs more than a small tile.
+#define PARE_LUT_NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
 namespace pare::rt::kernels {
 
@@ -16,16 +19,25 @@ namespace {
 
 constexpr size_t kMR = 4, kNR = 4, kHalf = 32;
 
-// GCC 12's unmasked extracts and broadcasts start from _mm512_undefined_*, which
-// -Wuninitialized reports once inlined; the zero-masked forms are the same instructions.
-inline int32_t hsum(__m512i v) {
-  const __m256i h = _mm256_add_epi32(_mm512_maskz_extracti32x8_epi32(0xFF, v, 0), _mm512_maskz_extracti32x8_epi32(0xFF, v, 1));
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1)));
+// The sums of 16 vectors v[0..15]: lane e of the result is the sum of v[e]'s lanes
+// (pairwise adds after unpacks, then 128-bit lane shuffles). GCC 12's unmasked shuffles and
+// broadcasts start from _mm512_undefined_*, which -Wuninitialized reports once inlined; the
+// zero-masked forms with every lane set are the same instructions.
+inline __m512i reduce16(const __m512i* v) {
+  constexpr __mmask16 kAll = 0xFFFF;
+  __m512i s[8], t[4];
+  PARE_LUT_UNROLL
+  for (size_t i = 0; i < 8; ++i)  // lane L: [a0+a2, b0+b2, a1+a3, b1+b3] of v[2i], v[2i+1]
+    s[i] = _mm512_add_epi32(_mm512_maskz_unpacklo_epi32(kAll, v[2 * i], v[2 * i + 1]), _mm512_maskz_unpackhi_epi32(kAll, v[2 * i], v[2 * i + 1]));
+  PARE_LUT_UNROLL
+  for (size_t i = 0; i < 4; ++i)  // lane L: the sums within lane L of v[4i .. 4i+3]
+    t[i] = _mm512_add_epi32(_mm512_maskz_unpacklo_epi64(0xFF, s[2 * i], s[2 * i + 1]), _mm512_maskz_unpackhi_epi64(0xFF, s[2 * i], s[2 * i + 1]));
+  const __m512i p = _mm512_add_epi32(_mm512_maskz_shuffle_i32x4(kAll, t[0], t[1], 0x88), _mm512_maskz_shuffle_i32x4(kAll, t[0], t[1], 0xDD));
+  const __m512i q = _mm512_add_epi32(_mm512_maskz_shuffle_i32x4(kAll, t[2], t[3], 0x88), _mm512_maskz_shuffle_i32x4(kAll, t[2], t[3], 0xDD));
+  return _mm512_add_epi32(_mm512_maskz_shuffle_i32x4(kAll, p, q, 0x88), _mm512_maskz_shuffle_i32x4(kAll, p, q, 0xDD));
 }
 
-void tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
+PARE_LUT_NO_MEMSET void tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
   const Q8LutPacked& w = *args.w;
   const size_t k = w.w.k;
   const uint8_t* a[kMR];
@@ -45,7 +57,8 @@ void tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols)
   for (size_t g = 0; g < w.w.groups; ++g) {
     const size_t q = g * 2 * kHalf, left = k - q;
     // Past k the activations load as zeros, which cancels whatever weight index 0 gives.
-    const __mmask64 mask = left >= 2 * kHalf ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+    const bool full = left >= 2 * kHalf;
+    const __mmask64 mask = full ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
     __m512i wv[kNR];
     PARE_LUT_UNROLL
     for (size_t c = 0; c < kNR; ++c) {
@@ -56,17 +69,14 @@ void tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols)
     }
     PARE_LUT_UNROLL
     for (size_t r = 0; r < kMR; ++r) {
-      const __m512i av = _mm512_maskz_loadu_epi8(mask, a[r] + q);
+      const __m512i av = full ? _mm512_loadu_si512(a[r] + q) : _mm512_maskz_loadu_epi8(mask, a[r] + q);
       PARE_LUT_UNROLL
       for (size_t c = 0; c < kNR; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], av, wv[c]);
     }
   }
   // Reduced with constant indices, so the accumulators stay in registers.
-  int32_t sums[kMR][kNR];
-  PARE_LUT_UNROLL
-  for (size_t r = 0; r < kMR; ++r)
-    PARE_LUT_UNROLL
-    for (size_t c = 0; c < kNR; ++c) sums[r][c] = hsum(acc[r][c]);
+  alignas(64) int32_t sums[kMR][kNR];
+  _mm512_store_si512(sums, reduce16(&acc[0][0]));
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c) {
       const size_t j = j0 + c;
