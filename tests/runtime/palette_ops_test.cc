@@ -12,6 +12,7 @@
 #include "runtime/kernels/lutgemm/lutgemm.h"
 #include "runtime/op.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/palette_weight.h"
 #include "runtime/thread_pool.h"
 #include "tests/runtime/op_harness.h"
 
@@ -183,6 +184,42 @@ TEST(PaletteWeights, Int8PointwiseConvRunsExpanded) {
   const std::vector<uint8_t> want = run(constant<int8_t>({cout, cin, 1, 1}, p.dense_i8, DType::kInt8), &dense_kernel);
   EXPECT_EQ(run(p.tensor({cout, cin, 1, 1}), &palette_kernel), want);
   EXPECT_EQ(palette_kernel, dense_kernel + "_expanded");
+}
+
+// The LUT kernel the ops make where it pays (no shape does yet on the measured CPUs, so the
+// op tests above see "_expanded"): called directly, against the op on the expanded weight.
+TEST(PaletteWeights, LutGemmKernelMatchesExpanded) {
+  const int64_t m = 29, k = 70, n = 13;
+  const Palette p(n, k, 4, true, DType::kFloat32, 31);
+  const auto x = random_floats(static_cast<size_t>(m * k), 32), bias = random_floats(static_cast<size_t>(n), 33);
+  for (Isa cap : usable_caps()) {
+    Node dense(ops::prepare_Gemm, "Gemm");
+    dense.in(make<float>({m, k}, x)).in(constant<float>({n, k}, p.dense_f32)).in(constant<float>({n}, bias));
+    dense.i("transB", 1).f("alpha", 0.5f).act(ActivationKind::kClip, -1.f, 1.f).out({m, n}).isa(cap);
+    const std::vector<float> want = dense.run();
+    const Tensor w = p.tensor({n, k});
+    PrepareContext ctx;
+    ctx.op = "Gemm";
+    ctx.inputs = {nullptr, &w.desc};
+    ctx.activation = FusedActivation{ActivationKind::kClip, -1.f, 1.f};
+    ctx.isa = cap;
+    const std::unique_ptr<OpKernel> kernel =
+        ops::make_lutgemm_kernel(ctx, 1, false, bias.data(), 0.5f, static_cast<size_t>(m));
+    EXPECT_EQ(std::string(kernel->kernel_name()).rfind("f32_lutgemm_clip_", 0), 0u) << kernel->kernel_name();
+    for (int threads : {1, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> y(static_cast<size_t>(m * n), 777.f);
+      const void* inputs[2] = {x.data(), nullptr};
+      void* outputs[1] = {y.data()};
+      ExecContext exec;
+      exec.inputs = inputs;
+      exec.outputs = outputs;
+      exec.pool = threads > 1 ? &pool : nullptr;
+      kernel->run(exec);
+      SCOPED_TRACE("cap " + std::to_string(static_cast<int>(cap)) + " threads " + std::to_string(threads));
+      expect_near_all(y, want, 1e-4f);
+    }
+  }
 }
 
 }  // namespace
