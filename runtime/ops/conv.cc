@@ -11,6 +11,7 @@
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/parallel.h"
+#include "runtime/ops/palette_weight.h"
 #include "runtime/ops/sparse_weight.h"
 #include "runtime/thread_pool.h"
 
@@ -548,14 +549,26 @@ Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g,
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
-  if (is_q8_tensor(optional_input(ctx, 0)))
+  if (is_q8_tensor(optional_input(ctx, 0))) {
+    if (has_palette_input(ctx)) return prepare_palette_expanded(ctx, prepare_Conv);
     return has_sparse_input(ctx) ? prepare_densified(ctx, prepare_Conv) : nn::prepare_q8_conv(ctx);
+  }
   PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
   bool nhwc = false;
   ConvGeometry g;
   std::vector<int64_t> out_shape;
   PARE_RT_RETURN_IF_ERROR(nn::conv_geometry(ctx, &nhwc, &g, &out_shape));
   PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, out_shape));
+  if (has_palette_input(ctx)) {
+    // Likewise for a palette weight and the LUT kernel.
+    const TensorDesc* bias = optional_input(ctx, 2);
+    if (nhwc && is_pointwise(g) && palette_kernel_pays(ctx, 1, false) && (!bias || bias->constant)) {
+      const auto pixels = static_cast<size_t>(g.batch * g.out_size[0] * g.out_size[1] * g.out_size[2]);
+      return make_lutgemm_kernel(ctx, 1, false, bias ? static_cast<const float*>(bias->constant) : nullptr, 1.f,
+                                 pixels);
+    }
+    return prepare_palette_expanded(ctx, prepare_Conv);
+  }
   if (has_sparse_input(ctx)) {
     // A sparse weight of a 1x1 NHWC conv runs the sparse kernel when sparse enough for it
     // to win; every other case prepares on the densified weight.

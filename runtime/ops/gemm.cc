@@ -8,6 +8,7 @@
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/parallel.h"
+#include "runtime/ops/palette_weight.h"
 #include "runtime/ops/sparse_weight.h"
 
 namespace pare::rt::ops {
@@ -156,7 +157,9 @@ Status check_float_inputs(const PrepareContext& ctx) {
 
 Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
   if (is_q8_tensor(optional_input(ctx, 0)))
-    return has_sparse_input(ctx) ? prepare_densified(ctx, prepare_Gemm) : nn::prepare_q8_gemm(ctx);
+    return has_palette_input(ctx)  ? prepare_palette_expanded(ctx, prepare_Gemm)
+           : has_sparse_input(ctx) ? prepare_densified(ctx, prepare_Gemm)
+                                   : nn::prepare_q8_gemm(ctx);
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
@@ -206,6 +209,13 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
     bias.resize(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j) bias[static_cast<size_t>(j)] = args.beta * values[j * args.c_col_stride];
   }
+  if (has_palette_input(ctx)) {
+    // A palette B runs the LUT kernel where the packed GEMM would and the kernel pays.
+    if (packed && palette_kernel_pays(ctx, 1, trans_b == 0))
+      return make_lutgemm_kernel(ctx, 1, trans_b == 0, bias.empty() ? nullptr : bias.data(), args.alpha,
+                                 static_cast<size_t>(m));
+    return prepare_palette_expanded(ctx, prepare_Gemm);
+  }
   if (has_sparse_input(ctx)) {
     // A sparse B ([K, N], or [N, K] with transB) runs the sparse kernel where the packed
     // GEMM would and sparse enough for it to win; otherwise B is densified.
@@ -229,7 +239,9 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
 
 Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
   if (is_q8_tensor(optional_input(ctx, 0)))
-    return has_sparse_input(ctx) ? prepare_densified(ctx, prepare_MatMul) : nn::prepare_q8_matmul(ctx);
+    return has_palette_input(ctx)  ? prepare_palette_expanded(ctx, prepare_MatMul)
+           : has_sparse_input(ctx) ? prepare_densified(ctx, prepare_MatMul)
+                                   : nn::prepare_q8_matmul(ctx);
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
@@ -287,6 +299,12 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
   if (b.rank() > 1) out_shape.push_back(n);
   PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kFloat32, out_shape));
 
+  if (has_palette_input(ctx)) {
+    // A palette B [K, N] shared by every batch runs the LUT kernel on all rows of A.
+    if (b_batch_rank == 0 && batch_count > 0 && m > 0 && n > 0 && palette_kernel_pays(ctx, 1, true))
+      return make_lutgemm_kernel(ctx, 1, true, nullptr, 1.f, static_cast<size_t>(batch_count * m));
+    return prepare_palette_expanded(ctx, prepare_MatMul);
+  }
   if (has_sparse_input(ctx)) {
     // A sparse B [K, N] shared by every batch runs the sparse kernel on all rows of A.
     if (b_batch_rank == 0 && batch_count > 0 && m > 0 && n > 0 && sparse_kernel_pays(ctx, 1, true))
