@@ -55,15 +55,4 @@ bool check_palette_indices(const PaletteView& v, std::string* problem) {
   return true;
 }
 
-void expand_palette(const PaletteView& v, size_t element_bytes, void* out) {
-  const auto* tables = static_cast<const uint8_t*>(v.palette);
-  auto* dst = static_cast<uint8_t*>(out);
-  for (int64_t r = 0; r < v.rows; ++r) {
-    const uint8_t* table = tables + (v.per_row ? r : 0) * v.entries * static_cast<int64_t>(element_bytes);
-    const uint8_t* row = v.indices + r * v.row_bytes;
-    for (int64_t c = 0; c < v.cols; ++c, dst += element_bytes)
-      std::memcpy(dst, table + palette_index(row, v.row_bytes, c, v.bits) * element_bytes, element_bytes);
-  }
-}
-
 }  // namespace pare::rt

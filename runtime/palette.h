@@ -49,7 +49,4 @@ void bind_palette_parts(PaletteView* view, const PaletteParts& parts, const uint
 // and says what is wrong in *problem.
 bool check_palette_indices(const PaletteView& view, std::string* problem);
 
-// Writes the dense row-major matrix [rows, cols] of a checked view (element_bytes each).
-void expand_palette(const PaletteView& view, size_t element_bytes, void* out);
-
 }  // namespace pare::rt

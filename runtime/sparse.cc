@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "runtime/kernels/lutgemm/lutgemm.h"
 #include "runtime/kernels/spmm/spmm.h"
 #include "runtime/palette.h"
 
@@ -28,7 +29,7 @@ uint32_t column_at(const SparseView& v, int64_t e) {
 // the spmm kernel family; palettes by runtime/palette.cc.
 void densify(const TensorDesc& t, void* out) {
   if (t.encoding == Encoding::kSparse) return kernels::spmm_densify(t.sparse, dtype_size(t.dtype), out);
-  if (t.encoding == Encoding::kPalette) return expand_palette(t.palette, dtype_size(t.dtype), out);
+  if (t.encoding == Encoding::kPalette) return kernels::palette_densify(t.palette, out);
   if (t.byte_size()) std::memcpy(out, t.constant, t.byte_size());
 }
 

@@ -18,6 +18,7 @@
 #include "calibration/npy.h"
 #include "formats/onnx/importer.h"
 #include "formats/pare/palette_encoding.h"
+#include "runtime/kernels/lutgemm/lutgemm.h"
 #include "formats/pare/reader.h"
 #include "formats/pare/sparse_encoding.h"
 #include "formats/pare/writer.h"
@@ -123,7 +124,7 @@ TEST(PaletteFormat, EncoderRoundTripsAreExact) {
             std::string problem;
             EXPECT_TRUE(rt::check_palette_indices(v, &problem)) << problem;
             std::vector<uint8_t> dense(bytes.size(), 0xAB);
-            rt::expand_palette(v, esize, dense.data());
+            rt::kernels::palette_densify(v, dense.data());
             EXPECT_EQ(dense, bytes);
             ++checked;
           }
