@@ -11,6 +11,7 @@
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/parallel.h"
+#include "runtime/ops/dense_copies.h"
 #include "runtime/ops/palette_weight.h"
 #include "runtime/ops/sparse_weight.h"
 #include "runtime/thread_pool.h"
@@ -550,8 +551,7 @@ Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g,
 
 Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
   if (is_q8_tensor(optional_input(ctx, 0))) {
-    if (has_palette_input(ctx)) return prepare_palette_expanded(ctx, prepare_Conv);
-    return has_sparse_input(ctx) ? prepare_densified(ctx, prepare_Conv) : nn::prepare_q8_conv(ctx);
+    return has_encoded_input(ctx) ? prepare_on_dense_copies(ctx, prepare_Conv) : nn::prepare_q8_conv(ctx);
   }
   PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));
   bool nhwc = false;
@@ -567,7 +567,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
       return make_lutgemm_kernel(ctx, 1, false, bias ? static_cast<const float*>(bias->constant) : nullptr, 1.f,
                                  pixels);
     }
-    return prepare_palette_expanded(ctx, prepare_Conv);
+    return prepare_on_dense_copies(ctx, prepare_Conv);
   }
   if (has_sparse_input(ctx)) {
     // A sparse weight of a 1x1 NHWC conv runs the sparse kernel when sparse enough for it
@@ -578,7 +578,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
       return make_spmm_kernel(ctx, 1, false, bias ? static_cast<const float*>(bias->constant) : nullptr, 1.f,
                               pixels);
     }
-    return prepare_densified(ctx, prepare_Conv);
+    return prepare_on_dense_copies(ctx, prepare_Conv);
   }
   if (nhwc) return make_nhwc_conv(ctx, g);
   return std::unique_ptr<OpKernel>(new ConvKernel(kernels::f32_conv_ref__scalar, g,

@@ -8,6 +8,7 @@
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/parallel.h"
+#include "runtime/ops/dense_copies.h"
 #include "runtime/ops/palette_weight.h"
 #include "runtime/ops/sparse_weight.h"
 
@@ -157,9 +158,7 @@ Status check_float_inputs(const PrepareContext& ctx) {
 
 Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
   if (is_q8_tensor(optional_input(ctx, 0)))
-    return has_palette_input(ctx)  ? prepare_palette_expanded(ctx, prepare_Gemm)
-           : has_sparse_input(ctx) ? prepare_densified(ctx, prepare_Gemm)
-                                   : nn::prepare_q8_gemm(ctx);
+    return has_encoded_input(ctx) ? prepare_on_dense_copies(ctx, prepare_Gemm) : nn::prepare_q8_gemm(ctx);
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 3, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
@@ -214,7 +213,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
     if (packed && palette_kernel_pays(ctx, 1, trans_b == 0))
       return make_lutgemm_kernel(ctx, 1, trans_b == 0, bias.empty() ? nullptr : bias.data(), args.alpha,
                                  static_cast<size_t>(m));
-    return prepare_palette_expanded(ctx, prepare_Gemm);
+    return prepare_on_dense_copies(ctx, prepare_Gemm);
   }
   if (has_sparse_input(ctx)) {
     // A sparse B ([K, N], or [N, K] with transB) runs the sparse kernel where the packed
@@ -222,7 +221,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
     if (packed && sparse_kernel_pays(ctx, 1, trans_b == 0))
       return make_spmm_kernel(ctx, 1, trans_b == 0, bias.empty() ? nullptr : bias.data(), args.alpha,
                               static_cast<size_t>(m));
-    return prepare_densified(ctx, prepare_Gemm);
+    return prepare_on_dense_copies(ctx, prepare_Gemm);
   }
   if (packed && b.constant != nullptr) {
     const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
@@ -239,9 +238,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
 
 Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
   if (is_q8_tensor(optional_input(ctx, 0)))
-    return has_palette_input(ctx)  ? prepare_palette_expanded(ctx, prepare_MatMul)
-           : has_sparse_input(ctx) ? prepare_densified(ctx, prepare_MatMul)
-                                   : nn::prepare_q8_matmul(ctx);
+    return has_encoded_input(ctx) ? prepare_on_dense_copies(ctx, prepare_MatMul) : nn::prepare_q8_matmul(ctx);
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_float_inputs(ctx));
   const TensorDesc& a = *ctx.inputs[0];
@@ -303,13 +300,13 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
     // A palette B [K, N] shared by every batch runs the LUT kernel on all rows of A.
     if (b_batch_rank == 0 && batch_count > 0 && m > 0 && n > 0 && palette_kernel_pays(ctx, 1, true))
       return make_lutgemm_kernel(ctx, 1, true, nullptr, 1.f, static_cast<size_t>(batch_count * m));
-    return prepare_palette_expanded(ctx, prepare_MatMul);
+    return prepare_on_dense_copies(ctx, prepare_MatMul);
   }
   if (has_sparse_input(ctx)) {
     // A sparse B [K, N] shared by every batch runs the sparse kernel on all rows of A.
     if (b_batch_rank == 0 && batch_count > 0 && m > 0 && n > 0 && sparse_kernel_pays(ctx, 1, true))
       return make_spmm_kernel(ctx, 1, true, nullptr, 1.f, static_cast<size_t>(batch_count * m));
-    return prepare_densified(ctx, prepare_MatMul);
+    return prepare_on_dense_copies(ctx, prepare_MatMul);
   }
   if (batch_count > 0 && m > 0 && n > 0) {
     const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);

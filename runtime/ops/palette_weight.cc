@@ -17,36 +17,6 @@ namespace {
 
 bool is_palette(const TensorDesc* t) { return t != nullptr && t->encoding == Encoding::kPalette; }
 
-// The op's kernel prepared on dense copies of its palette inputs; run passes the copies in
-// their places. Named after the dense kernel, with "_expanded".
-class ExpandedInputsKernel final : public OpKernel {
- public:
-  static constexpr size_t kMaxInputs = 8;
-
-  ExpandedInputsKernel(std::vector<AlignedArray<uint8_t>> dense, std::vector<size_t> positions, size_t inputs,
-                       std::unique_ptr<OpKernel> kernel)
-      : dense_(std::move(dense)), positions_(std::move(positions)), inputs_(inputs), kernel_(std::move(kernel)),
-        name_(std::string(kernel_->kernel_name()) + "_expanded") {}
-
-  size_t scratch_bytes() const override { return kernel_->scratch_bytes(); }
-  void run(const ExecContext& ctx) override {
-    const void* inputs[kMaxInputs];
-    std::copy(ctx.inputs, ctx.inputs + inputs_, inputs);
-    for (size_t j = 0; j < positions_.size(); ++j) inputs[positions_[j]] = dense_[j].data();
-    ExecContext dense_ctx = ctx;
-    dense_ctx.inputs = inputs;
-    kernel_->run(dense_ctx);
-  }
-  const char* kernel_name() const override { return name_.c_str(); }
-
- private:
-  std::vector<AlignedArray<uint8_t>> dense_;
-  std::vector<size_t> positions_;
-  size_t inputs_;
-  std::unique_ptr<OpKernel> kernel_;
-  std::string name_;
-};
-
 // Workers take blocks of whole rows; each output element is summed by one kernel call over
 // all of K, so the bytes do not depend on the thread count.
 class LutGemmKernel final : public OpKernel {
@@ -94,35 +64,6 @@ bool palette_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed) {
   const auto n = static_cast<size_t>(transposed ? w->palette.cols : w->palette.rows);
   const auto k = static_cast<size_t>(transposed ? w->palette.rows : w->palette.cols);
   return kernels::f32_lutgemm_pays(ctx.isa, n, k);
-}
-
-Result<std::unique_ptr<OpKernel>> prepare_palette_expanded(const PrepareContext& ctx, OpFactory factory) {
-  if (ctx.inputs.size() > ExpandedInputsKernel::kMaxInputs)
-    return ctx.error(Status::kUnsupported, "too many inputs for a palette constant");
-  std::vector<TensorDesc> descs;
-  std::vector<AlignedArray<uint8_t>> dense;
-  std::vector<size_t> positions;
-  descs.reserve(ctx.inputs.size());
-  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
-    if (!is_palette(ctx.inputs[i])) continue;
-    TensorDesc d = *ctx.inputs[i];
-    if (d.dtype != DType::kFloat32 && d.dtype != DType::kInt8)
-      return ctx.error(Status::kUnsupported, "palette input '" + d.name + "' of dtype " + dtype_name(d.dtype));
-    dense.emplace_back();
-    dense.back().resize(d.byte_size());
-    kernels::palette_densify(d.palette, dense.back().data());
-    d.encoding = Encoding::kDense;
-    d.constant = dense.back().data();
-    d.palette = PaletteView{};
-    descs.push_back(std::move(d));
-    positions.push_back(i);
-  }
-  PrepareContext dense_ctx = ctx;
-  for (size_t j = 0; j < positions.size(); ++j) dense_ctx.inputs[positions[j]] = &descs[j];
-  Result<std::unique_ptr<OpKernel>> kernel = factory(dense_ctx);
-  if (!kernel.is_ok()) return kernel.status();
-  return std::unique_ptr<OpKernel>(new ExpandedInputsKernel(std::move(dense), std::move(positions),
-                                                            ctx.inputs.size(), std::move(kernel).value()));
 }
 
 std::unique_ptr<OpKernel> make_lutgemm_kernel(const PrepareContext& ctx, size_t i, bool transposed,

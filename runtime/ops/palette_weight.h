@@ -4,7 +4,7 @@
 // for the layer's shape (kernels::f32_lutgemm_pays) they run runtime/kernels/lutgemm on the
 // packed indices; otherwise, and for every other form of the op (int8 ones included), the
 // palette inputs are expanded at prepare and the op prepares as for a dense model, its
-// kernel named "<dense kernel>_expanded".
+// kernel named "<dense kernel>_expanded" (runtime/ops/dense_copies.h).
 #pragma once
 
 #include <memory>
@@ -20,10 +20,6 @@ bool has_palette_input(const PrepareContext& ctx);
 // lutgemm_packable) and of a shape where the LUT kernel pays on this ISA; `transposed`:
 // the view is [K, N] rather than [N, K].
 bool palette_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed);
-
-// Prepares the node with `factory` on dense copies of its palette inputs, made here and
-// owned by the returned kernel.
-Result<std::unique_ptr<OpKernel>> prepare_palette_expanded(const PrepareContext& ctx, OpFactory factory);
 
 // Y [m, N] = act(bias + X [m, K] W^T) on the rows of input 0 into output 0, W the palette
 // input `i` viewed as [N, K], or as [K, N] when `transposed`, scaled by alpha. bias: [N] or

@@ -16,35 +16,6 @@ namespace {
 
 bool is_sparse(const TensorDesc* t) { return t != nullptr && t->encoding == Encoding::kSparse; }
 
-// The op's kernel prepared on dense copies of its sparse inputs; run passes the copies in
-// their places.
-class DensifiedInputsKernel final : public OpKernel {
- public:
-  static constexpr size_t kMaxInputs = 8;
-
-  DensifiedInputsKernel(std::vector<AlignedArray<uint8_t>> dense, std::vector<size_t> positions,
-                        size_t inputs, std::unique_ptr<OpKernel> kernel)
-      : dense_(std::move(dense)), positions_(std::move(positions)), inputs_(inputs),
-        kernel_(std::move(kernel)) {}
-
-  size_t scratch_bytes() const override { return kernel_->scratch_bytes(); }
-  void run(const ExecContext& ctx) override {
-    const void* inputs[kMaxInputs];
-    std::copy(ctx.inputs, ctx.inputs + inputs_, inputs);
-    for (size_t j = 0; j < positions_.size(); ++j) inputs[positions_[j]] = dense_[j].data();
-    ExecContext dense_ctx = ctx;
-    dense_ctx.inputs = inputs;
-    kernel_->run(dense_ctx);
-  }
-  const char* kernel_name() const override { return kernel_->kernel_name(); }
-
- private:
-  std::vector<AlignedArray<uint8_t>> dense_;
-  std::vector<size_t> positions_;
-  size_t inputs_;
-  std::unique_ptr<OpKernel> kernel_;
-};
-
 // Each worker (at most kMaxWorkers) runs whole tiles of pixels with its own scratch; every
 // output element is one kernel call's, so the bytes do not depend on the thread count.
 class SpmmKernel final : public OpKernel {
@@ -101,36 +72,6 @@ bool sparse_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed) {
   const auto n = static_cast<size_t>(transposed ? w->sparse.cols : w->sparse.rows);
   const auto k = static_cast<size_t>(transposed ? w->sparse.rows : w->sparse.cols);
   return kernels::f32_spmm_pays(ctx.isa, kernels::f32_spmm_sparsity(w->sparse), n, k);
-}
-
-Result<std::unique_ptr<OpKernel>> prepare_densified(const PrepareContext& ctx, OpFactory factory) {
-  if (ctx.inputs.size() > DensifiedInputsKernel::kMaxInputs)
-    return ctx.error(Status::kUnsupported, "too many inputs for a sparse constant");
-  std::vector<TensorDesc> descs;
-  std::vector<AlignedArray<uint8_t>> dense;
-  std::vector<size_t> positions;
-  descs.reserve(ctx.inputs.size());
-  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
-    if (!is_sparse(ctx.inputs[i])) continue;
-    TensorDesc d = *ctx.inputs[i];
-    const size_t element = dtype_size(d.dtype);
-    if (element != 1 && element != 4)
-      return ctx.error(Status::kUnsupported, "sparse input '" + d.name + "' of dtype " + dtype_name(d.dtype));
-    dense.emplace_back();
-    dense.back().resize(d.byte_size());
-    kernels::spmm_densify(d.sparse, element, dense.back().data());
-    d.encoding = Encoding::kDense;
-    d.constant = dense.back().data();
-    d.sparse = SparseView{};
-    descs.push_back(std::move(d));
-    positions.push_back(i);
-  }
-  PrepareContext dense_ctx = ctx;
-  for (size_t j = 0; j < positions.size(); ++j) dense_ctx.inputs[positions[j]] = &descs[j];
-  Result<std::unique_ptr<OpKernel>> kernel = factory(dense_ctx);
-  if (!kernel.is_ok()) return kernel.status();
-  return std::unique_ptr<OpKernel>(new DensifiedInputsKernel(std::move(dense), std::move(positions),
-                                                             ctx.inputs.size(), std::move(kernel).value()));
 }
 
 std::unique_ptr<OpKernel> make_spmm_kernel(const PrepareContext& ctx, size_t i, bool transposed,

@@ -2,7 +2,7 @@
 // Gemm/MatMul with a constant B. Where the spmm cost model of the ISA predicts a gain for the
 // layer's sparsity and shape they run the sparse kernel (runtime/kernels/spmm) on the view;
 // otherwise, and for every other form of the op, the sparse inputs are densified at
-// prepare and the op prepares as for a dense model.
+// prepare and the op prepares as for a dense model (runtime/ops/dense_copies.h).
 #pragma once
 
 #include <memory>
@@ -19,10 +19,6 @@ bool has_sparse_input(const PrepareContext& ctx);
 // shape that the sparse kernel beats the dense GEMM on this ISA (kernels::f32_spmm_pays);
 // `transposed`: the view is [K, N] rather than [N, K].
 bool sparse_kernel_pays(const PrepareContext& ctx, size_t i, bool transposed);
-
-// Prepares the node with `factory` on dense copies of its sparse inputs, made here and
-// owned by the returned kernel, which hands them to the op at every run.
-Result<std::unique_ptr<OpKernel>> prepare_densified(const PrepareContext& ctx, OpFactory factory);
 
 // Y [m, N] = act(bias + X [m, K] W^T) on the rows of input 0 into output 0, W the sparse
 // input `i` viewed as [N, K], or as [K, N] when `transposed`, scaled by alpha. bias: [N] or
