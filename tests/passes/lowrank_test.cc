@@ -276,19 +276,6 @@ const npy::Array& calib_images() {
   return a;
 }
 
-// The first `count` calibration images.
-class FirstImages final : public CalibrationData {
- public:
-  explicit FirstImages(size_t count) : count_(count) {}
-  size_t size() const override { return count_; }
-  void fill(size_t sample, size_t, float* out, size_t count) const override {
-    std::memcpy(out, calib_images().as<float>() + sample * count, count * sizeof(float));
-  }
-
- private:
-  size_t count_;
-};
-
 // The model after `pipeline`, serialized and loaded, predicting calibration images [begin, end).
 std::vector<int64_t> predictions(const std::string& model, const std::string& pipeline, const CalibrationData& calib,
                                  int64_t begin, int64_t end, PassContext& ctx) {
@@ -296,26 +283,7 @@ std::vector<int64_t> predictions(const std::string& model, const std::string& pi
   ctx.calibration = &calib;
   Status st = run(g, pipeline, ctx);
   EXPECT_TRUE(st.is_ok()) << st.message();
-  g.compact();
-  const std::vector<uint8_t> bytes = format::serialize(g, format::WriteOptions{});
-  auto loaded = rt::Model::load_buffer(bytes.data(), bytes.size(), model);
-  EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
-  auto it = rt::Interpreter::create(loaded.value(), rt::InterpreterOptions{});
-  EXPECT_TRUE(it.is_ok()) << it.status().message();
-  std::vector<int64_t> classes;
-  for (int64_t i = begin; i < end; ++i) {
-    std::memcpy(it.value()->input_data(0), calib_images().as<float>() + i * 784, 784 * sizeof(float));
-    EXPECT_TRUE(it.value()->invoke().is_ok());
-    const auto* logits = static_cast<const float*>(it.value()->output_data(0));
-    classes.push_back(std::max_element(logits, logits + 10) - logits);
-  }
-  return classes;
-}
-
-double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
-  int64_t same = 0;
-  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
-  return 100.0 * static_cast<double>(same) / static_cast<double>(a.size());
+  return top1_classes(g, calib_images(), begin, end);
 }
 
 int64_t weights_after(const PassContext& ctx, int64_t& before) {
@@ -331,7 +299,7 @@ int64_t weights_after(const PassContext& ctx, int64_t& before) {
 
 TEST(LowrankModels, MlpKeepsTheDenseModelsPredictionsOnHeldOutImages) {
   // Fitted on calibration images 0-299; agreement with the dense model on images 300-499.
-  FirstImages fit(300);
+  ArrayCalibration fit(calib_images(), 0, 300);
   PassContext dense_ctx, on_ctx, off_ctx;
   const std::string canonical = "fold,fold_batchnorm,fuse_activation,remove_identity,";
   const std::vector<int64_t> dense = predictions("fmnist_mlp", canonical + "nhwc,dce", fit, 300, 500, dense_ctx);
@@ -349,7 +317,7 @@ TEST(LowrankModels, MlpKeepsTheDenseModelsPredictionsOnHeldOutImages) {
 }
 
 TEST(LowrankModels, LaterPassesWorkOnTheResult) {
-  FirstImages fit(64);
+  ArrayCalibration fit(calib_images(), 0, 64);
   for (const char* model : {"fmnist_mlp", "fmnist_cnn", "fmnist_vit"}) {
     PassContext ctx;
     const std::vector<int64_t> classes =

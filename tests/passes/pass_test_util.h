@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <utility>
@@ -55,18 +56,52 @@ class RandomCalibration final : public CalibrationData {
   float lo_, hi_;
 };
 
-// The rows of a float32 array (samples x one input) as calibration samples.
+// The rows of a float32 array (samples x one input) as calibration samples: all of them,
+// or `count` from row `first`.
 class ArrayCalibration final : public CalibrationData {
  public:
-  explicit ArrayCalibration(const npy::Array& a) : a_(a) {}
-  size_t size() const override { return static_cast<size_t>(a_.shape[0]); }
+  explicit ArrayCalibration(const npy::Array& a) : ArrayCalibration(a, 0, static_cast<size_t>(a.shape[0])) {}
+  ArrayCalibration(const npy::Array& a, size_t first, size_t count) : a_(a), first_(first), count_(count) {}
+  size_t size() const override { return count_; }
   void fill(size_t sample, size_t, float* out, size_t count) const override {
-    std::memcpy(out, a_.as<float>() + sample * count, count * sizeof(float));
+    std::memcpy(out, a_.as<float>() + (first_ + sample) * count, count * sizeof(float));
   }
 
  private:
   const npy::Array& a_;
+  size_t first_, count_;
 };
+
+// The graph compacted, serialized as .pare and loaded into an interpreter.
+inline std::unique_ptr<rt::Interpreter> load_graph(ir::Graph graph) {
+  graph.compact();
+  const std::vector<uint8_t> bytes = format::serialize(graph, format::WriteOptions{});
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
+  EXPECT_TRUE(model.is_ok()) << model.status().message();
+  auto it = rt::Interpreter::create(model.value(), rt::InterpreterOptions{});
+  EXPECT_TRUE(it.is_ok()) << it.status().message();
+  return std::move(it.value());
+}
+
+// The top-1 class (of 10) the loaded graph gives each of images [begin, end) (28x28 floats).
+inline std::vector<int64_t> top1_classes(const ir::Graph& graph, const npy::Array& images, int64_t begin, int64_t end) {
+  std::unique_ptr<rt::Interpreter> run = load_graph(graph);
+  std::vector<int64_t> classes;
+  for (int64_t i = begin; i < end; ++i) {
+    std::memcpy(run->input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
+    EXPECT_TRUE(run->invoke().is_ok());
+    const auto* logits = static_cast<const float*>(run->output_data(0));
+    classes.push_back(std::max_element(logits, logits + 10) - logits);
+  }
+  return classes;
+}
+
+// Percent of positions where two class lists agree.
+inline double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  int64_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+  return 100.0 * static_cast<double>(same) / static_cast<double>(a.size());
+}
 
 inline ir::BufferPtr float_buffer(const std::vector<float>& values) {
   auto buffer = std::make_shared<ir::Buffer>();

@@ -302,16 +302,6 @@ TEST(PruneChannels, BadOptionsAreNamed) {
 // ---- fmnist_mobilenet_v2 -------------------------------------------------------------
 
 // The graph written to .pare, loaded and prepared on the runtime.
-std::unique_ptr<rt::Interpreter> load(ir::Graph graph) {
-  graph.compact();
-  const std::vector<uint8_t> bytes = format::serialize(graph, format::WriteOptions{});
-  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
-  EXPECT_TRUE(model.is_ok()) << model.status().message();
-  auto it = rt::Interpreter::create(model.value(), rt::InterpreterOptions{});
-  EXPECT_TRUE(it.is_ok()) << it.status().message();
-  return std::move(it.value());
-}
-
 const npy::Array& calibration_images() {
   static const npy::Array a = npy::read_npy(test::testdata_dir() + "/data/fmnist_calib_500.npy");
   return a;
@@ -337,7 +327,7 @@ TEST_P(PruneChannelsPipeline, ComposesAndRuns) {
     if (name != "fmnist_vit") {
       EXPECT_LT(r.macs_after, r.macs_before) << pipeline;
     }
-    std::unique_ptr<rt::Interpreter> run = load(p.graph);
+    std::unique_ptr<rt::Interpreter> run = load_graph(p.graph);
     std::memcpy(run->input_data(0), calibration_images().as<float>(), 784 * sizeof(float));
     ASSERT_TRUE(run->invoke().is_ok()) << pipeline;
     const auto* logits = static_cast<const float*>(run->output_data(0));
@@ -349,44 +339,11 @@ INSTANTIATE_TEST_SUITE_P(TrainedModels, PruneChannelsPipeline,
                          ::testing::Values("fmnist_cnn", "fmnist_mlp", "fmnist_vit", "fmnist_mobilenet_v2",
                                            "fmnist_mobilenet_v3_small"));
 
-// Samples [first, first + count) of a float32 array as calibration data.
-class CalibrationRange final : public CalibrationData {
- public:
-  CalibrationRange(const npy::Array& a, size_t first, size_t count) : a_(a), first_(first), count_(count) {}
-  size_t size() const override { return count_; }
-  void fill(size_t sample, size_t, float* out, size_t count) const override {
-    std::memcpy(out, a_.as<float>() + (first_ + sample) * count, count * sizeof(float));
-  }
-
- private:
-  const npy::Array& a_;
-  size_t first_, count_;
-};
-
-// The top-1 class of images [first, first + count).
-std::vector<int> predictions(const ir::Graph& graph, const npy::Array& images, size_t first, size_t count) {
-  std::unique_ptr<rt::Interpreter> run = load(graph);
-  std::vector<int> out;
-  for (size_t i = first; i < first + count; ++i) {
-    std::memcpy(run->input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
-    EXPECT_TRUE(run->invoke().is_ok());
-    const auto* logits = static_cast<const float*>(run->output_data(0));
-    out.push_back(static_cast<int>(std::max_element(logits, logits + 10) - logits));
-  }
-  return out;
-}
-
-double agreement(const std::vector<int>& a, const std::vector<int>& b) {
-  size_t same = 0;
-  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
-  return 100.0 * static_cast<double>(same) / static_cast<double>(a.size());
-}
-
 // Fitted on calibration images 0-299, compared with the dense model's top-1 on 300-499.
 TEST(PruneChannelsModel, MobileNetV2RefitKeepsAgreement) {
   const npy::Array& calib = calibration_images();
   const ir::Graph onnx = onnx_import::import_model(test::testdata_dir() + "/models/fmnist_mobilenet_v2.onnx");
-  CalibrationRange fit(calib, 0, 300);
+  ArrayCalibration fit(calib, 0, 300);
   Pruned dense = prune(onnx, kCanonicalPipeline, &fit);
   const std::string pipeline = "fold,fold_batchnorm,fuse_activation,remove_identity,prune_channels(ratio=0.3,update=";
   Pruned moved = prune(onnx, pipeline + "none),nhwc,dce", &fit);
@@ -395,9 +352,9 @@ TEST(PruneChannelsModel, MobileNetV2RefitKeepsAgreement) {
   EXPECT_EQ(r.update, "lsq");
   EXPECT_EQ(r.macs_after, report_of(moved).macs_after);
   const double fewer = 1.0 - static_cast<double>(r.macs_after) / static_cast<double>(r.macs_before);
-  const std::vector<int> reference = predictions(dense.graph, calib, 300, 200);
-  const double moved_agreement = agreement(predictions(moved.graph, calib, 300, 200), reference);
-  const double refit_agreement = agreement(predictions(refit.graph, calib, 300, 200), reference);
+  const std::vector<int64_t> reference = top1_classes(dense.graph, calib, 300, 500);
+  const double moved_agreement = agreement(top1_classes(moved.graph, calib, 300, 500), reference);
+  const double refit_agreement = agreement(top1_classes(refit.graph, calib, 300, 500), reference);
   std::printf("fmnist_mobilenet_v2 prune_channels(ratio=0.3): MACs %lld -> %lld (%.1f%% fewer), agreement with "
               "the dense model on held-out calibration images: update=none %.1f%%, update=lsq %.1f%% (%.1f s)\n",
               static_cast<long long>(r.macs_before), static_cast<long long>(r.macs_after), 100 * fewer,

@@ -552,20 +552,6 @@ double top1(const std::string& model, const std::string& pipeline) {
   return 100.0 * correct / n;
 }
 
-// The first `count` rows of an array as calibration samples.
-class FirstRows final : public CalibrationData {
- public:
-  FirstRows(const npy::Array& a, size_t count) : a_(a), count_(count) {}
-  size_t size() const override { return count_; }
-  void fill(size_t sample, size_t, float* out, size_t count) const override {
-    std::memcpy(out, a_.as<float>() + sample * count, count * sizeof(float));
-  }
-
- private:
-  const npy::Array& a_;
-  size_t count_;
-};
-
 // The classes the model after `pipeline` (calibrated on `calib`) predicts for images
 // [begin, end) of `images`.
 std::vector<int64_t> predictions(const std::string& model, const std::string& pipeline, const CalibrationData& calib,
@@ -575,26 +561,7 @@ std::vector<int64_t> predictions(const std::string& model, const std::string& pi
   ctx.calibration = &calib;
   Status st = run_pipeline(g, pipeline, ctx);
   EXPECT_TRUE(st.is_ok()) << st.message();
-  g.compact();
-  const std::vector<uint8_t> bytes = format::serialize(g, format::WriteOptions{});
-  auto loaded = rt::Model::load_buffer(bytes.data(), bytes.size(), model);
-  EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
-  auto it = rt::Interpreter::create(loaded.value(), rt::InterpreterOptions{});
-  EXPECT_TRUE(it.is_ok()) << it.status().message();
-  std::vector<int64_t> classes;
-  for (int64_t i = begin; i < end; ++i) {
-    std::memcpy(it.value()->input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
-    EXPECT_TRUE(it.value()->invoke().is_ok());
-    const auto* logits = static_cast<const float*>(it.value()->output_data(0));
-    classes.push_back(std::max_element(logits, logits + 10) - logits);
-  }
-  return classes;
-}
-
-double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
-  int64_t same = 0;
-  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
-  return 100.0 * static_cast<double>(same) / static_cast<double>(a.size());
+  return top1_classes(g, images, begin, end);
 }
 
 std::string with_prune(const std::string& options) {
@@ -624,7 +591,7 @@ TEST(PruneModels, SensitivityScheduleBeatsUniformOnTheCnn) {
 TEST(PruneModels, ObsUpdateKeepsTheDenseModelsPredictionsOnHeldOutImages) {
   // H from calibration images 0-299; agreement with the dense model on images 300-499.
   const npy::Array& calib = npy_file("fmnist_calib_500.npy");
-  FirstRows first(calib, 300);
+  ArrayCalibration first(calib, 0, 300);
   const std::pair<const char*, const char*> cases[] = {{"fmnist_mlp", "sparsity=0.8"}, {"fmnist_cnn", "sparsity=0.7"}};
   for (const auto& [model, options] : cases) {
     const std::vector<int64_t> dense = predictions(model, kCanonicalPipeline, first, calib, 300, 500);
