@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <string>
 
@@ -91,6 +92,82 @@ bool inverse_upper_factor(const std::vector<double>& h, int64_t n, std::vector<d
   return true;
 }
 
+}  // namespace
+
+// ---- the OBS sweep (shared by prune and cluster) -----------------------------------------
+
+bool factor_gram(const std::vector<double>& gram, int64_t n, double damping, ObsFactor& f) {
+  f.n = n;
+  f.chol = gram;
+  std::vector<double>& h = f.chol;
+  double mean_diag = 0;
+  for (int64_t i = 0; i < n; ++i) mean_diag += h[static_cast<size_t>(i * n + i)];
+  mean_diag /= static_cast<double>(n);
+  if (!(mean_diag > 0)) return false;
+  f.added.assign(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    double& d = h[static_cast<size_t>(i * n + i)];
+    const double before = d;
+    if (d == 0) d = mean_diag;  // an input that is always zero: its weights do not matter
+    d += damping * mean_diag;
+    f.added[static_cast<size_t>(i)] = d - before;
+  }
+  return cholesky(h, n) && inverse_upper_factor(h, n, f.u);
+}
+
+void refit_to_dense_output(const ObsFactor& f, const std::vector<double>& cross, std::vector<double>& w, int64_t rows) {
+  const int64_t n = f.n;
+  std::vector<double> b(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    double* wr = &w[static_cast<size_t>(r * n)];
+    // The damping pulls towards W, not towards zero: W' (H + D) = W X_d^T X_p + W D, so
+    // that W' = W where X_p = X_d.
+    for (int64_t j = 0; j < n; ++j) b[static_cast<size_t>(j)] = f.added[static_cast<size_t>(j)] * wr[j];
+    for (int64_t j = 0; j < n; ++j) {
+      const double* cj = &cross[static_cast<size_t>(j * n)];
+      for (int64_t k = 0; k < n; ++k) b[static_cast<size_t>(k)] += wr[j] * cj[k];
+    }
+    cholesky_solve(f.chol, n, b);
+    std::copy(b.begin(), b.end(), wr);
+  }
+}
+
+void obs_sweep(const ObsFactor& f, std::vector<double>& w, int64_t rows,
+               const std::function<void(int64_t, int64_t)>& block_start,
+               const std::function<double(int64_t, int64_t, double)>& round) {
+  const int64_t n = f.n;
+  const std::vector<double>& u = f.u;
+  std::vector<double> err(static_cast<size_t>(rows * kObsBlock));
+  for (int64_t i1 = 0; i1 < n; i1 += kObsBlock) {
+    const int64_t i2 = std::min(n, i1 + kObsBlock), nb = i2 - i1;
+    if (block_start) block_start(i1, i2);
+    for (int64_t j = i1; j < i2; ++j) {
+      const double* uj = &u[static_cast<size_t>(j * n)];
+      for (int64_t r = 0; r < rows; ++r) {
+        double* wr = &w[static_cast<size_t>(r * n)];
+        const double q = round(r, j, wr[j]);
+        const double e = (wr[j] - q) / uj[j];
+        err[static_cast<size_t>(r * kObsBlock + (j - i1))] = e;
+        wr[j] = q;
+        if (e == 0) continue;
+        for (int64_t c = j + 1; c < i2; ++c) wr[c] -= e * uj[c];
+      }
+    }
+    // The block's errors into the later columns.
+    for (int64_t r = 0; r < rows && i2 < n; ++r) {
+      double* wr = &w[static_cast<size_t>(r * n)];
+      for (int64_t t = 0; t < nb; ++t) {
+        const double e = err[static_cast<size_t>(r * kObsBlock + t)];
+        if (e == 0) continue;
+        const double* ut = &u[static_cast<size_t>((i1 + t) * n)];
+        for (int64_t c = i2; c < n; ++c) wr[c] -= e * ut[c];
+      }
+    }
+  }
+}
+
+namespace {
+
 // ---- the OBS update of one group of rows --------------------------------------------------
 
 // Units to zero among [start, end) of the layer's units in processing order, so that the
@@ -107,97 +184,47 @@ int64_t quota(double target, int64_t start, int64_t end) {
 bool update_group(PruneLayer& l, int64_t row0, int64_t rows, const std::vector<double>& gram,
                   const std::vector<double>& cross, int64_t unit0) {
   const int64_t n = l.cols, ur = l.unit_rows;
-  std::vector<double> h = gram;
-  double mean_diag = 0;
-  for (int64_t i = 0; i < n; ++i) mean_diag += h[static_cast<size_t>(i * n + i)];
-  mean_diag /= static_cast<double>(n);
-  if (!(mean_diag > 0)) return false;
-  std::vector<double> added(static_cast<size_t>(n));  // to the diagonal
-  for (int64_t i = 0; i < n; ++i) {
-    double& d = h[static_cast<size_t>(i * n + i)];
-    const double before = d;
-    if (d == 0) d = mean_diag;  // an input that is always zero: its weights do not matter
-    d += kObsDamping * mean_diag;
-    added[static_cast<size_t>(i)] = d - before;
-  }
-  std::vector<double> u;
-  if (!cholesky(h, n) || !inverse_upper_factor(h, n, u)) return false;
-
+  ObsFactor f;
+  if (!factor_gram(gram, n, kObsDamping, f)) return false;
   std::vector<double> w(static_cast<size_t>(rows * n));
   for (int64_t i = 0; i < rows * n; ++i) w[static_cast<size_t>(i)] = l.matrix[static_cast<size_t>(row0 * n + i)];
-  if (!cross.empty()) {
-    std::vector<double> b(static_cast<size_t>(n));
-    for (int64_t r = 0; r < rows; ++r) {
-      double* wr = &w[static_cast<size_t>(r * n)];
-      // The damping pulls towards W, not towards zero: W' (H + D) = W X_d^T X_p + W D, so
-      // that W' = W where X_p = X_d.
-      for (int64_t j = 0; j < n; ++j) b[static_cast<size_t>(j)] = added[static_cast<size_t>(j)] * wr[j];
-      for (int64_t j = 0; j < n; ++j) {
-        const double* cj = &cross[static_cast<size_t>(j * n)];
-        for (int64_t k = 0; k < n; ++k) b[static_cast<size_t>(k)] += wr[j] * cj[k];
-      }
-      cholesky_solve(h, n, b);
-      std::copy(b.begin(), b.end(), wr);
-    }
-  }
+  if (!cross.empty()) refit_to_dense_output(f, cross, w, rows);
   std::vector<char> zeroed(w.size(), 0);
-  auto at = [&](int64_t r, int64_t c) -> double& { return w[static_cast<size_t>(r * n + c)]; };
   auto score = [&](int64_t r, int64_t c) {
-    const double d = u[static_cast<size_t>(c * n + c)];
-    return at(r, c) * at(r, c) / (d * d);
+    const double d = f.u[static_cast<size_t>(c * n + c)];
+    const double v = w[static_cast<size_t>(r * n + c)];
+    return v * v / (d * d);
   };
-
-  std::vector<double> err(static_cast<size_t>(rows * kObsBlock));
-  for (int64_t i1 = 0; i1 < n; i1 += kObsBlock) {
-    const int64_t i2 = std::min(n, i1 + kObsBlock), nb = i2 - i1;
-    if (!l.two_of_four) {
-      // The block's lowest-scoring units (ur rows x 1 column), ties: the first.
-      const int64_t blocks = rows / ur;
-      const int64_t k = quota(l.target, unit0 + blocks * i1, unit0 + blocks * i2);
-      std::vector<std::pair<double, int64_t>> units;
-      units.reserve(static_cast<size_t>(blocks * nb));
-      for (int64_t b = 0; b < blocks; ++b)
-        for (int64_t c = i1; c < i2; ++c) {
-          double s = 0;
-          for (int64_t r = b * ur; r < (b + 1) * ur; ++r) s += score(r, c);
-          units.push_back({s, b * n + c});
-        }
-      const auto kk = static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(units.size())));
-      if (kk < units.size()) std::nth_element(units.begin(), units.begin() + static_cast<std::ptrdiff_t>(kk), units.end());
-      for (size_t i = 0; i < kk; ++i) {
-        const int64_t b = units[i].second / n, c = units[i].second % n;
-        for (int64_t r = b * ur; r < (b + 1) * ur; ++r) zeroed[static_cast<size_t>(r * n + c)] = 1;
+  auto choose_block = [&](int64_t i1, int64_t i2) {
+    if (l.two_of_four) return;
+    // The block's lowest-scoring units (ur rows x 1 column), ties: the first.
+    const int64_t blocks = rows / ur, nb = i2 - i1;
+    const int64_t k = quota(l.target, unit0 + blocks * i1, unit0 + blocks * i2);
+    std::vector<std::pair<double, int64_t>> units;
+    units.reserve(static_cast<size_t>(blocks * nb));
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t c = i1; c < i2; ++c) {
+        double s = 0;
+        for (int64_t r = b * ur; r < (b + 1) * ur; ++r) s += score(r, c);
+        units.push_back({s, b * n + c});
       }
+    const auto kk = static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(units.size())));
+    if (kk < units.size()) std::nth_element(units.begin(), units.begin() + static_cast<std::ptrdiff_t>(kk), units.end());
+    for (size_t i = 0; i < kk; ++i) {
+      const int64_t b = units[i].second / n, c = units[i].second % n;
+      for (int64_t r = b * ur; r < (b + 1) * ur; ++r) zeroed[static_cast<size_t>(r * n + c)] = 1;
     }
-    for (int64_t j = i1; j < i2; ++j) {
-      if (l.two_of_four && j % 4 == 0)
-        for (int64_t r = 0; r < rows; ++r) {
-          int order[4] = {0, 1, 2, 3};
-          std::stable_sort(order, order + 4, [&](int a, int b) { return score(r, j + a) < score(r, j + b); });
-          zeroed[static_cast<size_t>(r * n + j + order[0])] = 1;
-          zeroed[static_cast<size_t>(r * n + j + order[1])] = 1;
-        }
-      const double* uj = &u[static_cast<size_t>(j * n)];
-      for (int64_t r = 0; r < rows; ++r) {
-        double* wr = &w[static_cast<size_t>(r * n)];
-        const double e = zeroed[static_cast<size_t>(r * n + j)] ? wr[j] / uj[j] : 0.0;
-        err[static_cast<size_t>(r * kObsBlock + (j - i1))] = e;
-        if (e == 0) continue;
-        wr[j] = 0;
-        for (int64_t c = j + 1; c < i2; ++c) wr[c] -= e * uj[c];
-      }
+  };
+  auto round = [&](int64_t r, int64_t j, double value) {
+    if (l.two_of_four && j % 4 == 0) {
+      int order[4] = {0, 1, 2, 3};
+      std::stable_sort(order, order + 4, [&](int a, int b) { return score(r, j + a) < score(r, j + b); });
+      zeroed[static_cast<size_t>(r * n + j + order[0])] = 1;
+      zeroed[static_cast<size_t>(r * n + j + order[1])] = 1;
     }
-    // The block's errors into the later columns.
-    for (int64_t r = 0; r < rows && i2 < n; ++r) {
-      double* wr = &w[static_cast<size_t>(r * n)];
-      for (int64_t t = 0; t < nb; ++t) {
-        const double e = err[static_cast<size_t>(r * kObsBlock + t)];
-        if (e == 0) continue;
-        const double* ut = &u[static_cast<size_t>((i1 + t) * n)];
-        for (int64_t c = i2; c < n; ++c) wr[c] -= e * ut[c];
-      }
-    }
-  }
+    return zeroed[static_cast<size_t>(r * n + j)] ? 0.0 : value;
+  };
+  obs_sweep(f, w, rows, choose_block, round);
   for (int64_t i = 0; i < rows * n; ++i)
     l.matrix[static_cast<size_t>(row0 * n + i)] = zeroed[static_cast<size_t>(i)] ? 0.f : static_cast<float>(w[static_cast<size_t>(i)]);
   return true;
@@ -388,10 +415,6 @@ std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
   return runner_upto(g, std::vector<ir::TensorId>{x});
 }
 
-namespace {
-
-// H of the layer's inputs on the graph as it is now and, with `dense` (the graph before
-// pruning), X_d^T X_p; or the reason they cannot be measured.
 std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
                          size_t samples, LayerGram& gram) {
   InputLayout in;
@@ -450,8 +473,6 @@ std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const Prune
   }
   return "";
 }
-
-}  // namespace
 
 std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
                                        size_t samples, std::vector<std::vector<double>>& mean_squares) {

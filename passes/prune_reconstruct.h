@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,27 @@ struct LayerGram {
   std::vector<std::vector<double>> cross;
   std::vector<std::vector<double>> dense_h;  // X_d^T X_d, with cross
 };
+
+// ---- the OBS sweep (SparseGPT / GPTQ style; shared by prune and cluster) ----------------
+
+// H damped (`damping` of its mean diagonal added to the diagonal; an always-zero input gets
+// the mean) and factored: chol the lower Cholesky factor of the damped H, u the upper factor
+// of its inverse, added what the damping added per input.
+struct ObsFactor {
+  int64_t n = 0;
+  std::vector<double> chol, u, added;
+};
+bool factor_gram(const std::vector<double>& gram, int64_t n, double damping, ObsFactor& f);
+// Rows w [rows, n] refitted to the dense model's output on the dense model's inputs from the
+// current model's inputs (cross = X_d^T X_p), damped towards w.
+void refit_to_dense_output(const ObsFactor& f, const std::vector<double>& cross, std::vector<double>& w, int64_t rows);
+// Columns of w [rows, n] in order, in blocks of kObsBlock: block_start(i1, i2) (may be
+// empty) before each block; each element takes round(r, j, current value), and the error is
+// spread over the later columns of its row through u so that the layer's output on the
+// inputs H came from changes least.
+void obs_sweep(const ObsFactor& f, std::vector<double>& w, int64_t rows,
+               const std::function<void(int64_t, int64_t)>& block_start,
+               const std::function<double(int64_t, int64_t, double)>& round);
 
 // Zeros l.matrix to l.target with l's pattern (unstructured, block4 units, 2:4), choosing the
 // mask by w^2 / [H^-1]_jj^2 per column block and updating the kept weights. The number of
@@ -193,6 +215,11 @@ size_t layer_samples(size_t samples, int64_t rows_per_sample);
 // run of the graph cut at the layer's input); or why the inputs cannot be measured.
 std::string measure_input_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
                                size_t samples, LayerGram& gram);
+
+// The same, and with `dense` (the graph before the pass, same tensor ids) also X_d^T X_p and
+// X_d^T X_d against it (LayerGram::cross).
+std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
+                         size_t samples, LayerGram& gram);
 
 // Prunes `layers` (in topological order) one after the other: each layer's H is measured on
 // the graph with the layers before it already pruned and updated (X_d^T X_p against the graph
