@@ -9,10 +9,16 @@
 //    weighting=data each value's error weighted by the mean square of the input it
 //    multiplies on the calibration data (the diagonal of prune's H = X^T X).
 //    Exact zeros (pruned weights) stay exact zeros, one of the 2^bits entries.
-// 3. Report per layer: bits, tables, distinct values, the weights' relative error.
+// 3. With update=obs (the default when there is calibration data), the k-means centroids are
+//    the palettes and the weights are rounded to them column by column with prune's OBS
+//    sweep (prune_reconstruct.h): each rounding error is spread over the weights of the later
+//    inputs so that the layer's output on the calibration inputs changes least (GPTQ), after
+//    the layer has been refitted to the original model's output on its current inputs.
+// 4. Report per layer: bits, tables, distinct values, the weights' relative error.
 //
-// Tables are the stored tensor's rows, as the writer's palettes are: the output channels of
-// Conv and Gemm(transB=1), but the inputs of Gemm(transB=0) and MatMul ([K, N] weights).
+// Tables (per=channel) are the output channels: the stored rows of Conv and Gemm(transB=1),
+// the stored columns of Gemm(transB=0) and MatMul ([K, N] weights); the .pare writer stores
+// either as a palette per row or per column.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -44,6 +50,8 @@ struct Options {
   int64_t min_params = 1024;
   bool data_weighting = false;
   std::string weighting_reason;  // for the report
+  bool update = false;           // OBS rounding on calibration data
+  std::string update_reason;
 };
 
 [[noreturn]] void bad_option(const std::string& name, const std::string& value, const std::string& expected) {
@@ -75,6 +83,14 @@ Options read_options(const PassOptions& options, bool has_calibration) {
   o.data_weighting = weighting == "data";
   o.weighting_reason = options.has("weighting") ? "weighting=" + weighting + " asked for"
                                                 : "weighting=none by default: plain weight error";
+  const std::string update = options.get("update", has_calibration ? "obs" : "none");
+  if (update != "obs" && update != "none") bad_option("update", update, "expected obs or none");
+  if (update == "obs" && !has_calibration)
+    throw_invalid("cluster: option update=obs needs calibration data (pare compress --calib FILE)");
+  o.update = update == "obs";
+  o.update_reason = options.has("update") ? "update=" + update + " asked for"
+                    : has_calibration     ? "update=obs by default: calibration data given"
+                                          : "update=none by default: no calibration data (--calib)";
   std::stringstream list(options.get("exclude", ""));
   for (std::string name; std::getline(list, name, ',');)
     if (!name.empty()) o.exclude.insert(name);
@@ -89,16 +105,10 @@ uint64_t table_seed(uint64_t seed, size_t layer, int64_t table) {
   return state;
 }
 
-// The importance of each stored element: the mean square of the input it multiplies. The
-// stored tensor is [output channels, inputs] (rows of conv group g use mean_squares[g]), or
-// [inputs, outputs] for transposed weights.
+// The importance of each element of the layer's matrix [outputs, inputs]: the mean square of
+// the input it multiplies (rows of conv group g use mean_squares[g]).
 std::vector<float> element_weights(const PruneLayer& l, const std::vector<std::vector<double>>& mean_squares) {
   std::vector<float> w(static_cast<size_t>(l.rows * l.cols));
-  if (l.transposed) {
-    for (int64_t in = 0; in < l.cols; ++in)
-      std::fill_n(w.begin() + in * l.rows, l.rows, static_cast<float>(mean_squares[0][static_cast<size_t>(in)]));
-    return w;
-  }
   const int64_t per_group = l.rows / static_cast<int64_t>(mean_squares.size());
   for (int64_t r = 0; r < l.rows; ++r) {
     const std::vector<double>& ms = mean_squares[static_cast<size_t>(r / per_group)];
@@ -107,8 +117,8 @@ std::vector<float> element_weights(const PruneLayer& l, const std::vector<std::v
   return w;
 }
 
-// Clusters the stored weight `values` ([stored rows, stored cols], flat) in place; returns
-// the most distinct values of a table.
+// Clusters the matrix `values` ([rows, cols], flat: one table per row, or one for all) in
+// place; returns the most distinct values of a table.
 int cluster_tensor(std::vector<float>& values, const std::vector<float>& weights, int64_t stored_rows,
                    const Options& o, bool keep_zero, size_t layer) {
   KmeansOptions k;
@@ -135,6 +145,118 @@ int cluster_tensor(std::vector<float>& values, const std::vector<float>& weights
   return most;
 }
 
+// The distinct values of each table of a clustered matrix, sorted (one table per row, or
+// one for all).
+std::vector<std::vector<float>> palettes_of(const std::vector<float>& clustered, int64_t rows, bool per_row) {
+  const size_t cols = clustered.size() / static_cast<size_t>(rows);
+  std::vector<std::vector<float>> palettes;
+  for (int64_t r = 0; r < (per_row ? rows : 1); ++r) {
+    const auto begin = clustered.begin() + static_cast<std::ptrdiff_t>(per_row ? static_cast<size_t>(r) * cols : 0);
+    std::vector<float> p(begin, per_row ? begin + static_cast<std::ptrdiff_t>(cols) : clustered.end());
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+    palettes.push_back(std::move(p));
+  }
+  return palettes;
+}
+
+// The entry of a sorted palette nearest to v (ties: the lower).
+double nearest(const std::vector<float>& palette, double v) {
+  auto it = std::lower_bound(palette.begin(), palette.end(), v, [](float p, double x) { return p < x; });
+  if (it == palette.end()) return palette.back();
+  if (it == palette.begin()) return *it;
+  const double hi = *it, lo = *(it - 1);
+  return v - lo <= hi - v ? lo : hi;
+}
+
+// The entries of each row's palette refitted to the layer's output: with the assignment of
+// the OBS sweep fixed, q = C[a] minimising (t - q) H (t - q)^T for the target row t is the
+// k x k system G c = b, G_ab = sum over i in a, j in b of H_ij, b_a = sum over i in a of
+// (H t)_i. The zero entry of pruned weights stays 0; an entry no weight uses is left alone.
+// Rows whose system is singular keep their entries.
+void refit_entries(std::vector<double>& q, const std::vector<double>& target, const std::vector<double>& h,
+                   int64_t rows, int64_t n, bool keep_zero) {
+  std::vector<double> ht(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    double* qr = &q[static_cast<size_t>(r * n)];
+    const double* tr = &target[static_cast<size_t>(r * n)];
+    std::vector<double> entries(qr, qr + n);
+    std::sort(entries.begin(), entries.end());
+    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    if (keep_zero) entries.erase(std::remove(entries.begin(), entries.end(), 0.0), entries.end());
+    const int64_t k = static_cast<int64_t>(entries.size());
+    if (k == 0) continue;
+    std::vector<int64_t> a(static_cast<size_t>(n), -1);
+    for (int64_t i = 0; i < n; ++i)
+      if (!(keep_zero && qr[i] == 0.0))
+        a[static_cast<size_t>(i)] = std::lower_bound(entries.begin(), entries.end(), qr[i]) - entries.begin();
+    std::vector<double> g(static_cast<size_t>(k * k), 0.0), b(static_cast<size_t>(k), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t ai = a[static_cast<size_t>(i)];
+      if (ai < 0) continue;
+      const double* hi = &h[static_cast<size_t>(i * n)];
+      double s = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        s += hi[j] * tr[j];
+        const int64_t aj = a[static_cast<size_t>(j)];
+        if (aj >= 0) g[static_cast<size_t>(ai * k + aj)] += hi[j];
+      }
+      b[static_cast<size_t>(ai)] += s;
+    }
+    if (!cholesky(g, k)) continue;
+    cholesky_solve(g, k, b);
+    bool finite = true;
+    for (double v : b) finite = finite && std::isfinite(v);
+    if (!finite) continue;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t ai = a[static_cast<size_t>(i)];
+      if (ai >= 0) qr[i] = static_cast<float>(b[static_cast<size_t>(ai)]);
+    }
+  }
+}
+
+// update=obs on l.matrix ([rows, cols], the conv groups' rows sharing gram.h[g]): each group
+// refitted to the original model's output (gram.cross), k-means palettes of the refitted
+// weights, then the OBS sweep rounding every weight to its table's nearest entry (the zeros
+// of `zero_mask` to 0). False (l.matrix unchanged) when H cannot be factored.
+bool cluster_with_update(PruneLayer& l, const LayerGram& gram, const std::vector<float>& weights,
+                         const std::vector<char>& zero_mask, const Options& o, size_t layer) {
+  const int64_t n = l.cols, groups = gram.groups, rows = l.rows / groups;
+  if (gram.cols != n || l.rows % groups != 0) return false;
+  std::vector<ObsFactor> factors(static_cast<size_t>(groups));
+  std::vector<double> w(l.matrix.begin(), l.matrix.end());
+  for (int64_t g = 0; g < groups; ++g) {
+    ObsFactor& f = factors[static_cast<size_t>(g)];
+    if (!factor_gram(gram.h[static_cast<size_t>(g)], n, kObsDamping, f)) return false;
+    if (gram.cross.empty()) continue;
+    std::vector<double> part(w.begin() + g * rows * n, w.begin() + (g + 1) * rows * n);
+    refit_to_dense_output(f, gram.cross[static_cast<size_t>(g)], part, rows);
+    std::copy(part.begin(), part.end(), w.begin() + g * rows * n);
+  }
+  // The palettes: k-means of the refitted weights (pruned zeros exact zeros).
+  std::vector<float> refitted(w.size());
+  for (size_t i = 0; i < w.size(); ++i) refitted[i] = zero_mask[i] ? 0.f : static_cast<float>(w[i]);
+  const bool keep_zero = std::find(zero_mask.begin(), zero_mask.end(), 1) != zero_mask.end();
+  cluster_tensor(refitted, weights, l.rows, o, keep_zero, layer);
+  const std::vector<std::vector<float>> palettes = palettes_of(refitted, l.rows, o.per_channel);
+  for (int64_t g = 0; g < groups; ++g) {
+    std::vector<double> part(w.begin() + g * rows * n, w.begin() + (g + 1) * rows * n);
+    const int64_t row0 = g * rows;
+    obs_sweep(factors[static_cast<size_t>(g)], part, rows, nullptr, [&](int64_t r, int64_t j, double v) {
+      if (zero_mask[static_cast<size_t>((row0 + r) * n + j)]) return 0.0;
+      return nearest(palettes[o.per_channel ? static_cast<size_t>(row0 + r) : 0], v);
+    });
+    if (o.per_channel) {
+      const std::vector<double> target(w.begin() + g * rows * n, w.begin() + (g + 1) * rows * n);
+      std::vector<double> h = gram.h[static_cast<size_t>(g)];  // damped as for the sweep
+      for (int64_t i = 0; i < n; ++i) h[static_cast<size_t>(i * n + i)] += factors[static_cast<size_t>(g)].added[static_cast<size_t>(i)];
+      refit_entries(part, target, h, rows, n, keep_zero);
+    }
+    for (int64_t i = 0; i < rows * n; ++i) l.matrix[static_cast<size_t>(row0 * n + i)] = static_cast<float>(part[static_cast<size_t>(i)]);
+  }
+  return true;
+}
+
 double relative_error(const std::vector<float>& after, const float* before) {
   double err = 0, norm = 0;
   for (size_t i = 0; i < after.size(); ++i) {
@@ -151,13 +273,7 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
   const bool has_calibration = ctx.calibration && ctx.calibration->size() > 0;
   const Options o = read_options(options, has_calibration);
   size_t samples = 0;
-  if (o.data_weighting) {
-    size_t input_values = 0;
-    for (ir::TensorId t : graph.inputs)
-      if (graph.tensor(t).shape.is_static()) input_values += static_cast<size_t>(graph.tensor(t).shape.num_elements());
-    samples = std::max<size_t>(1, std::min({ctx.calibration->size(), kObsMaxSamples,
-                                            kObsMaxInputValues / std::max<size_t>(1, input_values)}));
-  }
+  if (o.data_weighting || o.update) samples = reconstruction_samples(graph, ctx.calibration->size());
   const std::set<NodeId> stems = stem_convs(graph);
   std::vector<PruneLayer> layers;
   for (NodeId id : graph.topological_order()) {
@@ -167,11 +283,13 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
     layers.push_back(std::move(l));
   }
   add_note(ctx, "cluster", o.weighting_reason);
+  add_note(ctx, "cluster", o.update_reason);
+  const ir::Graph original = o.update ? graph : ir::Graph{};  // weights are replaced, never written in place
   double measure_seconds = 0, cluster_seconds = 0;
-  size_t clustered = 0;
+  size_t clustered = 0, updated = 0;
   std::vector<ClusterLayerReport> reports;
   for (size_t k = 0; k < layers.size(); ++k) {
-    const PruneLayer& l = layers[k];
+    PruneLayer& l = layers[k];
     ClusterLayerReport r;
     r.node = l.name;
     r.op = l.op;
@@ -181,15 +299,14 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
       reports.push_back(std::move(r));
       continue;
     }
-    const ir::Tensor& w = graph.tensor(l.weight);
-    const int64_t stored_rows = w.shape.sizes()[0];
+    l.matrix = weight_matrix(graph.tensor(l.weight), l);
+    const std::vector<float> before = l.matrix;
     std::vector<float> weights;
     r.decision = "weight error";
+    auto start = std::chrono::steady_clock::now();
     if (o.data_weighting) {
-      const auto start = std::chrono::steady_clock::now();
       std::vector<std::vector<double>> mean_squares;
       const std::string why = measure_input_mean_squares(graph, l, *ctx.calibration, samples, mean_squares);
-      measure_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (why.empty()) {
         weights = element_weights(l, mean_squares);
         r.decision = "weighted by input mean squares";
@@ -197,21 +314,40 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
         r.decision = "weight error (input not measured: " + why + ")";
       }
     }
-    const auto start = std::chrono::steady_clock::now();
-    const float* before = w.values<float>();
-    std::vector<float> values(before, before + w.shape.num_elements());
-    const bool keep_zero = std::find(values.begin(), values.end(), 0.f) != values.end();
-    r.max_distinct = cluster_tensor(values, weights, stored_rows, o, keep_zero, k);
-    r.relative_error = relative_error(values, before);
+    LayerGram gram;
+    std::string no_update = o.update ? measure_gram(graph, &original, l, *ctx.calibration, samples, gram) : "";
+    measure_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    start = std::chrono::steady_clock::now();
+    std::vector<char> zero_mask(before.size());
+    for (size_t i = 0; i < before.size(); ++i) zero_mask[i] = before[i] == 0.f;
+    const bool keep_zero = std::find(zero_mask.begin(), zero_mask.end(), 1) != zero_mask.end();
+    bool obs = false;
+    if (o.update && no_update.empty()) {
+      std::vector<float> kmeans_only = before;
+      cluster_tensor(kmeans_only, weights, l.rows, o, keep_zero, k);
+      if (cluster_with_update(l, gram, weights, zero_mask, o, k)) {
+        obs = true;
+        ++updated;
+        r.decision += "; obs rounding on " + std::to_string(gram.samples) + " input rows: output error " +
+                      format_number("%.2e", relative_output_error(l.matrix, before, gram)) + " (k-means alone " +
+                      format_number("%.2e", relative_output_error(kmeans_only, before, gram)) + ")";
+      } else {
+        no_update = "H could not be factored";
+      }
+    }
+    if (!obs) {
+      cluster_tensor(l.matrix, weights, l.rows, o, keep_zero, k);
+      if (o.update) r.decision += "; k-means alone (no obs rounding: " + no_update + ")";
+    }
+    for (const auto& p : palettes_of(l.matrix, l.rows, o.per_channel))
+      r.max_distinct = std::max(r.max_distinct, static_cast<int>(p.size()));
+    r.relative_error = relative_error(l.matrix, before.data());
     cluster_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (keep_zero) r.decision += "; exact zeros kept";
     r.bits = o.bits;
     r.per = o.per_channel ? "channel" : "tensor";
-    r.tables = o.per_channel ? stored_rows : 1;
-    auto buffer = std::make_shared<ir::Buffer>();
-    buffer->bytes.resize(values.size() * sizeof(float));
-    std::memcpy(buffer->bytes.data(), values.data(), buffer->bytes.size());
-    graph.tensor(l.weight).data = std::move(buffer);
+    r.tables = o.per_channel ? l.rows : 1;
+    graph.tensor(l.weight).data = weight_buffer(l, l.matrix);
     ++clustered;
     reports.push_back(std::move(r));
     if (ctx.progress) ctx.progress("cluster", static_cast<double>(k + 1) / static_cast<double>(layers.size()));
@@ -220,9 +356,11 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
            "bits=" + std::to_string(o.bits) + " per=" + (o.per_channel ? "channel" : "tensor") + ": clustered " +
                std::to_string(clustered) + " of " + std::to_string(layers.size()) + " layers in " +
                format_number("%.3f", cluster_seconds) + " s" +
-               (o.data_weighting ? " (+ " + format_number("%.3f", measure_seconds) + " s measuring inputs on " +
-                                       std::to_string(samples) + " calibration samples)"
-                                 : ""));
+               (o.update ? ", " + std::to_string(updated) + " with obs rounding" : "") +
+               (o.data_weighting || o.update ? " (+ " + format_number("%.3f", measure_seconds) +
+                                                    " s measuring inputs on " + std::to_string(samples) +
+                                                    " calibration samples)"
+                                              : ""));
   ctx.reports.back().cluster_layers = std::move(reports);
   return Status::ok();
 }

@@ -12,17 +12,21 @@ const std::vector<PassInfo>& registry() {
   static const std::vector<PassInfo> passes = {
       {"cluster",
        "Weight clustering: k-means of the float weights of Conv, Gemm and MatMul to at most 2^bits distinct "
-       "values per stored row or tensor (a palette of k-bit indices for the writer); exact zeros stay zeros; "
+       "values per output channel or tensor (a palette of k-bit indices for the writer); with calibration "
+       "data the weights are rounded to the palettes with OBS error feedback; exact zeros stay zeros; "
        "the first conv, depthwise convs and small layers stay dense",
        {{"bits", "index bits: at most 2^bits values per table, 2 to 8 (4)"},
-        {"per", "channel: a table per stored row (the output channels of Conv and Gemm(transB=1), the inputs "
+        {"per", "channel: a table per output channel (stored rows of Conv and Gemm(transB=1), stored columns "
                 "of Gemm(transB=0) and MatMul); tensor: one table (channel)"},
         {"init", "kmeans++ or linear (evenly spaced between the extremes) (kmeans++)"},
         {"seed", "seed of the kmeans++ draws; results are the same on every machine (0)"},
         {"exclude", "source node names to keep dense, comma-separated (none)"},
         {"min_params", "layers with fewer weights stay dense (1024)"},
         {"weighting", "data: each weight's error weighted by the mean square of its input on the calibration "
-                      "data; none: plain weight error (none)"}},
+                      "data; none: plain weight error (none)"},
+        {"update", "obs: weights rounded to the palettes input by input, each error spread over the later "
+                   "inputs so that the layer's output on the calibration data changes least, and the palette "
+                   "entries refitted to that output; none: nearest centroid (obs with --calib, else none)"}},
        run_cluster},
       {"dce", "Removes nodes whose outputs reach no graph output, drops unused tensors, renumbers",
        {},
