@@ -143,6 +143,8 @@ bool describe(const ir::Graph& g, NodeId id, const Options& o, Candidate& c) {
   if (g.consumers(l.weight).size() != 1 || g.is_graph_output(l.weight) ||
       std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1)
     return skip("weight shared with other nodes");
+  if (const std::string e = weight_encoding(w); !e.empty())
+    return skip("weights " + e + " by an earlier pass: its factors would be dense floats");
   return true;
 }
 

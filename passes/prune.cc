@@ -186,13 +186,18 @@ Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx)
   choose_sparsities(pruned, o, graph, ctx);
   int64_t total = 0, zeros = 0;
   add_note(ctx, "prune", o.update_reason);
-  if (o.update) {
-    prune_layers_with_update(pruned, graph, ctx);
-  } else {
-    for (PruneLayer* l : pruned) {
-      prune_matrix(*l, l->target);
-      graph.tensor(l->weight).data = weight_buffer(*l, l->matrix);
-    }
+  // Clustered weights are pruned by magnitude: a refit would leave their palettes; the zero
+  // joins each palette (one more entry at most).
+  std::vector<PruneLayer*> refitted, by_magnitude;
+  for (PruneLayer* l : pruned) {
+    const bool clustered = weight_encoding(graph.tensor(l->weight)) == "clustered";
+    if (clustered) l->decision += "; clustered weights: magnitude, no refit (their palettes stay)";
+    (o.update && !clustered ? refitted : by_magnitude).push_back(l);
+  }
+  if (!refitted.empty()) prune_layers_with_update(refitted, graph, ctx);
+  for (PruneLayer* l : by_magnitude) {
+    prune_matrix(*l, l->target);
+    graph.tensor(l->weight).data = weight_buffer(*l, l->matrix);
   }
   for (PruneLayer* l : pruned) {
     if (o.pattern == Pattern::kBlock4 && l->unit_rows == 1)

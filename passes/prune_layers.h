@@ -59,6 +59,9 @@ std::vector<float> pruned_copy(const PruneLayer& l, double sparsity);
 
 // The bytes the .pare writer stores for the weight: dense, or its smallest sparse layout.
 size_t stored_float_bytes(const ir::Tensor& weight);
+// What an earlier pass made of a float32 weight that rewriting its values would undo:
+// "clustered" when the writer stores it as a palette, "pruned" when sparse, "" when dense.
+std::string weight_encoding(const ir::Tensor& weight);
 PruneLayerReport layer_report(const ir::Graph& g, const PruneLayer& l);
 
 // printf-formatted number for the report's decisions.

@@ -417,6 +417,9 @@ std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
 
 std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
                          size_t samples, LayerGram& gram) {
+  if (l.cols > kObsMaxCols)
+    return std::to_string(l.cols) + " inputs per output channel, over " + std::to_string(kObsMaxCols) +
+           " (H and its inverse would take " + std::to_string(l.cols * l.cols * 8 * 3 >> 20) + " MiB and O(n^3) time)";
   InputLayout in;
   const std::string why = describe_input(g, l.node, l.weight, l.cols, in);
   if (!why.empty()) return why;

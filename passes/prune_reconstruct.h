@@ -77,6 +77,7 @@ constexpr size_t kObsMaxSamples = 512;
 constexpr size_t kObsMinSamples = 64;  // per layer, when fewer would give kObsMaxRows rows
 constexpr size_t kObsMaxInputValues = size_t{32} * 3 * 224 * 224;  // over all samples
 constexpr int64_t kObsMaxRows = 16384;                               // input rows per layer
+constexpr int64_t kObsMaxCols = 4096;  // inputs per output channel: larger layers are not measured
 
 // The mean square of each of the layer's input columns over its calibration input rows
 // (diag H / rows: the weight of the column's error in the layer's output error), per conv
