@@ -2,11 +2,14 @@
 # The cluster tables of docs/compression.md.
 #
 # Default: each trained model of testdata/ clustered to each bit width, top-1 on the 2,000
-# bundled test images in fp32 and with int8 on top, and the cluster pass's time.
-#   CLUSTER_BITS="2 4" other widths; CLUSTER_OPTIONS=",per=tensor" appended to cluster(...).
-# CLUSTER_AB=1: chooses the weighting on calibration data only: the 500 calibration images
-# split in halves, each model clustered with the first half (weighting=data and =none) and
-# compared with the dense model's predictions on the second half (agreement %, no labels).
+# bundled test images and .pare size against the ONNX file, in fp32 and with int8 on top,
+# and the cluster pass's time.
+#   CLUSTER_BITS="2 4" other widths; CLUSTER_UPDATES="obs none" the update options compared
+#   (default obs); CLUSTER_OPTIONS=",per=tensor" appended to cluster(...).
+# CLUSTER_AB=weighting or CLUSTER_AB=update: compares that option's two values on calibration
+# data only: the 500 calibration images split in halves, each model clustered with the first
+# half and compared with the dense model's predictions on the second half (agreement %, no
+# labels). (CLUSTER_AB=1 is CLUSTER_AB=weighting.)
 # Usage: scripts/cluster_table.sh [MODEL...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,10 +67,18 @@ open(sys.argv[2], 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) +
 PY
 }
 
-if [ "${CLUSTER_AB:-0}" = 1 ]; then
+ab=${CLUSTER_AB:-}
+[ "$ab" = 1 ] && ab=weighting
+if [ -n "$ab" ]; then
+  case "$ab" in
+    weighting) values=(data none) ;;
+    update) values=(obs none) ;;
+    *) echo "CLUSTER_AB: expected weighting or update" >&2; exit 2 ;;
+  esac
   npy_rows "$data/fmnist_calib_500.npy" "$out/calib_a.npy" 0 250
   npy_rows "$data/fmnist_calib_500.npy" "$out/calib_b.npy" 250 250
-  printf '| model | bits | int8 | agreement %% weighting=data | weighting=none |\n|---|---|---|---|---|\n'
+  printf '| model | bits | int8 | agreement %% %s=%s | %s=%s |\n|---|---|---|---|---|\n' \
+    "$ab" "${values[0]}" "$ab" "${values[1]}"
   for m in "${models[@]}"; do
     onnx=testdata/models/$m.onnx
     compress "$onnx" "$out/$m.dense.pare" "$canonical,nhwc,dce" "$out/calib_a.npy"
@@ -76,9 +87,9 @@ if [ "${CLUSTER_AB:-0}" = 1 ]; then
     for b in $bits_list; do
       for q in "" ",quantize,dce"; do
         row=""
-        for w in data none; do
+        for w in "${values[@]}"; do
           file="$out/$m.ab.$b.$w.pare"
-          compress "$onnx" "$file" "$canonical,cluster(bits=$b,weighting=$w$extra),nhwc,dce$q" "$out/calib_a.npy"
+          compress "$onnx" "$file" "$canonical,cluster(bits=$b,$ab=$w$extra),nhwc,dce$q" "$out/calib_a.npy"
           row="$row | $(percent "$(top1 "$file" "$out/calib_b.npy" "$out/$m.dense_labels.npy")")"
         done
         printf '| %s | %s | %s%s |\n' "$m" "$b" "$([ -n "$q" ] && echo yes || echo no)" "$row"
@@ -89,18 +100,28 @@ if [ "${CLUSTER_AB:-0}" = 1 ]; then
 fi
 
 test_data=("$data/fmnist_test_2000.npy" "$data/fmnist_test_2000_labels.npy")
-printf '| model | bits | top-1 %% | int8 top-1 %% | cluster s |\n|---|---|---|---|---|\n'
+updates=${CLUSTER_UPDATES:-obs}
+# size FILE ONNX: bytes and the ONNX file's size over them.
+size() { printf '%s (%.2fx)' "$(stat -c %s "$1")" "$(echo "$(stat -c %s "$2") / $(stat -c %s "$1")" | bc -l)"; }
+printf '| model | bits | update | top-1 %% | .pare bytes (ONNX/.pare) | int8 top-1 %% | int8 bytes (ONNX/.pare) | cluster s |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
 for m in "${models[@]}"; do
   onnx=testdata/models/$m.onnx
   compress "$onnx" "$out/$m.pare" "$canonical,nhwc,dce" "$data/fmnist_calib_500.npy"
   compress "$onnx" "$out/$m.int8.pare" "$canonical,nhwc,dce,quantize,dce" "$data/fmnist_calib_500.npy"
-  printf '| %s | dense | %s | %s | – |\n' "$m" "$(percent "$(top1 "$out/$m.pare" "${test_data[@]}")")" \
-    "$(percent "$(top1 "$out/$m.int8.pare" "${test_data[@]}")")"
+  printf '| %s | dense | – | %s | %s | %s | %s | – |\n' "$m" "$(percent "$(top1 "$out/$m.pare" "${test_data[@]}")")" \
+    "$(size "$out/$m.pare" "$onnx")" "$(percent "$(top1 "$out/$m.int8.pare" "${test_data[@]}")")" \
+    "$(size "$out/$m.int8.pare" "$onnx")"
   for b in $bits_list; do
-    file="$out/$m.$b.pare"
-    compress "$onnx" "$file" "$canonical,cluster(bits=$b$extra),nhwc,dce" "$data/fmnist_calib_500.npy"
-    compress "$onnx" "$file.int8.pare" "$canonical,cluster(bits=$b$extra),nhwc,dce,quantize,dce" "$data/fmnist_calib_500.npy"
-    printf '| %s | %s | %s | %s | %.2f |\n' "$m" "$b" "$(percent "$(top1 "$file" "${test_data[@]}")")" \
-      "$(percent "$(top1 "$file.int8.pare" "${test_data[@]}")")" "$(cluster_seconds "$file.json")"
+    for u in $updates; do
+      file="$out/$m.$b.$u.pare"
+      compress "$onnx" "$file" "$canonical,cluster(bits=$b,update=$u$extra),nhwc,dce" "$data/fmnist_calib_500.npy"
+      compress "$onnx" "$file.int8.pare" "$canonical,cluster(bits=$b,update=$u$extra),nhwc,dce,quantize,dce" \
+        "$data/fmnist_calib_500.npy"
+      printf '| %s | %s | %s | %s | %s | %s | %s | %.2f |\n' "$m" "$b" "$u" \
+        "$(percent "$(top1 "$file" "${test_data[@]}")")" "$(size "$file" "$onnx")" \
+        "$(percent "$(top1 "$file.int8.pare" "${test_data[@]}")")" "$(size "$file.int8.pare" "$onnx")" \
+        "$(cluster_seconds "$file.json")"
+    done
   done
 done
