@@ -226,8 +226,10 @@ class BitWriter {
 
 std::vector<uint8_t> limited_code_lengths(const std::vector<uint64_t>& counts, int32_t max_length) {
   std::vector<uint8_t> lengths(counts.size(), 0);
-  std::vector<size_t> used;  // by ascending count, ties by symbol
-  for (size_t s = 0; s < counts.size(); ++s)
+  // By ascending count, ties by descending symbol: of equal counts, the lower symbol gets
+  // the shorter code, so index 0 (the most used value of each table) has the shortest.
+  std::vector<size_t> used;
+  for (size_t s = counts.size(); s-- > 0;)
     if (counts[s] > 0) used.push_back(s);
   std::stable_sort(used.begin(), used.end(), [&](size_t a, size_t b) { return counts[a] < counts[b]; });
   if (used.size() == 1) lengths[used[0]] = 1;
