@@ -23,6 +23,7 @@
 #include "runtime/kernels/lutgemm/lutgemm.h"
 #include "runtime/model.h"
 #include "runtime/palette.h"
+#include "runtime/sparse.h"
 #include "tests/support/graph_builder.h"
 #include "tests/support/test_util.h"
 
@@ -209,6 +210,7 @@ TEST(PaletteCoding, HandWrittenStreamsPinTheBitOrder) {
 // ---- round trips and the writer's choice --------------------------------------------------------
 
 // A [rows, cols] matrix of `dtype` whose table (per row, per column or one) holds `values`
+// (floats: distinct from other tables')
 // distinct values, drawn with weights decaying by `skew` per value (1: each value in turn).
 std::vector<uint8_t> drawn(DType dtype, int64_t rows, int64_t cols, PaletteTables tables, int values, double skew,
                            uint32_t seed) {
@@ -237,7 +239,7 @@ std::vector<uint8_t> drawn(DType dtype, int64_t rows, int64_t cols, PaletteTable
       if (esize == 1) {
         out[static_cast<size_t>(r * cols + c)] = v;
       } else {
-        const float f = static_cast<float>(v) / 16.f - 8.f;
+        const float f = static_cast<float>(v) / 16.f + 32.f * static_cast<float>(&t - table_values.data());
         std::memcpy(&out[static_cast<size_t>(r * cols + c) * 4], &f, 4);
       }
     }
@@ -355,6 +357,178 @@ TEST(PaletteCoding, DecodesMillionsOfIndicesInMilliseconds) {
               static_cast<double>(v.stream_bits) / static_cast<double>(rows * cols), check_ms[2], densify_ms[2]);
   EXPECT_LT(densify_ms[2], 60.0);  // a few ms when the machine is quiet
   EXPECT_LT(check_ms[2], 60.0);
+}
+
+
+// ---- damaged files ------------------------------------------------------------------------------
+
+// Field ids of the schema (4 + 2 * field index).
+enum : flatbuffers::voffset_t { kModelTensors = 6, kModelWeightsOffset = 16 };
+enum : flatbuffers::voffset_t { kTensorDataOffset = 12, kTensorDataSize = 14, kTensorPalette = 24 };
+enum : flatbuffers::voffset_t { kPalettePerRow = 12, kPalettePerColumn = 16, kPaletteCoding = 18, kPaletteStreamBits = 20 };
+
+std::shared_ptr<const Model> load(const std::vector<uint8_t>& bytes) {
+  auto r = Model::load_buffer(bytes.data(), bytes.size(), "coded.pare");
+  EXPECT_TRUE(r.is_ok()) << r.status().message();
+  return r.is_ok() ? r.value() : nullptr;
+}
+
+// x[3, 24] -> MatMul (w [24, 41]: 16 values a row, skewed: coded indices) -> y, and
+// x2[3, 64] -> MatMul (k [64, 32]: 16 values a column, each as often: packed, per column) -> y2.
+struct CodedFile {
+  std::vector<uint8_t> bytes;
+  size_t w = 0, k = 0;  // tensor indices
+  uint64_t weights_offset = 0;
+};
+
+std::vector<float> as_floats(const std::vector<uint8_t>& b) {
+  std::vector<float> f(b.size() / 4);
+  std::memcpy(f.data(), b.data(), b.size());
+  return f;
+}
+
+CodedFile coded_file() {
+  test::GraphBuilder b;
+  const std::vector<uint8_t> w = drawn(DType::kFloat32, 24, 41, PaletteTables::kPerRow, 16, 1.4, 31);
+  const std::vector<uint8_t> k = drawn(DType::kFloat32, 64, 32, PaletteTables::kPerColumn, 16, 1.0, 32);
+  b.output(b.apply(ir::OpKind::kMatMul, "fc", {b.input("x", {3, 24}), b.floats("w", {24, 41}, as_floats(w))}));
+  b.output(b.apply(ir::OpKind::kMatMul, "fc2", {b.input("x2", {3, 64}), b.floats("k", {64, 32}, as_floats(k))}));
+  for (ir::NodeId n : b.g.nodes()) ir::infer_node(b.g, n);
+  format::WriteOptions o;
+  o.producer_version = "0.1.0";
+  CodedFile f;
+  f.bytes = format::serialize(b.g, o);
+  auto m = load(f.bytes);
+  for (size_t i = 0; i < m->tensors().size(); ++i) {
+    if (m->tensors()[i].desc.name == "w") f.w = i;
+    if (m->tensors()[i].desc.name == "k") f.k = i;
+  }
+  const rt::PaletteView& wv = m->tensors()[f.w].desc.palette;
+  const rt::PaletteView& kv = m->tensors()[f.k].desc.palette;
+  EXPECT_TRUE(wv.per_row && wv.coding == PaletteCoding::kHuffman);
+  EXPECT_TRUE(kv.per_column && kv.coding == PaletteCoding::kPacked);
+  std::vector<uint8_t> back(24 * 41 * 4);
+  rt::densify(m->tensors()[f.w].desc, back.data());
+  EXPECT_EQ(back, w);
+  f.weights_offset = flatbuffers::GetRoot<flatbuffers::Table>(f.bytes.data() + 4)->GetField<uint64_t>(kModelWeightsOffset, 0);
+  return f;
+}
+
+flatbuffers::Table* tensor_table(std::vector<uint8_t>& bytes, size_t i) {
+  auto* root = flatbuffers::GetMutableRoot<flatbuffers::Table>(bytes.data() + 4);
+  using Vec = flatbuffers::Vector<flatbuffers::Offset<flatbuffers::Table>>;
+  return root->GetPointer<Vec*>(kModelTensors)->GetMutableObject(static_cast<flatbuffers::uoffset_t>(i));
+}
+
+flatbuffers::Table* palette_table(std::vector<uint8_t>& bytes, size_t i) {
+  return tensor_table(bytes, i)->GetPointer<flatbuffers::Table*>(kTensorPalette);
+}
+
+// The data range [begin, end) of tensor i in the file.
+std::pair<uint64_t, uint64_t> data_range(std::vector<uint8_t> bytes, const CodedFile& f, size_t i) {
+  flatbuffers::Table* t = tensor_table(bytes, i);
+  const uint64_t begin = f.weights_offset + t->GetField<uint64_t>(kTensorDataOffset, 0);
+  return {begin, begin + t->GetField<uint64_t>(kTensorDataSize, 0)};
+}
+
+// A damaged file either fails to load with a message naming it (and `fragment`), or loads,
+// then prepares and runs once without a crash.
+void check_damaged(const std::vector<uint8_t>& bytes, const std::string& fragment, size_t* loaded) {
+  auto r = Model::load_buffer(bytes.data(), bytes.size(), "damaged.pare");
+  if (!r.is_ok()) {
+    EXPECT_TRUE(r.status().code() == Status::kBadFile || r.status().code() == Status::kBadModel) << r.status().message();
+    EXPECT_NE(r.status().message().find(fragment), std::string::npos) << r.status().message();
+    return;
+  }
+  ++*loaded;
+  auto created = rt::Interpreter::create(r.value());
+  if (!created.is_ok()) return;
+  rt::Interpreter& it = *created.value();
+  for (size_t i = 0; i < it.num_inputs(); ++i) std::memset(it.input_data(i), 0, it.input(i).byte_size());
+  const Status ran = it.invoke();
+  EXPECT_NE(ran.code(), Status::kInternal) << ran.message();
+}
+
+void expect_rejected(const std::vector<uint8_t>& bytes, const std::string& fragment) {
+  size_t loaded = 0;
+  check_damaged(bytes, fragment, &loaded);
+  EXPECT_EQ(loaded, 0u) << "loaded although damaged: " << fragment;
+}
+
+TEST(PaletteCoding, DamagedMetadataIsRejected) {
+  const CodedFile f = coded_file();
+  {  // per_column read from per_row's byte: both set.
+    std::vector<uint8_t> b = f.bytes;
+    flatbuffers::Table* p = palette_table(b, f.w);
+    auto* vtable = const_cast<uint8_t*>(p->GetVTable());
+    ASSERT_GT(flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable), kPalettePerColumn);
+    flatbuffers::WriteScalar<flatbuffers::voffset_t>(vtable + kPalettePerColumn,
+                                                     flatbuffers::ReadScalar<flatbuffers::voffset_t>(vtable + kPalettePerRow));
+    expect_rejected(b, "both per row and per column");
+  }
+  for (int32_t coding : {0, 2, -1}) {
+    std::vector<uint8_t> b = f.bytes;
+    ASSERT_TRUE(palette_table(b, f.w)->SetField<int32_t>(kPaletteCoding, coding, 0));
+    expect_rejected(b, coding == 0 ? "with packed indices" : "invalid palette coding");
+  }
+  const int64_t bits = palette_table(const_cast<std::vector<uint8_t>&>(f.bytes), f.w)->GetField<int64_t>(kPaletteStreamBits, 0);
+  for (int64_t patched : std::vector<int64_t>{0, -1, 24 * 41 - 1, 24 * 41 * 15 + 1, bits - 8, bits + 8, int64_t{1} << 60})
+    if (std::vector<uint8_t> b = f.bytes; palette_table(b, f.w)->SetField<int64_t>(kPaletteStreamBits, patched, 0))
+      expect_rejected(b, "'w'");
+  for (int64_t patched : {bits - 1, bits + 1}) {  // the same bytes, or one more: the stream is checked
+    std::vector<uint8_t> b = f.bytes;
+    ASSERT_TRUE(palette_table(b, f.w)->SetField<int64_t>(kPaletteStreamBits, patched, 0));
+    expect_rejected(b, "'w'");
+  }
+  // A per-column table with the tensor's one table's size: per_column cleared.
+  std::vector<uint8_t> b = f.bytes;
+  ASSERT_TRUE(palette_table(b, f.k)->SetField<uint8_t>(kPalettePerColumn, 0, 0));
+  expect_rejected(b, "palette metadata needs");
+}
+
+TEST(PaletteCoding, EveryDataByteAndTruncationDamagedNeverCrashes) {
+  const CodedFile f = coded_file();
+  size_t loaded = 0, rejected_stream = 0;
+  for (size_t tensor : {f.w, f.k}) {
+    const auto [begin, end] = data_range(f.bytes, f, tensor);
+    for (uint64_t o = begin; o < end; ++o)
+      for (uint8_t flip : {uint8_t{0x01}, uint8_t{0x10}, uint8_t{0x80}, uint8_t{0xff}}) {
+        std::vector<uint8_t> b = f.bytes;
+        b[o] ^= flip;
+        const size_t before = loaded;
+        check_damaged(b, "damaged.pare", &loaded);
+        rejected_stream += tensor == f.w && loaded == before;
+      }
+  }
+  for (size_t len = 0; len < f.bytes.size(); len += 3) {
+    std::vector<uint8_t> cut(f.bytes.begin(), f.bytes.begin() + static_cast<std::ptrdiff_t>(len));
+    expect_rejected(cut, "damaged.pare");
+  }
+  // Flips in the float tables load (and run); in the code lengths and the stream, nearly all fail.
+  EXPECT_GT(loaded, 500u);
+  EXPECT_GT(rejected_stream, 300u);
+}
+
+TEST(PaletteCoding, InspectNamesTablesAndCoding) {
+  const CodedFile f = coded_file();
+  test::TempDir dir;
+  test::write_file(dir.file("c.pare"), std::string(f.bytes.begin(), f.bytes.end()));
+  const test::CommandResult r = test::run_pare({"inspect", dir.file("c.pare"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["layers"].size(), 2u);
+  for (const nlohmann::json& layer : j["layers"]) {
+    if (layer["name"] == "fc") {
+      EXPECT_EQ(layer["encoding"], "palette4_per_row_float32_huffman");
+      EXPECT_EQ(layer["palette"]["coding"], "huffman");
+      EXPECT_LT(layer["palette"]["bits_per_index"].get<double>(), 3.0);
+      EXPECT_GT(layer["palette"]["bits_per_index"].get<double>(), 1.0);
+    } else {
+      EXPECT_EQ(layer["encoding"], "palette4_per_column_float32");
+      EXPECT_EQ(layer["palette"]["kind"], "per_column");
+      EXPECT_EQ(layer["palette"]["bits_per_index"].get<double>(), 4.0);
+    }
+  }
 }
 
 }  // namespace
