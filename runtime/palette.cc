@@ -1,5 +1,6 @@
 #include "runtime/palette.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pare::rt {
@@ -120,6 +121,7 @@ void canonical_codes(const uint8_t* lengths, int32_t symbols, uint16_t* codes) {
 
 bool PaletteCode::build(const uint8_t* lengths, int32_t symbols, std::string* problem) {
   count_.fill(0);
+  max_length_ = 1;
   uint32_t kraft = 0;  // in units of 2^-15
   for (int32_t s = 0; s < symbols; ++s) {
     if (lengths[s] > kMaxPaletteCodeLength) {
@@ -128,6 +130,7 @@ bool PaletteCode::build(const uint8_t* lengths, int32_t symbols, std::string* pr
     }
     if (lengths[s] == 0) continue;
     ++count_[lengths[s]];
+    max_length_ = std::max<int32_t>(max_length_, lengths[s]);
     kraft += 1u << (kMaxPaletteCodeLength - lengths[s]);
   }
   if (kraft == 0) {

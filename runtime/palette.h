@@ -90,6 +90,7 @@ class PaletteCode {
   std::vector<uint16_t> lookup_;  // (symbol << 4) | length; 0: longer code or unassigned
   std::array<uint16_t, kMaxPaletteCodeLength + 1> count_{};  // codes of each length
   std::vector<uint16_t> sorted_;  // symbols in canonical order
+  int32_t max_length_ = 1;        // the longest code
 };
 
 // Reads the indices of a kHuffman bit stream in order. Bits are taken from each byte's least
@@ -120,6 +121,31 @@ class PaletteStreamReader {
 
   // Bits read so far.
   int64_t position() const { return position_; }
+
+  // The next `count` indices into out, from a stream check_palette_indices() accepted: no
+  // end or code checks per index, several codes per refill (a damaged stream still reads
+  // only its own bytes). position() is not kept.
+  void read_checked(int64_t count, uint8_t* out) {
+    const uint16_t* lookup = code_.lookup_.data();
+    const int32_t per_refill = 56 / code_.max_length_;
+    for (int64_t i = 0; i < count;) {
+      refill();
+      for (int32_t k = 0; k < per_refill && i < count; ++k, ++i) {
+        uint32_t symbol, length;
+        const uint16_t e = lookup[buffer_ & ((1u << PaletteCode::kLookupBits) - 1)];
+        if (e != 0) {
+          symbol = e >> 4;
+          length = e & 15u;
+        } else if (!code_.decode_slow(buffer_, &symbol, &length)) {
+          symbol = 0, length = 1;
+        }
+        buffer_ >>= length;
+        available_ -= static_cast<int32_t>(length);
+        out[i] = static_cast<uint8_t>(symbol);
+      }
+      if (available_ < 0) available_ = 0;  // only past the end of a damaged stream
+    }
+  }
 
  private:
   // At least 56 bits in the buffer, or all that is left of the stream (zeros after it).

@@ -22,7 +22,7 @@ uint32_t palette_index(const PaletteView& w, int64_t r, int64_t c) {
 // The table of output channel `r` of a view the kernels pack (a table per row or one table).
 size_t table_of(const PaletteView& w, int64_t r) { return w.per_row ? static_cast<size_t>(r) : 0; }
 
-// Decodes the bit stream of a kHuffman view (checked at load) once, row-major.
+// Decodes the bit stream of a kHuffman view (checked at load) once, a row at a time.
 template <typename T>
 void densify_stream(const PaletteView& w, T* out) {
   PaletteCode code;
@@ -30,12 +30,16 @@ void densify_stream(const PaletteView& w, T* out) {
   if (!code.build(w.code_lengths, w.entries, &problem)) return;
   PaletteStreamReader stream(code, w.indices, w.stream_bits);
   const auto* tables = static_cast<const T*>(w.palette);
-  for (int64_t r = 0; r < w.rows; ++r)
-    for (int64_t c = 0; c < w.cols; ++c) {
-      uint32_t index = 0;
-      stream.next(&index);
-      *out++ = tables[palette_table_of(w, r, c) * w.entries + index];
+  std::vector<uint8_t> row(static_cast<size_t>(w.cols));
+  for (int64_t r = 0; r < w.rows; ++r, out += w.cols) {
+    stream.read_checked(w.cols, row.data());
+    if (w.per_column) {
+      for (int64_t c = 0; c < w.cols; ++c) out[c] = tables[c * w.entries + row[static_cast<size_t>(c)]];
+    } else {
+      const T* table = tables + (w.per_row ? r : 0) * w.entries;
+      for (int64_t c = 0; c < w.cols; ++c) out[c] = table[row[static_cast<size_t>(c)]];
     }
+  }
 }
 
 // Repacks W [n, k] (element (j, p) of the view at (p, j) when transposed) into 4-bit groups.
