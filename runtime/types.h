@@ -108,7 +108,7 @@ struct QuantParams {
 enum class Encoding : int32_t {
   kDense = 0,    // shape x dtype bytes, row-major
   kSparse = 1,   // see SparseFormat and rt::SparseView
-  kPalette = 2,  // k-bit indices into a per-tensor or per-row table: see PaletteView
+  kPalette = 2,  // indices into tables per row, per column or one table: see PaletteView
 };
 
 // Sparse layouts of a constant viewed as a matrix [rows = shape[0] (output channels),
