@@ -78,12 +78,24 @@ Status parse_palette(const fb::Tensor* t, const uint8_t* data, TensorDesc* desc)
     return bad("has " + std::to_string(v.entries) + " palette entries, outside [1, " +
                std::to_string(1 << v.bits) + "] for " + std::to_string(v.bits) + " bits");
   v.per_row = fp->per_row();
+  v.per_column = fp->per_column();
+  if (v.per_row && v.per_column) return bad("has palette tables both per row and per column");
   v.dtype = desc->dtype;
+  const auto coding = static_cast<int32_t>(fp->coding());
+  if (coding != static_cast<int32_t>(PaletteCoding::kPacked) && coding != static_cast<int32_t>(PaletteCoding::kHuffman))
+    return bad("has invalid palette coding " + std::to_string(coding));
+  v.coding = static_cast<PaletteCoding>(coding);
+  v.stream_bits = fp->stream_bits();
+  // A code is 1 to 15 bits: the stream of rows x cols indices is within these bounds.
+  const bool huffman = v.coding == PaletteCoding::kHuffman;
+  if (huffman ? v.stream_bits < elements || (v.stream_bits - 1) / kMaxPaletteCodeLength >= elements : v.stream_bits != 0)
+    return bad("has palette stream_bits " + std::to_string(v.stream_bits) +
+               (huffman ? " for " + std::to_string(elements) + " indices of 1 to 15 bits" : " with packed indices"));
   const PaletteParts parts = palette_parts(v, dtype_size(desc->dtype));
   if (parts.total != t->data_size())
     return bad("holds " + std::to_string(t->data_size()) + " bytes but its palette metadata needs " +
-               std::to_string(parts.total) + " (" + (v.per_row ? std::to_string(v.rows) : std::string("1")) +
-               " tables)");
+               std::to_string(parts.total) + " (" + std::to_string(palette_tables(v)) + " tables" +
+               (huffman ? ", a " + std::to_string(v.stream_bits) + "-bit stream)" : ")"));
   bind_palette_parts(&v, parts, data);
   std::string problem;
   if (!check_palette_indices(v, &problem)) return bad("has invalid palette indices: " + problem);

@@ -19,6 +19,7 @@ using ::pare::Encoding;
 using ::pare::SparseFormat;
 
 using ::pare::SparseView;
+using ::pare::PaletteCoding;
 using ::pare::PaletteView;
 
 struct TensorDesc {

@@ -108,7 +108,7 @@ struct QuantParams {
 enum class Encoding : int32_t {
   kDense = 0,    // shape x dtype bytes, row-major
   kSparse = 1,   // see SparseFormat and rt::SparseView
-  kPalette = 2,  // k-bit indices into a per-tensor or per-row table: see PaletteView
+  kPalette = 2,  // indices into tables per row, per column or one table: see PaletteView
 };
 
 // Sparse layouts of a constant viewed as a matrix [rows = shape[0] (output channels),
@@ -182,23 +182,38 @@ class SparseGapReader {
   int64_t cursor_ = 0;
 };
 
+// How a palette constant's indices are stored.
+enum class PaletteCoding : int32_t {
+  kPacked = 0,   // `bits` bits each, packed per row (below)
+  kHuffman = 1,  // one canonical Huffman code per tensor, all indices in one bit stream
+};
+
 // A constant stored as a palette (weight clustering), viewed as the matrix [rows =
 // shape[0] (output channels), cols = product of the other dims]: element (r, c) is
-// palette[table(r) * entries + index(r, c)], table(r) = r when per_row, else 0.
-// Indices are packed per row, starting on a byte boundary: row r's indices occupy
+// palette[table(r, c) * entries + index(r, c)], table(r, c) = r when per_row, c when
+// per_column, else 0. Each table is ordered by descending use of its entries.
+// kPacked: indices are packed per row, starting on a byte boundary: row r's indices occupy
 // indices[r * row_bytes, (r + 1) * row_bytes), index c at bits [c * bits, (c + 1) * bits)
 // of that byte string in little-endian bit order (for bits 4: low nibble first; bits 8:
-// one byte each). Pointers into the file's weight segment; the loader has checked the
-// sizes and that every index is below `entries`.
+// one byte each).
+// kHuffman: `indices` is a bit stream of stream_bits bits holding the rows x cols indices in
+// row-major order, each the canonical Huffman code given by code_lengths[index] (docs/
+// format.md, "Entropy-coded indices"); row_bytes is 0. Decode with rt::PaletteStreamReader.
+// Pointers into the file's weight segment; the loader has checked the sizes, and that every
+// index is below `entries` (kHuffman: that the stream decodes exactly).
 struct PaletteView {
   int64_t rows = 0, cols = 0;
-  int32_t bits = 4;             // 2 .. 8
+  int32_t bits = 4;             // 2 .. 8: entries <= 1 << bits
   int32_t entries = 0;          // entries per table, 1 .. 1 << bits
-  bool per_row = true;          // one table per row, else one table for the tensor
+  bool per_row = true;          // one table per row,
+  bool per_column = false;      // else one per column, else one table for the tensor
   DType dtype = DType::kFloat32;  // the palette entries' (and the tensor's) dtype: float32 or int8
-  const void* palette = nullptr;  // [(per_row ? rows : 1) * entries] of dtype
-  const uint8_t* indices = nullptr;  // [rows * row_bytes]
-  int64_t row_bytes = 0;             // ceil(cols * bits / 8)
+  PaletteCoding coding = PaletteCoding::kPacked;
+  const void* palette = nullptr;       // [tables * entries] of dtype
+  const uint8_t* indices = nullptr;    // kPacked: [rows * row_bytes]; kHuffman: the bit stream
+  int64_t row_bytes = 0;               // kPacked: ceil(cols * bits / 8)
+  const uint8_t* code_lengths = nullptr;  // kHuffman: [entries], 0 (unused) .. 15 bits
+  int64_t stream_bits = 0;                // kHuffman
 };
 
 }  // namespace pare

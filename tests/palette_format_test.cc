@@ -74,20 +74,26 @@ std::vector<uint8_t> clustered(DType dtype, int64_t rows, int64_t cols, const Di
   return out;
 }
 
-// Reference: distinct values by bit pattern, most over the rows (per_row) or of the tensor.
-int64_t reference_entries(const std::vector<uint8_t>& bytes, size_t esize, int64_t rows, int64_t cols, bool per_row) {
+// Reference: distinct values by bit pattern, most over the rows, the columns or of the tensor.
+int64_t reference_entries(const std::vector<uint8_t>& bytes, size_t esize, int64_t rows, int64_t cols,
+                          format::PaletteTables tables) {
+  const bool by_column = tables == format::PaletteTables::kPerColumn;
   std::set<std::vector<uint8_t>> values;
   size_t most = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    if (per_row) values.clear();
-    for (int64_t c = 0; c < cols; ++c) {
-      const auto* p = &bytes[static_cast<size_t>(r * cols + c) * esize];
-      values.emplace(p, p + esize);
+  for (int64_t s = 0; s < (by_column ? cols : rows); ++s) {
+    if (tables != format::PaletteTables::kPerTensor) values.clear();
+    for (int64_t p = 0; p < (by_column ? rows : cols); ++p) {
+      const auto* e = &bytes[static_cast<size_t>(by_column ? p * cols + s : s * cols + p) * esize];
+      values.emplace(e, e + esize);
     }
     most = std::max(most, values.size());
   }
   return static_cast<int64_t>(most);
 }
+
+constexpr format::PaletteTables kAllTables[] = {format::PaletteTables::kPerRow, format::PaletteTables::kPerColumn,
+                                                format::PaletteTables::kPerTensor};
+constexpr rt::PaletteCoding kAllCodings[] = {rt::PaletteCoding::kPacked, rt::PaletteCoding::kHuffman};
 
 TEST(PaletteFormat, EncoderRoundTripsAreExact) {
   const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1}, {1, 7}, {3, 5}, {4, 9}, {7, 13}, {16, 64}, {33, 17}, {5, 300}};
@@ -103,9 +109,10 @@ TEST(PaletteFormat, EncoderRoundTripsAreExact) {
           auto distinct = [&](int64_t r) { return r == 1 ? int64_t{1} : top / 2 + 1 + (r * 7) % (top / 2); };
           const std::vector<uint8_t> bytes = clustered(dtype, rows, cols, distinct, shared, static_cast<uint32_t>(bits * 100 + rows));
           const size_t esize = dtype_size(dtype);
-          for (bool per_row : {true, false}) {
-            const int64_t entries = reference_entries(bytes, esize, rows, cols, per_row);
-            const std::optional<rt::PaletteView> layout = format::palette_layout(bytes.data(), dtype, rows, cols, per_row);
+          for (format::PaletteTables tables : kAllTables)
+          for (rt::PaletteCoding coding : kAllCodings) {
+            const int64_t entries = reference_entries(bytes, esize, rows, cols, tables);
+            const std::optional<rt::PaletteView> layout = format::palette_layout(bytes.data(), dtype, rows, cols, tables, coding);
             if (entries > 256) {
               EXPECT_FALSE(layout);
               continue;
@@ -113,12 +120,17 @@ TEST(PaletteFormat, EncoderRoundTripsAreExact) {
             ASSERT_TRUE(layout);
             EXPECT_EQ(layout->entries, entries);
             EXPECT_EQ(layout->bits, std::max(2, static_cast<int>(std::ceil(std::log2(static_cast<double>(entries))))));
-            EXPECT_EQ(layout->per_row, per_row);
+            EXPECT_EQ(layout->per_row, tables == format::PaletteTables::kPerRow);
+            EXPECT_EQ(layout->per_column, tables == format::PaletteTables::kPerColumn);
+            EXPECT_EQ(layout->coding, coding);
             std::vector<uint8_t> stored = format::encode_palette(bytes.data(), *layout);
             const rt::PaletteParts parts = rt::palette_parts(*layout, esize);
             ASSERT_EQ(stored.size(), parts.total);
             EXPECT_EQ(parts.indices % 16, 0u);
-            EXPECT_EQ(parts.indices_bytes, static_cast<uint64_t>(rows * ((cols * layout->bits + 7) / 8)));
+            if (coding == rt::PaletteCoding::kPacked)
+              EXPECT_EQ(parts.indices_bytes, static_cast<uint64_t>(rows * ((cols * layout->bits + 7) / 8)));
+            else
+              EXPECT_EQ(parts.indices_bytes, static_cast<uint64_t>((layout->stream_bits + 7) / 8));
             rt::PaletteView v = *layout;
             rt::bind_palette_parts(&v, parts, stored.data());
             std::string problem;
@@ -129,7 +141,7 @@ TEST(PaletteFormat, EncoderRoundTripsAreExact) {
             ++checked;
           }
         }
-  EXPECT_GT(checked, 350);
+  EXPECT_GT(checked, 1200);
 }
 
 // x[3, rows] -> MatMul (w [rows, cols] of `dtype`, through DequantizeLinear for int8) -> y.
@@ -211,7 +223,7 @@ TEST(PaletteFormat, WriterLoaderAndDensifyGiveTheOriginalBytes) {
         if (t.desc.encoding == Encoding::kPalette) {
           ++palettes;
           EXPECT_EQ(m->metadata().schema_version, format::kEncodingSchemaVersion);
-          EXPECT_EQ(t.desc.palette.per_row, !shared) << bits;  // shared: one table is smaller
+          EXPECT_EQ(t.desc.palette.per_row || t.desc.palette.per_column, !shared) << bits;  // shared: one table is smaller
           EXPECT_EQ(t.desc.palette.dtype, dtype);
         }
         auto a = run_once(m), b = run_once(dense);
@@ -264,11 +276,12 @@ TEST(PaletteFormat, WriterStoresTheSmallestEncoding) {
       const uint64_t size = format::encode_sparse(c.bytes, c.dtype, c.rows, c.cols, f, block).bytes.size();
       if (size < best) best = size, best_encoding = Encoding::kSparse;
     }
-    for (bool per_row : {true, false})
-      if (auto p = format::palette_layout(c.bytes.data(), c.dtype, c.rows, c.cols, per_row)) {
-        const uint64_t size = rt::palette_parts(*p, esize).total;
-        if (size < best) best = size, best_encoding = Encoding::kPalette;
-      }
+    for (rt::PaletteCoding coding : kAllCodings)
+      for (format::PaletteTables tables : kAllTables)
+        if (auto p = format::palette_layout(c.bytes.data(), c.dtype, c.rows, c.cols, tables, coding)) {
+          const uint64_t size = rt::palette_parts(*p, esize).total;
+          if (size < best) best = size, best_encoding = Encoding::kPalette;
+        }
     EXPECT_EQ(best_encoding, c.expected);
     const ir::Graph g = one_weight_graph(c.dtype, c.rows, c.cols, c.bytes);
     auto m = load(format::serialize(g, write_options()));
@@ -428,7 +441,9 @@ PaletteFile palette_file(const std::string& name) {
   for (ir::NodeId n : b.g.nodes()) ir::infer_node(b.g, n);
 
   PaletteFile f;
-  f.bytes = format::serialize(b.g, write_options());
+  format::WriteOptions options = write_options();
+  options.palette_huffman = false;  // packed indices: palette_coding_test damages coded ones
+  f.bytes = format::serialize(b.g, options);
   auto m = load(f.bytes);
   f.tensor_index = tensor_index(*m, name);
   const rt::TensorDesc& d = m->tensors()[f.tensor_index].desc;

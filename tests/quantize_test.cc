@@ -246,7 +246,7 @@ TEST(QuantizePass, SignedActivationsAndPerTensorWeights) {
     const bool s8 = std::string(options).find("s8") != std::string::npos;
     bool found = false;
     for (const auto& t : it->model().tensors())
-      if (!t.desc.constant && t.desc.quantized) {
+      if (!t.is_constant() && t.desc.quantized) {  // encoded weights have no `constant` pointer
         EXPECT_EQ(t.desc.dtype, s8 ? rt::DType::kInt8 : rt::DType::kUInt8) << options;
         found = true;
       }

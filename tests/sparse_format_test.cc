@@ -82,12 +82,14 @@ ir::Graph pruned_graph(Pattern pattern) {
 }
 
 // Without `gaps` the writer keeps to the block and 2:4 layouts, which most tests here are
-// about (sparse_gaps_test.cc covers the gap layout on its own).
+// about (sparse_gaps_test.cc covers the gap layout on its own). No palettes: a pruned int8
+// weight is often smaller as one with entropy-coded indices (palette_coding_test.cc).
 format::WriteOptions write_options(bool sparse = true, bool gaps = false) {
   format::WriteOptions o;
   o.producer_version = "0.1.0";
   o.sparse_weights = sparse;
   o.sparse_gaps = gaps;
+  o.palette_weights = false;
   return o;
 }
 

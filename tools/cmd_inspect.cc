@@ -52,19 +52,24 @@ struct LayerRow {
   uint64_t stored_bytes = 0, dense_bytes = 0;
   uint64_t macs = 0;            // dense
   uint64_t effective_macs = 0;  // macs x (1 - sparsity)
-  // Palette weights: bits per index, one table per row or for the tensor, the entries' dtype.
+  // Palette weights: bits per index, one table per row, per column or for the tensor, the
+  // entries' dtype, packed or entropy-coded indices and their average bits.
   int32_t palette_bits = 0, palette_entries = 0;
-  bool palette_per_row = false;
-  std::string palette_dtype;
+  std::string palette_kind, palette_dtype, palette_coding;
+  double palette_bits_per_index = 0;
 };
 
-std::string palette_kind(bool per_row) { return per_row ? "per_row" : "per_tensor"; }
+std::string palette_kind(const rt::PaletteView& v) {
+  return v.per_row ? "per_row" : v.per_column ? "per_column" : "per_tensor";
+}
 
-// e.g. "sparse_block4", "palette4_per_row_int8".
+bool huffman(const rt::PaletteView& v) { return v.coding == rt::PaletteCoding::kHuffman; }
+
+// e.g. "sparse_block4", "palette4_per_row_int8", "palette4_per_column_int8_huffman".
 std::string encoding_name(const rt::TensorDesc& d) {
   if (d.encoding == rt::Encoding::kPalette)
-    return "palette" + std::to_string(d.palette.bits) + "_" + palette_kind(d.palette.per_row) + "_" +
-           rt::dtype_name(d.palette.dtype);
+    return "palette" + std::to_string(d.palette.bits) + "_" + palette_kind(d.palette) + "_" +
+           rt::dtype_name(d.palette.dtype) + (huffman(d.palette) ? "_huffman" : "");
   if (d.encoding != rt::Encoding::kSparse) return "dense";
   if (d.sparse.format == rt::SparseFormat::kTwoOfFour) return "sparse_2:4";
   if (d.sparse.format == rt::SparseFormat::kGaps) return "sparse_gaps";
@@ -123,8 +128,12 @@ std::vector<LayerRow> layer_rows(const rt::Model& model) {
     if (w.desc.encoding == rt::Encoding::kPalette) {
       row.palette_bits = w.desc.palette.bits;
       row.palette_entries = w.desc.palette.entries;
-      row.palette_per_row = w.desc.palette.per_row;
-      row.palette_dtype = rt::dtype_name(w.desc.palette.dtype);
+      const rt::PaletteView& p = w.desc.palette;
+      row.palette_kind = palette_kind(p);
+      row.palette_dtype = rt::dtype_name(p.dtype);
+      row.palette_coding = huffman(p) ? "huffman" : "packed";
+      row.palette_bits_per_index =
+          huffman(p) ? static_cast<double>(p.stream_bits) / static_cast<double>(p.rows * p.cols) : p.bits;
     }
     row.weights = static_cast<uint64_t>(w.desc.num_elements());
     row.zeros = count_zeros(w.desc);
@@ -165,8 +174,10 @@ nlohmann::json layer_json(const LayerRow& r) {
   if (r.palette_bits)
     j["palette"] = {{"bits", r.palette_bits},
                     {"entries", r.palette_entries},
-                    {"kind", palette_kind(r.palette_per_row)},
-                    {"dtype", r.palette_dtype}};
+                    {"kind", r.palette_kind},
+                    {"dtype", r.palette_dtype},
+                    {"coding", r.palette_coding},
+                    {"bits_per_index", r.palette_bits_per_index}};
   return j;
 }
 

@@ -49,6 +49,11 @@ static_assert(same_value(fb::Encoding::PALETTE, Encoding::kPalette));
 static_assert(enumerator_count<decltype(fb::EnumValuesEncoding())>() == 3,
               "schema.fbs and runtime/types.h list different encodings");
 
+static_assert(same_value(fb::PaletteCoding::PACKED, PaletteCoding::kPacked));
+static_assert(same_value(fb::PaletteCoding::HUFFMAN, PaletteCoding::kHuffman));
+static_assert(enumerator_count<decltype(fb::EnumValuesPaletteCoding())>() == 2,
+              "schema.fbs and runtime/types.h list different palette codings");
+
 static_assert(same_value(fb::SparseFormat::BLOCK_ROWS, SparseFormat::kBlockRows));
 static_assert(same_value(fb::SparseFormat::TWO_OF_FOUR, SparseFormat::kTwoOfFour));
 static_assert(same_value(fb::SparseFormat::GAPS, SparseFormat::kGaps));

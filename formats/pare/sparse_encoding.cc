@@ -213,12 +213,12 @@ EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, in
 namespace {
 
 // The smallest palette layout of a constant, when it is below `limit` bytes.
-std::optional<rt::PaletteView> smaller_palette(const ir::Tensor& t, uint64_t limit) {
+std::optional<rt::PaletteView> smaller_palette(const ir::Tensor& t, uint64_t limit, bool huffman) {
   if (!t.is_constant() || t.shape.rank() < 2) return std::nullopt;
   const int64_t elements = t.shape.num_elements();
   const int64_t rows = t.shape.dims[0].value;
   if (elements == 0 || rows == 0) return std::nullopt;
-  return palette_layout(t.data->bytes.data(), t.dtype, rows, elements / rows, limit);
+  return palette_layout(t.data->bytes.data(), t.dtype, rows, elements / rows, limit, huffman);
 }
 
 uint64_t sparse_bytes(const ir::Tensor& t, const std::optional<rt::SparseView>& layout) {
@@ -227,10 +227,10 @@ uint64_t sparse_bytes(const ir::Tensor& t, const std::optional<rt::SparseView>& 
 
 }  // namespace
 
-EncodedConstant encode_constant(const ir::Tensor& t, bool gaps, bool palettes) {
+EncodedConstant encode_constant(const ir::Tensor& t, bool gaps, bool palettes, bool huffman) {
   const std::optional<rt::SparseView> layout = smallest_layout(t, gaps);
   if (palettes) {
-    if (const std::optional<rt::PaletteView> p = smaller_palette(t, sparse_bytes(t, layout))) {
+    if (const std::optional<rt::PaletteView> p = smaller_palette(t, sparse_bytes(t, layout), huffman)) {
       EncodedConstant enc;
       enc.encoding = Encoding::kPalette;
       enc.palette = *p;
@@ -245,7 +245,7 @@ EncodedConstant encode_constant(const ir::Tensor& t, bool gaps, bool palettes) {
 uint64_t stored_bytes(const ir::Tensor& t) {
   if (!t.data) return 0;
   const uint64_t sparse = sparse_bytes(t, smallest_layout(t, true));
-  const std::optional<rt::PaletteView> p = smaller_palette(t, sparse);
+  const std::optional<rt::PaletteView> p = smaller_palette(t, sparse, true);
   return p ? rt::palette_parts(*p, dtype_size(t.dtype)).total : sparse;
 }
 

@@ -25,8 +25,9 @@ struct EncodedConstant {
 };
 
 // Dense (bytes left empty: the tensor's own buffer is stored) or the smallest encoding (of
-// the block and 2:4 layouts only, without `gaps`; no palette without `palettes`).
-EncodedConstant encode_constant(const ir::Tensor& t, bool gaps = true, bool palettes = true);
+// the block and 2:4 layouts only, without `gaps`; no palette without `palettes`; palettes
+// with packed indices only, without `huffman`).
+EncodedConstant encode_constant(const ir::Tensor& t, bool gaps = true, bool palettes = true, bool huffman = true);
 
 // The data size the writer stores for a constant by default: its dense bytes or
 // encode_constant's.

@@ -103,7 +103,7 @@ const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, si
   auto key = std::make_tuple(t.data.get(), t.dtype, rows);
   auto it = layout.encodings.find(key);
   if (it == layout.encodings.end())
-    it = layout.encodings.emplace(key, encode_constant(t, options.sparse_gaps, options.palette_weights)).first;
+    it = layout.encodings.emplace(key, encode_constant(t, options.sparse_gaps, options.palette_weights, options.palette_huffman)).first;
   if (it->second.encoding == Encoding::kDense) return t.data->bytes;
   layout.encoded[index] = &it->second;
   layout.any_encoded = true;
@@ -230,7 +230,8 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
     } else if (encoding == Encoding::kPalette) {
       const rt::PaletteView& v = encoded->palette;
       palette_table = fb::CreatePalette(fbb, v.rows, v.cols, v.bits, v.entries, v.per_row,
-                                        static_cast<fb::DType>(v.dtype));
+                                        static_cast<fb::DType>(v.dtype), v.per_column,
+                                        static_cast<fb::PaletteCoding>(v.coding), v.stream_bits);
     }
     const uint64_t data_size = encoded ? encoded->bytes.size() : constant ? t.data->bytes.size() : 0;
     tensors.push_back(fb::CreateTensor(fbb, name, static_cast<fb::DType>(t.dtype), shape, constant,

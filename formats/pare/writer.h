@@ -34,6 +34,9 @@ struct WriteOptions {
   bool sparse_gaps = true;
   // Consider palettes (Encoding::kPalette); false keeps to dense and sparse.
   bool palette_weights = true;
+  // Consider entropy-coded palette indices (PaletteCoding::kHuffman); false keeps to packed
+  // indices, e.g. to compare sizes.
+  bool palette_huffman = true;
 };
 
 // Serialises the graph (it must be verified, static-shaped and in topological order

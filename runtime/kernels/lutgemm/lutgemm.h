@@ -18,8 +18,9 @@
 // the difference. int8 results are bit-exact: acc = bias - a_zp * sum_k w + sum_k a w, then
 // kernels::requantize exactly as qgemm.
 //
-// Bits 5..8 (more than 16 entries), and transposed views with a table per row of the
-// [K, N] view, are not packed: the op expands them (palette_densify) and names the kernel
+// Bits 5..8 (more than 16 entries), transposed views with a table per row of the [K, N]
+// view, views with a table per column, and entropy-coded indices (PaletteCoding::kHuffman)
+// are not packed: the op expands them (palette_densify) and names the kernel
 // "..._expanded". Where the kernel runs is decided at prepare (lutgemm_pays).
 #pragma once
 
@@ -36,11 +37,13 @@ namespace pare::rt::kernels {
 
 constexpr size_t kLutEntries = 16;
 
-// Writes the view as a dense row-major [rows, cols] matrix of its dtype (float or int8).
+// Writes the view as a dense row-major [rows, cols] matrix of its dtype (float or int8),
+// decoding a kHuffman stream in one pass.
 void palette_densify(const PaletteView& w, void* dense);
 
 // Whether the view can be packed for the LUT kernels: float32 or int8, at most 16 entries
-// (bits <= 4), and, when `transposed` (the view is [K, N]), a single table.
+// (bits <= 4), packed indices, a table per row or one table, and, when `transposed` (the
+// view is [K, N]), a single table.
 bool lutgemm_packable(const PaletteView& w, bool transposed);
 
 // Indices of W [n, k] in groups of 2 * half input channels (see above), a table of 16

@@ -4,6 +4,7 @@
 #include "runtime/kernels/gemm/gemm.h"
 #include "runtime/kernels/lutgemm/lutgemm.h"
 #include "runtime/kernels/qgemm/qgemm.h"
+#include "runtime/palette.h"
 
 namespace pare::rt::kernels {
 
@@ -18,7 +19,28 @@ uint32_t palette_index(const PaletteView& w, int64_t r, int64_t c) {
   return (word >> (bit % 8)) & ((1u << w.bits) - 1);
 }
 
+// The table of output channel `r` of a view the kernels pack (a table per row or one table).
 size_t table_of(const PaletteView& w, int64_t r) { return w.per_row ? static_cast<size_t>(r) : 0; }
+
+// Decodes the bit stream of a kHuffman view (checked at load) once, a row at a time.
+template <typename T>
+void densify_stream(const PaletteView& w, T* out) {
+  PaletteCode code;
+  std::string problem;
+  if (!code.build(w.code_lengths, w.entries, &problem)) return;
+  PaletteStreamReader stream(code, w.indices, w.stream_bits);
+  const auto* tables = static_cast<const T*>(w.palette);
+  std::vector<uint8_t> row(static_cast<size_t>(w.cols));
+  for (int64_t r = 0; r < w.rows; ++r, out += w.cols) {
+    stream.read_checked(w.cols, row.data());
+    if (w.per_column) {
+      for (int64_t c = 0; c < w.cols; ++c) out[c] = tables[c * w.entries + row[static_cast<size_t>(c)]];
+    } else {
+      const T* table = tables + (w.per_row ? r : 0) * w.entries;
+      for (int64_t c = 0; c < w.cols; ++c) out[c] = table[row[static_cast<size_t>(c)]];
+    }
+  }
+}
 
 // Repacks W [n, k] (element (j, p) of the view at (p, j) when transposed) into 4-bit groups.
 LutIndices pack_indices(const PaletteView& w, bool transposed, size_t half) {
@@ -42,18 +64,23 @@ LutIndices pack_indices(const PaletteView& w, bool transposed, size_t half) {
 }  // namespace
 
 void palette_densify(const PaletteView& w, void* dense) {
+  if (w.coding == PaletteCoding::kHuffman) {
+    if (w.dtype == DType::kFloat32) return densify_stream(w, static_cast<float*>(dense));
+    return densify_stream(w, static_cast<int8_t*>(dense));
+  }
   const size_t element = dtype_size(w.dtype);
   const auto* table = static_cast<const uint8_t*>(w.palette);
   auto* out = static_cast<uint8_t*>(dense);
   for (int64_t r = 0; r < w.rows; ++r)
     for (int64_t c = 0; c < w.cols; ++c)
       std::memcpy(out + (r * w.cols + c) * element,
-                  table + (table_of(w, r) * w.entries + palette_index(w, r, c)) * element, element);
+                  table + (palette_table_of(w, r, c) * w.entries + palette_index(w, r, c)) * element, element);
 }
 
 bool lutgemm_packable(const PaletteView& w, bool transposed) {
-  return (w.dtype == DType::kFloat32 || w.dtype == DType::kInt8) && w.bits >= 2 && w.bits <= 4 &&
-         w.entries >= 1 && static_cast<size_t>(w.entries) <= kLutEntries && (!transposed || !w.per_row);
+  return (w.dtype == DType::kFloat32 || w.dtype == DType::kInt8) && w.coding == PaletteCoding::kPacked &&
+         w.bits >= 2 && w.bits <= 4 && w.entries >= 1 && static_cast<size_t>(w.entries) <= kLutEntries &&
+         !w.per_column && (!transposed || !w.per_row);
 }
 
 F32LutPacked f32_lutgemm_pack(const PaletteView& w, bool transposed, const float* bias, float alpha,
