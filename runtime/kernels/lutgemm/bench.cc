@@ -137,8 +137,10 @@ struct Q8Lut final : Layer {
     const RandomPalette p(s.n, s.k, DType::kInt8);
     const std::vector<int32_t> bias = int_bias(s);
     const std::vector<Requant> rq = scales(s);
-    w = q8_lutgemm_pack(p.view, bias.data(), 128, rq.data(), v.half);
+    w = q8_lutgemm_pack(v, p.view, bias.data(), 128, rq.data());
+    panel.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (q8_lutgemm_scratch_bytes(v, s.k) + 63) / 64 * 64)));
     args.w = &w;
+    args.panel = panel.get();
     args.a_stride = s.k;
     args.c_stride = s.n;
     args.hi = 200;
@@ -146,13 +148,14 @@ struct Q8Lut final : Layer {
   void run(const void* in, void* out) override {
     args.a = static_cast<const uint8_t*>(in);
     args.c = static_cast<uint8_t*>(out);
-    q8_lutgemm(v, args, 0, m);
+    q8_lutgemm(v, args, 0, m, 0, q8_lutgemm_panels(w));
     benchmark::DoNotOptimize(args.c);
     benchmark::ClobberMemory();
   }
   const Q8LutVariant& v;
   size_t m;
   Q8LutPacked w;
+  std::unique_ptr<uint8_t, decltype(&std::free)> panel{nullptr, &std::free};
   Q8LutArgs args;
 };
 
