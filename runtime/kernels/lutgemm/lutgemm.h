@@ -143,7 +143,10 @@ void q8_lutgemm_decode__scalar(const Q8LutPacked& w, size_t panel, uint8_t* body
 #if defined(__x86_64__)
 void f32_lutgemm_4x2__avx2(const F32LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1);
 void f32_lutgemm_4x4__avx512(const F32LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1);
+// The kK4xS8 panels of qgemm 8x32 VNNI: vpermi2b where the CPU has VBMI, else vpshufb.
 void q8_lutgemm_decode_k4x32__avx512vnni(const Q8LutPacked& w, size_t panel, uint8_t* body);
+void q8_lutgemm_decode_k4x32__avx512vbmi(const Q8LutPacked& w, size_t panel, uint8_t* body);
+void q8_lutgemm_decode_k4x32__avx512bw(const Q8LutPacked& w, size_t panel, uint8_t* body);
 #endif
 #if defined(__aarch64__)
 void f32_lutgemm_4x2__neon(const F32LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1);

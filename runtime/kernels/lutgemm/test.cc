@@ -318,6 +318,35 @@ void check_q8(size_t m, size_t n, size_t k, int bits, bool per_row, int32_t a_ze
   }
 }
 
+// The SIMD panel decoders write the same bytes as the portable one.
+TEST(LutGemm, Q8PanelDecodersMatchPortable) {
+#if defined(__x86_64__)
+  const CpuFeatures& f = cpu_features();
+  if (!isa_usable(Isa::kAvx512Vnni, best_isa())) GTEST_SKIP() << "no AVX-512 VNNI";
+  const Q8LutVariant& v = select_q8_lutgemm(Isa::kAvx512Vnni);
+  for (size_t n : {1, 17, 32, 45})
+    for (size_t k : {1, 5, 64, 133}) {
+      const Palette p = make_palette(static_cast<int64_t>(n), static_cast<int64_t>(k), 4, true, DType::kInt8,
+                                     static_cast<uint32_t>(n + k));
+      const Q8LutPacked w = q8_lutgemm_pack(v, p.view, nullptr, 0, std::vector<Requant>(n).data());
+      const size_t bytes = q8_lutgemm_scratch_bytes(v, k) - w.header_bytes;
+      AlignedBytes want(bytes), got(bytes);
+      for (size_t np = 0; np < q8_lutgemm_panels(w); ++np) {
+        q8_lutgemm_decode__scalar(w, np, want.data());
+        q8_lutgemm_decode_k4x32__avx512bw(w, np, got.data());
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), w.body_elements)) << "bw n" << n << " k" << k;
+        if (!f.avx512vbmi) continue;
+        std::memset(got.data(), 0, bytes);
+        q8_lutgemm_decode_k4x32__avx512vbmi(w, np, got.data());
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), w.body_elements)) << "vbmi n" << n << " k" << k;
+      }
+    }
+  if (!f.avx512vbmi) std::printf("no VBMI: its decoder is not tested here\n");
+#else
+  GTEST_SKIP() << "x86 only";
+#endif
+}
+
 TEST(LutGemm, Q8VariantsMatchReferenceOverSizes) {
   // Around qgemm's tiles (4..8 rows, panels of 8..32 channels) and groups of 4 rows of K.
   for (size_t m : {1, 3, 5, 8, 9, 17})
