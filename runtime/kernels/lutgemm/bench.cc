@@ -1,8 +1,8 @@
 // LUT GEMM benchmarks: 4-bit palettes (16 entries per output channel) against the dense
 // kernels of the same data type on MobileNetV2-224's 1x1 convolutions (as [M = H*W, K = Cin]
 // x W [N = Cout, K]): f32 LUT vs the packed f32 GEMM, int8 LUT vs qgemm (VNNI where the CPU
-// has it). Each distinct layer alone, and the whole chain, at the network's M and at M = 4
-// and 16 rows (a few pixels or tokens per call). Single thread; rates count the dense
+// has it). Each distinct layer alone, and the whole chain, at the network's M and at M = 4,
+// 16 and 64 rows (a few pixels or tokens per call). Single thread; rates count the dense
 // 2*M*N*K, so they compare directly.
 #include <benchmark/benchmark.h>
 
@@ -186,7 +186,7 @@ std::vector<Shape> with_rows(std::vector<Shape> shapes, size_t m) {
 template <class Make>
 void register_family(const std::string& name, Make make, const std::vector<Shape>& chain,
                      const std::vector<Shape>& distinct) {
-  for (size_t m : {size_t{0}, size_t{4}, size_t{16}}) {
+  for (size_t m : {size_t{0}, size_t{4}, size_t{16}, size_t{64}}) {
     const std::string rows = m ? "_m" + std::to_string(m) : "";
     benchmark::RegisterBenchmark((name + "/mobilenet_v2_pointwise" + rows).c_str(),
                                  [=](benchmark::State& st) { bench_chain(st, make, m ? with_rows(chain, m) : chain); });

@@ -162,7 +162,8 @@ const Q8LutVariant& select_q8_lutgemm(rt::Isa isa);
 // Whether the LUT kernel of `isa` runs a [n, k] layer at least as fast as the dense GEMM of
 // the same ISA (kernel_lutgemm_bench on MobileNetV2-224's 1x1 shapes; docs/benchmarks.md).
 bool f32_lutgemm_pays(rt::Isa isa, size_t n, size_t k);
-bool q8_lutgemm_pays(rt::Isa isa, size_t n, size_t k);
+// int8 also by rows: the panel decode is paid once per call and amortised over m.
+bool q8_lutgemm_pays(rt::Isa isa, size_t m, size_t n, size_t k);
 
 // ---- Driver ----
 

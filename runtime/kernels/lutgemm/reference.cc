@@ -158,20 +158,35 @@ void f32_lutgemm_1x1__scalar(const F32LutArgs& args, size_t m0, size_t m1, size_
   }
 }
 
+namespace {
+
+// Element e of the body is in column (e >> kShift) % nr of the panel in every layout (4, 2 or
+// 1 rows per column group; nr is a power of two), so a byte's two indices decode without
+// working out their rows.
+template <int kShift, class T>
+void decode_elements(const uint8_t* idx, const int8_t* tables, size_t nr, size_t elements, T* body) {
+  const size_t mask = nr - 1;
+  for (size_t base = 0; base < elements; base += 64)
+    for (size_t i = 0; i < 32; ++i) {
+      const uint8_t byte = idx[base / 2 + i];
+      const size_t lo = base + i, hi = lo + 32;  // elements is a multiple of 4 * nr >= 32
+      body[lo] = static_cast<T>(tables[((lo >> kShift) & mask) * kLutEntries + (byte & 15u)]);
+      if (hi < elements) body[hi] = static_cast<T>(tables[((hi >> kShift) & mask) * kLutEntries + (byte >> 4)]);
+    }
+}
+
+}  // namespace
+
 void q8_lutgemm_decode__scalar(const Q8LutPacked& w, size_t panel, uint8_t* body) {
   const uint8_t* idx = w.indices.data() + panel * w.panel_index_bytes;
   const int8_t* tables = w.tables.data() + panel * w.nr * kLutEntries;
-  for (size_t e = 0; e < w.body_elements; ++e) {
-    size_t row, col;
-    panel_element(w, e, &row, &col);
-    const uint8_t byte = idx[e / 64 * 32 + e % 32];
-    const int8_t x = tables[col * kLutEntries + (e % 64 < 32 ? byte & 15u : byte >> 4)];
-    if (w.layout == QGemmPanelLayout::kK4xS8) {
-      body[e] = static_cast<uint8_t>(x);
-    } else {
-      const int16_t x16 = x;
-      std::memcpy(body + e * sizeof(int16_t), &x16, sizeof(x16));
-    }
+  switch (w.layout) {
+    case QGemmPanelLayout::kK4xS8:
+      return decode_elements<2>(idx, tables, w.nr, w.body_elements, reinterpret_cast<int8_t*>(body));
+    case QGemmPanelLayout::kK2xS16:
+      return decode_elements<1>(idx, tables, w.nr, w.body_elements, reinterpret_cast<int16_t*>(body));
+    case QGemmPanelLayout::kK1xS16:
+      return decode_elements<0>(idx, tables, w.nr, w.body_elements, reinterpret_cast<int16_t*>(body));
   }
 }
 
@@ -227,13 +242,19 @@ const F32LutVariant& select_f32_lutgemm(Isa isa) { return select(kF32Variants, i
 const Q8LutVariant& select_q8_lutgemm(Isa isa) { return select(kQ8Variants, isa); }
 
 // Measured with kernel_lutgemm_bench (docs/benchmarks.md) on MobileNetV2-224's 19 distinct
-// 1x1 shapes at M = 4, 16 and the network's M: no layer runs at least as fast as the dense
-// kernel of the same ISA (f32: at best 0.84x on AVX-512 and 0.59x on AVX2, with K = 960 or
-// 144; int8: at best 0.48x of qgemm VNNI), so every layer is expanded until a kernel wins.
-// NEON is not measured (qemu only).
+// 1x1 shapes at M = 4, 16 and the network's M (f32; no layer runs at least as fast as the
+// dense kernel of the same ISA: at best 0.84x on AVX-512 and 0.59x on AVX2, with K = 960 or
+// 144), so every f32 layer is expanded until a kernel wins.
 bool f32_lutgemm_pays(Isa isa, size_t n, size_t k) { return false; }
 
-bool q8_lutgemm_pays(Isa isa, size_t n, size_t k) { return false; }
+// int8, same bench at M = 4, 16, 64 and the network's M: with the VNNI panel decode every
+// layer of M >= 784 rows measures 1.00-1.05x of qgemm VNNI, M = 196 0.97-1.02x, M = 49..64
+// 0.90-0.98x, M = 16 0.80-0.93x, M = 4 0.58-0.77x, whatever N and K (the decode is paid per
+// panel and spread over the rows). The AVX2 and portable decoders are element by element and
+// never win (at best 0.99x at M = 3136). NEON is not measured (qemu only).
+bool q8_lutgemm_pays(Isa isa, size_t m, size_t n, size_t k) {
+  return isa == Isa::kAvx512Vnni && m >= 512;
+}
 
 void f32_lutgemm(const F32LutVariant& v, const F32LutArgs& args, size_t m0, size_t m1) {
   for (size_t i = m0; i < m1; i += kRowBlock) {
