@@ -247,14 +247,13 @@ const Q8LutVariant& select_q8_lutgemm(Isa isa) { return select(kQ8Variants, isa)
 // 144), so every f32 layer is expanded until a kernel wins.
 bool f32_lutgemm_pays(Isa isa, size_t n, size_t k) { return false; }
 
-// int8, same bench at M = 4, 16, 64 and the network's M: with the VNNI panel decode every
-// layer of M >= 784 rows measures 1.00-1.05x of qgemm VNNI, M = 196 0.97-1.02x, M = 49..64
-// 0.90-0.98x, M = 16 0.80-0.93x, M = 4 0.58-0.77x, whatever N and K (the decode is paid per
-// panel and spread over the rows). The AVX2 and portable decoders are element by element and
-// never win (at best 0.99x at M = 3136). NEON is not measured (qemu only).
-bool q8_lutgemm_pays(Isa isa, size_t m, size_t n, size_t k) {
-  return isa == Isa::kAvx512Vnni && m >= 512;
-}
+// int8, same bench at M = 4, 16, 64 and the network's M (docs/benchmarks.md): with the VNNI
+// panel decode every layer of M >= 3136 rows measures 1.00-1.05x of qgemm VNNI, M = 784
+// 0.98-1.02x, M = 196 0.97-1.02x, M = 49..64 0.90-1.02x, M = 16 0.80-0.93x, M = 4
+// 0.58-0.77x, whatever N and K (the decode is paid per panel and spread over the rows), so
+// it runs from 1024 rows. The AVX2 and portable decoders go element by element and reach at
+// best 0.95-1.01x at M >= 784 on AVX2; NEON is not measured (qemu only).
+bool q8_lutgemm_pays(Isa isa, size_t m, size_t n, size_t k) { return isa == Isa::kAvx512Vnni && m >= 1024; }
 
 void f32_lutgemm(const F32LutVariant& v, const F32LutArgs& args, size_t m0, size_t m1) {
   for (size_t i = m0; i < m1; i += kRowBlock) {
