@@ -70,7 +70,8 @@ struct F32LutPacked {
 };
 
 // int8 weights per qgemm panel of nr output channels (see above); columns past n have zero
-// tables. Rows past k decode to whatever index 0 gives: the microkernel reads no A bytes there.
+// tables. Rows past k decode to whatever index 0 gives: the microkernel multiplies them by
+// zeros (it zero-extends A's last group of rows).
 struct Q8LutPacked {
   size_t n = 0, k = 0, nr = 0;
   QGemmPanelLayout layout = QGemmPanelLayout::kK4xS8;
@@ -115,7 +116,7 @@ struct Q8LutArgs {
   uint8_t* panel = nullptr;  // q8_lutgemm_scratch_bytes, 64-byte aligned: the decoded panel
 };
 
-// Rows [m0, m1) x output channels [n0, n1) of Y (or C), clamped to [min, max] (NaN passes).
+// Rows [m0, m1) x output channels [n0, n1) of Y, clamped to [min, max] (NaN passes).
 using F32LutKernel = void (*)(const F32LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1);
 // Writes the body of one qgemm panel (the elements after the header) from its indices and
 // the 16-entry tables of its nr channels.
