@@ -70,8 +70,7 @@ struct F32LutPacked {
 };
 
 // int8 weights per qgemm panel of nr output channels (see above); columns past n have zero
-// tables. Rows past k decode to whatever index 0 gives: the microkernel multiplies them by
-// zeros (it zero-extends A's last group of rows).
+// tables. The decoders write rows past k as index 0 gives; q8_lutgemm_decode_panel zeroes them.
 struct Q8LutPacked {
   size_t n = 0, k = 0, nr = 0;
   QGemmPanelLayout layout = QGemmPanelLayout::kK4xS8;
@@ -174,6 +173,9 @@ void f32_lutgemm(const F32LutVariant& v, const F32LutArgs& args, size_t m0, size
 // decoded at a time into args.panel.
 void q8_lutgemm(const Q8LutVariant& v, const Q8LutArgs& args, size_t m0, size_t m1, size_t np0, size_t np1);
 size_t q8_lutgemm_panels(const Q8LutPacked& w);
+// Panel np as qgemm_pack_b writes it for the expanded weights, byte for byte: the header,
+// the body decoded by v.decode, the rows past K zeroed.
+void q8_lutgemm_decode_panel(const Q8LutVariant& v, const Q8LutPacked& w, size_t np, uint8_t* panel);
 size_t q8_lutgemm_scratch_bytes(const Q8LutVariant& v, size_t k);
 // Relu and Clip become the clamp; other activations run after each call.
 void f32_lutgemm_set_activation(const FusedActivation& act, F32LutArgs* args);

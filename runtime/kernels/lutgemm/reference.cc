@@ -266,6 +266,21 @@ void f32_lutgemm(const F32LutVariant& v, const F32LutArgs& args, size_t m0, size
 
 size_t q8_lutgemm_panels(const Q8LutPacked& w) { return w.panels; }
 
+void q8_lutgemm_decode_panel(const Q8LutVariant& v, const Q8LutPacked& w, size_t np, uint8_t* panel) {
+  std::memcpy(panel, w.headers.data() + np * w.header_bytes, w.header_bytes);
+  uint8_t* body = panel + w.header_bytes;
+  v.decode(w, np, body);
+  if (w.k % 4 == 0) return;
+  // The rows past K of the last group of 4: zero, as qgemm packs them (sdot reads the
+  // missing A bytes as -128, so they must multiply zeros).
+  const size_t element = w.layout == QGemmPanelLayout::kK4xS8 ? 1 : sizeof(int16_t);
+  for (size_t e = w.body_elements - 4 * w.nr; e < w.body_elements; ++e) {
+    size_t row, col;
+    panel_element(w, e, &row, &col);
+    if (row >= w.k) std::memset(body + e * element, 0, element);
+  }
+}
+
 size_t q8_lutgemm_scratch_bytes(const Q8LutVariant& v, size_t k) {
   return qgemm_panel_stride(select_qgemm(v.isa), k);
 }
@@ -274,8 +289,7 @@ void q8_lutgemm(const Q8LutVariant& v, const Q8LutArgs& args, size_t m0, size_t 
   const Q8LutPacked& w = *args.w;
   const QGemmVariant& gemm = select_qgemm(v.isa);
   for (size_t np = np0; np < np1; ++np) {
-    std::memcpy(args.panel, w.headers.data() + np * w.header_bytes, w.header_bytes);
-    v.decode(w, np, args.panel + w.header_bytes);
+    q8_lutgemm_decode_panel(v, w, np, args.panel);
     const size_t j0 = np * w.nr, nc = std::min(w.nr, w.n - j0);
     for (size_t i = m0; i < m1; i += gemm.mr)
       gemm.microkernel(std::min(gemm.mr, m1 - i), nc, w.k, args.a + i * args.a_stride, args.a_stride, args.panel,

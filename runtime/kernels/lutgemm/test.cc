@@ -290,10 +290,18 @@ void check_q8(size_t m, size_t n, size_t k, int bits, bool per_row, int32_t a_ze
     q8_lutgemm(*v, args, 0, m / 3, 0, panels);
     q8_lutgemm(*v, args, m / 3, m, 0, np);
     q8_lutgemm(*v, args, m / 3, m, np, panels);
-    // The qgemm variant the LUT variant runs on, over the expanded weights.
+    // The qgemm variant the LUT variant runs on, over the expanded weights: the same panels
+    // byte for byte, and the same results.
     const QGemmVariant& gemm = select_qgemm(v->isa);
     AlignedBytes packed(qgemm_packed_b_bytes(gemm, n, k));
     qgemm_pack_b(gemm, n, k, dense.data(), k, 1, bias.data(), a_zero_point, rq.data(), packed.data());
+    const size_t stride = qgemm_panel_stride(gemm, k);
+    for (size_t i = 0; i < panels; ++i) {
+      std::memset(panel.data(), 0xAB, stride);
+      q8_lutgemm_decode_panel(*v, w, i, panel.data());
+      const size_t used = w.header_bytes + w.body_elements * (qgemm_panel_layout(gemm) == QGemmPanelLayout::kK4xS8 ? 1 : 2);
+      ASSERT_EQ(0, std::memcmp(panel.data(), packed.data() + i * stride, used)) << v->name << " " << what << " panel " << i;
+    }
     std::vector<uint8_t> dense_c(m * n);
     QGemmArgs g;
     g.m = m;
