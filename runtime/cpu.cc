@@ -53,9 +53,11 @@ CpuFeatures detect() {
   const bool avx512bw = ebx & (1u << 30);
   const bool avx512vl = ebx & (1u << 31);
   const bool avx512vnni = ecx & (1u << 11);
+  const bool avx512vbmi = ecx & (1u << 1);
   f.avx2_fma = avx2 && fma && ymm_saved;
   f.avx512 = f.avx2_fma && avx512f && avx512dq && avx512bw && avx512vl && zmm_saved;
   f.avx512vnni = f.avx512 && avx512vnni;
+  f.avx512vbmi = f.avx512 && avx512vbmi;
   return f;
 }
 #elif PARE_CPU_ARM64

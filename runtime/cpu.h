@@ -12,6 +12,7 @@ struct CpuFeatures {
   bool avx2_fma = false;    // AVX2 + FMA + OS saves YMM state
   bool avx512 = false;      // AVX-512 F/BW/DQ/VL + OS saves ZMM state
   bool avx512vnni = false;
+  bool avx512vbmi = false;  // with avx512: byte permutes (vpermb, vpermi2b); not an ISA level
   bool neon = false;
   bool neon_dot = false;
 };

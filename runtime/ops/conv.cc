@@ -551,6 +551,18 @@ Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g,
 
 Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
   if (is_q8_tensor(optional_input(ctx, 0))) {
+    if (has_palette_input(ctx)) {
+      // A 1x1 NHWC int8 conv runs the int8 LUT kernel where it pays; every other case
+      // prepares on the expanded weight.
+      bool nhwc = false;
+      ConvGeometry g;
+      std::vector<int64_t> out_shape;
+      if (nn::conv_geometry(ctx, &nhwc, &g, &out_shape).is_ok() && nhwc && is_pointwise(g) &&
+          check_output(ctx, 0, ctx.inputs[0]->dtype, out_shape).is_ok()) {
+        const auto pixels = static_cast<size_t>(g.batch * g.out_size[0] * g.out_size[1] * g.out_size[2]);
+        if (std::unique_ptr<OpKernel> lut = make_q8_lutgemm_conv_kernel(ctx, pixels)) return lut;
+      }
+    }
     return has_encoded_input(ctx) ? prepare_on_dense_copies(ctx, prepare_Conv) : nn::prepare_q8_conv(ctx);
   }
   PARE_RT_RETURN_IF_ERROR(check_conv_inputs(ctx));

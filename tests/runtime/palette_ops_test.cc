@@ -1,7 +1,7 @@
 // Conv, Gemm and MatMul with a palette constant weight (TensorDesc::encoding == kPalette, as
 // the loader describes one): the output must match the same op on the expanded weight, the
-// LUT kernel must run where kernels::f32_lutgemm_pays says so and the expanded dense path
-// elsewhere ("_expanded"), including every int8 form and palettes of more than 16 entries.
+// LUT kernels must run where kernels::f32_lutgemm_pays / q8_lutgemm_pays say so and the
+// expanded dense path elsewhere ("_expanded"), palettes of more than 16 entries included.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -160,30 +160,54 @@ TEST(PaletteWeights, MatMulSharedB) {
   expect_same_as_dense(make_node, {k, n}, p, n, k, true, "shared B");
 }
 
-TEST(PaletteWeights, Int8PointwiseConvRunsExpanded) {
-  const int64_t cin = 40, cout = 24;
-  const Palette p(cout, cin, 4, true, DType::kInt8, 21);
-  std::mt19937 rng(3);
-  std::vector<uint8_t> x(static_cast<size_t>(3 * 4 * cin));
-  for (uint8_t& v : x) v = static_cast<uint8_t>(rng() % 256);
-  std::vector<float> scales(static_cast<size_t>(cout));
-  for (int64_t j = 0; j < cout; ++j) scales[static_cast<size_t>(j)] = 0.01f + 0.001f * static_cast<float>(j);
-  const auto run = [&](Tensor w, std::string* kernel) {
-    quantize(&w.desc, scales, std::vector<int64_t>(scales.size(), 0), 0);
-    Tensor xt = make<uint8_t>({1, 3, 4, cin}, x, DType::kUInt8);
-    quantize(&xt.desc, {0.05f}, {128});
-    TensorDesc y = out(DType::kUInt8, {1, 3, 4, cout});
-    y.quantized = true;
-    y.quant.scales = {0.2f};
-    y.quant.zero_points = {10};
-    Node node(ops::prepare_Conv, "Conv");
-    node.in(std::move(xt)).in(std::move(w)).s("layout", "NHWC").out(y).isa(best_isa());
-    return node.run_bytes(nullptr, kernel);
+// int8 1x1 NHWC convs, uint8 activations: bit-exact with the conv on the expanded weight
+// under every cap and thread count, on the int8 LUT kernel where kernels::q8_lutgemm_pays
+// for (pixels, N, K), expanded elsewhere (a small and a MobileNetV2-sized layer).
+TEST(PaletteWeights, Int8PointwiseConv) {
+  struct Case {
+    int64_t h, w, cin, cout;
+    bool per_row;
   };
-  std::string dense_kernel, palette_kernel;
-  const std::vector<uint8_t> want = run(constant<int8_t>({cout, cin, 1, 1}, p.dense_i8, DType::kInt8), &dense_kernel);
-  EXPECT_EQ(run(p.tensor({cout, cin, 1, 1}), &palette_kernel), want);
-  EXPECT_EQ(palette_kernel, dense_kernel + "_expanded");
+  for (const Case& c : {Case{3, 4, 40, 24, true}, Case{32, 32, 144, 40, false}, Case{40, 40, 19, 70, true}}) {
+    const Palette p(c.cout, c.cin, 4, c.per_row, DType::kInt8, static_cast<uint32_t>(21 + c.cin));
+    std::mt19937 rng(3);
+    std::vector<uint8_t> x(static_cast<size_t>(c.h * c.w * c.cin));
+    for (uint8_t& v : x) v = static_cast<uint8_t>(rng() % 256);
+    std::vector<float> scales(static_cast<size_t>(c.cout));
+    for (int64_t j = 0; j < c.cout; ++j) scales[static_cast<size_t>(j)] = 0.01f + 0.001f * static_cast<float>(j);
+    std::vector<int32_t> bias(static_cast<size_t>(c.cout));
+    for (int64_t j = 0; j < c.cout; ++j) bias[static_cast<size_t>(j)] = static_cast<int32_t>(j * 97) - 1500;
+    const auto run = [&](Tensor w, Isa cap, ThreadPool* pool, std::string* kernel) {
+      quantize(&w.desc, scales, std::vector<int64_t>(scales.size(), 0), 0);
+      Tensor xt = make<uint8_t>({1, c.h, c.w, c.cin}, x, DType::kUInt8);
+      quantize(&xt.desc, {0.05f}, {128});
+      TensorDesc y = out(DType::kUInt8, {1, c.h, c.w, c.cout});
+      y.quantized = true;
+      y.quant.scales = {0.2f};
+      y.quant.zero_points = {10};
+      Node node(ops::prepare_Conv, "Conv");
+      node.in(std::move(xt)).in(std::move(w)).in(constant<int32_t>({c.cout}, bias, DType::kInt32));
+      node.s("layout", "NHWC").act(ActivationKind::kRelu).out(y).isa(cap);
+      return node.run_bytes(pool, kernel);
+    };
+    ThreadPool pool(3);
+    for (Isa cap : usable_caps()) {
+      std::string dense_kernel, palette_kernel;
+      const std::vector<uint8_t> want =
+          run(constant<int8_t>({c.cout, c.cin, 1, 1}, p.dense_i8, DType::kInt8), cap, nullptr, &dense_kernel);
+      SCOPED_TRACE(std::to_string(c.h) + "x" + std::to_string(c.w) + " K" + std::to_string(c.cin) + " N" +
+                   std::to_string(c.cout) + " cap " + std::to_string(static_cast<int>(cap)));
+      EXPECT_EQ(run(p.tensor({c.cout, c.cin, 1, 1}), cap, nullptr, &palette_kernel), want);
+      const bool lut = kernels::q8_lutgemm_pays(cap, static_cast<size_t>(c.h * c.w), static_cast<size_t>(c.cout),
+                                                static_cast<size_t>(c.cin));
+      if (lut) {
+        EXPECT_EQ(palette_kernel.rfind("q8_lutgemm_relu_", 0), 0u) << palette_kernel;
+      } else {
+        EXPECT_EQ(palette_kernel, dense_kernel + "_expanded");
+      }
+      EXPECT_EQ(run(p.tensor({c.cout, c.cin, 1, 1}), cap, &pool, nullptr), want) << "thread count changed the bytes";
+    }
+  }
 }
 
 // The LUT kernel the ops make where it pays (no shape does yet on the measured CPUs, so the

@@ -1,8 +1,8 @@
 // LUT GEMM benchmarks: 4-bit palettes (16 entries per output channel) against the dense
 // kernels of the same data type on MobileNetV2-224's 1x1 convolutions (as [M = H*W, K = Cin]
 // x W [N = Cout, K]): f32 LUT vs the packed f32 GEMM, int8 LUT vs qgemm (VNNI where the CPU
-// has it). Each distinct layer alone, and the whole chain, at the network's M and at M = 4
-// and 16 rows (a few pixels or tokens per call). Single thread; rates count the dense
+// has it). Each distinct layer alone, and the whole chain, at the network's M and at M = 4,
+// 16 and 64 rows (a few pixels or tokens per call). Single thread; rates count the dense
 // 2*M*N*K, so they compare directly.
 #include <benchmark/benchmark.h>
 
@@ -137,8 +137,10 @@ struct Q8Lut final : Layer {
     const RandomPalette p(s.n, s.k, DType::kInt8);
     const std::vector<int32_t> bias = int_bias(s);
     const std::vector<Requant> rq = scales(s);
-    w = q8_lutgemm_pack(p.view, bias.data(), 128, rq.data(), v.half);
+    w = q8_lutgemm_pack(v, p.view, bias.data(), 128, rq.data());
+    panel.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (q8_lutgemm_scratch_bytes(v, s.k) + 63) / 64 * 64)));
     args.w = &w;
+    args.panel = panel.get();
     args.a_stride = s.k;
     args.c_stride = s.n;
     args.hi = 200;
@@ -146,13 +148,14 @@ struct Q8Lut final : Layer {
   void run(const void* in, void* out) override {
     args.a = static_cast<const uint8_t*>(in);
     args.c = static_cast<uint8_t*>(out);
-    q8_lutgemm(v, args, 0, m);
+    q8_lutgemm(v, args, 0, m, 0, q8_lutgemm_panels(w));
     benchmark::DoNotOptimize(args.c);
     benchmark::ClobberMemory();
   }
   const Q8LutVariant& v;
   size_t m;
   Q8LutPacked w;
+  std::unique_ptr<uint8_t, decltype(&std::free)> panel{nullptr, &std::free};
   Q8LutArgs args;
 };
 
@@ -183,7 +186,7 @@ std::vector<Shape> with_rows(std::vector<Shape> shapes, size_t m) {
 template <class Make>
 void register_family(const std::string& name, Make make, const std::vector<Shape>& chain,
                      const std::vector<Shape>& distinct) {
-  for (size_t m : {size_t{0}, size_t{4}, size_t{16}}) {
+  for (size_t m : {size_t{0}, size_t{4}, size_t{16}, size_t{64}}) {
     const std::string rows = m ? "_m" + std::to_string(m) : "";
     benchmark::RegisterBenchmark((name + "/mobilenet_v2_pointwise" + rows).c_str(),
                                  [=](benchmark::State& st) { bench_chain(st, make, m ? with_rows(chain, m) : chain); });

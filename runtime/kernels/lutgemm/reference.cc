@@ -61,6 +61,21 @@ LutIndices pack_indices(const PaletteView& w, bool transposed, size_t half) {
   return p;
 }
 
+// Row (of K) and column (within the panel) of element e of a qgemm panel body, as
+// qgemm_pack_b places them.
+void panel_element(const Q8LutPacked& p, size_t e, size_t* row, size_t* col) {
+  if (p.layout == QGemmPanelLayout::kK4xS8) {
+    *row = e / (4 * p.nr) * 4 + e % 4;
+    *col = e % (4 * p.nr) / 4;
+  } else if (p.layout == QGemmPanelLayout::kK2xS16) {
+    *row = e / (2 * p.nr) * 2 + e % 2;
+    *col = e % (2 * p.nr) / 2;
+  } else {
+    *row = e / p.nr;
+    *col = e % p.nr;
+  }
+}
+
 }  // namespace
 
 void palette_densify(const PaletteView& w, void* dense) {
@@ -98,22 +113,47 @@ F32LutPacked f32_lutgemm_pack(const PaletteView& w, bool transposed, const float
   return p;
 }
 
-Q8LutPacked q8_lutgemm_pack(const PaletteView& w, const int32_t* bias, int32_t a_zero_point,
-                            const Requant* rq, size_t half) {
+Q8LutPacked q8_lutgemm_pack(const Q8LutVariant& v, const PaletteView& w, const int32_t* bias,
+                            int32_t a_zero_point, const Requant* rq) {
+  const QGemmVariant& gemm = select_qgemm(v.isa);
   Q8LutPacked p;
-  p.w = pack_indices(w, false, half);
-  p.tables.assign(p.w.n * kLutEntries, 0);
-  p.bias.assign(p.w.n, 0);
-  p.rq.assign(rq, rq + p.w.n);
+  p.n = static_cast<size_t>(w.rows);
+  p.k = static_cast<size_t>(w.cols);
+  p.nr = gemm.nr;
+  p.layout = qgemm_panel_layout(gemm);
+  p.panels = qgemm_n_panels(gemm, p.n);
+  p.header_bytes = qgemm_panel_header_bytes(gemm);
+  p.body_elements = (p.k + 3) / 4 * 4 * p.nr;
+  p.panel_index_bytes = (p.body_elements + 63) / 64 * 32;
+  // The headers are qgemm's own (zero points folded into the bias as its variant does), so
+  // the decoded panels are exactly what qgemm_pack_b writes for the expanded weights.
+  {
+    std::vector<int8_t> dense(p.n * p.k);
+    palette_densify(w, dense.data());
+    const size_t stride = qgemm_panel_stride(gemm, p.k);
+    std::vector<uint8_t> packed(qgemm_packed_b_bytes(gemm, p.n, p.k));
+    qgemm_pack_b(gemm, p.n, p.k, dense.data(), p.k, 1, bias, a_zero_point, rq, packed.data());
+    p.headers.resize(p.panels * p.header_bytes);
+    for (size_t np = 0; np < p.panels; ++np)
+      std::memcpy(p.headers.data() + np * p.header_bytes, packed.data() + np * stride, p.header_bytes);
+  }
+  p.tables.assign(p.panels * p.nr * kLutEntries, 0);
   const auto* table = static_cast<const int8_t*>(w.palette);
-  for (size_t j = 0; j < p.w.n; ++j) {
-    const int8_t* t = table + table_of(w, static_cast<int64_t>(j)) * w.entries;
-    std::copy(t, t + w.entries, p.tables.begin() + static_cast<std::ptrdiff_t>(j * kLutEntries));
-    uint32_t sum = 0;
-    for (size_t q = 0; q < p.w.k; ++q) sum += static_cast<uint32_t>(t[palette_index(w, static_cast<int64_t>(j), static_cast<int64_t>(q))]);
-    // Wraps modulo 2^32 like every integer sum here (see qgemm_ref__scalar).
-    p.bias[j] = static_cast<int32_t>((bias ? static_cast<uint32_t>(bias[j]) : 0u) -
-                                     static_cast<uint32_t>(a_zero_point) * sum);
+  for (size_t j = 0; j < p.n; ++j)
+    std::copy(table + table_of(w, static_cast<int64_t>(j)) * w.entries,
+              table + (table_of(w, static_cast<int64_t>(j)) + 1) * w.entries,
+              p.tables.begin() + static_cast<std::ptrdiff_t>(j * kLutEntries));
+  p.indices.assign(p.panels * p.panel_index_bytes, 0);
+  for (size_t np = 0; np < p.panels; ++np) {
+    uint8_t* out = p.indices.data() + np * p.panel_index_bytes;
+    for (size_t e = 0; e < p.body_elements; ++e) {
+      size_t row, col;
+      panel_element(p, e, &row, &col);
+      const size_t j = np * p.nr + col;
+      if (row >= p.k || j >= p.n) continue;
+      const auto idx = static_cast<uint8_t>(palette_index(w, static_cast<int64_t>(j), static_cast<int64_t>(row)));
+      out[e / 64 * 32 + e % 32] |= e % 64 < 32 ? idx : static_cast<uint8_t>(idx << 4);
+    }
   }
   return p;
 }
@@ -145,19 +185,35 @@ void f32_lutgemm_1x1__scalar(const F32LutArgs& args, size_t m0, size_t m1, size_
   }
 }
 
-void q8_lutgemm_1x1__scalar(const Q8LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1) {
-  const Q8LutPacked& w = *args.w;
-  for (size_t i = m0; i < m1; ++i) {
-    const uint8_t* a = args.a + i * args.a_stride;
-    for (size_t j = n0; j < n1; ++j) {
-      const uint8_t* row = w.w.row(j);
-      const int8_t* t = w.tables.data() + j * kLutEntries;
-      uint32_t acc = static_cast<uint32_t>(w.bias[j]);
-      for (size_t q = 0; q < w.w.k; ++q)
-        acc += static_cast<uint32_t>(static_cast<int32_t>(a[q]) * t[packed_index(w.w, row, q)]);
-      args.c[i * args.c_stride + j] = static_cast<uint8_t>(
-          requantize(static_cast<int32_t>(acc), w.rq[j], args.c_zero_point, args.lo, args.hi));
+namespace {
+
+// Element e of the body is in column (e >> kShift) % nr of the panel in every layout (4, 2 or
+// 1 rows per column group; nr is a power of two), so a byte's two indices decode without
+// working out their rows.
+template <int kShift, class T>
+void decode_elements(const uint8_t* idx, const int8_t* tables, size_t nr, size_t elements, T* body) {
+  const size_t mask = nr - 1;
+  for (size_t base = 0; base < elements; base += 64)
+    for (size_t i = 0; i < 32; ++i) {
+      const uint8_t byte = idx[base / 2 + i];
+      const size_t lo = base + i, hi = lo + 32;  // elements is a multiple of 4 * nr >= 32
+      body[lo] = static_cast<T>(tables[((lo >> kShift) & mask) * kLutEntries + (byte & 15u)]);
+      if (hi < elements) body[hi] = static_cast<T>(tables[((hi >> kShift) & mask) * kLutEntries + (byte >> 4)]);
     }
+}
+
+}  // namespace
+
+void q8_lutgemm_decode__scalar(const Q8LutPacked& w, size_t panel, uint8_t* body) {
+  const uint8_t* idx = w.indices.data() + panel * w.panel_index_bytes;
+  const int8_t* tables = w.tables.data() + panel * w.nr * kLutEntries;
+  switch (w.layout) {
+    case QGemmPanelLayout::kK4xS8:
+      return decode_elements<2>(idx, tables, w.nr, w.body_elements, reinterpret_cast<int8_t*>(body));
+    case QGemmPanelLayout::kK2xS16:
+      return decode_elements<1>(idx, tables, w.nr, w.body_elements, reinterpret_cast<int16_t*>(body));
+    case QGemmPanelLayout::kK1xS16:
+      return decode_elements<0>(idx, tables, w.nr, w.body_elements, reinterpret_cast<int16_t*>(body));
   }
 }
 
@@ -176,11 +232,16 @@ constexpr F32LutVariant kF32Variants[] = {
 #endif
 };
 
+// The tile of each name is its qgemm variant's.
 constexpr Q8LutVariant kQ8Variants[] = {
-    {"q8_lutgemm_1x1__scalar", "1x1__scalar", Isa::kScalar, 8, q8_lutgemm_1x1__scalar},
+    {"q8_lutgemm_4x8__scalar", "4x8__scalar", Isa::kScalar, q8_lutgemm_decode__scalar},
 #if defined(__x86_64__)
-    {"q8_lutgemm_4x2__avx2", "4x2__avx2", Isa::kAvx2, 16, q8_lutgemm_4x2__avx2},
-    {"q8_lutgemm_4x4__avx512vnni", "4x4__avx512vnni", Isa::kAvx512Vnni, 32, q8_lutgemm_4x4__avx512vnni},
+    {"q8_lutgemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, q8_lutgemm_decode__scalar},
+    {"q8_lutgemm_8x32__avx512vnni", "8x32__avx512vnni", Isa::kAvx512Vnni, q8_lutgemm_decode_k4x32__avx512vnni},
+#endif
+#if defined(__aarch64__)
+    {"q8_lutgemm_8x8__neon", "8x8__neon", Isa::kNeon, q8_lutgemm_decode__scalar},
+    {"q8_lutgemm_8x8__neondot", "8x8__neondot", Isa::kNeonDot, q8_lutgemm_decode__scalar},
 #endif
 };
 
@@ -208,13 +269,18 @@ const F32LutVariant& select_f32_lutgemm(Isa isa) { return select(kF32Variants, i
 const Q8LutVariant& select_q8_lutgemm(Isa isa) { return select(kQ8Variants, isa); }
 
 // Measured with kernel_lutgemm_bench (docs/benchmarks.md) on MobileNetV2-224's 19 distinct
-// 1x1 shapes at M = 4, 16 and the network's M: no layer runs at least as fast as the dense
-// kernel of the same ISA (f32: at best 0.84x on AVX-512 and 0.59x on AVX2, with K = 960 or
-// 144; int8: at best 0.48x of qgemm VNNI), so every layer is expanded until a kernel wins.
-// NEON is not measured (qemu only).
+// 1x1 shapes at M = 4, 16 and the network's M (f32; no layer runs at least as fast as the
+// dense kernel of the same ISA: at best 0.84x on AVX-512 and 0.59x on AVX2, with K = 960 or
+// 144), so every f32 layer is expanded until a kernel wins.
 bool f32_lutgemm_pays(Isa isa, size_t n, size_t k) { return false; }
 
-bool q8_lutgemm_pays(Isa isa, size_t n, size_t k) { return false; }
+// int8, same bench at M = 4, 16, 64 and the network's M (docs/benchmarks.md): with the VNNI
+// panel decode every layer of M >= 3136 rows measures 1.00-1.05x of qgemm VNNI, M = 784
+// 0.98-1.02x, M = 196 0.97-1.02x, M = 49..64 0.90-1.02x, M = 16 0.80-0.93x, M = 4
+// 0.58-0.77x, whatever N and K (the decode is paid per panel and spread over the rows), so
+// it runs from 1024 rows. The AVX2 and portable decoders go element by element and reach at
+// best 0.95-1.01x at M >= 784 on AVX2; NEON is not measured (qemu only).
+bool q8_lutgemm_pays(Isa isa, size_t m, size_t n, size_t k) { return isa == Isa::kAvx512Vnni && m >= 1024; }
 
 void f32_lutgemm(const F32LutVariant& v, const F32LutArgs& args, size_t m0, size_t m1) {
   for (size_t i = m0; i < m1; i += kRowBlock) {
@@ -225,8 +291,37 @@ void f32_lutgemm(const F32LutVariant& v, const F32LutArgs& args, size_t m0, size
   }
 }
 
-void q8_lutgemm(const Q8LutVariant& v, const Q8LutArgs& args, size_t m0, size_t m1) {
-  for (size_t i = m0; i < m1; i += kRowBlock) v.kernel(args, i, std::min(m1, i + kRowBlock), 0, args.w->w.n);
+size_t q8_lutgemm_panels(const Q8LutPacked& w) { return w.panels; }
+
+void q8_lutgemm_decode_panel(const Q8LutVariant& v, const Q8LutPacked& w, size_t np, uint8_t* panel) {
+  std::memcpy(panel, w.headers.data() + np * w.header_bytes, w.header_bytes);
+  uint8_t* body = panel + w.header_bytes;
+  v.decode(w, np, body);
+  if (w.k % 4 == 0) return;
+  // The rows past K of the last group of 4: zero, as qgemm packs them (sdot reads the
+  // missing A bytes as -128, so they must multiply zeros).
+  const size_t element = w.layout == QGemmPanelLayout::kK4xS8 ? 1 : sizeof(int16_t);
+  for (size_t e = w.body_elements - 4 * w.nr; e < w.body_elements; ++e) {
+    size_t row, col;
+    panel_element(w, e, &row, &col);
+    if (row >= w.k) std::memset(body + e * element, 0, element);
+  }
+}
+
+size_t q8_lutgemm_scratch_bytes(const Q8LutVariant& v, size_t k) {
+  return qgemm_panel_stride(select_qgemm(v.isa), k);
+}
+
+void q8_lutgemm(const Q8LutVariant& v, const Q8LutArgs& args, size_t m0, size_t m1, size_t np0, size_t np1) {
+  const Q8LutPacked& w = *args.w;
+  const QGemmVariant& gemm = select_qgemm(v.isa);
+  for (size_t np = np0; np < np1; ++np) {
+    q8_lutgemm_decode_panel(v, w, np, args.panel);
+    const size_t j0 = np * w.nr, nc = std::min(w.nr, w.n - j0);
+    for (size_t i = m0; i < m1; i += gemm.mr)
+      gemm.microkernel(std::min(gemm.mr, m1 - i), nc, w.k, args.a + i * args.a_stride, args.a_stride, args.panel,
+                       args.c + i * args.c_stride + j0, args.c_stride, args.c_zero_point, args.lo, args.hi);
+  }
 }
 
 void f32_lutgemm_set_activation(const FusedActivation& act, F32LutArgs* args) {

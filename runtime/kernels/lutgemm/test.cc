@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "runtime/cpu.h"
 #include "runtime/kernels/lutgemm/lutgemm.h"
+#include "runtime/kernels/qgemm/qgemm.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -90,6 +92,19 @@ class GuardedBytes {
  private:
   size_t bytes_, pages_;
   uint8_t* base_;
+  uint8_t* data_;
+};
+
+// A 64-byte aligned buffer (packed weights, the decoded panel).
+class AlignedBytes {
+ public:
+  explicit AlignedBytes(size_t bytes) : data_(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64))) {}
+  ~AlignedBytes() { std::free(data_); }
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  uint8_t* data() { return data_; }
+
+ private:
   uint8_t* data_;
 };
 
@@ -253,8 +268,11 @@ void check_q8(size_t m, size_t n, size_t k, int bits, bool per_row, int32_t a_ze
   std::vector<uint8_t> want(m * n);
   q8_lutgemm_ref__scalar(p.view, bias.data(), a_zero_point, rq.data(), m, a, a_stride, c_zero_point, lo, hi,
                          want.data());
+  std::vector<int8_t> dense(n * k);
+  palette_densify(p.view, dense.data());
   for (const Q8LutVariant* v : q8_variants()) {
-    const Q8LutPacked w = q8_lutgemm_pack(p.view, bias.data(), a_zero_point, rq.data(), v->half);
+    const Q8LutPacked w = q8_lutgemm_pack(*v, p.view, bias.data(), a_zero_point, rq.data());
+    AlignedBytes panel(q8_lutgemm_scratch_bytes(*v, k));
     const size_t c_stride = n + 3;
     std::vector<uint8_t> c(m * c_stride, 77);
     Q8LutArgs args;
@@ -266,20 +284,82 @@ void check_q8(size_t m, size_t n, size_t k, int bits, bool per_row, int32_t a_ze
     args.c_zero_point = c_zero_point;
     args.lo = lo;
     args.hi = hi;
-    q8_lutgemm(*v, args, 0, m / 3);
-    q8_lutgemm(*v, args, m / 3, m);
+    args.panel = panel.data();
+    // Rows and panels in separate calls, as threads split them.
+    const size_t panels = q8_lutgemm_panels(w), np = panels / 2;
+    q8_lutgemm(*v, args, 0, m / 3, 0, panels);
+    q8_lutgemm(*v, args, m / 3, m, 0, np);
+    q8_lutgemm(*v, args, m / 3, m, np, panels);
+    // The qgemm variant the LUT variant runs on, over the expanded weights: the same panels
+    // byte for byte, and the same results.
+    const QGemmVariant& gemm = select_qgemm(v->isa);
+    AlignedBytes packed(qgemm_packed_b_bytes(gemm, n, k));
+    qgemm_pack_b(gemm, n, k, dense.data(), k, 1, bias.data(), a_zero_point, rq.data(), packed.data());
+    const size_t stride = qgemm_panel_stride(gemm, k);
+    for (size_t i = 0; i < panels; ++i) {
+      std::memset(panel.data(), 0xAB, stride);
+      q8_lutgemm_decode_panel(*v, w, i, panel.data());
+      const size_t used = w.header_bytes + w.body_elements * (qgemm_panel_layout(gemm) == QGemmPanelLayout::kK4xS8 ? 1 : 2);
+      ASSERT_EQ(0, std::memcmp(panel.data(), packed.data() + i * stride, used)) << v->name << " " << what << " panel " << i;
+    }
+    std::vector<uint8_t> dense_c(m * n);
+    QGemmArgs g;
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.a = a;
+    g.a_stride = a_stride;
+    g.packed_b = packed.data();
+    g.c = dense_c.data();
+    g.c_stride = n;
+    g.c_zero_point = c_zero_point;
+    g.lo = lo;
+    g.hi = hi;
+    qgemm_tiles(gemm, g, 0, qgemm_m_tiles(gemm, m) * qgemm_n_panels(gemm, n));
     for (size_t i = 0; i < m; ++i) {
-      for (size_t j = 0; j < n; ++j)
+      for (size_t j = 0; j < n; ++j) {
         ASSERT_EQ(want[i * n + j], c[i * c_stride + j]) << v->name << " " << what << " at " << i << "," << j;
+        ASSERT_EQ(dense_c[i * n + j], c[i * c_stride + j]) << v->name << " vs " << gemm.name << " " << what;
+      }
       for (size_t j = n; j < c_stride; ++j) ASSERT_EQ(c[i * c_stride + j], 77) << v->name << " row padding written";
     }
   }
 }
 
+// The SIMD panel decoders write the same bytes as the portable one.
+TEST(LutGemm, Q8PanelDecodersMatchPortable) {
+#if defined(__x86_64__)
+  const CpuFeatures& f = cpu_features();
+  if (!isa_usable(Isa::kAvx512Vnni, best_isa())) GTEST_SKIP() << "no AVX-512 VNNI";
+  const Q8LutVariant& v = select_q8_lutgemm(Isa::kAvx512Vnni);
+  for (size_t n : {1, 17, 32, 45})
+    for (size_t k : {1, 5, 64, 133}) {
+      const Palette p = make_palette(static_cast<int64_t>(n), static_cast<int64_t>(k), 4, true, DType::kInt8,
+                                     static_cast<uint32_t>(n + k));
+      const Q8LutPacked w = q8_lutgemm_pack(v, p.view, nullptr, 0, std::vector<Requant>(n).data());
+      const size_t bytes = q8_lutgemm_scratch_bytes(v, k) - w.header_bytes;
+      AlignedBytes want(bytes), got(bytes);
+      for (size_t np = 0; np < q8_lutgemm_panels(w); ++np) {
+        q8_lutgemm_decode__scalar(w, np, want.data());
+        q8_lutgemm_decode_k4x32__avx512bw(w, np, got.data());
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), w.body_elements)) << "bw n" << n << " k" << k;
+        if (!f.avx512vbmi) continue;
+        std::memset(got.data(), 0, bytes);
+        q8_lutgemm_decode_k4x32__avx512vbmi(w, np, got.data());
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), w.body_elements)) << "vbmi n" << n << " k" << k;
+      }
+    }
+  if (!f.avx512vbmi) std::printf("no VBMI: its decoder is not tested here\n");
+#else
+  GTEST_SKIP() << "x86 only";
+#endif
+}
+
 TEST(LutGemm, Q8VariantsMatchReferenceOverSizes) {
-  for (size_t m : {1, 3, 4, 5, 17})
-    for (size_t n : {1, 3, 4, 5, 9})
-      for (size_t k : {1, 15, 32, 33, 63, 64, 65, 127, 128, 129, 200})
+  // Around qgemm's tiles (4..8 rows, panels of 8..32 channels) and groups of 4 rows of K.
+  for (size_t m : {1, 3, 5, 8, 9, 17})
+    for (size_t n : {1, 3, 9, 17, 31, 32, 33, 70})
+      for (size_t k : {1, 3, 15, 32, 33, 63, 64, 65, 129, 200})
         for (int bits : {2, 4}) check_q8(m, n, k, bits, (m + n + k) % 2 == 1, 128, 3, 0, 255, false);
 }
 

@@ -1,12 +1,10 @@
-// LUT GEMM, AVX2 + FMA: tiles of 4 rows x 2 output channels.
-// f32: 16 input channels per step; 8 index bytes widened to dwords look up the channel's
-// 16-float table as two 8-float halves (vpermps on bits 0-2) blended on bit 3.
-// int8: 32 input channels per step; vpshufb of the 16 int8 entries gives 32 s8 weights,
-// widened to int16 with the u8 activations for vpmaddwd (exact, as qgemm's AVX2 path).
+// f32 LUT GEMM, AVX2 + FMA: tiles of 4 rows x 2 output channels, 16 input channels per
+// step; 8 index bytes widened to dwords look up the channel's 16-float table as two 8-float
+// halves (vpermps on bits 0-2) blended on bit 3. (int8 runs qgemm's AVX2 microkernel on
+// panels decoded by reference.cc.)
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "runtime/kernels/lutgemm/lutgemm.h"
 
@@ -25,12 +23,6 @@ inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-inline int32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1)));
 }
 
 // Lanes of `selector` with bit 31 set take hi's entry, the others lo's; bits 0-2 index.
@@ -103,77 +95,11 @@ PARE_LUT_NO_MEMSET void f32_tile(const F32LutArgs& args, size_t i0, size_t rows,
     }
 }
 
-PARE_LUT_NO_MEMSET void q8_tile(const Q8LutArgs& args, size_t i0, size_t rows, size_t j0, size_t cols) {
-  constexpr size_t kHalf = 16;
-  const Q8LutPacked& w = *args.w;
-  const size_t k = w.w.k;
-  const uint8_t* a[kMR];
-  const uint8_t* idx[kNR];
-  __m256i table[kNR], acc[kMR][kNR];
-  PARE_LUT_UNROLL
-  for (size_t r = 0; r < kMR; ++r) a[r] = args.a + (i0 + std::min(r, rows - 1)) * args.a_stride;
-  PARE_LUT_UNROLL
-  for (size_t c = 0; c < kNR; ++c) {
-    const size_t j = j0 + std::min(c, cols - 1);
-    idx[c] = w.w.row(j);
-    table[c] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.tables.data() + j * kLutEntries)));
-    PARE_LUT_UNROLL
-    for (size_t r = 0; r < kMR; ++r) acc[r][c] = _mm256_setzero_si256();
-  }
-  const __m128i nibble = _mm_set1_epi8(15);
-  for (size_t g = 0; g < w.w.groups; ++g) {
-    const size_t q = g * 2 * kHalf, left = k - q;
-    __m256i w_lo[kNR], w_hi[kNR];
-    PARE_LUT_UNROLL
-    for (size_t c = 0; c < kNR; ++c) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(idx[c] + g * kHalf));
-      const __m256i ids = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), nibble), _mm_and_si128(v, nibble));
-      const __m256i wv = _mm256_shuffle_epi8(table[c], ids);
-      w_lo[c] = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wv));
-      w_hi[c] = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wv, 1));
-    }
-    PARE_LUT_UNROLL
-    for (size_t r = 0; r < kMR; ++r) {
-      // Past k the activations are zeros, which cancels whatever weight index 0 gives.
-      alignas(32) uint8_t tail[2 * kHalf] = {};
-      const uint8_t* src = a[r] + q;
-      if (left < 2 * kHalf) {
-        std::memcpy(tail, src, left);
-        src = tail;
-      }
-      const __m256i a_lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
-      const __m256i a_hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + kHalf)));
-      PARE_LUT_UNROLL
-      for (size_t c = 0; c < kNR; ++c)
-        acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_add_epi32(_mm256_madd_epi16(a_lo, w_lo[c]),
-                                                                 _mm256_madd_epi16(a_hi, w_hi[c])));
-    }
-  }
-  // Reduced with constant indices, so the accumulators stay in registers.
-  int32_t sums[kMR][kNR];
-  PARE_LUT_UNROLL
-  for (size_t r = 0; r < kMR; ++r)
-    PARE_LUT_UNROLL
-    for (size_t c = 0; c < kNR; ++c) sums[r][c] = hsum(acc[r][c]);
-  for (size_t r = 0; r < rows; ++r)
-    for (size_t c = 0; c < cols; ++c) {
-      const size_t j = j0 + c;
-      const auto sum = static_cast<int32_t>(static_cast<uint32_t>(w.bias[j]) + static_cast<uint32_t>(sums[r][c]));
-      args.c[(i0 + r) * args.c_stride + j] =
-          static_cast<uint8_t>(requantize(sum, w.rq[j], args.c_zero_point, args.lo, args.hi));
-    }
-}
-
 }  // namespace
 
 void f32_lutgemm_4x2__avx2(const F32LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1) {
   for (size_t i = m0; i < m1; i += kMR)
     for (size_t j = n0; j < n1; j += kNR) f32_tile(args, i, std::min(kMR, m1 - i), j, std::min(kNR, n1 - j));
-}
-
-void q8_lutgemm_4x2__avx2(const Q8LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1) {
-  for (size_t i = m0; i < m1; i += kMR)
-    for (size_t j = n0; j < n1; j += kNR) q8_tile(args, i, std::min(kMR, m1 - i), j, std::min(kNR, n1 - j));
 }
 
 }  // namespace pare::rt::kernels
