@@ -20,8 +20,7 @@ mixed="cluster(bits=3),cluster(bits=2,min_params=20000)"
 pipelines() {
   case "$1" in
     fmnist_mlp) printf '%s\n' "lowrank,cluster(bits=4)" "lowrank,cluster(bits=3)" "cluster(bits=2)" "$mixed" ;;
-    *) printf '%s\n' "cluster(bits=4)" "cluster(bits=3)" "$mixed" "cluster(bits=2)" \
-         "prune(sparsity=0.5),cluster(bits=3)" ;;
+    *) printf '%s\n' "cluster(bits=3)" "$mixed" "cluster(bits=2)" "prune(sparsity=0.5),cluster(bits=3)" ;;
   esac
 }
 

@@ -225,12 +225,26 @@ uint64_t sparse_bytes(const ir::Tensor& t, const std::optional<rt::SparseView>& 
   return layout ? rt::sparse_parts(*layout, dtype_size(t.dtype)).total : t.data->bytes.size();
 }
 
+// The palette the writer stores instead of `other_bytes` (the dense or best sparse layout):
+// packed indices when smaller; coded indices when smaller than those, but over a dense or
+// sparse weight only when they save at least a fifth of it. A dense or sparse weight is read
+// in place or packed straight from the file; coded indices cost a decoded copy at prepare,
+// which a few percent of file (plain int8 weights: 5-8%) does not pay for. A packed palette
+// is expanded at prepare anyway unless a LUT kernel runs it.
+std::optional<rt::PaletteView> chosen_palette(const ir::Tensor& t, uint64_t other_bytes, bool huffman) {
+  const std::optional<rt::PaletteView> packed = smaller_palette(t, other_bytes, false);
+  if (!huffman) return packed;
+  const uint64_t limit = packed ? rt::palette_parts(*packed, dtype_size(t.dtype)).total : other_bytes - other_bytes / 5;
+  const std::optional<rt::PaletteView> coded = smaller_palette(t, limit, true);
+  return coded ? coded : packed;
+}
+
 }  // namespace
 
 EncodedConstant encode_constant(const ir::Tensor& t, bool gaps, bool palettes, bool huffman) {
   const std::optional<rt::SparseView> layout = smallest_layout(t, gaps);
   if (palettes) {
-    if (const std::optional<rt::PaletteView> p = smaller_palette(t, sparse_bytes(t, layout), huffman)) {
+    if (const std::optional<rt::PaletteView> p = chosen_palette(t, sparse_bytes(t, layout), huffman)) {
       EncodedConstant enc;
       enc.encoding = Encoding::kPalette;
       enc.palette = *p;
@@ -245,7 +259,7 @@ EncodedConstant encode_constant(const ir::Tensor& t, bool gaps, bool palettes, b
 uint64_t stored_bytes(const ir::Tensor& t) {
   if (!t.data) return 0;
   const uint64_t sparse = sparse_bytes(t, smallest_layout(t, true));
-  const std::optional<rt::PaletteView> p = smaller_palette(t, sparse, true);
+  const std::optional<rt::PaletteView> p = chosen_palette(t, sparse, true);
   return p ? rt::palette_parts(*p, dtype_size(t.dtype)).total : sparse;
 }
 
