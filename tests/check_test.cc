@@ -140,7 +140,11 @@ TEST_F(CheckCli, JsonHasTheDocumentedFieldsAndAlignsInt8NhwcLayers) {
       continue;
     }
     const double snr = l["snr_db"];
-    EXPECT_TRUE(std::isfinite(snr) && snr > 5 && snr < check::kSnrCapDb) << l.dump();
+    // Float layers ahead of the first int8 one are exact (the cap); the rest carry error.
+    EXPECT_TRUE(std::isfinite(snr) && snr > 5 && snr <= check::kSnrCapDb) << l.dump();
+    if (op == "Conv" || op == "Gemm") {
+      EXPECT_LT(snr, 60) << l.dump();
+    }
     EXPECT_GT(l["cosine"].get<double>(), 0.9) << l.dump();
     if (l.contains("encoding")) {
       ++weighted;
