@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "formats/pare/layer_weights.h"
 #include "ir/op.h"
 #include "tools/common.h"
 
@@ -44,125 +45,7 @@ std::vector<NodeRow> node_rows(const rt::Model& model) {
   return rows;
 }
 
-// A Conv, Gemm or MatMul with a constant weight (input 1): how it is stored and what it costs.
-struct LayerRow {
-  std::string name, op, encoding;
-  double sparsity = 0;  // fraction of weights that are zero
-  uint64_t weights = 0, zeros = 0;
-  uint64_t stored_bytes = 0, dense_bytes = 0;
-  uint64_t macs = 0;            // dense
-  uint64_t effective_macs = 0;  // macs x (1 - sparsity)
-  // Palette weights: bits per index, one table per row, per column or for the tensor, the
-  // entries' dtype, packed or entropy-coded indices and their average bits.
-  int32_t palette_bits = 0, palette_entries = 0;
-  std::string palette_kind, palette_dtype, palette_coding;
-  double palette_bits_per_index = 0;
-};
-
-std::string palette_kind(const rt::PaletteView& v) {
-  return v.per_row ? "per_row" : v.per_column ? "per_column" : "per_tensor";
-}
-
-bool huffman(const rt::PaletteView& v) { return v.coding == rt::PaletteCoding::kHuffman; }
-
-// e.g. "sparse_block4", "palette4_per_row_int8", "palette4_per_column_int8_huffman".
-std::string encoding_name(const rt::TensorDesc& d) {
-  if (d.encoding == rt::Encoding::kPalette)
-    return "palette" + std::to_string(d.palette.bits) + "_" + palette_kind(d.palette) + "_" +
-           rt::dtype_name(d.palette.dtype) + (huffman(d.palette) ? "_huffman" : "");
-  if (d.encoding != rt::Encoding::kSparse) return "dense";
-  if (d.sparse.format == rt::SparseFormat::kTwoOfFour) return "sparse_2:4";
-  if (d.sparse.format == rt::SparseFormat::kGaps) return "sparse_gaps";
-  return d.sparse.block_rows == 1 ? "sparse" : "sparse_block" + std::to_string(d.sparse.block_rows);
-}
-
-// Weights equal to zero: 0.0f, or the zero point of their channel for int8/uint8.
-uint64_t count_zeros(const rt::TensorDesc& d) {
-  if (d.dtype != rt::DType::kFloat32 && d.dtype != rt::DType::kInt8 && d.dtype != rt::DType::kUInt8) return 0;
-  std::vector<uint8_t> bytes(d.byte_size());
-  rt::densify(d, bytes.data());
-  const int64_t n = d.num_elements();
-  uint64_t zeros = 0;
-  if (d.dtype == rt::DType::kFloat32) {
-    const auto* v = reinterpret_cast<const float*>(bytes.data());
-    for (int64_t i = 0; i < n; ++i) zeros += v[i] == 0.f ? 1 : 0;
-    return zeros;
-  }
-  const bool per_axis = d.quantized && d.quant.axis >= 0;
-  int64_t inner = 1;
-  if (per_axis)
-    for (size_t k = static_cast<size_t>(d.quant.axis) + 1; k < d.shape.size(); ++k) inner *= d.shape[k];
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t value = d.dtype == rt::DType::kInt8 ? static_cast<int8_t>(bytes[i]) : bytes[i];
-    int64_t zero_point = 0;
-    if (d.quantized) zero_point = d.quant.zero_points[per_axis ? i / inner % d.shape[d.quant.axis] : 0];
-    zeros += value == zero_point ? 1 : 0;
-  }
-  return zeros;
-}
-
-// Multiply-accumulates of one run: output elements x the weights each one reads.
-uint64_t layer_macs(const rt::NodeDesc& n, const rt::TensorDesc& w, const rt::TensorDesc& out) {
-  if (w.shape.empty()) return 0;
-  int64_t per_output = 0;
-  if (n.op == "Conv")
-    per_output = w.shape[0] ? w.num_elements() / w.shape[0] : 0;
-  else if (n.op == "Gemm")
-    per_output = w.shape.size() == 2 ? w.shape[n.attrs.get_int("transB", 0) ? 1 : 0] : 0;
-  else
-    per_output = w.shape[w.shape.size() >= 2 ? w.shape.size() - 2 : 0];
-  return static_cast<uint64_t>(out.num_elements() * per_output);
-}
-
-std::vector<LayerRow> layer_rows(const rt::Model& model) {
-  std::vector<LayerRow> rows;
-  for (const rt::NodeDesc& n : model.nodes()) {
-    if ((n.op != "Conv" && n.op != "Gemm" && n.op != "MatMul") || n.inputs.size() < 2 || n.inputs[1] < 0)
-      continue;
-    const rt::ModelTensor& w = model.tensors()[static_cast<size_t>(n.inputs[1])];
-    if (!w.is_constant()) continue;
-    LayerRow row;
-    row.name = n.name;
-    row.op = n.op;
-    row.encoding = encoding_name(w.desc);
-    if (w.desc.encoding == rt::Encoding::kPalette) {
-      row.palette_bits = w.desc.palette.bits;
-      row.palette_entries = w.desc.palette.entries;
-      const rt::PaletteView& p = w.desc.palette;
-      row.palette_kind = palette_kind(p);
-      row.palette_dtype = rt::dtype_name(p.dtype);
-      row.palette_coding = huffman(p) ? "huffman" : "packed";
-      row.palette_bits_per_index =
-          huffman(p) ? static_cast<double>(p.stream_bits) / static_cast<double>(p.rows * p.cols) : p.bits;
-    }
-    row.weights = static_cast<uint64_t>(w.desc.num_elements());
-    row.zeros = count_zeros(w.desc);
-    row.sparsity = row.weights ? static_cast<double>(row.zeros) / row.weights : 0.0;
-    row.stored_bytes = w.stored_bytes;
-    row.dense_bytes = w.desc.byte_size();
-    row.macs = layer_macs(n, w.desc, model.tensors()[static_cast<size_t>(n.outputs[0])].desc);
-    row.effective_macs = static_cast<uint64_t>(static_cast<double>(row.macs) * (1.0 - row.sparsity) + 0.5);
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-LayerRow layer_totals(const std::vector<LayerRow>& rows) {
-  LayerRow t;
-  t.name = "total";
-  for (const LayerRow& r : rows) {
-    t.weights += r.weights;
-    t.zeros += r.zeros;
-    t.stored_bytes += r.stored_bytes;
-    t.dense_bytes += r.dense_bytes;
-    t.macs += r.macs;
-    t.effective_macs += r.effective_macs;
-  }
-  t.sparsity = t.weights ? static_cast<double>(t.zeros) / t.weights : 0.0;
-  return t;
-}
-
-nlohmann::json layer_json(const LayerRow& r) {
+nlohmann::json layer_json(const format::LayerWeights& r) {
   nlohmann::json j = {{"sparsity", r.sparsity},         {"weights", r.weights},
                       {"stored_bytes", r.stored_bytes}, {"dense_bytes", r.dense_bytes},
                       {"macs", r.macs},                 {"effective_macs", r.effective_macs}};
@@ -191,7 +74,7 @@ nlohmann::json signature_json(const rt::Model& model, const std::vector<int32_t>
 }
 
 void print_json(const std::string& path, const rt::Model& model, const std::vector<NodeRow>& rows,
-                const std::vector<LayerRow>& layers, const std::map<std::string, int>& ops) {
+                const std::vector<format::LayerWeights>& layers, const std::map<std::string, int>& ops) {
   const rt::ModelMetadata& md = model.metadata();
   nlohmann::json nodes = nlohmann::json::array();
   for (const NodeRow& r : rows)
@@ -201,7 +84,7 @@ void print_json(const std::string& path, const rt::Model& model, const std::vect
                      {"output_shapes", r.output_shapes},
                      {"param_bytes", r.param_bytes}});
   nlohmann::json layer_list = nlohmann::json::array();
-  for (const LayerRow& r : layers) layer_list.push_back(layer_json(r));
+  for (const format::LayerWeights& r : layers) layer_list.push_back(layer_json(r));
   nlohmann::json j = {{"model", path},
                       {"inputs", signature_json(model, model.inputs())},
                       {"outputs", signature_json(model, model.outputs())},
@@ -212,7 +95,7 @@ void print_json(const std::string& path, const rt::Model& model, const std::vect
                       {"arena_bytes", model.arena_bytes()},
                       {"activation_bytes", activation_bytes(model)},
                       {"layers", layer_list},
-                      {"layer_totals", layer_json(layer_totals(layers))},
+                      {"layer_totals", layer_json(format::layer_totals(layers))},
                       {"metadata",
                        {{"producer", md.producer},
                         {"producer_version", md.producer_version},
@@ -240,10 +123,10 @@ void print_signature(const rt::Model& model) {
   }
 }
 
-void print_layers(const std::vector<LayerRow>& layers) {
+void print_layers(const std::vector<format::LayerWeights>& layers) {
   if (layers.empty()) return;
   size_t name_w = 5, op_w = 2, enc_w = 8;
-  for (const LayerRow& r : layers) {
+  for (const format::LayerWeights& r : layers) {
     name_w = std::max(name_w, r.name.size());
     op_w = std::max(op_w, r.op.size());
     enc_w = std::max(enc_w, r.encoding.size());
@@ -251,16 +134,16 @@ void print_layers(const std::vector<LayerRow>& layers) {
   fmt::print("\nlayers\n  {:<{}}  {:<{}}  {:<{}}  {:>8}  {:>12}  {:>12}  {:>14}  {:>14}\n", "name",
              name_w, "op", op_w, "encoding", enc_w, "sparsity", "stored", "dense", "MACs",
              "effective MACs");
-  std::vector<LayerRow> all = layers;
-  all.push_back(layer_totals(layers));
-  for (const LayerRow& r : all)
+  std::vector<format::LayerWeights> all = layers;
+  all.push_back(format::layer_totals(layers));
+  for (const format::LayerWeights& r : all)
     fmt::print("  {:<{}}  {:<{}}  {:<{}}  {:>7.1f}%  {:>12}  {:>12}  {:>14}  {:>14}\n", r.name, name_w,
                r.op, op_w, r.encoding, enc_w, 100.0 * r.sparsity, r.stored_bytes, r.dense_bytes,
                r.macs, r.effective_macs);
 }
 
 void print_text(const std::string& path, const rt::Model& model, const std::vector<NodeRow>& rows,
-                const std::vector<LayerRow>& layers, const std::map<std::string, int>& ops) {
+                const std::vector<format::LayerWeights>& layers, const std::map<std::string, int>& ops) {
   const rt::ModelMetadata& md = model.metadata();
   fmt::print("model     {} (schema {})\n", path, md.schema_version);
   fmt::print("producer  {} {}\n", md.producer, md.producer_version);
@@ -308,7 +191,7 @@ void print_text(const std::string& path, const rt::Model& model, const std::vect
 int run_inspect(const InspectArgs& args) {
   std::shared_ptr<const rt::Model> model = load_model(args.model);
   std::vector<NodeRow> rows = node_rows(*model);
-  const std::vector<LayerRow> layers = layer_rows(*model);
+  const std::vector<format::LayerWeights> layers = format::layer_weights(*model);
   std::map<std::string, int> ops;
   for (const NodeRow& r : rows) ++ops[r.op];
   if (args.json)

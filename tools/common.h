@@ -37,6 +37,7 @@ Command add_inspect_command(CLI::App& root);
 Command add_passes_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
 Command add_export_onnx_command(CLI::App& root);
+Command add_check_command(CLI::App& root);
 
 // Runs a command, reporting a pare::Error as "pare: error: MESSAGE" on stderr; returns the
 // exit code (0 ok, 1 internal error, 2 bad usage or input, 3 budget not met).

@@ -1,0 +1,307 @@
+#include "check/check.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "check/align.h"
+#include "check/metrics.h"
+#include "calibration/npy.h"
+#include "formats/onnx/importer.h"
+#include "formats/pare/layer_weights.h"
+#include "formats/pare/reader.h"
+#include "ir/status.h"
+#include "passes/graph_runner.h"
+#include "passes/pass.h"
+#include "runtime/model.h"
+
+namespace pare::check {
+
+namespace {
+
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void require_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw_invalid(path + ": no such " + what + " file");
+}
+
+// Compressed files may drop internal tensor names; the runner finds watched tensors by name.
+void name_unnamed_tensors(ir::Graph& g) {
+  int64_t k = 0;
+  for (ir::NodeId id : g.nodes())
+    for (ir::TensorId t : g.node(id).outputs) {
+      if (t == ir::kNoTensor || !g.tensor(t).name.empty()) continue;
+      std::string name;
+      do name = "check:" + std::to_string(k++); while (g.find_tensor(name) != ir::kNoTensor);
+      g.tensor(t).name = name;
+    }
+}
+
+ir::Graph load_teacher(const std::string& path) {
+  require_file(path, "teacher model");
+  if (!has_suffix(path, ".onnx")) return format::read_graph(path);
+  ir::Graph g = onnx_import::import_model(path);
+  passes::PassContext ctx;
+  const Status st = passes::run_pipeline(g, passes::kCanonicalPipeline, ctx);
+  if (!st.is_ok()) throw Error(st.code(), path + ": " + st.message());
+  return g;
+}
+
+// The one float input of `g` with a static shape of batch 1.
+std::vector<int64_t> single_input(const ir::Graph& g, const std::string& path) {
+  if (g.inputs.size() != 1)
+    throw_invalid(path + " has " + std::to_string(g.inputs.size()) + " inputs; check needs a model with one");
+  const ir::Tensor& t = g.tensor(g.inputs[0]);
+  if (!t.shape.is_static() || t.shape.rank() == 0 || t.shape.sizes()[0] != 1 || t.dtype != ir::DType::kFloat32)
+    throw_invalid(path + ": input '" + t.name + "' is " + t.shape.str() +
+                  "; check needs a float32 input of static shape with batch 1 (pare convert --input-shape fixes it)");
+  if (g.outputs.empty()) throw_invalid(path + ": the model has no outputs");
+  return t.shape.sizes();
+}
+
+std::string dims_str(const std::vector<int64_t>& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// The data as float32 rows of the models' input; rejects non-finite values.
+std::vector<float> read_data(const std::string& path, const std::vector<int64_t>& input, int64_t* rows) {
+  require_file(path, "data");
+  const npy::Array a = npy::read_npy(path);
+  if (a.type != npy::ElemType::kFloat32 && a.type != npy::ElemType::kFloat64)
+    throw_invalid(path + ": data must be float32 or float64, the array is " + npy::elem_type_name(a.type));
+  const bool row_shape = a.shape.size() == input.size() && std::equal(input.begin() + 1, input.end(), a.shape.begin() + 1);
+  if (!row_shape)
+    throw_invalid(path + ": data of shape " + dims_str(a.shape) + " does not fit the models' input " +
+                  dims_str(input) + " (rows of [N" + dims_str(input).substr(2));
+  *rows = a.shape[0];
+  std::vector<float> v(static_cast<size_t>(a.size()));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = a.type == npy::ElemType::kFloat32 ? a.as<float>()[i] : static_cast<float>(a.as<double>()[i]);
+  const size_t per_row = *rows ? v.size() / static_cast<size_t>(*rows) : 0;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      throw_invalid(path + ": row " + std::to_string(i / per_row) + " holds a NaN or infinite value");
+  return v;
+}
+
+std::vector<int64_t> read_labels(const std::string& path, int64_t rows) {
+  require_file(path, "labels");
+  const npy::Array a = npy::read_npy(path);
+  if (a.shape.size() != 1 || (a.type != npy::ElemType::kInt64 && a.type != npy::ElemType::kInt32))
+    throw_invalid(path + ": labels must be a one-dimensional int64 or int32 array, the array is " +
+                  std::string(npy::elem_type_name(a.type)) + " " + dims_str(a.shape));
+  if (a.shape[0] != rows)
+    throw_invalid(path + " has " + std::to_string(a.shape[0]) + " labels but the data has " +
+                  std::to_string(rows) + " rows");
+  std::vector<int64_t> out(static_cast<size_t>(rows));
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = a.type == npy::ElemType::kInt64 ? a.as<int64_t>()[i] : a.as<int32_t>()[i];
+  return out;
+}
+
+// A watched tensor's elements as float: 8-bit data dequantized with its scale and zero point.
+void read_float(const ir::Tensor& t, const void* data, std::vector<float>& out) {
+  const size_t n = static_cast<size_t>(t.shape.num_elements());
+  out.resize(n);
+  if (t.dtype == ir::DType::kFloat32) {
+    std::memcpy(out.data(), data, n * sizeof(float));
+    return;
+  }
+  const auto* raw = static_cast<const uint8_t*>(data);
+  const bool is_signed = t.dtype == ir::DType::kInt8;
+  if (!t.quant) {
+    for (size_t i = 0; i < n; ++i) out[i] = is_signed ? static_cast<int8_t>(raw[i]) : raw[i];
+    return;
+  }
+  const auto& q = *t.quant;
+  size_t inner = 1, channels = 1;
+  if (q.axis >= 0) {
+    const std::vector<int64_t> dims = t.shape.sizes();
+    channels = static_cast<size_t>(dims[static_cast<size_t>(q.axis)]);
+    for (size_t d = static_cast<size_t>(q.axis) + 1; d < dims.size(); ++d) inner *= static_cast<size_t>(dims[d]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const size_t c = q.axis >= 0 ? i / inner % channels : 0;
+    const int64_t v = is_signed ? static_cast<int8_t>(raw[i]) : raw[i];
+    const int64_t zp = q.zero_points.empty() ? 0 : q.zero_points[std::min(c, q.zero_points.size() - 1)];
+    out[i] = q.scales[std::min(c, q.scales.size() - 1)] * static_cast<float>(v - zp);
+  }
+}
+
+// Watches `t` once; returns its index in `watch`.
+size_t watch_index(std::vector<ir::TensorId>& watch, std::map<ir::TensorId, size_t>& index, ir::TensorId t) {
+  auto it = index.find(t);
+  if (it != index.end()) return it->second;
+  index.emplace(t, watch.size());
+  watch.push_back(t);
+  return watch.size() - 1;
+}
+
+int64_t file_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<int64_t>(size);
+}
+
+}  // namespace
+
+CheckResult run_check(const CheckOptions& o) {
+  if (!(o.temperature > 0) || !std::isfinite(o.temperature))
+    throw_invalid("--temperature must be a positive number");
+  CheckResult r;
+  r.teacher = o.teacher;
+  r.student = o.student;
+  r.data = o.data;
+  r.labels = o.labels;
+  r.has_labels = !o.labels.empty();
+  r.temperature = o.temperature;
+  r.budgets = o.budgets;
+
+  ir::Graph teacher = load_teacher(o.teacher);
+  require_file(o.student, "student model");
+  ir::Graph student = format::read_graph(o.student);
+  auto student_model = rt::Model::load_file(o.student);
+  if (!student_model.is_ok()) throw_invalid(o.student + ": " + student_model.status().message());
+  name_unnamed_tensors(teacher);
+  name_unnamed_tensors(student);
+  r.teacher_bytes = file_bytes(o.teacher);
+  r.student_bytes = file_bytes(o.student);
+
+  const std::vector<int64_t> input = single_input(teacher, o.teacher);
+  if (single_input(student, o.student) != input)
+    throw_invalid(o.student + ": input " + dims_str(single_input(student, o.student)) + " differs from the teacher's " +
+                  dims_str(input) + " in " + o.teacher);
+  const ir::Tensor& t_out = teacher.tensor(teacher.outputs[0]);
+  const ir::Tensor& s_out = student.tensor(student.outputs[0]);
+  if (!t_out.shape.is_static() || t_out.shape != s_out.shape)
+    throw_invalid("the first outputs differ in shape: " + t_out.shape.str() + " in " + o.teacher + ", " +
+                  s_out.shape.str() + " in " + o.student);
+
+  int64_t rows = 0;
+  const std::vector<float> data = read_data(o.data, input, &rows);
+  std::vector<int64_t> labels;
+  if (r.has_labels) labels = read_labels(o.labels, rows);
+  if (o.limit > 0 && o.limit < rows) rows = o.limit;
+  if (rows == 0) throw_invalid(o.data + " has no rows");
+  r.samples = rows;
+
+  const std::vector<LayerAlignment> aligned = align_layers(teacher, student);
+  std::vector<ir::TensorId> t_watch, s_watch;
+  std::map<ir::TensorId, size_t> t_index, s_index;
+  watch_index(t_watch, t_index, teacher.outputs[0]);
+  watch_index(s_watch, s_index, student.outputs[0]);
+  for (const LayerAlignment& a : aligned)
+    if (a.teacher_tensor != ir::kNoTensor) {
+      watch_index(t_watch, t_index, a.teacher_tensor);
+      watch_index(s_watch, s_index, a.student_tensor);
+    }
+  passes::GraphRunner t_run(teacher, t_watch), s_run(student, s_watch);
+
+  const size_t row_floats = t_run.input_bytes(0) / sizeof(float);
+  const size_t classes = static_cast<size_t>(t_out.shape.num_elements());
+  std::vector<ErrorSums> layer_sums(aligned.size());
+  ErrorSums output_sums;
+  std::vector<float> t_logits, s_logits, t_buf, s_buf, permuted;
+  int64_t teacher_correct = 0, student_correct = 0, agree = 0;
+  double kl_sum = 0;
+  for (int64_t row = 0; row < rows; ++row) {
+    const float* x = data.data() + static_cast<size_t>(row) * row_floats;
+    std::memcpy(t_run.input_data(0), x, row_floats * sizeof(float));
+    std::memcpy(s_run.input_data(0), x, row_floats * sizeof(float));
+    t_run.run();
+    s_run.run();
+    read_float(t_out, t_run.watched(0), t_logits);
+    read_float(s_out, s_run.watched(0), s_logits);
+    output_sums.add(t_logits.data(), s_logits.data(), classes);
+    kl_sum += softmax_kl(t_logits.data(), s_logits.data(), classes, o.temperature);
+    const size_t t_top = argmax(t_logits.data(), classes), s_top = argmax(s_logits.data(), classes);
+    agree += t_top == s_top;
+    if (r.has_labels) {
+      const int64_t label = labels[static_cast<size_t>(row)];
+      teacher_correct += static_cast<int64_t>(t_top) == label;
+      student_correct += static_cast<int64_t>(s_top) == label;
+    }
+    for (size_t k = 0; k < aligned.size(); ++k) {
+      const LayerAlignment& a = aligned[k];
+      if (a.teacher_tensor == ir::kNoTensor) continue;
+      const ir::Tensor& tt = teacher.tensor(a.teacher_tensor);
+      const ir::Tensor& st = student.tensor(a.student_tensor);
+      read_float(tt, t_run.watched(t_index.at(a.teacher_tensor)), t_buf);
+      read_float(st, s_run.watched(s_index.at(a.student_tensor)), s_buf);
+      if (a.to_nchw || a.to_nhwc) {
+        permuted.resize(s_buf.size());
+        if (a.to_nchw)
+          nhwc_to_nchw(s_buf.data(), st.shape.sizes(), permuted.data());
+        else
+          nchw_to_nhwc(s_buf.data(), st.shape.sizes(), permuted.data());
+        s_buf.swap(permuted);
+      }
+      layer_sums[k].add(t_buf.data(), s_buf.data(), t_buf.size());
+    }
+  }
+
+  const double n = static_cast<double>(rows);
+  r.agreement = 100.0 * static_cast<double>(agree) / n;
+  r.kl = kl_sum / n;
+  r.cosine = output_sums.cosine();
+  r.snr_db = output_sums.snr_db();
+  if (r.has_labels) {
+    r.teacher_top1 = 100.0 * static_cast<double>(teacher_correct) / n;
+    r.student_top1 = 100.0 * static_cast<double>(student_correct) / n;
+    r.top1_drop = r.teacher_top1 - r.student_top1;
+  }
+
+  std::map<std::string, format::LayerWeights> weights;
+  for (format::LayerWeights& w : format::layer_weights(*student_model.value())) weights.emplace(w.name, w);
+  for (size_t k = 0; k < aligned.size(); ++k) {
+    const LayerAlignment& a = aligned[k];
+    const ir::Node& node = student.node(a.student_node);
+    LayerError e;
+    e.node = node.name;
+    e.op = ir::op_name(node.op);
+    e.aligned = a.teacher_tensor != ir::kNoTensor;
+    if (e.aligned) {
+      e.teacher_tensor = teacher.tensor(a.teacher_tensor).name;
+      e.snr_db = layer_sums[k].snr_db();
+      e.cosine = layer_sums[k].cosine();
+    } else {
+      e.why_not_aligned = a.why_not_aligned;
+    }
+    auto w = weights.find(node.name);
+    if (w != weights.end()) {
+      e.encoding = w->second.encoding;
+      e.bytes_stored = static_cast<int64_t>(w->second.stored_bytes);
+      e.bytes_dense = static_cast<int64_t>(w->second.weights * sizeof(float));  // as float32
+    }
+    r.layers.push_back(std::move(e));
+  }
+  evaluate_budgets(r);
+  return r;
+}
+
+void evaluate_budgets(CheckResult& r) {
+  r.budgets_met = true;
+  for (Budget& b : r.budgets) {
+    if (b.name == "max-top1-drop") {
+      b.value = r.top1_drop;
+      b.met = b.value <= b.limit;
+    } else if (b.name == "min-agreement") {
+      b.value = r.agreement / 100.0;
+      b.met = b.value >= b.limit;
+    } else if (b.name == "max-kl") {
+      b.value = r.kl;
+      b.met = b.value <= b.limit;
+    } else {
+      throw_internal("unknown budget '" + b.name + "'");
+    }
+    r.budgets_met = r.budgets_met && b.met;
+  }
+}
+
+}  // namespace pare::check
