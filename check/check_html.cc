@@ -241,11 +241,11 @@ table{border-collapse:collapse;margin:6px 0}td,th{padding:3px 10px;border-bottom
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .met{color:#2e7d32;font-weight:600}.not-met{color:#c62828;font-weight:700}
 tr.unaligned td{color:#777;background:#fafafa}tr.worst td{background:#fdecea}
-code{font-size:13px;word-break:break-all}.empty,.note{color:#666}
+code{font-size:13px;overflow-wrap:break-word}.scroll{overflow-x:auto}.empty,.note{color:#666}
 svg{display:block;margin:8px 0;background:#fff}.axis{stroke:#333}.tick{stroke:#333}.grid{stroke:#e6e6e6}
 .zero{stroke:#333;stroke-dasharray:4 3}.tick-label{font-size:11px;fill:#333}.axis-title{font-size:12px;fill:#333}
 .snr-bar{fill:#4c78a8}.snr-bar.worst{fill:#d62728}.snr-bar.exact{fill:#54a24b}.gap-mark{fill:#999}
-.worst-label{font-size:11px;fill:#b71c1c;font-weight:600}.bytes-dense{fill:#d9d9d9}
+.worst-label{font-size:11px;fill:#b71c1c;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}.bytes-dense{fill:#d9d9d9}
 )";
 
 void row(std::string& s, const std::string& name, const std::string& value) {
@@ -346,7 +346,7 @@ std::string render_html(const CheckResult& r) {
   if (r.layers.empty()) {
     s += "<p class=\"empty\">No layers.</p>\n";
   } else {
-    s += "<table class=\"layers\">\n<tr><th>#</th><th>node</th><th>op</th><th>encoding</th><th>stored bytes</th>"
+    s += "<div class=\"scroll\"><table class=\"layers\">\n<tr><th>#</th><th>node</th><th>op</th><th>encoding</th><th>stored bytes</th>"
          "<th>dense bytes</th><th>SNR (dB)</th><th>cosine</th><th>aligned with</th></tr>\n";
     for (size_t i = 0; i < r.layers.size(); ++i) {
       const LayerError& l = r.layers[i];
@@ -360,7 +360,7 @@ std::string render_html(const CheckResult& r) {
                        bytes_cell(l.bytes_stored), bytes_cell(l.bytes_dense), l.aligned ? num(l.snr_db, 2) : "",
                        l.aligned ? num(l.cosine, 5) : "", aligned);
     }
-    s += "</table>\n";
+    s += "</table></div>\n";
   }
   s += fmt::format("<p class=\"note\">pare check report, schema version {}.</p>\n</body>\n</html>\n", r.schema_version);
   return s;

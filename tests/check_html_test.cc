@@ -165,6 +165,81 @@ TEST(CheckHtml, NonFiniteValuesAndControlCharacters) {
   EXPECT_EQ(page.find("nan"), std::string::npos);
 }
 
+// The example page of docs/report.md: fmnist_cnn compressed with cluster(bits=4),quantize.
+// File sizes, encodings and bytes are those of `pare compress` and `pare inspect`; the
+// whole-model metrics were measured on the 2,000 test images; the per-layer SNRs are
+// illustrative until `pare check` fills them in.
+CheckResult example_result() {
+  CheckResult r;
+  r.teacher = "testdata/models/fmnist_cnn.onnx";
+  r.student = "fmnist_cnn.pare";
+  r.data = "testdata/data/fmnist_test_2000.npy";
+  r.labels = "testdata/data/fmnist_test_2000_labels.npy";
+  r.samples = 2000;
+  r.teacher_bytes = 968'540, r.student_bytes = 129'464;
+  r.has_labels = true;
+  r.teacher_top1 = 93.55, r.student_top1 = 92.85, r.top1_drop = 0.70;
+  r.agreement = 98.8, r.kl = 0.002779, r.cosine = 0.998135, r.snr_db = 24.02;
+  r.budgets = {{"max-top1-drop", 0.5, 0.70, false}, {"min-agreement", 98, 98.8, true}};
+  r.budgets_met = false;
+  const char* inserted = "inserted by quantize: no teacher tensor";
+  struct Row {
+    const char* node;
+    const char* op;
+    double snr;  // NaN: not aligned
+    const char* encoding;
+    int64_t stored, dense;
+  };
+  const Row rows[] = {
+      {"/Sub", "Sub", INFINITY, "", -1, -1},
+      {"/Div", "Div", INFINITY, "", -1, -1},
+      {"/Div/quantize", "QuantizeLinear", NAN, "", -1, -1},
+      {"/f/f.0/f.0.0/Conv", "Conv", 38.4, "dense", 288, 1152},
+      {"/f/f.0/f.0.2/Relu", "Relu", 38.9, "", -1, -1},
+      {"/f/f.1/f.1.0/Conv", "Conv", 29.1, "palette4_per_row_int8_huffman", 9705, 73728},
+      {"/f/f.1/f.1.2/Relu", "Relu", 30.2, "", -1, -1},
+      {"/f/f.2/MaxPool", "MaxPool", 30.6, "", -1, -1},
+      {"/f/f.3/f.3.0/Conv", "Conv", 26.3, "palette4_per_row_int8_huffman", 36697, 294912},
+      {"/f/f.3/f.3.2/Relu", "Relu", 27.1, "", -1, -1},
+      {"/f/f.4/MaxPool", "MaxPool", 27.5, "", -1, -1},
+      {"/f/f.5/f.5.0/Conv", "Conv", 23.6, "palette4_per_row_int8_huffman", 71847, 589824},
+      {"/f/f.5/f.5.2/Relu", "Relu", 24.8, "", -1, -1},
+      {"/f/f.5/f.5.2/Relu/dequantize", "DequantizeLinear", NAN, "", -1, -1},
+      {"/ReduceMean", "ReduceMean", 31.2, "", -1, -1},
+      {"/ReduceMean/quantize", "QuantizeLinear", NAN, "", -1, -1},
+      {"/fc/Gemm", "Gemm", 24.0, "palette4_per_row_int8_huffman", 784, 5120},
+      {"/fc/Gemm/dequantize", "DequantizeLinear", NAN, "", -1, -1},
+  };
+  for (const Row& row : rows) {
+    LayerError l;
+    l.node = row.node, l.op = row.op, l.encoding = row.encoding;
+    l.bytes_stored = row.stored, l.bytes_dense = row.dense;
+    l.aligned = !std::isnan(row.snr);
+    if (l.aligned) {
+      l.teacher_tensor = l.node == "/fc/Gemm" ? "logits" : l.node + "_output_0";
+      l.snr_db = row.snr;
+      l.cosine = 1 - 0.5 * std::pow(10.0, -row.snr / 10);  // small errors: 1 - cos ~ 1 / (2 SNR)
+    } else {
+      l.why_not_aligned = inserted;
+    }
+    r.layers.push_back(l);
+  }
+  return r;
+}
+
+// docs/examples/check_example.html is what the code renders now (PARE_UPDATE_EXAMPLES=1
+// rewrites it).
+TEST(CheckHtml, ExamplePageIsCurrent) {
+  const std::string path = test::source_dir() + "/docs/examples/check_example.html";
+  const std::string page = render_html(example_result());
+  if (const char* update = std::getenv("PARE_UPDATE_EXAMPLES"); update && std::string(update) == "1") {
+    write_html(example_result(), path);
+    std::printf("wrote %s\n", path.c_str());
+  }
+  EXPECT_EQ(test::read_file(path), page)
+      << path << " is out of date: rerun with PARE_UPDATE_EXAMPLES=1 --gtest_filter='*ExamplePage*'";
+}
+
 // --- in a browser ---
 
 std::string find_chromium() {
