@@ -115,6 +115,19 @@ TEST_F(CheckCli, ImpossibleBudgetFailsNamingItAndTheWorstLayers) {
   EXPECT_TRUE(contains(r.out, "lowest SNR layers")) << r.out;
 }
 
+// --html writes the page of the check, failed budgets included (exit 3): the verdict, each
+// budget and the charts.
+TEST_F(CheckCli, HtmlPageOfAFailedCheck) {
+  const std::string page = file("report.html");
+  const CommandResult r = check({"--labels", file("y.npy"), "--max-kl", "0", "--html", page});
+  ASSERT_EQ(r.exit_code, 3) << describe(r);
+  const std::string html = test::read_file(page);
+  EXPECT_TRUE(contains(html, "FAIL")) << html.substr(0, 2000);
+  EXPECT_TRUE(contains(html, "max-kl"));
+  EXPECT_TRUE(contains(html, "<svg"));
+  EXPECT_TRUE(contains(html, "/f/f.1/f.1.0/Conv"));
+}
+
 TEST_F(CheckCli, JsonHasTheDocumentedFieldsAndAlignsInt8NhwcLayers) {
   const CommandResult r = check({"--labels", file("y.npy"), "--min-agreement", "0.5", "--json"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "check/check.h"
+#include "check/check_html.h"
 #include "check/check_json.h"
 #include "ir/status.h"
 #include "tools/common.h"
@@ -19,6 +20,7 @@ struct CheckArgs {
   check::CheckOptions options;
   double max_top1_drop = 0, min_agreement = 0, max_kl = 0;
   bool json = false;
+  std::string html;  // --html: the report page, written after the check (exit 3 included)
 };
 
 // The budgets given, in command-line order.
@@ -107,6 +109,7 @@ int run_check_command(CLI::App& cmd, CheckArgs& args) {
   args.options.budgets = budgets_given(cmd, args);
   validate(args, args.options.budgets);
   const check::CheckResult result = check::run_check(args.options);
+  if (!args.html.empty()) check::write_html(result, args.html);
   if (args.json)
     fmt::print("{}\n", check::check_json(result).dump(2));
   else
@@ -136,6 +139,7 @@ Command add_check_command(CLI::App& root) {
   cmd->add_option("--limit", args->options.limit, "Use only the first N rows of the data (0: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print one JSON object (docs/report.md) instead of text");
+  cmd->add_option("--html", args->html, "Also write the report as one self-contained HTML page (docs/report.md)");
   cmd->footer("Exit codes: 0 every budget holds, 3 a budget fails, 2 bad input, 1 internal error.");
   return {cmd, [cmd, args] { return run_check_command(*cmd, *args); }};
 }
