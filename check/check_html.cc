@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "check/metrics.h"
 #include "formats/pare/writer.h"
 
 namespace pare::check {
@@ -304,11 +305,16 @@ std::string render_html(const CheckResult& r) {
   row(s, "SNR of the outputs", num(r.snr_db, 2) + " dB");
   s += "</table>\n";
 
-  const std::vector<size_t> worst = worst_layers(r.layers, 3);
+  // pare check caps the SNR of identical tensors at kSnrCapDb (JSON has no infinity): chart
+  // them as exact, off the scale of the others.
+  std::vector<LayerError> layers = r.layers;
+  for (LayerError& l : layers)
+    if (l.snr_db >= kSnrCapDb) l.snr_db = INFINITY;
+  const std::vector<size_t> worst = worst_layers(layers, 3);
   s += "<h2>Error per layer</h2>\n<p class=\"note\">SNR of each student layer against the teacher tensor it is "
        "aligned with, in execution order; the worst layers are red and labelled, exact layers (no error) green and "
        "drawn to the top, unaligned layers are gaps marked with a grey triangle.</p>\n";
-  s += snr_chart(r.layers, worst);
+  s += snr_chart(layers, worst);
   std::string unaligned;
   size_t unaligned_count = 0;
   for (size_t i = 0; i < r.layers.size(); ++i) {
