@@ -35,6 +35,7 @@ struct CompressArgs {
   std::string resize, mean, std, layout = "NCHW";
   bool grayscale = false;
   bool keep_names = false;
+  bool quiet = false;
   size_t max_samples = 0;
   uint64_t seed = 0;
 };
@@ -71,10 +72,10 @@ std::vector<float> parse_floats(const std::string& text, const char* option) {
   return v;
 }
 
-// A progress bar on a terminal, nothing otherwise (CI logs stay clean).
+// A progress bar on a terminal, nothing otherwise (CI logs stay clean) or with --quiet.
 class Progress {
  public:
-  Progress() : tty_(isatty(fileno(stderr)) != 0) {}
+  explicit Progress(bool quiet) : tty_(!quiet && isatty(fileno(stderr)) != 0) {}
   ~Progress() { done(); }
   void update(const std::string& what, double fraction) {
     if (!tty_) return;
@@ -261,7 +262,7 @@ int run_compress(const CompressArgs& args) {
   const std::unique_ptr<calib::Dataset> dataset = calib::open_dataset(args.calib, inputs, data_options);
   DatasetSource source(*dataset);
 
-  Progress progress;
+  Progress progress(args.quiet);
   passes::PassContext ctx;
   ctx.seed = args.seed;
   ctx.calibration = &source;
@@ -335,6 +336,7 @@ Command add_compress_command(CLI::App& root) {
   cmd->add_option("--std", args->std, "Images: per-channel std divided by after the mean");
   cmd->add_option("--layout", args->layout, "Images: NCHW or NHWC")->capture_default_str();
   cmd->add_flag("--grayscale", args->grayscale, "Images: convert to one channel");
+  cmd->add_flag("--quiet", args->quiet, "No progress bar (there is none either when stderr is not a terminal)");
   cmd->add_flag("--keep-tensor-names", args->keep_names,
                 "Keep the names of internal tensors in the file (left out by default to save space)");
   return {cmd, [args] { return run_compress(*args); }};
