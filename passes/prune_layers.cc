@@ -7,7 +7,6 @@
 #include <memory>
 #include <numeric>
 
-#include "formats/pare/palette_encoding.h"
 #include "formats/pare/sparse_encoding.h"
 #include "passes/pass_util.h"
 
@@ -180,12 +179,11 @@ size_t stored_float_bytes(const ir::Tensor& weight) {
 
 std::string weight_encoding(const ir::Tensor& weight) {
   if (!is_float_constant(weight) || weight.shape.rank() < 2) return "";
-  const uint64_t dense = static_cast<uint64_t>(weight.shape.num_elements()) * sizeof(float);
-  const uint64_t stored = format::stored_bytes(weight);
-  if (stored >= dense) return "";
-  const int64_t rows = weight.shape.sizes()[0], cols = weight.shape.num_elements() / std::max<int64_t>(1, rows);
-  return format::palette_layout(weight.data->bytes.data(), DType::kFloat32, rows, cols, stored + 1) ? "clustered"
-                                                                                                     : "pruned";
+  switch (format::stored_size(weight).encoding) {
+    case Encoding::kPalette: return "clustered";
+    case Encoding::kSparse: return "pruned";
+    default: return "";
+  }
 }
 
 PruneLayerReport layer_report(const ir::Graph& g, const PruneLayer& l) {

@@ -283,7 +283,7 @@ TEST(PaletteCoding, RoundTripsAreExact) {
               ++checked;
             }
             // The writer's pick (any size), too.
-            if (auto best = format::palette_layout(bytes.data(), dtype, rows, cols, UINT64_MAX)) expect_round_trip(bytes, *best);
+            if (auto best = format::palette_layout(bytes.data(), dtype, rows, cols, UINT64_MAX, UINT64_MAX)) expect_round_trip(bytes, *best);
           }
   EXPECT_EQ(checked, 2 * 3 * 6 * 3 * 4 * 2);
 }
@@ -293,20 +293,20 @@ TEST(PaletteCoding, WriterCodesSkewedIndicesAndPacksUniformOnes) {
   for (DType dtype : {DType::kFloat32, DType::kInt8}) {
     // 16 values per row, each used about as often: 4 bits packed beat any code.
     const std::vector<uint8_t> uniform = drawn(dtype, rows, cols, PaletteTables::kPerRow, 16, 1.0, 1);
-    auto u = format::palette_layout(uniform.data(), dtype, rows, cols, UINT64_MAX);
+    auto u = format::palette_layout(uniform.data(), dtype, rows, cols, UINT64_MAX, UINT64_MAX);
     ASSERT_TRUE(u);
     EXPECT_EQ(u->coding, PaletteCoding::kPacked);
     EXPECT_TRUE(u->per_row);
     // Half or more zeros (pruned and clustered): the code wins.
     const std::vector<uint8_t> skewed = drawn(dtype, rows, cols, PaletteTables::kPerRow, 16, 2.0, 2);
-    auto s = format::palette_layout(skewed.data(), dtype, rows, cols, UINT64_MAX);
+    auto s = format::palette_layout(skewed.data(), dtype, rows, cols, UINT64_MAX, UINT64_MAX);
     ASSERT_TRUE(s);
     EXPECT_EQ(s->coding, PaletteCoding::kHuffman);
     EXPECT_TRUE(s->per_row);
     const auto packed = format::palette_layout(skewed.data(), dtype, rows, cols, PaletteTables::kPerRow, PaletteCoding::kPacked);
     EXPECT_LT(rt::palette_parts(*s, dtype_size(dtype)).total, rt::palette_parts(*packed, dtype_size(dtype)).total * 8 / 10);
     EXPECT_LT(s->stream_bits, rows * cols * 3);  // 2 bits of entropy per index
-    EXPECT_EQ(format::palette_layout(skewed.data(), dtype, rows, cols, UINT64_MAX, false)->coding, PaletteCoding::kPacked);
+    EXPECT_EQ(format::palette_layout(skewed.data(), dtype, rows, cols, UINT64_MAX, 0)->coding, PaletteCoding::kPacked);
   }
 }
 
@@ -315,7 +315,7 @@ TEST(PaletteCoding, WriterGivesColumnsOfAKxNWeightTheirTables) {
   const int64_t k = 128, n = 64;
   const std::vector<uint8_t> bytes = drawn(DType::kInt8, k, n, PaletteTables::kPerColumn, 16, 1.0, 9);
   for (bool huffman : {false, true}) {
-    auto layout = format::palette_layout(bytes.data(), DType::kInt8, k, n, UINT64_MAX, huffman);
+    auto layout = format::palette_layout(bytes.data(), DType::kInt8, k, n, UINT64_MAX, huffman ? UINT64_MAX : 0);
     ASSERT_TRUE(layout);
     EXPECT_TRUE(layout->per_column);
     EXPECT_FALSE(layout->per_row);

@@ -303,7 +303,7 @@ TEST(PaletteFormat, RandomFloatsAreRuledOutAfterOneRow) {
   std::vector<double> ms;
   for (int round = 0; round < 5; ++round) {
     const auto start = std::chrono::steady_clock::now();
-    EXPECT_FALSE(format::palette_layout(data, DType::kFloat32, rows, cols, UINT64_MAX));
+    EXPECT_FALSE(format::palette_layout(data, DType::kFloat32, rows, cols, UINT64_MAX, UINT64_MAX));
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(ms.begin(), ms.end());

@@ -205,11 +205,10 @@ TEST(SparseGaps, WriterStoresTheSmallestLayoutAndPassesReportItsSize) {
       // What the prune passes report: the bytes the default writer stores, a packed palette
       // when strictly smaller, coded indices when smaller than that or, with no packed
       // palette, by a fifth (docs/format.md).
-      uint64_t stored = best;
-      if (auto p = format::palette_layout(bytes.data(), dtype, c.rows, c.cols, best, false))
-        stored = rt::palette_parts(*p, dtype_size(dtype)).total;
-      const uint64_t coded_limit = stored < best ? stored : best - best / 5;
-      if (auto p = format::palette_layout(bytes.data(), dtype, c.rows, c.cols, coded_limit, true))
+      uint64_t stored = best, coded_limit = best - best / 5;
+      if (auto p = format::palette_layout(bytes.data(), dtype, c.rows, c.cols, best, 0))
+        stored = coded_limit = rt::palette_parts(*p, dtype_size(dtype)).total;
+      if (auto p = format::palette_layout(bytes.data(), dtype, c.rows, c.cols, coded_limit, coded_limit))
         stored = rt::palette_parts(*p, dtype_size(dtype)).total;
       for (size_t i = 0; i < g.tensor_capacity(); ++i) {
         const ir::Tensor& w = g.tensor(static_cast<ir::TensorId>(i));

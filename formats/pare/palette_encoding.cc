@@ -280,8 +280,9 @@ std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, 
 }
 
 std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols,
-                                              uint64_t limit, bool huffman) {
+                                              uint64_t limit, uint64_t coded_limit) {
   if (!palette_dtype(dtype) || rows <= 0 || cols <= 0) return std::nullopt;
+  const bool huffman = coded_limit > 0;
   const size_t element_bytes = dtype_size(dtype);
   // The packed candidates in order, then the coded ones: ties go to the earlier. A row (a
   // column) past 256 values rules out the one table too.
@@ -301,6 +302,7 @@ std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, 
     fitting.emplace_back(packed, std::move(counts));
   }
   if (!huffman) return best;
+  if (!best) best_size = std::min(limit, coded_limit);
   std::vector<uint8_t> lengths;
   for (const auto& [packed, counts] : fitting) {
     const rt::PaletteView coded = with_huffman(packed, counts, &lengths);

@@ -17,15 +17,16 @@ enum class PaletteTables { kPerRow, kPerColumn, kPerTensor };
 
 // The smallest palette layout of the row-major matrix `data` [rows, cols] of `dtype`
 // (metadata only: rows, cols, bits, entries, per_row, per_column, dtype, coding, stream_bits,
-// row_bytes) when its data size is below `limit`; nullopt when there is none (the dtype is
-// not float32 or int8, no kind of table holds at most 256 values, or no layout is below
-// `limit`). Candidates in order: packed indices with tables per row, per column, one table;
-// then (with `huffman`) the same tables with entropy-coded indices; a later one wins only
-// when strictly smaller. Counting stops at the first row (column, tensor) past 256 values or
-// once the size reaches `limit`, so a matrix of random or trained floats costs about one row
-// and one column.
+// row_bytes); nullopt when there is none (the dtype is not float32 or int8, no kind of table
+// holds at most 256 values, or no layout qualifies). Packed indices with tables per row, per
+// column, one table qualify below `limit`; entropy-coded indices with the same tables below the
+// best packed layout or, when none qualifies, below `coded_limit` (0: no coding; the writer
+// asks coded indices to save a fifth over a dense or sparse weight, docs/format.md). A later
+// candidate wins only when strictly smaller. Counting stops at the first row (column, tensor)
+// past 256 values or once the size reaches `limit`, so a matrix of random or trained floats
+// costs about one row and one column.
 std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, int64_t rows, int64_t cols,
-                                              uint64_t limit, bool huffman = true);
+                                              uint64_t limit, uint64_t coded_limit);
 
 // The layout with the tables and coding asked for; nullopt when a table needs more than 256
 // entries.

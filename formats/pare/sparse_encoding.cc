@@ -212,15 +212,6 @@ EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, in
 
 namespace {
 
-// The smallest palette layout of a constant, when it is below `limit` bytes.
-std::optional<rt::PaletteView> smaller_palette(const ir::Tensor& t, uint64_t limit, bool huffman) {
-  if (!t.is_constant() || t.shape.rank() < 2) return std::nullopt;
-  const int64_t elements = t.shape.num_elements();
-  const int64_t rows = t.shape.dims[0].value;
-  if (elements == 0 || rows == 0) return std::nullopt;
-  return palette_layout(t.data->bytes.data(), t.dtype, rows, elements / rows, limit, huffman);
-}
-
 uint64_t sparse_bytes(const ir::Tensor& t, const std::optional<rt::SparseView>& layout) {
   return layout ? rt::sparse_parts(*layout, dtype_size(t.dtype)).total : t.data->bytes.size();
 }
@@ -232,11 +223,12 @@ uint64_t sparse_bytes(const ir::Tensor& t, const std::optional<rt::SparseView>& 
 // which a few percent of file (plain int8 weights: 5-8%) does not pay for. A packed palette
 // is expanded at prepare anyway unless a LUT kernel runs it.
 std::optional<rt::PaletteView> chosen_palette(const ir::Tensor& t, uint64_t other_bytes, bool huffman) {
-  const std::optional<rt::PaletteView> packed = smaller_palette(t, other_bytes, false);
-  if (!huffman) return packed;
-  const uint64_t limit = packed ? rt::palette_parts(*packed, dtype_size(t.dtype)).total : other_bytes - other_bytes / 5;
-  const std::optional<rt::PaletteView> coded = smaller_palette(t, limit, true);
-  return coded ? coded : packed;
+  if (!t.is_constant() || t.shape.rank() < 2) return std::nullopt;
+  const int64_t elements = t.shape.num_elements();
+  const int64_t rows = t.shape.dims[0].value;
+  if (elements == 0 || rows == 0) return std::nullopt;
+  return palette_layout(t.data->bytes.data(), t.dtype, rows, elements / rows, other_bytes,
+                        huffman ? other_bytes - other_bytes / 5 : 0);
 }
 
 }  // namespace
@@ -256,11 +248,15 @@ EncodedConstant encode_constant(const ir::Tensor& t, bool gaps, bool palettes, b
   return build(Matrix{t.data->bytes.data(), dtype_size(t.dtype), layout->rows, layout->cols}, *layout);
 }
 
-uint64_t stored_bytes(const ir::Tensor& t) {
-  if (!t.data) return 0;
-  const uint64_t sparse = sparse_bytes(t, smallest_layout(t, true));
-  const std::optional<rt::PaletteView> p = chosen_palette(t, sparse, true);
-  return p ? rt::palette_parts(*p, dtype_size(t.dtype)).total : sparse;
+StoredSize stored_size(const ir::Tensor& t) {
+  if (!t.data) return {};
+  const std::optional<rt::SparseView> layout = smallest_layout(t, true);
+  const uint64_t sparse = sparse_bytes(t, layout);
+  if (const std::optional<rt::PaletteView> p = chosen_palette(t, sparse, true))
+    return {Encoding::kPalette, rt::palette_parts(*p, dtype_size(t.dtype)).total};
+  return {layout ? Encoding::kSparse : Encoding::kDense, sparse};
 }
+
+uint64_t stored_bytes(const ir::Tensor& t) { return stored_size(t).bytes; }
 
 }  // namespace pare::format

@@ -29,8 +29,13 @@ struct EncodedConstant {
 // with packed indices only, without `huffman`).
 EncodedConstant encode_constant(const ir::Tensor& t, bool gaps = true, bool palettes = true, bool huffman = true);
 
-// The data size the writer stores for a constant by default: its dense bytes or
-// encode_constant's.
+// The encoding and data size the writer stores for a constant by default: its dense bytes
+// or encode_constant's (without encoding the bytes).
+struct StoredSize {
+  Encoding encoding = Encoding::kDense;
+  uint64_t bytes = 0;
+};
+StoredSize stored_size(const ir::Tensor& t);
 uint64_t stored_bytes(const ir::Tensor& t);
 
 // Sparse layouts of one constant, for tests that need a given one: the encoding of
