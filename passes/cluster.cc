@@ -1,6 +1,6 @@
 // cluster: k-means weight clustering of the constant weights of Conv, Gemm and MatMul
-// (docs/compression.md). Each table (a stored row with per=channel, or the whole tensor)
-// keeps at most 2^bits distinct float values, so that the .pare writer can store k-bit
+// (docs/compression.md). Each table (an output channel with per=channel, or the whole
+// tensor) keeps at most 2^bits distinct float values, so that the .pare writer can store k-bit
 // indices into a palette. Weights stay dense float32 tensors.
 //
 // 1. Choose the layers as prune does (prune_layers.h): the first conv, depthwise convs,
@@ -25,7 +25,6 @@
 #include <cstring>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -83,17 +82,8 @@ Options read_options(const PassOptions& options, bool has_calibration) {
   o.data_weighting = weighting == "data";
   o.weighting_reason = options.has("weighting") ? "weighting=" + weighting + " asked for"
                                                 : "weighting=none by default: plain weight error";
-  const std::string update = options.get("update", has_calibration ? "obs" : "none");
-  if (update != "obs" && update != "none") bad_option("update", update, "expected obs or none");
-  if (update == "obs" && !has_calibration)
-    throw_invalid("cluster: option update=obs needs calibration data (pare compress --calib FILE)");
-  o.update = update == "obs";
-  o.update_reason = options.has("update") ? "update=" + update + " asked for"
-                    : has_calibration     ? "update=obs by default: calibration data given"
-                                          : "update=none by default: no calibration data (--calib)";
-  std::stringstream list(options.get("exclude", ""));
-  for (std::string name; std::getline(list, name, ',');)
-    if (!name.empty()) o.exclude.insert(name);
+  o.update = obs_update_option(options, has_calibration, "cluster", o.update_reason);
+  o.exclude = name_list_option(options, "exclude");
   return o;
 }
 
@@ -119,7 +109,7 @@ std::vector<float> element_weights(const PruneLayer& l, const std::vector<std::v
 
 // Clusters the matrix `values` ([rows, cols], flat: one table per row, or one for all) in
 // place; returns the most distinct values of a table.
-int cluster_tensor(std::vector<float>& values, const std::vector<float>& weights, int64_t stored_rows,
+int cluster_tensor(std::vector<float>& values, const std::vector<float>& weights, int64_t rows,
                    const Options& o, bool keep_zero, size_t layer) {
   KmeansOptions k;
   k.k = 1 << o.bits;
@@ -129,10 +119,10 @@ int cluster_tensor(std::vector<float>& values, const std::vector<float>& weights
     k.seed = table_seed(o.seed, layer, 0);
     return kmeans_1d(values, weights, k);
   }
-  const size_t cols = values.size() / static_cast<size_t>(stored_rows);
+  const size_t cols = values.size() / static_cast<size_t>(rows);
   int most = 0;
   std::vector<float> row, row_weights;
-  for (int64_t r = 0; r < stored_rows; ++r) {
+  for (int64_t r = 0; r < rows; ++r) {
     const auto begin = values.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(r) * cols);
     row.assign(begin, begin + static_cast<std::ptrdiff_t>(cols));
     if (!weights.empty())
@@ -176,7 +166,6 @@ double nearest(const std::vector<float>& palette, double v) {
 // Rows whose system is singular keep their entries.
 void refit_entries(std::vector<double>& q, const std::vector<double>& target, const std::vector<double>& h,
                    int64_t rows, int64_t n, bool keep_zero) {
-  std::vector<double> ht(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows; ++r) {
     double* qr = &q[static_cast<size_t>(r * n)];
     const double* tr = &target[static_cast<size_t>(r * n)];
@@ -218,9 +207,10 @@ void refit_entries(std::vector<double>& q, const std::vector<double>& target, co
 // update=obs on l.matrix ([rows, cols], the conv groups' rows sharing gram.h[g]): each group
 // refitted to the original model's output (gram.cross), k-means palettes of the refitted
 // weights, then the OBS sweep rounding every weight to its table's nearest entry (the zeros
-// of `zero_mask` to 0). False (l.matrix unchanged) when H cannot be factored.
+// of `zero_mask` to 0; keep_zero: it has any). False (l.matrix unchanged) when H cannot be
+// factored.
 bool cluster_with_update(PruneLayer& l, const LayerGram& gram, const std::vector<float>& weights,
-                         const std::vector<char>& zero_mask, const Options& o, size_t layer) {
+                         const std::vector<char>& zero_mask, bool keep_zero, const Options& o, size_t layer) {
   const int64_t n = l.cols, groups = gram.groups, rows = l.rows / groups;
   if (gram.cols != n || l.rows % groups != 0) return false;
   std::vector<ObsFactor> factors(static_cast<size_t>(groups));
@@ -236,7 +226,6 @@ bool cluster_with_update(PruneLayer& l, const LayerGram& gram, const std::vector
   // The palettes: k-means of the refitted weights (pruned zeros exact zeros).
   std::vector<float> refitted(w.size());
   for (size_t i = 0; i < w.size(); ++i) refitted[i] = zero_mask[i] ? 0.f : static_cast<float>(w[i]);
-  const bool keep_zero = std::find(zero_mask.begin(), zero_mask.end(), 1) != zero_mask.end();
   cluster_tensor(refitted, weights, l.rows, o, keep_zero, layer);
   const std::vector<std::vector<float>> palettes = palettes_of(refitted, l.rows, o.per_channel);
   for (int64_t g = 0; g < groups; ++g) {
@@ -325,7 +314,7 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
     if (o.update && no_update.empty()) {
       std::vector<float> kmeans_only = before;
       cluster_tensor(kmeans_only, weights, l.rows, o, keep_zero, k);
-      if (cluster_with_update(l, gram, weights, zero_mask, o, k)) {
+      if (cluster_with_update(l, gram, weights, zero_mask, keep_zero, o, k)) {
         obs = true;
         ++updated;
         r.decision += "; obs rounding on " + std::to_string(gram.samples) + " input rows: output error " +

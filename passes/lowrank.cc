@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -78,9 +77,7 @@ Options read_options(const PassOptions& options, bool has_calibration) {
     bad_option("min_saving", options.get("min_saving", ""), "expected a fraction in [0, 1)");
   o.multiple = options.get_int("multiple", o.multiple);
   if (o.multiple < 1) bad_option("multiple", options.get("multiple", ""), "expected an integer >= 1");
-  std::stringstream list(options.get("exclude", ""));
-  for (std::string name; std::getline(list, name, ',');)
-    if (!name.empty()) o.exclude.insert(name);
+  o.exclude = name_list_option(options, "exclude");
   return o;
 }
 

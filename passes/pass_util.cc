@@ -1,8 +1,32 @@
 #include "passes/pass_util.h"
 
+#include "ir/status.h"
+
 #include <memory>
+#include <sstream>
 
 namespace pare::passes {
+
+std::set<std::string> name_list_option(const PassOptions& options, const std::string& key) {
+  std::set<std::string> names;
+  std::stringstream list(options.get(key, ""));
+  for (std::string name; std::getline(list, name, ',');)
+    if (!name.empty()) names.insert(name);
+  return names;
+}
+
+bool obs_update_option(const PassOptions& options, bool has_calibration, const std::string& pass,
+                       std::string& reason) {
+  const std::string update = options.get("update", has_calibration ? "obs" : "none");
+  if (update != "obs" && update != "none")
+    throw_invalid(pass + ": option update=" + update + " is invalid: expected obs or none");
+  if (update == "obs" && !has_calibration)
+    throw_invalid(pass + ": option update=obs needs calibration data (pare compress --calib FILE)");
+  reason = options.has("update") ? "update=" + update + " asked for"
+           : has_calibration     ? "update=obs by default: calibration data given"
+                                 : "update=none by default: no calibration data (--calib)";
+  return update == "obs";
+}
 
 void add_note(PassContext& ctx, const std::string& pass, std::string note) {
   if (ctx.reports.empty() || ctx.reports.back().pass != pass) {

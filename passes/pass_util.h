@@ -1,6 +1,7 @@
 // Small utilities shared by the pass implementations in passes/.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,16 @@ namespace pare::passes {
 // Appends a human-readable note to the report of the pass being run. run_pipeline
 // pushes that report before the pass starts; a pass called on its own gets one here.
 void add_note(PassContext& ctx, const std::string& pass, std::string note);
+
+// The node names of a comma-separated option such as exclude=a,b (empty names dropped).
+std::set<std::string> name_list_option(const PassOptions& options, const std::string& key);
+
+// The update=obs|none option of prune and cluster: obs (the OBS refit on calibration data) by
+// default when there is calibration data, else none. Another value, or obs without calibration
+// data, is an error naming the pass and the option. Returns whether obs runs; `reason` says
+// which and why, for the report.
+bool obs_update_option(const PassOptions& options, bool has_calibration, const std::string& pass,
+                       std::string& reason);
 
 // `base` if no tensor has that name yet, else `base` + "_1", "_2", ...
 std::string unique_tensor_name(const ir::Graph& graph, const std::string& base);

@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,17 +73,8 @@ Options read_options(const PassOptions& options, bool has_calibration) {
   o.sensitivity = schedule == "sensitivity";
   o.min_params = options.get_int("min_params", o.min_params);
   if (o.min_params < 0) bad_option("min_params", options.get("min_params", ""), "expected a count >= 0");
-  const std::string update = options.get("update", has_calibration ? "obs" : "none");
-  if (update != "obs" && update != "none") bad_option("update", update, "expected obs or none");
-  if (update == "obs" && !has_calibration)
-    throw_invalid("prune: option update=obs needs calibration data (pare compress --calib FILE)");
-  o.update = update == "obs";
-  o.update_reason = options.has("update") ? "update=" + update + " asked for"
-                    : has_calibration     ? "update=obs by default: calibration data given"
-                                          : "update=none by default: no calibration data (--calib)";
-  std::stringstream list(options.get("exclude", ""));
-  for (std::string name; std::getline(list, name, ',');)
-    if (!name.empty()) o.exclude.insert(name);
+  o.update = obs_update_option(options, has_calibration, "prune", o.update_reason);
+  o.exclude = name_list_option(options, "exclude");
   return o;
 }
 

@@ -21,7 +21,6 @@
 #include <cmath>
 #include <numeric>
 #include <set>
-#include <sstream>
 
 #include "passes/canonical.h"
 #include "passes/channel_groups.h"
@@ -57,9 +56,7 @@ Options read_options(const PassOptions& options, bool has_calibration) {
   o.multiple = options.get_int("multiple", o.multiple);
   if (o.multiple < 1)
     throw_invalid("prune_channels: option 'multiple' must be at least 1, not '" + options.get("multiple", "") + "'");
-  std::stringstream list(options.get("exclude", ""));
-  for (std::string name; std::getline(list, name, ',');)
-    if (!name.empty()) o.exclude.insert(name);
+  o.exclude = name_list_option(options, "exclude");
   const std::string update = options.get("update", has_calibration ? "lsq" : "none");
   if (update != "lsq" && update != "none")
     throw_invalid("prune_channels: option 'update' must be lsq or none, not '" + update + "'");

@@ -18,7 +18,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -64,9 +63,7 @@ Options read_options(const PassOptions& options) {
   const std::string c = options.get("constants", "int8");
   if (c != "int8" && c != "float") throw_invalid("quantize: constants must be int8 or float, not '" + c + "'");
   o.int8_constants = c == "int8";
-  std::stringstream list(options.get("exclude", ""));
-  for (std::string name; std::getline(list, name, ',');)
-    if (!name.empty()) o.exclude.insert(name);
+  o.exclude = name_list_option(options, "exclude");
   return o;
 }
 
