@@ -34,6 +34,7 @@
 // "..._expanded". Where the kernel runs is decided at prepare (lutgemm_pays).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -191,5 +192,23 @@ void f32_lutgemm_ref__scalar(const PaletteView& w, bool transposed, const float*
 void q8_lutgemm_ref__scalar(const PaletteView& w, const int32_t* bias, int32_t a_zero_point,
                             const Requant* rq, size_t m, const uint8_t* a, size_t a_stride,
                             int32_t c_zero_point, int32_t lo, int32_t hi, uint8_t* c);
+
+// The f32 kernels' common ends: a tile's `rows` x `cols` reduced sums written to Y at (i0, j0)
+// with the bias added and clamped; and the walk over tiles of MR x NR.
+template <size_t MR, size_t NR>
+inline void f32_lut_store_tile(const F32LutArgs& args, const float (&sums)[MR][NR], size_t i0, size_t rows,
+                               size_t j0, size_t cols) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < cols; ++c) {
+      const float sum = args.w->bias[j0 + c] + sums[r][c];
+      args.y[(i0 + r) * args.y_stride + j0 + c] = std::min(std::max(sum, args.min), args.max);
+    }
+}
+
+template <size_t MR, size_t NR, typename Tile>
+inline void f32_lut_tiles(const F32LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1, Tile tile) {
+  for (size_t i = m0; i < m1; i += MR)
+    for (size_t j = n0; j < n1; j += NR) tile(args, i, std::min(MR, m1 - i), j, std::min(NR, n1 - j));
+}
 
 }  // namespace pare::rt::kernels

@@ -88,18 +88,13 @@ PARE_LUT_NO_MEMSET void f32_tile(const F32LutArgs& args, size_t i0, size_t rows,
   for (size_t r = 0; r < kMR; ++r)
     PARE_LUT_UNROLL
     for (size_t c = 0; c < kNR; ++c) sums[r][c] = hsum(acc[r][c]);
-  for (size_t r = 0; r < rows; ++r)
-    for (size_t c = 0; c < cols; ++c) {
-      const float sum = w.bias[j0 + c] + sums[r][c];
-      args.y[(i0 + r) * args.y_stride + j0 + c] = std::min(std::max(sum, args.min), args.max);
-    }
+  f32_lut_store_tile(args, sums, i0, rows, j0, cols);
 }
 
 }  // namespace
 
 void f32_lutgemm_4x2__avx2(const F32LutArgs& args, size_t m0, size_t m1, size_t n0, size_t n1) {
-  for (size_t i = m0; i < m1; i += kMR)
-    for (size_t j = n0; j < n1; j += kNR) f32_tile(args, i, std::min(kMR, m1 - i), j, std::min(kNR, n1 - j));
+  f32_lut_tiles<kMR, kNR>(args, m0, m1, n0, n1, f32_tile);
 }
 
 }  // namespace pare::rt::kernels
