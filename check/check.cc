@@ -165,9 +165,12 @@ CheckResult run_check(const CheckOptions& o) {
 
   ir::Graph teacher = load_teacher(o.teacher);
   require_file(o.student, "student model");
-  ir::Graph student = format::read_graph(o.student);
   auto student_model = rt::Model::load_file(o.student);
-  if (!student_model.is_ok()) throw_invalid(o.student + ": " + student_model.status().message());
+  if (!student_model.is_ok()) {
+    const std::string& msg = student_model.status().message();
+    throw_invalid(msg.find(o.student) != std::string::npos ? msg : o.student + ": " + msg);
+  }
+  ir::Graph student = format::read_graph(*student_model.value(), o.student);
   name_unnamed_tensors(teacher);
   name_unnamed_tensors(student);
   r.teacher_bytes = file_bytes(o.teacher);

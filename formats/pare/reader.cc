@@ -32,7 +32,10 @@ ir::Graph read_graph(const std::string& path) {
     const std::string& msg = loaded.status().message();
     throw Error(Status::kInvalidInput, msg.find(path) != std::string::npos ? msg : q(path) + ": " + msg);
   }
-  const rt::Model& m = *loaded.value();
+  return read_graph(*loaded.value(), path);
+}
+
+ir::Graph read_graph(const rt::Model& m, const std::string& path) {
   auto bad = [&](const std::string& msg) { throw Error(Status::kInvalidInput, q(path) + ": " + msg); };
 
   ir::Graph g;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ir/graph.h"
+#include "runtime/model.h"
 
 namespace pare::format {
 
@@ -17,5 +18,7 @@ namespace pare::format {
 // report_summary). Throws pare::Error(kInvalidInput) naming the file when it does not load
 // or holds something the IR cannot represent (an op type the IR does not know).
 ir::Graph read_graph(const std::string& path);
+// The same from a model already loaded from `path` (named in messages).
+ir::Graph read_graph(const rt::Model& m, const std::string& path);
 
 }  // namespace pare::format
