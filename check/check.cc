@@ -41,6 +41,8 @@ void name_unnamed_tensors(ir::Graph& g) {
     }
 }
 
+}  // namespace
+
 ir::Graph load_teacher(const std::string& path) {
   require_file(path, "teacher model");
   if (!has_suffix(path, ".onnx")) return format::read_graph(path);
@@ -62,6 +64,8 @@ std::vector<int64_t> single_input(const ir::Graph& g, const std::string& path) {
   if (g.outputs.empty()) throw_invalid(path + ": the model has no outputs");
   return t.shape.sizes();
 }
+
+namespace {
 
 std::string dims_str(const std::vector<int64_t>& d) {
   std::string s = "[";
@@ -104,6 +108,26 @@ std::vector<int64_t> read_labels(const std::string& path, int64_t rows) {
     out[i] = a.type == npy::ElemType::kInt64 ? a.as<int64_t>()[i] : a.as<int32_t>()[i];
   return out;
 }
+
+}  // namespace
+
+CheckData read_check_data(const std::string& data, const std::string& labels, const std::vector<int64_t>& input,
+                          int64_t limit) {
+  CheckData d;
+  int64_t rows = 0;
+  d.rows = read_data(data, input, &rows);
+  if (!labels.empty()) d.labels = read_labels(labels, rows);
+  if (limit > 0 && limit < rows) {
+    d.rows.resize(d.rows.size() / static_cast<size_t>(rows) * static_cast<size_t>(limit));
+    if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
+    rows = limit;
+  }
+  if (rows == 0) throw_invalid(data + " has no rows");
+  d.count = rows;
+  return d;
+}
+
+namespace {
 
 // A watched tensor's elements as float: 8-bit data dequantized with its scale and zero point.
 void read_float(const ir::Tensor& t, const void* data, std::vector<float>& out) {
@@ -152,17 +176,6 @@ int64_t file_bytes(const std::string& path) {
 }  // namespace
 
 CheckResult run_check(const CheckOptions& o) {
-  if (!(o.temperature > 0) || !std::isfinite(o.temperature))
-    throw_invalid("--temperature must be a positive number");
-  CheckResult r;
-  r.teacher = o.teacher;
-  r.student = o.student;
-  r.data = o.data;
-  r.labels = o.labels;
-  r.has_labels = !o.labels.empty();
-  r.temperature = o.temperature;
-  r.budgets = o.budgets;
-
   ir::Graph teacher = load_teacher(o.teacher);
   require_file(o.student, "student model");
   auto student_model = rt::Model::load_file(o.student);
@@ -170,11 +183,32 @@ CheckResult run_check(const CheckOptions& o) {
     const std::string& msg = student_model.status().message();
     throw_invalid(msg.find(o.student) != std::string::npos ? msg : o.student + ": " + msg);
   }
-  ir::Graph student = format::read_graph(*student_model.value(), o.student);
-  name_unnamed_tensors(teacher);
-  name_unnamed_tensors(student);
+  const std::vector<int64_t> input = single_input(teacher, o.teacher);
+  const CheckData data = read_check_data(o.data, o.labels, input, o.limit);
+  CheckResult r = run_check(teacher, *student_model.value(), data, o);
   r.teacher_bytes = file_bytes(o.teacher);
   r.student_bytes = file_bytes(o.student);
+  return r;
+}
+
+CheckResult run_check(const ir::Graph& teacher_graph, const rt::Model& student_model, const CheckData& data,
+                      const CheckOptions& o) {
+  if (!(o.temperature > 0) || !std::isfinite(o.temperature))
+    throw_invalid("--temperature must be a positive number");
+  CheckResult r;
+  r.teacher = o.teacher;
+  r.student = o.student;
+  r.data = o.data;
+  r.labels = o.labels;
+  r.has_labels = !data.labels.empty();
+  r.temperature = o.temperature;
+  r.budgets = o.budgets;
+  r.margin = o.margin;
+
+  ir::Graph teacher = teacher_graph;
+  ir::Graph student = format::read_graph(student_model, o.student);
+  name_unnamed_tensors(teacher);
+  name_unnamed_tensors(student);
 
   const std::vector<int64_t> input = single_input(teacher, o.teacher);
   if (single_input(student, o.student) != input)
@@ -185,13 +219,7 @@ CheckResult run_check(const CheckOptions& o) {
   if (!t_out.shape.is_static() || t_out.shape != s_out.shape)
     throw_invalid("the first outputs differ in shape: " + t_out.shape.str() + " in " + o.teacher + ", " +
                   s_out.shape.str() + " in " + o.student);
-
-  int64_t rows = 0;
-  const std::vector<float> data = read_data(o.data, input, &rows);
-  std::vector<int64_t> labels;
-  if (r.has_labels) labels = read_labels(o.labels, rows);
-  if (o.limit > 0 && o.limit < rows) rows = o.limit;
-  if (rows == 0) throw_invalid(o.data + " has no rows");
+  const int64_t rows = data.count;
   r.samples = rows;
 
   const std::vector<LayerAlignment> aligned = align_layers(teacher, student);
@@ -209,27 +237,18 @@ CheckResult run_check(const CheckOptions& o) {
   const size_t row_floats = t_run.input_bytes(0) / sizeof(float);
   const size_t classes = static_cast<size_t>(t_out.shape.num_elements());
   std::vector<ErrorSums> layer_sums(aligned.size());
-  ErrorSums output_sums;
+  OutputStats output;
   std::vector<float> t_logits, s_logits, t_buf, s_buf, permuted;
-  int64_t teacher_correct = 0, student_correct = 0, agree = 0;
-  double kl_sum = 0;
   for (int64_t row = 0; row < rows; ++row) {
-    const float* x = data.data() + static_cast<size_t>(row) * row_floats;
+    const float* x = data.rows.data() + static_cast<size_t>(row) * row_floats;
     std::memcpy(t_run.input_data(0), x, row_floats * sizeof(float));
     std::memcpy(s_run.input_data(0), x, row_floats * sizeof(float));
     t_run.run();
     s_run.run();
     read_float(t_out, t_run.watched(0), t_logits);
     read_float(s_out, s_run.watched(0), s_logits);
-    output_sums.add(t_logits.data(), s_logits.data(), classes);
-    kl_sum += softmax_kl(t_logits.data(), s_logits.data(), classes, o.temperature);
-    const size_t t_top = argmax(t_logits.data(), classes), s_top = argmax(s_logits.data(), classes);
-    agree += t_top == s_top;
-    if (r.has_labels) {
-      const int64_t label = labels[static_cast<size_t>(row)];
-      teacher_correct += static_cast<int64_t>(t_top) == label;
-      student_correct += static_cast<int64_t>(s_top) == label;
-    }
+    output.add(t_logits.data(), s_logits.data(), classes, o.temperature,
+               r.has_labels ? data.labels[static_cast<size_t>(row)] : -1);
     for (size_t k = 0; k < aligned.size(); ++k) {
       const LayerAlignment& a = aligned[k];
       if (a.teacher_tensor == ir::kNoTensor) continue;
@@ -248,20 +267,10 @@ CheckResult run_check(const CheckOptions& o) {
       layer_sums[k].add(t_buf.data(), s_buf.data(), t_buf.size());
     }
   }
-
-  const double n = static_cast<double>(rows);
-  r.agreement = 100.0 * static_cast<double>(agree) / n;
-  r.kl = kl_sum / n;
-  r.cosine = output_sums.cosine();
-  r.snr_db = output_sums.snr_db();
-  if (r.has_labels) {
-    r.teacher_top1 = 100.0 * static_cast<double>(teacher_correct) / n;
-    r.student_top1 = 100.0 * static_cast<double>(student_correct) / n;
-    r.top1_drop = r.teacher_top1 - r.student_top1;
-  }
+  output.finish(r);
 
   std::map<std::string, format::LayerWeights> weights;
-  for (format::LayerWeights& w : format::layer_weights(*student_model.value())) weights.emplace(w.name, w);
+  for (format::LayerWeights& w : format::layer_weights(student_model)) weights.emplace(w.name, w);
   for (size_t k = 0; k < aligned.size(); ++k) {
     const LayerAlignment& a = aligned[k];
     const ir::Node& node = student.node(a.student_node);
@@ -293,16 +302,19 @@ void evaluate_budgets(CheckResult& r) {
   for (Budget& b : r.budgets) {
     if (b.name == "max-top1-drop") {
       b.value = r.top1_drop;
-      b.met = b.value <= b.limit;
+      b.se = r.top1_drop_se;
     } else if (b.name == "min-agreement") {
       b.value = r.agreement / 100.0;
-      b.met = b.value >= b.limit;
+      b.se = r.agreement_se / 100.0;
     } else if (b.name == "max-kl") {
       b.value = r.kl;
-      b.met = b.value <= b.limit;
+      b.se = r.kl_se;
     } else {
       throw_internal("unknown budget '" + b.name + "'");
     }
+    const bool at_least = b.name == "min-agreement";
+    b.bound = at_least ? b.value - r.margin * b.se : b.value + r.margin * b.se;
+    b.met = at_least ? b.bound >= b.limit : b.bound <= b.limit;
     r.budgets_met = r.budgets_met && b.met;
   }
 }

@@ -258,10 +258,12 @@ void row(std::string& s, const std::string& name, const std::string& value) {
 std::string render_html(const CheckResult& r) {
   const bool pass = r.budgets_met;
   std::string s = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  s += fmt::format("<title>pare check: {} \u2014 {}</title>\n", pass ? "PASS" : "FAIL", esc(r.student));
+  const char* tool = r.backoff ? "pare compress" : "pare check";
+  s += fmt::format("<title>{}: {} \u2014 {}</title>\n", tool, pass ? "PASS" : "FAIL", esc(r.student));
   s += fmt::format("<style>\n{}</style>\n</head>\n<body>\n", kStyle);
-  s += fmt::format("<h1>pare check <span class=\"verdict {}\">{}</span></h1>\n", pass ? "pass" : "fail",
+  s += fmt::format("<h1>{} <span class=\"verdict {}\">{}</span></h1>\n", tool, pass ? "pass" : "fail",
                    pass ? "PASS" : "FAIL");
+  if (r.backoff) s += fmt::format("<p>{}.</p>\n", esc(r.backoff->outcome));
 
   size_t met = 0;
   for (const Budget& b : r.budgets) met += b.met;
@@ -269,13 +271,48 @@ std::string render_html(const CheckResult& r) {
   if (r.budgets.empty()) {
     s += "<p class=\"empty\">No budgets given: nothing can fail.</p>\n";
   } else {
-    s += fmt::format("<p>{} of {} budgets met.</p>\n<table class=\"budgets\">\n"
-                     "<tr><th>budget</th><th>limit</th><th>measured</th><th></th></tr>\n", met, r.budgets.size());
+    s += fmt::format("<p>{} of {} budgets met{}.</p>\n<table class=\"budgets\">\n"
+                     "<tr><th>budget</th><th>limit</th><th>measured</th><th>standard error</th><th>with margin</th>"
+                     "<th></th></tr>\n", met, r.budgets.size(),
+                     r.margin > 0 ? fmt::format(" (each with a margin of {} standard errors)", general(r.margin)) : "");
     for (const Budget& b : r.budgets)
       s += fmt::format("<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
-                       "<td class=\"{}\">{}</td></tr>\n", esc(b.name), general(b.limit), general(b.value),
+                       "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"{}\">{}</td></tr>\n",
+                       esc(b.name), general(b.limit), general(b.value), general(b.se), general(b.bound),
                        b.met ? "met" : "not-met", b.met ? "met" : "NOT MET");
     s += "</table>\n";
+  }
+  if (r.backoff) {
+    const BackoffSummary& b = *r.backoff;
+    s += "<h2>Back-off</h2>\n<table class=\"backoff\">\n";
+    row(s, "pipeline given", "<code>" + esc(b.pipeline_given) + "</code>");
+    row(s, "its file", fmt::format("{} bytes", grouped(b.bytes_given)));
+    std::string given;
+    for (const Budget& g : b.budgets_given)
+      given += fmt::format("{}<code>{}</code> {} ({})", given.empty() ? "" : ", ", esc(g.name), general(g.value),
+                           g.met ? "met" : "NOT MET");
+    if (!given.empty()) row(s, "its budgets", given);
+    row(s, "pipeline run", "<code>" + esc(b.pipeline_run) + "</code>");
+    row(s, "search", fmt::format("{} round(s), {} full builds checked, {} proxy builds, {} s", b.rounds, b.builds,
+                                 b.proxies, num(b.seconds, 1)));
+    s += "</table>\n";
+    if (b.relaxations.empty()) {
+      s += "<p class=\"empty\">Nothing relaxed.</p>\n";
+    } else {
+      int64_t total = 0;
+      for (const RelaxationStep& x : b.relaxations) total += x.bytes;
+      s += fmt::format("<p>{} relaxations kept, {} bytes by the proxy builds. Ranked by the proxy's KL gain per "
+                       "byte: the mean KL(teacher \u2016 student) on a subset of the check data with the layer "
+                       "relaxed alone.</p>\n", b.relaxations.size(), grouped(total));
+      s += "<div class=\"scroll\"><table class=\"relaxations\">\n<tr><th>round</th><th>rank</th><th>layer</th>"
+           "<th>from</th><th>to</th><th>proxy KL before</th><th>alone</th><th>bytes</th></tr>\n";
+      for (const RelaxationStep& x : b.relaxations)
+        s += fmt::format("<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code>{}</code></td><td>{}</td>"
+                         "<td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+                         x.round, x.rank, esc(x.layer), esc(x.from), esc(x.to), general(x.proxy_kl_before),
+                         general(x.proxy_kl_after), grouped(x.bytes));
+      s += "</table></div>\n";
+    }
   }
 
   s += "<h2>Models</h2>\n<table class=\"models\">\n";
@@ -352,8 +389,10 @@ std::string render_html(const CheckResult& r) {
   if (r.layers.empty()) {
     s += "<p class=\"empty\">No layers.</p>\n";
   } else {
-    s += "<div class=\"scroll\"><table class=\"layers\">\n<tr><th>#</th><th>node</th><th>op</th><th>encoding</th><th>stored bytes</th>"
-         "<th>dense bytes</th><th>SNR (dB)</th><th>cosine</th><th>aligned with</th></tr>\n";
+    const bool relaxed = r.backoff.has_value();
+    s += fmt::format("<div class=\"scroll\"><table class=\"layers\">\n<tr><th>#</th><th>node</th><th>op</th>"
+                     "<th>encoding</th><th>stored bytes</th><th>dense bytes</th><th>SNR (dB)</th><th>cosine</th>"
+                     "<th>aligned with</th>{}</tr>\n", relaxed ? "<th>back-off</th>" : "");
     for (size_t i = 0; i < r.layers.size(); ++i) {
       const LayerError& l = r.layers[i];
       const bool is_worst = std::find(worst.begin(), worst.end(), i) != worst.end();
@@ -361,14 +400,14 @@ std::string render_html(const CheckResult& r) {
       const std::string aligned = l.aligned ? "<code>" + esc(l.teacher_tensor) + "</code>"
                                             : "not aligned: " + esc(l.why_not_aligned);
       s += fmt::format("<tr{}><td class=\"n\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}"
-                       "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+                       "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td>{}</tr>\n",
                        cls, i + 1, esc(l.node), esc(l.op), has_weight(l) ? esc(encoding_name(l)) : "",
                        bytes_cell(l.bytes_stored), bytes_cell(l.bytes_dense), l.aligned ? num(l.snr_db, 2) : "",
-                       l.aligned ? num(l.cosine, 5) : "", aligned);
+                       l.aligned ? num(l.cosine, 5) : "", aligned, relaxed ? "<td>" + esc(l.relaxed) + "</td>" : "");
     }
     s += "</table></div>\n";
   }
-  s += fmt::format("<p class=\"note\">pare check report, schema version {}.</p>\n</body>\n</html>\n", r.schema_version);
+  s += fmt::format("<p class=\"note\">{} report, schema version {}.</p>\n</body>\n</html>\n", tool, r.schema_version);
   return s;
 }
 

@@ -65,8 +65,63 @@ void ErrorSums::add(const float* teacher, const float* student, size_t n) {
   ++samples_;
 }
 
+void ErrorSums::merge(const ErrorSums& o) {
+  signal_ += o.signal_;
+  noise_ += o.noise_;
+  cosine_sum_ += o.cosine_sum_;
+  samples_ += o.samples_;
+}
+
 double ErrorSums::snr_db() const { return check::snr_db(signal_, noise_); }
 
 double ErrorSums::cosine() const { return samples_ ? cosine_sum_ / static_cast<double>(samples_) : 0; }
+
+void OutputStats::add(const float* teacher, const float* student, size_t n, double temperature, int64_t label) {
+  sums_.add(teacher, student, n);
+  const double kl = softmax_kl(teacher, student, n, temperature);
+  kl_sum_ += kl;
+  kl_squares_ += kl * kl;
+  const size_t t_top = argmax(teacher, n), s_top = argmax(student, n);
+  agree_ += t_top == s_top;
+  if (label >= 0) {
+    const bool t_right = static_cast<int64_t>(t_top) == label, s_right = static_cast<int64_t>(s_top) == label;
+    teacher_correct_ += t_right;
+    student_correct_ += s_right;
+    only_teacher_ += t_right && !s_right;
+    only_student_ += s_right && !t_right;
+  }
+  ++samples_;
+}
+
+void OutputStats::merge(const OutputStats& o) {
+  sums_.merge(o.sums_);
+  samples_ += o.samples_;
+  agree_ += o.agree_;
+  teacher_correct_ += o.teacher_correct_;
+  student_correct_ += o.student_correct_;
+  only_teacher_ += o.only_teacher_;
+  only_student_ += o.only_student_;
+  kl_sum_ += o.kl_sum_;
+  kl_squares_ += o.kl_squares_;
+}
+
+void OutputStats::finish(CheckResult& r) const {
+  const double n = static_cast<double>(std::max<int64_t>(samples_, 1));
+  const double a = static_cast<double>(agree_) / n;
+  r.agreement = 100.0 * a;
+  r.agreement_se = 100.0 * std::sqrt(a * (1 - a) / n);
+  r.kl = kl_sum_ / n;
+  r.kl_se = std::sqrt(std::max(0.0, kl_squares_ / n - r.kl * r.kl) / n);
+  r.cosine = sums_.cosine();
+  r.snr_db = sums_.snr_db();
+  if (!r.has_labels) return;
+  r.teacher_top1 = 100.0 * static_cast<double>(teacher_correct_) / n;
+  r.student_top1 = 100.0 * static_cast<double>(student_correct_) / n;
+  r.top1_drop = r.teacher_top1 - r.student_top1;
+  // Per sample d = teacher right - student right, in {-1, 0, 1}: the mean's standard error.
+  const double mean = r.top1_drop / 100.0;
+  const double squares = static_cast<double>(only_teacher_ + only_student_) / n;
+  r.top1_drop_se = 100.0 * std::sqrt(std::max(0.0, squares - mean * mean) / n);
+}
 
 }  // namespace pare::check

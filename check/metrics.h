@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "check/check_result.h"
+
 namespace pare::check {
 
 // SNRs are capped to +-kSnrCapDb: equal tensors (no noise) report kSnrCapDb, and JSON has
@@ -28,12 +30,32 @@ double softmax_kl(const float* teacher, const float* student, size_t n, double t
 class ErrorSums {
  public:
   void add(const float* teacher, const float* student, size_t n);
+  void merge(const ErrorSums& other);
   double snr_db() const;
   double cosine() const;  // 0 before any sample
 
  private:
   double signal_ = 0, noise_ = 0, cosine_sum_ = 0;
   int64_t samples_ = 0;
+};
+
+// The whole-model metrics over many samples: top-1 (with labels), agreement, KL, cosine and
+// SNR of the outputs, and the standard errors of the first three.
+class OutputStats {
+ public:
+  // `label` < 0: no label.
+  void add(const float* teacher, const float* student, size_t n, double temperature, int64_t label);
+  // Fills r's whole-model metrics and standard errors (has_labels decides the top-1 ones).
+  void finish(CheckResult& r) const;
+  // Adds another's samples (the sums of two halves of the data).
+  void merge(const OutputStats& other);
+  int64_t samples() const { return samples_; }
+
+ private:
+  ErrorSums sums_;
+  int64_t samples_ = 0, agree_ = 0, teacher_correct_ = 0, student_correct_ = 0;
+  int64_t only_teacher_ = 0, only_student_ = 0;  // samples only one of the two gets right
+  double kl_sum_ = 0, kl_squares_ = 0;
 };
 
 }  // namespace pare::check

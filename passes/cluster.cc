@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -46,6 +47,7 @@ struct Options {
   KmeansInit init = KmeansInit::kPlusPlus;
   uint64_t seed = 0;
   std::set<std::string> exclude;
+  std::map<std::string, double> layer_bits;  // per-layer bits instead of `bits`
   int64_t min_params = 1024;
   bool data_weighting = false;
   std::string weighting_reason;  // for the report
@@ -84,6 +86,10 @@ Options read_options(const PassOptions& options, bool has_calibration) {
                                                 : "weighting=none by default: plain weight error";
   o.update = obs_update_option(options, has_calibration, "cluster", o.update_reason);
   o.exclude = name_list_option(options, "exclude");
+  o.layer_bits = layer_value_option(options, "layer_bits", "cluster");
+  for (const auto& [name, b] : o.layer_bits)
+    if (b != static_cast<int>(b) || b < 2 || b > 8)
+      bad_option("layer_bits", options.get("layer_bits", ""), "the bits of '" + name + "' must be 2 to 8");
   return o;
 }
 
@@ -288,6 +294,8 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
       reports.push_back(std::move(r));
       continue;
     }
+    Options lo = o;  // this layer's options: layer_bits= overrides bits=
+    if (auto b = o.layer_bits.find(l.name); b != o.layer_bits.end()) lo.bits = static_cast<int>(b->second);
     l.matrix = weight_matrix(graph.tensor(l.weight), l);
     const std::vector<float> before = l.matrix;
     std::vector<float> weights;
@@ -313,8 +321,8 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
     bool obs = false;
     if (o.update && no_update.empty()) {
       std::vector<float> kmeans_only = before;
-      cluster_tensor(kmeans_only, weights, l.rows, o, keep_zero, k);
-      if (cluster_with_update(l, gram, weights, zero_mask, keep_zero, o, k)) {
+      cluster_tensor(kmeans_only, weights, l.rows, lo, keep_zero, k);
+      if (cluster_with_update(l, gram, weights, zero_mask, keep_zero, lo, k)) {
         obs = true;
         ++updated;
         r.decision += "; obs rounding on " + std::to_string(gram.samples) + " input rows: output error " +
@@ -325,7 +333,7 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
       }
     }
     if (!obs) {
-      cluster_tensor(l.matrix, weights, l.rows, o, keep_zero, k);
+      cluster_tensor(l.matrix, weights, l.rows, lo, keep_zero, k);
       if (o.update) r.decision += "; k-means alone (no obs rounding: " + no_update + ")";
     }
     for (const auto& p : palettes_of(l.matrix, l.rows, o.per_channel))
@@ -333,7 +341,8 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
     r.relative_error = relative_error(l.matrix, before.data());
     cluster_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (keep_zero) r.decision += "; exact zeros kept";
-    r.bits = o.bits;
+    r.bits = lo.bits;
+    if (lo.bits != o.bits) r.decision += "; " + std::to_string(lo.bits) + " bits (layer_bits=)";
     r.per = o.per_channel ? "channel" : "tensor";
     r.tables = o.per_channel ? l.rows : 1;
     graph.tensor(l.weight).data = weight_buffer(l, l.matrix);

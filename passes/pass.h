@@ -120,9 +120,22 @@ struct PassOptions {
   bool has(const std::string& key) const { return values.count(key) != 0; }
 };
 
+// An 8-bit activation's quantization, as quantize chose it.
+struct ActivationQuant {
+  float scale = 1.f;
+  int64_t zero_point = 0;
+};
+
 struct PassContext {
   uint64_t seed = 0;
   bool verify_each = false;  // run ir::verify after every pass (tests, debug builds)
+  // false: skip what only feeds the report (quantize's per-layer SQNR run); quant_layers then
+  // lists the int8 layers with a NaN SQNR.
+  bool measure = true;
+  // Activation quantization by float tensor name. quantize stores what it calibrates here,
+  // and when every tensor it quantizes has an entry (and bias_correction is off) takes them
+  // instead of calibrating: back-off's proxies of one build share its calibration.
+  std::map<std::string, ActivationQuant>* activation_quant = nullptr;
   std::vector<PassReport> reports;
   std::function<void(const std::string& what, double fraction)> progress;  // may be empty
   const CalibrationData* calibration = nullptr;  // may be null: data-driven passes then refuse
@@ -161,6 +174,8 @@ Status infer_and_fold(ir::Graph& graph);
 // Runs infer_and_fold, then each pass in order. A failure names the pass, the node (by
 // source name, when the pass knows it) and the pipeline.
 Status run_pipeline(ir::Graph& graph, const std::string& pipeline, PassContext& ctx);
+// The same for a parsed pipeline (items built in code; their names need not be pipeline text).
+Status run_pipeline(ir::Graph& graph, const std::vector<PipelineItem>& items, PassContext& ctx);
 
 // Bytes the .pare writer stores for the constants (weights) of the live graph: dense, or
 // the smallest sparse layout where that is smaller.

@@ -284,6 +284,11 @@ Status run_pipeline(ir::Graph& graph, const std::string& pipeline, PassContext& 
   } catch (const Error& e) {
     return e.status();
   }
+  return run_pipeline(graph, items, ctx);
+}
+
+Status run_pipeline(ir::Graph& graph, const std::vector<PipelineItem>& items, PassContext& ctx) {
+  const std::string pipeline = print_pipeline(items);
   Status folded = infer_and_fold(graph);
   if (!folded)
     return Status(folded.code(), "shape inference before pipeline '" + pipeline +

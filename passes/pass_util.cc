@@ -2,6 +2,8 @@
 
 #include "ir/status.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 
@@ -13,6 +15,21 @@ std::set<std::string> name_list_option(const PassOptions& options, const std::st
   for (std::string name; std::getline(list, name, ',');)
     if (!name.empty()) names.insert(name);
   return names;
+}
+
+std::map<std::string, double> layer_value_option(const PassOptions& options, const std::string& key,
+                                                 const std::string& pass) {
+  std::map<std::string, double> values;
+  for (const std::string& item : name_list_option(options, key)) {
+    const size_t colon = item.rfind(':');
+    char* end = nullptr;
+    const double v = colon == std::string::npos ? 0 : std::strtod(item.c_str() + colon + 1, &end);
+    if (colon == std::string::npos || colon == 0 || end == item.c_str() + colon + 1 || *end != '\0' || !std::isfinite(v))
+      throw_invalid(pass + ": option " + key + "=" + options.get(key, "") + " is invalid: '" + item +
+                    "' is not NODE:NUMBER");
+    values[item.substr(0, colon)] = v;
+  }
+  return values;
 }
 
 bool obs_update_option(const PassOptions& options, bool has_calibration, const std::string& pass,

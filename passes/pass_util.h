@@ -1,6 +1,7 @@
 // Small utilities shared by the pass implementations in passes/.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,6 +17,11 @@ void add_note(PassContext& ctx, const std::string& pass, std::string note);
 
 // The node names of a comma-separated option such as exclude=a,b (empty names dropped).
 std::set<std::string> name_list_option(const PassOptions& options, const std::string& key);
+
+// A per-layer option such as layer_bits=a:4,b:6: source node name -> number (the name is
+// what precedes the last ':'). A bad item is an error naming the pass, the option and the item.
+std::map<std::string, double> layer_value_option(const PassOptions& options, const std::string& key,
+                                                 const std::string& pass);
 
 // The update=obs|none option of prune and cluster: obs (the OBS refit on calibration data) by
 // default when there is calibration data, else none. Another value, or obs without calibration

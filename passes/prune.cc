@@ -20,6 +20,7 @@
 //    decision.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,6 +46,7 @@ struct Options {
   Pattern pattern = Pattern::kUnstructured;
   bool sensitivity = false;
   std::set<std::string> exclude;
+  std::map<std::string, double> layer_sparsity;  // per-layer caps on the chosen sparsity
   int64_t min_params = 1024;
   bool update = false;         // OBS update of the kept weights on calibration data
   std::string update_reason;   // why it runs or not, for the report
@@ -75,6 +77,12 @@ Options read_options(const PassOptions& options, bool has_calibration) {
   if (o.min_params < 0) bad_option("min_params", options.get("min_params", ""), "expected a count >= 0");
   o.update = obs_update_option(options, has_calibration, "prune", o.update_reason);
   o.exclude = name_list_option(options, "exclude");
+  o.layer_sparsity = layer_value_option(options, "layer_sparsity", "prune");
+  for (const auto& [name, cap] : o.layer_sparsity)
+    if (!(cap >= 0 && cap < 1))
+      bad_option("layer_sparsity", options.get("layer_sparsity", ""), "the cap of '" + name + "' must be in [0, 1)");
+    else if (cap == 0)
+      o.exclude.insert(name);
   return o;
 }
 
@@ -174,6 +182,13 @@ Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx)
 
   for (PruneLayer& l : all) l.zeros_before = count_zeros(graph.tensor(l.weight));
   choose_sparsities(pruned, o, graph, ctx);
+  for (PruneLayer* l : pruned) {
+    auto cap = o.layer_sparsity.find(l->name);
+    if (cap == o.layer_sparsity.end() || l->target <= cap->second) continue;
+    // 2:4 has no sparsity between 0 and 0.5.
+    l->target = l->two_of_four && cap->second < 0.5 ? 0.0 : cap->second;
+    l->decision += "; capped at " + format_number("%.3f", cap->second) + " (layer_sparsity=)";
+  }
   int64_t total = 0, zeros = 0;
   add_note(ctx, "prune", o.update_reason);
   // Clustered weights are pruned by magnitude: a refit would leave their palettes; the zero

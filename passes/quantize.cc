@@ -277,8 +277,33 @@ class Quantizer {
     return {set.begin(), set.end()};
   }
 
+  // The quantization of every tensor from ctx.activation_quant; false when one is missing.
+  bool take_cached() {
+    if (!ctx_.activation_quant || o_.bias_correction) return false;
+    for (TensorId t : tensors_)
+      if (!ctx_.activation_quant->count(g_.tensor(t).name)) return false;
+    for (TensorId t : tensors_) {
+      const ActivationQuant& a = ctx_.activation_quant->at(g_.tensor(t).name);
+      params_[t] = QParams{a.scale, a.zero_point};
+    }
+    return true;
+  }
+
   void calibrate() {
     tensors_ = quantized_tensors();
+    if (!take_cached()) observe();
+    // Concat's inputs take its output's quantization (its kernel copies bytes).
+    for (NodeId id : int8_)
+      if (g_.node(id).op == OpKind::kConcat)
+        for (TensorId t : g_.node(id).inputs) params_[t] = params_.at(g_.node(id).outputs[0]);
+    // Byte-copying ops keep their input's quantization, in graph order so chains agree.
+    for (NodeId id : g_.topological_order())
+      if (int8_.count(id) && keeps_input_quantization(g_.node(id).op))
+        params_[g_.node(id).outputs[0]] = params_.at(g_.node(id).inputs[0]);
+  }
+
+  // Runs the float graph over the calibration samples, one observer per tensor.
+  void observe() {
     std::vector<std::unique_ptr<calib::Observer>> observers;
     for (TensorId t : tensors_) observers.push_back(calib::make_observer(o_.calib, g_.tensor(t).name));
     // Bias correction needs the mean of each input channel of the weighted nodes.
@@ -309,15 +334,8 @@ class Quantizer {
       const calib::Range r = observers[k]->range(/*symmetric=*/false, 256);
       const calib::QuantParams p = calib::choose_quant_params(r, o_.signed_activations, false);
       params_[tensors_[k]] = QParams{p.scale, p.zero_point};
+      if (ctx_.activation_quant) (*ctx_.activation_quant)[g_.tensor(tensors_[k]).name] = {p.scale, p.zero_point};
     }
-    // Concat's inputs take its output's quantization (its kernel copies bytes).
-    for (NodeId id : int8_)
-      if (g_.node(id).op == OpKind::kConcat)
-        for (TensorId t : g_.node(id).inputs) params_[t] = params_.at(g_.node(id).outputs[0]);
-    // Byte-copying ops keep their input's quantization, in graph order so chains agree.
-    for (NodeId id : g_.topological_order())
-      if (int8_.count(id) && keeps_input_quantization(g_.node(id).op))
-        params_[g_.node(id).outputs[0]] = params_.at(g_.node(id).inputs[0]);
   }
 
   void accumulate_channel_sums(TensorId t, int axis, const float* v, size_t count) {
@@ -648,7 +666,18 @@ Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& c
   const ir::Graph float_graph = graph;  // unfused: every int8 output has a float twin here
   q.quantize();
   for (NodeId id : graph.topological_order()) ir::infer_node(graph, id);
-  measure_layers(float_graph, graph, q, ctx);
+  if (ctx.measure) {
+    measure_layers(float_graph, graph, q, ctx);
+  } else {
+    for (NodeId id : graph.topological_order())
+      if (q.int8_nodes().count(id) && q.float_of(graph.node(id).outputs[0]) != ir::kNoTensor) {
+        QuantLayerReport layer;
+        layer.node = graph.node(id).name;
+        layer.op = ir::op_name(graph.node(id).op);
+        layer.sqnr_db = std::numeric_limits<double>::quiet_NaN();
+        ctx.reports.back().quant_layers.push_back(std::move(layer));
+      }
+  }
   return Status::ok();
 }
 

@@ -21,6 +21,7 @@ const std::vector<PassInfo>& registry() {
         {"init", "kmeans++ or linear (evenly spaced between the extremes) (kmeans++)"},
         {"seed", "seed of the kmeans++ draws; results are the same on every machine (0)"},
         {"exclude", "source node names to keep dense, comma-separated (none)"},
+        {"layer_bits", "per-layer bits instead of bits= for the layers it clusters: NODE:B,... (none)"},
         {"min_params", "layers with fewer weights stay dense (1024)"},
         {"weighting", "data: each weight's error weighted by the mean square of its input on the calibration "
                       "data; none: plain weight error (none)"},
@@ -75,6 +76,7 @@ const std::vector<PassInfo>& registry() {
         {"schedule", "uniform (the scope's ranking) or sensitivity (per-layer sparsities from the "
                      "model output error on calibration data) (uniform)"},
         {"exclude", "source node names to keep dense, comma-separated (none)"},
+        {"layer_sparsity", "per-layer caps on the chosen sparsity: NODE:S,... (0 keeps the layer dense) (none)"},
         {"min_params", "layers with fewer weights stay dense (1024)"},
         {"update", "obs: choose the mask and refit the kept weights so each layer's output on the calibration "
                    "data changes least; none: magnitude only (obs with --calib, else none)"}},

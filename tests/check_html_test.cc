@@ -50,7 +50,10 @@ CheckResult sample_result() {
   r.has_labels = true;
   r.teacher_top1 = 91.2, r.student_top1 = 90.6, r.top1_drop = 0.6;
   r.agreement = 97.4, r.kl = 0.0123, r.cosine = 0.9987, r.snr_db = 24.5;
-  r.budgets = {{"max-top1-drop", 1.0, 0.6, true}, {"min-agreement", 99.0, 97.4, false}};
+  Budget drop, agreement;
+  drop.name = "max-top1-drop", drop.limit = 1.0, drop.value = 0.6, drop.met = true;
+  agreement.name = "min-agreement", agreement.limit = 0.99, agreement.value = 0.974, agreement.met = false;
+  r.budgets = {drop, agreement};
   r.budgets_met = false;
   for (int i = 0; i < 20; ++i) {
     LayerError l;
@@ -71,6 +74,28 @@ CheckResult sample_result() {
     }
     r.layers.push_back(l);
   }
+  return r;
+}
+
+// sample_result() as pare compress reports it: budgets met with a margin after back-off.
+CheckResult backoff_result() {
+  CheckResult r = sample_result();
+  r.margin = 1;
+  for (Budget& b : r.budgets) b.se = 0.2, b.bound = b.value + 0.2, b.met = true;
+  r.budgets_met = true;
+  BackoffSummary b;
+  b.outcome = "the budgets hold after 2 relaxations in 1 round";
+  b.pipeline_given = "cluster(bits=2),quantize";
+  b.pipeline_run = "cluster(bits=2,layer_bits=layer_4:3),quantize(exclude=" + std::string(kHostileName) + ")";
+  b.bytes_given = 150'000;
+  b.budgets_given = r.budgets;
+  b.budgets_given[0].value = 4.5, b.budgets_given[0].met = false;
+  b.relaxations = {{"layer_4", "bits", "2 bits", "3 bits", 1, 1, 0.05, 0.02, 4096},
+                   {kHostileName, "int8", "int8", "float32", 1, 2, 0.05, 0.04, 6000}};
+  b.rounds = 1, b.builds = 4, b.proxies = 12, b.seconds = 9.5;
+  r.backoff = b;
+  r.layers[4].relaxed = "palette >= 3 bits";
+  r.layers[3].relaxed = "float32";
   return r;
 }
 
@@ -114,6 +139,21 @@ TEST(CheckHtml, RendersVerdictBudgetsLayersAndCharts) {
   // Self-contained: the SVG namespace is the only URL.
   EXPECT_EQ(count(page, "http://") + count(page, "https://"), count(page, "http://www.w3.org/2000/svg"));
   EXPECT_EQ(count(page, "http://www.w3.org/2000/svg"), 2u);
+}
+
+TEST(CheckHtml, CompressPageShowsTheBackoff) {
+  const std::string page = render_html(backoff_result());
+  EXPECT_NE(page.find("<h1>pare compress <span class=\"verdict pass\">PASS</span></h1>"), std::string::npos);
+  EXPECT_NE(page.find("the budgets hold after 2 relaxations"), std::string::npos);
+  EXPECT_NE(page.find("<h2>Back-off</h2>"), std::string::npos);
+  EXPECT_NE(page.find("margin of 1 standard errors"), std::string::npos);
+  EXPECT_EQ(count(page, "<table class=\"relaxations\">"), 1u);
+  EXPECT_NE(page.find("<th>back-off</th>"), std::string::npos);
+  EXPECT_NE(page.find("<td>palette &gt;= 3 bits</td>"), std::string::npos);
+  EXPECT_EQ(page.find(kHostileName), std::string::npos);  // escaped in the pipeline and the table
+  EXPECT_EQ(count(page, "<svg "), 2u);
+  // pare check's page has no back-off column.
+  EXPECT_EQ(render_html(sample_result()).find("back-off"), std::string::npos);
 }
 
 TEST(CheckHtml, SameResultSameBytesAndWriteHtmlWritesThem) {
@@ -209,6 +249,7 @@ TEST(CheckHtml, RendersInHeadlessChromium) {
   TempDir tmp;
   const CheckResult r = sample_result();
   write_html(r, tmp.file("page.html"));
+  write_html(backoff_result(), tmp.file("compress.html"));
   const int code = run({"timeout", "60", chromium, "--headless", "--no-sandbox", "--disable-gpu",
                         "--enable-logging=stderr", "--v=0", "--user-data-dir=" + tmp.file("profile"),
                         "--screenshot=" + tmp.file("page.png"), "--window-size=1200,2000", "--dump-dom",
@@ -248,6 +289,20 @@ TEST(CheckHtml, RendersInHeadlessChromium) {
   stbi_image_free(pixels);
   EXPECT_GT(colours.size(), 50u);
   EXPECT_GT(reddish, 500u);  // the FAIL badge and the worst layers' bars
+
+  // pare compress's page: the verdict, the back-off table and both charts, no console error.
+  const int compress_code = run({"timeout", "60", chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                                 "--enable-logging=stderr", "--v=0", "--user-data-dir=" + tmp.file("profile2"),
+                                 "--dump-dom", "file://" + tmp.file("compress.html")},
+                                tmp.file("dom2.html"), tmp.file("stderr2.txt"));
+  const std::string dom2 = test::read_file(tmp.file("dom2.html")), err2 = test::read_file(tmp.file("stderr2.txt"));
+  ASSERT_EQ(compress_code, 0) << err2;
+  EXPECT_EQ(err2.find("CONSOLE"), std::string::npos) << err2;
+  EXPECT_NE(dom2.find("<span class=\"verdict pass\">PASS</span>"), std::string::npos);
+  EXPECT_NE(dom2.find("<h2>Back-off</h2>"), std::string::npos);
+  EXPECT_EQ(count(dom2, "<svg "), 2u);
+  EXPECT_EQ(count(dom2, "<rect class=\"snr-bar"), 19u);
+  EXPECT_EQ(dom2.find("<script"), std::string::npos);
 }
 
 }  // namespace

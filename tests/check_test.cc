@@ -11,6 +11,7 @@
 
 #include "calibration/npy.h"
 #include "check/align.h"
+#include "check/backoff.h"
 #include "check/metrics.h"
 #include "tests/support/test_util.h"
 
@@ -47,6 +48,66 @@ TEST(CheckMetrics, HandComputedValues) {
   sums.add(teacher, teacher, 2);  // signal 50, noise 1; mean of the two cosines
   EXPECT_NEAR(sums.snr_db(), 10 * std::log10(50.0), 1e-9);
   EXPECT_NEAR(sums.cosine(), (1 + 21 / (5 * std::sqrt(18.0))) / 2, 1e-9);
+}
+
+TEST(CheckMetrics, StandardErrorsOfTheEstimates) {
+  // 4 samples, 2 classes: both right, only the teacher right, only the student right, both wrong.
+  const float right[2] = {1, 0}, wrong[2] = {0, 1};
+  check::OutputStats stats;
+  stats.add(right, right, 2, 1, 0);
+  stats.add(right, wrong, 2, 1, 0);
+  stats.add(wrong, right, 2, 1, 0);
+  stats.add(wrong, wrong, 2, 1, 0);
+  check::CheckResult r;
+  r.has_labels = true;
+  stats.finish(r);
+  EXPECT_DOUBLE_EQ(r.top1_drop, 0);
+  // d = {0, 1, -1, 0}: mean 0, mean square 0.5, SE = sqrt(0.5 / 4).
+  EXPECT_NEAR(r.top1_drop_se, 100 * std::sqrt(0.5 / 4), 1e-9);
+  EXPECT_DOUBLE_EQ(r.agreement, 50);
+  EXPECT_NEAR(r.agreement_se, 100 * std::sqrt(0.25 / 4), 1e-9);
+  // The budget's bound is the value moved `margin` standard errors towards the limit.
+  r.margin = 2;
+  r.budgets = {{"max-top1-drop", 20, 0, 0, 0, true}, {"min-agreement", 0.3, 0, 0, 0, true}};
+  check::evaluate_budgets(r);
+  EXPECT_NEAR(r.budgets[0].bound, 2 * r.top1_drop_se, 1e-9);
+  EXPECT_FALSE(r.budgets[0].met);  // 0 + 2 * 35.4 > 20
+  EXPECT_NEAR(r.budgets[1].bound, 0.5 - 2 * 0.25, 1e-9);
+  EXPECT_FALSE(r.budgets[1].met);
+  // Two halves merged are the whole.
+  check::OutputStats a, b;
+  a.add(right, right, 2, 1, 0);
+  a.add(right, wrong, 2, 1, 0);
+  b.add(wrong, right, 2, 1, 0);
+  b.add(wrong, wrong, 2, 1, 0);
+  a.merge(b);
+  check::CheckResult m;
+  m.has_labels = true;
+  a.finish(m);
+  EXPECT_DOUBLE_EQ(m.top1_drop_se, r.top1_drop_se);
+  EXPECT_DOUBLE_EQ(m.kl, r.kl);
+}
+
+TEST(Backoff, PlansAreWrittenAsPassOptions) {
+  const std::vector<passes::PipelineItem> pipeline = passes::parse_pipeline(
+      "lowrank,cluster(bits=3,exclude=x),cluster(bits=2,min_params=20000),prune(sparsity=0.5),quantize,dce");
+  check::RelaxationPlan plan;
+  plan["a"].bits = 3;
+  plan["b"].bits = 4;
+  plan["c"].unclustered = true;
+  plan["d"].sparsity_cap = 0.25;
+  plan["e"].unfactorized = true;
+  plan["f"].float32 = true;
+  EXPECT_EQ(passes::print_pipeline(check::apply_plan(pipeline, plan)),
+            "lowrank(exclude=e),cluster(bits=3,exclude=x,c,layer_bits=b:4),"
+            "cluster(bits=2,min_params=20000,layer_bits=a:3,b:4,exclude=c),prune(sparsity=0.5,layer_sparsity=d:0.25),"
+            "quantize(exclude=f),dce");
+  EXPECT_EQ(check::describe_relaxation(plan["b"]), "palette >= 4 bits");
+  check::LayerRelaxation all;
+  all.unclustered = all.unfactorized = all.float32 = true;
+  all.sparsity_cap = 0;
+  EXPECT_EQ(check::describe_relaxation(all), "not clustered, not pruned, not factorized, float32");
+  EXPECT_EQ(check::describe_relaxation({}), "");
 }
 
 TEST(CheckMetrics, LayoutPermutations) {

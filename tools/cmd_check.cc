@@ -10,6 +10,7 @@
 #include "check/check_html.h"
 #include "check/check_json.h"
 #include "ir/status.h"
+#include "tools/budgets.h"
 #include "tools/common.h"
 
 namespace pare::cli {
@@ -18,43 +19,10 @@ namespace {
 
 struct CheckArgs {
   check::CheckOptions options;
-  double max_top1_drop = 0, min_agreement = 0, max_kl = 0;
+  BudgetFlags budgets;
   bool json = false;
   std::string html;  // --html: the report page, written after the check (exit 3 included)
 };
-
-// The budgets given, in command-line order.
-std::vector<check::Budget> budgets_given(CLI::App& cmd, const CheckArgs& args) {
-  std::vector<check::Budget> budgets;
-  for (const CLI::Option* opt : cmd.parse_order()) {
-    const std::string name = opt->get_name(false, true).substr(2);  // "--max-kl" -> "max-kl"
-    const double limit = name == "max-top1-drop" ? args.max_top1_drop
-                         : name == "min-agreement" ? args.min_agreement
-                         : name == "max-kl"        ? args.max_kl
-                                                   : NAN;
-    const bool seen = std::any_of(budgets.begin(), budgets.end(), [&](const check::Budget& b) { return b.name == name; });
-    if (!std::isnan(limit) && !seen) budgets.push_back({name, limit, 0, true});
-  }
-  return budgets;
-}
-
-void validate(const CheckArgs& args, const std::vector<check::Budget>& budgets) {
-  for (const check::Budget& b : budgets) {
-    if (!std::isfinite(b.limit)) throw_invalid(fmt::format("--{} must be a finite number", b.name));
-    if (b.name == "max-top1-drop" && args.options.labels.empty())
-      throw_invalid("--max-top1-drop needs --labels (top-1 accuracy is measured against labels)");
-    if (b.name == "min-agreement" && (b.limit < 0 || b.limit > 1))
-      throw_invalid(fmt::format("--min-agreement is a fraction in [0, 1] (0.99 for 99%), got {}", b.limit));
-    if (b.name == "max-kl" && b.limit < 0) throw_invalid("--max-kl must be at least 0 (nats)");
-  }
-}
-
-std::string budget_line(const check::Budget& b) {
-  const char* unit = b.name == "max-top1-drop" ? " points" : b.name == "max-kl" ? " nats" : "";
-  const char* op = b.name == "min-agreement" ? (b.met ? ">=" : "<") : (b.met ? "<=" : ">");
-  return fmt::format("{:<14} {:.4g}{} {} {:.4g}{}  {}", b.name, b.value, unit, op, b.limit, unit,
-                     b.met ? "ok" : "FAILED");
-}
 
 void print_text(const check::CheckResult& r) {
   std::vector<std::string> failed;
@@ -66,7 +34,7 @@ void print_text(const check::CheckResult& r) {
     fmt::print("check: PASS, every budget holds\n");
   else
     fmt::print("check: FAIL, budget not met: {}\n", fmt::join(failed, ", "));
-  for (const check::Budget& b : r.budgets) fmt::print("  {}\n", budget_line(b));
+  for (const check::Budget& b : r.budgets) fmt::print("  {}\n", budget_line(b, r.margin));
 
   fmt::print("\nteacher      {} ({} bytes)\n", r.teacher, r.teacher_bytes);
   fmt::print("student      {} ({} bytes)\n", r.student, r.student_bytes);
@@ -106,8 +74,7 @@ void print_text(const check::CheckResult& r) {
 }
 
 int run_check_command(CLI::App& cmd, CheckArgs& args) {
-  args.options.budgets = budgets_given(cmd, args);
-  validate(args, args.options.budgets);
+  args.options.budgets = budgets_given(cmd, args.budgets, !args.options.labels.empty());
   const check::CheckResult result = check::run_check(args.options);
   if (!args.html.empty()) check::write_html(result, args.html);
   if (args.json)
@@ -131,11 +98,7 @@ Command add_check_command(CLI::App& root) {
   cmd->add_option("--labels", args->options.labels, "Labels, int64 or int32, one per row (.npy)");
   cmd->add_option("--temperature", args->options.temperature, "Softmax temperature of the KL divergence")
       ->capture_default_str();
-  cmd->add_option("--max-top1-drop", args->max_top1_drop,
-                  "Budget: top-1 accuracy may drop at most this many points (needs --labels)");
-  cmd->add_option("--min-agreement", args->min_agreement,
-                  "Budget: the top-1 classes agree on at least this fraction of samples, in [0, 1] (0.99 = 99%)");
-  cmd->add_option("--max-kl", args->max_kl, "Budget: mean KL(teacher || student) at most this many nats");
+  add_budget_options(*cmd, args->budgets);
   cmd->add_option("--limit", args->options.limit, "Use only the first N rows of the data (0: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print one JSON object (docs/report.md) instead of text");

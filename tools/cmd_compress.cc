@@ -1,5 +1,8 @@
-// pare compress IN.onnx -o OUT.pare --calib DATA [--passes PIPELINE] [--report R.json]:
-// import, canonicalize, compress (int8 by default) with calibration data, write, report.
+// pare compress IN.onnx -o OUT.pare --calib DATA [--passes PIPELINE] [--report R.json]
+//   [--check-data X [--labels L] [budgets] [--on-fail error|backoff] [--html R.html]]:
+// import, canonicalize, compress (int8 by default) with calibration data, write, report; with
+// check data, check the student against the input model and hold it to the budgets, backing
+// off layer by layer until they hold (check/backoff.h).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -11,9 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include "calibration/dataset.h"
+#include "check/backoff.h"
+#include "check/check.h"
+#include "check/check_html.h"
+#include "check/check_json.h"
 #include "formats/pare/writer.h"
 #include "ir/status.h"
 #include "passes/pass.h"
+#include "runtime/model.h"
+#include "tools/budgets.h"
 #include "tools/common.h"
 
 namespace pare::cli {
@@ -23,6 +32,13 @@ namespace {
 // The default compression: canonicalize, then int8.
 constexpr const char* kCompressPipeline =
     "fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce,quantize,dce";
+
+// Without --passes, a budget asks for the smallest model that fits: back-off starts from this
+// aggressive preset (docs/ci.md): low rank where it saves weights, palettes of 3 bits, 2 bits
+// in layers of 20,000 weights and more, int8.
+constexpr const char* kSmallestPipeline =
+    "fold,fold_batchnorm,fuse_activation,remove_identity,lowrank,cluster(bits=3),"
+    "cluster(bits=2,min_params=20000),nhwc,dce,quantize,dce";
 
 struct CompressArgs {
   std::string input;
@@ -38,6 +54,13 @@ struct CompressArgs {
   bool quiet = false;
   size_t max_samples = 0;
   uint64_t seed = 0;
+  bool pipeline_given = false;
+  // Budgets.
+  std::string check_data, labels, html;
+  BudgetFlags budgets;
+  std::string on_fail;  // empty: backoff when a budget is given
+  double margin = 1;
+  double temperature = 1;
 };
 
 // The dataset as the passes see it: one float array per graph input and sample.
@@ -88,6 +111,12 @@ class Progress {
   void done() {
     if (shown_) fmt::print(stderr, "\r{:80}\r", "");
     shown_ = false;
+  }
+  // A line that stays (a back-off step), above the bar.
+  void line(const std::string& text) {
+    if (!tty_) return;
+    done();
+    fmt::print(stderr, "{}\n", text);
   }
 
  private:
@@ -208,8 +237,8 @@ void print_lowrank_report(const nlohmann::json& lowrank) {
   for (const auto& d : lowrank["decisions"]) fmt::print("    {}\n", d.get<std::string>());
 }
 
-nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pipeline, size_t onnx_bytes,
-                           size_t pare_bytes, size_t samples) {
+nlohmann::json report_json(const std::vector<passes::PassReport>& reports, const std::string& pipeline,
+                           size_t onnx_bytes, size_t pare_bytes, size_t samples) {
   nlohmann::json j;
   j["pipeline"] = pipeline;
   j["calibration_samples"] = samples;
@@ -218,15 +247,15 @@ nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pi
   j["size_ratio"] = onnx_bytes ? static_cast<double>(pare_bytes) / onnx_bytes : 0.0;
   nlohmann::json passes = nlohmann::json::array();
   nlohmann::json layers = nlohmann::json::array();
-  for (const passes::PassReport& r : ctx.reports) {
+  for (const passes::PassReport& r : reports) {
     passes.push_back({{"pass", r.pass}, {"ms", r.ms}, {"nodes_before", r.nodes_before},
                       {"nodes_after", r.nodes_after}, {"weight_bytes_before", r.weight_bytes_before},
                       {"weight_bytes_after", r.weight_bytes_after}, {"notes", r.notes}});
     for (const passes::QuantLayerReport& l : r.quant_layers) {
       nlohmann::json e = {{"node", l.node}, {"op", l.op}, {"tensor", l.tensor}, {"dtype", l.dtype},
                           {"scale", l.scale}, {"zero_point", l.zero_point}};
-      // JSON has no infinity: an exact layer reports null.
-      e["sqnr_db"] = std::isfinite(l.sqnr_db) ? nlohmann::json(l.sqnr_db) : nlohmann::json();
+      // JSON has no infinity: an exact layer reports null; not measured (NaN): no field.
+      if (!std::isnan(l.sqnr_db)) e["sqnr_db"] = std::isfinite(l.sqnr_db) ? nlohmann::json(l.sqnr_db) : nlohmann::json();
       layers.push_back(std::move(e));
     }
     if (r.channel_prune) j["prune_channels"] = prune_channels_json(r);
@@ -239,53 +268,13 @@ nlohmann::json report_json(const passes::PassContext& ctx, const std::string& pi
   return j;
 }
 
-int run_compress(const CompressArgs& args) {
-  const std::string pipeline = passes::print_pipeline(passes::parse_pipeline(args.pipeline));
-  ir::Graph graph = import_onnx(args.input, args.input_shapes);
-
-  calib::DatasetOptions data_options;
-  data_options.seed = args.seed;
-  data_options.max_samples = args.max_samples;
-  data_options.grayscale = args.grayscale;
-  data_options.layout = args.layout;
-  if (!args.resize.empty()) data_options.resize = args.resize;
-  if (!args.mean.empty()) data_options.mean = parse_floats(args.mean, "--mean");
-  if (!args.std.empty()) data_options.std = parse_floats(args.std, "--std");
-  std::vector<calib::InputSpec> inputs;
-  for (ir::TensorId t : graph.inputs) {
-    const ir::Tensor& in = graph.tensor(t);
-    if (!in.shape.is_static())
-      throw_invalid(fmt::format("input '{}' has shape {}: fix it with --input-shape {}:...", in.name,
-                                in.shape.str(), in.name));
-    inputs.push_back({in.name, in.shape.sizes(), in.dtype == ir::DType::kFloat32});
-  }
-  const std::unique_ptr<calib::Dataset> dataset = calib::open_dataset(args.calib, inputs, data_options);
-  DatasetSource source(*dataset);
-
-  Progress progress(args.quiet);
-  passes::PassContext ctx;
-  ctx.seed = args.seed;
-  ctx.calibration = &source;
-  ctx.progress = [&progress](const std::string& what, double fraction) { progress.update(what, fraction); };
-  Status st = passes::run_pipeline(graph, pipeline, ctx);
-  progress.done();
-  if (!st.is_ok()) throw Error(st.code(), st.message());
-  const std::vector<uint8_t> bytes =
-      serialize_checked(graph, args.input, args.output, pipeline, !args.keep_names, /*prepare=*/true);
-
-  std::ifstream onnx(args.input, std::ios::binary | std::ios::ate);
-  const size_t onnx_bytes = onnx ? static_cast<size_t>(onnx.tellg()) : 0;
-  const nlohmann::json report = report_json(ctx, pipeline, onnx_bytes, bytes.size(), dataset->size());
-  format::write_file_atomic(args.output, bytes.data(), bytes.size());
-  if (!args.report.empty()) {
-    const std::string text = report.dump(2) + "\n";
-    format::write_file_atomic(args.report, text.data(), text.size());
-  }
-
-  fmt::print("wrote {} from {} ({} calibration samples)\n", args.output, base_name(args.input), dataset->size());
-  fmt::print("  pipeline     {}\n", pipeline);
-  fmt::print("  file         {} bytes ({:.3f}x the ONNX file's {} bytes)\n", bytes.size(),
-             onnx_bytes ? static_cast<double>(bytes.size()) / onnx_bytes : 0.0, onnx_bytes);
+void print_report(const nlohmann::json& report, const std::string& output, const std::string& input,
+                  size_t samples) {
+  const size_t bytes = report["pare_bytes"].get<size_t>(), onnx_bytes = report["onnx_bytes"].get<size_t>();
+  fmt::print("wrote {} from {} ({} calibration samples)\n", output, base_name(input), samples);
+  fmt::print("  pipeline     {}\n", report["pipeline"].get<std::string>());
+  fmt::print("  file         {} bytes ({:.3f}x the ONNX file's {} bytes)\n", bytes,
+             onnx_bytes ? static_cast<double>(bytes) / onnx_bytes : 0.0, onnx_bytes);
   if (report.contains("prune_channels")) {
     const nlohmann::json& p = report["prune_channels"];
     const auto before = p["macs_before"].get<int64_t>(), after = p["macs_after"].get<int64_t>();
@@ -294,10 +283,13 @@ int run_compress(const CompressArgs& args) {
   }
   const nlohmann::json& layers = report["layers"];
   if (!layers.empty()) {
-    fmt::print("  int8 layers  {} (SQNR of each output vs float on the calibration data)\n", layers.size());
+    fmt::print("  int8 layers  {} (SQNR of each output vs float on the calibration data; with --check-data the "
+               "check's SNR against the input model instead)\n", layers.size());
     fmt::print("    {:<40} {:<18} {:>10} {:>4} {:>9}\n", "node", "op", "scale", "zp", "SQNR dB");
     for (const auto& l : layers) {
-      const std::string sqnr = l["sqnr_db"].is_null() ? "exact" : fmt::format("{:.1f}", l["sqnr_db"].get<double>());
+      const std::string sqnr = !l.contains("sqnr_db")   ? "-"
+                               : l["sqnr_db"].is_null() ? "exact"
+                                                        : fmt::format("{:.1f}", l["sqnr_db"].get<double>());
       std::string node = l["node"].get<std::string>();
       if (node.size() > 40) node = "..." + node.substr(node.size() - 37);
       fmt::print("    {:<40} {:<18} {:>10.3g} {:>4} {:>9}\n", node, l["op"].get<std::string>(),
@@ -307,7 +299,178 @@ int run_compress(const CompressArgs& args) {
   if (report.contains("prune")) print_prune_report(report["prune"]);
   if (report.contains("cluster")) print_cluster_report(report["cluster"]);
   if (report.contains("lowrank")) print_lowrank_report(report["lowrank"]);
-  return 0;
+}
+
+// The verdict, the budgets and what back-off relaxed.
+void print_check(const check::CheckResult& r) {
+  if (r.budgets.empty())
+    fmt::print("check: no budget given\n");
+  else
+    fmt::print("check: {}\n", r.budgets_met ? "PASS, every budget holds" : "FAIL, a budget is not met");
+  for (const check::Budget& b : r.budgets) fmt::print("  {}\n", budget_line(b, r.margin));
+  if (r.has_labels)
+    fmt::print("  top-1        teacher {:.2f}%  student {:.2f}%  drop {:.2f} points ({} check samples)\n",
+               r.teacher_top1, r.student_top1, r.top1_drop, r.samples);
+  fmt::print("  agreement    {:.2f}%   KL {:.5f} nats\n", r.agreement, r.kl);
+  if (!r.backoff) return;
+  const check::BackoffSummary& b = *r.backoff;
+  fmt::print("back-off: {}\n", b.outcome);
+  fmt::print("  given        {} ({} bytes)\n", b.pipeline_given, b.bytes_given);
+  fmt::print("  search       {} round(s), {} builds checked, {} proxy builds, {:.1f} s\n", b.rounds, b.builds,
+             b.proxies, b.seconds);
+  if (b.relaxations.empty()) return;
+  fmt::print("  relaxed      (round, rank by the proxy's KL gain per byte, layer, change, bytes)\n");
+  for (const check::RelaxationStep& x : b.relaxations)
+    fmt::print("    {:>2} {:>3}  {:<48} {} -> {}  {:+} bytes\n", x.round, x.rank, x.layer, x.from, x.to, x.bytes);
+}
+
+calib::DatasetOptions dataset_options(const CompressArgs& args) {
+  calib::DatasetOptions o;
+  o.seed = args.seed;
+  o.max_samples = args.max_samples;
+  o.grayscale = args.grayscale;
+  o.layout = args.layout;
+  if (!args.resize.empty()) o.resize = args.resize;
+  if (!args.mean.empty()) o.mean = parse_floats(args.mean, "--mean");
+  if (!args.std.empty()) o.std = parse_floats(args.std, "--std");
+  return o;
+}
+
+size_t file_size(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  return f ? static_cast<size_t>(f.tellg()) : 0;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  format::write_file_atomic(path, text.data(), text.size());
+}
+
+int run_compress(CLI::App& cmd, CompressArgs& args) {
+  const bool checked = !args.check_data.empty();
+  if (!checked)
+    for (const char* flag : {"--max-top1-drop", "--min-agreement", "--max-kl"})
+      if (cmd.count(flag) > 0) throw_invalid(fmt::format("{} needs --check-data (the inputs the student is checked on)", flag));
+  const std::vector<check::Budget> budgets = budgets_given(cmd, args.budgets, !args.labels.empty());
+  if (!checked) {
+    if (!args.labels.empty()) throw_invalid("--labels needs --check-data");
+    if (!args.html.empty()) throw_invalid("--html needs --check-data: the page compares the student with the input model");
+    if (!args.on_fail.empty()) throw_invalid("--on-fail needs a budget and --check-data");
+  }
+  if (!(args.margin >= 0) || !std::isfinite(args.margin)) throw_invalid("--margin must be a number >= 0 (standard errors)");
+  if (!args.on_fail.empty() && budgets.empty()) throw_invalid("--on-fail needs a budget (--max-top1-drop, --min-agreement or --max-kl)");
+  const std::string pipeline_text = args.pipeline_given || budgets.empty() ? args.pipeline : kSmallestPipeline;
+  const std::vector<passes::PipelineItem> items = passes::parse_pipeline(pipeline_text);
+  const std::string pipeline = passes::print_pipeline(items);
+  ir::Graph graph = import_onnx(args.input, args.input_shapes);
+
+  std::vector<calib::InputSpec> inputs;
+  for (ir::TensorId t : graph.inputs) {
+    const ir::Tensor& in = graph.tensor(t);
+    if (!in.shape.is_static())
+      throw_invalid(fmt::format("input '{}' has shape {}: fix it with --input-shape {}:...", in.name,
+                                in.shape.str(), in.name));
+    inputs.push_back({in.name, in.shape.sizes(), in.dtype == ir::DType::kFloat32});
+  }
+  const std::unique_ptr<calib::Dataset> dataset = calib::open_dataset(args.calib, inputs, dataset_options(args));
+  DatasetSource source(*dataset);
+  const size_t onnx_bytes = file_size(args.input);
+  Progress progress(args.quiet);
+
+  if (!checked) {
+    passes::PassContext ctx;
+    ctx.seed = args.seed;
+    ctx.calibration = &source;
+    ctx.progress = [&progress](const std::string& what, double fraction) { progress.update(what, fraction); };
+    Status st = passes::run_pipeline(graph, items, ctx);
+    progress.done();
+    if (!st.is_ok()) throw Error(st.code(), st.message());
+    const std::vector<uint8_t> bytes =
+        serialize_checked(graph, args.input, args.output, pipeline, !args.keep_names, /*prepare=*/true);
+    const nlohmann::json report = report_json(ctx.reports, pipeline, onnx_bytes, bytes.size(), dataset->size());
+    format::write_file_atomic(args.output, bytes.data(), bytes.size());
+    if (!args.report.empty()) write_text(args.report, report.dump(2) + "\n");
+    print_report(report, args.output, args.input, dataset->size());
+    return 0;
+  }
+
+  // The teacher: the input model in float, canonicalized as pare check reads it.
+  ir::Graph teacher = graph;
+  {
+    passes::PassContext ctx;
+    const Status st = passes::run_pipeline(teacher, passes::kCanonicalPipeline, ctx);
+    if (!st.is_ok()) throw Error(st.code(), args.input + ": " + st.message());
+  }
+  const check::CheckData data =
+      check::read_check_data(args.check_data, args.labels, check::single_input(teacher, args.input), 0);
+
+  check::BackoffInput in;
+  in.source = std::move(graph);
+  in.pipeline = items;
+  in.calibration = &source;
+  in.seed = args.seed;
+  in.teacher = teacher;
+  in.data = &data;
+  in.check.teacher = args.input;
+  in.check.student = args.output;
+  in.check.data = args.check_data;
+  in.check.labels = args.labels;
+  in.check.temperature = args.temperature;
+  in.check.budgets = budgets;
+  in.check.margin = args.margin;
+  in.search = !budgets.empty() && args.on_fail != "error";
+  in.serialize = [&](ir::Graph& g, const std::string& p) {
+    return serialize_checked(g, args.input, args.output, p, !args.keep_names, /*prepare=*/false);
+  };
+  in.progress = [&progress](const std::string& what, double fraction) { progress.update(what, fraction); };
+  in.log = [&progress](const std::string& line) { progress.line(line); };
+  check::BackoffResult result = check::compress_within_budget(in);
+  progress.done();
+
+  // The report: the full check of the student (per-layer errors), what back-off did.
+  std::shared_ptr<const rt::Model> model;
+  {
+    auto loaded = rt::Model::load_buffer(result.student.bytes.data(), result.student.bytes.size(), args.output);
+    if (!loaded.is_ok()) throw_internal("the student would not load: " + loaded.status().message());
+    model = loaded.value();
+  }
+  check::CheckResult r = check::run_check(teacher, *model, data, in.check);
+  r.teacher_bytes = static_cast<int64_t>(onnx_bytes);
+  r.student_bytes = static_cast<int64_t>(result.student.bytes.size());
+  for (check::LayerError& l : r.layers)
+    if (auto it = result.plan.find(l.node); it != result.plan.end()) l.relaxed = check::describe_relaxation(it->second);
+  if (!budgets.empty()) {
+    check::BackoffSummary b;
+    b.outcome = result.outcome;
+    b.pipeline_given = pipeline;
+    b.pipeline_run = result.student.pipeline;
+    b.bytes_given = result.first_bytes;
+    b.budgets_given = result.first_budgets;
+    b.relaxations = result.relaxations;
+    b.rounds = result.rounds;
+    b.builds = static_cast<int>(result.trials.size());
+    b.proxies = result.proxies;
+    b.seconds = result.seconds;
+    r.backoff = std::move(b);
+  }
+  const bool met = r.budgets_met;
+  nlohmann::json report = report_json(result.student.reports, result.student.pipeline, onnx_bytes,
+                                      result.student.bytes.size(), dataset->size());
+  report["written"] = met;
+  report["check"] = check::check_json(r);
+  if (met) {
+    make_interpreter(model, args.output, 1);  // prepared once, as every written file is
+    format::write_file_atomic(args.output, result.student.bytes.data(), result.student.bytes.size());
+  }
+  if (!args.report.empty()) write_text(args.report, report.dump(2) + "\n");
+  if (!args.html.empty()) check::write_html(r, args.html);
+  if (met) {
+    print_report(report, args.output, args.input, dataset->size());
+  } else {
+    fmt::print("{} not written: the budgets do not hold ({} bytes would have been written)\n", args.output,
+               result.student.bytes.size());
+  }
+  print_check(r);
+  return met ? 0 : 3;
 }
 
 }  // namespace
@@ -324,8 +487,26 @@ Command add_compress_command(CLI::App& root) {
                   "Calibration data: .npy (samples x input shape), .npz (an array per input), or a "
                   "folder of PNG/JPEG images")
       ->required();
-  cmd->add_option("--passes", args->pipeline, "The pass pipeline to run")->capture_default_str();
-  cmd->add_option("--report", args->report, "Write the per-layer report as JSON to this file");
+  cmd->add_option("--passes", args->pipeline,
+                  fmt::format("The pass pipeline to run; without it a budget starts from the smallest preset, {}",
+                              kSmallestPipeline))
+      ->capture_default_str();
+  cmd->add_option("--report", args->report, "Write the per-layer report as JSON to this file (docs/report.md)");
+  cmd->add_option("--check-data", args->check_data,
+                  "Check the student against the input model (float) on these inputs (.npy, one row per sample; "
+                  "not the calibration data)");
+  cmd->add_option("--labels", args->labels, "Labels of the check data, int64 or int32 (.npy)");
+  add_budget_options(*cmd, args->budgets);
+  cmd->add_option("--on-fail", args->on_fail,
+                  "When a budget fails: error (exit 3, nothing written) or backoff (relax layers until the budgets "
+                  "hold; the default)")
+      ->check(CLI::IsMember({"error", "backoff"}));
+  cmd->add_option("--margin", args->margin,
+                  "Standard errors of the check data's estimate kept between each measured value and its limit")
+      ->capture_default_str();
+  cmd->add_option("--temperature", args->temperature, "Softmax temperature of the KL budget and proxy")
+      ->capture_default_str();
+  cmd->add_option("--html", args->html, "Write the check and back-off report as one self-contained HTML page");
   cmd->add_option("--input-shape", args->input_shapes,
                   "Fix the shape of an input with symbolic dims: NAME:1x3x224x224 (repeatable)")
       ->allow_extra_args(false);
@@ -339,7 +520,12 @@ Command add_compress_command(CLI::App& root) {
   cmd->add_flag("--quiet", args->quiet, "No progress bar (there is none either when stderr is not a terminal)");
   cmd->add_flag("--keep-tensor-names", args->keep_names,
                 "Keep the names of internal tensors in the file (left out by default to save space)");
-  return {cmd, [args] { return run_compress(*args); }};
+  cmd->footer("Exit codes: 0 written (every budget holds), 3 a budget fails (nothing written), 2 bad input, "
+              "1 internal error.");
+  return {cmd, [cmd, args] {
+            args->pipeline_given = cmd->count("--passes") > 0;
+            return run_compress(*cmd, *args);
+          }};
 }
 
 }  // namespace pare::cli

@@ -210,6 +210,30 @@ TEST(Cluster, RejectsBadOptions) {
   }
 }
 
+TEST(Cluster, LayerBitsOverrideBitsForTheNamedLayers) {
+  PassContext ctx;
+  const ir::Graph g = run_ok(mlp().g, "cluster(bits=2,min_params=0,layer_bits=fc2:5,head:3)", &ctx);
+  EXPECT_LE(most_distinct<float>(weight_of(g, "fc1"), Tables::kRows), 4u);
+  EXPECT_GT(most_distinct<float>(weight_of(g, "fc2"), Tables::kColumns), 4u);
+  EXPECT_LE(most_distinct<float>(weight_of(g, "fc2"), Tables::kColumns), 32u);
+  EXPECT_LE(most_distinct<float>(weight_of(g, "head"), Tables::kColumns), 8u);
+  EXPECT_EQ(layer(ctx, "fc1")->bits, 2);
+  EXPECT_EQ(layer(ctx, "fc2")->bits, 5);
+  EXPECT_NE(layer(ctx, "fc2")->decision.find("layer_bits"), std::string::npos) << layer(ctx, "fc2")->decision;
+  // A layer the pass leaves dense stays dense whatever layer_bits says.
+  PassContext ctx2;
+  run_ok(cnn().g, "cluster(bits=2,layer_bits=dw:4)", &ctx2);
+  EXPECT_EQ(layer(ctx2, "dw")->bits, 0);
+  for (const char* bad : {"cluster(layer_bits=fc1)", "cluster(layer_bits=fc1:9)", "cluster(layer_bits=fc1:x)",
+                          "cluster(layer_bits=:3)", "cluster(layer_bits=fc1:2.5)"}) {
+    ir::Graph m = mlp().g;
+    PassContext c;
+    const Status st = run_pipeline(m, bad, c);
+    EXPECT_EQ(st.code(), Status::kInvalidInput) << bad;
+    EXPECT_NE(st.message().find("layer_bits"), std::string::npos) << st.message();
+  }
+}
+
 TEST(Cluster, CliRejectsBadOptionsWithExit2) {
   test::TempDir dir;
   for (const char* option : {"bits=1", "bits=9", "per=row", "init=random"}) {

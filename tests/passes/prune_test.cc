@@ -105,6 +105,25 @@ TEST(Prune, LayerScopePrunesEveryLayerToTheTarget) {
   EXPECT_EQ(zeros(all, "head"), std::llround(0.7 * 32 * 16));
 }
 
+TEST(Prune, LayerSparsityCapsTheNamedLayers) {
+  PassContext ctx;
+  ir::Graph g = pruned(mlp(), "prune(sparsity=0.7,scope=layer,layer_sparsity=fc1:0.25,fc2:0)", &ctx);
+  EXPECT_EQ(zeros(g, "fc1"), std::llround(0.25 * 128 * 64));
+  EXPECT_EQ(zeros(g, "fc2"), 0);  // a cap of 0 keeps the layer dense
+  EXPECT_NE(layer(ctx, "fc1")->decision.find("layer_sparsity"), std::string::npos) << layer(ctx, "fc1")->decision;
+  EXPECT_NE(layer(ctx, "fc2")->decision.find("excluded"), std::string::npos) << layer(ctx, "fc2")->decision;
+  // A cap above the chosen sparsity changes nothing.
+  ir::Graph loose = pruned(mlp(), "prune(sparsity=0.5,scope=layer,layer_sparsity=fc1:0.9)");
+  EXPECT_EQ(zeros(loose, "fc1"), std::llround(0.5 * 128 * 64));
+  for (const char* bad : {"prune(layer_sparsity=fc1:1)", "prune(layer_sparsity=fc1:-0.1)", "prune(layer_sparsity=fc1)"}) {
+    ir::Graph m = mlp().g;
+    PassContext c;
+    const Status st = run_pipeline(m, bad, c);
+    EXPECT_EQ(st.code(), Status::kInvalidInput) << bad;
+    EXPECT_NE(st.message().find("layer_sparsity"), std::string::npos) << st.message();
+  }
+}
+
 TEST(Prune, GlobalScopeIsScaleFree) {
   // fc2's weights are 100x smaller: a raw magnitude ranking would zero all of them.
   Builder b = mlp(0.01f);
