@@ -1,20 +1,18 @@
 #include "check/backoff.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <limits>
-#include <numeric>
-#include <optional>
-#include <set>
-#include <atomic>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "check/metrics.h"
 #include "ir/status.h"
@@ -111,7 +109,7 @@ std::map<std::string, LayerState> layer_states(const std::vector<passes::PassRep
 // A candidate rung: the layer's next relaxation.
 struct Step {
   std::string layer, kind, from, to;
-  LayerRelaxation next;  // the layer's plan entry with the step taken
+  LayerRelaxation before, next;  // the layer's plan entry without and with the step
   double kl = 0;         // proxy with the step alone
   int64_t bytes = 0;
   double score = 0;      // KL gain per byte
@@ -120,7 +118,7 @@ struct Step {
 std::optional<Step> next_step(const std::string& name, const LayerState& s, const LayerRelaxation& now) {
   Step st;
   st.layer = name;
-  st.next = now;
+  st.before = st.next = now;
   if (s.bits > 0) {
     st.kind = "bits";
     st.from = fmt::format("{} bits", s.bits);
@@ -576,7 +574,9 @@ BackoffResult Search::run() {
   const auto start = std::chrono::steady_clock::now();
   BackoffResult res;
   RelaxationPlan plan;
-  auto [current, metrics] = checked(plan, 0, 0, "the pipeline as given", res);
+  std::pair<FullBuild, CheckResult> first = checked(plan, 0, 0, "the pipeline as given", res);
+  FullBuild current = std::move(first.first);
+  CheckResult metrics = std::move(first.second);
   res.first_bytes = static_cast<int64_t>(current.build.bytes.size());
   res.first_budgets = metrics.budgets;
   auto done = [&](bool met, std::string outcome) {
@@ -605,12 +605,42 @@ BackoffResult Search::run() {
     }
   }
 
+  std::vector<Step> taken;  // parallel to res.relaxations
   auto keep = [&](const Ranking& ranking, size_t count, int round) {
     for (size_t i = 0; i < count; ++i) {
       const Step& st = ranking.steps[i];
       res.relaxations.push_back({st.layer, st.kind, st.from, st.to, round, static_cast<int>(i + 1), ranking.base_kl,
                                  st.kl, st.bytes});
+      taken.push_back(st);
     }
+  };
+  // Earlier rounds' relaxations may not be needed once later ones are taken: one build tries
+  // undoing the less valuable half (by proxy gain per byte) of those whose layer did not climb
+  // again; kept when the budgets still hold.
+  auto tighten_earlier = [&](int last_round) {
+    std::vector<size_t> undo;
+    for (size_t i = 0; i < taken.size(); ++i) {
+      if (res.relaxations[i].round == last_round) continue;
+      bool climbed_again = false;
+      for (size_t j = i + 1; j < taken.size(); ++j) climbed_again = climbed_again || taken[j].layer == taken[i].layer;
+      if (!climbed_again) undo.push_back(i);
+    }
+    std::stable_sort(undo.begin(), undo.end(), [&](size_t a, size_t b) { return taken[a].score < taken[b].score; });
+    undo.resize(undo.size() / 2);
+    if (undo.empty()) return;
+    RelaxationPlan tighter = plan;
+    for (size_t i : undo) tighter[taken[i].layer] = taken[i].before;
+    auto [t, tc] = checked(tighter, last_round, -static_cast<int>(undo.size()),
+                           fmt::format("undoing {} earlier relaxations", undo.size()), res);
+    if (!tc.budgets_met || t.build.bytes.size() >= current.build.bytes.size()) return;
+    std::sort(undo.begin(), undo.end());
+    for (size_t k = undo.size(); k-- > 0;) {
+      res.relaxations.erase(res.relaxations.begin() + static_cast<std::ptrdiff_t>(undo[k]));
+      taken.erase(taken.begin() + static_cast<std::ptrdiff_t>(undo[k]));
+    }
+    plan = tighter;
+    current = std::move(t);
+    metrics = tc;
   };
   double share = kFirstShare;
   for (int round = 1;; ++round) {
@@ -652,6 +682,7 @@ BackoffResult Search::run() {
     plan = plan_with(plan, ranking, hold);
     current = std::move(b);
     metrics = c;
+    if (round > 1) tighten_earlier(round);
     return done(true, fmt::format("the budgets hold after {} relaxation{} in {} round{}", res.relaxations.size(),
                                   res.relaxations.size() == 1 ? "" : "s", round, round == 1 ? "" : "s"));
   }

@@ -242,7 +242,7 @@ table{border-collapse:collapse;margin:6px 0}td,th{padding:3px 10px;border-bottom
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .met{color:#2e7d32;font-weight:600}.not-met{color:#c62828;font-weight:700}
 tr.unaligned td{color:#777;background:#fafafa}tr.worst td{background:#fdecea}
-code{font-size:13px;overflow-wrap:break-word}.scroll{overflow-x:auto}.empty,.note{color:#666}
+code{font-size:13px;overflow-wrap:break-word}.backoff code{word-break:break-all}.scroll{overflow-x:auto}.empty,.note{color:#666}
 svg{display:block;margin:8px 0;background:#fff}.axis{stroke:#333}.tick{stroke:#333}.grid{stroke:#e6e6e6}
 .zero{stroke:#333;stroke-dasharray:4 3}.tick-label{font-size:11px;fill:#333}.axis-title{font-size:12px;fill:#333}
 .snr-bar{fill:#4c78a8}.snr-bar.worst{fill:#d62728}.snr-bar.exact{fill:#54a24b}.gap-mark{fill:#999}

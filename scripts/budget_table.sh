@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # The "smallest that fits" table of docs/ci.md: each trained model of testdata/ compressed with
 # a budget and no --passes (back-off from the aggressive preset), checked on the 2,000 bundled
-# test images; then the written model's top-1 on the calibration images it was not calibrated
-# on is not possible (they are its calibration data), so the held-out check is left to
-# scripts/budget_holdout.sh.
+# test images (scripts/budget_holdout.sh checks the same on images the search never saw).
 # Usage: scripts/budget_table.sh [BUDGET_FLAGS...]   (default: --max-top1-drop 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."

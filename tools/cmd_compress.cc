@@ -95,10 +95,12 @@ std::vector<float> parse_floats(const std::string& text, const char* option) {
   return v;
 }
 
-// A progress bar on a terminal, nothing otherwise (CI logs stay clean) or with --quiet.
+// A progress bar on stderr when stdout and stderr are a terminal; nothing otherwise (CI logs
+// stay clean) or with --quiet.
 class Progress {
  public:
-  explicit Progress(bool quiet) : tty_(!quiet && isatty(fileno(stderr)) != 0) {}
+  explicit Progress(bool quiet)
+      : tty_(!quiet && isatty(fileno(stdout)) != 0 && isatty(fileno(stderr)) != 0) {}
   ~Progress() { done(); }
   void update(const std::string& what, double fraction) {
     if (!tty_) return;
@@ -240,6 +242,7 @@ void print_lowrank_report(const nlohmann::json& lowrank) {
 nlohmann::json report_json(const std::vector<passes::PassReport>& reports, const std::string& pipeline,
                            size_t onnx_bytes, size_t pare_bytes, size_t samples) {
   nlohmann::json j;
+  j["schema_version"] = check::kCheckSchemaVersion;  // docs/report.md: the compress report is versioned with check's
   j["pipeline"] = pipeline;
   j["calibration_samples"] = samples;
   j["onnx_bytes"] = onnx_bytes;
