@@ -118,6 +118,13 @@ TEST(BudgetCli, ImpossibleBudgetWithOnFailErrorExits3AndWritesNoModel) {
   EXPECT_FALSE(j["check"]["budgets_met"].get<bool>());
   EXPECT_TRUE(j["check"]["backoff"]["relaxations"].empty());
   EXPECT_TRUE(contains(j["check"]["backoff"]["outcome"].get<std::string>(), "--on-fail error"));
+
+  // An impossible budget without --report: nothing at all is written.
+  test::TempDir empty;
+  const CommandResult impossible = run_pare(compress(
+      empty.file("cnn.pare"), kAggressive, with(check_data(), {"--max-top1-drop", "-50", "--on-fail", "error"})));
+  ASSERT_EQ(impossible.exit_code, 3) << describe(impossible);
+  EXPECT_TRUE(test::list_dir(empty.path()).empty());
 }
 
 TEST(BudgetCli, BackoffThatCannotMeetTheBudgetExits3WithTheReport) {
