@@ -501,7 +501,7 @@ Command add_compress_command(CLI::App& root) {
   cmd->add_option("--labels", args->labels, "Labels of the check data, int64 or int32 (.npy)");
   add_budget_options(*cmd, args->budgets);
   cmd->add_option("--on-fail", args->on_fail,
-                  "When a budget fails: error (exit 3, nothing written) or backoff (relax layers until the budgets "
+                  "When a budget fails: error (exit 3, no model written) or backoff (relax layers until the budgets "
                   "hold; the default)")
       ->check(CLI::IsMember({"error", "backoff"}));
   cmd->add_option("--margin", args->margin,
@@ -523,8 +523,8 @@ Command add_compress_command(CLI::App& root) {
   cmd->add_flag("--quiet", args->quiet, "No progress bar (there is none either when stderr is not a terminal)");
   cmd->add_flag("--keep-tensor-names", args->keep_names,
                 "Keep the names of internal tensors in the file (left out by default to save space)");
-  cmd->footer("Exit codes: 0 written (every budget holds), 3 a budget fails (nothing written), 2 bad input, "
-              "1 internal error.");
+  cmd->footer("Exit codes: 0 written (every budget holds), 3 a budget fails (no model written; --report and "
+              "--html are), 2 bad input, 1 internal error.");
   return {cmd, [cmd, args] {
             args->pipeline_given = cmd->count("--passes") > 0;
             return run_compress(*cmd, *args);
