@@ -19,11 +19,26 @@ void infer_node(Graph& graph, NodeId id) {
     case OpKind::kMul:
     case OpKind::kDiv: infer_binary(c, true, DType::kUndefined); break;
     case OpKind::kPow: infer_binary(c, false, DType::kUndefined); break;
-    case OpKind::kEqual: infer_binary(c, true, DType::kBool); break;
+    case OpKind::kEqual:
+    case OpKind::kGreater:
+    case OpKind::kGreaterOrEqual:
+    case OpKind::kLess:
+    case OpKind::kLessOrEqual: infer_binary(c, true, DType::kBool); break;
+    case OpKind::kAnd:
+    case OpKind::kOr: infer_logical(c); break;
+    case OpKind::kNot: infer_not(c); break;
+    case OpKind::kIsInf:
+    case OpKind::kIsNaN: infer_float_test(c); break;
     case OpKind::kPRelu: infer_prelu(c); break;
     case OpKind::kWhere: infer_where(c); break;
+    case OpKind::kAbs:
     case OpKind::kClip:
+    case OpKind::kCos:
     case OpKind::kErf:
+    case OpKind::kExp:
+    case OpKind::kLog:
+    case OpKind::kNeg:
+    case OpKind::kSin:
     case OpKind::kHardSigmoid:
     case OpKind::kHardSwish:
     case OpKind::kIdentity:

@@ -23,6 +23,22 @@ void infer_binary(NodeContext& c, bool same_dtype, DType out_dtype) {
   c.set_output(0, out_dtype == DType::kUndefined ? a : out_dtype, broadcast(c, c.sizes(0), c.sizes(1)));
 }
 
+void infer_logical(NodeContext& c) {
+  for (size_t i = 0; i < 2; ++i)
+    if (c.dtype(i) != DType::kBool) c.fail(c.label(i) + " must be bool");
+  infer_binary(c, true, DType::kBool);
+}
+
+void infer_not(NodeContext& c) {
+  if (c.dtype(0) != DType::kBool) c.fail(c.label(0) + " must be bool");
+  same_as_input(c);
+}
+
+void infer_float_test(NodeContext& c) {
+  if (c.dtype(0) != DType::kFloat32 && c.dtype(0) != DType::kFloat64) c.fail(c.label(0) + " must be float");
+  c.set_output(0, DType::kBool, c.sizes(0));
+}
+
 void infer_prelu(NodeContext& c) {
   Sizes x = c.sizes(0);
   if (broadcast(c, x, c.sizes(1)) != x)

@@ -152,6 +152,9 @@ void same_as_input(NodeContext& c);
 
 // shape_inference_elementwise.cc
 void infer_binary(NodeContext& c, bool same_dtype, DType out_dtype);
+void infer_logical(NodeContext& c);     // And, Or: bool inputs, broadcast, bool output
+void infer_not(NodeContext& c);         // bool input, same shape
+void infer_float_test(NodeContext& c);  // IsNaN, IsInf: float input, bool output of its shape
 void infer_prelu(NodeContext& c);
 void infer_where(NodeContext& c);
 void infer_cast(NodeContext& c);

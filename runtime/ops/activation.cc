@@ -248,4 +248,28 @@ Result<std::unique_ptr<OpKernel>> prepare_Sqrt(const PrepareContext& ctx) {
   return prepare_unary(ctx, kernels::f32_sqrt_ref, "f32_sqrt_ref__scalar");
 }
 
+Result<std::unique_ptr<OpKernel>> prepare_Neg(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_neg_ref, "f32_neg_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Abs(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_abs_ref, "f32_abs_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Exp(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_exp_ref, "f32_exp_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Log(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_log_ref, "f32_log_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Sin(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_sin_ref, "f32_sin_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Cos(const PrepareContext& ctx) {
+  return prepare_unary(ctx, kernels::f32_cos_ref, "f32_cos_ref__scalar");
+}
+
 }  // namespace pare::rt::ops

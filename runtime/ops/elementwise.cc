@@ -295,6 +295,69 @@ RowFn pow_row(DType base, DType exponent) {
 template <typename T>
 constexpr RowFn equal_row = binary_row<T, T, uint8_t, kernels::equal_ref<T>>;
 
+// A comparison of two inputs of one numeric dtype into bool bytes.
+template <template <typename> class Row>
+Result<std::unique_ptr<OpKernel>> prepare_compare(const PrepareContext& ctx, const char* op) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const DType t = ctx.inputs[0]->dtype;
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input 0",
+                                      {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8}));
+  PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 0, 1));
+  RowFn row = nullptr;
+  switch (t) {
+    case DType::kFloat32: row = Row<float>::fn; break;
+    case DType::kInt64: row = Row<int64_t>::fn; break;
+    case DType::kInt32: row = Row<int32_t>::fn; break;
+    case DType::kInt8: row = Row<int8_t>::fn; break;
+    default: row = Row<uint8_t>::fn; break;
+  }
+  return make_broadcast(ctx, 2, row, kernel_name(t, op), DType::kBool);
+}
+
+template <typename T>
+struct LessRow {
+  static constexpr RowFn fn = binary_row<T, T, uint8_t, kernels::less_ref<T>>;
+};
+template <typename T>
+struct LessEqualRow {
+  static constexpr RowFn fn = binary_row<T, T, uint8_t, kernels::less_equal_ref<T>>;
+};
+template <typename T>
+struct GreaterRow {
+  static constexpr RowFn fn = binary_row<T, T, uint8_t, kernels::greater_ref<T>>;
+};
+template <typename T>
+struct GreaterEqualRow {
+  static constexpr RowFn fn = binary_row<T, T, uint8_t, kernels::greater_equal_ref<T>>;
+};
+
+// And, Or: two bool inputs, broadcast.
+Result<std::unique_ptr<OpKernel>> prepare_logical(const PrepareContext& ctx, RowFn row, const char* name) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input 0", {DType::kBool}));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[1], "input 1", {DType::kBool}));
+  return make_broadcast(ctx, 2, row, name, DType::kBool);
+}
+
+// One input of `in` dtype (element type In) to a bool output of its shape: fn(n, x, y) on
+// pieces of the elements.
+template <typename In, typename F>
+Result<std::unique_ptr<OpKernel>> prepare_to_bool(const PrepareContext& ctx, DType in, std::string name, F fn) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, x, "input 0", {in}));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, DType::kBool, x.shape));
+  const auto n = static_cast<size_t>(x.num_elements());
+  return make_kernel(std::move(name), [n, fn](const ExecContext& ec) {
+    const auto* x = static_cast<const In*>(ec.inputs[0]);
+    auto* y = static_cast<uint8_t*>(ec.outputs[0]);
+    split_elements(ec.pool, n, kEltwiseParallelMin, [&](size_t b, size_t e) { fn(e - b, x + b, y + b); });
+  });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OpKernel>> prepare_Add(const PrepareContext& ctx) {
@@ -344,6 +407,50 @@ Result<std::unique_ptr<OpKernel>> prepare_Equal(const PrepareContext& ctx) {
     default: row = equal_row<uint8_t>; break;  // uint8 and bool
   }
   return make_broadcast(ctx, 2, row, kernel_name(t, "equal"), DType::kBool);
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Less(const PrepareContext& ctx) {
+  return prepare_compare<LessRow>(ctx, "less");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_LessOrEqual(const PrepareContext& ctx) {
+  return prepare_compare<LessEqualRow>(ctx, "less_equal");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Greater(const PrepareContext& ctx) {
+  return prepare_compare<GreaterRow>(ctx, "greater");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_GreaterOrEqual(const PrepareContext& ctx) {
+  return prepare_compare<GreaterEqualRow>(ctx, "greater_equal");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_And(const PrepareContext& ctx) {
+  return prepare_logical(ctx, binary_row<uint8_t, uint8_t, uint8_t, kernels::bool_and_ref>, "b8_and_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Or(const PrepareContext& ctx) {
+  return prepare_logical(ctx, binary_row<uint8_t, uint8_t, uint8_t, kernels::bool_or_ref>, "b8_or_ref__scalar");
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_Not(const PrepareContext& ctx) {
+  return prepare_to_bool<uint8_t>(ctx, DType::kBool, "b8_not_ref__scalar",
+                                  [](size_t n, const uint8_t* x, uint8_t* y) { kernels::bool_not_ref(n, x, y); });
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_IsNaN(const PrepareContext& ctx) {
+  return prepare_to_bool<float>(ctx, DType::kFloat32, "f32_isnan_ref__scalar",
+                                [](size_t n, const float* x, uint8_t* y) { kernels::f32_isnan_ref(n, x, y); });
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_IsInf(const PrepareContext& ctx) {
+  int64_t negative = 1, positive = 1;
+  PARE_RT_RETURN_IF_ERROR(int_attr(ctx, "detect_negative", 1, &negative));
+  PARE_RT_RETURN_IF_ERROR(int_attr(ctx, "detect_positive", 1, &positive));
+  return prepare_to_bool<float>(ctx, DType::kFloat32, "f32_isinf_ref__scalar",
+                                [negative, positive](size_t n, const float* x, uint8_t* y) {
+                                  kernels::f32_isinf_ref(n, x, negative != 0, positive != 0, y);
+                                });
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Where(const PrepareContext& ctx) {

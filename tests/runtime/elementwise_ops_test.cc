@@ -179,6 +179,56 @@ TEST(Elementwise, Equal) {
             Status::kBadModel);
 }
 
+TEST(Elementwise, ComparisonsLogicAndFloatTests) {
+  Tensor a = make<int64_t>({4}, {-3, 0, 2, 9});
+  Tensor b = make<int64_t>({}, {2});
+  const std::pair<OpFactory, std::vector<uint8_t>> cases[] = {
+      {ops::prepare_Less, {1, 1, 0, 0}},
+      {ops::prepare_LessOrEqual, {1, 1, 1, 0}},
+      {ops::prepare_Greater, {0, 0, 0, 1}},
+      {ops::prepare_GreaterOrEqual, {0, 0, 1, 1}},
+  };
+  for (const auto& [prepare, expected] : cases) {
+    Outcome r = run(prepare, {}, {&a, &b}, {out(DType::kBool, {4})});
+    EXPECT_OK(r);
+    EXPECT_EQ(r.values<uint8_t>(), expected);
+  }
+  Tensor u = make<uint8_t>({2}, {200, 3});
+  Tensor v = make<uint8_t>({2}, {100, 3});
+  EXPECT_EQ(run(ops::prepare_Greater, {}, {&u, &v}, {out(DType::kBool, {2})}).values<uint8_t>(),
+            (std::vector<uint8_t>{1, 0}));  // unsigned, not signed, order
+  // Mixed dtypes and non-bool outputs are refused.
+  Tensor f = make<float>({4}, {1, 2, 3, 4});
+  EXPECT_FALSE(run(ops::prepare_Less, {}, {&a, &f}, {out(DType::kBool, {4})}).status.is_ok());
+  EXPECT_EQ(run(ops::prepare_Less, {}, {&a, &b}, {out(DType::kInt64, {4})}).status.code(), Status::kBadModel);
+
+  Tensor p = make<uint8_t>({2, 2}, {1, 0, 1, 0}, DType::kBool);
+  Tensor q = make<uint8_t>({2}, {1, 0}, DType::kBool);
+  EXPECT_EQ(run(ops::prepare_And, {}, {&p, &q}, {out(DType::kBool, {2, 2})}).values<uint8_t>(),
+            (std::vector<uint8_t>{1, 0, 1, 0}));
+  EXPECT_EQ(run(ops::prepare_Or, {}, {&p, &q}, {out(DType::kBool, {2, 2})}).values<uint8_t>(),
+            (std::vector<uint8_t>{1, 0, 1, 0}));
+  EXPECT_EQ(run(ops::prepare_Not, {}, {&q}, {out(DType::kBool, {2})}).values<uint8_t>(), (std::vector<uint8_t>{0, 1}));
+  EXPECT_FALSE(run(ops::prepare_And, {}, {&a, &b}, {out(DType::kBool, {4})}).status.is_ok());  // not bool
+
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x = make<float>({4}, {-inf, inf, nan, 1.f});
+  EXPECT_EQ(run(ops::prepare_IsNaN, {}, {&x}, {out(DType::kBool, {4})}).values<uint8_t>(),
+            (std::vector<uint8_t>{0, 0, 1, 0}));
+  EXPECT_EQ(run(ops::prepare_IsInf, {}, {&x}, {out(DType::kBool, {4})}).values<uint8_t>(),
+            (std::vector<uint8_t>{1, 1, 0, 0}));
+  EXPECT_EQ(run(ops::prepare_IsInf, {attr_int("detect_negative", 0)}, {&x}, {out(DType::kBool, {4})}).values<uint8_t>(),
+            (std::vector<uint8_t>{0, 1, 0, 0}));
+  Tensor y = make<float>({3}, {-2.f, 0.f, 1.f});
+  EXPECT_EQ(run(ops::prepare_Neg, {}, {&y}, {out(DType::kFloat32, {3})}).values<float>(), (std::vector<float>{2.f, -0.f, -1.f}));
+  EXPECT_EQ(run(ops::prepare_Abs, {}, {&y}, {out(DType::kFloat32, {3})}).values<float>(), (std::vector<float>{2.f, 0.f, 1.f}));
+  const std::vector<float> e = run(ops::prepare_Exp, {}, {&y}, {out(DType::kFloat32, {3})}).values<float>();
+  EXPECT_FLOAT_EQ(e[2], std::exp(1.f));
+  const std::vector<float> l = run(ops::prepare_Log, {}, {&y}, {out(DType::kFloat32, {3})}).values<float>();
+  EXPECT_TRUE(std::isnan(l[0]));
+  EXPECT_EQ(l[1], -inf);
+}
+
 TEST(Elementwise, WhereBroadcasts) {
   Tensor cond = make<uint8_t>({2, 1}, {1, 0}, DType::kBool);
   Tensor x = make<float>({2, 2}, {1, 2, 3, 4});

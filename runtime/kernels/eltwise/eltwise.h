@@ -35,6 +35,15 @@ void pow_ref(size_t n, const T* a, size_t a_step, const E* b, size_t b_step, T* 
 // y = (a == b) as a bool byte. T: float, int64_t, int32_t, int8_t, uint8_t (also bool).
 template <typename T>
 void equal_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y);
+// y = a < b, a <= b, a > b, a >= b as bool bytes. T: float, int64_t, int32_t, int8_t, uint8_t.
+template <typename T>
+void less_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y);
+template <typename T>
+void less_equal_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y);
+template <typename T>
+void greater_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y);
+template <typename T>
+void greater_equal_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y);
 
 // y = x < 0 ? slope * x : x.
 void f32_prelu_ref(size_t n, const float* x, size_t x_step, const float* slope, size_t slope_step,
@@ -57,6 +66,20 @@ void f32_erf_ref(size_t n, const float* x, float* y);
 void f32_gelu_ref(size_t n, const float* x, float* y);       // 0.5x(1+erf(x/sqrt 2))
 void f32_gelu_tanh_ref(size_t n, const float* x, float* y);  // tanh approximation
 void f32_sqrt_ref(size_t n, const float* x, float* y);
+// y = -x, |x|, e^x, ln x, sin x, cos x (std:: functions: ln of a negative is NaN, of 0 -inf).
+void f32_neg_ref(size_t n, const float* x, float* y);
+void f32_abs_ref(size_t n, const float* x, float* y);
+void f32_exp_ref(size_t n, const float* x, float* y);
+void f32_log_ref(size_t n, const float* x, float* y);
+void f32_sin_ref(size_t n, const float* x, float* y);
+void f32_cos_ref(size_t n, const float* x, float* y);
+// y = isnan(x), or isinf(x) limited to the signs asked for, as bool bytes.
+void f32_isnan_ref(size_t n, const float* x, uint8_t* y);
+void f32_isinf_ref(size_t n, const float* x, bool negative, bool positive, uint8_t* y);
+// y = !x, a && b, a || b on bool bytes (any nonzero byte is true).
+void bool_not_ref(size_t n, const uint8_t* x, uint8_t* y);
+void bool_and_ref(size_t n, const uint8_t* a, size_t a_step, const uint8_t* b, size_t b_step, uint8_t* y);
+void bool_or_ref(size_t n, const uint8_t* a, size_t a_step, const uint8_t* b, size_t b_step, uint8_t* y);
 
 // y = min(max(x, lo), hi); hi wins when lo > hi, NaN passes through.
 // T: float, int64_t, int32_t, int8_t, uint8_t.

@@ -111,6 +111,65 @@ void equal_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, u
   binary_row(n, a, a_step, b, b_step, y, [](T p, T q) { return static_cast<uint8_t>(p == q); });
 }
 
+template <typename T>
+void less_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](T p, T q) { return static_cast<uint8_t>(p < q); });
+}
+
+template <typename T>
+void less_equal_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](T p, T q) { return static_cast<uint8_t>(p <= q); });
+}
+
+template <typename T>
+void greater_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](T p, T q) { return static_cast<uint8_t>(p > q); });
+}
+
+template <typename T>
+void greater_equal_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](T p, T q) { return static_cast<uint8_t>(p >= q); });
+}
+
+void bool_and_ref(size_t n, const uint8_t* a, size_t a_step, const uint8_t* b, size_t b_step, uint8_t* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](uint8_t p, uint8_t q) { return static_cast<uint8_t>(p && q); });
+}
+
+void bool_or_ref(size_t n, const uint8_t* a, size_t a_step, const uint8_t* b, size_t b_step, uint8_t* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](uint8_t p, uint8_t q) { return static_cast<uint8_t>(p || q); });
+}
+
+void bool_not_ref(size_t n, const uint8_t* x, uint8_t* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = x[i] ? 0 : 1;
+}
+
+void f32_neg_ref(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = -x[i];
+}
+void f32_abs_ref(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::fabs(x[i]);
+}
+void f32_exp_ref(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+void f32_log_ref(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::log(x[i]);
+}
+void f32_sin_ref(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::sin(x[i]);
+}
+void f32_cos_ref(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::cos(x[i]);
+}
+
+void f32_isnan_ref(size_t n, const float* x, uint8_t* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::isnan(x[i]) ? 1 : 0;
+}
+
+void f32_isinf_ref(size_t n, const float* x, bool negative, bool positive, uint8_t* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = std::isinf(x[i]) && (x[i] < 0 ? negative : positive) ? 1 : 0;
+}
+
 void f32_prelu_ref(size_t n, const float* x, size_t x_step, const float* slope, size_t slope_step,
                    float* y) {
   binary_row(n, x, x_step, slope, slope_step, y,
@@ -206,6 +265,10 @@ void cast_from_bool_ref(size_t n, const uint8_t* x, To* y) {
   template void mul_ref<T>(size_t, const T*, size_t, const T*, size_t, T*);         \
   template void div_ref<T>(size_t, const T*, size_t, const T*, size_t, T*);         \
   template void equal_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
+  template void less_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
+  template void less_equal_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
+  template void greater_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
+  template void greater_equal_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
   template void clip_ref<T>(size_t, const T*, T, T, T*);
 PARE_ARITHMETIC(float)
 PARE_ARITHMETIC(int64_t)
