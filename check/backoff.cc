@@ -176,12 +176,17 @@ RelaxationPlan fully_relaxed(const std::map<std::string, LayerState>& states, Re
 
 // ---- data ----------------------------------------------------------------------------------
 
+// `count` indices spread evenly over [0, total) (all of them when there are fewer).
+std::vector<size_t> spread(size_t total, size_t count) {
+  std::vector<size_t> rows;
+  const size_t k = std::min(total, count);
+  for (size_t i = 0; i < k; ++i) rows.push_back(i * total / k);
+  return rows;
+}
+
 class SubsetCalibration final : public passes::CalibrationData {
  public:
-  SubsetCalibration(const passes::CalibrationData& all, size_t count) : all_(all) {
-    const size_t n = all.size();
-    for (size_t i = 0; i < std::min(n, count); ++i) picked_.push_back(i * n / std::min(n, count));
-  }
+  SubsetCalibration(const passes::CalibrationData& all, size_t count) : all_(all), picked_(spread(all.size(), count)) {}
   size_t size() const override { return picked_.size(); }
   void fill(size_t sample, size_t input, float* out, size_t count) const override {
     all_.fill(picked_[sample], input, out, count);
@@ -191,13 +196,6 @@ class SubsetCalibration final : public passes::CalibrationData {
   const passes::CalibrationData& all_;
   std::vector<size_t> picked_;
 };
-
-std::vector<size_t> spread(size_t total, size_t count) {
-  std::vector<size_t> rows;
-  const size_t k = std::min(total, count);
-  for (size_t i = 0; i < k; ++i) rows.push_back(i * total / k);
-  return rows;
-}
 
 // The teacher's logits for every check row, computed once.
 std::vector<float> teacher_logits(const ir::Graph& teacher, const CheckData& data, size_t* classes) {
@@ -293,7 +291,6 @@ class Search {
         split_ = i;
         break;
       }
-    teacher_ = teacher_logits(in.teacher, *in.data, &classes_);
     row_floats_ = in.data->rows.size() / static_cast<size_t>(in.data->count);
   }
 
@@ -314,8 +311,11 @@ class Search {
     std::map<std::string, passes::ActivationQuant> activation_quant;  // what quantize calibrated
   };
 
+  // The passes before the first quantize (`first`) or from it on, of the plan's pipeline.
   std::vector<PipelineItem> part(const RelaxationPlan& plan, bool first) const {
-    std::vector<PipelineItem> items = apply_plan(in_.pipeline, plan);
+    return part(apply_plan(in_.pipeline, plan), first);
+  }
+  std::vector<PipelineItem> part(const std::vector<PipelineItem>& items, bool first) const {
     const auto cut = items.begin() + static_cast<std::ptrdiff_t>(std::min(split_, items.size()));
     return first ? std::vector<PipelineItem>(items.begin(), cut) : std::vector<PipelineItem>(cut, items.end());
   }
@@ -327,27 +327,29 @@ class Search {
   }
 
   // The source through the passes before quantize.
-  ir::Graph float_stage(const RelaxationPlan& plan, std::vector<passes::PassReport>* reports) const {
+  ir::Graph float_stage(const std::vector<PipelineItem>& items, std::vector<passes::PassReport>* reports) const {
     ir::Graph g = in_.source;
     passes::PassContext ctx;
     ctx.calibration = in_.calibration;
     ctx.progress = reports ? in_.progress : nullptr;
-    run_items(g, part(plan, true), ctx);
+    run_items(g, part(items, true), ctx);
     if (reports) *reports = std::move(ctx.reports);
     return g;
   }
+  ir::Graph float_stage(const RelaxationPlan& plan) const { return float_stage(apply_plan(in_.pipeline, plan), nullptr); }
 
   FullBuild build(const RelaxationPlan& plan) const {
+    const std::vector<PipelineItem> items = apply_plan(in_.pipeline, plan);
     FullBuild b;
-    b.build.pipeline = passes::print_pipeline(apply_plan(in_.pipeline, plan));
-    b.build.float_stage = float_stage(plan, &b.build.reports);
+    b.build.pipeline = passes::print_pipeline(items);
+    b.build.float_stage = float_stage(items, &b.build.reports);
     ir::Graph g = b.build.float_stage;
     passes::PassContext ctx;
     ctx.calibration = in_.calibration;
     ctx.activation_quant = &b.activation_quant;
     ctx.progress = in_.progress;
     ctx.measure = false;  // the check measures the student against the teacher instead
-    run_items(g, part(plan, false), ctx);
+    run_items(g, part(items, false), ctx);
     b.build.reports.insert(b.build.reports.end(), ctx.reports.begin(), ctx.reports.end());
     b.build.bytes = in_.serialize(g, b.build.pipeline);
     return b;
@@ -427,13 +429,13 @@ class Search {
     for (size_t i = 0; i < count; ++i) p[ranking.steps[i].layer] = ranking.steps[i].next;
     return p;
   }
-  // A full build of `plan` checked on all the check data, kept as a trial and logged.
-  std::pair<FullBuild, CheckResult> checked(const RelaxationPlan& plan, int round, int steps, const std::string& what,
+  // A full build of `plan` checked on all the check data, counted and logged.
+  std::pair<FullBuild, CheckResult> checked(const RelaxationPlan& plan, const std::string& what,
                                             BackoffResult& res) const {
     const auto start = std::chrono::steady_clock::now();
     FullBuild b = build(plan);
     CheckResult c = measure(b.build.bytes, nullptr);
-    res.trials.push_back({round, steps, static_cast<int64_t>(b.build.bytes.size()), c.budgets, c.budgets_met});
+    ++res.builds;
     log(fmt::format("{}: {} bytes, budgets {} ({:.1f} s)", what, b.build.bytes.size(), c.budgets_met ? "met" : "fail",
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
     return {std::move(b), std::move(c)};
@@ -459,14 +461,14 @@ ir::Graph Search::proxy_stage(const FullBuild& current, const Ranking& ranking, 
     if (st->kind == "int8") continue;  // quantize's exclude= does it
     if (st->kind == "lowrank") {
       if (!ranking.lowrank_relaxed || !splice_unfactorized(g, *ranking.lowrank_relaxed, st->layer))
-        return float_stage(plan, nullptr);
+        return float_stage(plan);
       continue;
     }
     const ir::Graph* relaxed = ranking.weights_relaxed ? &*ranking.weights_relaxed : nullptr;
     const ir::TensorId to = layer_weight(g, st->layer);
     const ir::TensorId from = relaxed ? layer_weight(*relaxed, st->layer) : ir::kNoTensor;
     if (to == ir::kNoTensor || from == ir::kNoTensor || g.tensor(to).shape != relaxed->tensor(from).shape)
-      return float_stage(plan, nullptr);
+      return float_stage(plan);
     g.tensor(to).data = relaxed->tensor(from).data;
   }
   return g;
@@ -495,8 +497,8 @@ Search::Ranking Search::rank_steps(const FullBuild& current, const RelaxationPla
     if (st.kind == "lowrank") all_lowrank[st.layer] = st.next, any_lowrank = true;
   }
   parallel_for(2, [&](size_t i) {
-    if (i == 0 && any_weight) ranking.weights_relaxed = float_stage(all_weights, nullptr);
-    if (i == 1 && any_lowrank) ranking.lowrank_relaxed = float_stage(all_lowrank, nullptr);
+    if (i == 0 && any_weight) ranking.weights_relaxed = float_stage(all_weights);
+    if (i == 1 && any_lowrank) ranking.lowrank_relaxed = float_stage(all_lowrank);
   });
   std::atomic<size_t> done{0};
   std::mutex progress_mutex;
@@ -574,7 +576,17 @@ BackoffResult Search::run() {
   const auto start = std::chrono::steady_clock::now();
   BackoffResult res;
   RelaxationPlan plan;
-  std::pair<FullBuild, CheckResult> first = checked(plan, 0, 0, "the pipeline as given", res);
+  if (in_.check.budgets.empty()) {  // nothing to hold: the caller's check reports the build
+    res.met = true;
+    res.student = build(plan).build;
+    res.builds = 1;
+    res.first_bytes = static_cast<int64_t>(res.student.bytes.size());
+    res.outcome = "no budget given";
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return res;
+  }
+  teacher_ = teacher_logits(in_.teacher, *in_.data, &classes_);
+  std::pair<FullBuild, CheckResult> first = checked(plan, "the pipeline as given", res);
   FullBuild current = std::move(first.first);
   CheckResult metrics = std::move(first.second);
   res.first_bytes = static_cast<int64_t>(current.build.bytes.size());
@@ -582,7 +594,6 @@ BackoffResult Search::run() {
   auto done = [&](bool met, std::string outcome) {
     res.met = met;
     res.student = std::move(current.build);
-    res.metrics = metrics;
     res.plan = plan;
     res.outcome = std::move(outcome);
     res.proxies = proxies_;
@@ -595,7 +606,7 @@ BackoffResult Search::run() {
   // Nothing to search when even every layer relaxed fails.
   {
     const RelaxationPlan top = fully_relaxed(layer_states(current.build.reports), plan);
-    auto [b, c] = checked(top, 0, -1, "every layer relaxed", res);
+    auto [b, c] = checked(top, "every layer relaxed", res);
     if (!c.budgets_met) {
       current = std::move(b);
       metrics = c;
@@ -630,8 +641,7 @@ BackoffResult Search::run() {
     if (undo.empty()) return;
     RelaxationPlan tighter = plan;
     for (size_t i : undo) tighter[taken[i].layer] = taken[i].before;
-    auto [t, tc] = checked(tighter, last_round, -static_cast<int>(undo.size()),
-                           fmt::format("undoing {} earlier relaxations", undo.size()), res);
+    auto [t, tc] = checked(tighter, fmt::format("undoing {} earlier relaxations", undo.size()), res);
     if (!tc.budgets_met || t.build.bytes.size() >= current.build.bytes.size()) return;
     std::sort(undo.begin(), undo.end());
     for (size_t k = undo.size(); k-- > 0;) {
@@ -653,8 +663,8 @@ BackoffResult Search::run() {
     const size_t k = std::max(least, choose_prefix(current, plan, ranking, needed_fraction(metrics), round));
     share = std::min(1.0, 2 * share);
     progress(fmt::format("round {}: building {} steps", round, k), 1.0);
-    auto [b, c] = checked(plan_with(plan, ranking, k), round, static_cast<int>(k),
-                          fmt::format("round {}: {} of {} steps", round, k, ranking.steps.size()), res);
+    auto [b, c] = checked(plan_with(plan, ranking, k), fmt::format("round {}: {} of {} steps", round, k, ranking.steps.size()),
+                          res);
     if (!c.budgets_met) {  // the next round ranks again from here
       keep(ranking, k, round);
       plan = plan_with(plan, ranking, k);
@@ -668,8 +678,7 @@ BackoffResult Search::run() {
     while (hold - fail > resolution) {
       const size_t mid = fail + (hold - fail) / 2;
       progress(fmt::format("round {}: tightening to {} steps", round, mid), 1.0);
-      auto [t, tc] = checked(plan_with(plan, ranking, mid), round, static_cast<int>(mid),
-                             fmt::format("round {}: {} steps", round, mid), res);
+      auto [t, tc] = checked(plan_with(plan, ranking, mid), fmt::format("round {}: {} steps", round, mid), res);
       if (tc.budgets_met) {
         hold = mid;
         b = std::move(t);

@@ -49,15 +49,6 @@ std::vector<passes::PipelineItem> apply_plan(const std::vector<passes::PipelineI
 // What the plan changed in one layer, for reports ("palette 2 -> 4 bits, float32"); "" when nothing.
 std::string describe_relaxation(const LayerRelaxation& r);
 
-// One full build checked with the real metrics.
-struct BackoffTrial {
-  int round = 0;
-  int steps = 0;          // relaxations of the round's ranking included
-  int64_t bytes = 0;      // file size
-  std::vector<Budget> budgets;
-  bool met = false;
-};
-
 // One build of the pipeline.
 struct Build {
   std::string pipeline;   // as run (relaxations included)
@@ -84,13 +75,12 @@ struct BackoffInput {
 struct BackoffResult {
   bool met = false;
   Build student;                  // the smallest build that holds, else the last one tried
-  CheckResult metrics;            // whole-model metrics and budgets of `student` (no layers)
   RelaxationPlan plan;            // of `student`
   std::vector<RelaxationStep> relaxations;  // kept in `student`, in the order taken
-  std::vector<BackoffTrial> trials;
   int64_t first_bytes = 0;        // the pipeline as given
   std::vector<Budget> first_budgets;
   int rounds = 0;
+  int builds = 0;                 // full builds checked on all the check data
   int proxies = 0;                // proxy builds measured
   double seconds = 0;
   std::string outcome;            // one sentence: how the search ended

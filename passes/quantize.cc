@@ -17,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -590,47 +591,51 @@ double sqnr_db(double signal, double noise) {
   return 10.0 * std::log10(signal / noise);
 }
 
-// Runs the float and the int8 graph side by side on the calibration samples and fills the
-// pass report: one entry per int8 layer output that the float graph also has.
-void measure_layers(const ir::Graph& float_graph, const ir::Graph& int8_graph, const Quantizer& q,
-                    PassContext& ctx) {
+// Fills the pass report: one entry per int8 layer output with a float twin, its quantization,
+// and with `float_graph` (the graph before quantize) the SQNR of the int8 graph's output
+// against the float graph's on the calibration samples, both run side by side; NaN without.
+void report_layers(const ir::Graph* float_graph, const ir::Graph& int8_graph, const Quantizer& q,
+                   PassContext& ctx) {
   std::vector<TensorId> float_ids, int8_ids;
   std::vector<NodeId> nodes;
   for (NodeId id : int8_graph.topological_order()) {
     if (!q.int8_nodes().count(id)) continue;
     const TensorId out8 = int8_graph.node(id).outputs[0];
     const TensorId f = q.float_of(out8);
-    const TensorId in_float = f == ir::kNoTensor ? ir::kNoTensor : float_graph.find_tensor(int8_graph.tensor(f).name);
+    if (f == ir::kNoTensor) continue;
+    const TensorId in_float = float_graph ? float_graph->find_tensor(int8_graph.tensor(f).name) : f;
     if (in_float == ir::kNoTensor) continue;
     float_ids.push_back(in_float);
     int8_ids.push_back(out8);
     nodes.push_back(id);
   }
-  GraphRunner fr(float_graph, float_ids), qr(int8_graph, int8_ids);
   std::vector<double> signal(nodes.size()), noise(nodes.size());
-  const size_t samples = ctx.calibration->size();
-  for (size_t s = 0; s < samples; ++s) {
-    for (GraphRunner* r : {&fr, &qr})
-      for (size_t i = 0; i < r->num_inputs(); ++i)
-        ctx.calibration->fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
-    fr.run();
-    qr.run();
-    for (size_t k = 0; k < nodes.size(); ++k) {
-      const ir::Tensor& t8 = int8_graph.tensor(int8_ids[k]);
-      const float scale = t8.quant->scales[0];
-      const int64_t zp = t8.quant->zero_points[0];
-      const bool is_signed = t8.dtype == DType::kInt8;
-      const auto* ref = static_cast<const float*>(fr.watched(k));
-      const auto* raw = static_cast<const uint8_t*>(qr.watched(k));
-      const int64_t n = t8.shape.num_elements();
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t v = is_signed ? static_cast<int8_t>(raw[i]) : raw[i];
-        const double d = static_cast<double>(scale) * static_cast<double>(v - zp);
-        signal[k] += static_cast<double>(ref[i]) * ref[i];
-        noise[k] += (ref[i] - d) * (ref[i] - d);
+  if (float_graph) {
+    GraphRunner fr(*float_graph, float_ids), qr(int8_graph, int8_ids);
+    const size_t samples = ctx.calibration->size();
+    for (size_t s = 0; s < samples; ++s) {
+      for (GraphRunner* r : {&fr, &qr})
+        for (size_t i = 0; i < r->num_inputs(); ++i)
+          ctx.calibration->fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
+      fr.run();
+      qr.run();
+      for (size_t k = 0; k < nodes.size(); ++k) {
+        const ir::Tensor& t8 = int8_graph.tensor(int8_ids[k]);
+        const float scale = t8.quant->scales[0];
+        const int64_t zp = t8.quant->zero_points[0];
+        const bool is_signed = t8.dtype == DType::kInt8;
+        const auto* ref = static_cast<const float*>(fr.watched(k));
+        const auto* raw = static_cast<const uint8_t*>(qr.watched(k));
+        const int64_t n = t8.shape.num_elements();
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t v = is_signed ? static_cast<int8_t>(raw[i]) : raw[i];
+          const double d = static_cast<double>(scale) * static_cast<double>(v - zp);
+          signal[k] += static_cast<double>(ref[i]) * ref[i];
+          noise[k] += (ref[i] - d) * (ref[i] - d);
+        }
       }
+      if (ctx.progress) ctx.progress("measuring int8 error", static_cast<double>(s + 1) / samples);
     }
-    if (ctx.progress) ctx.progress("measuring int8 error", static_cast<double>(s + 1) / samples);
   }
   PassReport& report = ctx.reports.back();
   for (size_t k = 0; k < nodes.size(); ++k) {
@@ -639,11 +644,11 @@ void measure_layers(const ir::Graph& float_graph, const ir::Graph& int8_graph, c
     QuantLayerReport layer;
     layer.node = n.name;
     layer.op = ir::op_name(n.op);
-    layer.tensor = float_graph.tensor(float_ids[k]).name;
+    layer.tensor = (float_graph ? *float_graph : int8_graph).tensor(float_ids[k]).name;
     layer.dtype = dtype_label(t8.dtype == DType::kInt8);
     layer.scale = t8.quant->scales[0];
     layer.zero_point = t8.quant->zero_points[0];
-    layer.sqnr_db = sqnr_db(signal[k], noise[k]);
+    layer.sqnr_db = float_graph ? sqnr_db(signal[k], noise[k]) : std::numeric_limits<double>::quiet_NaN();
     report.quant_layers.push_back(std::move(layer));
   }
 }
@@ -663,21 +668,11 @@ Status run_quantize(ir::Graph& graph, const PassOptions& options, PassContext& c
     add_note(ctx, "quantize", "no node to quantize");
     return Status::ok();
   }
-  const ir::Graph float_graph = graph;  // unfused: every int8 output has a float twin here
+  // Unfused: every int8 output has a float twin here; kept only to measure against.
+  const std::optional<ir::Graph> float_graph = ctx.measure ? std::optional<ir::Graph>(graph) : std::nullopt;
   q.quantize();
   for (NodeId id : graph.topological_order()) ir::infer_node(graph, id);
-  if (ctx.measure) {
-    measure_layers(float_graph, graph, q, ctx);
-  } else {
-    for (NodeId id : graph.topological_order())
-      if (q.int8_nodes().count(id) && q.float_of(graph.node(id).outputs[0]) != ir::kNoTensor) {
-        QuantLayerReport layer;
-        layer.node = graph.node(id).name;
-        layer.op = ir::op_name(graph.node(id).op);
-        layer.sqnr_db = std::numeric_limits<double>::quiet_NaN();
-        ctx.reports.back().quant_layers.push_back(std::move(layer));
-      }
-  }
+  report_layers(float_graph ? &*float_graph : nullptr, graph, q, ctx);
   return Status::ok();
 }
 

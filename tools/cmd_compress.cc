@@ -421,8 +421,9 @@ int run_compress(CLI::App& cmd, CompressArgs& args) {
   in.check.budgets = budgets;
   in.check.margin = args.margin;
   in.search = !budgets.empty() && args.on_fail != "error";
+  const std::string source_hash = format::sha256_file(args.input);
   in.serialize = [&](ir::Graph& g, const std::string& p) {
-    return serialize_checked(g, args.input, args.output, p, !args.keep_names, /*prepare=*/false);
+    return serialize_checked(g, args.input, args.output, p, !args.keep_names, /*prepare=*/false, nullptr, source_hash);
   };
   in.progress = [&progress](const std::string& what, double fraction) { progress.update(what, fraction); };
   in.log = [&progress](const std::string& line) { progress.line(line); };
@@ -450,7 +451,7 @@ int run_compress(CLI::App& cmd, CompressArgs& args) {
     b.budgets_given = result.first_budgets;
     b.relaxations = result.relaxations;
     b.rounds = result.rounds;
-    b.builds = static_cast<int>(result.trials.size());
+    b.builds = result.builds;
     b.proxies = result.proxies;
     b.seconds = result.seconds;
     r.backoff = std::move(b);

@@ -214,13 +214,13 @@ ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& i
 
 std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,
                                        const std::string& pipeline, bool strip_tensor_names, bool prepare,
-                                       std::shared_ptr<const rt::Model>* model_out) {
+                                       std::shared_ptr<const rt::Model>* model_out, const std::string& source_hash) {
   graph.compact();
   format::WriteOptions options;
   options.producer_version = PARE_VERSION;
   options.pipeline = pipeline;
   options.source_file = base_name(source);
-  options.source_hash = format::sha256_file(source);
+  options.source_hash = source_hash.empty() ? format::sha256_file(source) : source_hash;
   options.strip_tensor_names = strip_tensor_names;
   std::vector<uint8_t> bytes = format::serialize(graph, options);
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), output);

@@ -58,9 +58,12 @@ ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& i
 // runtime's loader (and prepared when `prepare`) before anything is written: a file the
 // runtime cannot load or run is an internal error, never an output.
 // `model` (may be null) receives the loaded image.
+// `source_hash`: the source file's SHA-256 when the caller has it (a search serializes many
+// builds of one source); empty: computed from the file.
 std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,
                                        const std::string& pipeline, bool strip_tensor_names, bool prepare,
-                                       std::shared_ptr<const rt::Model>* model = nullptr);
+                                       std::shared_ptr<const rt::Model>* model = nullptr,
+                                       const std::string& source_hash = "");
 std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
                                                   const std::string& path, int threads);
 

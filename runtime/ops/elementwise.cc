@@ -292,17 +292,17 @@ RowFn pow_row(DType base, DType exponent) {
   }
 }
 
-template <typename T>
-constexpr RowFn equal_row = binary_row<T, T, uint8_t, kernels::equal_ref<T>>;
-
-// A comparison of two inputs of one numeric dtype into bool bytes.
+// A comparison of two inputs of one dtype (float32, int64, int32, int8, uint8; bool too
+// with `bools`) into bool bytes.
 template <template <typename> class Row>
-Result<std::unique_ptr<OpKernel>> prepare_compare(const PrepareContext& ctx, const char* op) {
+Result<std::unique_ptr<OpKernel>> prepare_compare(const PrepareContext& ctx, const char* op, bool bools = false) {
   PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
   PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
   const DType t = ctx.inputs[0]->dtype;
-  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input 0",
-                                      {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8}));
+  std::initializer_list<DType> numeric = {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8};
+  std::initializer_list<DType> with_bool = {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8,
+                                            DType::kBool};
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input 0", bools ? with_bool : numeric));
   PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 0, 1));
   RowFn row = nullptr;
   switch (t) {
@@ -310,11 +310,15 @@ Result<std::unique_ptr<OpKernel>> prepare_compare(const PrepareContext& ctx, con
     case DType::kInt64: row = Row<int64_t>::fn; break;
     case DType::kInt32: row = Row<int32_t>::fn; break;
     case DType::kInt8: row = Row<int8_t>::fn; break;
-    default: row = Row<uint8_t>::fn; break;
+    default: row = Row<uint8_t>::fn; break;  // uint8 and bool
   }
   return make_broadcast(ctx, 2, row, kernel_name(t, op), DType::kBool);
 }
 
+template <typename T>
+struct EqualRow {
+  static constexpr RowFn fn = binary_row<T, T, uint8_t, kernels::equal_ref<T>>;
+};
 template <typename T>
 struct LessRow {
   static constexpr RowFn fn = binary_row<T, T, uint8_t, kernels::less_ref<T>>;
@@ -391,22 +395,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Pow(const PrepareContext& ctx) {
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Equal(const PrepareContext& ctx) {
-  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
-  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
-  const DType t = ctx.inputs[0]->dtype;
-  PARE_RT_RETURN_IF_ERROR(check_dtype(
-      ctx, *ctx.inputs[0], "input 0",
-      {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8, DType::kBool}));
-  PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 0, 1));
-  RowFn row = nullptr;
-  switch (t) {
-    case DType::kFloat32: row = equal_row<float>; break;
-    case DType::kInt64: row = equal_row<int64_t>; break;
-    case DType::kInt32: row = equal_row<int32_t>; break;
-    case DType::kInt8: row = equal_row<int8_t>; break;
-    default: row = equal_row<uint8_t>; break;  // uint8 and bool
-  }
-  return make_broadcast(ctx, 2, row, kernel_name(t, "equal"), DType::kBool);
+  return prepare_compare<EqualRow>(ctx, "equal", /*bools=*/true);
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Less(const PrepareContext& ctx) {
