@@ -8,7 +8,7 @@
 #include "check/align.h"
 #include "check/metrics.h"
 #include "calibration/npy.h"
-#include "formats/onnx/importer.h"
+#include "formats/import/model_import.h"
 #include "formats/pare/layer_weights.h"
 #include "formats/pare/reader.h"
 #include "ir/status.h"
@@ -43,10 +43,10 @@ void name_unnamed_tensors(ir::Graph& g) {
 
 }  // namespace
 
-ir::Graph load_teacher(const std::string& path) {
+ir::Graph load_teacher(const std::string& path, const model_import::InputShapes& input_shapes) {
   require_file(path, "teacher model");
-  if (!has_suffix(path, ".onnx")) return format::read_graph(path);
-  ir::Graph g = onnx_import::import_model(path);
+  if (!has_suffix(path, ".onnx") && !model_import::is_torchscript(path)) return format::read_graph(path);
+  ir::Graph g = model_import::import_model(path, input_shapes);
   passes::PassContext ctx;
   const Status st = passes::run_pipeline(g, passes::kCanonicalPipeline, ctx);
   if (!st.is_ok()) throw Error(st.code(), path + ": " + st.message());
@@ -176,13 +176,20 @@ int64_t file_bytes(const std::string& path) {
 }  // namespace
 
 CheckResult run_check(const CheckOptions& o) {
-  ir::Graph teacher = load_teacher(o.teacher);
+  require_file(o.teacher, "teacher model");
   require_file(o.student, "student model");
   auto student_model = rt::Model::load_file(o.student);
   if (!student_model.is_ok()) {
     const std::string& msg = student_model.status().message();
     throw_invalid(msg.find(o.student) != std::string::npos ? msg : o.student + ": " + msg);
   }
+  // A TorchScript teacher records no shapes: it gets the student's.
+  model_import::InputShapes shapes;
+  for (int32_t i : student_model.value()->inputs()) {
+    const rt::TensorDesc& d = student_model.value()->tensors()[static_cast<size_t>(i)].desc;
+    shapes[d.name] = d.shape;
+  }
+  ir::Graph teacher = load_teacher(o.teacher, shapes);
   const std::vector<int64_t> input = single_input(teacher, o.teacher);
   const CheckData data = read_check_data(o.data, o.labels, input, o.limit);
   CheckResult r = run_check(teacher, *student_model.value(), data, o);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "check/check_result.h"
+#include "formats/import/model_import.h"
 #include "ir/graph.h"
 
 namespace pare::rt {
@@ -39,9 +40,9 @@ struct CheckData {
 CheckData read_check_data(const std::string& data, const std::string& labels, const std::vector<int64_t>& input,
                           int64_t limit);
 
-// The teacher as check reads it: an .onnx imported and canonicalized as `pare convert` does
-// it, a .pare read back to a graph.
-ir::Graph load_teacher(const std::string& path);
+// The teacher as check reads it: an .onnx or TorchScript file imported and canonicalized as
+// `pare convert` does it (TorchScript needs `input_shapes`), a .pare read back to a graph.
+ir::Graph load_teacher(const std::string& path, const model_import::InputShapes& input_shapes = {});
 // The input shape of a graph check can run (one float32 input of static shape, batch 1);
 // kInvalidInput naming `path` otherwise.
 std::vector<int64_t> single_input(const ir::Graph& g, const std::string& path);

@@ -9,6 +9,9 @@ packages=(
   libcli11-dev libfmt-dev libboost-graph-dev nlohmann-json3-dev zlib1g-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
   libonnx-testdata
+  # TorchScript import (formats/torchscript) links LibTorch; its tests trace models with the
+  # matching Python torch and torchvision.
+  libtorch-dev python3-torch python3-torchvision python3-numpy python3-onnx
   # The HTML report's test renders the page in a headless browser (tests/check_html_test.cc).
   chromium
   # AArch64 cross build (scripts/test_aarch64.sh): googletest ships the sources it builds.

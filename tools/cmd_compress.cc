@@ -364,7 +364,7 @@ int run_compress(CLI::App& cmd, CompressArgs& args) {
   const std::string pipeline_text = args.pipeline_given || budgets.empty() ? args.pipeline : kSmallestPipeline;
   const std::vector<passes::PipelineItem> items = passes::parse_pipeline(pipeline_text);
   const std::string pipeline = passes::print_pipeline(items);
-  ir::Graph graph = import_onnx(args.input, args.input_shapes);
+  ir::Graph graph = import_source(args.input, args.input_shapes);
 
   std::vector<calib::InputSpec> inputs;
   for (ir::TensorId t : graph.inputs) {
@@ -483,9 +483,9 @@ Command add_compress_command(CLI::App& root) {
   auto args = std::make_shared<CompressArgs>();
   CLI::App* cmd = root.add_subcommand(
       "compress",
-      fmt::format("Compress an ONNX model to .pare with calibration data (default pipeline: {})",
+      fmt::format("Compress an ONNX or TorchScript model to .pare with calibration data (default pipeline: {})",
                   kCompressPipeline));
-  cmd->add_option("model", args->input, "The ONNX model")->required();
+  cmd->add_option("model", args->input, "The ONNX (.onnx) or TorchScript (.pt) model")->required();
   cmd->add_option("-o,--output", args->output, "The .pare file to write")->required();
   cmd->add_option("--calib", args->calib,
                   "Calibration data: .npy (samples x input shape), .npz (an array per input), or a "

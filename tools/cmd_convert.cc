@@ -1,4 +1,4 @@
-// pare convert IN.onnx -o OUT.pare: import, canonicalize, write.
+// pare convert IN.(onnx|pt) -o OUT.pare: import, canonicalize, write.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -22,7 +22,7 @@ struct ConvertArgs {
 int run_convert(const ConvertArgs& args) {
   // Parsed first so that a bad pipeline fails before the import; stored as printed.
   const std::string pipeline = passes::print_pipeline(passes::parse_pipeline(args.pipeline));
-  ir::Graph graph = import_onnx(args.input, args.input_shapes);
+  ir::Graph graph = import_source(args.input, args.input_shapes);
   passes::PassContext ctx;
   Status st = passes::run_pipeline(graph, pipeline, ctx);
   if (!st.is_ok()) throw Error(st.code(), st.message());
@@ -45,8 +45,8 @@ int run_convert(const ConvertArgs& args) {
 Command add_convert_command(CLI::App& root) {
   auto args = std::make_shared<ConvertArgs>();
   CLI::App* cmd =
-      root.add_subcommand("convert", "Convert an ONNX model to .pare (canonicalizing passes only)");
-  cmd->add_option("model", args->input, "The ONNX model")->required();
+      root.add_subcommand("convert", "Convert an ONNX or TorchScript model to .pare (canonicalizing passes only)");
+  cmd->add_option("model", args->input, "The ONNX (.onnx) or TorchScript (.pt) model")->required();
   cmd->add_option("-o,--output", args->output, "The .pare file to write")->required();
   cmd->add_option("--input-shape", args->input_shapes,
                   "Fix the shape of an input with symbolic dims: NAME:1x3x224x224 (repeatable)")

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <new>
 
+#include "formats/import/model_import.h"
 #include "formats/onnx/importer.h"
 #include "formats/pare/writer.h"
 #include "ir/graph.h"
@@ -202,14 +203,14 @@ std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray
   return outputs;
 }
 
-ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& input_shapes) {
-  onnx_import::ImportOptions options;
+ir::Graph import_source(const std::string& path, const std::vector<std::string>& input_shapes) {
+  model_import::InputShapes shapes;
   for (const std::string& spec : input_shapes) {
     auto [name, dims] = onnx_import::parse_input_shape(spec);
-    if (!options.input_shapes.emplace(name, dims).second)
+    if (!shapes.emplace(name, dims).second)
       throw_invalid(fmt::format("--input-shape: input '{}' is given twice", name));
   }
-  return onnx_import::import_model(path, options);
+  return model_import::import_model(path, shapes);
 }
 
 std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,

@@ -52,8 +52,9 @@ void warn(const std::string& message);  // "pare: warning: MESSAGE" on stderr
 
 std::shared_ptr<const rt::Model> load_model(const std::string& path);
 
-// Imports an ONNX model with the --input-shape NAME:DIMS options (each input at most once).
-ir::Graph import_onnx(const std::string& path, const std::vector<std::string>& input_shapes);
+// Imports an ONNX or TorchScript model with the --input-shape NAME:DIMS options (each input
+// at most once; TorchScript needs one per input).
+ir::Graph import_source(const std::string& path, const std::vector<std::string>& input_shapes);
 // The .pare image of a graph compiled from `source` with `pipeline`, checked by the
 // runtime's loader (and prepared when `prepare`) before anything is written: a file the
 // runtime cannot load or run is an internal error, never an output.

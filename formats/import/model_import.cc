@@ -1,0 +1,98 @@
+#include "formats/import/model_import.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+#include "formats/onnx/importer.h"
+#include "formats/torchscript/module_entry.h"
+#include "ir/status.h"
+
+namespace pare::model_import {
+
+namespace {
+
+#ifdef PARE_WITH_TORCH
+std::string executable_dir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  std::string path(buf, static_cast<size_t>(n));
+  return path.substr(0, path.find_last_of('/'));
+}
+
+// The TorchScript module, loaded once: $PARE_TORCHSCRIPT_MODULE, next to the executable,
+// ../lib/pare/ from it (installed), or where the build put it.
+PareTorchscriptImportFn load_torchscript_module() {
+  static std::once_flag once;
+  static PareTorchscriptImportFn fn = nullptr;
+  static std::string errors;
+  std::call_once(once, [] {
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("PARE_TORCHSCRIPT_MODULE")) candidates.push_back(env);
+    const std::string dir = executable_dir();
+    candidates.push_back(dir + "/" + kPareTorchscriptModuleName);
+    candidates.push_back(dir + "/../lib/pare/" + kPareTorchscriptModuleName);
+    candidates.push_back(PARE_TORCHSCRIPT_BUILD_MODULE);
+    for (const std::string& c : candidates) {
+      if (access(c.c_str(), R_OK) != 0) continue;
+      void* handle = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);  // kept open: LibTorch has static state
+      if (!handle) {
+        errors += std::string("; ") + dlerror();
+        continue;
+      }
+      fn = reinterpret_cast<PareTorchscriptImportFn>(dlsym(handle, kPareTorchscriptImportSymbol));
+      if (fn) return;
+      errors += "; " + c + " has no " + kPareTorchscriptImportSymbol;
+    }
+  });
+  if (!fn)
+    throw_unsupported(std::string("cannot load pare's TorchScript module (") + kPareTorchscriptModuleName +
+                      "; set PARE_TORCHSCRIPT_MODULE to its path)" + errors);
+  return fn;
+}
+#endif
+
+}  // namespace
+
+bool torchscript_available() {
+#ifdef PARE_WITH_TORCH
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool is_torchscript(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char magic[4] = {};
+  if (!f.read(magic, 4)) return false;
+  return std::memcmp(magic, "PK\x03\x04", 4) == 0;  // torch.jit.save writes a zip archive
+}
+
+ir::Graph import_model(const std::string& path, const InputShapes& input_shapes) {
+  if (!is_torchscript(path)) {
+    onnx_import::ImportOptions options;
+    options.input_shapes = input_shapes;
+    return onnx_import::import_model(path, options);
+  }
+#ifdef PARE_WITH_TORCH
+  torchscript_import::ImportOptions options;
+  options.input_shapes = input_shapes;
+  PareTorchscriptImportFn import_fn = load_torchscript_module();
+  ir::Graph graph;
+  std::string message;
+  const int code = import_fn(&path, &options, &graph, &message);
+  if (code != 0) throw Error(static_cast<Status::Code>(code), message);
+  return graph;
+#else
+  throw_unsupported("'" + path + "' is a TorchScript file, and this pare was built without LibTorch "
+                    "(configure with -DPARE_WITH_TORCH=ON and libtorch-dev installed)");
+#endif
+}
+
+}  // namespace pare::model_import

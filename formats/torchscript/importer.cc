@@ -1,0 +1,518 @@
+#include "formats/torchscript/importer.h"
+
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "formats/torchscript/lowering.h"
+#include "ir/shape_inference.h"
+#include "ir/status.h"
+
+namespace pare::torchscript_import {
+
+namespace {
+
+std::string first_line(const std::string& text) {
+  std::string s = text.substr(0, text.find('\n'));
+  return s.size() > 300 ? s.substr(0, 300) + "..." : s;
+}
+
+std::string join(const std::vector<int64_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "x" : "") + std::to_string(v[i]);
+  return s;
+}
+
+// The module path of a node from its inlining call stack ("features.3.conv"), empty when
+// TorchScript recorded none.
+std::string module_path(const torch::jit::Node* n) {
+  auto cs = n->callstack();
+  if (!cs) return {};
+  std::string path;
+  for (const auto& entry : (*cs)->vec()) {
+    const auto& info = std::get<2>(entry);
+    if (!info) continue;
+    std::string name = info->instance_name();
+    if (name.empty() || name == "self") continue;
+    path += (path.empty() ? "" : ".") + name;
+  }
+  return path;
+}
+
+std::string short_kind(const torch::jit::Node* n) {
+  std::string k = n->kind().toUnqualString();
+  while (!k.empty() && k.back() == '_') k.pop_back();  // relu_ -> relu
+  return k;
+}
+
+ir::DType dtype_of(at::ScalarType t, bool* ok) {
+  *ok = true;
+  switch (t) {
+    case at::kFloat: case at::kDouble: case at::kHalf: case at::kBFloat16: return ir::DType::kFloat32;
+    case at::kLong: return ir::DType::kInt64;
+    case at::kInt: return ir::DType::kInt32;
+    case at::kBool: return ir::DType::kBool;
+    case at::kByte: return ir::DType::kUInt8;
+    case at::kChar: return ir::DType::kInt8;
+    default: *ok = false; return ir::DType::kUndefined;
+  }
+}
+
+}  // namespace
+
+// ---- Lowering: values, errors, IR emission ----
+
+void Lowering::begin(const torch::jit::Node* node) {
+  node_ = node;
+  std::string base = module_path(node);
+  base += (base.empty() ? "" : "/") + short_kind(node);
+  int k = name_counts_[base]++;
+  node_name_ = k == 0 ? base : base + "_" + std::to_string(k);
+}
+
+std::string Lowering::where() const {
+  if (!node_) return "'" + path_ + "'";
+  std::string s = "'" + path_ + "': " + kind();
+  if (const c10::FunctionSchema* schema = node_->maybeSchema()) {
+    std::ostringstream os;
+    os << *schema;
+    s += " (schema " + os.str() + ")";
+  }
+  torch::jit::SourceRange range = node_->sourceRange();
+  if (auto original = range.findSourceRangeThatGenerated()) range = *original;
+  if (auto flc = range.file_line_col()) {
+    s += " at " + std::get<0>(*flc) + ":" + std::to_string(std::get<1>(*flc));
+  }
+  if (range.source()) {
+    std::string text = range.text().str();
+    if (!text.empty()) s += " (`" + first_line(text) + "`)";
+  }
+  return s;
+}
+
+void Lowering::unsupported(const std::string& why) const { throw_unsupported(where() + ": " + why); }
+void Lowering::invalid(const std::string& why) const { throw_invalid(where() + ": " + why); }
+
+const Entry& Lowering::entry(const torch::jit::Value* v) const {
+  auto it = values_.find(v);
+  if (it == values_.end()) invalid("value %" + v->debugName() + " has no definition pare lowered");
+  return it->second;
+}
+
+bool Lowering::is_none(size_t i) const {
+  const Entry& e = in(i);
+  return e.kind == Entry::kStatic && e.value.isNone();
+}
+
+ir::TensorId Lowering::tensor(size_t i) {
+  const Entry& e = in(i);
+  if (e.kind == Entry::kTensor) return e.tensor;
+  if (e.kind == Entry::kStatic) {
+    const c10::IValue& v = e.value;
+    if (v.isInt()) return const_scalar(static_cast<double>(v.toInt()), ir::DType::kInt64);
+    if (v.isDouble()) return const_scalar(v.toDouble(), ir::DType::kFloat32);
+    if (v.isBool()) return const_scalar(v.toBool() ? 1 : 0, ir::DType::kBool);
+    if (v.isTensor()) return const_from(v.toTensor());
+  }
+  invalid("argument " + std::to_string(i) + " is not a tensor");
+}
+
+ir::TensorId Lowering::tensor_like(size_t i, ir::DType dtype) {
+  const Entry& e = in(i);
+  if (e.kind == Entry::kStatic && (e.value.isInt() || e.value.isDouble() || e.value.isBool())) {
+    double v = e.value.isInt() ? static_cast<double>(e.value.toInt())
+                               : e.value.isDouble() ? e.value.toDouble() : (e.value.toBool() ? 1 : 0);
+    return const_scalar(v, dtype);
+  }
+  return tensor(i);
+}
+
+int64_t Lowering::int_arg(size_t i) const {
+  const Entry& e = in(i);
+  if (e.kind == Entry::kStatic) {
+    if (e.value.isInt()) return e.value.toInt();
+    if (e.value.isBool()) return e.value.toBool();
+  }
+  if (e.kind == Entry::kTensor)
+    unsupported("argument " + std::to_string(i) + " is computed from tensor data; pare needs it known at conversion");
+  invalid("argument " + std::to_string(i) + " is not an int");
+}
+
+double Lowering::float_arg(size_t i) const {
+  const Entry& e = in(i);
+  if (e.kind == Entry::kStatic) {
+    if (e.value.isDouble()) return e.value.toDouble();
+    if (e.value.isInt()) return static_cast<double>(e.value.toInt());
+    if (e.value.isBool()) return e.value.toBool();
+  }
+  if (e.kind == Entry::kTensor)
+    unsupported("argument " + std::to_string(i) + " is computed from tensor data; pare needs it known at conversion");
+  invalid("argument " + std::to_string(i) + " is not a number");
+}
+
+bool Lowering::bool_arg(size_t i) const { return int_arg(i) != 0; }
+
+std::vector<int64_t> Lowering::ints_arg(size_t i) const {
+  const Entry& e = in(i);
+  if (e.kind == Entry::kStatic && e.value.isIntList()) return e.value.toIntVector();
+  if (e.kind == Entry::kStatic && e.value.isInt()) return {e.value.toInt()};
+  if (e.kind == Entry::kList) {
+    std::vector<int64_t> out;
+    for (const Entry& item : e.items) {
+      if (item.kind != Entry::kStatic || !item.value.isInt())
+        unsupported("argument " + std::to_string(i) + " holds values computed from tensor data");
+      out.push_back(item.value.toInt());
+    }
+    return out;
+  }
+  invalid("argument " + std::to_string(i) + " is not an int list");
+}
+
+std::string Lowering::string_arg(size_t i) const {
+  const Entry& e = in(i);
+  if (e.kind == Entry::kStatic && e.value.isString()) return e.value.toStringRef();
+  invalid("argument " + std::to_string(i) + " is not a string");
+}
+
+std::vector<ir::TensorId> Lowering::tensors_arg(size_t i) {
+  const Entry& e = in(i);
+  if (e.kind != Entry::kList) invalid("argument " + std::to_string(i) + " is not a list of tensors");
+  std::vector<ir::TensorId> out;
+  for (const Entry& item : e.items) {
+    if (item.kind == Entry::kTensor) {
+      out.push_back(item.tensor);
+    } else if (item.kind == Entry::kStatic && item.value.isTensor()) {
+      out.push_back(const_from(item.value.toTensor()));
+    } else {
+      invalid("argument " + std::to_string(i) + " holds an item that is not a tensor");
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> Lowering::sizes(ir::TensorId t) const {
+  const ir::Tensor& info = graph_.tensor(t);
+  if (!info.shape.is_static()) invalid("tensor '" + info.name + "' has no static shape");
+  return info.shape.sizes();
+}
+
+int64_t Lowering::axis(int64_t dim, int64_t rank) const {
+  int64_t r = std::max<int64_t>(rank, 1);
+  if (dim < -r || dim >= r)
+    invalid("dim " + std::to_string(dim) + " is out of range for rank " + std::to_string(rank));
+  return dim < 0 ? dim + r : dim;
+}
+
+std::vector<ir::TensorId> Lowering::emit(ir::OpKind op, std::vector<ir::TensorId> inputs, ir::Attributes attrs,
+                                         size_t num_outputs) {
+  ir::Node n;
+  n.op = op;
+  int k = name_counts_[node_name_ + "#"]++;
+  n.name = k == 0 ? node_name_ : node_name_ + "_" + std::to_string(k);
+  n.inputs = std::move(inputs);
+  n.attrs = std::move(attrs);
+  for (size_t i = 0; i < num_outputs; ++i) {
+    ir::Tensor t;
+    t.name = n.name + (num_outputs > 1 || k > 0 ? ":" + std::to_string(i) : "");
+    n.outputs.push_back(graph_.add_tensor(std::move(t)));
+  }
+  std::vector<ir::TensorId> outs = n.outputs;
+  ir::NodeId id = graph_.add_node(std::move(n));
+  try {
+    ir::infer_node(graph_, id);
+  } catch (const Error& e) {
+    throw Error(e.code(), where() + ": " + e.what());
+  }
+  return outs;
+}
+
+namespace {
+
+template <typename T>
+ir::TensorId add_constant(ir::Graph& g, const std::string& name, ir::DType dtype, std::vector<int64_t> shape,
+                          const T* values, size_t count) {
+  ir::Tensor t;
+  t.name = name;
+  t.dtype = dtype;
+  t.shape = ir::Shape(shape);
+  auto buffer = std::make_shared<ir::Buffer>();
+  buffer->bytes.resize(count * sizeof(T));
+  if (count) std::memcpy(buffer->bytes.data(), values, buffer->bytes.size());
+  t.data = std::move(buffer);
+  return g.add_tensor(std::move(t));
+}
+
+}  // namespace
+
+ir::TensorId Lowering::const_i64(const std::vector<int64_t>& values, std::vector<int64_t> shape) {
+  if (shape.size() == 1 && shape[0] == -1) shape = {static_cast<int64_t>(values.size())};
+  return add_constant(graph_, "const." + std::to_string(constants_++), ir::DType::kInt64, shape, values.data(),
+                      values.size());
+}
+
+ir::TensorId Lowering::const_f32(const std::vector<float>& values, std::vector<int64_t> shape) {
+  if (shape.size() == 1 && shape[0] == -1) shape = {static_cast<int64_t>(values.size())};
+  return add_constant(graph_, "const." + std::to_string(constants_++), ir::DType::kFloat32, shape, values.data(),
+                      values.size());
+}
+
+ir::TensorId Lowering::const_scalar(double value, ir::DType dtype) {
+  const std::string name = "const." + std::to_string(constants_++);
+  switch (dtype) {
+    case ir::DType::kFloat32: { float v = static_cast<float>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kInt64: { int64_t v = static_cast<int64_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kInt32: { int32_t v = static_cast<int32_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kBool:
+    case ir::DType::kUInt8: { uint8_t v = static_cast<uint8_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kInt8: { int8_t v = static_cast<int8_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    default: break;
+  }
+  unsupported(std::string("a scalar of type ") + ir::dtype_name(dtype) + " is not supported");
+}
+
+ir::TensorId Lowering::const_from(const at::Tensor& tensor) {
+  bool ok = false;
+  ir::DType dtype = dtype_of(tensor.scalar_type(), &ok);
+  if (!ok) unsupported(std::string("a constant of type ") + c10::toString(tensor.scalar_type()) + " is not supported");
+  at::Tensor t = tensor.detach().cpu();
+  if (t.is_quantized()) unsupported("quantized constants are not supported; give pare the float model");
+  if (dtype == ir::DType::kFloat32) t = t.to(at::kFloat);
+  t = t.contiguous();
+  std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+  const std::string name = "const." + std::to_string(constants_++);
+  return add_constant(graph_, name, dtype, shape, static_cast<const uint8_t*>(t.data_ptr()),
+                      static_cast<size_t>(t.numel()) * t.element_size());
+}
+
+ir::TensorId Lowering::cast(ir::TensorId t, ir::DType to) {
+  if (dtype(t) == to) return t;
+  ir::Attributes a;
+  a.set("to", static_cast<int64_t>(to));
+  return emit1(ir::OpKind::kCast, {t}, a);
+}
+
+ir::TensorId Lowering::reshape(ir::TensorId t, const std::vector<int64_t>& shape) {
+  if (sizes(t) == shape) return t;
+  return emit1(ir::OpKind::kReshape, {t, const_i64(shape)});
+}
+
+// ---- The walk ----
+
+namespace {
+
+bool is_tensor_type(const c10::TypePtr& type) { return type->kind() == c10::TypeKind::TensorType; }
+
+class Walker {
+ public:
+  Walker(ir::Graph& graph, const std::string& path) : lowering_(graph, path), path_(path) {}
+  Lowering& lowering() { return lowering_; }
+
+  void lower_block(const torch::jit::Block* block) {
+    for (const torch::jit::Node* n : block->nodes()) lower_node(n);
+  }
+
+ private:
+  void lower_node(const torch::jit::Node* n) {
+    Lowering& l = lowering_;
+    l.begin(n);
+    const std::string kind = l.kind();
+    if (kind == "prim::Constant") {
+      auto v = torch::jit::toIValue(n->output());
+      if (!v) l.invalid("a constant without a value");
+      l.out_static(0, *v);
+      return;
+    }
+    if (kind == "prim::If") return lower_if(n);
+    if (kind == "prim::Loop") return lower_loop(n);
+    if (kind == "prim::RaiseException")
+      l.invalid("the module raises an exception for these input shapes");
+    if (is_identity_op(kind)) {
+      l.out(0, l.in(0));
+      return;
+    }
+    if (eval_static(l)) return;
+    if (!lower_aten(l)) {
+      if (kind.rfind("aten::", 0) == 0 || kind.rfind("prim::", 0) == 0)
+        l.unsupported("pare has no lowering for this op");
+      l.unsupported("custom ops are not supported");
+    }
+    for (size_t i = 0; i < n->outputs().size(); ++i)
+      if (!l.bound(n->outputs()[i]) && n->outputs()[i]->hasUses())
+        l.invalid("output " + std::to_string(i) + " was not produced (pare lowering gap)");
+    // An in-place op (relu_, add_) that RemoveMutation left: later reads of its first
+    // argument see the result, as they would in TorchScript.
+    const bool in_place = kind.size() > 1 && kind.back() == '_' && kind[kind.size() - 2] != '_';
+    if (in_place && !n->inputs().empty() && n->outputs().size() == 1 && l.bound(n->output()))
+      l.bind(n->input(0), l.entry(n->output()));
+  }
+
+  // An if whose condition is known now (sizes, flags, constants): lowered as the branch
+  // taken. A condition computed from tensor data cannot be represented.
+  void lower_if(const torch::jit::Node* n) {
+    Lowering& l = lowering_;
+    const Entry& cond = l.in(0);
+    if (cond.kind != Entry::kStatic)
+      l.unsupported("the condition depends on tensor data; pare lowers only control flow known from shapes");
+    const bool taken = l.bool_arg(0);
+    const torch::jit::Block* block = n->blocks().at(taken ? 0 : 1);
+    lower_block(block);
+    for (size_t i = 0; i < n->outputs().size(); ++i) {
+      const Entry e = lowering_.entry(block->outputs()[i]);
+      lowering_.bind(n->outputs()[i], e);
+    }
+  }
+
+  // A loop with a trip count known now is unrolled.
+  void lower_loop(const torch::jit::Node* n) {
+    Lowering& l = lowering_;
+    const int64_t trips = l.int_arg(0);
+    if (trips > 4096) l.unsupported("a loop of " + std::to_string(trips) + " iterations is too long to unroll");
+    const torch::jit::Block* body = n->blocks().at(0);
+    std::vector<Entry> carried;
+    for (size_t i = 2; i < n->inputs().size(); ++i) carried.push_back(l.in(i));
+    for (int64_t it = 0; it < trips; ++it) {
+      lowering_.bind(body->inputs()[0], Entry::of_static(c10::IValue(it)));
+      for (size_t i = 0; i < carried.size(); ++i) lowering_.bind(body->inputs()[i + 1], carried[i]);
+      lower_block(body);
+      lowering_.begin(n);
+      const Entry& go_on = lowering_.entry(body->outputs()[0]);
+      if (go_on.kind != Entry::kStatic) l.unsupported("the loop condition depends on tensor data");
+      for (size_t i = 0; i < carried.size(); ++i) carried[i] = lowering_.entry(body->outputs()[i + 1]);
+      if (!go_on.value.toBool()) break;
+    }
+    for (size_t i = 0; i < n->outputs().size(); ++i) lowering_.bind(n->outputs()[i], carried.at(i));
+  }
+
+  Lowering lowering_;
+  std::string path_;
+};
+
+std::string c10_message(const std::exception& e) {
+  if (auto* ce = dynamic_cast<const c10::Error*>(&e)) return first_line(ce->what_without_backtrace());
+  return first_line(e.what());
+}
+
+}  // namespace
+
+ir::Graph import_model(const std::string& path, const ImportOptions& options) {
+  {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw_invalid("cannot open '" + path + "'");
+  }
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path);
+  } catch (const std::exception& e) {
+    throw_invalid("'" + path + "' is not a TorchScript module LibTorch can load: " + c10_message(e));
+  }
+  if (!module.find_method("forward")) throw_invalid("'" + path + "': the module has no forward method");
+
+  std::shared_ptr<torch::jit::Graph> graph;
+  std::vector<std::string> arg_names;
+  try {
+    module.eval();
+    torch::jit::Module frozen = torch::jit::freeze(module);
+    torch::jit::Method forward = frozen.get_method("forward");
+    for (const c10::Argument& a : forward.function().getSchema().arguments()) arg_names.push_back(a.name());
+    graph = forward.graph()->copy();
+    torch::jit::Inline(*graph);
+    torch::jit::RemoveListMutation(graph);
+    torch::jit::RemoveTensorMutation(graph);
+    torch::jit::LowerSimpleTuples(graph);
+    torch::jit::ConstantPropagation(graph);
+    torch::jit::EliminateDeadCode(graph);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw_invalid("'" + path + "': LibTorch could not freeze the module: " + c10_message(e));
+  }
+
+  ir::Graph out;
+  out.name = path.substr(path.find_last_of('/') + 1);
+  out.metadata["producer"] = "torchscript";
+  Walker walker(out, path);
+  Lowering& l = walker.lowering();
+
+  // The first graph input is the module itself; the others are forward's arguments.
+  const auto& graph_inputs = graph->inputs();
+  std::set<std::string> known;
+  for (size_t i = 1; i < graph_inputs.size(); ++i) {
+    const torch::jit::Value* v = graph_inputs[i];
+    const std::string name = i < arg_names.size() ? arg_names[i] : v->debugName();
+    known.insert(name);
+    if (!is_tensor_type(v->type()))
+      throw_unsupported("'" + path + "': forward argument '" + name + "' is a " + v->type()->str() +
+                        "; pare models take tensors only");
+    auto it = options.input_shapes.find(name);
+    if (it == options.input_shapes.end())
+      throw_invalid("'" + path + "': input '" + name +
+                    "' has no shape (a TorchScript file records none); give it with --input-shape " + name +
+                    ":1x3x224x224 (your model's dims)");
+    ir::Tensor t;
+    t.name = name;
+    t.dtype = ir::DType::kFloat32;
+    // Token ids: an input read as indices (embedding) is int64.
+    for (const torch::jit::Use& use : v->uses()) {
+      const std::string k = use.user->kind().toQualString();
+      if ((k == "aten::embedding" && use.offset == 1) || (k == "aten::index_select" && use.offset == 2))
+        t.dtype = ir::DType::kInt64;
+    }
+    t.shape = ir::Shape(it->second);
+    ir::TensorId id = out.add_tensor(std::move(t));
+    out.inputs.push_back(id);
+    l.bind(v, Entry::of_tensor(id));
+  }
+  for (const auto& [name, dims] : options.input_shapes)
+    if (!known.count(name)) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw_invalid("'" + path + "': --input-shape names '" + name + "', but forward takes " +
+                    (list.empty() ? "no tensors" : list) + " (" + name + ":" + join(dims) + ")");
+    }
+
+  try {
+    walker.lower_block(graph->block());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw_invalid(l.where() + ": " + c10_message(e));
+  }
+
+  // Outputs: a tensor, or a tuple/list of tensors.
+  std::vector<ir::TensorId> outputs;
+  std::function<void(const Entry&)> collect = [&](const Entry& e) {
+    if (e.kind == Entry::kTensor) {
+      outputs.push_back(e.tensor);
+    } else if (e.kind == Entry::kList) {
+      for (const Entry& item : e.items) collect(item);
+    } else if (e.value.isTensor()) {
+      outputs.push_back(l.const_from(e.value.toTensor()));
+    } else {
+      throw_unsupported("'" + path + "': forward returns a " + e.value.tagKind() + "; pare models return tensors");
+    }
+  };
+  for (const torch::jit::Value* v : graph->outputs()) collect(l.entry(v));
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    ir::TensorId t = outputs[i];
+    // An output that is also an input or another output gets its own tensor.
+    bool repeated = out.tensor(t).is_constant();
+    for (ir::TensorId in : out.inputs) repeated |= in == t;
+    for (size_t j = 0; j < i; ++j) repeated |= outputs[j] == t;
+    if (repeated) t = l.emit1(ir::OpKind::kIdentity, {t});
+    out.tensor(t).name = outputs.size() == 1 ? "output" : "output" + std::to_string(i);
+    out.outputs.push_back(t);
+  }
+  return out;
+}
+
+}  // namespace pare::torchscript_import
