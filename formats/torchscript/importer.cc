@@ -1,5 +1,6 @@
 #include "formats/torchscript/importer.h"
 
+#include <ATen/ops/scalar_tensor.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -142,6 +143,8 @@ int64_t Lowering::int_arg(size_t i) const {
   if (e.kind == Entry::kStatic) {
     if (e.value.isInt()) return e.value.toInt();
     if (e.value.isBool()) return e.value.toBool();
+    if (e.value.isTensor() && e.value.toTensor().dim() == 0 && !e.value.toTensor().is_floating_point())
+      return e.value.toTensor().item<int64_t>();
   }
   if (e.kind == Entry::kTensor)
     unsupported("argument " + std::to_string(i) + " is computed from tensor data; pare needs it known at conversion");
@@ -154,6 +157,7 @@ double Lowering::float_arg(size_t i) const {
     if (e.value.isDouble()) return e.value.toDouble();
     if (e.value.isInt()) return static_cast<double>(e.value.toInt());
     if (e.value.isBool()) return e.value.toBool();
+    if (e.value.isTensor() && e.value.toTensor().dim() == 0) return e.value.toTensor().item<double>();
   }
   if (e.kind == Entry::kTensor)
     unsupported("argument " + std::to_string(i) + " is computed from tensor data; pare needs it known at conversion");
@@ -186,6 +190,11 @@ std::string Lowering::string_arg(size_t i) const {
 
 std::vector<ir::TensorId> Lowering::tensors_arg(size_t i) {
   const Entry& e = in(i);
+  if (e.kind == Entry::kStatic && e.value.isTensorList()) {
+    std::vector<ir::TensorId> out;
+    for (const at::Tensor& t : e.value.toTensorVector()) out.push_back(const_from(t));
+    return out;
+  }
   if (e.kind != Entry::kList) invalid("argument " + std::to_string(i) + " is not a list of tensors");
   std::vector<ir::TensorId> out;
   for (const Entry& item : e.items) {
@@ -281,6 +290,9 @@ ir::TensorId Lowering::const_scalar(double value, ir::DType dtype) {
 }
 
 ir::TensorId Lowering::const_from(const at::Tensor& tensor) {
+  const std::pair<const void*, int64_t> key{tensor.unsafeGetTensorImpl(), static_cast<int64_t>(tensor._version())};
+  auto cached = constants_made_.find(key);
+  if (cached != constants_made_.end()) return cached->second.second;
   bool ok = false;
   ir::DType dtype = dtype_of(tensor.scalar_type(), &ok);
   if (!ok) unsupported(std::string("a constant of type ") + c10::toString(tensor.scalar_type()) + " is not supported");
@@ -290,8 +302,10 @@ ir::TensorId Lowering::const_from(const at::Tensor& tensor) {
   t = t.contiguous();
   std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
   const std::string name = "const." + std::to_string(constants_++);
-  return add_constant(graph_, name, dtype, shape, static_cast<const uint8_t*>(t.data_ptr()),
-                      static_cast<size_t>(t.numel()) * t.element_size());
+  const ir::TensorId id = add_constant(graph_, name, dtype, shape, static_cast<const uint8_t*>(t.data_ptr()),
+                                       static_cast<size_t>(t.numel()) * t.element_size());
+  constants_made_[key] = {tensor, id};
+  return id;
 }
 
 ir::TensorId Lowering::cast(ir::TensorId t, ir::DType to) {
@@ -341,6 +355,7 @@ class Walker {
       return;
     }
     if (eval_static(l)) return;
+    if (fold_with_torch(n)) return;
     if (!lower_aten(l)) {
       if (kind.rfind("aten::", 0) == 0 || kind.rfind("prim::", 0) == 0)
         l.unsupported("pare has no lowering for this op");
@@ -354,6 +369,31 @@ class Walker {
     const bool in_place = kind.size() > 1 && kind.back() == '_' && kind[kind.size() - 2] != '_';
     if (in_place && !n->inputs().empty() && n->outputs().size() == 1 && l.bound(n->output()))
       l.bind(n->input(0), l.entry(n->output()));
+  }
+
+  // An aten op whose inputs are all known now (constants, masks built from sizes, in-place
+  // writes into them) runs in LibTorch itself, with torch's semantics, views included.
+  bool fold_with_torch(const torch::jit::Node* n) {
+    Lowering& l = lowering_;
+    const c10::FunctionSchema* schema = n->maybeSchema();
+    if (!schema || !n->blocks().empty() || n->kind().ns() != c10::namespaces::aten || n->isNondeterministic())
+      return false;
+    const auto& args = schema->arguments();
+    if (args.size() != n->inputs().size() || schema->is_vararg()) return false;
+    torch::jit::Stack stack;
+    for (size_t i = 0; i < n->inputs().size(); ++i) {
+      const Entry& e = l.in(i);
+      if (e.kind != Entry::kStatic) return false;
+      c10::IValue v = e.value;
+      if (args[i].type()->kind() == c10::TypeKind::TensorType && (v.isInt() || v.isDouble() || v.isBool()))
+        v = v.isDouble() ? at::scalar_tensor(v.toDouble(), at::kDouble)
+                         : at::scalar_tensor(v.isInt() ? v.toInt() : v.toBool(), v.isInt() ? at::kLong : at::kBool);
+      stack.push_back(std::move(v));
+    }
+    n->getOperation()(stack);
+    if (stack.size() != n->outputs().size()) l.invalid("LibTorch returned an unexpected number of values");
+    for (size_t i = 0; i < stack.size(); ++i) l.out_static(i, stack[i]);
+    return true;
   }
 
   // An if whose condition is known now (sizes, flags, constants): lowered as the branch

@@ -659,7 +659,9 @@ void lower_pad(Lowering& l, bool generic) {
                           attrs({{"mode", mode}})));
 }
 
-// Constant tensors: zeros/ones/full(size, [fill,] dtype, ...), arange(...).
+// Constant tensors: zeros/ones/full(size, [fill,] dtype, ...), arange(...). They stay
+// LibTorch tensors (static entries), so ops on them, in-place writes included, fold in
+// LibTorch; an IR constant is made when an IR op reads one.
 DType requested_dtype(Lowering& l, size_t i, DType dflt) {
   if (i >= l.num_inputs() || l.is_none(i)) return dflt;
   switch (static_cast<at::ScalarType>(l.int_arg(i))) {
@@ -676,7 +678,7 @@ DType requested_dtype(Lowering& l, size_t i, DType dflt) {
 void out_filled(Lowering& l, const std::vector<int64_t>& size, double value, DType t) {
   at::ScalarType st = t == DType::kFloat32 ? at::kFloat : t == DType::kInt64 ? at::kLong : t == DType::kInt32 ? at::kInt
                       : t == DType::kBool ? at::kBool : t == DType::kUInt8 ? at::kByte : at::kChar;
-  l.out_tensor(0, l.const_from(at::full(size, value, at::TensorOptions().dtype(st))));
+  l.out_static(0, at::full(size, value, at::TensorOptions().dtype(st)));
 }
 
 void lower_zeros_ones(Lowering& l, double value) { out_filled(l, l.ints_arg(0), value, requested_dtype(l, 1, DType::kFloat32)); }
@@ -722,7 +724,7 @@ void lower_arange(Lowering& l) {
   if (t == DType::kFloat32) r = r.to(at::kFloat);
   else if (t == DType::kInt32) r = r.to(at::kInt);
   else if (t == DType::kInt64) r = r.to(at::kLong);
-  l.out_tensor(0, l.const_from(r));
+  l.out_static(0, r);
 }
 
 // to(self, dtype | device | other, ...), type_as: a Cast when the dtype changes.
@@ -912,16 +914,34 @@ bool lower_aten(Lowering& l) {
   }
   // Structural ops.
   if (kind == "prim::ListConstruct" || kind == "prim::TupleConstruct") {
+    // A list of values all known now is a static list of their type (int and float lists
+    // for sizes and scales, tensor lists for ops LibTorch folds); otherwise a list of entries.
     std::vector<Entry> items;
-    bool all_static_ints = kind == "prim::ListConstruct";
+    bool ints = kind == "prim::ListConstruct", floats = ints, tensors = ints;
     for (size_t i = 0; i < l.num_inputs(); ++i) {
-      items.push_back(l.in(i));
-      all_static_ints &= l.in(i).kind == Entry::kStatic && l.in(i).value.isInt();
+      const Entry& e = l.in(i);
+      items.push_back(e);
+      const bool known = e.kind == Entry::kStatic;
+      ints &= known && e.value.isInt();
+      floats &= known && (e.value.isDouble() || e.value.isInt());
+      tensors &= known && e.value.isTensor();
     }
-    if (all_static_ints) {
+    if (!items.empty() && ints) {
       std::vector<int64_t> v;
       for (const Entry& e : items) v.push_back(e.value.toInt());
       l.out_static(0, c10::IValue(v));
+    } else if (!items.empty() && floats) {
+      std::vector<double> v;
+      for (const Entry& e : items) v.push_back(e.value.isInt() ? static_cast<double>(e.value.toInt()) : e.value.toDouble());
+      l.out_static(0, c10::IValue(v));
+    } else if (!items.empty() && tensors) {
+      c10::List<at::Tensor> v;
+      for (const Entry& e : items) v.push_back(e.value.toTensor());
+      l.out_static(0, c10::IValue(v));
+    } else if (items.empty() && kind == "prim::ListConstruct" &&
+               l.node()->output()->type()->cast<c10::ListType>() &&
+               l.node()->output()->type()->cast<c10::ListType>()->getElementType()->kind() == c10::TypeKind::IntType) {
+      l.out_static(0, c10::IValue(std::vector<int64_t>{}));
     } else {
       l.out(0, Entry::of_list(std::move(items)));
     }

@@ -97,6 +97,9 @@ class Lowering {
   std::string node_name_;
   std::unordered_map<const torch::jit::Value*, Entry> values_;
   std::map<std::string, int> name_counts_;
+  // IR constants made from LibTorch tensors, by tensor and version (a write makes a new
+  // version), so a weight read by several ops is stored once.
+  std::map<std::pair<const void*, int64_t>, std::pair<at::Tensor, ir::TensorId>> constants_made_;
   int constants_ = 0;
 };
 
