@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -53,7 +54,8 @@ std::string module_path(const torch::jit::Node* n) {
 std::string short_kind(const torch::jit::Node* n) {
   std::string k = n->kind().toUnqualString();
   while (!k.empty() && k.back() == '_') k.pop_back();  // relu_ -> relu
-  return k;
+  size_t lead = k.find_first_not_of('_');               // _convolution -> convolution
+  return lead == std::string::npos ? k : k.substr(lead);
 }
 
 ir::DType dtype_of(at::ScalarType t, bool* ok) {
@@ -485,11 +487,19 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
 
   // The first graph input is the module itself; the others are forward's arguments.
   const auto& graph_inputs = graph->inputs();
-  std::set<std::string> known;
+  std::vector<std::string> names;
+  for (size_t i = 1; i < graph_inputs.size(); ++i)
+    names.push_back(i < arg_names.size() ? arg_names[i] : graph_inputs[i]->debugName());
+  for (const auto& [name, dims] : options.input_shapes)
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::string list;
+      for (const std::string& k : names) list += (list.empty() ? "" : ", ") + k;
+      throw_invalid("'" + path + "': --input-shape names '" + name + "', but forward takes " +
+                    (list.empty() ? "no tensors" : list) + " (" + name + ":" + join(dims) + ")");
+    }
   for (size_t i = 1; i < graph_inputs.size(); ++i) {
     const torch::jit::Value* v = graph_inputs[i];
-    const std::string name = i < arg_names.size() ? arg_names[i] : v->debugName();
-    known.insert(name);
+    const std::string& name = names[i - 1];
     if (!is_tensor_type(v->type()))
       throw_unsupported("'" + path + "': forward argument '" + name + "' is a " + v->type()->str() +
                         "; pare models take tensors only");
@@ -512,13 +522,6 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
     out.inputs.push_back(id);
     l.bind(v, Entry::of_tensor(id));
   }
-  for (const auto& [name, dims] : options.input_shapes)
-    if (!known.count(name)) {
-      std::string list;
-      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      throw_invalid("'" + path + "': --input-shape names '" + name + "', but forward takes " +
-                    (list.empty() ? "no tensors" : list) + " (" + name + ":" + join(dims) + ")");
-    }
 
   try {
     walker.lower_block(graph->block());

@@ -61,6 +61,13 @@ std::pair<TensorId, TensorId> binary_operands(Lowering& l, size_t ia, size_t ib)
   return {l.cast(a, t), l.cast(b, t)};
 }
 
+TensorId transpose(Lowering& l, TensorId x, std::vector<int64_t> perm) {
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int64_t>(i);
+  if (identity) return x;
+  return l.emit1(OpKind::kTranspose, {x}, attrs({{"perm", perm}}));
+}
+
 TensorId scale(Lowering& l, TensorId x, double factor) {
   if (factor == 1.0) return x;
   return l.emit1(OpKind::kMul, {x, l.const_scalar(factor, l.dtype(x))});
@@ -334,9 +341,31 @@ void lower_adaptive_pool(Lowering& l, bool max) {
   if (identity) return l.out_tensor(0, x);
   if (global && !max) return l.out_tensor(0, l.emit1(OpKind::kGlobalAveragePool, {x}));
   if (!even) {
-    std::string s;
-    for (size_t i = 0; i < spatial; ++i) s += (i ? "x" : "") + std::to_string(in[i + 2]);
-    l.unsupported("adaptive pooling from " + s + " to sizes that do not divide it (uneven windows); use an input size that does");
+    if (max) {
+      std::string s;
+      for (size_t i = 0; i < spatial; ++i) s += (i ? "x" : "") + std::to_string(in[i + 2]);
+      l.unsupported("adaptive max pooling from " + s + " to sizes that do not divide it (uneven windows)");
+    }
+    // Uneven windows (torch's start = floor(i * n / o), end = ceil((i + 1) * n / o)) are a
+    // linear map per spatial dim: a MatMul with a constant averaging matrix on the last dim,
+    // then on the one before (transposed in and out).
+    const int64_t rank = static_cast<int64_t>(in.size());
+    for (size_t k = 0; k < spatial; ++k) {
+      const size_t dim = in.size() - 1 - k;  // last spatial dim first
+      const int64_t n = in[dim], o = out[dim - 2] < 0 ? n : out[dim - 2];
+      std::vector<float> a(static_cast<size_t>(n * o), 0.f);  // [n, o]
+      for (int64_t j = 0; j < o; ++j) {
+        const int64_t start = (j * n) / o, end = ((j + 1) * n + o - 1) / o;
+        for (int64_t i = start; i < end; ++i) a[static_cast<size_t>(i * o + j)] = 1.f / static_cast<float>(end - start);
+      }
+      std::vector<int64_t> perm(static_cast<size_t>(rank));
+      std::iota(perm.begin(), perm.end(), 0);
+      std::swap(perm[dim], perm.back());
+      x = transpose(l, x, perm);
+      x = l.emit1(OpKind::kMatMul, {x, l.const_f32(a, {n, o})});
+      x = transpose(l, x, perm);
+    }
+    return l.out_tensor(0, x);
   }
   ir::Attributes a = attrs({{"kernel_shape", kernel}, {"strides", kernel}});
   l.out_tensor(0, l.emit1(max ? OpKind::kMaxPool : OpKind::kAveragePool, {x}, a));
@@ -399,13 +428,6 @@ void lower_flatten(Lowering& l) {
   out.push_back(n);
   out.insert(out.end(), s.begin() + end + 1, s.end());
   l.out_tensor(0, l.reshape(x, out));
-}
-
-TensorId transpose(Lowering& l, TensorId x, std::vector<int64_t> perm) {
-  bool identity = true;
-  for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int64_t>(i);
-  if (identity) return x;
-  return l.emit1(OpKind::kTranspose, {x}, attrs({{"perm", perm}}));
 }
 
 void lower_permute(Lowering& l) {
