@@ -39,6 +39,7 @@ NAME for --only is a file's base name (fmnist_cnn, tv_resnet18, scripted_cnn, ba
 multi_io, ...) or a group: fmnist, tv, scripted, bad, multi.
 """
 import argparse
+import math
 import io
 import os
 import sys
@@ -440,6 +441,52 @@ class OpsMix(nn.Module):
         return F.log_softmax(self.fc(y), dim=-1)
 
 
+class TinyEncoder(nn.Module):
+    """A BERT-style encoder layer written out: token and position embeddings, a padding mask
+    from the ids (0 = padding), scaled dot-product attention with masked_fill, GELU, and a
+    masked mean over tokens."""
+    def __init__(self, vocab=100, d=32, heads=4):
+        super().__init__()
+        self.h = heads
+        self.tok = nn.Embedding(vocab, d, padding_idx=0)
+        self.pos = nn.Embedding(64, d)
+        self.n1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.o = nn.Linear(d, d)
+        self.n2 = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, input_ids):
+        n, t = input_ids.shape
+        keep = input_ids != 0                                            # [n, t]
+        x = self.tok(input_ids) + self.pos(torch.arange(t).unsqueeze(0))
+        q, k, v = self.qkv(self.n1(x)).view(n, t, 3, self.h, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        s = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+        s = s.masked_fill(~keep[:, None, None, :], float("-inf"))
+        a = torch.softmax(s, dim=-1) @ v
+        x = x + self.o(a.transpose(1, 2).reshape(n, t, -1))
+        x = x + self.ff(self.n2(x))
+        w = keep.unsqueeze(-1).to(x.dtype)
+        return self.head((x * w).sum(1) / w.sum(1))
+
+
+def make_tiny_encoder(out, name="tiny_encoder"):
+    torch.manual_seed(0)
+    model = TinyEncoder().eval()
+    rng = np.random.default_rng(seed_of(name))
+    ids = rng.integers(1, 100, size=(1, 16)).astype(np.int64)
+    ids[0, 11:] = 0  # padding
+    x = torch.from_numpy(ids)
+    m = torch.jit.trace(model, x)
+    path = os.path.join(out, name + ".pt")
+    torch.jit.save(m, path)
+    y = torch.jit.load(path)(x)
+    np.save(os.path.join(out, name + ".input.npy"), ids)  # int64, as pare reads token ids
+    save_npy(os.path.join(out, name + ".expected.npy"), y.numpy())
+    return [name + s for s in (".pt", ".input.npy", ".expected.npy")], "input_ids int64 [1,16] -> [1,3]"
+
+
 def make_ops_mix(out, name="ops_mix"):
     torch.manual_seed(0)
     model = OpsMix().eval()
@@ -527,6 +574,7 @@ def jobs():
     j += [(n, "bad", False, lambda out, ctx, n=n: make_bad(out, n)) for n in BAD]
     j += [("multi_io", "multi", False, lambda out, ctx: make_multi_io(out))]
     j += [("ops_mix", "multi", False, lambda out, ctx: make_ops_mix(out))]
+    j += [("tiny_encoder", "multi", False, lambda out, ctx: make_tiny_encoder(out))]
     return j
 
 

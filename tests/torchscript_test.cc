@@ -152,6 +152,11 @@ TEST(TorchScript, OpsBeyondTheClassificationNets) {
   check_against_torch("ops_mix", {{"x", "input"}}, {"expected"}, 1e-5);
 }
 
+// Token ids (int64, read by embedding) with padding, a mask from them, attention written out.
+TEST(TorchScript, EncoderWithEmbeddingsAndPaddingMask) {
+  check_against_torch("tiny_encoder", {{"input_ids", "input"}}, {"expected"}, 1e-5);
+}
+
 TEST(TorchScript, TwoInputsTwoOutputs) { check_against_torch("multi_io", {{"a", "a"}, {"b", "b"}}, {"expected0", "expected1"}, 1e-5); }
 
 // Bad files and arguments: exit 2, a message naming what is wrong, no output.

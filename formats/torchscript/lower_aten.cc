@@ -113,6 +113,17 @@ void lower_compare(Lowering& l, OpKind op, bool negate) {
   l.out_tensor(0, r);
 }
 
+// Bitwise ops on bool tensors (masks: ~keep, a & b) are the logical ops.
+void lower_bool_op(Lowering& l, OpKind op) {
+  std::vector<TensorId> in;
+  for (size_t i = 0; i < (op == OpKind::kNot ? 1u : 2u); ++i) {
+    TensorId t = l.tensor(i);
+    if (l.dtype(t) != DType::kBool) l.unsupported("bitwise ops on integer tensors (bool masks only)");
+    in.push_back(t);
+  }
+  l.out_tensor(0, l.emit1(op, in));
+}
+
 void lower_unary(Lowering& l, OpKind op, ir::Attributes a = {}) {
   TensorId x = l.tensor(0);
   if (!is_float(l.dtype(x))) x = l.cast(x, DType::kFloat32);
@@ -858,6 +869,11 @@ const std::unordered_map<std::string, LowerFn>& table() {
       {"aten::le", [](Lowering& l) { lower_compare(l, OpKind::kLessOrEqual, false); }},
       {"aten::gt", [](Lowering& l) { lower_compare(l, OpKind::kGreater, false); }},
       {"aten::ge", [](Lowering& l) { lower_compare(l, OpKind::kGreaterOrEqual, false); }},
+      {"aten::bitwise_not", [](Lowering& l) { lower_bool_op(l, OpKind::kNot); }},
+      {"aten::bitwise_and", [](Lowering& l) { lower_bool_op(l, OpKind::kAnd); }},
+      {"aten::bitwise_or", [](Lowering& l) { lower_bool_op(l, OpKind::kOr); }},
+      {"aten::__and__", [](Lowering& l) { lower_bool_op(l, OpKind::kAnd); }},
+      {"aten::__or__", [](Lowering& l) { lower_bool_op(l, OpKind::kOr); }},
       {"aten::logical_and", [](Lowering& l) { lower_binary(l, OpKind::kAnd); }},
       {"aten::logical_or", [](Lowering& l) { lower_binary(l, OpKind::kOr); }},
       {"aten::logical_not", [](Lowering& l) { l.out_tensor(0, l.emit1(OpKind::kNot, {l.cast(l.tensor(0), DType::kBool)})); }},
