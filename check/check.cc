@@ -1,5 +1,6 @@
 #include "check/check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -43,10 +44,20 @@ void name_unnamed_tensors(ir::Graph& g) {
 
 }  // namespace
 
-ir::Graph load_teacher(const std::string& path) {
+ir::Graph load_teacher(const std::string& path, const std::vector<std::string>& input_shapes) {
   require_file(path, "teacher model");
-  if (!has_suffix(path, ".onnx")) return format::read_graph(path);
-  ir::Graph g = onnx_import::import_model(path);
+  if (!has_suffix(path, ".onnx")) {
+    if (!input_shapes.empty())
+      throw_invalid("--input-shape " + input_shapes[0] + ": " + path + " is a .pare, whose shapes are fixed");
+    return format::read_graph(path);
+  }
+  onnx_import::ImportOptions options;
+  for (const std::string& spec : input_shapes) {
+    auto [name, dims] = onnx_import::parse_input_shape(spec);
+    if (!options.input_shapes.emplace(name, dims).second)
+      throw_invalid("--input-shape: input '" + name + "' is given twice");
+  }
+  ir::Graph g = onnx_import::import_model(path, options);
   passes::PassContext ctx;
   const Status st = passes::run_pipeline(g, passes::kCanonicalPipeline, ctx);
   if (!st.is_ok()) throw Error(st.code(), path + ": " + st.message());
@@ -229,7 +240,7 @@ int64_t file_bytes(const std::string& path) {
 }  // namespace
 
 CheckResult run_check(const CheckOptions& o) {
-  ir::Graph teacher = load_teacher(o.teacher);
+  ir::Graph teacher = load_teacher(o.teacher, o.input_shapes);
   require_file(o.student, "student model");
   auto student_model = rt::Model::load_file(o.student);
   if (!student_model.is_ok()) {

@@ -19,6 +19,7 @@ namespace pare::check {
 struct CheckOptions {
   std::string student;  // a .pare file
   std::string teacher;  // an .onnx file (imported and canonicalized as `pare convert` does) or a .pare
+  std::vector<std::string> input_shapes;  // NAME:DIMS, fixing an .onnx teacher's symbolic dims
   std::string data;     // .npy, one row per sample (or .npz, one array per input name)
   std::string labels;   // .npy int64/int32, one per row; empty for none
   double temperature = 1;
@@ -64,7 +65,9 @@ CheckData read_check_data(const std::string& data, const std::string& labels, co
 
 // The teacher as check reads it: an .onnx imported and canonicalized as `pare convert` does
 // it, a .pare read back to a graph.
-ir::Graph load_teacher(const std::string& path);
+// `input_shapes` (NAME:DIMS, each input at most once) fix an .onnx teacher's symbolic dims;
+// kInvalidInput for a .pare teacher.
+ir::Graph load_teacher(const std::string& path, const std::vector<std::string>& input_shapes = {});
 // The inputs of a graph check can run (float32 or int64, static shapes of batch 1);
 // kInvalidInput naming `path` otherwise.
 std::vector<CheckInput> model_inputs(const ir::Graph& g, const std::string& path);

@@ -246,7 +246,15 @@ TEST(BertCli, CheckDataTakesInt64Npz) {
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "\"samples\": 16")) << describe(r);
 
+  // The .onnx as the teacher, its dynamic batch fixed with --input-shape.
+  r = run_pare({"check", out.file("int8.pare"), "--teacher", ws().onnx, "--data", ws().inputs, "--input-shape",
+                "input_ids:1x64", "--input-shape", "attention_mask:1x64", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "\"samples\": 16")) << describe(r);
+
   test::TempDir in, none;
+  r = run_pare({"check", out.file("int8.pare"), "--teacher", ws().onnx, "--data", ws().inputs});
+  expect_bad_input(r, {"'input_ids'", "--input-shape input_ids:1x64"}, none);
   npy::write_npz(in.file("ids_only.npz"), {{"input_ids", ws().ids_array}});
   r = run_pare({"check", out.file("int8.pare"), "--teacher", ws().model, "--data", in.file("ids_only.npz")});
   expect_bad_input(r, {in.file("ids_only.npz"), "'attention_mask'"}, none);
