@@ -491,8 +491,9 @@ Command add_compress_command(CLI::App& root) {
   cmd->add_option("model", args->input, "The ONNX model")->required();
   cmd->add_option("-o,--output", args->output, "The .pare file to write")->required();
   cmd->add_option("--calib", args->calib,
-                  "Calibration data: .npy (samples x input shape), .npz (an array per input), or a "
-                  "folder of PNG/JPEG images")
+                  "Calibration data: .npy (samples x input shape), .npz (an array per input name; "
+                  "int64 inputs such as token ids take int64 or int32 arrays), or a folder of "
+                  "PNG/JPEG images")
       ->required();
   cmd->add_option("--passes", args->pipeline,
                   fmt::format("The pass pipeline to run; without it a budget starts from the smallest preset, {}",
