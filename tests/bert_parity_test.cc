@@ -6,13 +6,18 @@
 // - int8 (the compress pipeline, calibrated on 128 other sequences from an .npz of int64
 //   arrays): every MatMul/Gemm with constant weights runs int8, the attention MatMuls,
 //   LayerNorm, Softmax and the GELU stay float; bounds on max |diff| and top-1 agreement
-//   from the values measured (docs/quantization.md), with headroom.
+//   from the values measured (docs/quantization.md), with headroom;
+// - a shorter sequence: the export with its sequence axis made symbolic, fixed at 32, on the
+//   stored sequences that fit in 32 tokens, gives ORT's logits at 64 (padding is masked out
+//   exactly: the softmax weight of a masked position underflows to 0).
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "calibration/dataset.h"
@@ -182,6 +187,43 @@ TEST_P(BertParity, Int8FromInt64Calibration) {
   EXPECT_GE(c.same_top1, kInt8MinAgreement);
   EXPECT_LE(c.max_abs, kInt8MaxDiffOfMaxLogit * c.ref_max);
   EXPECT_LE(c.mean_abs, kInt8MeanDiffOfLogitStd * c.ref_std);
+}
+
+TEST_P(BertParity, SymbolicSequenceLengthFixedShorter) {
+  const Variant& v = GetParam();
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(test::read_file(test::testdata_dir() + "/models/" + v.name + ".onnx")));
+  for (onnx::ValueInfoProto& in : *proto.mutable_graph()->mutable_input())
+    in.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_param("sequence");
+  test::TempDir dir;
+  test::write_file(dir.file("dynamic.onnx"), proto.SerializeAsString());
+  constexpr int kShort = 32;
+  onnx_import::ImportOptions options;
+  for (const std::string& in : v.inputs) options.input_shapes[in] = {1, kShort};
+  auto it = interpreter(compile(onnx_import::import_model(dir.file("dynamic.onnx"), options),
+                                passes::kCanonicalPipeline, nullptr));
+
+  const auto members = npy::read_npz(test::testdata_dir() + "/data/bert_tiny_inputs_64.npz");
+  std::map<std::string, const npy::Array*> arrays;
+  for (const auto& [name, a] : members) arrays[name] = &a;
+  const npy::Array ref = npy::read_npy(test::testdata_dir() + "/models/" + v.name + ".ort_logits_64.npy");
+  const int64_t* mask = arrays.at("attention_mask")->as<int64_t>();
+  int checked = 0;
+  double max_diff = 0;
+  for (int r = 0; r < kRows; ++r) {
+    if (std::accumulate(mask + r * kSeq, mask + (r + 1) * kSeq, int64_t{0}) > kShort) continue;
+    for (size_t i = 0; i < it->num_inputs(); ++i)
+      std::memcpy(it->input_data(i), arrays.at(it->input(i).name)->as<int64_t>() + r * kSeq, kShort * sizeof(int64_t));
+    ASSERT_TRUE(it->invoke().is_ok());
+    const auto* got = static_cast<const float*>(it->output_data(0));
+    for (int k = 0; k < kLabels; ++k)
+      max_diff = std::max(max_diff, std::fabs(double{got[k]} - ref.as<float>()[r * kLabels + k]));
+    ++checked;
+  }
+  std::printf("%s at sequence length %d: %d sequences, max |diff| to ORT at 64 %.3g\n", v.name.c_str(), kShort,
+              checked, max_diff);
+  EXPECT_GE(checked, 16);
+  EXPECT_LE(max_diff, 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Encoders, BertParity,
