@@ -55,12 +55,18 @@ std::string names_of(const std::vector<InputSpec>& inputs) {
   return s;
 }
 
-void check_float_inputs(const std::vector<InputSpec>& inputs) {
+void check_input_types(const std::vector<InputSpec>& inputs) {
   if (inputs.empty()) throw_invalid("calibration: the model has no inputs");
   for (const InputSpec& in : inputs)
-    if (!in.is_float)
-      throw_unsupported(fmt::format("calibration: input '{}' (shape {}) is not float32; calibration data feeds "
-                                    "float32 inputs only", in.name, shape_str(in.shape)));
+    if (!in.is_float && !in.is_int64)
+      throw_unsupported(fmt::format("calibration: input '{}' (shape {}) is neither float32 nor int64; calibration "
+                                    "data feeds float32 and int64 inputs only", in.name, shape_str(in.shape)));
+}
+
+bool is_int_array(const npy::Array& a) { return a.type == npy::ElemType::kInt64 || a.type == npy::ElemType::kInt32; }
+
+int64_t int_at(const npy::Array& a, size_t i) {
+  return a.type == npy::ElemType::kInt64 ? a.as<int64_t>()[i] : a.as<int32_t>()[i];
 }
 
 // Arrays from .npy/.npz, one per input, each holding `samples` samples back to back.
@@ -76,7 +82,10 @@ class ArrayDataset : public Dataset {
       const std::string what = members[i].empty() ? fmt::format("'{}'", path_)
                                                   : fmt::format("'{}', array '{}'", path_, members[i]);
       const std::string expected = expected_shapes(in.shape);
-      if (a.type != npy::ElemType::kFloat32 && a.type != npy::ElemType::kFloat64)
+      if (in.is_int64 && !is_int_array(a))
+        throw_invalid(fmt::format("{}: dtype {} for int64 input '{}' (expected int64 or int32, shape {})", what,
+                                  npy::elem_type_name(a.type), in.name, expected));
+      if (!in.is_int64 && a.type != npy::ElemType::kFloat32 && a.type != npy::ElemType::kFloat64)
         throw_invalid(fmt::format("{}: dtype {} for input '{}' (expected float32 or float64, shape {})", what,
                                   npy::elem_type_name(a.type), in.name, expected));
       const size_t s = sample_count(a.shape, in.shape);
@@ -90,7 +99,7 @@ class ArrayDataset : public Dataset {
         throw_invalid(fmt::format("'{}': {} samples for input '{}' but {} for input '{}'", path_, s, in.name, samples,
                                   inputs_[0].name));
       samples = s;
-      check_finite(a, in, what);
+      if (!in.is_int64) check_finite(a, in, what);
     }
     select(samples, options);
   }
@@ -102,7 +111,9 @@ class ArrayDataset : public Dataset {
       const npy::Array& a = arrays_[i];
       const size_t n = static_cast<size_t>(numel(inputs_[i].shape)), off = index * n;
       Tensor t{inputs_[i].name, inputs_[i].shape, std::vector<float>(n)};
-      if (a.type == npy::ElemType::kFloat32)
+      if (is_int_array(a))
+        for (size_t j = 0; j < n; ++j) t.data[j] = static_cast<float>(int_at(a, off + j));
+      else if (a.type == npy::ElemType::kFloat32)
         std::copy(a.as<float>() + off, a.as<float>() + off + n, t.data.begin());
       else
         std::transform(a.as<double>() + off, a.as<double>() + off + n, t.data.begin(),
@@ -115,10 +126,18 @@ class ArrayDataset : public Dataset {
   void load_input(size_t index, size_t i, float* out) const override {
     const npy::Array& a = arrays_[i];
     const size_t n = static_cast<size_t>(numel(inputs_[i].shape)), off = index * n;
-    if (a.type == npy::ElemType::kFloat32)
+    if (is_int_array(a))
+      for (size_t j = 0; j < n; ++j) out[j] = static_cast<float>(int_at(a, off + j));
+    else if (a.type == npy::ElemType::kFloat32)
       std::copy(a.as<float>() + off, a.as<float>() + off + n, out);
     else
       std::transform(a.as<double>() + off, a.as<double>() + off + n, out, [](double v) { return static_cast<float>(v); });
+  }
+
+  void load_input_int64(size_t index, size_t i, int64_t* out) const override {
+    const npy::Array& a = arrays_[i];
+    const size_t n = static_cast<size_t>(numel(inputs_[i].shape)), off = index * n;
+    for (size_t j = 0; j < n; ++j) out[j] = int_at(a, off + j);
   }
 
  private:
@@ -172,6 +191,9 @@ class ImageDataset : public Dataset {
                                 names_of(inputs)));
     const InputSpec& in = inputs[0];
     const auto& s = in.shape;
+    if (!in.is_float)
+      throw_invalid(fmt::format("image folder '{}': input '{}' is not float32; images feed float32 inputs only", path,
+                                in.name));
     auto is_c = [](int64_t v) { return v == 1 || v == 3 || v == 4; };
     if (s.size() != 4 || s[0] != 1 || !(is_c(s[1]) || is_c(s[3])))
       throw_invalid(fmt::format("image folder '{}': input '{}' of shape {} is not an image input (expected "
@@ -221,7 +243,7 @@ std::vector<InputSpec> input_specs(const ir::Graph& g) {
     if (!t.shape.is_static())
       throw_invalid(fmt::format("input '{}' has shape {}: fix its dimensions before calibration", t.name,
                                 t.shape.str()));
-    specs.push_back(InputSpec{t.name, t.shape.sizes(), t.dtype == ir::DType::kFloat32});
+    specs.push_back(InputSpec{t.name, t.shape.sizes(), t.dtype == ir::DType::kFloat32, t.dtype == ir::DType::kInt64});
   }
   return specs;
 }
@@ -251,12 +273,28 @@ void Dataset::fill(size_t k, size_t input, float* out, size_t count) const {
   if (count != static_cast<size_t>(numel(in.shape)))
     throw_internal(fmt::format("calibration data '{}': {} values asked for input '{}' of shape {}", path_, count,
                                in.name, shape_str(in.shape)));
+  if (in.is_int64)
+    throw_internal(fmt::format("calibration data '{}': float values asked for int64 input '{}'", path_, in.name));
   load_input(selected_.at(k), input, out);
+}
+
+void Dataset::fill_int64(size_t k, size_t input, int64_t* out, size_t count) const {
+  if (input >= inputs_.size())
+    throw_internal(fmt::format("calibration data '{}': input {} of {}", path_, input, inputs_.size()));
+  const InputSpec& in = inputs_[input];
+  if (!in.is_int64 || count != static_cast<size_t>(numel(in.shape)))
+    throw_internal(fmt::format("calibration data '{}': {} int64 values asked for input '{}' of shape {}", path_, count,
+                               in.name, shape_str(in.shape)));
+  load_input_int64(selected_.at(k), input, out);
+}
+
+void Dataset::load_input_int64(size_t, size_t input, int64_t*) const {
+  throw_internal(fmt::format("calibration data '{}': input {} is not int64 data", path_, input));
 }
 
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const std::vector<InputSpec>& inputs,
                                       const DatasetOptions& options) {
-  check_float_inputs(inputs);
+  check_input_types(inputs);
   std::error_code ec;
   if (!fs::exists(path, ec)) throw_invalid(fmt::format("calibration data '{}' does not exist", path));
   if (fs::is_directory(path, ec)) return std::make_unique<ImageDataset>(path, inputs, options);

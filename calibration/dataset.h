@@ -5,8 +5,10 @@
 //             single array of any name for a single-input model, shaped as for .npy.
 //   folder    images (see image_folder.h) for a single-input model of rank 4, one image a sample,
 //             resized to the input's H x W, channels and layout taken from the input's shape.
-// Samples are float32 (float64 arrays are converted, finite values checked at open). Every error is
-// pare::Error(kInvalidInput) naming the file, the input and the expected shape.
+// Samples of float32 inputs are float32 (float64 arrays are converted, finite values checked at
+// open). int64 inputs (token ids, attention masks) take int64 or int32 arrays from .npy/.npz, kept
+// exact (fill_int64). Every error is pare::Error(kInvalidInput) naming the file, the input and the
+// expected shape (or dtype).
 #pragma once
 
 #include <cstddef>
@@ -26,7 +28,8 @@ namespace pare::calib {
 struct InputSpec {
   std::string name;
   std::vector<int64_t> shape;  // static
-  bool is_float = true;        // float32; calibration data feeds float inputs only
+  bool is_float = true;        // float32
+  bool is_int64 = false;       // int64; calibration data feeds float32 and int64 inputs only
 };
 
 // The graph's inputs; throws kInvalidInput when a shape is not static.
@@ -47,7 +50,7 @@ struct DatasetOptions {
 struct Tensor {
   std::string name;  // the model input's
   std::vector<int64_t> shape;
-  std::vector<float> data;
+  std::vector<float> data;  // an int64 input's values converted to float
 };
 
 class Dataset {
@@ -64,12 +67,16 @@ class Dataset {
   std::vector<Tensor> sample(size_t k) const;
   // Input `input` of sample k into out[0, count); count must be the input's element count.
   void fill(size_t k, size_t input, float* out, size_t count) const;
+  // The same for an int64 input, exact.
+  void fill_int64(size_t k, size_t input, int64_t* out, size_t count) const;
 
  protected:
   Dataset(std::string path, std::vector<InputSpec> inputs) : path_(std::move(path)), inputs_(std::move(inputs)) {}
   void select(size_t total, const DatasetOptions& options);
   virtual std::vector<Tensor> load(size_t index) const = 0;  // source sample `index`, all inputs
   virtual void load_input(size_t index, size_t input, float* out) const = 0;
+  // Int64 inputs (array datasets only; the default throws kInternal).
+  virtual void load_input_int64(size_t index, size_t input, int64_t* out) const;
 
   std::string path_;
   std::vector<InputSpec> inputs_;

@@ -191,6 +191,9 @@ class SubsetCalibration final : public passes::CalibrationData {
   void fill(size_t sample, size_t input, float* out, size_t count) const override {
     all_.fill(picked_[sample], input, out, count);
   }
+  void fill_int64(size_t sample, size_t input, int64_t* out, size_t count) const override {
+    all_.fill_int64(picked_[sample], input, out, count);
+  }
 
  private:
   const passes::CalibrationData& all_;
@@ -200,13 +203,12 @@ class SubsetCalibration final : public passes::CalibrationData {
 // The teacher's logits for every check row, computed once.
 std::vector<float> teacher_logits(const ir::Graph& teacher, const CheckData& data, size_t* classes) {
   passes::GraphRunner run(teacher, {teacher.outputs[0]});
-  const size_t row_floats = run.input_bytes(0) / sizeof(float);
   const ir::Tensor& out = teacher.tensor(teacher.outputs[0]);
   if (out.dtype != ir::DType::kFloat32) throw_invalid("the teacher's first output is not float32");
   *classes = static_cast<size_t>(out.shape.num_elements());
   std::vector<float> logits(static_cast<size_t>(data.count) * *classes);
   for (int64_t r = 0; r < data.count; ++r) {
-    std::memcpy(run.input_data(0), data.rows.data() + static_cast<size_t>(r) * row_floats, row_floats * sizeof(float));
+    data.feed(run, static_cast<size_t>(r));
     run.run();
     std::memcpy(&logits[static_cast<size_t>(r) * *classes], run.watched(0), *classes * sizeof(float));
   }
@@ -291,7 +293,6 @@ class Search {
         split_ = i;
         break;
       }
-    row_floats_ = in.data->rows.size() / static_cast<size_t>(in.data->count);
   }
 
   BackoffResult run();
@@ -393,7 +394,7 @@ class Search {
         throw_internal("back-off: the student's first output is not the teacher's float32 logits");
       for (size_t i = h * count / halves; i < (h + 1) * count / halves; ++i) {
         const size_t r = rows ? (*rows)[i] : i;
-        std::memcpy(interp.input_data(0), in_.data->rows.data() + r * row_floats_, row_floats_ * sizeof(float));
+        in_.data->feed(interp, r);
         const rt::Status st = interp.invoke();
         if (!st.is_ok()) throw_internal("back-off: " + st.message());
         stats[h].add(&teacher_[r * classes_], static_cast<const float*>(interp.output_data(0)), classes_,
@@ -446,7 +447,7 @@ class Search {
   std::vector<size_t> proxy_rows_;
   size_t split_ = std::numeric_limits<size_t>::max();
   std::vector<float> teacher_;
-  size_t classes_ = 0, row_floats_ = 0;
+  size_t classes_ = 0;
   std::atomic<int> proxies_{0};
 };
 

@@ -1,5 +1,6 @@
 #include "check/check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include "check/metrics.h"
 #include "calibration/npy.h"
 #include "formats/import/model_import.h"
+#include "formats/onnx/importer.h"
 #include "formats/pare/layer_weights.h"
 #include "formats/pare/reader.h"
 #include "ir/status.h"
@@ -45,7 +47,11 @@ void name_unnamed_tensors(ir::Graph& g) {
 
 ir::Graph load_teacher(const std::string& path, const model_import::InputShapes& input_shapes) {
   require_file(path, "teacher model");
-  if (!has_suffix(path, ".onnx") && !model_import::is_torchscript(path)) return format::read_graph(path);
+  if (!has_suffix(path, ".onnx") && !model_import::is_torchscript(path)) {
+    if (!input_shapes.empty())
+      throw_invalid("--input-shape " + input_shapes.begin()->first + ": " + path + " is a .pare, whose shapes are fixed");
+    return format::read_graph(path);
+  }
   ir::Graph g = model_import::import_model(path, input_shapes);
   passes::PassContext ctx;
   const Status st = passes::run_pipeline(g, passes::kCanonicalPipeline, ctx);
@@ -53,16 +59,20 @@ ir::Graph load_teacher(const std::string& path, const model_import::InputShapes&
   return g;
 }
 
-// The one float input of `g` with a static shape of batch 1.
-std::vector<int64_t> single_input(const ir::Graph& g, const std::string& path) {
-  if (g.inputs.size() != 1)
-    throw_invalid(path + " has " + std::to_string(g.inputs.size()) + " inputs; check needs a model with one");
-  const ir::Tensor& t = g.tensor(g.inputs[0]);
-  if (!t.shape.is_static() || t.shape.rank() == 0 || t.shape.sizes()[0] != 1 || t.dtype != ir::DType::kFloat32)
-    throw_invalid(path + ": input '" + t.name + "' is " + t.shape.str() +
-                  "; check needs a float32 input of static shape with batch 1 (pare convert --input-shape fixes it)");
+std::vector<CheckInput> model_inputs(const ir::Graph& g, const std::string& path) {
+  if (g.inputs.empty()) throw_invalid(path + ": the model has no inputs");
+  std::vector<CheckInput> inputs;
+  for (ir::TensorId id : g.inputs) {
+    const ir::Tensor& t = g.tensor(id);
+    const bool typed = t.dtype == ir::DType::kFloat32 || t.dtype == ir::DType::kInt64;
+    if (!t.shape.is_static() || t.shape.rank() == 0 || t.shape.sizes()[0] != 1 || !typed)
+      throw_invalid(path + ": input '" + t.name + "' is " + t.shape.str() + " " + ir::dtype_name(t.dtype) +
+                    "; check needs float32 or int64 inputs of static shape with batch 1 (pare convert "
+                    "--input-shape fixes the shape)");
+    inputs.push_back({t.name, t.shape.sizes(), t.dtype});
+  }
   if (g.outputs.empty()) throw_invalid(path + ": the model has no outputs");
-  return t.shape.sizes();
+  return inputs;
 }
 
 namespace {
@@ -73,25 +83,74 @@ std::string dims_str(const std::vector<int64_t>& d) {
   return s + "]";
 }
 
-// The data as float32 rows of the models' input; rejects non-finite values.
-std::vector<float> read_data(const std::string& path, const std::vector<int64_t>& input, int64_t* rows) {
-  require_file(path, "data");
-  const npy::Array a = npy::read_npy(path);
-  if (a.type != npy::ElemType::kFloat32 && a.type != npy::ElemType::kFloat64)
-    throw_invalid(path + ": data must be float32 or float64, the array is " + npy::elem_type_name(a.type));
-  const bool row_shape = a.shape.size() == input.size() && std::equal(input.begin() + 1, input.end(), a.shape.begin() + 1);
+// `a` (from `what`) as rows of `input`, in the input's dtype; rejects non-finite floats.
+CheckData::Input read_rows(const npy::Array& a, const std::string& what, const CheckInput& input, int64_t* rows) {
+  const bool is_int = input.dtype == ir::DType::kInt64;
+  const bool float_array = a.type == npy::ElemType::kFloat32 || a.type == npy::ElemType::kFloat64;
+  const bool int_array = a.type == npy::ElemType::kInt64 || a.type == npy::ElemType::kInt32;
+  if (is_int ? !int_array : !float_array)
+    throw_invalid(what + ": data for input '" + input.name + "' must be " + (is_int ? "int64 or int32" : "float32 or float64") +
+                  " (the input is " + (is_int ? "int64" : "float32") + "), the array is " + npy::elem_type_name(a.type));
+  const std::vector<int64_t>& in = input.shape;
+  const bool row_shape = a.shape.size() == in.size() && std::equal(in.begin() + 1, in.end(), a.shape.begin() + 1);
   if (!row_shape)
-    throw_invalid(path + ": data of shape " + dims_str(a.shape) + " does not fit the models' input " +
-                  dims_str(input) + " (rows of [N" + dims_str(input).substr(2));
+    throw_invalid(what + ": data of shape " + dims_str(a.shape) + " does not fit the models' input '" + input.name +
+                  "' " + dims_str(in) + " (rows of [N" + dims_str(in).substr(2));
   *rows = a.shape[0];
-  std::vector<float> v(static_cast<size_t>(a.size()));
-  for (size_t i = 0; i < v.size(); ++i)
+  CheckData::Input out;
+  const size_t n = static_cast<size_t>(a.size());
+  const size_t per_row = *rows ? n / static_cast<size_t>(*rows) : 0;
+  if (is_int) {
+    out.row_bytes = per_row * sizeof(int64_t);
+    out.bytes.resize(n * sizeof(int64_t));
+    auto* v = reinterpret_cast<int64_t*>(out.bytes.data());
+    for (size_t i = 0; i < n; ++i) v[i] = a.type == npy::ElemType::kInt64 ? a.as<int64_t>()[i] : a.as<int32_t>()[i];
+    return out;
+  }
+  out.row_bytes = per_row * sizeof(float);
+  out.bytes.resize(n * sizeof(float));
+  auto* v = reinterpret_cast<float*>(out.bytes.data());
+  for (size_t i = 0; i < n; ++i)
     v[i] = a.type == npy::ElemType::kFloat32 ? a.as<float>()[i] : static_cast<float>(a.as<double>()[i]);
-  const size_t per_row = *rows ? v.size() / static_cast<size_t>(*rows) : 0;
-  for (size_t i = 0; i < v.size(); ++i)
+  for (size_t i = 0; i < n; ++i)
     if (!std::isfinite(v[i]))
-      throw_invalid(path + ": row " + std::to_string(i / per_row) + " holds a NaN or infinite value");
-  return v;
+      throw_invalid(what + ": row " + std::to_string(i / per_row) + " holds a NaN or infinite value");
+  return out;
+}
+
+// The data as rows of each of the models' inputs.
+std::vector<CheckData::Input> read_data(const std::string& path, const std::vector<CheckInput>& inputs, int64_t* rows) {
+  require_file(path, "data");
+  std::vector<CheckData::Input> out;
+  std::string names;
+  for (const CheckInput& in : inputs) names += (names.empty() ? "'" : ", '") + in.name + "'";
+  if (!has_suffix(path, ".npz")) {
+    if (inputs.size() != 1)
+      throw_invalid(path + ": a .npy feeds one input; the models have " + std::to_string(inputs.size()) + " (" + names +
+                    "): give a .npz with one array per input name");
+    out.push_back(read_rows(npy::read_npy(path), path, inputs[0], rows));
+    return out;
+  }
+  auto members = npy::read_npz(path);
+  if (members.empty()) throw_invalid(path + ": the archive holds no array");
+  if (inputs.size() == 1 && members.size() == 1) {
+    out.push_back(read_rows(members[0].second, path + ", array '" + members[0].first + "'", inputs[0], rows));
+    return out;
+  }
+  for (const auto& m : members)
+    if (std::none_of(inputs.begin(), inputs.end(), [&](const CheckInput& in) { return in.name == m.first; }))
+      throw_invalid(path + ": array '" + m.first + "' matches no input of the models (" + names + ")");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == inputs[i].name; });
+    if (it == members.end()) throw_invalid(path + ": no array for input '" + inputs[i].name + "'");
+    int64_t r = 0;
+    out.push_back(read_rows(it->second, path + ", array '" + it->first + "'", inputs[i], &r));
+    if (i > 0 && r != *rows)
+      throw_invalid(path + ": " + std::to_string(r) + " rows for input '" + inputs[i].name + "' but " +
+                    std::to_string(*rows) + " for input '" + inputs[0].name + "'");
+    *rows = r;
+  }
+  return out;
 }
 
 std::vector<int64_t> read_labels(const std::string& path, int64_t rows) {
@@ -111,14 +170,14 @@ std::vector<int64_t> read_labels(const std::string& path, int64_t rows) {
 
 }  // namespace
 
-CheckData read_check_data(const std::string& data, const std::string& labels, const std::vector<int64_t>& input,
+CheckData read_check_data(const std::string& data, const std::string& labels, const std::vector<CheckInput>& inputs,
                           int64_t limit) {
   CheckData d;
   int64_t rows = 0;
-  d.rows = read_data(data, input, &rows);
+  d.inputs = read_data(data, inputs, &rows);
   if (!labels.empty()) d.labels = read_labels(labels, rows);
   if (limit > 0 && limit < rows) {
-    d.rows.resize(d.rows.size() / static_cast<size_t>(rows) * static_cast<size_t>(limit));
+    for (CheckData::Input& in : d.inputs) in.bytes.resize(in.row_bytes * static_cast<size_t>(limit));
     if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
     rows = limit;
   }
@@ -183,15 +242,20 @@ CheckResult run_check(const CheckOptions& o) {
     const std::string& msg = student_model.status().message();
     throw_invalid(msg.find(o.student) != std::string::npos ? msg : o.student + ": " + msg);
   }
-  // A TorchScript teacher records no shapes: it gets the student's.
+  // --input-shape NAME:DIMS fixes an .onnx teacher's symbolic dims; a TorchScript teacher,
+  // which records no shapes, gets the student's unless given.
   model_import::InputShapes shapes;
-  for (int32_t i : student_model.value()->inputs()) {
-    const rt::TensorDesc& d = student_model.value()->tensors()[static_cast<size_t>(i)].desc;
-    shapes[d.name] = d.shape;
+  for (const std::string& spec : o.input_shapes) {
+    auto [name, dims] = onnx_import::parse_input_shape(spec);
+    if (!shapes.emplace(name, dims).second) throw_invalid("--input-shape: input '" + name + "' is given twice");
   }
+  if (model_import::is_torchscript(o.teacher))
+    for (int32_t i : student_model.value()->inputs()) {
+      const rt::TensorDesc& d = student_model.value()->tensors()[static_cast<size_t>(i)].desc;
+      shapes.emplace(d.name, d.shape);
+    }
   ir::Graph teacher = load_teacher(o.teacher, shapes);
-  const std::vector<int64_t> input = single_input(teacher, o.teacher);
-  const CheckData data = read_check_data(o.data, o.labels, input, o.limit);
+  const CheckData data = read_check_data(o.data, o.labels, model_inputs(teacher, o.teacher), o.limit);
   CheckResult r = run_check(teacher, *student_model.value(), data, o);
   r.teacher_bytes = file_bytes(o.teacher);
   r.student_bytes = file_bytes(o.student);
@@ -217,10 +281,16 @@ CheckResult run_check(const ir::Graph& teacher_graph, const rt::Model& student_m
   name_unnamed_tensors(teacher);
   name_unnamed_tensors(student);
 
-  const std::vector<int64_t> input = single_input(teacher, o.teacher);
-  if (single_input(student, o.student) != input)
-    throw_invalid(o.student + ": input " + dims_str(single_input(student, o.student)) + " differs from the teacher's " +
-                  dims_str(input) + " in " + o.teacher);
+  const std::vector<CheckInput> inputs = model_inputs(teacher, o.teacher);
+  const std::vector<CheckInput> student_inputs = model_inputs(student, o.student);
+  if (student_inputs.size() != inputs.size())
+    throw_invalid(o.student + " has " + std::to_string(student_inputs.size()) + " inputs, the teacher " + o.teacher +
+                  " " + std::to_string(inputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (student_inputs[i].shape != inputs[i].shape || student_inputs[i].dtype != inputs[i].dtype)
+      throw_invalid(o.student + ": input '" + student_inputs[i].name + "' " + dims_str(student_inputs[i].shape) +
+                    " differs from the teacher's " + dims_str(inputs[i].shape) + " in " + o.teacher);
+  if (data.inputs.size() != inputs.size()) throw_internal("check: the data does not match the models' inputs");
   const ir::Tensor& t_out = teacher.tensor(teacher.outputs[0]);
   const ir::Tensor& s_out = student.tensor(student.outputs[0]);
   if (!t_out.shape.is_static() || t_out.shape != s_out.shape)
@@ -241,15 +311,13 @@ CheckResult run_check(const ir::Graph& teacher_graph, const rt::Model& student_m
     }
   passes::GraphRunner t_run(teacher, t_watch), s_run(student, s_watch);
 
-  const size_t row_floats = t_run.input_bytes(0) / sizeof(float);
   const size_t classes = static_cast<size_t>(t_out.shape.num_elements());
   std::vector<ErrorSums> layer_sums(aligned.size());
   OutputStats output;
   std::vector<float> t_logits, s_logits, t_buf, s_buf, permuted;
   for (int64_t row = 0; row < rows; ++row) {
-    const float* x = data.rows.data() + static_cast<size_t>(row) * row_floats;
-    std::memcpy(t_run.input_data(0), x, row_floats * sizeof(float));
-    std::memcpy(s_run.input_data(0), x, row_floats * sizeof(float));
+    data.feed(t_run, static_cast<size_t>(row));
+    data.feed(s_run, static_cast<size_t>(row));
     t_run.run();
     s_run.run();
     read_float(t_out, t_run.watched(0), t_logits);

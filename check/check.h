@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,8 @@ namespace pare::check {
 struct CheckOptions {
   std::string student;  // a .pare file
   std::string teacher;  // an .onnx file (imported and canonicalized as `pare convert` does) or a .pare
-  std::string data;     // .npy, one row per sample
+  std::vector<std::string> input_shapes;  // NAME:DIMS, fixing an .onnx teacher's symbolic dims
+  std::string data;     // .npy, one row per sample (or .npz, one array per input name)
   std::string labels;   // .npy int64/int32, one per row; empty for none
   double temperature = 1;
   int64_t limit = 0;             // use only the first `limit` rows; 0: all
@@ -27,25 +29,48 @@ struct CheckOptions {
   double margin = 0;             // standard errors kept between each estimate and its limit
 };
 
-// The check data: float32 rows of the models' input and their labels.
-struct CheckData {
-  std::vector<float> rows;
-  int64_t count = 0;
-  std::vector<int64_t> labels;  // one per row; empty without labels
+// A model input check can feed: float32 or int64, static shape of batch 1.
+struct CheckInput {
+  std::string name;
+  std::vector<int64_t> shape;
+  ir::DType dtype = ir::DType::kFloat32;
 };
 
-// Reads `data` (.npy, rows of `input` = [1, ...]) and `labels` (may be empty), the first
-// `limit` rows (0: all). Throws pare::Error(kInvalidInput) naming the file for a shape that
-// does not fit, labels of the wrong length or dtype, non-finite values, no rows.
-CheckData read_check_data(const std::string& data, const std::string& labels, const std::vector<int64_t>& input,
+// The check data: rows of each of the models' inputs (float32 or int64, as the input) and
+// their labels.
+struct CheckData {
+  struct Input {
+    size_t row_bytes = 0;
+    std::vector<uint8_t> bytes;  // `count` rows back to back
+  };
+  std::vector<Input> inputs;  // in the models' input order
+  int64_t count = 0;
+  std::vector<int64_t> labels;  // one per row; empty without labels
+
+  // Copies row `row` into each input of a runner or interpreter (input_data(i)).
+  template <typename Runner>
+  void feed(Runner& runner, size_t row) const {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      std::memcpy(runner.input_data(i), inputs[i].bytes.data() + row * inputs[i].row_bytes, inputs[i].row_bytes);
+  }
+};
+
+// Reads `data` and `labels` (may be empty), the first `limit` rows (0: all). `data`: a .npy
+// of rows of the one input ([N, ...] for an input [1, ...]), or a .npz with one such array
+// per input name. Float inputs take float32/float64 (finite), int64 inputs int64/int32.
+// Throws pare::Error(kInvalidInput) naming the file and input for a shape or dtype that does
+// not fit, a missing or unknown member, labels of the wrong length or dtype, non-finite
+// values, no rows, inputs that disagree on the row count.
+CheckData read_check_data(const std::string& data, const std::string& labels, const std::vector<CheckInput>& inputs,
                           int64_t limit);
 
 // The teacher as check reads it: an .onnx or TorchScript file imported and canonicalized as
-// `pare convert` does it (TorchScript needs `input_shapes`), a .pare read back to a graph.
+// `pare convert` does it, a .pare read back to a graph. `input_shapes` fix an .onnx teacher's
+// symbolic dims and give a TorchScript teacher its shapes; kInvalidInput for a .pare teacher.
 ir::Graph load_teacher(const std::string& path, const model_import::InputShapes& input_shapes = {});
-// The input shape of a graph check can run (one float32 input of static shape, batch 1);
+// The inputs of a graph check can run (float32 or int64, static shapes of batch 1);
 // kInvalidInput naming `path` otherwise.
-std::vector<int64_t> single_input(const ir::Graph& g, const std::string& path);
+std::vector<CheckInput> model_inputs(const ir::Graph& g, const std::string& path);
 
 // Throws pare::Error: kInvalidInput naming the file for a bad model, data or labels file
 // (missing, corrupt, a data shape a model does not take, labels of the wrong length or

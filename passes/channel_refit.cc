@@ -154,8 +154,7 @@ std::string measure(const ir::Graph& pruned, const ir::Graph& dense, const Refit
   std::vector<double> y(static_cast<size_t>(outputs));
   for (size_t s = 0; s < samples; ++s) {
     for (GraphRunner* r : {runner.get(), dense_runner.get()}) {
-      for (size_t i = 0; i < r->num_inputs(); ++i)
-        data.fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
+      r->feed(data, s);
       r->run();
     }
     const float* values = static_cast<const float*>(runner->watched(0));
@@ -358,8 +357,7 @@ std::map<ir::NodeId, ConsumerFit> measure_consumers(const ir::Graph& g, const st
   for (const Watch& w : watches) most = std::max(most, w.samples);
   std::vector<float> row;
   for (size_t s = 0; s < most; ++s) {
-    for (size_t i = 0; i < runner.num_inputs(); ++i)
-      data.fill(s, i, static_cast<float*>(runner.input_data(i)), runner.input_bytes(i) / sizeof(float));
+    runner.feed(data, s);
     runner.run();
     for (size_t k = 0; k < watches.size(); ++k) {
       Watch& w = watches[k];

@@ -5,6 +5,7 @@
 
 #include "formats/pare/writer.h"
 #include "ir/status.h"
+#include "passes/pass.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
 
@@ -39,6 +40,27 @@ GraphRunner::~GraphRunner() = default;
 size_t GraphRunner::num_inputs() const { return interpreter_->num_inputs(); }
 void* GraphRunner::input_data(size_t i) { return interpreter_->input_data(i); }
 size_t GraphRunner::input_bytes(size_t i) const { return interpreter_->input(i).byte_size(); }
+
+void GraphRunner::feed(const CalibrationData& data, size_t sample) {
+  for (size_t i = 0; i < num_inputs(); ++i) {
+    const rt::TensorDesc& in = interpreter_->input(i);
+    switch (in.dtype) {
+      case rt::DType::kFloat32:
+        data.fill(sample, i, static_cast<float*>(input_data(i)), in.byte_size() / sizeof(float));
+        break;
+      case rt::DType::kInt64:
+        data.fill_int64(sample, i, static_cast<int64_t*>(input_data(i)), in.byte_size() / sizeof(int64_t));
+        break;
+      default:
+        throw_unsupported("input '" + in.name + "' is " + rt::dtype_name(in.dtype) +
+                          "; calibration data feeds float32 and int64 inputs only");
+    }
+  }
+}
+
+void CalibrationData::fill_int64(size_t, size_t input, int64_t*, size_t) const {
+  throw_unsupported("graph input " + std::to_string(input) + " is int64; this calibration data gives float32 only");
+}
 
 void GraphRunner::run() {
   const rt::Status s = interpreter_->invoke();

@@ -14,6 +14,8 @@ class Interpreter;
 
 namespace pare::passes {
 
+class CalibrationData;
+
 class GraphRunner {
  public:
   // `watch`: tensors to read after each run (kept alive by making them outputs of a copy
@@ -25,6 +27,8 @@ class GraphRunner {
   // Bytes of input i (dtype and shape as in the graph).
   void* input_data(size_t i);
   size_t input_bytes(size_t i) const;
+  // Writes sample `sample` of `data` into every input (float32 or int64, as the graph's).
+  void feed(const CalibrationData& data, size_t sample);
   void run();
   // Watched tensor k's bytes after the last run (dtype and shape as in the graph).
   const void* watched(size_t k) const;

@@ -100,14 +100,18 @@ struct PassReport {
   std::vector<LowrankLayerReport> lowrank_layers;  // lowrank only
 };
 
-// Calibration samples for passes that look at data (quantize): for each sample, one float32
-// array per graph input (in the order of Graph::inputs) with that input's element count.
+// Calibration samples for passes that look at data (quantize): for each sample, one array
+// per graph input (in the order of Graph::inputs) with that input's element count, float32
+// for float32 inputs and int64 for int64 inputs (token ids, attention masks).
 class CalibrationData {
  public:
   virtual ~CalibrationData() = default;
   virtual size_t size() const = 0;
-  // Writes `count` floats of graph input `input` of sample `sample`.
+  // Writes `count` floats of float32 graph input `input` of sample `sample`.
   virtual void fill(size_t sample, size_t input, float* out, size_t count) const = 0;
+  // Writes `count` values of int64 graph input `input` of sample `sample`. The default
+  // throws pare::Error(kUnsupported): data that gives float inputs only.
+  virtual void fill_int64(size_t sample, size_t input, int64_t* out, size_t count) const;
 };
 
 struct PassOptions {

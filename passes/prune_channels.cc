@@ -157,8 +157,7 @@ std::map<TensorId, FeatureStats> calibration_stats(const ir::Graph& graph, const
     stats[t].mean_sq.assign(static_cast<size_t>(features), 0.0);
   }
   for (size_t s = 0; s < samples; ++s) {
-    for (size_t i = 0; i < runner.num_inputs(); ++i)
-      data.fill(s, i, static_cast<float*>(runner.input_data(i)), runner.input_bytes(i) / sizeof(float));
+    runner.feed(data, s);
     runner.run();
     for (size_t k = 0; k < tensors.size(); ++k) {
       const std::vector<int64_t> dims = graph.tensor(tensors[k]).shape.sizes();

@@ -442,8 +442,7 @@ std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const Prune
     const float* dense_values = nullptr;
     for (GraphRunner* r : {runner.get(), dense_runner.get()}) {
       if (!r) continue;
-      for (size_t i = 0; i < r->num_inputs(); ++i)
-        data.fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
+      r->feed(data, s);
     }
     if (graph_input != g.inputs.end()) {
       values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
@@ -494,8 +493,7 @@ std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, 
   std::vector<float> row(static_cast<size_t>(l.cols));
   int64_t rows = 0;
   for (size_t s = 0; s < samples; ++s) {
-    for (size_t i = 0; i < runner->num_inputs(); ++i)
-      data.fill(s, i, static_cast<float*>(runner->input_data(i)), runner->input_bytes(i) / sizeof(float));
+    runner->feed(data, s);
     const float* values;
     if (graph_input != g.inputs.end()) {
       values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));

@@ -71,8 +71,7 @@ class OutputError {
     GraphRunner runner(copy, watch);
     std::vector<float> out;
     for (size_t s = 0; s < samples_; ++s) {
-      for (size_t i = 0; i < runner.num_inputs(); ++i)
-        data_.fill(s, i, static_cast<float*>(runner.input_data(i)), runner.input_bytes(i) / sizeof(float));
+      runner.feed(data_, s);
       runner.run();
       for (size_t k = 0; k < outputs_.size(); ++k) {
         const auto* v = static_cast<const float*>(runner.watched(k));

@@ -350,12 +350,7 @@ class Quantizer {
     cs.count += count / channels;
   }
 
-  void feed(GraphRunner& runner, size_t sample) {
-    for (size_t i = 0; i < runner.num_inputs(); ++i) {
-      const size_t count = runner.input_bytes(i) / sizeof(float);
-      ctx_.calibration->fill(sample, i, static_cast<float*>(runner.input_data(i)), count);
-    }
-  }
+  void feed(GraphRunner& runner, size_t sample) { runner.feed(*ctx_.calibration, sample); }
 
   DType act_dtype() const { return o_.signed_activations ? DType::kInt8 : DType::kUInt8; }
 
@@ -614,9 +609,7 @@ void report_layers(const ir::Graph* float_graph, const ir::Graph& int8_graph, co
     GraphRunner fr(*float_graph, float_ids), qr(int8_graph, int8_ids);
     const size_t samples = ctx.calibration->size();
     for (size_t s = 0; s < samples; ++s) {
-      for (GraphRunner* r : {&fr, &qr})
-        for (size_t i = 0; i < r->num_inputs(); ++i)
-          ctx.calibration->fill(s, i, static_cast<float*>(r->input_data(i)), r->input_bytes(i) / sizeof(float));
+      for (GraphRunner* r : {&fr, &qr}) r->feed(*ctx.calibration, s);
       fr.run();
       qr.run();
       for (size_t k = 0; k < nodes.size(); ++k) {

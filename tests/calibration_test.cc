@@ -559,6 +559,50 @@ TEST(Dataset, Errors) {
   expect_error([&] { open_dataset(dir.file("shape.npy"), ids); }, {"'ids'", "float32"}, Status::kUnsupported);
 }
 
+TEST(Dataset, Int64InputsFromNpz) {
+  test::TempDir dir;
+  // A float input next to two int64 ones (token ids, a mask), as an encoder takes them.
+  const std::vector<InputSpec> inputs = {
+      {"ids", {1, 4}, false, true}, {"mask", {1, 4}, false, true}, {"x", {2}, true}};
+  npy::Array ids;
+  ids.type = npy::ElemType::kInt64;
+  ids.shape = {3, 4};
+  ids.data.resize(12 * sizeof(int64_t));
+  for (int64_t i = 0; i < 12; ++i) ids.as<int64_t>()[i] = (int64_t{1} << 40) + i;  // beyond float's exact range
+  npy::Array mask;
+  mask.type = npy::ElemType::kInt32;
+  mask.shape = {3, 4};
+  mask.data.resize(12 * sizeof(int32_t));
+  for (int64_t i = 0; i < 12; ++i) mask.as<int32_t>()[i] = i % 4 < 2;
+  npy::write_npz(dir.file("d.npz"), {{"ids", ids}, {"mask", mask}, {"x", f32({3, 2})}});
+  auto ds = open_dataset(dir.file("d.npz"), inputs);
+  ASSERT_EQ(ds->size(), 3u);
+  std::vector<int64_t> got(4);
+  ds->fill_int64(1, 0, got.data(), got.size());
+  EXPECT_EQ(got, (std::vector<int64_t>{(int64_t{1} << 40) + 4, (int64_t{1} << 40) + 5, (int64_t{1} << 40) + 6,
+                                       (int64_t{1} << 40) + 7}));
+  ds->fill_int64(2, 1, got.data(), got.size());
+  EXPECT_EQ(got, (std::vector<int64_t>{1, 1, 0, 0}));
+  std::vector<float> x(2);
+  ds->fill(2, 2, x.data(), x.size());
+  EXPECT_EQ(x, (std::vector<float>{4, 5}));
+  EXPECT_EQ(ds->sample(2).at(1).data, (std::vector<float>{1, 1, 0, 0}));
+  expect_error([&] { ds->fill(0, 0, x.data(), 4); }, {"'ids'", "int64"}, Status::kInternal);
+  expect_error([&] { ds->fill_int64(0, 2, got.data(), 2); }, {"'x'"}, Status::kInternal);
+
+  // float token ids, a missing member, a wrong length; images for an int64 input.
+  npy::write_npz(dir.file("f.npz"), {{"ids", f32({3, 4})}, {"mask", mask}, {"x", f32({3, 2})}});
+  expect_error([&] { open_dataset(dir.file("f.npz"), inputs); }, {"f.npz", "'ids'", "float32", "int64"});
+  npy::write_npz(dir.file("m.npz"), {{"ids", ids}, {"x", f32({3, 2})}});
+  expect_error([&] { open_dataset(dir.file("m.npz"), inputs); }, {"m.npz", "'mask'"});
+  npy::Array long_ids = ids;
+  long_ids.shape = {2, 6};
+  npy::write_npz(dir.file("s.npz"), {{"ids", long_ids}, {"mask", mask}, {"x", f32({3, 2})}});
+  expect_error([&] { open_dataset(dir.file("s.npz"), inputs); }, {"s.npz", "'ids'", "[2,6]"});
+  test::TempDir images;
+  expect_error([&] { open_dataset(images.path(), {{"ids", {1, 3, 4, 4}, false, true}}); }, {"'ids'", "float32"});
+}
+
 TEST(Dataset, ImageFolder) {
   test::TempDir dir;
   write_png(dir, "1.png", 2, 2, 3, std::vector<unsigned char>(12, 51));

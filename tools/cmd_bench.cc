@@ -27,6 +27,7 @@ struct BenchArgs {
   int warmup = 5;
   bool profile = false;
   bool json = false;
+  std::vector<std::string> inputs;
 };
 
 struct Latency {
@@ -46,7 +47,9 @@ double ms_since(Clock::time_point start) {
 }
 
 // Float inputs get uniform [0,1) values from a fixed-seed xorshift32, so every run of the
-// benchmark sees the same data; every other input (int64 indices, shapes) is zero.
+// benchmark sees the same data; every other input (int64 token ids, masks, indices, shapes)
+// is zero: the valid range of an index is not in the model. --input overrides any input
+// with the first rows of an array.
 void fill_inputs(rt::Interpreter& interp) {
   uint32_t state = 42;
   for (size_t i = 0; i < interp.num_inputs(); ++i) {
@@ -188,6 +191,16 @@ int run_bench(const BenchArgs& args) {
   const double load_ms = ms_since(load_start);
 
   fill_inputs(*interp);
+  if (!args.inputs.empty()) {
+    // The given arrays, checked and converted as pare run does; the first run's rows only.
+    std::vector<std::optional<InputArray>> given = bind_some_inputs(*interp, args.model, args.inputs, "--input");
+    for (size_t i = 0; i < given.size(); ++i) {
+      if (!given[i]) continue;
+      const rt::TensorDesc& desc = interp->input(i);
+      fit_input(desc, *given[i]);
+      std::memcpy(interp->input_data(i), given[i]->array.data.data(), desc.byte_size());
+    }
+  }
   for (int i = 0; i < args.warmup; ++i) invoke_or_throw(*interp, args.model);
 
   // Profiling covers the timed runs only, so each node's mean is over the same runs.
@@ -220,7 +233,10 @@ int run_bench(const BenchArgs& args) {
 Command add_bench_command(CLI::App& root) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = root.add_subcommand(
-      "bench", "Time a .pare model on random inputs: load, latency percentiles, peak memory");
+      "bench",
+      "Time a .pare model on random inputs: load, latency percentiles, peak memory. Float "
+      "inputs get fixed-seed uniform [0,1) values; int64 inputs (token ids, masks) are zeros, "
+      "since their valid range is not in the model: give real ones with --input");
   cmd->add_option("model", args->model, "The .pare model")->required();
   cmd->add_option("-t,--threads", args->threads, "Threads")
       ->check(CLI::Range(1, 256))
@@ -234,6 +250,11 @@ Command add_bench_command(CLI::App& root) {
   cmd->add_flag("--profile", args->profile,
                 "Time every node and list the slowest (text: top 20; --json: all)");
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
+  cmd->add_option("-i,--input", args->inputs,
+                  "Run on these inputs instead (their first rows): FILE.npy, NAME=FILE.npy "
+                  "(repeatable) or FILE.npz, as pare run takes them; inputs not given keep "
+                  "the defaults")
+      ->allow_extra_args(false);
   return {cmd, [args] { return run_bench(*args); }};
 }
 

@@ -94,8 +94,13 @@ Command add_check_command(CLI::App& root) {
   cmd->add_option("--teacher", args->options.teacher,
                   "The original: .onnx (imported and canonicalized as pare convert does) or .pare")
       ->required();
-  cmd->add_option("--data", args->options.data, "Inputs, one row per sample (.npy float32/float64)")->required();
+  cmd->add_option("--data", args->options.data, "Inputs, one row per sample (.npy float32/float64), or .npz with one such array per input "
+                  "name (int64 inputs: int64/int32)")->required();
   cmd->add_option("--labels", args->options.labels, "Labels, int64 or int32, one per row (.npy)");
+  cmd->add_option("--input-shape", args->options.input_shapes,
+                  "NAME:DIMS (e.g. input_ids:1x64), fixing a symbolic dim of an .onnx teacher's input as "
+                  "pare convert does (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--temperature", args->options.temperature, "Softmax temperature of the KL divergence")
       ->capture_default_str();
   add_budget_options(*cmd, args->budgets);

@@ -71,6 +71,9 @@ class DatasetSource final : public passes::CalibrationData {
   void fill(size_t sample, size_t input, float* out, size_t count) const override {
     d_.fill(sample, input, out, count);
   }
+  void fill_int64(size_t sample, size_t input, int64_t* out, size_t count) const override {
+    d_.fill_int64(sample, input, out, count);
+  }
 
  private:
   const calib::Dataset& d_;
@@ -372,7 +375,7 @@ int run_compress(CLI::App& cmd, CompressArgs& args) {
     if (!in.shape.is_static())
       throw_invalid(fmt::format("input '{}' has shape {}: fix it with --input-shape {}:...", in.name,
                                 in.shape.str(), in.name));
-    inputs.push_back({in.name, in.shape.sizes(), in.dtype == ir::DType::kFloat32});
+    inputs.push_back({in.name, in.shape.sizes(), in.dtype == ir::DType::kFloat32, in.dtype == ir::DType::kInt64});
   }
   const std::unique_ptr<calib::Dataset> dataset = calib::open_dataset(args.calib, inputs, dataset_options(args));
   DatasetSource source(*dataset);
@@ -404,7 +407,7 @@ int run_compress(CLI::App& cmd, CompressArgs& args) {
     if (!st.is_ok()) throw Error(st.code(), args.input + ": " + st.message());
   }
   const check::CheckData data =
-      check::read_check_data(args.check_data, args.labels, check::single_input(teacher, args.input), 0);
+      check::read_check_data(args.check_data, args.labels, check::model_inputs(teacher, args.input), 0);
 
   check::BackoffInput in;
   in.source = std::move(graph);
@@ -488,8 +491,9 @@ Command add_compress_command(CLI::App& root) {
   cmd->add_option("model", args->input, "The ONNX (.onnx) or TorchScript (.pt) model")->required();
   cmd->add_option("-o,--output", args->output, "The .pare file to write")->required();
   cmd->add_option("--calib", args->calib,
-                  "Calibration data: .npy (samples x input shape), .npz (an array per input), or a "
-                  "folder of PNG/JPEG images")
+                  "Calibration data: .npy (samples x input shape), .npz (an array per input name; "
+                  "int64 inputs such as token ids take int64 or int32 arrays), or a folder of "
+                  "PNG/JPEG images")
       ->required();
   cmd->add_option("--passes", args->pipeline,
                   fmt::format("The pass pipeline to run; without it a budget starts from the smallest preset, {}",
@@ -497,8 +501,9 @@ Command add_compress_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--report", args->report, "Write the per-layer report as JSON to this file (docs/report.md)");
   cmd->add_option("--check-data", args->check_data,
-                  "Check the student against the input model (float) on these inputs (.npy, one row per sample; "
-                  "not the calibration data)");
+                  "Check the student against the input model (float) on these inputs (.npy, one row per sample, "
+                  "or .npz with one such array per input name, int64 inputs from int64 or int32 arrays; not the "
+                  "calibration data)");
   cmd->add_option("--labels", args->labels, "Labels of the check data, int64 or int32 (.npy)");
   add_budget_options(*cmd, args->budgets);
   cmd->add_option("--on-fail", args->on_fail,

@@ -1,4 +1,4 @@
-// pare eval MODEL.pare --data X.npy --labels L.npy: top-1 accuracy of the first output.
+// pare eval MODEL.pare --data X.npy|X.npz --labels L.npy: top-1 accuracy of the first output.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -13,7 +13,7 @@ namespace {
 
 struct EvalArgs {
   std::string model;
-  std::string data;
+  std::vector<std::string> data;
   std::string labels;
   bool json = false;
   int threads = 1;
@@ -68,19 +68,15 @@ std::vector<int64_t> read_labels(const std::string& path) {
 int run_eval(const EvalArgs& args) {
   std::shared_ptr<const rt::Model> model = load_model(args.model);
   std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads);
-  if (interp->num_inputs() != 1)
-    throw_invalid(fmt::format("{} has {} inputs; eval needs a model with one", args.model,
-                              interp->num_inputs()));
   std::vector<int64_t> labels = read_labels(args.labels);
-  InputArray data{args.data, npy::read_npy(args.data)};
-  int64_t rows = data.array.shape.empty() ? 1 : data.array.shape[0];
+  std::vector<InputArray> inputs = bind_inputs(*interp, args.model, args.data, "--data");
+  const npy::Array& first = inputs[0].array;
+  int64_t rows = first.shape.empty() ? 1 : first.shape[0];
   if (static_cast<int64_t>(labels.size()) != rows)
     throw_invalid(fmt::format("{} has {} labels but {} has {} rows", args.labels, labels.size(),
-                              args.data, rows));
-  if (rows == 0) throw_invalid(fmt::format("{} has no rows to evaluate", args.data));
+                              inputs[0].source, rows));
+  if (rows == 0) throw_invalid(fmt::format("{} has no rows to evaluate", inputs[0].source));
 
-  std::vector<InputArray> inputs;
-  inputs.push_back(std::move(data));
   std::vector<npy::Array> outputs = run_rows(*interp, std::move(inputs));
   const npy::Array& scores = outputs[0];
   if (scores.size() % rows != 0 || scores.size() == 0)
@@ -109,7 +105,12 @@ Command add_eval_command(CLI::App& root) {
   CLI::App* cmd =
       root.add_subcommand("eval", "Top-1 accuracy of a .pare classifier on labelled data");
   cmd->add_option("model", args->model, "The .pare model")->required();
-  cmd->add_option("-d,--data", args->data, "Inputs, one row per example (.npy)")->required();
+  cmd->add_option("-d,--data", args->data,
+                  "Inputs, one row per example: FILE.npy (models with one input), NAME=FILE.npy "
+                  "(repeatable) or FILE.npz with one array per input name; int64 inputs take "
+                  "int64 or int32 arrays")
+      ->required()
+      ->allow_extra_args(false);
   cmd->add_option("-l,--labels", args->labels, "Labels, int64 or int32, one per row (.npy)")
       ->required();
   cmd->add_flag("--json", args->json, "Print one JSON object: top1, count, correct, model");

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <new>
+#include <optional>
 
 #include "formats/import/model_import.h"
 #include "formats/onnx/importer.h"
@@ -107,6 +109,90 @@ std::string base_name(const std::string& path) {
 
 namespace {
 
+std::string input_names(const rt::Interpreter& interp) {
+  std::string names;
+  for (size_t i = 0; i < interp.num_inputs(); ++i)
+    names += fmt::format("{}'{}'", i ? ", " : "", interp.input(i).name);
+  return names;
+}
+
+}  // namespace
+
+std::vector<std::optional<InputArray>> bind_some_inputs(const rt::Interpreter& interp, const std::string& model,
+                                                        const std::vector<std::string>& specs,
+                                                        const std::string& flag) {
+  std::vector<std::optional<InputArray>> bound(interp.num_inputs());
+  auto bind = [&](size_t index, InputArray array) {
+    if (bound[index])
+      throw_invalid(fmt::format("input '{}' is given twice ({} and {})", interp.input(index).name,
+                                bound[index]->source, array.source));
+    bound[index] = std::move(array);
+  };
+  for (const std::string& spec : specs) {
+    int index = -1;
+    std::string path = spec;
+    size_t eq = spec.find('=');
+    if (eq != std::string::npos) {
+      index = interp.find_input(spec.substr(0, eq));
+      if (index >= 0)
+        path = spec.substr(eq + 1);
+      else if (!std::filesystem::exists(spec))
+        throw_invalid(fmt::format("{} {}: {} has no input '{}' (its inputs: {})", flag, spec, model,
+                                  spec.substr(0, eq), input_names(interp)));
+    }
+    if (ends_with(path, ".npz")) {
+      std::vector<std::pair<std::string, npy::Array>> members = npy::read_npz(path);
+      if (members.empty()) throw_invalid(fmt::format("{} {}: {} holds no array", flag, spec, path));
+      if (index >= 0 || (interp.num_inputs() == 1 && members.size() == 1)) {
+        if (index < 0) index = 0;
+        const std::string& name = interp.input(static_cast<size_t>(index)).name;
+        auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == name; });
+        if (it == members.end() && members.size() == 1) it = members.begin();
+        if (it == members.end())
+          throw_invalid(fmt::format("{} {}: {} has no array '{}' for input '{}'", flag, spec, path, name, name));
+        bind(static_cast<size_t>(index),
+             {fmt::format("{}, array '{}'", path, it->first), std::move(it->second)});
+        continue;
+      }
+      for (auto& [name, array] : members) {
+        const int k = interp.find_input(name);
+        if (k < 0)
+          throw_invalid(fmt::format("{} {}: array '{}' in {} matches no input of {} (its inputs: {})", flag,
+                                    spec, name, path, model, input_names(interp)));
+        bind(static_cast<size_t>(k), {fmt::format("{}, array '{}'", path, name), std::move(array)});
+      }
+      continue;
+    }
+    if (index < 0) {
+      if (interp.num_inputs() != 1)
+        throw_invalid(
+            fmt::format("{} {}: {} has {} inputs ({}); bind each by name with {} NAME=FILE.npy "
+                        "or give a .npz with one array per input name",
+                        flag, spec, model, interp.num_inputs(), input_names(interp), flag));
+      index = 0;
+    }
+    bind(static_cast<size_t>(index), {path, npy::read_npy(path)});
+  }
+  return bound;
+}
+
+std::vector<InputArray> bind_inputs(const rt::Interpreter& interp, const std::string& model,
+                                    const std::vector<std::string>& specs, const std::string& flag) {
+  std::vector<std::optional<InputArray>> bound = bind_some_inputs(interp, model, specs, flag);
+  std::vector<InputArray> inputs;
+  for (size_t i = 0; i < bound.size(); ++i) {
+    if (!bound[i])
+      throw_invalid(fmt::format("input '{}' of {} has no array; give it with {} {}=FILE.npy or as "
+                                "array '{}' of a .npz",
+                                interp.input(i).name, model, flag, interp.input(i).name,
+                                interp.input(i).name));
+    inputs.push_back(std::move(*bound[i]));
+  }
+  return inputs;
+}
+
+namespace {
+
 // Converts an array to the dtype of the model input it feeds (float64 -> float32,
 // int32 -> int64), or throws when the dtypes do not go together.
 void convert_to(rt::DType want, const std::string& input_name, InputArray& in) {
@@ -153,6 +239,11 @@ int64_t runs_for(const rt::TensorDesc& desc, const InputArray& in) {
 
 }  // namespace
 
+int64_t fit_input(const rt::TensorDesc& desc, InputArray& in) {
+  convert_to(desc.dtype, desc.name, in);
+  return runs_for(desc, in);
+}
+
 std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray> inputs) {
   if (inputs.size() != interp.num_inputs())
     throw_internal(
@@ -160,8 +251,7 @@ std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray
   int64_t runs = -1;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const rt::TensorDesc& desc = interp.input(i);
-    convert_to(desc.dtype, desc.name, inputs[i]);
-    int64_t r = runs_for(desc, inputs[i]);
+    int64_t r = fit_input(desc, inputs[i]);
     if (runs >= 0 && r != runs)
       throw_invalid(
           fmt::format("inputs disagree on the number of rows: '{}' ({}) has shape {}, "

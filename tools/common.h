@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,22 @@ struct InputArray {
   npy::Array array;
 };
 
+// Binds arrays to the interpreter's inputs from `specs`, each one of
+//   FILE.npy        the only input of a one-input model;
+//   NAME=FILE.npy   input NAME;
+//   FILE.npz        one member per input, member name = input name (a one-member archive
+//                   feeds a one-input model whatever the member's name);
+//   NAME=FILE.npz   input NAME from the archive's only member, or its member NAME.
+// Returns them in input order. Every input must be bound exactly once. `flag` (e.g.
+// "--input") and `model` name the option and file in messages; errors are
+// pare::Error(kInvalidInput) naming the input and the file.
+std::vector<InputArray> bind_inputs(const rt::Interpreter& interp, const std::string& model,
+                                    const std::vector<std::string>& specs, const std::string& flag);
+// The same, leaving inputs that no spec binds empty.
+std::vector<std::optional<InputArray>> bind_some_inputs(const rt::Interpreter& interp, const std::string& model,
+                                                        const std::vector<std::string>& specs,
+                                                        const std::string& flag);
+
 // Runs the interpreter over the rows of `inputs` (one per interpreter input, in order).
 // A model input of shape [B, d1, ...] takes arrays of shape [R, d1, ...] with R a multiple
 // of B, one run per B rows; every input must give the same number of runs. float64 arrays
@@ -91,5 +108,9 @@ struct InputArray {
 // first axis over the runs: [runs * O0, O1, ...] (one run keeps the model's shape).
 // Throws pare::Error(kInvalidInput) naming the input, its file and both shapes.
 std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray> inputs);
+
+// Converts `in` to the dtype of the model input `desc` as run_rows does and checks its shape;
+// returns the number of runs it gives. Throws as run_rows.
+int64_t fit_input(const rt::TensorDesc& desc, InputArray& in);
 
 }  // namespace pare::cli
