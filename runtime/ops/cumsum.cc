@@ -1,6 +1,7 @@
 // CumSum: running sums along one axis (a constant input), optionally exclusive (each output
 // leaves out its own element) and reversed (summing from the end).
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/ops/common.h"
@@ -9,6 +10,17 @@
 namespace pare::rt::ops {
 
 namespace {
+
+// a + b in T; integers wrap around (in unsigned arithmetic: signed overflow is undefined).
+template <typename T>
+T add(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return a + b;
+  } else {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+  }
+}
 
 // x viewed as [outer, dim, inner]; sums in T, as ONNX defines them.
 template <typename T>
@@ -25,9 +37,9 @@ std::unique_ptr<OpKernel> cumsum_kernel(std::string name, size_t outer, size_t d
           const size_t at = base + (reverse ? dim - 1 - s : s) * inner;
           if (exclusive) {
             y[at] = sum;
-            sum = static_cast<T>(sum + x[at]);
+            sum = add(sum, x[at]);
           } else {
-            sum = static_cast<T>(sum + x[at]);
+            sum = add(sum, x[at]);
             y[at] = sum;
           }
         }

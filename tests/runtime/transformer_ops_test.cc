@@ -135,6 +135,11 @@ TEST(TransformerOps, CumSumExclusiveReverse) {
   Tensor cols = constant<int64_t>({1}, {1});
   EXPECT_EQ(run(ops::prepare_CumSum, {}, {&l, &cols}, {out(DType::kInt64, {2, 3})}).values<int64_t>(),
             (std::vector<int64_t>{1, 3, 6, 4, 9, 15}));
+  // int32 sums wrap around.
+  Tensor big = make<int32_t>({2}, {std::numeric_limits<int32_t>::max(), 1});
+  Tensor zero = constant<int64_t>({}, {0});
+  EXPECT_EQ(run(ops::prepare_CumSum, {}, {&big, &zero}, {out(DType::kInt32, {2})}).values<int32_t>(),
+            (std::vector<int32_t>{std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min()}));
 }
 
 TEST(TransformerOps, RangeNegativeDeltaEmptyAndErrors) {
