@@ -9,14 +9,16 @@
 namespace pare::ir {
 
 #define PARE_IR_OPS(X)                                                                         \
-  X(Abs) X(Add) X(And) X(AveragePool) X(BatchNormalization) X(Cast) X(Clip) X(Concat)          \
-  X(Constant) X(ConstantOfShape) X(Conv) X(ConvTranspose) X(Cos) X(DequantizeLinear) X(Div)    \
-  X(Equal) X(Erf) X(Exp) X(Expand) X(Flatten) X(Gather) X(Gelu) X(Gemm) X(GlobalAveragePool)   \
-  X(Greater) X(GreaterOrEqual) X(HardSigmoid) X(HardSwish) X(Identity) X(IsInf) X(IsNaN)       \
-  X(LayerNormalization) X(LeakyRelu) X(Less) X(LessOrEqual) X(Log) X(MatMul) X(MaxPool)        \
-  X(Mul) X(Neg) X(Not) X(Or) X(Pad) X(Pow) X(PRelu) X(QuantizeLinear) X(ReduceMean)            \
-  X(ReduceSum) X(Relu) X(Reshape) X(Resize) X(Shape) X(Sigmoid) X(Sin) X(Slice) X(Softmax)     \
-  X(Split) X(Sqrt) X(Squeeze) X(Sub) X(Tanh) X(Transpose) X(Unsqueeze) X(Where)
+  X(Abs) X(Add) X(And) X(ArgMax) X(AveragePool) X(BatchNormalization) X(Cast) X(Clip)          \
+  X(Concat) X(Constant) X(ConstantOfShape) X(Conv) X(ConvTranspose) X(Cos) X(CumSum)           \
+  X(DequantizeLinear) X(Div) X(Einsum) X(Equal) X(Erf) X(Exp) X(Expand) X(Flatten) X(Gather)   \
+  X(GatherElements) X(Gelu) X(Gemm) X(GlobalAveragePool) X(Greater) X(GreaterOrEqual)          \
+  X(HardSigmoid) X(HardSwish) X(Identity) X(IsInf) X(IsNaN) X(LayerNormalization) X(LeakyRelu) \
+  X(Less) X(LessOrEqual) X(Log) X(MatMul) X(Max) X(MaxPool) X(Min) X(Mul) X(Neg) X(Not) X(Or)  \
+  X(Pad) X(Pow) X(PRelu) X(QuantizeLinear) X(Range) X(ReduceL2) X(ReduceMax) X(ReduceMean)     \
+  X(ReduceMin) X(ReduceProd) X(ReduceSum) X(Relu) X(Reshape) X(Resize) X(Shape) X(Sigmoid)     \
+  X(Sin) X(Slice) X(Softmax) X(Split) X(Sqrt) X(Squeeze) X(Sub) X(Tanh) X(Tile) X(TopK)        \
+  X(Transpose) X(Unsqueeze) X(Where)
 
 enum class OpKind : int {
 #define PARE_OP_ENUM(name) k##name,

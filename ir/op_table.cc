@@ -25,6 +25,8 @@ std::vector<OpInfo> make_table() {
       {OpKind::kAbs, 1, 1, 1, 1, 6, L::kElementwise, Q::kFloat, 0, {}},
       {OpKind::kAdd, 2, 2, 1, 1, 7, L::kEveryInput, Q::kRequantizeAll, kInt8Constants, {}},
       {OpKind::kAnd, 2, 2, 1, 1, 7, L::kEveryInput, Q::kFloat, 0, {}},
+      {OpKind::kArgMax, 1, 1, 1, 1, 11, L::kNchwOnly, Q::kFloat, 0,
+       {{"axis", A::kInt}, {"keepdims", A::kInt}, {"select_last_index", A::kInt}}},
       {OpKind::kAveragePool, 1, 1, 1, 1, 1, L::kNhwcCapable, Q::kRequantize, 0,
        window_attrs({{"kernel_shape", A::kInts, kRequired}, {"ceil_mode", A::kInt}, {"count_include_pad", A::kInt}})},
       {OpKind::kBatchNormalization, 5, 5, 1, 1, 7, L::kNchwOnly, Q::kFloat, 0,
@@ -47,15 +49,19 @@ std::vector<OpInfo> make_table() {
        window_attrs({{"kernel_shape", A::kInts}, {"group", A::kInt}, {"output_padding", A::kInts},
                      {"output_shape", A::kInts}})},
       {OpKind::kCos, 1, 1, 1, 1, 7, L::kElementwise, Q::kFloat, 0, {}},
+      // axis is an input.
+      {OpKind::kCumSum, 2, 2, 1, 1, 11, L::kNchwOnly, Q::kFloat, 0, {{"exclusive", A::kInt}, {"reverse", A::kInt}}},
       // Per-axis (the axis attribute) from opset 13: the same form.
       {OpKind::kDequantizeLinear, 1, 3, 1, 1, 10, L::kNchwOnly, Q::kFloat, 0, {{"axis", A::kInt}}},
       {OpKind::kDiv, 2, 2, 1, 1, 7, L::kEveryInput, Q::kFloat, kInt8Constants, {}},
+      {OpKind::kEinsum, 1, kAnyCount, 1, 1, 12, L::kNchwOnly, Q::kFloat, 0, {{"equation", A::kString, kRequired}}},
       {OpKind::kEqual, 2, 2, 1, 1, 7, L::kEveryInput, Q::kFloat, 0, {}},
       {OpKind::kErf, 1, 1, 1, 1, 9, L::kElementwise, Q::kFloat, 0, {}},
       {OpKind::kExp, 1, 1, 1, 1, 6, L::kElementwise, Q::kFloat, 0, {}},
       {OpKind::kExpand, 2, 2, 1, 1, 8, L::kAxes, Q::kFloat, 0, {}},
       {OpKind::kFlatten, 1, 1, 1, 1, 1, L::kReshape, Q::kCopy, 0, {{"axis", A::kInt}}},
       {OpKind::kGather, 2, 2, 1, 1, 1, L::kNchwOnly, Q::kFloat, 0, {{"axis", A::kInt}}},
+      {OpKind::kGatherElements, 2, 2, 1, 1, 11, L::kNchwOnly, Q::kFloat, 0, {{"axis", A::kInt}}},
       // An opset-20 op; its definition is unambiguous, so earlier opsets may use it.
       {OpKind::kGelu, 1, 1, 1, 1, 1, L::kElementwise, Q::kFloat, 0, {{"approximate", A::kString}}},
       {OpKind::kGemm, 2, 3, 1, 1, 7, L::kNchwOnly, Q::kWeighted, kFusesActivation,
@@ -77,8 +83,11 @@ std::vector<OpInfo> make_table() {
       {OpKind::kLessOrEqual, 2, 2, 1, 1, 12, L::kEveryInput, Q::kFloat, 0, {}},
       {OpKind::kLog, 1, 1, 1, 1, 6, L::kElementwise, Q::kFloat, 0, {}},
       {OpKind::kMatMul, 2, 2, 1, 1, 1, L::kNchwOnly, Q::kWeighted, kFusesActivation, {}},
+      // Variadic with numpy broadcasting from opset 8.
+      {OpKind::kMax, 1, kAnyCount, 1, 1, 8, L::kEveryInput, Q::kFloat, 0, {}},
       {OpKind::kMaxPool, 1, 1, 1, 1, 1, L::kNhwcCapable, Q::kCopy, 0,
        window_attrs({{"kernel_shape", A::kInts, kRequired}, {"ceil_mode", A::kInt}, {"storage_order", A::kInt}})},
+      {OpKind::kMin, 1, kAnyCount, 1, 1, 8, L::kEveryInput, Q::kFloat, 0, {}},
       {OpKind::kMul, 2, 2, 1, 1, 7, L::kEveryInput, Q::kRequantizeAll, kInt8Constants, {}},
       // pads/value were attributes before opset 11.
       {OpKind::kNeg, 1, 1, 1, 1, 6, L::kElementwise, Q::kFloat, 0, {}},
@@ -89,8 +98,17 @@ std::vector<OpInfo> make_table() {
       {OpKind::kPow, 2, 2, 1, 1, 7, L::kEveryInput, Q::kFloat, 0, {}},
       {OpKind::kPRelu, 2, 2, 1, 1, 7, L::kEveryInput, Q::kFloat, kInt8Constants, {}},
       {OpKind::kQuantizeLinear, 1, 3, 1, 1, 10, L::kNchwOnly, Q::kFloat, 0, {{"axis", A::kInt}}},
-      // axes was an attribute before opset 18.
+      {OpKind::kRange, 3, 3, 1, 1, 11, L::kNchwOnly, Q::kFloat, 0, {}},
+      // axes was an attribute before opset 18 (ReduceL2, ReduceMax, ReduceMin, ReduceProd, ReduceMean).
+      {OpKind::kReduceL2, 1, 2, 1, 1, 11, L::kAxes, Q::kFloat, 0,
+       {{"axes", A::kInts}, {"keepdims", A::kInt}, {"noop_with_empty_axes", A::kInt}}},
+      {OpKind::kReduceMax, 1, 2, 1, 1, 11, L::kAxes, Q::kFloat, 0,
+       {{"axes", A::kInts}, {"keepdims", A::kInt}, {"noop_with_empty_axes", A::kInt}}},
       {OpKind::kReduceMean, 1, 2, 1, 1, 1, L::kAxes, Q::kFloat, 0,
+       {{"axes", A::kInts}, {"keepdims", A::kInt}, {"noop_with_empty_axes", A::kInt}}},
+      {OpKind::kReduceMin, 1, 2, 1, 1, 11, L::kAxes, Q::kFloat, 0,
+       {{"axes", A::kInts}, {"keepdims", A::kInt}, {"noop_with_empty_axes", A::kInt}}},
+      {OpKind::kReduceProd, 1, 2, 1, 1, 11, L::kAxes, Q::kFloat, 0,
        {{"axes", A::kInts}, {"keepdims", A::kInt}, {"noop_with_empty_axes", A::kInt}}},
       // axes was an attribute before opset 13.
       {OpKind::kReduceSum, 1, 2, 1, 1, 1, L::kAxes, Q::kFloat, 0,
@@ -116,6 +134,11 @@ std::vector<OpInfo> make_table() {
       {OpKind::kSqueeze, 1, 2, 1, 1, 1, L::kReshape, Q::kCopy, 0, {{"axes", A::kInts}}},
       {OpKind::kSub, 2, 2, 1, 1, 7, L::kEveryInput, Q::kFloat, kInt8Constants, {}},
       {OpKind::kTanh, 1, 1, 1, 1, 6, L::kElementwise, Q::kFloat, 0, {}},
+      // repeats is an input from opset 6.
+      {OpKind::kTile, 2, 2, 1, 1, 6, L::kNchwOnly, Q::kFloat, 0, {}},
+      // k is an input from opset 10; largest and sorted from 11. Outputs values and int64 indices.
+      {OpKind::kTopK, 2, 2, 2, 2, 11, L::kNchwOnly, Q::kFloat, 0,
+       {{"axis", A::kInt}, {"largest", A::kInt}, {"sorted", A::kInt}}},
       {OpKind::kTranspose, 1, 1, 1, 1, 1, L::kNchwOnly, Q::kCopy, 0, {{"perm", A::kInts}}},
       {OpKind::kUnsqueeze, 2, 2, 1, 1, 1, L::kReshape, Q::kCopy, 0, {{"axes", A::kInts}}},
       {OpKind::kWhere, 3, 3, 1, 1, 9, L::kEveryInput, Q::kFloat, 0, {}},

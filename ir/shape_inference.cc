@@ -29,6 +29,8 @@ void infer_node(Graph& graph, NodeId id) {
     case OpKind::kNot: infer_not(c); break;
     case OpKind::kIsInf:
     case OpKind::kIsNaN: infer_float_test(c); break;
+    case OpKind::kMax:
+    case OpKind::kMin: infer_variadic(c); break;
     case OpKind::kPRelu: infer_prelu(c); break;
     case OpKind::kWhere: infer_where(c); break;
     case OpKind::kAbs:
@@ -61,6 +63,7 @@ void infer_node(Graph& graph, NodeId id) {
     case OpKind::kQuantizeLinear: infer_quantize_linear(c, true); break;
     case OpKind::kDequantizeLinear: infer_quantize_linear(c, false); break;
     case OpKind::kMatMul: infer_matmul(c); break;
+    case OpKind::kEinsum: infer_einsum(c); break;
     case OpKind::kFlatten: infer_flatten(c); break;
     case OpKind::kReshape: infer_reshape(c); break;
     case OpKind::kSqueeze: infer_squeeze(c); break;
@@ -74,8 +77,18 @@ void infer_node(Graph& graph, NodeId id) {
     case OpKind::kExpand: infer_expand(c); break;
     case OpKind::kConstantOfShape: infer_constant_of_shape(c); break;
     case OpKind::kPad: infer_pad(c); break;
+    case OpKind::kReduceL2:
+    case OpKind::kReduceMax:
     case OpKind::kReduceMean:
+    case OpKind::kReduceMin:
+    case OpKind::kReduceProd:
     case OpKind::kReduceSum: infer_reduce(c); break;
+    case OpKind::kArgMax: infer_arg_reduce(c); break;
+    case OpKind::kCumSum: infer_cumsum(c); break;
+    case OpKind::kGatherElements: infer_gather_elements(c); break;
+    case OpKind::kRange: infer_range(c); break;
+    case OpKind::kTile: infer_tile(c); break;
+    case OpKind::kTopK: infer_topk(c); break;
     case OpKind::kResize: infer_resize(c); break;
     case OpKind::kConstant:
       // The importer turns Constant nodes into constant tensors; one left over must carry its value.

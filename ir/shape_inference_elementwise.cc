@@ -23,6 +23,17 @@ void infer_binary(NodeContext& c, bool same_dtype, DType out_dtype) {
   c.set_output(0, out_dtype == DType::kUndefined ? a : out_dtype, broadcast(c, c.sizes(0), c.sizes(1)));
 }
 
+void infer_variadic(NodeContext& c) {
+  DType dtype = c.dtype(0);
+  Sizes out = c.sizes(0);
+  for (size_t i = 1; i < c.num_inputs(); ++i) {
+    if (c.dtype(i) != dtype)
+      c.fail(c.label(i) + " has dtype " + dtype_name(c.dtype(i)) + ", input 0 " + dtype_name(dtype));
+    out = broadcast(c, out, c.sizes(i));
+  }
+  c.set_output(0, dtype, out);
+}
+
 void infer_logical(NodeContext& c) {
   for (size_t i = 0; i < 2; ++i)
     if (c.dtype(i) != DType::kBool) c.fail(c.label(i) + " must be bool");

@@ -152,6 +152,7 @@ void same_as_input(NodeContext& c);
 
 // shape_inference_elementwise.cc
 void infer_binary(NodeContext& c, bool same_dtype, DType out_dtype);
+void infer_variadic(NodeContext& c);    // Max, Min: one dtype, broadcast over every input
 void infer_logical(NodeContext& c);     // And, Or: bool inputs, broadcast, bool output
 void infer_not(NodeContext& c);         // bool input, same shape
 void infer_float_test(NodeContext& c);  // IsNaN, IsInf: float input, bool output of its shape
@@ -171,6 +172,7 @@ void infer_softmax(NodeContext& c);
 void infer_quantize_linear(NodeContext& c, bool quantize);
 void infer_gemm(NodeContext& c);
 void infer_matmul(NodeContext& c);
+void infer_einsum(NodeContext& c);
 
 // shape_inference_tensor.cc
 void infer_flatten(NodeContext& c);
@@ -188,5 +190,11 @@ void infer_constant_of_shape(NodeContext& c);
 void infer_pad(NodeContext& c);
 void infer_reduce(NodeContext& c);
 void infer_resize(NodeContext& c);
+void infer_arg_reduce(NodeContext& c);  // ArgMax
+void infer_cumsum(NodeContext& c);
+void infer_gather_elements(NodeContext& c);
+void infer_range(NodeContext& c);
+void infer_tile(NodeContext& c);
+void infer_topk(NodeContext& c);
 
 }  // namespace pare::ir::shape_rules

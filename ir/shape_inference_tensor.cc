@@ -305,6 +305,94 @@ void infer_reduce(NodeContext& c) {
   c.set_output(0, c.dtype(0), out);
 }
 
+void infer_arg_reduce(NodeContext& c) {
+  Sizes x = c.sizes(0);
+  size_t axis = static_cast<size_t>(c.axis(c.attrs().get_int("axis", 0), x.size()));
+  if (c.attrs().get_int("keepdims", 1) != 0)
+    x[axis] = 1;
+  else
+    x.erase(x.begin() + static_cast<std::ptrdiff_t>(axis));
+  c.set_output(0, DType::kInt64, x);
+}
+
+void infer_cumsum(NodeContext& c) {
+  Sizes x = c.sizes(0);
+  if (x.empty()) c.fail("cannot sum a scalar along an axis");
+  if (c.sizes(1).size() > 1 || c.elements(c.sizes(1), c.label(1)) != 1) c.fail(c.label(1) + " must hold one axis");
+  if (c.input(1).is_constant()) c.axis(c.const_ints(1)[0], x.size());
+  c.set_output(0, c.dtype(0), x);
+}
+
+void infer_gather_elements(NodeContext& c) {
+  Sizes data = c.sizes(0), indices = c.sizes(1);
+  DType index_type = c.dtype(1);
+  if (index_type != DType::kInt64 && index_type != DType::kInt32)
+    c.fail(c.label(1) + " must be int32 or int64, not " + dtype_name(index_type));
+  if (data.empty() || indices.size() != data.size())
+    c.fail("data " + str(data) + " and indices " + str(indices) + " must have one rank >= 1");
+  size_t axis = static_cast<size_t>(c.axis(c.attrs().get_int("axis", 0), data.size()));
+  for (size_t d = 0; d < data.size(); ++d)
+    if (d != axis && indices[d] > data[d])
+      c.fail("indices " + str(indices) + " are larger than data " + str(data) + " at axis " + std::to_string(d));
+  if (c.input(1).is_constant()) {
+    int64_t dim = data[axis];
+    for (int64_t i : c.const_ints(1))
+      if (i < -dim || i >= dim)
+        c.fail("index " + std::to_string(i) + " is out of range for dim " + std::to_string(dim));
+  }
+  c.set_output(0, c.dtype(0), indices);
+}
+
+// Range: max(ceil((limit - start) / delta), 0) elements of the dtype of start.
+void infer_range(NodeContext& c) {
+  DType dtype = c.dtype(0);
+  for (size_t i = 0; i < 3; ++i) {
+    if (!c.sizes(i).empty() && c.sizes(i) != Sizes{1}) c.fail(c.label(i) + " must be a scalar");
+    if (c.dtype(i) != dtype) c.fail("inputs must have one dtype");
+  }
+  int64_t count = 0;
+  if (dtype == DType::kFloat32 || dtype == DType::kFloat64) {
+    double start = c.const_floats(0)[0], limit = c.const_floats(1)[0], delta = c.const_floats(2)[0];
+    if (delta == 0) c.fail("delta is 0");
+    double n = std::ceil((limit - start) / delta);
+    count = to_size(c, std::max(n, 0.0));
+  } else {
+    __int128 start = c.const_ints(0)[0], limit = c.const_ints(1)[0], delta = c.const_ints(2)[0];
+    if (delta == 0) c.fail("delta is 0");
+    __int128 span = limit - start;
+    __int128 n = span / delta + (span % delta != 0 && (span < 0) == (delta < 0) ? 1 : 0);
+    count = to_size(c, static_cast<double>(std::max<__int128>(n, 0)));
+  }
+  c.set_output(0, dtype, {count});
+}
+
+void infer_tile(NodeContext& c) {
+  Sizes x = c.sizes(0);
+  if (c.sizes(1).size() != 1) c.fail(c.label(1) + " must be 1-D");
+  std::vector<int64_t> repeats = c.const_ints(1);
+  if (repeats.size() != x.size())
+    c.fail("repeats " + str(repeats) + " must have one value per dim of " + str(x));
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (repeats[i] < 0) c.fail("repeats " + str(repeats) + " has a negative value");
+    x[i] = c.mul(x[i], repeats[i]);
+  }
+  c.set_output(0, c.dtype(0), x);
+}
+
+void infer_topk(NodeContext& c) {
+  Sizes x = c.sizes(0);
+  if (x.empty()) c.fail("input 0 must have rank >= 1");
+  size_t axis = static_cast<size_t>(c.axis(c.attrs().get_int("axis", -1), x.size()));
+  std::vector<int64_t> k = c.const_ints(1);
+  if (k.size() != 1 || c.sizes(1).size() > 1) c.fail(c.label(1) + " must hold one value");
+  if (k[0] < 0 || k[0] > x[axis])
+    c.fail("k " + std::to_string(k[0]) + " is out of range for dim " + std::to_string(x[axis]));
+  c.require_outputs(2);
+  x[axis] = k[0];
+  c.set_output(0, c.dtype(0), x);
+  c.set_output(1, DType::kInt64, x);
+}
+
 void infer_resize(NodeContext& c) {
   Sizes x = c.sizes(0);
   std::vector<int64_t> axes;

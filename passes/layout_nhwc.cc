@@ -156,7 +156,7 @@ std::vector<int64_t> normalized_axes(const std::vector<int64_t>& raw) {
   return out;
 }
 
-// ReduceMean/ReduceSum with keepdims = 0 drop the reduced dims; the output (of lower rank)
+// The Reduce ops with keepdims = 0 drop the reduced dims; the output (of lower rank)
 // is the same in both layouts when the kept dims come in the same order, i.e. unless C is
 // kept together with H or W.
 bool reduce_output_layout_free(const ir::Graph& g, const ir::Node& n) {
@@ -193,7 +193,11 @@ NodeInfo free_role(const ir::Graph& g, const ir::Node& n) {
         case OpKind::kSlice:
           if (!constants_at(g, n, {1, 2, 3, 4})) return info;
           break;
+        case OpKind::kReduceL2:
+        case OpKind::kReduceMax:
         case OpKind::kReduceMean:
+        case OpKind::kReduceMin:
+        case OpKind::kReduceProd:
         case OpKind::kReduceSum:
           if (!constants_at(g, n, {1})) return info;
           if (n.attrs.get_int("keepdims", 1) == 0) {
@@ -562,7 +566,11 @@ class LayoutPass {
         n.inputs[3] = int_constant(base + "/axes_nhwc", axes_to_nhwc(axes));
         break;
       }
+      case OpKind::kReduceL2:
+      case OpKind::kReduceMax:
       case OpKind::kReduceMean:
+      case OpKind::kReduceMin:
+      case OpKind::kReduceProd:
       case OpKind::kReduceSum:
         if (n.inputs.size() > 1 && n.inputs[1] != ir::kNoTensor) {
           std::vector<int64_t> axes = g_.tensor(n.inputs[1]).int_values();

@@ -114,7 +114,10 @@ std::vector<ir::BufferPtr> evaluate_node(const ir::Graph& graph, ir::NodeId id) 
   exec.outputs = out_ptrs.data();
   exec.scratch = scratch.data();
   exec.pool = nullptr;
+  rt::Status status;
+  exec.status = &status;
   kernel->run(exec);
+  if (!status.is_ok()) throw_invalid(status.message());
 
   std::vector<ir::BufferPtr> results;
   for (size_t i = 0; i < out_descs.size(); ++i) {

@@ -209,15 +209,18 @@ Status Interpreter::invoke() {
     ctx.outputs = impl.output_ptrs.data() + impl.output_begin[n];
     ctx.scratch = impl.scratch;
     ctx.pool = impl.pool.get();
+    Status status;
+    ctx.status = &status;
     if (!impl.profiling) {
       impl.kernels[n]->run(ctx);
-      continue;
+    } else {
+      const auto start = std::chrono::steady_clock::now();
+      impl.kernels[n]->run(ctx);
+      const auto stop = std::chrono::steady_clock::now();
+      impl.total_ms[n] += std::chrono::duration<double, std::milli>(stop - start).count();
+      impl.runs[n] += 1;
     }
-    const auto start = std::chrono::steady_clock::now();
-    impl.kernels[n]->run(ctx);
-    const auto stop = std::chrono::steady_clock::now();
-    impl.total_ms[n] += std::chrono::duration<double, std::milli>(stop - start).count();
-    impl.runs[n] += 1;
+    if (!status.is_ok()) return status;
   }
   return Status::ok();
 }

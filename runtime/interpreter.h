@@ -1,5 +1,6 @@
 // Runs a loaded Model: prepare (choose each node's kernel once, pack weights, allocate the
-// arena) then invoke (runs blind: no checks left to make, no allocation).
+// arena) then invoke (no allocation; the only checks left are on values that exist only
+// when running, such as gather indices).
 #pragma once
 
 #include <memory>
@@ -45,6 +46,8 @@ class Interpreter {
   int find_input(const std::string& name) const;
   int find_output(const std::string& name) const;
 
+  // Runs every node; stops at the first that finds input data it cannot run on (a gather
+  // index out of range: kInvalidArgument naming the node).
   Status invoke();
 
   // Per-node timing (when enabled, invoke() records each node's time).

@@ -1,6 +1,8 @@
 // The op interface of the runtime. Each op (runtime/ops/*.cc) provides one factory:
 // prepare validates attributes, dtypes and shapes, picks a kernel for this CPU and packs
-// weights; the returned OpKernel::run then runs blind (no checks, no allocation).
+// weights; the returned OpKernel::run then runs without allocating, checking only values
+// that exist at run time (gather indices), whose errors it reports through
+// ExecContext::status.
 #pragma once
 
 #include <memory>
@@ -37,6 +39,9 @@ struct ExecContext {
   void* const* outputs = nullptr;
   void* scratch = nullptr;              // OpKernel::scratch_bytes() bytes, 64-byte aligned
   ThreadPool* pool = nullptr;           // may be nullptr: run on the calling thread
+  // Where a kernel reports input data it cannot run on (an index out of range), found only
+  // when running; the caller checks it after run. May be nullptr: the report is dropped.
+  Status* status = nullptr;
 };
 
 class OpKernel {

@@ -340,6 +340,41 @@ TEST(ExportOnnx, NhwcActivationAndGelu) {
   }
 }
 
+// ReduceMax/Min/Prod/L2/Mean took their axes as an attribute before opset 18; the other
+// ops of the transformer family (Einsum, TopK, ...) have one form at 17 and 18.
+TEST(ExportOnnx, ReduceAxesAttributeBeforeOpset18) {
+  for (int64_t opset : {17, 18}) {
+    ir::Graph g;
+    const TensorId x = g.add_tensor(activation("x", DType::kFloat32, {2, 3}));
+    g.inputs = {x};
+    const TensorId axes = ir::add_constant<int64_t>(g, "axes", DType::kInt64, {1}, {1});
+    const TensorId m = g.add_tensor(activation("m", DType::kFloat32, {2, 1}));
+    add_node(g, OpKind::kReduceMax, "max", {x, axes}, m);
+    const TensorId y = g.add_tensor(activation("y", DType::kFloat32, {2, 2}));
+    add_node(g, OpKind::kEinsum, "outer", {m, m}, y);
+    g.node(1).attrs.set("equation", std::string("ik,jk->ij"));
+    g.outputs = {y};
+
+    onnx_export::ExportOptions options;
+    options.opset = opset;
+    const onnx::ModelProto model = parse(onnx_export::export_model(g, options));
+    EXPECT_EQ(op_sequence(model), (std::vector<std::string>{"ReduceMax", "Einsum"}));
+    const onnx::NodeProto& reduce = model.graph().node(0);
+    if (opset == 17) {
+      EXPECT_EQ(reduce.input_size(), 1);
+      ASSERT_EQ(reduce.attribute_size(), 1);
+      EXPECT_EQ(reduce.attribute(0).name(), "axes");
+      ASSERT_EQ(reduce.attribute(0).ints_size(), 1);
+      EXPECT_EQ(reduce.attribute(0).ints(0), 1);
+    } else {
+      EXPECT_EQ(reduce.input_size(), 2);
+      EXPECT_EQ(reduce.attribute_size(), 0);
+    }
+    ASSERT_EQ(model.graph().node(1).attribute_size(), 1);
+    EXPECT_EQ(model.graph().node(1).attribute(0).s(), "ik,jk->ij");
+  }
+}
+
 // --- The command on bad input.
 
 TEST(ExportOnnxCli, BadInputExitsTwoAndLeavesNothing) {

@@ -497,13 +497,13 @@ TEST(OnnxImport, TruncatedModel) {
 
 TEST(OnnxImport, UnsupportedOpNamesTypeNodeAndOpset) {
   OnnxBuilder b(17);
-  b.input("x", {1, 10});
-  b.initializer(tensor<int64_t>("k", {1}, {3}));
-  b.node("TopK", {"x", "k"}, {"values", "indices"}, {}, "top_scores");
-  b.output("values");
+  b.input("boxes", {1, 10, 4});
+  b.input("scores", {1, 1, 10});
+  b.node("NonMaxSuppression", {"boxes", "scores"}, {"selected"}, {}, "nms");
+  b.output("selected");
   Error e = import_error(b);
   EXPECT_EQ(e.code(), Status::kUnsupported);
-  EXPECT_TRUE(contains(e.what(), "unsupported op 'TopK' (node 'top_scores', opset 17)")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "unsupported op 'NonMaxSuppression' (node 'nms', opset 17)")) << e.what();
 
   OnnxBuilder custom(17);
   custom.opset("com.example", 1);

@@ -318,7 +318,10 @@ class Exporter {
 
     // Inputs: constants the op form takes as attributes are not inputs in ONNX.
     size_t num_inputs = n.inputs.size();
-    if (n.op == OpKind::kReduceMean && o_.opset < 18 && num_inputs > 1) {
+    const bool axes_attr_reduce = n.op == OpKind::kReduceL2 || n.op == OpKind::kReduceMax ||
+                                  n.op == OpKind::kReduceMean || n.op == OpKind::kReduceMin ||
+                                  n.op == OpKind::kReduceProd;
+    if (axes_attr_reduce && o_.opset < 18 && num_inputs > 1) {
       if (n.inputs[1] != ir::kNoTensor) {
         const ir::Tensor& axes = g_.tensor(n.inputs[1]);
         if (!axes.is_constant()) unsupported(n, "axes computed at run time");
@@ -403,7 +406,12 @@ class Exporter {
     switch (n.op) {
       case OpKind::kGelu: return gelu(n, ins.at(0), outs.at(0));
       case OpKind::kConstant: unsupported(n, "a Constant node");
+      case OpKind::kReduceL2:
+      case OpKind::kReduceMax:
       case OpKind::kReduceMean:
+      case OpKind::kReduceMin:
+      case OpKind::kReduceProd:
+        if (o_.opset >= 18) break;
         if (attrs.get_int("noop_with_empty_axes", 0) != 0 && !attrs.has("axes"))
           unsupported(n, "noop_with_empty_axes=1");
         attrs.erase("noop_with_empty_axes");

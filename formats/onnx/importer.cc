@@ -606,7 +606,11 @@ class Importer {
       case OpKind::kReduceSum:
         if (opset < 13) attr_to_input(node, "axes", 1);
         break;
+      case OpKind::kReduceL2:
+      case OpKind::kReduceMax:
       case OpKind::kReduceMean:
+      case OpKind::kReduceMin:
+      case OpKind::kReduceProd:
         if (opset < 18) attr_to_input(node, "axes", 1);
         break;
       case OpKind::kSplit:

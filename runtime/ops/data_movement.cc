@@ -1,6 +1,8 @@
-// Ops that move elements without looking at them: Transpose, Concat, Split, Slice, Gather.
+// Ops that move elements without looking at them: Transpose, Concat, Split, Slice, Gather,
+// GatherElements, Tile.
 // Kernels work per element size, so every dtype is supported.
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,50 @@ int64_t product(const std::vector<int64_t>& shape, size_t begin, size_t end) {
 
 std::string kernel_name(const TensorDesc& x, const char* op) {
   return std::string(size_tag(dtype_size(x.dtype))) + "_" + op + "_ref__scalar";
+}
+
+// GatherElements on elements of T (any dtype of that size) with indices of I: walks the
+// output (the indices' shape) in row-major order. An index out of range stops the run with
+// an error in ec.status, as indices are data only known when running.
+template <typename T, typename I>
+std::unique_ptr<OpKernel> gather_elements_kernel(std::string name, std::string where, std::vector<int64_t> shape,
+                                                 std::vector<int64_t> data_strides, size_t axis, int64_t dim) {
+  return make_kernel(std::move(name), [=](const ExecContext& ec) {
+    const T* x = static_cast<const T*>(ec.inputs[0]);
+    const I* indices = static_cast<const I*>(ec.inputs[1]);
+    T* y = static_cast<T*>(ec.outputs[0]);
+    const int64_t n = num_elements(shape);
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t index = indices[k];
+      if (index < -dim || index >= dim) {
+        if (ec.status)
+          *ec.status = Status(Status::kInvalidArgument, where + ": index " + std::to_string(index) +
+                                                            " is out of range for axis " + std::to_string(axis) +
+                                                            " of size " + std::to_string(dim));
+        return;
+      }
+      if (index < 0) index += dim;
+      int64_t at = 0, rest = k;
+      for (size_t d = shape.size(); d-- > 0;) {
+        at += (d == axis ? index : rest % shape[d]) * data_strides[d];
+        rest /= shape[d];
+      }
+      y[k] = x[at];
+    }
+  });
+}
+
+template <typename T>
+Result<std::unique_ptr<OpKernel>> gather_elements_for(const PrepareContext& ctx, std::string name, size_t axis) {
+  const TensorDesc& x = *ctx.inputs[0];
+  const TensorDesc& indices = *ctx.inputs[1];
+  std::string where = ctx.op + " '" + ctx.node_name + "'";
+  std::vector<int64_t> strides = contiguous_strides(x.shape);
+  if (indices.dtype == DType::kInt64)
+    return gather_elements_kernel<T, int64_t>(std::move(name), std::move(where), indices.shape, std::move(strides),
+                                              axis, x.shape[axis]);
+  return gather_elements_kernel<T, int32_t>(std::move(name), std::move(where), indices.shape, std::move(strides),
+                                            axis, x.shape[axis]);
 }
 
 // Slice bounds along one axis: the first index and the count visited with `step`, after
@@ -294,6 +340,64 @@ Result<std::unique_ptr<OpKernel>> prepare_Gather(const PrepareContext& ctx) {
         kernels::gather_ref(outer, dim, inner, ec.inputs[0],
                             static_cast<const int32_t*>(ec.inputs[1]), count, ec.outputs[0]);
       });
+}
+
+Result<std::unique_ptr<OpKernel>> prepare_GatherElements(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  const TensorDesc& indices = *ctx.inputs[1];
+  PARE_RT_RETURN_IF_ERROR(check_known_dtype(ctx, x, "input 0"));
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, indices, "indices", {DType::kInt64, DType::kInt32}));
+  if (x.rank() == 0 || indices.rank() != x.rank())
+    return ctx.error(Status::kBadModel, "data " + shape_str(x.shape) + " and indices " + shape_str(indices.shape) +
+                                            " must have one rank >= 1");
+  int64_t axis = 0;
+  PARE_RT_RETURN_IF_ERROR(int_attr(ctx, "axis", 0, &axis));
+  PARE_RT_RETURN_IF_ERROR(normalize_axis(ctx, axis, static_cast<int64_t>(x.rank()), &axis));
+  const auto a = static_cast<size_t>(axis);
+  for (size_t d = 0; d < x.rank(); ++d)
+    if (d != a && indices.shape[d] > x.shape[d])
+      return ctx.error(Status::kBadModel, "indices " + shape_str(indices.shape) + " are larger than data " +
+                                              shape_str(x.shape) + " at axis " + std::to_string(d));
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, indices.shape));
+  std::string name = kernel_name(x, "gather_elements");
+  switch (dtype_size(x.dtype)) {
+    case 1: return gather_elements_for<uint8_t>(ctx, std::move(name), a);
+    case 4: return gather_elements_for<uint32_t>(ctx, std::move(name), a);
+    default: return gather_elements_for<uint64_t>(ctx, std::move(name), a);
+  }
+}
+
+// Tile is a strided view of its input: output axis i, of size r_i * d_i, is the pair
+// (repeat, element) with strides (0, input stride).
+Result<std::unique_ptr<OpKernel>> prepare_Tile(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const TensorDesc& x = *ctx.inputs[0];
+  PARE_RT_RETURN_IF_ERROR(check_known_dtype(ctx, x, "input 0"));
+  std::vector<int64_t> repeats;
+  PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 1, "repeats", &repeats));
+  if (repeats.size() != x.rank())
+    return ctx.error(Status::kBadModel, "repeats has " + std::to_string(repeats.size()) + " values for rank " +
+                                            std::to_string(x.rank()));
+  const std::vector<int64_t> strides = contiguous_strides(x.shape);
+  std::vector<int64_t> out_shape;
+  StridedLayout layout;
+  layout.strides.resize(1);
+  for (size_t d = 0; d < x.rank(); ++d) {
+    int64_t size = 0;
+    if (repeats[d] < 0 || __builtin_mul_overflow(x.shape[d], repeats[d], &size))
+      return ctx.error(Status::kBadModel, "repeats value " + std::to_string(repeats[d]) + " for axis " +
+                                              std::to_string(d) + " is negative or too large");
+    out_shape.push_back(size);
+    layout.dims.insert(layout.dims.end(), {repeats[d], x.shape[d]});
+    layout.strides[0].insert(layout.strides[0].end(), {0, strides[d]});
+  }
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, out_shape));
+  const bool empty = num_elements(out_shape) == 0;
+  simplify_layout(&layout);
+  return make_strided_copy(ctx, "tile", std::move(layout), 0, empty);
 }
 
 }  // namespace pare::rt::ops

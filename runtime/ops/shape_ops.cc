@@ -1,8 +1,11 @@
 // Ops that change only the shape or the dtype: Flatten, Reshape, Squeeze, Unsqueeze,
-// Identity (their data is copied unchanged), Shape, ConstantOfShape, Expand, Cast.
+// Identity (their data is copied unchanged), Shape, ConstantOfShape, Expand, Cast, and Range
+// (constant inputs: its length decides the output shape).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/kernels/eltwise/eltwise.h"
@@ -308,6 +311,66 @@ Result<std::unique_ptr<OpKernel>> prepare_Expand(const PrepareContext& ctx) {
   layout.strides.push_back(broadcast_strides(x.shape, shape));
   simplify_layout(&layout);
   return make_strided_copy(ctx, "expand", layout, 0, num_elements(shape) == 0);
+}
+
+namespace {
+
+// A scalar constant input of Range as T.
+template <typename T>
+Status range_value(const PrepareContext& ctx, size_t i, T* out) {
+  const TensorDesc& t = *ctx.inputs[i];
+  if (t.constant == nullptr)
+    return ctx.error(Status::kUnsupported, "input " + std::to_string(i) +
+                                               " must be a constant: output shapes are fixed when the model loads");
+  if (t.num_elements() != 1) return ctx.error(Status::kBadModel, "input " + std::to_string(i) + " must be a scalar");
+  std::memcpy(out, t.constant, sizeof(T));
+  return Status::ok();
+}
+
+// start + i * delta for i < max(ceil((limit - start) / delta), 0).
+template <typename T>
+Result<std::unique_ptr<OpKernel>> prepare_range(const PrepareContext& ctx) {
+  T start, limit, delta;
+  PARE_RT_RETURN_IF_ERROR(range_value(ctx, 0, &start));
+  PARE_RT_RETURN_IF_ERROR(range_value(ctx, 1, &limit));
+  PARE_RT_RETURN_IF_ERROR(range_value(ctx, 2, &delta));
+  if (delta == 0) return ctx.error(Status::kBadModel, "delta is 0");
+  int64_t count = 0;
+  if constexpr (std::is_floating_point_v<T>) {
+    const double n = std::ceil((static_cast<double>(limit) - start) / delta);
+    if (!(n < 9.0e15)) return ctx.error(Status::kBadModel, "the range has too many elements");
+    count = n > 0 ? static_cast<int64_t>(n) : 0;
+  } else {
+    const __int128 span = static_cast<__int128>(limit) - start;
+    const __int128 n = span / delta + (span % delta != 0 && (span < 0) == (delta < 0) ? 1 : 0);
+    if (n > (__int128{1} << 62)) return ctx.error(Status::kBadModel, "the range has too many elements");
+    count = n > 0 ? static_cast<int64_t>(n) : 0;
+  }
+  PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, ctx.inputs[0]->dtype, {count}));
+  return make_kernel(std::string(dtype_tag(ctx.inputs[0]->dtype)) + "_range_ref__scalar",
+                     [start, delta, count](const ExecContext& ec) {
+                       T* y = static_cast<T*>(ec.outputs[0]);
+                       for (int64_t i = 0; i < count; ++i) {
+                         // Integers step in 128 bits: i * delta may leave T's range on the way.
+                         if constexpr (std::is_floating_point_v<T>)
+                           y[i] = start + static_cast<T>(i) * delta;
+                         else
+                           y[i] = static_cast<T>(static_cast<__int128>(start) + static_cast<__int128>(i) * delta);
+                       }
+                     });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> prepare_Range(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_shape_op(ctx, 3, 3));
+  const DType dtype = ctx.inputs[0]->dtype;
+  PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[0], "input 0", {DType::kFloat32, DType::kInt64, DType::kInt32}));
+  for (size_t i = 1; i < 3; ++i)
+    if (ctx.inputs[i]->dtype != dtype) return ctx.error(Status::kBadModel, "inputs must have one dtype");
+  if (dtype == DType::kFloat32) return prepare_range<float>(ctx);
+  if (dtype == DType::kInt32) return prepare_range<int32_t>(ctx);
+  return prepare_range<int64_t>(ctx);
 }
 
 }  // namespace pare::rt::ops

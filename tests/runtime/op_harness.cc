@@ -164,6 +164,7 @@ Outcome Node::run_all(ThreadPool* pool, int runs, double* ms_per_run) {
   exec.outputs = out_ptrs.data();
   exec.scratch = scratch.data() + (misalignment ? 64 - misalignment : 0);
   exec.pool = pool;
+  exec.status = &result.status;
   kernel.run(exec);
   const auto start = std::chrono::steady_clock::now();
   for (int r = 1; r < runs; ++r) kernel.run(exec);
