@@ -76,6 +76,8 @@ TV = [
     ("inception_v3", 96, {"aux_logits": False, "init_weights": True}, False),
     # Shifted windows: roll, padding to the window size, the attention mask built in place.
     ("swin_t", 64, {}, False),
+    # Multi-axis attention written with einsum, relative position bias; needs 224.
+    ("maxvit_t", 224, {}, False),
     # 224: the features end at 6x6, so the adaptive average pool to 6x6 is the identity.
     ("alexnet", 224, {}, True),
     # 64: the features end at 2x2, pooled adaptively to 7x7.
@@ -487,6 +489,42 @@ def make_tiny_encoder(out, name="tiny_encoder"):
     return [name + s for s in (".pt", ".input.npy", ".expected.npy")], "input_ids int64 [1,16] -> [1,3]"
 
 
+class ReductionsMix(nn.Module):
+    """Attention as einsum, cumsum, argmax, topk, gather, repeat, amax, max over a dim,
+    prod, the 2-norm, elementwise maximum."""
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(8, 24)
+
+    def forward(self, x):                                             # [1, 6, 8]
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        a = torch.softmax(torch.einsum("bid,bjd->bij", q, k) / 8 ** 0.5, dim=-1)
+        y = torch.einsum("bij,bjd->bid", a, v)                         # [1, 6, 8]
+        top, idx = torch.topk(y, 3, dim=-1)
+        picked = torch.gather(y, 2, idx)
+        c = torch.cumsum(y, dim=1) / torch.norm(y, dim=-1, keepdim=True)
+        m, _ = torch.max(y, dim=1, keepdim=True)
+        z = torch.maximum(c, m.repeat(1, 6, 1)) + torch.amax(y, dim=(0, 2)).unsqueeze(-1)
+        p = torch.prod(torch.sigmoid(y) + 0.5, dim=-1)
+        return z, top + picked, p, torch.argmax(y, dim=-1).float()
+
+
+def make_reductions_mix(out, name="reductions_mix"):
+    torch.manual_seed(0)
+    model = ReductionsMix().eval()
+    rng = np.random.default_rng(seed_of(name))
+    x = torch.from_numpy(rng.standard_normal((1, 6, 8)).astype(np.float32))
+    m = torch.jit.trace(model, x)
+    path = os.path.join(out, name + ".pt")
+    torch.jit.save(m, path)
+    ys = torch.jit.load(path)(x)
+    save_npy(os.path.join(out, name + ".input.npy"), x.numpy())
+    for i, y in enumerate(ys):
+        save_npy(os.path.join(out, name + ".expected%d.npy" % i), y.numpy())
+    files = [name + ".pt", name + ".input.npy"] + [name + ".expected%d.npy" % i for i in range(len(ys))]
+    return files, "x [1,6,8] -> 4 outputs"
+
+
 def make_ops_mix(out, name="ops_mix"):
     torch.manual_seed(0)
     model = OpsMix().eval()
@@ -575,6 +613,7 @@ def jobs():
     j += [("multi_io", "multi", False, lambda out, ctx: make_multi_io(out))]
     j += [("ops_mix", "multi", False, lambda out, ctx: make_ops_mix(out))]
     j += [("tiny_encoder", "multi", False, lambda out, ctx: make_tiny_encoder(out))]
+    j += [("reductions_mix", "multi", False, lambda out, ctx: make_reductions_mix(out))]
     return j
 
 

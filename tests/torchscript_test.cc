@@ -142,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(Architectures, TorchvisionTorchScript,
                          ::testing::Values("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0",
                                            "squeezenet1_1", "shufflenet_v2_x0_5", "mnasnet0_5", "regnet_y_400mf",
                                            "convnext_tiny", "densenet121", "googlenet", "resnext50_32x4d",
-                                           "inception_v3", "swin_t"));
+                                           "inception_v3", "swin_t", "maxvit_t"));
 
 TEST(TorchScript, ScriptedModuleWithShapeControlFlow) {
   check_against_torch("scripted_cnn", {{"x", "input"}}, {"expected"}, 1e-4);
@@ -155,6 +155,10 @@ TEST(TorchScript, OpsBeyondTheClassificationNets) {
 // Token ids (int64, read by embedding) with padding, a mask from them, attention written out.
 TEST(TorchScript, EncoderWithEmbeddingsAndPaddingMask) {
   check_against_torch("tiny_encoder", {{"input_ids", "input"}}, {"expected"}, 1e-5);
+}
+
+TEST(TorchScript, EinsumAttentionReductionsAndIndices) {
+  check_against_torch("reductions_mix", {{"x", "input"}}, {"expected0", "expected1", "expected2", "expected3"}, 1e-5);
 }
 
 TEST(TorchScript, TwoInputsTwoOutputs) { check_against_torch("multi_io", {{"a", "a"}, {"b", "b"}}, {"expected0", "expected1"}, 1e-5); }

@@ -811,6 +811,119 @@ void lower_hardtanh(Lowering& l) {
   lower_clip_const(l, l.num_inputs() > 1 ? l.float_arg(1) : -1.0, l.num_inputs() > 2 ? l.float_arg(2) : 1.0);
 }
 
+// einsum(equation, tensors, path)
+void lower_einsum(Lowering& l) {
+  std::vector<TensorId> xs = l.tensors_arg(1);
+  l.out_tensor(0, l.emit1(OpKind::kEinsum, xs, attrs({{"equation", l.string_arg(0)}})));
+}
+
+// cumsum(self, dim, dtype)
+void lower_cumsum(Lowering& l) {
+  TensorId x = l.tensor(0);
+  const int64_t axis = l.axis(l.int_arg(1), l.rank(x));
+  if (l.num_inputs() > 2 && !l.is_none(2)) x = l.cast(x, requested_dtype(l, 2, l.dtype(x)));
+  l.out_tensor(0, l.emit1(OpKind::kCumSum, {x, l.const_i64({axis}, {})}));
+}
+
+// argmax/argmin(self, dim=None, keepdim): over the flattened tensor when dim is None.
+void lower_argmax(Lowering& l) {
+  TensorId x = l.tensor(0);
+  bool keep = l.num_inputs() > 2 && l.bool_arg(2);
+  int64_t axis = 0;
+  if (l.num_inputs() < 2 || l.is_none(1)) {
+    int64_t n = 1;
+    for (int64_t d : l.sizes(x)) n *= d;
+    x = l.reshape(x, {n});
+    keep = false;
+  } else {
+    axis = l.axis(l.int_arg(1), l.rank(x));
+  }
+  l.out_tensor(0, l.emit1(OpKind::kArgMax, {x}, attrs({{"axis", axis}, {"keepdims", static_cast<int64_t>(keep)}})));
+}
+
+// topk(self, k, dim=-1, largest=True, sorted=True) -> (values, indices)
+void lower_topk(Lowering& l) {
+  TensorId x = l.tensor(0);
+  const int64_t axis = l.axis(l.num_inputs() > 2 ? l.int_arg(2) : -1, l.rank(x));
+  const bool largest = l.num_inputs() > 3 ? l.bool_arg(3) : true;
+  auto outs = l.emit(OpKind::kTopK, {x, l.const_i64({l.int_arg(1)})},
+                     attrs({{"axis", axis}, {"largest", static_cast<int64_t>(largest)}, {"sorted", int64_t{1}}}), 2);
+  l.out_tensor(0, outs[0]);
+  l.out_tensor(1, outs[1]);
+}
+
+// gather(self, dim, index, sparse_grad)
+void lower_gather(Lowering& l) {
+  TensorId x = l.tensor(0);
+  const int64_t axis = l.axis(l.int_arg(1), l.rank(x));
+  l.out_tensor(0, l.emit1(OpKind::kGatherElements, {x, l.cast(l.tensor(2), DType::kInt64)}, attrs({{"axis", axis}})));
+}
+
+// repeat(self, repeats): more repeats than dims add leading dims of size 1 first.
+void lower_repeat(Lowering& l) {
+  TensorId x = l.tensor(0);
+  std::vector<int64_t> reps = l.ints_arg(1), s = l.sizes(x);
+  if (reps.size() < s.size()) l.invalid("repeat needs at least one count per dim");
+  s.insert(s.begin(), reps.size() - s.size(), 1);
+  x = l.reshape(x, s);
+  l.out_tensor(0, l.emit1(OpKind::kTile, {x, l.const_i64(reps)}));
+}
+
+// max/min: (self) over everything, (self, dim, keepdim) -> (values, indices), (self, other).
+void lower_max_min(Lowering& l, bool max) {
+  if (l.num_inputs() == 2) {  // max.other / maximum: elementwise
+    auto [a, b] = binary_operands(l, 0, 1);
+    return l.out_tensor(0, l.emit1(max ? OpKind::kMax : OpKind::kMin, {a, b}));
+  }
+  TensorId x = l.tensor(0);
+  if (l.num_inputs() == 1) {
+    std::vector<int64_t> all(static_cast<size_t>(l.rank(x)));
+    std::iota(all.begin(), all.end(), 0);
+    return l.out_tensor(0, l.emit1(max ? OpKind::kReduceMax : OpKind::kReduceMin, {x, l.const_i64(all)},
+                                   attrs({{"keepdims", int64_t{0}}})));
+  }
+  const int64_t axis = l.axis(l.int_arg(1), l.rank(x));
+  const int64_t keep = l.num_inputs() > 2 && l.bool_arg(2);
+  l.out_tensor(0, l.emit1(max ? OpKind::kReduceMax : OpKind::kReduceMin, {x, l.const_i64({axis})},
+                          attrs({{"keepdims", keep}})));
+  if (l.node()->outputs().size() > 1) {
+    if (!max) l.unsupported("min with indices");
+    l.out_tensor(1, l.emit1(OpKind::kArgMax, {x}, attrs({{"axis", axis}, {"keepdims", keep}})));
+  }
+}
+
+// prod(self, dim, keepdim, dtype) or prod(self, dtype) over everything.
+void lower_prod(Lowering& l) {
+  TensorId x = l.tensor(0);
+  std::vector<int64_t> dims;
+  bool keep = false;
+  if (l.num_inputs() >= 3 && l.in(1).value.isInt()) {
+    dims = {l.axis(l.int_arg(1), l.rank(x))};
+    keep = l.bool_arg(2);
+  } else {
+    dims.resize(static_cast<size_t>(l.rank(x)));
+    std::iota(dims.begin(), dims.end(), 0);
+  }
+  l.out_tensor(0, l.emit1(OpKind::kReduceProd, {x, l.const_i64(dims)}, attrs({{"keepdims", static_cast<int64_t>(keep)}})));
+}
+
+// linalg_vector_norm(self, ord, dim, keepdim, dtype) and norm(self, p, dim, keepdim): the
+// 2-norm over dims (ReduceL2); other orders are refused.
+void lower_norm(Lowering& l) {
+  TensorId x = l.tensor(0);
+  const double p = l.is_none(1) ? 2.0 : l.float_arg(1);
+  if (p != 2.0) l.unsupported("norms other than the 2-norm");
+  std::vector<int64_t> dims;
+  if (l.num_inputs() > 2 && !l.is_none(2)) dims = l.ints_arg(2);
+  if (dims.empty()) {
+    dims.resize(static_cast<size_t>(l.rank(x)));
+    std::iota(dims.begin(), dims.end(), 0);
+  }
+  for (int64_t& d : dims) d = l.axis(d, l.rank(x));
+  const bool keep = l.num_inputs() > 3 && l.bool_arg(3);
+  l.out_tensor(0, l.emit1(OpKind::kReduceL2, {x, l.const_i64(dims)}, attrs({{"keepdims", static_cast<int64_t>(keep)}})));
+}
+
 using LowerFn = void (*)(Lowering&);
 
 const std::unordered_map<std::string, LowerFn>& table() {
@@ -926,6 +1039,22 @@ const std::unordered_map<std::string, LowerFn>& table() {
       {"aten::masked_fill", lower_masked_fill},
       {"aten::where", lower_where},
       {"aten::roll", lower_roll},
+      {"aten::einsum", lower_einsum},
+      {"aten::cumsum", lower_cumsum},
+      {"aten::argmax", lower_argmax},
+      {"aten::topk", lower_topk},
+      {"aten::gather", lower_gather},
+      {"aten::repeat", lower_repeat},
+      {"aten::max", [](Lowering& l) { lower_max_min(l, true); }},
+      {"aten::min", [](Lowering& l) { lower_max_min(l, false); }},
+      {"aten::maximum", [](Lowering& l) { lower_max_min(l, true); }},
+      {"aten::minimum", [](Lowering& l) { lower_max_min(l, false); }},
+      {"aten::amax", [](Lowering& l) { lower_reduce(l, OpKind::kReduceMax); }},
+      {"aten::amin", [](Lowering& l) { lower_reduce(l, OpKind::kReduceMin); }},
+      {"aten::prod", lower_prod},
+      {"aten::norm", lower_norm},
+      {"aten::linalg_vector_norm", lower_norm},
+      {"aten::frobenius_norm", [](Lowering& l) { lower_reduce(l, OpKind::kReduceL2); }},
   };
   return t;
 }
