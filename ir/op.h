@@ -14,9 +14,9 @@ namespace pare::ir {
   X(DequantizeLinear) X(Div) X(Einsum) X(Equal) X(Erf) X(Exp) X(Expand) X(Flatten) X(Gather)   \
   X(GatherElements) X(Gelu) X(Gemm) X(GlobalAveragePool) X(Greater) X(GreaterOrEqual)          \
   X(HardSigmoid) X(HardSwish) X(Identity) X(IsInf) X(IsNaN) X(LayerNormalization) X(LeakyRelu) \
-  X(Less) X(LessOrEqual) X(Log) X(MatMul) X(Max) X(MaxPool) X(Min) X(Mul) X(Neg) X(Not) X(Or)  \
+  X(Less) X(LessOrEqual) X(Log) X(MatMul) X(Max) X(MaxPool) X(Min) X(Mod) X(Mul) X(Neg) X(Not) X(Or)  \
   X(Pad) X(Pow) X(PRelu) X(QuantizeLinear) X(Range) X(ReduceL2) X(ReduceMax) X(ReduceMean)     \
-  X(ReduceMin) X(ReduceProd) X(ReduceSum) X(Relu) X(Reshape) X(Resize) X(Shape) X(Sigmoid)     \
+  X(ReduceMin) X(ReduceProd) X(ReduceSum) X(Relu) X(Reshape) X(Resize) X(ScatterND) X(Shape) X(Sigmoid)     \
   X(Sin) X(Slice) X(Softmax) X(Split) X(Sqrt) X(Squeeze) X(Sub) X(Tanh) X(Tile) X(TopK)        \
   X(Transpose) X(Unsqueeze) X(Where)
 

@@ -88,6 +88,7 @@ std::vector<OpInfo> make_table() {
       {OpKind::kMaxPool, 1, 1, 1, 1, 1, L::kNhwcCapable, Q::kCopy, 0,
        window_attrs({{"kernel_shape", A::kInts, kRequired}, {"ceil_mode", A::kInt}, {"storage_order", A::kInt}})},
       {OpKind::kMin, 1, kAnyCount, 1, 1, 8, L::kEveryInput, Q::kFloat, 0, {}},
+      {OpKind::kMod, 2, 2, 1, 1, 10, L::kEveryInput, Q::kFloat, 0, {{"fmod", A::kInt}}},
       {OpKind::kMul, 2, 2, 1, 1, 7, L::kEveryInput, Q::kRequantizeAll, kInt8Constants, {}},
       // pads/value were attributes before opset 11.
       {OpKind::kNeg, 1, 1, 1, 1, 6, L::kElementwise, Q::kFloat, 0, {}},
@@ -119,6 +120,7 @@ std::vector<OpInfo> make_table() {
        {{"antialias", A::kInt}, {"axes", A::kInts}, {"coordinate_transformation_mode", A::kString},
         {"cubic_coeff_a", A::kFloat}, {"exclude_outside", A::kInt}, {"extrapolation_value", A::kFloat},
         {"keep_aspect_ratio_policy", A::kString}, {"mode", A::kString}, {"nearest_mode", A::kString}}},
+      {OpKind::kScatterND, 3, 3, 1, 1, 11, L::kNchwOnly, Q::kFloat, 0, {{"reduction", A::kString}}},
       {OpKind::kShape, 1, 1, 1, 1, 1, L::kNchwOnly, Q::kFloat, 0, {{"start", A::kInt}, {"end", A::kInt}}},
       {OpKind::kSigmoid, 1, 1, 1, 1, 6, L::kElementwise, Q::kRequantize, 0, {}},
       {OpKind::kSin, 1, 1, 1, 1, 7, L::kElementwise, Q::kFloat, 0, {}},

@@ -17,7 +17,8 @@ void infer_node(Graph& graph, NodeId id) {
     case OpKind::kAdd:
     case OpKind::kSub:
     case OpKind::kMul:
-    case OpKind::kDiv: infer_binary(c, true, DType::kUndefined); break;
+    case OpKind::kDiv:
+    case OpKind::kMod: infer_binary(c, true, DType::kUndefined); break;
     case OpKind::kPow: infer_binary(c, false, DType::kUndefined); break;
     case OpKind::kEqual:
     case OpKind::kGreater:
@@ -74,6 +75,7 @@ void infer_node(Graph& graph, NodeId id) {
     case OpKind::kSlice: infer_slice(c); break;
     case OpKind::kGather: infer_gather(c); break;
     case OpKind::kShape: infer_shape(c); break;
+    case OpKind::kScatterND: same_as_input(c); break;
     case OpKind::kExpand: infer_expand(c); break;
     case OpKind::kConstantOfShape: infer_constant_of_shape(c); break;
     case OpKind::kPad: infer_pad(c); break;

@@ -491,7 +491,7 @@ def make_tiny_encoder(out, name="tiny_encoder"):
 
 class ReductionsMix(nn.Module):
     """Attention as einsum, cumsum, argmax, topk, gather, repeat, amax, max over a dim,
-    prod, the 2-norm, elementwise maximum."""
+    prod, the 2-norm, elementwise maximum, floor division and both remainders on ints."""
     def __init__(self):
         super().__init__()
         self.qkv = nn.Linear(8, 24)
@@ -506,7 +506,9 @@ class ReductionsMix(nn.Module):
         m, _ = torch.max(y, dim=1, keepdim=True)
         z = torch.maximum(c, m.repeat(1, 6, 1)) + torch.amax(y, dim=(0, 2)).unsqueeze(-1)
         p = torch.prod(torch.sigmoid(y) + 0.5, dim=-1)
-        return z, top + picked, p, torch.argmax(y, dim=-1).float()
+        i = torch.argmax(y, dim=-1)
+        j = torch.div(i - 5, 2, rounding_mode="floor") + torch.remainder(i - 3, 4) + torch.fmod(i - 3, 4)
+        return z, top + picked, p, i.float(), j.float()
 
 
 def make_reductions_mix(out, name="reductions_mix"):
@@ -522,7 +524,7 @@ def make_reductions_mix(out, name="reductions_mix"):
     for i, y in enumerate(ys):
         save_npy(os.path.join(out, name + ".expected%d.npy" % i), y.numpy())
     files = [name + ".pt", name + ".input.npy"] + [name + ".expected%d.npy" % i for i in range(len(ys))]
-    return files, "x [1,6,8] -> 4 outputs"
+    return files, "x [1,6,8] -> 5 outputs"
 
 
 def make_ops_mix(out, name="ops_mix"):

@@ -434,7 +434,9 @@ class Importer {
     graph_.tensor(tensors_.at(name)) = std::move(t);
   }
 
-  // Dropout is the identity at inference; its mask output and training mode are refused.
+  // Dropout is the identity at inference; its mask output and training mode are refused,
+  // except training with a constant ratio of 0 (torchvision's Swin calls F.dropout with its
+  // default training=True and p=0), which is the identity too.
   void convert_dropout(const NodeInfo& info) {
     const onnx::NodeProto& np = info.proto;
     if (info.opset < kDropoutMinOpset)
@@ -447,7 +449,13 @@ class Importer {
       const ir::Tensor& mode = graph_.tensor(lookup(info, np.input(2)));
       bool off = mode.is_constant();
       for (int64_t v : mode.int_values()) off = off && v == 0;
-      if (!off) info.unsupported("training_mode must be a constant false");
+      bool zero_ratio = false;
+      if (np.input_size() > 1 && !np.input(1).empty()) {
+        const ir::Tensor& ratio = graph_.tensor(lookup(info, np.input(1)));
+        zero_ratio = ratio.is_constant();
+        for (double v : ratio.float_values()) zero_ratio = zero_ratio && v == 0.0;
+      }
+      if (!off && !zero_ratio) info.unsupported("training_mode must be a constant false (or the ratio a constant 0)");
     }
     ir::Node node;
     node.op = OpKind::kIdentity;

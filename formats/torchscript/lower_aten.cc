@@ -100,10 +100,26 @@ void lower_div(Lowering& l) {
     a = l.cast(a, DType::kFloat32);
     b = l.cast(b, DType::kFloat32);
   }
-  TensorId q = l.emit1(OpKind::kDiv, {a, b});
-  if (!mode.empty() && is_float(l.dtype(q))) l.unsupported("rounding_mode '" + mode + "' on float tensors");
-  if (mode == "floor") l.unsupported("floor division of integer tensors");  // IR Div truncates
-  l.out_tensor(0, q);
+  if (!mode.empty() && is_float(l.dtype(a))) l.unsupported("rounding_mode '" + mode + "' on float tensors");
+  if (mode == "floor") {
+    // IR Div truncates; a - (a mod b), with the divisor's sign, divides exactly to the floor.
+    TensorId r = l.emit1(OpKind::kMod, {a, b});
+    a = l.emit1(OpKind::kSub, {a, r});
+  }
+  l.out_tensor(0, l.emit1(OpKind::kDiv, {a, b}));
+}
+
+void lower_floor_divide(Lowering& l) {
+  auto [a, b] = binary_operands(l, 0, 1);
+  if (is_float(l.dtype(a))) l.unsupported("floor division of float tensors");
+  TensorId r = l.emit1(OpKind::kMod, {a, b});
+  l.out_tensor(0, l.emit1(OpKind::kDiv, {l.emit1(OpKind::kSub, {a, r}), b}));
+}
+
+// remainder (the divisor's sign) and fmod (the dividend's).
+void lower_mod(Lowering& l, bool fmod) {
+  auto [a, b] = binary_operands(l, 0, 1);
+  l.out_tensor(0, l.emit1(OpKind::kMod, {a, b}, attrs({{"fmod", static_cast<int64_t>(fmod)}})));
 }
 
 void lower_compare(Lowering& l, OpKind op, bool negate) {
@@ -976,6 +992,9 @@ const std::unordered_map<std::string, LowerFn>& table() {
       {"aten::mul", [](Lowering& l) { lower_binary(l, OpKind::kMul); }},
       {"aten::div", lower_div},
       {"aten::pow", lower_pow},
+      {"aten::floor_divide", lower_floor_divide},
+      {"aten::remainder", [](Lowering& l) { lower_mod(l, false); }},
+      {"aten::fmod", [](Lowering& l) { lower_mod(l, true); }},
       {"aten::eq", [](Lowering& l) { lower_compare(l, OpKind::kEqual, false); }},
       {"aten::ne", [](Lowering& l) { lower_compare(l, OpKind::kEqual, true); }},
       {"aten::lt", [](Lowering& l) { lower_compare(l, OpKind::kLess, false); }},

@@ -1,4 +1,4 @@
-// Broadcasting elementwise ops: Add, Sub, Mul, Div, Pow, Equal, Where, PRelu.
+// Broadcasting elementwise ops: Add, Sub, Mul, Div, Pow, Mod, Equal, Where, PRelu.
 //
 // Prepare broadcasts the inputs to the output shape and simplifies the
 // resulting strided layout (common.h), so same-shape and scalar operands run as
@@ -392,6 +392,34 @@ Result<std::unique_ptr<OpKernel>> prepare_Pow(const PrepareContext& ctx) {
   std::string op = "pow";
   if (exponent != base) op += std::string("_") + dtype_tag(exponent);
   return make_broadcast(ctx, 2, pow_row(base, exponent), kernel_name(base, op.c_str()), base);
+}
+
+// Mod(fmod=0): the divisor's sign, integers only in ONNX (float32 too here); fmod=1: the
+// dividend's sign.
+Result<std::unique_ptr<OpKernel>> prepare_Mod(const PrepareContext& ctx) {
+  PARE_RT_RETURN_IF_ERROR(check_arity(ctx, 2, 2, 1, 1));
+  PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
+  const DType t = ctx.inputs[0]->dtype;
+  PARE_RT_RETURN_IF_ERROR(
+      check_dtype(ctx, *ctx.inputs[0], "input 0",
+                  {DType::kFloat32, DType::kInt64, DType::kInt32, DType::kInt8, DType::kUInt8}));
+  PARE_RT_RETURN_IF_ERROR(check_same_dtype(ctx, 0, 1));
+  const int64_t fmod = ctx.attrs->get_int("fmod", 0);
+  if (fmod != 0 && fmod != 1) return ctx.error(Status::kBadModel, "fmod must be 0 or 1");
+  RowFn row = nullptr;
+  switch (t) {
+    case DType::kFloat32: row = fmod ? binary_row<float, float, float, kernels::fmod_ref<float>>
+                                     : binary_row<float, float, float, kernels::mod_ref<float>>; break;
+    case DType::kInt64: row = fmod ? binary_row<int64_t, int64_t, int64_t, kernels::fmod_ref<int64_t>>
+                                   : binary_row<int64_t, int64_t, int64_t, kernels::mod_ref<int64_t>>; break;
+    case DType::kInt32: row = fmod ? binary_row<int32_t, int32_t, int32_t, kernels::fmod_ref<int32_t>>
+                                   : binary_row<int32_t, int32_t, int32_t, kernels::mod_ref<int32_t>>; break;
+    case DType::kInt8: row = fmod ? binary_row<int8_t, int8_t, int8_t, kernels::fmod_ref<int8_t>>
+                                  : binary_row<int8_t, int8_t, int8_t, kernels::mod_ref<int8_t>>; break;
+    default: row = fmod ? binary_row<uint8_t, uint8_t, uint8_t, kernels::fmod_ref<uint8_t>>
+                        : binary_row<uint8_t, uint8_t, uint8_t, kernels::mod_ref<uint8_t>>; break;
+  }
+  return make_broadcast(ctx, 2, row, kernel_name(t, fmod ? "fmod" : "mod"), t);
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_Equal(const PrepareContext& ctx) {

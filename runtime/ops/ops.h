@@ -68,6 +68,8 @@ Result<std::unique_ptr<OpKernel>> prepare_Mul(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_PRelu(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_Pow(const PrepareContext& ctx);
+Result<std::unique_ptr<OpKernel>> prepare_Mod(const PrepareContext& ctx);
+Result<std::unique_ptr<OpKernel>> prepare_ScatterND(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_QuantizeLinear(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_ReduceMean(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_ReduceSum(const PrepareContext& ctx);

@@ -1,5 +1,5 @@
 // The ops transformer exports need beyond the basics: ReduceMax/Min/Prod/L2, ArgMax, TopK,
-// CumSum, Range, Tile, GatherElements, Max/Min and Einsum, called through their factories
+// CumSum, Range, Tile, GatherElements, ScatterND, Max/Min, Mod and Einsum, called through their factories
 // against hand-computed values, with their edge cases (negative axes, ties, empty results)
 // and the errors prepare and run must report.
 #include <gtest/gtest.h>
@@ -217,6 +217,54 @@ TEST(TransformerOps, GatherElementsAndIndexOutOfRangeAtRunTime) {
   Tensor wide = make<int64_t>({1, 4}, {0, 0, 0, 0});
   EXPECT_EQ(run(ops::prepare_GatherElements, {}, {&data, &wide}, {out(DType::kFloat32, {1, 4})}).status.code(),
             Status::kBadModel);
+}
+
+TEST(TransformerOps, ScatterNDReductionsNegativeIndicesAndOutOfRange) {
+  Tensor data = make<float>({3, 2}, {1, 2, 3, 4, 5, 6});
+  Tensor rows = make<int64_t>({2, 1}, {2, -3});  // rows 2 and 0
+  Tensor updates = make<float>({2, 2}, {10, 1, 0, 20});
+  auto scatter = [&](const char* reduction) {
+    return run(ops::prepare_ScatterND, {attr_string("reduction", reduction)}, {&data, &rows, &updates},
+               {out(DType::kFloat32, {3, 2})});
+  };
+  EXPECT_EQ(scatter("none").values<float>(), (std::vector<float>{0, 20, 3, 4, 10, 1}));
+  EXPECT_EQ(scatter("add").values<float>(), (std::vector<float>{1, 22, 3, 4, 15, 7}));
+  EXPECT_EQ(scatter("mul").values<float>(), (std::vector<float>{0, 40, 3, 4, 50, 6}));
+  EXPECT_EQ(scatter("max").values<float>(), (std::vector<float>{1, 20, 3, 4, 10, 6}));
+  EXPECT_EQ(scatter("min").values<float>(), (std::vector<float>{0, 2, 3, 4, 5, 1}));
+
+  // Full index tuples on int64 data.
+  Tensor ints = make<int64_t>({2, 2}, {1, 2, 3, 4});
+  Tensor cells = make<int64_t>({2, 2}, {0, 1, 1, 0});
+  Tensor values = make<int64_t>({2}, {-7, 9});
+  EXPECT_EQ(run(ops::prepare_ScatterND, {}, {&ints, &cells, &values}, {out(DType::kInt64, {2, 2})}).values<int64_t>(),
+            (std::vector<int64_t>{1, -7, 9, 4}));
+
+  Tensor bad = make<int64_t>({2, 1}, {0, 3});
+  Outcome r = run(ops::prepare_ScatterND, {}, {&data, &bad, &updates}, {out(DType::kFloat32, {3, 2})});
+  EXPECT_EQ(r.status.code(), Status::kInvalidArgument);
+  EXPECT_NE(r.status.message().find("index 3 is out of range"), std::string::npos) << r.status.message();
+  Tensor short_updates = make<float>({2, 1}, {0, 0});
+  EXPECT_EQ(run(ops::prepare_ScatterND, {}, {&data, &rows, &short_updates}, {out(DType::kFloat32, {3, 2})})
+                .status.code(),
+            Status::kBadModel);
+}
+
+TEST(TransformerOps, ModSignsAndZeroDivisors) {
+  Tensor a = make<int32_t>({4}, {7, -7, 7, -7});
+  Tensor b = make<int32_t>({4}, {3, 3, -3, 0});
+  EXPECT_EQ(run(ops::prepare_Mod, {}, {&a, &b}, {out(DType::kInt32, {4})}).values<int32_t>(),
+            (std::vector<int32_t>{1, 2, -2, 0}));  // the divisor's sign; 0 for a zero divisor
+  EXPECT_EQ(run(ops::prepare_Mod, {attr_int("fmod", 1)}, {&a, &b}, {out(DType::kInt32, {4})}).values<int32_t>(),
+            (std::vector<int32_t>{1, -1, 1, 0}));  // the dividend's sign
+  Tensor lowest = make<int64_t>({1}, {std::numeric_limits<int64_t>::min()});
+  Tensor minus_one = make<int64_t>({1}, {-1});
+  EXPECT_EQ(run(ops::prepare_Mod, {}, {&lowest, &minus_one}, {out(DType::kInt64, {1})}).values<int64_t>(),
+            (std::vector<int64_t>{0}));
+  Tensor x = make<float>({2}, {5.5f, -5.5f});
+  Tensor y = make<float>({2}, {2, 2});
+  EXPECT_EQ(run(ops::prepare_Mod, {attr_int("fmod", 1)}, {&x, &y}, {out(DType::kFloat32, {2})}).values<float>(),
+            (std::vector<float>{1.5f, -1.5f}));
 }
 
 // ---- Max, Min ----------------------------------------------------------------------------

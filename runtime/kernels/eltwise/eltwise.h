@@ -26,6 +26,12 @@ template <typename T>
 void mul_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, T* y);
 template <typename T>
 void div_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, T* y);
+// ONNX Mod: mod_ref takes the divisor's sign (Python's %), fmod_ref the dividend's (C's
+// fmod). An integer divisor of 0 gives 0 (the result is undefined; it must not trap).
+template <typename T>
+void mod_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, T* y);
+template <typename T>
+void fmod_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, T* y);
 
 // y = a ^ b, computed in double. T (base and result): float, int32_t, int64_t;
 // E (exponent): float, int32_t, int64_t. Integer results outside T's range saturate.

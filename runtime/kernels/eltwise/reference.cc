@@ -107,6 +107,36 @@ void pow_ref(size_t n, const T* a, size_t a_step, const E* b, size_t b_step, T* 
 }
 
 template <typename T>
+void fmod_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, T* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](T p, T q) -> T {
+    if constexpr (std::is_integral_v<T>) {
+      if (q == 0) return 0;
+      if (std::is_signed_v<T> && q == static_cast<T>(-1)) return 0;  // the lowest value % -1 overflows
+      return static_cast<T>(p % q);
+    } else {
+      return std::fmod(p, q);
+    }
+  });
+}
+
+template <typename T>
+void mod_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, T* y) {
+  binary_row(n, a, a_step, b, b_step, y, [](T p, T q) -> T {
+    T r;
+    if constexpr (std::is_integral_v<T>) {
+      if (q == 0) return 0;
+      if (std::is_signed_v<T> && q == static_cast<T>(-1)) return 0;
+      r = static_cast<T>(p % q);
+    } else {
+      r = std::fmod(p, q);
+    }
+    if constexpr (std::is_signed_v<T> || std::is_floating_point_v<T>)
+      if (r != 0 && ((r < 0) != (q < 0))) r = static_cast<T>(r + q);
+    return r;
+  });
+}
+
+template <typename T>
 void equal_ref(size_t n, const T* a, size_t a_step, const T* b, size_t b_step, uint8_t* y) {
   binary_row(n, a, a_step, b, b_step, y, [](T p, T q) { return static_cast<uint8_t>(p == q); });
 }
@@ -264,6 +294,8 @@ void cast_from_bool_ref(size_t n, const uint8_t* x, To* y) {
   template void sub_ref<T>(size_t, const T*, size_t, const T*, size_t, T*);         \
   template void mul_ref<T>(size_t, const T*, size_t, const T*, size_t, T*);         \
   template void div_ref<T>(size_t, const T*, size_t, const T*, size_t, T*);         \
+  template void mod_ref<T>(size_t, const T*, size_t, const T*, size_t, T*);         \
+  template void fmod_ref<T>(size_t, const T*, size_t, const T*, size_t, T*);        \
   template void equal_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
   template void less_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
   template void less_equal_ref<T>(size_t, const T*, size_t, const T*, size_t, uint8_t*); \
