@@ -174,11 +174,15 @@ struct BadCase {
 TEST(TorchScript, BadInputsExit2WithoutOutput) {
   const std::string d = models_dir() + "/";
   const std::vector<BadCase> cases = {
-      {"bad_not_zip.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_not_zip.pt"}},
+      {"bad_not_zip.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_not_zip.pt", "not a TorchScript module"}},
       {"bad_state_dict.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_state_dict.pt", "TorchScript"}},
-      {"bad_truncated.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_truncated.pt"}},
+      {"bad_truncated.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_truncated.pt", "not a TorchScript module"}},
       {"bad_no_forward.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_no_forward.pt", "forward"}},
-      {"bad_unsupported_op.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_unsupported_op.pt", "aten::", "schema"}},
+      {"bad_unsupported_op.pt",
+       {"--input-shape", "x:1x3x8x8"},
+       {"bad_unsupported_op.pt", "aten::linalg_inv", "schema aten::linalg_inv(Tensor A)", "make_torchscript_models.py:",
+        "no lowering"}},
+      {"bad_unsupported_op.pt", {"--input-shape", "x:1x1x28x28"}, {"bad_unsupported_op.pt", "aten::_convolution"}},
       {"fmnist_cnn.pt", {}, {"fmnist_cnn.pt", "input 'x'", "--input-shape x:"}},
       {"fmnist_cnn.pt", {"--input-shape", "image:1x1x28x28"}, {"fmnist_cnn.pt", "'image'", "x"}},
       {"fmnist_cnn.pt", {"--input-shape", "x:1x3x28x28"}, {"fmnist_cnn.pt"}},

@@ -68,6 +68,11 @@ bool torchscript_available() {
 }
 
 bool is_torchscript(const std::string& path) {
+  // PyTorch's file names: a damaged .pt gets TorchScript's error, not ONNX's.
+  for (const char* ext : {".pt", ".pth", ".ts", ".torchscript"}) {
+    const size_t n = std::strlen(ext);
+    if (path.size() > n && path.compare(path.size() - n, n, ext) == 0) return true;
+  }
   std::ifstream f(path, std::ios::binary);
   char magic[4] = {};
   if (!f.read(magic, 4)) return false;
