@@ -527,6 +527,27 @@ def make_reductions_mix(out, name="reductions_mix"):
     return files, "x [1,6,8] -> 5 outputs"
 
 
+class MaskedMean(nn.Module):
+    """A float input and an int64 padding mask (1 = token), as encoders take them."""
+    def forward(self, x, mask):
+        w = mask.unsqueeze(-1).to(x.dtype)
+        return (x * w).sum(1) / mask.sum(1, keepdim=True).to(x.dtype)
+
+
+def make_masked_mean(out, name="masked_mean"):
+    rng = np.random.default_rng(seed_of(name))
+    x = torch.from_numpy(rng.standard_normal((1, 10, 4)).astype(np.float32))
+    mask = torch.from_numpy(np.array([[1] * 7 + [0] * 3], dtype=np.int64))
+    m = torch.jit.trace(MaskedMean().eval(), (x, mask))
+    path = os.path.join(out, name + ".pt")
+    torch.jit.save(m, path)
+    y = torch.jit.load(path)(x, mask)
+    save_npy(os.path.join(out, name + ".x.npy"), x.numpy())
+    np.save(os.path.join(out, name + ".mask.npy"), mask.numpy())
+    save_npy(os.path.join(out, name + ".expected.npy"), y.numpy())
+    return [name + s for s in (".pt", ".x.npy", ".mask.npy", ".expected.npy")], "x [1,10,4], mask int64 [1,10] -> [1,4]"
+
+
 def make_ops_mix(out, name="ops_mix"):
     torch.manual_seed(0)
     model = OpsMix().eval()
@@ -616,6 +637,7 @@ def jobs():
     j += [("ops_mix", "multi", False, lambda out, ctx: make_ops_mix(out))]
     j += [("tiny_encoder", "multi", False, lambda out, ctx: make_tiny_encoder(out))]
     j += [("reductions_mix", "multi", False, lambda out, ctx: make_reductions_mix(out))]
+    j += [("masked_mean", "multi", False, lambda out, ctx: make_masked_mean(out))]
     return j
 
 

@@ -93,11 +93,13 @@ INSTANTIATE_TEST_SUITE_P(Models, TrainedTorchScript,
 // Converts NAME.pt with the shapes of its inputs (forward argument, NAME.<file>.npy), runs
 // it on them and compares each output with NAME.<expected>.npy.
 void check_against_torch(const std::string& name, const std::vector<std::pair<std::string, std::string>>& inputs,
-                         const std::vector<std::string>& expected, double bound) {
+                         const std::vector<std::string>& expected, double bound,
+                         const std::vector<std::string>& extra_args = {}) {
   test::TempDir dir;
   const std::string base = models_dir() + "/" + name;
   std::vector<npy::Array> arrays;
   std::vector<std::string> args = {"convert", base + ".pt", "-o", dir.file("m.pare")};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   for (const auto& [arg, file] : inputs) {
     arrays.push_back(npy::read_npy(base + "." + file + ".npy"));
     std::string dims;
@@ -160,6 +162,28 @@ TEST(TorchScript, EncoderWithEmbeddingsAndPaddingMask) {
 TEST(TorchScript, EinsumAttentionReductionsAndIndices) {
   check_against_torch("reductions_mix", {{"x", "input"}}, {"expected0", "expected1", "expected2", "expected3", "expected4"},
                       1e-5);
+}
+
+// An int64 input no embedding reads gets its dtype from --input-type.
+TEST(TorchScript, InputTypeForAnIntegerMask) {
+  check_against_torch("masked_mean", {{"x", "x"}, {"mask", "mask"}}, {"expected"}, 1e-6, {"--input-type", "mask:int64"});
+  const std::string pt = models_dir() + "/masked_mean.pt";
+  for (const auto& [flag, part] : std::vector<std::pair<std::string, std::string>>{
+           {"mask:float16", "'float16' is not an input type"}, {"weights:int64", "'weights', which is not a forward argument"},
+           {"mask", "expected NAME:DTYPE"}}) {
+    test::TempDir dir;
+    test::CommandResult r = test::run_pare({"convert", pt, "-o", dir.file("m.pare"), "--input-shape", "x:1x10x4",
+                                            "--input-shape", "mask:1x10", "--input-type", flag});
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
+    EXPECT_TRUE(test::list_dir(dir.path()).empty());
+  }
+  // An ONNX model's declared type must match.
+  test::TempDir dir;
+  test::CommandResult r = test::run_pare({"convert", test::testdata_dir() + "/models/fmnist_cnn.onnx", "-o",
+                                          dir.file("m.pare"), "--input-type", "image:int64"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("input 'image' is float32 in the model"), std::string::npos) << r.err;
 }
 
 TEST(TorchScript, TwoInputsTwoOutputs) { check_against_torch("multi_io", {{"a", "a"}, {"b", "b"}}, {"expected0", "expected1"}, 1e-5); }

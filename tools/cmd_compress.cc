@@ -46,6 +46,7 @@ struct CompressArgs {
   std::string calib;
   std::string report;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_types;
   std::string pipeline = kCompressPipeline;
   // Image folders.
   std::string resize, mean, std, layout = "NCHW";
@@ -367,7 +368,7 @@ int run_compress(CLI::App& cmd, CompressArgs& args) {
   const std::string pipeline_text = args.pipeline_given || budgets.empty() ? args.pipeline : kSmallestPipeline;
   const std::vector<passes::PipelineItem> items = passes::parse_pipeline(pipeline_text);
   const std::string pipeline = passes::print_pipeline(items);
-  ir::Graph graph = import_source(args.input, args.input_shapes);
+  ir::Graph graph = import_source(args.input, args.input_shapes, args.input_types);
 
   std::vector<calib::InputSpec> inputs;
   for (ir::TensorId t : graph.inputs) {
@@ -517,7 +518,10 @@ Command add_compress_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--html", args->html, "Write the check and back-off report as one self-contained HTML page");
   cmd->add_option("--input-shape", args->input_shapes,
-                  "Fix the shape of an input with symbolic dims: NAME:1x3x224x224 (repeatable)")
+                  "Fix the shape of an input with symbolic dims: NAME:1x3x224x224 (repeatable; TorchScript: every input)")
+      ->allow_extra_args(false);
+  cmd->add_option("--input-type", args->input_types,
+                  "The dtype of a TorchScript input: NAME:int64 (repeatable; default float32, int64 for embedding ids)")
       ->allow_extra_args(false);
   cmd->add_option("--max-samples", args->max_samples, "Use at most this many samples (0: all)");
   cmd->add_option("--seed", args->seed, "Seed for sampling the calibration data")->capture_default_str();

@@ -16,13 +16,14 @@ struct ConvertArgs {
   std::string input;
   std::string output;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_types;
   std::string pipeline = passes::kCanonicalPipeline;
 };
 
 int run_convert(const ConvertArgs& args) {
   // Parsed first so that a bad pipeline fails before the import; stored as printed.
   const std::string pipeline = passes::print_pipeline(passes::parse_pipeline(args.pipeline));
-  ir::Graph graph = import_source(args.input, args.input_shapes);
+  ir::Graph graph = import_source(args.input, args.input_shapes, args.input_types);
   passes::PassContext ctx;
   Status st = passes::run_pipeline(graph, pipeline, ctx);
   if (!st.is_ok()) throw Error(st.code(), st.message());
@@ -49,7 +50,10 @@ Command add_convert_command(CLI::App& root) {
   cmd->add_option("model", args->input, "The ONNX (.onnx) or TorchScript (.pt) model")->required();
   cmd->add_option("-o,--output", args->output, "The .pare file to write")->required();
   cmd->add_option("--input-shape", args->input_shapes,
-                  "Fix the shape of an input with symbolic dims: NAME:1x3x224x224 (repeatable)")
+                  "Fix the shape of an input with symbolic dims: NAME:1x3x224x224 (repeatable; TorchScript: every input)")
+      ->allow_extra_args(false);
+  cmd->add_option("--input-type", args->input_types,
+                  "The dtype of a TorchScript input: NAME:int64 (repeatable; default float32, int64 for embedding ids)")
       ->allow_extra_args(false);
   cmd->add_option("--passes", args->pipeline, "The pass pipeline to run")->capture_default_str();
   return {cmd, [args] { return run_convert(*args); }};

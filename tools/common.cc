@@ -293,14 +293,25 @@ std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray
   return outputs;
 }
 
-ir::Graph import_source(const std::string& path, const std::vector<std::string>& input_shapes) {
+ir::Graph import_source(const std::string& path, const std::vector<std::string>& input_shapes,
+                        const std::vector<std::string>& input_types) {
   model_import::InputShapes shapes;
   for (const std::string& spec : input_shapes) {
     auto [name, dims] = onnx_import::parse_input_shape(spec);
     if (!shapes.emplace(name, dims).second)
       throw_invalid(fmt::format("--input-shape: input '{}' is given twice", name));
   }
-  return model_import::import_model(path, shapes);
+  model_import::InputTypes types;
+  for (const std::string& spec : input_types) {
+    const size_t colon = spec.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw_invalid(fmt::format("bad --input-type '{}': expected NAME:DTYPE (e.g. attention_mask:int64)", spec));
+    const std::string name = spec.substr(0, colon);
+    const ir::DType type = model_import::parse_input_type(spec.substr(colon + 1));
+    if (!types.emplace(name, type).second)
+      throw_invalid(fmt::format("--input-type: input '{}' is given twice", name));
+  }
+  return model_import::import_model(path, shapes, types);
 }
 
 std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& source, const std::string& output,

@@ -55,7 +55,9 @@ std::shared_ptr<const rt::Model> load_model(const std::string& path);
 
 // Imports an ONNX or TorchScript model with the --input-shape NAME:DIMS options (each input
 // at most once; TorchScript needs one per input).
-ir::Graph import_source(const std::string& path, const std::vector<std::string>& input_shapes);
+// --input-type NAME:DTYPE sets a TorchScript input's dtype (checked against an ONNX model's).
+ir::Graph import_source(const std::string& path, const std::vector<std::string>& input_shapes,
+                        const std::vector<std::string>& input_types = {});
 // The .pare image of a graph compiled from `source` with `pipeline`, checked by the
 // runtime's loader (and prepared when `prepare`) before anything is written: a file the
 // runtime cannot load or run is an internal error, never an output.

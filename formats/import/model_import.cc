@@ -79,15 +79,33 @@ bool is_torchscript(const std::string& path) {
   return std::memcmp(magic, "PK\x03\x04", 4) == 0;  // torch.jit.save writes a zip archive
 }
 
-ir::Graph import_model(const std::string& path, const InputShapes& input_shapes) {
+ir::DType parse_input_type(const std::string& name) {
+  for (ir::DType t : {ir::DType::kFloat32, ir::DType::kInt64, ir::DType::kInt32, ir::DType::kBool, ir::DType::kUInt8,
+                      ir::DType::kInt8})
+    if (name == ir::dtype_name(t)) return t;
+  throw_invalid("'" + name + "' is not an input type pare takes (float32, int64, int32, bool, uint8, int8)");
+}
+
+ir::Graph import_model(const std::string& path, const InputShapes& input_shapes, const InputTypes& input_types) {
   if (!is_torchscript(path)) {
     onnx_import::ImportOptions options;
     options.input_shapes = input_shapes;
-    return onnx_import::import_model(path, options);
+    ir::Graph g = onnx_import::import_model(path, options);
+    for (const auto& [name, type] : input_types) {
+      const ir::TensorId t = g.find_tensor(name);
+      bool is_input = false;
+      for (ir::TensorId in : g.inputs) is_input |= in == t;
+      if (!is_input) throw_invalid("'" + path + "': --input-type names '" + name + "', which is not an input");
+      if (g.tensor(t).dtype != type)
+        throw_invalid("'" + path + "': input '" + name + "' is " + ir::dtype_name(g.tensor(t).dtype) +
+                      " in the model; --input-type says " + ir::dtype_name(type));
+    }
+    return g;
   }
 #ifdef PARE_WITH_TORCH
   torchscript_import::ImportOptions options;
   options.input_shapes = input_shapes;
+  options.input_types = input_types;
   PareTorchscriptImportFn import_fn = load_torchscript_module();
   ir::Graph graph;
   std::string message;

@@ -13,6 +13,12 @@ namespace pare::model_import {
 
 // Input shapes by name (--input-shape NAME:1x3x224x224).
 using InputShapes = std::map<std::string, std::vector<int64_t>>;
+// Input dtypes by name (--input-type NAME:int64): TorchScript records none (pare assumes
+// float32, int64 for token ids read by an embedding); an ONNX model's must match.
+using InputTypes = std::map<std::string, ir::DType>;
+
+// "float32", "int64", "int32", "bool", "uint8", "int8" (throws kInvalidInput otherwise).
+ir::DType parse_input_type(const std::string& name);
 
 // True when pare was built with LibTorch and reads TorchScript files.
 bool torchscript_available();
@@ -22,6 +28,7 @@ bool torchscript_available();
 bool is_torchscript(const std::string& path);
 
 // Imports a model; errors are pare::Error naming the file (see the format's importer).
-ir::Graph import_model(const std::string& path, const InputShapes& input_shapes = {});
+ir::Graph import_model(const std::string& path, const InputShapes& input_shapes = {},
+                       const InputTypes& input_types = {});
 
 }  // namespace pare::model_import

@@ -490,6 +490,9 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
   std::vector<std::string> names;
   for (size_t i = 1; i < graph_inputs.size(); ++i)
     names.push_back(i < arg_names.size() ? arg_names[i] : graph_inputs[i]->debugName());
+  for (const auto& [name, type] : options.input_types)
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw_invalid("'" + path + "': --input-type names '" + name + "', which is not a forward argument");
   for (const auto& [name, dims] : options.input_shapes)
     if (std::find(names.begin(), names.end(), name) == names.end()) {
       std::string list;
@@ -517,6 +520,7 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
       if ((k == "aten::embedding" && use.offset == 1) || (k == "aten::index_select" && use.offset == 2))
         t.dtype = ir::DType::kInt64;
     }
+    if (auto given = options.input_types.find(name); given != options.input_types.end()) t.dtype = given->second;
     t.shape = ir::Shape(it->second);
     ir::TensorId id = out.add_tensor(std::move(t));
     out.inputs.push_back(id);

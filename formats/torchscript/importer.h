@@ -21,6 +21,9 @@ namespace pare::torchscript_import {
 struct ImportOptions {
   // Shapes of the forward arguments, by name; every argument needs one.
   std::map<std::string, std::vector<int64_t>> input_shapes;
+  // Dtypes of arguments, by name; the others are float32, or int64 when an embedding reads
+  // them as indices.
+  std::map<std::string, ir::DType> input_types;
 };
 
 // Throws pare::Error naming the file: not TorchScript or unreadable (kInvalidInput), no
