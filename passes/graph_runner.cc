@@ -64,6 +64,8 @@ void CalibrationData::fill_int64(size_t, size_t input, int64_t*, size_t) const {
 
 void GraphRunner::run() {
   const rt::Status s = interpreter_->invoke();
+  // Bad data (a token id past the vocabulary) is the caller's input, not a pare fault.
+  if (s.code() == rt::Status::kInvalidArgument) throw_invalid("running the graph on the data: " + s.message());
   if (!s.is_ok()) throw_internal("running the graph: " + s.message());
 }
 

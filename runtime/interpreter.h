@@ -40,6 +40,8 @@ class Interpreter {
   size_t num_outputs() const;
   const TensorDesc& input(size_t i) const;
   const TensorDesc& output(size_t i) const;
+  // Where input i is written before invoke(). The arena reuses an input's bytes once its
+  // last reader has run: write every input before each invoke().
   void* input_data(size_t i);
   const void* output_data(size_t i) const;
   // Index of a named input/output, or -1.

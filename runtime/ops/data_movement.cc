@@ -308,8 +308,8 @@ Result<std::unique_ptr<OpKernel>> prepare_Gather(const PrepareContext& ctx) {
   const auto a = static_cast<size_t>(axis);
   const int64_t dim = x.shape[a];
 
-  // Constant indices are checked now; others are checked by the kernel (zeros when out of
-  // range), as their values are only known when running.
+  // Constant indices are checked now; others (token ids from an input) when running: an
+  // index out of range stops the run with an error naming it.
   if (indices.constant != nullptr) {
     for (int64_t v : const_int_values(indices))
       if (v < -dim || v >= dim)
@@ -327,19 +327,28 @@ Result<std::unique_ptr<OpKernel>> prepare_Gather(const PrepareContext& ctx) {
   const auto inner = static_cast<size_t>(product(x.shape, a + 1, x.rank())) * dtype_size(x.dtype);
   const auto count = static_cast<size_t>(indices.num_elements());
   const bool empty = num_elements(shape) == 0;
+  const bool checked = indices.constant == nullptr;
+  const std::string where = ctx.op + " '" + ctx.node_name + "'";
+  auto run = [=](const ExecContext& ec, auto* idx) {
+    if (empty) return;
+    if (checked)
+      for (size_t i = 0; i < count; ++i)
+        if (idx[i] < -dim || idx[i] >= dim) {
+          if (ec.status)
+            *ec.status = Status(Status::kInvalidArgument, where + ": index " + std::to_string(idx[i]) +
+                                                              " is out of range for axis " + std::to_string(a) +
+                                                              " of size " + std::to_string(dim));
+          return;
+        }
+    kernels::gather_ref(outer, dim, inner, ec.inputs[0], idx, count, ec.outputs[0]);
+  };
   if (indices.dtype == DType::kInt64)
-    return make_kernel(
-        kernel_name(x, "gather"), [outer, dim, inner, count, empty](const ExecContext& ec) {
-          if (empty) return;
-          kernels::gather_ref(outer, dim, inner, ec.inputs[0],
-                              static_cast<const int64_t*>(ec.inputs[1]), count, ec.outputs[0]);
-        });
-  return make_kernel(
-      kernel_name(x, "gather"), [outer, dim, inner, count, empty](const ExecContext& ec) {
-        if (empty) return;
-        kernels::gather_ref(outer, dim, inner, ec.inputs[0],
-                            static_cast<const int32_t*>(ec.inputs[1]), count, ec.outputs[0]);
-      });
+    return make_kernel(kernel_name(x, "gather"), [run](const ExecContext& ec) {
+      run(ec, static_cast<const int64_t*>(ec.inputs[1]));
+    });
+  return make_kernel(kernel_name(x, "gather"), [run](const ExecContext& ec) {
+    run(ec, static_cast<const int32_t*>(ec.inputs[1]));
+  });
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_GatherElements(const PrepareContext& ctx) {
