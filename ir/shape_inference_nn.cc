@@ -1,7 +1,8 @@
 #include "ir/shape_inference_rules.h"
 
-#include <cctype>
 #include <map>
+
+#include "runtime/einsum_equation.h"
 
 namespace pare::ir::shape_rules {
 namespace {
@@ -274,58 +275,23 @@ void infer_matmul(NodeContext& c) {
   c.set_output(0, c.dtype(0), out);
 }
 
-// Einsum without ellipsis and without an index repeated within one operand (the runtime's
-// forms); the output lists its indices or, in implicit form, has those seen once, sorted.
+// Einsum in the forms runtime/einsum_equation.h reads.
 void infer_einsum(NodeContext& c) {
   const std::string equation = c.attrs().get_string("equation", "");
-  auto unsupported = [&](const std::string& why) {
-    throw_unsupported(c.where() + ": equation '" + equation + "': " + why);
-  };
-  std::string eq;
-  for (char ch : equation)
-    if (ch != ' ') eq += ch;
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
-  std::vector<std::string> terms(1);
-  for (char ch : lhs) {
-    if (ch == ',') terms.emplace_back();
-    else terms.back() += ch;
-  }
-  if (terms.size() != c.num_inputs())
-    c.fail("equation '" + equation + "' has " + std::to_string(terms.size()) + " operands for " +
-           std::to_string(c.num_inputs()) + " inputs");
-  std::map<char, int64_t> size;
-  std::map<char, int> seen;
-  for (size_t i = 0; i < terms.size(); ++i) {
-    Sizes x = c.sizes(i);
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t i = 0; i < c.num_inputs(); ++i) {
     if (c.dtype(i) != c.dtype(0)) c.fail("inputs must have one dtype");
-    if (terms[i].find('.') != std::string::npos) unsupported("ellipsis (...) is not supported");
-    if (terms[i].size() != x.size())
-      c.fail("operand " + std::to_string(i) + " '" + terms[i] + "' does not match the rank of " + str(x));
-    for (size_t d = 0; d < x.size(); ++d) {
-      const char l = terms[i][d];
-      if (!std::isalpha(static_cast<unsigned char>(l))) c.fail("equation '" + equation + "' has '" + l + "'");
-      if (terms[i].find(l) != d) unsupported(std::string("index '") + l + "' repeats within an operand");
-      auto [it, fresh] = size.emplace(l, x[d]);
-      if (!fresh && it->second != x[d])
-        c.fail(std::string("index '") + l + "' has sizes " + std::to_string(it->second) + " and " + std::to_string(x[d]));
-      ++seen[l];
-    }
+    shapes.push_back(c.sizes(i));
   }
-  std::string out;
-  if (arrow == std::string::npos) {
-    for (const auto& [l, n] : seen)
-      if (n == 1) out += l;
-  } else {
-    out = eq.substr(arrow + 2);
-    if (out.find('.') != std::string::npos) unsupported("ellipsis (...) is not supported");
+  EinsumEquation e;
+  std::string why;
+  switch (parse_einsum(equation, shapes, &e, &why)) {
+    case EinsumParse::kOk: break;
+    case EinsumParse::kUnsupported: throw_unsupported(c.where() + ": " + why);
+    case EinsumParse::kBad: c.fail(why);
   }
   Sizes y;
-  for (size_t d = 0; d < out.size(); ++d) {
-    if (!size.count(out[d])) c.fail(std::string("output index '") + out[d] + "' is in no operand");
-    if (out.find(out[d]) != d) c.fail(std::string("output index '") + out[d] + "' repeats");
-    y.push_back(size[out[d]]);
-  }
+  for (char l : e.output) y.push_back(e.sizes.at(l));
   c.set_output(0, c.dtype(0), y);
 }
 

@@ -5,11 +5,11 @@
 // Every index gets a position in one loop nest, output indices outside, summed ones inside;
 // each operand reads with a stride per index (0 where it lacks the index). The batched matmul
 // forms of attention ("bhid,bhjd->bhij") thus run as plain dot-product loops.
-#include <cctype>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "runtime/einsum_equation.h"
 #include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
 
@@ -84,56 +84,26 @@ Result<std::unique_ptr<OpKernel>> prepare_Einsum(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(check_no_activation(ctx));
   std::string equation;
   PARE_RT_RETURN_IF_ERROR(string_attr(ctx, "equation", "", &equation));
-  auto refuse = [&](const std::string& why) {
-    return ctx.error(Status::kUnsupported, "equation '" + equation + "': " + why);
-  };
-  auto bad = [&](const std::string& why) { return ctx.error(Status::kBadModel, "equation '" + equation + "': " + why); };
-  std::string eq;
-  for (char ch : equation)
-    if (ch != ' ') eq += ch;
-  if (eq.find('.') != std::string::npos) return refuse("ellipsis (...) is not supported");
-  const size_t arrow = eq.find("->");
-  std::vector<std::string> terms(1);
-  for (char ch : eq.substr(0, arrow)) {
-    if (ch == ',')
-      terms.emplace_back();
-    else
-      terms.back() += ch;
-  }
-  if (terms.size() != ctx.inputs.size())
-    return bad(std::to_string(terms.size()) + " operands for " + std::to_string(ctx.inputs.size()) + " inputs");
-
-  std::map<char, int64_t> size;
-  std::map<char, int> seen;
-  for (size_t k = 0; k < terms.size(); ++k) {
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t k = 0; k < ctx.inputs.size(); ++k) {
     const TensorDesc* t = ctx.inputs[k];
-    if (t == nullptr) return bad("input " + std::to_string(k) + " is missing");
+    if (t == nullptr) return ctx.error(Status::kBadModel, "input " + std::to_string(k) + " is missing");
     PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *t, "input", {DType::kFloat32}));
-    if (terms[k].size() != t->rank())
-      return bad("operand '" + terms[k] + "' does not match the rank of " + shape_str(t->shape));
-    for (size_t d = 0; d < terms[k].size(); ++d) {
-      const char l = terms[k][d];
-      if (!std::isalpha(static_cast<unsigned char>(l))) return bad(std::string("'") + l + "' is not an index");
-      if (terms[k].find(l) != d) return refuse(std::string("index '") + l + "' repeats within an operand");
-      auto [it, fresh] = size.emplace(l, t->shape[d]);
-      if (!fresh && it->second != t->shape[d]) return bad(std::string("index '") + l + "' has two sizes");
-      ++seen[l];
-    }
+    shapes.push_back(t->shape);
   }
-  std::string out;
-  if (arrow == std::string::npos) {
-    for (const auto& [l, n] : seen)
-      if (n == 1) out += l;
-  } else {
-    out = eq.substr(arrow + 2);
+  EinsumEquation e;
+  std::string why;
+  switch (parse_einsum(equation, shapes, &e, &why)) {
+    case EinsumParse::kOk: break;
+    case EinsumParse::kUnsupported: return ctx.error(Status::kUnsupported, why);
+    case EinsumParse::kBad: return ctx.error(Status::kBadModel, why);
   }
+  const std::vector<std::string>& terms = e.terms;
+  const std::string& out = e.output;
+  std::map<char, int64_t>& size = e.sizes;
   EinsumPlan plan;
   std::string summed;
-  for (size_t d = 0; d < out.size(); ++d) {
-    if (!size.count(out[d]) || out.find(out[d]) != d)
-      return bad(std::string("output index '") + out[d] + "' is in no operand or repeats");
-    plan.out_dims.push_back(size[out[d]]);
-  }
+  for (char l : out) plan.out_dims.push_back(size[l]);
   for (const auto& [l, n] : size)
     if (out.find(l) == std::string::npos) {
       summed += l;
