@@ -24,8 +24,6 @@ constexpr uint32_t kMaxSchemaVersion = 2;
 // The first schema version with Tensor.encoding (sparse and palette constants).
 constexpr uint32_t kEncodingSchemaVersion = 2;
 constexpr size_t kWeightAlignment = 64;
-// Larger than any tensor an on-device model holds; keeps every size product far from overflow.
-constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
 // Size prefix, root offset and file identifier.
 constexpr size_t kMinFileBytes = 12;
 

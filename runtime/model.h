@@ -37,6 +37,11 @@ struct ModelMetadata {
   uint32_t schema_version = 0;
 };
 
+// The largest tensor a model may hold (64 GiB): larger than any on-device model's, and far
+// enough from 2^64 that no size product overflows. The loader refuses larger ones; the
+// toolchain refuses to write them.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
+
 class Model {
  public:
   ~Model();

@@ -469,6 +469,29 @@ TEST(CliSmallModels, Int64InputsTakeInt32ArraysAndGiveInt64Outputs) {
   EXPECT_EQ(values_of<int64_t>(y), (std::vector<int64_t>{11, 22, 33, 6, 15, 24}));
 }
 
+// A dim no device can hold (2^40 floats) is the model's fault: exit 2 with the sizes, no file.
+TEST(CliSmallModels, TensorsBeyondTheSizeLimitAreBadInput) {
+  test::TempDir dir, out;
+  OnnxBuilder b(17);
+  b.input("x", {1, int64_t{1} << 40});
+  b.node("Relu", {"x"}, {"y"});
+  b.output("y", {1, int64_t{1} << 40});
+  b.save(dir.file("huge.onnx"));
+  CommandResult r = run_pare({"convert", dir.file("huge.onnx"), "-o", out.file("huge.pare")});
+  expect_bad_input(r, dir.file("huge.onnx"), out);
+  EXPECT_TRUE(contains(r.err, "tensor 'x' of shape [1,1099511627776] needs 4398046511104 bytes")) << describe(r);
+
+  // The same through --input-shape on a symbolic dim.
+  OnnxBuilder s(17);
+  s.input("x", {"N", 1024});
+  s.node("Relu", {"x"}, {"y"});
+  s.output("y", {"N", 1024});
+  s.save(dir.file("sym.onnx"));
+  r = run_pare({"convert", dir.file("sym.onnx"), "-o", out.file("sym.pare"), "--input-shape", "x:99999999999x1024"});
+  expect_bad_input(r, dir.file("sym.onnx"), out);
+  EXPECT_TRUE(contains(r.err, "64 GiB")) << describe(r);
+}
+
 TEST(CliSmallModels, SymbolicDimsNeedInputShapeAndBatchesRunInBlocks) {
   test::TempDir dir, out;
   OnnxBuilder b(17);
