@@ -10,7 +10,6 @@
 #include "check/metrics.h"
 #include "calibration/npy.h"
 #include "formats/import/model_import.h"
-#include "formats/onnx/importer.h"
 #include "formats/pare/layer_weights.h"
 #include "formats/pare/reader.h"
 #include "ir/status.h"
@@ -244,11 +243,7 @@ CheckResult run_check(const CheckOptions& o) {
   }
   // --input-shape NAME:DIMS fixes an .onnx teacher's symbolic dims; a TorchScript teacher,
   // which records no shapes, gets the student's unless given.
-  model_import::InputShapes shapes;
-  for (const std::string& spec : o.input_shapes) {
-    auto [name, dims] = onnx_import::parse_input_shape(spec);
-    if (!shapes.emplace(name, dims).second) throw_invalid("--input-shape: input '" + name + "' is given twice");
-  }
+  model_import::InputShapes shapes = model_import::parse_input_shapes(o.input_shapes);
   if (model_import::is_torchscript(o.teacher))
     for (int32_t i : student_model.value()->inputs()) {
       const rt::TensorDesc& d = student_model.value()->tensors()[static_cast<size_t>(i)].desc;

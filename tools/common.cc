@@ -295,12 +295,7 @@ std::vector<npy::Array> run_rows(rt::Interpreter& interp, std::vector<InputArray
 
 ir::Graph import_source(const std::string& path, const std::vector<std::string>& input_shapes,
                         const std::vector<std::string>& input_types) {
-  model_import::InputShapes shapes;
-  for (const std::string& spec : input_shapes) {
-    auto [name, dims] = onnx_import::parse_input_shape(spec);
-    if (!shapes.emplace(name, dims).second)
-      throw_invalid(fmt::format("--input-shape: input '{}' is given twice", name));
-  }
+  const model_import::InputShapes shapes = model_import::parse_input_shapes(input_shapes);
   model_import::InputTypes types;
   for (const std::string& spec : input_types) {
     const size_t colon = spec.rfind(':');

@@ -79,6 +79,15 @@ bool is_torchscript(const std::string& path) {
   return std::memcmp(magic, "PK\x03\x04", 4) == 0;  // torch.jit.save writes a zip archive
 }
 
+InputShapes parse_input_shapes(const std::vector<std::string>& specs) {
+  InputShapes shapes;
+  for (const std::string& spec : specs) {
+    auto [name, dims] = onnx_import::parse_input_shape(spec);
+    if (!shapes.emplace(name, dims).second) throw_invalid("--input-shape: input '" + name + "' is given twice");
+  }
+  return shapes;
+}
+
 ir::DType parse_input_type(const std::string& name) {
   for (ir::DType t : {ir::DType::kFloat32, ir::DType::kInt64, ir::DType::kInt32, ir::DType::kBool, ir::DType::kUInt8,
                       ir::DType::kInt8})

@@ -17,6 +17,9 @@ using InputShapes = std::map<std::string, std::vector<int64_t>>;
 // float32, int64 for token ids read by an embedding); an ONNX model's must match.
 using InputTypes = std::map<std::string, ir::DType>;
 
+// --input-shape NAME:DIMS options, each input at most once (throws kInvalidInput).
+InputShapes parse_input_shapes(const std::vector<std::string>& specs);
+
 // "float32", "int64", "int32", "bool", "uint8", "int8" (throws kInvalidInput otherwise).
 ir::DType parse_input_type(const std::string& name);
 

@@ -292,6 +292,11 @@ RowFn pow_row(DType base, DType exponent) {
   }
 }
 
+template <typename T>
+RowFn mod_row(bool fmod) {
+  return fmod ? binary_row<T, T, T, kernels::fmod_ref<T>> : binary_row<T, T, T, kernels::mod_ref<T>>;
+}
+
 // A comparison of two inputs of one dtype (float32, int64, int32, int8, uint8; bool too
 // with `bools`) into bool bytes.
 template <template <typename> class Row>
@@ -408,16 +413,11 @@ Result<std::unique_ptr<OpKernel>> prepare_Mod(const PrepareContext& ctx) {
   if (fmod != 0 && fmod != 1) return ctx.error(Status::kBadModel, "fmod must be 0 or 1");
   RowFn row = nullptr;
   switch (t) {
-    case DType::kFloat32: row = fmod ? binary_row<float, float, float, kernels::fmod_ref<float>>
-                                     : binary_row<float, float, float, kernels::mod_ref<float>>; break;
-    case DType::kInt64: row = fmod ? binary_row<int64_t, int64_t, int64_t, kernels::fmod_ref<int64_t>>
-                                   : binary_row<int64_t, int64_t, int64_t, kernels::mod_ref<int64_t>>; break;
-    case DType::kInt32: row = fmod ? binary_row<int32_t, int32_t, int32_t, kernels::fmod_ref<int32_t>>
-                                   : binary_row<int32_t, int32_t, int32_t, kernels::mod_ref<int32_t>>; break;
-    case DType::kInt8: row = fmod ? binary_row<int8_t, int8_t, int8_t, kernels::fmod_ref<int8_t>>
-                                  : binary_row<int8_t, int8_t, int8_t, kernels::mod_ref<int8_t>>; break;
-    default: row = fmod ? binary_row<uint8_t, uint8_t, uint8_t, kernels::fmod_ref<uint8_t>>
-                        : binary_row<uint8_t, uint8_t, uint8_t, kernels::mod_ref<uint8_t>>; break;
+    case DType::kFloat32: row = mod_row<float>(fmod != 0); break;
+    case DType::kInt64: row = mod_row<int64_t>(fmod != 0); break;
+    case DType::kInt32: row = mod_row<int32_t>(fmod != 0); break;
+    case DType::kInt8: row = mod_row<int8_t>(fmod != 0); break;
+    default: row = mod_row<uint8_t>(fmod != 0); break;
   }
   return make_broadcast(ctx, 2, row, kernel_name(t, fmod ? "fmod" : "mod"), t);
 }
