@@ -10,7 +10,6 @@
 #include <optional>
 
 #include "formats/import/model_import.h"
-#include "formats/onnx/importer.h"
 #include "formats/pare/writer.h"
 #include "ir/graph.h"
 #include "ir/status.h"
