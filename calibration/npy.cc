@@ -579,7 +579,10 @@ void write_npy(const std::string& path, const Array& a) {
 }
 
 std::vector<std::pair<std::string, Array>> read_npz(const std::string& path) {
-  std::string bytes = read_whole_file(path);
+  return parse_npz(read_whole_file(path), path);
+}
+
+std::vector<std::pair<std::string, Array>> parse_npz(const std::string& bytes, const std::string& path) {
   ZipReader zip(bytes, path);
   std::vector<std::pair<std::string, Array>> out;
   for (const ZipEntry& e : zip.entries()) {

@@ -36,6 +36,7 @@ void write_npy(const std::string& path, const Array& a);
 
 // Members in archive order, names without the ".npy" suffix.
 std::vector<std::pair<std::string, Array>> read_npz(const std::string& path);
+std::vector<std::pair<std::string, Array>> parse_npz(const std::string& bytes, const std::string& name);
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, Array>>& arrays);
 
 }  // namespace pare::npy

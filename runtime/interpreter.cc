@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -32,6 +34,46 @@ Isa choose_isa(const InterpreterOptions& options) {
   return Isa::kScalar;
 }
 
+// "123456789 bytes (117.7 MiB)"
+std::string bytes_str(uint64_t n) {
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = -1;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  std::string s = std::to_string(n) + " bytes";
+  if (u >= 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " (%.1f %s)", v, units[u]);
+    s += buf;
+  }
+  return s;
+}
+
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+// The bytes a model needs before any kernel is prepared: its activations, its file, and the
+// dense copies of encoded constants that some node reads densely. A memory bomb (a huge
+// arena, a sparse constant expanding to gigabytes) fails here, before it is allocated.
+uint64_t bytes_needed_before_prepare(const Model& m) {
+  uint64_t need = saturating_add(align_up(m.arena_bytes()), m.file_bytes());
+  std::vector<uint8_t> counted(m.tensors().size(), 0);
+  for (const NodeDesc& node : m.nodes()) {
+    const bool reads_sparse = op_reads_sparse(node.op), reads_palette = op_reads_palette(node.op);
+    for (int32_t id : node.inputs) {
+      if (id < 0 || counted[id]) continue;
+      const TensorDesc& d = m.tensors()[id].desc;
+      if ((d.encoding == Encoding::kSparse && !reads_sparse) || (d.encoding == Encoding::kPalette && !reads_palette)) {
+        counted[id] = 1;
+        need = saturating_add(need, align_up(d.byte_size()));
+      }
+    }
+  }
+  return need;
+}
+
 }  // namespace
 
 struct Interpreter::Impl {
@@ -40,8 +82,10 @@ struct Interpreter::Impl {
   std::vector<size_t> input_begin, output_begin;
   std::vector<const void*> input_ptrs;
   std::vector<void*> output_ptrs;
-  std::unique_ptr<uint8_t, FreeDeleter> memory;  // arena, then scratch
+  std::unique_ptr<uint8_t, FreeDeleter> owned_memory;  // the arena when the caller gave none
+  uint8_t* memory = nullptr;                            // arena, then scratch
   size_t arena_bytes = 0;
+  MemoryUse use;
   void* scratch = nullptr;
   std::unique_ptr<ThreadPool> pool;
   bool profiling = false;
@@ -59,7 +103,7 @@ struct Interpreter::Impl {
   // constant for an op that does not read that encoding.
   Result<const TensorDesc*> input_desc(const Model& m, int32_t id, bool reads_sparse, bool reads_palette);
 
-  uint8_t* arena() { return memory.get(); }
+  uint8_t* arena() { return memory; }
 };
 
 Result<const TensorDesc*> Interpreter::Impl::input_desc(const Model& m, int32_t id, bool reads_sparse,
@@ -75,10 +119,14 @@ Result<const TensorDesc*> Interpreter::Impl::input_desc(const Model& m, int32_t 
     copy.desc.encoding = Encoding::kDense;
     copy.desc.sparse = SparseView();
     copy.desc.palette = PaletteView();
-    copy.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, std::max(align_up(desc.byte_size()), kAlignment))));
-    if (!copy.bytes)
-      return Status(Status::kInternal, "cannot allocate " + std::to_string(desc.byte_size()) +
-                                           " bytes to densify constant '" + desc.name + "'");
+    const size_t bytes = std::max(align_up(desc.byte_size()), kAlignment);
+    if (!PrepareMemory::reserve(bytes))
+      return Status(Status::kMemoryLimit, "no memory for a dense copy of constant '" + desc.name + "'");
+    copy.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, bytes)));
+    if (!copy.bytes) {
+      PrepareMemory::allocation_failed(bytes);
+      return Status(Status::kMemoryLimit, "no memory for a dense copy of constant '" + desc.name + "'");
+    }
     densify(desc, copy.bytes.get());
     copy.desc.constant = copy.bytes.get();
     it = dense_copies.emplace(id, std::move(copy)).first;
@@ -102,6 +150,27 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
   const Model& m = *interp->model_;
   const std::vector<ModelTensor>& tensors = m.tensors();
   const Isa isa = choose_isa(options);
+  const size_t limit = options.max_memory_bytes;
+  auto over_limit = [&](const std::string& needs) {
+    return Status(Status::kMemoryLimit, "the memory limit is " + bytes_str(limit) + ", the model needs " + needs);
+  };
+  if (limit) {
+    const uint64_t before = bytes_needed_before_prepare(m);
+    if (before > limit)
+      return over_limit("at least " + bytes_str(before) + ": activations " + bytes_str(align_up(m.arena_bytes())) +
+                        ", model file " + bytes_str(m.file_bytes()) + ", dense copies of encoded constants " +
+                        bytes_str(before - align_up(m.arena_bytes()) - m.file_bytes()));
+  }
+  // Prepare's allocations get what the limit leaves after the activations and the file.
+  const uint64_t fixed = saturating_add(align_up(m.arena_bytes()), m.file_bytes());
+  PrepareMemory prepared(limit == 0 ? 0 : limit > fixed ? static_cast<size_t>(limit - fixed) : 1);
+  auto prepare_refused = [&](const NodeDesc& node) {
+    const std::string what = "node '" + node.name + "' (" + node.op + ") could not allocate " +
+                             bytes_str(prepared.refused()) + " for its weights";
+    if (prepared.allocation_failed()) return Status(Status::kMemoryLimit, what + ": out of memory");
+    return over_limit("at least " + bytes_str(saturating_add(saturating_add(fixed, prepared.used()), prepared.refused())) +
+                      ": " + what + " after " + bytes_str(prepared.used()) + " prepared");
+  };
 
   size_t scratch_bytes = 0;
   impl.kernels.reserve(m.nodes().size());
@@ -120,6 +189,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
         continue;
       }
       Result<const TensorDesc*> desc = impl.input_desc(m, id, reads_sparse, reads_palette);
+      if (prepared.refused()) return prepare_refused(node);
       if (!desc.is_ok()) return desc.status();
       ctx.inputs.push_back(desc.value());
     }
@@ -131,6 +201,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
       return Status(Status::kUnsupported, "op '" + node.op + "' (node '" + node.name +
                                               "') is not supported by this runtime");
     Result<std::unique_ptr<OpKernel>> kernel = factory(ctx);
+    if (prepared.refused()) return prepare_refused(node);
     if (!kernel.is_ok()) return kernel.status();
     if (!kernel.value())
       return ctx.error(Status::kInternal, "prepare returned no kernel");
@@ -140,13 +211,30 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
 
   // One block: the planned arena, then the largest scratch any kernel asked for.
   impl.arena_bytes = align_up(m.arena_bytes());
-  const size_t total = impl.arena_bytes + align_up(scratch_bytes);
-  impl.memory.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, std::max(total, kAlignment))));
-  if (!impl.memory)
-    return Status(Status::kInternal, "cannot allocate " + std::to_string(total) +
-                                         " bytes for the activation arena");
+  MemoryUse& use = impl.use;
+  use.activations = impl.arena_bytes;
+  use.scratch = align_up(scratch_bytes);
+  use.prepared = prepared.used();
+  use.model_file = m.file_bytes();
+  const std::string needs = bytes_str(use.total()) + ": activations " + bytes_str(use.activations) + ", scratch " +
+                            bytes_str(use.scratch) + ", packed weights " + bytes_str(use.prepared) + ", model file " +
+                            bytes_str(use.model_file);
+  if (limit && use.total() > limit) return over_limit(needs);
+  const size_t total = use.arena_bytes();
+  if (options.arena) {
+    if (reinterpret_cast<uintptr_t>(options.arena) % kAlignment != 0)
+      return Status(Status::kInvalidArgument, "the arena given is not 64-byte aligned");
+    if (options.arena_capacity < total)
+      return Status(Status::kMemoryLimit, "the arena given holds " + bytes_str(options.arena_capacity) +
+                                              ", the model needs " + bytes_str(total));
+    impl.memory = static_cast<uint8_t*>(options.arena);
+  } else {
+    impl.owned_memory.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, std::max(total, kAlignment))));
+    if (!impl.owned_memory) return Status(Status::kMemoryLimit, "out of memory: the model needs " + needs);
+    impl.memory = impl.owned_memory.get();
+  }
   // Zeroed once so results never depend on what the allocator left behind.
-  std::memset(impl.memory.get(), 0, total);
+  std::memset(impl.memory, 0, total);
   impl.scratch = scratch_bytes ? impl.arena() + impl.arena_bytes : nullptr;
 
   for (size_t n = 0; n < m.nodes().size(); ++n) {
@@ -251,5 +339,6 @@ std::vector<std::string> Interpreter::kernel_names() const {
 }
 
 size_t Interpreter::arena_bytes() const { return model_->arena_bytes(); }
+const MemoryUse& Interpreter::memory() const { return impl_->use; }
 
 }  // namespace pare::rt

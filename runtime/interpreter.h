@@ -20,6 +20,26 @@ struct InterpreterOptions {
   // Highest ISA kernels may use; defaults to best_isa() (which honours PARE_ISA).
   bool cap_isa = false;
   Isa max_isa = Isa::kScalar;
+  // Upper bound on the bytes the model may use (0: none): the activation arena and kernel
+  // scratch, what prepare allocates (packed weights, dense copies of encoded constants) and
+  // the model file itself. A model over it fails create() with kMemoryLimit naming what it
+  // needs, before the large allocations are made.
+  size_t max_memory_bytes = 0;
+  // A caller-provided arena (activations and scratch): 64-byte aligned, at least
+  // MemoryUse::arena_bytes() long (create() says how much when it is too small), kept alive
+  // and unused by anyone else while the interpreter lives. Null: the interpreter allocates.
+  void* arena = nullptr;
+  size_t arena_capacity = 0;
+};
+
+// What an interpreter uses, in bytes.
+struct MemoryUse {
+  size_t activations = 0;  // the planned activation arena (64-byte aligned)
+  size_t scratch = 0;      // kernel scratch, after the activations in the same block
+  size_t prepared = 0;     // packed weights and dense copies made at prepare
+  size_t model_file = 0;   // the mapped or copied model file
+  size_t arena_bytes() const { return activations + scratch; }
+  size_t total() const { return activations + scratch + prepared + model_file; }
 };
 
 struct NodeProfile {
@@ -58,6 +78,7 @@ class Interpreter {
   std::vector<std::string> kernel_names() const;  // one per node, execution order
 
   size_t arena_bytes() const;
+  const MemoryUse& memory() const;
   const Model& model() const { return *model_; }
 
  private:

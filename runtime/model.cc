@@ -14,6 +14,7 @@
 #include "formats/pare/schema_types.h"
 #include "runtime/memory_planner.h"
 #include "runtime/palette.h"
+#include "runtime/sha256.h"
 #include "runtime/sparse.h"
 
 namespace pare::rt {
@@ -244,6 +245,7 @@ Result<std::shared_ptr<const Model>> Model::load_buffer(const void* data, size_t
 }
 
 Status Model::parse(const std::string& name) {
+  name_ = name;
   auto bad_file = [&](const std::string& msg) { return Status(Status::kBadFile, q(name) + ": " + msg); };
   auto bad_model = [&](const std::string& msg) { return Status(Status::kBadModel, q(name) + ": " + msg); };
 
@@ -268,6 +270,11 @@ Status Model::parse(const std::string& name) {
     return bad_file("schema version " + std::to_string(m->schema_version()) +
                     " is newer than this runtime reads (" + std::to_string(kMaxSchemaVersion) +
                     "): update the runtime");
+  if (const auto* hash = m->content_sha256()) {
+    if (hash->size() != kContentHashBytes)
+      return bad_file("content hash of " + std::to_string(hash->size()) + " bytes (SHA-256 has 32)");
+    content_hash_offset_ = static_cast<size_t>(hash->data() - data_);
+  }
   if (const fb::Metadata* md = m->metadata()) {
     metadata_.producer = str(md->producer());
     metadata_.producer_version = str(md->producer_version());
@@ -525,6 +532,41 @@ Status Model::parse(const std::string& name) {
   const Status plan_status = check_memory_plan(lifetimes, plan);
   if (!plan_status.is_ok()) return bad_model("invalid memory plan: " + plan_status.message());
   arena_bytes_ = plan.arena_bytes;
+  return Status::ok();
+}
+
+std::array<uint8_t, kContentHashBytes> Model::file_sha256() const {
+  Sha256 sha;
+  sha.update(data_, size_);
+  return sha.finish();
+}
+
+Status Model::verify_integrity(const std::array<uint8_t, kContentHashBytes>* expected) const {
+  auto damaged = [&](const std::string& msg) { return Status(Status::kBadFile, q(name_) + ": " + msg); };
+  if (!has_content_hash() && !expected)
+    return damaged("the file has no content hash (written by an older pare) and no expected SHA-256 was given");
+  Sha256 whole, content;  // the file as it is; the file with the stored hash as zeros
+  const size_t at = content_hash_offset_;
+  if (has_content_hash()) {
+    const uint8_t zeros[kContentHashBytes] = {};
+    if (expected) whole.update(data_, size_);
+    content.update(data_, at);
+    content.update(zeros, kContentHashBytes);
+    content.update(data_ + at + kContentHashBytes, size_ - at - kContentHashBytes);
+    std::array<uint8_t, kContentHashBytes> stored;
+    std::memcpy(stored.data(), data_ + at, kContentHashBytes);
+    const std::array<uint8_t, kContentHashBytes> computed = content.finish();
+    if (computed != stored)
+      return damaged("content hash mismatch: the file is damaged or was modified after it was written (stored " +
+                     Sha256::hex(stored) + ", computed " + Sha256::hex(computed) + ")");
+  } else {
+    whole.update(data_, size_);
+  }
+  if (expected) {
+    const std::array<uint8_t, kContentHashBytes> actual = whole.finish();
+    if (actual != *expected)
+      return damaged("SHA-256 " + Sha256::hex(actual) + " is not the expected " + Sha256::hex(*expected));
+  }
   return Status::ok();
 }
 

@@ -3,6 +3,7 @@
 // descriptions. Weights are used in place from the mapping.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ struct ModelMetadata {
 // toolchain refuses to write them.
 constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;
 
+// Bytes of the content hash a file carries (SHA-256; docs/format.md, "Content hash").
+constexpr size_t kContentHashBytes = 32;
+
 class Model {
  public:
   ~Model();
@@ -63,6 +67,16 @@ class Model {
   size_t file_bytes() const { return size_; }
   const ModelMetadata& metadata() const { return metadata_; }
 
+  // Integrity, for apps that download models: load_file has checked the structure; this checks
+  // the bytes. The content hash stored in the file must match its bytes; when `expected` is
+  // given (the SHA-256 of the whole file as published, e.g. by `sha256sum`), the file's hash
+  // must equal it. A file without a content hash passes only with `expected`. Reads every
+  // byte of the file (about 2 ms per MB).
+  Status verify_integrity(const std::array<uint8_t, kContentHashBytes>* expected = nullptr) const;
+  // SHA-256 of the whole file as it is.
+  std::array<uint8_t, kContentHashBytes> file_sha256() const;
+  bool has_content_hash() const { return content_hash_offset_ != 0; }
+
  private:
   Model() = default;
   Status parse(const std::string& name);
@@ -72,6 +86,8 @@ class Model {
   bool mapped_ = false;
   std::vector<uint8_t> owned_;  // load_buffer's copy (64-byte aligned view into it)
   size_t owned_shift_ = 0;
+  std::string name_;                // the path or name given at load, for messages
+  size_t content_hash_offset_ = 0;  // where the stored content hash is; 0: none
 
   std::vector<ModelTensor> tensors_;
   std::vector<NodeDesc> nodes_;

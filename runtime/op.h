@@ -55,6 +55,33 @@ class OpKernel {
 
 using OpFactory = Result<std::unique_ptr<OpKernel>> (*)(const PrepareContext& ctx);
 
+// The bytes prepare allocates beyond the arena (packed weights, dense copies of encoded
+// constants), counted against the interpreter's memory limit. Interpreter::create installs
+// one on the thread that prepares; allocations take their bytes through reserve(). A kernel
+// whose allocation is refused stops packing and the interpreter fails with the sizes.
+class PrepareMemory {
+ public:
+  explicit PrepareMemory(size_t limit);  // 0: no limit
+  ~PrepareMemory();
+  PrepareMemory(const PrepareMemory&) = delete;
+  PrepareMemory& operator=(const PrepareMemory&) = delete;
+
+  // Takes `bytes` from the installed budget (always succeeds when none is installed);
+  // false, and the request recorded, when it would pass the limit.
+  static bool reserve(size_t bytes);
+  // Records an allocation of reserved bytes that failed.
+  static void allocation_failed(size_t bytes);
+
+  size_t used() const { return used_; }
+  size_t refused() const { return refused_; }  // the first refused request; 0 if none
+  bool allocation_failed() const { return failed_; }
+
+ private:
+  size_t limit_, used_ = 0, refused_ = 0;
+  bool failed_ = false;
+  PrepareMemory* previous_;
+};
+
 // Finds the factory for an op type; nullptr if this runtime does not implement it.
 OpFactory find_op(const std::string& op);
 // Whether the op's prepare reads sparse constant inputs (TensorDesc::sparse); the

@@ -16,6 +16,7 @@ class Status {
     kBadModel = 20,       // semantic checks failed (offsets, shapes, dtypes, arity)
     kUnsupported = 30,    // op or dtype this runtime does not implement
     kInvalidArgument = 40,
+    kMemoryLimit = 41,    // the model needs more memory than the limit allows or the system gives
     kInternal = 50,
   };
 

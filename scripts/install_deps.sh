@@ -16,6 +16,9 @@ packages=(
   chromium
   # AArch64 cross build (scripts/test_aarch64.sh): googletest ships the sources it builds.
   g++-aarch64-linux-gnu qemu-user googletest
+  # The sanitizer suite and the fuzz targets (scripts/test_sanitize.sh, scripts/fuzz.sh):
+  # clang with its sanitizer and libFuzzer runtimes.
+  clang libclang-rt-14-dev
 )
 
 missing=()

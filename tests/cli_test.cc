@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "calibration/npy.h"
+#include "formats/pare/writer.h"
 #include "tests/support/onnx_builder.h"
 #include "tests/support/test_util.h"
 
@@ -490,6 +492,98 @@ TEST(CliSmallModels, TensorsBeyondTheSizeLimitAreBadInput) {
   r = run_pare({"convert", dir.file("sym.onnx"), "-o", out.file("sym.pare"), "--input-shape", "x:99999999999x1024"});
   expect_bad_input(r, dir.file("sym.onnx"), out);
   EXPECT_TRUE(contains(r.err, "64 GiB")) << describe(r);
+}
+
+TEST_F(Cli, VerifyChecksStructureContentHashExpectedSha256AndPrepare) {
+  CommandResult r = run_pare({"verify", ws().model});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "the stored SHA-256 matches the bytes")) << describe(r);
+  const std::string sha = format::sha256_file(ws().model);
+  EXPECT_TRUE(contains(r.out, sha)) << describe(r);
+  EXPECT_TRUE(contains(r.out, "11 kernels ready")) << describe(r);
+
+  r = run_pare({"verify", ws().model, "--sha256", sha});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "(as expected)")) << describe(r);
+  std::string upper = sha;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(run_pare({"verify", ws().model, "--sha256", upper}).exit_code, 0);
+
+  std::string other = sha;
+  other[0] = other[0] == '0' ? '1' : '0';
+  r = run_pare({"verify", ws().model, "--sha256", other});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(contains(r.err, "is not the expected " + other)) << describe(r);
+  r = run_pare({"verify", ws().model, "--sha256", "abc"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(contains(r.err, "--sha256: 'abc' is not a SHA-256")) << describe(r);
+
+  // A weight byte changed after writing: the loader's checks pass, run would too, the hash
+  // does not.
+  test::TempDir dir;
+  std::string bytes = test::read_file(ws().model);
+  bytes[bytes.size() - 100] ^= 0x40;
+  const std::string damaged = dir.file("damaged.pare");
+  test::write_file(damaged, bytes);
+  r = run_pare({"verify", damaged});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(contains(r.err, damaged)) << describe(r);
+  EXPECT_TRUE(contains(r.err, "content hash mismatch")) << describe(r);
+
+  r = run_pare({"verify", dir.file("missing.pare")});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(contains(r.err, "missing.pare")) << describe(r);
+}
+
+TEST_F(Cli, MaxMemoryRefusesModelsThatNeedMoreNamingTheSizes) {
+  test::TempDir out;
+  for (const char* command : {"run", "eval", "bench"}) {
+    std::vector<std::string> args = {command, ws().model, "--max-memory", "1M"};
+    if (std::string(command) == "run") args.insert(args.end(), {"--input", ws().images, "-o", out.file("y.npy")});
+    if (std::string(command) == "eval") args.insert(args.end(), {"--data", ws().images, "--labels", ws().labels});
+    CommandResult r = run_pare(args);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_TRUE(contains(r.err, ws().model)) << describe(r);
+    EXPECT_TRUE(contains(r.err, "the memory limit (--max-memory) is 1048576 bytes (1.0 MiB)")) << describe(r);
+    EXPECT_TRUE(contains(r.err, "activations 301056 bytes")) << describe(r);
+  }
+  EXPECT_TRUE(test::list_dir(out.path()).empty());
+  CommandResult r = run_pare({"run", ws().model, "--input", ws().images, "-o", out.file("y.npy"), "--max-memory", "64MiB"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  for (const char* bad : {"lots", "1X", "-5", "0", "12.5.1G"}) {
+    r = run_pare({"run", ws().model, "--input", ws().images, "-o", out.file("z.npy"), "--max-memory", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << describe(r);
+    EXPECT_TRUE(contains(r.err, "--max-memory")) << describe(r);
+  }
+}
+
+// A model whose activations take 32 GiB: the file is small and loads, and run refuses it with
+// the sizes before allocating anything (by default the limit is the machine's memory).
+TEST(CliSmallModels, ModelsNeedingMoreMemoryThanTheMachineAreBadInput) {
+  test::TempDir dir, out;
+  OnnxBuilder b(17);
+  b.input("x", {1, int64_t{1} << 33});
+  b.node("Relu", {"x"}, {"y"});
+  b.node("Neg", {"y"}, {"z"});
+  b.output("z", {1, int64_t{1} << 33});
+  b.save(dir.file("big.onnx"));
+  const std::string model = dir.file("big.pare");
+  CommandResult r = run_pare({"convert", dir.file("big.onnx"), "-o", model});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  npy::Array x;
+  x.shape = {1, 4};
+  x.data.resize(16);
+  npy::write_npy(dir.file("x.npy"), x);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"run", model, "--input", dir.file("x.npy"), "-o", out.file("y.npy")},
+        std::vector<std::string>{"bench", model}, std::vector<std::string>{"verify", model}}) {
+    r = run_pare(args);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_TRUE(contains(r.err, model)) << describe(r);
+    EXPECT_TRUE(contains(r.err, "the model needs at least")) << describe(r);
+    EXPECT_TRUE(contains(r.err, "GiB")) << describe(r);
+  }
+  EXPECT_TRUE(test::list_dir(out.path()).empty());
 }
 
 TEST(CliSmallModels, SymbolicDimsNeedInputShapeAndBatchesRunInBlocks) {

@@ -133,7 +133,13 @@ TEST_P(ExportTrainedModel, ReadBackAndRewrittenGivesTheSameGraph) {
   format::write_file(g, again_file, options_from(g));
   const ir::Graph again = format::read_graph(again_file);
   EXPECT_EQ(describe_graph(again), describe_graph(g));
-  EXPECT_EQ(test::read_file(again_file).size(), test::read_file(pare_file).size());
+  // The same weight segment; the model table may differ by its padding to 64 bytes (another
+  // node order lays out strings and vectors differently).
+  auto again_model = rt::Model::load_file(again_file);
+  ASSERT_TRUE(again_model.is_ok());
+  EXPECT_EQ((*again_model)->weights_bytes(), (*model)->weights_bytes());
+  const double size = static_cast<double>(test::read_file(pare_file).size());
+  EXPECT_NEAR(static_cast<double>(test::read_file(again_file).size()), size, 64.0);
 }
 
 TEST_P(ExportTrainedModel, ReimportedExportGivesTheSameLogits) {

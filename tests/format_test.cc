@@ -10,12 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "formats/pare/sha256.h"
+#include "formats/pare/schema_generated.h"
 #include "formats/pare/writer.h"
 #include "ir/graph.h"
 #include "ir/status.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
+#include "runtime/sha256.h"
 #include "tests/support/test_util.h"
 
 namespace pare {
@@ -152,6 +153,79 @@ TEST(Format, RoundTripsTensorsNodesSignatureAndMetadata) {
   EXPECT_EQ(md.report_summary, "size 1.0x");
   EXPECT_EQ(md.schema_version, format::kSchemaVersion);
   EXPECT_EQ(m->file_bytes(), bytes.size());
+}
+
+TEST(Format, ContentHashCoversEveryByteAndIsCheckedOnRequest) {
+  const std::vector<uint8_t> bytes = format::serialize(relu_add_graph(), {});
+  EXPECT_EQ(format::serialize(relu_add_graph(), {}), bytes) << "the hash keeps the output deterministic";
+  // The stored hash is the SHA-256 of the file with the hash field as zeros.
+  const auto* field = fb::GetSizePrefixedModel(bytes.data())->content_sha256();
+  ASSERT_NE(field, nullptr);
+  ASSERT_EQ(field->size(), rt::kContentHashBytes);
+  const size_t at = static_cast<size_t>(field->data() - bytes.data());
+  std::vector<uint8_t> zeroed = bytes;
+  std::fill(zeroed.begin() + static_cast<std::ptrdiff_t>(at),
+            zeroed.begin() + static_cast<std::ptrdiff_t>(at + rt::kContentHashBytes), 0);
+  rt::Sha256 sha;
+  sha.update(zeroed.data(), zeroed.size());
+  const std::array<uint8_t, 32> digest = sha.finish();
+  EXPECT_TRUE(std::equal(digest.begin(), digest.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at)));
+
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "m.pare");
+  ASSERT_TRUE(model.is_ok()) << model.status().message();
+  EXPECT_TRUE(model.value()->has_content_hash());
+  EXPECT_TRUE(model.value()->verify_integrity().is_ok());
+
+  // Every single-bit change anywhere that still loads is caught by the hash.
+  size_t loaded = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::vector<uint8_t> changed = bytes;
+    changed[i] ^= static_cast<uint8_t>(1u << (i % 8));
+    auto m = rt::Model::load_buffer(changed.data(), changed.size(), "changed.pare");
+    if (!m.is_ok()) continue;
+    ++loaded;
+    const rt::Status st = m.value()->verify_integrity();
+    ASSERT_FALSE(st.is_ok()) << "byte " << i;
+    EXPECT_EQ(st.code(), rt::Status::kBadFile);
+  }
+  EXPECT_GT(loaded, 0u);
+
+  // A file without the field (as written before it existed) is checked only against an
+  // expected SHA-256.
+  std::vector<uint8_t> no_hash = bytes;
+  const uint8_t* vtable_entry = nullptr;
+  {
+    const auto* root = fb::GetSizePrefixedModel(no_hash.data());
+    const uint8_t* table = reinterpret_cast<const uint8_t*>(root);
+    const int32_t vt_offset = flatbuffers::ReadScalar<int32_t>(table);
+    vtable_entry = table - vt_offset + fb::Model::VT_CONTENT_SHA256;
+  }
+  // Zero the vtable slot: the field reads as absent.
+  const size_t slot = static_cast<size_t>(vtable_entry - no_hash.data());
+  no_hash[slot] = no_hash[slot + 1] = 0;
+  auto old = rt::Model::load_buffer(no_hash.data(), no_hash.size(), "old.pare");
+  ASSERT_TRUE(old.is_ok()) << old.status().message();
+  EXPECT_FALSE(old.value()->has_content_hash());
+  const rt::Status st = old.value()->verify_integrity();
+  EXPECT_EQ(st.code(), rt::Status::kBadFile);
+  EXPECT_NE(st.message().find("no content hash"), std::string::npos) << st.message();
+  const std::array<uint8_t, 32> own = old.value()->file_sha256();
+  EXPECT_TRUE(old.value()->verify_integrity(&own).is_ok());
+}
+
+TEST(Format, NewerSchemaVersionsAreRefusedNamingBothVersions) {
+  std::vector<uint8_t> bytes = format::serialize(relu_add_graph(), {});
+  // The field's place: the root table's vtable gives its offset from the table.
+  const auto* table = reinterpret_cast<const uint8_t*>(fb::GetSizePrefixedModel(bytes.data()));
+  const uint8_t* vtable = table - flatbuffers::ReadScalar<int32_t>(table);
+  const auto field = flatbuffers::ReadScalar<uint16_t>(vtable + fb::Model::VT_SCHEMA_VERSION);
+  ASSERT_NE(field, 0u);
+  const uint32_t newer = 7;
+  std::memcpy(bytes.data() + (table - bytes.data()) + field, &newer, sizeof newer);
+  auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "new.pare");
+  ASSERT_FALSE(model.is_ok());
+  EXPECT_EQ(model.status().message(),
+            "'new.pare': schema version 7 is newer than this runtime reads (2): update the runtime");
 }
 
 TEST(Format, WeightsAreAlignedAndSharedBuffersStoredOnce) {
@@ -779,16 +853,16 @@ TEST(Format, InterpreterRunsReluAdd) {
 
 TEST(Sha256, StandardVectors) {
   auto digest = [](const std::string& s) {
-    format::Sha256 sha;
+    rt::Sha256 sha;
     sha.update(s.data(), s.size());
-    return format::Sha256::hex(sha.finish());
+    return rt::Sha256::hex(sha.finish());
   };
   EXPECT_EQ(digest(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   // One million 'a', fed in uneven pieces to cross block boundaries.
-  format::Sha256 sha;
+  rt::Sha256 sha;
   const std::string chunk(997, 'a');
   size_t left = 1000000;
   while (left > 0) {
@@ -796,7 +870,7 @@ TEST(Sha256, StandardVectors) {
     sha.update(chunk.data(), n);
     left -= n;
   }
-  EXPECT_EQ(format::Sha256::hex(sha.finish()),
+  EXPECT_EQ(rt::Sha256::hex(sha.finish()),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 

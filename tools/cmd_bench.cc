@@ -23,6 +23,7 @@ constexpr size_t kProfileRowsShown = 20;  // text mode; JSON lists every node
 struct BenchArgs {
   std::string model;
   int threads = 1;
+  std::string max_memory;  // --max-memory
   int iterations = 50;
   int warmup = 5;
   bool profile = false;
@@ -187,7 +188,7 @@ void print_text(const Report& r) {
 int run_bench(const BenchArgs& args) {
   const Clock::time_point load_start = Clock::now();
   std::shared_ptr<const rt::Model> model = load_model(args.model);
-  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads);
+  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads, max_memory_bytes(args.max_memory));
   const double load_ms = ms_since(load_start);
 
   fill_inputs(*interp);
@@ -255,6 +256,7 @@ Command add_bench_command(CLI::App& root) {
   cmd->add_option("-t,--threads", args->threads, "Threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  add_max_memory_option(cmd, &args->max_memory);
   cmd->add_option("-n,--iterations", args->iterations, "Timed runs")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();

@@ -17,6 +17,7 @@ struct EvalArgs {
   std::string labels;
   bool json = false;
   int threads = 1;
+  std::string max_memory;  // --max-memory
 };
 
 template <typename T>
@@ -67,7 +68,7 @@ std::vector<int64_t> read_labels(const std::string& path) {
 
 int run_eval(const EvalArgs& args) {
   std::shared_ptr<const rt::Model> model = load_model(args.model);
-  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads);
+  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads, max_memory_bytes(args.max_memory));
   std::vector<int64_t> labels = read_labels(args.labels);
   std::vector<InputArray> inputs = bind_inputs(*interp, args.model, args.data, "--data");
   const npy::Array& first = inputs[0].array;
@@ -117,6 +118,7 @@ Command add_eval_command(CLI::App& root) {
   cmd->add_option("-t,--threads", args->threads, "Threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  add_max_memory_option(cmd, &args->max_memory);
   return {cmd, [args] { return run_eval(*args); }};
 }
 

@@ -15,11 +15,12 @@ struct RunArgs {
   std::vector<std::string> inputs;
   std::string output;
   int threads = 1;
+  std::string max_memory;  // --max-memory
 };
 
 int run_run(const RunArgs& args) {
   std::shared_ptr<const rt::Model> model = load_model(args.model);
-  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads);
+  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads, max_memory_bytes(args.max_memory));
   std::vector<npy::Array> outputs = run_rows(*interp, bind_inputs(*interp, args.model, args.inputs, "--input"));
 
   bool all = ends_with(args.output, ".npz");
@@ -64,6 +65,7 @@ Command add_run_command(CLI::App& root) {
   cmd->add_option("-t,--threads", args->threads, "Threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  add_max_memory_option(cmd, &args->max_memory);
   return {cmd, [args] { return run_run(*args); }};
 }
 

@@ -2,8 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <new>
@@ -50,14 +55,62 @@ std::shared_ptr<const rt::Model> load_model(const std::string& path) {
 }
 
 std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
-                                                  const std::string& path, int threads) {
+                                                  const std::string& path, int threads, size_t max_memory) {
   rt::InterpreterOptions options;
   options.threads = threads;
+  options.max_memory_bytes = max_memory;
   auto interp = rt::Interpreter::create(std::move(model), options);
-  if (!interp.is_ok()) throw_runtime_error(interp.status(), path);
+  if (!interp.is_ok()) {
+    rt::Status status = interp.status();
+    std::string message = status.message();
+    const std::string limit = "the memory limit is";
+    if (status.code() == rt::Status::kMemoryLimit && message.find(limit) != std::string::npos)
+      status = rt::Status(status.code(), message.replace(message.find(limit), limit.size(),
+                                                         "the memory limit (--max-memory) is"));
+    throw_runtime_error(status, path);
+  }
   if ((*interp)->num_outputs() == 0)
     throw_invalid(fmt::format("{}: the model has no outputs", path));
   return std::move(interp).value();
+}
+
+void add_max_memory_option(CLI::App* cmd, std::string* text) {
+  cmd->add_option("--max-memory", *text,
+                  "Refuse a model that needs more than SIZE bytes (activations, scratch, packed weights and "
+                  "the file): a number of bytes or with K, M, G, T (powers of 1024). Default: this "
+                  "machine's physical memory");
+}
+
+size_t max_memory_bytes(const std::string& text) {
+  if (text.empty()) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
+  }
+  auto bad = [&] {
+    throw_invalid(fmt::format("--max-memory: '{}' is not a size (bytes, or a number with K, M, G or T)", text));
+  };
+  size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  if (digits == 0) bad();
+  char* end = nullptr;
+  const std::string number = text.substr(0, digits);
+  const double value = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size()) bad();
+  std::string unit = text.substr(digits);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.size() > 1 && (unit.substr(1) == "B" || unit.substr(1) == "IB")) unit = unit.substr(0, 1);
+  if (unit == "B") unit.clear();
+  const std::string units = "KMGT";
+  double scale = 1;
+  if (!unit.empty()) {
+    const size_t u = units.find(unit);
+    if (unit.size() != 1 || u == std::string::npos) bad();
+    for (size_t i = 0; i <= u; ++i) scale *= 1024;
+  }
+  const double bytes = value * scale;
+  if (!(bytes >= 1) || bytes >= 1.8e19) bad();
+  return static_cast<size_t>(bytes);
 }
 
 npy::ElemType elem_type_of(rt::DType dtype) {

@@ -39,6 +39,7 @@ Command add_passes_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
 Command add_export_onnx_command(CLI::App& root);
 Command add_check_command(CLI::App& root);
+Command add_verify_command(CLI::App& root);
 
 // Runs a command, reporting a pare::Error as "pare: error: MESSAGE" on stderr; returns the
 // exit code (0 ok, 1 internal error, 2 bad usage or input, 3 budget not met).
@@ -68,8 +69,16 @@ std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& sour
                                        const std::string& pipeline, bool strip_tensor_names, bool prepare,
                                        std::shared_ptr<const rt::Model>* model = nullptr,
                                        const std::string& source_hash = "");
+// `max_memory`: the limit on what the model may use (rt::InterpreterOptions::max_memory_bytes).
 std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
-                                                  const std::string& path, int threads);
+                                                  const std::string& path, int threads, size_t max_memory = 0);
+
+// --max-memory SIZE (run, eval, bench): adds the option, bound to `text`.
+void add_max_memory_option(CLI::App* cmd, std::string* text);
+// The limit it gives in bytes: SIZE is bytes, or a number with K, M, G or T (powers of 1024,
+// "KiB"/"KB" read the same); empty: this machine's physical memory, so that a model that
+// cannot fit is refused before it is allocated. Throws a usage error for anything else.
+size_t max_memory_bytes(const std::string& text);
 
 // The .npy element type for a runtime dtype (every runtime dtype has one).
 npy::ElemType elem_type_of(rt::DType dtype);

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
       pare::cli::add_run_command(app),
       pare::cli::add_eval_command(app), pare::cli::add_inspect_command(app),
       pare::cli::add_passes_command(app), pare::cli::add_bench_command(app),
-      pare::cli::add_export_onnx_command(app), pare::cli::add_check_command(app)};
+      pare::cli::add_export_onnx_command(app), pare::cli::add_check_command(app),
+      pare::cli::add_verify_command(app)};
 
   try {
     app.parse(argc, argv);

@@ -684,7 +684,11 @@ class Importer {
 }  // namespace
 
 ir::Graph import_model(const std::string& path, const ImportOptions& options) {
-  onnx::ModelProto model = parse_model(path, read_model_file(path));
+  return import_model_bytes(read_model_file(path), path, options);
+}
+
+ir::Graph import_model_bytes(const std::string& bytes, const std::string& path, const ImportOptions& options) {
+  onnx::ModelProto model = parse_model(path, bytes);
   try {
     return Importer(path, options).run(model);
   } catch (const Error& e) {

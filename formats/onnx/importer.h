@@ -25,6 +25,8 @@ struct ImportOptions {
 // ONNX model, truncated, unsupported op or dtype (kUnsupported), a symbolic input dim
 // left unset (says which input and how to set it with --input-shape).
 ir::Graph import_model(const std::string& path, const ImportOptions& options = {});
+// The same from a model file's bytes; `path` names it in messages and locates external data.
+ir::Graph import_model_bytes(const std::string& bytes, const std::string& path, const ImportOptions& options = {});
 
 // Parses "NAME:1x3x224x224" (throws kInvalidInput with the expected form).
 std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string& spec);

@@ -14,10 +14,11 @@
 
 #include "formats/pare/schema_generated.h"
 #include "formats/pare/schema_types.h"
-#include "formats/pare/sha256.h"
 #include "formats/pare/sparse_encoding.h"
 #include "ir/status.h"
 #include "runtime/memory_planner.h"
+#include "runtime/model.h"
+#include "runtime/sha256.h"
 
 namespace pare::format {
 
@@ -282,8 +283,12 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
       fbb.CreateString(options.pipeline), fbb.CreateString(options.source_file),
       fbb.CreateString(options.source_hash), fbb.CreateString(options.report_summary));
   const uint32_t version = layout.any_encoded ? kEncodingSchemaVersion : kSchemaVersion;
+  // The content hash is written as zeros here and filled in once the whole file exists.
+  const uint8_t zeros[rt::kContentHashBytes] = {};
+  auto content_hash = fbb.CreateVector(zeros, rt::kContentHashBytes);
   auto model = fb::CreateModel(fbb, version, tensors_vec, nodes_vec, inputs_vec, outputs_vec,
-                               layout.arena_bytes, weights_offset, layout.weights_bytes, metadata);
+                               layout.arena_bytes, weights_offset, layout.weights_bytes, metadata,
+                               content_hash);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   return fbb.Release();
 }
@@ -323,6 +328,13 @@ std::vector<uint8_t> serialize(const ir::Graph& graph, const WriteOptions& optio
       std::memcpy(file.data() + weights_offset + layout.weight_block_offsets[k], bytes.data(),
                   bytes.size());
   }
+  // SHA-256 of the file with the hash field still zero, stored in that field.
+  const auto* hash_field = fb::GetSizePrefixedModel(file.data())->content_sha256();
+  const size_t hash_offset = static_cast<size_t>(hash_field->data() - file.data());
+  rt::Sha256 sha;
+  sha.update(file.data(), file.size());
+  const std::array<uint8_t, 32> digest = sha.finish();
+  std::memcpy(file.data() + hash_offset, digest.data(), digest.size());
   return file;
 }
 
@@ -370,7 +382,7 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
 std::string sha256_file(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_io("open", path, errno);
-  Sha256 sha;
+  rt::Sha256 sha;
   std::vector<uint8_t> chunk(1 << 16);
   for (;;) {
     const ssize_t n = read(fd, chunk.data(), chunk.size());
@@ -384,7 +396,7 @@ std::string sha256_file(const std::string& path) {
     sha.update(chunk.data(), static_cast<size_t>(n));
   }
   close(fd);
-  return Sha256::hex(sha.finish());
+  return rt::Sha256::hex(sha.finish());
 }
 
 }  // namespace pare::format

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <new>
 #include <memory>
 #include <string>
 #include <utility>
@@ -101,16 +102,26 @@ void simplify_layout(StridedLayout* layout);
 
 // ---- kernels ---------------------------------------------------------------------------
 
-// An array of T on a 64-byte boundary (packed weights), zeroed and allocated at prepare;
-// empty until resize.
+// An array of T on a 64-byte boundary (packed weights), zeroed and allocated at prepare
+// through PrepareMemory; empty until resize. A refused or failed allocation leaves it empty
+// and returns false: the caller stops (the interpreter reports the sizes).
 template <typename T>
 class AlignedArray {
  public:
-  void resize(size_t n) {
-    storage_.reset(new T[n + kAlign / sizeof(T)]());
+  [[nodiscard]] bool resize(size_t n) {
+    storage_.reset();
+    data_ = nullptr;
+    const size_t count = n + kAlign / sizeof(T);
+    if (n > (SIZE_MAX - kAlign) / sizeof(T) || !PrepareMemory::reserve(count * sizeof(T))) return false;
+    storage_.reset(new (std::nothrow) T[count]());
+    if (!storage_) {
+      PrepareMemory::allocation_failed(count * sizeof(T));
+      return false;
+    }
     // new T[] is aligned for T, so the distance to the boundary is whole elements.
     const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.get());
     data_ = storage_.get() + (kAlign - address % kAlign) % kAlign / sizeof(T);
+    return true;
   }
   T* data() const { return data_; }
   bool empty() const { return data_ == nullptr; }

@@ -104,7 +104,7 @@ class NhwcGemmConvKernel final : public OpKernel {
     const size_t taps = static_cast<size_t>(g.kernel[0] * g.kernel[1] * g.kernel[2]);
     const size_t n = static_cast<size_t>(g.out_channels);
     const size_t k = taps * static_cast<size_t>(g.in_channels);
-    packed_.resize(kernels::f32_gemm_packed_b_bytes(v.nr, n, k) / sizeof(float));
+    if (!packed_.resize(kernels::f32_gemm_packed_b_bytes(v.nr, n, k) / sizeof(float))) return;
     if (pointwise) {
       kernels::f32_gemm_pack_b_nk(v.nr, n, k, weight, k, bias, packed_.data());
     } else {
@@ -188,7 +188,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
     std::vector<float> u(16 * cin * cout);
     kernels::f32_conv_winograd_f23_weight(g, weight, u.data());
     matrix_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, cout, cin) / sizeof(float);
-    packed_.resize(16 * matrix_floats_);
+    if (!packed_.resize(16 * matrix_floats_)) return;
     for (size_t e = 0; e < 16; ++e)
       kernels::f32_gemm_pack_b_kn(v.nr, cout, cin, u.data() + e * cin * cout, cout, nullptr,
                                   packed_.data() + e * matrix_floats_);
@@ -281,8 +281,9 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
       : params_(params), v_(v), batch_(g.batch), act_(act), name_(std::move(name)) {
     fused_ = kernels::dwconv_fuses_activation(act.kind);
     if (!fused_) params_.activation = FusedActivation{};
-    packed_.resize(kernels::dwconv_packed_floats(params.channels, params.kernel_h, params.kernel_w,
-                                                 v.channel_block));
+    if (!packed_.resize(kernels::dwconv_packed_floats(params.channels, params.kernel_h, params.kernel_w,
+                                                      v.channel_block)))
+      return;
     kernels::dwconv_pack(params.channels, params.kernel_h, params.kernel_w, v.channel_block, weight,
                          bias, packed_.data());
   }

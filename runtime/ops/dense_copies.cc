@@ -65,7 +65,9 @@ Result<std::unique_ptr<OpKernel>> prepare_on_dense_copies(const PrepareContext& 
       return ctx.error(Status::kUnsupported, std::string(kind) + " input '" + d.name + "' of dtype " + dtype_name(d.dtype));
     expanded_palette |= d.encoding == Encoding::kPalette;
     dense.emplace_back();
-    dense.back().resize(d.byte_size());
+    if (!dense.back().resize(d.byte_size()))
+      return ctx.error(Status::kMemoryLimit, "no memory for a dense copy of " + std::string(kind) + " input '" +
+                                                 d.name + "' (" + std::to_string(d.byte_size()) + " bytes)");
     densify(d, dense.back().data());
     d.encoding = Encoding::kDense;
     d.constant = dense.back().data();

@@ -93,7 +93,7 @@ class PackedGemmKernel final : public OpKernel {
       for (float& value : scaled) value *= alpha;
       b = scaled.data();
     }
-    packed_.resize(pack_floats_);
+    if (!packed_.resize(pack_floats_)) return;
     if (nk)
       kernels::f32_gemm_pack_b_nk(v_.nr, n, k, b, k, bias, packed_.data());
     else

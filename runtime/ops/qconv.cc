@@ -67,7 +67,7 @@ class Q8GemmConvKernel final : public OpKernel {
     // Gathered rows are padded to a multiple of 4 bytes (with zero weights) so that the GEMM
     // never takes its slow path for a K tail; a pointwise conv reading X in place cannot be.
     const size_t k = taps_ == 1 ? cin : (taps_ * cin + 3) / 4 * 4;
-    packed_.resize(kernels::qgemm_packed_b_bytes(v, n, k));
+    if (!packed_.resize(kernels::qgemm_packed_b_bytes(v, n, k))) return;
     if (taps_ == 1) {
       kernels::qgemm_pack_b(v, n, k, q.weight, k, 1, q.bias, q.x_zero_point_u8(), q.rq.data(), packed_.data());
     } else {
@@ -184,7 +184,7 @@ class Q8DepthwiseConvKernel final : public OpKernel {
   Q8DepthwiseConvKernel(const Q8Conv& q, const kernels::QDwConvParams& p, const kernels::QDwConvVariant& v,
                         std::string name)
       : p_(p), v_(v), batch_(q.g.batch), x_signed_(q.x_signed), name_(std::move(name)) {
-    packed_.resize(kernels::qdwconv_packed_bytes(v, p.channels, p.kernel_h, p.kernel_w));
+    if (!packed_.resize(kernels::qdwconv_packed_bytes(v, p.channels, p.kernel_h, p.kernel_w))) return;
     kernels::qdwconv_pack(v, p, q.weight, q.bias, q.rq.data(), packed_.data());
     in_image_ = static_cast<size_t>(p.in_h * p.in_w * p.in_pixel_stride);
     out_image_ = static_cast<size_t>(p.out_h * p.out_w * p.out_pixel_stride);

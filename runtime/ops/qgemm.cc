@@ -29,7 +29,7 @@ class Q8GemmKernel final : public OpKernel {
                size_t w_col_stride, const int32_t* bias, const std::vector<kernels::Requant>& rq, bool a_signed,
                int32_t a_zero_point, int32_t y_zero_point, int32_t lo, int32_t hi, std::string name)
       : v_(v), a_signed_(a_signed), name_(std::move(name)) {
-    packed_.resize(kernels::qgemm_packed_b_bytes(v, n, k));
+    if (!packed_.resize(kernels::qgemm_packed_b_bytes(v, n, k))) return;
     kernels::qgemm_pack_b(v, n, k, w, w_row_stride, w_col_stride, bias, a_signed ? a_zero_point + 128 : a_zero_point,
                           rq.data(), packed_.data());
     args_.m = m;

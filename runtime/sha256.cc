@@ -1,9 +1,9 @@
-#include "formats/pare/sha256.h"
+#include "runtime/sha256.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace pare::format {
+namespace pare::rt {
 
 namespace {
 
@@ -107,4 +107,20 @@ std::string Sha256::hex(const std::array<uint8_t, 32>& digest) {
   return s;
 }
 
-}  // namespace pare::format
+bool Sha256::parse_hex(const std::string& text, std::array<uint8_t, 32>* digest) {
+  if (text.size() != 64) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 32; ++i) {
+    const int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*digest)[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+}  // namespace pare::rt

@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), for the source hash recorded in .pare metadata.
+// SHA-256 (FIPS 180-4): the content hash of .pare files and the source hash in their metadata.
 #pragma once
 
 #include <array>
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace pare::format {
+namespace pare::rt {
 
 class Sha256 {
  public:
@@ -15,6 +15,8 @@ class Sha256 {
   std::array<uint8_t, 32> finish();  // the object must not be updated afterwards
 
   static std::string hex(const std::array<uint8_t, 32>& digest);
+  // 64 hex digits (either case) to a digest; false for anything else.
+  static bool parse_hex(const std::string& text, std::array<uint8_t, 32>* digest);
 
  private:
   void compress(const uint8_t* block);
@@ -25,4 +27,4 @@ class Sha256 {
   uint64_t total_bytes_ = 0;
 };
 
-}  // namespace pare::format
+}  // namespace pare::rt

@@ -1,0 +1,39 @@
+// An ONNX file from anywhere: import, the canonical pipeline `pare convert` runs, write the
+// .pare image, load it back and prepare it. Only bad-input errors may come out.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "formats/onnx/importer.h"
+#include "formats/pare/writer.h"
+#include "passes/pass.h"
+#include "runtime/interpreter.h"
+#include "runtime/model.h"
+#include "tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pare::fuzz::expect_only_bad_input_errors([&] {
+    const std::string bytes(reinterpret_cast<const char*>(data), size);
+    // External data is resolved next to this name, in a folder that does not exist.
+    pare::ir::Graph graph = pare::onnx_import::import_model_bytes(bytes, "/nonexistent-fuzz-dir/model.onnx");
+    pare::passes::PassContext ctx;
+    const pare::Status st = pare::passes::run_pipeline(graph, pare::passes::kCanonicalPipeline, ctx);
+    if (!st.is_ok()) throw pare::Error(st.code(), st.message());
+    const std::vector<uint8_t> file = pare::format::serialize(graph, {});
+    auto model = pare::rt::Model::load_buffer(file.data(), file.size(), "converted.pare");
+    // What the writer produced from a graph the pipeline accepted must load and prepare.
+    if (!model.is_ok()) {
+      std::fprintf(stderr, "written file does not load: %s\n", model.status().message().c_str());
+      std::abort();
+    }
+    pare::rt::InterpreterOptions options;
+    options.max_memory_bytes = size_t{256} << 20;
+    auto interp = pare::rt::Interpreter::create(model.value(), options);
+    if (!interp.is_ok() && interp.status().code() == pare::rt::Status::kInternal) {
+      std::fprintf(stderr, "prepare: %s\n", interp.status().message().c_str());
+      std::abort();
+    }
+  });
+  return 0;
+}
