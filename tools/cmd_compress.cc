@@ -390,7 +390,7 @@ int run_compress(CLI::App& cmd, CompressArgs& args) {
     ctx.progress = [&progress](const std::string& what, double fraction) { progress.update(what, fraction); };
     Status st = passes::run_pipeline(graph, items, ctx);
     progress.done();
-    if (!st.is_ok()) throw Error(st.code(), st.message());
+    if (!st.is_ok()) throw_naming(st, args.input);
     const std::vector<uint8_t> bytes =
         serialize_checked(graph, args.input, args.output, pipeline, !args.keep_names, /*prepare=*/true);
     const nlohmann::json report = report_json(ctx.reports, pipeline, onnx_bytes, bytes.size(), dataset->size());

@@ -26,7 +26,7 @@ int run_convert(const ConvertArgs& args) {
   ir::Graph graph = import_source(args.input, args.input_shapes, args.input_types);
   passes::PassContext ctx;
   Status st = passes::run_pipeline(graph, pipeline, ctx);
-  if (!st.is_ok()) throw Error(st.code(), st.message());
+  if (!st.is_ok()) throw_naming(st, args.input);
   std::shared_ptr<const rt::Model> model;
   const std::vector<uint8_t> bytes =
       serialize_checked(graph, args.input, args.output, pipeline, false, false, &model);

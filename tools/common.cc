@@ -48,6 +48,12 @@ void throw_runtime_error(const rt::Status& status, const std::string& context) {
   throw Error(code, message);
 }
 
+void throw_naming(const Status& status, const std::string& file) {
+  std::string message = status.message();
+  if (message.find(file) == std::string::npos) message = fmt::format("'{}': {}", file, message);
+  throw Error(status.code(), message);
+}
+
 std::shared_ptr<const rt::Model> load_model(const std::string& path) {
   auto model = rt::Model::load_file(path);
   if (!model.is_ok()) throw_runtime_error(model.status(), path);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "calibration/npy.h"
+#include "ir/status.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
 #include "runtime/status.h"
@@ -51,6 +52,10 @@ void warn(const std::string& message);  // "pare: warning: MESSAGE" on stderr
 // every other code is bad input (exit 2). `context` (e.g. the file) prefixes the message
 // unless the message already names it.
 [[noreturn]] void throw_runtime_error(const rt::Status& status, const std::string& context);
+
+// Throws the error of a failed toolchain step, its message prefixed with 'FILE': unless it
+// names the file already (shape inference and passes name nodes, not the model file).
+[[noreturn]] void throw_naming(const Status& status, const std::string& file);
 
 std::shared_ptr<const rt::Model> load_model(const std::string& path);
 

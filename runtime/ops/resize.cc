@@ -205,10 +205,16 @@ Result<std::unique_ptr<OpKernel>> prepare_Resize(const PrepareContext& ctx) {
     for (size_t j = 0; j < axes.size(); ++j) {
       float s;
       std::memcpy(&s, static_cast<const char*>(scales->constant) + j * sizeof(float), sizeof(float));
-      if (!(s > 0.f)) return ctx.error(Status::kBadModel, "scales must be positive");
+      if (!(s > 0.f) || !std::isfinite(s))
+        return ctx.error(Status::kBadModel, "scales must be positive and finite, got " + std::to_string(s));
       AxisMapping& m = map[static_cast<size_t>(axes[j])];
       m.scale = s;
-      m.out = static_cast<int64_t>(std::floor(static_cast<double>(m.in) * m.scale));
+      // Checked before the conversion: a resized length past 2^62 is no tensor this runtime holds.
+      const double length = std::floor(static_cast<double>(m.in) * m.scale);
+      if (!(length < 4.6e18))
+        return ctx.error(Status::kBadModel, "scale " + std::to_string(s) + " makes axis " + std::to_string(axes[j]) +
+                                                " " + std::to_string(length) + " long");
+      m.out = static_cast<int64_t>(length);
     }
   } else {
     if (aspect != "stretch")
