@@ -387,7 +387,7 @@ std::vector<float> as_floats(const std::vector<uint8_t>& b) {
   return f;
 }
 
-CodedFile coded_file() {
+void make_coded_file(CodedFile* out) {
   test::GraphBuilder b;
   const std::vector<uint8_t> w = drawn(DType::kFloat32, 24, 41, PaletteTables::kPerRow, 16, 1.4, 31);
   const std::vector<uint8_t> k = drawn(DType::kFloat32, 64, 32, PaletteTables::kPerColumn, 16, 1.0, 32);
@@ -396,9 +396,10 @@ CodedFile coded_file() {
   for (ir::NodeId n : b.g.nodes()) ir::infer_node(b.g, n);
   format::WriteOptions o;
   o.producer_version = "0.1.0";
-  CodedFile f;
+  CodedFile& f = *out;
   f.bytes = format::serialize(b.g, o);
   auto m = load(f.bytes);
+  ASSERT_TRUE(m);
   for (size_t i = 0; i < m->tensors().size(); ++i) {
     if (m->tensors()[i].desc.name == "w") f.w = i;
     if (m->tensors()[i].desc.name == "k") f.k = i;
@@ -411,7 +412,6 @@ CodedFile coded_file() {
   rt::densify(m->tensors()[f.w].desc, back.data());
   EXPECT_EQ(back, w);
   f.weights_offset = flatbuffers::GetRoot<flatbuffers::Table>(f.bytes.data() + 4)->GetField<uint64_t>(kModelWeightsOffset, 0);
-  return f;
 }
 
 flatbuffers::Table* tensor_table(std::vector<uint8_t>& bytes, size_t i) {
@@ -456,7 +456,8 @@ void expect_rejected(const std::vector<uint8_t>& bytes, const std::string& fragm
 }
 
 TEST(PaletteCoding, DamagedMetadataIsRejected) {
-  const CodedFile f = coded_file();
+  CodedFile f;
+  ASSERT_NO_FATAL_FAILURE(make_coded_file(&f));
   {  // per_column read from per_row's byte: both set.
     std::vector<uint8_t> b = f.bytes;
     flatbuffers::Table* p = palette_table(b, f.w);
@@ -487,7 +488,8 @@ TEST(PaletteCoding, DamagedMetadataIsRejected) {
 }
 
 TEST(PaletteCoding, EveryDataByteAndTruncationDamagedNeverCrashes) {
-  const CodedFile f = coded_file();
+  CodedFile f;
+  ASSERT_NO_FATAL_FAILURE(make_coded_file(&f));
   size_t loaded = 0, rejected_stream = 0;
   for (size_t tensor : {f.w, f.k}) {
     const auto [begin, end] = data_range(f.bytes, f, tensor);
@@ -510,7 +512,8 @@ TEST(PaletteCoding, EveryDataByteAndTruncationDamagedNeverCrashes) {
 }
 
 TEST(PaletteCoding, InspectNamesTablesAndCoding) {
-  const CodedFile f = coded_file();
+  CodedFile f;
+  ASSERT_NO_FATAL_FAILURE(make_coded_file(&f));
   test::TempDir dir;
   test::write_file(dir.file("c.pare"), std::string(f.bytes.begin(), f.bytes.end()));
   const test::CommandResult r = test::run_pare({"inspect", dir.file("c.pare"), "--json"});

@@ -73,15 +73,18 @@ Compiled compile(const std::string& onnx, const std::string& pipeline, const Arr
   return c;
 }
 
+// The loaded and prepared model; null (and a failure) when it does not load or prepare.
 std::unique_ptr<rt::Interpreter> interpreter(const std::vector<uint8_t>& bytes, bool cap = false,
                                              rt::Isa isa = rt::Isa::kScalar) {
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
   EXPECT_TRUE(model.is_ok()) << model.status().message();
+  if (!model.is_ok()) return nullptr;
   rt::InterpreterOptions options;
   options.cap_isa = cap;
   options.max_isa = isa;
   auto it = rt::Interpreter::create(model.value(), options);
   EXPECT_TRUE(it.is_ok()) << it.status().message();
+  if (!it.is_ok()) return nullptr;
   return std::move(it.value());
 }
 
@@ -90,7 +93,9 @@ double accuracy(rt::Interpreter& it, int n) {
   int correct = 0;
   for (int i = 0; i < n; ++i) {
     std::memcpy(it.input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
-    EXPECT_TRUE(it.invoke().is_ok());
+    const rt::Status st = it.invoke();
+    EXPECT_TRUE(st.is_ok()) << st.message();
+    if (!st.is_ok()) return 0;  // the outputs were not written
     const auto* logits = static_cast<const float*>(it.output_data(0));
     const int top = static_cast<int>(std::max_element(logits, logits + 10) - logits);
     correct += top == test_labels().as<int64_t>()[i];
@@ -114,6 +119,7 @@ TEST_P(QuantizeModel, KeepsAccuracyAndShrinks) {
 
   // Every weighted node runs int8.
   auto q = interpreter(int8.bytes);
+  ASSERT_TRUE(q);
   int int8_kernels = 0, float_weighted = 0;
   const std::vector<std::string> kernels = q->kernel_names();
   for (size_t i = 0; i < kernels.size(); ++i) {
@@ -129,7 +135,9 @@ TEST_P(QuantizeModel, KeepsAccuracyAndShrinks) {
   EXPECT_GT(int8_kernels, 0);
   EXPECT_EQ(float_weighted, 0);
 
-  const double acc_fp32 = accuracy(*interpreter(fp32.bytes), 2000);
+  auto f = interpreter(fp32.bytes);
+  ASSERT_TRUE(f);
+  const double acc_fp32 = accuracy(*f, 2000);
   const double acc_int8 = accuracy(*q, 2000);
   const double ratio = static_cast<double>(int8.bytes.size()) / file_size(onnx);
   std::printf("%s: top-1 fp32 %.2f%% int8 %.2f%% (drop %.2f), .pare %zu bytes = %.3fx ONNX, %d int8 layers\n",
@@ -159,6 +167,7 @@ TEST_P(QuantizeModel, Int8OutputsAgreeOnEveryIsa) {
   ArrayData data(calibration_images());
   Compiled int8 = compile(test::testdata_dir() + "/models/" + name + ".onnx", kCompressPipeline, &data);
   auto best = interpreter(int8.bytes);
+  ASSERT_TRUE(best);
   std::vector<rt::Isa> caps = {rt::Isa::kScalar};
 #if defined(__x86_64__)
   caps.push_back(rt::Isa::kAvx2);
@@ -167,6 +176,7 @@ TEST_P(QuantizeModel, Int8OutputsAgreeOnEveryIsa) {
   for (rt::Isa cap : caps) {
     if (!rt::isa_usable(cap, rt::best_isa())) continue;
     auto capped = interpreter(int8.bytes, true, cap);
+    ASSERT_TRUE(capped);
     for (int i = 0; i < 100; ++i) {
       for (rt::Interpreter* it : {best.get(), capped.get()}) {
         std::memcpy(it->input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
@@ -193,6 +203,7 @@ TEST(QuantizePass, ExcludedNodesStayFloat) {
   ArrayData data(calibration_images());
   Compiled all = compile(onnx, kCompressPipeline, &data);
   auto it = interpreter(all.bytes);
+  ASSERT_TRUE(it);
   std::string first_conv;
   for (size_t i = 0; i < it->model().nodes().size(); ++i)
     if (it->model().nodes()[i].op == "Conv") {
@@ -205,6 +216,7 @@ TEST(QuantizePass, ExcludedNodesStayFloat) {
                           "quantize(calib=percentile(99.99),exclude=" + first_conv + ",/fc/Gemm),dce",
                           &data);
   auto ex = interpreter(some.bytes);
+  ASSERT_TRUE(ex);
   for (size_t i = 0; i < ex->model().nodes().size(); ++i) {
     const auto& n = ex->model().nodes()[i];
     const bool excluded = n.name == first_conv || n.name == "/fc/Gemm";
@@ -219,11 +231,15 @@ TEST(QuantizePass, ExcludedNodesStayFloat) {
 TEST(QuantizePass, EveryObserverKeepsTheCnnAccurate) {
   const std::string onnx = test::testdata_dir() + "/models/fmnist_cnn.onnx";
   ArrayData data(calibration_images());
-  const double fp32 = accuracy(*interpreter(compile(onnx, passes::kCanonicalPipeline, nullptr).bytes), 2000);
+  auto f = interpreter(compile(onnx, passes::kCanonicalPipeline, nullptr).bytes);
+  ASSERT_TRUE(f);
+  const double fp32 = accuracy(*f, 2000);
   for (const char* calib : {"minmax", "percentile(99.99)", "entropy", "mse"}) {
     const std::string pipeline = std::string("fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce,quantize(calib=") +
                                  calib + "),dce";
-    const double int8 = accuracy(*interpreter(compile(onnx, pipeline, &data).bytes), 2000);
+    auto q = interpreter(compile(onnx, pipeline, &data).bytes);
+    ASSERT_TRUE(q);
+    const double int8 = accuracy(*q, 2000);
     std::printf("fmnist_cnn calib=%s: top-1 %.2f%% (float %.2f%%)\n", calib, int8, fp32);
     EXPECT_LE(fp32 - int8, 0.5) << calib;
   }
@@ -234,12 +250,15 @@ TEST(QuantizePass, EveryObserverKeepsTheCnnAccurate) {
 TEST(QuantizePass, SignedActivationsAndPerTensorWeights) {
   const std::string onnx = test::testdata_dir() + "/models/fmnist_cnn.onnx";
   ArrayData data(calibration_images());
-  const double fp32 = accuracy(*interpreter(compile(onnx, passes::kCanonicalPipeline, nullptr).bytes), 2000);
+  auto f = interpreter(compile(onnx, passes::kCanonicalPipeline, nullptr).bytes);
+  ASSERT_TRUE(f);
+  const double fp32 = accuracy(*f, 2000);
   for (const char* options : {"activations=s8", "weights=per_tensor", "activations=s8,weights=per_tensor"}) {
     const std::string pipeline =
         std::string("fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce,quantize(") + options + "),dce";
     Compiled c = compile(onnx, pipeline, &data);
     auto it = interpreter(c.bytes);
+    ASSERT_TRUE(it);
     const double int8 = accuracy(*it, 2000);
     std::printf("fmnist_cnn %s: top-1 %.2f%% (float %.2f%%)\n", options, int8, fp32);
     EXPECT_LE(fp32 - int8, 0.5) << options;
@@ -285,6 +304,8 @@ TEST(QuantizePass, ConcatAndNearestResizeRunInInt8) {
   Compiled fp32 = compile(onnx, passes::kCanonicalPipeline, nullptr);
   Compiled int8 = compile(onnx, kCompressPipeline, &data);
   auto f = interpreter(fp32.bytes), q = interpreter(int8.bytes);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(q);
   int byte_movers = 0;
   for (size_t i = 0; i < q->model().nodes().size(); ++i) {
     const auto& n = q->model().nodes()[i];

@@ -317,24 +317,23 @@ flatbuffers::Table* sparse_table(std::vector<uint8_t>& bytes, size_t i) {
   return tensor_table(bytes, i)->GetPointer<flatbuffers::Table*>(kTensorSparse);
 }
 
-GapsFile gaps_file(DType dtype) {
-  GapsFile f;
+void make_gaps_file(GapsFile* out, DType dtype) {
+  GapsFile& f = *out;
   std::vector<uint8_t> w = random_matrix(dtype, 24, 50, 0.85, 40, true, 11);
   w[w.size() - 1] = 0x3f;  // the top byte of a float32, or an int8: nonzero either way
   f.bytes = format::serialize(matrix_graph(w, dtype, 24, 50), options());
   auto m = Model::load_buffer(f.bytes.data(), f.bytes.size(), "ok.pare");
-  EXPECT_TRUE(m.is_ok());
+  ASSERT_TRUE(m.is_ok()) << m.status().message();
   for (size_t i = 0; i < m.value()->tensors().size(); ++i)
     if (m.value()->tensors()[i].desc.name == "w") f.tensor_index = i;
   const rt::TensorDesc& d = m.value()->tensors()[f.tensor_index].desc;
-  EXPECT_EQ(d.sparse.format, SparseFormat::kGaps);
+  ASSERT_EQ(d.sparse.format, SparseFormat::kGaps);
   f.view = d.sparse;
   f.parts = rt::sparse_parts(d.sparse, dtype_size(dtype));
   auto* root = flatbuffers::GetMutableRoot<flatbuffers::Table>(f.bytes.data() + 4);
   f.data_offset = root->GetField<uint64_t>(kModelWeightsOffset, 0) +
                   tensor_table(f.bytes, f.tensor_index)->GetField<uint64_t>(kTensorDataOffset, 0);
   EXPECT_EQ(std::memcmp(f.bytes.data() + f.data_offset + f.parts.gaps, d.sparse.gaps, f.parts.gaps_bytes), 0);
-  return f;
 }
 
 // A damaged file either fails to load with a message naming the file and the tensor, or
@@ -414,7 +413,8 @@ TEST(SparseGaps, CodeContentsAreChecked) {
 TEST(SparseGaps, DamagedMetadataIsRejected) {
   for (DType dtype : {DType::kFloat32, DType::kInt8}) {
     SCOPED_TRACE(dtype_name(dtype));
-    const GapsFile f = gaps_file(dtype);
+    GapsFile f;
+    ASSERT_NO_FATAL_FAILURE(make_gaps_file(&f, dtype));
     const int64_t entries = f.view.entries, codes = f.view.codes;
     ASSERT_GT(codes, entries);  // the runs of up to 40 zeros need skip codes
     // Too many or too few values for the codes (the data size no longer matches either).
@@ -451,7 +451,8 @@ TEST(SparseGaps, DamagedMetadataIsRejected) {
 TEST(SparseGaps, MutatedCodeStreamsAreRejectedOrLoadAndRun) {
   size_t loaded = 0, rejected = 0;
   for (DType dtype : {DType::kFloat32, DType::kInt8}) {
-    const GapsFile f = gaps_file(dtype);
+    GapsFile f;
+    ASSERT_NO_FATAL_FAILURE(make_gaps_file(&f, dtype));
     const uint64_t gaps = f.data_offset + f.parts.gaps;
     // Every byte of the code stream set to a few values (one code or both changed).
     for (uint64_t i = 0; i < f.parts.gaps_bytes; ++i)

@@ -6,6 +6,10 @@ const { readNpy } = require('./npy');
 
 const [aPath, bPath, tolStr] = process.argv.slice(2);
 const tol = tolStr ? Number(tolStr) : 1e-3;
+if (Number.isNaN(tol)) {
+  console.error(`tolerance '${tolStr}' is not a number`);
+  process.exit(1);
+}
 const a = readNpy(aPath); const b = readNpy(bPath);
 if (a.shape.join('x') !== b.shape.join('x')) {
   console.error(`shape mismatch: ${a.shape} vs ${b.shape}`);

@@ -2,15 +2,23 @@
 // a DequantizeLinear: differences are measured in steps of that output's scale (read from
 // MODEL.onnx). Prints top-1 agreement, the largest |a - b| in steps and how many values
 // differ; exits 1 unless top-1 agrees on at least MIN_AGREEMENT of the rows (default 1:
-// every row) and no value differs by more than MAX_STEPS steps (default 1).
-//   node compare_int8.js PARE.npy ORT.npy MODEL.onnx [MAX_STEPS [MIN_AGREEMENT]]
+// every row), no value differs by more than MAX_STEPS steps (default 1) and at most
+// MAX_DIFFERING values differ at all (default: no limit).
+//   node compare_int8.js PARE.npy ORT.npy MODEL.onnx [MAX_STEPS [MIN_AGREEMENT [MAX_DIFFERING]]]
 'use strict';
 const { readNpy } = require('./npy');
 const { graphOf } = require('./onnx_proto');
 
-const [aPath, bPath, modelPath, stepsStr, agreementStr] = process.argv.slice(2);
+const [aPath, bPath, modelPath, stepsStr, agreementStr, differingStr] = process.argv.slice(2);
 const maxSteps = stepsStr ? Number(stepsStr) : 1;
 const minAgreement = agreementStr ? Number(agreementStr) : 1;  // fraction of rows with the same top-1
+const maxDiffering = differingStr ? Number(differingStr) : Infinity;
+for (const [name, v] of [['MAX_STEPS', maxSteps], ['MIN_AGREEMENT', minAgreement], ['MAX_DIFFERING', maxDiffering]]) {
+  if (Number.isNaN(v)) {
+    console.error(`${name} is not a number`);
+    process.exit(1);
+  }
+}
 const g = graphOf(modelPath);
 const writer = g.nodes.find((n) => n.outputs.includes(g.outputs[0]));
 if (!writer || writer.op !== 'DequantizeLinear' || !g.initializers[writer.inputs[1]]) {
@@ -41,5 +49,6 @@ for (let r = 0; r < rows; ++r) {
 const steps = maxDiff / scale;
 console.log(`rows ${rows}: top-1 agreement ${same}/${rows}, max |diff| ${maxDiff.toExponential(3)} = ` +
             `${steps.toFixed(2)} steps of ${scale.toExponential(3)}, ${differing}/${a.data.length} values ` +
-            `differ (bounds: ${maxSteps} steps, top-1 agreement >= ${minAgreement})`);
-process.exit(same >= minAgreement * rows && steps <= maxSteps + 1e-3 ? 0 : 1);
+            `differ (bounds: ${maxSteps} steps, top-1 agreement >= ${minAgreement}, ` +
+            `${maxDiffering} values differ)`);
+process.exit(same >= minAgreement * rows - 1e-9 && steps <= maxSteps + 1e-3 && differing <= maxDiffering ? 0 : 1);

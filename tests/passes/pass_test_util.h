@@ -72,32 +72,41 @@ class ArrayCalibration final : public CalibrationData {
   size_t first_, count_;
 };
 
-// The graph compacted, serialized as .pare and loaded into an interpreter.
+// The graph compacted, serialized as .pare and loaded into an interpreter; null (and a
+// failure) when it does not load or prepare.
 inline std::unique_ptr<rt::Interpreter> load_graph(ir::Graph graph) {
   graph.compact();
   const std::vector<uint8_t> bytes = format::serialize(graph, format::WriteOptions{});
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
   EXPECT_TRUE(model.is_ok()) << model.status().message();
+  if (!model.is_ok()) return nullptr;
   auto it = rt::Interpreter::create(model.value(), rt::InterpreterOptions{});
   EXPECT_TRUE(it.is_ok()) << it.status().message();
+  if (!it.is_ok()) return nullptr;
   return std::move(it.value());
 }
 
-// The top-1 class (of 10) the loaded graph gives each of images [begin, end) (28x28 floats).
+// The top-1 class (of 10) the loaded graph gives each of images [begin, end) (28x28 floats);
+// empty (and a failure) when the graph does not load, prepare or run.
 inline std::vector<int64_t> top1_classes(const ir::Graph& graph, const npy::Array& images, int64_t begin, int64_t end) {
   std::unique_ptr<rt::Interpreter> run = load_graph(graph);
+  if (!run) return {};
   std::vector<int64_t> classes;
   for (int64_t i = begin; i < end; ++i) {
     std::memcpy(run->input_data(0), images.as<float>() + i * 784, 784 * sizeof(float));
-    EXPECT_TRUE(run->invoke().is_ok());
+    const rt::Status st = run->invoke();
+    EXPECT_TRUE(st.is_ok()) << st.message();
+    if (!st.is_ok()) return {};
     const auto* logits = static_cast<const float*>(run->output_data(0));
     classes.push_back(std::max_element(logits, logits + 10) - logits);
   }
   return classes;
 }
 
-// Percent of positions where two class lists agree.
+// Percent of positions where two class lists agree; 0 (and a failure) when their lengths differ.
 inline double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  if (a.size() != b.size() || a.empty()) return 0;
   int64_t same = 0;
   for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
   return 100.0 * static_cast<double>(same) / static_cast<double>(a.size());

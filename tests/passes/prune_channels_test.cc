@@ -328,6 +328,7 @@ TEST_P(PruneChannelsPipeline, ComposesAndRuns) {
       EXPECT_LT(r.macs_after, r.macs_before) << pipeline;
     }
     std::unique_ptr<rt::Interpreter> run = load_graph(p.graph);
+    ASSERT_TRUE(run) << pipeline;
     std::memcpy(run->input_data(0), calibration_images().as<float>(), 784 * sizeof(float));
     ASSERT_TRUE(run->invoke().is_ok()) << pipeline;
     const auto* logits = static_cast<const float*>(run->output_data(0));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "runtime/kernels/dwconv/dwconv.h"
+#include "runtime/kernels/isa_coverage_test.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -477,6 +478,10 @@ TEST(DwConv, NothingOutsideTheTensorsIsTouched) {
     }
   }
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(dwconv, isa_coverage::cases(dwconv_variants,
+                                         [](const DwConvVariant& v) { return v.name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/kernels/eltwise/eltwise.h"
+#include "runtime/kernels/isa_coverage_test.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -237,6 +238,10 @@ TEST(F32Eltwise, SelectHonoursTheCap) {
   const F32EltwiseVariant& best = select_f32_eltwise(best_isa());
   EXPECT_TRUE(isa_usable(best.isa, best_isa()));
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(eltwise, isa_coverage::cases(f32_eltwise_variants,
+                                         [](const F32EltwiseVariant& v) { return v.suffix; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

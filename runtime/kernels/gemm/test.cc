@@ -15,6 +15,7 @@
 #include "runtime/cpu.h"
 #include "runtime/kernels/activation/activation.h"
 #include "runtime/kernels/gemm/gemm.h"
+#include "runtime/kernels/isa_coverage_test.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -412,6 +413,10 @@ TEST(F32Gemm, SimdVariantsAgreeBitwise) {
       EXPECT_EQ(std::memcmp(c.data(), first.data(), c.size() * sizeof(float)), 0) << v->name;
   }
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(gemm, isa_coverage::cases(f32_gemm_variants,
+                                         [](const F32GemmVariant& v) { return v.name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

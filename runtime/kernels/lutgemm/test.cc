@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/lutgemm/lutgemm.h"
 #include "runtime/kernels/qgemm/qgemm.h"
 
@@ -372,6 +373,12 @@ TEST(LutGemm, Q8ZeroPointsClampsExtremes) {
       check_q8(9, 6, 1000, bits, per_row, 17, -5, -128, 127, true);
     }
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(f32_lutgemm, isa_coverage::cases(f32_lutgemm_variants,
+                                         [](const F32LutVariant& v) { return v.name; }, /*capped=*/true));
+PARE_ISA_COVERAGE(q8_lutgemm, isa_coverage::cases(q8_lutgemm_variants,
+                                         [](const Q8LutVariant& v) { return v.name; }, /*capped=*/true));
 
 }  // namespace
 }  // namespace pare::rt::kernels

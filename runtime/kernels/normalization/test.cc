@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/normalization/normalization.h"
 
 namespace pare::rt::kernels {
@@ -120,6 +121,10 @@ TEST(F32LayerNorm, AnyRowSplitGivesIdenticalBytes) {
     EXPECT_EQ(mean_whole, mean_split) << v->name;
   }
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(layernorm, isa_coverage::cases(f32_layernorm_variants,
+                                         [](const F32LayerNormVariant& v) { return v.name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/pool/pool.h"
 
 namespace pare::rt::kernels {
@@ -201,6 +202,10 @@ TEST(PoolNhwc, SelectionFollowsTheIsaCap) {
   EXPECT_EQ(select_pool_nhwc(Isa::kScalar).isa, Isa::kScalar);
   for (const PoolNhwcVariant* v : optimized_variants()) EXPECT_EQ(select_pool_nhwc(v->isa).isa, v->isa);
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(pool, isa_coverage::cases(pool_nhwc_variants,
+                                         [](const PoolNhwcVariant& v) { return v.maxpool_name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

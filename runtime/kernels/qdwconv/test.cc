@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/qdwconv/qdwconv.h"
 
 namespace pare::rt::kernels {
@@ -242,6 +243,10 @@ TEST(QDwConv, SelectPrefersSpecialisedVariants) {
   EXPECT_EQ(g.kernel, 0);
   EXPECT_EQ(select_qdwconv(Isa::kScalar, p).isa, Isa::kScalar);
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(qdwconv, isa_coverage::cases(qdwconv_variants,
+                                         [](const QDwConvVariant& v) { return v.name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/qeltwise/qeltwise.h"
 
 namespace pare::rt::kernels {
@@ -225,6 +226,10 @@ TEST(Q8Eltwise, LookupMatchesReference) {
     }
   }
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(qeltwise, isa_coverage::cases(q8_eltwise_variants,
+                                         [](const Q8EltwiseVariant& v) { return v.isa_name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/qgemm/qgemm.h"
 
 namespace pare::rt::kernels {
@@ -437,6 +438,9 @@ TEST(QGemm, MixedShiftsInOnePanel) {
           }
   }
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(qgemm, isa_coverage::cases(qgemm_variants, [](const QGemmVariant& v) { return v.name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/softmax/softmax.h"
 
 namespace pare::rt::kernels {
@@ -120,6 +121,10 @@ TEST(F32SoftmaxRows, SelectionHonoursTheCap) {
     EXPECT_TRUE(isa_usable(best->isa, best_isa()));
   }
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(softmax, isa_coverage::cases(f32_softmax_rows_variants,
+                                         [](const F32SoftmaxRowsVariant& v) { return v.name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels

@@ -12,6 +12,7 @@
 
 #include "runtime/cpu.h"
 #include "runtime/kernels/gemm/gemm.h"
+#include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/spmm/random_sparse.h"
 #include "runtime/kernels/spmm/spmm.h"
 
@@ -202,6 +203,10 @@ TEST(Spmm, SparsityAndPacking) {
   EXPECT_LE(p.values.size(), 8u * 6u);
   for (uint32_t off : p.offsets) EXPECT_EQ(off % 16, 0u);
 }
+
+// The ISAs of the variants above that this CPU cannot run, as skipped tests.
+PARE_ISA_COVERAGE(spmm, isa_coverage::cases(f32_spmm_variants,
+                                         [](const F32SpmmVariant& v) { return v.name; }));
 
 }  // namespace
 }  // namespace pare::rt::kernels
