@@ -12,6 +12,12 @@
 #include "runtime/model.h"
 #include "tests/fuzz/fuzz_util.h"
 
+// Folding and prepare on the reference kernels (the SIMD kernel files are built without the sanitizers).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  setenv("PARE_ISA", "scalar", 1);
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pare::fuzz::expect_only_bad_input_errors([&] {
     const std::string bytes(reinterpret_cast<const char*>(data), size);

@@ -8,6 +8,12 @@
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
 
+// The reference kernels: the SIMD kernel files are built without the sanitizers (runtime/CMakeLists.txt).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  setenv("PARE_ISA", "scalar", 1);
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pare::rt;
   Result<std::shared_ptr<const Model>> model = Model::load_buffer(data, size, "fuzz.pare");
