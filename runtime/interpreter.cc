@@ -54,6 +54,11 @@ std::string bytes_str(uint64_t n) {
 
 uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
+// Whether a node of an op with these flags reads this constant through a dense copy.
+bool needs_dense_copy(const TensorDesc& d, bool reads_sparse, bool reads_palette) {
+  return (d.encoding == Encoding::kSparse && !reads_sparse) || (d.encoding == Encoding::kPalette && !reads_palette);
+}
+
 // The bytes a model needs before any kernel is prepared: its activations, its file, and the
 // dense copies of encoded constants that some node reads densely. A memory bomb (a huge
 // arena, a sparse constant expanding to gigabytes) fails here, before it is allocated.
@@ -65,7 +70,7 @@ uint64_t bytes_needed_before_prepare(const Model& m) {
     for (int32_t id : node.inputs) {
       if (id < 0 || counted[id]) continue;
       const TensorDesc& d = m.tensors()[id].desc;
-      if ((d.encoding == Encoding::kSparse && !reads_sparse) || (d.encoding == Encoding::kPalette && !reads_palette)) {
+      if (needs_dense_copy(d, reads_sparse, reads_palette)) {
         counted[id] = 1;
         need = saturating_add(need, align_up(d.byte_size()));
       }
@@ -109,9 +114,7 @@ struct Interpreter::Impl {
 Result<const TensorDesc*> Interpreter::Impl::input_desc(const Model& m, int32_t id, bool reads_sparse,
                                                         bool reads_palette) {
   const TensorDesc& desc = m.tensors()[id].desc;
-  if (desc.encoding == Encoding::kDense || (desc.encoding == Encoding::kSparse && reads_sparse) ||
-      (desc.encoding == Encoding::kPalette && reads_palette))
-    return &desc;
+  if (!needs_dense_copy(desc, reads_sparse, reads_palette)) return &desc;
   auto it = dense_copies.find(id);
   if (it == dense_copies.end()) {
     DenseCopy copy;

@@ -545,11 +545,11 @@ Status Model::verify_integrity(const std::array<uint8_t, kContentHashBytes>* exp
   auto damaged = [&](const std::string& msg) { return Status(Status::kBadFile, q(name_) + ": " + msg); };
   if (!has_content_hash() && !expected)
     return damaged("the file has no content hash (written by an older pare) and no expected SHA-256 was given");
-  Sha256 whole, content;  // the file as it is; the file with the stored hash as zeros
-  const size_t at = content_hash_offset_;
   if (has_content_hash()) {
+    // The stored hash is of the file with its own 32 bytes as zeros.
+    const size_t at = content_hash_offset_;
     const uint8_t zeros[kContentHashBytes] = {};
-    if (expected) whole.update(data_, size_);
+    Sha256 content;
     content.update(data_, at);
     content.update(zeros, kContentHashBytes);
     content.update(data_ + at + kContentHashBytes, size_ - at - kContentHashBytes);
@@ -559,11 +559,9 @@ Status Model::verify_integrity(const std::array<uint8_t, kContentHashBytes>* exp
     if (computed != stored)
       return damaged("content hash mismatch: the file is damaged or was modified after it was written (stored " +
                      Sha256::hex(stored) + ", computed " + Sha256::hex(computed) + ")");
-  } else {
-    whole.update(data_, size_);
   }
   if (expected) {
-    const std::array<uint8_t, kContentHashBytes> actual = whole.finish();
+    const std::array<uint8_t, kContentHashBytes> actual = file_sha256();
     if (actual != *expected)
       return damaged("SHA-256 " + Sha256::hex(actual) + " is not the expected " + Sha256::hex(*expected));
   }
