@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Fuzzes pare's readers with libFuzzer: the .pare loader (load, content hash, prepare, one
-# inference), the ONNX importer with the canonical pipeline, .npy/.npz reading and the
-# pipeline parser (tests/fuzz/*_fuzz.cc). Builds them with clang, AddressSanitizer and
-# UndefinedBehaviorSanitizer in build-asan/ (shared with scripts/test_sanitize.sh) and runs
-# each for SECONDS (default 60) from its seed corpus and dictionary.
+# inference), the ONNX importer with the canonical pipeline, .npy/.npz reading, the pipeline
+# parser and the TorchScript importer (tests/fuzz/*_fuzz.cc). Builds them with clang,
+# AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/ (shared with
+# scripts/test_sanitize.sh; the TorchScript target in build-asan-torch/, as it compiles against
+# LibTorch) and runs each for SECONDS (default 60) from its seed corpus and dictionary.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     TARGET: pare_model onnx_import npy pipeline
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#     TARGET: pare_model onnx_import npy pipeline (the default), torchscript
 #
-# Inputs that reach new code are kept in build-asan/fuzz/corpus/<target>; a crash, sanitizer
-# report, leak or time-out stops the run, leaves the input in build-asan/fuzz/findings/<target>
+# Inputs that reach new code are kept in <build>/fuzz/corpus/<target>; a crash, sanitizer
+# report, leak or time-out stops the run, leaves the input in <build>/fuzz/findings/<target>
 # and fails the script: add it to tests/fuzz/regressions/<target>/ with the fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,14 +19,23 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(pare_model onnx_import npy pipeline)
 
-scripts/configure_asan.sh
-cmake --build build-asan -j2 --target "${targets[@]/%/_fuzz}" >build-asan/fuzz-build.log 2>&1 ||
-  { tail -n 60 build-asan/fuzz-build.log; exit 1; }
+build_dir() { if [ "$1" = torchscript ]; then echo build-asan-torch; else echo build-asan; fi; }
+for t in "${targets[@]}"; do
+  dir=$(build_dir "$t")
+  if [ "$dir" = build-asan-torch ]; then
+    PARE_ASAN_DIR=$dir scripts/configure_asan.sh -DPARE_WITH_TORCH=ON
+  else
+    scripts/configure_asan.sh
+  fi
+  cmake --build "$dir" -j2 --target "${t}_fuzz" >"$dir/fuzz-build.log" 2>&1 ||
+    { tail -n 60 "$dir/fuzz-build.log"; exit 1; }
+done
 
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 status=0
 for t in "${targets[@]}"; do
-  corpus=build-asan/fuzz/corpus/$t findings=build-asan/fuzz/findings/$t
+  dir=$(build_dir "$t")
+  corpus=$dir/fuzz/corpus/$t findings=$dir/fuzz/findings/$t
   mkdir -p "$corpus" "$findings"
   args=(-max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -max_len=1048576
         -print_final_stats=1 -artifact_prefix="$findings/")
@@ -32,11 +43,11 @@ for t in "${targets[@]}"; do
   seeds=(tests/fuzz/corpus/$t)
   [ -d "tests/fuzz/regressions/$t" ] && seeds+=(tests/fuzz/regressions/$t)
   echo "== $t: ${seconds} s"
-  if ! "build-asan/tests/fuzz/${t}_fuzz" "${args[@]}" "$corpus" "${seeds[@]}" >"build-asan/fuzz/$t.log" 2>&1; then
-    tail -n 40 "build-asan/fuzz/$t.log"
+  if ! "$dir/tests/fuzz/${t}_fuzz" "${args[@]}" "$corpus" "${seeds[@]}" >"$dir/fuzz/$t.log" 2>&1; then
+    tail -n 40 "$dir/fuzz/$t.log"
     echo "fuzz: $t found a failure; input in $findings/" >&2
     status=1
   fi
-  grep -E "stat::number_of_executed_units|cov: " "build-asan/fuzz/$t.log" | grep -E "DONE|number_of" | tail -n 2 || true
+  grep -E "stat::number_of_executed_units|cov: " "$dir/fuzz/$t.log" | grep -E "DONE|number_of" | tail -n 2 || true
 done
 exit $status

@@ -74,6 +74,29 @@ Status normalize_axes(const PrepareContext& ctx, const std::vector<int64_t>& axe
 
 // ---- shapes and strides ----------------------------------------------------------------
 
+// Shape arithmetic on values read from the file (attributes, constant inputs) before
+// check_output compares the result with the planned shape. A step that leaves int64 sets
+// `overflow` and yields the wrapped value, which the caller never uses: a hostile value
+// becomes an error instead of undefined behaviour.
+struct CheckedMath {
+  bool overflow = false;
+  int64_t add(int64_t a, int64_t b) {
+    int64_t r = 0;
+    overflow |= __builtin_add_overflow(a, b, &r);
+    return r;
+  }
+  int64_t sub(int64_t a, int64_t b) {
+    int64_t r = 0;
+    overflow |= __builtin_sub_overflow(a, b, &r);
+    return r;
+  }
+  int64_t mul(int64_t a, int64_t b) {
+    int64_t r = 0;
+    overflow |= __builtin_mul_overflow(a, b, &r);
+    return r;
+  }
+};
+
 int64_t num_elements(const std::vector<int64_t>& shape);
 // Row-major element strides.
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);

@@ -641,25 +641,32 @@ Result<std::unique_ptr<OpKernel>> prepare_ConvTranspose(const PrepareContext& ct
     return ctx.error(Status::kBadModel, "unknown auto_pad '" + auto_pad + "'");
 
   std::vector<int64_t> out(n), pad_begin(n);
+  CheckedMath m;
   for (size_t i = 0; i < n; ++i) {
     if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
       return ctx.error(Status::kBadModel, "kernel dims, strides and dilations must be positive");
     if (output_padding[i] < 0 || pads[i] < 0 || pads[n + i] < 0)
       return ctx.error(Status::kBadModel, "pads and output_padding must be >= 0");
     // The full (unpadded) output extent of the scatter.
-    const int64_t full = strides[i] * (in[i] - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1;
+    const int64_t full = m.add(m.add(m.add(m.mul(strides[i], in[i] - 1), output_padding[i]),
+                                     m.mul(kernel[i] - 1, dilations[i])),
+                               1);
     if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       // Pads follow from the output size; a negative total pads the end with zeros.
-      out[i] = !output_shape.empty() ? output_shape[i] : in[i] * strides[i];
-      const int64_t total = full - out[i];
+      out[i] = !output_shape.empty() ? output_shape[i] : m.mul(in[i], strides[i]);
+      const int64_t total = m.sub(full, out[i]);
       pad_begin[i] = auto_pad == "SAME_UPPER" ? floor_div(total, 2) : total - floor_div(total, 2);
     } else if (auto_pad == "VALID") {
       out[i] = full;
       pad_begin[i] = 0;
     } else {
-      out[i] = full - pads[i] - pads[n + i];
+      out[i] = m.sub(m.sub(full, pads[i]), pads[n + i]);
       pad_begin[i] = pads[i];
     }
+    if (m.overflow)
+      return ctx.error(Status::kBadModel, "strides " + shape_str(strides) + ", dilations " + shape_str(dilations) +
+                                              ", pads " + shape_str(pads) + " and output_padding " +
+                                              shape_str(output_padding) + " overflow 64-bit sizes");
     if (out[i] < 1)
       return ctx.error(Status::kBadModel, "output spatial dims " + shape_str(out) + " must be positive");
   }

@@ -82,13 +82,14 @@ void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* 
   if (step > 0) {
     start = std::clamp<int64_t>(start, 0, dim);
     end = std::clamp<int64_t>(end, 0, dim);
-    *count = end > start ? (end - start + step - 1) / step : 0;
+    *count = end > start ? (end - start - 1) / step + 1 : 0;
   } else {
     // Walking backwards the first index is at most dim - 1 and the end may be -1
-    // (one before index 0).
+    // (one before index 0). -INT64_MIN does not exist; INT64_MAX divides alike here.
     start = std::clamp<int64_t>(start, 0, dim - 1);
     end = std::clamp<int64_t>(end, -1, dim - 1);
-    *count = start > end ? (start - end - step - 1) / -step : 0;
+    const int64_t back = step == INT64_MIN ? INT64_MAX : -step;
+    *count = start > end ? (start - end - 1) / back + 1 : 0;
   }
   *first = start;
 }
@@ -168,7 +169,8 @@ Result<std::unique_ptr<OpKernel>> prepare_Slice(const PrepareContext& ctx) {
     int64_t first = 0, count = 0;
     slice_axis(x.shape[a], starts[i], ends[i], steps[i], &first, &count);
     layout.dims[a] = count;
-    layout.strides[0][a] = strides[a] * steps[i];
+    // Two or more elements: |step| < dim, so the product stays within the tensor's size.
+    layout.strides[0][a] = count > 1 ? strides[a] * steps[i] : 0;
     if (count > 0) offset += first * strides[a];
   }
   PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, layout.dims));
@@ -191,6 +193,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Concat(const PrepareContext& ctx) {
 
   std::vector<int64_t> shape = first.shape;
   shape[a] = 0;
+  CheckedMath m;
   for (size_t i = 0; i < ctx.inputs.size(); ++i) {
     const TensorDesc* in = ctx.inputs[i];
     if (in == nullptr)
@@ -204,8 +207,9 @@ Result<std::unique_ptr<OpKernel>> prepare_Concat(const PrepareContext& ctx) {
                            shape_str(in->shape) + ") does not match input 0 (" +
                            dtype_name(first.dtype) + " " + shape_str(first.shape) +
                            ") outside axis " + std::to_string(axis));
-    shape[a] += in->shape[a];
+    shape[a] = m.add(shape[a], in->shape[a]);
   }
+  if (m.overflow) return ctx.error(Status::kBadModel, "the concatenated axis overflows 64-bit sizes");
   PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, first.dtype, shape));
 
   const size_t element = dtype_size(first.dtype);
@@ -247,13 +251,14 @@ Result<std::unique_ptr<OpKernel>> prepare_Split(const PrepareContext& ctx) {
     if (has_num_outputs)
       return ctx.error(Status::kBadModel, "takes either a split input or 'num_outputs', not both");
     PARE_RT_RETURN_IF_ERROR(read_const_ints(ctx, 1, "split", &sizes));
+    CheckedMath m;
     int64_t sum = 0;
     for (int64_t s : sizes) {
       if (s < 0)
         return ctx.error(Status::kBadModel, "split " + shape_str(sizes) + " has a negative size");
-      sum += s;
+      sum = m.add(sum, s);
     }
-    if (sizes.size() != n || sum != dim)
+    if (sizes.size() != n || sum != dim || m.overflow)
       return ctx.error(Status::kBadModel, "split " + shape_str(sizes) + " does not cut axis " +
                                               std::to_string(axis) + " of size " +
                                               std::to_string(dim) + " into " + std::to_string(n) +

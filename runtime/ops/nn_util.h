@@ -86,27 +86,30 @@ inline Status resolve_window(const PrepareContext& ctx, const std::vector<int64_
   w->pad_begin.assign(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(n));
   w->pad_end.assign(pads.begin() + static_cast<std::ptrdiff_t>(n), pads.end());
   w->out.resize(n);
+  CheckedMath m;
   for (size_t i = 0; i < n; ++i) {
-    const int64_t extent = (w->kernel[i] - 1) * w->dilations[i] + 1;
+    const int64_t extent = m.add(m.mul(w->kernel[i] - 1, w->dilations[i]), 1);
     const int64_t s = w->strides[i];
     if (auto_pad == "NOTSET") {
-      const int64_t span = in[i] + w->pad_begin[i] + w->pad_end[i] - extent;
+      const int64_t span = m.sub(m.add(m.add(in[i], w->pad_begin[i]), w->pad_end[i]), extent);
+      if (m.overflow) break;
       if (span < 0)
         return ctx.error(Status::kBadModel, "the window (extent " + std::to_string(extent) +
                                                 ") is larger than the padded input " + shape_str(in));
-      int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+      int64_t out = span / s + (ceil_mode && span % s != 0 ? 1 : 0) + 1;
       // A window that would start in the end padding is dropped.
-      if (ceil_mode && (out - 1) * s >= in[i] + w->pad_begin[i]) --out;
+      if (ceil_mode && m.mul(out - 1, s) >= m.add(in[i], w->pad_begin[i])) --out;
       w->out[i] = out;
     } else if (auto_pad == "VALID") {
+      if (m.overflow) break;
       if (in[i] < extent)
         return ctx.error(Status::kBadModel, "the window (extent " + std::to_string(extent) +
                                                 ") is larger than the input " + shape_str(in));
       w->pad_begin[i] = w->pad_end[i] = 0;
       w->out[i] = (in[i] - extent) / s + 1;
     } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      w->out[i] = (in[i] + s - 1) / s;
-      const int64_t total = std::max<int64_t>(0, (w->out[i] - 1) * s + extent - in[i]);
+      w->out[i] = in[i] / s + (in[i] % s != 0 ? 1 : 0);
+      const int64_t total = std::max<int64_t>(0, m.sub(m.add(m.mul(w->out[i] - 1, s), extent), in[i]));
       const int64_t small = total / 2, large = total - total / 2;
       w->pad_begin[i] = auto_pad == "SAME_UPPER" ? small : large;
       w->pad_end[i] = auto_pad == "SAME_UPPER" ? large : small;
@@ -114,6 +117,10 @@ inline Status resolve_window(const PrepareContext& ctx, const std::vector<int64_
       return ctx.error(Status::kBadModel, "unknown auto_pad '" + auto_pad + "'");
     }
   }
+  if (m.overflow)
+    return ctx.error(Status::kBadModel, "kernel_shape " + shape_str(w->kernel) + ", strides " + shape_str(w->strides) +
+                                            ", dilations " + shape_str(w->dilations) + " and pads " + shape_str(pads) +
+                                            " overflow 64-bit sizes");
   return Status::ok();
 }
 

@@ -47,14 +47,16 @@ class PadKernel final : public OpKernel {
 // Input index read by output index o of an axis of length `size` padded by `before`;
 // -1 for the constant.
 int64_t source_index(int64_t o, int64_t size, int64_t before, const std::string& mode) {
-  const int64_t i = o - before;
-  if (i >= 0 && i < size) return i;
+  // In 128 bits: `before` is any int64 from the file (-2^63 with an end pad of 2^63 - 1 is
+  // a valid crop-and-pad).
+  const __int128 i = static_cast<__int128>(o) - before;
+  if (i >= 0 && i < size) return static_cast<int64_t>(i);
   if (mode == "constant") return -1;
-  if (mode == "edge") return std::min(std::max<int64_t>(i, 0), size - 1);
+  if (mode == "edge") return i < 0 ? 0 : size - 1;
   // reflect (mirror without repeating the edge), folding as often as needed
   if (size == 1) return 0;
   const int64_t period = 2 * (size - 1);
-  const int64_t r = ((i % period) + period) % period;
+  const auto r = static_cast<int64_t>(((i % period) + period) % period);
   return r < size ? r : period - r;
 }
 
@@ -114,10 +116,12 @@ Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
   }
   std::vector<int64_t> out_shape(rank), in_strides(rank);
   int64_t stride = 1;
+  CheckedMath m;
   for (size_t i = rank; i-- > 0;) {
-    out_shape[i] = x.shape[i] + before[i] + after[i];
+    out_shape[i] = m.add(m.add(x.shape[i], before[i]), after[i]);
     in_strides[i] = stride;
     stride *= x.shape[i];
+    if (m.overflow) return ctx.error(Status::kBadModel, "pads " + shape_str(pads) + " overflow 64-bit sizes");
     if (out_shape[i] < 0)
       return ctx.error(Status::kBadModel, "pads " + shape_str(pads) + " crop more than input " +
                                               shape_str(x.shape) + " holds");

@@ -125,6 +125,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Reshape(const PrepareContext& ctx) {
 
   int64_t infer = -1;  // position of the -1, if any
   int64_t known = 1;   // product of the other dims
+  CheckedMath m;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == 0 && allowzero == 0) {
       if (i >= x.rank())
@@ -140,9 +141,11 @@ Result<std::unique_ptr<OpKernel>> prepare_Reshape(const PrepareContext& ctx) {
     } else if (shape[i] < 0) {
       return ctx.error(Status::kBadModel, "shape " + shape_str(shape) + " has a negative dim");
     }
-    known *= shape[i];
+    known = m.mul(known, shape[i]);
   }
   const int64_t total = x.num_elements();
+  if (m.overflow)
+    return ctx.error(Status::kBadModel, "shape " + shape_str(shape) + " overflows 64-bit sizes");
   if (infer >= 0) {
     if (known == 0 || total % known != 0)
       return ctx.error(Status::kBadModel, "cannot reshape " + shape_str(x.shape) + " to " +

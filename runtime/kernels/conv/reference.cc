@@ -14,11 +14,14 @@ namespace {
 // The indices i in [0, count) with 0 <= i * stride + offset < limit, as [*begin, *end).
 void valid_range(int64_t limit, int64_t count, int64_t stride, int64_t offset, int64_t* begin,
                  int64_t* end) {
-  int64_t b = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  int64_t last = limit - 1 - offset;  // i * stride <= last
-  int64_t e = last < 0 ? 0 : last / stride + 1;
-  *begin = std::min(b, count);
-  *end = std::max(*begin, std::min(e, count));
+  // In 128 bits: pads and strides from the file may put offset and stride near the ends of
+  // int64 (prepare only bounds the output).
+  using wide = __int128;
+  const wide b = offset >= 0 ? 0 : (-wide{offset} + stride - 1) / stride;
+  const wide last = wide{limit} - 1 - offset;  // i * stride <= last
+  const wide e = last < 0 ? 0 : last / stride + 1;
+  *begin = static_cast<int64_t>(std::min<wide>(b, count));
+  *end = std::max(*begin, static_cast<int64_t>(std::min<wide>(e, count)));
 }
 
 void fill_bias(const float* bias, int64_t oc, float* plane, int64_t size) {

@@ -12,7 +12,7 @@ namespace {
 
 // Smallest i >= 0 with i * step >= value, for step > 0.
 int64_t ceil_div_nonneg(int64_t value, int64_t step) {
-  return value <= 0 ? 0 : (value + step - 1) / step;
+  return value <= 0 ? 0 : (value - 1) / step + 1;  // no value + step: both may be near 2^63
 }
 
 float activate(const FusedActivation& act, float x) {

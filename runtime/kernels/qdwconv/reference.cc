@@ -10,7 +10,7 @@ namespace pare::rt::kernels {
 namespace {
 
 int64_t ceil_div_nonneg(int64_t value, int64_t step) {
-  return value <= 0 ? 0 : (value + step - 1) / step;
+  return value <= 0 ? 0 : (value - 1) / step + 1;  // no value + step: both may be near 2^63
 }
 
 constexpr int64_t kScalarBlock = 16;
