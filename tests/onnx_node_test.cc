@@ -88,7 +88,7 @@ Decoded decode(const onnx::TensorProto& t, Expected* out, std::string* why) {
              std::to_string(out->bytes.size());
       return Decoded::kMalformed;
     }
-    std::memcpy(out->bytes.data(), t.raw_data().data(), out->bytes.size());
+    if (!out->bytes.empty()) std::memcpy(out->bytes.data(), t.raw_data().data(), out->bytes.size());
     return Decoded::kOk;
   }
   int64_t have = 0;
@@ -249,7 +249,7 @@ CaseResult run_case(const std::string& dir, const std::string& scratch) {
       const rt::TensorDesc& d = it.input(static_cast<size_t>(idx));
       if (d.byte_size() != e.bytes.size() || static_cast<int32_t>(d.dtype) != e.dtype)
         return {Outcome::kFailed, "input '" + name + "' size/dtype mismatch"};
-      std::memcpy(it.input_data(static_cast<size_t>(idx)), e.bytes.data(), e.bytes.size());
+      if (!e.bytes.empty()) std::memcpy(it.input_data(static_cast<size_t>(idx)), e.bytes.data(), e.bytes.size());
     }
     rt::Status st = it.invoke();
     if (!st.is_ok()) return {Outcome::kFailed, "invoke: " + st.message()};

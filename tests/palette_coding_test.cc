@@ -328,7 +328,9 @@ TEST(PaletteCoding, WriterGivesColumnsOfAKxNWeightTheirTables) {
   }
 }
 
-TEST(PaletteCoding, DecodesMillionsOfIndicesInMilliseconds) {
+// Checks and densifies a MobileNetV2-sized tensor and prints the times (a timing is reported,
+// never asserted: sanitizer builds and busy machines run many times slower).
+TEST(PaletteCoding, DecodesAMobileNetSizedTensor) {
   // MobileNetV2-224 holds 3.5M weights; 4-bit clusters of bell-shaped weights, per row.
   const int64_t rows = 1000, cols = 3500;
   const std::vector<uint8_t> bytes = drawn(DType::kFloat32, rows, cols, PaletteTables::kPerRow, 16, 1.4, 5);
@@ -355,8 +357,6 @@ TEST(PaletteCoding, DecodesMillionsOfIndicesInMilliseconds) {
   std::sort(densify_ms.begin(), densify_ms.end());
   std::printf("3.5M indices, %.2f bits each: check %.2f ms, densify %.2f ms (medians of 5)\n",
               static_cast<double>(v.stream_bits) / static_cast<double>(rows * cols), check_ms[2], densify_ms[2]);
-  EXPECT_LT(densify_ms[2], 60.0);  // a few ms when the machine is quiet
-  EXPECT_LT(check_ms[2], 60.0);
 }
 
 

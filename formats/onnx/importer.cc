@@ -348,6 +348,7 @@ class Importer {
   ir::Attributes convert_attributes(const NodeInfo& info) const {
     ir::Attributes attrs;
     for (const auto& a : info.proto.attribute()) {
+      if (a.name().empty()) throw_invalid(info.where() + ": an attribute has no name");
       // A legacy in-place hint without meaning for pare.
       if (a.name() == "consumed_inputs") continue;
       auto type = a.type();

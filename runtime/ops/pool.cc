@@ -101,6 +101,14 @@ struct PoolWork {
   int64_t planes = 0;    // batch * channels
   int64_t pixels = 0;    // batch * output pixels per image
   int64_t channels = 0;
+  int64_t taps = 0;      // kernel elements of one window (at most what int64 holds)
+
+  // Element reads of `windows` windows, for the threading threshold: saturates, never wraps.
+  int64_t reads(int64_t windows) const {
+    CheckedMath m;
+    const int64_t r = m.mul(windows, taps);
+    return m.overflow ? INT64_MAX : r;
+  }
 };
 
 // Validates the input and the window attributes of MaxPool/AveragePool, checks the
@@ -133,6 +141,10 @@ Status prepare_window(const PrepareContext& ctx, PoolGeometry* g, PoolWork* work
   nn::right_align3(win.dilations, g->dilation);
   nn::right_align3(win.pad_begin, g->pad_begin);
   nn::right_align3(win.pad_end, g->pad_end);
+  CheckedMath m;
+  work->taps = m.mul(m.mul(g->kernel[0], g->kernel[1]), g->kernel[2]);
+  if (m.overflow)
+    return ctx.error(Status::kBadModel, "kernel_shape " + shape_str(win.kernel) + " has more taps than 64-bit sizes hold");
   work->channels = x_shape[1];
   work->planes = x_shape[0] * x_shape[1];
   work->pixels = x_shape[0] * g->out_size[0] * g->out_size[1] * g->out_size[2];
@@ -146,7 +158,7 @@ template <typename T>
 std::unique_ptr<OpKernel> make_maxpool(const PoolGeometry& g, const PoolWork& work, MaxPoolFn<T> nchw,
                                        const char* nchw_name, MaxPoolNhwcFn<T> nhwc, const char* nhwc_name) {
   if (!work.nhwc) return std::unique_ptr<OpKernel>(new MaxPoolKernel<T>(nchw, g, work.planes, nchw_name));
-  const int64_t reads = work.pixels * work.channels * g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t reads = work.reads(work.pixels * work.channels);
   return make_kernel(nhwc_name, [nhwc, g, work, reads](const ExecContext& ctx) {
     const auto* x = static_cast<const T*>(ctx.inputs[0]);
     auto* y = static_cast<T*>(ctx.outputs[0]);
@@ -194,34 +206,24 @@ Status q8_average_params(const PrepareContext& ctx, int64_t max_count, bool only
   return Status::ok();
 }
 
-inline bool inside(int64_t i, int64_t size) { return i >= 0 && i < size; }
-inline bool inside_pads(int64_t i, int64_t size, int64_t pad_begin, int64_t pad_end) {
-  return i >= -pad_begin && i < size + pad_end;
-}
-
 // Calls tap(offset) for every window tap of output pixel `o` (row-major over out_size) that
-// falls inside the input, offset in input pixels; returns the inside and padded tap counts.
+// falls inside the input, offset in input pixels; sets the inside and padded tap counts.
+// Only the taps inside are visited (pool_detail::window_at counts the others).
 template <typename F>
 void for_each_tap(const PoolGeometry& g, int64_t o, int64_t* inside_count, int64_t* padded_count, const F& tap) {
   const int64_t o2 = o % g.out_size[2], o1 = o / g.out_size[2] % g.out_size[1], o0 = o / (g.out_size[2] * g.out_size[1]);
-  const int64_t s0 = o0 * g.stride[0] - g.pad_begin[0], s1 = o1 * g.stride[1] - g.pad_begin[1],
-                s2 = o2 * g.stride[2] - g.pad_begin[2];
-  *inside_count = *padded_count = 0;
-  for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
-    const int64_t i0 = s0 + k0 * g.dilation[0];
-    for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
-      const int64_t i1 = s1 + k1 * g.dilation[1];
-      for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-        const int64_t i2 = s2 + k2 * g.dilation[2];
-        if (inside_pads(i0, g.in_size[0], g.pad_begin[0], g.pad_end[0]) &&
-            inside_pads(i1, g.in_size[1], g.pad_begin[1], g.pad_end[1]) &&
-            inside_pads(i2, g.in_size[2], g.pad_begin[2], g.pad_end[2]))
-          ++*padded_count;
-        if (inside(i0, g.in_size[0]) && inside(i1, g.in_size[1]) && inside(i2, g.in_size[2])) {
-          tap((i0 * g.in_size[1] + i1) * g.in_size[2] + i2);
-          ++*inside_count;
-        }
-      }
+  const int64_t s[3] = {o0 * g.stride[0] - g.pad_begin[0], o1 * g.stride[1] - g.pad_begin[1],
+                        o2 * g.stride[2] - g.pad_begin[2]};
+  kernels::pool_detail::PixelWindow w;
+  kernels::pool_detail::window_at(g, s, &w);
+  *inside_count = w.inside_count;
+  *padded_count = w.padded_count;
+  for (int64_t k0 = w.tap_begin[0]; k0 < w.tap_end[0]; ++k0) {
+    const int64_t i0 = s[0] + k0 * g.dilation[0];
+    for (int64_t k1 = w.tap_begin[1]; k1 < w.tap_end[1]; ++k1) {
+      const int64_t i1 = s[1] + k1 * g.dilation[1];
+      for (int64_t k2 = w.tap_begin[2]; k2 < w.tap_end[2]; ++k2)
+        tap((i0 * g.in_size[1] + i1) * g.in_size[2] + s[2] + k2 * g.dilation[2]);
     }
   }
 }
@@ -272,8 +274,7 @@ void q8_avgpool_pixels(const PoolGeometry& g, int64_t channels, bool include_pad
 template <typename T>
 std::unique_ptr<OpKernel> make_q8_avgpool(const PoolGeometry& g, const PoolWork& work, bool include_pad,
                                           Q8Average a, const char* tag) {
-  const int64_t reads = (work.nhwc ? work.pixels * work.channels : work.planes) * g.kernel[0] * g.kernel[1] *
-                        g.kernel[2];
+  const int64_t reads = work.reads(work.nhwc ? work.pixels * work.channels : work.planes);
   const std::string name = std::string(tag) + (work.nhwc ? "_avgpool_nhwc_ref__scalar" : "_avgpool_ref__scalar");
   return make_kernel(name, [g, work, include_pad, a = std::move(a), reads](const ExecContext& ec) {
     const auto* x = static_cast<const T*>(ec.inputs[0]);
@@ -358,14 +359,14 @@ Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx)
   const bool include_pad = count_include_pad == 1;
   if (q8) {
     Q8Average a;
-    PARE_RT_RETURN_IF_ERROR(q8_average_params(ctx, g.kernel[0] * g.kernel[1] * g.kernel[2], false, &a));
+    PARE_RT_RETURN_IF_ERROR(q8_average_params(ctx, work.taps, false, &a));
     if (a.is_signed) return make_q8_avgpool<int8_t>(g, work, include_pad, std::move(a), "s8");
     return make_q8_avgpool<uint8_t>(g, work, include_pad, std::move(a), "u8");
   }
   if (!work.nhwc) return std::unique_ptr<OpKernel>(new AvgPoolKernel(g, include_pad, work.planes));
   const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
   const kernels::F32AvgPoolNhwcFn fn = v.avgpool;
-  const int64_t reads = work.pixels * work.channels * g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t reads = work.reads(work.pixels * work.channels);
   return make_kernel(v.avgpool_name,
                      [fn, g, work, include_pad, reads](const ExecContext& ec) {
                        const auto* x = static_cast<const float*>(ec.inputs[0]);

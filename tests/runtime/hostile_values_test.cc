@@ -315,6 +315,58 @@ TEST(HostileValues, MaxPoolStridesDilationsPadsCeilMode) {
   EXPECT_GT(ran, 100);
 }
 
+// Average and max pooling with window sizes near 2^63 over 5 values: a window mostly in the
+// pads must cost what it reads (the kernels count the pad taps instead of visiting them), and
+// both divisors (count_include_pad 0 and 1) must match the reference.
+TEST(HostileValues, PoolKernelSizesAtTheEndsOfInt64) {
+  const std::vector<float> x = {1, 2, 3, 4, 5};
+  int ran = 0;
+  for (int64_t k : with(positive_extremes(), {1, 3, 5}))
+    for (int64_t pad : with(positive_extremes(), {0, 1}))
+      for (int64_t stride : {int64_t{1}, int64_t{3}, kMax})
+        for (const char* op : {"AveragePool", "MaxPool"})
+          for (int64_t include_pad : {0, 1})
+            for (Isa cap : usable_caps()) {
+              if (std::string(op) == "MaxPool" && include_pad == 1) continue;
+              Steps step;
+              const i128 span = step(step(step(i128{5} + pad) + pad) - k);
+              const i128 out = span < 0 ? -1 : span / stride + 1;
+              Node n(std::string(op) == "MaxPool" ? ops::prepare_MaxPool : ops::prepare_AveragePool, op);
+              n.isa(cap);
+              n.in(make<float>({1, 1, 5}, x)).ints("kernel_shape", {k}).ints("strides", {stride}).ints("pads", {pad, pad});
+              if (std::string(op) == "AveragePool") n.i("count_include_pad", include_pad);
+              const std::string what = std::string(op) + " kernel " + std::to_string(k) + " pads " +
+                                       std::to_string(pad) + " stride " + std::to_string(stride) +
+                                       (include_pad ? " count_include_pad" : "") + " " + isa_name(cap);
+              if (!step.fit || out < 1 || out > 64) {
+                n.out({1, 1, 2});
+                expect_bad_model(n.prepare_status(), what);
+                continue;
+              }
+              const auto o = static_cast<int64_t>(out);
+              n.out({1, 1, o});
+              const Outcome r = n.run_all();
+              ASSERT_TRUE(r.status.is_ok()) << what << ": " << r.status.message();
+              const std::vector<float> y = r.values<float>();
+              for (int64_t i = 0; i < o; ++i) {
+                const i128 first = i128{i} * stride - pad, end = first + k;  // window [first, end)
+                const i128 lo = std::max<i128>(first, 0), hi = std::min<i128>(end, 5);
+                float sum = 0.f, best = -std::numeric_limits<float>::infinity();
+                for (i128 j = lo; j < hi; ++j) {
+                  sum += x[static_cast<size_t>(j)];
+                  best = std::max(best, x[static_cast<size_t>(j)]);
+                }
+                const i128 padded = std::min<i128>(end, 5 + pad) - std::max<i128>(first, -pad);
+                const i128 divisor = include_pad ? padded : std::max<i128>(hi - lo, 0);
+                const float want = std::string(op) == "MaxPool" ? best
+                                   : divisor > 0 ? sum / static_cast<float>(divisor) : 0.f;
+                ASSERT_EQ(y[static_cast<size_t>(i)], want) << what << " at " << i;
+              }
+              ++ran;
+            }
+  EXPECT_GT(ran, 20);
+}
+
 TEST(HostileValues, ConvTransposeGeometry) {
   const std::vector<int64_t> values = with(positive_extremes(), {1, 2});
   for (int64_t stride : values)

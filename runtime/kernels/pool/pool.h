@@ -136,6 +136,9 @@ struct PixelWindow {
   int64_t padded_count = 0;  // taps inside input or pads
 };
 void pixel_window(const PoolGeometry& g, int64_t pixel, PixelWindow* w);
+// The same for the window whose first tap is at input coordinates `start` (3 values); leaves
+// w->image alone.
+void window_at(const PoolGeometry& g, const int64_t* start, PixelWindow* w);
 
 }  // namespace pool_detail
 

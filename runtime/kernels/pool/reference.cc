@@ -1,24 +1,48 @@
 #include "runtime/kernels/pool/pool.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace pare::rt::kernels {
 
 namespace {
 
-// Calls fn(out_index, s0, s1, s2) for every output position of one plane, s* being the
-// input coordinates of the window's first tap (negative when it starts in the pads).
+// Calls fn(out_index, s) for every output position of one plane, s being the input
+// coordinates of the window's first tap (3 values, negative when it starts in the pads).
 template <typename Fn>
 void for_each_window(const PoolGeometry& g, Fn fn) {
   int64_t out_index = 0;
   for (int64_t o0 = 0; o0 < g.out_size[0]; ++o0)
     for (int64_t o1 = 0; o1 < g.out_size[1]; ++o1)
       for (int64_t o2 = 0; o2 < g.out_size[2]; ++o2) {
-        const int64_t s0 = o0 * g.stride[0] - g.pad_begin[0];
-        const int64_t s1 = o1 * g.stride[1] - g.pad_begin[1];
-        const int64_t s2 = o2 * g.stride[2] - g.pad_begin[2];
-        fn(out_index++, s0, s1, s2);
+        const int64_t s[3] = {o0 * g.stride[0] - g.pad_begin[0], o1 * g.stride[1] - g.pad_begin[1],
+                              o2 * g.stride[2] - g.pad_begin[2]};
+        fn(out_index++, s);
       }
+}
+
+// Calls tap(input_index) for the taps of the window at `s` that fall inside the input, in
+// row-major order (input_index in pixels of one image plane); only those taps are visited, so
+// a window mostly in the pads costs what it reads.
+template <typename Fn>
+void for_each_tap(const PoolGeometry& g, const int64_t* s, Fn tap) {
+  pool_detail::PixelWindow w;
+  pool_detail::window_at(g, s, &w);
+  for (int64_t k0 = w.tap_begin[0]; k0 < w.tap_end[0]; ++k0) {
+    const int64_t i0 = s[0] + k0 * g.dilation[0];
+    for (int64_t k1 = w.tap_begin[1]; k1 < w.tap_end[1]; ++k1) {
+      const int64_t i1 = s[1] + k1 * g.dilation[1];
+      for (int64_t k2 = w.tap_begin[2]; k2 < w.tap_end[2]; ++k2)
+        tap((i0 * g.in_size[1] + i1) * g.in_size[2] + s[2] + k2 * g.dilation[2]);
+    }
+  }
+}
+
+// The divisor of an average over the window at `s`.
+int64_t average_divisor(const PoolGeometry& g, const int64_t* s, bool count_include_pad) {
+  pool_detail::PixelWindow w;
+  pool_detail::window_at(g, s, &w);
+  return count_include_pad ? w.padded_count : w.inside_count;
 }
 
 // Input coordinates of the first tap of the window of output position o of one image.
@@ -31,11 +55,6 @@ void window_origin(const PoolGeometry& g, int64_t o, int64_t* s) {
   s[2] = o2 * g.stride[2] - g.pad_begin[2];
 }
 
-bool inside(int64_t i, int64_t size) { return i >= 0 && i < size; }
-bool inside_pads(int64_t i, int64_t size, int64_t pad_begin, int64_t pad_end) {
-  return i >= -pad_begin && i < size + pad_end;
-}
-
 template <typename T>
 void maxpool(const PoolGeometry& g, const T* input, T* output, int64_t plane_begin,
              int64_t plane_end) {
@@ -44,23 +63,12 @@ void maxpool(const PoolGeometry& g, const T* input, T* output, int64_t plane_beg
   for (int64_t p = plane_begin; p < plane_end; ++p) {
     const T* in = input + p * in_plane;
     T* out = output + p * out_plane;
-    for_each_window(g, [&](int64_t o, int64_t s0, int64_t s1, int64_t s2) {
+    for_each_window(g, [&](int64_t o, const int64_t* s) {
       T best = std::numeric_limits<T>::lowest();
       if (std::numeric_limits<T>::has_infinity) best = -std::numeric_limits<T>::infinity();
-      for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
-        const int64_t i0 = s0 + k0 * g.dilation[0];
-        if (!inside(i0, g.in_size[0])) continue;
-        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
-          const int64_t i1 = s1 + k1 * g.dilation[1];
-          if (!inside(i1, g.in_size[1])) continue;
-          for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-            const int64_t i2 = s2 + k2 * g.dilation[2];
-            if (!inside(i2, g.in_size[2])) continue;
-            const T v = in[(i0 * g.in_size[1] + i1) * g.in_size[2] + i2];
-            if (v > best) best = v;
-          }
-        }
-      }
+      for_each_tap(g, s, [&](int64_t i) {
+        if (in[i] > best) best = in[i];
+      });
       out[o] = best;
     });
   }
@@ -79,21 +87,11 @@ void maxpool_nhwc(const PoolGeometry& g, int64_t channels, const T* input, T* ou
     int64_t s[3];
     window_origin(g, p % out_pixels, s);
     for (int64_t c = 0; c < channels; ++c) out[c] = lowest;
-    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
-      const int64_t i0 = s[0] + k0 * g.dilation[0];
-      if (!inside(i0, g.in_size[0])) continue;
-      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
-        const int64_t i1 = s[1] + k1 * g.dilation[1];
-        if (!inside(i1, g.in_size[1])) continue;
-        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-          const int64_t i2 = s[2] + k2 * g.dilation[2];
-          if (!inside(i2, g.in_size[2])) continue;
-          const T* in = image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels;
-          for (int64_t c = 0; c < channels; ++c)
-            if (in[c] > out[c]) out[c] = in[c];
-        }
-      }
-    }
+    for_each_tap(g, s, [&](int64_t i) {
+      const T* in = image + i * channels;
+      for (int64_t c = 0; c < channels; ++c)
+        if (in[c] > out[c]) out[c] = in[c];
+    });
   }
 }
 
@@ -121,27 +119,10 @@ void f32_avgpool_ref__scalar(const PoolGeometry& g, bool count_include_pad, cons
   for (int64_t p = plane_begin; p < plane_end; ++p) {
     const float* in = input + p * in_plane;
     float* out = output + p * out_plane;
-    for_each_window(g, [&](int64_t o, int64_t s0, int64_t s1, int64_t s2) {
+    for_each_window(g, [&](int64_t o, const int64_t* s) {
       float sum = 0.f;
-      int64_t inside_count = 0, padded_count = 0;
-      for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
-        const int64_t i0 = s0 + k0 * g.dilation[0];
-        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
-          const int64_t i1 = s1 + k1 * g.dilation[1];
-          for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-            const int64_t i2 = s2 + k2 * g.dilation[2];
-            if (inside_pads(i0, g.in_size[0], g.pad_begin[0], g.pad_end[0]) &&
-                inside_pads(i1, g.in_size[1], g.pad_begin[1], g.pad_end[1]) &&
-                inside_pads(i2, g.in_size[2], g.pad_begin[2], g.pad_end[2]))
-              ++padded_count;
-            if (inside(i0, g.in_size[0]) && inside(i1, g.in_size[1]) && inside(i2, g.in_size[2])) {
-              sum += in[(i0 * g.in_size[1] + i1) * g.in_size[2] + i2];
-              ++inside_count;
-            }
-          }
-        }
-      }
-      const int64_t divisor = count_include_pad ? padded_count : inside_count;
+      for_each_tap(g, s, [&](int64_t i) { sum += in[i]; });
+      const int64_t divisor = average_divisor(g, s, count_include_pad);
       out[o] = divisor > 0 ? sum / static_cast<float>(divisor) : 0.f;
     });
   }
@@ -183,26 +164,11 @@ void f32_avgpool_nhwc_ref__scalar(const PoolGeometry& g, int64_t channels, bool 
     int64_t s[3];
     window_origin(g, p % out_pixels, s);
     for (int64_t c = 0; c < channels; ++c) out[c] = 0.f;
-    int64_t inside_count = 0, padded_count = 0;
-    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
-      const int64_t i0 = s[0] + k0 * g.dilation[0];
-      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
-        const int64_t i1 = s[1] + k1 * g.dilation[1];
-        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-          const int64_t i2 = s[2] + k2 * g.dilation[2];
-          if (inside_pads(i0, g.in_size[0], g.pad_begin[0], g.pad_end[0]) &&
-              inside_pads(i1, g.in_size[1], g.pad_begin[1], g.pad_end[1]) &&
-              inside_pads(i2, g.in_size[2], g.pad_begin[2], g.pad_end[2]))
-            ++padded_count;
-          if (inside(i0, g.in_size[0]) && inside(i1, g.in_size[1]) && inside(i2, g.in_size[2])) {
-            const float* in = image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels;
-            for (int64_t c = 0; c < channels; ++c) out[c] += in[c];
-            ++inside_count;
-          }
-        }
-      }
-    }
-    const int64_t divisor = count_include_pad ? padded_count : inside_count;
+    for_each_tap(g, s, [&](int64_t i) {
+      const float* in = image + i * channels;
+      for (int64_t c = 0; c < channels; ++c) out[c] += in[c];
+    });
+    const int64_t divisor = average_divisor(g, s, count_include_pad);
     for (int64_t c = 0; c < channels; ++c)
       out[c] = divisor > 0 ? out[c] / static_cast<float>(divisor) : 0.f;
   }
@@ -220,33 +186,51 @@ void f32_global_avgpool_nhwc_ref__scalar(int64_t pixels, int64_t channels, const
 
 namespace pool_detail {
 
+namespace {
+
+// The k in [0, kernel) with lo <= start + k * dilation < hi, as [*begin, *end). In 128 bits:
+// pads and kernel sizes come from the file and may be near 2^63 (prepare bounds only the
+// output), and counting instead of walking the taps keeps a huge window cheap.
+void taps_between(int64_t start, int64_t lo, int64_t hi, int64_t kernel, int64_t dilation, int64_t* begin,
+                  int64_t* end) {
+  using wide = __int128;
+  const wide first = start >= lo ? 0 : (wide{lo} - start + dilation - 1) / dilation;
+  const wide last = wide{hi} - 1 - start;  // k * dilation <= last
+  const wide stop = last < 0 ? 0 : last / dilation + 1;
+  const wide b = std::min<wide>(first, kernel), e = std::min<wide>(stop, kernel);
+  *begin = b < e ? static_cast<int64_t>(b) : 0;
+  *end = b < e ? static_cast<int64_t>(e) : 0;
+}
+
+}  // namespace
+
 int64_t valid_taps(int64_t start, int64_t in_size, int64_t kernel, int64_t dilation,
                    int64_t pad_begin, int64_t pad_end, int64_t* begin, int64_t* end) {
-  int64_t b = kernel, e = 0, padded = 0;
-  for (int64_t k = 0; k < kernel; ++k) {
-    const int64_t i = start + k * dilation;
-    if (inside_pads(i, in_size, pad_begin, pad_end)) ++padded;
-    if (inside(i, in_size)) {
-      if (b == kernel) b = k;
-      e = k + 1;
-    }
+  taps_between(start, 0, in_size, kernel, dilation, begin, end);
+  int64_t padded_begin = 0, padded_end = 0;
+  // -pad_begin and in_size + pad_end fit: prepare checked in_size + pad_begin + pad_end.
+  taps_between(start, -pad_begin, in_size + pad_end, kernel, dilation, &padded_begin, &padded_end);
+  return padded_end - padded_begin;
+}
+
+void window_at(const PoolGeometry& g, const int64_t* start, PixelWindow* w) {
+  w->inside_count = 1;
+  w->padded_count = 1;
+  for (int d = 0; d < 3; ++d) {
+    w->start[d] = start[d];
+    // Counts multiply to at most the window's taps, which prepare checked fit in int64.
+    w->padded_count *= valid_taps(start[d], g.in_size[d], g.kernel[d], g.dilation[d], g.pad_begin[d],
+                                  g.pad_end[d], &w->tap_begin[d], &w->tap_end[d]);
+    w->inside_count *= w->tap_end[d] - w->tap_begin[d];
   }
-  *begin = b < e ? b : 0;
-  *end = b < e ? e : 0;
-  return padded;
 }
 
 void pixel_window(const PoolGeometry& g, int64_t pixel, PixelWindow* w) {
   const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
   w->image = pixel / out_pixels;
-  window_origin(g, pixel % out_pixels, w->start);
-  w->inside_count = 1;
-  w->padded_count = 1;
-  for (int d = 0; d < 3; ++d) {
-    w->padded_count *= valid_taps(w->start[d], g.in_size[d], g.kernel[d], g.dilation[d],
-                                  g.pad_begin[d], g.pad_end[d], &w->tap_begin[d], &w->tap_end[d]);
-    w->inside_count *= w->tap_end[d] - w->tap_begin[d];
-  }
+  int64_t start[3];
+  window_origin(g, pixel % out_pixels, start);
+  window_at(g, start, w);
 }
 
 }  // namespace pool_detail
