@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -130,6 +131,20 @@ struct ActivationQuant {
   int64_t zero_point = 0;
 };
 
+// Stored sizes of constant buffers already measured: weight_bytes runs before and after
+// every pass, the writer's encoding search behind it is slow, and most passes leave most
+// weights alone. Buffers are immutable; a weak pointer tells a live buffer from a new one at
+// a reused address.
+struct StoredBytesCache {
+  struct Entry {
+    std::weak_ptr<const ir::Buffer> buffer;
+    ir::DType dtype = ir::DType::kUndefined;
+    ir::Shape shape;
+    uint64_t bytes = 0;
+  };
+  std::map<const ir::Buffer*, Entry> entries;
+};
+
 struct PassContext {
   uint64_t seed = 0;
   bool verify_each = false;  // run ir::verify after every pass (tests, debug builds)
@@ -143,6 +158,7 @@ struct PassContext {
   std::vector<PassReport> reports;
   std::function<void(const std::string& what, double fraction)> progress;  // may be empty
   const CalibrationData* calibration = nullptr;  // may be null: data-driven passes then refuse
+  StoredBytesCache stored_bytes;
 };
 
 using PassFn = std::function<Status(ir::Graph&, const PassOptions&, PassContext&)>;
@@ -183,6 +199,6 @@ Status run_pipeline(ir::Graph& graph, const std::vector<PipelineItem>& items, Pa
 
 // Bytes the .pare writer stores for the constants (weights) of the live graph: dense, or
 // the smallest sparse layout where that is smaller.
-size_t weight_bytes(const ir::Graph& graph);
+size_t weight_bytes(const ir::Graph& graph, StoredBytesCache* cache = nullptr);
 
 }  // namespace pare::passes

@@ -231,7 +231,7 @@ std::string print_pipeline(const std::vector<PipelineItem>& items) {
 // ---- running ----------------------------------------------------------------------
 
 // What the writer would store for the constants the graph reads (sparse layouts included).
-size_t weight_bytes(const ir::Graph& graph) {
+size_t weight_bytes(const ir::Graph& graph, StoredBytesCache* cache) {
   std::set<ir::TensorId> seen;
   auto count = [&](ir::TensorId t) {
     if (t >= 0 && graph.tensor(t).is_constant()) seen.insert(t);
@@ -240,7 +240,17 @@ size_t weight_bytes(const ir::Graph& graph) {
     for (ir::TensorId t : graph.node(n).inputs) count(t);
   for (ir::TensorId t : graph.outputs) count(t);
   size_t total = 0;
-  for (ir::TensorId t : seen) total += static_cast<size_t>(format::stored_bytes(graph.tensor(t)));
+  for (ir::TensorId id : seen) {
+    const ir::Tensor& t = graph.tensor(id);
+    if (!cache) {
+      total += static_cast<size_t>(format::stored_bytes(t));
+      continue;
+    }
+    StoredBytesCache::Entry& e = cache->entries[t.data.get()];
+    if (e.buffer.lock() != t.data || e.dtype != t.dtype || !(e.shape == t.shape))
+      e = {t.data, t.dtype, t.shape, format::stored_bytes(t)};
+    total += static_cast<size_t>(e.bytes);
+  }
   return total;
 }
 
@@ -249,7 +259,7 @@ Status run_pass(ir::Graph& graph, const PassInfo& pass, const PassOptions& optio
   PassReport report;
   report.pass = pass.name;
   report.nodes_before = graph.num_nodes();
-  report.weight_bytes_before = weight_bytes(graph);
+  report.weight_bytes_before = weight_bytes(graph, &ctx.stored_bytes);
   ctx.reports.push_back(std::move(report));
   const size_t index = ctx.reports.size() - 1;
 
@@ -265,7 +275,7 @@ Status run_pass(ir::Graph& graph, const PassInfo& pass, const PassOptions& optio
   PassReport& done = ctx.reports[index];
   done.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   done.nodes_after = graph.num_nodes();
-  done.weight_bytes_after = weight_bytes(graph);
+  done.weight_bytes_after = weight_bytes(graph, &ctx.stored_bytes);
 
   const std::string prefix = "pass '" + pass.name + "' failed in pipeline '" + pipeline + "': ";
   if (!status) return Status(status.code(), prefix + status.message());

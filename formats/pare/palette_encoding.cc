@@ -20,8 +20,10 @@ constexpr int32_t kMaxEntries = 1 << rt::kMaxPaletteBits;
 // first appearance. Open addressing on the value's bit pattern, at most half full.
 class DistinctValues {
  public:
+  // Empties only the slots in use: tables per row or column clear once per row or column,
+  // and most hold a few values.
   void clear() {
-    slots_.fill(kEmpty);
+    for (int32_t i = 0; i < count_; ++i) slots_[used_[static_cast<size_t>(i)]] = kEmpty;
     count_ = 0;
   }
   // The value's index, adding it when new; -1 once it would be value kMaxEntries + 1.
@@ -31,6 +33,7 @@ class DistinctValues {
       if (index == kEmpty) {
         if (count_ == kMaxEntries) return -1;
         slots_[s] = count_;
+        used_[static_cast<size_t>(count_)] = s;
         keys_[static_cast<size_t>(count_)] = key;
         return count_++;
       }
@@ -45,8 +48,14 @@ class DistinctValues {
   static constexpr int32_t kEmpty = -1;
   static uint32_t hash(uint32_t key) { return (key * 0x9E3779B1u) >> 23; }  // 9 bits: kSlots
 
-  std::array<int32_t, kSlots> slots_{};
+  std::array<int32_t, kSlots> slots_ = empty_slots();
   std::array<uint32_t, kMaxEntries> keys_{};
+  std::array<uint32_t, kMaxEntries> used_{};  // the slot of each value
+  static std::array<int32_t, kSlots> empty_slots() {
+    std::array<int32_t, kSlots> a;
+    a.fill(kEmpty);
+    return a;
+  }
   int32_t count_ = 0;
 };
 
@@ -137,8 +146,8 @@ Count count_entries(const uint8_t* data, DType dtype, int64_t rows, int64_t cols
   counts.index_counts.assign(kMaxEntries, 0);
   for (int64_t s = 0; s < segs.count; ++s) {
     if (segs.new_table(s)) {
+      std::fill_n(uses.begin(), values.count(), 0);
       values.clear();
-      uses.fill(0);
     }
     for (int64_t p = 0; p < segs.length; ++p) {
       const int32_t index = values.index_of(key_at(data, element_bytes, segs.element_index(s, p)));
@@ -172,8 +181,8 @@ void index_tensor(const uint8_t* data, const rt::PaletteView& layout, std::vecto
   int64_t table = 0, first_segment = 0;
   for (int64_t s = 0; s < segs.count; ++s) {
     if (segs.new_table(s)) {
+      std::fill_n(uses.begin(), values.count(), 0);
       values.clear();
-      uses.fill(0);
       first_segment = s;
     }
     for (int64_t p = 0; p < segs.length; ++p) {
