@@ -8,7 +8,7 @@ scripts/install_deps.sh
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARE_TSAN=ON -DPARE_BUILD_TOOLCHAIN=OFF \
   -DPARE_BUILD_BENCHMARKS=OFF >/dev/null
 targets=(concurrency_test thread_pool_test)
-cmake --build build-tsan -j2 --target "${targets[@]}" >build-tsan.log 2>&1 || { tail -n 60 build-tsan.log; exit 1; }
+cmake --build build-tsan -j2 --target "${targets[@]}" >build-tsan/build.log 2>&1 || { tail -n 60 build-tsan/build.log; exit 1; }
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 for t in "${targets[@]}"; do
   echo "== $t (ThreadSanitizer)"
