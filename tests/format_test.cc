@@ -448,6 +448,21 @@ TEST(Format, RejectsGraphsItCannotWrite) {
   ir::Graph k = relu_add_graph();
   k.tensor(k.find_tensor("r")).shape = ir::Shape();  // rank unknown
   EXPECT_THROW(format::serialize(k, options()), Error);
+  // A tensor no runtime can hold (the loader's 64 GiB limit; here also past 2^64 bytes) is
+  // refused with its sizes before any file exists that the loader would refuse.
+  for (int64_t rows : {int64_t{1} << 40, int64_t{358589979816852222}}) {
+    ir::Graph big = relu_add_graph();
+    big.tensor(big.find_tensor("r")).shape.dims[0] = ir::Dim::known(rows);
+    try {
+      format::serialize(big, options());
+      FAIL() << "expected an error for " << rows << " rows";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), pare::Status::kInvalidInput);
+      EXPECT_NE(std::string(e.what()).find("tensor 'r' of shape [" + std::to_string(rows) + ",3] needs "),
+                std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("64 GiB"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Format, WriteFileIsAtomicAndLoadFileMaps) {

@@ -371,27 +371,20 @@ std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& sour
                                        const std::string& pipeline, bool strip_tensor_names, bool prepare,
                                        std::shared_ptr<const rt::Model>* model_out, const std::string& source_hash) {
   graph.compact();
-  // Sizes from the source (an input dim of 2^40) that no runtime can hold are the input's
-  // fault: refused here, with the sizes, rather than by the loader's check below.
-  for (size_t t = 0; t < graph.tensor_capacity(); ++t) {
-    const ir::Tensor& tensor = graph.tensor(static_cast<ir::TensorId>(t));
-    if (!tensor.shape.is_static()) continue;
-    uint64_t bytes = ir::dtype_size(tensor.dtype);
-    for (int64_t d : tensor.shape.sizes())
-      if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes)) bytes = UINT64_MAX;
-    if (bytes > rt::kMaxTensorBytes)
-      throw_invalid(fmt::format("{}: tensor '{}' of shape {} needs {} bytes; pare's limit is {} bytes (64 GiB)", source,
-                                tensor.name, tensor.shape.str(),
-                                bytes == UINT64_MAX ? std::string("more than 2^64") : std::to_string(bytes),
-                                rt::kMaxTensorBytes));
-  }
   format::WriteOptions options;
   options.producer_version = PARE_VERSION;
   options.pipeline = pipeline;
   options.source_file = base_name(source);
   options.source_hash = source_hash.empty() ? format::sha256_file(source) : source_hash;
   options.strip_tensor_names = strip_tensor_names;
-  std::vector<uint8_t> bytes = format::serialize(graph, options);
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = format::serialize(graph, options);
+  } catch (const Error& e) {
+    // The writer's refusals (a tensor too large to hold) are about the source model.
+    if (e.code() != Status::kInvalidInput) throw;
+    throw_invalid(fmt::format("{}: {}", source, e.what()));
+  }
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), output);
   if (!model.is_ok())
     throw_internal(fmt::format("the written model would not pass the runtime's checks: {}", model.status().message()));

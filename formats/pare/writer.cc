@@ -68,6 +68,16 @@ void check_writable(const ir::Graph& g) {
       throw Error(Status::kInvalidInput,
                   "tensor " + q(t.name) + " has shape " + t.shape.str() +
                       ", not static: fix the input shapes (e.g. --input-shape) before writing");
+    // A size from the source (an input dim of 2^40) that no runtime can hold is the input's
+    // fault: refused here with the sizes, not by the loader after writing.
+    uint64_t bytes = ir::dtype_size(t.dtype);
+    for (int64_t d : t.shape.sizes())
+      if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes)) bytes = UINT64_MAX;
+    if (bytes > rt::kMaxTensorBytes)
+      throw Error(Status::kInvalidInput,
+                  "tensor " + q(t.name) + " of shape " + t.shape.str() + " needs " +
+                      (bytes == UINT64_MAX ? std::string("more than 2^64") : std::to_string(bytes)) +
+                      " bytes; pare's limit is " + std::to_string(rt::kMaxTensorBytes) + " bytes (64 GiB)");
     if (t.is_constant()) {
       const size_t expected = static_cast<size_t>(t.shape.num_elements()) * ir::dtype_size(t.dtype);
       if (t.data->bytes.size() != expected)
