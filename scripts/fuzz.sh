@@ -8,6 +8,8 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #     TARGET: pare_model onnx_import npy pipeline (the default), torchscript
+#   FUZZ_RUNS=N   stop each target after N executions instead (SECONDS is then ignored)
+#   FUZZ_SEED=N   libFuzzer's random seed (default: a new one per run)
 #
 # Inputs that reach new code are kept in <build>/fuzz/corpus/<target>; a crash, sanitizer
 # report, leak or time-out stops the run, leaves the input in <build>/fuzz/findings/<target>
@@ -37,13 +39,18 @@ for t in "${targets[@]}"; do
   dir=$(build_dir "$t")
   corpus=$dir/fuzz/corpus/$t findings=$dir/fuzz/findings/$t
   mkdir -p "$corpus" "$findings"
-  args=(-max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -max_len=1048576
+  if [ -n "${FUZZ_RUNS:-}" ]; then limit=(-runs="$FUZZ_RUNS"); what="$FUZZ_RUNS executions"
+  else limit=(-max_total_time="$seconds"); what="$seconds s"; fi
+  args=("${limit[@]}" -timeout=20 -rss_limit_mb=2560 -max_len=1048576
         -print_final_stats=1 -artifact_prefix="$findings/")
+  [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
   [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
   seeds=(tests/fuzz/corpus/$t)
   [ -d "tests/fuzz/regressions/$t" ] && seeds+=(tests/fuzz/regressions/$t)
-  echo "== $t: ${seconds} s"
-  if ! "$dir/tests/fuzz/${t}_fuzz" "${args[@]}" "$corpus" "${seeds[@]}" >"$dir/fuzz/$t.log" 2>&1; then
+  echo "== $t: $what"
+  # Leaks inside a library pare calls (LibTorch) are suppressed by name, never pare's own.
+  supp=tests/fuzz/$t.lsan.supp
+  if ! LSAN_OPTIONS=${LSAN_OPTIONS:-}${LSAN_OPTIONS:+:}$([ -f "$supp" ] && echo "suppressions=$supp") "$dir/tests/fuzz/${t}_fuzz" "${args[@]}" "$corpus" "${seeds[@]}" >"$dir/fuzz/$t.log" 2>&1; then
     tail -n 40 "$dir/fuzz/$t.log"
     echo "fuzz: $t found a failure; input in $findings/" >&2
     status=1

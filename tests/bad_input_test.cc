@@ -257,6 +257,15 @@ std::vector<Row> rows() {
                  return convert(*n, o, {"--input-shape", "x:1x1x28x28"});
                }, "arrays.pt"});
 
+  r.push_back({"pt-libtorch-crash", "a damaged TorchScript file that crashes LibTorch's loader (a fuzz find)",
+               "convert",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 *n = file_with(d, "damaged.pt",
+                                test::read_file(std::string(PARE_SOURCE_DIR) +
+                                                "/tests/fuzz/regressions/torchscript/libtorch_unpickler_segv.pt"));
+                 return convert(*n, o, {"--input-shape", "x:1x1x4x4"});
+               }, "LibTorch crashed (Segmentation fault)"});
+
   // --- .pare files, pare run / verify.
   auto run = [=](const std::string& model, const std::string& out) {
     return std::vector<std::string>{"run", model, "--input", images, "-o", out + "/y.npy"};

@@ -9,7 +9,14 @@
 #include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -444,13 +451,9 @@ std::string c10_message(const std::exception& e) {
   return first_line(e.what());
 }
 
-}  // namespace
-
-ir::Graph import_model(const std::string& path, const ImportOptions& options) {
-  {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw_invalid("cannot open '" + path + "'");
-  }
+// LibTorch's loader and passes, up to the graph pare lowers. Bad input comes out as pare's
+// bad-input errors.
+std::shared_ptr<torch::jit::Graph> load_frozen_graph(const std::string& path, std::vector<std::string>* arg_names) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(path);
@@ -460,12 +463,11 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
   if (!module.find_method("forward")) throw_invalid("'" + path + "': the module has no forward method");
 
   std::shared_ptr<torch::jit::Graph> graph;
-  std::vector<std::string> arg_names;
   try {
     module.eval();
     torch::jit::Module frozen = torch::jit::freeze(module);
     torch::jit::Method forward = frozen.get_method("forward");
-    for (const c10::Argument& a : forward.function().getSchema().arguments()) arg_names.push_back(a.name());
+    for (const c10::Argument& a : forward.function().getSchema().arguments()) arg_names->push_back(a.name());
     graph = forward.graph()->copy();
     torch::jit::Inline(*graph);
     torch::jit::RemoveListMutation(graph);
@@ -478,6 +480,48 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
   } catch (const std::exception& e) {
     throw_invalid("'" + path + "': LibTorch could not freeze the module: " + c10_message(e));
   }
+  return graph;
+}
+
+// LibTorch 1.13 can crash on a damaged file (a segfault in its unpickler, found by fuzzing),
+// and a crash is no answer for a CI job. So a child process loads the file first: if LibTorch
+// dies there, the file is reported as bad input; if it succeeds or throws, the same
+// deterministic load runs here and gives the graph or the error with its message.
+void load_in_child_first(const std::string& path) {
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  if (child < 0) return;  // no child to spare: load in-process, as without this guard
+  if (child == 0) {
+    int code = 0;
+    try {
+      std::vector<std::string> names;
+      load_frozen_graph(path, &names);
+    } catch (...) {
+      code = 3;
+    }
+    _exit(code);  // no exit handlers of the parent's process run twice
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) return;
+  const bool exited_cleanly = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3);
+  if (exited_cleanly) return;
+  const std::string how = WIFSIGNALED(status) ? std::string("crashed (") + strsignal(WTERMSIG(status)) + ")"
+                                              : "failed (exit " + std::to_string(WEXITSTATUS(status)) + ")";
+  throw_invalid("'" + path + "' is not a TorchScript module LibTorch can load: LibTorch " + how +
+                " reading it; the file is damaged or was not written by torch.jit.save");
+}
+
+}  // namespace
+
+ir::Graph import_model(const std::string& path, const ImportOptions& options) {
+  {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw_invalid("cannot open '" + path + "'");
+  }
+  load_in_child_first(path);
+  std::vector<std::string> arg_names;
+  std::shared_ptr<torch::jit::Graph> graph = load_frozen_graph(path, &arg_names);
 
   ir::Graph out;
   out.name = path.substr(path.find_last_of('/') + 1);
