@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds pare and runs every test: the ctest suite (unit,
 # conformance, parity, CLI, for every ISA cap), the AArch64 runtime and kernel tests under
-# qemu, the ONNX Runtime comparison on the ImageNet-size model, and ONNX Runtime on
-# pare's ONNX exports (float and int8 QDQ) of the trained models.
+# qemu, the ONNX Runtime comparison on the ImageNet-size model, ONNX Runtime on pare's ONNX
+# exports (float and int8 QDQ) of the trained models, the suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer with a short run of each fuzz target, and the concurrency tests
+# under ThreadSanitizer. Each step prints its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_deps.sh
-scripts/build.sh
-(cd build && ctest --output-on-failure -j2 --timeout 1500)
-scripts/test_aarch64.sh
-scripts/compare_ort_224.sh
-scripts/test_export_ort.sh
+step() {
+  local start=$SECONDS
+  "$@"
+  echo "== step '$*' took $((SECONDS - start)) s"
+}
+step scripts/install_deps.sh
+step scripts/build.sh
+step bash -c 'cd build && ctest --output-on-failure -j2 --timeout 1500'
+step scripts/test_aarch64.sh
+step scripts/compare_ort_224.sh
+step scripts/test_export_ort.sh
+step scripts/test_sanitize.sh
+step scripts/test_tsan.sh
+echo "== all tests passed in $SECONDS s"
