@@ -95,6 +95,8 @@ struct Interpreter::Impl {
   std::unique_ptr<ThreadPool> pool;
   bool profiling = false;
   std::vector<double> total_ms;
+  std::vector<double> last_ms;
+  Isa isa = Isa::kScalar;
   std::vector<int64_t> runs;
   // Sparse constants densified for ops that do not read sparse, by tensor index: each
   // is densified once, whatever the number of nodes reading it.
@@ -153,6 +155,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
   const Model& m = *interp->model_;
   const std::vector<ModelTensor>& tensors = m.tensors();
   const Isa isa = choose_isa(options);
+  impl.isa = isa;
   const size_t limit = options.max_memory_bytes;
   auto over_limit = [&](const std::string& needs) {
     return Status(Status::kMemoryLimit, "the memory limit is " + bytes_str(limit) + ", the model needs " + needs);
@@ -201,8 +204,9 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
 
     OpFactory factory = find_op(node.op);
     if (!factory)
-      return Status(Status::kUnsupported, "op '" + node.op + "' (node '" + node.name +
-                                              "') is not supported by this runtime");
+      return Status(Status::kUnsupported,
+                    "op '" + node.op + "' (node '" + node.name + "') is not supported by this runtime" +
+                        (selective_build() ? ", built with only the op types of its PARE_OPS list" : ""));
     Result<std::unique_ptr<OpKernel>> kernel = factory(ctx);
     if (prepared.refused()) return prepare_refused(node);
     if (!kernel.is_ok()) return kernel.status();
@@ -260,6 +264,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
 
   if (options.threads > 1) impl.pool = std::make_unique<ThreadPool>(options.threads);
   impl.total_ms.assign(m.nodes().size(), 0.0);
+  impl.last_ms.assign(m.nodes().size(), 0.0);
   impl.runs.assign(m.nodes().size(), 0);
   return {std::move(interp)};
 }
@@ -308,7 +313,8 @@ Status Interpreter::invoke() {
       const auto start = std::chrono::steady_clock::now();
       impl.kernels[n]->run(ctx);
       const auto stop = std::chrono::steady_clock::now();
-      impl.total_ms[n] += std::chrono::duration<double, std::milli>(stop - start).count();
+      impl.last_ms[n] = std::chrono::duration<double, std::milli>(stop - start).count();
+      impl.total_ms[n] += impl.last_ms[n];
       impl.runs[n] += 1;
     }
     if (!status.is_ok()) return status;
@@ -317,6 +323,8 @@ Status Interpreter::invoke() {
 }
 
 void Interpreter::enable_profiling(bool on) { impl_->profiling = on; }
+const std::vector<double>& Interpreter::last_run_ms() const { return impl_->last_ms; }
+Isa Interpreter::isa() const { return impl_->isa; }
 
 std::vector<NodeProfile> Interpreter::profile() const {
   std::vector<NodeProfile> out;

@@ -75,6 +75,10 @@ class Interpreter {
   // Per-node timing (when enabled, invoke() records each node's time).
   void enable_profiling(bool on);
   std::vector<NodeProfile> profile() const;
+  // Each node's time in the last invoke() while profiling, in execution order (ms).
+  const std::vector<double>& last_run_ms() const;
+  // The instruction set the kernels were chosen for.
+  Isa isa() const;
   std::vector<std::string> kernel_names() const;  // one per node, execution order
 
   size_t arena_bytes() const;

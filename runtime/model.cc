@@ -244,6 +244,17 @@ Result<std::shared_ptr<const Model>> Model::load_buffer(const void* data, size_t
   return std::shared_ptr<const Model>(std::move(model));
 }
 
+Result<std::shared_ptr<const Model>> Model::load_memory(const void* data, size_t size,
+                                                        const std::string& name) {
+  if (data == nullptr || reinterpret_cast<uintptr_t>(data) % kWeightAlignment != 0)
+    return load_buffer(data, size, name);
+  std::shared_ptr<Model> model(new Model());
+  model->data_ = static_cast<const uint8_t*>(data);
+  model->size_ = size;
+  PARE_RT_RETURN_IF_ERROR(model->parse(name));
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
 Status Model::parse(const std::string& name) {
   name_ = name;
   auto bad_file = [&](const std::string& msg) { return Status(Status::kBadFile, q(name) + ": " + msg); };

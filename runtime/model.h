@@ -57,6 +57,11 @@ class Model {
   // Verifies a copy of an in-memory file image.
   static Result<std::shared_ptr<const Model>> load_buffer(const void* data, size_t size,
                                                           const std::string& name = "<memory>");
+  // Verifies an in-memory file image and uses it in place when it starts on a 64-byte
+  // boundary (the weights' alignment): the caller then keeps the bytes alive and unchanged
+  // while the model lives. Unaligned images are copied, as by load_buffer.
+  static Result<std::shared_ptr<const Model>> load_memory(const void* data, size_t size,
+                                                          const std::string& name = "<memory>");
 
   const std::vector<ModelTensor>& tensors() const { return tensors_; }
   const std::vector<NodeDesc>& nodes() const { return nodes_; }  // execution order

@@ -90,6 +90,8 @@ bool op_reads_sparse(const std::string& op);
 bool op_reads_palette(const std::string& op);
 // All op types implemented, sorted.
 std::vector<std::string> registered_ops();
+// Whether this runtime was built with only some ops (cmake -DPARE_OPS=FILE).
+bool selective_build();
 
 // The registry is one explicit table in runtime/op_registry.cc (no static
 // initialisers, so linking the static library never drops an op).

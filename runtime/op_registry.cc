@@ -3,6 +3,7 @@
 
 #include "runtime/op.h"
 #include "runtime/ops/ops.h"
+#include "runtime/selected_ops.h"
 
 namespace pare::rt {
 
@@ -17,94 +18,119 @@ struct OpEntry {
   bool reads_palette = false;
 };
 
+// A selective build (cmake -DPARE_OPS=FILE) lists the op types to keep; the others get no
+// factory, so nothing references their code and the linker's --gc-sections drops it with
+// the kernels only they use.
+constexpr bool same(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+constexpr bool selected(const char* op) {
+  if (!kSelectiveBuild) return true;
+  for (const char* s : kSelectedOps)
+    if (same(s, op)) return true;
+  return false;
+}
+#define PARE_OP(name, ...) {#name, selected(#name) ? ops::prepare_##name : nullptr, __VA_ARGS__}
+
 // Sorted by name: find_op does a binary search.
 constexpr OpEntry kOps[] = {
-    {"Abs", ops::prepare_Abs},
-    {"Add", ops::prepare_Add},
-    {"And", ops::prepare_And},
-    {"ArgMax", ops::prepare_ArgMax},
-    {"AveragePool", ops::prepare_AveragePool},
-    {"BatchNormalization", ops::prepare_BatchNormalization},
-    {"Cast", ops::prepare_Cast},
-    {"Clip", ops::prepare_Clip},
-    {"Concat", ops::prepare_Concat},
-    {"ConstantOfShape", ops::prepare_ConstantOfShape},
-    {"Conv", ops::prepare_Conv, /*reads_sparse=*/true, /*reads_palette=*/true},
-    {"ConvTranspose", ops::prepare_ConvTranspose},
-    {"Cos", ops::prepare_Cos},
-    {"CumSum", ops::prepare_CumSum},
-    {"DequantizeLinear", ops::prepare_DequantizeLinear},
-    {"Div", ops::prepare_Div},
-    {"Einsum", ops::prepare_Einsum},
-    {"Equal", ops::prepare_Equal},
-    {"Erf", ops::prepare_Erf},
-    {"Exp", ops::prepare_Exp},
-    {"Expand", ops::prepare_Expand},
-    {"Flatten", ops::prepare_Flatten},
-    {"Gather", ops::prepare_Gather},
-    {"GatherElements", ops::prepare_GatherElements},
-    {"Gelu", ops::prepare_Gelu},
-    {"Gemm", ops::prepare_Gemm, /*reads_sparse=*/true, /*reads_palette=*/true},
-    {"GlobalAveragePool", ops::prepare_GlobalAveragePool},
-    {"Greater", ops::prepare_Greater},
-    {"GreaterOrEqual", ops::prepare_GreaterOrEqual},
-    {"HardSigmoid", ops::prepare_HardSigmoid},
-    {"HardSwish", ops::prepare_HardSwish},
-    {"Identity", ops::prepare_Identity},
-    {"IsInf", ops::prepare_IsInf},
-    {"IsNaN", ops::prepare_IsNaN},
-    {"LayerNormalization", ops::prepare_LayerNormalization},
-    {"LeakyRelu", ops::prepare_LeakyRelu},
-    {"Less", ops::prepare_Less},
-    {"LessOrEqual", ops::prepare_LessOrEqual},
-    {"Log", ops::prepare_Log},
-    {"MatMul", ops::prepare_MatMul, /*reads_sparse=*/true, /*reads_palette=*/true},
-    {"Max", ops::prepare_Max},
-    {"MaxPool", ops::prepare_MaxPool},
-    {"Min", ops::prepare_Min},
-    {"Mod", ops::prepare_Mod},
-    {"Mul", ops::prepare_Mul},
-    {"Neg", ops::prepare_Neg},
-    {"Not", ops::prepare_Not},
-    {"Or", ops::prepare_Or},
-    {"PRelu", ops::prepare_PRelu},
-    {"Pad", ops::prepare_Pad},
-    {"Pow", ops::prepare_Pow},
-    {"QuantizeLinear", ops::prepare_QuantizeLinear},
-    {"Range", ops::prepare_Range},
-    {"ReduceL2", ops::prepare_ReduceL2},
-    {"ReduceMax", ops::prepare_ReduceMax},
-    {"ReduceMean", ops::prepare_ReduceMean},
-    {"ReduceMin", ops::prepare_ReduceMin},
-    {"ReduceProd", ops::prepare_ReduceProd},
-    {"ReduceSum", ops::prepare_ReduceSum},
-    {"Relu", ops::prepare_Relu},
-    {"Reshape", ops::prepare_Reshape},
-    {"Resize", ops::prepare_Resize},
-    {"ScatterND", ops::prepare_ScatterND},
-    {"Shape", ops::prepare_Shape},
-    {"Sigmoid", ops::prepare_Sigmoid},
-    {"Sin", ops::prepare_Sin},
-    {"Slice", ops::prepare_Slice},
-    {"Softmax", ops::prepare_Softmax},
-    {"Split", ops::prepare_Split},
-    {"Sqrt", ops::prepare_Sqrt},
-    {"Squeeze", ops::prepare_Squeeze},
-    {"Sub", ops::prepare_Sub},
-    {"Tanh", ops::prepare_Tanh},
-    {"Tile", ops::prepare_Tile},
-    {"TopK", ops::prepare_TopK},
-    {"Transpose", ops::prepare_Transpose},
-    {"Unsqueeze", ops::prepare_Unsqueeze},
-    {"Where", ops::prepare_Where},
+    PARE_OP(Abs),
+    PARE_OP(Add),
+    PARE_OP(And),
+    PARE_OP(ArgMax),
+    PARE_OP(AveragePool),
+    PARE_OP(BatchNormalization),
+    PARE_OP(Cast),
+    PARE_OP(Clip),
+    PARE_OP(Concat),
+    PARE_OP(ConstantOfShape),
+    PARE_OP(Conv, /*reads_sparse=*/true, /*reads_palette=*/true),
+    PARE_OP(ConvTranspose),
+    PARE_OP(Cos),
+    PARE_OP(CumSum),
+    PARE_OP(DequantizeLinear),
+    PARE_OP(Div),
+    PARE_OP(Einsum),
+    PARE_OP(Equal),
+    PARE_OP(Erf),
+    PARE_OP(Exp),
+    PARE_OP(Expand),
+    PARE_OP(Flatten),
+    PARE_OP(Gather),
+    PARE_OP(GatherElements),
+    PARE_OP(Gelu),
+    PARE_OP(Gemm, /*reads_sparse=*/true, /*reads_palette=*/true),
+    PARE_OP(GlobalAveragePool),
+    PARE_OP(Greater),
+    PARE_OP(GreaterOrEqual),
+    PARE_OP(HardSigmoid),
+    PARE_OP(HardSwish),
+    PARE_OP(Identity),
+    PARE_OP(IsInf),
+    PARE_OP(IsNaN),
+    PARE_OP(LayerNormalization),
+    PARE_OP(LeakyRelu),
+    PARE_OP(Less),
+    PARE_OP(LessOrEqual),
+    PARE_OP(Log),
+    PARE_OP(MatMul, /*reads_sparse=*/true, /*reads_palette=*/true),
+    PARE_OP(Max),
+    PARE_OP(MaxPool),
+    PARE_OP(Min),
+    PARE_OP(Mod),
+    PARE_OP(Mul),
+    PARE_OP(Neg),
+    PARE_OP(Not),
+    PARE_OP(Or),
+    PARE_OP(PRelu),
+    PARE_OP(Pad),
+    PARE_OP(Pow),
+    PARE_OP(QuantizeLinear),
+    PARE_OP(Range),
+    PARE_OP(ReduceL2),
+    PARE_OP(ReduceMax),
+    PARE_OP(ReduceMean),
+    PARE_OP(ReduceMin),
+    PARE_OP(ReduceProd),
+    PARE_OP(ReduceSum),
+    PARE_OP(Relu),
+    PARE_OP(Reshape),
+    PARE_OP(Resize),
+    PARE_OP(ScatterND),
+    PARE_OP(Shape),
+    PARE_OP(Sigmoid),
+    PARE_OP(Sin),
+    PARE_OP(Slice),
+    PARE_OP(Softmax),
+    PARE_OP(Split),
+    PARE_OP(Sqrt),
+    PARE_OP(Squeeze),
+    PARE_OP(Sub),
+    PARE_OP(Tanh),
+    PARE_OP(Tile),
+    PARE_OP(TopK),
+    PARE_OP(Transpose),
+    PARE_OP(Unsqueeze),
+    PARE_OP(Where),
 };
+
+constexpr bool selected_ops_known() {
+  for (const char* s : kSelectedOps) {
+    bool known = !kSelectiveBuild;
+    for (const OpEntry& e : kOps) known = known || same(e.name, s);
+    if (!known) return false;
+  }
+  return true;
+}
+static_assert(selected_ops_known(), "PARE_OPS names an op type this runtime does not implement");
 
 const OpEntry* find_entry(const std::string& op) {
   const OpEntry* end = kOps + sizeof(kOps) / sizeof(kOps[0]);
   const OpEntry* it = std::lower_bound(kOps, end, op, [](const OpEntry& e, const std::string& name) {
     return std::strcmp(e.name, name.c_str()) < 0;
   });
-  return it != end && op == it->name ? it : nullptr;
+  return it != end && op == it->name && it->factory ? it : nullptr;
 }
 }  // namespace
 
@@ -123,9 +149,12 @@ bool op_reads_palette(const std::string& op) {
   return e && e->reads_palette;
 }
 
+bool selective_build() { return kSelectiveBuild; }
+
 std::vector<std::string> registered_ops() {
   std::vector<std::string> names;
-  for (const OpEntry& e : kOps) names.emplace_back(e.name);
+  for (const OpEntry& e : kOps)
+    if (e.factory) names.emplace_back(e.name);
   return names;
 }
 

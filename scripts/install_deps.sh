@@ -16,6 +16,8 @@ packages=(
   chromium
   # AArch64 cross build (scripts/test_aarch64.sh): googletest ships the sources it builds.
   g++-aarch64-linux-gnu qemu-user googletest
+  # The Python module (python/) and its tests.
+  pybind11-dev python3-pybind11 python3-pytest
   # The sanitizer suite and the fuzz targets (scripts/test_sanitize.sh, scripts/fuzz.sh):
   # clang with its sanitizer and libFuzzer runtimes.
   clang libclang-rt-14-dev

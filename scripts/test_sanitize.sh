@@ -10,13 +10,14 @@
 # The default leaves out the tests that run calibration, budgets and back-off end to end
 # (passes_test, quantize_test, budget_cli_test, check_test, check_html_test,
 # compress_cli_test, bert_cli_test, bench_cli_test: over 30 minutes under the sanitizers on
-# 2 cores) and the AVX2-capped reruns (the SIMD kernel files are not instrumented). What reads
+# 2 cores), the Python module test (an ASan library cannot load into an uninstrumented
+# python) and the AVX2-capped reruns (the SIMD kernel files are not instrumented). What reads
 # files and shapes stays in: the runtime, kernel and op tests, hostile values, the loaders,
 # ONNX import and conformance, the parity tests, the CLI and bad-input tests and the fuzz
 # replays. scripts/test.sh runs the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exclude='^(passes_test|quantize_test|budget_cli_test|check_test|check_html_test|compress_cli_test|bert_cli_test|bench_cli_test)$|_avx2$'
+exclude='^(passes_test|quantize_test|budget_cli_test|check_test|check_html_test|compress_cli_test|bert_cli_test|bench_cli_test|python_test)$|_avx2$'
 [ "${1:-}" = --all ] && exclude='^$'
 
 scripts/configure_asan.sh

@@ -131,6 +131,26 @@ TEST(CliUsage, BadUsageExits2) {
   }
 }
 
+// `pare ops` lists what a selective runtime build needs: the selective runtime test is built
+// from this exact list for the int8 CNN.
+TEST(CliUsage, OpsListsTheOpTypesOfModelsSorted) {
+  const std::string cnn_int8 = test::testdata_dir() + "/pare/fmnist_cnn_int8.pare";
+  CommandResult r = run_pare({"ops", cnn_int8});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, test::read_file(test::source_dir() + "/tests/selective/cnn_int8.ops")) << describe(r);
+  // Several models: the union, each op once.
+  CommandResult both = run_pare({"ops", cnn_int8, test::testdata_dir() + "/pare/tiny_conv_int8.pare"});
+  ASSERT_EQ(both.exit_code, 0) << describe(both);
+  EXPECT_EQ(both.out,
+            "Conv\nDequantizeLinear\nDiv\nGemm\nGlobalAveragePool\nMaxPool\nQuantizeLinear\nReduceMean\nReshape\nSub\n"
+            "Transpose\n")
+      << describe(both);
+  CommandResult missing = run_pare({"ops", cnn_int8, "/nonexistent/model.pare"});
+  EXPECT_EQ(missing.exit_code, 2) << describe(missing);
+  EXPECT_TRUE(contains(missing.err, "/nonexistent/model.pare")) << describe(missing);
+  EXPECT_TRUE(missing.out.empty()) << "nothing is printed for a partial list: " << describe(missing);
+}
+
 TEST(CliUsage, PassesListsTheRegistryAndDefaultPipeline) {
   CommandResult r = run_pare({"passes"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);

@@ -21,17 +21,23 @@
 
 namespace pare::cli {
 
-int run_reporting_errors(const std::function<int()>& run) {
+int run_reporting_errors(const std::function<int()>& run, std::string* error) {
+  auto report = [&](const char* kind, const std::string& message) {
+    if (error)
+      *error = message;
+    else
+      fmt::print(stderr, "pare: {}: {}\n", kind, message);
+  };
   try {
     return run();
   } catch (const Error& e) {
-    fmt::print(stderr, "pare: error: {}\n", e.what());
+    report("error", e.what());
     return e.status().exit_code();
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "pare: error: out of memory\n");
+    report("error", "out of memory");
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "pare: internal error: {}\n", e.what());
+    report("internal error", e.what());
     return 1;
   }
 }

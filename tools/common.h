@@ -41,10 +41,12 @@ Command add_bench_command(CLI::App& root);
 Command add_export_onnx_command(CLI::App& root);
 Command add_check_command(CLI::App& root);
 Command add_verify_command(CLI::App& root);
+Command add_ops_command(CLI::App& root);
 
-// Runs a command, reporting a pare::Error as "pare: error: MESSAGE" on stderr; returns the
-// exit code (0 ok, 1 internal error, 2 bad usage or input, 3 budget not met).
-int run_reporting_errors(const std::function<int()>& run);
+// Runs a command, reporting a pare::Error as "pare: error: MESSAGE" on stderr (or as MESSAGE
+// in *error when given); returns the exit code (0 ok, 1 internal error, 2 bad usage or
+// input, 3 budget not met).
+int run_reporting_errors(const std::function<int()>& run, std::string* error = nullptr);
 
 void warn(const std::string& message);  // "pare: warning: MESSAGE" on stderr
 

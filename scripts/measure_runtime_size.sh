@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The bytes the runtime adds to an app (docs/embedding.md, "Size"): builds scripts/size's
+# minimal app (load a .pare, run it) for x86-64 and, cross-compiled, for aarch64, linked
+# statically against the full runtime and against one with only MobileNetV2 int8's ops,
+# and the same app without pare; all stripped, --gc-sections. Needs build/tools/pare
+# (scripts/build.sh) to make the int8 model and its op list. Runs the aarch64 app under qemu.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=build-size
+mkdir -p "$work"
+model=$work/mobilenet_v2_int8.pare
+if [ ! -f "$model" ]; then
+  build/tools/pare compress testdata/models/fmnist_mobilenet_v2.onnx -o "$model" \
+    --calib testdata/data/fmnist_calib_500.npy --quiet >/dev/null
+fi
+build/tools/pare ops "$model" >"$work/mobilenet_v2_int8.ops"
+echo "MobileNetV2 int8 ops: $(tr '\n' ' ' <"$work/mobilenet_v2_int8.ops")"
+
+size_of() { stat -c %s "$1"; }
+for arch in x86-64 aarch64; do
+  dir=$work/$arch
+  args=(-DCMAKE_BUILD_TYPE=Release -DPARE_BUILD_TOOLCHAIN=OFF -DPARE_BUILD_TESTS=OFF -DPARE_BUILD_BENCHMARKS=OFF
+        -DPARE_SIZE_OPS="$PWD/$work/mobilenet_v2_int8.ops")
+  run=()
+  if [ "$arch" = aarch64 ]; then
+    args+=(-DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake")
+    run=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+  fi
+  cmake -S . -B "$dir" "${args[@]}" >"$dir.log" 2>&1
+  cmake --build "$dir" -j2 --target size_app_full size_app_selected size_app_none >>"$dir.log" 2>&1 ||
+    { tail -n 40 "$dir.log"; exit 1; }
+  none=$(size_of "$dir/scripts/size/size_app_none")
+  full=$(size_of "$dir/scripts/size/size_app_full")
+  selected=$(size_of "$dir/scripts/size/size_app_selected")
+  # Both apps must run the model.
+  "${run[@]}" "$dir/scripts/size/size_app_full" "$model" >/dev/null
+  "${run[@]}" "$dir/scripts/size/size_app_selected" "$model" >/dev/null
+  echo "$arch: app without pare $none bytes; the runtime adds $((full - none)) bytes (all ops), $((selected - none)) bytes (MobileNetV2 int8's ops)"
+done
