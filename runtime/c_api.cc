@@ -101,8 +101,9 @@ pare_status load_result(pare::rt::Result<std::shared_ptr<const Model>> loaded, p
   return PARE_OK;
 }
 
+// C callers may pass any integer as an enum: switch on the integer, not the enum.
 const char* dtype_name(pare_dtype d) {
-  switch (d) {
+  switch (static_cast<int>(d)) {
     case PARE_DTYPE_FLOAT32: return "float32";
     case PARE_DTYPE_UINT8: return "uint8";
     case PARE_DTYPE_INT8: return "int8";
@@ -129,7 +130,7 @@ extern "C" {
 const char* pare_version(void) { return "0.1.0"; }
 
 const char* pare_status_name(pare_status status) {
-  switch (status) {
+  switch (static_cast<int>(status)) {
     case PARE_OK: return "ok";
     case PARE_ERROR_IO: return "i/o error";
     case PARE_ERROR_BAD_FILE: return "bad file";
@@ -144,7 +145,7 @@ const char* pare_status_name(pare_status status) {
 }
 
 size_t pare_dtype_size(pare_dtype dtype) {
-  switch (dtype) {
+  switch (static_cast<int>(dtype)) {
     case PARE_DTYPE_FLOAT32: case PARE_DTYPE_INT32: return 4;
     case PARE_DTYPE_UINT8: case PARE_DTYPE_INT8: case PARE_DTYPE_BOOL: return 1;
     case PARE_DTYPE_INT64: case PARE_DTYPE_FLOAT64: return 8;
