@@ -526,6 +526,9 @@ class Importer {
   // At the last axis that is opset 13's Softmax; elsewhere it becomes
   // Reshape(Softmax(Flatten(x, axis), axis=1), Shape(x)).
   void convert_legacy_softmax(ir::Node node) {
+    if (node.inputs.empty() || node.inputs[0] == ir::kNoTensor || node.outputs.empty() ||
+        node.outputs[0] == ir::kNoTensor)
+      throw_invalid("node '" + node.name + "' (Softmax) needs an input and an output");
     int64_t axis = node.attrs.get_int("axis", 1);
     const ir::Tensor& x = graph_.tensor(node.inputs.at(0));
     int64_t rank = x.shape.rank_known ? static_cast<int64_t>(x.shape.rank()) : -1;
