@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pare/pare.h"
+#include "runtime/tensor.h"
 #include "tools/cli.h"
 
 namespace py = pybind11;
@@ -50,12 +51,6 @@ py::dtype numpy_dtype(pare_dtype d) {
     case PARE_DTYPE_FLOAT64: return py::dtype::of<double>();
     default: return py::dtype("V1");
   }
-}
-
-std::string shape_str(const int64_t* dims, size_t rank) {
-  std::string s = "[";
-  for (size_t i = 0; i < rank; ++i) s += (i ? "," : "") + std::to_string(dims[i]);
-  return s + "]";
 }
 
 class Model {
@@ -137,7 +132,8 @@ class Model {
       if (!given[i]) {
         size_t rank = 0;
         const int64_t* dims = pare_session_input_shape(session_, i, &rank);
-        raise("input '" + std::string(pare_session_input_name(session_, i)) + "' " + shape_str(dims, rank) +
+        raise("input '" + std::string(pare_session_input_name(session_, i)) + "' " +
+                  pare::rt::shape_str(std::vector<int64_t>(dims, dims + rank)) +
                   " is not given",
               2);
       }

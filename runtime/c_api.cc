@@ -13,6 +13,7 @@
 #include "runtime/cpu.h"
 #include "runtime/interpreter.h"
 #include "runtime/model.h"
+#include "runtime/tensor.h"
 
 namespace {
 
@@ -40,10 +41,23 @@ pare_status to_c(Status::Code code) {
   return PARE_ERROR_INTERNAL;
 }
 
+// pare.h repeats the runtime's dtype numbers (it cannot include internal headers).
+static_assert(PARE_DTYPE_UNDEFINED == static_cast<int>(pare::DType::kUndefined) &&
+                  PARE_DTYPE_FLOAT32 == static_cast<int>(pare::DType::kFloat32) &&
+                  PARE_DTYPE_UINT8 == static_cast<int>(pare::DType::kUInt8) &&
+                  PARE_DTYPE_INT8 == static_cast<int>(pare::DType::kInt8) &&
+                  PARE_DTYPE_INT32 == static_cast<int>(pare::DType::kInt32) &&
+                  PARE_DTYPE_INT64 == static_cast<int>(pare::DType::kInt64) &&
+                  PARE_DTYPE_BOOL == static_cast<int>(pare::DType::kBool) &&
+                  PARE_DTYPE_FLOAT64 == static_cast<int>(pare::DType::kFloat64),
+              "pare_dtype and pare::DType must number the dtypes alike");
+
+// C callers may pass any integer as an enum: convert the integer (DType has a fixed
+// underlying type, so every value is defined), never switch on the C enum.
+pare::DType to_dtype(pare_dtype d) { return static_cast<pare::DType>(static_cast<int32_t>(d)); }
+
 std::string shape_str(const int64_t* dims, size_t rank) {
-  std::string s = "[";
-  for (size_t i = 0; i < rank; ++i) s += (i ? "," : "") + std::to_string(dims[i]);
-  return s + "]";
+  return pare::rt::shape_str(std::vector<int64_t>(dims, dims + rank));
 }
 
 }  // namespace
@@ -74,7 +88,6 @@ struct pare_session {
   pare_run_callback callback = nullptr;
   void* user_data = nullptr;
   bool per_layer = false;
-  std::string isa;
   std::vector<pare_layer_time> layers;  // names point into the model; times refreshed per run
 
   pare_status fail(pare_status status, std::string message) {
@@ -91,6 +104,14 @@ bool live(const pare_model* m) { return m && m->tag == kModelTag; }
 bool live(const pare_session* s) { return s && s->tag == kSessionTag; }
 bool live(const pare_options* o) { return o && o->tag == kOptionsTag; }
 
+// Frees a live handle, marking it first; a null, freed or foreign handle is left alone.
+template <typename Handle>
+void release(Handle* h) {
+  if (!live(h)) return;
+  h->tag = kFreed;
+  delete h;
+}
+
 pare_status load_result(pare::rt::Result<std::shared_ptr<const Model>> loaded, pare_model** out) {
   if (!out) return PARE_ERROR_INVALID_ARGUMENT;
   pare_model* m = new (std::nothrow) pare_model;
@@ -99,20 +120,6 @@ pare_status load_result(pare::rt::Result<std::shared_ptr<const Model>> loaded, p
   if (!loaded.is_ok()) return m->fail(to_c(loaded.status().code()), loaded.status().message());
   m->model = std::move(loaded).value();
   return PARE_OK;
-}
-
-// C callers may pass any integer as an enum: switch on the integer, not the enum.
-const char* dtype_name(pare_dtype d) {
-  switch (static_cast<int>(d)) {
-    case PARE_DTYPE_FLOAT32: return "float32";
-    case PARE_DTYPE_UINT8: return "uint8";
-    case PARE_DTYPE_INT8: return "int8";
-    case PARE_DTYPE_INT32: return "int32";
-    case PARE_DTYPE_INT64: return "int64";
-    case PARE_DTYPE_BOOL: return "bool";
-    case PARE_DTYPE_FLOAT64: return "float64";
-    default: return "undefined";
-  }
 }
 
 std::string names_of(const pare_session* s, bool inputs) {
@@ -144,14 +151,7 @@ const char* pare_status_name(pare_status status) {
   return "unknown status";
 }
 
-size_t pare_dtype_size(pare_dtype dtype) {
-  switch (static_cast<int>(dtype)) {
-    case PARE_DTYPE_FLOAT32: case PARE_DTYPE_INT32: return 4;
-    case PARE_DTYPE_UINT8: case PARE_DTYPE_INT8: case PARE_DTYPE_BOOL: return 1;
-    case PARE_DTYPE_INT64: case PARE_DTYPE_FLOAT64: return 8;
-    default: return 0;
-  }
-}
+size_t pare_dtype_size(pare_dtype dtype) { return pare::dtype_size(to_dtype(dtype)); }
 
 pare_status pare_model_load_file(const char* path, pare_model** model) {
   if (!path) {
@@ -185,19 +185,11 @@ const char* pare_model_error(const pare_model* model) {
   return model->error.c_str();
 }
 
-void pare_model_free(pare_model* model) {
-  if (!live(model)) return;
-  model->tag = kFreed;
-  delete model;
-}
+void pare_model_free(pare_model* model) { release(model); }
 
 pare_options* pare_options_create(void) { return new (std::nothrow) pare_options; }
 
-void pare_options_free(pare_options* options) {
-  if (!live(options)) return;
-  options->tag = kFreed;
-  delete options;
-}
+void pare_options_free(pare_options* options) { release(options); }
 
 pare_status pare_options_set_threads(pare_options* options, int threads) {
   if (!live(options) || threads < 1 || threads > 256) return PARE_ERROR_INVALID_ARGUMENT;
@@ -248,7 +240,6 @@ pare_status pare_session_create(pare_model* model, const pare_options* options, 
   auto created = Interpreter::create(model->model, interp_options);
   if (!created.is_ok()) return s->fail(to_c(created.status().code()), created.status().message());
   s->interp = std::move(created).value();
-  s->isa = pare::rt::isa_name(s->interp->isa());
   if (options && options->callback) {
     s->callback = options->callback;
     s->user_data = options->user_data;
@@ -267,11 +258,7 @@ const char* pare_session_error(const pare_session* session) {
   return session->error.c_str();
 }
 
-void pare_session_free(pare_session* session) {
-  if (!live(session)) return;
-  session->tag = kFreed;
-  delete session;
-}
+void pare_session_free(pare_session* session) { release(session); }
 
 size_t pare_session_arena_bytes(const pare_session* session) {
   return live(session) && session->interp ? session->interp->memory().arena_bytes() : 0;
@@ -359,13 +346,13 @@ pare_status pare_session_set_input(pare_session* session, size_t index, pare_dty
                                                           std::to_string(session->interp->num_inputs()) + " inputs");
   const pare::rt::TensorDesc& in = session->interp->input(index);
   const std::string what = "input '" + in.name + "'";
-  if (static_cast<int32_t>(dtype) != static_cast<int32_t>(in.dtype))
-    return session->fail(PARE_ERROR_INVALID_ARGUMENT, what + " is " + dtype_name(static_cast<pare_dtype>(in.dtype)) +
-                                                          ", given " + dtype_name(dtype));
+  if (to_dtype(dtype) != in.dtype)
+    return session->fail(PARE_ERROR_INVALID_ARGUMENT, what + " is " + pare::dtype_name(in.dtype) +
+                                                          ", given " + pare::dtype_name(to_dtype(dtype)));
   if ((rank > 0 && !shape) || rank != in.shape.size() ||
       (rank > 0 && std::memcmp(shape, in.shape.data(), rank * sizeof(int64_t)) != 0))
     return session->fail(PARE_ERROR_INVALID_ARGUMENT,
-                         what + " takes shape " + shape_str(in.shape.data(), in.shape.size()) + ", given " +
+                         what + " takes shape " + pare::rt::shape_str(in.shape) + ", given " +
                              (rank > 0 && !shape ? std::string("no dims") : shape_str(shape, rank)));
   if (bytes != in.byte_size() || (!data && bytes != 0))
     return session->fail(PARE_ERROR_INVALID_ARGUMENT, what + " takes " + std::to_string(in.byte_size()) +
@@ -391,7 +378,7 @@ pare_status pare_session_run(pare_session* session) {
   if (!st.is_ok()) return session->fail(to_c(st.code()), st.message());
   pare_run_info info{};
   info.total_ms = std::chrono::duration<double, std::milli>(stop - start).count();
-  info.isa = session->isa.c_str();
+  info.isa = pare::rt::isa_name(session->interp->isa());
   if (session->per_layer) {
     const std::vector<double>& ms = session->interp->last_run_ms();
     for (size_t n = 0; n < session->layers.size() && n < ms.size(); ++n) session->layers[n].ms = ms[n];
