@@ -4,8 +4,8 @@
 // pixels are computed T at a time: each input column of the tile's windows is loaded once and
 // feeds every pixel of the tile that uses it, with T independent accumulators. 3x3 weights
 // stay in registers for the whole row; 5x5 and 7x7 weights are loaded one kernel row per
-// tile. Tiles whose windows reach into the pads skip the missing taps, so nothing outside the
-// input is read. Each output sums its taps in the reference order (row by row, left to
+// tile. Windows that reach into the pads skip the missing taps, so nothing outside the input
+// is read; pixels whose windows reach into the side pads go one at a time. Each output sums its taps in the reference order (row by row, left to
 // right). The activations use V::min_native and V::max_native, the bytes each ISA's kernels
 // have always given. Only included by the ISA files (compiled with their own flags).
 #pragma once
@@ -24,22 +24,24 @@ struct DwConv {
   using R = typename V::R;
   static constexpr int64_t kBlock = V::kWidth;
 
-  struct ClampActivation {
+  // The fused activation, chosen per call rather than per instantiation: a branch per
+  // stored vector costs little next to the K * K FMAs behind it, and one instantiation per
+  // activation doubled the unrolled code (bytes an embedding app pays for).
+  struct Activation {
     R lo, hi;
-    explicit ClampActivation(const FusedActivation& a) {
+    bool hard_swish;
+    explicit Activation(const FusedActivation& a) : hard_swish(a.kind == ActivationKind::kHardSwish) {
       float l, h;
       dwconv_detail::clamp_bounds(a, &l, &h);
       lo = V::set1(l);
       hi = V::set1(h);
     }
-    PARE_INLINE R operator()(R x) const { return V::min_native(V::max_native(x, lo), hi); }
-  };
-
-  struct HardSwishActivation {
-    explicit HardSwishActivation(const FusedActivation&) {}
     PARE_INLINE R operator()(R x) const {
-      const R gate = V::fmadd(x, V::set1(1.f / 6.f), V::set1(0.5f));
-      return V::mul(x, V::min_native(V::max_native(gate, V::zero()), V::set1(1.f)));
+      if (hard_swish) {
+        const R gate = V::fmadd(x, V::set1(1.f / 6.f), V::set1(0.5f));
+        return V::mul(x, V::min_native(V::max_native(gate, V::zero()), V::set1(1.f)));
+      }
+      return V::min_native(V::max_native(x, lo), hi);
     }
   };
 
@@ -121,27 +123,53 @@ struct DwConv {
     }
   }
 
-  // Output pixels [*ox, out_w) of one row and channel block, T at a time, then the rest by
-  // tiles of T / 2, T / 4, ..., 1. Only tiles that reach into the side pads check columns.
-  template <int K, int S, int T, bool kCheckRows, class Block, class Weights, class Activation>
-  static PARE_INLINE void row_tiles(const DwConvParams& p, const WindowRows<K>& win, int64_t ox_lo,
-                                    int64_t ox_hi, int64_t* ox, const Block& blk, const Weights& w,
-                                    R bias, const Activation& act, float* out) {
+  // Output pixels [*ox, end) of one row and channel block, T at a time, then the rest by
+  // tiles of T / 2, T / 4, ..., 1. kCheckCols for pixels whose windows reach into the side
+  // pads.
+  template <int K, int S, int T, bool kCheckRows, bool kCheckCols, class Block, class Weights>
+  static PARE_INLINE void row_tiles(const DwConvParams& p, const WindowRows<K>& win, int64_t end,
+                                    int64_t* ox, const Block& blk, const Weights& w, R bias,
+                                    const Activation& act, float* out) {
     const int64_t ps = p.in_pixel_stride, ops = p.out_pixel_stride;
-    for (; *ox + T <= p.out_w; *ox += T) {
+    for (; *ox + T <= end; *ox += T) {
       R acc[T];
-      const int64_t col0 = *ox * S - p.pad_left;
-      if (*ox >= ox_lo && *ox + T <= ox_hi)
-        tile<K, S, T, kCheckRows, false>(win, col0, p.in_w, ps, blk, w, bias, acc);
-      else
-        tile<K, S, T, kCheckRows, true>(win, col0, p.in_w, ps, blk, w, bias, acc);
+      tile<K, S, T, kCheckRows, kCheckCols>(win, *ox * S - p.pad_left, p.in_w, ps, blk, w, bias, acc);
       for (int t = 0; t < T; ++t) blk.store(out + (*ox + t) * ops, act(acc[t]));
     }
     if constexpr (T > 1)
-      row_tiles<K, S, T / 2, kCheckRows>(p, win, ox_lo, ox_hi, ox, blk, w, bias, act, out);
+      row_tiles<K, S, T / 2, kCheckRows, kCheckCols>(p, win, end, ox, blk, w, bias, act, out);
   }
 
-  template <int K, int S, int T, class Block, class Activation>
+  // One output row of one channel block. 3x3: the pixels whose windows reach into the side
+  // pads (one per side) go one at a time, the interior T at a time; tiles of T pixels over
+  // the edges too would repeat every tile shape once more in the binary for no measured
+  // gain. 5x5 and 7x7 load their weights per tile, and single-pixel edge tiles measured
+  // 1.25-1.5x slower on 7x7 and 14x14 maps, so their edges keep whole tiles.
+  template <int K, int S, int T, bool kCheckRows, class Block, class Weights>
+  static PARE_INLINE void row(const DwConvParams& p, const WindowRows<K>& win, int64_t ox_lo,
+                              int64_t ox_hi, const Block& blk, const Weights& w, R bias,
+                              const Activation& act, float* out) {
+    int64_t ox = 0;
+    if constexpr (K == 3) {
+      row_tiles<K, S, 1, kCheckRows, true>(p, win, ox_lo, &ox, blk, w, bias, act, out);
+      row_tiles<K, S, T, kCheckRows, false>(p, win, ox_hi, &ox, blk, w, bias, act, out);
+      row_tiles<K, S, 1, kCheckRows, true>(p, win, p.out_w, &ox, blk, w, bias, act, out);
+    } else {
+      const int64_t ps = p.in_pixel_stride, ops = p.out_pixel_stride;
+      for (; ox + T <= p.out_w; ox += T) {
+        R acc[T];
+        const int64_t col0 = ox * S - p.pad_left;
+        if (ox >= ox_lo && ox + T <= ox_hi)
+          tile<K, S, T, kCheckRows, false>(win, col0, p.in_w, ps, blk, w, bias, acc);
+        else
+          tile<K, S, T, kCheckRows, true>(win, col0, p.in_w, ps, blk, w, bias, acc);
+        for (int t = 0; t < T; ++t) blk.store(out + (ox + t) * ops, act(acc[t]));
+      }
+      row_tiles<K, S, T / 2, kCheckRows, true>(p, win, p.out_w, &ox, blk, w, bias, act, out);
+    }
+  }
+
+  template <int K, int S, int T, class Block>
   static PARE_INLINE void channel_block(const DwConvParams& p, const float* input, const float* wp,
                                         int64_t iy0, int64_t ky_lo, int64_t ky_hi, int64_t ox_lo,
                                         int64_t ox_hi, const Block& blk, const Activation& act,
@@ -157,16 +185,17 @@ struct DwConv {
       const bool inside = ky >= ky_lo && ky < ky_hi;
       win.rows[ky] = input + (inside ? (iy0 + ky) * row_stride : 0);
     }
-    int64_t ox = 0;
     if (ky_lo == 0 && ky_hi == K)
-      row_tiles<K, S, T, false>(p, win, ox_lo, ox_hi, &ox, blk, w, bias, act, out);
+      row<K, S, T, false>(p, win, ox_lo, ox_hi, blk, w, bias, act, out);
     else
-      row_tiles<K, S, T, true>(p, win, ox_lo, ox_hi, &ox, blk, w, bias, act, out);
+      row<K, S, T, true>(p, win, ox_lo, ox_hi, blk, w, bias, act, out);
   }
 
-  template <int K, int S, int T, class Activation>
-  static void fixed_rows(const DwConvParams& p, const float* input, const float* packed,
-                         float* output, int64_t oh_begin, int64_t oh_end) {
+  // Output rows [oh_begin, oh_end) of a K x K window at stride S (dilation 1), T pixels per
+  // tile: the entry point of the fixed-shape kernels.
+  template <int K, int S, int T>
+  static void fixed(const DwConvParams& p, const float* input, const float* packed,
+                    float* output, int64_t oh_begin, int64_t oh_end) {
     const Activation act(p.activation);
     int64_t ox_lo, ox_hi;
     dwconv_detail::interior_columns(p, &ox_lo, &ox_hi);
@@ -189,20 +218,9 @@ struct DwConv {
     }
   }
 
-  // Output rows [oh_begin, oh_end) of a K x K window at stride S (dilation 1), T pixels per
-  // tile: the entry point of the fixed-shape kernels.
-  template <int K, int S, int T>
-  static void fixed(const DwConvParams& p, const float* input, const float* packed, float* output,
-                    int64_t oh_begin, int64_t oh_end) {
-    if (p.activation.kind == ActivationKind::kHardSwish)
-      fixed_rows<K, S, T, HardSwishActivation>(p, input, packed, output, oh_begin, oh_end);
-    else
-      fixed_rows<K, S, T, ClampActivation>(p, input, packed, output, oh_begin, oh_end);
-  }
-
   // Any kernel, stride and dilation, for one channel block; weights are read from the packed
   // buffer (L1-resident) and interior pixels go four at a time.
-  template <class Block, class Activation>
+  template <class Block>
   static PARE_INLINE void generic_block(const DwConvParams& p, const float* in, const float* wp,
                                         int64_t iy0, int64_t ky_lo, int64_t ky_hi, int64_t ox_lo,
                                         int64_t ox_hi, const Block& blk, const Activation& act,
@@ -246,9 +264,9 @@ struct DwConv {
     for (; ox < p.out_w; ++ox) pixel(ox);
   }
 
-  template <class Activation>
-  static void generic_rows(const DwConvParams& p, const float* input, const float* packed,
-                           float* output, int64_t oh_begin, int64_t oh_end) {
+  // Any kernel size, stride and dilation: the entry point of the kxk kernels.
+  static void generic(const DwConvParams& p, const float* input, const float* packed,
+                      float* output, int64_t oh_begin, int64_t oh_end) {
     const Activation act(p.activation);
     int64_t ox_lo, ox_hi;
     dwconv_detail::interior_columns(p, &ox_lo, &ox_hi);
@@ -269,15 +287,6 @@ struct DwConv {
           generic_block(p, input + c, wp, iy0, ky_lo, ky_hi, ox_lo, ox_hi, tail, act, out_row + c);
       }
     }
-  }
-
-  // Any kernel size, stride and dilation: the entry point of the kxk kernels.
-  static void generic(const DwConvParams& p, const float* input, const float* packed, float* output,
-                      int64_t oh_begin, int64_t oh_end) {
-    if (p.activation.kind == ActivationKind::kHardSwish)
-      generic_rows<HardSwishActivation>(p, input, packed, output, oh_begin, oh_end);
-    else
-      generic_rows<ClampActivation>(p, input, packed, output, oh_begin, oh_end);
   }
 };
 
