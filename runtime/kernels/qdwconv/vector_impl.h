@@ -114,22 +114,50 @@ PARE_QDW_INLINE void tile(const WindowRows<K>& win, int64_t col0, int64_t in_w, 
   }
 }
 
-template <class D, int K, int S, int T, bool kTail, bool kCheckRows, class Weights>
-PARE_QDW_INLINE void row_tiles(const QDwConvParams& p, const WindowRows<K>& win, int64_t ox_lo, int64_t ox_hi,
-                           int64_t* ox, typename D::Lanes lanes, const Weights& w, const Block<D>& b,
+// Output pixels [*ox, end) of one row, T at a time, then the rest by tiles of T / 2, ..., 1.
+// kCheckCols for pixels whose windows reach into the side pads.
+template <class D, int K, int S, int T, bool kTail, bool kCheckRows, bool kCheckCols, class Weights>
+PARE_QDW_INLINE void row_tiles(const QDwConvParams& p, const WindowRows<K>& win, int64_t end, int64_t* ox,
+                           typename D::Lanes lanes, const Weights& w, const Block<D>& b,
                            const typename D::X& xzp, uint8_t* out) {
   const int64_t ps = p.in_pixel_stride, ops = p.out_pixel_stride;
-  for (; *ox + T <= p.out_w; *ox += T) {
+  for (; *ox + T <= end; *ox += T) {
     typename D::Acc acc[T];
-    const int64_t col0 = *ox * S - p.pad_left;
-    if (*ox >= ox_lo && *ox + T <= ox_hi)
-      tile<D, K, S, T, kTail, kCheckRows, false>(win, col0, p.in_w, ps, lanes, w, b.bias, xzp, acc);
-    else
-      tile<D, K, S, T, kTail, kCheckRows, true>(win, col0, p.in_w, ps, lanes, w, b.bias, xzp, acc);
+    tile<D, K, S, T, kTail, kCheckRows, kCheckCols>(win, *ox * S - p.pad_left, p.in_w, ps, lanes, w, b.bias,
+                                                    xzp, acc);
     for (int t = 0; t < T; ++t) D::template store<kTail>(b.rq, acc[t], lanes, out + (*ox + t) * ops);
   }
   if constexpr (T > 1)
-    row_tiles<D, K, S, T / 2, kTail, kCheckRows>(p, win, ox_lo, ox_hi, ox, lanes, w, b, xzp, out);
+    row_tiles<D, K, S, T / 2, kTail, kCheckRows, kCheckCols>(p, win, end, ox, lanes, w, b, xzp, out);
+}
+
+// One output row of one channel block. 3x3: the edge pixels (windows reaching into the side
+// pads) one at a time, the interior T at a time, which saves a copy of every tile shape in
+// the binary at no measured cost. 5x5 edges keep whole tiles (their weights are loaded per
+// tile, so single-pixel edges are slower on small maps).
+template <class D, int K, int S, int T, bool kTail, bool kCheckRows, class Weights>
+PARE_QDW_INLINE void row(const QDwConvParams& p, const WindowRows<K>& win, int64_t ox_lo, int64_t ox_hi,
+                     typename D::Lanes lanes, const Weights& w, const Block<D>& b,
+                     const typename D::X& xzp, uint8_t* out) {
+  int64_t ox = 0;
+  if constexpr (K == 3) {
+    row_tiles<D, K, S, 1, kTail, kCheckRows, true>(p, win, ox_lo, &ox, lanes, w, b, xzp, out);
+    row_tiles<D, K, S, T, kTail, kCheckRows, false>(p, win, ox_hi, &ox, lanes, w, b, xzp, out);
+    row_tiles<D, K, S, 1, kTail, kCheckRows, true>(p, win, p.out_w, &ox, lanes, w, b, xzp, out);
+  } else {
+    const int64_t ps = p.in_pixel_stride, ops = p.out_pixel_stride;
+    for (; ox + T <= p.out_w; ox += T) {
+      typename D::Acc acc[T];
+      const int64_t col0 = ox * S - p.pad_left;
+      if (ox >= ox_lo && ox + T <= ox_hi)
+        tile<D, K, S, T, kTail, kCheckRows, false>(win, col0, p.in_w, ps, lanes, w, b.bias, xzp, acc);
+      else
+        tile<D, K, S, T, kTail, kCheckRows, true>(win, col0, p.in_w, ps, lanes, w, b.bias, xzp, acc);
+      for (int t = 0; t < T; ++t) D::template store<kTail>(b.rq, acc[t], lanes, out + (ox + t) * ops);
+    }
+    if constexpr (T > 1)
+      row_tiles<D, K, S, T / 2, kTail, kCheckRows, true>(p, win, p.out_w, &ox, lanes, w, b, xzp, out);
+  }
 }
 
 template <class D, int K, int S, int T, bool kTail>
@@ -137,11 +165,10 @@ PARE_QDW_INLINE void block_row(const QDwConvParams& p, const WindowRows<K>& win,
                            typename D::Lanes lanes, const Block<D>& b, const typename D::X& xzp, uint8_t* out) {
   using Weights = std::conditional_t<K * K <= D::kRegisterTaps, RegisterWeights<D, K>, RowWeights<D, K>>;
   const Weights w(b);
-  int64_t ox = 0;
   if (win.ky_lo == 0 && win.ky_hi == K)
-    row_tiles<D, K, S, T, kTail, false>(p, win, ox_lo, ox_hi, &ox, lanes, w, b, xzp, out);
+    row<D, K, S, T, kTail, false>(p, win, ox_lo, ox_hi, lanes, w, b, xzp, out);
   else
-    row_tiles<D, K, S, T, kTail, true>(p, win, ox_lo, ox_hi, &ox, lanes, w, b, xzp, out);
+    row<D, K, S, T, kTail, true>(p, win, ox_lo, ox_hi, lanes, w, b, xzp, out);
 }
 
 // A K x K kernel with stride S, dilation 1, T output pixels per tile.
