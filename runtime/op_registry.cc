@@ -3,7 +3,7 @@
 
 #include "runtime/op.h"
 #include "runtime/ops/ops.h"
-#include "runtime/selected_ops.h"
+#include "runtime/kernel_selection.h"
 
 namespace pare::rt {
 
@@ -21,14 +21,10 @@ struct OpEntry {
 // A selective build (cmake -DPARE_OPS=FILE) lists the op types to keep; the others get no
 // factory, so nothing references their code and the linker's --gc-sections drops it with
 // the kernels only they use.
-constexpr bool same(const char* a, const char* b) {
-  while (*a && *a == *b) ++a, ++b;
-  return *a == *b;
-}
 constexpr bool selected(const char* op) {
   if (!kSelectiveBuild) return true;
   for (const char* s : kSelectedOps)
-    if (same(s, op)) return true;
+    if (same_name(s, op)) return true;
   return false;
 }
 #define PARE_OP(name, ...) {#name, selected(#name) ? ops::prepare_##name : nullptr, __VA_ARGS__}
@@ -118,12 +114,13 @@ constexpr OpEntry kOps[] = {
 constexpr bool selected_ops_known() {
   for (const char* s : kSelectedOps) {
     bool known = !kSelectiveBuild;
-    for (const OpEntry& e : kOps) known = known || same(e.name, s);
+    for (const OpEntry& e : kOps) known = known || same_name(e.name, s);
     if (!known) return false;
   }
   return true;
 }
 static_assert(selected_ops_known(), "PARE_OPS names an op type this runtime does not implement");
+static_assert(selected_kernel_families_known(), "PARE_OPS names a kernel family this runtime does not have");
 
 const OpEntry* find_entry(const std::string& op) {
   const OpEntry* end = kOps + sizeof(kOps) / sizeof(kOps[0]);

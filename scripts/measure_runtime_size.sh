@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The bytes the runtime adds to an app (docs/embedding.md, "Size"): builds scripts/size's
 # minimal app (load a .pare, run it) for x86-64 and, cross-compiled, for aarch64, linked
-# statically against the full runtime and against one with only MobileNetV2 int8's ops,
-# and the same app without pare; all stripped, --gc-sections. Needs build/tools/pare
+# statically against the full runtime and against one with only the ops and kernel families
+# `pare ops` lists for MobileNetV2 int8, and the same app without pare; all stripped,
+# --gc-sections. Needs build/tools/pare
 # (scripts/build.sh) to make the int8 model and its op list. Runs the aarch64 app under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ if [ ! -f "$model" ]; then
     --calib testdata/data/fmnist_calib_500.npy --quiet >/dev/null
 fi
 build/tools/pare ops "$model" >"$work/mobilenet_v2_int8.ops"
-echo "MobileNetV2 int8 ops: $(tr '\n' ' ' <"$work/mobilenet_v2_int8.ops")"
+echo "MobileNetV2 int8 ops and kernel families: $(tr '\n' ' ' <"$work/mobilenet_v2_int8.ops")"
 
 size_of() { stat -c %s "$1"; }
 for arch in x86-64 aarch64; do

@@ -133,17 +133,17 @@ TEST(CliUsage, BadUsageExits2) {
 
 // `pare ops` lists what a selective runtime build needs: the selective runtime test is built
 // from this exact list for the int8 CNN.
-TEST(CliUsage, OpsListsTheOpTypesOfModelsSorted) {
+TEST(CliUsage, OpsListsTheOpTypesAndKernelFamiliesOfModelsSorted) {
   const std::string cnn_int8 = test::testdata_dir() + "/pare/fmnist_cnn_int8.pare";
   CommandResult r = run_pare({"ops", cnn_int8});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, test::read_file(test::source_dir() + "/tests/selective/cnn_int8.ops")) << describe(r);
-  // Several models: the union, each op once.
+  // Several models: the union, each op and family once.
   CommandResult both = run_pare({"ops", cnn_int8, test::testdata_dir() + "/pare/tiny_conv_int8.pare"});
   ASSERT_EQ(both.exit_code, 0) << describe(both);
   EXPECT_EQ(both.out,
             "Conv\nDequantizeLinear\nDiv\nGemm\nGlobalAveragePool\nMaxPool\nQuantizeLinear\nReduceMean\nReshape\nSub\n"
-            "Transpose\n")
+            "Transpose\nf32_eltwise\nq8_dwconv\nq8_eltwise\nq8_gemm\n")
       << describe(both);
   CommandResult missing = run_pare({"ops", cnn_int8, "/nonexistent/model.pare"});
   EXPECT_EQ(missing.exit_code, 2) << describe(missing);

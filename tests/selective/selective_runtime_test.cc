@@ -1,7 +1,8 @@
-// A runtime built with only the op types of the int8 Fashion-MNIST CNN (cnn_int8.ops, what
-// `pare ops testdata/pare/fmnist_cnn_int8.pare` prints; cli_test checks that it still does):
-// it runs that model, and the float CNN whose ops are a subset, exactly as the full runtime
-// does, and refuses a model with another op, naming the op.
+// A runtime built with only the op types and kernel families of the int8 Fashion-MNIST CNN
+// (cnn_int8.ops, what `pare ops testdata/pare/fmnist_cnn_int8.pare` prints; cli_test checks
+// that it still does): it runs that model, and the float CNN whose ops are a subset (its
+// float convolutions and Gemm on the reference kernels of the unlisted f32_gemm family),
+// matching ONNX Runtime, and refuses a model with another op, naming the op.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +13,9 @@
 #include <vector>
 
 #include "pare/pare.h"
+#include "runtime/kernels/gemm/gemm.h"
+#include "runtime/kernels/qdwconv/qdwconv.h"
+#include "runtime/kernels/qgemm/qgemm.h"
 #include "runtime/op.h"
 
 namespace {
@@ -61,6 +65,20 @@ TEST(SelectiveRuntime, RegistersOnlyTheListedOps) {
                                              "QuantizeLinear", "ReduceMean",       "Reshape", "Sub"};
   EXPECT_EQ(pare::rt::registered_ops(), expected);
   EXPECT_EQ(pare::rt::find_op("Transpose"), nullptr);
+}
+
+// Listed families keep every variant; the others only their portable reference, so the
+// linker can drop their SIMD code.
+TEST(SelectiveRuntime, KeepsOnlyTheListedKernelFamilies) {
+  size_t listed = 0, unlisted = 0, unlisted_dw = 0;
+  pare::rt::kernels::qgemm_variants(&listed);
+  const pare::rt::kernels::F32GemmVariant* f32 = pare::rt::kernels::f32_gemm_variants(&unlisted);
+  const pare::rt::kernels::QDwConvVariant* dw = pare::rt::kernels::qdwconv_variants(&unlisted_dw);
+  EXPECT_GT(listed, 1u);
+  ASSERT_EQ(unlisted, 1u);
+  EXPECT_EQ(f32[0].isa, pare::rt::Isa::kScalar);
+  ASSERT_EQ(unlisted_dw, 1u);
+  EXPECT_EQ(dw[0].isa, pare::rt::Isa::kScalar);
 }
 
 TEST(SelectiveRuntime, RunsTheModelsItWasBuiltForAgainstOnnxRuntime) {

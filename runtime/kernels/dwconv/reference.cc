@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/dwconv/dwconv.h"
 
 namespace pare::rt::kernels {
@@ -27,6 +29,9 @@ float activate(const FusedActivation& act, float x) {
       return x;
   }
 }
+
+constexpr DwConvVariant kReference = {"f32_dwconv_ref__scalar", "ref__scalar", f32_dwconv_ref__scalar,
+                                     Isa::kScalar, 1, 0, 0};
 
 constexpr DwConvVariant kVariants[] = {
 #if defined(__x86_64__)
@@ -54,7 +59,7 @@ constexpr DwConvVariant kVariants[] = {
     {"f32_dwconv_7x7s2__neon", "7x7s2__neon", f32_dwconv_7x7s2__neon, Isa::kNeon, 4, 7, 2},
     {"f32_dwconv_kxk__neon", "kxk__neon", f32_dwconv_kxk__neon, Isa::kNeon, 4, 0, 0},
 #endif
-    {"f32_dwconv_ref__scalar", "ref__scalar", f32_dwconv_ref__scalar, Isa::kScalar, 1, 0, 0},
+    kReference,
 };
 
 }  // namespace
@@ -117,6 +122,10 @@ void f32_dwconv_ref__scalar(const DwConvParams& p, const float* input, const flo
 }
 
 const DwConvVariant* dwconv_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_dwconv")) {
+    *count = 1;
+    return &kReference;
+  }
   *count = sizeof(kVariants) / sizeof(kVariants[0]);
   return kVariants;
 }
@@ -128,10 +137,13 @@ bool dwconv_variant_accepts(const DwConvVariant& v, const DwConvParams& p) {
 }
 
 const DwConvVariant& select_dwconv(Isa cap, const DwConvParams& params) {
+  note_kernel_family("f32_dwconv");
   // The table lists the best ISA first and, within an ISA, specialised shapes before kxk.
-  for (const DwConvVariant& v : kVariants)
-    if (isa_usable(v.isa, cap) && dwconv_variant_accepts(v, params)) return v;
-  return kVariants[sizeof(kVariants) / sizeof(kVariants[0]) - 1];
+  size_t count = 0;
+  const DwConvVariant* all = dwconv_variants(&count);
+  for (size_t i = 0; i < count; ++i)
+    if (isa_usable(all[i].isa, cap) && dwconv_variant_accepts(all[i], params)) return all[i];
+  return kReference;
 }
 
 namespace dwconv_detail {

@@ -6,6 +6,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/eltwise/eltwise.h"
 
 namespace pare::rt::kernels {
@@ -352,6 +354,10 @@ const F32EltwiseVariant* f32_eltwise_variants(size_t* count) {
       mul_ref<float>,     div_ref<float>,     f32_relu_ref,        f32_sigmoid_ref,
       f32_hard_swish_ref, f32_tanh_ref,       f32_erf_ref,         f32_gelu_ref,
       clip_ref<float>,    f32_hard_sigmoid_ref};
+  if constexpr (!kernel_family_selected("f32_eltwise")) {
+    *count = 1;
+    return &kReference;
+  }
   static const F32EltwiseVariant kAll[] = {
 #if defined(__x86_64__)
       f32_eltwise_avx512(),
@@ -366,6 +372,7 @@ const F32EltwiseVariant* f32_eltwise_variants(size_t* count) {
 }
 
 const F32EltwiseVariant& select_f32_eltwise(Isa cap) {
+  note_kernel_family("f32_eltwise");
   size_t count = 0;
   const F32EltwiseVariant* all = f32_eltwise_variants(&count);
   for (size_t i = 0; i + 1 < count; ++i)

@@ -1,3 +1,5 @@
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/gemm/gemm.h"
 
 #include <algorithm>
@@ -135,8 +137,11 @@ void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t
 
 namespace {
 
+constexpr F32GemmVariant kReference = {"f32_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8,
+                                       f32_gemm_4x8__scalar};
+
 constexpr F32GemmVariant kVariants[] = {
-    {"f32_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8, f32_gemm_4x8__scalar},
+    kReference,
 #if defined(__x86_64__)
     {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2},
     {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512},
@@ -149,15 +154,22 @@ constexpr F32GemmVariant kVariants[] = {
 }  // namespace
 
 const F32GemmVariant* f32_gemm_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_gemm")) {
+    *count = 1;
+    return &kReference;
+  }
   *count = sizeof(kVariants) / sizeof(kVariants[0]);
   return kVariants;
 }
 
-// kVariants runs from the portable variant to the fastest.
+// The table runs from the portable variant to the fastest.
 const F32GemmVariant& select_f32_gemm(Isa isa) {
-  for (size_t i = sizeof(kVariants) / sizeof(kVariants[0]); i-- > 1;)
-    if (isa_usable(kVariants[i].isa, isa)) return kVariants[i];
-  return kVariants[0];
+  note_kernel_family("f32_gemm");
+  size_t count = 0;
+  const F32GemmVariant* all = f32_gemm_variants(&count);
+  for (size_t i = count; i-- > 1;)
+    if (isa_usable(all[i].isa, isa)) return all[i];
+  return all[0];
 }
 
 // ---- Driver ----

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/gemm/gemm.h"
 #include "runtime/kernels/lutgemm/lutgemm.h"
 #include "runtime/kernels/qgemm/qgemm.h"
@@ -221,8 +223,10 @@ void q8_lutgemm_decode__scalar(const Q8LutPacked& w, size_t panel, uint8_t* body
 
 namespace {
 
+constexpr F32LutVariant kF32Reference = {"f32_lutgemm_1x1__scalar", "1x1__scalar", Isa::kScalar, 8,
+                                        f32_lutgemm_1x1__scalar};
 constexpr F32LutVariant kF32Variants[] = {
-    {"f32_lutgemm_1x1__scalar", "1x1__scalar", Isa::kScalar, 8, f32_lutgemm_1x1__scalar},
+    kF32Reference,
 #if defined(__x86_64__)
     {"f32_lutgemm_4x2__avx2", "4x2__avx2", Isa::kAvx2, 8, f32_lutgemm_4x2__avx2},
     {"f32_lutgemm_4x4__avx512", "4x4__avx512", Isa::kAvx512, 16, f32_lutgemm_4x4__avx512},
@@ -233,8 +237,10 @@ constexpr F32LutVariant kF32Variants[] = {
 };
 
 // The tile of each name is its qgemm variant's.
+constexpr Q8LutVariant kQ8Reference = {"q8_lutgemm_4x8__scalar", "4x8__scalar", Isa::kScalar,
+                                      q8_lutgemm_decode__scalar};
 constexpr Q8LutVariant kQ8Variants[] = {
-    {"q8_lutgemm_4x8__scalar", "4x8__scalar", Isa::kScalar, q8_lutgemm_decode__scalar},
+    kQ8Reference,
 #if defined(__x86_64__)
     {"q8_lutgemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, q8_lutgemm_decode__scalar},
     {"q8_lutgemm_8x32__avx512vnni", "8x32__avx512vnni", Isa::kAvx512Vnni, q8_lutgemm_decode_k4x32__avx512vnni},
@@ -245,9 +251,10 @@ constexpr Q8LutVariant kQ8Variants[] = {
 #endif
 };
 
-template <class V, size_t N>
-const V& select(const V (&variants)[N], Isa isa) {
-  for (size_t i = N; i-- > 1;)
+// A table that runs from the portable variant (first) to the fastest.
+template <class V>
+const V& select(const V* variants, size_t count, Isa isa) {
+  for (size_t i = count; i-- > 1;)
     if (isa_usable(variants[i].isa, isa)) return variants[i];
   return variants[0];
 }
@@ -258,15 +265,33 @@ constexpr size_t kRowBlock = 16;
 }  // namespace
 
 const F32LutVariant* f32_lutgemm_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_lutgemm")) {
+    *count = 1;
+    return &kF32Reference;
+  }
   *count = sizeof(kF32Variants) / sizeof(kF32Variants[0]);
   return kF32Variants;
 }
 const Q8LutVariant* q8_lutgemm_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("q8_lutgemm")) {
+    *count = 1;
+    return &kQ8Reference;
+  }
   *count = sizeof(kQ8Variants) / sizeof(kQ8Variants[0]);
   return kQ8Variants;
 }
-const F32LutVariant& select_f32_lutgemm(Isa isa) { return select(kF32Variants, isa); }
-const Q8LutVariant& select_q8_lutgemm(Isa isa) { return select(kQ8Variants, isa); }
+const F32LutVariant& select_f32_lutgemm(Isa isa) {
+  note_kernel_family("f32_lutgemm");
+  size_t count = 0;
+  const F32LutVariant* all = f32_lutgemm_variants(&count);
+  return select(all, count, isa);
+}
+const Q8LutVariant& select_q8_lutgemm(Isa isa) {
+  note_kernel_family("q8_lutgemm");
+  size_t count = 0;
+  const Q8LutVariant* all = q8_lutgemm_variants(&count);
+  return select(all, count, isa);
+}
 
 // Measured with kernel_lutgemm_bench (docs/benchmarks.md) on MobileNetV2-224's 19 distinct
 // 1x1 shapes at M = 4, 16 and the network's M (f32; no layer runs at least as fast as the

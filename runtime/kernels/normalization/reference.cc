@@ -1,3 +1,5 @@
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/normalization/normalization.h"
 
 #include <cmath>
@@ -54,11 +56,16 @@ const F32LayerNormVariant kLayerNormVariants[] = {
 }  // namespace
 
 const F32LayerNormVariant* f32_layernorm_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_layernorm")) {
+    *count = 0;
+    return nullptr;
+  }
   *count = sizeof(kLayerNormVariants) / sizeof(kLayerNormVariants[0]) - 1;
   return kLayerNormVariants;
 }
 
 const F32LayerNormVariant* select_f32_layernorm(Isa cap) {
+  note_kernel_family("f32_layernorm");
   size_t count = 0;
   const F32LayerNormVariant* all = f32_layernorm_variants(&count);
   for (size_t i = 0; i < count; ++i)

@@ -1,3 +1,5 @@
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/pool/pool.h"
 
 #include <algorithm>
@@ -237,6 +239,11 @@ void pixel_window(const PoolGeometry& g, int64_t pixel, PixelWindow* w) {
 
 namespace {
 
+constexpr PoolNhwcVariant kReference = {
+    Isa::kScalar, 1, f32_maxpool_nhwc_ref__scalar, "f32_maxpool_nhwc_ref__scalar",
+    f32_avgpool_nhwc_ref__scalar, "f32_avgpool_nhwc_ref__scalar",
+    f32_global_avgpool_nhwc_ref__scalar, "f32_global_avgpool_nhwc_ref__scalar"};
+
 const PoolNhwcVariant kPoolNhwcVariants[] = {
 #if defined(__x86_64__)
     {Isa::kAvx512, 16, f32_maxpool_nhwc_c16__avx512, "f32_maxpool_nhwc_c16__avx512",
@@ -251,22 +258,27 @@ const PoolNhwcVariant kPoolNhwcVariants[] = {
      f32_avgpool_nhwc_c4__neon, "f32_avgpool_nhwc_c4__neon", f32_global_avgpool_nhwc_c4__neon,
      "f32_global_avgpool_nhwc_c4__neon"},
 #endif
-    {Isa::kScalar, 1, f32_maxpool_nhwc_ref__scalar, "f32_maxpool_nhwc_ref__scalar",
-     f32_avgpool_nhwc_ref__scalar, "f32_avgpool_nhwc_ref__scalar",
-     f32_global_avgpool_nhwc_ref__scalar, "f32_global_avgpool_nhwc_ref__scalar"},
+    kReference,
 };
 
 }  // namespace
 
 const PoolNhwcVariant* pool_nhwc_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_pool")) {
+    *count = 1;
+    return &kReference;
+  }
   *count = sizeof(kPoolNhwcVariants) / sizeof(kPoolNhwcVariants[0]);
   return kPoolNhwcVariants;
 }
 
 const PoolNhwcVariant& select_pool_nhwc(Isa cap) {
-  for (const PoolNhwcVariant& v : kPoolNhwcVariants)
-    if (isa_usable(v.isa, cap)) return v;
-  return kPoolNhwcVariants[sizeof(kPoolNhwcVariants) / sizeof(kPoolNhwcVariants[0]) - 1];
+  note_kernel_family("f32_pool");
+  size_t count = 0;
+  const PoolNhwcVariant* all = pool_nhwc_variants(&count);
+  for (size_t i = 0; i < count; ++i)
+    if (isa_usable(all[i].isa, cap)) return all[i];
+  return kReference;
 }
 
 }  // namespace pare::rt::kernels

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/qdwconv/qdwconv.h"
 
 namespace pare::rt::kernels {
@@ -14,6 +16,9 @@ int64_t ceil_div_nonneg(int64_t value, int64_t step) {
 }
 
 constexpr int64_t kScalarBlock = 16;
+
+constexpr QDwConvVariant kReference = {"q8_dwconv_kxk__scalar", q8_dwconv_kxk__scalar, Isa::kScalar,
+                                       kScalarBlock, 0, 0};
 
 constexpr QDwConvVariant kVariants[] = {
 #if defined(__x86_64__)
@@ -40,7 +45,7 @@ constexpr QDwConvVariant kVariants[] = {
     {"q8_dwconv_5x5s2__neon", q8_dwconv_5x5s2__neon, Isa::kNeon, 16, 5, 2},
     {"q8_dwconv_kxk__neon", q8_dwconv_kxk__neon, Isa::kNeon, 16, 0, 0},
 #endif
-    {"q8_dwconv_kxk__scalar", q8_dwconv_kxk__scalar, Isa::kScalar, kScalarBlock, 0, 0},
+    kReference,
 };
 
 // The vpdpbusd layout (see qdwconv.h).
@@ -149,6 +154,10 @@ void q8_dwconv_kxk__scalar(const QDwConvParams& p, const uint8_t* input, const v
 }
 
 const QDwConvVariant* qdwconv_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("q8_dwconv")) {
+    *count = 1;
+    return &kReference;
+  }
   *count = sizeof(kVariants) / sizeof(kVariants[0]);
   return kVariants;
 }
@@ -160,10 +169,13 @@ bool qdwconv_variant_accepts(const QDwConvVariant& v, const QDwConvParams& p) {
 }
 
 const QDwConvVariant& select_qdwconv(Isa cap, const QDwConvParams& p) {
+  note_kernel_family("q8_dwconv");
   // The table lists the best ISA first and, within an ISA, specialised shapes before kxk.
-  for (const QDwConvVariant& v : kVariants)
-    if (isa_usable(v.isa, cap) && qdwconv_variant_accepts(v, p)) return v;
-  return kVariants[sizeof(kVariants) / sizeof(kVariants[0]) - 1];
+  size_t count = 0;
+  const QDwConvVariant* all = qdwconv_variants(&count);
+  for (size_t i = 0; i < count; ++i)
+    if (isa_usable(all[i].isa, cap) && qdwconv_variant_accepts(all[i], p)) return all[i];
+  return kReference;
 }
 
 size_t qdwconv_packed_bytes(const QDwConvVariant& v, int64_t channels, int64_t kernel_h,

@@ -2,6 +2,8 @@
 // reproduces them bit for bit.
 #include <cmath>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/qeltwise/qeltwise.h"
 
 namespace pare::rt::kernels {
@@ -59,9 +61,14 @@ void q8_lookup_ref(size_t n, const uint8_t* x, const uint8_t table[256], uint8_t
 }
 
 const Q8EltwiseVariant* q8_eltwise_variants(size_t* count) {
+  static const Q8EltwiseVariant kReference = {"scalar", Isa::kScalar, q8_quantize_ref,
+                                              q8_dequantize_ref, q8_add_ref, q8_mul_ref, q8_lookup_ref};
+  if constexpr (!kernel_family_selected("q8_eltwise")) {
+    *count = 1;
+    return &kReference;
+  }
   static const Q8EltwiseVariant kAll[] = {
-      {"scalar", Isa::kScalar, q8_quantize_ref, q8_dequantize_ref, q8_add_ref, q8_mul_ref,
-       q8_lookup_ref},
+      kReference,
 #if defined(__x86_64__)
       q8_eltwise_avx2(),
       q8_eltwise_avx512(),
@@ -75,6 +82,7 @@ const Q8EltwiseVariant* q8_eltwise_variants(size_t* count) {
 }
 
 const Q8EltwiseVariant& select_q8_eltwise(Isa cap) {
+  note_kernel_family("q8_eltwise");
   size_t count = 0;
   const Q8EltwiseVariant* all = q8_eltwise_variants(&count);
   for (size_t i = count; i-- > 1;)

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/qgemm/qgemm.h"
 
 namespace pare::rt::kernels {
@@ -28,8 +30,11 @@ void qgemm_ref__scalar(size_t m, size_t n, size_t k, const uint8_t* a, size_t a_
 
 namespace {
 
+constexpr QGemmVariant kReference = {"q8_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8,
+                                     q8_gemm_4x8__scalar, 8 * 4};
+
 constexpr QGemmVariant kVariants[] = {
-    {"q8_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8, q8_gemm_4x8__scalar, 8 * 4},
+    kReference,
 #if defined(__x86_64__)
     {"q8_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, q8_gemm_6x16__avx2, 16 * 4 * 2},
     {"q8_gemm_8x32__avx512vnni", "8x32__avx512vnni", Isa::kAvx512Vnni, 8, 32,
@@ -44,15 +49,22 @@ constexpr QGemmVariant kVariants[] = {
 }  // namespace
 
 const QGemmVariant* qgemm_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("q8_gemm")) {
+    *count = 1;
+    return &kReference;
+  }
   *count = sizeof(kVariants) / sizeof(kVariants[0]);
   return kVariants;
 }
 
-// kVariants runs from the portable variant to the fastest.
+// The table runs from the portable variant to the fastest.
 const QGemmVariant& select_qgemm(Isa isa) {
-  for (size_t i = sizeof(kVariants) / sizeof(kVariants[0]); i-- > 1;)
-    if (isa_usable(kVariants[i].isa, isa)) return kVariants[i];
-  return kVariants[0];
+  note_kernel_family("q8_gemm");
+  size_t count = 0;
+  const QGemmVariant* all = qgemm_variants(&count);
+  for (size_t i = count; i-- > 1;)
+    if (isa_usable(all[i].isa, isa)) return all[i];
+  return all[0];
 }
 
 // ---- Packed weights ----

@@ -1,3 +1,5 @@
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/softmax/softmax.h"
 
 #include <cmath>
@@ -39,11 +41,16 @@ const F32SoftmaxRowsVariant kRowsVariants[] = {
 }  // namespace
 
 const F32SoftmaxRowsVariant* f32_softmax_rows_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_softmax")) {
+    *count = 0;
+    return nullptr;
+  }
   *count = sizeof(kRowsVariants) / sizeof(kRowsVariants[0]) - 1;
   return kRowsVariants;
 }
 
 const F32SoftmaxRowsVariant* select_f32_softmax_rows(Isa cap) {
+  note_kernel_family("f32_softmax");
   size_t count = 0;
   const F32SoftmaxRowsVariant* all = f32_softmax_rows_variants(&count);
   for (size_t i = 0; i < count; ++i)

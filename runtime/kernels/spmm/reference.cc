@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/activation/activation.h"
 #include "runtime/kernels/gemm/gemm.h"
 #include "runtime/kernels/spmm/spmm.h"
@@ -211,8 +213,11 @@ void f32_spmm_1x1__scalar(const F32SpmmArgs& a, size_t m0, size_t rows, float*) 
 
 namespace {
 
+constexpr F32SpmmVariant kReference = {"f32_spmm_1x1__scalar", "1x1__scalar", Isa::kScalar, 1,
+                                       f32_spmm_1x1__scalar};
+
 constexpr F32SpmmVariant kVariants[] = {
-    {"f32_spmm_1x1__scalar", "1x1__scalar", Isa::kScalar, 1, f32_spmm_1x1__scalar},
+    kReference,
 #if defined(__x86_64__)
     {"f32_spmm_32x1__avx2", "32x1__avx2", Isa::kAvx2, 32, f32_spmm_32x1__avx2},
     {"f32_spmm_64x1__avx512", "64x1__avx512", Isa::kAvx512, 64, f32_spmm_64x1__avx512},
@@ -225,14 +230,21 @@ constexpr F32SpmmVariant kVariants[] = {
 }  // namespace
 
 const F32SpmmVariant* f32_spmm_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_spmm")) {
+    *count = 1;
+    return &kReference;
+  }
   *count = sizeof(kVariants) / sizeof(kVariants[0]);
   return kVariants;
 }
 
 const F32SpmmVariant& select_f32_spmm(Isa isa) {
-  for (size_t i = sizeof(kVariants) / sizeof(kVariants[0]); i-- > 1;)
-    if (isa_usable(kVariants[i].isa, isa)) return kVariants[i];
-  return kVariants[0];
+  note_kernel_family("f32_spmm");
+  size_t count = 0;
+  const F32SpmmVariant* all = f32_spmm_variants(&count);
+  for (size_t i = count; i-- > 1;)
+    if (isa_usable(all[i].isa, isa)) return all[i];
+  return all[0];
 }
 
 // ---- Driver ----
