@@ -72,15 +72,16 @@ CpuFeatures detect() {
 CpuFeatures detect() { return CpuFeatures{}; }
 #endif
 
+// This CPU runs the ISA and this build has its kernels (cmake -DPARE_ISAS may leave some out).
 bool supported(Isa isa) {
   const CpuFeatures& f = cpu_features();
   switch (isa) {
     case Isa::kScalar: return true;
-    case Isa::kAvx2: return f.avx2_fma;
-    case Isa::kAvx512: return f.avx512;
-    case Isa::kAvx512Vnni: return f.avx512vnni;
-    case Isa::kNeon: return f.neon;
-    case Isa::kNeonDot: return f.neon_dot;
+    case Isa::kAvx2: return PARE_KERNELS_AVX2 && f.avx2_fma;
+    case Isa::kAvx512: return PARE_KERNELS_AVX512 && f.avx512;
+    case Isa::kAvx512Vnni: return PARE_KERNELS_AVX512VNNI && f.avx512vnni;
+    case Isa::kNeon: return PARE_KERNELS_NEON && f.neon;
+    case Isa::kNeonDot: return PARE_KERNELS_NEONDOT && f.neon_dot;
   }
   return false;
 }

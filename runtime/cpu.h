@@ -1,6 +1,34 @@
 // CPU feature detection and the ISA cap (PARE_ISA) used to choose kernels at prepare time.
 #pragma once
 
+// The ISAs whose SIMD kernels this build compiles: all that the target architecture has,
+// unless cmake -DPARE_ISAS=... left some out (it defines PARE_WITHOUT_<ISA>).
+#if defined(__x86_64__) && !defined(PARE_WITHOUT_AVX2)
+#define PARE_KERNELS_AVX2 1
+#else
+#define PARE_KERNELS_AVX2 0
+#endif
+#if defined(__x86_64__) && !defined(PARE_WITHOUT_AVX512)
+#define PARE_KERNELS_AVX512 1
+#else
+#define PARE_KERNELS_AVX512 0
+#endif
+#if defined(__x86_64__) && !defined(PARE_WITHOUT_AVX512VNNI)
+#define PARE_KERNELS_AVX512VNNI 1
+#else
+#define PARE_KERNELS_AVX512VNNI 0
+#endif
+#if defined(__aarch64__) && !defined(PARE_WITHOUT_NEON)
+#define PARE_KERNELS_NEON 1
+#else
+#define PARE_KERNELS_NEON 0
+#endif
+#if defined(__aarch64__) && !defined(PARE_WITHOUT_NEONDOT)
+#define PARE_KERNELS_NEONDOT 1
+#else
+#define PARE_KERNELS_NEONDOT 0
+#endif
+
 namespace pare::rt {
 
 enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kNeon = 10, kNeonDot = 11 };
@@ -19,7 +47,8 @@ struct CpuFeatures {
 
 // Detected once (cpuid + XCR0 on x86, HWCAP on AArch64).
 const CpuFeatures& cpu_features();
-// Best ISA this CPU supports, capped by PARE_ISA if set (an unknown value is ignored).
+// Best ISA this CPU supports and this build has kernels for, capped by PARE_ISA if set (an
+// unknown value is ignored).
 Isa best_isa();
 // True when `isa` is supported here and not above `cap`.
 bool isa_usable(Isa isa, Isa cap);

@@ -34,7 +34,7 @@ constexpr DwConvVariant kReference = {"f32_dwconv_ref__scalar", "ref__scalar", f
                                      Isa::kScalar, 1, 0, 0};
 
 constexpr DwConvVariant kVariants[] = {
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX512
     {"f32_dwconv_3x3s1__avx512", "3x3s1__avx512", f32_dwconv_3x3s1__avx512, Isa::kAvx512, 16, 3, 1},
     {"f32_dwconv_3x3s2__avx512", "3x3s2__avx512", f32_dwconv_3x3s2__avx512, Isa::kAvx512, 16, 3, 2},
     {"f32_dwconv_5x5s1__avx512", "5x5s1__avx512", f32_dwconv_5x5s1__avx512, Isa::kAvx512, 16, 5, 1},
@@ -42,6 +42,8 @@ constexpr DwConvVariant kVariants[] = {
     {"f32_dwconv_7x7s1__avx512", "7x7s1__avx512", f32_dwconv_7x7s1__avx512, Isa::kAvx512, 16, 7, 1},
     {"f32_dwconv_7x7s2__avx512", "7x7s2__avx512", f32_dwconv_7x7s2__avx512, Isa::kAvx512, 16, 7, 2},
     {"f32_dwconv_kxk__avx512", "kxk__avx512", f32_dwconv_kxk__avx512, Isa::kAvx512, 16, 0, 0},
+#endif
+#if PARE_KERNELS_AVX2
     {"f32_dwconv_3x3s1__avx2", "3x3s1__avx2", f32_dwconv_3x3s1__avx2, Isa::kAvx2, 8, 3, 1},
     {"f32_dwconv_3x3s2__avx2", "3x3s2__avx2", f32_dwconv_3x3s2__avx2, Isa::kAvx2, 8, 3, 2},
     {"f32_dwconv_5x5s1__avx2", "5x5s1__avx2", f32_dwconv_5x5s1__avx2, Isa::kAvx2, 8, 5, 1},
@@ -50,7 +52,7 @@ constexpr DwConvVariant kVariants[] = {
     {"f32_dwconv_7x7s2__avx2", "7x7s2__avx2", f32_dwconv_7x7s2__avx2, Isa::kAvx2, 8, 7, 2},
     {"f32_dwconv_kxk__avx2", "kxk__avx2", f32_dwconv_kxk__avx2, Isa::kAvx2, 8, 0, 0},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {"f32_dwconv_3x3s1__neon", "3x3s1__neon", f32_dwconv_3x3s1__neon, Isa::kNeon, 4, 3, 1},
     {"f32_dwconv_3x3s2__neon", "3x3s2__neon", f32_dwconv_3x3s2__neon, Isa::kNeon, 4, 3, 2},
     {"f32_dwconv_5x5s1__neon", "5x5s1__neon", f32_dwconv_5x5s1__neon, Isa::kNeon, 4, 5, 1},

@@ -359,11 +359,13 @@ const F32EltwiseVariant* f32_eltwise_variants(size_t* count) {
     return &kReference;
   }
   static const F32EltwiseVariant kAll[] = {
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX512
       f32_eltwise_avx512(),
+#endif
+#if PARE_KERNELS_AVX2
       f32_eltwise_avx2(),
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
       f32_eltwise_neon(),
 #endif
       kReference};

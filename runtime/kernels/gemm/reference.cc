@@ -142,11 +142,13 @@ constexpr F32GemmVariant kReference = {"f32_gemm_4x8__scalar", "4x8__scalar", Is
 
 constexpr F32GemmVariant kVariants[] = {
     kReference,
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX2
     {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2},
+#endif
+#if PARE_KERNELS_AVX512
     {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon},
 #endif
 };

@@ -227,11 +227,13 @@ constexpr F32LutVariant kF32Reference = {"f32_lutgemm_1x1__scalar", "1x1__scalar
                                         f32_lutgemm_1x1__scalar};
 constexpr F32LutVariant kF32Variants[] = {
     kF32Reference,
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX2
     {"f32_lutgemm_4x2__avx2", "4x2__avx2", Isa::kAvx2, 8, f32_lutgemm_4x2__avx2},
+#endif
+#if PARE_KERNELS_AVX512
     {"f32_lutgemm_4x4__avx512", "4x4__avx512", Isa::kAvx512, 16, f32_lutgemm_4x4__avx512},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {"f32_lutgemm_4x2__neon", "4x2__neon", Isa::kNeon, 8, f32_lutgemm_4x2__neon},
 #endif
 };
@@ -241,12 +243,16 @@ constexpr Q8LutVariant kQ8Reference = {"q8_lutgemm_4x8__scalar", "4x8__scalar", 
                                       q8_lutgemm_decode__scalar};
 constexpr Q8LutVariant kQ8Variants[] = {
     kQ8Reference,
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX2
     {"q8_lutgemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, q8_lutgemm_decode__scalar},
+#endif
+#if PARE_KERNELS_AVX512VNNI
     {"q8_lutgemm_8x32__avx512vnni", "8x32__avx512vnni", Isa::kAvx512Vnni, q8_lutgemm_decode_k4x32__avx512vnni},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {"q8_lutgemm_8x8__neon", "8x8__neon", Isa::kNeon, q8_lutgemm_decode__scalar},
+#endif
+#if PARE_KERNELS_NEONDOT
     {"q8_lutgemm_8x8__neondot", "8x8__neondot", Isa::kNeonDot, q8_lutgemm_decode__scalar},
 #endif
 };

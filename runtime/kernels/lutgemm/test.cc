@@ -329,7 +329,7 @@ void check_q8(size_t m, size_t n, size_t k, int bits, bool per_row, int32_t a_ze
 
 // The SIMD panel decoders write the same bytes as the portable one.
 TEST(LutGemm, Q8PanelDecodersMatchPortable) {
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX512VNNI
   const CpuFeatures& f = cpu_features();
   if (!isa_usable(Isa::kAvx512Vnni, best_isa())) GTEST_SKIP() << "no AVX-512 VNNI";
   const Q8LutVariant& v = select_q8_lutgemm(Isa::kAvx512Vnni);
@@ -352,7 +352,7 @@ TEST(LutGemm, Q8PanelDecodersMatchPortable) {
     }
   if (!f.avx512vbmi) std::printf("no VBMI: its decoder is not tested here\n");
 #else
-  GTEST_SKIP() << "x86 only";
+  GTEST_SKIP() << "no AVX-512 VNNI kernels in this build (x86-64 only, PARE_ISAS)";
 #endif
 }
 

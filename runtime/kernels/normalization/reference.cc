@@ -43,11 +43,13 @@ void f32_layernorm_ref__scalar(int64_t cols, const float* x, const float* scale,
 namespace {
 
 const F32LayerNormVariant kLayerNormVariants[] = {
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX512
     {Isa::kAvx512, "f32_layernorm_x16__avx512", f32_layernorm_x16__avx512},
+#endif
+#if PARE_KERNELS_AVX2
     {Isa::kAvx2, "f32_layernorm_x8__avx2", f32_layernorm_x8__avx2},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {Isa::kNeon, "f32_layernorm_x4__neon", f32_layernorm_x4__neon},
 #endif
     {Isa::kScalar, nullptr, nullptr},  // keeps the array non-empty on other architectures

@@ -245,15 +245,17 @@ constexpr PoolNhwcVariant kReference = {
     f32_global_avgpool_nhwc_ref__scalar, "f32_global_avgpool_nhwc_ref__scalar"};
 
 const PoolNhwcVariant kPoolNhwcVariants[] = {
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX512
     {Isa::kAvx512, 16, f32_maxpool_nhwc_c16__avx512, "f32_maxpool_nhwc_c16__avx512",
      f32_avgpool_nhwc_c16__avx512, "f32_avgpool_nhwc_c16__avx512",
      f32_global_avgpool_nhwc_c16__avx512, "f32_global_avgpool_nhwc_c16__avx512"},
+#endif
+#if PARE_KERNELS_AVX2
     {Isa::kAvx2, 8, f32_maxpool_nhwc_c8__avx2, "f32_maxpool_nhwc_c8__avx2",
      f32_avgpool_nhwc_c8__avx2, "f32_avgpool_nhwc_c8__avx2", f32_global_avgpool_nhwc_c8__avx2,
      "f32_global_avgpool_nhwc_c8__avx2"},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {Isa::kNeon, 4, f32_maxpool_nhwc_c4__neon, "f32_maxpool_nhwc_c4__neon",
      f32_avgpool_nhwc_c4__neon, "f32_avgpool_nhwc_c4__neon", f32_global_avgpool_nhwc_c4__neon,
      "f32_global_avgpool_nhwc_c4__neon"},

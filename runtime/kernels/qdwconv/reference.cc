@@ -21,24 +21,28 @@ constexpr QDwConvVariant kReference = {"q8_dwconv_kxk__scalar", q8_dwconv_kxk__s
                                        kScalarBlock, 0, 0};
 
 constexpr QDwConvVariant kVariants[] = {
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX512VNNI
     {"q8_dwconv_3x3s1__avx512vnni", q8_dwconv_3x3s1__avx512vnni, Isa::kAvx512Vnni, 64, 3, 1},
     {"q8_dwconv_3x3s2__avx512vnni", q8_dwconv_3x3s2__avx512vnni, Isa::kAvx512Vnni, 64, 3, 2},
     {"q8_dwconv_5x5s1__avx512vnni", q8_dwconv_5x5s1__avx512vnni, Isa::kAvx512Vnni, 64, 5, 1},
     {"q8_dwconv_5x5s2__avx512vnni", q8_dwconv_5x5s2__avx512vnni, Isa::kAvx512Vnni, 64, 5, 2},
     {"q8_dwconv_kxk__avx512vnni", q8_dwconv_kxk__avx512vnni, Isa::kAvx512Vnni, 16, 0, 0},
+#endif
+#if PARE_KERNELS_AVX512
     {"q8_dwconv_3x3s1__avx512", q8_dwconv_3x3s1__avx512, Isa::kAvx512, 16, 3, 1},
     {"q8_dwconv_3x3s2__avx512", q8_dwconv_3x3s2__avx512, Isa::kAvx512, 16, 3, 2},
     {"q8_dwconv_5x5s1__avx512", q8_dwconv_5x5s1__avx512, Isa::kAvx512, 16, 5, 1},
     {"q8_dwconv_5x5s2__avx512", q8_dwconv_5x5s2__avx512, Isa::kAvx512, 16, 5, 2},
     {"q8_dwconv_kxk__avx512", q8_dwconv_kxk__avx512, Isa::kAvx512, 16, 0, 0},
+#endif
+#if PARE_KERNELS_AVX2
     {"q8_dwconv_3x3s1__avx2", q8_dwconv_3x3s1__avx2, Isa::kAvx2, 8, 3, 1},
     {"q8_dwconv_3x3s2__avx2", q8_dwconv_3x3s2__avx2, Isa::kAvx2, 8, 3, 2},
     {"q8_dwconv_5x5s1__avx2", q8_dwconv_5x5s1__avx2, Isa::kAvx2, 8, 5, 1},
     {"q8_dwconv_5x5s2__avx2", q8_dwconv_5x5s2__avx2, Isa::kAvx2, 8, 5, 2},
     {"q8_dwconv_kxk__avx2", q8_dwconv_kxk__avx2, Isa::kAvx2, 8, 0, 0},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {"q8_dwconv_3x3s1__neon", q8_dwconv_3x3s1__neon, Isa::kNeon, 16, 3, 1},
     {"q8_dwconv_3x3s2__neon", q8_dwconv_3x3s2__neon, Isa::kNeon, 16, 3, 2},
     {"q8_dwconv_5x5s1__neon", q8_dwconv_5x5s1__neon, Isa::kNeon, 16, 5, 1},

@@ -69,11 +69,13 @@ const Q8EltwiseVariant* q8_eltwise_variants(size_t* count) {
   }
   static const Q8EltwiseVariant kAll[] = {
       kReference,
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX2
       q8_eltwise_avx2(),
+#endif
+#if PARE_KERNELS_AVX512
       q8_eltwise_avx512(),
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
       q8_eltwise_neon(),
 #endif
   };

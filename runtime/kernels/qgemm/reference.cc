@@ -35,13 +35,17 @@ constexpr QGemmVariant kReference = {"q8_gemm_4x8__scalar", "4x8__scalar", Isa::
 
 constexpr QGemmVariant kVariants[] = {
     kReference,
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX2
     {"q8_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, q8_gemm_6x16__avx2, 16 * 4 * 2},
+#endif
+#if PARE_KERNELS_AVX512VNNI
     {"q8_gemm_8x32__avx512vnni", "8x32__avx512vnni", Isa::kAvx512Vnni, 8, 32,
      q8_gemm_8x32__avx512vnni, 32 * 4},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {"q8_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, q8_gemm_8x8__neon, 8 * 4 * 2},
+#endif
+#if PARE_KERNELS_NEONDOT
     {"q8_gemm_8x8__neondot", "8x8__neondot", Isa::kNeonDot, 8, 8, q8_gemm_8x8__neondot, 8 * 4},
 #endif
 };

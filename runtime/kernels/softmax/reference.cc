@@ -28,11 +28,13 @@ void f32_softmax_ref__scalar(int64_t axis_size, int64_t inner, const float* x, f
 namespace {
 
 const F32SoftmaxRowsVariant kRowsVariants[] = {
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX512
     {Isa::kAvx512, "f32_softmax_rows_x16__avx512", f32_softmax_rows_x16__avx512},
+#endif
+#if PARE_KERNELS_AVX2
     {Isa::kAvx2, "f32_softmax_rows_x8__avx2", f32_softmax_rows_x8__avx2},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {Isa::kNeon, "f32_softmax_rows_x4__neon", f32_softmax_rows_x4__neon},
 #endif
     {Isa::kScalar, nullptr, nullptr},  // keeps the array non-empty on other architectures

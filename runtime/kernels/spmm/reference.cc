@@ -218,11 +218,13 @@ constexpr F32SpmmVariant kReference = {"f32_spmm_1x1__scalar", "1x1__scalar", Is
 
 constexpr F32SpmmVariant kVariants[] = {
     kReference,
-#if defined(__x86_64__)
+#if PARE_KERNELS_AVX2
     {"f32_spmm_32x1__avx2", "32x1__avx2", Isa::kAvx2, 32, f32_spmm_32x1__avx2},
+#endif
+#if PARE_KERNELS_AVX512
     {"f32_spmm_64x1__avx512", "64x1__avx512", Isa::kAvx512, 64, f32_spmm_64x1__avx512},
 #endif
-#if defined(__aarch64__)
+#if PARE_KERNELS_NEON
     {"f32_spmm_16x1__neon", "16x1__neon", Isa::kNeon, 16, f32_spmm_16x1__neon},
 #endif
 };
