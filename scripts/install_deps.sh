@@ -12,6 +12,9 @@ packages=(
   # TorchScript import (formats/torchscript) links LibTorch; its tests trace models with the
   # matching Python torch and torchvision.
   libtorch-dev python3-torch python3-torchvision python3-numpy python3-onnx
+  # LibTorch's BLAS: without an optimized one, Debian's alternatives pick the reference BLAS,
+  # on which LibTorch runs the test models' Linear and MatMul layers about 25x slower.
+  libopenblas0-pthread
   # The HTML report's test renders the page in a headless browser (tests/check_html_test.cc).
   chromium
   # AArch64 cross build (scripts/test_aarch64.sh): googletest ships the sources it builds.
