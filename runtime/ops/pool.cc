@@ -334,12 +334,16 @@ Result<std::unique_ptr<OpKernel>> prepare_MaxPool(const PrepareContext& ctx) {
       return make_maxpool<float>(g, work, kernels::f32_maxpool_ref__scalar, "f32_maxpool_ref__scalar",
                                  v.maxpool, v.maxpool_name);
     }
-    case DType::kUInt8:
+    case DType::kUInt8: {
+      const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
       return make_maxpool<uint8_t>(g, work, kernels::u8_maxpool_ref__scalar, "u8_maxpool_ref__scalar",
-                                   kernels::u8_maxpool_nhwc_ref__scalar, "u8_maxpool_nhwc_ref__scalar");
-    case DType::kInt8:
+                                   v.u8_maxpool, v.u8_maxpool_name);
+    }
+    case DType::kInt8: {
+      const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
       return make_maxpool<int8_t>(g, work, kernels::s8_maxpool_ref__scalar, "s8_maxpool_ref__scalar",
-                                  kernels::s8_maxpool_nhwc_ref__scalar, "s8_maxpool_nhwc_ref__scalar");
+                                  v.s8_maxpool, v.s8_maxpool_name);
+    }
     default:
       return ctx.error(Status::kUnsupported, std::string("input dtype ") + dtype_name(ctx.inputs[0]->dtype) +
                                                  " is not supported (float32, uint8, int8)");

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include "runtime/kernels/pool/pool.h"
 
@@ -148,6 +150,48 @@ void global_avgpool(int64_t pixels, int64_t channels, const float* input, float*
       V::store_partial(out + c, lanes, V::sum_mean(acc, pixels));
     }
     i = n * channels + c_end;
+  }
+}
+
+// Max pooling of 8-bit values (T = uint8_t or int8_t) over a byte vector type B (defined in
+// each per-ISA file): B::kWidth bytes per vector, B::load / B::store unaligned, B::max<T>
+// the lane-wise max of the T lanes. Integer max is exact, so the outputs equal the
+// reference's whatever the order; channels past the last whole vector run lane by lane.
+template <typename B, typename T>
+void maxpool_bytes(const PoolGeometry& g, int64_t channels, const T* input, T* output,
+                   int64_t pixel_begin, int64_t pixel_end) {
+  using R = typename B::R;
+  constexpr int64_t W = B::kWidth;
+  constexpr T kLowest = std::numeric_limits<T>::lowest();
+  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  for (int64_t p = pixel_begin; p < pixel_end; ++p) {
+    PixelWindow w;
+    pool_detail::pixel_window(g, p, &w);
+    const T* image = input + w.image * in_pixels * channels;
+    T* out = output + p * channels;
+    int64_t c = 0;
+    for (; c + 2 * W <= channels; c += 2 * W) {
+      R a0 = B::set1(kLowest), a1 = a0;
+      for_each_tap(g, w, channels, [&](int64_t offset) {
+        const T* in = image + offset + c;
+        a0 = B::template max<T>(B::load(in), a0);
+        a1 = B::template max<T>(B::load(in + W), a1);
+      });
+      B::store(out + c, a0);
+      B::store(out + c + W, a1);
+    }
+    for (; c + W <= channels; c += W) {
+      R a = B::set1(kLowest);
+      for_each_tap(g, w, channels, [&](int64_t offset) { a = B::template max<T>(B::load(image + offset + c), a); });
+      B::store(out + c, a);
+    }
+    if (c < channels) {
+      std::fill(out + c, out + channels, kLowest);
+      for_each_tap(g, w, channels, [&](int64_t offset) {
+        const T* in = image + offset;
+        for (int64_t i = c; i < channels; ++i) out[i] = std::max(out[i], in[i]);
+      });
+    }
   }
 }
 

@@ -72,6 +72,10 @@ using F32MaxPoolNhwcFn = void (*)(const PoolGeometry& g, int64_t channels, const
 using F32AvgPoolNhwcFn = void (*)(const PoolGeometry& g, int64_t channels, bool count_include_pad,
                                   const float* input, float* output, int64_t pixel_begin,
                                   int64_t pixel_end);
+using U8MaxPoolNhwcFn = void (*)(const PoolGeometry& g, int64_t channels, const uint8_t* input,
+                                 uint8_t* output, int64_t pixel_begin, int64_t pixel_end);
+using S8MaxPoolNhwcFn = void (*)(const PoolGeometry& g, int64_t channels, const int8_t* input,
+                                 int8_t* output, int64_t pixel_begin, int64_t pixel_end);
 using F32GlobalAvgPoolNhwcFn = void (*)(int64_t pixels, int64_t channels, const float* input,
                                         float* output, int64_t begin, int64_t end);
 
@@ -84,6 +88,11 @@ struct PoolNhwcVariant {
   const char* avgpool_name;
   F32GlobalAvgPoolNhwcFn global_avgpool;
   const char* global_avgpool_name;
+  // 8-bit max pooling (quantized models), a whole vector of bytes per step.
+  U8MaxPoolNhwcFn u8_maxpool;
+  const char* u8_maxpool_name;  // e.g. "u8_maxpool_nhwc_c64__avx512"
+  S8MaxPoolNhwcFn s8_maxpool;
+  const char* s8_maxpool_name;
 };
 
 // All variants built into this binary, best ISA first, the scalar reference last.
@@ -99,6 +108,10 @@ void f32_avgpool_nhwc_c8__avx2(const PoolGeometry& g, int64_t channels, bool cou
                                int64_t pixel_end);
 void f32_global_avgpool_nhwc_c8__avx2(int64_t pixels, int64_t channels, const float* input,
                                       float* output, int64_t begin, int64_t end);
+void u8_maxpool_nhwc_c32__avx2(const PoolGeometry& g, int64_t channels, const uint8_t* input,
+                               uint8_t* output, int64_t pixel_begin, int64_t pixel_end);
+void s8_maxpool_nhwc_c32__avx2(const PoolGeometry& g, int64_t channels, const int8_t* input,
+                               int8_t* output, int64_t pixel_begin, int64_t pixel_end);
 void f32_maxpool_nhwc_c16__avx512(const PoolGeometry& g, int64_t channels, const float* input,
                                   float* output, int64_t pixel_begin, int64_t pixel_end);
 void f32_avgpool_nhwc_c16__avx512(const PoolGeometry& g, int64_t channels, bool count_include_pad,
@@ -106,6 +119,10 @@ void f32_avgpool_nhwc_c16__avx512(const PoolGeometry& g, int64_t channels, bool 
                                   int64_t pixel_end);
 void f32_global_avgpool_nhwc_c16__avx512(int64_t pixels, int64_t channels, const float* input,
                                          float* output, int64_t begin, int64_t end);
+void u8_maxpool_nhwc_c64__avx512(const PoolGeometry& g, int64_t channels, const uint8_t* input,
+                               uint8_t* output, int64_t pixel_begin, int64_t pixel_end);
+void s8_maxpool_nhwc_c64__avx512(const PoolGeometry& g, int64_t channels, const int8_t* input,
+                               int8_t* output, int64_t pixel_begin, int64_t pixel_end);
 #endif
 #if defined(__aarch64__)
 void f32_maxpool_nhwc_c4__neon(const PoolGeometry& g, int64_t channels, const float* input,
@@ -115,6 +132,10 @@ void f32_avgpool_nhwc_c4__neon(const PoolGeometry& g, int64_t channels, bool cou
                                int64_t pixel_end);
 void f32_global_avgpool_nhwc_c4__neon(int64_t pixels, int64_t channels, const float* input,
                                       float* output, int64_t begin, int64_t end);
+void u8_maxpool_nhwc_c16__neon(const PoolGeometry& g, int64_t channels, const uint8_t* input,
+                               uint8_t* output, int64_t pixel_begin, int64_t pixel_end);
+void s8_maxpool_nhwc_c16__neon(const PoolGeometry& g, int64_t channels, const int8_t* input,
+                               int8_t* output, int64_t pixel_begin, int64_t pixel_end);
 #endif
 
 namespace pool_detail {

@@ -242,23 +242,29 @@ namespace {
 constexpr PoolNhwcVariant kReference = {
     Isa::kScalar, 1, f32_maxpool_nhwc_ref__scalar, "f32_maxpool_nhwc_ref__scalar",
     f32_avgpool_nhwc_ref__scalar, "f32_avgpool_nhwc_ref__scalar",
-    f32_global_avgpool_nhwc_ref__scalar, "f32_global_avgpool_nhwc_ref__scalar"};
+    f32_global_avgpool_nhwc_ref__scalar, "f32_global_avgpool_nhwc_ref__scalar",
+    u8_maxpool_nhwc_ref__scalar, "u8_maxpool_nhwc_ref__scalar",
+    s8_maxpool_nhwc_ref__scalar, "s8_maxpool_nhwc_ref__scalar"};
 
 const PoolNhwcVariant kPoolNhwcVariants[] = {
 #if PARE_KERNELS_AVX512
     {Isa::kAvx512, 16, f32_maxpool_nhwc_c16__avx512, "f32_maxpool_nhwc_c16__avx512",
      f32_avgpool_nhwc_c16__avx512, "f32_avgpool_nhwc_c16__avx512",
-     f32_global_avgpool_nhwc_c16__avx512, "f32_global_avgpool_nhwc_c16__avx512"},
+     f32_global_avgpool_nhwc_c16__avx512, "f32_global_avgpool_nhwc_c16__avx512",
+     u8_maxpool_nhwc_c64__avx512, "u8_maxpool_nhwc_c64__avx512",
+     s8_maxpool_nhwc_c64__avx512, "s8_maxpool_nhwc_c64__avx512"},
 #endif
 #if PARE_KERNELS_AVX2
     {Isa::kAvx2, 8, f32_maxpool_nhwc_c8__avx2, "f32_maxpool_nhwc_c8__avx2",
      f32_avgpool_nhwc_c8__avx2, "f32_avgpool_nhwc_c8__avx2", f32_global_avgpool_nhwc_c8__avx2,
-     "f32_global_avgpool_nhwc_c8__avx2"},
+     "f32_global_avgpool_nhwc_c8__avx2", u8_maxpool_nhwc_c32__avx2, "u8_maxpool_nhwc_c32__avx2",
+     s8_maxpool_nhwc_c32__avx2, "s8_maxpool_nhwc_c32__avx2"},
 #endif
 #if PARE_KERNELS_NEON
     {Isa::kNeon, 4, f32_maxpool_nhwc_c4__neon, "f32_maxpool_nhwc_c4__neon",
      f32_avgpool_nhwc_c4__neon, "f32_avgpool_nhwc_c4__neon", f32_global_avgpool_nhwc_c4__neon,
-     "f32_global_avgpool_nhwc_c4__neon"},
+     "f32_global_avgpool_nhwc_c4__neon", u8_maxpool_nhwc_c16__neon, "u8_maxpool_nhwc_c16__neon",
+     s8_maxpool_nhwc_c16__neon, "s8_maxpool_nhwc_c16__neon"},
 #endif
     kReference,
 };

@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/kernels/isa_coverage_test.h"
@@ -104,14 +105,21 @@ constexpr int64_t kBatch = 2;
 
 // Runs fn over [0, total) in one call and in uneven pieces; both must equal `expected` and
 // write exactly the output range.
-template <typename Fn>
-void check_splits(const std::vector<float>& expected, int64_t total, int64_t unit, Fn fn,
-                  const std::string& what) {
-  std::vector<float> whole(expected.size(), kSentinel);
-  fn(whole.data(), int64_t{0}, total);
-  ASSERT_EQ(0, std::memcmp(whole.data(), expected.data(), expected.size() * sizeof(float))) << what;
+template <typename T>
+T sentinel() {
+  if constexpr (std::is_same_v<T, float>) return kSentinel;
+  else return static_cast<T>(0xA5);
+}
 
-  std::vector<float> pieces(expected.size(), kSentinel);
+template <typename T, typename Fn>
+void check_splits(const std::vector<T>& expected, int64_t total, int64_t unit, Fn fn,
+                  const std::string& what) {
+  const T kSentinel = sentinel<T>();
+  std::vector<T> whole(expected.size(), kSentinel);
+  fn(whole.data(), int64_t{0}, total);
+  ASSERT_EQ(0, std::memcmp(whole.data(), expected.data(), expected.size() * sizeof(T))) << what;
+
+  std::vector<T> pieces(expected.size(), kSentinel);
   const int64_t cuts[] = {0, 1, total / 3, total / 3 + 1, total - 1, total};
   for (size_t i = 0; i + 1 < sizeof(cuts) / sizeof(cuts[0]); ++i) {
     const int64_t b = cuts[i], e = cuts[i + 1];
@@ -121,7 +129,7 @@ void check_splits(const std::vector<float>& expected, int64_t total, int64_t uni
     for (size_t j = static_cast<size_t>(e * unit); j < pieces.size(); ++j)
       ASSERT_EQ(pieces[j], kSentinel) << what << " piece [" << b << ", " << e << ") wrote " << j;
   }
-  ASSERT_EQ(0, std::memcmp(pieces.data(), expected.data(), expected.size() * sizeof(float)))
+  ASSERT_EQ(0, std::memcmp(pieces.data(), expected.data(), expected.size() * sizeof(T)))
       << what << " (split)";
 }
 
@@ -140,6 +148,41 @@ TEST(PoolNhwc, MaxPoolMatchesReference) {
                      [&](float* y, int64_t b, int64_t e) { v->maxpool(g, c, x.data(), y, b, e); },
                      describe(w, c, v->maxpool_name));
     }
+}
+
+// 8-bit max pooling, unsigned and signed, over channel counts around the byte vectors
+// (16, 32, 64) and the two-vector steps, with the extremes of each type in the inputs.
+template <typename T, typename Ref, typename Get>
+void check_byte_maxpool(Ref reference, Get variant_fn, const char* (*variant_name)(const PoolNhwcVariant&)) {
+  const int64_t byte_channels[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200};
+  const auto variants = optimized_variants();
+  std::mt19937 rng(2);
+  std::uniform_int_distribution<int> dist(std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max());
+  for (const Window& w : kWindows)
+    for (int64_t c : byte_channels) {
+      const PoolGeometry g = geometry(w);
+      const int64_t pixels = kBatch * g.out_size[1] * g.out_size[2];
+      std::vector<T> x(static_cast<size_t>(kBatch * w.h * w.w * c));
+      for (T& v : x) v = static_cast<T>(dist(rng));
+      std::vector<T> expected(static_cast<size_t>(pixels * c));
+      reference(g, c, x.data(), expected.data(), int64_t{0}, pixels);
+      for (const PoolNhwcVariant* v : variants)
+        check_splits(expected, pixels, c,
+                     [&](T* y, int64_t b, int64_t e) { variant_fn(*v)(g, c, x.data(), y, b, e); },
+                     describe(w, c, variant_name(*v)));
+    }
+}
+
+TEST(PoolNhwc, U8MaxPoolMatchesReference) {
+  check_byte_maxpool<uint8_t>(
+      u8_maxpool_nhwc_ref__scalar, [](const PoolNhwcVariant& v) { return v.u8_maxpool; },
+      [](const PoolNhwcVariant& v) { return v.u8_maxpool_name; });
+}
+
+TEST(PoolNhwc, S8MaxPoolMatchesReference) {
+  check_byte_maxpool<int8_t>(
+      s8_maxpool_nhwc_ref__scalar, [](const PoolNhwcVariant& v) { return v.s8_maxpool; },
+      [](const PoolNhwcVariant& v) { return v.s8_maxpool_name; });
 }
 
 TEST(PoolNhwc, NaNTapNeverWinsMax) {

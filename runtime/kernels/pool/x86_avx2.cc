@@ -5,6 +5,25 @@
 
 namespace pare::rt::kernels {
 
+namespace {
+
+// 32 bytes per ymm.
+struct BytesAvx2 {
+  using R = __m256i;
+  static constexpr int64_t kWidth = 32;
+  static R load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  static void store(void* p, R v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+  template <typename T>
+  static R set1(T v) { return _mm256_set1_epi8(static_cast<char>(v)); }
+  template <typename T>
+  static R max(R a, R b) {
+    if constexpr (std::is_same_v<T, uint8_t>) return _mm256_max_epu8(a, b);
+    else return _mm256_max_epi8(a, b);
+  }
+};
+
+}  // namespace
+
 void f32_maxpool_nhwc_c8__avx2(const PoolGeometry& g, int64_t channels, const float* input,
                                float* output, int64_t pixel_begin, int64_t pixel_end) {
   pool_nhwc_impl::maxpool<simd::F32x8Avx2>(g, channels, input, output, pixel_begin, pixel_end);
@@ -20,6 +39,16 @@ void f32_avgpool_nhwc_c8__avx2(const PoolGeometry& g, int64_t channels, bool cou
 void f32_global_avgpool_nhwc_c8__avx2(int64_t pixels, int64_t channels, const float* input,
                                       float* output, int64_t begin, int64_t end) {
   pool_nhwc_impl::global_avgpool<simd::F32x8Avx2>(pixels, channels, input, output, begin, end);
+}
+
+void u8_maxpool_nhwc_c32__avx2(const PoolGeometry& g, int64_t channels, const uint8_t* input,
+                               uint8_t* output, int64_t pixel_begin, int64_t pixel_end) {
+  pool_nhwc_impl::maxpool_bytes<BytesAvx2>(g, channels, input, output, pixel_begin, pixel_end);
+}
+
+void s8_maxpool_nhwc_c32__avx2(const PoolGeometry& g, int64_t channels, const int8_t* input,
+                               int8_t* output, int64_t pixel_begin, int64_t pixel_end) {
+  pool_nhwc_impl::maxpool_bytes<BytesAvx2>(g, channels, input, output, pixel_begin, pixel_end);
 }
 
 }  // namespace pare::rt::kernels
