@@ -13,7 +13,8 @@ namespace pare::rt {
 // kernel_family_log.h) with the same name.
 constexpr const char* kKernelFamilies[] = {
     "f32_dwconv", "f32_eltwise", "f32_gemm",   "f32_layernorm", "f32_lutgemm", "f32_pool",
-    "f32_softmax", "f32_spmm",   "q8_dwconv",  "q8_eltwise",    "q8_gemm",     "q8_lutgemm",
+    "f32_softmax", "f32_spmm",   "f32_winograd", "q8_dwconv", "q8_eltwise",  "q8_gemm",
+    "q8_lutgemm",
 };
 
 constexpr bool same_name(const char* a, const char* b) {

@@ -8,6 +8,7 @@
 #include "runtime/kernels/conv/conv.h"
 #include "runtime/kernels/dwconv/dwconv.h"
 #include "runtime/kernels/gemm/gemm.h"
+#include "runtime/kernels/winograd/winograd.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/parallel.h"
@@ -176,14 +177,21 @@ class NhwcGemmConvKernel final : public OpKernel {
 
 // 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
 // writes 16 matrices [tiles, Cin], 16 packed GEMMs (weights transformed and packed at
-// prepare, without the bias) give [tiles, Cout], and the output transform adds the bias;
-// the activation follows. Each tile's bytes depend only on the tile, so they do not
+// prepare, without the bias) give [tiles, Cout], and the output transform adds the bias
+// and applies a fused ReLU or Clip; other activations follow. Each tile's bytes depend only on the tile, so they do not
 // depend on the blocking or the thread count.
 class NhwcWinogradConvKernel final : public OpKernel {
  public:
-  NhwcWinogradConvKernel(const ConvGeometry& g, const kernels::F32GemmVariant& v, const float* weight,
-                         const float* bias, FusedActivation act, std::string name)
-      : g_(g), v_(v), act_(act), name_(std::move(name)) {
+  NhwcWinogradConvKernel(const ConvGeometry& g, const kernels::F32GemmVariant& v,
+                         const kernels::WinogradVariant& transforms, const float* weight, const float* bias,
+                         FusedActivation act, std::string name)
+      : g_(g), v_(v), transforms_(transforms), act_(act), name_(std::move(name)) {
+    // ReLU and Clip go into the output transform as a clamp; the rest runs after it.
+    kernels::F32GemmArgs clamp;
+    kernels::f32_gemm_set_activation(act_, &clamp);
+    min_ = clamp.min;
+    max_ = clamp.max;
+    separate_activation_ = clamp.activation != nullptr;
     const size_t cin = static_cast<size_t>(g.in_channels), cout = static_cast<size_t>(g.out_channels);
     std::vector<float> u(16 * cin * cout);
     kernels::f32_conv_winograd_f23_weight(g, weight, u.data());
@@ -219,8 +227,8 @@ class NhwcWinogradConvKernel final : public OpKernel {
                    [&](size_t w, size_t t0, size_t t1) {
                      float* v = scratch + w * worker_floats();
                      float* m = v + 16 * v_stride_;
-                     kernels::f32_conv_winograd_f23_input(g_, x, static_cast<int64_t>(t0), static_cast<int64_t>(t1), v,
-                                                          static_cast<int64_t>(v_stride_));
+                     transforms_.input(g_, x, static_cast<int64_t>(t0), static_cast<int64_t>(t1), v,
+                                       static_cast<int64_t>(v_stride_));
                      kernels::F32GemmArgs args;
                      args.m = t1 - t0;
                      args.n = cout;
@@ -234,9 +242,9 @@ class NhwcWinogradConvKernel final : public OpKernel {
                        kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
                                          kernels::f32_gemm_n_panels(v_, args.n));
                      }
-                     kernels::f32_conv_winograd_f23_output(g_, m, static_cast<int64_t>(m_stride_), bias,
-                                                           static_cast<int64_t>(t0), static_cast<int64_t>(t1), y);
-                     if (act_.kind != ActivationKind::kNone) activate_tiles(t0, t1, y);
+                     transforms_.output(g_, m, static_cast<int64_t>(m_stride_), bias, min_, max_,
+                                        static_cast<int64_t>(t0), static_cast<int64_t>(t1), y);
+                     if (separate_activation_) activate_tiles(t0, t1, y);
                    });
   }
 
@@ -262,7 +270,10 @@ class NhwcWinogradConvKernel final : public OpKernel {
 
   ConvGeometry g_;
   const kernels::F32GemmVariant& v_;
+  const kernels::WinogradVariant& transforms_;
   FusedActivation act_;
+  float min_ = 0.f, max_ = 0.f;  // the clamp of a fused ReLU or Clip (else -inf, +inf)
+  bool separate_activation_ = false;
   std::string name_;
   AlignedArray<float> packed_;
   size_t matrix_floats_ = 0;
@@ -431,7 +442,7 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
     case NhwcConvPath::kWinograd: {
       const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
       return std::unique_ptr<OpKernel>(new NhwcWinogradConvKernel(
-          g, v, weight, bias, ctx.activation, nn::kernel_name("f32_conv_winograd_f23", ctx.activation, v.tile_isa)));
+          g, v, kernels::select_winograd(ctx.isa), weight, bias, ctx.activation, nn::kernel_name("f32_conv_winograd_f23", ctx.activation, v.tile_isa)));
     }
     case NhwcConvPath::kDepthwise: {
       kernels::DwConvParams p;

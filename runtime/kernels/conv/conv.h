@@ -62,31 +62,6 @@ void f32_conv_nhwc_ref__scalar(const ConvGeometry& g, const float* input, const 
 void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pixel_begin,
                           int64_t pixel_end, float* rows);
 
-// ---- Winograd F(2x2, 3x3), channels last ----
-//
-// For group-1, 3x3, stride-1, dilation-1 Conv: each 2x2 block of output pixels (a tile)
-// comes from a 4x4 window of input pixels, and the convolution becomes 16 independent
-// matrix products M_e [tiles, Cout] = V_e [tiles, Cin] * U_e [Cin, Cout], e = 0 .. 15, with
-// 2.25x fewer multiplies than the direct sum. Tiles are numbered image by image, row by row.
-
-// Tiles of one output: batch * ceil(out_h / 2) * ceil(out_w / 2).
-int64_t f32_conv_winograd_f23_tiles(const ConvGeometry& g);
-
-// U_e = (G w G^T)[e]: writes 16 matrices [in_channels, out_channels], matrix e at
-// u + e * in_channels * out_channels, from ONNX weights [out_channels, in_channels, 3, 3].
-void f32_conv_winograd_f23_weight(const ConvGeometry& g, const float* weight, float* u);
-
-// V_e = (B^T d B)[e] for tiles [tile_begin, tile_end), d the tile's 4x4 input window (zero
-// in the pads and past the image): row r of matrix e, for tile tile_begin + r, is
-// v[e * matrix_stride + r * in_channels .. + in_channels).
-void f32_conv_winograd_f23_input(const ConvGeometry& g, const float* input, int64_t tile_begin,
-                                 int64_t tile_end, float* v, int64_t matrix_stride);
-
-// Output pixels of tiles [tile_begin, tile_end) = A^T m A + bias (bias: [out_channels] or
-// null), m read as rows of 16 matrices like v above (matrix_stride floats apart,
-// out_channels floats per row). Writes only the pixels inside the output.
-void f32_conv_winograd_f23_output(const ConvGeometry& g, const float* m, int64_t matrix_stride,
-                                  const float* bias, int64_t tile_begin, int64_t tile_end,
-                                  float* output);
+// Winograd F(2x2, 3x3) transforms: kernels/winograd/winograd.h.
 
 }  // namespace pare::rt::kernels

@@ -1,0 +1,142 @@
+// Winograd F(2x2, 3x3): the weight transform, the scalar input and output transforms that
+// define the results, and the variant table.
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
+#include "runtime/kernels/winograd/winograd.h"
+
+namespace pare::rt::kernels {
+
+int64_t f32_conv_winograd_f23_tiles(const ConvGeometry& g) {
+  return g.batch * ((g.out_size[1] + 1) / 2) * ((g.out_size[2] + 1) / 2);
+}
+
+void f32_conv_winograd_f23_weight(const ConvGeometry& g, const float* weight, float* u) {
+  const int64_t cin = g.in_channels, cout = g.out_channels;
+  // G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
+  static const float kG[4][3] = {{1.f, 0.f, 0.f}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0.f, 0.f, 1.f}};
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const float* w = weight + (co * cin + ci) * 9;
+      float gw[4][3];  // G w
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 3; ++j) gw[i][j] = kG[i][0] * w[j] + kG[i][1] * w[3 + j] + kG[i][2] * w[6 + j];
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+          u[((i * 4 + j) * cin + ci) * cout + co] = gw[i][0] * kG[j][0] + gw[i][1] * kG[j][1] + gw[i][2] * kG[j][2];
+    }
+}
+
+void f32_winograd_f23_input_ref__scalar(const ConvGeometry& g, const float* input, int64_t tile_begin,
+                                        int64_t tile_end, float* v, int64_t matrix_stride) {
+  const int64_t cin = g.in_channels, in_h = g.in_size[1], in_w = g.in_size[2];
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    int64_t n, oh, ow;
+    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
+    const int64_t ih0 = oh - g.pad_begin[1], iw0 = ow - g.pad_begin[2];
+    // Pixels of the window, null where they fall outside the image.
+    const float* px[4][4];
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) {
+        const int64_t ih = ih0 + i, iw = iw0 + j;
+        px[i][j] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? input + ((n * in_h + ih) * in_w + iw) * cin : nullptr;
+      }
+    float* out = v + (t - tile_begin) * cin;
+    for (int64_t c = 0; c < cin; ++c) {
+      float d[4][4];
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) d[i][j] = px[i][j] ? px[i][j][c] : 0.f;
+      // B^T d B, B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]; rows first.
+      float r[4][4];
+      for (int j = 0; j < 4; ++j) {
+        r[0][j] = d[0][j] - d[2][j];
+        r[1][j] = d[1][j] + d[2][j];
+        r[2][j] = d[2][j] - d[1][j];
+        r[3][j] = d[1][j] - d[3][j];
+      }
+      for (int i = 0; i < 4; ++i) {
+        out[(i * 4 + 0) * matrix_stride + c] = r[i][0] - r[i][2];
+        out[(i * 4 + 1) * matrix_stride + c] = r[i][1] + r[i][2];
+        out[(i * 4 + 2) * matrix_stride + c] = r[i][2] - r[i][1];
+        out[(i * 4 + 3) * matrix_stride + c] = r[i][1] - r[i][3];
+      }
+    }
+  }
+}
+
+void f32_winograd_f23_output_ref__scalar(const ConvGeometry& g, const float* m, int64_t matrix_stride,
+                                         const float* bias, float min, float max, int64_t tile_begin,
+                                         int64_t tile_end, float* output) {
+  const int64_t cout = g.out_channels, out_h = g.out_size[1], out_w = g.out_size[2];
+  const auto clamp = [&](float y) {
+    y = min > y ? min : y;
+    return max < y ? max : y;
+  };
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    int64_t n, oh, ow;
+    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
+    const float* in = m + (t - tile_begin) * cout;
+    float* px[2][2];
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j)
+        px[i][j] = oh + i < out_h && ow + j < out_w ? output + ((n * out_h + oh + i) * out_w + ow + j) * cout : nullptr;
+    for (int64_t c = 0; c < cout; ++c) {
+      float s[4][4];
+      for (int e = 0; e < 16; ++e) s[e / 4][e % 4] = in[e * matrix_stride + c];
+      // A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]; rows first.
+      float r[2][4];
+      for (int j = 0; j < 4; ++j) {
+        r[0][j] = s[0][j] + s[1][j] + s[2][j];
+        r[1][j] = s[1][j] - s[2][j] - s[3][j];
+      }
+      const float b = bias ? bias[c] : 0.f;
+      for (int i = 0; i < 2; ++i) {
+        if (px[i][0]) px[i][0][c] = clamp(r[i][0] + r[i][1] + r[i][2] + b);
+        if (px[i][1]) px[i][1][c] = clamp(r[i][1] - r[i][2] - r[i][3] + b);
+      }
+    }
+  }
+}
+
+namespace {
+
+constexpr WinogradVariant kReference = {Isa::kScalar, f32_winograd_f23_input_ref__scalar,
+                                        "f32_winograd_f23_input_ref__scalar", f32_winograd_f23_output_ref__scalar,
+                                        "f32_winograd_f23_output_ref__scalar"};
+
+const WinogradVariant kWinogradVariants[] = {
+#if PARE_KERNELS_AVX512
+    {Isa::kAvx512, f32_winograd_f23_input_c16__avx512, "f32_winograd_f23_input_c16__avx512",
+     f32_winograd_f23_output_c16__avx512, "f32_winograd_f23_output_c16__avx512"},
+#endif
+#if PARE_KERNELS_AVX2
+    {Isa::kAvx2, f32_winograd_f23_input_c8__avx2, "f32_winograd_f23_input_c8__avx2",
+     f32_winograd_f23_output_c8__avx2, "f32_winograd_f23_output_c8__avx2"},
+#endif
+#if PARE_KERNELS_NEON
+    {Isa::kNeon, f32_winograd_f23_input_c4__neon, "f32_winograd_f23_input_c4__neon",
+     f32_winograd_f23_output_c4__neon, "f32_winograd_f23_output_c4__neon"},
+#endif
+    kReference,
+};
+
+}  // namespace
+
+const WinogradVariant* winograd_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("f32_winograd")) {
+    *count = 1;
+    return &kReference;
+  }
+  *count = sizeof(kWinogradVariants) / sizeof(kWinogradVariants[0]);
+  return kWinogradVariants;
+}
+
+const WinogradVariant& select_winograd(Isa cap) {
+  note_kernel_family("f32_winograd");
+  size_t count = 0;
+  const WinogradVariant* all = winograd_variants(&count);
+  for (size_t i = 0; i < count; ++i)
+    if (isa_usable(all[i].isa, cap)) return all[i];
+  return kReference;
+}
+
+}  // namespace pare::rt::kernels
