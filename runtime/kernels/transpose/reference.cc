@@ -23,6 +23,22 @@ T* copy_dims(size_t rank, const int64_t* dims, const int64_t* strides, const T* 
     // The last two dims in one loop nest: a channels-last copy with few channels (an
     // image's NCHW -> NHWC) would otherwise make one call per pixel.
     const int64_t rows = dims[0], cols = dims[1], s0 = strides[0], s1 = strides[1];
+    if (s0 == 1) {
+      // A plain transpose, y[i][j] = x[j * s1 + i]: square blocks, read along x's rows,
+      // so that neither side strides through memory a cache line per element.
+      constexpr int64_t kBlock = 64;
+      for (int64_t i0 = 0; i0 < rows; i0 += kBlock) {
+        const int64_t i1 = std::min(rows, i0 + kBlock);
+        for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+          const int64_t j1 = std::min(cols, j0 + kBlock);
+          for (int64_t j = j0; j < j1; ++j) {
+            const T* src = x + j * s1;
+            for (int64_t i = i0; i < i1; ++i) y[i * cols + j] = src[i];
+          }
+        }
+      }
+      return y + rows * cols;
+    }
     for (int64_t i = 0; i < rows; ++i, y += cols) {
       const T* src = x + i * s0;
       for (int64_t j = 0; j < cols; ++j) y[j] = src[j * s1];
