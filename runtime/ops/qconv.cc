@@ -12,6 +12,7 @@
 #include "runtime/kernels/conv/conv.h"
 #include "runtime/kernels/qdwconv/qdwconv.h"
 #include "runtime/kernels/qgemm/qgemm.h"
+#include "runtime/kernels/transpose/transpose.h"
 #include "runtime/kernels/quant/requant.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
@@ -45,7 +46,7 @@ struct Q8Conv {
 // Copies n bytes, flipping the sign bit when `flip` (int8 -> the uint8 the kernels read).
 inline void copy_bytes(const uint8_t* src, size_t n, bool flip, uint8_t* dst) {
   if (!flip) {
-    std::memcpy(dst, src, n);
+    kernels::copy_short(dst, src, n);
     return;
   }
   for (size_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ 0x80);

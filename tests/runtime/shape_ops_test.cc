@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/transpose/transpose.h"
 #include "runtime/op.h"
 #include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
@@ -246,6 +247,23 @@ TEST(DataMovement, TransposeDefaultReverses) {
   EXPECT_OK(r);
   EXPECT_EQ(r.kernel, "x32_transpose_ref__scalar");
   EXPECT_EQ(r.values<float>(), (std::vector<float>{1, 4, 2, 5, 3, 6}));
+}
+
+// The im2col rows' short copies: every length up to past the memcpy switch, at every
+// source and destination alignment in a word, copy exactly n bytes and nothing around them.
+TEST(DataMovement, CopyShortCopiesExactlyNBytes) {
+  std::vector<uint8_t> src(160);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 7 + 1);
+  for (size_t n = 0; n <= 80; ++n)
+    for (size_t so = 0; so < 8; ++so)
+      for (size_t d_off = 0; d_off < 8; ++d_off) {
+        std::vector<uint8_t> dst(100, 0xEE);
+        kernels::copy_short(dst.data() + d_off, src.data() + so, n);
+        for (size_t i = 0; i < dst.size(); ++i) {
+          const bool inside = i >= d_off && i < d_off + n;
+          ASSERT_EQ(dst[i], inside ? src[so + i - d_off] : 0xEE) << "n " << n << " byte " << i;
+        }
+      }
 }
 
 // Every permutation of a tensor larger than the copy's 64 x 64 blocks (edges not a multiple

@@ -3,6 +3,7 @@
 // Channels last: every output pixel accumulates, per tap and input channel, one row of
 // packed weights scaled by the input value.
 #include "runtime/kernels/conv/conv.h"
+#include "runtime/kernels/transpose/transpose.h"
 
 #include <algorithm>
 #include <cstring>
@@ -209,16 +210,16 @@ void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pix
         // run of pixels: one copy (few input channels make per-tap copies short).
         const int64_t first = o2 * g.stride[2] - g.pad_begin[2];
         if (in1 && g.dilation[2] == 1 && first >= 0 && first + g.kernel[2] <= g.in_size[2]) {
-          std::memcpy(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + first) * channels,
-                      static_cast<size_t>(g.kernel[2]) * channel_bytes);
+          copy_short(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + first) * channels,
+                     static_cast<size_t>(g.kernel[2]) * channel_bytes);
           row += g.kernel[2] * channels;
           continue;
         }
         for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
           const int64_t i2 = o2 * g.stride[2] + k2 * g.dilation[2] - g.pad_begin[2];
           if (in1 && i2 >= 0 && i2 < g.in_size[2])
-            std::memcpy(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels,
-                        channel_bytes);
+            copy_short(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels,
+                       channel_bytes);
           else
             std::memset(row, 0, channel_bytes);
           row += channels;

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 namespace pare::rt::kernels {
 
@@ -24,6 +26,26 @@ void copy_rows_ref(size_t rows, size_t row_bytes, const void* x, size_t src_stri
 template <typename I>
 void gather_ref(size_t outer, int64_t axis_size, size_t inner_bytes, const void* x,
                 const I* indices, size_t num_indices, void* y);
+
+// Copies n bytes between buffers that do not overlap. Up to 64 bytes (an im2col row of a
+// conv with few input channels) as two fixed-size copies that overlap in the middle, which
+// compile to a few register moves instead of a call; longer runs call memcpy.
+inline void copy_short(void* dst, const void* src, size_t n) {
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(src);
+  const auto two = [&](auto width) {
+    constexpr size_t w = decltype(width)::value;
+    std::memcpy(d, s, w);
+    std::memcpy(d + n - w, s + n - w, w);
+  };
+  if (n > 64) std::memcpy(d, s, n);
+  else if (n >= 32) two(std::integral_constant<size_t, 32>{});
+  else if (n >= 16) two(std::integral_constant<size_t, 16>{});
+  else if (n >= 8) two(std::integral_constant<size_t, 8>{});
+  else if (n >= 4) two(std::integral_constant<size_t, 4>{});
+  else
+    for (size_t i = 0; i < n; ++i) d[i] = s[i];
+}
 
 // y = x, `bytes` bytes; nothing to do when they are the same buffer.
 void copy_ref(size_t bytes, const void* x, void* y);
