@@ -48,6 +48,8 @@ void for_each_block(ThreadPool* pool, size_t rows, size_t mr, size_t max_block, 
 // at several elements per nanosecond, the exp/erf ones at about one.
 constexpr size_t kEltwiseParallelMin = size_t{1} << 18;
 constexpr size_t kTranscendentalParallelMin = size_t{1} << 16;
+// Strided copies (Transpose, Slice) move about one element per nanosecond.
+constexpr size_t kStridedCopyParallelMin = size_t{1} << 16;
 // Elements per work item: items are contiguous and their bounds depend only on
 // n, so every element is computed by the same code whatever the thread count.
 constexpr size_t kEltwiseBlock = 4096;

@@ -267,7 +267,8 @@ TEST(DataMovement, CopyShortCopiesExactlyNBytes) {
 }
 
 // Every permutation of a tensor larger than the copy's 64 x 64 blocks (edges not a multiple
-// of them), for 1-, 4- and 8-byte elements, against the index formula.
+// of them; dims of 2, 3 and 4 for the interleaving cases), for 1-, 4- and 8-byte elements,
+// against the index formula.
 template <typename T>
 void check_transposes_of(const Shape& shape, DType dtype) {
   const int64_t count = shape[0] * shape[1] * shape[2] * shape[3];
@@ -297,7 +298,28 @@ void check_transposes_of(const Shape& shape, DType dtype) {
 TEST(DataMovement, TransposeLargerThanItsBlocks) {
   check_transposes_of<uint8_t>({2, 70, 3, 131}, DType::kUInt8);
   check_transposes_of<float>({1, 3, 129, 65}, DType::kFloat32);
+  check_transposes_of<float>({2, 4, 67, 70}, DType::kFloat32);  // 2 and 4 interleaved rows
   check_transposes_of<int64_t>({3, 1, 67, 200}, DType::kInt64);
+}
+
+// Copies of 2^16 elements and more split their outer dim among the threads: the same bytes
+// as on one thread, for an image's NCHW -> NHWC and a transpose that keeps an inner run.
+TEST(DataMovement, LargeTransposesSplitAmongThreads) {
+  const Shape shape = {2, 3, 129, 131};
+  const int64_t count = 2 * 3 * 129 * 131;
+  std::vector<float> values(static_cast<size_t>(count));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
+  for (const Shape& perm : {Shape{0, 2, 3, 1}, Shape{2, 0, 1, 3}, Shape{3, 2, 1, 0}}) {
+    Shape out_shape;
+    for (int64_t p : perm) out_shape.push_back(shape[static_cast<size_t>(p)]);
+    Node node(ops::prepare_Transpose, "Transpose");
+    node.in(make<float>(shape, values)).ints("perm", perm).out(out_shape);
+    const std::vector<uint8_t> single = node.run_bytes();
+    for (int threads : {2, 3}) {
+      ThreadPool pool(threads);
+      EXPECT_EQ(node.run_bytes(&pool), single) << threads << " threads, perm " << perm[0] << perm[1] << perm[2] << perm[3];
+    }
+  }
 }
 
 TEST(DataMovement, TransposeEveryPermutationOfRank4) {

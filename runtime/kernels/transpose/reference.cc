@@ -8,6 +8,14 @@ namespace pare::rt::kernels {
 
 namespace {
 
+// y[i][j] = x[j * s1 + i] for C source rows (C output columns), C a constant: the C
+// values of an output row go out together (an RGB image's NCHW -> NHWC).
+template <int C, typename T>
+void interleave_rows(int64_t rows, int64_t s1, const T* x, T* y) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int j = 0; j < C; ++j) y[i * C + j] = x[j * s1 + i];
+}
+
 template <typename T>
 T* copy_dims(size_t rank, const int64_t* dims, const int64_t* strides, const T* x, T* y) {
   if (rank == 1) {
@@ -23,6 +31,14 @@ T* copy_dims(size_t rank, const int64_t* dims, const int64_t* strides, const T* 
     // The last two dims in one loop nest: a channels-last copy with few channels (an
     // image's NCHW -> NHWC) would otherwise make one call per pixel.
     const int64_t rows = dims[0], cols = dims[1], s0 = strides[0], s1 = strides[1];
+    if (s0 == 1 && cols <= 4) {
+      switch (cols) {
+        case 2: interleave_rows<2>(rows, s1, x, y); return y + rows * cols;
+        case 3: interleave_rows<3>(rows, s1, x, y); return y + rows * cols;
+        case 4: interleave_rows<4>(rows, s1, x, y); return y + rows * cols;
+        default: break;
+      }
+    }
     if (s0 == 1) {
       // A plain transpose, y[i][j] = x[j * s1 + i]: square blocks, read along x's rows,
       // so that neither side strides through memory a cache line per element.
