@@ -141,9 +141,18 @@ class Q8GemmConvKernel final : public OpKernel {
     }
     const int64_t in_h = g.in_size[1], in_w = g.in_size[2], out_h = g.out_size[1], out_w = g.out_size[2];
     const auto zp = static_cast<uint8_t>(q_.x_zero_point_u8());
+    // The first pixel's coordinates by division, the others by stepping (a division per
+    // pixel costs more than copying a few-channel row).
+    const auto first = static_cast<int64_t>(r0);
+    int64_t n = first / (out_h * out_w), oy = first / out_w % out_h, ox = first % out_w;
     for (size_t r = r0; r < r1; ++r) {
-      const auto pixel = static_cast<int64_t>(r);
-      const int64_t n = pixel / (out_h * out_w), oy = pixel / out_w % out_h, ox = pixel % out_w;
+      if (r > r0 && ++ox == out_w) {
+        ox = 0;
+        if (++oy == out_h) {
+          oy = 0;
+          ++n;
+        }
+      }
       uint8_t* row = rows + (r - r0) * k;
       std::memset(row + taps_ * cin, zp, k - taps_ * cin);  // padding (its weights are zero)
       for (int64_t ky = 0; ky < g.kernel[1]; ++ky) {

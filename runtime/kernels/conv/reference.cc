@@ -194,11 +194,23 @@ void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pix
   const int64_t channels = g.in_channels;
   const size_t channel_bytes = static_cast<size_t>(channels) * sizeof(float);
   float* row = rows;
+  // The first pixel's coordinates by division, the others by stepping (a division per pixel
+  // costs more than copying a few-channel row).
+  int64_t n = pixel_begin / out_pixels, o = pixel_begin % out_pixels;
+  int64_t o0 = o / (g.out_size[1] * g.out_size[2]);
+  int64_t o1 = o / g.out_size[2] % g.out_size[1];
+  int64_t o2 = o % g.out_size[2];
   for (int64_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
-    const int64_t n = pixel / out_pixels, o = pixel % out_pixels;
-    const int64_t o0 = o / (g.out_size[1] * g.out_size[2]);
-    const int64_t o1 = o / g.out_size[2] % g.out_size[1];
-    const int64_t o2 = o % g.out_size[2];
+    if (pixel > pixel_begin && ++o2 == g.out_size[2]) {
+      o2 = 0;
+      if (++o1 == g.out_size[1]) {
+        o1 = 0;
+        if (++o0 == g.out_size[0]) {
+          o0 = 0;
+          ++n;
+        }
+      }
+    }
     const float* image = input + n * in_pixels * channels;
     for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
       const int64_t i0 = o0 * g.stride[0] + k0 * g.dilation[0] - g.pad_begin[0];
