@@ -5,6 +5,9 @@
 // (op_registry.cc, kernels/*/reference.cc), which see that variant's generated selected_ops.h.
 #pragma once
 
+#include <cstddef>
+
+#include "runtime/cpu.h"
 #include "runtime/selected_ops.h"
 
 namespace pare::rt {
@@ -16,6 +19,24 @@ constexpr const char* kKernelFamilies[] = {
     "f32_softmax", "f32_spmm",   "f32_winograd", "q8_dwconv", "q8_eltwise",  "q8_gemm",
     "q8_lutgemm",
 };
+
+// The variant a family runs under the ISA cap: the best one this CPU runs with an ISA not
+// above `cap` that `accepts` the problem (a shape-specialised variant may decline it), or
+// null. Tables list their variants either best ISA first or, `portable_first`, from the
+// portable one up; either way they hold the portable variant, which every CPU runs.
+template <typename V, typename Accepts>
+const V* best_usable_variant(const V* all, size_t count, bool portable_first, Isa cap, Accepts accepts) {
+  for (size_t j = 0; j < count; ++j) {
+    const V& v = all[portable_first ? count - 1 - j : j];
+    if (isa_usable(v.isa, cap) && accepts(v)) return &v;
+  }
+  return nullptr;
+}
+
+template <typename V>
+const V* best_usable_variant(const V* all, size_t count, bool portable_first, Isa cap) {
+  return best_usable_variant(all, count, portable_first, cap, [](const V&) { return true; });
+}
 
 constexpr bool same_name(const char* a, const char* b) {
   while (*a && *a == *b) ++a, ++b;

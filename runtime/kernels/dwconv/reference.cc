@@ -143,9 +143,9 @@ const DwConvVariant& select_dwconv(Isa cap, const DwConvParams& params) {
   // The table lists the best ISA first and, within an ISA, specialised shapes before kxk.
   size_t count = 0;
   const DwConvVariant* all = dwconv_variants(&count);
-  for (size_t i = 0; i < count; ++i)
-    if (isa_usable(all[i].isa, cap) && dwconv_variant_accepts(all[i], params)) return all[i];
-  return kReference;
+  const DwConvVariant* best = best_usable_variant(
+      all, count, false, cap, [&](const DwConvVariant& v) { return dwconv_variant_accepts(v, params); });
+  return best ? *best : kReference;
 }
 
 namespace dwconv_detail {

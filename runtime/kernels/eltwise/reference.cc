@@ -377,9 +377,8 @@ const F32EltwiseVariant& select_f32_eltwise(Isa cap) {
   note_kernel_family("f32_eltwise");
   size_t count = 0;
   const F32EltwiseVariant* all = f32_eltwise_variants(&count);
-  for (size_t i = 0; i + 1 < count; ++i)
-    if (isa_usable(all[i].isa, cap)) return all[i];
-  return all[count - 1];
+  const F32EltwiseVariant* best = best_usable_variant(all, count, false, cap);
+  return best ? *best : all[count - 1];
 }
 
 }  // namespace pare::rt::kernels

@@ -169,9 +169,8 @@ const F32GemmVariant& select_f32_gemm(Isa isa) {
   note_kernel_family("f32_gemm");
   size_t count = 0;
   const F32GemmVariant* all = f32_gemm_variants(&count);
-  for (size_t i = count; i-- > 1;)
-    if (isa_usable(all[i].isa, isa)) return all[i];
-  return all[0];
+  const F32GemmVariant* best = best_usable_variant(all, count, true, isa);
+  return best ? *best : all[0];
 }
 
 // ---- Driver ----

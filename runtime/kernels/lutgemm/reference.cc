@@ -260,9 +260,8 @@ constexpr Q8LutVariant kQ8Variants[] = {
 // A table that runs from the portable variant (first) to the fastest.
 template <class V>
 const V& select(const V* variants, size_t count, Isa isa) {
-  for (size_t i = count; i-- > 1;)
-    if (isa_usable(variants[i].isa, isa)) return variants[i];
-  return variants[0];
+  const V* best = best_usable_variant(variants, count, true, isa);
+  return best ? *best : variants[0];
 }
 
 // Rows of X per block: a block's rows stay in L1 while every output channel passes over them.

@@ -70,9 +70,7 @@ const F32LayerNormVariant* select_f32_layernorm(Isa cap) {
   note_kernel_family("f32_layernorm");
   size_t count = 0;
   const F32LayerNormVariant* all = f32_layernorm_variants(&count);
-  for (size_t i = 0; i < count; ++i)
-    if (isa_usable(all[i].isa, cap)) return &all[i];
-  return nullptr;
+  return best_usable_variant(all, count, false, cap);
 }
 
 }  // namespace pare::rt::kernels

@@ -284,9 +284,8 @@ const PoolNhwcVariant& select_pool_nhwc(Isa cap) {
   note_kernel_family("f32_pool");
   size_t count = 0;
   const PoolNhwcVariant* all = pool_nhwc_variants(&count);
-  for (size_t i = 0; i < count; ++i)
-    if (isa_usable(all[i].isa, cap)) return all[i];
-  return kReference;
+  const PoolNhwcVariant* best = best_usable_variant(all, count, false, cap);
+  return best ? *best : kReference;
 }
 
 }  // namespace pare::rt::kernels

@@ -177,9 +177,9 @@ const QDwConvVariant& select_qdwconv(Isa cap, const QDwConvParams& p) {
   // The table lists the best ISA first and, within an ISA, specialised shapes before kxk.
   size_t count = 0;
   const QDwConvVariant* all = qdwconv_variants(&count);
-  for (size_t i = 0; i < count; ++i)
-    if (isa_usable(all[i].isa, cap) && qdwconv_variant_accepts(all[i], p)) return all[i];
-  return kReference;
+  const QDwConvVariant* best = best_usable_variant(
+      all, count, false, cap, [&](const QDwConvVariant& v) { return qdwconv_variant_accepts(v, p); });
+  return best ? *best : kReference;
 }
 
 size_t qdwconv_packed_bytes(const QDwConvVariant& v, int64_t channels, int64_t kernel_h,

@@ -87,9 +87,8 @@ const Q8EltwiseVariant& select_q8_eltwise(Isa cap) {
   note_kernel_family("q8_eltwise");
   size_t count = 0;
   const Q8EltwiseVariant* all = q8_eltwise_variants(&count);
-  for (size_t i = count; i-- > 1;)
-    if (isa_usable(all[i].isa, cap)) return all[i];
-  return all[0];
+  const Q8EltwiseVariant* best = best_usable_variant(all, count, true, cap);
+  return best ? *best : all[0];
 }
 
 }  // namespace pare::rt::kernels

@@ -66,9 +66,8 @@ const QGemmVariant& select_qgemm(Isa isa) {
   note_kernel_family("q8_gemm");
   size_t count = 0;
   const QGemmVariant* all = qgemm_variants(&count);
-  for (size_t i = count; i-- > 1;)
-    if (isa_usable(all[i].isa, isa)) return all[i];
-  return all[0];
+  const QGemmVariant* best = best_usable_variant(all, count, true, isa);
+  return best ? *best : all[0];
 }
 
 // ---- Packed weights ----

@@ -55,9 +55,7 @@ const F32SoftmaxRowsVariant* select_f32_softmax_rows(Isa cap) {
   note_kernel_family("f32_softmax");
   size_t count = 0;
   const F32SoftmaxRowsVariant* all = f32_softmax_rows_variants(&count);
-  for (size_t i = 0; i < count; ++i)
-    if (isa_usable(all[i].isa, cap)) return &all[i];
-  return nullptr;
+  return best_usable_variant(all, count, false, cap);
 }
 
 }  // namespace pare::rt::kernels

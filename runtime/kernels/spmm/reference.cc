@@ -244,9 +244,8 @@ const F32SpmmVariant& select_f32_spmm(Isa isa) {
   note_kernel_family("f32_spmm");
   size_t count = 0;
   const F32SpmmVariant* all = f32_spmm_variants(&count);
-  for (size_t i = count; i-- > 1;)
-    if (isa_usable(all[i].isa, isa)) return all[i];
-  return all[0];
+  const F32SpmmVariant* best = best_usable_variant(all, count, true, isa);
+  return best ? *best : all[0];
 }
 
 // ---- Driver ----

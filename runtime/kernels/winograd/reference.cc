@@ -134,9 +134,8 @@ const WinogradVariant& select_winograd(Isa cap) {
   note_kernel_family("f32_winograd");
   size_t count = 0;
   const WinogradVariant* all = winograd_variants(&count);
-  for (size_t i = 0; i < count; ++i)
-    if (isa_usable(all[i].isa, cap)) return all[i];
-  return kReference;
+  const WinogradVariant* best = best_usable_variant(all, count, false, cap);
+  return best ? *best : kReference;
 }
 
 }  // namespace pare::rt::kernels
