@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 
 #include "calibration/npy.h"
 #include "formats/onnx/importer.h"
@@ -73,15 +74,31 @@ Compiled compile(const std::string& onnx, const std::string& pipeline, const Arr
   return c;
 }
 
+// The trained model `name` through the canonical (float) or the compress (int8, calibrated
+// on the 500 calibration images) pipeline, compiled once for all the tests that use it.
+const Compiled& trained(const std::string& name, bool int8) {
+  static std::map<std::pair<std::string, bool>, Compiled> cache;
+  auto it = cache.find({name, int8});
+  if (it == cache.end()) {
+    static ArrayData data(calibration_images());
+    const std::string onnx = test::testdata_dir() + "/models/" + name + ".onnx";
+    it = cache.emplace(std::make_pair(name, int8), int8 ? compile(onnx, kCompressPipeline, &data)
+                                                        : compile(onnx, passes::kCanonicalPipeline, nullptr))
+             .first;
+  }
+  return it->second;
+}
+
 // The loaded and prepared model; null (and a failure) when it does not load or prepare.
 std::unique_ptr<rt::Interpreter> interpreter(const std::vector<uint8_t>& bytes, bool cap = false,
-                                             rt::Isa isa = rt::Isa::kScalar) {
+                                             rt::Isa isa = rt::Isa::kScalar, int threads = 1) {
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
   EXPECT_TRUE(model.is_ok()) << model.status().message();
   if (!model.is_ok()) return nullptr;
   rt::InterpreterOptions options;
   options.cap_isa = cap;
   options.max_isa = isa;
+  options.threads = threads;
   auto it = rt::Interpreter::create(model.value(), options);
   EXPECT_TRUE(it.is_ok()) << it.status().message();
   if (!it.is_ok()) return nullptr;
@@ -113,9 +130,8 @@ class QuantizeModel : public ::testing::TestWithParam<std::string> {};
 TEST_P(QuantizeModel, KeepsAccuracyAndShrinks) {
   const std::string name = GetParam();
   const std::string onnx = test::testdata_dir() + "/models/" + name + ".onnx";
-  ArrayData data(calibration_images());
-  Compiled fp32 = compile(onnx, passes::kCanonicalPipeline, nullptr);
-  Compiled int8 = compile(onnx, kCompressPipeline, &data);
+  const Compiled& fp32 = trained(name, false);
+  const Compiled& int8 = trained(name, true);
 
   // Every weighted node runs int8.
   auto q = interpreter(int8.bytes);
@@ -164,8 +180,7 @@ TEST_P(QuantizeModel, KeepsAccuracyAndShrinks) {
 TEST_P(QuantizeModel, Int8OutputsAgreeOnEveryIsa) {
   const std::string name = GetParam();
   const bool float_parts = name == "fmnist_vit";
-  ArrayData data(calibration_images());
-  Compiled int8 = compile(test::testdata_dir() + "/models/" + name + ".onnx", kCompressPipeline, &data);
+  const Compiled& int8 = trained(name, true);
   auto best = interpreter(int8.bytes);
   ASSERT_TRUE(best);
   std::vector<rt::Isa> caps = {rt::Isa::kScalar};
@@ -189,6 +204,31 @@ TEST_P(QuantizeModel, Int8OutputsAgreeOnEveryIsa) {
             << name << " image " << i << " under " << rt::isa_name(cap);
       } else {
         ASSERT_EQ(0, std::memcmp(a, b, 10 * sizeof(float))) << name << " image " << i << " under " << rt::isa_name(cap);
+      }
+    }
+  }
+}
+
+// Work is split among threads by sizes alone and every output element is computed whole by
+// one thread, so the float and the int8 model give the same bytes on 1, 2 and 3 threads.
+TEST_P(QuantizeModel, OutputsIdenticalOnEveryThreadCount) {
+  const std::string name = GetParam();
+  const Compiled& fp32 = trained(name, false);
+  const Compiled& int8 = trained(name, true);
+  for (const Compiled* c : {&fp32, &int8}) {
+    const char* precision = c == &fp32 ? "float" : "int8";
+    auto one = interpreter(c->bytes);
+    ASSERT_TRUE(one);
+    for (int threads : {2, 3}) {
+      auto many = interpreter(c->bytes, false, rt::Isa::kScalar, threads);
+      ASSERT_TRUE(many);
+      for (int i = 0; i < 50; ++i) {
+        for (rt::Interpreter* it : {one.get(), many.get()}) {
+          std::memcpy(it->input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
+          ASSERT_TRUE(it->invoke().is_ok());
+        }
+        ASSERT_EQ(0, std::memcmp(one->output_data(0), many->output_data(0), 10 * sizeof(float)))
+            << name << " " << precision << " image " << i << " on " << threads << " threads";
       }
     }
   }
