@@ -6,8 +6,9 @@
 # --int8: pare compress (int8) each model, then time pare on the int8 .pare, ONNX Runtime on
 # pare's QDQ export of it (pare export-onnx), and pare's float .pare, all in the same rounds;
 # the table adds pare's float median and int8/fp32. Calibration: --calib, else
-# testdata/data/fmnist_calib_500.npy for models taking [1,1,28,28], else 16 seeded random
-# samples of the model's input shape (enough for timing, not for accuracy).
+# testdata/data/fmnist_calib_500.npy for models taking [1,1,28,28], else 16 seeded samples
+# of each input (uniform floats, int64 zeros: enough for timing, not for accuracy). Inputs
+# with symbolic dims (a batch axis) run with them set to 1.
 # Default models: testdata/models/*.onnx, plus ../shared/models/mobilenet_v2_224.onnx when
 # present. Each measurement runs in its own process (so peak RSS is per process), and for
 # each model and thread count the two runtimes take turns for R rounds of W + K runs, so
@@ -93,9 +94,10 @@ run_pare() {  # run_pare NAME PARE_FILE THREADS [RUNTIME_LABEL]
   fi
 }
 
-run_ort() {  # run_ort NAME ONNX_FILE THREADS
+run_ort() {  # run_ort NAME ONNX_FILE THREADS (inputs with symbolic dims: $ort_shapes)
+  # shellcheck disable=SC2086
   if node scripts/ort/bench_model.js "$2" --threads "$3" --iterations "$iterations" \
-       --warmup "$warmup" > "$work/out.json" 2> "$work/err.log"; then
+       --warmup "$warmup" $ort_shapes > "$work/out.json" 2> "$work/err.log"; then
     record "$1" "$3" ort "$work/out.json"
   else
     failed "$1" "$3" ort "$work/err.log"
@@ -108,7 +110,11 @@ for onnx in "${models[@]}"; do
   [ "$name" = model ] && name=$(basename "$(dirname "$onnx")")
   echo "benchmarking $name" >&2
   converted=true
-  if ! "$pare" convert "$onnx" -o "$work/$name.pare" > /dev/null 2> "$work/err.log"; then
+  # Symbolic dims (a batch axis) are set to 1 for both runtimes.
+  pare_shapes=$(node scripts/ort/model_inputs.js "$onnx" --pare 2> "$work/err.log") || converted=false
+  ort_shapes=$(node scripts/ort/model_inputs.js "$onnx" --ort 2>> "$work/err.log") || converted=false
+  # shellcheck disable=SC2086
+  if $converted && ! "$pare" convert "$onnx" -o "$work/$name.pare" $pare_shapes > /dev/null 2> "$work/err.log"; then
     converted=false
   fi
   ort_model=$onnx
@@ -122,11 +128,12 @@ for onnx in "${models[@]}"; do
       if [ "$shape" = "1 1 28 28" ]; then
         data=testdata/data/fmnist_calib_500.npy
       else
-        data=$work/$name.calib.npy
-        node scripts/ort/random_input.js "$data" 7 16 $(echo "$shape" | cut -d' ' -f2-)
+        data=$work/$name.calib.npz
+        node scripts/ort/model_inputs.js "$onnx" --calib "$data" 16
       fi
     fi
-    if "$pare" compress "$onnx" -o "$work/$name.int8.pare" --calib "$data" > /dev/null 2> "$work/err.log" &&
+    # shellcheck disable=SC2086
+    if "$pare" compress "$onnx" -o "$work/$name.int8.pare" --calib "$data" $pare_shapes > /dev/null 2> "$work/err.log" &&
        "$pare" export-onnx "$work/$name.int8.pare" -o "$work/$name.qdq.onnx" > /dev/null 2>> "$work/err.log"; then
       ort_model=$work/$name.qdq.onnx
       pare_model=$work/$name.int8.pare

@@ -23,7 +23,8 @@ function readNpy(path) {
   return { data: new Type(copy.buffer), shape, descr };
 }
 
-function writeNpy(path, data, shape) {
+// The bytes of a .npy file holding data (Float32Array or BigInt64Array) with this shape.
+function npyBytes(data, shape) {
   const descr = data instanceof Float32Array ? '<f4' : data instanceof BigInt64Array ? '<i8' : null;
   if (!descr) throw new Error('writeNpy: float32 or int64 only');
   const shapeStr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
@@ -34,10 +35,52 @@ function writeNpy(path, data, shape) {
   head.write('\x93NUMPY', 0, 'latin1');
   head[6] = 1; head[7] = 0;
   head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+// Writes through a temporary file, so that no half-written file is left behind.
+function writeAtomically(path, bytes) {
   const tmp = `${path}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, Buffer.concat([head, Buffer.from(header, 'latin1'),
-    Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  fs.writeFileSync(tmp, bytes);
   fs.renameSync(tmp, path);
 }
 
-module.exports = { readNpy, writeNpy };
+function writeNpy(path, data, shape) {
+  writeAtomically(path, npyBytes(data, shape));
+}
+
+function crc32(bytes) {
+  let crc = 0xFFFFFFFF;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; ++k) crc = (crc >>> 1) ^ (0xEDB88320 & -(crc & 1));
+  }
+  return (crc ^ 0xFFFFFFFF) >>> 0;
+}
+
+// A .npz (a zip of NAME.npy entries, stored uncompressed) of arrays { name: { data, shape } }.
+function writeNpz(path, arrays) {
+  const locals = [], centrals = [];
+  let offset = 0;
+  for (const [name, { data, shape }] of Object.entries(arrays)) {
+    const body = npyBytes(data, shape), file = Buffer.from(`${name}.npy`, 'latin1'), crc = crc32(body);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14); local.writeUInt32LE(body.length, 18); local.writeUInt32LE(body.length, 22);
+    local.writeUInt16LE(file.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16); central.writeUInt32LE(body.length, 20); central.writeUInt32LE(body.length, 24);
+    central.writeUInt16LE(file.length, 28); central.writeUInt32LE(offset, 42);
+    locals.push(local, file, body);
+    centrals.push(central, file);
+    offset += local.length + file.length + body.length;
+  }
+  const directory = Buffer.concat(centrals), count = Object.keys(arrays).length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(count, 8); end.writeUInt16LE(count, 10);
+  end.writeUInt32LE(directory.length, 12); end.writeUInt32LE(offset, 16);
+  writeAtomically(path, Buffer.concat([...locals, directory, end]));
+}
+
+module.exports = { readNpy, writeNpy, writeNpz };
