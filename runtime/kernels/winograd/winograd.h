@@ -41,8 +41,8 @@ void f32_winograd_f23_output_ref__scalar(const ConvGeometry& g, const float* m, 
 // ---- Variants per ISA ----
 //
 // Vectorised over channels; each lane does the reference's additions in the reference's
-// order (no fused multiply-add), so the outputs are bit-identical to it and do not depend on
-// how the tile ranges are split.
+// order (no fused multiply-add), so the outputs are bit-identical to it (up to which NaN
+// comes out where two NaNs meet) and do not depend on how the tile ranges are split.
 using F32WinogradInputFn = void (*)(const ConvGeometry& g, const float* input, int64_t tile_begin,
                                     int64_t tile_end, float* v, int64_t matrix_stride);
 using F32WinogradOutputFn = void (*)(const ConvGeometry& g, const float* m, int64_t matrix_stride,
