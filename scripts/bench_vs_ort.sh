@@ -111,8 +111,9 @@ for onnx in "${models[@]}"; do
   echo "benchmarking $name" >&2
   converted=true
   # Symbolic dims (a batch axis) are set to 1 for both runtimes.
-  pare_shapes=$(node scripts/ort/model_inputs.js "$onnx" --pare 2> "$work/err.log") || converted=false
-  ort_shapes=$(node scripts/ort/model_inputs.js "$onnx" --ort 2>> "$work/err.log") || converted=false
+  node scripts/ort/model_inputs.js "$onnx" --shapes > "$work/shapes" 2> "$work/err.log" || converted=false
+  pare_shapes=$(sed -n 1p "$work/shapes")
+  ort_shapes=$(sed -n 2p "$work/shapes")
   # shellcheck disable=SC2086
   if $converted && ! "$pare" convert "$onnx" -o "$work/$name.pare" $pare_shapes > /dev/null 2> "$work/err.log"; then
     converted=false

@@ -315,8 +315,7 @@ constexpr size_t kMaxSplitRank = 8;
 template <typename T>
 std::unique_ptr<OpKernel> strided_copy_kernel(std::string name, StridedLayout layout,
                                               int64_t offset, bool empty) {
-  int64_t elements = 1;
-  for (int64_t d : layout.dims) elements *= d;
+  const int64_t elements = num_elements(layout.dims);
   const int64_t inner = layout.dims.empty() || layout.dims[0] == 0 ? 0 : elements / layout.dims[0];
   const bool split = static_cast<size_t>(elements) >= kStridedCopyParallelMin && !layout.dims.empty() &&
                      layout.dims.size() <= kMaxSplitRank;

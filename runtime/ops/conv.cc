@@ -178,8 +178,8 @@ class NhwcGemmConvKernel final : public OpKernel {
 // 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
 // writes 16 matrices [tiles, Cin], 16 packed GEMMs (weights transformed and packed at
 // prepare, without the bias) give [tiles, Cout], and the output transform adds the bias
-// and applies a fused ReLU or Clip; other activations follow. Each tile's bytes depend only on the tile, so they do not
-// depend on the blocking or the thread count.
+// and applies a fused ReLU or Clip; other activations follow. Each tile's bytes depend
+// only on the tile, so they do not depend on the blocking or the thread count.
 class NhwcWinogradConvKernel final : public OpKernel {
  public:
   NhwcWinogradConvKernel(const ConvGeometry& g, const kernels::F32GemmVariant& v,
@@ -259,9 +259,9 @@ class NhwcWinogradConvKernel final : public OpKernel {
   // The output pixels of tiles [t0, t1): whole rows of 2 pixels, clipped at the edges.
   void activate_tiles(size_t t0, size_t t1, float* y) const {
     const int64_t out_h = g_.out_size[1], out_w = g_.out_size[2], cout = g_.out_channels;
-    const int64_t tiles_w = (out_w + 1) / 2, tiles_h = (out_h + 1) / 2;
     for (auto t = static_cast<int64_t>(t0); t < static_cast<int64_t>(t1); ++t) {
-      const int64_t n = t / (tiles_h * tiles_w), oh = t / tiles_w % tiles_h * 2, ow = t % tiles_w * 2;
+      int64_t n, oh, ow;
+      kernels::winograd_detail::tile_origin(g_, t, &n, &oh, &ow);
       const int64_t width = std::min<int64_t>(2, out_w - ow);
       for (int64_t i = 0; i < 2 && oh + i < out_h; ++i)
         apply_activation(act_, y + ((n * out_h + oh + i) * out_w + ow) * cout, static_cast<size_t>(width * cout));
@@ -442,7 +442,8 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
     case NhwcConvPath::kWinograd: {
       const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
       return std::unique_ptr<OpKernel>(new NhwcWinogradConvKernel(
-          g, v, kernels::select_winograd(ctx.isa), weight, bias, ctx.activation, nn::kernel_name("f32_conv_winograd_f23", ctx.activation, v.tile_isa)));
+          g, v, kernels::select_winograd(ctx.isa), weight, bias, ctx.activation,
+          nn::kernel_name("f32_conv_winograd_f23", ctx.activation, v.tile_isa)));
     }
     case NhwcConvPath::kDepthwise: {
       kernels::DwConvParams p;

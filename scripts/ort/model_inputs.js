@@ -1,8 +1,8 @@
 // The inputs of an ONNX model as ONNX Runtime reads them, with symbolic dims (a batch axis)
 // set to 1, for scripts/bench_vs_ort.sh:
-//   node model_inputs.js MODEL.onnx --pare   prints pare's --input-shape arguments (none when
-//                                            every dim is fixed)
-//   node model_inputs.js MODEL.onnx --ort    prints bench_model.js's --shape arguments
+//   node model_inputs.js MODEL.onnx --shapes prints two lines: pare's --input-shape arguments,
+//                                            then bench_model.js's --shape arguments (both
+//                                            empty when every dim is fixed)
 //   node model_inputs.js MODEL.onnx --calib OUT.npz SAMPLES
 //                                            writes SAMPLES rows per input: seeded uniform
 //                                            [0,1) floats, int64 zeros (enough for timing)
@@ -17,17 +17,18 @@ function fail(message) {
 
 async function main() {
   const [model, mode, out, samplesStr] = process.argv.slice(2);
-  if (!model || !['--pare', '--ort', '--calib'].includes(mode)) fail('usage: model_inputs.js MODEL.onnx --pare | --ort | --calib OUT.npz SAMPLES');
+  if (!model || !['--shapes', '--calib'].includes(mode)) fail('usage: model_inputs.js MODEL.onnx --shapes | --calib OUT.npz SAMPLES');
   const session = await ort.InferenceSession.create(model);
   const inputs = session.inputMetadata.map((m) => ({
     name: m.name, type: m.type,
     shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 1)),
     symbolic: m.shape.some((d) => typeof d !== 'number' || d < 0),
   }));
-  if (mode === '--pare' || mode === '--ort') {
-    if (!inputs.some((i) => i.symbolic)) return;
-    const sep = mode === '--pare' ? ':' : '=', flag = mode === '--pare' ? '--input-shape' : '--shape';
-    console.log(inputs.map((i) => `${flag} ${i.name}${sep}${i.shape.join('x')}`).join(' '));
+  if (mode === '--shapes') {
+    const symbolic = inputs.some((i) => i.symbolic);
+    const args = (flag, sep) => (symbolic ? inputs.map((i) => `${flag} ${i.name}${sep}${i.shape.join('x')}`).join(' ') : '');
+    console.log(args('--input-shape', ':'));
+    console.log(args('--shape', '='));
     return;
   }
   const samples = Number(samplesStr);
