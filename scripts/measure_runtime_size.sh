@@ -7,6 +7,9 @@
 # (scripts/build.sh) to make the int8 model and its op list. Runs the aarch64 app under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Ninja (where the folder is new) keeps both cores busy across targets; Make waits for each
+# target's libraries before compiling its sources.
+export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 work=build-size
 mkdir -p "$work"
 model=$work/mobilenet_v2_int8.pare

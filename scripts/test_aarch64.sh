@@ -5,6 +5,9 @@
 # The compiler's output goes to build-aarch64/build.log and is shown when the build fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Ninja (where the folder is new) keeps both cores busy across targets; Make waits for each
+# target's libraries before compiling its sources.
+export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 scripts/install_deps.sh
 build=${PARE_AARCH64_BUILD_DIR:-build-aarch64}
 mkdir -p "$build"

@@ -6,6 +6,9 @@
 # its label (the int8 CNN classifies these four correctly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Ninja (where the folder is new) keeps both cores busy across targets; Make waits for each
+# target's libraries before compiling its sources.
+export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 model=testdata/pare/fmnist_cnn_int8.pare
 labels=testdata/images/fashion_mnist_labels.txt
 

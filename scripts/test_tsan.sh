@@ -4,6 +4,9 @@
 # inferences run, the thread pool. Any data race fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Ninja (where the folder is new) keeps both cores busy across targets; Make waits for each
+# target's libraries before compiling its sources.
+export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 scripts/install_deps.sh
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARE_TSAN=ON -DPARE_BUILD_TOOLCHAIN=OFF \
   -DPARE_BUILD_BENCHMARKS=OFF >/dev/null
