@@ -8,6 +8,7 @@
 #include "runtime/kernels/conv/conv.h"
 #include "runtime/kernels/dwconv/dwconv.h"
 #include "runtime/kernels/gemm/gemm.h"
+#include "runtime/kernels/transpose/transpose.h"
 #include "runtime/kernels/winograd/winograd.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
@@ -521,6 +522,88 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 
 }  // namespace
 
+namespace {
+
+// Channel-first Conv (graphs before the nhwc pass, which calibration and channel pruning
+// run) through the channels-last kernels: the input is transposed to [N, pixels, C] in
+// scratch, the NHWC kernel runs, and its output is transposed back. The two copies cost a
+// small part of what the direct loop over planes costs for the same conv.
+class NchwViaNhwcConvKernel final : public OpKernel {
+ public:
+  NchwViaNhwcConvKernel(const ConvGeometry& g, bool has_bias, std::unique_ptr<OpKernel> nhwc)
+      : g_(g), inputs_(has_bias ? 3 : 2), nhwc_(std::move(nhwc)),
+        name_(std::string(nhwc_->kernel_name()) + "_via_nhwc") {
+    in_floats_ = round_up64(static_cast<size_t>(g.batch * g.in_channels * g.in_size[0] * g.in_size[1] * g.in_size[2]));
+    out_floats_ =
+        round_up64(static_cast<size_t>(g.batch * g.out_channels * g.out_size[0] * g.out_size[1] * g.out_size[2]));
+  }
+
+  size_t scratch_bytes() const override { return (in_floats_ + out_floats_) * sizeof(float) + nhwc_->scratch_bytes(); }
+
+  void run(const ExecContext& ctx) override {
+    auto* x_nhwc = static_cast<float*>(ctx.scratch);
+    float* y_nhwc = x_nhwc + in_floats_;
+    const int64_t in_pixels = g_.in_size[0] * g_.in_size[1] * g_.in_size[2];
+    const int64_t out_pixels = g_.out_size[0] * g_.out_size[1] * g_.out_size[2];
+    // [N, C, P] -> [N, P, C] and back: a strided view of each, copied contiguously.
+    const int64_t to_last_dims[3] = {g_.batch, in_pixels, g_.in_channels};
+    const int64_t to_last_strides[3] = {g_.in_channels * in_pixels, 1, in_pixels};
+    copy(to_last_dims, to_last_strides, static_cast<const float*>(ctx.inputs[0]), x_nhwc, ctx.pool);
+
+    const void* inputs[3] = {x_nhwc, ctx.inputs[1], inputs_ == 3 ? ctx.inputs[2] : nullptr};
+    void* outputs[1] = {y_nhwc};
+    ExecContext inner = ctx;
+    inner.inputs = inputs;
+    inner.outputs = outputs;
+    inner.scratch = y_nhwc + out_floats_;
+    nhwc_->run(inner);
+
+    const int64_t to_first_dims[3] = {g_.batch, g_.out_channels, out_pixels};
+    const int64_t to_first_strides[3] = {g_.out_channels * out_pixels, 1, g_.out_channels};
+    copy(to_first_dims, to_first_strides, y_nhwc, static_cast<float*>(ctx.outputs[0]), ctx.pool);
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  // Rounds a float count up to whole 64-byte lines, so that each buffer starts aligned.
+  static size_t round_up64(size_t floats) { return (floats + 15) / 16 * 16; }
+
+  // Copies the view (dims, strides) of x to y, its outer dim split among the threads.
+  static void copy(const int64_t* dims, const int64_t* strides, const float* x, float* y, ThreadPool* pool) {
+    const int64_t inner = dims[1] * dims[2];
+    parallel_for(pool, static_cast<size_t>(dims[0]), [&](size_t begin, size_t end) {
+      const int64_t part[3] = {static_cast<int64_t>(end - begin), dims[1], dims[2]};
+      kernels::copy_strided_ref<uint32_t>(3, part, strides,
+                                          reinterpret_cast<const uint32_t*>(x) + static_cast<int64_t>(begin) * strides[0],
+                                          reinterpret_cast<uint32_t*>(y) + static_cast<int64_t>(begin) * inner);
+    });
+  }
+
+  ConvGeometry g_;
+  size_t inputs_;
+  std::unique_ptr<OpKernel> nhwc_;
+  std::string name_;
+  size_t in_floats_ = 0, out_floats_ = 0;
+};
+
+std::unique_ptr<OpKernel> make_nchw_conv_via_nhwc(const PrepareContext& ctx, const ConvGeometry& g) {
+  // The scalar cap keeps the plain loop: it is the reference the fast paths are tested
+  // against. So does a geometry for which the channels-last side has only a direct loop.
+  if (ctx.isa == Isa::kScalar) return nullptr;
+  switch (choose_nhwc_path(ctx, g)) {
+    case NhwcConvPath::kPointwise:
+    case NhwcConvPath::kIm2col:
+    case NhwcConvPath::kWinograd:
+    case NhwcConvPath::kDepthwise: break;
+    default: return nullptr;
+  }
+  return std::unique_ptr<OpKernel>(
+      new NchwViaNhwcConvKernel(g, optional_input(ctx, 2) != nullptr, make_nhwc_conv(ctx, g)));
+}
+
+}  // namespace
+
 Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g, std::vector<int64_t>* out_shape) {
   PARE_RT_RETURN_IF_ERROR(check_conv_shapes(ctx));
   const TensorDesc& w = *ctx.inputs[1];
@@ -606,6 +689,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Conv(const PrepareContext& ctx) {
     return prepare_on_dense_copies(ctx, prepare_Conv);
   }
   if (nhwc) return make_nhwc_conv(ctx, g);
+  if (std::unique_ptr<OpKernel> via_nhwc = make_nchw_conv_via_nhwc(ctx, g)) return via_nhwc;
   return std::unique_ptr<OpKernel>(new ConvKernel(kernels::f32_conv_ref__scalar, g,
                                                   optional_input(ctx, 2) != nullptr, ctx.activation,
                                                   nn::kernel_name("f32_conv", ctx.activation, "ref__scalar")));

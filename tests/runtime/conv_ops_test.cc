@@ -361,6 +361,21 @@ TEST(ConvNhwc, PrepareErrors) {
   }
 }
 
+// Above the scalar cap (which keeps the plain loop as the reference), a channel-first node
+// runs the channels-last kernel between two transposes: the same values as that kernel,
+// and the same bytes on 1 and 3 threads.
+template <typename MakeNode>
+void expect_channel_first_via_nhwc(MakeNode& make_node, Isa cap, const std::vector<float>& nhwc_result,
+                                   const std::string& nhwc_kernel) {
+  if (cap == Isa::kScalar) return;
+  Node nchw = make_node(false, cap);
+  EXPECT_EQ(nchw.run(), nhwc_result);
+  EXPECT_EQ(nchw.kernel_name(), nhwc_kernel + "_via_nhwc");
+  ThreadPool pool(3);
+  Node threaded = make_node(false, cap);
+  EXPECT_EQ(threaded.run_bytes(&pool), nchw.run_bytes());
+}
+
 // The fast NHWC paths (packed GEMM on the pixels, im2col blocks and packed GEMM,
 // depthwise) under every ISA cap usable here: against the NCHW reference op, and the same
 // bytes on 1 and 3 threads.
@@ -382,11 +397,13 @@ void check_fast_nhwc_conv(const Shape& xs, const Shape& ws, const Shape& ys, con
   for (Isa cap : usable_caps()) {
     SCOPED_TRACE(std::string("cap ") + isa_name(cap));
     Node fast = make_node(true, cap);
-    expect_near_all(to_nchw(ys, fast.run()), want);
+    const std::vector<float> got = to_nchw(ys, fast.run());
+    expect_near_all(got, want);
     expect_kernel_for(fast.kernel_name(), kernel_prefix, cap);
     ThreadPool pool(3);
     Node threaded = make_node(true, cap);
     EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
+    expect_channel_first_via_nhwc(make_node, cap, got, fast.kernel_name());
   }
 }
 
@@ -454,6 +471,8 @@ void check_winograd_conv(int64_t batch, int64_t cin, int64_t cout, int64_t h, in
     ThreadPool pool(3);
     Node threaded = make_node(true, cap, x, wt, b, act);
     EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
+    auto make_same = [&](bool nhwc, Isa c) { return make_node(nhwc, c, x, wt, b, act); };
+    expect_channel_first_via_nhwc(make_same, cap, got, fast.kernel_name());
   }
 }
 
