@@ -20,7 +20,9 @@ GraphRunner::GraphRunner(const ir::Graph& graph, const std::vector<ir::TensorId>
   }
   copy.remove_dead_nodes();
   copy.compact();
-  const std::vector<uint8_t> bytes = format::serialize(copy, format::WriteOptions{});
+  format::WriteOptions write;
+  write.content_hash = false;  // the bytes are loaded right here and never stored
+  const std::vector<uint8_t> bytes = format::serialize(copy, write);
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), graph.name.empty() ? "graph" : graph.name);
   if (!model.is_ok()) throw_internal("running the graph: " + model.status().message());
   rt::InterpreterOptions options;

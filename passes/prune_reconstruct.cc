@@ -12,6 +12,8 @@
 #include "passes/canonical.h"
 #include "passes/graph_runner.h"
 #include "passes/pass_util.h"
+#include "runtime/cpu.h"
+#include "runtime/kernels/gemm/gemm.h"
 
 namespace pare::passes {
 
@@ -413,6 +415,30 @@ std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, const std::vector<i
 
 std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, ir::TensorId x) {
   return runner_upto(g, std::vector<ir::TensorId>{x});
+}
+
+void GramProduct::run(const float* y, const float* x, int64_t rows, int64_t n, float* partial) {
+  namespace k = rt::kernels;
+  const k::F32GemmVariant& v = k::select_f32_gemm(rt::best_isa());
+  const auto depth = static_cast<size_t>(rows), cols = static_cast<size_t>(n);
+  // A = Y^T (row i: column i of Y), B = X packed as [rows, n].
+  yt_.resize(cols * depth);
+  for (size_t s = 0; s < depth; ++s)
+    for (size_t i = 0; i < cols; ++i) yt_[i * depth + s] = y[s * cols + i];
+  packed_.resize(k::f32_gemm_packed_b_bytes(v.nr, cols, depth) / sizeof(float) + 16);
+  const auto address = reinterpret_cast<uintptr_t>(packed_.data());
+  float* packed = packed_.data() + ((64 - address % 64) % 64) / sizeof(float);  // panels need 64-byte alignment
+  k::f32_gemm_pack_b_kn(v.nr, cols, depth, x, cols, nullptr, packed);
+  k::F32GemmArgs args;
+  args.m = cols;
+  args.n = cols;
+  args.k = depth;
+  args.a = yt_.data();
+  args.a_stride = depth;
+  args.packed_b = packed;
+  args.c = partial;
+  args.c_stride = cols;
+  k::f32_gemm_tiles(v, args, 0, k::f32_gemm_m_tiles(v, cols) * k::f32_gemm_n_panels(v, cols));
 }
 
 std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,

@@ -338,6 +338,7 @@ std::vector<uint8_t> serialize(const ir::Graph& graph, const WriteOptions& optio
       std::memcpy(file.data() + weights_offset + layout.weight_block_offsets[k], bytes.data(),
                   bytes.size());
   }
+  if (!options.content_hash) return file;
   // SHA-256 of the file with the hash field still zero, stored in that field.
   const auto* hash_field = fb::GetSizePrefixedModel(file.data())->content_sha256();
   const size_t hash_offset = static_cast<size_t>(hash_field->data() - file.data());

@@ -37,6 +37,9 @@ struct WriteOptions {
   // Consider entropy-coded palette indices (PaletteCoding::kHuffman); false keeps to packed
   // indices, e.g. to compare sizes.
   bool palette_huffman = true;
+  // Store the SHA-256 of the file in its header (pare verify, verify_content_hash); false
+  // leaves the field zero, for bytes loaded straight back in memory (the passes' runners).
+  bool content_hash = true;
 };
 
 // Serialises the graph (it must be verified, static-shaped and in topological order
