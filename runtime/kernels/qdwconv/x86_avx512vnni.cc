@@ -103,8 +103,9 @@ struct DotEpilogue {
       return _mm512_mask_shuffle_epi32(e, 0xAAAA, o, _MM_PERM_CCAA);
     }
   }
+  // The 64 output bytes of a block in channel order.
   template <bool kFast>
-  PARE_INLINE void store(const DotBlock& b, const __m512i* acc, __mmask64 m, uint8_t* out) const {
+  PARE_INLINE __m512i bytes(const DotBlock& b, const __m512i* acc) const {
     // The zero point is added to int16 lanes with saturation: exact after the final clamp.
     const __m512i w01 = _mm512_adds_epi16(
         _mm512_packs_epi32(scale<kFast>(b, 0, acc[0]), scale<kFast>(b, 1, acc[1])), zp);
@@ -112,7 +113,7 @@ struct DotEpilogue {
         _mm512_packs_epi32(scale<kFast>(b, 2, acc[2]), scale<kFast>(b, 3, acc[3])), zp);
     __m512i v = _mm512_packs_epi16(w01, w23);
     v = _mm512_min_epi8(_mm512_max_epi8(v, lo8), hi8);
-    _mm512_mask_storeu_epi8(out, m, _mm512_xor_si512(v, off8));
+    return _mm512_xor_si512(v, off8);
   }
 };
 
@@ -122,19 +123,39 @@ struct DotRows {
   int64_t ky_lo, ky_hi;
 };
 
+// One row's 64 bytes at input column ix, or x_zero_point where the column is outside. Paired:
+// the low 32 bytes from column ix, the high 32 from column ix + pair (the second pixel).
+template <bool kPaired, bool kCheckCols>
+PARE_INLINE __m512i load_column(const uint8_t* row, int64_t ix, int64_t pair, int64_t in_w, int64_t ps,
+                                __mmask64 m, __m512i xzp) {
+  if constexpr (kPaired) {
+    const auto m32 = static_cast<__mmask32>(m);
+    const __m256i z = _mm512_castsi512_si256(xzp);
+    const __m256i lo = ix >= 0 && ix < in_w ? _mm256_maskz_loadu_epi8(m32, row + ix * ps) : z;
+    const int64_t jx = ix + pair;
+    const __m256i hi = jx >= 0 && jx < in_w ? _mm256_maskz_loadu_epi8(m32, row + jx * ps) : z;
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  } else {
+    if (kCheckCols && (ix < 0 || ix >= in_w)) return xzp;
+    return _mm512_maskz_loadu_epi8(m, row + ix * ps);
+  }
+}
+
 // T neighbouring output pixels of one 64-channel block, first taps at input column col0
 // (pixel t at col0 + t * S). Each input column is turned into (K + 3) / 4 groups of four
 // interleaved rows; with kCheckRows / kCheckCols taps outside the input read x_zero_point.
-template <int K, int S, int T, bool kCheckRows, bool kCheckCols>
-PARE_INLINE void dot_tile(const DotRows<K>& win, int64_t col0, int64_t in_w, int64_t ps, __mmask64 m,
-                          const DotBlock& b, __m512i xzp, __m512i (*acc)[4]) {
+// kPaired (at most 32 channels): the high half of every vector is a second pixel, `pair`
+// input columns to the right, with the block's weights and constants packed twice.
+template <int K, int S, int T, bool kCheckRows, bool kCheckCols, bool kPaired>
+PARE_INLINE void dot_tile(const DotRows<K>& win, int64_t col0, int64_t pair, int64_t in_w, int64_t ps,
+                          __mmask64 m, const DotBlock& b, __m512i xzp, __m512i (*acc)[4]) {
   constexpr int G = (K + 3) / 4;
   for (int t = 0; t < T; ++t)
     for (int q = 0; q < 4; ++q) acc[t][q] = b.bias[q];
 #pragma GCC unroll 32
   for (int j = 0; j < (T - 1) * S + K; ++j) {
     const int64_t ix = col0 + j;
-    const bool col_out = kCheckCols && (ix < 0 || ix >= in_w);
+    const bool col_out = !kPaired && kCheckCols && (ix < 0 || ix >= in_w);
 #pragma GCC unroll 4
     for (int h = 0; h < G; ++h) {
       __m512i v[4];
@@ -150,7 +171,7 @@ PARE_INLINE void dot_tile(const DotRows<K>& win, int64_t col0, int64_t in_w, int
           else if (kCheckRows && (ky < win.ky_lo || ky >= win.ky_hi))
             r[k] = xzp;
           else
-            r[k] = _mm512_maskz_loadu_epi8(m, win.rows[ky] + ix * ps);
+            r[k] = load_column<kPaired, kCheckCols>(win.rows[ky], ix, pair, in_w, ps, m, xzp);
         }
         interleave4(r[0], r[1], r[2], r[3], v);
       }
@@ -167,36 +188,53 @@ PARE_INLINE void dot_tile(const DotRows<K>& win, int64_t col0, int64_t in_w, int
   }
 }
 
-template <int K, int S, int T, bool kCheckRows, bool kFast>
+// The output pixels [*ox, end) of a row, T at a time. Paired: pixel ox + half of the row
+// rides in the high half of pixel ox's vectors (stored where it is inside the row).
+template <int K, int S, int T, bool kCheckRows, bool kFast, bool kPaired>
 PARE_INLINE void dot_row_tiles(const QDwConvParams& p, const DotRows<K>& win, int64_t ox_lo,
-                               int64_t ox_hi, int64_t* ox, __mmask64 m, const DotBlock& b,
-                               const DotEpilogue& epi, __m512i xzp, uint8_t* out) {
+                               int64_t ox_hi, int64_t end, int64_t half, int64_t* ox, __mmask64 m,
+                               const DotBlock& b, const DotEpilogue& epi, __m512i xzp, uint8_t* out) {
   const int64_t ps = p.in_pixel_stride, ops = p.out_pixel_stride;
-  for (; *ox + T <= p.out_w; *ox += T) {
+  for (; *ox + T <= end; *ox += T) {
     __m512i acc[T][4];
     const int64_t col0 = *ox * S - p.pad_left;
-    if (*ox >= ox_lo && *ox + T <= ox_hi)
-      dot_tile<K, S, T, kCheckRows, false>(win, col0, p.in_w, ps, m, b, xzp, acc);
+    if constexpr (kPaired)
+      dot_tile<K, S, T, kCheckRows, true, true>(win, col0, half * S, p.in_w, ps, m, b, xzp, acc);
+    else if (*ox >= ox_lo && *ox + T <= ox_hi)
+      dot_tile<K, S, T, kCheckRows, false, false>(win, col0, 0, p.in_w, ps, m, b, xzp, acc);
     else
-      dot_tile<K, S, T, kCheckRows, true>(win, col0, p.in_w, ps, m, b, xzp, acc);
-    for (int t = 0; t < T; ++t) epi.store<kFast>(b, acc[t], m, out + (*ox + t) * ops);
+      dot_tile<K, S, T, kCheckRows, true, false>(win, col0, 0, p.in_w, ps, m, b, xzp, acc);
+    for (int t = 0; t < T; ++t) {
+      const __m512i v = epi.bytes<kFast>(b, acc[t]);
+      if constexpr (kPaired) {
+        const auto m32 = static_cast<__mmask32>(m);
+        _mm256_mask_storeu_epi8(out + (*ox + t) * ops, m32, _mm512_castsi512_si256(v));
+        if (*ox + t + half < p.out_w)
+          _mm256_mask_storeu_epi8(out + (*ox + t + half) * ops, m32, _mm512_extracti64x4_epi64(v, 1));
+      } else {
+        _mm512_mask_storeu_epi8(out + (*ox + t) * ops, m, v);
+      }
+    }
   }
   if constexpr (T > 1)
-    dot_row_tiles<K, S, T / 2, kCheckRows, kFast>(p, win, ox_lo, ox_hi, ox, m, b, epi, xzp, out);
+    dot_row_tiles<K, S, T / 2, kCheckRows, kFast, kPaired>(p, win, ox_lo, ox_hi, end, half, ox, m, b, epi, xzp,
+                                                           out);
 }
 
-template <int K, int S, int T, bool kFast>
+template <int K, int S, int T, bool kFast, bool kPaired>
 PARE_INLINE void dot_row(const QDwConvParams& p, const DotRows<K>& win, int64_t ox_lo, int64_t ox_hi,
                          __mmask64 m, const DotBlock& b, const DotEpilogue& epi, __m512i xzp,
                          uint8_t* out) {
   int64_t ox = 0;
+  // Paired, the first ceil(out_w / 2) pixels carry the rest.
+  const int64_t half = kPaired ? (p.out_w + 1) / 2 : 0, end = kPaired ? half : p.out_w;
   if (win.ky_lo == 0 && win.ky_hi == K)
-    dot_row_tiles<K, S, T, false, kFast>(p, win, ox_lo, ox_hi, &ox, m, b, epi, xzp, out);
+    dot_row_tiles<K, S, T, false, kFast, kPaired>(p, win, ox_lo, ox_hi, end, half, &ox, m, b, epi, xzp, out);
   else
-    dot_row_tiles<K, S, T, true, kFast>(p, win, ox_lo, ox_hi, &ox, m, b, epi, xzp, out);
+    dot_row_tiles<K, S, T, true, kFast, kPaired>(p, win, ox_lo, ox_hi, end, half, &ox, m, b, epi, xzp, out);
 }
 
-template <int K, int S, int T>
+template <int K, int S, int T, bool kPaired = false>
 void qdwconv_dot4(const QDwConvParams& p, const uint8_t* input, const void* packed, uint8_t* output,
                   int64_t oh_begin, int64_t oh_end) {
   constexpr int64_t G = (K + 3) / 4;
@@ -218,9 +256,9 @@ void qdwconv_dot4(const QDwConvParams& p, const uint8_t* input, const void* pack
         win.rows[ky] = input + (inside ? (iy0 + ky) * row_stride : 0) + c;
       }
       if (b.all_fast)
-        dot_row<K, S, T, true>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
+        dot_row<K, S, T, true, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
       else
-        dot_row<K, S, T, false>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
+        dot_row<K, S, T, false, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
     }
   }
 }
@@ -245,6 +283,27 @@ void q8_dwconv_5x5s1__avx512vnni(const QDwConvParams& p, const uint8_t* input, c
 void q8_dwconv_5x5s2__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
                                  uint8_t* output, int64_t oh_begin, int64_t oh_end) {
   qdwconv_dot4<5, 2, 2>(p, input, packed, output, oh_begin, oh_end);
+}
+
+// At most 32 channels: two output pixels per vector (kPaired).
+void q8_dwconv_3x3s1_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
+                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
+  qdwconv_dot4<3, 1, 2, true>(p, input, packed, output, oh_begin, oh_end);
+}
+
+void q8_dwconv_3x3s2_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
+                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
+  qdwconv_dot4<3, 2, 2, true>(p, input, packed, output, oh_begin, oh_end);
+}
+
+void q8_dwconv_5x5s1_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
+                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
+  qdwconv_dot4<5, 1, 2, true>(p, input, packed, output, oh_begin, oh_end);
+}
+
+void q8_dwconv_5x5s2_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
+                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
+  qdwconv_dot4<5, 2, 2, true>(p, input, packed, output, oh_begin, oh_end);
 }
 
 void q8_dwconv_kxk__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
