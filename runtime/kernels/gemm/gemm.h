@@ -132,8 +132,16 @@ void f32_gemm_tile_rows(const F32GemmVariant& v, size_t m, size_t m_tile, size_t
 // tiles by row of tiles.
 void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& args, size_t m_tile_begin,
               size_t m_tile_end, size_t n_panel_begin, size_t n_panel_end);
-// Computes tiles [tile_begin, tile_end) of the m_tiles * n_panels tiles numbered row by row
-// (tile t = M tile t / n_panels, N panel t % n_panels): any contiguous split of
+// Whether f32_gemm_tiles numbers tiles panel by panel: when A is small enough to stay in
+// the core's L2 (a few dozen rows: attention and MLP layers, late 7x7 convs), each packed
+// panel of B then stays in L1 while every M tile uses it, instead of coming again from L2
+// for each M tile. The order changes no result: each C element is one microkernel call.
+inline bool f32_gemm_panel_major(const F32GemmArgs& args) {
+  return args.m * args.k * sizeof(float) <= 256 * 1024;
+}
+// Computes tiles [tile_begin, tile_end) of the m_tiles * n_panels tiles, numbered row by row
+// (tile t = M tile t / n_panels, N panel t % n_panels) or, where f32_gemm_panel_major,
+// panel by panel (M tile t % m_tiles, N panel t / m_tiles): any contiguous split of
 // [0, m_tiles * n_panels) among threads balances the work, e.g. with nn::parallel_for.
 void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& args, size_t tile_begin,
                     size_t tile_end);

@@ -217,6 +217,11 @@ void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& g, size_t m_tile_begin
 void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& g, size_t tile_begin,
                     size_t tile_end) {
   const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
+  if (f32_gemm_panel_major(g)) {
+    const size_t m_tiles = f32_gemm_m_tiles(v, g.m);
+    for (size_t t = tile_begin; t < tile_end; ++t) run_tile(v, g, panel_stride, t % m_tiles, t / m_tiles);
+    return;
+  }
   const size_t n_panels = f32_gemm_n_panels(v, g.n);
   for (size_t t = tile_begin; t < tile_end; ++t)
     run_tile(v, g, panel_stride, t / n_panels, t % n_panels);

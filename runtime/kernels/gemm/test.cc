@@ -343,55 +343,58 @@ TEST(F32Gemm, ClampPassesNaN) {
   }
 }
 
-// Any split of the tiles among calls gives the same bytes as one call.
+// Any split of the tiles among calls gives the same bytes as one call, with the tiles
+// numbered panel by panel (A small enough to stay in cache) and row by row (a long K).
 TEST(F32Gemm, TileRangesGiveIdenticalBytes) {
-  for (const F32GemmVariant* v : usable_variants()) {
-    SCOPED_TRACE(v->name);
-    Problem p{5 * v->mr + 3, 3 * v->nr + 5, 131};
-    const Data d = make_data(p);
-    const AlignedFloats packed = pack(*v, p, d);
-    const FusedActivation act{ActivationKind::kHardSwish, 0.f, 0.f};
-    const std::vector<float> whole = run_gemm(*v, p, d, packed.get(), act);
-    const size_t m_tiles = f32_gemm_m_tiles(*v, p.m), n_panels = f32_gemm_n_panels(*v, p.n);
-    ASSERT_EQ(m_tiles, 6u);
-    ASSERT_EQ(n_panels, 4u);
+  for (const F32GemmVariant* v : usable_variants())
+    for (size_t k : {131, 3001}) {
+      SCOPED_TRACE(std::string(v->name) + " k " + std::to_string(k));
+      Problem p{5 * v->mr + 3, 3 * v->nr + 5, k};
+      const Data d = make_data(p);
+      const AlignedFloats packed = pack(*v, p, d);
+      const FusedActivation act{ActivationKind::kHardSwish, 0.f, 0.f};
+      const std::vector<float> whole = run_gemm(*v, p, d, packed.get(), act);
+      const size_t m_tiles = f32_gemm_m_tiles(*v, p.m), n_panels = f32_gemm_n_panels(*v, p.n);
+      ASSERT_EQ(m_tiles, 6u);
+      ASSERT_EQ(n_panels, 4u);
 
-    F32GemmArgs args;
-    args.m = p.m;
-    args.n = p.n;
-    args.k = p.k;
-    args.a = d.a.data();
-    args.a_stride = d.a_stride;
-    args.packed_b = packed.get();
-    args.c_stride = d.c_stride;
-    f32_gemm_set_activation(act, &args);
-    // Splits of M tiles x N panels: [begin, end) cut points on each axis.
-    const std::vector<std::vector<size_t>> m_cuts = {{0, 6}, {0, 1, 6}, {0, 3, 5, 6},
-                                                     {0, 1, 2, 3, 4, 5, 6}};
-    const std::vector<std::vector<size_t>> n_cuts = {{0, 4}, {0, 1, 4}, {0, 2, 3, 4},
-                                                     {0, 1, 2, 3, 4}};
-    for (const std::vector<size_t>& mc : m_cuts)
-      for (const std::vector<size_t>& nc : n_cuts) {
+      F32GemmArgs args;
+      args.m = p.m;
+      args.n = p.n;
+      args.k = p.k;
+      args.a = d.a.data();
+      args.a_stride = d.a_stride;
+      args.packed_b = packed.get();
+      args.c_stride = d.c_stride;
+      f32_gemm_set_activation(act, &args);
+      EXPECT_EQ(f32_gemm_panel_major(args), k == 131);
+      // Splits of M tiles x N panels: [begin, end) cut points on each axis.
+      const std::vector<std::vector<size_t>> m_cuts = {{0, 6}, {0, 1, 6}, {0, 3, 5, 6},
+                                                       {0, 1, 2, 3, 4, 5, 6}};
+      const std::vector<std::vector<size_t>> n_cuts = {{0, 4}, {0, 1, 4}, {0, 2, 3, 4},
+                                                       {0, 1, 2, 3, 4}};
+      for (const std::vector<size_t>& mc : m_cuts)
+        for (const std::vector<size_t>& nc : n_cuts) {
+          std::vector<float> c(whole.size(), kSentinel);
+          args.c = c.data();
+          // Run the pieces in reverse order: the result must not depend on it either.
+          for (size_t mi = mc.size() - 1; mi-- > 0;)
+            for (size_t ni = nc.size() - 1; ni-- > 0;)
+              f32_gemm(*v, args, mc[mi], mc[mi + 1], nc[ni], nc[ni + 1]);
+          EXPECT_EQ(std::memcmp(c.data(), whole.data(), c.size() * sizeof(float)), 0)
+              << "m cuts " << mc.size() - 1 << ", n cuts " << nc.size() - 1;
+        }
+      // Contiguous ranges of the numbered tiles, as threads would take them.
+      const size_t tiles = m_tiles * n_panels;
+      for (size_t parts : {1, 2, 3, 5, 7, 24}) {
         std::vector<float> c(whole.size(), kSentinel);
         args.c = c.data();
-        // Run the pieces in reverse order: the result must not depend on it either.
-        for (size_t mi = mc.size() - 1; mi-- > 0;)
-          for (size_t ni = nc.size() - 1; ni-- > 0;)
-            f32_gemm(*v, args, mc[mi], mc[mi + 1], nc[ni], nc[ni + 1]);
+        for (size_t part = parts; part-- > 0;)
+          f32_gemm_tiles(*v, args, tiles * part / parts, tiles * (part + 1) / parts);
         EXPECT_EQ(std::memcmp(c.data(), whole.data(), c.size() * sizeof(float)), 0)
-            << "m cuts " << mc.size() - 1 << ", n cuts " << nc.size() - 1;
+            << parts << " parts";
       }
-    // Contiguous ranges of the tiles numbered row by row, as threads would take them.
-    const size_t tiles = m_tiles * n_panels;
-    for (size_t parts : {1, 2, 3, 5, 7, 24}) {
-      std::vector<float> c(whole.size(), kSentinel);
-      args.c = c.data();
-      for (size_t part = parts; part-- > 0;)
-        f32_gemm_tiles(*v, args, tiles * part / parts, tiles * (part + 1) / parts);
-      EXPECT_EQ(std::memcmp(c.data(), whole.data(), c.size() * sizeof(float)), 0)
-          << parts << " parts";
     }
-  }
 }
 
 // The microkernels of one architecture differ only in tile shape: each element is the
