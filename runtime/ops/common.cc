@@ -305,39 +305,42 @@ const char* size_tag(size_t element_bytes) {
   }
 }
 
-namespace {
-
 // Large copies split their outermost dim among the threads: each range of it is a copy of
 // the same layout with a shorter first dim, writing its own contiguous part of the output.
 // (Layouts are simplified first, so a rank above kMaxSplitRank is rare; it runs whole.)
 constexpr size_t kMaxSplitRank = 8;
 
 template <typename T>
+void copy_strided(ThreadPool* pool, size_t rank, const int64_t* dims, const int64_t* strides, const T* x, T* y) {
+  int64_t elements = 1;
+  for (size_t d = 0; d < rank; ++d) elements *= dims[d];
+  if (static_cast<size_t>(elements) < kStridedCopyParallelMin || rank == 0 || rank > kMaxSplitRank) {
+    kernels::copy_strided_ref<T>(rank, dims, strides, x, y);
+    return;
+  }
+  const int64_t inner = elements / dims[0];
+  parallel_for(pool, static_cast<size_t>(dims[0]), [&](size_t begin, size_t end) {
+    int64_t part[kMaxSplitRank];
+    std::copy(dims, dims + rank, part);
+    part[0] = static_cast<int64_t>(end - begin);
+    kernels::copy_strided_ref<T>(rank, part, strides, x + static_cast<int64_t>(begin) * strides[0],
+                                 y + static_cast<int64_t>(begin) * inner);
+  });
+}
+template void copy_strided<uint8_t>(ThreadPool*, size_t, const int64_t*, const int64_t*, const uint8_t*, uint8_t*);
+template void copy_strided<uint32_t>(ThreadPool*, size_t, const int64_t*, const int64_t*, const uint32_t*, uint32_t*);
+template void copy_strided<uint64_t>(ThreadPool*, size_t, const int64_t*, const int64_t*, const uint64_t*, uint64_t*);
+
+namespace {
+
+template <typename T>
 std::unique_ptr<OpKernel> strided_copy_kernel(std::string name, StridedLayout layout,
                                               int64_t offset, bool empty) {
-  const int64_t elements = num_elements(layout.dims);
-  const int64_t inner = layout.dims.empty() || layout.dims[0] == 0 ? 0 : elements / layout.dims[0];
-  const bool split = static_cast<size_t>(elements) >= kStridedCopyParallelMin && !layout.dims.empty() &&
-                     layout.dims.size() <= kMaxSplitRank;
-  return make_kernel(
-      std::move(name), [layout = std::move(layout), offset, empty, inner, split](const ExecContext& ec) {
-        if (empty) return;
-        const T* x = static_cast<const T*>(ec.inputs[0]) + offset;
-        T* y = static_cast<T*>(ec.outputs[0]);
-        const size_t rank = layout.dims.size();
-        if (!split) {
-          kernels::copy_strided_ref<T>(rank, layout.dims.data(), layout.strides[0].data(), x, y);
-          return;
-        }
-        parallel_for(ec.pool, static_cast<size_t>(layout.dims[0]), [&](size_t begin, size_t end) {
-          int64_t dims[kMaxSplitRank];
-          std::copy(layout.dims.begin(), layout.dims.end(), dims);
-          dims[0] = static_cast<int64_t>(end - begin);
-          kernels::copy_strided_ref<T>(rank, dims, layout.strides[0].data(),
-                                       x + static_cast<int64_t>(begin) * layout.strides[0][0],
-                                       y + static_cast<int64_t>(begin) * inner);
-        });
-      });
+  return make_kernel(std::move(name), [layout = std::move(layout), offset, empty](const ExecContext& ec) {
+    if (empty) return;
+    copy_strided(ec.pool, layout.dims.size(), layout.dims.data(), layout.strides[0].data(),
+                 static_cast<const T*>(ec.inputs[0]) + offset, static_cast<T*>(ec.outputs[0]));
+  });
 }
 
 }  // namespace

@@ -179,6 +179,12 @@ std::unique_ptr<OpKernel> make_kernel(std::string name, F fn) {
   return std::make_unique<CallableKernel<F>>(std::move(name), std::move(fn));
 }
 
+// Copies the view of x with `dims` and element `strides` (kernels::copy_strided_ref) to the
+// contiguous y; a copy of kStridedCopyParallelMin elements or more splits its first dim among
+// the pool's threads. T: uint8_t, uint32_t, uint64_t.
+template <typename T>
+void copy_strided(ThreadPool* pool, size_t rank, const int64_t* dims, const int64_t* strides, const T* x, T* y);
+
 // A kernel that copies the strided view `layout` of input 0 (one operand; element strides),
 // starting `offset` elements into it, to the contiguous output 0. Named
 // "<xN>_<op>_ref__scalar"; `empty` (an output without elements) makes it do nothing.

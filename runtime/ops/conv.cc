@@ -8,7 +8,6 @@
 #include "runtime/kernels/conv/conv.h"
 #include "runtime/kernels/dwconv/dwconv.h"
 #include "runtime/kernels/gemm/gemm.h"
-#include "runtime/kernels/transpose/transpose.h"
 #include "runtime/kernels/winograd/winograd.h"
 #include "runtime/ops/nn_util.h"
 #include "runtime/ops/ops.h"
@@ -520,10 +519,6 @@ Status check_bias(const PrepareContext& ctx, int64_t channels) {
 // Floor division (rounds toward minus infinity, like Python's //).
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-}  // namespace
-
-namespace {
-
 // Channel-first Conv (graphs before the nhwc pass, which calibration and channel pruning
 // run) through the channels-last kernels: the input is transposed to [N, pixels, C] in
 // scratch, the NHWC kernel runs, and its output is transposed back. The two copies cost a
@@ -548,7 +543,7 @@ class NchwViaNhwcConvKernel final : public OpKernel {
     // [N, C, P] -> [N, P, C] and back: a strided view of each, copied contiguously.
     const int64_t to_last_dims[3] = {g_.batch, in_pixels, g_.in_channels};
     const int64_t to_last_strides[3] = {g_.in_channels * in_pixels, 1, in_pixels};
-    copy(to_last_dims, to_last_strides, static_cast<const float*>(ctx.inputs[0]), x_nhwc, ctx.pool);
+    copy(ctx.pool, to_last_dims, to_last_strides, ctx.inputs[0], x_nhwc);
 
     const void* inputs[3] = {x_nhwc, ctx.inputs[1], inputs_ == 3 ? ctx.inputs[2] : nullptr};
     void* outputs[1] = {y_nhwc};
@@ -560,7 +555,7 @@ class NchwViaNhwcConvKernel final : public OpKernel {
 
     const int64_t to_first_dims[3] = {g_.batch, g_.out_channels, out_pixels};
     const int64_t to_first_strides[3] = {g_.out_channels * out_pixels, 1, g_.out_channels};
-    copy(to_first_dims, to_first_strides, y_nhwc, static_cast<float*>(ctx.outputs[0]), ctx.pool);
+    copy(ctx.pool, to_first_dims, to_first_strides, y_nhwc, ctx.outputs[0]);
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
@@ -568,16 +563,9 @@ class NchwViaNhwcConvKernel final : public OpKernel {
  private:
   // Rounds a float count up to whole 64-byte lines, so that each buffer starts aligned.
   static size_t round_up64(size_t floats) { return (floats + 15) / 16 * 16; }
-
-  // Copies the view (dims, strides) of x to y, its outer dim split among the threads.
-  static void copy(const int64_t* dims, const int64_t* strides, const float* x, float* y, ThreadPool* pool) {
-    const int64_t inner = dims[1] * dims[2];
-    parallel_for(pool, static_cast<size_t>(dims[0]), [&](size_t begin, size_t end) {
-      const int64_t part[3] = {static_cast<int64_t>(end - begin), dims[1], dims[2]};
-      kernels::copy_strided_ref<uint32_t>(3, part, strides,
-                                          reinterpret_cast<const uint32_t*>(x) + static_cast<int64_t>(begin) * strides[0],
-                                          reinterpret_cast<uint32_t*>(y) + static_cast<int64_t>(begin) * inner);
-    });
+  // Floats moved as 32-bit elements by the threaded strided copy.
+  static void copy(ThreadPool* pool, const int64_t* dims, const int64_t* strides, const void* x, void* y) {
+    copy_strided(pool, 3, dims, strides, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y));
   }
 
   ConvGeometry g_;
