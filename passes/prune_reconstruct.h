@@ -95,10 +95,6 @@ void cholesky_solve(const std::vector<double>& l, int64_t n, std::vector<double>
 // H^-1 (full, symmetric) from H's lower Cholesky factor `l`.
 std::vector<double> cholesky_inverse(const std::vector<double>& l, int64_t n);
 
-// X^T X over rows added one at a time: the lower triangle, summed in float over chunks of
-// kChunk rows, tile by tile of kTile rows of H so that the tile stays in cache while the
-// chunk's rows go by (zero inputs skipped: most inputs after a ReLU are zero), then folded
-// into doubles.
 // partial[i * n + j] = sum over rows s of y[s * n + i] * x[s * n + j] (Y^T X, float), through
 // the runtime's packed GEMM with the widest SIMD this CPU has: these sums are most of what
 // OBS pruning and weight clustering spend besides running the model.
@@ -110,6 +106,8 @@ class GramProduct {
   std::vector<float> yt_, packed_;
 };
 
+// X^T X over rows added one at a time: kChunk rows are collected, their product taken in
+// float by GramProduct, and its lower triangle folded into doubles.
 class GramSum {
  public:
   // with_cross: also X_d^T X_p over rows given in pairs (pruned model's, dense model's).

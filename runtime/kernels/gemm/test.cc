@@ -106,10 +106,8 @@ AlignedFloats pack(const F32GemmVariant& v, const Problem& p, const Data& d) {
   return packed;
 }
 
-// Runs the whole product through the driver into a C filled with sentinels.
-std::vector<float> run_gemm(const F32GemmVariant& v, const Problem& p, const Data& d,
-                            const float* packed, const FusedActivation& act) {
-  std::vector<float> c(p.m * d.c_stride + 7, kSentinel);
+// The driver's arguments for problem p, C not yet set (`act` must outlive them).
+F32GemmArgs gemm_args(const Problem& p, const Data& d, const float* packed, const FusedActivation& act) {
   F32GemmArgs args;
   args.m = p.m;
   args.n = p.n;
@@ -117,9 +115,17 @@ std::vector<float> run_gemm(const F32GemmVariant& v, const Problem& p, const Dat
   args.a = d.a.data();
   args.a_stride = d.a_stride;
   args.packed_b = packed;
-  args.c = c.data();
   args.c_stride = d.c_stride;
   f32_gemm_set_activation(act, &args);
+  return args;
+}
+
+// Runs the whole product through the driver into a C filled with sentinels.
+std::vector<float> run_gemm(const F32GemmVariant& v, const Problem& p, const Data& d,
+                            const float* packed, const FusedActivation& act) {
+  std::vector<float> c(p.m * d.c_stride + 7, kSentinel);
+  F32GemmArgs args = gemm_args(p, d, packed, act);
+  args.c = c.data();
   f32_gemm(v, args, 0, f32_gemm_m_tiles(v, p.m), 0, f32_gemm_n_panels(v, p.n));
   return c;
 }
@@ -358,15 +364,7 @@ TEST(F32Gemm, TileRangesGiveIdenticalBytes) {
       ASSERT_EQ(m_tiles, 6u);
       ASSERT_EQ(n_panels, 4u);
 
-      F32GemmArgs args;
-      args.m = p.m;
-      args.n = p.n;
-      args.k = p.k;
-      args.a = d.a.data();
-      args.a_stride = d.a_stride;
-      args.packed_b = packed.get();
-      args.c_stride = d.c_stride;
-      f32_gemm_set_activation(act, &args);
+      F32GemmArgs args = gemm_args(p, d, packed.get(), act);
       EXPECT_EQ(f32_gemm_panel_major(args), k == 131);
       // Splits of M tiles x N panels: [begin, end) cut points on each axis.
       const std::vector<std::vector<size_t>> m_cuts = {{0, 6}, {0, 1, 6}, {0, 3, 5, 6},
