@@ -79,6 +79,34 @@ uint64_t bytes_needed_before_prepare(const Model& m) {
   return need;
 }
 
+// The kernel of a node whose work the next node's kernel does (fuse_with_producer).
+class FusedIntoNextKernel final : public OpKernel {
+ public:
+  void run(const ExecContext&) override {}
+  const char* kernel_name() const override { return "fused_into_next"; }
+};
+
+// Whether node n + 1 may compute node n's output itself: node n has a first input x held
+// in the arena and one output t, which only node n + 1 reads (as its first input) and the
+// caller cannot read (not a model output); and node n + 1's output does not share arena
+// bytes with x, which the fused kernel reads while it writes that output.
+bool fusable_pair(const Model& m, size_t n, const std::vector<int32_t>& readers) {
+  const NodeDesc& producer = m.nodes()[n];
+  const NodeDesc& consumer = m.nodes()[n + 1];
+  if (producer.inputs.empty() || producer.outputs.size() != 1 || consumer.inputs.empty() ||
+      consumer.outputs.size() != 1)
+    return false;
+  const int32_t x = producer.inputs[0], t = producer.outputs[0], y = consumer.outputs[0];
+  if (x < 0 || consumer.inputs[0] != t || readers[t] != 1) return false;
+  const std::vector<int32_t>& outputs = m.outputs();
+  if (std::find(outputs.begin(), outputs.end(), t) != outputs.end()) return false;
+  const ModelTensor& tx = m.tensors()[x];
+  const ModelTensor& ty = m.tensors()[y];
+  if (tx.is_constant() || tx.arena_offset < 0 || ty.arena_offset < 0) return false;
+  const auto x_begin = static_cast<uint64_t>(tx.arena_offset), y_begin = static_cast<uint64_t>(ty.arena_offset);
+  return x_begin + tx.desc.byte_size() <= y_begin || y_begin + ty.desc.byte_size() <= x_begin;
+}
+
 }  // namespace
 
 struct Interpreter::Impl {
@@ -178,7 +206,6 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
                       ": " + what + " after " + bytes_str(prepared.used()) + " prepared");
   };
 
-  size_t scratch_bytes = 0;
   impl.kernels.reserve(m.nodes().size());
   std::vector<std::vector<const TensorDesc*>> node_inputs;  // as each node's prepare saw them
   for (const NodeDesc& node : m.nodes()) {
@@ -212,9 +239,28 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     if (!kernel.is_ok()) return kernel.status();
     if (!kernel.value())
       return ctx.error(Status::kInternal, "prepare returned no kernel");
-    scratch_bytes = std::max(scratch_bytes, kernel.value()->scratch_bytes());
     impl.kernels.push_back(std::move(kernel).value());
   }
+
+  // Pairs of nodes that run as one kernel: node n + 1's kernel takes node n's first input.
+  std::vector<uint8_t> fused_into_next(m.nodes().size(), 0);
+  if (options.fuse_nodes && m.nodes().size() > 1) {
+    std::vector<int32_t> readers(tensors.size(), 0);
+    for (const NodeDesc& node : m.nodes())
+      for (int32_t id : node.inputs)
+        if (id >= 0) ++readers[id];
+    for (size_t n = 0; n + 1 < m.nodes().size(); ++n) {
+      if (!fusable_pair(m, n, readers)) continue;
+      std::unique_ptr<OpKernel> fused = fuse_with_producer(impl.kernels[n], impl.kernels[n + 1]);
+      if (!fused) continue;
+      impl.kernels[n + 1] = std::move(fused);
+      impl.kernels[n] = std::make_unique<FusedIntoNextKernel>();
+      fused_into_next[n] = 1;
+      ++n;  // a fused kernel is not fused again
+    }
+  }
+  size_t scratch_bytes = 0;
+  for (const auto& kernel : impl.kernels) scratch_bytes = std::max(scratch_bytes, kernel->scratch_bytes());
 
   // One block: the planned arena, then the largest scratch any kernel asked for.
   impl.arena_bytes = align_up(m.arena_bytes());
@@ -248,7 +294,8 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     const NodeDesc& node = m.nodes()[n];
     impl.input_begin.push_back(impl.input_ptrs.size());
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const int32_t id = node.inputs[k];
+      // A fused kernel reads its producer's first input in place of the producer's output.
+      const int32_t id = k == 0 && n > 0 && fused_into_next[n - 1] ? m.nodes()[n - 1].inputs[0] : node.inputs[k];
       if (id < 0) {
         impl.input_ptrs.push_back(nullptr);
       } else if (tensors[id].is_constant()) {

@@ -51,6 +51,9 @@ class OpKernel {
   virtual void run(const ExecContext& ctx) = 0;
   // Name of the kernel chosen, e.g. "f32_conv_ref__scalar" (for profiles and inspect).
   virtual const char* kernel_name() const = 0;
+  // Tells the code that fuses kernels (fuse_with_producer) which class this is, without
+  // RTTI (the runtime builds without it): the address of a tag the class owns, or nullptr.
+  virtual const void* fusion_tag() const { return nullptr; }
 };
 
 using OpFactory = Result<std::unique_ptr<OpKernel>> (*)(const PrepareContext& ctx);
@@ -88,6 +91,14 @@ OpFactory find_op(const std::string& op);
 // interpreter hands every other op dense copies.
 bool op_reads_sparse(const std::string& op);
 bool op_reads_palette(const std::string& op);
+// For a node whose only producer-side input is the output of the node just before it, and
+// that output read by nothing else: one kernel that computes the node's output straight
+// from the producer's first input, with the same bytes as running both (the interpreter
+// then passes it that input as its first input and runs nothing for the producer). Takes
+// both kernels when it fuses; nullptr, both left as they are, otherwise. Today: a
+// channels-last pointwise Conv followed by a depthwise Conv.
+std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
+                                             std::unique_ptr<OpKernel>& consumer);
 // All op types implemented, sorted.
 std::vector<std::string> registered_ops();
 // Whether this runtime was built with only some ops (cmake -DPARE_OPS=FILE).

@@ -136,6 +136,13 @@ OpFactory find_op(const std::string& op) {
   return e ? e->factory : nullptr;
 }
 
+std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
+                                             std::unique_ptr<OpKernel>& consumer) {
+  // A selective build without Conv has no pair to fuse, and then keeps none of its code.
+  if constexpr (!selected("Conv")) return nullptr;
+  return ops::fuse_pointwise_depthwise(producer, consumer);
+}
+
 bool op_reads_sparse(const std::string& op) {
   const OpEntry* e = find_entry(op);
   return e && e->reads_sparse;

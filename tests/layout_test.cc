@@ -475,6 +475,70 @@ TEST(LayoutPass, SecondRunChangesNothing) {
   EXPECT_NE(note_of(ctx).find("nothing to do"), std::string::npos) << note_of(ctx);
 }
 
+// Runs the .pare bytes with the given interpreter options; returns output 0's bytes and
+// the kernel names.
+std::vector<uint8_t> run_bytes(const std::vector<uint8_t>& file, const std::vector<float>& input,
+                               const rt::InterpreterOptions& options, std::vector<std::string>* kernels) {
+  auto model = rt::Model::load_buffer(file.data(), file.size(), "fusion.pare");
+  EXPECT_TRUE(model.is_ok()) << model.status().message();
+  if (!model.is_ok()) return {};
+  auto interp = rt::Interpreter::create(model.value(), options);
+  EXPECT_TRUE(interp.is_ok()) << interp.status().message();
+  if (!interp.is_ok()) return {};
+  rt::Interpreter& it = *interp.value();
+  std::memcpy(it.input_data(0), input.data(), input.size() * sizeof(float));
+  EXPECT_TRUE(it.invoke().is_ok());
+  *kernels = it.kernel_names();
+  const auto* p = static_cast<const uint8_t*>(it.output_data(0));
+  return std::vector<uint8_t>(p, p + it.output(0).byte_size());
+}
+
+TEST(LayoutPass, MobileNetBlocksRunFusedWithTheSameBytes) {
+  // Two MobileNetV2 blocks at a size where the expanded tensors pass the fusion minimum:
+  // a stride-2 block whose input dies at its expansion (the writer keeps it apart from the
+  // depthwise output, which the fused kernel writes while it still reads the input) and a
+  // residual stride-1 block. Each expansion and depthwise pair runs as one kernel, with the
+  // bytes of the nodes run apart, on 1 and 2 threads.
+  Builder b;
+  TensorId x = b.input("x", {1, 16, 96, 96});
+  auto relu6 = [&](const std::string& name, TensorId t) {
+    return b.apply(OpKind::kClip, name, {t, b.floats(name + "_lo", {}, {0.f}), b.floats(name + "_hi", {}, {6.f})});
+  };
+  TensorId e1 = relu6("e1_relu6", b.conv("expand1", x, 16, 96, 1));
+  TensorId d1 = relu6("d1_relu6", b.conv("dw1", e1, 96, 96, 3, 96, 2));
+  TensorId p1 = b.conv("project1", d1, 96, 24, 1);
+  TensorId e2 = relu6("e2_relu6", b.conv("expand2", p1, 24, 144, 1));
+  TensorId d2 = relu6("d2_relu6", b.conv("dw2", e2, 144, 144, 3, 144));
+  TensorId p2 = b.conv("project2", d2, 144, 24, 1);
+  b.output(b.apply(OpKind::kAdd, "add", {p2, p1}));
+  ir::Graph g = b.g;
+  PassContext ctx;
+  ASSERT_TRUE(run_pipeline(g, kCanonicalPipeline, ctx).is_ok());
+  const std::vector<uint8_t> file = format::serialize(g, format::WriteOptions{});
+  const std::vector<float> input = random_floats(16 * 96 * 96, 7, 0.f, 1.f);
+
+  rt::InterpreterOptions apart;
+  apart.fuse_nodes = false;
+  std::vector<std::string> kernels_apart, kernels;
+  const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(std::count(kernels_apart.begin(), kernels_apart.end(), "fused_into_next"), 0);
+  for (int threads : {1, 2}) {
+    rt::InterpreterOptions fused;
+    fused.threads = threads;
+    EXPECT_EQ(run_bytes(file, input, fused, &kernels), want) << threads << " threads";
+    ASSERT_EQ(kernels.size(), kernels_apart.size());
+    const bool simd = rt::best_isa() != rt::Isa::kScalar;
+    int pairs = 0;
+    for (size_t n = 0; n + 1 < kernels.size(); ++n) {
+      if (kernels[n] != "fused_into_next") continue;
+      ++pairs;
+      EXPECT_EQ(kernels[n + 1], kernels_apart[n] + "+" + kernels_apart[n + 1]);
+    }
+    EXPECT_EQ(pairs, simd ? 2 : 0) << "the scalar cap has no packed depthwise kernel to fuse";
+  }
+}
+
 TEST(LayoutPass, OneDimensionalConvStaysNchw) {
   Builder b;
   TensorId x = b.input("x", {1, 2, 9});

@@ -28,6 +28,7 @@ struct BenchArgs {
   int warmup = 5;
   bool profile = false;
   bool json = false;
+  bool no_fusion = false;
   std::vector<std::string> inputs;
 };
 
@@ -188,7 +189,7 @@ void print_text(const Report& r) {
 int run_bench(const BenchArgs& args) {
   const Clock::time_point load_start = Clock::now();
   std::shared_ptr<const rt::Model> model = load_model(args.model);
-  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads, max_memory_bytes(args.max_memory));
+  std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads, max_memory_bytes(args.max_memory), !args.no_fusion);
   const double load_ms = ms_since(load_start);
 
   fill_inputs(*interp);
@@ -266,6 +267,9 @@ Command add_bench_command(CLI::App& root) {
   cmd->add_flag("--profile", args->profile,
                 "Time every node and list the slowest (text: top 20; --json: all)");
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
+  cmd->add_flag("--no-fusion", args->no_fusion,
+                "Run every node with its own kernel: no pair of nodes runs as one (a pointwise and the "
+                "depthwise Conv after it); the outputs are the same bytes");
   cmd->add_option("-i,--input", args->inputs,
                   "Run on these inputs instead (their first rows): FILE.npy, NAME=FILE.npy "
                   "(repeatable) or FILE.npz, as pare run takes them; inputs not given keep "

@@ -67,9 +67,11 @@ std::shared_ptr<const rt::Model> load_model(const std::string& path) {
 }
 
 std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
-                                                  const std::string& path, int threads, size_t max_memory) {
+                                                  const std::string& path, int threads, size_t max_memory,
+                                                  bool fuse_nodes) {
   rt::InterpreterOptions options;
   options.threads = threads;
+  options.fuse_nodes = fuse_nodes;
   options.max_memory_bytes = max_memory;
   auto interp = rt::Interpreter::create(std::move(model), options);
   if (!interp.is_ok()) {

@@ -76,9 +76,11 @@ std::vector<uint8_t> serialize_checked(ir::Graph& graph, const std::string& sour
                                        const std::string& pipeline, bool strip_tensor_names, bool prepare,
                                        std::shared_ptr<const rt::Model>* model = nullptr,
                                        const std::string& source_hash = "");
-// `max_memory`: the limit on what the model may use (rt::InterpreterOptions::max_memory_bytes).
+// `max_memory`: the limit on what the model may use (rt::InterpreterOptions::max_memory_bytes);
+// `fuse_nodes`: rt::InterpreterOptions::fuse_nodes.
 std::unique_ptr<rt::Interpreter> make_interpreter(std::shared_ptr<const rt::Model> model,
-                                                  const std::string& path, int threads, size_t max_memory = 0);
+                                                  const std::string& path, int threads, size_t max_memory = 0,
+                                                  bool fuse_nodes = true);
 
 // --max-memory SIZE (run, eval, bench): adds the option, bound to `text`.
 void add_max_memory_option(CLI::App* cmd, std::string* text);

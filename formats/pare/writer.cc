@@ -121,8 +121,27 @@ const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, si
   return it->second.bytes;
 }
 
+// Whether the runtime may run `producer` (a 1x1 one-group Conv) and `consumer` (a depthwise
+// Conv reading its output, and nothing else reading it) as one kernel (fuse_with_producer in
+// runtime/op.h), which reads the producer's input while it writes the consumer's output.
+bool runtime_may_fuse(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
+                      const std::vector<int32_t>& readers) {
+  if (producer.op != ir::OpKind::kConv || consumer.op != ir::OpKind::kConv || producer.inputs.size() < 2 ||
+      consumer.inputs.size() < 2 || producer.outputs.size() != 1 || producer.inputs[0] < 0)
+    return false;
+  const ir::TensorId t = producer.outputs[0];
+  if (consumer.inputs[0] != t || readers[static_cast<size_t>(t)] != 1 || g.is_graph_output(t)) return false;
+  const ir::Shape& pw = g.tensor(producer.inputs[1]).shape;
+  const ir::Shape& dw = g.tensor(consumer.inputs[1]).shape;
+  if (pw.rank() != 4 || dw.rank() != 4) return false;
+  return pw.dims[2].value == 1 && pw.dims[3].value == 1 && producer.attrs.get_int("group", 1) == 1 &&
+         dw.dims[1].value == 1 && consumer.attrs.get_int("group", 1) == dw.dims[0].value;
+}
+
 // Lifetimes in node order (the loader derives the same ones to check the plan), then the
-// memory plan and the weight placement.
+// memory plan and the weight placement. A pair the runtime may fuse keeps the producer's
+// input live through the consumer, so that the two never share bytes (a longer lifetime
+// only adds constraints: the loader's check of the plan still holds).
 Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, const WriteOptions& options) {
   const size_t num_tensors = g.tensor_capacity();
   Layout layout;
@@ -150,6 +169,17 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
                                                ", which is a constant, a graph input or written twice");
       first_use[static_cast<size_t>(out)] = step;
     }
+  }
+  std::vector<int32_t> readers(num_tensors, 0);
+  for (ir::NodeId id : order)
+    for (ir::TensorId in : g.node(id).inputs)
+      if (in >= 0) ++readers[static_cast<size_t>(in)];
+  for (size_t n = 0; n + 1 < order.size(); ++n) {
+    const ir::Node& producer = g.node(order[n]);
+    if (!runtime_may_fuse(g, producer, g.node(order[n + 1]), readers)) continue;
+    const auto x = static_cast<size_t>(producer.inputs[0]);
+    if (!g.tensor(producer.inputs[0]).is_constant())
+      last_use[x] = std::max(last_use[x], static_cast<int32_t>(n + 1));
   }
 
   std::vector<ir::TensorId> planned;

@@ -1,6 +1,7 @@
 // Conv and ConvTranspose (1-D to 3-D, grouped, fused activation), float32; Conv also in
 // NHWC layout (attribute layout = "NHWC", 4-D data, weights kept in ONNX layout).
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,9 @@ namespace pare::rt::ops {
 namespace {
 
 using kernels::ConvGeometry;
+
+// fusion_tag values of the kernels fuse_pointwise_depthwise takes.
+constexpr char kPointwiseGemmTag = 'p', kDepthwiseTag = 'd';
 using ConvFn = void (*)(const ConvGeometry&, const float*, const float*, const float*, float*,
                         int64_t, int64_t);
 
@@ -159,8 +163,10 @@ class NhwcGemmConvKernel final : public OpKernel {
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
+  const void* fusion_tag() const override { return &kPointwiseGemmTag; }
 
  private:
+  friend class PointwiseDepthwiseKernel;
   static constexpr size_t kBlockBytes = 128 * 1024;
   // Bounds the scratch: kMaxWorkers blocks.
   static constexpr size_t kMaxWorkers = 8;
@@ -320,8 +326,10 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
+  const void* fusion_tag() const override { return &kDepthwiseTag; }
 
  private:
+  friend class PointwiseDepthwiseKernel;
   kernels::DwConvParams params_;
   const kernels::DwConvVariant& v_;
   int64_t batch_;
@@ -329,6 +337,122 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
   bool fused_ = true;
   std::string name_;
   AlignedArray<float> packed_;
+};
+
+// A pointwise Conv and the depthwise Conv that reads its output, run as one kernel: each
+// worker takes a share of the output rows and, band by band, computes the pointwise rows
+// that a band of depthwise output needs into a buffer of its own, then runs the depthwise
+// kernel on that buffer. The expanded tensor (6x the block's channels in MobileNet-style
+// blocks) then stays in cache instead of going to memory and back. Rows that the next band
+// shares with this one move to the buffer's start rather than being computed again. Every
+// element is computed by the same microkernel calls as when the two nodes run apart, so
+// the output bytes are the same, whatever the bands and the thread count.
+class PointwiseDepthwiseKernel final : public OpKernel {
+ public:
+  PointwiseDepthwiseKernel(std::unique_ptr<OpKernel> pointwise, std::unique_ptr<OpKernel> depthwise,
+                           size_t band_bytes)
+      : pw_owner_(std::move(pointwise)), dw_owner_(std::move(depthwise)),
+        pw_(static_cast<NhwcGemmConvKernel&>(*pw_owner_)), dw_(static_cast<NhwcDepthwiseConvKernel&>(*dw_owner_)),
+        name_(std::string(pw_.kernel_name()) + "+" + dw_.kernel_name()) {
+    const kernels::DwConvParams& p = dw_.params_;
+    row_floats_ = static_cast<size_t>(p.in_w * p.channels);
+    const size_t window = static_cast<size_t>((p.kernel_h - 1) * p.dilation_h + 1);
+    const size_t rows_fit = std::max<size_t>(1, band_bytes / (row_floats_ * sizeof(float)));
+    band_ = rows_fit > window ? (rows_fit - window) / static_cast<size_t>(p.stride_h) + 1 : 1;
+    buffer_floats_ = ((band_ - 1) * static_cast<size_t>(p.stride_h) + window) * row_floats_;
+    buffer_floats_ = (buffer_floats_ + 15) / 16 * 16;  // whole cache lines per worker
+  }
+
+  // The pair fuses when the depthwise conv reads the pointwise output whole (same channels
+  // and plane, both in one batch), every depthwise window overlaps the input (pads smaller
+  // than the window, so each band needs at least one computed row), and the expanded
+  // tensor is at least min_expanded_bytes.
+  static bool fuses(const NhwcGemmConvKernel& pw, const NhwcDepthwiseConvKernel& dw, size_t min_expanded_bytes) {
+    const kernels::DwConvParams& p = dw.params_;
+    const ConvGeometry& g = pw.g_;
+    const int64_t window = (p.kernel_h - 1) * p.dilation_h + 1;
+    const bool pair = pw.pointwise_ && g.batch == dw.batch_ && g.out_channels == p.channels && g.out_size[0] == 1 &&
+                      g.out_size[1] == p.in_h && g.out_size[2] == p.in_w && p.in_pixel_stride == p.channels &&
+                      p.pad_top < window && (p.out_h - 1) * p.stride_h - p.pad_top < p.in_h;
+    return pair && static_cast<size_t>(g.batch * p.in_h * p.in_w * p.channels) * sizeof(float) >= min_expanded_bytes;
+  }
+
+  size_t scratch_bytes() const override {
+    return kMaxWorkers * buffer_floats_ * sizeof(float) + std::max(pw_.scratch_bytes(), dw_.scratch_bytes());
+  }
+
+  // inputs[0] is the pointwise conv's input (the interpreter passes it in place of the
+  // expanded tensor); outputs[0] is the depthwise conv's output.
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    auto* scratch = static_cast<float*>(ctx.scratch);
+    const size_t rows = static_cast<size_t>(dw_.batch_ * dw_.params_.out_h);
+    const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
+    const size_t workers = std::max<size_t>(1, std::min({threads, kMaxWorkers, rows}));
+    parallel_for(ctx.pool, workers, [&](size_t w0, size_t w1) {
+      for (size_t w = w0; w < w1; ++w)
+        run_rows(x, y, scratch + w * buffer_floats_, rows * w / workers, rows * (w + 1) / workers);
+    });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  static constexpr size_t kMaxWorkers = 8;
+
+  // Output rows [r0, r1) of the whole batch (row r is image r / out_h, row r % out_h).
+  void run_rows(const float* x, float* y, float* buffer, size_t r0, size_t r1) const {
+    const kernels::DwConvParams& p = dw_.params_;
+    const int64_t out_row = p.out_w * p.channels;
+    int64_t image = -1, buffer_lo = 0, buffer_hi = 0;  // input rows held in the buffer
+    for (auto r = static_cast<int64_t>(r0); r < static_cast<int64_t>(r1);) {
+      const int64_t n = r / p.out_h, oy0 = r % p.out_h;
+      const int64_t oy1 = std::min({p.out_h, oy0 + static_cast<int64_t>(band_), oy0 + static_cast<int64_t>(r1) - r});
+      // Input rows the windows of output rows [oy0, oy1) touch.
+      const int64_t lo = std::max<int64_t>(0, oy0 * p.stride_h - p.pad_top);
+      const int64_t hi = std::min(p.in_h, (oy1 - 1) * p.stride_h - p.pad_top + (p.kernel_h - 1) * p.dilation_h + 1);
+      int64_t have = 0;  // rows at the buffer's start that are already computed
+      if (image == n && lo >= buffer_lo && lo < buffer_hi) {
+        have = buffer_hi - lo;
+        std::memmove(buffer, buffer + (lo - buffer_lo) * static_cast<int64_t>(row_floats_),
+                     static_cast<size_t>(have) * row_floats_ * sizeof(float));
+      }
+      pointwise_rows(x, n, lo + have, hi, buffer + have * static_cast<int64_t>(row_floats_));
+      image = n;
+      buffer_lo = lo;
+      buffer_hi = hi;
+
+      // The depthwise kernel sees the buffer as an input of rows [lo, hi): output row oy0
+      // becomes its row 0, and the top pad shifts by the rows before lo.
+      kernels::DwConvParams band = p;
+      band.in_h = hi - lo;
+      band.out_h = oy1 - oy0;
+      band.pad_top = p.pad_top + lo - oy0 * p.stride_h;
+      float* out = y + (n * p.out_h + oy0) * out_row;
+      dw_.v_.fn(band, buffer, dw_.packed_.data(), out, 0, oy1 - oy0);
+      if (!dw_.fused_) apply_activation(dw_.act_, out, static_cast<size_t>((oy1 - oy0) * out_row));
+      r += oy1 - oy0;
+    }
+  }
+
+  // Pointwise output rows [row_begin, row_end) of image n into `out` (packed rows).
+  void pointwise_rows(const float* x, int64_t n, int64_t row_begin, int64_t row_end, float* out) const {
+    if (row_end <= row_begin) return;
+    const kernels::DwConvParams& p = dw_.params_;
+    kernels::F32GemmArgs args = pw_.args_;
+    args.m = static_cast<size_t>((row_end - row_begin) * p.in_w);
+    args.a = x + ((n * p.in_h + row_begin) * p.in_w) * static_cast<int64_t>(args.a_stride);
+    args.c = out;
+    kernels::f32_gemm(pw_.v_, args, 0, kernels::f32_gemm_m_tiles(pw_.v_, args.m), 0,
+                      kernels::f32_gemm_n_panels(pw_.v_, args.n));
+  }
+
+  std::unique_ptr<OpKernel> pw_owner_, dw_owner_;
+  const NhwcGemmConvKernel& pw_;
+  const NhwcDepthwiseConvKernel& dw_;
+  std::string name_;
+  size_t row_floats_ = 0, band_ = 1, buffer_floats_ = 0;
 };
 
 // Pointwise Conv with weights computed at run time, through the strided reference GEMM.
@@ -591,6 +715,17 @@ std::unique_ptr<OpKernel> make_nchw_conv_via_nhwc(const PrepareContext& ctx, con
 }
 
 }  // namespace
+
+std::unique_ptr<OpKernel> fuse_pointwise_depthwise(std::unique_ptr<OpKernel>& pointwise,
+                                                   std::unique_ptr<OpKernel>& depthwise,
+                                                   const PointwiseDepthwiseFusion& tuning) {
+  if (pointwise->fusion_tag() != &kPointwiseGemmTag || depthwise->fusion_tag() != &kDepthwiseTag) return nullptr;
+  const auto& pw = static_cast<const NhwcGemmConvKernel&>(*pointwise);
+  const auto& dw = static_cast<const NhwcDepthwiseConvKernel&>(*depthwise);
+  if (!PointwiseDepthwiseKernel::fuses(pw, dw, tuning.min_expanded_bytes)) return nullptr;
+  return std::unique_ptr<OpKernel>(
+      new PointwiseDepthwiseKernel(std::move(pointwise), std::move(depthwise), tuning.band_bytes));
+}
 
 Status nn::conv_geometry(const PrepareContext& ctx, bool* nhwc, ConvGeometry* g, std::vector<int64_t>* out_shape) {
   PARE_RT_RETURN_IF_ERROR(check_conv_shapes(ctx));

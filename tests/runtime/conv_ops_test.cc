@@ -514,6 +514,129 @@ TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {
             {ActivationKind::kNone}, "f32_dwconv_");
 }
 
+// A pointwise Conv and the depthwise Conv after it, fused (ops::fuse_pointwise_depthwise):
+// the same bytes as the two nodes run apart, on 1 and 3 threads, for bands of one row up
+// to the whole image (band_bytes), under every ISA cap that has the fast kernels.
+struct FusionCase {
+  int64_t batch, cin, channels, h, w, k, stride, dilation;
+  Shape pads;  // top, left, bottom, right
+  FusedActivation pw_act, dw_act;
+};
+
+void check_pointwise_depthwise_fusion(const FusionCase& c) {
+  const int64_t window = (c.k - 1) * c.dilation + 1;
+  const int64_t oh = (c.h + c.pads[0] + c.pads[2] - window) / c.stride + 1;
+  const int64_t ow = (c.w + c.pads[1] + c.pads[3] - window) / c.stride + 1;
+  SCOPED_TRACE(std::to_string(c.batch) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) + "x" +
+               std::to_string(c.cin) + " -> " + std::to_string(c.channels) + ", " + std::to_string(c.k) + "x" +
+               std::to_string(c.k) + " s" + std::to_string(c.stride) + " d" + std::to_string(c.dilation));
+  const Shape xs = {c.batch, c.h, c.w, c.cin}, ts = {c.batch, c.h, c.w, c.channels}, ys = {c.batch, oh, ow, c.channels};
+  const auto x = random_floats(static_cast<size_t>(numel(xs)), 91);
+  const auto w1 = random_floats(static_cast<size_t>(c.channels * c.cin), 92);
+  const auto b1 = random_floats(static_cast<size_t>(c.channels), 93);
+  const auto w2 = random_floats(static_cast<size_t>(c.channels * c.k * c.k), 94);
+  const auto b2 = random_floats(static_cast<size_t>(c.channels), 95);
+  auto pointwise = [&](Isa cap, const std::vector<float>& in) {
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(make<float>(xs, in)).in(constant<float>({c.channels, c.cin, 1, 1}, w1)).in(constant<float>({c.channels}, b1));
+    n.out(ts).act(c.pw_act.kind, c.pw_act.p0, c.pw_act.p1).isa(cap).s("layout", "NHWC");
+    return n;
+  };
+  auto depthwise = [&](Isa cap, const std::vector<float>& in) {
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(make<float>(ts, in)).in(constant<float>({c.channels, 1, c.k, c.k}, w2)).in(constant<float>({c.channels}, b2));
+    n.out(ys).act(c.dw_act.kind, c.dw_act.p0, c.dw_act.p1).isa(cap).s("layout", "NHWC").i("group", c.channels);
+    n.ints("strides", {c.stride, c.stride}).ints("dilations", {c.dilation, c.dilation}).ints("pads", c.pads);
+    return n;
+  };
+  for (Isa cap : usable_caps()) {
+    if (cap == Isa::kScalar) continue;  // the scalar cap has no packed depthwise kernel
+    SCOPED_TRACE(std::string("cap ") + isa_name(cap));
+    const std::vector<float> t = pointwise(cap, x).run();
+    Node apart = depthwise(cap, t);
+    const std::vector<uint8_t> want = apart.run_bytes();
+    const size_t row_bytes = static_cast<size_t>(c.w * c.channels) * sizeof(float);
+    for (size_t band_rows : {size_t{1}, size_t{2}, size_t{5}, static_cast<size_t>(c.h)}) {
+      SCOPED_TRACE("band of " + std::to_string(band_rows) + " rows");
+      ops::PointwiseDepthwiseFusion tuning;
+      tuning.min_expanded_bytes = 0;
+      tuning.band_bytes = band_rows * row_bytes;
+      for (int threads : {1, 3}) {
+        Result<std::unique_ptr<OpKernel>> pw = pointwise(cap, x).prepare();
+        Result<std::unique_ptr<OpKernel>> dw = depthwise(cap, t).prepare();
+        ASSERT_TRUE(pw.is_ok() && dw.is_ok());
+        std::unique_ptr<OpKernel> pw_kernel = std::move(pw).value(), dw_kernel = std::move(dw).value();
+        std::unique_ptr<OpKernel> fused = ops::fuse_pointwise_depthwise(pw_kernel, dw_kernel, tuning);
+        ASSERT_NE(fused, nullptr);
+        EXPECT_EQ(std::string(fused->kernel_name()), pointwise(cap, x).kernel_name() + "+" + apart.kernel_name());
+        std::vector<float> y(static_cast<size_t>(numel(ys)) + 16, 7.f);  // the 16 past the end stay 7
+        std::vector<float> scratch(fused->scratch_bytes() / sizeof(float) + 16);
+        auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+        const void* inputs[3] = {x.data(), nullptr, nullptr};
+        void* outputs[1] = {y.data()};
+        ExecContext ctx;
+        ctx.inputs = inputs;
+        ctx.outputs = outputs;
+        ctx.scratch = aligned;
+        ThreadPool pool(threads);
+        ctx.pool = threads > 1 ? &pool : nullptr;
+        fused->run(ctx);
+        std::vector<uint8_t> got(want.size());
+        std::memcpy(got.data(), y.data(), got.size());
+        EXPECT_EQ(got, want) << threads << " threads";
+        for (size_t i = y.size() - 16; i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "written past the output";
+      }
+    }
+  }
+}
+
+TEST(ConvNhwcFast, PointwiseDepthwiseFusedGivesTheSameBytes) {
+  const FusedActivation none{}, relu6{ActivationKind::kClip, 0.f, 6.f}, relu{ActivationKind::kRelu},
+      hardswish{ActivationKind::kHardSwish}, sigmoid{ActivationKind::kSigmoid};
+  // MobileNet's forms: 3x3 stride 1 and 2 with pads 1 (odd and even sizes), ReLU6 on both.
+  check_pointwise_depthwise_fusion({1, 8, 48, 13, 11, 3, 1, 1, {1, 1, 1, 1}, relu6, relu6});
+  check_pointwise_depthwise_fusion({1, 8, 48, 14, 12, 3, 2, 1, {1, 1, 1, 1}, relu6, relu6});
+  check_pointwise_depthwise_fusion({2, 16, 37, 9, 10, 3, 2, 1, {0, 0, 1, 1}, relu, none});
+  // 5x5 (MobileNetV3), a partial channel block, an activation the depthwise kernel does not
+  // fuse, a dilated window, asymmetric pads and no pads.
+  check_pointwise_depthwise_fusion({1, 5, 40, 11, 9, 5, 1, 1, {2, 2, 2, 2}, hardswish, hardswish});
+  check_pointwise_depthwise_fusion({2, 7, 24, 12, 7, 5, 2, 1, {2, 2, 1, 1}, none, sigmoid});
+  check_pointwise_depthwise_fusion({1, 4, 16, 10, 10, 3, 1, 2, {2, 2, 2, 2}, sigmoid, relu});
+  check_pointwise_depthwise_fusion({1, 3, 20, 9, 8, 3, 1, 1, {0, 1, 2, 0}, relu6, none});
+  check_pointwise_depthwise_fusion({1, 6, 17, 8, 8, 3, 2, 1, {0, 0, 0, 0}, relu, relu});
+}
+
+TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
+  const Isa fast = usable_caps().back();  // the best cap: its packed kernels fuse
+  if (fast == Isa::kScalar) GTEST_SKIP() << "this CPU has no SIMD cap with the packed conv kernels";
+  auto conv = [&](const Shape& xs, const Shape& ws, const Shape& ys, int64_t group, int64_t pad) {
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(make<float>(xs, random_floats(static_cast<size_t>(numel(xs)), 1)))
+        .in(constant<float>(ws, random_floats(static_cast<size_t>(numel(ws)), 2)));
+    n.out(ys).isa(fast).s("layout", "NHWC").i("group", group).ints("pads", {pad, pad, pad, pad});
+    Result<std::unique_ptr<OpKernel>> k = n.prepare();
+    EXPECT_TRUE(k.is_ok());
+    return k.is_ok() ? std::move(k).value() : nullptr;
+  };
+  ops::PointwiseDepthwiseFusion any_size;
+  any_size.min_expanded_bytes = 0;
+  auto pw = [&] { return conv({1, 8, 8, 4}, {16, 4, 1, 1}, {1, 8, 8, 16}, 1, 0); };
+  auto dw = [&] { return conv({1, 8, 8, 16}, {16, 1, 3, 3}, {1, 8, 8, 16}, 16, 1); };
+  auto fuses = [&](std::unique_ptr<OpKernel> a, std::unique_ptr<OpKernel> b, const ops::PointwiseDepthwiseFusion& t) {
+    std::unique_ptr<OpKernel> fused = ops::fuse_pointwise_depthwise(a, b, t);
+    if (!fused) EXPECT_TRUE(a && b) << "a refused pair must keep both kernels";
+    return fused != nullptr;
+  };
+  EXPECT_TRUE(fuses(pw(), dw(), any_size));
+  EXPECT_FALSE(fuses(pw(), dw(), {})) << "8x8x16 floats are under the default minimum";
+  EXPECT_FALSE(fuses(dw(), pw(), any_size)) << "the order matters";
+  EXPECT_FALSE(fuses(pw(), conv({1, 8, 8, 16}, {16, 16, 3, 3}, {1, 8, 8, 16}, 1, 1), any_size)) << "not depthwise";
+  EXPECT_FALSE(fuses(pw(), conv({1, 8, 8, 16}, {16, 1, 3, 3}, {1, 12, 12, 16}, 16, 3), any_size))
+      << "pads as wide as the window leave bands without input rows";
+  EXPECT_FALSE(fuses(conv({1, 8, 8, 4}, {16, 4, 1, 1}, {1, 8, 8, 16}, 1, 0), conv({1, 8, 8, 32}, {32, 1, 3, 3}, {1, 8, 8, 32}, 32, 1), any_size))
+      << "the depthwise conv must read the pointwise output whole";
+}
+
 // ---------------------------------------------------------------------------------------
 // ConvTranspose
 
