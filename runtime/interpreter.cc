@@ -86,17 +86,18 @@ class FusedIntoNextKernel final : public OpKernel {
   const char* kernel_name() const override { return "fused_into_next"; }
 };
 
-// Whether node n + 1 may compute node n's output itself: node n has a first input x held
-// in the arena and one output t, which only node n + 1 reads (as its first input) and the
-// caller cannot read (not a model output); and node n + 1's output does not share arena
-// bytes with x, which the fused kernel reads while it writes that output.
-bool fusable_pair(const Model& m, size_t n, const std::vector<int32_t>& readers) {
+// Whether node n + 1's kernel may take over node n's work in a fused chain that starts at
+// node `first` (first <= n): node n has one output t, which only node n + 1 reads (as its
+// first input) and the caller cannot read (not a model output); node `first` has a first
+// input x held in the arena; and node n + 1's output does not share arena bytes with x,
+// which the fused kernel reads while it writes that output.
+bool fusable_pair(const Model& m, size_t first, size_t n, const std::vector<int32_t>& readers) {
   const NodeDesc& producer = m.nodes()[n];
   const NodeDesc& consumer = m.nodes()[n + 1];
-  if (producer.inputs.empty() || producer.outputs.size() != 1 || consumer.inputs.empty() ||
+  if (m.nodes()[first].inputs.empty() || producer.outputs.size() != 1 || consumer.inputs.empty() ||
       consumer.outputs.size() != 1)
     return false;
-  const int32_t x = producer.inputs[0], t = producer.outputs[0], y = consumer.outputs[0];
+  const int32_t x = m.nodes()[first].inputs[0], t = producer.outputs[0], y = consumer.outputs[0];
   if (x < 0 || consumer.inputs[0] != t || readers[t] != 1) return false;
   const std::vector<int32_t>& outputs = m.outputs();
   if (std::find(outputs.begin(), outputs.end(), t) != outputs.end()) return false;
@@ -242,21 +243,25 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     impl.kernels.push_back(std::move(kernel).value());
   }
 
-  // Pairs of nodes that run as one kernel: node n + 1's kernel takes node n's first input.
+  // Chains of nodes that run as one kernel, on the last node of the chain, which reads the
+  // first node's first input; the others run nothing.
   std::vector<uint8_t> fused_into_next(m.nodes().size(), 0);
   if (options.fuse_nodes && m.nodes().size() > 1) {
     std::vector<int32_t> readers(tensors.size(), 0);
     for (const NodeDesc& node : m.nodes())
       for (int32_t id : node.inputs)
         if (id >= 0) ++readers[id];
-    for (size_t n = 0; n + 1 < m.nodes().size(); ++n) {
-      if (!fusable_pair(m, n, readers)) continue;
-      std::unique_ptr<OpKernel> fused = fuse_with_producer(impl.kernels[n], impl.kernels[n + 1]);
-      if (!fused) continue;
-      impl.kernels[n + 1] = std::move(fused);
-      impl.kernels[n] = std::make_unique<FusedIntoNextKernel>();
-      fused_into_next[n] = 1;
-      ++n;  // a fused kernel is not fused again
+    for (size_t first = 0; first + 1 < m.nodes().size();) {
+      size_t n = first;
+      while (n + 1 < m.nodes().size() && fusable_pair(m, first, n, readers)) {
+        std::unique_ptr<OpKernel> fused = fuse_with_producer(impl.kernels[n], impl.kernels[n + 1]);
+        if (!fused) break;
+        impl.kernels[n + 1] = std::move(fused);
+        impl.kernels[n] = std::make_unique<FusedIntoNextKernel>();
+        fused_into_next[n] = 1;
+        ++n;
+      }
+      first = n + 1;
     }
   }
   size_t scratch_bytes = 0;
@@ -294,8 +299,10 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     const NodeDesc& node = m.nodes()[n];
     impl.input_begin.push_back(impl.input_ptrs.size());
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      // A fused kernel reads its producer's first input in place of the producer's output.
-      const int32_t id = k == 0 && n > 0 && fused_into_next[n - 1] ? m.nodes()[n - 1].inputs[0] : node.inputs[k];
+      // A fused kernel reads its chain's first input in place of its producer's output.
+      size_t first = n;
+      while (k == 0 && first > 0 && fused_into_next[first - 1]) --first;
+      const int32_t id = first < n ? m.nodes()[first].inputs[0] : node.inputs[k];
       if (id < 0) {
         impl.input_ptrs.push_back(nullptr);
       } else if (tensors[id].is_constant()) {

@@ -91,12 +91,13 @@ OpFactory find_op(const std::string& op);
 // interpreter hands every other op dense copies.
 bool op_reads_sparse(const std::string& op);
 bool op_reads_palette(const std::string& op);
-// For a node whose only producer-side input is the output of the node just before it, and
-// that output read by nothing else: one kernel that computes the node's output straight
-// from the producer's first input, with the same bytes as running both (the interpreter
-// then passes it that input as its first input and runs nothing for the producer). Takes
-// both kernels when it fuses; nullptr, both left as they are, otherwise. Today: a
-// channels-last pointwise Conv followed by a depthwise Conv.
+// For a node whose first input is the output of the node just before it, that output read
+// by nothing else: one kernel that computes the node's output straight from the producer's
+// first input (or, for a producer that is itself fused, its chain's first input), with the
+// same bytes as running them apart. The interpreter passes it that input as its first
+// input and runs nothing for the producer. Takes both kernels when it fuses; nullptr, both
+// left as they are, otherwise. Today: a channels-last pointwise Conv, the depthwise Conv
+// after it, and the pointwise Conv after that.
 std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
                                              std::unique_ptr<OpKernel>& consumer);
 // All op types implemented, sorted.

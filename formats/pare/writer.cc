@@ -121,27 +121,48 @@ const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, si
   return it->second.bytes;
 }
 
-// Whether the runtime may run `producer` (a 1x1 one-group Conv) and `consumer` (a depthwise
-// Conv reading its output, and nothing else reading it) as one kernel (fuse_with_producer in
-// runtime/op.h), which reads the producer's input while it writes the consumer's output.
-bool runtime_may_fuse(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
-                      const std::vector<int32_t>& readers) {
-  if (producer.op != ir::OpKind::kConv || consumer.op != ir::OpKind::kConv || producer.inputs.size() < 2 ||
-      consumer.inputs.size() < 2 || producer.outputs.size() != 1 || producer.inputs[0] < 0)
-    return false;
+// Whether `consumer` reads `producer`'s one output as its first input, and nothing else
+// reads it or sees it (a graph output).
+bool sole_reader(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
+                 const std::vector<int32_t>& readers) {
+  if (producer.outputs.size() != 1 || consumer.inputs.empty()) return false;
   const ir::TensorId t = producer.outputs[0];
-  if (consumer.inputs[0] != t || readers[static_cast<size_t>(t)] != 1 || g.is_graph_output(t)) return false;
-  const ir::Shape& pw = g.tensor(producer.inputs[1]).shape;
-  const ir::Shape& dw = g.tensor(consumer.inputs[1]).shape;
-  if (pw.rank() != 4 || dw.rank() != 4) return false;
-  return pw.dims[2].value == 1 && pw.dims[3].value == 1 && producer.attrs.get_int("group", 1) == 1 &&
-         dw.dims[1].value == 1 && consumer.attrs.get_int("group", 1) == dw.dims[0].value;
+  return consumer.inputs[0] == t && readers[static_cast<size_t>(t)] == 1 && !g.is_graph_output(t);
+}
+
+// Whether a Conv's weight is 1x1 with one group (pointwise) or one filter per channel
+// (depthwise).
+bool conv_with_weight(const ir::Graph& g, const ir::Node& node, bool depthwise) {
+  if (node.op != ir::OpKind::kConv || node.inputs.size() < 2 || node.inputs[1] < 0) return false;
+  const ir::Shape& w = g.tensor(node.inputs[1]).shape;
+  if (w.rank() != 4) return false;
+  if (depthwise) return w.dims[1].value == 1 && node.attrs.get_int("group", 1) == w.dims[0].value;
+  return w.dims[2].value == 1 && w.dims[3].value == 1 && node.attrs.get_int("group", 1) == 1;
+}
+
+// The last node of the chain starting at order[first] that the runtime may run as one
+// kernel (fuse_with_producer in runtime/op.h): a pointwise Conv, the depthwise Conv that
+// alone reads its output, and the pointwise Conv that alone reads that; `first` when none.
+size_t fusable_chain_end(const ir::Graph& g, const std::vector<ir::NodeId>& order, size_t first,
+                         const std::vector<int32_t>& readers) {
+  const bool depthwise_at[3] = {false, true, false};
+  size_t n = first;
+  while (n + 1 < order.size() && n - first < 2) {
+    const ir::Node& producer = g.node(order[n]);
+    const ir::Node& consumer = g.node(order[n + 1]);
+    if (!conv_with_weight(g, producer, depthwise_at[n - first]) ||
+        !conv_with_weight(g, consumer, depthwise_at[n + 1 - first]) || !sole_reader(g, producer, consumer, readers))
+      break;
+    ++n;
+  }
+  return n;
 }
 
 // Lifetimes in node order (the loader derives the same ones to check the plan), then the
-// memory plan and the weight placement. A pair the runtime may fuse keeps the producer's
-// input live through the consumer, so that the two never share bytes (a longer lifetime
-// only adds constraints: the loader's check of the plan still holds).
+// memory plan and the weight placement. A chain the runtime may fuse keeps its first input
+// live through the chain's last node, whose output the fused kernel writes while it still
+// reads that input (a longer lifetime only adds constraints: the loader's check of the
+// plan still holds).
 Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, const WriteOptions& options) {
   const size_t num_tensors = g.tensor_capacity();
   Layout layout;
@@ -174,12 +195,12 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
   for (ir::NodeId id : order)
     for (ir::TensorId in : g.node(id).inputs)
       if (in >= 0) ++readers[static_cast<size_t>(in)];
-  for (size_t n = 0; n + 1 < order.size(); ++n) {
-    const ir::Node& producer = g.node(order[n]);
-    if (!runtime_may_fuse(g, producer, g.node(order[n + 1]), readers)) continue;
-    const auto x = static_cast<size_t>(producer.inputs[0]);
-    if (!g.tensor(producer.inputs[0]).is_constant())
-      last_use[x] = std::max(last_use[x], static_cast<int32_t>(n + 1));
+  for (size_t first = 0; first < order.size();) {
+    const size_t last = fusable_chain_end(g, order, first, readers);
+    const ir::TensorId x = g.node(order[first]).inputs.empty() ? -1 : g.node(order[first]).inputs[0];
+    if (last > first && x >= 0 && !g.tensor(x).is_constant())
+      last_use[static_cast<size_t>(x)] = std::max(last_use[static_cast<size_t>(x)], static_cast<int32_t>(last));
+    first = last + 1;
   }
 
   std::vector<ir::TensorId> planned;

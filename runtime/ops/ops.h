@@ -13,8 +13,9 @@ namespace pare::rt::ops {
 
 Result<std::unique_ptr<OpKernel>> prepare_Add(const PrepareContext& ctx);
 
-// A channels-last pointwise Conv and the depthwise Conv reading its output as one kernel
-// (conv.cc); nullptr, and both left as they are, when the two are not such a pair.
+// Channels-last Conv fusion (conv.cc): (pointwise, depthwise reading its output) -> one
+// kernel; (that kernel, pointwise reading its output) -> the same kernel, now with the
+// projection. nullptr, and both left as they are, for any other pair.
 struct PointwiseDepthwiseFusion {
   // Smaller expanded tensors stay in L2 between the two kernels anyway, and the GEMM run
   // whole keeps its panel-major tile order: fusing them measured no faster (MobileNetV2's
@@ -24,8 +25,8 @@ struct PointwiseDepthwiseFusion {
   // depthwise kernel. 256 KiB to 1 MiB measured the same on MobileNetV2-224.
   size_t band_bytes = 256 * 1024;
 };
-std::unique_ptr<OpKernel> fuse_pointwise_depthwise(std::unique_ptr<OpKernel>& pointwise,
-                                                   std::unique_ptr<OpKernel>& depthwise,
+std::unique_ptr<OpKernel> fuse_pointwise_depthwise(std::unique_ptr<OpKernel>& producer,
+                                                   std::unique_ptr<OpKernel>& consumer,
                                                    const PointwiseDepthwiseFusion& tuning = {});
 
 Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx);

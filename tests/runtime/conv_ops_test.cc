@@ -514,13 +514,16 @@ TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {
             {ActivationKind::kNone}, "f32_dwconv_");
 }
 
-// A pointwise Conv and the depthwise Conv after it, fused (ops::fuse_pointwise_depthwise):
-// the same bytes as the two nodes run apart, on 1 and 3 threads, for bands of one row up
-// to the whole image (band_bytes), under every ISA cap that has the fast kernels.
+// A pointwise Conv, the depthwise Conv after it and optionally the projection after that,
+// fused (ops::fuse_pointwise_depthwise): the same bytes as the nodes run apart, on 1 and 3
+// threads, for bands of one row up to the whole image (band_bytes), under every ISA cap
+// that has the fast kernels.
 struct FusionCase {
   int64_t batch, cin, channels, h, w, k, stride, dilation;
   Shape pads;  // top, left, bottom, right
   FusedActivation pw_act, dw_act;
+  int64_t projected = 0;  // the projection's output channels; 0: no projection
+  FusedActivation proj_act = {};
 };
 
 void check_pointwise_depthwise_fusion(const FusionCase& c) {
@@ -536,6 +539,15 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
   const auto b1 = random_floats(static_cast<size_t>(c.channels), 93);
   const auto w2 = random_floats(static_cast<size_t>(c.channels * c.k * c.k), 94);
   const auto b2 = random_floats(static_cast<size_t>(c.channels), 95);
+  const Shape ps = {c.batch, oh, ow, c.projected};
+  const auto w3 = random_floats(static_cast<size_t>(c.projected * c.channels), 96);
+  const auto b3 = random_floats(static_cast<size_t>(c.projected), 97);
+  auto projection = [&](Isa cap, const std::vector<float>& in) {
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(make<float>(ys, in)).in(constant<float>({c.projected, c.channels, 1, 1}, w3)).in(constant<float>({c.projected}, b3));
+    n.out(ps).act(c.proj_act.kind, c.proj_act.p0, c.proj_act.p1).isa(cap).s("layout", "NHWC");
+    return n;
+  };
   auto pointwise = [&](Isa cap, const std::vector<float>& in) {
     Node n(ops::prepare_Conv, "Conv");
     n.in(make<float>(xs, in)).in(constant<float>({c.channels, c.cin, 1, 1}, w1)).in(constant<float>({c.channels}, b1));
@@ -554,7 +566,15 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
     SCOPED_TRACE(std::string("cap ") + isa_name(cap));
     const std::vector<float> t = pointwise(cap, x).run();
     Node apart = depthwise(cap, t);
-    const std::vector<uint8_t> want = apart.run_bytes();
+    std::vector<uint8_t> want = apart.run_bytes();
+    std::string name = pointwise(cap, x).kernel_name() + "+" + apart.kernel_name();
+    std::vector<float> d(want.size() / sizeof(float));  // the depthwise output
+    std::memcpy(d.data(), want.data(), want.size());
+    if (c.projected) {
+      Node proj = projection(cap, d);
+      want = proj.run_bytes();
+      name += "+" + proj.kernel_name();
+    }
     const size_t row_bytes = static_cast<size_t>(c.w * c.channels) * sizeof(float);
     for (size_t band_rows : {size_t{1}, size_t{2}, size_t{5}, static_cast<size_t>(c.h)}) {
       SCOPED_TRACE("band of " + std::to_string(band_rows) + " rows");
@@ -568,8 +588,15 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
         std::unique_ptr<OpKernel> pw_kernel = std::move(pw).value(), dw_kernel = std::move(dw).value();
         std::unique_ptr<OpKernel> fused = ops::fuse_pointwise_depthwise(pw_kernel, dw_kernel, tuning);
         ASSERT_NE(fused, nullptr);
-        EXPECT_EQ(std::string(fused->kernel_name()), pointwise(cap, x).kernel_name() + "+" + apart.kernel_name());
-        std::vector<float> y(static_cast<size_t>(numel(ys)) + 16, 7.f);  // the 16 past the end stay 7
+        if (c.projected) {
+          Result<std::unique_ptr<OpKernel>> proj = projection(cap, d).prepare();
+          ASSERT_TRUE(proj.is_ok());
+          std::unique_ptr<OpKernel> proj_kernel = std::move(proj).value();
+          fused = ops::fuse_pointwise_depthwise(fused, proj_kernel, tuning);
+          ASSERT_NE(fused, nullptr);
+        }
+        EXPECT_EQ(std::string(fused->kernel_name()), name);
+        std::vector<float> y(want.size() / sizeof(float) + 16, 7.f);  // the 16 past the end stay 7
         std::vector<float> scratch(fused->scratch_bytes() / sizeof(float) + 16);
         auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
         const void* inputs[3] = {x.data(), nullptr, nullptr};
@@ -604,6 +631,11 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusedGivesTheSameBytes) {
   check_pointwise_depthwise_fusion({1, 4, 16, 10, 10, 3, 1, 2, {2, 2, 2, 2}, sigmoid, relu});
   check_pointwise_depthwise_fusion({1, 3, 20, 9, 8, 3, 1, 1, {0, 1, 2, 0}, relu6, none});
   check_pointwise_depthwise_fusion({1, 6, 17, 8, 8, 3, 2, 1, {0, 0, 0, 0}, relu, relu});
+  // With the projection: MobileNetV2's block (no activation after it), a partial panel of
+  // output channels, an activation the GEMM applies after its tiles, two images.
+  check_pointwise_depthwise_fusion({1, 8, 48, 13, 11, 3, 1, 1, {1, 1, 1, 1}, relu6, relu6, 8});
+  check_pointwise_depthwise_fusion({2, 16, 37, 9, 10, 3, 2, 1, {1, 1, 1, 1}, relu6, relu6, 35, relu});
+  check_pointwise_depthwise_fusion({1, 5, 40, 11, 9, 5, 1, 1, {2, 2, 2, 2}, hardswish, sigmoid, 12, hardswish});
 }
 
 TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
@@ -624,7 +656,9 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
   auto dw = [&] { return conv({1, 8, 8, 16}, {16, 1, 3, 3}, {1, 8, 8, 16}, 16, 1); };
   auto fuses = [&](std::unique_ptr<OpKernel> a, std::unique_ptr<OpKernel> b, const ops::PointwiseDepthwiseFusion& t) {
     std::unique_ptr<OpKernel> fused = ops::fuse_pointwise_depthwise(a, b, t);
-    if (!fused) EXPECT_TRUE(a && b) << "a refused pair must keep both kernels";
+    if (!fused) {
+      EXPECT_TRUE(a && b) << "a refused pair must keep both kernels";
+    }
     return fused != nullptr;
   };
   EXPECT_TRUE(fuses(pw(), dw(), any_size));
@@ -635,6 +669,21 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
       << "pads as wide as the window leave bands without input rows";
   EXPECT_FALSE(fuses(conv({1, 8, 8, 4}, {16, 4, 1, 1}, {1, 8, 8, 16}, 1, 0), conv({1, 8, 8, 32}, {32, 1, 3, 3}, {1, 8, 8, 32}, 32, 1), any_size))
       << "the depthwise conv must read the pointwise output whole";
+  // A projection joins once, and only a pointwise conv over the depthwise output.
+  std::unique_ptr<OpKernel> a = pw(), b = dw();
+  std::unique_ptr<OpKernel> pair = ops::fuse_pointwise_depthwise(a, b, any_size);
+  ASSERT_NE(pair, nullptr);
+  std::unique_ptr<OpKernel> wrong = conv({1, 8, 8, 8}, {4, 8, 1, 1}, {1, 8, 8, 4}, 1, 0);
+  EXPECT_EQ(ops::fuse_pointwise_depthwise(pair, wrong, any_size), nullptr) << "8 input channels, not 16";
+  EXPECT_TRUE(pair && wrong);
+  std::unique_ptr<OpKernel> other_dw = dw();
+  EXPECT_EQ(ops::fuse_pointwise_depthwise(pair, other_dw, any_size), nullptr) << "not pointwise";
+  std::unique_ptr<OpKernel> proj = conv({1, 8, 8, 16}, {4, 16, 1, 1}, {1, 8, 8, 4}, 1, 0);
+  pair = ops::fuse_pointwise_depthwise(pair, proj, any_size);
+  ASSERT_NE(pair, nullptr);
+  std::unique_ptr<OpKernel> second = conv({1, 8, 8, 16}, {4, 16, 1, 1}, {1, 8, 8, 4}, 1, 0);
+  EXPECT_EQ(ops::fuse_pointwise_depthwise(pair, second, any_size), nullptr) << "one projection";
+  EXPECT_TRUE(pair && second);
 }
 
 // ---------------------------------------------------------------------------------------
