@@ -130,28 +130,34 @@ bool sole_reader(const ir::Graph& g, const ir::Node& producer, const ir::Node& c
   return consumer.inputs[0] == t && readers[static_cast<size_t>(t)] == 1 && !g.is_graph_output(t);
 }
 
-// Whether a Conv's weight is 1x1 with one group (pointwise) or one filter per channel
-// (depthwise).
-bool conv_with_weight(const ir::Graph& g, const ir::Node& node, bool depthwise) {
+// The Convs of a chain the runtime may run as one kernel (fuse_with_producer in
+// runtime/op.h): a one-group Conv (pointwise, or a stem through im2col), the depthwise Conv
+// that alone reads its output, and the pointwise Conv that alone reads that.
+enum class ChainConv { kOneGroup, kDepthwise, kPointwise };
+
+bool conv_of_kind(const ir::Graph& g, const ir::Node& node, ChainConv kind) {
   if (node.op != ir::OpKind::kConv || node.inputs.size() < 2 || node.inputs[1] < 0) return false;
   const ir::Shape& w = g.tensor(node.inputs[1]).shape;
   if (w.rank() != 4) return false;
-  if (depthwise) return w.dims[1].value == 1 && node.attrs.get_int("group", 1) == w.dims[0].value;
-  return w.dims[2].value == 1 && w.dims[3].value == 1 && node.attrs.get_int("group", 1) == 1;
+  const int64_t group = node.attrs.get_int("group", 1);
+  switch (kind) {
+    case ChainConv::kOneGroup: return group == 1;
+    case ChainConv::kDepthwise: return w.dims[1].value == 1 && group == w.dims[0].value;
+    case ChainConv::kPointwise: return group == 1 && w.dims[2].value == 1 && w.dims[3].value == 1;
+  }
+  return false;
 }
 
-// The last node of the chain starting at order[first] that the runtime may run as one
-// kernel (fuse_with_producer in runtime/op.h): a pointwise Conv, the depthwise Conv that
-// alone reads its output, and the pointwise Conv that alone reads that; `first` when none.
+// The last node of the chain that starts at order[first]; `first` when there is none.
 size_t fusable_chain_end(const ir::Graph& g, const std::vector<ir::NodeId>& order, size_t first,
                          const std::vector<int32_t>& readers) {
-  const bool depthwise_at[3] = {false, true, false};
+  const ChainConv chain[3] = {ChainConv::kOneGroup, ChainConv::kDepthwise, ChainConv::kPointwise};
   size_t n = first;
   while (n + 1 < order.size() && n - first < 2) {
     const ir::Node& producer = g.node(order[n]);
     const ir::Node& consumer = g.node(order[n + 1]);
-    if (!conv_with_weight(g, producer, depthwise_at[n - first]) ||
-        !conv_with_weight(g, consumer, depthwise_at[n + 1 - first]) || !sole_reader(g, producer, consumer, readers))
+    if (!conv_of_kind(g, producer, chain[n - first]) || !conv_of_kind(g, consumer, chain[n + 1 - first]) ||
+        !sole_reader(g, producer, consumer, readers))
       break;
     ++n;
   }

@@ -25,7 +25,7 @@ namespace {
 using kernels::ConvGeometry;
 
 // fusion_tag values of the kernels fuse_pointwise_depthwise takes and makes.
-constexpr char kPointwiseGemmTag = 'p', kDepthwiseTag = 'd', kPointwiseDepthwiseTag = 'f';
+constexpr char kGemmConvTag = 'p', kDepthwiseTag = 'd', kPointwiseDepthwiseTag = 'f';
 using ConvFn = void (*)(const ConvGeometry&, const float*, const float*, const float*, float*,
                         int64_t, int64_t);
 
@@ -178,7 +178,7 @@ class NhwcGemmConvKernel final : public OpKernel {
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
-  const void* fusion_tag() const override { return &kPointwiseGemmTag; }
+  const void* fusion_tag() const override { return &kGemmConvTag; }
 
  private:
   friend class PointwiseDepthwiseKernel;
@@ -360,9 +360,10 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
   AlignedArray<float> packed_;
 };
 
-// A pointwise Conv, the depthwise Conv that reads its output and, when it reads only the
-// depthwise output, the pointwise Conv after that (MobileNet's expansion, depthwise and
-// projection), run as one kernel: each worker takes a share of the output rows and, band by
+// A pointwise Conv (or another one-group Conv through im2col, such as a stem), the
+// depthwise Conv that reads its output and, when it reads only the depthwise output, the
+// pointwise Conv after that (MobileNet's expansion, depthwise and projection), run as one
+// kernel: each worker takes a share of the output rows and, band by
 // band, computes the expanded rows the band needs into a buffer of its own, runs the
 // depthwise kernel on that buffer, and the projection on the depthwise rows. The expanded
 // tensor (6x the block's channels) and the depthwise output then stay in L2 instead of
@@ -383,17 +384,24 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     const size_t rows_fit = std::max<size_t>(1, band_bytes / (row_floats_ * sizeof(float)));
     band_ = rows_fit > window ? (rows_fit - window) / static_cast<size_t>(p.stride_h) + 1 : 1;
     expanded_floats_ = round_up16(((band_ - 1) * static_cast<size_t>(p.stride_h) + window) * row_floats_);
+    if (!pw_.pointwise_) {
+      // im2col a few rows at a time into a small buffer that stays in L1/L2.
+      const size_t im2col_row = static_cast<size_t>(p.in_w) * pw_.args_.k;
+      im2col_rows_ = std::max<size_t>(1, kIm2colBytes / (im2col_row * sizeof(float)));
+      im2col_floats_ = round_up16(im2col_rows_ * im2col_row);
+    }
   }
 
-  // The pair fuses when the depthwise conv reads the pointwise output whole (same channels
-  // and plane, both in one batch), every depthwise window overlaps the input (pads smaller
-  // than the window, so each band needs at least one computed row), and the expanded
-  // tensor is at least min_expanded_bytes.
+  // The pair fuses when the depthwise conv reads the first conv's output whole (same
+  // channels and plane, both in one batch), every depthwise window overlaps the input (pads
+  // smaller than the window, so each band needs at least one computed row), and the
+  // expanded tensor is at least min_expanded_bytes. The first conv is pointwise or, through
+  // im2col, any other one-group conv (a stem).
   static bool fuses(const NhwcGemmConvKernel& pw, const NhwcDepthwiseConvKernel& dw, size_t min_expanded_bytes) {
     const kernels::DwConvParams& p = dw.params_;
     const ConvGeometry& g = pw.g_;
     const int64_t window = (p.kernel_h - 1) * p.dilation_h + 1;
-    const bool pair = pw.pointwise_ && g.batch == dw.batch_ && g.out_channels == p.channels && g.out_size[0] == 1 &&
+    const bool pair = g.batch == dw.batch_ && g.out_channels == p.channels && g.out_size[0] == 1 &&
                       g.out_size[1] == p.in_h && g.out_size[2] == p.in_w && p.in_pixel_stride == p.channels &&
                       p.pad_top < window && (p.out_h - 1) * p.stride_h - p.pad_top < p.in_h;
     return pair && static_cast<size_t>(g.batch * p.in_h * p.in_w * p.channels) * sizeof(float) >= min_expanded_bytes;
@@ -401,7 +409,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
 
   // Takes the pointwise conv that reads the depthwise output whole, once.
   bool add_projection(std::unique_ptr<OpKernel>& kernel) {
-    if (proj_ || kernel->fusion_tag() != &kPointwiseGemmTag) return false;
+    if (proj_ || kernel->fusion_tag() != &kGemmConvTag) return false;
     const auto& proj = static_cast<const NhwcGemmConvKernel&>(*kernel);
     const kernels::DwConvParams& p = dw_.params_;
     const ConvGeometry& g = proj.g_;
@@ -438,14 +446,34 @@ class PointwiseDepthwiseKernel final : public OpKernel {
  private:
   static constexpr size_t kMaxWorkers = 8;
 
+  static constexpr size_t kIm2colBytes = 32 * 1024;
+
   static size_t round_up16(size_t floats) { return (floats + 15) / 16 * 16; }  // whole cache lines
-  size_t worker_floats() const { return expanded_floats_ + depthwise_floats_; }
+  size_t worker_floats() const { return expanded_floats_ + depthwise_floats_ + im2col_floats_; }
+
+  // Rows [row_begin, row_end) of image n of the first conv's output into `out`: the GEMM
+  // straight on the input rows (pointwise), or on im2col rows a few at a time.
+  void first_conv_rows(const float* x, int64_t n, int64_t row_begin, int64_t row_end, float* out,
+                       float* im2col) const {
+    const int64_t w = dw_.params_.in_w, h = dw_.params_.in_h;
+    if (pw_.pointwise_) {
+      gemm_rows(pw_, x + (n * h + row_begin) * w * static_cast<int64_t>(pw_.args_.a_stride),
+                static_cast<size_t>((row_end - row_begin) * w), out);
+      return;
+    }
+    for (int64_t r = row_begin; r < row_end; r += static_cast<int64_t>(im2col_rows_)) {
+      const int64_t r1 = std::min(row_end, r + static_cast<int64_t>(im2col_rows_));
+      kernels::f32_conv_nhwc_im2col(pw_.g_, x, (n * h + r) * w, (n * h + r1) * w, im2col);
+      gemm_rows(pw_, im2col, static_cast<size_t>((r1 - r) * w), out + (r - row_begin) * w * static_cast<int64_t>(pw_.args_.n));
+    }
+  }
 
   // Output rows [r0, r1) of the whole batch (row r is image r / out_h, row r % out_h).
   void run_rows(const float* x, float* y, float* buffer, size_t r0, size_t r1) const {
     const kernels::DwConvParams& p = dw_.params_;
     const int64_t out_row = p.out_w * p.channels;
     float* depthwise_rows = buffer + expanded_floats_;
+    float* im2col = depthwise_rows + depthwise_floats_;
     int64_t image = -1, buffer_lo = 0, buffer_hi = 0;  // input rows held in the buffer
     for (auto r = static_cast<int64_t>(r0); r < static_cast<int64_t>(r1);) {
       const int64_t n = r / p.out_h, oy0 = r % p.out_h;
@@ -459,8 +487,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
         std::memmove(buffer, buffer + (lo - buffer_lo) * static_cast<int64_t>(row_floats_),
                      static_cast<size_t>(have) * row_floats_ * sizeof(float));
       }
-      gemm_rows(pw_, x + (n * p.in_h + lo + have) * p.in_w * static_cast<int64_t>(pw_.args_.a_stride),
-                static_cast<size_t>((hi - lo - have) * p.in_w), buffer + have * static_cast<int64_t>(row_floats_));
+      first_conv_rows(x, n, lo + have, hi, buffer + have * static_cast<int64_t>(row_floats_), im2col);
       image = n;
       buffer_lo = lo;
       buffer_hi = hi;
@@ -498,6 +525,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   const NhwcGemmConvKernel* proj_ = nullptr;
   std::string name_;
   size_t row_floats_ = 0, band_ = 1, expanded_floats_ = 0, depthwise_floats_ = 0;
+  size_t im2col_rows_ = 0, im2col_floats_ = 0;
 };
 
 // Pointwise Conv with weights computed at run time, through the strided reference GEMM.
@@ -769,7 +797,7 @@ std::unique_ptr<OpKernel> fuse_pointwise_depthwise(std::unique_ptr<OpKernel>& pr
     if (!static_cast<PointwiseDepthwiseKernel&>(*producer).add_projection(consumer)) return nullptr;
     return std::move(producer);
   }
-  if (producer->fusion_tag() != &kPointwiseGemmTag || consumer->fusion_tag() != &kDepthwiseTag) return nullptr;
+  if (producer->fusion_tag() != &kGemmConvTag || consumer->fusion_tag() != &kDepthwiseTag) return nullptr;
   const auto& pw = static_cast<const NhwcGemmConvKernel&>(*producer);
   const auto& dw = static_cast<const NhwcDepthwiseConvKernel&>(*consumer);
   if (!PointwiseDepthwiseKernel::fuses(pw, dw, tuning.min_expanded_bytes)) return nullptr;

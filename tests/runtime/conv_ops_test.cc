@@ -524,6 +524,7 @@ struct FusionCase {
   FusedActivation pw_act, dw_act;
   int64_t projected = 0;  // the projection's output channels; 0: no projection
   FusedActivation proj_act = {};
+  int64_t first_k = 1;  // the first conv's window (stride 1, "same" pads): 3 for a stem through im2col
 };
 
 void check_pointwise_depthwise_fusion(const FusionCase& c) {
@@ -535,7 +536,7 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
                std::to_string(c.k) + " s" + std::to_string(c.stride) + " d" + std::to_string(c.dilation));
   const Shape xs = {c.batch, c.h, c.w, c.cin}, ts = {c.batch, c.h, c.w, c.channels}, ys = {c.batch, oh, ow, c.channels};
   const auto x = random_floats(static_cast<size_t>(numel(xs)), 91);
-  const auto w1 = random_floats(static_cast<size_t>(c.channels * c.cin), 92);
+  const auto w1 = random_floats(static_cast<size_t>(c.channels * c.cin * c.first_k * c.first_k), 92);
   const auto b1 = random_floats(static_cast<size_t>(c.channels), 93);
   const auto w2 = random_floats(static_cast<size_t>(c.channels * c.k * c.k), 94);
   const auto b2 = random_floats(static_cast<size_t>(c.channels), 95);
@@ -550,8 +551,10 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
   };
   auto pointwise = [&](Isa cap, const std::vector<float>& in) {
     Node n(ops::prepare_Conv, "Conv");
-    n.in(make<float>(xs, in)).in(constant<float>({c.channels, c.cin, 1, 1}, w1)).in(constant<float>({c.channels}, b1));
+    n.in(make<float>(xs, in)).in(constant<float>({c.channels, c.cin, c.first_k, c.first_k}, w1)).in(constant<float>({c.channels}, b1));
     n.out(ts).act(c.pw_act.kind, c.pw_act.p0, c.pw_act.p1).isa(cap).s("layout", "NHWC");
+    const int64_t pad = c.first_k / 2;
+    n.ints("pads", {pad, pad, pad, pad});
     return n;
   };
   auto depthwise = [&](Isa cap, const std::vector<float>& in) {
@@ -636,6 +639,10 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusedGivesTheSameBytes) {
   check_pointwise_depthwise_fusion({1, 8, 48, 13, 11, 3, 1, 1, {1, 1, 1, 1}, relu6, relu6, 8});
   check_pointwise_depthwise_fusion({2, 16, 37, 9, 10, 3, 2, 1, {1, 1, 1, 1}, relu6, relu6, 35, relu});
   check_pointwise_depthwise_fusion({1, 5, 40, 11, 9, 5, 1, 1, {2, 2, 2, 2}, hardswish, sigmoid, 12, hardswish});
+  // A 3x3 stem through im2col first (MobileNetV2's stem, depthwise and projection), and a
+  // 5x5 one-group conv with more channels than one im2col chunk row holds.
+  check_pointwise_depthwise_fusion({1, 3, 32, 17, 16, 3, 1, 1, {1, 1, 1, 1}, relu6, relu6, 16, {}, 3});
+  check_pointwise_depthwise_fusion({2, 24, 20, 9, 70, 3, 2, 1, {1, 1, 1, 1}, relu, none, 0, {}, 5});
 }
 
 TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
