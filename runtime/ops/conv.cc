@@ -630,14 +630,16 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
   switch (path) {
     case NhwcConvPath::kPointwise:
     case NhwcConvPath::kIm2col: {
-      const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+      const auto depth = static_cast<size_t>(g.kernel[0] * g.kernel[1] * g.kernel[2] * g.in_channels);
+      const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa, depth);
       const bool pointwise = path == NhwcConvPath::kPointwise;
       return std::unique_ptr<OpKernel>(new NhwcGemmConvKernel(
           g, pointwise, v, weight, bias, ctx.activation,
           nn::kernel_name(pointwise ? "f32_gemm" : "f32_conv_im2col", ctx.activation, v.tile_isa)));
     }
     case NhwcConvPath::kWinograd: {
-      const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+      // Its 16 GEMMs each sum over the input channels.
+      const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa, static_cast<size_t>(g.in_channels));
       return std::unique_ptr<OpKernel>(new NhwcWinogradConvKernel(
           g, v, kernels::select_winograd(ctx.isa), weight, bias, ctx.activation,
           nn::kernel_name("f32_conv_winograd_f23", ctx.activation, v.tile_isa)));

@@ -224,7 +224,7 @@ Result<std::unique_ptr<OpKernel>> prepare_Gemm(const PrepareContext& ctx) {
     return prepare_on_dense_copies(ctx, prepare_Gemm);
   }
   if (packed && b.constant != nullptr) {
-    const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+    const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa, static_cast<size_t>(k));
     auto kernel = std::make_unique<PackedGemmKernel>(
         v, static_cast<size_t>(m), static_cast<size_t>(n), static_cast<size_t>(k), std::vector<int64_t>{0},
         std::vector<int64_t>{}, ctx.activation, nn::kernel_name("f32_gemm", ctx.activation, v.tile_isa));
@@ -309,7 +309,7 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
     return prepare_on_dense_copies(ctx, prepare_MatMul);
   }
   if (batch_count > 0 && m > 0 && n > 0) {
-    const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa);
+    const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa, static_cast<size_t>(k));
     std::string name = nn::kernel_name("f32_gemm", ctx.activation, v.tile_isa);
     // Without batch dims in B, every batch of A shares one B, and A's batches (contiguous)
     // are rows of one product.

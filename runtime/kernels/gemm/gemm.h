@@ -83,11 +83,16 @@ struct F32GemmVariant {
   rt::Isa isa;           // instruction set the microkernel needs
   size_t mr, nr;
   F32GemmMicrokernel microkernel;
+  // Chosen only for products of at least this depth (0: any): a taller tile shares each
+  // B load among more rows, but its setup and stores weigh more at small K.
+  size_t min_k = 0;
 };
 
 void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                           const float* panel, float* c, size_t c_stride, float min, float max);
 #if defined(__x86_64__)
+void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                            const float* panel, float* c, size_t c_stride, float min, float max);
 void f32_gemm_6x16__avx2(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                          const float* panel, float* c, size_t c_stride, float min, float max);
 void f32_gemm_8x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
@@ -101,8 +106,10 @@ void f32_gemm_8x8__neon(size_t mr, size_t nc, size_t k, const float* a, size_t a
 // Every variant built for this architecture, scalar first; usable only where
 // rt::isa_usable(variant.isa, cap).
 const F32GemmVariant* f32_gemm_variants(size_t* count);
-// The fastest variant usable under the ISA cap `isa` (PrepareContext::isa).
-const F32GemmVariant& select_f32_gemm(rt::Isa isa);
+// The fastest variant usable under the ISA cap `isa` (PrepareContext::isa) for products of
+// depth k (0: unknown, any depth). Variants of one ISA share the panel width, so weights
+// packed for one run with the others, with the same bytes.
+const F32GemmVariant& select_f32_gemm(rt::Isa isa, size_t k = 0);
 
 // ---- Driver ----
 

@@ -217,6 +217,14 @@ TEST(F32Gemm, VariantsAreListedAndSelectable) {
     EXPECT_EQ(std::string(v->tile_isa).rfind(tile, 0), 0u) << v->name;
     // The selected variant for a variant's own ISA uses that ISA.
     EXPECT_EQ(select_f32_gemm(v->isa).isa, v->isa) << v->name;
+    // A variant for deep products only is chosen from its depth on, never when the depth
+    // is unknown, and never below it.
+    if (v->min_k > 0) {
+      EXPECT_STREQ(select_f32_gemm(v->isa, v->min_k).name, v->name);
+      EXPECT_STRNE(select_f32_gemm(v->isa, v->min_k - 1).name, v->name);
+      EXPECT_STRNE(select_f32_gemm(v->isa).name, v->name);
+      EXPECT_EQ(select_f32_gemm(v->isa, v->min_k - 1).nr, v->nr) << "packed weights are shared";
+    }
   }
 }
 
