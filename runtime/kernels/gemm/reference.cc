@@ -222,19 +222,26 @@ void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& g, size_t m_tile_begin
     for (size_t np = n_panel_begin; np < n_panel_end; ++np) run_tile(v, g, panel_stride, mt, np);
 }
 
+namespace {
+constexpr size_t kPrefetchMinBytes = 256 * 1024;
+}  // namespace
+
 void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& g, size_t tile_begin,
                     size_t tile_end) {
   const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
   if (f32_gemm_panel_major(g)) {
-    // Each M tile also asks for its share of the next panel's cache lines (into L2), so
-    // that a product whose weights come from memory (the late layers of a CNN read
-    // megabytes of them once per inference) streams them while computing. MobileNetV2-224:
-    // its 14x14 and 7x7 layers 2.30 -> 2.02 ms. Panels start 64-byte aligned (16 floats).
+    // Weights that cannot have stayed in L2 since the last inference (more than 256 KiB
+    // packed: a CNN's late layers stream megabytes of them once per inference) are
+    // prefetched: each M tile asks for its share of the next panel's cache lines (into L2)
+    // while it computes. MobileNetV2-224: its 14x14 and 7x7 layers 2.40 -> 2.10 ms. Smaller
+    // weights measured slower with it (the ViT's 64-256 KiB MatMuls by 4%), and so did a
+    // single M tile (the whole next panel asked for at once: an MLP at one row, by 25%).
     const size_t m_tiles = f32_gemm_m_tiles(v, g.m), n_panels = f32_gemm_n_panels(v, g.n);
-    const size_t lines = panel_stride / 16, share = (lines + m_tiles - 1) / m_tiles;
+    const bool prefetch = m_tiles >= 2 && n_panels * panel_stride * sizeof(float) > kPrefetchMinBytes;
+    const size_t lines = panel_stride / 16, share = (lines + m_tiles - 1) / m_tiles;  // 64-byte lines
     for (size_t t = tile_begin; t < tile_end; ++t) {
       const size_t mt = t % m_tiles, np = t / m_tiles;
-      if (np + 1 < n_panels) {
+      if (prefetch && np + 1 < n_panels) {
         const float* next = g.packed_b + (np + 1) * panel_stride;
         for (size_t l = mt * share; l < std::min(lines, (mt + 1) * share); ++l)
           __builtin_prefetch(next + l * 16, /*read*/ 0, /*L2*/ 2);
