@@ -404,6 +404,12 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     const bool pair = g.batch == dw.batch_ && g.out_channels == p.channels && g.out_size[0] == 1 &&
                       g.out_size[1] == p.in_h && g.out_size[2] == p.in_w && p.in_pixel_stride == p.channels &&
                       p.pad_top < window && (p.out_h - 1) * p.stride_h - p.pad_top < p.in_h;
+    // A window of rows (or an im2col row) of hostile size gains nothing from a band buffer,
+    // and its buffer sizes must not overflow.
+    const double window_bytes = static_cast<double>(p.in_w) * static_cast<double>(p.channels) * sizeof(float) *
+                                static_cast<double>(window);
+    const double im2col_bytes = static_cast<double>(p.in_w) * static_cast<double>(pw.args_.k) * sizeof(float);
+    if (window_bytes > kMaxWindowBytes || (!pw.pointwise_ && im2col_bytes > kMaxWindowBytes)) return false;
     return pair && static_cast<size_t>(g.batch * p.in_h * p.in_w * p.channels) * sizeof(float) >= min_expanded_bytes;
   }
 
@@ -447,6 +453,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   static constexpr size_t kMaxWorkers = 8;
 
   static constexpr size_t kIm2colBytes = 32 * 1024;
+  static constexpr double kMaxWindowBytes = 64.0 * 1024 * 1024;
 
   static size_t round_up16(size_t floats) { return (floats + 15) / 16 * 16; }  // whole cache lines
   size_t worker_floats() const { return expanded_floats_ + depthwise_floats_ + im2col_floats_; }

@@ -676,6 +676,18 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
       << "pads as wide as the window leave bands without input rows";
   EXPECT_FALSE(fuses(conv({1, 8, 8, 4}, {16, 4, 1, 1}, {1, 8, 8, 16}, 1, 0), conv({1, 8, 8, 32}, {32, 1, 3, 3}, {1, 8, 8, 32}, 32, 1), any_size))
       << "the depthwise conv must read the pointwise output whole";
+  {
+    // A hostile dilation: a window of 131,073 rows would need a band buffer of 64 MiB per
+    // worker for an 8x8 map; such a pair runs apart.
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(make<float>({1, 8, 8, 16}, random_floats(8 * 8 * 16, 3)))
+        .in(constant<float>({16, 1, 3, 3}, random_floats(16 * 9, 4)));
+    n.out({1, 8, 8, 16}).isa(fast).s("layout", "NHWC").i("group", 16);
+    n.ints("dilations", {65536, 1}).ints("pads", {131072, 1, 0, 1});
+    Result<std::unique_ptr<OpKernel>> k = n.prepare();
+    ASSERT_TRUE(k.is_ok()) << k.status().message();
+    EXPECT_FALSE(fuses(pw(), std::move(k).value(), any_size)) << "a window of hostile size";
+  }
   // A projection joins once, and only a pointwise conv over the depthwise output.
   std::unique_ptr<OpKernel> a = pw(), b = dw();
   std::unique_ptr<OpKernel> pair = ops::fuse_pointwise_depthwise(a, b, any_size);
