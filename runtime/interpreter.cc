@@ -298,11 +298,11 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
   for (size_t n = 0; n < m.nodes().size(); ++n) {
     const NodeDesc& node = m.nodes()[n];
     impl.input_begin.push_back(impl.input_ptrs.size());
+    // A fused kernel reads its chain's first input in place of its producer's output.
+    size_t chain_first = n;
+    while (chain_first > 0 && fused_into_next[chain_first - 1]) --chain_first;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      // A fused kernel reads its chain's first input in place of its producer's output.
-      size_t first = n;
-      while (k == 0 && first > 0 && fused_into_next[first - 1]) --first;
-      const int32_t id = first < n ? m.nodes()[first].inputs[0] : node.inputs[k];
+      const int32_t id = k == 0 && chain_first < n ? m.nodes()[chain_first].inputs[0] : node.inputs[k];
       if (id < 0) {
         impl.input_ptrs.push_back(nullptr);
       } else if (tensors[id].is_constant()) {

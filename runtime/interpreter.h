@@ -30,10 +30,11 @@ struct InterpreterOptions {
   // and unused by anyone else while the interpreter lives. Null: the interpreter allocates.
   void* arena = nullptr;
   size_t arena_capacity = 0;
-  // Runs a channels-last pointwise Conv and the depthwise Conv that alone reads its output
-  // as one kernel, band by band in cache (fuse_with_producer in op.h); the profile then
-  // shows the pair's time on the depthwise node and "fused_into_next" on the pointwise one.
-  // The outputs are the same bytes either way; false runs every node on its own.
+  // Runs chains of channels-last Convs (a one-group conv, the depthwise conv that alone
+  // reads its output, the 1x1 projection that alone reads that) as one kernel, band by band
+  // in cache (fuse_with_producer in op.h); the profile then shows the chain's time on its
+  // last node and "fused_into_next" on the others. The outputs are the same bytes either
+  // way; false runs every node on its own.
   bool fuse_nodes = true;
 };
 

@@ -26,6 +26,10 @@ using kernels::ConvGeometry;
 
 // fusion_tag values of the kernels fuse_pointwise_depthwise takes and makes.
 constexpr char kGemmConvTag = 'p', kDepthwiseTag = 'd', kPointwiseDepthwiseTag = 'f';
+
+// A float count rounded up to whole 64-byte lines, so that buffers laid out one after
+// another in scratch each start aligned.
+size_t whole_lines(size_t floats) { return (floats + 15) / 16 * 16; }
 using ConvFn = void (*)(const ConvGeometry&, const float*, const float*, const float*, float*,
                         int64_t, int64_t);
 
@@ -145,16 +149,9 @@ class NhwcGemmConvKernel final : public OpKernel {
       const size_t m_tiles = kernels::f32_gemm_m_tiles(v_, args.m), n_panels = kernels::f32_gemm_n_panels(v_, args.n);
       const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
       if (threads > 1 && m_tiles >= kRowSplitTiles * threads) {
-        // Whole MR-row tiles per thread; each share numbers its own tiles (f32_gemm_tiles).
-        parallel_for(ctx.pool, threads, [&](size_t w0, size_t w1) {
-          for (size_t w = w0; w < w1; ++w) {
-            const size_t r0 = m_tiles * w / threads * v_.mr, r1 = std::min(args.m, m_tiles * (w + 1) / threads * v_.mr);
-            kernels::F32GemmArgs rows = args;
-            rows.m = r1 - r0;
-            rows.a = x + r0 * args.a_stride;
-            rows.c = y + r0 * args.c_stride;
-            kernels::f32_gemm_tiles(v_, rows, 0, kernels::f32_gemm_m_tiles(v_, rows.m) * n_panels);
-          }
+        // Whole MR-row tiles per thread, one share each.
+        for_each_block(ctx.pool, args.m, v_.mr, args.m, threads, [&](size_t, size_t r0, size_t r1) {
+          gemm_rows(x + r0 * args.a_stride, r1 - r0, y + r0 * args.c_stride);
         });
         return;
       }
@@ -179,6 +176,17 @@ class NhwcGemmConvKernel final : public OpKernel {
 
   const char* kernel_name() const override { return name_.c_str(); }
   const void* fusion_tag() const override { return &kGemmConvTag; }
+
+  // Pointwise: output rows [0, m) for the m input rows at `a` (A rows of args_.a_stride), into
+  // `c` (rows of args_.c_stride); their tiles numbered by f32_gemm_tiles.
+  void gemm_rows(const float* a, size_t m, float* c) const {
+    if (m == 0) return;
+    kernels::F32GemmArgs args = args_;
+    args.m = m;
+    args.a = a;
+    args.c = c;
+    kernels::f32_gemm_tiles(v_, args, 0, kernels::f32_gemm_m_tiles(v_, m) * kernels::f32_gemm_n_panels(v_, args.n));
+  }
 
  private:
   friend class PointwiseDepthwiseKernel;
@@ -383,12 +391,12 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     const size_t window = static_cast<size_t>((p.kernel_h - 1) * p.dilation_h + 1);
     const size_t rows_fit = std::max<size_t>(1, band_bytes / (row_floats_ * sizeof(float)));
     band_ = rows_fit > window ? (rows_fit - window) / static_cast<size_t>(p.stride_h) + 1 : 1;
-    expanded_floats_ = round_up16(((band_ - 1) * static_cast<size_t>(p.stride_h) + window) * row_floats_);
+    expanded_floats_ = whole_lines(((band_ - 1) * static_cast<size_t>(p.stride_h) + window) * row_floats_);
     if (!pw_.pointwise_) {
       // im2col a few rows at a time into a small buffer that stays in L1/L2.
       const size_t im2col_row = static_cast<size_t>(p.in_w) * pw_.args_.k;
       im2col_rows_ = std::max<size_t>(1, kIm2colBytes / (im2col_row * sizeof(float)));
-      im2col_floats_ = round_up16(im2col_rows_ * im2col_row);
+      im2col_floats_ = whole_lines(im2col_rows_ * im2col_row);
     }
   }
 
@@ -425,7 +433,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     proj_owner_ = std::move(kernel);
     proj_ = &proj;
     name_ += std::string("+") + proj.kernel_name();
-    depthwise_floats_ = round_up16(band_ * static_cast<size_t>(p.out_w * p.channels));
+    depthwise_floats_ = whole_lines(band_ * static_cast<size_t>(p.out_w * p.channels));
     return true;
   }
 
@@ -439,10 +447,9 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     auto* scratch = static_cast<float*>(ctx.scratch);
     const size_t rows = static_cast<size_t>(dw_.batch_ * dw_.params_.out_h);
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
-    const size_t workers = std::max<size_t>(1, std::min({threads, kMaxWorkers, rows}));
-    parallel_for(ctx.pool, workers, [&](size_t w0, size_t w1) {
-      for (size_t w = w0; w < w1; ++w)
-        run_rows(x, y, scratch + w * worker_floats(), rows * w / workers, rows * (w + 1) / workers);
+    // One share of the rows per worker, each with its own buffers.
+    for_each_block(ctx.pool, rows, 1, rows, std::min(threads, kMaxWorkers), [&](size_t w, size_t r0, size_t r1) {
+      run_rows(x, y, scratch + w * worker_floats(), r0, r1);
     });
   }
 
@@ -455,7 +462,6 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   static constexpr size_t kIm2colBytes = 32 * 1024;
   static constexpr double kMaxWindowBytes = 64.0 * 1024 * 1024;
 
-  static size_t round_up16(size_t floats) { return (floats + 15) / 16 * 16; }  // whole cache lines
   size_t worker_floats() const { return expanded_floats_ + depthwise_floats_ + im2col_floats_; }
 
   // Rows [row_begin, row_end) of image n of the first conv's output into `out`: the GEMM
@@ -464,14 +470,14 @@ class PointwiseDepthwiseKernel final : public OpKernel {
                        float* im2col) const {
     const int64_t w = dw_.params_.in_w, h = dw_.params_.in_h;
     if (pw_.pointwise_) {
-      gemm_rows(pw_, x + (n * h + row_begin) * w * static_cast<int64_t>(pw_.args_.a_stride),
+      pw_.gemm_rows(x + (n * h + row_begin) * w * static_cast<int64_t>(pw_.args_.a_stride),
                 static_cast<size_t>((row_end - row_begin) * w), out);
       return;
     }
     for (int64_t r = row_begin; r < row_end; r += static_cast<int64_t>(im2col_rows_)) {
       const int64_t r1 = std::min(row_end, r + static_cast<int64_t>(im2col_rows_));
       kernels::f32_conv_nhwc_im2col(pw_.g_, x, (n * h + r) * w, (n * h + r1) * w, im2col);
-      gemm_rows(pw_, im2col, static_cast<size_t>((r1 - r) * w), out + (r - row_begin) * w * static_cast<int64_t>(pw_.args_.n));
+      pw_.gemm_rows(im2col, static_cast<size_t>((r1 - r) * w), out + (r - row_begin) * w * static_cast<int64_t>(pw_.args_.n));
     }
   }
 
@@ -509,21 +515,10 @@ class PointwiseDepthwiseKernel final : public OpKernel {
       dw_.v_.fn(band, buffer, dw_.packed_.data(), out, 0, oy1 - oy0);
       if (!dw_.fused_) apply_activation(dw_.act_, out, static_cast<size_t>((oy1 - oy0) * out_row));
       if (proj_)
-        gemm_rows(*proj_, depthwise_rows, static_cast<size_t>((oy1 - oy0) * p.out_w),
+        proj_->gemm_rows(depthwise_rows, static_cast<size_t>((oy1 - oy0) * p.out_w),
                   y + (n * p.out_h + oy0) * p.out_w * static_cast<int64_t>(proj_->args_.n));
       r += oy1 - oy0;
     }
-  }
-
-  // C rows [0, m) of a pointwise conv's GEMM for the A rows at `a`, into `c`.
-  static void gemm_rows(const NhwcGemmConvKernel& conv, const float* a, size_t m, float* c) {
-    if (m == 0) return;
-    kernels::F32GemmArgs args = conv.args_;
-    args.m = m;
-    args.a = a;
-    args.c = c;
-    kernels::f32_gemm_tiles(conv.v_, args, 0,
-                            kernels::f32_gemm_m_tiles(conv.v_, m) * kernels::f32_gemm_n_panels(conv.v_, args.n));
   }
 
   std::unique_ptr<OpKernel> pw_owner_, dw_owner_, proj_owner_;
@@ -734,9 +729,9 @@ class NchwViaNhwcConvKernel final : public OpKernel {
   NchwViaNhwcConvKernel(const ConvGeometry& g, bool has_bias, std::unique_ptr<OpKernel> nhwc)
       : g_(g), inputs_(has_bias ? 3 : 2), nhwc_(std::move(nhwc)),
         name_(std::string(nhwc_->kernel_name()) + "_via_nhwc") {
-    in_floats_ = round_up64(static_cast<size_t>(g.batch * g.in_channels * g.in_size[0] * g.in_size[1] * g.in_size[2]));
+    in_floats_ = whole_lines(static_cast<size_t>(g.batch * g.in_channels * g.in_size[0] * g.in_size[1] * g.in_size[2]));
     out_floats_ =
-        round_up64(static_cast<size_t>(g.batch * g.out_channels * g.out_size[0] * g.out_size[1] * g.out_size[2]));
+        whole_lines(static_cast<size_t>(g.batch * g.out_channels * g.out_size[0] * g.out_size[1] * g.out_size[2]));
   }
 
   size_t scratch_bytes() const override { return (in_floats_ + out_floats_) * sizeof(float) + nhwc_->scratch_bytes(); }
@@ -767,8 +762,6 @@ class NchwViaNhwcConvKernel final : public OpKernel {
   const char* kernel_name() const override { return name_.c_str(); }
 
  private:
-  // Rounds a float count up to whole 64-byte lines, so that each buffer starts aligned.
-  static size_t round_up64(size_t floats) { return (floats + 15) / 16 * 16; }
   // Floats moved as 32-bit elements by the threaded strided copy.
   static void copy(ThreadPool* pool, const int64_t* dims, const int64_t* strides, const void* x, void* y) {
     copy_strided(pool, 3, dims, strides, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y));
