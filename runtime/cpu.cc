@@ -6,6 +6,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #define PARE_CPU_X86 1
 #elif defined(__aarch64__)
 #include <asm/hwcap.h>
@@ -23,7 +27,7 @@ struct IsaName {
 };
 constexpr IsaName kIsaNames[] = {
     {Isa::kScalar, "scalar"}, {Isa::kAvx2, "avx2"}, {Isa::kAvx512, "avx512"},
-    {Isa::kAvx512Vnni, "avx512vnni"}, {Isa::kNeon, "neon"}, {Isa::kNeonDot, "neondot"},
+    {Isa::kAvx512Vnni, "avx512vnni"}, {Isa::kAmx, "amx"}, {Isa::kNeon, "neon"}, {Isa::kNeonDot, "neondot"},
 };
 
 #if PARE_CPU_X86
@@ -54,10 +58,14 @@ CpuFeatures detect() {
   const bool avx512vl = ebx & (1u << 31);
   const bool avx512vnni = ecx & (1u << 11);
   const bool avx512vbmi = ecx & (1u << 1);
+  const bool amx_tile = edx & (1u << 24);
+  const bool amx_int8 = edx & (1u << 25);
+  const bool tiles_saved = (xcr0 & 0x60000) == 0x60000;  // bits 17 (TILECFG), 18 (TILEDATA)
   f.avx2_fma = avx2 && fma && ymm_saved;
   f.avx512 = f.avx2_fma && avx512f && avx512dq && avx512bw && avx512vl && zmm_saved;
   f.avx512vnni = f.avx512 && avx512vnni;
   f.avx512vbmi = f.avx512 && avx512vbmi;
+  f.amx = f.avx512vnni && amx_tile && amx_int8 && tiles_saved;
   return f;
 }
 #elif PARE_CPU_ARM64
@@ -72,6 +80,24 @@ CpuFeatures detect() {
 CpuFeatures detect() { return CpuFeatures{}; }
 #endif
 
+// Linux hands out the 8 KiB of AMX tile registers only to a process that asks for them
+// (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA; every thread inherits it), and
+// the first tile instruction without it kills the process. Asked once, when an ISA choice
+// first considers AMX (a PARE_ISA cap below amx never asks): the grant makes every signal
+// frame of the process about 8 KiB larger.
+bool os_grants_amx_tiles() {
+#if defined(__linux__) && defined(__x86_64__)
+  static const bool granted = [] {
+    constexpr long kArchReqXcompPerm = 0x1023;
+    constexpr long kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return granted;
+#else
+  return false;
+#endif
+}
+
 // This CPU runs the ISA and this build has its kernels (cmake -DPARE_ISAS may leave some out).
 bool supported(Isa isa) {
   const CpuFeatures& f = cpu_features();
@@ -80,6 +106,7 @@ bool supported(Isa isa) {
     case Isa::kAvx2: return PARE_KERNELS_AVX2 && f.avx2_fma;
     case Isa::kAvx512: return PARE_KERNELS_AVX512 && f.avx512;
     case Isa::kAvx512Vnni: return PARE_KERNELS_AVX512VNNI && f.avx512vnni;
+    case Isa::kAmx: return PARE_KERNELS_AMX && f.amx && os_grants_amx_tiles();
     case Isa::kNeon: return PARE_KERNELS_NEON && f.neon;
     case Isa::kNeonDot: return PARE_KERNELS_NEONDOT && f.neon_dot;
   }
@@ -88,9 +115,16 @@ bool supported(Isa isa) {
 
 bool is_arm(Isa isa) { return isa == Isa::kNeon || isa == Isa::kNeonDot; }
 
+// The cap alone, before asking whether the CPU has the ISA.
+bool isa_usable_under(Isa isa, Isa cap) {
+  if (isa == Isa::kScalar) return true;
+  if (cap == Isa::kScalar || is_arm(isa) != is_arm(cap)) return false;
+  return static_cast<int>(isa) <= static_cast<int>(cap);
+}
+
 // Best first; scalar always last.
-constexpr Isa kPreference[] = {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2,
-                               Isa::kNeonDot,    Isa::kNeon,   Isa::kScalar};
+constexpr Isa kPreference[] = {Isa::kAmx,     Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2,
+                               Isa::kNeonDot, Isa::kNeon,       Isa::kScalar};
 
 }  // namespace
 
@@ -118,12 +152,7 @@ const CpuFeatures& cpu_features() {
 
 // A cap orders ISAs within one architecture; a cap naming the other architecture's
 // ISAs leaves only scalar code.
-bool isa_usable(Isa isa, Isa cap) {
-  if (!supported(isa)) return false;
-  if (isa == Isa::kScalar) return true;
-  if (cap == Isa::kScalar || is_arm(isa) != is_arm(cap)) return false;
-  return static_cast<int>(isa) <= static_cast<int>(cap);
-}
+bool isa_usable(Isa isa, Isa cap) { return isa_usable_under(isa, cap) && supported(isa); }
 
 Isa best_isa() {
   // Read on every call (not cached) so that tests can change the cap between runs.
@@ -131,7 +160,7 @@ Isa best_isa() {
   const char* env = std::getenv("PARE_ISA");
   const bool capped = env && isa_from_name(env, &cap);
   for (Isa isa : kPreference)
-    if (supported(isa) && (!capped || isa_usable(isa, cap))) return isa;
+    if ((!capped || isa_usable_under(isa, cap)) && supported(isa)) return isa;
   return Isa::kScalar;
 }
 

@@ -18,6 +18,11 @@
 #else
 #define PARE_KERNELS_AVX512VNNI 0
 #endif
+#if defined(__x86_64__) && !defined(PARE_WITHOUT_AMX)
+#define PARE_KERNELS_AMX 1
+#else
+#define PARE_KERNELS_AMX 0
+#endif
 #if defined(__aarch64__) && !defined(PARE_WITHOUT_NEON)
 #define PARE_KERNELS_NEON 1
 #else
@@ -31,7 +36,9 @@
 
 namespace pare::rt {
 
-enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kNeon = 10, kNeonDot = 11 };
+// kAmx: AVX-512 VNNI plus the AMX int8 tile unit (only the int8 GEMM has a variant for it;
+// every other family runs its VNNI or AVX-512 kernels under this cap).
+enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAmx = 4, kNeon = 10, kNeonDot = 11 };
 
 const char* isa_name(Isa isa);
 bool isa_from_name(const char* name, Isa* out);
@@ -40,6 +47,8 @@ struct CpuFeatures {
   bool avx2_fma = false;    // AVX2 + FMA + OS saves YMM state
   bool avx512 = false;      // AVX-512 F/BW/DQ/VL + OS saves ZMM state
   bool avx512vnni = false;
+  bool amx = false;         // with avx512vnni: AMX-TILE + AMX-INT8 + OS saves tile state (the
+                            // process still asks Linux for the tiles before first use, cpu.cc)
   bool avx512vbmi = false;  // with avx512: byte permutes (vpermb, vpermi2b); not an ISA level
   bool neon = false;
   bool neon_dot = false;

@@ -23,8 +23,8 @@ struct FreeDeleter {
 };
 
 // The ISAs to try for this run, best first.
-constexpr Isa kIsaPreference[] = {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2,
-                                  Isa::kNeonDot,    Isa::kNeon,   Isa::kScalar};
+constexpr Isa kIsaPreference[] = {Isa::kAmx,     Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2,
+                                  Isa::kNeonDot, Isa::kNeon,       Isa::kScalar};
 
 Isa choose_isa(const InterpreterOptions& options) {
   const Isa best = best_isa();

@@ -101,7 +101,7 @@ PARE_API pare_options* pare_options_create(void);
 PARE_API void pare_options_free(pare_options* options);
 /* Worker threads per session (default 1). */
 PARE_API pare_status pare_options_set_threads(pare_options* options, int threads);
-/* The highest instruction set kernels may use: "scalar", "avx2", "avx512", "avx512vnni",
+/* The highest instruction set kernels may use: "scalar", "avx2", "avx512", "avx512vnni", "amx",
  * "neon", "neondot" (default: the best this CPU has; the PARE_ISA environment variable caps
  * it too). */
 PARE_API pare_status pare_options_set_max_isa(pare_options* options, const char* isa);

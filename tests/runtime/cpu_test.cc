@@ -8,10 +8,15 @@
 #include <sstream>
 #include <string>
 
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace pare::rt {
 namespace {
 
-constexpr Isa kAll[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot};
+constexpr Isa kAll[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx, Isa::kNeon, Isa::kNeonDot};
 
 bool supported(Isa isa) {
   const CpuFeatures& f = cpu_features();
@@ -20,6 +25,7 @@ bool supported(Isa isa) {
     case Isa::kAvx2: return f.avx2_fma;
     case Isa::kAvx512: return f.avx512;
     case Isa::kAvx512Vnni: return f.avx512vnni;
+    case Isa::kAmx: return f.amx;
     case Isa::kNeon: return f.neon;
     case Isa::kNeonDot: return f.neon_dot;
   }
@@ -51,6 +57,7 @@ TEST(Cpu, IsaNamesRoundTrip) {
     EXPECT_EQ(parsed, isa);
   }
   EXPECT_STREQ(isa_name(Isa::kAvx512Vnni), "avx512vnni");
+  EXPECT_STREQ(isa_name(Isa::kAmx), "amx");
   EXPECT_STREQ(isa_name(Isa::kNeonDot), "neondot");
   Isa parsed = Isa::kScalar;
   EXPECT_TRUE(isa_from_name("AVX2", &parsed));
@@ -121,7 +128,7 @@ TEST(Cpu, IsaUsableRespectsCapAndSupport) {
 }
 
 Isa expected_best(Isa cap, bool capped) {
-  const Isa order[] = {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kNeonDot, Isa::kNeon};
+  const Isa order[] = {Isa::kAmx, Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kNeonDot, Isa::kNeon};
   for (Isa isa : order) {
     if (!supported(isa)) continue;
     if (!capped) return isa;
@@ -163,6 +170,32 @@ TEST(Cpu, BestIsaHonoursTheCap) {
   }
 #endif
 }
+
+#if defined(__x86_64__) && defined(__linux__)
+// Whether Linux has granted this process the AMX tile state (ARCH_GET_XCOMP_PERM).
+bool amx_tiles_granted() {
+  uint64_t features = 0;
+  if (syscall(SYS_arch_prctl, 0x1022, &features) != 0) return false;
+  return features & (uint64_t{1} << 18);
+}
+
+// The grant enlarges every signal frame, so a process capped below amx never asks for it;
+// one that may use AMX asks before the first choice that can pick it. Runs in a fresh
+// process (the grant cannot be undone).
+TEST(Cpu, AmxTilesAreAskedForOnlyWhenAmxMayRun) {
+  if (!cpu_features().amx) GTEST_SKIP() << "this CPU has no AMX-INT8";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("PARE_ISA", "avx512vnni", 1);
+        if (best_isa() != Isa::kAvx512Vnni || amx_tiles_granted()) std::exit(3);
+        unsetenv("PARE_ISA");
+        if (best_isa() != Isa::kAmx || !amx_tiles_granted()) std::exit(4);
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+#endif
 
 }  // namespace
 }  // namespace pare::rt

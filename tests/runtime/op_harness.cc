@@ -222,7 +222,7 @@ std::vector<Isa> usable_of(std::initializer_list<Isa> candidates) {
 std::vector<Isa> usable_caps() { return usable_of({Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}); }
 
 std::vector<Isa> usable_int8_caps() {
-  return usable_of({Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot});
+  return usable_of({Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx, Isa::kNeon, Isa::kNeonDot});
 }
 
 void expect_kernel_for(const std::string& name, const std::string& prefix, Isa cap) {

@@ -422,7 +422,7 @@ TEST(QGemm, Gemm) {
   uint32_t seed = 500;
   for (int64_t trans_b : {0, 1})
     for (bool is_signed : {false, true})
-      for (int64_t m : {1, 7, 9, 17})
+      for (int64_t m : {1, 7, 9, 17, 40})  // 40: one whole 32-row AMX tile and 8 rows
         for (int64_t n : {1, 15, 33})
           for (int64_t k : {1, 5, 64, 70}) {
             SCOPED_TRACE("transB " + std::to_string(trans_b) + (is_signed ? " s8" : " u8") + " m" +

@@ -30,6 +30,7 @@ bool supported_here(Isa isa) {
     case Isa::kAvx2: return f.avx2_fma;
     case Isa::kAvx512: return f.avx512;
     case Isa::kAvx512Vnni: return f.avx512vnni;
+    case Isa::kAmx: return f.amx;
     case Isa::kNeon: return f.neon;
     case Isa::kNeonDot: return f.neon_dot;
   }

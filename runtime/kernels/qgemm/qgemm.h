@@ -60,6 +60,7 @@ struct QGemmVariant {
   size_t mr, nr;
   QGemmMicrokernel microkernel;
   size_t panel_bytes_per_k4;  // implementation detail of packing, see qgemm_packed_b_bytes
+  size_t k_pad = 4;           // the panels hold K rounded up to a multiple of this (zeros)
 };
 
 // ---- Packed weights ----
@@ -67,8 +68,10 @@ struct QGemmVariant {
 // B is stored as ceil(N / nr) panels of nr columns, each starting on a 64-byte boundary
 // (qgemm_panel_stride bytes apart). A panel is a header of three int32[nr] arrays (the bias
 // with the zero-point terms folded in, the requantization multipliers, the shifts; padded to
-// 64 bytes) followed by ceil(K / 4) groups of panel_bytes_per_k4 bytes holding 4 rows of B
-// in the variant's layout (QGemmPanelLayout). Columns past N and rows past K are zero.
+// 64 bytes) followed by ceil(K / k_pad) * k_pad / 4 groups of panel_bytes_per_k4 bytes holding
+// 4 rows of B in the variant's layout (QGemmPanelLayout). Columns past N and rows past K are
+// zero. The AMX variant pads K to whole 64-row tiles and otherwise packs as the VNNI one, so
+// its panels also serve the VNNI tile that runs its edges.
 enum class QGemmPanelLayout {
   kK4xS8,   // per 4 rows: nr columns x 4 int8 (the operand order of vpdpbusd / sdot)
   kK2xS16,  // per 2 rows: nr columns x 2 int16 (vpmaddwd)
@@ -90,6 +93,8 @@ void q8_gemm_6x16__avx2(size_t mr, size_t nc, size_t k, const uint8_t* a, size_t
 void q8_gemm_8x32__avx512vnni(size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride,
                               const void* panel, uint8_t* c, size_t c_stride, int32_t c_zero_point,
                               int32_t lo, int32_t hi);
+void q8_gemm_32x32__amx(size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride, const void* panel,
+                        uint8_t* c, size_t c_stride, int32_t c_zero_point, int32_t lo, int32_t hi);
 #endif
 #if defined(__aarch64__)
 void q8_gemm_8x8__neon(size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride,

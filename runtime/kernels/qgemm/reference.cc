@@ -42,6 +42,9 @@ constexpr QGemmVariant kVariants[] = {
     {"q8_gemm_8x32__avx512vnni", "8x32__avx512vnni", Isa::kAvx512Vnni, 8, 32,
      q8_gemm_8x32__avx512vnni, 32 * 4},
 #endif
+#if PARE_KERNELS_AMX
+    {"q8_gemm_32x32__amx", "32x32__amx", Isa::kAmx, 32, 32, q8_gemm_32x32__amx, 32 * 4, 64},
+#endif
 #if PARE_KERNELS_NEON
     {"q8_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, q8_gemm_8x8__neon, 8 * 4 * 2},
 #endif
@@ -84,7 +87,8 @@ QGemmPanelLayout qgemm_panel_layout(const QGemmVariant& v) {
 size_t qgemm_panel_header_bytes(const QGemmVariant& v) { return (3 * v.nr * sizeof(int32_t) + 63) / 64 * 64; }
 
 size_t qgemm_panel_stride(const QGemmVariant& v, size_t k) {
-  return (qgemm_panel_header_bytes(v) + (k + 3) / 4 * v.panel_bytes_per_k4 + 63) / 64 * 64;
+  return (qgemm_panel_header_bytes(v) + (k + v.k_pad - 1) / v.k_pad * v.k_pad / 4 * v.panel_bytes_per_k4 + 63) / 64 *
+         64;
 }
 
 size_t qgemm_packed_b_bytes(const QGemmVariant& v, size_t n, size_t k) {

@@ -132,7 +132,8 @@ inline bool f32_spmm_cost(rt::Isa isa, F32SpmmCost* cost) {
   switch (isa) {
     case rt::Isa::kScalar: return false;
     case rt::Isa::kAvx512:
-    case rt::Isa::kAvx512Vnni: *cost = {1.70, 0.97, 7.73, 2.70}; return true;
+    case rt::Isa::kAvx512Vnni:
+    case rt::Isa::kAmx: *cost = {1.70, 0.97, 7.73, 2.70}; return true;
     case rt::Isa::kAvx2:
     case rt::Isa::kNeon:
     case rt::Isa::kNeonDot: *cost = {1.25, 0.60, 6.04, 1.98}; return true;
