@@ -6,8 +6,10 @@
 // The panels are the VNNI tile's (32 columns x 4 bytes per 4 rows of K) with K padded with
 // zeros to whole 64-row steps: a B tile is 16 of those 128-byte groups read 64 bytes wide,
 // columns 0-15 at offset 0 and 16-31 at offset 64. A is read in place, 64 bytes of 16 rows
-// per tile load; the last partial step of K goes through a zero-padded copy, so no load
-// reads past a row. Tiles of fewer than 32 rows run on the VNNI tile, 8 rows at a time.
+// per tile load (a depth under 64 that is a multiple of 4 as one step of its own width); the
+// last partial step of a longer K goes through a zero-padded copy, so no load reads past a
+// row. A tile of 16-31 rows runs 16 on AMX, and the rows left run on the VNNI tile, 8 at a
+// time.
 #include <immintrin.h>
 
 #include <cstring>
@@ -54,97 +56,105 @@ inline void use_config(const TileConfig& config) {
   if (std::memcmp(&now, &config, sizeof now) != 0) _tile_loadconfig(&config);
 }
 
-// The accumulators, stored as 32 rows of 32 int32 and adjusted by the bias, through the VNNI
-// tile's epilogue in blocks of 8 rows.
-void store(const int32_t* acc, size_t nc, const int32_t* head, uint8_t* c, size_t c_stride, int32_t czp, int32_t lo,
-           int32_t hi) {
+// The accumulators, stored as `rows` rows of 32 int32 and adjusted by the bias, through the
+// VNNI tile's epilogue in blocks of 8 rows.
+void store(const int32_t* acc, size_t rows, size_t nc, const int32_t* head, uint8_t* c, size_t c_stride, int32_t czp,
+           int32_t lo, int32_t hi) {
   const int32_t* bias = head;
   const int32_t* mult = head + kCols;
   const int32_t* shift = head + 2 * kCols;
   Avx512VnniGemm::with_tile(nc, [&](auto t) {
     using Tile = decltype(t);
     constexpr size_t Z = Tile::kZmm, Y = Tile::kYmm, kMr = Avx512VnniGemm::kMr;
-    for (size_t i0 = 0; i0 < kRows; i0 += kMr) {
-      typename Tile::Acc rows[kMr];
+    for (size_t i0 = 0; i0 < rows; i0 += kMr) {
+      typename Tile::Acc block[kMr];
       PARE_QGEMM_UNROLL
       for (size_t i = 0; i < kMr; ++i) {
         const int32_t* row = acc + (i0 + i) * kCols;
         PARE_QGEMM_UNROLL
         for (size_t j = 0; j < Z; ++j)
-          rows[i].z[j] = _mm512_add_epi32(_mm512_load_si512(row + 16 * j), _mm512_loadu_si512(bias + 16 * j));
+          block[i].z[j] = _mm512_add_epi32(_mm512_load_si512(row + 16 * j), _mm512_loadu_si512(bias + 16 * j));
         if constexpr (Y > 0)
-          rows[i].half = _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(row + 16 * Z)),
-                                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 16 * Z)));
+          block[i].half = _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(row + 16 * Z)),
+                                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 16 * Z)));
       }
-      Tile::template store<kMr>(rows, nc, mult, shift, c + i0 * c_stride, c_stride, czp, lo, hi);
+      Tile::template store<kMr>(block, nc, mult, shift, c + i0 * c_stride, c_stride, czp, lo, hi);
     }
   });
+}
+
+// One step of K: R blocks of 16 rows of A (`stride` bytes apart) times the two halves of B.
+template <size_t R>
+inline void step(const uint8_t* a, long stride, const uint8_t* w) {
+  _tile_loadd(6, w, kGroupBytes);
+  _tile_loadd(7, w + 64, kGroupBytes);
+  _tile_loadd(4, a, stride);
+  _tile_dpbusd(0, 4, 6);
+  _tile_dpbusd(1, 4, 7);
+  if constexpr (R == 2) {
+    _tile_loadd(5, a + 16 * stride, stride);
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+  }
+}
+
+// 16 * R rows x the panel's 32 columns.
+template <size_t R>
+void amx_tile(size_t nc, size_t k, const uint8_t* a, size_t a_stride, const void* panel, uint8_t* c, size_t c_stride,
+              int32_t czp, int32_t lo, int32_t hi) {
+  constexpr size_t kTileRows = 16 * R;
+  const bool one_short_step = k < kStep && k % 4 == 0;
+  const TileConfig config = make_config(one_short_step ? k : kStep);
+  use_config(config);
+  const uint8_t* w = static_cast<const uint8_t*>(panel) + Avx512VnniGemm::kHeaderBytes;
+  const auto stride = static_cast<long>(a_stride);
+  _tile_zero(0);
+  _tile_zero(1);
+  if constexpr (R == 2) {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  if (one_short_step) {
+    step<R>(a, stride, w);
+  } else {
+    const size_t steps = k / kStep;
+    for (size_t s = 0; s < steps; ++s, w += kStepBytes) step<R>(a + s * kStep, stride, w);
+    if (const size_t kt = k % kStep) {
+      alignas(64) uint8_t tail[kTileRows * kStep];
+      for (size_t i = 0; i < kTileRows; ++i) {
+        std::memcpy(tail + i * kStep, a + i * a_stride + steps * kStep, kt);
+        std::memset(tail + i * kStep + kt, 0, kStep - kt);
+      }
+      step<R>(tail, kStep, w);
+    }
+  }
+  alignas(64) int32_t acc[kTileRows * kCols];
+  constexpr size_t kRowBytes = kCols * sizeof(int32_t);
+  _tile_stored(0, acc, kRowBytes);
+  _tile_stored(1, acc + 16, kRowBytes);
+  if constexpr (R == 2) {
+    _tile_stored(2, acc + 16 * kCols, kRowBytes);
+    _tile_stored(3, acc + 16 * kCols + 16, kRowBytes);
+  }
+  store(acc, kTileRows, nc, static_cast<const int32_t*>(panel), c, c_stride, czp, lo, hi);
 }
 
 }  // namespace
 
 void q8_gemm_32x32__amx(size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride, const void* panel,
                         uint8_t* c, size_t c_stride, int32_t czp, int32_t lo, int32_t hi) {
-  if (mr < kRows) {
-    for (size_t i = 0; i < mr; i += Avx512VnniGemm::kMr)
-      q8_gemm_8x32__avx512vnni(mr - i < Avx512VnniGemm::kMr ? mr - i : Avx512VnniGemm::kMr, nc, k, a + i * a_stride,
-                               a_stride, panel, c + i * c_stride, c_stride, czp, lo, hi);
+  size_t done = 0;
+  if (mr == kRows) {
+    amx_tile<2>(nc, k, a, a_stride, panel, c, c_stride, czp, lo, hi);
     return;
   }
-  const bool one_short_step = k < kStep && k % 4 == 0;
-  const TileConfig config = make_config(one_short_step ? k : kStep);
-  use_config(config);
-  const auto* head = static_cast<const int32_t*>(panel);
-  const uint8_t* w = static_cast<const uint8_t*>(panel) + Avx512VnniGemm::kHeaderBytes;
-  const auto stride = static_cast<long>(a_stride);
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  if (one_short_step) {
-    _tile_loadd(4, a, stride);
-    _tile_loadd(5, a + 16 * a_stride, stride);
-    _tile_loadd(6, w, kGroupBytes);
-    _tile_loadd(7, w + 64, kGroupBytes);
-    _tile_dpbusd(0, 4, 6);
-    _tile_dpbusd(1, 4, 7);
-    _tile_dpbusd(2, 5, 6);
-    _tile_dpbusd(3, 5, 7);
+  if (mr >= 16) {
+    amx_tile<1>(nc, k, a, a_stride, panel, c, c_stride, czp, lo, hi);
+    done = 16;
   }
-  const size_t steps = one_short_step ? 0 : k / kStep;
-  for (size_t s = 0; s < steps; ++s, w += kStepBytes) {
-    const uint8_t* as = a + s * kStep;
-    _tile_loadd(4, as, stride);
-    _tile_loadd(5, as + 16 * a_stride, stride);
-    _tile_loadd(6, w, kGroupBytes);
-    _tile_loadd(7, w + 64, kGroupBytes);
-    _tile_dpbusd(0, 4, 6);
-    _tile_dpbusd(1, 4, 7);
-    _tile_dpbusd(2, 5, 6);
-    _tile_dpbusd(3, 5, 7);
-  }
-  if (const size_t kt = one_short_step ? 0 : k % kStep) {
-    alignas(64) uint8_t tail[kRows * kStep];
-    for (size_t i = 0; i < kRows; ++i) {
-      std::memcpy(tail + i * kStep, a + i * a_stride + steps * kStep, kt);
-      std::memset(tail + i * kStep + kt, 0, kStep - kt);
-    }
-    _tile_loadd(4, tail, kStep);
-    _tile_loadd(5, tail + 16 * kStep, kStep);
-    _tile_loadd(6, w, kGroupBytes);
-    _tile_loadd(7, w + 64, kGroupBytes);
-    _tile_dpbusd(0, 4, 6);
-    _tile_dpbusd(1, 4, 7);
-    _tile_dpbusd(2, 5, 6);
-    _tile_dpbusd(3, 5, 7);
-  }
-  alignas(64) int32_t acc[kRows * kCols];
-  constexpr size_t kRowBytes = kCols * sizeof(int32_t);
-  _tile_stored(0, acc, kRowBytes);
-  _tile_stored(1, acc + 16, kRowBytes);
-  _tile_stored(2, acc + 16 * kCols, kRowBytes);
-  _tile_stored(3, acc + 16 * kCols + 16, kRowBytes);
-  store(acc, nc, head, c, c_stride, czp, lo, hi);
+  for (size_t i = done; i < mr; i += Avx512VnniGemm::kMr)
+    q8_gemm_8x32__avx512vnni(mr - i < Avx512VnniGemm::kMr ? mr - i : Avx512VnniGemm::kMr, nc, k, a + i * a_stride,
+                             a_stride, panel, c + i * c_stride, c_stride, czp, lo, hi);
 }
 
 }  // namespace pare::rt::kernels
