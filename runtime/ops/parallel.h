@@ -43,10 +43,13 @@ void for_each_block(ThreadPool* pool, size_t rows, size_t mr, size_t max_block, 
   });
 }
 
-// Below these many elements, waking the threads (tens of microseconds on a busy
-// machine) costs more than it saves: memory-bound ops (arithmetic, clamps) run
-// at several elements per nanosecond, the exp/erf ones at about one.
-constexpr size_t kEltwiseParallelMin = size_t{1} << 18;
+// Below these many elements, waking the threads costs more than it saves:
+// memory-bound ops (arithmetic, clamps) run at several elements per nanosecond,
+// the exp/erf ones at about one, and a pool dispatch measured 0.7 us. A split
+// also keeps each half of an Add on the core whose conv wrote it: MobileNetV2-224's
+// residual Adds of 18,816-75,264 elements took 0.062 ms at two threads below 2^18
+// elements (one thread reading the other core's rows), 0.049 ms split from 2^14.
+constexpr size_t kEltwiseParallelMin = size_t{1} << 14;
 constexpr size_t kTranscendentalParallelMin = size_t{1} << 16;
 // Strided copies (Transpose, Slice) move about one element per nanosecond.
 constexpr size_t kStridedCopyParallelMin = size_t{1} << 16;
