@@ -139,7 +139,12 @@ class Q8GemmConvKernel final : public OpKernel {
       copy_bytes(x + r0 * cin, (r1 - r0) * cin, flip, rows);
       return;
     }
+    // The geometry in locals: the copies below may alias anything, so fields read through `g`
+    // would be loaded again after every copy.
     const int64_t in_h = g.in_size[1], in_w = g.in_size[2], out_h = g.out_size[1], out_w = g.out_size[2];
+    const int64_t kernel_h = g.kernel[1], kernel_w = g.kernel[2], stride_h = g.stride[1], stride_w = g.stride[2];
+    const int64_t dilation_h = g.dilation[1], dilation_w = g.dilation[2], pad_h = g.pad_begin[1], pad_w = g.pad_begin[2];
+    const size_t taps_bytes = taps_ * cin, span = static_cast<size_t>(kernel_w) * cin;
     const auto zp = static_cast<uint8_t>(q_.x_zero_point_u8());
     // The first pixel's coordinates by division, the others by stepping (a division per
     // pixel costs more than copying a few-channel row).
@@ -154,23 +159,25 @@ class Q8GemmConvKernel final : public OpKernel {
         }
       }
       uint8_t* row = rows + (r - r0) * k;
-      std::memset(row + taps_ * cin, zp, k - taps_ * cin);  // padding (its weights are zero)
-      for (int64_t ky = 0; ky < g.kernel[1]; ++ky) {
-        const int64_t iy = oy * g.stride[1] - g.pad_begin[1] + ky * g.dilation[1];
-        const int64_t ix0 = ox * g.stride[2] - g.pad_begin[2];
-        if (g.dilation[2] == 1 && iy >= 0 && iy < in_h && ix0 >= 0 && ix0 + g.kernel[2] <= in_w) {
-          // The whole window row is kernel_w * Cin contiguous bytes of X.
-          const size_t span = static_cast<size_t>(g.kernel[2]) * cin;
-          copy_bytes(x + ((n * in_h + iy) * in_w + ix0) * static_cast<int64_t>(cin), span, flip, row);
+      std::memset(row + taps_bytes, zp, k - taps_bytes);  // padding (its weights are zero)
+      const int64_t ix0 = ox * stride_w - pad_w;
+      // The whole window row is kernel_w * Cin contiguous bytes of X.
+      const bool whole_rows = dilation_w == 1 && ix0 >= 0 && ix0 + kernel_w <= in_w;
+      for (int64_t ky = 0; ky < kernel_h; ++ky) {
+        const int64_t iy = oy * stride_h - pad_h + ky * dilation_h;
+        const bool inside = iy >= 0 && iy < in_h;
+        const uint8_t* line = inside ? x + (n * in_h + iy) * in_w * static_cast<int64_t>(cin) : nullptr;
+        if (inside && whole_rows) {
+          copy_bytes(line + ix0 * static_cast<int64_t>(cin), span, flip, row);
           row += span;
           continue;
         }
-        for (int64_t kx = 0; kx < g.kernel[2]; ++kx, row += cin) {
-          const int64_t ix = ox * g.stride[2] - g.pad_begin[2] + kx * g.dilation[2];
-          if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w)
+        for (int64_t kx = 0; kx < kernel_w; ++kx, row += cin) {
+          const int64_t ix = ix0 + kx * dilation_w;
+          if (!inside || ix < 0 || ix >= in_w)
             std::memset(row, zp, cin);
           else
-            copy_bytes(x + ((n * in_h + iy) * in_w + ix) * static_cast<int64_t>(cin), cin, flip, row);
+            copy_bytes(line + ix * static_cast<int64_t>(cin), cin, flip, row);
         }
       }
     }

@@ -189,49 +189,58 @@ void f32_conv_nhwc_ref__scalar(const ConvGeometry& g, const float* input, const 
 
 void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pixel_begin,
                           int64_t pixel_end, float* rows) {
-  const int64_t out_pixels = g.out_size[0] * g.out_size[1] * g.out_size[2];
-  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  // The geometry in locals: the copies below may alias anything, so fields read through `g`
+  // would be loaded again after every copy (this loop runs once per output pixel and tap row).
+  const int64_t out0 = g.out_size[0], out1 = g.out_size[1], out2 = g.out_size[2];
+  const int64_t in0_size = g.in_size[0], in1_size = g.in_size[1], in2_size = g.in_size[2];
+  const int64_t kernel0 = g.kernel[0], kernel1 = g.kernel[1], kernel2 = g.kernel[2];
+  const int64_t stride0 = g.stride[0], stride1 = g.stride[1], stride2 = g.stride[2];
+  const int64_t dilation0 = g.dilation[0], dilation1 = g.dilation[1], dilation2 = g.dilation[2];
+  const int64_t pad0 = g.pad_begin[0], pad1 = g.pad_begin[1], pad2 = g.pad_begin[2];
+  const int64_t out_pixels = out0 * out1 * out2;
+  const int64_t in_pixels = in0_size * in1_size * in2_size;
   const int64_t channels = g.in_channels;
   const size_t channel_bytes = static_cast<size_t>(channels) * sizeof(float);
+  const size_t run_bytes = static_cast<size_t>(kernel2) * channel_bytes;
   float* row = rows;
   // The first pixel's coordinates by division, the others by stepping (a division per pixel
   // costs more than copying a few-channel row).
   int64_t n = pixel_begin / out_pixels, o = pixel_begin % out_pixels;
-  int64_t o0 = o / (g.out_size[1] * g.out_size[2]);
-  int64_t o1 = o / g.out_size[2] % g.out_size[1];
-  int64_t o2 = o % g.out_size[2];
+  int64_t o0 = o / (out1 * out2);
+  int64_t o1 = o / out2 % out1;
+  int64_t o2 = o % out2;
   for (int64_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
-    if (pixel > pixel_begin && ++o2 == g.out_size[2]) {
+    if (pixel > pixel_begin && ++o2 == out2) {
       o2 = 0;
-      if (++o1 == g.out_size[1]) {
+      if (++o1 == out1) {
         o1 = 0;
-        if (++o0 == g.out_size[0]) {
+        if (++o0 == out0) {
           o0 = 0;
           ++n;
         }
       }
     }
     const float* image = input + n * in_pixels * channels;
-    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
-      const int64_t i0 = o0 * g.stride[0] + k0 * g.dilation[0] - g.pad_begin[0];
-      const bool in0 = i0 >= 0 && i0 < g.in_size[0];
-      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
-        const int64_t i1 = o1 * g.stride[1] + k1 * g.dilation[1] - g.pad_begin[1];
-        const bool in1 = in0 && i1 >= 0 && i1 < g.in_size[1];
-        // Undilated taps of one kernel row that are all inside the input are one contiguous
-        // run of pixels: one copy (few input channels make per-tap copies short).
-        const int64_t first = o2 * g.stride[2] - g.pad_begin[2];
-        if (in1 && g.dilation[2] == 1 && first >= 0 && first + g.kernel[2] <= g.in_size[2]) {
-          copy_short(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + first) * channels,
-                     static_cast<size_t>(g.kernel[2]) * channel_bytes);
-          row += g.kernel[2] * channels;
+    const int64_t first = o2 * stride2 - pad2;
+    // Undilated taps of one kernel row that are all inside the input are one contiguous run
+    // of pixels: one copy (few input channels make per-tap copies short).
+    const bool whole_runs = dilation2 == 1 && first >= 0 && first + kernel2 <= in2_size;
+    for (int64_t k0 = 0; k0 < kernel0; ++k0) {
+      const int64_t i0 = o0 * stride0 + k0 * dilation0 - pad0;
+      const bool in0 = i0 >= 0 && i0 < in0_size;
+      for (int64_t k1 = 0; k1 < kernel1; ++k1) {
+        const int64_t i1 = o1 * stride1 + k1 * dilation1 - pad1;
+        const bool in1 = in0 && i1 >= 0 && i1 < in1_size;
+        const float* line = in1 ? image + (i0 * in1_size + i1) * in2_size * channels : nullptr;
+        if (in1 && whole_runs) {
+          copy_short(row, line + first * channels, run_bytes);
+          row += kernel2 * channels;
           continue;
         }
-        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-          const int64_t i2 = o2 * g.stride[2] + k2 * g.dilation[2] - g.pad_begin[2];
-          if (in1 && i2 >= 0 && i2 < g.in_size[2])
-            copy_short(row, image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels,
-                       channel_bytes);
+        for (int64_t k2 = 0; k2 < kernel2; ++k2) {
+          const int64_t i2 = first + k2 * dilation2;
+          if (in1 && i2 >= 0 && i2 < in2_size)
+            copy_short(row, line + i2 * channels, channel_bytes);
           else
             std::memset(row, 0, channel_bytes);
           row += channels;
