@@ -1,7 +1,12 @@
 // Int8 GEMM benchmarks: each usable variant on MobileNetV2-224's 1x1 convolutions (as
 // [M = H*W, K = Cin] x [K, N = Cout], the same shapes as the f32 GEMM bench) and on 512^3,
-// in GOP/s (2*M*N*K per run, multiply and add counted as in GFLOP/s), single thread.
+// in GOP/s (2*M*N*K per run, multiply and add counted as in GFLOP/s), single thread; and
+// the core's peak int8 rate with vpdpbusd (AVX-512 VNNI) and tdpbusd (AMX).
 #include <benchmark/benchmark.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -104,7 +109,68 @@ void bench_mobilenet_v2_pointwise(benchmark::State& state, const QGemmVariant* v
   set_ops(state, total);
 }
 
+#if defined(__x86_64__)
+// 12 independent vpdpbusd chains (more than latency x issue width); operands through
+// DoNotOptimize so nothing folds.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void bench_peak_vnni(benchmark::State& state) {
+  constexpr int kChains = 12, kSteps = 1024;
+  int32_t x = 0x01010101, y = 0x02020202;
+  benchmark::DoNotOptimize(x);
+  benchmark::DoNotOptimize(y);
+  const __m512i vx = _mm512_set1_epi32(x), vy = _mm512_set1_epi32(y);
+  __m512i acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_epi32(i);
+  for (auto _ : state) {
+    for (int s = 0; s < kSteps; ++s) {
+#pragma GCC unroll 12
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], vx, vy);
+    }
+    for (int i = 0; i < kChains; ++i) benchmark::DoNotOptimize(acc[i]);
+  }
+  set_ops(state, 2.0 * 64 * kChains * kSteps);
+}
+
+// Four 16 x 16 int32 accumulator tiles, each step 16 x 16 x 64 products per tile, on A and
+// B tiles loaded once (the unit's rate, not the loads').
+__attribute__((target("amx-tile,amx-int8"))) void bench_peak_amx(benchmark::State& state) {
+  constexpr int kSteps = 1024;
+  struct alignas(64) {
+    uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+    uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+  } config;
+  alignas(64) uint8_t a[16 * 64], b[16 * 64];
+  alignas(64) int32_t c[16 * 16];
+  for (size_t i = 0; i < sizeof a; ++i) a[i] = b[i] = static_cast<uint8_t>(i);
+  _tile_loadconfig(&config);
+  _tile_loadd(4, a, 64);
+  _tile_loadd(5, a, 64);
+  _tile_loadd(6, b, 64);
+  _tile_loadd(7, b, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (auto _ : state) {
+    for (int s = 0; s < kSteps; ++s) {
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    }
+  }
+  _tile_stored(0, c, 64);
+  benchmark::DoNotOptimize(c);
+  _tile_release();
+  set_ops(state, 2.0 * 4 * 16 * 16 * 64 * kSteps);
+}
+#endif
+
 void register_benchmarks() {
+#if defined(__x86_64__)
+  if (isa_usable(Isa::kAvx512Vnni, Isa::kAvx512Vnni)) benchmark::RegisterBenchmark("peak_vpdpbusd__avx512vnni", bench_peak_vnni);
+  if (isa_usable(Isa::kAmx, Isa::kAmx)) benchmark::RegisterBenchmark("peak_tdpbusd__amx", bench_peak_amx);
+#endif
   size_t count = 0;
   const QGemmVariant* variants = qgemm_variants(&count);
   for (size_t i = 0; i < count; ++i) {
