@@ -9,7 +9,7 @@
 // per tile load (a depth under 64 that is a multiple of 4 as one step of its own width); the
 // last partial step of a longer K goes through a zero-padded copy, so no load reads past a
 // row. A tile of 16-31 rows runs 16 on AMX, and the rows left run on the VNNI tile, 8 at a
-// time.
+// time; so do products of depth 16 or less (kVnniMaxK).
 #include <immintrin.h>
 
 #include <cstring>
@@ -21,6 +21,11 @@ namespace pare::rt::kernels {
 namespace {
 
 constexpr size_t kRows = 32, kCols = 32, kStep = 64;       // kStep: K per tile step
+// At K <= 16 a step uses a quarter of the unit, and the epilogue's tile stores and reloads
+// cost more than the VNNI tile's whole product: MobileNetV2-224's K = 16 expansion ran
+// 0.90x of VNNI in kernel_qgemm_bench and 0.224 -> 0.263 ms in the model; K = 24-32
+// measured 1.01-1.14x, K >= 96 1.04-3.8x.
+constexpr size_t kVnniMaxK = 16;
 constexpr size_t kGroupBytes = Avx512VnniGemm::kGroupBytes;  // 4 rows of B, 32 columns
 constexpr size_t kStepBytes = kStep / 4 * kGroupBytes;      // 2048
 static_assert(Avx512VnniGemm::kNr == kCols && kGroupBytes == 128, "the AMX tile reads the VNNI panels");
@@ -144,11 +149,11 @@ void amx_tile(size_t nc, size_t k, const uint8_t* a, size_t a_stride, const void
 void q8_gemm_32x32__amx(size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride, const void* panel,
                         uint8_t* c, size_t c_stride, int32_t czp, int32_t lo, int32_t hi) {
   size_t done = 0;
-  if (mr == kRows) {
+  if (k > kVnniMaxK && mr == kRows) {
     amx_tile<2>(nc, k, a, a_stride, panel, c, c_stride, czp, lo, hi);
     return;
   }
-  if (mr >= 16) {
+  if (k > kVnniMaxK && mr >= 16) {
     amx_tile<1>(nc, k, a, a_stride, panel, c, c_stride, czp, lo, hi);
     done = 16;
   }
