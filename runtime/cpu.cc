@@ -154,14 +154,26 @@ const CpuFeatures& cpu_features() {
 // ISAs leaves only scalar code.
 bool isa_usable(Isa isa, Isa cap) { return isa_usable_under(isa, cap) && supported(isa); }
 
-Isa best_isa() {
+namespace {
+
+// The first ISA of kPreference under PARE_ISA and, if given, `cap` that this CPU and build
+// support. The caps are checked first, so that an ISA above them is never asked about (AMX
+// is granted on asking).
+Isa best_isa_capped(const Isa* cap) {
   // Read on every call (not cached) so that tests can change the cap between runs.
-  Isa cap = Isa::kScalar;
+  Isa env_cap = Isa::kScalar;
   const char* env = std::getenv("PARE_ISA");
-  const bool capped = env && isa_from_name(env, &cap);
+  const bool env_capped = env && isa_from_name(env, &env_cap);
   for (Isa isa : kPreference)
-    if ((!capped || isa_usable_under(isa, cap)) && supported(isa)) return isa;
+    if ((!env_capped || isa_usable_under(isa, env_cap)) && (!cap || isa_usable_under(isa, *cap)) && supported(isa))
+      return isa;
   return Isa::kScalar;
 }
+
+}  // namespace
+
+Isa best_isa() { return best_isa_capped(nullptr); }
+
+Isa best_isa_under(Isa cap) { return best_isa_capped(&cap); }
 
 }  // namespace pare::rt

@@ -59,6 +59,9 @@ const CpuFeatures& cpu_features();
 // Best ISA this CPU supports and this build has kernels for, capped by PARE_ISA if set (an
 // unknown value is ignored).
 Isa best_isa();
+// The best ISA of best_isa() that is also not above `cap` (an app's own cap, as
+// pare_options_set_max_isa gives it).
+Isa best_isa_under(Isa cap);
 // True when `isa` is supported here and not above `cap`.
 bool isa_usable(Isa isa, Isa cap);
 

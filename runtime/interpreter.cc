@@ -22,16 +22,8 @@ struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
 
-// The ISAs to try for this run, best first.
-constexpr Isa kIsaPreference[] = {Isa::kAmx,     Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2,
-                                  Isa::kNeonDot, Isa::kNeon,       Isa::kScalar};
-
 Isa choose_isa(const InterpreterOptions& options) {
-  const Isa best = best_isa();
-  if (!options.cap_isa) return best;
-  for (Isa isa : kIsaPreference)
-    if (isa_usable(isa, best) && isa_usable(isa, options.max_isa)) return isa;
-  return Isa::kScalar;
+  return options.cap_isa ? best_isa_under(options.max_isa) : best_isa();
 }
 
 // "123456789 bytes (117.7 MiB)"

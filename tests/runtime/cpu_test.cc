@@ -171,6 +171,23 @@ TEST(Cpu, BestIsaHonoursTheCap) {
 #endif
 }
 
+// An app's own cap works as PARE_ISA does, and the lower of the two wins.
+TEST(Cpu, BestIsaUnderAnAppCap) {
+  for (Isa cap : kAll) {
+    ScopedIsaEnv env(nullptr);
+    EXPECT_EQ(best_isa_under(cap), expected_best(cap, true)) << "cap " << isa_name(cap);
+  }
+  for (Isa env_cap : kAll)
+    for (Isa cap : kAll) {
+      ScopedIsaEnv env(isa_name(env_cap));
+      const Isa lower = static_cast<int>(env_cap) < static_cast<int>(cap) ? env_cap : cap;
+      const bool same_arch = (env_cap >= Isa::kNeon) == (cap >= Isa::kNeon) || env_cap == Isa::kScalar ||
+                             cap == Isa::kScalar;
+      EXPECT_EQ(best_isa_under(cap), same_arch ? expected_best(lower, true) : Isa::kScalar)
+          << "PARE_ISA=" << isa_name(env_cap) << ", cap " << isa_name(cap);
+    }
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 // Whether Linux has granted this process the AMX tile state (ARCH_GET_XCOMP_PERM).
 bool amx_tiles_granted() {
@@ -190,6 +207,8 @@ TEST(Cpu, AmxTilesAreAskedForOnlyWhenAmxMayRun) {
         setenv("PARE_ISA", "avx512vnni", 1);
         if (best_isa() != Isa::kAvx512Vnni || amx_tiles_granted()) std::exit(3);
         unsetenv("PARE_ISA");
+        // An app's own cap (pare_options_set_max_isa) likewise.
+        if (best_isa_under(Isa::kAvx512Vnni) != Isa::kAvx512Vnni || amx_tiles_granted()) std::exit(5);
         if (best_isa() != Isa::kAmx || !amx_tiles_granted()) std::exit(4);
         std::exit(0);
       },
