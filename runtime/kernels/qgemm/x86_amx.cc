@@ -31,7 +31,8 @@ constexpr size_t kStepBytes = kStep / 4 * kGroupBytes;      // 2048
 static_assert(Avx512VnniGemm::kNr == kCols && kGroupBytes == 128, "the AMX tile reads the VNNI panels");
 
 // Tile registers 0-3: the accumulators (rows 0-15 / 16-31 x columns 0-15 / 16-31); 4, 5: A
-// rows 0-15 and 16-31; 6, 7: B columns 0-15 and 16-31. All are 16 rows of 64 bytes.
+// rows 0-15 and 16-31; 6, 7: B columns 0-15 and 16-31. All are 16 rows of 64 bytes, except
+// that one short step (make_config) narrows A to its depth and B to depth / 4 rows.
 struct alignas(64) TileConfig {
   uint8_t palette;
   uint8_t start_row;
