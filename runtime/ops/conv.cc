@@ -66,7 +66,7 @@ class ConvKernel final : public OpKernel {
 enum class NhwcConvPath {
   kPointwise,  // 1x1, stride 1, no pads, one group, constant weights: packed GEMM on the pixels
   kWinograd,   // one-group 3x3 stride 1 with enough channels: Winograd F(2x2, 3x3), packed GEMMs
-  kIm2col,     // other one-group geometries with constant weights: im2col blocks, packed GEMM
+  kIndirect,   // other one-group geometries with constant weights: packed GEMM on indirect A rows
   kDepthwise,  // one filter per channel (group == Cin == Cout), constant weights
   kPointwiseReference,  // 1x1 pointwise with weights computed at run time
   kDirect,     // every other case (grouped, channel multiplier, weights computed at run time)
@@ -89,22 +89,25 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
   if (!constant || empty) return pointwise ? NhwcConvPath::kPointwiseReference : NhwcConvPath::kDirect;
   if (pointwise) return NhwcConvPath::kPointwise;
   // With few channels the transforms and 16 small GEMMs outweigh the multiplies saved; the
-  // scalar cap keeps im2col.
+  // scalar cap keeps the indirect GEMM.
   const bool winograd = g.groups == 1 && g.kernel[0] == 1 && g.kernel[1] == 3 && g.kernel[2] == 3 &&
                         g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1 &&
                         g.in_channels >= 16 && g.out_channels >= 16 && ctx.isa != Isa::kScalar;
   if (winograd) return NhwcConvPath::kWinograd;
-  if (g.groups == 1) return NhwcConvPath::kIm2col;
+  if (g.groups == 1) return NhwcConvPath::kIndirect;
   if (g.groups == g.in_channels && g.groups == g.out_channels && g.kernel[0] == 1)
     return NhwcConvPath::kDepthwise;
   return NhwcConvPath::kDirect;
 }
 
 // One-group Conv as C [pixels, Cout] = A [pixels, taps * Cin] * W + bias with the packed
-// GEMM. W ([taps * Cin, Cout], rows in im2col order) and the bias are packed at prepare.
-// A pointwise conv reads the input as A; other geometries gather blocks of A rows into
-// scratch. Every output element is one microkernel call over all of K from the bias, so the
-// bytes do not depend on the blocking or the thread count.
+// GEMM. W ([taps * Cin, Cout], rows in im2col order, (k0, k1, k2, cin)) and the bias are
+// packed at prepare. A pointwise conv reads the input as A; other geometries give the
+// GEMM's indirect microkernel, block by block, pointers to the runs of input pixels under
+// each kernel row (f32_conv_nhwc_indirection): only runs that reach into the pads are
+// copied. Against an im2col copy of every row, MobileNetV2-224's stem (Cin 3) went from
+// 0.365 to 0.22 ms. Every output element is one microkernel call over all of K from the
+// bias, so the bytes do not depend on the blocking or the thread count.
 class NhwcGemmConvKernel final : public OpKernel {
  public:
   NhwcGemmConvKernel(const ConvGeometry& g, bool pointwise, const kernels::F32GemmVariant& v,
@@ -122,6 +125,10 @@ class NhwcGemmConvKernel final : public OpKernel {
       kernels::f32_gemm_pack_b_kn(v.nr, n, k, kn.data(), n, bias, packed_.data());
     }
     pixels_ = static_cast<size_t>(g.batch * g.out_size[0] * g.out_size[1] * g.out_size[2]);
+    if (!pointwise) {
+      runs_per_row_ = static_cast<size_t>(kernels::f32_conv_nhwc_runs_per_row(g));
+      if (!zeros_.resize(k / runs_per_row_)) return;
+    }
     args_.m = pixels_;
     args_.n = n;
     args_.k = k;
@@ -129,15 +136,13 @@ class NhwcGemmConvKernel final : public OpKernel {
     args_.packed_b = packed_.data();
     args_.c_stride = n;
     kernels::f32_gemm_set_activation(act_, &args_);
-    // im2col blocks of whole MR-row tiles of about kBlockBytes, so that a block stays in L2
-    // while every panel of W passes over it.
+    // Blocks of whole MR-row tiles of about kBlockBytes of A, so that a block's input stays
+    // in L2 while every panel of W passes over it.
     const size_t row_bytes = k * sizeof(float);
     block_rows_ = std::max<size_t>(1, kBlockBytes / (row_bytes * v.mr)) * v.mr;
   }
 
-  size_t scratch_bytes() const override {
-    return pointwise_ ? 0 : kMaxWorkers * block_rows_ * args_.k * sizeof(float);
-  }
+  size_t scratch_bytes() const override { return pointwise_ ? 0 : kMaxWorkers * lowering_bytes(block_rows_); }
 
   void run(const ExecContext& ctx) override {
     const auto* x = static_cast<const float*>(ctx.inputs[0]);
@@ -160,17 +165,11 @@ class NhwcGemmConvKernel final : public OpKernel {
     }
     // One worker per thread (at most kMaxWorkers), each with its own block buffer.
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
-    auto* scratch = static_cast<float*>(ctx.scratch);
+    auto* scratch = static_cast<char*>(ctx.scratch);
+    const size_t worker_bytes = lowering_bytes(block_rows_);
     for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t r0, size_t r1) {
-                     float* rows = scratch + w * block_rows_ * args_.k;
-                     kernels::f32_conv_nhwc_im2col(g_, x, static_cast<int64_t>(r0), static_cast<int64_t>(r1), rows);
-                     kernels::F32GemmArgs args = args_;
-                     args.m = r1 - r0;
-                     args.a = rows;
-                     args.c = y + r0 * args_.n;
-                     kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0,
-                                       kernels::f32_gemm_n_panels(v_, args.n));
+                     conv_rows(x, r0, r1, y + r0 * args_.c_stride, scratch + w * worker_bytes);
                    });
   }
 
@@ -186,6 +185,28 @@ class NhwcGemmConvKernel final : public OpKernel {
     args.a = a;
     args.c = c;
     kernels::f32_gemm_tiles(v_, args, 0, kernels::f32_gemm_m_tiles(v_, m) * kernels::f32_gemm_n_panels(v_, args.n));
+  }
+
+  // Not pointwise: scratch bytes to compute `pixels` output pixels in one conv_rows call.
+  size_t lowering_bytes(size_t pixels) const {
+    return whole_lines(pixels * args_.k) * sizeof(float) + pixels * runs_per_row_ * sizeof(const float*);
+  }
+
+  // Not pointwise: output pixels [pixel_begin, pixel_end) of the batch into `c` (rows of
+  // args_.c_stride), tile row by tile row, with lowering_bytes(pixel_end - pixel_begin) of
+  // 64-byte aligned scratch.
+  void conv_rows(const float* x, size_t pixel_begin, size_t pixel_end, float* c, void* scratch) const {
+    const size_t m = pixel_end - pixel_begin;
+    auto* gathered = static_cast<float*>(scratch);
+    auto** runs = reinterpret_cast<const float**>(gathered + whole_lines(m * args_.k));
+    kernels::f32_conv_nhwc_indirection(g_, x, zeros_.data(), static_cast<int64_t>(pixel_begin),
+                                       static_cast<int64_t>(pixel_end), runs, gathered);
+    kernels::F32GemmArgs args = args_;
+    args.m = m;
+    args.a_runs = runs;
+    args.a_run_count = runs_per_row_;
+    args.c = c;
+    kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, m), 0, kernels::f32_gemm_n_panels(v_, args.n));
   }
 
  private:
@@ -206,8 +227,9 @@ class NhwcGemmConvKernel final : public OpKernel {
   FusedActivation act_;  // args_.activation may point here
   std::string name_;
   AlignedArray<float> packed_;
+  AlignedArray<float> zeros_;  // a run of pads: kernel[2] * Cin zeros (not pointwise)
   kernels::F32GemmArgs args_;
-  size_t pixels_ = 0, block_rows_ = 0;
+  size_t pixels_ = 0, block_rows_ = 0, runs_per_row_ = 0;
 };
 
 // 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
@@ -368,7 +390,7 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
   AlignedArray<float> packed_;
 };
 
-// A pointwise Conv (or another one-group Conv through im2col, such as a stem), the
+// A pointwise Conv (or another one-group Conv on indirect A rows, such as a stem), the
 // depthwise Conv that reads its output and, when it reads only the depthwise output, the
 // pointwise Conv after that (MobileNet's expansion, depthwise and projection), run as one
 // kernel: each worker takes a share of the output rows and, band by
@@ -393,18 +415,18 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     band_ = rows_fit > window ? (rows_fit - window) / static_cast<size_t>(p.stride_h) + 1 : 1;
     expanded_floats_ = whole_lines(((band_ - 1) * static_cast<size_t>(p.stride_h) + window) * row_floats_);
     if (!pw_.pointwise_) {
-      // im2col a few rows at a time into a small buffer that stays in L1/L2.
-      const size_t im2col_row = static_cast<size_t>(p.in_w) * pw_.args_.k;
-      im2col_rows_ = std::max<size_t>(1, kIm2colBytes / (im2col_row * sizeof(float)));
-      im2col_floats_ = whole_lines(im2col_rows_ * im2col_row);
+      // A few rows at a time, so that a worst case of gathered runs stays in L1/L2.
+      const size_t lowered_row = static_cast<size_t>(p.in_w) * pw_.args_.k;
+      lowered_rows_ = std::max<size_t>(1, kLoweredBytes / (lowered_row * sizeof(float)));
+      lowering_floats_ = whole_lines(pw_.lowering_bytes(lowered_rows_ * static_cast<size_t>(p.in_w)) / sizeof(float));
     }
   }
 
   // The pair fuses when the depthwise conv reads the first conv's output whole (same
   // channels and plane, both in one batch), every depthwise window overlaps the input (pads
   // smaller than the window, so each band needs at least one computed row), and the
-  // expanded tensor is at least min_expanded_bytes. The first conv is pointwise or, through
-  // im2col, any other one-group conv (a stem).
+  // expanded tensor is at least min_expanded_bytes. The first conv is pointwise or, on
+  // indirect A rows, any other one-group conv (a stem).
   static bool fuses(const NhwcGemmConvKernel& pw, const NhwcDepthwiseConvKernel& dw, size_t min_expanded_bytes) {
     const kernels::DwConvParams& p = dw.params_;
     const ConvGeometry& g = pw.g_;
@@ -412,12 +434,12 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     const bool pair = g.batch == dw.batch_ && g.out_channels == p.channels && g.out_size[0] == 1 &&
                       g.out_size[1] == p.in_h && g.out_size[2] == p.in_w && p.in_pixel_stride == p.channels &&
                       p.pad_top < window && (p.out_h - 1) * p.stride_h - p.pad_top < p.in_h;
-    // A window of rows (or an im2col row) of hostile size gains nothing from a band buffer,
+    // A window of rows (or a lowered row) of hostile size gains nothing from a band buffer,
     // and its buffer sizes must not overflow.
     const double window_bytes = static_cast<double>(p.in_w) * static_cast<double>(p.channels) * sizeof(float) *
                                 static_cast<double>(window);
-    const double im2col_bytes = static_cast<double>(p.in_w) * static_cast<double>(pw.args_.k) * sizeof(float);
-    if (window_bytes > kMaxWindowBytes || (!pw.pointwise_ && im2col_bytes > kMaxWindowBytes)) return false;
+    const double lowered_bytes = static_cast<double>(p.in_w) * static_cast<double>(pw.args_.k) * sizeof(float);
+    if (window_bytes > kMaxWindowBytes || (!pw.pointwise_ && lowered_bytes > kMaxWindowBytes)) return false;
     return pair && static_cast<size_t>(g.batch * p.in_h * p.in_w * p.channels) * sizeof(float) >= min_expanded_bytes;
   }
 
@@ -459,25 +481,25 @@ class PointwiseDepthwiseKernel final : public OpKernel {
  private:
   static constexpr size_t kMaxWorkers = 8;
 
-  static constexpr size_t kIm2colBytes = 32 * 1024;
+  static constexpr size_t kLoweredBytes = 32 * 1024;
   static constexpr double kMaxWindowBytes = 64.0 * 1024 * 1024;
 
-  size_t worker_floats() const { return expanded_floats_ + depthwise_floats_ + im2col_floats_; }
+  size_t worker_floats() const { return expanded_floats_ + depthwise_floats_ + lowering_floats_; }
 
   // Rows [row_begin, row_end) of image n of the first conv's output into `out`: the GEMM
-  // straight on the input rows (pointwise), or on im2col rows a few at a time.
+  // straight on the input rows (pointwise), or on indirect A rows a few at a time.
   void first_conv_rows(const float* x, int64_t n, int64_t row_begin, int64_t row_end, float* out,
-                       float* im2col) const {
+                       float* lowering) const {
     const int64_t w = dw_.params_.in_w, h = dw_.params_.in_h;
     if (pw_.pointwise_) {
       pw_.gemm_rows(x + (n * h + row_begin) * w * static_cast<int64_t>(pw_.args_.a_stride),
                 static_cast<size_t>((row_end - row_begin) * w), out);
       return;
     }
-    for (int64_t r = row_begin; r < row_end; r += static_cast<int64_t>(im2col_rows_)) {
-      const int64_t r1 = std::min(row_end, r + static_cast<int64_t>(im2col_rows_));
-      kernels::f32_conv_nhwc_im2col(pw_.g_, x, (n * h + r) * w, (n * h + r1) * w, im2col);
-      pw_.gemm_rows(im2col, static_cast<size_t>((r1 - r) * w), out + (r - row_begin) * w * static_cast<int64_t>(pw_.args_.n));
+    for (int64_t r = row_begin; r < row_end; r += static_cast<int64_t>(lowered_rows_)) {
+      const int64_t r1 = std::min(row_end, r + static_cast<int64_t>(lowered_rows_));
+      pw_.conv_rows(x, static_cast<size_t>((n * h + r) * w), static_cast<size_t>((n * h + r1) * w),
+                    out + (r - row_begin) * w * static_cast<int64_t>(pw_.args_.n), lowering);
     }
   }
 
@@ -486,7 +508,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     const kernels::DwConvParams& p = dw_.params_;
     const int64_t out_row = p.out_w * p.channels;
     float* depthwise_rows = buffer + expanded_floats_;
-    float* im2col = depthwise_rows + depthwise_floats_;
+    float* lowering = depthwise_rows + depthwise_floats_;
     int64_t image = -1, buffer_lo = 0, buffer_hi = 0;  // input rows held in the buffer
     for (auto r = static_cast<int64_t>(r0); r < static_cast<int64_t>(r1);) {
       const int64_t n = r / p.out_h, oy0 = r % p.out_h;
@@ -500,7 +522,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
         std::memmove(buffer, buffer + (lo - buffer_lo) * static_cast<int64_t>(row_floats_),
                      static_cast<size_t>(have) * row_floats_ * sizeof(float));
       }
-      first_conv_rows(x, n, lo + have, hi, buffer + have * static_cast<int64_t>(row_floats_), im2col);
+      first_conv_rows(x, n, lo + have, hi, buffer + have * static_cast<int64_t>(row_floats_), lowering);
       image = n;
       buffer_lo = lo;
       buffer_hi = hi;
@@ -527,7 +549,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   const NhwcGemmConvKernel* proj_ = nullptr;
   std::string name_;
   size_t row_floats_ = 0, band_ = 1, expanded_floats_ = 0, depthwise_floats_ = 0;
-  size_t im2col_rows_ = 0, im2col_floats_ = 0;
+  size_t lowered_rows_ = 0, lowering_floats_ = 0;
 };
 
 // Pointwise Conv with weights computed at run time, through the strided reference GEMM.
@@ -631,13 +653,13 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
   const NhwcConvPath path = choose_nhwc_path(ctx, g);
   switch (path) {
     case NhwcConvPath::kPointwise:
-    case NhwcConvPath::kIm2col: {
+    case NhwcConvPath::kIndirect: {
       const auto depth = static_cast<size_t>(g.kernel[0] * g.kernel[1] * g.kernel[2] * g.in_channels);
       const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa, depth);
       const bool pointwise = path == NhwcConvPath::kPointwise;
       return std::unique_ptr<OpKernel>(new NhwcGemmConvKernel(
           g, pointwise, v, weight, bias, ctx.activation,
-          nn::kernel_name(pointwise ? "f32_gemm" : "f32_conv_im2col", ctx.activation, v.tile_isa)));
+          nn::kernel_name(pointwise ? "f32_gemm" : "f32_conv_indirect", ctx.activation, v.tile_isa)));
     }
     case NhwcConvPath::kWinograd: {
       // Its 16 GEMMs each sum over the input channels.
@@ -780,7 +802,7 @@ std::unique_ptr<OpKernel> make_nchw_conv_via_nhwc(const PrepareContext& ctx, con
   if (ctx.isa == Isa::kScalar) return nullptr;
   switch (choose_nhwc_path(ctx, g)) {
     case NhwcConvPath::kPointwise:
-    case NhwcConvPath::kIm2col:
+    case NhwcConvPath::kIndirect:
     case NhwcConvPath::kWinograd:
     case NhwcConvPath::kDepthwise: break;
     default: return nullptr;

@@ -318,11 +318,11 @@ TEST(ConvNhwc, PointwiseRunsAsGemm) {
                    "f32_gemm_relu_4x8__scalar"});
   check_nhwc_conv({{1, 3, 4, 4}, {5, 3, 1, 1}, {1, 5, 4, 4}, [](Node& n) { n.ints("kernel_shape", {1, 1}); }, false,
                    false, ActivationKind::kNone, "f32_gemm_ref__scalar"});
-  // Strided or padded 1x1 convolutions are not a plain GEMM over the pixels: im2col first.
+  // Strided or padded 1x1 convolutions are not a plain GEMM over the pixels: indirect rows.
   check_nhwc_conv({{1, 3, 5, 5}, {4, 3, 1, 1}, {1, 4, 3, 3}, [](Node& n) { n.ints("strides", {2, 2}); }, true, true,
-                   ActivationKind::kNone, "f32_conv_im2col_4x8__scalar"});
+                   ActivationKind::kNone, "f32_conv_indirect_4x8__scalar"});
   check_nhwc_conv({{1, 3, 4, 4}, {4, 3, 1, 1}, {1, 4, 4, 5}, [](Node& n) { n.ints("pads", {0, 0, 0, 1}); }, true, true,
-                   ActivationKind::kNone, "f32_conv_im2col_4x8__scalar"});
+                   ActivationKind::kNone, "f32_conv_indirect_4x8__scalar"});
 }
 
 TEST(ConvNhwc, AutoPadAndWeightsComputedAtRunTime) {
@@ -417,20 +417,24 @@ TEST(ConvNhwcFast, PointwiseAroundTheTiles) {
                        {ActivationKind::kHardSwish}, "f32_gemm_hardswish_");
 }
 
-TEST(ConvNhwcFast, Im2colStridesPadsDilations) {
-  // A 3-channel stem of 1600 pixels: more than one im2col block.
+TEST(ConvNhwcFast, IndirectStridesPadsDilations) {
+  // A 3-channel stem of 1600 pixels: more than one block of rows.
   check_fast_nhwc_conv({1, 3, 40, 40}, {16, 3, 3, 3}, {1, 16, 40, 40}, [](Node& n) { n.ints("pads", {1, 1, 1, 1}); },
-                       {ActivationKind::kClip, 0.f, 6.f}, "f32_conv_im2col_clip_");
+                       {ActivationKind::kClip, 0.f, 6.f}, "f32_conv_indirect_clip_");
   check_fast_nhwc_conv({1, 3, 17, 16}, {32, 3, 3, 3}, {1, 32, 9, 8},
                        [](Node& n) { n.ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); },
-                       {ActivationKind::kRelu}, "f32_conv_im2col_relu_");
+                       {ActivationKind::kRelu}, "f32_conv_indirect_relu_");
   // K = 576: a block holds one tile of rows, so 32 pixels make several blocks per worker.
   check_fast_nhwc_conv({2, 64, 6, 7}, {24, 64, 3, 3}, {2, 24, 4, 4},
                        [](Node& n) { n.ints("strides", {2, 1}).ints("dilations", {1, 2}).ints("pads", {1, 0, 2, 1}); },
-                       {ActivationKind::kSigmoid}, "f32_conv_im2col_sigmoid_");
+                       {ActivationKind::kSigmoid}, "f32_conv_indirect_sigmoid_");
   check_fast_nhwc_conv({2, 5, 9, 8}, {33, 5, 5, 5}, {2, 33, 5, 4},
                        [](Node& n) { n.ints("strides", {2, 2}).s("auto_pad", "SAME_UPPER"); },
-                       {ActivationKind::kLeakyRelu, 0.1f}, "f32_conv_im2col_leakyrelu_");
+                       {ActivationKind::kLeakyRelu, 0.1f}, "f32_conv_indirect_leakyrelu_");
+  // Pads wider than the kernel: kernel rows wholly in the pads (the shared zero run) and
+  // runs of pixels wholly in the left or right pads (gathered as zeros).
+  check_fast_nhwc_conv({1, 4, 3, 5}, {8, 4, 2, 3}, {1, 8, 8, 11}, [](Node& n) { n.ints("pads", {3, 4, 3, 4}); },
+                       {ActivationKind::kNone}, "f32_conv_indirect_");
 }
 
 // Winograd F(2x2, 3x3) for 3x3 stride-1 convs above the scalar cap: against the NCHW

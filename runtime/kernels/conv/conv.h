@@ -54,13 +54,20 @@ void f32_conv_nhwc_ref__scalar(const ConvGeometry& g, const float* input, const 
                                const float* bias, float* output, int64_t pixel_begin,
                                int64_t pixel_end);
 
-// Lowers group-1 Conv to a matrix product: writes output pixels [pixel_begin, pixel_end)
-// as rows of `rows` (row stride taps * in_channels), row r holding, for pixel_begin + r,
-// the input channels under each tap in tap order (k0, k1, k2), zeros where the tap falls in
-// the pads. With the weights of f32_conv_nhwc_pack_weight as B [taps * in_channels,
-// out_channels], output = rows * B + bias.
-void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pixel_begin,
-                          int64_t pixel_end, float* rows);
+// Lowers group-1 Conv to a matrix product without copying the input: A row r (output pixel
+// pixel_begin + r) holds the input channels under each tap in tap order (k0, k1, k2), zeros
+// where the tap falls in the pads, as f32_conv_nhwc_runs_per_row(g) runs of
+// kernel[2] * in_channels floats, one per (k0, k1). Writes the runs' starts to `runs` (row r's
+// run q at runs[r * runs_per_row + q], the form of F32GemmArgs::a_runs): a run whose taps all
+// fall in the input (dilation 1 along the last dim) points into `input`, one in a row of pads
+// at `zeros` (kernel[2] * in_channels zeros), and any other is gathered into `gathered`, which
+// needs room for at most (pixel_end - pixel_begin) * taps * in_channels floats. With the
+// weights of f32_conv_nhwc_pack_weight as B [taps * in_channels, out_channels], output =
+// A * B + bias.
+inline int64_t f32_conv_nhwc_runs_per_row(const ConvGeometry& g) { return g.kernel[0] * g.kernel[1]; }
+void f32_conv_nhwc_indirection(const ConvGeometry& g, const float* input, const float* zeros,
+                               int64_t pixel_begin, int64_t pixel_end, const float** runs,
+                               float* gathered);
 
 // Winograd F(2x2, 3x3) transforms: kernels/winograd/winograd.h.
 

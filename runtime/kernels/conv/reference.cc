@@ -3,7 +3,6 @@
 // Channels last: every output pixel accumulates, per tap and input channel, one row of
 // packed weights scaled by the input value.
 #include "runtime/kernels/conv/conv.h"
-#include "runtime/kernels/transpose/transpose.h"
 
 #include <algorithm>
 #include <cstring>
@@ -187,10 +186,11 @@ void f32_conv_nhwc_ref__scalar(const ConvGeometry& g, const float* input, const 
   }
 }
 
-void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pixel_begin,
-                          int64_t pixel_end, float* rows) {
+void f32_conv_nhwc_indirection(const ConvGeometry& g, const float* input, const float* zeros,
+                               int64_t pixel_begin, int64_t pixel_end, const float** runs,
+                               float* gathered) {
   // The geometry in locals: the copies below may alias anything, so fields read through `g`
-  // would be loaded again after every copy (this loop runs once per output pixel and tap row).
+  // would be loaded again after every copy.
   const int64_t out0 = g.out_size[0], out1 = g.out_size[1], out2 = g.out_size[2];
   const int64_t in0_size = g.in_size[0], in1_size = g.in_size[1], in2_size = g.in_size[2];
   const int64_t kernel0 = g.kernel[0], kernel1 = g.kernel[1], kernel2 = g.kernel[2];
@@ -200,53 +200,54 @@ void f32_conv_nhwc_im2col(const ConvGeometry& g, const float* input, int64_t pix
   const int64_t out_pixels = out0 * out1 * out2;
   const int64_t in_pixels = in0_size * in1_size * in2_size;
   const int64_t channels = g.in_channels;
+  const int64_t runs_per_row = kernel0 * kernel1;
   const size_t channel_bytes = static_cast<size_t>(channels) * sizeof(float);
-  const size_t run_bytes = static_cast<size_t>(kernel2) * channel_bytes;
-  float* row = rows;
-  // The first pixel's coordinates by division, the others by stepping (a division per pixel
-  // costs more than copying a few-channel row).
-  int64_t n = pixel_begin / out_pixels, o = pixel_begin % out_pixels;
-  int64_t o0 = o / (out1 * out2);
-  int64_t o1 = o / out2 % out1;
-  int64_t o2 = o % out2;
-  for (int64_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
-    if (pixel > pixel_begin && ++o2 == out2) {
-      o2 = 0;
-      if (++o1 == out1) {
-        o1 = 0;
-        if (++o0 == out0) {
-          o0 = 0;
-          ++n;
-        }
-      }
-    }
+  // Output pixels in [in_place_begin, in_place_end) along the last dim have all their taps
+  // of a kernel row inside the input, undilated: one contiguous run of input pixels, read
+  // where it is.
+  int64_t in_place_begin = 0, in_place_end = 0;
+  const int64_t last_start = in2_size + pad2 - kernel2;  // o2 * stride2 may reach this
+  if (dilation2 == 1 && last_start >= 0) {
+    in_place_begin = pad2 > 0 ? (pad2 + stride2 - 1) / stride2 : 0;
+    in_place_end = std::max(in_place_begin, std::min(out2, last_start / stride2 + 1));
+  }
+  // A stretch of output pixels along the last dim at a time: each kernel row's input line
+  // is found once per stretch, and the pixels' runs then step along it.
+  for (int64_t pixel = pixel_begin; pixel < pixel_end;) {
+    const int64_t n = pixel / out_pixels, o = pixel % out_pixels;
+    const int64_t o0 = o / (out1 * out2), o1 = o / out2 % out1, o2_begin = o % out2;
+    const int64_t count = std::min(pixel_end - pixel, out2 - o2_begin);
     const float* image = input + n * in_pixels * channels;
-    const int64_t first = o2 * stride2 - pad2;
-    // Undilated taps of one kernel row that are all inside the input are one contiguous run
-    // of pixels: one copy (few input channels make per-tap copies short).
-    const bool whole_runs = dilation2 == 1 && first >= 0 && first + kernel2 <= in2_size;
     for (int64_t k0 = 0; k0 < kernel0; ++k0) {
       const int64_t i0 = o0 * stride0 + k0 * dilation0 - pad0;
-      const bool in0 = i0 >= 0 && i0 < in0_size;
       for (int64_t k1 = 0; k1 < kernel1; ++k1) {
         const int64_t i1 = o1 * stride1 + k1 * dilation1 - pad1;
-        const bool in1 = in0 && i1 >= 0 && i1 < in1_size;
-        const float* line = in1 ? image + (i0 * in1_size + i1) * in2_size * channels : nullptr;
-        if (in1 && whole_runs) {
-          copy_short(row, line + first * channels, run_bytes);
-          row += kernel2 * channels;
+        const float** out = runs + k0 * kernel1 + k1;
+        if (i0 < 0 || i0 >= in0_size || i1 < 0 || i1 >= in1_size) {
+          for (int64_t c = 0; c < count; ++c) out[c * runs_per_row] = zeros;
           continue;
         }
-        for (int64_t k2 = 0; k2 < kernel2; ++k2) {
-          const int64_t i2 = first + k2 * dilation2;
-          if (in1 && i2 >= 0 && i2 < in2_size)
-            copy_short(row, line + i2 * channels, channel_bytes);
-          else
-            std::memset(row, 0, channel_bytes);
-          row += channels;
+        const float* line = image + (i0 * in1_size + i1) * in2_size * channels;
+        for (int64_t c = 0; c < count; ++c) {
+          const int64_t o2 = o2_begin + c, first = o2 * stride2 - pad2;
+          if (o2 >= in_place_begin && o2 < in_place_end) {
+            out[c * runs_per_row] = line + first * channels;
+            continue;
+          }
+          out[c * runs_per_row] = gathered;
+          for (int64_t k2 = 0; k2 < kernel2; ++k2) {
+            const int64_t i2 = first + k2 * dilation2;
+            if (i2 >= 0 && i2 < in2_size)
+              std::memcpy(gathered, line + i2 * channels, channel_bytes);
+            else
+              std::memset(gathered, 0, channel_bytes);
+            gathered += channels;
+          }
         }
       }
     }
+    runs += count * runs_per_row;
+    pixel += count;
   }
 }
 

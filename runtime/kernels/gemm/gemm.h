@@ -77,12 +77,21 @@ using F32GemmMicrokernel = void (*)(size_t mr, size_t nc, size_t k, const float*
                                     size_t a_stride, const float* panel, float* c,
                                     size_t c_stride, float min, float max);
 
+// The same tile with A given indirectly: row i of A is `runs` runs of run_len floats (K =
+// runs * run_len), run r of row i starting at a[i * runs + r]. Each C element gets the same
+// fused multiply-adds in the same order as from the strided microkernel on the A rows the
+// runs spell, so the two agree bit for bit.
+using F32GemmIndirectMicrokernel = void (*)(size_t mr, size_t nc, size_t runs, size_t run_len,
+                                            const float* const* a, const float* panel, float* c,
+                                            size_t c_stride, float min, float max);
+
 struct F32GemmVariant {
   const char* name;      // "f32_gemm_8x32__avx512"
   const char* tile_isa;  // "8x32__avx512", for kernel names with an activation
   rt::Isa isa;           // instruction set the microkernel needs
   size_t mr, nr;
   F32GemmMicrokernel microkernel;
+  F32GemmIndirectMicrokernel indirect;
   // Chosen only for products of at least this depth (0: any): a taller tile shares each
   // B load among more rows, but its setup and stores weigh more at small K.
   size_t min_k = 0;
@@ -90,17 +99,31 @@ struct F32GemmVariant {
 
 void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                           const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                           const float* panel, float* c, size_t c_stride, float min, float max);
 #if defined(__x86_64__)
 void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                             const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
+                             const float* const* a, const float* panel, float* c, size_t c_stride,
+                             float min, float max);
 void f32_gemm_6x16__avx2(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                          const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_igemm_6x16__avx2(size_t mr, size_t nc, size_t runs, size_t run_len,
+                          const float* const* a, const float* panel, float* c, size_t c_stride,
+                          float min, float max);
 void f32_gemm_8x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                            const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
+                            const float* const* a, const float* panel, float* c, size_t c_stride,
+                            float min, float max);
 #endif
 #if defined(__aarch64__)
 void f32_gemm_8x8__neon(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                         const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_igemm_8x8__neon(size_t mr, size_t nc, size_t runs, size_t run_len,
+                         const float* const* a, const float* panel, float* c, size_t c_stride,
+                         float min, float max);
 #endif
 
 // Every variant built for this architecture, scalar first; usable only where
@@ -117,6 +140,10 @@ struct F32GemmArgs {
   size_t m = 0, n = 0, k = 0;
   const float* a = nullptr;  // A[i, p] = a[i * a_stride + p], a_stride >= k
   size_t a_stride = 0;
+  // Or, where a_runs is set, A given indirectly (the variant's indirect microkernel): row i
+  // is a_run_count runs of k / a_run_count floats, run r at a_runs[i * a_run_count + r].
+  const float* const* a_runs = nullptr;
+  size_t a_run_count = 0;
   const float* packed_b = nullptr;  // packed with the variant's nr
   float* c = nullptr;               // C[i, j] = c[i * c_stride + j], c_stride >= n
   size_t c_stride = 0;

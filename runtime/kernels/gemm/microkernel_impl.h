@@ -4,11 +4,14 @@
 // of at most 24 columns runs as zmm + ymm and one of at most 8 as one ymm; a ymm FMA costs
 // half a zmm one where AVX-512 runs as two 256-bit halves), or V itself where there is none.
 // With V::kFmaByLane (NEON), each row's next four A values are loaded as one vector and used
-// by lane, four steps of K at a time. Only included by the ISA files (compiled with their own
+// by lane, four steps of K at a time. The indirect microkernel reads each A row as runs of
+// floats through pointers (a convolution's input rows under the kernel window, so that no
+// im2col copy is made) and does the same steps in the same order. Only included by the ISA files (compiled with their own
 // flags), each instantiating it with its own V.
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 // Register tiles are arrays indexed by constants only after full unrolling.
 #define PARE_GEMM_UNROLL _Pragma("GCC unroll 16")
@@ -38,94 +41,158 @@ inline void store_columns(float* row, size_t col, size_t nc, typename V::R v) {
     V::store_first(row + col, nc - col, v);
 }
 
-// Rows x (Z * V::kWidth + Y * H::kWidth) columns of a panel, Y in {0, 1}: columns past the
-// last vector that holds data are zero padding, so the tile skips them.
+// The accumulators of a tile of MR rows x (Z * V::kWidth + Y * H::kWidth) columns of a
+// panel, Y in {0, 1}: columns past the last vector that holds data are zero padding, so the
+// tile skips them. The strided and the indirect tile below share its steps, so both do one
+// fused multiply-add per step of K in the same order and agree bit for bit.
 template <class V, class H, size_t MR, size_t Z, size_t Y>
-inline void tile(size_t nc, size_t k, const float* a, size_t a_stride, const float* w, float* c,
-                 size_t c_stride, float min, float max) {
-  constexpr size_t kW = V::kWidth, kNr = 2 * kW;
+struct Accumulators {
+  static constexpr size_t kW = V::kWidth, kNr = 2 * kW;
   static_assert(Z * kW + Y * H::kWidth <= kNr && Y <= 1, "tile wider than the panel");
-  constexpr size_t kZ = Z > 0 ? Z : 1;  // arrays need a size; only j < Z is used
+  static constexpr size_t kZ = Z > 0 ? Z : 1;  // arrays need a size; only j < Z is used
   using R = typename V::R;
   using RH = typename H::R;
   R acc[MR][kZ];
-  [[maybe_unused]] RH half[MR];
+  RH half[MR];
+};
+
+// Every row starts from the panel's bias row `w`.
+template <class V, class H, size_t MR, size_t Z, size_t Y>
+inline void start_from_bias(Accumulators<V, H, MR, Z, Y>& t, const float* w) {
+  constexpr size_t kW = V::kWidth;
   PARE_GEMM_UNROLL
-  for (size_t j = 0; j < Z; ++j) acc[0][j] = V::load(w + kW * j);
-  if constexpr (Y > 0) half[0] = H::load(w + kW * Z);
+  for (size_t j = 0; j < Z; ++j) t.acc[0][j] = V::load(w + kW * j);
+  if constexpr (Y > 0) t.half[0] = H::load(w + kW * Z);
   PARE_GEMM_UNROLL
   for (size_t i = 1; i < MR; ++i) {
     PARE_GEMM_UNROLL
-    for (size_t j = 0; j < Z; ++j) acc[i][j] = acc[0][j];
-    if constexpr (Y > 0) half[i] = half[0];
+    for (size_t j = 0; j < Z; ++j) t.acc[i][j] = t.acc[0][j];
+    if constexpr (Y > 0) t.half[i] = t.half[0];
   }
-  w += kNr;
-  size_t p = 0;
-  if constexpr (V::kFmaByLane && Y == 0) {  // NEON has no half vectors: H = V, Y = 0
-    for (; p + 4 <= k; p += 4, w += 4 * kNr) {
-      R a_vec[MR];
+}
+
+// One step of K: row i += A value *a_at(i) times the panel row `w`.
+template <class V, class H, size_t MR, size_t Z, size_t Y, class At>
+inline void fma_step(Accumulators<V, H, MR, Z, Y>& t, const float* w, At a_at) {
+  constexpr size_t kW = V::kWidth;
+  using T = Accumulators<V, H, MR, Z, Y>;
+  typename T::R b[T::kZ];
+  PARE_GEMM_UNROLL
+  for (size_t j = 0; j < Z; ++j) b[j] = V::load(w + kW * j);
+  [[maybe_unused]] typename T::RH b_half;
+  if constexpr (Y > 0) b_half = H::load(w + kW * Z);
+  PARE_GEMM_UNROLL
+  for (size_t i = 0; i < MR; ++i) {
+    const float* ap = a_at(i);
+    if constexpr (Z > 0) {
+      const typename T::R av = V::broadcast(ap);
       PARE_GEMM_UNROLL
-      for (size_t i = 0; i < MR; ++i) a_vec[i] = V::load(a + i * a_stride + p);
-      fma_lane<V, MR, kZ, 0>(acc, a_vec, w);
-      fma_lane<V, MR, kZ, 1>(acc, a_vec, w + kNr);
-      fma_lane<V, MR, kZ, 2>(acc, a_vec, w + 2 * kNr);
-      fma_lane<V, MR, kZ, 3>(acc, a_vec, w + 3 * kNr);
+      for (size_t j = 0; j < Z; ++j) t.acc[i][j] = V::fmadd(av, b[j], t.acc[i][j]);
     }
+    if constexpr (Y > 0) t.half[i] = H::fmadd(H::broadcast(ap), b_half, t.half[i]);
   }
-  for (; p < k; ++p, w += kNr) {
-    R b[kZ];
-    PARE_GEMM_UNROLL
-    for (size_t j = 0; j < Z; ++j) b[j] = V::load(w + kW * j);
-    [[maybe_unused]] RH b_half;
-    if constexpr (Y > 0) b_half = H::load(w + kW * Z);
-    PARE_GEMM_UNROLL
-    for (size_t i = 0; i < MR; ++i) {
-      const float* ap = a + i * a_stride + p;
-      if constexpr (Z > 0) {
-        const R av = V::broadcast(ap);
-        PARE_GEMM_UNROLL
-        for (size_t j = 0; j < Z; ++j) acc[i][j] = V::fmadd(av, b[j], acc[i][j]);
-      }
-      if constexpr (Y > 0) half[i] = H::fmadd(H::broadcast(ap), b_half, half[i]);
-    }
+}
+
+// Four steps of K with V::kFmaByLane (NEON, where H = V and Y = 0): each row's four A values
+// from a_at(i) loaded as one vector and used by lane.
+template <class V, class H, size_t MR, size_t Z, size_t Y, class At>
+inline void fma_four_steps(Accumulators<V, H, MR, Z, Y>& t, const float* w, At a_at) {
+  constexpr size_t kNr = 2 * V::kWidth;
+  using T = Accumulators<V, H, MR, Z, Y>;
+  typename T::R a_vec[MR];
+  PARE_GEMM_UNROLL
+  for (size_t i = 0; i < MR; ++i) a_vec[i] = V::load(a_at(i));
+  fma_lane<V, MR, T::kZ, 0>(t.acc, a_vec, w);
+  fma_lane<V, MR, T::kZ, 1>(t.acc, a_vec, w + kNr);
+  fma_lane<V, MR, T::kZ, 2>(t.acc, a_vec, w + 2 * kNr);
+  fma_lane<V, MR, T::kZ, 3>(t.acc, a_vec, w + 3 * kNr);
+}
+
+// Steps [0, k) of a run of K, A value p of row i at a_at(i) + p; returns `w` past them.
+template <class V, class H, size_t MR, size_t Z, size_t Y, class At>
+inline const float* fma_run(Accumulators<V, H, MR, Z, Y>& t, size_t k, const float* w, At a_at) {
+  constexpr size_t kNr = 2 * V::kWidth;
+  size_t p = 0;
+  if constexpr (V::kFmaByLane && Y == 0) {
+    for (; p + 4 <= k; p += 4, w += 4 * kNr)
+      fma_four_steps(t, w, [&](size_t i) { return a_at(i) + p; });
   }
+  for (; p < k; ++p, w += kNr) fma_step(t, w, [&](size_t i) { return a_at(i) + p; });
+  return w;
+}
+
+// Clamps to [min, max] and stores the first nc columns of each row of C.
+template <class V, class H, size_t MR, size_t Z, size_t Y>
+inline void clamp_and_store(Accumulators<V, H, MR, Z, Y>& t, size_t nc, float* c, size_t c_stride,
+                            float min, float max) {
+  constexpr size_t kW = V::kWidth;
+  using T = Accumulators<V, H, MR, Z, Y>;
   // The limit goes first: the x86 max/min return their second operand when either is NaN,
   // NEON's return NaN, so NaN passes through as in std::max/std::min.
-  const R lo = V::set1(min), hi = V::set1(max);
-  [[maybe_unused]] const RH lo_half = H::set1(min), hi_half = H::set1(max);
+  const typename T::R lo = V::set1(min), hi = V::set1(max);
+  [[maybe_unused]] const typename T::RH lo_half = H::set1(min), hi_half = H::set1(max);
   PARE_GEMM_UNROLL
   for (size_t i = 0; i < MR; ++i) {
     PARE_GEMM_UNROLL
-    for (size_t j = 0; j < Z; ++j) acc[i][j] = V::min_native(hi, V::max_native(lo, acc[i][j]));
-    if constexpr (Y > 0) half[i] = H::min_native(hi_half, H::max_native(lo_half, half[i]));
+    for (size_t j = 0; j < Z; ++j) t.acc[i][j] = V::min_native(hi, V::max_native(lo, t.acc[i][j]));
+    if constexpr (Y > 0) t.half[i] = H::min_native(hi_half, H::max_native(lo_half, t.half[i]));
   }
   PARE_GEMM_UNROLL
   for (size_t i = 0; i < MR; ++i) {
     float* row = c + i * c_stride;
     PARE_GEMM_UNROLL
-    for (size_t j = 0; j < Z; ++j) store_columns<V>(row, kW * j, nc, acc[i][j]);
-    if constexpr (Y > 0) store_columns<H>(row, kW * Z, nc, half[i]);
+    for (size_t j = 0; j < Z; ++j) store_columns<V>(row, kW * j, nc, t.acc[i][j]);
+    if constexpr (Y > 0) store_columns<H>(row, kW * Z, nc, t.half[i]);
   }
 }
 
-template <class V, class H, size_t MR>
-inline void tile_nc(size_t nc, size_t k, const float* a, size_t a_stride, const float* w, float* c,
-                    size_t c_stride, float min, float max) {
+// A tile with A rows at a + i * a_stride.
+template <class V, class H, size_t MR, size_t Z, size_t Y>
+inline void tile(size_t nc, size_t k, const float* a, size_t a_stride, const float* w, float* c,
+                 size_t c_stride, float min, float max) {
+  Accumulators<V, H, MR, Z, Y> t;
+  start_from_bias(t, w);
+  fma_run(t, k, w + 2 * V::kWidth, [&](size_t i) { return a + i * a_stride; });
+  clamp_and_store(t, nc, c, c_stride, min, max);
+}
+
+// A tile whose A row i is `runs` runs of run_len floats, run r at a[i * runs + r].
+template <class V, class H, size_t MR, size_t Z, size_t Y>
+inline void indirect_tile(size_t nc, size_t runs, size_t run_len, const float* const* a,
+                          const float* w, float* c, size_t c_stride, float min, float max) {
+  Accumulators<V, H, MR, Z, Y> t;
+  start_from_bias(t, w);
+  w += 2 * V::kWidth;
+  for (size_t r = 0; r < runs; ++r) {
+    const float* run[MR];
+    PARE_GEMM_UNROLL
+    for (size_t i = 0; i < MR; ++i) run[i] = a[i * runs + r];
+    w = fma_run(t, run_len, w, [&](size_t i) { return run[i]; });
+  }
+  clamp_and_store(t, nc, c, c_stride, min, max);
+}
+
+template <size_t N>
+using Count = std::integral_constant<size_t, N>;
+
+// Calls tile_for(Count<Z>, Count<Y>) with the vectors that cover nc columns.
+template <class V, class H, class TileFor>
+inline void for_columns(size_t nc, TileFor tile_for) {
   constexpr size_t kW = V::kWidth;
   if constexpr (H::kWidth < kW) {
     if (nc > kW + H::kWidth)
-      tile<V, H, MR, 2, 0>(nc, k, a, a_stride, w, c, c_stride, min, max);
+      tile_for(Count<2>(), Count<0>());
     else if (nc > kW)
-      tile<V, H, MR, 1, 1>(nc, k, a, a_stride, w, c, c_stride, min, max);
+      tile_for(Count<1>(), Count<1>());
     else if (nc > H::kWidth)
-      tile<V, H, MR, 1, 0>(nc, k, a, a_stride, w, c, c_stride, min, max);
+      tile_for(Count<1>(), Count<0>());
     else
-      tile<V, H, MR, 0, 1>(nc, k, a, a_stride, w, c, c_stride, min, max);
+      tile_for(Count<0>(), Count<1>());
   } else {
     if (nc > kW)
-      tile<V, H, MR, 2, 0>(nc, k, a, a_stride, w, c, c_stride, min, max);
+      tile_for(Count<2>(), Count<0>());
     else
-      tile<V, H, MR, 1, 0>(nc, k, a, a_stride, w, c, c_stride, min, max);
+      tile_for(Count<1>(), Count<0>());
   }
 }
 
@@ -137,7 +204,22 @@ void microkernel(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride
     if (mr < MR)
       return microkernel<V, H, MR - 1>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max);
   }
-  tile_nc<V, H, MR>(nc, k, a, a_stride, panel, c, c_stride, min, max);
+  for_columns<V, H>(nc, [&](auto z, auto y) {
+    tile<V, H, MR, decltype(z)::value, decltype(y)::value>(nc, k, a, a_stride, panel, c, c_stride, min, max);
+  });
+}
+
+template <class V, class H, size_t MR>
+void indirect_microkernel(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                          const float* panel, float* c, size_t c_stride, float min, float max) {
+  if constexpr (MR > 1) {
+    if (mr < MR)
+      return indirect_microkernel<V, H, MR - 1>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max);
+  }
+  for_columns<V, H>(nc, [&](auto z, auto y) {
+    indirect_tile<V, H, MR, decltype(z)::value, decltype(y)::value>(nc, runs, run_len, a, panel, c,
+                                                                     c_stride, min, max);
+  });
 }
 
 }  // namespace pare::rt::kernels::gemm_impl

@@ -83,8 +83,10 @@ inline Float4 load4(const float* p) {
   return v;
 }
 
+// Row i of A is `runs` runs of run_len floats, run r at a[i * runs + r] (a strided A is one
+// run per row).
 template <size_t MR, size_t NR>
-void portable_tile(size_t nc, size_t k, const float* a, size_t a_stride, const float* w,
+void portable_tile(size_t nc, size_t runs, size_t run_len, const float* const* a, const float* w,
                    float* c, size_t c_stride, float min, float max) {
   constexpr size_t kNv = NR / 4;
   Float4 acc[MR][kNv];
@@ -93,15 +95,17 @@ void portable_tile(size_t nc, size_t k, const float* a, size_t a_stride, const f
     PARE_GEMM_UNROLL
     for (size_t j = 0; j < kNv; ++j) acc[i][j] = load4(w + 4 * j);
   w += NR;
-  for (size_t p = 0; p < k; ++p, w += NR) {
-    Float4 b[kNv];
-    PARE_GEMM_UNROLL
-    for (size_t j = 0; j < kNv; ++j) b[j] = load4(w + 4 * j);
-    PARE_GEMM_UNROLL
-    for (size_t i = 0; i < MR; ++i) {
-      const float av = a[i * a_stride + p];
+  for (size_t r = 0; r < runs; ++r) {
+    for (size_t q = 0; q < run_len; ++q, w += NR) {
+      Float4 b[kNv];
       PARE_GEMM_UNROLL
-      for (size_t j = 0; j < kNv; ++j) acc[i][j] += av * b[j];
+      for (size_t j = 0; j < kNv; ++j) b[j] = load4(w + 4 * j);
+      PARE_GEMM_UNROLL
+      for (size_t i = 0; i < MR; ++i) {
+        const float av = a[i * runs + r][q];
+        PARE_GEMM_UNROLL
+        for (size_t j = 0; j < kNv; ++j) acc[i][j] += av * b[j];
+      }
     }
   }
   // As std::min(std::max(v, min), max), so NaN passes.
@@ -123,14 +127,21 @@ void portable_tile(size_t nc, size_t k, const float* a, size_t a_stride, const f
 
 }  // namespace
 
+void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                           const float* panel, float* c, size_t c_stride, float min, float max) {
+  switch (mr) {
+    case 1: return portable_tile<1, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
+    case 2: return portable_tile<2, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
+    case 3: return portable_tile<3, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
+    default: return portable_tile<4, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
+  }
+}
+
 void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                           const float* panel, float* c, size_t c_stride, float min, float max) {
-  switch (mr) {
-    case 1: return portable_tile<1, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
-    case 2: return portable_tile<2, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
-    case 3: return portable_tile<3, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
-    default: return portable_tile<4, 8>(nc, k, a, a_stride, panel, c, c_stride, min, max);
-  }
+  const float* rows[4];
+  for (size_t i = 0; i < 4; ++i) rows[i] = a + std::min(i, mr - 1) * a_stride;
+  f32_igemm_4x8__scalar(mr, nc, 1, k, rows, panel, c, c_stride, min, max);
 }
 
 // ---- Variants ----
@@ -138,7 +149,7 @@ void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t
 namespace {
 
 constexpr F32GemmVariant kReference = {"f32_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8,
-                                       f32_gemm_4x8__scalar};
+                                       f32_gemm_4x8__scalar, f32_igemm_4x8__scalar};
 
 // From this depth the 12-row AVX-512 tile is chosen: on an Intel Xeon (AVX-512 VNNI, AMX)
 // it made MobileNetV2-224 3-4% faster with its large-K 1x1 convs, and on Zen 4 12 rows
@@ -148,14 +159,15 @@ constexpr size_t kTallTileMinK = 64;
 constexpr F32GemmVariant kVariants[] = {
     kReference,
 #if PARE_KERNELS_AVX2
-    {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2},
+    {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2, f32_igemm_6x16__avx2},
 #endif
 #if PARE_KERNELS_AVX512
-    {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512},
-    {"f32_gemm_12x32__avx512", "12x32__avx512", Isa::kAvx512, 12, 32, f32_gemm_12x32__avx512, kTallTileMinK},
+    {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512, f32_igemm_8x32__avx512},
+    {"f32_gemm_12x32__avx512", "12x32__avx512", Isa::kAvx512, 12, 32, f32_gemm_12x32__avx512, f32_igemm_12x32__avx512,
+     kTallTileMinK},
 #endif
 #if PARE_KERNELS_NEON
-    {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon},
+    {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon, f32_igemm_8x8__neon},
 #endif
 };
 
@@ -208,8 +220,12 @@ void run_tile(const F32GemmVariant& v, const F32GemmArgs& g, size_t panel_stride
   f32_gemm_tile_rows(v, g.m, m_tile, &i0, &mr);
   const size_t j0 = n_panel * v.nr, nc = std::min(v.nr, g.n - j0);
   float* c = g.c + i0 * g.c_stride + j0;
-  v.microkernel(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride,
-                g.packed_b + n_panel * panel_stride, c, g.c_stride, g.min, g.max);
+  const float* panel = g.packed_b + n_panel * panel_stride;
+  if (g.a_runs)
+    v.indirect(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
+               g.c_stride, g.min, g.max);
+  else
+    v.microkernel(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max);
   if (g.activation) f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
 }
 

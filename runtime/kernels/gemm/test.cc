@@ -404,6 +404,48 @@ TEST(F32Gemm, TileRangesGiveIdenticalBytes) {
     }
 }
 
+// A given as runs through pointers (a conv's input pixels under each kernel row) gives the
+// bytes of the same rows given with a stride: the same multiply-adds in the same order.
+// The runs sit at scattered places in one pool, some rows share runs, and run lengths cross
+// the NEON four-step grouping.
+TEST(F32Gemm, IndirectRowsGiveTheStridedBytes) {
+  const std::vector<std::pair<size_t, size_t>> shapes = {{1, 1},  {1, 27}, {3, 9},  {9, 3}, {5, 7},
+                                                         {2, 1},  {4, 16}, {3, 13}, {7, 5}, {3, 96}};
+  for (const F32GemmVariant* v : usable_variants())
+    for (const auto& [runs, run_len] : shapes)
+      for (size_t m : {size_t{1}, v->mr - 1, v->mr, v->mr + 1, 2 * v->mr + 3, 5 * v->mr + 2})
+        for (size_t n : {size_t{1}, v->nr / 2 + 1, v->nr, 2 * v->nr + 3}) {
+          if (m == 0) continue;
+          const size_t k = runs * run_len;
+          SCOPED_TRACE(std::string(v->name) + " m " + std::to_string(m) + " n " + std::to_string(n) + " runs " +
+                       std::to_string(runs) + " x " + std::to_string(run_len));
+          const std::vector<float> pool = random_values(64 * run_len + 3, static_cast<uint32_t>(m * 131 + n));
+          std::mt19937 gen(static_cast<uint32_t>(runs * 7 + run_len));
+          std::uniform_int_distribution<size_t> start(0, pool.size() - run_len);
+          std::vector<const float*> a_runs(m * runs);
+          Problem p{m, n, k};
+          p.a_pad = 2;
+          Data d = make_data(p);
+          for (size_t i = 0; i < m; ++i)
+            for (size_t r = 0; r < runs; ++r) {
+              // Every third row repeats the runs of the row before it.
+              a_runs[i * runs + r] = i % 3 == 2 ? a_runs[(i - 1) * runs + r] : pool.data() + start(gen);
+              std::memcpy(&d.a[i * d.a_stride + r * run_len], a_runs[i * runs + r], run_len * sizeof(float));
+            }
+          const AlignedFloats packed = pack(*v, p, d);
+          const FusedActivation act{ActivationKind::kHardSwish, 0.f, 0.f};
+          const std::vector<float> strided = run_gemm(*v, p, d, packed.get(), act);
+          std::vector<float> indirect(strided.size(), kSentinel);
+          F32GemmArgs args = gemm_args(p, d, packed.get(), act);
+          args.a = nullptr;
+          args.a_runs = a_runs.data();
+          args.a_run_count = runs;
+          args.c = indirect.data();
+          f32_gemm_tiles(*v, args, 0, f32_gemm_m_tiles(*v, m) * f32_gemm_n_panels(*v, n));
+          EXPECT_EQ(std::memcmp(indirect.data(), strided.data(), strided.size() * sizeof(float)), 0);
+        }
+}
+
 // The microkernels of one architecture differ only in tile shape: each element is the
 // same chain of fused multiply-adds, so they agree bit for bit.
 TEST(F32Gemm, SimdVariantsAgreeBitwise) {

@@ -19,4 +19,16 @@ void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size
                                                                     c, c_stride, min, max);
 }
 
+void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
+                            const float* const* a, const float* panel, float* c, size_t c_stride,
+                            float min, float max) {
+  gemm_impl::indirect_microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 8>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max);
+}
+
+void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
+                             const float* const* a, const float* panel, float* c, size_t c_stride,
+                             float min, float max) {
+  gemm_impl::indirect_microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 12>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max);
+}
+
 }  // namespace pare::rt::kernels
