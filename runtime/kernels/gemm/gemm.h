@@ -92,6 +92,9 @@ struct F32GemmVariant {
   size_t mr, nr;
   F32GemmMicrokernel microkernel;
   F32GemmIndirectMicrokernel indirect;
+  // The microkernel, asking for the panel a few KiB ahead of use: for weights that come
+  // from L3 rather than L2 (f32_gemm_streams_b). The same bytes.
+  F32GemmMicrokernel streaming;
   // Chosen only for products of at least this depth (0: any): a taller tile shares each
   // B load among more rows, but its setup and stores weigh more at small K.
   size_t min_k = 0;
@@ -104,16 +107,25 @@ void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t runs, size_t run_len, co
 #if defined(__x86_64__)
 void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                             const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_gemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a,
+                                      size_t a_stride, const float* panel, float* c,
+                                      size_t c_stride, float min, float max);
 void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
                              const float* const* a, const float* panel, float* c, size_t c_stride,
                              float min, float max);
 void f32_gemm_6x16__avx2(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                          const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_gemm_6x16__avx2_streaming(size_t mr, size_t nc, size_t k, const float* a,
+                                   size_t a_stride, const float* panel, float* c,
+                                   size_t c_stride, float min, float max);
 void f32_igemm_6x16__avx2(size_t mr, size_t nc, size_t runs, size_t run_len,
                           const float* const* a, const float* panel, float* c, size_t c_stride,
                           float min, float max);
 void f32_gemm_8x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                            const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_gemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a,
+                                     size_t a_stride, const float* panel, float* c,
+                                     size_t c_stride, float min, float max);
 void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
                             const float* const* a, const float* panel, float* c, size_t c_stride,
                             float min, float max);
@@ -121,6 +133,9 @@ void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
 #if defined(__aarch64__)
 void f32_gemm_8x8__neon(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                         const float* panel, float* c, size_t c_stride, float min, float max);
+void f32_gemm_8x8__neon_streaming(size_t mr, size_t nc, size_t k, const float* a,
+                                  size_t a_stride, const float* panel, float* c,
+                                  size_t c_stride, float min, float max);
 void f32_igemm_8x8__neon(size_t mr, size_t nc, size_t runs, size_t run_len,
                          const float* const* a, const float* panel, float* c, size_t c_stride,
                          float min, float max);
@@ -173,6 +188,9 @@ void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& args, size_t m_tile_be
 inline bool f32_gemm_panel_major(const F32GemmArgs& args) {
   return args.m * args.k * sizeof(float) <= 256 * 1024;
 }
+// Whether the tiles of this product run the variant's streaming microkernel: packed
+// weights of more than 128 KiB (in a large model they come from L3 on every inference).
+bool f32_gemm_streams_b(const F32GemmVariant& v, const F32GemmArgs& args);
 // Computes tiles [tile_begin, tile_end) of the m_tiles * n_panels tiles, numbered row by row
 // (tile t = M tile t / n_panels, N panel t % n_panels) or, where f32_gemm_panel_major,
 // panel by panel (M tile t % m_tiles, N panel t / m_tiles): any contiguous split of

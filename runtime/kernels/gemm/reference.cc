@@ -149,7 +149,7 @@ void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t
 namespace {
 
 constexpr F32GemmVariant kReference = {"f32_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8,
-                                       f32_gemm_4x8__scalar, f32_igemm_4x8__scalar};
+                                       f32_gemm_4x8__scalar, f32_igemm_4x8__scalar, f32_gemm_4x8__scalar};
 
 // From this depth the 12-row AVX-512 tile is chosen: on an Intel Xeon (AVX-512 VNNI, AMX)
 // it made MobileNetV2-224 3-4% faster with its large-K 1x1 convs, and on Zen 4 12 rows
@@ -159,15 +159,18 @@ constexpr size_t kTallTileMinK = 64;
 constexpr F32GemmVariant kVariants[] = {
     kReference,
 #if PARE_KERNELS_AVX2
-    {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2, f32_igemm_6x16__avx2},
+    {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2, f32_igemm_6x16__avx2,
+     f32_gemm_6x16__avx2_streaming},
 #endif
 #if PARE_KERNELS_AVX512
-    {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512, f32_igemm_8x32__avx512},
+    {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512, f32_igemm_8x32__avx512,
+     f32_gemm_8x32__avx512_streaming},
     {"f32_gemm_12x32__avx512", "12x32__avx512", Isa::kAvx512, 12, 32, f32_gemm_12x32__avx512, f32_igemm_12x32__avx512,
-     kTallTileMinK},
+     f32_gemm_12x32__avx512_streaming, kTallTileMinK},
 #endif
 #if PARE_KERNELS_NEON
-    {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon, f32_igemm_8x8__neon},
+    {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon, f32_igemm_8x8__neon,
+     f32_gemm_8x8__neon_streaming},
 #endif
 };
 
@@ -195,6 +198,16 @@ const F32GemmVariant& select_f32_gemm(Isa isa, size_t k) {
 
 // ---- Driver ----
 
+namespace {
+
+// Packed weights larger than this stream from L3 in a large model (its weights do not stay
+// in L2 between inferences), so their tiles prefetch the panel ahead. MobileNetV2-224's 14x14
+// and 7x7 1x1 convs (221 KiB to 1.6 MiB of weights), with their weights evicted to L3: 3-12%
+// faster. Weights of 64 KiB that stay in L2 measured 2-4% slower with it.
+constexpr size_t kStreamMinBytes = 128 * 1024;
+
+}  // namespace
+
 void f32_gemm_tile_rows(const F32GemmVariant& v, size_t m, size_t m_tile, size_t* first_row,
                         size_t* rows) {
   const size_t tiles = f32_gemm_m_tiles(v, m), rest = m % v.mr;
@@ -214,8 +227,8 @@ void f32_gemm_tile_rows(const F32GemmVariant& v, size_t m, size_t m_tile, size_t
 
 namespace {
 
-void run_tile(const F32GemmVariant& v, const F32GemmArgs& g, size_t panel_stride, size_t m_tile,
-              size_t n_panel) {
+void run_tile(const F32GemmVariant& v, const F32GemmArgs& g, size_t panel_stride, bool stream,
+              size_t m_tile, size_t n_panel) {
   size_t i0, mr;
   f32_gemm_tile_rows(v, g.m, m_tile, &i0, &mr);
   const size_t j0 = n_panel * v.nr, nc = std::min(v.nr, g.n - j0);
@@ -225,50 +238,35 @@ void run_tile(const F32GemmVariant& v, const F32GemmArgs& g, size_t panel_stride
     v.indirect(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
                g.c_stride, g.min, g.max);
   else
-    v.microkernel(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max);
+    (stream ? v.streaming : v.microkernel)(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c,
+                                           g.c_stride, g.min, g.max);
   if (g.activation) f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
 }
 
 }  // namespace
 
+bool f32_gemm_streams_b(const F32GemmVariant& v, const F32GemmArgs& args) {
+  return f32_gemm_packed_b_bytes(v.nr, args.n, args.k) > kStreamMinBytes;
+}
+
 void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& g, size_t m_tile_begin,
               size_t m_tile_end, size_t n_panel_begin, size_t n_panel_end) {
   const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
+  const bool stream = f32_gemm_streams_b(v, g);
   for (size_t mt = m_tile_begin; mt < m_tile_end; ++mt)
-    for (size_t np = n_panel_begin; np < n_panel_end; ++np) run_tile(v, g, panel_stride, mt, np);
+    for (size_t np = n_panel_begin; np < n_panel_end; ++np) run_tile(v, g, panel_stride, stream, mt, np);
 }
-
-namespace {
-constexpr size_t kPrefetchMinBytes = 256 * 1024;
-}  // namespace
 
 void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& g, size_t tile_begin,
                     size_t tile_end) {
   const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
+  const bool stream = f32_gemm_streams_b(v, g);
+  const size_t m_tiles = f32_gemm_m_tiles(v, g.m), n_panels = f32_gemm_n_panels(v, g.n);
   if (f32_gemm_panel_major(g)) {
-    // Weights that cannot have stayed in L2 since the last inference (more than 256 KiB
-    // packed: a CNN's late layers stream megabytes of them once per inference) are
-    // prefetched: each M tile asks for its share of the next panel's cache lines (into L2)
-    // while it computes. MobileNetV2-224: its 14x14 and 7x7 layers 2.40 -> 2.10 ms. Smaller
-    // weights measured slower with it (the ViT's 64-256 KiB MatMuls by 4%), and so did a
-    // single M tile (the whole next panel asked for at once: an MLP at one row, by 25%).
-    const size_t m_tiles = f32_gemm_m_tiles(v, g.m), n_panels = f32_gemm_n_panels(v, g.n);
-    const bool prefetch = m_tiles >= 2 && n_panels * panel_stride * sizeof(float) > kPrefetchMinBytes;
-    const size_t lines = panel_stride / 16, share = (lines + m_tiles - 1) / m_tiles;  // 64-byte lines
-    for (size_t t = tile_begin; t < tile_end; ++t) {
-      const size_t mt = t % m_tiles, np = t / m_tiles;
-      if (prefetch && np + 1 < n_panels) {
-        const float* next = g.packed_b + (np + 1) * panel_stride;
-        for (size_t l = mt * share; l < std::min(lines, (mt + 1) * share); ++l)
-          __builtin_prefetch(next + l * 16, /*read*/ 0, /*L2*/ 2);
-      }
-      run_tile(v, g, panel_stride, mt, np);
-    }
+    for (size_t t = tile_begin; t < tile_end; ++t) run_tile(v, g, panel_stride, stream, t % m_tiles, t / m_tiles);
     return;
   }
-  const size_t n_panels = f32_gemm_n_panels(v, g.n);
-  for (size_t t = tile_begin; t < tile_end; ++t)
-    run_tile(v, g, panel_stride, t / n_panels, t % n_panels);
+  for (size_t t = tile_begin; t < tile_end; ++t) run_tile(v, g, panel_stride, stream, t / n_panels, t % n_panels);
 }
 
 void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args) {

@@ -404,6 +404,35 @@ TEST(F32Gemm, TileRangesGiveIdenticalBytes) {
     }
 }
 
+// The streaming microkernel only adds prefetches: the same bytes as the plain one, for every
+// tile shape; and a product with weights large enough to stream matches the reference.
+TEST(F32Gemm, StreamingMicrokernelGivesTheSameBytes) {
+  for (const F32GemmVariant* v : usable_variants())
+    for (size_t k : {1, 5, 33, 200, 1100}) {
+      Problem p{v->mr, v->nr, k};
+      const Data d = make_data(p);
+      const AlignedFloats packed = pack(*v, p, d);
+      for (size_t mr = 1; mr <= v->mr; ++mr)
+        for (size_t nc : n_sizes(*v)) {
+          if (nc > v->nr) continue;
+          SCOPED_TRACE(std::string(v->name) + " mr " + std::to_string(mr) + " nc " + std::to_string(nc) + " k " +
+                       std::to_string(k));
+          std::vector<float> plain(v->mr * d.c_stride, kSentinel), streamed(plain);
+          v->microkernel(mr, nc, k, d.a.data(), d.a_stride, packed.get(), plain.data(), d.c_stride, -0.5f, 2.f);
+          v->streaming(mr, nc, k, d.a.data(), d.a_stride, packed.get(), streamed.data(), d.c_stride, -0.5f, 2.f);
+          EXPECT_EQ(std::memcmp(plain.data(), streamed.data(), plain.size() * sizeof(float)), 0);
+        }
+    }
+  for (const F32GemmVariant* v : usable_variants()) {
+    Problem p{2 * v->mr + 3, 2 * v->nr + 3, 4200};
+    F32GemmArgs args;
+    args.n = p.n;
+    args.k = p.k;
+    ASSERT_TRUE(f32_gemm_streams_b(*v, args)) << v->name;
+    expect_matches(*v, p, FusedActivation{ActivationKind::kRelu});
+  }
+}
+
 // A given as runs through pointers (a conv's input pixels under each kernel row) gives the
 // bytes of the same rows given with a stride: the same multiply-adds in the same order.
 // The runs sit at scattered places in one pool, some rows share runs, and run lengths cross

@@ -19,4 +19,11 @@ void f32_igemm_6x16__avx2(size_t mr, size_t nc, size_t runs, size_t run_len,
   gemm_impl::indirect_microkernel<V, V, 6>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max);
 }
 
+void f32_gemm_6x16__avx2_streaming(size_t mr, size_t nc, size_t k, const float* a,
+                                   size_t a_stride, const float* panel, float* c,
+                                   size_t c_stride, float min, float max) {
+  using V = simd::F32x8Avx2;
+  gemm_impl::microkernel<V, V, 6, true>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max);
+}
+
 }  // namespace pare::rt::kernels
