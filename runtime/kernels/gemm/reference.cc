@@ -3,6 +3,7 @@
 #include "runtime/kernels/gemm/gemm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -208,42 +209,75 @@ constexpr size_t kStreamMinBytes = 128 * 1024;
 
 }  // namespace
 
-void f32_gemm_tile_rows(const F32GemmVariant& v, size_t m, size_t m_tile, size_t* first_row,
-                        size_t* rows) {
-  const size_t tiles = f32_gemm_m_tiles(v, m), rest = m % v.mr;
-  *first_row = m_tile * v.mr;
-  *rows = std::min(v.mr, m - *first_row);
-  // A short last tile has too few independent accumulator chains to hide the FMA latency;
-  // the last two tiles share their rows evenly instead.
-  if (tiles < 2 || rest == 0 || 2 * rest >= v.mr || m_tile + 2 < tiles) return;
-  const size_t shared = v.mr + rest, upper = (shared + 1) / 2;
-  if (m_tile + 2 == tiles) {
-    *rows = upper;
-  } else {
-    *first_row = (tiles - 2) * v.mr + upper;
-    *rows = shared - upper;
-  }
-}
-
 namespace {
 
-void run_tile(const F32GemmVariant& v, const F32GemmArgs& g, size_t panel_stride, bool stream,
-              size_t m_tile, size_t n_panel) {
-  size_t i0, mr;
-  f32_gemm_tile_rows(v, g.m, m_tile, &i0, &mr);
-  const size_t j0 = n_panel * v.nr, nc = std::min(v.nr, g.n - j0);
-  float* c = g.c + i0 * g.c_stride + j0;
-  const float* panel = g.packed_b + n_panel * panel_stride;
-  if (g.a_runs)
-    v.indirect(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
-               g.c_stride, g.min, g.max);
-  else
-    (stream ? v.streaming : v.microkernel)(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c,
-                                           g.c_stride, g.min, g.max);
-  if (g.activation) f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
-}
+// The rows of each M tile, worked out once per call: the tile loop then needs no division.
+class RowSplit {
+ public:
+  RowSplit(size_t mr, size_t m) : mr_(mr), m_(m) {
+    const size_t tiles = (m + mr - 1) / mr, rest = m % mr;
+    // A short last tile has too few independent accumulator chains to hide the FMA
+    // latency; the last two tiles share their rows evenly instead.
+    if (tiles < 2 || rest == 0 || 2 * rest >= mr) return;
+    pair_ = tiles - 2;
+    shared_ = mr + rest;
+    upper_ = (shared_ + 1) / 2;
+  }
+  void rows(size_t m_tile, size_t* first_row, size_t* rows) const {
+    if (m_tile < pair_) {
+      *first_row = m_tile * mr_;
+      *rows = std::min(mr_, m_ - *first_row);
+    } else if (m_tile == pair_) {
+      *first_row = m_tile * mr_;
+      *rows = upper_;
+    } else {
+      *first_row = pair_ * mr_ + upper_;
+      *rows = shared_ - upper_;
+    }
+  }
+
+ private:
+  size_t mr_, m_;
+  size_t pair_ = SIZE_MAX;  // the first of the last two tiles when they share their rows
+  size_t shared_ = 0, upper_ = 0;
+};
+
+// One product's tiles: what each tile needs, worked out once per call.
+class TileRunner {
+ public:
+  TileRunner(const F32GemmVariant& v, const F32GemmArgs& g)
+      : v_(v), g_(g), split_(v.mr, g.m), panel_stride_(f32_gemm_panel_stride(v.nr, g.k)),
+        microkernel_(f32_gemm_streams_b(v, g) ? v.streaming : v.microkernel) {}
+
+  void run(size_t m_tile, size_t n_panel) const {
+    size_t i0, mr;
+    split_.rows(m_tile, &i0, &mr);
+    const F32GemmArgs& g = g_;
+    const size_t j0 = n_panel * v_.nr, nc = std::min(v_.nr, g.n - j0);
+    float* c = g.c + i0 * g.c_stride + j0;
+    const float* panel = g.packed_b + n_panel * panel_stride_;
+    if (g.a_runs)
+      v_.indirect(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
+                  g.c_stride, g.min, g.max);
+    else
+      microkernel_(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max);
+    if (g.activation) f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
+  }
+
+ private:
+  const F32GemmVariant& v_;
+  const F32GemmArgs& g_;
+  RowSplit split_;
+  size_t panel_stride_;
+  F32GemmMicrokernel microkernel_;
+};
 
 }  // namespace
+
+void f32_gemm_tile_rows(const F32GemmVariant& v, size_t m, size_t m_tile, size_t* first_row,
+                        size_t* rows) {
+  RowSplit(v.mr, m).rows(m_tile, first_row, rows);
+}
 
 bool f32_gemm_streams_b(const F32GemmVariant& v, const F32GemmArgs& args) {
   return f32_gemm_packed_b_bytes(v.nr, args.n, args.k) > kStreamMinBytes;
@@ -251,22 +285,37 @@ bool f32_gemm_streams_b(const F32GemmVariant& v, const F32GemmArgs& args) {
 
 void f32_gemm(const F32GemmVariant& v, const F32GemmArgs& g, size_t m_tile_begin,
               size_t m_tile_end, size_t n_panel_begin, size_t n_panel_end) {
-  const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
-  const bool stream = f32_gemm_streams_b(v, g);
+  const TileRunner tiles(v, g);
   for (size_t mt = m_tile_begin; mt < m_tile_end; ++mt)
-    for (size_t np = n_panel_begin; np < n_panel_end; ++np) run_tile(v, g, panel_stride, stream, mt, np);
+    for (size_t np = n_panel_begin; np < n_panel_end; ++np) tiles.run(mt, np);
 }
 
 void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& g, size_t tile_begin,
                     size_t tile_end) {
-  const size_t panel_stride = f32_gemm_panel_stride(v.nr, g.k);
-  const bool stream = f32_gemm_streams_b(v, g);
-  const size_t m_tiles = f32_gemm_m_tiles(v, g.m), n_panels = f32_gemm_n_panels(v, g.n);
+  if (tile_begin >= tile_end) return;
+  const TileRunner tiles(v, g);
+  // Tile t's (M tile, N panel) by one division, then by stepping.
   if (f32_gemm_panel_major(g)) {
-    for (size_t t = tile_begin; t < tile_end; ++t) run_tile(v, g, panel_stride, stream, t % m_tiles, t / m_tiles);
+    const size_t m_tiles = f32_gemm_m_tiles(v, g.m);
+    size_t mt = tile_begin % m_tiles, np = tile_begin / m_tiles;
+    for (size_t t = tile_begin; t < tile_end; ++t) {
+      tiles.run(mt, np);
+      if (++mt == m_tiles) {
+        mt = 0;
+        ++np;
+      }
+    }
     return;
   }
-  for (size_t t = tile_begin; t < tile_end; ++t) run_tile(v, g, panel_stride, stream, t / n_panels, t % n_panels);
+  const size_t n_panels = f32_gemm_n_panels(v, g.n);
+  size_t mt = tile_begin / n_panels, np = tile_begin % n_panels;
+  for (size_t t = tile_begin; t < tile_end; ++t) {
+    tiles.run(mt, np);
+    if (++np == n_panels) {
+      np = 0;
+      ++mt;
+    }
+  }
 }
 
 void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args) {
