@@ -79,25 +79,37 @@ class FusedIntoNextKernel final : public OpKernel {
 };
 
 // Whether node n + 1's kernel may take over node n's work in a fused chain that starts at
-// node `first` (first <= n): node n has one output t, which only node n + 1 reads (as its
-// first input) and the caller cannot read (not a model output); node `first` has a first
-// input x held in the arena; and node n + 1's output does not share arena bytes with x,
-// which the fused kernel reads while it writes that output.
-bool fusable_pair(const Model& m, size_t first, size_t n, const std::vector<int32_t>& readers) {
+// node `first` (first <= n), and if so the slot of node n + 1's inputs that reads node n's
+// one output t: t is read only there (once) and the caller cannot read it (not a model
+// output); node `first` has a first input x held in the arena; and node n + 1's output
+// shares no arena bytes with x or with node n + 1's other inputs, which the fused kernel
+// reads while it writes that output.
+bool fusable_pair(const Model& m, size_t first, size_t n, const std::vector<int32_t>& readers, size_t* slot) {
   const NodeDesc& producer = m.nodes()[n];
   const NodeDesc& consumer = m.nodes()[n + 1];
   if (m.nodes()[first].inputs.empty() || producer.outputs.size() != 1 || consumer.inputs.empty() ||
       consumer.outputs.size() != 1)
     return false;
   const int32_t x = m.nodes()[first].inputs[0], t = producer.outputs[0], y = consumer.outputs[0];
-  if (x < 0 || consumer.inputs[0] != t || readers[t] != 1) return false;
+  const auto at = std::find(consumer.inputs.begin(), consumer.inputs.end(), t);
+  if (x < 0 || at == consumer.inputs.end() || readers[t] != 1) return false;
+  *slot = static_cast<size_t>(at - consumer.inputs.begin());
   const std::vector<int32_t>& outputs = m.outputs();
   if (std::find(outputs.begin(), outputs.end(), t) != outputs.end()) return false;
-  const ModelTensor& tx = m.tensors()[x];
   const ModelTensor& ty = m.tensors()[y];
-  if (tx.is_constant() || tx.arena_offset < 0 || ty.arena_offset < 0) return false;
-  const auto x_begin = static_cast<uint64_t>(tx.arena_offset), y_begin = static_cast<uint64_t>(ty.arena_offset);
-  return x_begin + tx.desc.byte_size() <= y_begin || y_begin + ty.desc.byte_size() <= x_begin;
+  if (ty.arena_offset < 0) return false;
+  const auto y_begin = static_cast<uint64_t>(ty.arena_offset), y_end = y_begin + ty.desc.byte_size();
+  const auto apart_from_y = [&](int32_t id) {
+    const ModelTensor& tx = m.tensors()[id];
+    if (tx.is_constant()) return true;
+    if (tx.arena_offset < 0) return false;
+    const auto begin = static_cast<uint64_t>(tx.arena_offset);
+    return begin + tx.desc.byte_size() <= y_begin || y_end <= begin;
+  };
+  if (m.tensors()[x].is_constant() || !apart_from_y(x)) return false;
+  for (int32_t id : consumer.inputs)
+    if (id >= 0 && id != t && !apart_from_y(id)) return false;
+  return true;
 }
 
 }  // namespace
@@ -245,8 +257,9 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
         if (id >= 0) ++readers[id];
     for (size_t first = 0; first + 1 < m.nodes().size();) {
       size_t n = first;
-      while (n + 1 < m.nodes().size() && fusable_pair(m, first, n, readers)) {
-        std::unique_ptr<OpKernel> fused = fuse_with_producer(impl.kernels[n], impl.kernels[n + 1]);
+      size_t slot = 0;
+      while (n + 1 < m.nodes().size() && fusable_pair(m, first, n, readers, &slot)) {
+        std::unique_ptr<OpKernel> fused = fuse_with_producer(impl.kernels[n], impl.kernels[n + 1], slot);
         if (!fused) break;
         impl.kernels[n + 1] = std::move(fused);
         impl.kernels[n] = std::make_unique<FusedIntoNextKernel>();
@@ -293,8 +306,10 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     // A fused kernel reads its chain's first input in place of its producer's output.
     size_t chain_first = n;
     while (chain_first > 0 && fused_into_next[chain_first - 1]) --chain_first;
+    const int32_t produced = chain_first < n ? m.nodes()[n - 1].outputs[0] : -1;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const int32_t id = k == 0 && chain_first < n ? m.nodes()[chain_first].inputs[0] : node.inputs[k];
+      const int32_t id =
+          produced >= 0 && node.inputs[k] == produced ? m.nodes()[chain_first].inputs[0] : node.inputs[k];
       if (id < 0) {
         impl.input_ptrs.push_back(nullptr);
       } else if (tensors[id].is_constant()) {

@@ -91,15 +91,16 @@ OpFactory find_op(const std::string& op);
 // interpreter hands every other op dense copies.
 bool op_reads_sparse(const std::string& op);
 bool op_reads_palette(const std::string& op);
-// For a node whose first input is the output of the node just before it, that output read
+// For a node whose input `slot` is the output of the node just before it, that output read
 // by nothing else: one kernel that computes the node's output straight from the producer's
 // first input (or, for a producer that is itself fused, its chain's first input), with the
-// same bytes as running them apart. The interpreter passes it that input as its first
-// input and runs nothing for the producer. Takes both kernels when it fuses; nullptr, both
-// left as they are, otherwise. Today: a channels-last pointwise Conv, the depthwise Conv
-// after it, and the pointwise Conv after that.
+// same bytes as running them apart. The interpreter passes it the node's inputs with that
+// input in place of the producer's output, and runs nothing for the producer. Takes both
+// kernels when it fuses; nullptr, both left as they are, otherwise. Today: a channels-last
+// one-group Conv, the depthwise Conv after it and the pointwise Conv after that (slot 0),
+// and a float32 residual Add after a one-group Conv or after such a chain (either slot).
 std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
-                                             std::unique_ptr<OpKernel>& consumer);
+                                             std::unique_ptr<OpKernel>& consumer, size_t slot);
 // All op types implemented, sorted.
 std::vector<std::string> registered_ops();
 // Whether this runtime was built with only some ops (cmake -DPARE_OPS=FILE).

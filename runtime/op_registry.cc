@@ -137,10 +137,10 @@ OpFactory find_op(const std::string& op) {
 }
 
 std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
-                                             std::unique_ptr<OpKernel>& consumer) {
+                                             std::unique_ptr<OpKernel>& consumer, size_t slot) {
   // A selective build without Conv has no pair to fuse, and then keeps none of its code.
   if constexpr (!selected("Conv")) return nullptr;
-  return ops::fuse_pointwise_depthwise(producer, consumer);
+  return ops::fuse_conv_chain(producer, consumer, slot);
 }
 
 bool op_reads_sparse(const std::string& op) {

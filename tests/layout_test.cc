@@ -494,12 +494,14 @@ std::vector<uint8_t> run_bytes(const std::vector<uint8_t>& file, const std::vect
 }
 
 TEST(LayoutPass, MobileNetBlocksRunFusedWithTheSameBytes) {
-  // MobileNetV2's first three blocks at a size where the expanded tensors pass the fusion
-  // minimum: the stem (through im2col) with its depthwise and projection; a stride-2 block
-  // whose input dies at its expansion (the writer keeps it apart from the projection's
-  // output, which the fused kernel writes while it still reads the input); a residual
-  // stride-1 block. Each chain of three convs runs as one kernel, with the bytes of the
-  // nodes run apart, on 1 and 2 threads.
+  // MobileNetV2's first blocks at a size where the expanded tensors of the first four pass
+  // the fusion minimum: the stem with its depthwise and projection; a stride-2 block whose
+  // input dies at its expansion (the writer keeps it apart from the projection's output,
+  // which the fused kernel writes while it still reads the input); a residual stride-1
+  // block, whose Add joins its chain (the Add reads the projection as its first input);
+  // another stride-2 block; then a residual block too small for the chain, where only the
+  // projection and its Add (reading it second) run as one kernel. Every chain gives the
+  // bytes of its nodes run apart, on 1 and 2 threads.
   Builder b;
   TensorId image = b.input("x", {1, 3, 192, 192});
   auto relu6 = [&](const std::string& name, TensorId t) {
@@ -514,41 +516,56 @@ TEST(LayoutPass, MobileNetBlocksRunFusedWithTheSameBytes) {
   TensorId e2 = relu6("e2_relu6", b.conv("expand2", p1, 24, 144, 1));
   TensorId d2 = relu6("d2_relu6", b.conv("dw2", e2, 144, 144, 3, 144));
   TensorId p2 = b.conv("project2", d2, 144, 24, 1);
-  b.output(b.apply(OpKind::kAdd, "add", {p2, p1}));
+  TensorId a2 = b.apply(OpKind::kAdd, "add2", {p2, p1});
+  TensorId e3 = relu6("e3_relu6", b.conv("expand3", a2, 24, 144, 1));
+  TensorId d3 = relu6("d3_relu6", b.conv("dw3", e3, 144, 144, 3, 144, 2));
+  TensorId p3 = b.conv("project3", d3, 144, 32, 1);
+  TensorId e4 = relu6("e4_relu6", b.conv("expand4", p3, 32, 192, 1));
+  TensorId d4 = relu6("d4_relu6", b.conv("dw4", e4, 192, 192, 3, 192));
+  TensorId p4 = b.conv("project4", d4, 192, 32, 1);
+  b.output(b.apply(OpKind::kAdd, "add4", {p3, p4}));
   ir::Graph g = b.g;
   PassContext ctx;
   ASSERT_TRUE(run_pipeline(g, kCanonicalPipeline, ctx).is_ok());
   const std::vector<uint8_t> file = format::serialize(g, format::WriteOptions{});
   const std::vector<float> input = random_floats(3 * 192 * 192, 7, 0.f, 1.f);
 
-  rt::InterpreterOptions apart;
-  apart.fuse_nodes = false;
-  std::vector<std::string> kernels_apart, kernels;
-  const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
-  ASSERT_FALSE(want.empty());
-  EXPECT_EQ(std::count(kernels_apart.begin(), kernels_apart.end(), "fused_into_next"), 0);
-  for (int threads : {1, 2}) {
-    rt::InterpreterOptions fused;
-    fused.threads = threads;
-    EXPECT_EQ(run_bytes(file, input, fused, &kernels), want) << threads << " threads";
-    ASSERT_EQ(kernels.size(), kernels_apart.size());
-    // Each chain: nodes marked fused_into_next, then the node whose kernel does their work,
-    // named after the kernels the nodes run apart.
-    const bool simd = rt::best_isa() != rt::Isa::kScalar;
-    int chains = 0;
-    for (size_t n = 0; n < kernels.size(); ++n) {
-      if (kernels[n] != "fused_into_next") continue;
-      size_t last = n;
-      while (last < kernels.size() && kernels[last] == "fused_into_next") ++last;
-      ASSERT_LT(last, kernels.size());
-      EXPECT_EQ(last - n, 2u) << "expansion, depthwise and projection";
-      std::string joined = kernels_apart[n];
-      for (size_t k = n + 1; k <= last; ++k) joined += "+" + kernels_apart[k];
-      EXPECT_EQ(kernels[last], joined);
-      ++chains;
-      n = last;
+  for (bool scalar : {false, true}) {
+    SCOPED_TRACE(scalar ? "scalar cap" : "best ISA");
+    rt::InterpreterOptions apart;
+    apart.fuse_nodes = false;
+    apart.cap_isa = scalar;
+    std::vector<std::string> kernels_apart, kernels;
+    const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(std::count(kernels_apart.begin(), kernels_apart.end(), "fused_into_next"), 0);
+    for (int threads : {1, 2}) {
+      rt::InterpreterOptions fused;
+      fused.threads = threads;
+      fused.cap_isa = scalar;
+      EXPECT_EQ(run_bytes(file, input, fused, &kernels), want) << threads << " threads";
+      ASSERT_EQ(kernels.size(), kernels_apart.size());
+      // Each chain: nodes marked fused_into_next, then the node whose kernel does their
+      // work, named after the kernels the nodes run apart.
+      std::vector<size_t> lengths;
+      for (size_t n = 0; n < kernels.size(); ++n) {
+        if (kernels[n] != "fused_into_next") continue;
+        size_t last = n;
+        while (last < kernels.size() && kernels[last] == "fused_into_next") ++last;
+        ASSERT_LT(last, kernels.size());
+        std::string joined = kernels_apart[n];
+        for (size_t k = n + 1; k <= last; ++k) joined += "+" + kernels_apart[k];
+        EXPECT_EQ(kernels[last], joined);
+        lengths.push_back(last - n + 1);
+        n = last;
+      }
+      // The scalar kernels fuse the same chains.
+      EXPECT_EQ(lengths, (std::vector<size_t>{3, 3, 4, 3, 2}));
+      if (scalar)
+        EXPECT_EQ(std::count_if(kernels.begin(), kernels.end(),
+                                [](const std::string& k) { return k.find("f32_gemm_4x8__scalar+f32_add") != std::string::npos; }),
+                  2) << "both residual Adds on the scalar GEMM";
     }
-    EXPECT_EQ(chains, simd ? 3 : 0) << "the scalar cap has no packed depthwise kernel to fuse";
   }
 }
 

@@ -131,8 +131,8 @@ bool sole_reader(const ir::Graph& g, const ir::Node& producer, const ir::Node& c
 }
 
 // The Convs of a chain the runtime may run as one kernel (fuse_with_producer in
-// runtime/op.h): a one-group Conv (pointwise, or a stem through im2col), the depthwise Conv
-// that alone reads its output, and the pointwise Conv that alone reads that.
+// runtime/op.h): a one-group Conv (pointwise, or a stem), the depthwise Conv that alone
+// reads its output, and the pointwise Conv that alone reads that; then a residual Add.
 enum class ChainConv { kOneGroup, kDepthwise, kPointwise };
 
 bool conv_of_kind(const ir::Graph& g, const ir::Node& node, ChainConv kind) {
@@ -148,7 +148,21 @@ bool conv_of_kind(const ir::Graph& g, const ir::Node& node, ChainConv kind) {
   return false;
 }
 
-// The last node of the chain that starts at order[first]; `first` when there is none.
+// Whether `consumer` is an Add that reads `producer`'s one output at either input, of the
+// same shape as its other input, and nothing else reads it or sees it: a residual
+// connection the runtime may add in the conv's output tiles.
+bool residual_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
+                     const std::vector<int32_t>& readers) {
+  if (consumer.op != ir::OpKind::kAdd || consumer.inputs.size() != 2 || producer.outputs.size() != 1) return false;
+  const ir::TensorId t = producer.outputs[0];
+  const ir::TensorId other = consumer.inputs[0] == t ? consumer.inputs[1] : consumer.inputs[0];
+  if ((consumer.inputs[0] != t && consumer.inputs[1] != t) || other < 0 || other == t) return false;
+  return readers[static_cast<size_t>(t)] == 1 && !g.is_graph_output(t) &&
+         g.tensor(other).shape == g.tensor(t).shape;
+}
+
+// The last node of the chain that starts at order[first]; `first` when there is none. A
+// one-group conv, alone or as the projection of a chain, takes the residual Add after it.
 size_t fusable_chain_end(const ir::Graph& g, const std::vector<ir::NodeId>& order, size_t first,
                          const std::vector<int32_t>& readers) {
   const ChainConv chain[3] = {ChainConv::kOneGroup, ChainConv::kDepthwise, ChainConv::kPointwise};
@@ -161,6 +175,9 @@ size_t fusable_chain_end(const ir::Graph& g, const std::vector<ir::NodeId>& orde
       break;
     ++n;
   }
+  if (n + 1 < order.size() && n - first != 1 && conv_of_kind(g, g.node(order[n]), ChainConv::kOneGroup) &&
+      residual_add_of(g, g.node(order[n]), g.node(order[n + 1]), readers))
+    ++n;
   return n;
 }
 
@@ -201,11 +218,17 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
   for (ir::NodeId id : order)
     for (ir::TensorId in : g.node(id).inputs)
       if (in >= 0) ++readers[static_cast<size_t>(in)];
+  const auto keep_until = [&](size_t node, size_t last) {
+    const ir::TensorId x = g.node(order[node]).inputs.empty() ? -1 : g.node(order[node]).inputs[0];
+    if (x >= 0 && !g.tensor(x).is_constant())
+      last_use[static_cast<size_t>(x)] = std::max(last_use[static_cast<size_t>(x)], static_cast<int32_t>(last));
+  };
   for (size_t first = 0; first < order.size();) {
     const size_t last = fusable_chain_end(g, order, first, readers);
-    const ir::TensorId x = g.node(order[first]).inputs.empty() ? -1 : g.node(order[first]).inputs[0];
-    if (last > first && x >= 0 && !g.tensor(x).is_constant())
-      last_use[static_cast<size_t>(x)] = std::max(last_use[static_cast<size_t>(x)], static_cast<int32_t>(last));
+    if (last > first) keep_until(first, last);
+    // The runtime may fuse only the projection and the Add (an expanded tensor too small
+    // for the whole chain): the projection's input stays live through the Add too.
+    if (last == first + 3) keep_until(first + 2, last);
     first = last + 1;
   }
 

@@ -281,6 +281,8 @@ void simplify_layout(StridedLayout* layout) {
   *layout = std::move(out);
 }
 
+const char kF32ResidualAddTag = 'r';
+
 const char* dtype_tag(DType t) {
   switch (t) {
     case DType::kFloat32: return "f32";

@@ -155,6 +155,11 @@ class AlignedArray {
   T* data_ = nullptr;
 };
 
+// fusion_tag() of a float32 Add whose two inputs both have its output's shape (no
+// broadcast): a residual connection, which a Conv kernel can add to its output tiles
+// (fuse_conv_chain in conv.cc).
+extern const char kF32ResidualAddTag;
+
 // Short dtype tags for kernel names: "f32", "f64", "i64", "i32", "i8", "u8", "b8".
 const char* dtype_tag(DType t);
 // Tags of kernels that move elements without looking at them: "x8", "x32", "x64".

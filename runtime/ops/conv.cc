@@ -2,6 +2,7 @@
 // NHWC layout (attribute layout = "NHWC", 4-D data, weights kept in ONNX layout).
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,7 +25,7 @@ namespace {
 
 using kernels::ConvGeometry;
 
-// fusion_tag values of the kernels fuse_pointwise_depthwise takes and makes.
+// fusion_tag values of the kernels fuse_conv_chain takes and makes.
 constexpr char kGemmConvTag = 'p', kDepthwiseTag = 'd', kPointwiseDepthwiseTag = 'f';
 
 // A float count rounded up to whole 64-byte lines, so that buffers laid out one after
@@ -135,6 +136,7 @@ class NhwcGemmConvKernel final : public OpKernel {
     args_.a_stride = k;
     args_.packed_b = packed_.data();
     args_.c_stride = n;
+    args_.residual_stride = n;
     kernels::f32_gemm_set_activation(act_, &args_);
     // Blocks of whole MR-row tiles of about kBlockBytes of A, so that a block's input stays
     // in L2 while every panel of W passes over it.
@@ -145,18 +147,21 @@ class NhwcGemmConvKernel final : public OpKernel {
   size_t scratch_bytes() const override { return pointwise_ ? 0 : kMaxWorkers * lowering_bytes(block_rows_); }
 
   void run(const ExecContext& ctx) override {
-    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    const auto* x = static_cast<const float*>(ctx.inputs[x_slot_]);
+    const float* residual = residual_slot_ ? static_cast<const float*>(ctx.inputs[*residual_slot_]) : nullptr;
     auto* y = static_cast<float*>(ctx.outputs[0]);
     if (pointwise_) {
       kernels::F32GemmArgs args = args_;
       args.a = x;
       args.c = y;
+      args.residual = residual;
       const size_t m_tiles = kernels::f32_gemm_m_tiles(v_, args.m), n_panels = kernels::f32_gemm_n_panels(v_, args.n);
       const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
       if (threads > 1 && m_tiles >= kRowSplitTiles * threads) {
         // Whole MR-row tiles per thread, one share each.
         for_each_block(ctx.pool, args.m, v_.mr, args.m, threads, [&](size_t, size_t r0, size_t r1) {
-          gemm_rows(x + r0 * args.a_stride, r1 - r0, y + r0 * args.c_stride);
+          gemm_rows(x + r0 * args.a_stride, r1 - r0, y + r0 * args.c_stride,
+                    residual ? residual + r0 * args.residual_stride : nullptr);
         });
         return;
       }
@@ -169,21 +174,35 @@ class NhwcGemmConvKernel final : public OpKernel {
     const size_t worker_bytes = lowering_bytes(block_rows_);
     for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t r0, size_t r1) {
-                     conv_rows(x, r0, r1, y + r0 * args_.c_stride, scratch + w * worker_bytes);
+                     conv_rows(x, r0, r1, y + r0 * args_.c_stride, scratch + w * worker_bytes,
+                               residual ? residual + r0 * args_.residual_stride : nullptr);
                    });
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
   const void* fusion_tag() const override { return &kGemmConvTag; }
 
+  // Takes the Add that reads this conv's output (kF32ResidualAddTag), once: run() then reads
+  // the conv's input from inputs[x_slot] and adds inputs[1 - x_slot] to its output tiles.
+  bool take_residual_add(const OpKernel& add, size_t x_slot) {
+    if (residual_slot_ || x_slot > 1) return false;
+    x_slot_ = x_slot;
+    residual_slot_ = 1 - x_slot;
+    args_.residual_first = x_slot == 1;  // the Add's operand order: the residual first
+    name_ += std::string("+") + add.kernel_name();
+    return true;
+  }
+
   // Pointwise: output rows [0, m) for the m input rows at `a` (A rows of args_.a_stride), into
-  // `c` (rows of args_.c_stride); their tiles numbered by f32_gemm_tiles.
-  void gemm_rows(const float* a, size_t m, float* c) const {
+  // `c` (rows of args_.c_stride) plus the rows at `residual` when set; their tiles numbered
+  // by f32_gemm_tiles.
+  void gemm_rows(const float* a, size_t m, float* c, const float* residual = nullptr) const {
     if (m == 0) return;
     kernels::F32GemmArgs args = args_;
     args.m = m;
     args.a = a;
     args.c = c;
+    args.residual = residual;
     kernels::f32_gemm_tiles(v_, args, 0, kernels::f32_gemm_m_tiles(v_, m) * kernels::f32_gemm_n_panels(v_, args.n));
   }
 
@@ -193,9 +212,10 @@ class NhwcGemmConvKernel final : public OpKernel {
   }
 
   // Not pointwise: output pixels [pixel_begin, pixel_end) of the batch into `c` (rows of
-  // args_.c_stride), tile row by tile row, with lowering_bytes(pixel_end - pixel_begin) of
-  // 64-byte aligned scratch.
-  void conv_rows(const float* x, size_t pixel_begin, size_t pixel_end, float* c, void* scratch) const {
+  // args_.c_stride) plus the rows at `residual` when set, tile row by tile row, with
+  // lowering_bytes(pixel_end - pixel_begin) of 64-byte aligned scratch.
+  void conv_rows(const float* x, size_t pixel_begin, size_t pixel_end, float* c, void* scratch,
+                 const float* residual = nullptr) const {
     const size_t m = pixel_end - pixel_begin;
     auto* gathered = static_cast<float*>(scratch);
     auto** runs = reinterpret_cast<const float**>(gathered + whole_lines(m * args_.k));
@@ -206,6 +226,7 @@ class NhwcGemmConvKernel final : public OpKernel {
     args.a_runs = runs;
     args.a_run_count = runs_per_row_;
     args.c = c;
+    args.residual = residual;
     kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, m), 0, kernels::f32_gemm_n_panels(v_, args.n));
   }
 
@@ -230,6 +251,8 @@ class NhwcGemmConvKernel final : public OpKernel {
   AlignedArray<float> zeros_;  // a run of pads: kernel[2] * Cin zeros (not pointwise)
   kernels::F32GemmArgs args_;
   size_t pixels_ = 0, block_rows_ = 0, runs_per_row_ = 0;
+  size_t x_slot_ = 0;                    // the input run() reads as the conv's input
+  std::optional<size_t> residual_slot_;  // the input added to the output, with a fused Add
 };
 
 // 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
@@ -464,15 +487,28 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   // inputs[0] is the first pointwise conv's input (the interpreter passes it in place of
   // the expanded tensor); outputs[0] is the last fused node's output.
   void run(const ExecContext& ctx) override {
-    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    const auto* x = static_cast<const float*>(ctx.inputs[x_slot_]);
+    const float* residual = residual_slot_ ? static_cast<const float*>(ctx.inputs[*residual_slot_]) : nullptr;
     auto* y = static_cast<float*>(ctx.outputs[0]);
     auto* scratch = static_cast<float*>(ctx.scratch);
     const size_t rows = static_cast<size_t>(dw_.batch_ * dw_.params_.out_h);
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     // One share of the rows per worker, each with its own buffers.
     for_each_block(ctx.pool, rows, 1, rows, std::min(threads, kMaxWorkers), [&](size_t w, size_t r0, size_t r1) {
-      run_rows(x, y, scratch + w * worker_floats(), r0, r1);
+      run_rows(x, residual, y, scratch + w * worker_floats(), r0, r1);
     });
+  }
+
+  // With the projection: takes the Add that reads its output (kF32ResidualAddTag), once, as
+  // NhwcGemmConvKernel::take_residual_add.
+  bool take_residual_add(const OpKernel& add, size_t x_slot) {
+    if (!proj_ || residual_slot_ || x_slot > 1) return false;
+    x_slot_ = x_slot;
+    residual_slot_ = 1 - x_slot;
+    // The Add's operand order.
+    static_cast<NhwcGemmConvKernel&>(*proj_owner_).args_.residual_first = x_slot == 1;
+    name_ += std::string("+") + add.kernel_name();
+    return true;
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
@@ -503,8 +539,9 @@ class PointwiseDepthwiseKernel final : public OpKernel {
     }
   }
 
-  // Output rows [r0, r1) of the whole batch (row r is image r / out_h, row r % out_h).
-  void run_rows(const float* x, float* y, float* buffer, size_t r0, size_t r1) const {
+  // Output rows [r0, r1) of the whole batch (row r is image r / out_h, row r % out_h), plus
+  // the rows of `residual` when set.
+  void run_rows(const float* x, const float* residual, float* y, float* buffer, size_t r0, size_t r1) const {
     const kernels::DwConvParams& p = dw_.params_;
     const int64_t out_row = p.out_w * p.channels;
     float* depthwise_rows = buffer + expanded_floats_;
@@ -536,9 +573,11 @@ class PointwiseDepthwiseKernel final : public OpKernel {
       float* out = proj_ ? depthwise_rows : y + (n * p.out_h + oy0) * out_row;
       dw_.v_.fn(band, buffer, dw_.packed_.data(), out, 0, oy1 - oy0);
       if (!dw_.fused_) apply_activation(dw_.act_, out, static_cast<size_t>((oy1 - oy0) * out_row));
-      if (proj_)
-        proj_->gemm_rows(depthwise_rows, static_cast<size_t>((oy1 - oy0) * p.out_w),
-                  y + (n * p.out_h + oy0) * p.out_w * static_cast<int64_t>(proj_->args_.n));
+      if (proj_) {
+        const int64_t offset = (n * p.out_h + oy0) * p.out_w * static_cast<int64_t>(proj_->args_.n);
+        proj_->gemm_rows(depthwise_rows, static_cast<size_t>((oy1 - oy0) * p.out_w), y + offset,
+                         residual ? residual + offset : nullptr);
+      }
       r += oy1 - oy0;
     }
   }
@@ -550,6 +589,8 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   std::string name_;
   size_t row_floats_ = 0, band_ = 1, expanded_floats_ = 0, depthwise_floats_ = 0;
   size_t lowered_rows_ = 0, lowering_floats_ = 0;
+  size_t x_slot_ = 0;                    // as in NhwcGemmConvKernel
+  std::optional<size_t> residual_slot_;
 };
 
 // Pointwise Conv with weights computed at run time, through the strided reference GEMM.
@@ -813,9 +854,20 @@ std::unique_ptr<OpKernel> make_nchw_conv_via_nhwc(const PrepareContext& ctx, con
 
 }  // namespace
 
-std::unique_ptr<OpKernel> fuse_pointwise_depthwise(std::unique_ptr<OpKernel>& producer,
-                                                   std::unique_ptr<OpKernel>& consumer,
-                                                   const PointwiseDepthwiseFusion& tuning) {
+std::unique_ptr<OpKernel> fuse_conv_chain(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
+                                          size_t slot, const PointwiseDepthwiseFusion& tuning) {
+  if (consumer->fusion_tag() == &kF32ResidualAddTag) {
+    // A residual Add after a one-group conv or after a chain with its projection.
+    bool taken = false;
+    if (producer->fusion_tag() == &kGemmConvTag)
+      taken = static_cast<NhwcGemmConvKernel&>(*producer).take_residual_add(*consumer, slot);
+    else if (producer->fusion_tag() == &kPointwiseDepthwiseTag)
+      taken = static_cast<PointwiseDepthwiseKernel&>(*producer).take_residual_add(*consumer, slot);
+    if (!taken) return nullptr;
+    consumer.reset();
+    return std::move(producer);
+  }
+  if (slot != 0) return nullptr;
   if (producer->fusion_tag() == &kPointwiseDepthwiseTag) {
     // The projection after an expansion and depthwise pair: the same kernel, taking it.
     if (!static_cast<PointwiseDepthwiseKernel&>(*producer).add_projection(consumer)) return nullptr;

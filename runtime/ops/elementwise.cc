@@ -89,6 +89,8 @@ class BroadcastKernel final : public OpKernel {
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
+  const void* fusion_tag() const override { return fusion_tag_; }
+  void set_fusion_tag(const void* tag) { fusion_tag_ = tag; }
 
  private:
   // Elements [begin, end) of output row `row` (row-major over all dims but the
@@ -130,6 +132,7 @@ class BroadcastKernel final : public OpKernel {
   std::vector<int64_t> byte_strides_[kMaxOperands];
   size_t output_bytes_;
   bool empty_;
+  const void* fusion_tag_ = nullptr;
 };
 
 // Broadcasts the first `num_inputs` inputs to one output shape (with
@@ -266,9 +269,12 @@ Result<std::unique_ptr<OpKernel>> prepare_arith(const PrepareContext& ctx, Arith
       case Arith::kMul: fn = v.mul; break;
       case Arith::kDiv: fn = v.div; break;
     }
-    return make_broadcast(ctx, 2, arith_row(t, op), std::string("f32_") + op_tag + "_" + v.suffix,
-                          t,
-                          /*unidirectional=*/false, fn);
+    Result<std::unique_ptr<OpKernel>> kernel =
+        make_broadcast(ctx, 2, arith_row(t, op), std::string("f32_") + op_tag + "_" + v.suffix, t,
+                       /*unidirectional=*/false, fn);
+    if (kernel.is_ok() && op == Arith::kAdd && ctx.inputs[0]->shape == ctx.inputs[1]->shape)
+      static_cast<BroadcastKernel&>(*kernel.value()).set_fusion_tag(&kF32ResidualAddTag);
+    return kernel;
   }
   return make_broadcast(ctx, 2, arith_row(t, op), kernel_name(t, op_tag), t);
 }

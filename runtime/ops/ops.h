@@ -13,9 +13,12 @@ namespace pare::rt::ops {
 
 Result<std::unique_ptr<OpKernel>> prepare_Add(const PrepareContext& ctx);
 
-// Channels-last Conv fusion (conv.cc): (pointwise, depthwise reading its output) -> one
-// kernel; (that kernel, pointwise reading its output) -> the same kernel, now with the
-// projection. nullptr, and both left as they are, for any other pair.
+// Channels-last Conv fusion (conv.cc), consumer reading the producer's output as its input
+// `slot`: (pointwise or other one-group conv, depthwise reading its output) -> one kernel;
+// (that kernel, pointwise reading its output) -> the same kernel, now with the projection;
+// (one-group conv, or that kernel with its projection; a float32 Add of two same-shape
+// inputs reading its output at slot 0 or 1) -> the producer, adding the Add's other input
+// to its output tiles. nullptr, and both left as they are, for any other pair.
 struct PointwiseDepthwiseFusion {
   // Smaller expanded tensors stay in L2 between the two kernels anyway, and the GEMM run
   // whole keeps its panel-major tile order: fusing them measured no faster (MobileNetV2's
@@ -25,9 +28,8 @@ struct PointwiseDepthwiseFusion {
   // depthwise kernel. 256 KiB to 1 MiB measured the same on MobileNetV2-224.
   size_t band_bytes = 256 * 1024;
 };
-std::unique_ptr<OpKernel> fuse_pointwise_depthwise(std::unique_ptr<OpKernel>& producer,
-                                                   std::unique_ptr<OpKernel>& consumer,
-                                                   const PointwiseDepthwiseFusion& tuning = {});
+std::unique_ptr<OpKernel> fuse_conv_chain(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
+                                          size_t slot = 0, const PointwiseDepthwiseFusion& tuning = {});
 
 Result<std::unique_ptr<OpKernel>> prepare_AveragePool(const PrepareContext& ctx);
 Result<std::unique_ptr<OpKernel>> prepare_BatchNormalization(const PrepareContext& ctx);

@@ -519,7 +519,7 @@ TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {
 }
 
 // A pointwise Conv, the depthwise Conv after it and optionally the projection after that,
-// fused (ops::fuse_pointwise_depthwise): the same bytes as the nodes run apart, on 1 and 3
+// fused (ops::fuse_conv_chain): the same bytes as the nodes run apart, on 1 and 3
 // threads, for bands of one row up to the whole image (band_bytes), under every ISA cap
 // that has the fast kernels.
 struct FusionCase {
@@ -593,13 +593,13 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
         Result<std::unique_ptr<OpKernel>> dw = depthwise(cap, t).prepare();
         ASSERT_TRUE(pw.is_ok() && dw.is_ok());
         std::unique_ptr<OpKernel> pw_kernel = std::move(pw).value(), dw_kernel = std::move(dw).value();
-        std::unique_ptr<OpKernel> fused = ops::fuse_pointwise_depthwise(pw_kernel, dw_kernel, tuning);
+        std::unique_ptr<OpKernel> fused = ops::fuse_conv_chain(pw_kernel, dw_kernel, 0, tuning);
         ASSERT_NE(fused, nullptr);
         if (c.projected) {
           Result<std::unique_ptr<OpKernel>> proj = projection(cap, d).prepare();
           ASSERT_TRUE(proj.is_ok());
           std::unique_ptr<OpKernel> proj_kernel = std::move(proj).value();
-          fused = ops::fuse_pointwise_depthwise(fused, proj_kernel, tuning);
+          fused = ops::fuse_conv_chain(fused, proj_kernel, 0, tuning);
           ASSERT_NE(fused, nullptr);
         }
         EXPECT_EQ(std::string(fused->kernel_name()), name);
@@ -666,7 +666,7 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
   auto pw = [&] { return conv({1, 8, 8, 4}, {16, 4, 1, 1}, {1, 8, 8, 16}, 1, 0); };
   auto dw = [&] { return conv({1, 8, 8, 16}, {16, 1, 3, 3}, {1, 8, 8, 16}, 16, 1); };
   auto fuses = [&](std::unique_ptr<OpKernel> a, std::unique_ptr<OpKernel> b, const ops::PointwiseDepthwiseFusion& t) {
-    std::unique_ptr<OpKernel> fused = ops::fuse_pointwise_depthwise(a, b, t);
+    std::unique_ptr<OpKernel> fused = ops::fuse_conv_chain(a, b, 0, t);
     if (!fused) {
       EXPECT_TRUE(a && b) << "a refused pair must keep both kernels";
     }
@@ -694,23 +694,125 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusionTakesOnlyThatPair) {
   }
   // A projection joins once, and only a pointwise conv over the depthwise output.
   std::unique_ptr<OpKernel> a = pw(), b = dw();
-  std::unique_ptr<OpKernel> pair = ops::fuse_pointwise_depthwise(a, b, any_size);
+  std::unique_ptr<OpKernel> pair = ops::fuse_conv_chain(a, b, 0, any_size);
   ASSERT_NE(pair, nullptr);
   std::unique_ptr<OpKernel> wrong = conv({1, 8, 8, 8}, {4, 8, 1, 1}, {1, 8, 8, 4}, 1, 0);
-  EXPECT_EQ(ops::fuse_pointwise_depthwise(pair, wrong, any_size), nullptr) << "8 input channels, not 16";
+  EXPECT_EQ(ops::fuse_conv_chain(pair, wrong, 0, any_size), nullptr) << "8 input channels, not 16";
   EXPECT_TRUE(pair && wrong);
   std::unique_ptr<OpKernel> other_dw = dw();
-  EXPECT_EQ(ops::fuse_pointwise_depthwise(pair, other_dw, any_size), nullptr) << "not pointwise";
+  EXPECT_EQ(ops::fuse_conv_chain(pair, other_dw, 0, any_size), nullptr) << "not pointwise";
   std::unique_ptr<OpKernel> proj = conv({1, 8, 8, 16}, {4, 16, 1, 1}, {1, 8, 8, 4}, 1, 0);
-  pair = ops::fuse_pointwise_depthwise(pair, proj, any_size);
+  pair = ops::fuse_conv_chain(pair, proj, 0, any_size);
   ASSERT_NE(pair, nullptr);
   std::unique_ptr<OpKernel> second = conv({1, 8, 8, 16}, {4, 16, 1, 1}, {1, 8, 8, 4}, 1, 0);
-  EXPECT_EQ(ops::fuse_pointwise_depthwise(pair, second, any_size), nullptr) << "one projection";
+  EXPECT_EQ(ops::fuse_conv_chain(pair, second, 0, any_size), nullptr) << "one projection";
   EXPECT_TRUE(pair && second);
 }
 
 // ---------------------------------------------------------------------------------------
 // ConvTranspose
+
+// A residual Add after a one-group conv (fuse_conv_chain): the conv kernel adds the Add's
+// other input to its output tiles, with the bytes of the two run apart, whichever input of
+// the Add reads the conv, on 1 and 3 threads; for the pointwise GEMM and for a KxK conv on
+// indirect rows, at the best cap and the scalar one.
+TEST(ConvNhwcFast, ResidualAddFusedGivesTheSameBytes) {
+  struct Case {
+    Shape xs, ws, ys;
+    int64_t pad;
+  };
+  const std::vector<Case> cases = {{{1, 13, 11, 8}, {40, 8, 1, 1}, {1, 13, 11, 40}, 0},
+                                   {{2, 9, 10, 3}, {24, 3, 3, 3}, {2, 9, 10, 24}, 1}};
+  for (Isa cap : {Isa::kScalar, usable_caps().back()})
+    for (const Case& c : cases)
+      for (size_t slot : {0, 1}) {
+        SCOPED_TRACE(std::string(isa_name(cap)) + " kernel " + std::to_string(c.ws[2]) + " slot " + std::to_string(slot));
+        const auto x = random_floats(static_cast<size_t>(numel(c.xs)), 11);
+        const auto r = random_floats(static_cast<size_t>(numel(c.ys)), 12);
+        auto conv = [&] {
+          Node n(ops::prepare_Conv, "Conv");
+          n.in(make<float>(c.xs, x)).in(constant<float>(c.ws, random_floats(static_cast<size_t>(numel(c.ws)), 13)));
+          n.in(constant<float>({c.ws[0]}, random_floats(static_cast<size_t>(c.ws[0]), 14)));
+          n.out(c.ys).act(ActivationKind::kClip, 0.f, 6.f).isa(cap).s("layout", "NHWC");
+          n.ints("pads", {c.pad, c.pad, c.pad, c.pad});
+          return n;
+        };
+        const std::vector<float> t = conv().run();
+        auto add = [&] {
+          Node n(ops::prepare_Add, "Add");
+          n.in(make<float>(c.ys, slot == 0 ? t : r)).in(make<float>(c.ys, slot == 0 ? r : t)).out(c.ys).isa(cap);
+          return n;
+        };
+        const std::vector<uint8_t> want = add().run_bytes();
+        for (int threads : {1, 3}) {
+          std::unique_ptr<OpKernel> conv_kernel = std::move(conv().prepare()).value();
+          std::unique_ptr<OpKernel> add_kernel = std::move(add().prepare()).value();
+          const std::string name = std::string(conv_kernel->kernel_name()) + "+" + add_kernel->kernel_name();
+          std::unique_ptr<OpKernel> fused = ops::fuse_conv_chain(conv_kernel, add_kernel, slot);
+          ASSERT_NE(fused, nullptr);
+          EXPECT_EQ(std::string(fused->kernel_name()), name);
+          std::unique_ptr<OpKernel> second = std::move(add().prepare()).value();
+          EXPECT_EQ(ops::fuse_conv_chain(fused, second, slot), nullptr) << "one Add";
+          ASSERT_TRUE(fused && second);
+          std::vector<float> y(want.size() / sizeof(float) + 16, 7.f);
+          std::vector<float> scratch(fused->scratch_bytes() / sizeof(float) + 16);
+          auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+          const void* inputs[2] = {slot == 0 ? x.data() : r.data(), slot == 0 ? r.data() : x.data()};
+          void* outputs[1] = {y.data()};
+          ExecContext ctx;
+          ctx.inputs = inputs;
+          ctx.outputs = outputs;
+          ctx.scratch = aligned;
+          ThreadPool pool(threads);
+          ctx.pool = threads > 1 ? &pool : nullptr;
+          fused->run(ctx);
+          std::vector<uint8_t> got(want.size());
+          std::memcpy(got.data(), y.data(), got.size());
+          EXPECT_EQ(got, want) << threads << " threads";
+          for (size_t i = y.size() - 16; i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "written past the output";
+        }
+      }
+}
+
+TEST(ConvNhwcFast, ResidualAddFusionTakesOnlySameShapeAdds) {
+  const Isa fast = usable_caps().back();
+  auto kernel = [](Node n) {
+    Result<std::unique_ptr<OpKernel>> k = n.prepare();
+    EXPECT_TRUE(k.is_ok());
+    return k.is_ok() ? std::move(k).value() : nullptr;
+  };
+  auto conv = [&](const Shape& ws, int64_t group, int64_t channels) {
+    Node n(ops::prepare_Conv, "Conv");
+    n.in(make<float>({1, 6, 6, channels}, random_floats(static_cast<size_t>(36 * channels), 1)))
+        .in(constant<float>(ws, random_floats(static_cast<size_t>(numel(ws)), 2)));
+    n.out({1, 6, 6, ws[0]}).isa(fast).s("layout", "NHWC").i("group", group).ints("pads", {ws[2] / 2, ws[2] / 2, ws[2] / 2, ws[2] / 2});
+    return kernel(n);
+  };
+  auto add = [&](const Shape& other) {
+    Node n(ops::prepare_Add, "Add");
+    n.in(make<float>({1, 6, 6, 16}, random_floats(576, 3))).in(make<float>(other, random_floats(static_cast<size_t>(numel(other)), 4)));
+    n.out({1, 6, 6, 16}).isa(fast);
+    return kernel(n);
+  };
+  auto fuses = [](std::unique_ptr<OpKernel> a, std::unique_ptr<OpKernel> b, size_t slot) {
+    std::unique_ptr<OpKernel> fused = ops::fuse_conv_chain(a, b, slot);
+    if (!fused) EXPECT_TRUE(a && b) << "a refused pair must keep both kernels";
+    return fused != nullptr;
+  };
+  EXPECT_TRUE(fuses(conv({16, 4, 1, 1}, 1, 4), add({1, 6, 6, 16}), 0));
+  EXPECT_FALSE(fuses(conv({16, 4, 1, 1}, 1, 4), add({16}), 0)) << "a broadcast Add";
+  EXPECT_FALSE(fuses(conv({16, 4, 1, 1}, 1, 4), add({1, 6, 6, 16}), 2)) << "no third input";
+  EXPECT_FALSE(fuses(conv({16, 1, 3, 3}, 16, 16), add({1, 6, 6, 16}), 0)) << "a depthwise conv";
+  // An expansion and depthwise pair takes an Add only once it has its projection.
+  ops::PointwiseDepthwiseFusion any_size;
+  any_size.min_expanded_bytes = 0;
+  std::unique_ptr<OpKernel> pw = conv({16, 4, 1, 1}, 1, 4), dw = conv({16, 1, 3, 3}, 16, 16);
+  std::unique_ptr<OpKernel> pair = ops::fuse_conv_chain(pw, dw, 0, any_size);
+  ASSERT_NE(pair, nullptr);
+  std::unique_ptr<OpKernel> residual = add({1, 6, 6, 16});
+  EXPECT_EQ(ops::fuse_conv_chain(pair, residual, 0), nullptr) << "no projection yet";
+  EXPECT_TRUE(pair && residual);
+}
 
 TEST(ConvTranspose, HandComputed1d) {
   Node node(ops::prepare_ConvTranspose, "ConvTranspose");

@@ -67,15 +67,26 @@ void f32_gemm_pack_b_nk(size_t nr, size_t n, size_t k, const float* b, size_t ld
 
 // ---- Microkernels ----
 //
+// A residual added to a tile after its clamp (a fused Add): C[i, j] = C[i, j] + R[i, j], or
+// R[i, j] + C[i, j] with `first` (the operand order of the Add: it decides which NaN passes
+// when both are NaN), R[i, j] = r[i * stride + j]. R must not overlap C.
+struct F32GemmResidual {
+  const float* r = nullptr;
+  size_t stride = 0;
+  bool first = false;
+};
+//
 // Computes an mr x nc tile (1 <= mr <= MR, 1 <= nc <= NR) of
 //   C[i, j] = clamp(panel bias[j] + sum_p A[i, p] * panel B[p, j], min, max)
 // with A[i, p] = a[i * a_stride + p], C[i, j] = c[i * c_stride + j], over p = 0 .. k-1 in
 // order (the SIMD microkernels: one fused multiply-add per step, so they agree bit for bit
 // with each other). NaN passes the clamp. Reads only rows < mr of A, writes only the
-// mr x nc elements of C. `panel` points at the start of a packed panel (its bias).
+// mr x nc elements of C. `panel` points at the start of a packed panel (its bias). A
+// residual, when not null, is added to the clamped tile.
 using F32GemmMicrokernel = void (*)(size_t mr, size_t nc, size_t k, const float* a,
                                     size_t a_stride, const float* panel, float* c,
-                                    size_t c_stride, float min, float max);
+                                    size_t c_stride, float min, float max,
+                                    const F32GemmResidual* residual);
 
 // The same tile with A given indirectly: row i of A is `runs` runs of run_len floats (K =
 // runs * run_len), run r of row i starting at a[i * runs + r]. Each C element gets the same
@@ -83,7 +94,8 @@ using F32GemmMicrokernel = void (*)(size_t mr, size_t nc, size_t k, const float*
 // runs spell, so the two agree bit for bit.
 using F32GemmIndirectMicrokernel = void (*)(size_t mr, size_t nc, size_t runs, size_t run_len,
                                             const float* const* a, const float* panel, float* c,
-                                            size_t c_stride, float min, float max);
+                                            size_t c_stride, float min, float max,
+                                            const F32GemmResidual* residual);
 
 struct F32GemmVariant {
   const char* name;      // "f32_gemm_8x32__avx512"
@@ -101,44 +113,50 @@ struct F32GemmVariant {
 };
 
 void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                          const float* panel, float* c, size_t c_stride, float min, float max);
+                          const float* panel, float* c, size_t c_stride, float min, float max,
+                          const F32GemmResidual* residual);
 void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
-                           const float* panel, float* c, size_t c_stride, float min, float max);
+                           const float* panel, float* c, size_t c_stride, float min, float max,
+                           const F32GemmResidual* residual);
 #if defined(__x86_64__)
-void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                            const float* panel, float* c, size_t c_stride, float min, float max);
-void f32_gemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a,
-                                      size_t a_stride, const float* panel, float* c,
-                                      size_t c_stride, float min, float max);
-void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
-                             const float* const* a, const float* panel, float* c, size_t c_stride,
-                             float min, float max);
 void f32_gemm_6x16__avx2(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                         const float* panel, float* c, size_t c_stride, float min, float max);
-void f32_gemm_6x16__avx2_streaming(size_t mr, size_t nc, size_t k, const float* a,
-                                   size_t a_stride, const float* panel, float* c,
-                                   size_t c_stride, float min, float max);
-void f32_igemm_6x16__avx2(size_t mr, size_t nc, size_t runs, size_t run_len,
-                          const float* const* a, const float* panel, float* c, size_t c_stride,
-                          float min, float max);
+                         const float* panel, float* c, size_t c_stride, float min, float max,
+                         const F32GemmResidual* residual);
+void f32_gemm_6x16__avx2_streaming(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                                   const float* panel, float* c, size_t c_stride, float min, float max,
+                                   const F32GemmResidual* residual);
+void f32_igemm_6x16__avx2(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                          const float* panel, float* c, size_t c_stride, float min, float max,
+                          const F32GemmResidual* residual);
 void f32_gemm_8x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                           const float* panel, float* c, size_t c_stride, float min, float max);
-void f32_gemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a,
-                                     size_t a_stride, const float* panel, float* c,
-                                     size_t c_stride, float min, float max);
-void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
-                            const float* const* a, const float* panel, float* c, size_t c_stride,
-                            float min, float max);
+                           const float* panel, float* c, size_t c_stride, float min, float max,
+                           const F32GemmResidual* residual);
+void f32_gemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                                     const float* panel, float* c, size_t c_stride, float min, float max,
+                                     const F32GemmResidual* residual);
+void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                            const float* panel, float* c, size_t c_stride, float min, float max,
+                            const F32GemmResidual* residual);
+void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                            const float* panel, float* c, size_t c_stride, float min, float max,
+                            const F32GemmResidual* residual);
+void f32_gemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                                      const float* panel, float* c, size_t c_stride, float min, float max,
+                                      const F32GemmResidual* residual);
+void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                             const float* panel, float* c, size_t c_stride, float min, float max,
+                             const F32GemmResidual* residual);
 #endif
 #if defined(__aarch64__)
 void f32_gemm_8x8__neon(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                        const float* panel, float* c, size_t c_stride, float min, float max);
-void f32_gemm_8x8__neon_streaming(size_t mr, size_t nc, size_t k, const float* a,
-                                  size_t a_stride, const float* panel, float* c,
-                                  size_t c_stride, float min, float max);
-void f32_igemm_8x8__neon(size_t mr, size_t nc, size_t runs, size_t run_len,
-                         const float* const* a, const float* panel, float* c, size_t c_stride,
-                         float min, float max);
+                        const float* panel, float* c, size_t c_stride, float min, float max,
+                        const F32GemmResidual* residual);
+void f32_gemm_8x8__neon_streaming(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                                  const float* panel, float* c, size_t c_stride, float min, float max,
+                                  const F32GemmResidual* residual);
+void f32_igemm_8x8__neon(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                         const float* panel, float* c, size_t c_stride, float min, float max,
+                         const F32GemmResidual* residual);
 #endif
 
 // Every variant built for this architecture, scalar first; usable only where
@@ -166,6 +184,12 @@ struct F32GemmArgs {
   float max = std::numeric_limits<float>::infinity();
   // Applied by f32_gemm_activation on each tile right after the microkernel, or null.
   const FusedActivation* activation = nullptr;
+  // Added to each tile after the clamp and the activation, or null (a residual connection:
+  // the bytes of an Add run after the product): C[i, j] + R[i, j], or R[i, j] + C[i, j] with
+  // residual_first, R[i, j] = residual[i * residual_stride + j]. It must not overlap C.
+  const float* residual = nullptr;
+  size_t residual_stride = 0;
+  bool residual_first = false;
 };
 
 // Tiles of C: m_tiles of at most MR rows by n_panels panels of NR columns (the last

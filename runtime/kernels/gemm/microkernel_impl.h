@@ -6,12 +6,14 @@
 // With V::kFmaByLane (NEON), each row's next four A values are loaded as one vector and used
 // by lane, four steps of K at a time. The indirect microkernel reads each A row as runs of
 // floats through pointers (a convolution's input rows under the kernel window, so that no
-// im2col copy is made) and does the same steps in the same order. Only included by the ISA files (compiled with their own
-// flags), each instantiating it with its own V.
+// im2col copy is made) and does the same steps in the same order. Only included by the ISA
+// files (compiled with their own flags), each instantiating it with its own V.
 #pragma once
 
 #include <cstddef>
 #include <type_traits>
+
+#include "runtime/kernels/gemm/gemm.h"
 
 // Register tiles are arrays indexed by constants only after full unrolling.
 #define PARE_GEMM_UNROLL _Pragma("GCC unroll 16")
@@ -142,10 +144,20 @@ inline const float* fma_run(Accumulators<V, H, MR, Z, Y>& t, size_t k, const flo
   return w;
 }
 
-// Clamps to [min, max] and stores the first nc columns of each row of C.
+// v + the residual at `r` (its first nc - col columns when fewer than a vector), in the
+// residual's operand order.
+template <class W>
+inline typename W::R add_residual(typename W::R v, const float* r, size_t col, size_t nc, bool first) {
+  const typename W::R x =
+      col + W::kWidth <= nc ? W::load(r + col) : W::load_partial(r + col, W::first_lanes(nc - col));
+  return first ? W::add(x, v) : W::add(v, x);
+}
+
+// Clamps to [min, max], adds the residual when there is one, and stores the first nc
+// columns of each row of C.
 template <class V, class H, size_t MR, size_t Z, size_t Y>
 inline void clamp_and_store(Accumulators<V, H, MR, Z, Y>& t, size_t nc, float* c, size_t c_stride,
-                            float min, float max) {
+                            float min, float max, const F32GemmResidual* residual) {
   constexpr size_t kW = V::kWidth;
   using T = Accumulators<V, H, MR, Z, Y>;
   // The limit goes first: the x86 max/min return their second operand when either is NaN,
@@ -157,6 +169,16 @@ inline void clamp_and_store(Accumulators<V, H, MR, Z, Y>& t, size_t nc, float* c
     PARE_GEMM_UNROLL
     for (size_t j = 0; j < Z; ++j) t.acc[i][j] = V::min_native(hi, V::max_native(lo, t.acc[i][j]));
     if constexpr (Y > 0) t.half[i] = H::min_native(hi_half, H::max_native(lo_half, t.half[i]));
+  }
+  if (residual) {
+    const bool first = residual->first;
+    PARE_GEMM_UNROLL
+    for (size_t i = 0; i < MR; ++i) {
+      const float* r = residual->r + i * residual->stride;
+      PARE_GEMM_UNROLL
+      for (size_t j = 0; j < Z; ++j) t.acc[i][j] = add_residual<V>(t.acc[i][j], r, kW * j, nc, first);
+      if constexpr (Y > 0) t.half[i] = add_residual<H>(t.half[i], r, kW * Z, nc, first);
+    }
   }
   PARE_GEMM_UNROLL
   for (size_t i = 0; i < MR; ++i) {
@@ -170,17 +192,18 @@ inline void clamp_and_store(Accumulators<V, H, MR, Z, Y>& t, size_t nc, float* c
 // A tile with A rows at a + i * a_stride.
 template <bool Stream, class V, class H, size_t MR, size_t Z, size_t Y>
 inline void tile(size_t nc, size_t k, const float* a, size_t a_stride, const float* w, float* c,
-                 size_t c_stride, float min, float max) {
+                 size_t c_stride, float min, float max, const F32GemmResidual* residual) {
   Accumulators<V, H, MR, Z, Y> t;
   start_from_bias(t, w);
   fma_run<Stream>(t, k, w + 2 * V::kWidth, [&](size_t i) { return a + i * a_stride; });
-  clamp_and_store(t, nc, c, c_stride, min, max);
+  clamp_and_store(t, nc, c, c_stride, min, max, residual);
 }
 
 // A tile whose A row i is `runs` runs of run_len floats, run r at a[i * runs + r].
 template <class V, class H, size_t MR, size_t Z, size_t Y>
 inline void indirect_tile(size_t nc, size_t runs, size_t run_len, const float* const* a,
-                          const float* w, float* c, size_t c_stride, float min, float max) {
+                          const float* w, float* c, size_t c_stride, float min, float max,
+                          const F32GemmResidual* residual) {
   Accumulators<V, H, MR, Z, Y> t;
   start_from_bias(t, w);
   w += 2 * V::kWidth;
@@ -190,7 +213,7 @@ inline void indirect_tile(size_t nc, size_t runs, size_t run_len, const float* c
     for (size_t i = 0; i < MR; ++i) run[i] = a[i * runs + r];
     w = fma_run<false>(t, run_len, w, [&](size_t i) { return run[i]; });
   }
-  clamp_and_store(t, nc, c, c_stride, min, max);
+  clamp_and_store(t, nc, c, c_stride, min, max, residual);
 }
 
 template <size_t N>
@@ -220,28 +243,31 @@ inline void for_columns(size_t nc, TileFor tile_for) {
 // Calls the instance for exactly mr rows (mr in 1..MR), so short tiles do no extra work.
 // Stream: the streaming microkernel (prefetch_panel_ahead).
 template <class V, class H, size_t MR, bool Stream = false>
-void microkernel(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                 const float* panel, float* c, size_t c_stride, float min, float max) {
+void microkernel(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride, const float* panel,
+                 float* c, size_t c_stride, float min, float max, const F32GemmResidual* residual) {
   if constexpr (MR > 1) {
     if (mr < MR)
-      return microkernel<V, H, MR - 1, Stream>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max);
+      return microkernel<V, H, MR - 1, Stream>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max,
+                                               residual);
   }
   for_columns<V, H>(nc, [&](auto z, auto y) {
     tile<Stream, V, H, MR, decltype(z)::value, decltype(y)::value>(nc, k, a, a_stride, panel, c, c_stride,
-                                                                   min, max);
+                                                                   min, max, residual);
   });
 }
 
 template <class V, class H, size_t MR>
 void indirect_microkernel(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
-                          const float* panel, float* c, size_t c_stride, float min, float max) {
+                          const float* panel, float* c, size_t c_stride, float min, float max,
+                          const F32GemmResidual* residual) {
   if constexpr (MR > 1) {
     if (mr < MR)
-      return indirect_microkernel<V, H, MR - 1>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max);
+      return indirect_microkernel<V, H, MR - 1>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                                residual);
   }
   for_columns<V, H>(nc, [&](auto z, auto y) {
     indirect_tile<V, H, MR, decltype(z)::value, decltype(y)::value>(nc, runs, run_len, a, panel, c,
-                                                                     c_stride, min, max);
+                                                                     c_stride, min, max, residual);
   });
 }
 

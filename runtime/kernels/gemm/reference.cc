@@ -88,7 +88,7 @@ inline Float4 load4(const float* p) {
 // run per row).
 template <size_t MR, size_t NR>
 void portable_tile(size_t nc, size_t runs, size_t run_len, const float* const* a, const float* w,
-                   float* c, size_t c_stride, float min, float max) {
+                   float* c, size_t c_stride, float min, float max, const F32GemmResidual* residual) {
   constexpr size_t kNv = NR / 4;
   Float4 acc[MR][kNv];
   PARE_GEMM_UNROLL
@@ -118,6 +118,15 @@ void portable_tile(size_t nc, size_t runs, size_t run_len, const float* const* a
     for (size_t j = 0; j < kNv; ++j) {
       Float4 v = acc[i][j] < lo ? lo : acc[i][j];
       v = hi < v ? hi : v;
+      if (residual) {
+        Float4 r{};
+        const float* r_row = residual->r + i * residual->stride + 4 * j;
+        if (4 * j + 4 <= nc)
+          r = load4(r_row);
+        else if (4 * j < nc)
+          std::memcpy(&r, r_row, (nc - 4 * j) * sizeof(float));
+        v = residual->first ? r + v : v + r;
+      }
       if (4 * j + 4 <= nc)
         std::memcpy(row + 4 * j, &v, sizeof(v));
       else if (4 * j < nc)
@@ -129,20 +138,22 @@ void portable_tile(size_t nc, size_t runs, size_t run_len, const float* const* a
 }  // namespace
 
 void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
-                           const float* panel, float* c, size_t c_stride, float min, float max) {
+                           const float* panel, float* c, size_t c_stride, float min, float max,
+                           const F32GemmResidual* residual) {
   switch (mr) {
-    case 1: return portable_tile<1, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
-    case 2: return portable_tile<2, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
-    case 3: return portable_tile<3, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
-    default: return portable_tile<4, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max);
+    case 1: return portable_tile<1, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max, residual);
+    case 2: return portable_tile<2, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max, residual);
+    case 3: return portable_tile<3, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max, residual);
+    default: return portable_tile<4, 8>(nc, runs, run_len, a, panel, c, c_stride, min, max, residual);
   }
 }
 
 void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                          const float* panel, float* c, size_t c_stride, float min, float max) {
+                          const float* panel, float* c, size_t c_stride, float min, float max,
+                          const F32GemmResidual* residual) {
   const float* rows[4];
   for (size_t i = 0; i < 4; ++i) rows[i] = a + std::min(i, mr - 1) * a_stride;
-  f32_igemm_4x8__scalar(mr, nc, 1, k, rows, panel, c, c_stride, min, max);
+  f32_igemm_4x8__scalar(mr, nc, 1, k, rows, panel, c, c_stride, min, max, residual);
 }
 
 // ---- Variants ----
@@ -164,10 +175,10 @@ constexpr F32GemmVariant kVariants[] = {
      f32_gemm_6x16__avx2_streaming},
 #endif
 #if PARE_KERNELS_AVX512
-    {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512, f32_igemm_8x32__avx512,
-     f32_gemm_8x32__avx512_streaming},
-    {"f32_gemm_12x32__avx512", "12x32__avx512", Isa::kAvx512, 12, 32, f32_gemm_12x32__avx512, f32_igemm_12x32__avx512,
-     f32_gemm_12x32__avx512_streaming, kTallTileMinK},
+    {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512,
+     f32_igemm_8x32__avx512, f32_gemm_8x32__avx512_streaming},
+    {"f32_gemm_12x32__avx512", "12x32__avx512", Isa::kAvx512, 12, 32, f32_gemm_12x32__avx512,
+     f32_igemm_12x32__avx512, f32_gemm_12x32__avx512_streaming, kTallTileMinK},
 #endif
 #if PARE_KERNELS_NEON
     {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon, f32_igemm_8x8__neon,
@@ -242,6 +253,17 @@ class RowSplit {
   size_t shared_ = 0, upper_ = 0;
 };
 
+// Adds the residual to rows x cols of c (after an activation the microkernel does not
+// apply), in the residual's operand order.
+void add_residual(size_t rows, size_t cols, const F32GemmResidual& r, float* c, size_t c_stride) {
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t j = 0; j < cols; ++j) {
+      float& y = c[i * c_stride + j];
+      const float x = r.r[i * r.stride + j];
+      y = r.first ? x + y : y + x;
+    }
+}
+
 // One product's tiles: what each tile needs, worked out once per call.
 class TileRunner {
  public:
@@ -256,12 +278,20 @@ class TileRunner {
     const size_t j0 = n_panel * v_.nr, nc = std::min(v_.nr, g.n - j0);
     float* c = g.c + i0 * g.c_stride + j0;
     const float* panel = g.packed_b + n_panel * panel_stride_;
+    F32GemmResidual residual;
+    if (g.residual) residual = {g.residual + i0 * g.residual_stride + j0, g.residual_stride, g.residual_first};
+    // The residual goes after the activation: in the microkernel's epilogue when the clamp
+    // is all of it.
+    const F32GemmResidual* in_tile = g.residual && !g.activation ? &residual : nullptr;
     if (g.a_runs)
       v_.indirect(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
-                  g.c_stride, g.min, g.max);
+                  g.c_stride, g.min, g.max, in_tile);
     else
-      microkernel_(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max);
-    if (g.activation) f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
+      microkernel_(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max, in_tile);
+    if (g.activation) {
+      f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
+      if (g.residual) add_residual(mr, nc, residual, c, g.c_stride);
+    }
   }
 
  private:

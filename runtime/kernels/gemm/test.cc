@@ -352,7 +352,7 @@ TEST(F32Gemm, ClampPassesNaN) {
     AlignedFloats packed = alloc_packed(v->nr, n, k);
     f32_gemm_pack_b_kn(v->nr, n, k, b.data(), n, nullptr, packed.get());
     std::vector<float> c(n);
-    v->microkernel(1, n, k, a.data(), k, packed.get(), c.data(), n, 0.f, 6.f);
+    v->microkernel(1, n, k, a.data(), k, packed.get(), c.data(), n, 0.f, 6.f, nullptr);
     EXPECT_TRUE(std::isnan(c[2])) << v->name;
     EXPECT_EQ(c[0], 3.f) << v->name;
   }
@@ -415,11 +415,13 @@ TEST(F32Gemm, StreamingMicrokernelGivesTheSameBytes) {
       for (size_t mr = 1; mr <= v->mr; ++mr)
         for (size_t nc : n_sizes(*v)) {
           if (nc > v->nr) continue;
-          SCOPED_TRACE(std::string(v->name) + " mr " + std::to_string(mr) + " nc " + std::to_string(nc) + " k " +
-                       std::to_string(k));
+          SCOPED_TRACE(std::string(v->name) + " mr " + std::to_string(mr) + " nc " + std::to_string(nc) +
+                       " k " + std::to_string(k));
           std::vector<float> plain(v->mr * d.c_stride, kSentinel), streamed(plain);
-          v->microkernel(mr, nc, k, d.a.data(), d.a_stride, packed.get(), plain.data(), d.c_stride, -0.5f, 2.f);
-          v->streaming(mr, nc, k, d.a.data(), d.a_stride, packed.get(), streamed.data(), d.c_stride, -0.5f, 2.f);
+          v->microkernel(mr, nc, k, d.a.data(), d.a_stride, packed.get(), plain.data(), d.c_stride, -0.5f, 2.f,
+                         nullptr);
+          v->streaming(mr, nc, k, d.a.data(), d.a_stride, packed.get(), streamed.data(), d.c_stride, -0.5f, 2.f,
+                       nullptr);
           EXPECT_EQ(std::memcmp(plain.data(), streamed.data(), plain.size() * sizeof(float)), 0);
         }
     }
@@ -431,6 +433,40 @@ TEST(F32Gemm, StreamingMicrokernelGivesTheSameBytes) {
     ASSERT_TRUE(f32_gemm_streams_b(*v, args)) << v->name;
     expect_matches(*v, p, FusedActivation{ActivationKind::kRelu});
   }
+}
+
+// A residual added in the tiles (a fused Add) gives the bytes of the product followed by the
+// Add, in either operand order, whether the clamp or a later activation ends the tile; the
+// rows of R have their own stride and partial panels read only their columns.
+TEST(F32Gemm, ResidualGivesTheBytesOfAnAddAfter) {
+  for (const F32GemmVariant* v : usable_variants())
+    for (const FusedActivation& act : {FusedActivation{}, FusedActivation{ActivationKind::kClip, -0.5f, 0.5f},
+                                       FusedActivation{ActivationKind::kHardSwish}})
+      for (bool first : {false, true}) {
+        SCOPED_TRACE(std::string(v->name) + " act " + std::to_string(static_cast<int>(act.kind)) +
+                     (first ? " residual first" : " residual second"));
+        Problem p{2 * v->mr + 3, 2 * v->nr + 3, 37};
+        const Data d = make_data(p);
+        const AlignedFloats packed = pack(*v, p, d);
+        std::vector<float> want = run_gemm(*v, p, d, packed.get(), act);
+        const size_t r_stride = p.n + 9;
+        // R ends at its last element, so a read past a partial panel's columns would be caught
+        // by the sanitizers.
+        const std::vector<float> r = random_values((p.m - 1) * r_stride + p.n, 77);
+        for (size_t i = 0; i < p.m; ++i)
+          for (size_t j = 0; j < p.n; ++j) {
+            float& y = want[i * d.c_stride + j];
+            y = first ? r[i * r_stride + j] + y : y + r[i * r_stride + j];
+          }
+        std::vector<float> c(want.size(), kSentinel);
+        F32GemmArgs args = gemm_args(p, d, packed.get(), act);
+        args.c = c.data();
+        args.residual = r.data();
+        args.residual_stride = r_stride;
+        args.residual_first = first;
+        f32_gemm_tiles(*v, args, 0, f32_gemm_m_tiles(*v, p.m) * f32_gemm_n_panels(*v, p.n));
+        EXPECT_EQ(std::memcmp(c.data(), want.data(), c.size() * sizeof(float)), 0);
+      }
 }
 
 // A given as runs through pointers (a conv's input pixels under each kernel row) gives the
@@ -446,8 +482,8 @@ TEST(F32Gemm, IndirectRowsGiveTheStridedBytes) {
         for (size_t n : {size_t{1}, v->nr / 2 + 1, v->nr, 2 * v->nr + 3}) {
           if (m == 0) continue;
           const size_t k = runs * run_len;
-          SCOPED_TRACE(std::string(v->name) + " m " + std::to_string(m) + " n " + std::to_string(n) + " runs " +
-                       std::to_string(runs) + " x " + std::to_string(run_len));
+          SCOPED_TRACE(std::string(v->name) + " m " + std::to_string(m) + " n " + std::to_string(n) +
+                       " runs " + std::to_string(runs) + " x " + std::to_string(run_len));
           const std::vector<float> pool = random_values(64 * run_len + 3, static_cast<uint32_t>(m * 131 + n));
           std::mt19937 gen(static_cast<uint32_t>(runs * 7 + run_len));
           std::uniform_int_distribution<size_t> start(0, pool.size() - run_len);

@@ -7,40 +7,49 @@
 
 namespace pare::rt::kernels {
 
+namespace {
+using V = simd::F32x16Avx512;
+using H = simd::F32x8Avx512;  // the ymm half, for a last panel of at most 24 columns
+}  // namespace
+
 void f32_gemm_8x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                           const float* panel, float* c, size_t c_stride, float min, float max) {
-  gemm_impl::microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 8>(mr, nc, k, a, a_stride, panel,
-                                                                   c, c_stride, min, max);
+                           const float* panel, float* c, size_t c_stride, float min, float max,
+                           const F32GemmResidual* residual) {
+  gemm_impl::microkernel<V, H, 8>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max, residual);
+}
+
+void f32_gemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                                     const float* panel, float* c, size_t c_stride, float min, float max,
+                                     const F32GemmResidual* residual) {
+  gemm_impl::microkernel<V, H, 8, true>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max,
+                                        residual);
+}
+
+void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                            const float* panel, float* c, size_t c_stride, float min, float max,
+                            const F32GemmResidual* residual) {
+  gemm_impl::indirect_microkernel<V, H, 8>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                           residual);
 }
 
 void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
-                            const float* panel, float* c, size_t c_stride, float min, float max) {
-  gemm_impl::microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 12>(mr, nc, k, a, a_stride, panel,
-                                                                    c, c_stride, min, max);
+                            const float* panel, float* c, size_t c_stride, float min, float max,
+                            const F32GemmResidual* residual) {
+  gemm_impl::microkernel<V, H, 12>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max, residual);
 }
 
-void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
-                            const float* const* a, const float* panel, float* c, size_t c_stride,
-                            float min, float max) {
-  gemm_impl::indirect_microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 8>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max);
+void f32_gemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
+                                      const float* panel, float* c, size_t c_stride, float min, float max,
+                                      const F32GemmResidual* residual) {
+  gemm_impl::microkernel<V, H, 12, true>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max,
+                                         residual);
 }
 
-void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len,
-                             const float* const* a, const float* panel, float* c, size_t c_stride,
-                             float min, float max) {
-  gemm_impl::indirect_microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 12>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max);
-}
-
-void f32_gemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a,
-                                     size_t a_stride, const float* panel, float* c,
-                                     size_t c_stride, float min, float max) {
-  gemm_impl::microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 8, true>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max);
-}
-
-void f32_gemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float* a,
-                                      size_t a_stride, const float* panel, float* c,
-                                      size_t c_stride, float min, float max) {
-  gemm_impl::microkernel<simd::F32x16Avx512, simd::F32x8Avx512, 12, true>(mr, nc, k, a, a_stride, panel, c, c_stride, min, max);
+void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                             const float* panel, float* c, size_t c_stride, float min, float max,
+                             const F32GemmResidual* residual) {
+  gemm_impl::indirect_microkernel<V, H, 12>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                            residual);
 }
 
 }  // namespace pare::rt::kernels
