@@ -138,9 +138,12 @@ OpFactory find_op(const std::string& op) {
 
 std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
                                              std::unique_ptr<OpKernel>& consumer, size_t slot) {
-  // A selective build without Conv has no pair to fuse, and then keeps none of its code.
-  if constexpr (!selected("Conv")) return nullptr;
-  return ops::fuse_conv_chain(producer, consumer, slot);
+  // A selective build keeps the code only of the fusions of the ops it has.
+  if constexpr (selected("Conv")) {
+    if (std::unique_ptr<OpKernel> fused = ops::fuse_conv_chain(producer, consumer, slot)) return fused;
+  }
+  if constexpr (selected("Gemm") || selected("MatMul")) return ops::fuse_gemm_bias(producer, consumer, slot);
+  return nullptr;
 }
 
 bool op_reads_sparse(const std::string& op) {

@@ -569,6 +569,51 @@ TEST(LayoutPass, MobileNetBlocksRunFusedWithTheSameBytes) {
   }
 }
 
+TEST(LayoutPass, MatMulBiasAddsRunFusedWithTheSameBytes) {
+  // A transformer MLP: MatMul, the Add of its bias (as the exporter writes it, the row
+  // first in the second one), an activation, MatMul and bias again, and the residual Add.
+  // The writer keeps each MatMul's input live through its bias Add; each pair runs as one
+  // kernel with the bytes of the two nodes run apart, on 1 and 2 threads, at the best ISA
+  // and the scalar cap.
+  Builder b;
+  TensorId x = b.input("x", {1, 50, 64});
+  TensorId h = b.apply(OpKind::kMatMul, "fc1", {x, b.random("w1", {64, 256})});
+  h = b.apply(OpKind::kAdd, "fc1_bias", {h, b.random("b1", {256})});
+  h = b.apply(OpKind::kRelu, "act", {h});
+  h = b.apply(OpKind::kMatMul, "fc2", {h, b.random("w2", {256, 64})});
+  h = b.apply(OpKind::kAdd, "fc2_bias", {b.random("b2", {64}), h});
+  b.output(b.apply(OpKind::kAdd, "residual", {x, h}));
+  ir::Graph g = b.g;
+  PassContext ctx;
+  ASSERT_TRUE(run_pipeline(g, kCanonicalPipeline, ctx).is_ok());
+  const std::vector<uint8_t> file = format::serialize(g, format::WriteOptions{});
+  const std::vector<float> input = random_floats(50 * 64, 9, -1.f, 1.f);
+  for (bool scalar : {false, true}) {
+    SCOPED_TRACE(scalar ? "scalar cap" : "best ISA");
+    rt::InterpreterOptions apart;
+    apart.fuse_nodes = false;
+    apart.cap_isa = scalar;
+    std::vector<std::string> kernels_apart, kernels;
+    const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
+    ASSERT_FALSE(want.empty());
+    for (int threads : {1, 2}) {
+      rt::InterpreterOptions fused;
+      fused.threads = threads;
+      fused.cap_isa = scalar;
+      EXPECT_EQ(run_bytes(file, input, fused, &kernels), want) << threads << " threads";
+      ASSERT_EQ(kernels.size(), kernels_apart.size());
+      size_t pairs = 0;
+      for (size_t n = 0; n + 1 < kernels.size(); ++n) {
+        if (kernels[n] != "fused_into_next") continue;
+        EXPECT_EQ(kernels[n + 1], kernels_apart[n] + "+" + kernels_apart[n + 1]);
+        EXPECT_NE(kernels_apart[n].find("f32_gemm_"), std::string::npos) << kernels_apart[n];
+        ++pairs;
+      }
+      EXPECT_EQ(pairs, 2u) << "both MatMuls with their bias Adds";
+    }
+  }
+}
+
 TEST(LayoutPass, OneDimensionalConvStaysNchw) {
   Builder b;
   TensorId x = b.input("x", {1, 2, 9});

@@ -161,11 +161,29 @@ bool residual_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Nod
          g.tensor(other).shape == g.tensor(t).shape;
 }
 
+// Whether `consumer` is an Add that alone reads the one output of `producer`, a MatMul or
+// Gemm with a constant B, together with a constant: a bias the runtime may add in the
+// product's output tiles.
+bool bias_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
+                 const std::vector<int32_t>& readers) {
+  if ((producer.op != ir::OpKind::kMatMul && producer.op != ir::OpKind::kGemm) || producer.inputs.size() < 2 ||
+      producer.inputs[1] < 0 || !g.tensor(producer.inputs[1]).is_constant())
+    return false;
+  if (consumer.op != ir::OpKind::kAdd || consumer.inputs.size() != 2 || producer.outputs.size() != 1) return false;
+  const ir::TensorId t = producer.outputs[0];
+  const ir::TensorId other = consumer.inputs[0] == t ? consumer.inputs[1] : consumer.inputs[0];
+  if ((consumer.inputs[0] != t && consumer.inputs[1] != t) || other < 0 || other == t) return false;
+  return readers[static_cast<size_t>(t)] == 1 && !g.is_graph_output(t) && g.tensor(other).is_constant();
+}
+
 // The last node of the chain that starts at order[first]; `first` when there is none. A
-// one-group conv, alone or as the projection of a chain, takes the residual Add after it.
+// one-group conv, alone or as the projection of a chain, takes the residual Add after it; a
+// MatMul or Gemm, the Add of its bias.
 size_t fusable_chain_end(const ir::Graph& g, const std::vector<ir::NodeId>& order, size_t first,
                          const std::vector<int32_t>& readers) {
   const ChainConv chain[3] = {ChainConv::kOneGroup, ChainConv::kDepthwise, ChainConv::kPointwise};
+  if (first + 1 < order.size() && bias_add_of(g, g.node(order[first]), g.node(order[first + 1]), readers))
+    return first + 1;
   size_t n = first;
   while (n + 1 < order.size() && n - first < 2) {
     const ir::Node& producer = g.node(order[n]);

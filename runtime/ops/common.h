@@ -159,6 +159,10 @@ class AlignedArray {
 // broadcast): a residual connection, which a Conv kernel can add to its output tiles
 // (fuse_conv_chain in conv.cc).
 extern const char kF32ResidualAddTag;
+// fusion_tag() of a float32 Add of a tensor of its output's shape (at input 0 or 1) and a
+// constant row of its last dim (shape [N] or [1, ..., 1, N]): a bias, which a GEMM kernel
+// can add to its output tiles (fuse_gemm_bias in gemm.cc).
+extern const char kF32BiasAddTag[2];
 
 // Short dtype tags for kernel names: "f32", "f64", "i64", "i32", "i8", "u8", "b8".
 const char* dtype_tag(DType t);

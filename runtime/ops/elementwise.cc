@@ -7,6 +7,7 @@
 // of ctx.isa; large tensors are split over the thread pool. Add and Mul of
 // quantized 8-bit tensors run the int8 kernels (qeltwise.h) with a fused
 // Relu/Clip as the output clamp.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -272,8 +273,21 @@ Result<std::unique_ptr<OpKernel>> prepare_arith(const PrepareContext& ctx, Arith
     Result<std::unique_ptr<OpKernel>> kernel =
         make_broadcast(ctx, 2, arith_row(t, op), std::string("f32_") + op_tag + "_" + v.suffix, t,
                        /*unidirectional=*/false, fn);
-    if (kernel.is_ok() && op == Arith::kAdd && ctx.inputs[0]->shape == ctx.inputs[1]->shape)
-      static_cast<BroadcastKernel&>(*kernel.value()).set_fusion_tag(&kF32ResidualAddTag);
+    if (kernel.is_ok() && op == Arith::kAdd) {
+      auto& add = static_cast<BroadcastKernel&>(*kernel.value());
+      const std::vector<int64_t>& out = ctx.outputs[0]->shape;
+      // A constant [1, ..., 1, N] row over the last dim of an input of the output's shape.
+      const auto bias_row = [&](const TensorDesc& t) {
+        if (t.constant == nullptr || t.shape.empty() || out.empty() || t.shape.back() != out.back()) return false;
+        return std::all_of(t.shape.begin(), t.shape.end() - 1, [](int64_t d) { return d == 1; });
+      };
+      if (ctx.inputs[0]->shape == ctx.inputs[1]->shape)
+        add.set_fusion_tag(&kF32ResidualAddTag);
+      else if (ctx.inputs[0]->shape == out && bias_row(*ctx.inputs[1]))
+        add.set_fusion_tag(&kF32BiasAddTag[0]);
+      else if (ctx.inputs[1]->shape == out && bias_row(*ctx.inputs[0]))
+        add.set_fusion_tag(&kF32BiasAddTag[1]);
+    }
     return kernel;
   }
   return make_broadcast(ctx, 2, arith_row(t, op), kernel_name(t, op_tag), t);

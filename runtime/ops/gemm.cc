@@ -1,6 +1,7 @@
 // Gemm and MatMul (numpy semantics), float32, fused activation.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -106,10 +107,11 @@ class PackedGemmKernel final : public OpKernel {
   }
 
   void run(const ExecContext& ctx) override {
-    const auto* a = static_cast<const float*>(ctx.inputs[0]);
+    const auto* a = static_cast<const float*>(ctx.inputs[x_slot_]);
     auto* y = static_cast<float*>(ctx.outputs[0]);
     const size_t m = args_.m, n = args_.n, k = args_.k;
     const float* packed = packed_.data();
+    const float* bias = bias_slot_ ? static_cast<const float*>(ctx.inputs[*bias_slot_]) : nullptr;
     const bool per_batch = b_offsets_.size() > 1;
     if (packed_.empty()) {
       const auto* b = static_cast<const float*>(ctx.inputs[1]);
@@ -130,6 +132,7 @@ class PackedGemmKernel final : public OpKernel {
         args.a = a + a_offsets_[batch];
         args.packed_b = packed + (per_batch ? batch * pack_floats_ : 0);
         args.c = y + batch * m * n;
+        args.residual = bias;
         kernels::f32_gemm_tiles(v_, args, first, last);
         t += last - first;
       }
@@ -137,6 +140,22 @@ class PackedGemmKernel final : public OpKernel {
   }
 
   const char* kernel_name() const override { return name_.c_str(); }
+  const void* fusion_tag() const override { return packed_.empty() ? nullptr : tag(); }
+  static const void* tag() { return &kTag; }
+
+  // Takes the Add of a bias row that reads this product's output at input `x_slot`
+  // (kF32BiasAddTag[x_slot]), once: run() then reads A from inputs[x_slot] and adds the row
+  // at inputs[1 - x_slot] to every output row, in the Add's operand order, after the
+  // activation (the bytes of the Add run after the product).
+  bool take_bias_add(const OpKernel& add, size_t x_slot) {
+    if (bias_slot_ || packed_.empty() || x_slot > 1 || add.fusion_tag() != &kF32BiasAddTag[x_slot]) return false;
+    x_slot_ = x_slot;
+    bias_slot_ = 1 - x_slot;
+    args_.residual_stride = 0;
+    args_.residual_first = x_slot == 1;
+    name_ += std::string("+") + add.kernel_name();
+    return true;
+  }
 
  private:
   const kernels::F32GemmVariant& v_;
@@ -146,6 +165,9 @@ class PackedGemmKernel final : public OpKernel {
   kernels::F32GemmArgs args_;
   size_t pack_floats_ = 0;
   AlignedArray<float> packed_;
+  size_t x_slot_ = 0;                // the input run() reads as A
+  std::optional<size_t> bias_slot_;  // the bias row added to the output, with a fused Add
+  static constexpr char kTag = 'g';
 };
 
 Status check_float_inputs(const PrepareContext& ctx) {
@@ -337,6 +359,15 @@ Result<std::unique_ptr<OpKernel>> prepare_MatMul(const PrepareContext& ctx) {
   return std::unique_ptr<OpKernel>(new GemmKernel(args, std::move(a_offsets), std::move(b_offsets), false,
                                                   ctx.activation,
                                                   nn::kernel_name("f32_gemm", ctx.activation, "ref__scalar")));
+}
+
+std::unique_ptr<OpKernel> fuse_gemm_bias(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
+                                         size_t slot) {
+  if (slot > 1 || consumer->fusion_tag() != &kF32BiasAddTag[slot]) return nullptr;
+  if (producer->fusion_tag() != PackedGemmKernel::tag()) return nullptr;
+  if (!static_cast<PackedGemmKernel&>(*producer).take_bias_add(*consumer, slot)) return nullptr;
+  consumer.reset();
+  return std::move(producer);
 }
 
 }  // namespace pare::rt::ops

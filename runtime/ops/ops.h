@@ -28,6 +28,11 @@ struct PointwiseDepthwiseFusion {
   // depthwise kernel. 256 KiB to 1 MiB measured the same on MobileNetV2-224.
   size_t band_bytes = 256 * 1024;
 };
+// Gemm and MatMul with a constant B (gemm.cc), and the float32 Add of a bias row that reads
+// the product at input `slot`: the product's kernel, adding the row to its output tiles.
+// nullptr, and both left as they are, for any other pair.
+std::unique_ptr<OpKernel> fuse_gemm_bias(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
+                                         size_t slot);
 std::unique_ptr<OpKernel> fuse_conv_chain(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
                                           size_t slot = 0, const PointwiseDepthwiseFusion& tuning = {});
 

@@ -293,6 +293,101 @@ TEST(MatMul, PackedForEveryIsaConstantAndRunTimeB) {
   }
 }
 
+// The Add of a bias row after a MatMul or Gemm with a constant B (ops::fuse_gemm_bias): the
+// product's kernel adds the row in its output tiles, with the bytes of the Add run after it,
+// whichever input of the Add reads the product (and with the product's activation first),
+// on 1 and 3 threads, at every cap.
+TEST(MatMul, BiasAddFusedGivesTheSameBytes) {
+  const Shape as = {2, 25, 40}, bs = {40, 70}, ys = {2, 25, 70};
+  const auto a = random_floats(static_cast<size_t>(numel(as)), 31);
+  const auto b = random_floats(static_cast<size_t>(numel(bs)), 32);
+  for (const Shape& row : {Shape{70}, Shape{1, 1, 70}})
+    for (Isa cap : usable_caps())
+      for (size_t slot : {0, 1}) {
+        SCOPED_TRACE(shape_str(row) + " cap " + isa_name(cap) + " slot " + std::to_string(slot));
+        const auto bias = random_floats(static_cast<size_t>(numel(row)), 33);
+        auto matmul = [&] {
+          Node n(ops::prepare_MatMul, "MatMul");
+          n.in(make<float>(as, a)).in(constant<float>(bs, b)).act(ActivationKind::kRelu).out(ys).isa(cap);
+          return n;
+        };
+        const std::vector<float> t = matmul().run();
+        auto add = [&] {
+          Node n(ops::prepare_Add, "Add");
+          if (slot == 0)
+            n.in(make<float>(ys, t)).in(constant<float>(row, bias));
+          else
+            n.in(constant<float>(row, bias)).in(make<float>(ys, t));
+          n.out(ys).isa(cap);
+          return n;
+        };
+        const std::vector<uint8_t> want = add().run_bytes();
+        for (int threads : {1, 3}) {
+          std::unique_ptr<OpKernel> product = std::move(matmul().prepare()).value();
+          std::unique_ptr<OpKernel> bias_add = std::move(add().prepare()).value();
+          const std::string name = std::string(product->kernel_name()) + "+" + bias_add->kernel_name();
+          EXPECT_EQ(ops::fuse_gemm_bias(product, bias_add, 1 - slot), nullptr) << "the other input";
+          ASSERT_TRUE(product && bias_add);
+          std::unique_ptr<OpKernel> fused = ops::fuse_gemm_bias(product, bias_add, slot);
+          ASSERT_NE(fused, nullptr);
+          EXPECT_EQ(std::string(fused->kernel_name()), name);
+          std::unique_ptr<OpKernel> second = std::move(add().prepare()).value();
+          EXPECT_EQ(ops::fuse_gemm_bias(fused, second, slot), nullptr) << "one bias";
+          ASSERT_TRUE(fused && second);
+          std::vector<float> y(want.size() / sizeof(float) + 16, 7.f);
+          std::vector<float> scratch(fused->scratch_bytes() / sizeof(float) + 16);
+          auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+          const void* inputs[2] = {slot == 0 ? a.data() : bias.data(), slot == 0 ? bias.data() : a.data()};
+          void* outputs[1] = {y.data()};
+          ExecContext ctx;
+          ctx.inputs = inputs;
+          ctx.outputs = outputs;
+          ctx.scratch = aligned;
+          ThreadPool pool(threads);
+          ctx.pool = threads > 1 ? &pool : nullptr;
+          fused->run(ctx);
+          std::vector<uint8_t> got(want.size());
+          std::memcpy(got.data(), y.data(), got.size());
+          EXPECT_EQ(got, want) << threads << " threads";
+          for (size_t i = y.size() - 16; i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "written past the output";
+        }
+      }
+}
+
+TEST(MatMul, BiasAddFusionTakesOnlyConstantRows) {
+  const Isa cap = usable_caps().back();
+  auto kernel = [](Node n) {
+    Result<std::unique_ptr<OpKernel>> k = n.prepare();
+    EXPECT_TRUE(k.is_ok());
+    return k.is_ok() ? std::move(k).value() : nullptr;
+  };
+  auto matmul = [&](bool constant_b) {
+    Node n(ops::prepare_MatMul, "MatMul");
+    const auto b = random_floats(8 * 16, 2);
+    n.in(make<float>({4, 8}, random_floats(32, 1))).in(constant_b ? constant<float>({8, 16}, b) : make<float>({8, 16}, b));
+    n.out({4, 16}).isa(cap);
+    return kernel(n);
+  };
+  auto add = [&](const Shape& other, bool constant_other) {
+    Node n(ops::prepare_Add, "Add");
+    const auto v = random_floats(static_cast<size_t>(numel(other)), 4);
+    n.in(make<float>({4, 16}, random_floats(64, 3))).in(constant_other ? constant<float>(other, v) : make<float>(other, v));
+    n.out({4, 16}).isa(cap);
+    return kernel(n);
+  };
+  auto fuses = [](std::unique_ptr<OpKernel> p, std::unique_ptr<OpKernel> c) {
+    std::unique_ptr<OpKernel> fused = ops::fuse_gemm_bias(p, c, 0);
+    if (!fused) EXPECT_TRUE(p && c) << "a refused pair must keep both kernels";
+    return fused != nullptr;
+  };
+  EXPECT_TRUE(fuses(matmul(true), add({16}, true)));
+  EXPECT_TRUE(fuses(matmul(true), add({1, 16}, true)));
+  EXPECT_FALSE(fuses(matmul(false), add({16}, true))) << "B computed at run time";
+  EXPECT_FALSE(fuses(matmul(true), add({16}, false))) << "a row computed at run time";
+  EXPECT_FALSE(fuses(matmul(true), add({4, 16}, true))) << "a constant of the output's shape";
+  EXPECT_FALSE(fuses(matmul(true), add({4, 1}, true))) << "a column, not a row";
+}
+
 TEST(MatMul, PrepareErrors) {
   {
     Node n(ops::prepare_MatMul, "MatMul");
