@@ -98,7 +98,8 @@ bool op_reads_palette(const std::string& op);
 // input in place of the producer's output, and runs nothing for the producer. Takes both
 // kernels when it fuses; nullptr, both left as they are, otherwise. Today: a channels-last
 // one-group Conv, the depthwise Conv after it and the pointwise Conv after that (slot 0),
-// and a float32 residual Add after a one-group Conv or after such a chain (either slot).
+// a float32 residual Add after a one-group Conv or after such a chain, and the float32 Add
+// of a constant bias row after a MatMul or Gemm with a constant B (either slot).
 std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
                                              std::unique_ptr<OpKernel>& consumer, size_t slot);
 // All op types implemented, sorted.
