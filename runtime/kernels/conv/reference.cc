@@ -202,15 +202,6 @@ void f32_conv_nhwc_indirection(const ConvGeometry& g, const float* input, const 
   const int64_t channels = g.in_channels;
   const int64_t runs_per_row = kernel0 * kernel1;
   const size_t channel_bytes = static_cast<size_t>(channels) * sizeof(float);
-  // Output pixels in [in_place_begin, in_place_end) along the last dim have all their taps
-  // of a kernel row inside the input, undilated: one contiguous run of input pixels, read
-  // where it is.
-  int64_t in_place_begin = 0, in_place_end = 0;
-  const int64_t last_start = in2_size + pad2 - kernel2;  // o2 * stride2 may reach this
-  if (dilation2 == 1 && last_start >= 0) {
-    in_place_begin = pad2 > 0 ? (pad2 + stride2 - 1) / stride2 : 0;
-    in_place_end = std::max(in_place_begin, std::min(out2, last_start / stride2 + 1));
-  }
   // A stretch of output pixels along the last dim at a time: each kernel row's input line
   // is found once per stretch, and the pixels' runs then step along it.
   for (int64_t pixel = pixel_begin; pixel < pixel_end;) {
@@ -229,8 +220,10 @@ void f32_conv_nhwc_indirection(const ConvGeometry& g, const float* input, const 
         }
         const float* line = image + (i0 * in1_size + i1) * in2_size * channels;
         for (int64_t c = 0; c < count; ++c) {
-          const int64_t o2 = o2_begin + c, first = o2 * stride2 - pad2;
-          if (o2 >= in_place_begin && o2 < in_place_end) {
+          const int64_t first = (o2_begin + c) * stride2 - pad2;
+          // Undilated taps of a kernel row all inside the input are one contiguous run of
+          // input pixels, read where it is. (Written so that hostile sizes cannot overflow.)
+          if (dilation2 == 1 && first >= 0 && first <= in2_size - kernel2) {
             out[c * runs_per_row] = line + first * channels;
             continue;
           }
