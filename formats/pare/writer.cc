@@ -148,32 +148,36 @@ bool conv_of_kind(const ir::Graph& g, const ir::Node& node, ChainConv kind) {
   return false;
 }
 
-// Whether `consumer` is an Add that reads `producer`'s one output at either input, of the
-// same shape as its other input, and nothing else reads it or sees it: a residual
-// connection the runtime may add in the conv's output tiles.
-bool residual_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
-                     const std::vector<int32_t>& readers) {
-  if (consumer.op != ir::OpKind::kAdd || consumer.inputs.size() != 2 || producer.outputs.size() != 1) return false;
+// The other operand of `consumer` when it is an Add that alone reads `producer`'s one
+// output (at either input) and nothing else sees that output (a graph output);
+// ir::kNoTensor otherwise.
+ir::TensorId add_operand_beside(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
+                                const std::vector<int32_t>& readers) {
+  if (consumer.op != ir::OpKind::kAdd || consumer.inputs.size() != 2 || producer.outputs.size() != 1) return ir::kNoTensor;
   const ir::TensorId t = producer.outputs[0];
+  if (consumer.inputs[0] != t && consumer.inputs[1] != t) return ir::kNoTensor;
   const ir::TensorId other = consumer.inputs[0] == t ? consumer.inputs[1] : consumer.inputs[0];
-  if ((consumer.inputs[0] != t && consumer.inputs[1] != t) || other < 0 || other == t) return false;
-  return readers[static_cast<size_t>(t)] == 1 && !g.is_graph_output(t) &&
-         g.tensor(other).shape == g.tensor(t).shape;
+  if (other < 0 || other == t || readers[static_cast<size_t>(t)] != 1 || g.is_graph_output(t)) return ir::kNoTensor;
+  return other;
 }
 
-// Whether `consumer` is an Add that alone reads the one output of `producer`, a MatMul or
-// Gemm with a constant B, together with a constant: a bias the runtime may add in the
-// product's output tiles.
+// A residual connection the runtime may add in a conv's output tiles: an Add (as above) of
+// the conv's output and a tensor of the same shape.
+bool residual_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
+                     const std::vector<int32_t>& readers) {
+  const ir::TensorId other = add_operand_beside(g, producer, consumer, readers);
+  return other >= 0 && g.tensor(other).shape == g.tensor(producer.outputs[0]).shape;
+}
+
+// A bias the runtime may add in a product's output tiles: an Add (as above) of the output of
+// a MatMul or Gemm with a constant B and a constant.
 bool bias_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
                  const std::vector<int32_t>& readers) {
   if ((producer.op != ir::OpKind::kMatMul && producer.op != ir::OpKind::kGemm) || producer.inputs.size() < 2 ||
       producer.inputs[1] < 0 || !g.tensor(producer.inputs[1]).is_constant())
     return false;
-  if (consumer.op != ir::OpKind::kAdd || consumer.inputs.size() != 2 || producer.outputs.size() != 1) return false;
-  const ir::TensorId t = producer.outputs[0];
-  const ir::TensorId other = consumer.inputs[0] == t ? consumer.inputs[1] : consumer.inputs[0];
-  if ((consumer.inputs[0] != t && consumer.inputs[1] != t) || other < 0 || other == t) return false;
-  return readers[static_cast<size_t>(t)] == 1 && !g.is_graph_output(t) && g.tensor(other).is_constant();
+  const ir::TensorId other = add_operand_beside(g, producer, consumer, readers);
+  return other >= 0 && g.tensor(other).is_constant();
 }
 
 // The last node of the chain that starts at order[first]; `first` when there is none. A

@@ -164,6 +164,32 @@ extern const char kF32ResidualAddTag;
 // can add to its output tiles (fuse_gemm_bias in gemm.cc).
 extern const char kF32BiasAddTag[2];
 
+// Which inputs a kernel that has taken the Add after it reads (the interpreter passes it the
+// Add's two inputs, the kernel's own input at the Add's slot of the kernel's output): the
+// kernel's input at slot x, the Add's other operand at 1 - x. Before an Add is taken, input
+// 0 and no operand.
+class FusedAddInputs {
+ public:
+  // Takes the Add reading the kernel's output at input `x_slot`, once.
+  [[nodiscard]] bool take(size_t x_slot) {
+    if (taken_ || x_slot > 1) return false;
+    taken_ = true;
+    x_slot_ = x_slot;
+    return true;
+  }
+  bool taken() const { return taken_; }
+  // The Add adds its other operand first (it reads the kernel's output second).
+  bool operand_first() const { return x_slot_ == 1; }
+  const float* x(const ExecContext& ctx) const { return static_cast<const float*>(ctx.inputs[x_slot_]); }
+  const float* operand(const ExecContext& ctx) const {
+    return taken_ ? static_cast<const float*>(ctx.inputs[1 - x_slot_]) : nullptr;
+  }
+
+ private:
+  bool taken_ = false;
+  size_t x_slot_ = 0;
+};
+
 // Short dtype tags for kernel names: "f32", "f64", "i64", "i32", "i8", "u8", "b8".
 const char* dtype_tag(DType t);
 // Tags of kernels that move elements without looking at them: "x8", "x32", "x64".

@@ -2,7 +2,6 @@
 // NHWC layout (attribute layout = "NHWC", 4-D data, weights kept in ONNX layout).
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -147,8 +146,8 @@ class NhwcGemmConvKernel final : public OpKernel {
   size_t scratch_bytes() const override { return pointwise_ ? 0 : kMaxWorkers * lowering_bytes(block_rows_); }
 
   void run(const ExecContext& ctx) override {
-    const auto* x = static_cast<const float*>(ctx.inputs[x_slot_]);
-    const float* residual = residual_slot_ ? static_cast<const float*>(ctx.inputs[*residual_slot_]) : nullptr;
+    const float* x = add_.x(ctx);
+    const float* residual = add_.operand(ctx);
     auto* y = static_cast<float*>(ctx.outputs[0]);
     if (pointwise_) {
       kernels::F32GemmArgs args = args_;
@@ -185,10 +184,8 @@ class NhwcGemmConvKernel final : public OpKernel {
   // Takes the Add that reads this conv's output (kF32ResidualAddTag), once: run() then reads
   // the conv's input from inputs[x_slot] and adds inputs[1 - x_slot] to its output tiles.
   bool take_residual_add(const OpKernel& add, size_t x_slot) {
-    if (residual_slot_ || x_slot > 1) return false;
-    x_slot_ = x_slot;
-    residual_slot_ = 1 - x_slot;
-    args_.residual_first = x_slot == 1;  // the Add's operand order: the residual first
+    if (!add_.take(x_slot)) return false;
+    args_.residual_first = add_.operand_first();
     name_ += std::string("+") + add.kernel_name();
     return true;
   }
@@ -251,8 +248,7 @@ class NhwcGemmConvKernel final : public OpKernel {
   AlignedArray<float> zeros_;  // a run of pads: kernel[2] * Cin zeros (not pointwise)
   kernels::F32GemmArgs args_;
   size_t pixels_ = 0, block_rows_ = 0, runs_per_row_ = 0;
-  size_t x_slot_ = 0;                    // the input run() reads as the conv's input
-  std::optional<size_t> residual_slot_;  // the input added to the output, with a fused Add
+  FusedAddInputs add_;  // the conv's input, and the residual added with a fused Add
 };
 
 // 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
@@ -487,8 +483,8 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   // inputs[0] is the first pointwise conv's input (the interpreter passes it in place of
   // the expanded tensor); outputs[0] is the last fused node's output.
   void run(const ExecContext& ctx) override {
-    const auto* x = static_cast<const float*>(ctx.inputs[x_slot_]);
-    const float* residual = residual_slot_ ? static_cast<const float*>(ctx.inputs[*residual_slot_]) : nullptr;
+    const float* x = add_.x(ctx);
+    const float* residual = add_.operand(ctx);
     auto* y = static_cast<float*>(ctx.outputs[0]);
     auto* scratch = static_cast<float*>(ctx.scratch);
     const size_t rows = static_cast<size_t>(dw_.batch_ * dw_.params_.out_h);
@@ -502,11 +498,8 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   // With the projection: takes the Add that reads its output (kF32ResidualAddTag), once, as
   // NhwcGemmConvKernel::take_residual_add.
   bool take_residual_add(const OpKernel& add, size_t x_slot) {
-    if (!proj_ || residual_slot_ || x_slot > 1) return false;
-    x_slot_ = x_slot;
-    residual_slot_ = 1 - x_slot;
-    // The Add's operand order.
-    static_cast<NhwcGemmConvKernel&>(*proj_owner_).args_.residual_first = x_slot == 1;
+    if (!proj_ || !add_.take(x_slot)) return false;
+    static_cast<NhwcGemmConvKernel&>(*proj_owner_).args_.residual_first = add_.operand_first();
     name_ += std::string("+") + add.kernel_name();
     return true;
   }
@@ -589,8 +582,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   std::string name_;
   size_t row_floats_ = 0, band_ = 1, expanded_floats_ = 0, depthwise_floats_ = 0;
   size_t lowered_rows_ = 0, lowering_floats_ = 0;
-  size_t x_slot_ = 0;                    // as in NhwcGemmConvKernel
-  std::optional<size_t> residual_slot_;
+  FusedAddInputs add_;  // as in NhwcGemmConvKernel
 };
 
 // Pointwise Conv with weights computed at run time, through the strided reference GEMM.

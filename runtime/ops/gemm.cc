@@ -1,7 +1,6 @@
 // Gemm and MatMul (numpy semantics), float32, fused activation.
 #include <algorithm>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -107,11 +106,11 @@ class PackedGemmKernel final : public OpKernel {
   }
 
   void run(const ExecContext& ctx) override {
-    const auto* a = static_cast<const float*>(ctx.inputs[x_slot_]);
+    const float* a = add_.x(ctx);
     auto* y = static_cast<float*>(ctx.outputs[0]);
     const size_t m = args_.m, n = args_.n, k = args_.k;
     const float* packed = packed_.data();
-    const float* bias = bias_slot_ ? static_cast<const float*>(ctx.inputs[*bias_slot_]) : nullptr;
+    const float* bias = add_.operand(ctx);
     const bool per_batch = b_offsets_.size() > 1;
     if (packed_.empty()) {
       const auto* b = static_cast<const float*>(ctx.inputs[1]);
@@ -148,11 +147,10 @@ class PackedGemmKernel final : public OpKernel {
   // at inputs[1 - x_slot] to every output row, in the Add's operand order, after the
   // activation (the bytes of the Add run after the product).
   bool take_bias_add(const OpKernel& add, size_t x_slot) {
-    if (bias_slot_ || packed_.empty() || x_slot > 1 || add.fusion_tag() != &kF32BiasAddTag[x_slot]) return false;
-    x_slot_ = x_slot;
-    bias_slot_ = 1 - x_slot;
+    if (packed_.empty() || x_slot > 1 || add.fusion_tag() != &kF32BiasAddTag[x_slot] || !add_.take(x_slot))
+      return false;
     args_.residual_stride = 0;
-    args_.residual_first = x_slot == 1;
+    args_.residual_first = add_.operand_first();
     name_ += std::string("+") + add.kernel_name();
     return true;
   }
@@ -165,8 +163,7 @@ class PackedGemmKernel final : public OpKernel {
   kernels::F32GemmArgs args_;
   size_t pack_floats_ = 0;
   AlignedArray<float> packed_;
-  size_t x_slot_ = 0;                // the input run() reads as A
-  std::optional<size_t> bias_slot_;  // the bias row added to the output, with a fused Add
+  FusedAddInputs add_;  // A, and the bias row added to the output with a fused Add
   static constexpr char kTag = 'g';
 };
 
