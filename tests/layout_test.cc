@@ -493,6 +493,50 @@ std::vector<uint8_t> run_bytes(const std::vector<uint8_t>& file, const std::vect
   return std::vector<uint8_t>(p, p + it.output(0).byte_size());
 }
 
+// Runs the .pare bytes with and without fusion, at the best ISA and at the scalar cap, on 1
+// and 2 threads: every fused run gives the bytes of the nodes run apart, and each chain (nodes
+// marked fused_into_next, then the node whose kernel does their work) is named after the
+// kernels its nodes run apart. Returns the fused chains' kernel names of every fused run.
+std::vector<std::vector<std::string>> fused_chains(const std::vector<uint8_t>& file, const std::vector<float>& input) {
+  std::vector<std::vector<std::string>> runs;
+  for (bool scalar : {false, true}) {
+    SCOPED_TRACE(scalar ? "scalar cap" : "best ISA");
+    rt::InterpreterOptions apart;
+    apart.fuse_nodes = false;
+    apart.cap_isa = scalar;
+    std::vector<std::string> kernels_apart, kernels;
+    const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
+    EXPECT_FALSE(want.empty());
+    EXPECT_EQ(std::count(kernels_apart.begin(), kernels_apart.end(), "fused_into_next"), 0);
+    for (int threads : {1, 2}) {
+      rt::InterpreterOptions fused;
+      fused.threads = threads;
+      fused.cap_isa = scalar;
+      EXPECT_EQ(run_bytes(file, input, fused, &kernels), want) << threads << " threads";
+      EXPECT_EQ(kernels.size(), kernels_apart.size());
+      if (kernels.size() != kernels_apart.size()) return runs;
+      std::vector<std::string> chains;
+      for (size_t n = 0; n < kernels.size(); ++n) {
+        if (kernels[n] != "fused_into_next") continue;
+        size_t last = n;
+        while (last < kernels.size() && kernels[last] == "fused_into_next") ++last;
+        EXPECT_LT(last, kernels.size());
+        if (last >= kernels.size()) return runs;
+        std::string joined = kernels_apart[n];
+        for (size_t k = n + 1; k <= last; ++k) joined += "+" + kernels_apart[k];
+        EXPECT_EQ(kernels[last], joined);
+        chains.push_back(kernels[last]);
+        n = last;
+      }
+      runs.push_back(std::move(chains));
+    }
+  }
+  return runs;
+}
+
+// The number of kernels joined in a fused chain's name.
+size_t chain_length(const std::string& name) { return static_cast<size_t>(std::count(name.begin(), name.end(), '+')) + 1; }
+
 TEST(LayoutPass, MobileNetBlocksRunFusedWithTheSameBytes) {
   // MobileNetV2's first blocks at a size where the expanded tensors of the first four pass
   // the fusion minimum: the stem with its depthwise and projection; a stride-2 block whose
@@ -530,41 +574,18 @@ TEST(LayoutPass, MobileNetBlocksRunFusedWithTheSameBytes) {
   const std::vector<uint8_t> file = format::serialize(g, format::WriteOptions{});
   const std::vector<float> input = random_floats(3 * 192 * 192, 7, 0.f, 1.f);
 
-  for (bool scalar : {false, true}) {
-    SCOPED_TRACE(scalar ? "scalar cap" : "best ISA");
-    rt::InterpreterOptions apart;
-    apart.fuse_nodes = false;
-    apart.cap_isa = scalar;
-    std::vector<std::string> kernels_apart, kernels;
-    const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
-    ASSERT_FALSE(want.empty());
-    EXPECT_EQ(std::count(kernels_apart.begin(), kernels_apart.end(), "fused_into_next"), 0);
-    for (int threads : {1, 2}) {
-      rt::InterpreterOptions fused;
-      fused.threads = threads;
-      fused.cap_isa = scalar;
-      EXPECT_EQ(run_bytes(file, input, fused, &kernels), want) << threads << " threads";
-      ASSERT_EQ(kernels.size(), kernels_apart.size());
-      // Each chain: nodes marked fused_into_next, then the node whose kernel does their
-      // work, named after the kernels the nodes run apart.
-      std::vector<size_t> lengths;
-      for (size_t n = 0; n < kernels.size(); ++n) {
-        if (kernels[n] != "fused_into_next") continue;
-        size_t last = n;
-        while (last < kernels.size() && kernels[last] == "fused_into_next") ++last;
-        ASSERT_LT(last, kernels.size());
-        std::string joined = kernels_apart[n];
-        for (size_t k = n + 1; k <= last; ++k) joined += "+" + kernels_apart[k];
-        EXPECT_EQ(kernels[last], joined);
-        lengths.push_back(last - n + 1);
-        n = last;
-      }
-      // The scalar kernels fuse the same chains.
-      EXPECT_EQ(lengths, (std::vector<size_t>{3, 3, 4, 3, 2}));
-      if (scalar)
-        EXPECT_EQ(std::count_if(kernels.begin(), kernels.end(),
-                                [](const std::string& k) { return k.find("f32_gemm_4x8__scalar+f32_add") != std::string::npos; }),
-                  2) << "both residual Adds on the scalar GEMM";
+  // Best ISA at 1 and 2 threads, then the scalar cap: the scalar kernels fuse the same chains,
+  // both residual Adds on the scalar GEMM.
+  const std::vector<std::vector<std::string>> runs = fused_chains(file, input);
+  ASSERT_EQ(runs.size(), 4u);
+  for (size_t r = 0; r < runs.size(); ++r) {
+    std::vector<size_t> lengths;
+    for (const std::string& chain : runs[r]) lengths.push_back(chain_length(chain));
+    EXPECT_EQ(lengths, (std::vector<size_t>{3, 3, 4, 3, 2})) << "run " << r;
+    if (r >= 2) {
+      EXPECT_EQ(std::count_if(runs[r].begin(), runs[r].end(),
+                              [](const std::string& k) { return k.find("f32_gemm_4x8__scalar+f32_add") != std::string::npos; }),
+                2);
     }
   }
 }
@@ -588,28 +609,13 @@ TEST(LayoutPass, MatMulBiasAddsRunFusedWithTheSameBytes) {
   ASSERT_TRUE(run_pipeline(g, kCanonicalPipeline, ctx).is_ok());
   const std::vector<uint8_t> file = format::serialize(g, format::WriteOptions{});
   const std::vector<float> input = random_floats(50 * 64, 9, -1.f, 1.f);
-  for (bool scalar : {false, true}) {
-    SCOPED_TRACE(scalar ? "scalar cap" : "best ISA");
-    rt::InterpreterOptions apart;
-    apart.fuse_nodes = false;
-    apart.cap_isa = scalar;
-    std::vector<std::string> kernels_apart, kernels;
-    const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
-    ASSERT_FALSE(want.empty());
-    for (int threads : {1, 2}) {
-      rt::InterpreterOptions fused;
-      fused.threads = threads;
-      fused.cap_isa = scalar;
-      EXPECT_EQ(run_bytes(file, input, fused, &kernels), want) << threads << " threads";
-      ASSERT_EQ(kernels.size(), kernels_apart.size());
-      size_t pairs = 0;
-      for (size_t n = 0; n + 1 < kernels.size(); ++n) {
-        if (kernels[n] != "fused_into_next") continue;
-        EXPECT_EQ(kernels[n + 1], kernels_apart[n] + "+" + kernels_apart[n + 1]);
-        EXPECT_NE(kernels_apart[n].find("f32_gemm_"), std::string::npos) << kernels_apart[n];
-        ++pairs;
-      }
-      EXPECT_EQ(pairs, 2u) << "both MatMuls with their bias Adds";
+  const std::vector<std::vector<std::string>> runs = fused_chains(file, input);
+  ASSERT_EQ(runs.size(), 4u);
+  for (size_t r = 0; r < runs.size(); ++r) {
+    EXPECT_EQ(runs[r].size(), 2u) << "both MatMuls with their bias Adds, run " << r;
+    for (const std::string& chain : runs[r]) {
+      EXPECT_EQ(chain_length(chain), 2u) << chain;
+      EXPECT_EQ(chain.rfind("f32_gemm_", 0), 0u) << chain;
     }
   }
 }

@@ -603,22 +603,8 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
           ASSERT_NE(fused, nullptr);
         }
         EXPECT_EQ(std::string(fused->kernel_name()), name);
-        std::vector<float> y(want.size() / sizeof(float) + 16, 7.f);  // the 16 past the end stay 7
-        std::vector<float> scratch(fused->scratch_bytes() / sizeof(float) + 16);
-        auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
-        const void* inputs[3] = {x.data(), nullptr, nullptr};
-        void* outputs[1] = {y.data()};
-        ExecContext ctx;
-        ctx.inputs = inputs;
-        ctx.outputs = outputs;
-        ctx.scratch = aligned;
-        ThreadPool pool(threads);
-        ctx.pool = threads > 1 ? &pool : nullptr;
-        fused->run(ctx);
-        std::vector<uint8_t> got(want.size());
-        std::memcpy(got.data(), y.data(), got.size());
-        EXPECT_EQ(got, want) << threads << " threads";
-        for (size_t i = y.size() - 16; i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "written past the output";
+        EXPECT_EQ(run_kernel_bytes(*fused, {x.data(), nullptr, nullptr}, want.size(), threads), want)
+            << threads << " threads";
       }
     }
   }
@@ -754,22 +740,8 @@ TEST(ConvNhwcFast, ResidualAddFusedGivesTheSameBytes) {
           std::unique_ptr<OpKernel> second = std::move(add().prepare()).value();
           EXPECT_EQ(ops::fuse_conv_chain(fused, second, slot), nullptr) << "one Add";
           ASSERT_TRUE(fused && second);
-          std::vector<float> y(want.size() / sizeof(float) + 16, 7.f);
-          std::vector<float> scratch(fused->scratch_bytes() / sizeof(float) + 16);
-          auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
-          const void* inputs[2] = {slot == 0 ? x.data() : r.data(), slot == 0 ? r.data() : x.data()};
-          void* outputs[1] = {y.data()};
-          ExecContext ctx;
-          ctx.inputs = inputs;
-          ctx.outputs = outputs;
-          ctx.scratch = aligned;
-          ThreadPool pool(threads);
-          ctx.pool = threads > 1 ? &pool : nullptr;
-          fused->run(ctx);
-          std::vector<uint8_t> got(want.size());
-          std::memcpy(got.data(), y.data(), got.size());
-          EXPECT_EQ(got, want) << threads << " threads";
-          for (size_t i = y.size() - 16; i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "written past the output";
+          const std::vector<const void*> inputs = {slot == 0 ? x.data() : r.data(), slot == 0 ? r.data() : x.data()};
+          EXPECT_EQ(run_kernel_bytes(*fused, inputs, want.size(), threads), want) << threads << " threads";
         }
       }
 }
@@ -796,7 +768,9 @@ TEST(ConvNhwcFast, ResidualAddFusionTakesOnlySameShapeAdds) {
   };
   auto fuses = [](std::unique_ptr<OpKernel> a, std::unique_ptr<OpKernel> b, size_t slot) {
     std::unique_ptr<OpKernel> fused = ops::fuse_conv_chain(a, b, slot);
-    if (!fused) EXPECT_TRUE(a && b) << "a refused pair must keep both kernels";
+    if (!fused) {
+      EXPECT_TRUE(a && b) << "a refused pair must keep both kernels";
+    }
     return fused != nullptr;
   };
   EXPECT_TRUE(fuses(conv({16, 4, 1, 1}, 1, 4), add({1, 6, 6, 16}), 0));

@@ -334,22 +334,9 @@ TEST(MatMul, BiasAddFusedGivesTheSameBytes) {
           std::unique_ptr<OpKernel> second = std::move(add().prepare()).value();
           EXPECT_EQ(ops::fuse_gemm_bias(fused, second, slot), nullptr) << "one bias";
           ASSERT_TRUE(fused && second);
-          std::vector<float> y(want.size() / sizeof(float) + 16, 7.f);
-          std::vector<float> scratch(fused->scratch_bytes() / sizeof(float) + 16);
-          auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
-          const void* inputs[2] = {slot == 0 ? a.data() : bias.data(), slot == 0 ? bias.data() : a.data()};
-          void* outputs[1] = {y.data()};
-          ExecContext ctx;
-          ctx.inputs = inputs;
-          ctx.outputs = outputs;
-          ctx.scratch = aligned;
-          ThreadPool pool(threads);
-          ctx.pool = threads > 1 ? &pool : nullptr;
-          fused->run(ctx);
-          std::vector<uint8_t> got(want.size());
-          std::memcpy(got.data(), y.data(), got.size());
-          EXPECT_EQ(got, want) << threads << " threads";
-          for (size_t i = y.size() - 16; i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "written past the output";
+          const std::vector<const void*> inputs = {slot == 0 ? a.data() : bias.data(),
+                                                   slot == 0 ? bias.data() : a.data()};
+          EXPECT_EQ(run_kernel_bytes(*fused, inputs, want.size(), threads), want) << threads << " threads";
         }
       }
 }
@@ -377,7 +364,9 @@ TEST(MatMul, BiasAddFusionTakesOnlyConstantRows) {
   };
   auto fuses = [](std::unique_ptr<OpKernel> p, std::unique_ptr<OpKernel> c) {
     std::unique_ptr<OpKernel> fused = ops::fuse_gemm_bias(p, c, 0);
-    if (!fused) EXPECT_TRUE(p && c) << "a refused pair must keep both kernels";
+    if (!fused) {
+      EXPECT_TRUE(p && c) << "a refused pair must keep both kernels";
+    }
     return fused != nullptr;
   };
   EXPECT_TRUE(fuses(matmul(true), add({16}, true)));

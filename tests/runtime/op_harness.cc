@@ -232,6 +232,27 @@ void expect_kernel_for(const std::string& name, const std::string& prefix, Isa c
       << name << " for cap " << isa_name(cap);
 }
 
+std::vector<uint8_t> run_kernel_bytes(OpKernel& kernel, const std::vector<const void*>& inputs, size_t output_bytes,
+                                      int threads) {
+  constexpr size_t kGuard = 16;
+  constexpr float kGuardValue = 7.f;
+  std::vector<float> y((output_bytes + sizeof(float) - 1) / sizeof(float) + kGuard, kGuardValue);
+  std::vector<float> scratch(kernel.scratch_bytes() / sizeof(float) + 16);
+  auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+  void* outputs[1] = {y.data()};
+  ExecContext ctx;
+  ctx.inputs = inputs.data();
+  ctx.outputs = outputs;
+  ctx.scratch = aligned;
+  ThreadPool pool(threads);
+  ctx.pool = threads > 1 ? &pool : nullptr;
+  kernel.run(ctx);
+  for (size_t i = y.size() - kGuard; i < y.size(); ++i) EXPECT_EQ(y[i], kGuardValue) << "written past the output";
+  std::vector<uint8_t> got(output_bytes);
+  std::memcpy(got.data(), y.data(), output_bytes);
+  return got;
+}
+
 std::vector<float> random_floats(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);

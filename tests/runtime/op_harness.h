@@ -155,6 +155,12 @@ std::vector<Isa> usable_int8_caps();
 // The kernel name starts with `prefix` and ends with the cap's ISA.
 void expect_kernel_for(const std::string& name, const std::string& prefix, Isa cap);
 
+// Runs a kernel made by hand (a fused one) once on `inputs`, on the calling thread or a pool
+// of `threads`, into an output of `output_bytes` followed by guard values, with 64-byte
+// aligned scratch; fails the test if the guard is written and returns the output's bytes.
+std::vector<uint8_t> run_kernel_bytes(OpKernel& kernel, const std::vector<const void*>& inputs, size_t output_bytes,
+                                      int threads);
+
 // Uniform in [-1, 1), reproducible from the seed.
 std::vector<float> random_floats(size_t n, uint32_t seed);
 // start, start + step, ...
