@@ -94,7 +94,9 @@ class Q8GemmConvKernel final : public OpKernel {
     block_rows_ = std::max<size_t>(1, kBlockBytes / (std::max<size_t>(k, 1) * v.mr)) * v.mr;
   }
 
-  size_t scratch_bytes() const override { return direct_ ? 0 : kMaxWorkers * block_rows_ * args_.k; }
+  size_t scratch_bytes() const override {
+    return direct_ ? 0 : kMaxWorkers * (block_rows_ * args_.k + kGatherSlack);
+  }
 
   void run(const ExecContext& ctx) override {
     const auto* x = static_cast<const uint8_t*>(ctx.inputs[0]);
@@ -112,7 +114,7 @@ class Q8GemmConvKernel final : public OpKernel {
     auto* scratch = static_cast<uint8_t*>(ctx.scratch);
     for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                        [&](size_t w, size_t r0, size_t r1) {
-                         uint8_t* rows = scratch + w * block_rows_ * args_.k;
+                         uint8_t* rows = scratch + w * (block_rows_ * args_.k + kGatherSlack);
                          gather(x, r0, r1, rows);
                          kernels::QGemmArgs args = args_;
                          args.m = r1 - r0;
@@ -128,6 +130,8 @@ class Q8GemmConvKernel final : public OpKernel {
  private:
   static constexpr size_t kBlockBytes = 64 * 1024;
   static constexpr size_t kMaxWorkers = 8;  // bounds the scratch
+  // A gathered row's last 16-byte copy may run this far past the row (see gather).
+  static constexpr size_t kGatherSlack = 16;
 
   // Rows of A for output pixels [r0, r1): per tap (ky, kx) the Cin input bytes under it, or
   // X's zero point where the tap falls in the pads.
@@ -146,6 +150,16 @@ class Q8GemmConvKernel final : public OpKernel {
     const int64_t dilation_h = g.dilation[1], dilation_w = g.dilation[2], pad_h = g.pad_begin[1], pad_w = g.pad_begin[2];
     const size_t taps_bytes = taps_ * cin, span = static_cast<size_t>(kernel_w) * cin;
     const auto zp = static_cast<uint8_t>(q_.x_zero_point_u8());
+    // Window rows of at most 16 bytes (a few-channel stem) are copied 16 bytes at a time,
+    // each copy running into the next window row, the padding and then the next A row, which
+    // are written after it (and the block's last row into kGatherSlack): a run of pixels whose
+    // windows lie inside X in one loop. Where 16 bytes would read past X, the exact copy below
+    // runs.
+    const int64_t x_bytes = g.batch * in_h * in_w * static_cast<int64_t>(cin);
+    const bool wide = !flip && span <= 16 && dilation_w == 1;
+    // Output columns [ox_lo, ox_hi) have their windows inside the input's columns.
+    const int64_t ox_lo = std::min(out_w, pad_w / stride_w + (pad_w % stride_w != 0 ? 1 : 0));
+    const int64_t ox_hi = in_w >= kernel_w ? std::min(out_w, (in_w - kernel_w + pad_w) / stride_w + 1) : 0;
     // The first pixel's coordinates by division, the others by stepping (a division per
     // pixel costs more than copying a few-channel row).
     const auto first = static_cast<int64_t>(r0);
@@ -159,10 +173,32 @@ class Q8GemmConvKernel final : public OpKernel {
         }
       }
       uint8_t* row = rows + (r - r0) * k;
-      std::memset(row + taps_bytes, zp, k - taps_bytes);  // padding (its weights are zero)
       const int64_t ix0 = ox * stride_w - pad_w;
       // The whole window row is kernel_w * Cin contiguous bytes of X.
       const bool whole_rows = dilation_w == 1 && ix0 >= 0 && ix0 + kernel_w <= in_w;
+      const int64_t iy0 = oy * stride_h - pad_h;
+      if (wide && ox >= ox_lo && ox < ox_hi && iy0 >= 0 && iy0 + (kernel_h - 1) * dilation_h < in_h) {
+        // The window and, with two pixels or more, a stride lie inside X, so these steps fit.
+        const int64_t src = ((n * in_h + iy0) * in_w + ix0) * static_cast<int64_t>(cin);
+        const int64_t src_step = kernel_h > 1 ? dilation_h * in_w * static_cast<int64_t>(cin) : 0;
+        const int64_t window_tail = (kernel_h - 1) * src_step + 16;  // bytes read from the window's start
+        // Pixels ox .. ox + count - 1 of this output row, as far as 16-byte reads stay in X.
+        int64_t count = std::min(ox_hi - ox, static_cast<int64_t>(r1 - r));
+        const int64_t pixel_step = count > 1 ? stride_w * static_cast<int64_t>(cin) : 0;
+        if (src + window_tail > x_bytes) count = 0;
+        else if (count > 1) count = std::min(count, (x_bytes - window_tail - src) / pixel_step + 1);
+        if (count > 0) {
+          const uint8_t* from = x + src;
+          for (int64_t i = 0; i < count; ++i, from += pixel_step, row += k) {
+            for (int64_t ky = 0; ky < kernel_h; ++ky) std::memcpy(row + ky * span, from + ky * src_step, 16);
+            for (size_t j = taps_bytes; j < k; ++j) row[j] = zp;  // padding (its weights are zero)
+          }
+          r += static_cast<size_t>(count - 1);
+          ox += count - 1;
+          continue;
+        }
+      }
+      for (size_t i = taps_bytes; i < k; ++i) row[i] = zp;
       for (int64_t ky = 0; ky < kernel_h; ++ky) {
         const int64_t iy = oy * stride_h - pad_h + ky * dilation_h;
         const bool inside = iy >= 0 && iy < in_h;

@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/kernels/quant/requant.h"
@@ -309,6 +310,23 @@ TEST(QConv, Im2col) {
           c.path = "q8_conv_im2col";
           check_conv(c, seed++);
         }
+  // Windows of at most 16 bytes per kernel row take the 16-byte copies: runs of pixels cut
+  // by pads, by the end of X and (at 2 and 3 threads) by the blocks; 1-row and 1-column kernels.
+  for (const auto& [kh, kw] : std::vector<std::pair<int64_t, int64_t>>{{1, 5}, {5, 1}, {2, 3}, {3, 3}})
+    for (int64_t cin : {1, 2, 5}) {
+      ConvCase c;
+      c.batch = cin == 2 ? 2 : 1;
+      c.h = 7;
+      c.w = 10 + cin;
+      c.cin = cin;
+      c.cout = 9;
+      c.kh = kh;
+      c.kw = kw;
+      c.stride = cin;
+      c.pads = {kh / 2, 0, 0, kw - 1};
+      c.path = "q8_conv_im2col";
+      check_conv(c, seed++);
+    }
   // The stem of MobileNetV2 (3x3 s2, Cin 3), asymmetric pads, batch 2; a strided 1x1.
   ConvCase c;
   c.batch = 2;
