@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (clang, build-asan/,
 # configured by scripts/configure_asan.sh; LibTorch is not sanitizer-built, so TorchScript
-# import is left out), then each fuzz target for FUZZ_SECONDS (default 20) from its corpus.
-# The parity tests check their first PARE_PARITY_IMAGES (default 300) images here.
+# import is left out), then each fuzz target for FUZZ_SECONDS (default 10) from its corpus.
+# The parity tests check their first PARE_PARITY_IMAGES (default 100) images here.
 #
 #   scripts/test_sanitize.sh          the suite without the compress-pipeline tests (below)
 #   scripts/test_sanitize.sh --all    every test
@@ -29,7 +29,7 @@ cmake --build build-asan -j2 --target pare "${targets[@]}" >build-asan/build.log
   { tail -n 60 build-asan/build.log; exit 1; }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-export PARE_PARITY_IMAGES=${PARE_PARITY_IMAGES:-300}
+export PARE_PARITY_IMAGES=${PARE_PARITY_IMAGES:-100}
 (cd build-asan && ctest --output-on-failure -j2 --timeout 1500 -E "$exclude")
 # A fixed seed: the short run in the test command is the same search each time.
-FUZZ_SEED=${FUZZ_SEED:-1} scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+FUZZ_SEED=${FUZZ_SEED:-1} scripts/fuzz.sh "${FUZZ_SECONDS:-10}"

@@ -24,6 +24,11 @@
 // throws std::bad_alloc and the importer reports a bad file (exit 2); ASan's operator new
 // aborts instead. These replacements restore the standard behaviour on top of ASan's malloc
 // (allocator_may_return_null=1 makes it return null), so the harness sees what users see.
+// These are the allocation functions, so their free() matches their malloc(); GCC cannot
+// tell the replacement apart from a mismatched pair.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
