@@ -233,6 +233,29 @@ TEST(QDwConv, ExtremeScalesMatchReference) {
   }
 }
 
+// Per-channel scales up to 0.24, up to 0.49 and up to 0.9 (the largest in one channel of
+// each block): the vector kernels scale a block in 32-bit lanes when every shift is >= 33, take
+// the high dword of 64-bit sums when every shift is >= 32, and else work in 64 bits.
+TEST(QDwConv, EachScalingRangeMatchesReference) {
+  std::mt19937 rng(4);
+  const auto variants = usable_variants();
+  for (double largest : {0.24, 0.49, 0.9})
+    for (int64_t channels : {32, 64, 70})
+      for (int64_t k : {3, 5})
+        for (int64_t stride : {1, 2}) {
+          Case c{channels, 9, 12, k, k, stride, stride, k / 2, k / 2, k / 2, k / 2};
+          Data d = make_data(c, &rng);
+          std::uniform_real_distribution<double> log_scale(std::log(1e-3), std::log(largest));
+          for (size_t i = 0; i < d.rq.size(); ++i)
+            ASSERT_TRUE(requant_from_scale(i % 64 == 5 ? largest : std::exp(log_scale(rng)), &d.rq[i]));
+          const std::vector<uint8_t> want = run_ref(d);
+          for (const QDwConvVariant* v : variants)
+            if (qdwconv_variant_accepts(*v, d.p))
+              expect_same(d.p, want, run(*v, d, {}),
+                          std::string(v->name) + " " + describe(c) + " largest scale " + std::to_string(largest));
+        }
+}
+
 TEST(QDwConv, SelectPrefersSpecialisedVariants) {
   QDwConvParams p;
   p.kernel_h = p.kernel_w = 3;

@@ -38,28 +38,34 @@ PARE_INLINE void interleave4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i
   out[3] = _mm512_unpackhi_epi16(ab_hi, cd_hi);
 }
 
+enum { kScaleFast, kScaleHigh, kScaleWide };
+
 // One 64-channel block of the packed buffer and its requantization constants.
 struct DotBlock {
   __m512i bias[4], mult[4], mult_odd[4];
-  // all_fast: every lane has shift >= 33 (or a zero multiplier), so the high dword of the
-  // 64-bit product, plus 2^(shift-33) and shifted by shift-32, is the rounded result.
+  // The scaling the block's shifts allow (lanes with a zero multiplier give 0 on every path):
+  // kScaleFast, every shift >= 33: the high dword of the 64-bit product, plus 2^(shift-33) and
+  // shifted by shift-32, is the rounded result. kScaleHigh, every shift >= 32: the high dword
+  // of the product plus 2^(shift-1) (in 64 bits), shifted by shift-32. kScaleWide: rounded,
+  // shifted and clamped in 64 bits.
   __m512i round32[4], shift32[4];
   __m512i round_even[4], round_odd[4], shift_even[4], shift_odd[4];
   const uint8_t* weights;
-  bool all_fast;
+  int scaling;
   DotBlock(const void* packed, int64_t block, int64_t groups) {
     const auto* base = static_cast<const uint8_t*>(packed) + block * dot4_block_bytes(groups);
     const auto* b = reinterpret_cast<const int32_t*>(base);
     weights = base + 12 * kDotBlock;
     const __m512i one = _mm512_set1_epi32(1), one64 = _mm512_set1_epi64(1);
-    __mmask16 slow = 0;
+    __mmask16 below33 = 0, below32 = 0;
     for (int q = 0; q < 4; ++q) {
       bias[q] = _mm512_loadu_si512(b + q * 16);
       mult[q] = _mm512_loadu_si512(b + kDotBlock + q * 16);
       const __m512i shift = _mm512_loadu_si512(b + 2 * kDotBlock + q * 16);
       mult_odd[q] = _mm512_srli_epi64(mult[q], 32);
-      slow |= _mm512_mask_cmplt_epi32_mask(_mm512_test_epi32_mask(mult[q], mult[q]), shift,
-                                           _mm512_set1_epi32(33));
+      const __mmask16 nonzero = _mm512_test_epi32_mask(mult[q], mult[q]);
+      below33 |= _mm512_mask_cmplt_epi32_mask(nonzero, shift, _mm512_set1_epi32(33));
+      below32 |= _mm512_mask_cmplt_epi32_mask(nonzero, shift, _mm512_set1_epi32(32));
       // Counts past 31 (zero-multiplier lanes) give 0, which is what those lanes need.
       shift32[q] = _mm512_sub_epi32(shift, _mm512_set1_epi32(32));
       round32[q] = _mm512_sllv_epi32(one, _mm512_sub_epi32(shift32[q], one));
@@ -68,7 +74,7 @@ struct DotBlock {
       round_even[q] = _mm512_sllv_epi64(one64, _mm512_sub_epi64(shift_even[q], one64));
       round_odd[q] = _mm512_sllv_epi64(one64, _mm512_sub_epi64(shift_odd[q], one64));
     }
-    all_fast = slow == 0;
+    scaling = below33 == 0 ? kScaleFast : below32 == 0 ? kScaleHigh : kScaleWide;
   }
 };
 
@@ -87,14 +93,17 @@ struct DotEpilogue {
     hi8 = _mm512_set1_epi8(static_cast<char>(p.hi - off));
     off8 = _mm512_set1_epi8(static_cast<char>(off));
   }
-  template <bool kFast>
+  template <int kScaling>
   PARE_INLINE __m512i scale(const DotBlock& b, int q, __m512i acc) const {
     const __m512i even = _mm512_mul_epi32(acc, b.mult[q]);
     const __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), b.mult_odd[q]);
-    if constexpr (kFast) {
+    if constexpr (kScaling == kScaleFast) {
       // Even lanes take the high dwords of the even products; odd lanes already hold theirs.
       const __m512i hi = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_DDBB);
       return _mm512_srav_epi32(_mm512_add_epi32(hi, b.round32[q]), b.shift32[q]);
+    } else if constexpr (kScaling == kScaleHigh) {
+      const __m512i e = _mm512_add_epi64(even, b.round_even[q]), o = _mm512_add_epi64(odd, b.round_odd[q]);
+      return _mm512_srav_epi32(_mm512_mask_shuffle_epi32(o, 0x5555, e, _MM_PERM_DDBB), b.shift32[q]);
     } else {
       __m512i e = _mm512_srav_epi64(_mm512_add_epi64(even, b.round_even[q]), b.shift_even[q]);
       __m512i o = _mm512_srav_epi64(_mm512_add_epi64(odd, b.round_odd[q]), b.shift_odd[q]);
@@ -104,13 +113,13 @@ struct DotEpilogue {
     }
   }
   // The 64 output bytes of a block in channel order.
-  template <bool kFast>
+  template <int kScaling>
   PARE_INLINE __m512i bytes(const DotBlock& b, const __m512i* acc) const {
     // The zero point is added to int16 lanes with saturation: exact after the final clamp.
     const __m512i w01 = _mm512_adds_epi16(
-        _mm512_packs_epi32(scale<kFast>(b, 0, acc[0]), scale<kFast>(b, 1, acc[1])), zp);
+        _mm512_packs_epi32(scale<kScaling>(b, 0, acc[0]), scale<kScaling>(b, 1, acc[1])), zp);
     const __m512i w23 = _mm512_adds_epi16(
-        _mm512_packs_epi32(scale<kFast>(b, 2, acc[2]), scale<kFast>(b, 3, acc[3])), zp);
+        _mm512_packs_epi32(scale<kScaling>(b, 2, acc[2]), scale<kScaling>(b, 3, acc[3])), zp);
     __m512i v = _mm512_packs_epi16(w01, w23);
     v = _mm512_min_epi8(_mm512_max_epi8(v, lo8), hi8);
     return _mm512_xor_si512(v, off8);
@@ -190,7 +199,7 @@ PARE_INLINE void dot_tile(const DotRows<K>& win, int64_t col0, int64_t pair, int
 
 // The output pixels [*ox, end) of a row, T at a time. Paired: pixel ox + half of the row
 // rides in the high half of pixel ox's vectors (stored where it is inside the row).
-template <int K, int S, int T, bool kCheckRows, bool kFast, bool kPaired>
+template <int K, int S, int T, bool kCheckRows, int kScaling, bool kPaired>
 PARE_INLINE void dot_row_tiles(const QDwConvParams& p, const DotRows<K>& win, int64_t ox_lo,
                                int64_t ox_hi, int64_t end, int64_t half, int64_t* ox, __mmask64 m,
                                const DotBlock& b, const DotEpilogue& epi, __m512i xzp, uint8_t* out) {
@@ -205,7 +214,7 @@ PARE_INLINE void dot_row_tiles(const QDwConvParams& p, const DotRows<K>& win, in
     else
       dot_tile<K, S, T, kCheckRows, true, false>(win, col0, 0, p.in_w, ps, m, b, xzp, acc);
     for (int t = 0; t < T; ++t) {
-      const __m512i v = epi.bytes<kFast>(b, acc[t]);
+      const __m512i v = epi.bytes<kScaling>(b, acc[t]);
       if constexpr (kPaired) {
         const auto m32 = static_cast<__mmask32>(m);
         _mm256_mask_storeu_epi8(out + (*ox + t) * ops, m32, _mm512_castsi512_si256(v));
@@ -217,11 +226,11 @@ PARE_INLINE void dot_row_tiles(const QDwConvParams& p, const DotRows<K>& win, in
     }
   }
   if constexpr (T > 1)
-    dot_row_tiles<K, S, T / 2, kCheckRows, kFast, kPaired>(p, win, ox_lo, ox_hi, end, half, ox, m, b, epi, xzp,
+    dot_row_tiles<K, S, T / 2, kCheckRows, kScaling, kPaired>(p, win, ox_lo, ox_hi, end, half, ox, m, b, epi, xzp,
                                                            out);
 }
 
-template <int K, int S, int T, bool kFast, bool kPaired>
+template <int K, int S, int T, int kScaling, bool kPaired>
 PARE_INLINE void dot_row(const QDwConvParams& p, const DotRows<K>& win, int64_t ox_lo, int64_t ox_hi,
                          __mmask64 m, const DotBlock& b, const DotEpilogue& epi, __m512i xzp,
                          uint8_t* out) {
@@ -229,9 +238,9 @@ PARE_INLINE void dot_row(const QDwConvParams& p, const DotRows<K>& win, int64_t 
   // Paired, the first ceil(out_w / 2) pixels carry the rest.
   const int64_t half = kPaired ? (p.out_w + 1) / 2 : 0, end = kPaired ? half : p.out_w;
   if (win.ky_lo == 0 && win.ky_hi == K)
-    dot_row_tiles<K, S, T, false, kFast, kPaired>(p, win, ox_lo, ox_hi, end, half, &ox, m, b, epi, xzp, out);
+    dot_row_tiles<K, S, T, false, kScaling, kPaired>(p, win, ox_lo, ox_hi, end, half, &ox, m, b, epi, xzp, out);
   else
-    dot_row_tiles<K, S, T, true, kFast, kPaired>(p, win, ox_lo, ox_hi, end, half, &ox, m, b, epi, xzp, out);
+    dot_row_tiles<K, S, T, true, kScaling, kPaired>(p, win, ox_lo, ox_hi, end, half, &ox, m, b, epi, xzp, out);
 }
 
 template <int K, int S, int T, bool kPaired = false>
@@ -255,10 +264,12 @@ void qdwconv_dot4(const QDwConvParams& p, const uint8_t* input, const void* pack
         const bool inside = ky >= win.ky_lo && ky < win.ky_hi;
         win.rows[ky] = input + (inside ? (iy0 + ky) * row_stride : 0) + c;
       }
-      if (b.all_fast)
-        dot_row<K, S, T, true, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
+      if (b.scaling == kScaleFast)
+        dot_row<K, S, T, kScaleFast, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
+      else if (b.scaling == kScaleHigh)
+        dot_row<K, S, T, kScaleHigh, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
       else
-        dot_row<K, S, T, false, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
+        dot_row<K, S, T, kScaleWide, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
     }
   }
 }
