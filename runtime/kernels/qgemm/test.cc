@@ -326,6 +326,33 @@ TEST(QGemm, ZeroPointsAndClamps) {
         }
 }
 
+// Scales up to 0.24, 0.49 and 0.9 (the largest in one column of each 8), on every tile width:
+// the vector epilogues scale in 32-bit lanes without 64-bit rounding adds when every shift is
+// >= 33, with them when every shift is >= 32, and else in 64 bits; the 8-column halves too.
+TEST(QGemm, EachScalingRangeOnEveryTileWidth) {
+  std::mt19937 rng(6);
+  size_t case_index = 0;
+  for (const QGemmVariant* v : usable_variants())
+    for (double largest : {0.24, 0.49, 0.9})
+      for (size_t n : {size_t{5}, size_t{8}, size_t{16}, size_t{21}, size_t{24}, size_t{32}, size_t{40}, size_t{56}}) {
+        Problem p;
+        p.m = 2 * v->mr + 3;
+        p.n = n;
+        p.k = 23;
+        const OutputDomain& dom = kDomains[case_index++ % (sizeof(kDomains) / sizeof(kDomains[0]))];
+        p.c_zero_point = dom.zero_point;
+        p.lo = dom.lo;
+        p.hi = dom.hi;
+        p.a_zero_point = 3;
+        p.min_scale = 1e-4;
+        p.max_scale = largest;
+        Data d = make_data(p, &rng);
+        for (size_t j = 3; j < n; j += 8) ASSERT_TRUE(requant_from_scale(largest, &d.rq[j]));
+        ASSERT_EQ(compare(run_reference(p, d), run_variant(*v, p, d, {}), p), "")
+            << describe(*v, p) << " largest scale " << largest;
+      }
+}
+
 TEST(QGemm, TileSplitsGiveTheSameBytes) {
   std::mt19937 rng(5);
   for (const QGemmVariant* v : usable_variants()) {

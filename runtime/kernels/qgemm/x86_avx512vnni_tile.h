@@ -7,9 +7,11 @@
 // adds 4 products of uint8 A by int8 B per column: A's 4 bytes broadcast to every lane, B
 // packed as [32 columns x 4 bytes] per 4 rows of K. Products of 4 are at most 4 * 255 * 128,
 // so nothing saturates: the sums are exact. The loops are in microkernel_impl.h; the epilogue
-// takes a faster path through saturating packs when every column's real scale is below 1/2
-// (the usual case).
+// scales in 32-bit lanes and packs with saturation when every column's real scale is below
+// 1/2 (the usual case), and skips the 64-bit rounding adds below 1/4.
 #pragma once
+
+#include <type_traits>
 
 #include "runtime/kernels/qgemm/microkernel_impl.h"
 #include "runtime/kernels/qgemm/qgemm.h"
@@ -20,10 +22,11 @@ namespace {
 
 using V = simd::Avx512Int8;
 
-// Stores MR rows of Z (1 or 2) groups of 16 scaled columns (V::HalfScale) through
+// Stores MR rows of Z (1 or 2) groups of 16 scaled columns (V::QuarterScale or V::HalfScale) through
 // V::BytePacker.
+// Always inlined: a call would pass the accumulators through memory.
 template <size_t MR, size_t Z, bool kSigned, class Acc>
-void store_packed(const Acc (&v)[MR], size_t nc, uint8_t* c, size_t c_stride, int32_t zp, int32_t lo, int32_t hi) {
+__attribute__((always_inline)) inline void store_packed(const Acc (&v)[MR], size_t nc, uint8_t* c, size_t c_stride, int32_t zp, int32_t lo, int32_t hi) {
   const V::BytePacker<kSigned> pk(zp, lo, hi);
   if constexpr (Z == 2) {
     // Two rows per zmm: row i in the low 32 bytes, row i + 1 in the high ones.
@@ -126,13 +129,13 @@ struct Avx512VnniGemm {
       if ((as_u8 || as_s8) && c_zero_point > -32000 && c_zero_point < 32000 &&
           V::half_scale_applies(mult, shift, nc < 16 * Z ? nc : 16 * Z) &&
           (Z == 1 || V::half_scale_applies(mult + 16, shift + 16, nc - 16))) {
-        PARE_QGEMM_UNROLL
-        for (size_t j = 0; j < Z; ++j) {
-          const V::HalfScale hs(V::load_i32(mult + 16 * j), V::load_i32(shift + 16 * j));
-          PARE_QGEMM_UNROLL
-          for (size_t i = 0; i < MR; ++i) acc[i].z[j] = hs.apply(acc[i].z[j]);
-        }
         const size_t ncz = nc < 16 * Z ? nc : 16 * Z;
+        if (V::quarter_scale_applies(mult, shift, ncz) &&
+            (Z == 1 || V::quarter_scale_applies(mult + 16, shift + 16, nc - 16))) {
+          scale_rows<MR, V::QuarterScale>(acc, mult, shift);
+        } else {
+          scale_rows<MR, V::HalfScale>(acc, mult, shift);
+        }
         if (as_u8) {
           store_packed<MR, Z, false>(acc, ncz, c, c_stride, c_zero_point, lo, hi);
         } else {
@@ -149,26 +152,63 @@ struct Avx512VnniGemm {
       }
     }
 
-    // The 8-column halves, two rows per zmm.
+    // The Z groups of 16 columns of MR rows scaled by Scale (V::HalfScale or V::QuarterScale).
+    template <size_t MR, class Scale>
+    static void scale_rows(Acc (&acc)[MR], const int32_t* mult, const int32_t* shift) {
+      PARE_QGEMM_UNROLL
+      for (size_t j = 0; j < Z; ++j) {
+        const Scale sc(V::load_i32(mult + 16 * j), V::load_i32(shift + 16 * j));
+        PARE_QGEMM_UNROLL
+        for (size_t i = 0; i < MR; ++i) acc[i].z[j] = sc.apply(acc[i].z[j]);
+      }
+    }
+
+    // The 8-column halves, two rows per zmm: scaled in 32-bit lanes (V::QuarterScale or
+    // V::HalfScale) and clamped there where the shifts and the clamp allow, else through the
+    // 64-bit V::Requantizer.
     template <size_t MR>
     static void store_half(const Acc (&acc)[MR], size_t nc, const int32_t* mult, const int32_t* shift, uint8_t* c,
                            size_t c_stride, int32_t c_zero_point, int32_t lo, int32_t hi) {
       const auto* m8 = reinterpret_cast<const __m256i*>(mult + 16 * Z);
       const auto* s8 = reinterpret_cast<const __m256i*>(shift + 16 * Z);
-      const V::Requantizer rq(_mm512_broadcast_i64x4(_mm256_loadu_si256(m8)),
-                              _mm512_broadcast_i64x4(_mm256_loadu_si256(s8)), c_zero_point, lo, hi);
-      const __mmask16 mask = V::lanes(nc - 16 * Z);
+      const __m512i m = _mm512_broadcast_i64x4(_mm256_loadu_si256(m8));
+      const __m512i s = _mm512_broadcast_i64x4(_mm256_loadu_si256(s8));
+      const size_t n8 = nc - 16 * Z;
+      const bool bytes_clamp = lo >= -128 && hi <= 255 && c_zero_point > -32000 && c_zero_point < 32000;
+      if (bytes_clamp && V::quarter_scale_applies(mult + 16 * Z, shift + 16 * Z, n8)) {
+        store_half_rows<MR>(acc, n8, V::QuarterScale(m, s), c, c_stride, c_zero_point, lo, hi);
+      } else if (bytes_clamp && V::half_scale_applies(mult + 16 * Z, shift + 16 * Z, n8)) {
+        store_half_rows<MR>(acc, n8, V::HalfScale(m, s), c, c_stride, c_zero_point, lo, hi);
+      } else {
+        store_half_rows<MR>(acc, n8, V::Requantizer(m, s, c_zero_point, lo, hi), c, c_stride, c_zero_point, lo, hi);
+      }
+    }
+
+    // Scale: V::Requantizer (clamped results with the zero point) or a 32-bit scaling (then
+    // the clamp [lo, hi] - zero point and the zero point here).
+    template <size_t MR, class Scale>
+    static void store_half_rows(const Acc (&acc)[MR], size_t n8, const Scale& sc, uint8_t* c, size_t c_stride,
+                                int32_t c_zero_point, int32_t lo, int32_t hi) {
+      const __mmask16 mask = V::lanes(n8);
+      const __m512i zp = _mm512_set1_epi32(c_zero_point), lo32 = _mm512_set1_epi32(lo - c_zero_point),
+                    hi32 = _mm512_set1_epi32(hi - c_zero_point);
+      const auto out_of = [&](__m512i v) {
+        const __m512i x = sc.apply(v);
+        if constexpr (std::is_same_v<Scale, V::Requantizer>) {
+          return _mm512_cvtepi32_epi8(x);
+        } else {
+          return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(x, lo32), hi32), zp));
+        }
+      };
       uint8_t* out = c + 16 * Z;
       PARE_QGEMM_UNROLL
       for (size_t i = 0; i + 1 < MR; i += 2) {
-        const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(acc[i].half), acc[i + 1].half, 1);
-        const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(v));
+        const __m128i bytes = out_of(_mm512_inserti64x4(_mm512_castsi256_si512(acc[i].half), acc[i + 1].half, 1));
         _mm_mask_storeu_epi8(out + i * c_stride, mask, bytes);
         _mm_mask_storeu_epi8(out + (i + 1) * c_stride, mask, _mm_unpackhi_epi64(bytes, bytes));
       }
       if constexpr (MR % 2 == 1) {
-        const __m512i v = _mm512_zextsi256_si512(acc[MR - 1].half);
-        _mm_mask_storeu_epi8(out + (MR - 1) * c_stride, mask, _mm512_cvtepi32_epi8(rq.apply(v)));
+        _mm_mask_storeu_epi8(out + (MR - 1) * c_stride, mask, out_of(_mm512_zextsi256_si512(acc[MR - 1].half)));
       }
     }
   };

@@ -122,13 +122,40 @@ struct Avx512Int8 {
     }
   };
 
-  // True when every one of the first n lanes has shift >= 32 or multiplier 0.
-  static bool half_scale_applies(const int32_t* mult, const int32_t* shift, size_t n) {
+  // With every shift >= 33 (a real scale below 1/4, the common case) the rounding needs no
+  // 64-bit add: the high dword of the product plus 2^(shift-33), shifted right by shift-32,
+  // is the rounded result (the low dword, below 2^32, cannot carry past a multiple of
+  // 2^(shift-32) that the rounding term, a multiple of 2^32 in the 64-bit sum, leaves).
+  struct QuarterScale {
+    I32 mult_odd, round, mult, shift;
+
+    QuarterScale(I32 m, I32 s) : mult_odd(_mm512_srli_epi64(m, 32)), mult(m) {
+      shift = _mm512_sub_epi32(s, _mm512_set1_epi32(32));
+      // Counts past 31 (zero-multiplier lanes) give 0, which is what those lanes need.
+      round = _mm512_sllv_epi32(_mm512_set1_epi32(1), _mm512_sub_epi32(shift, _mm512_set1_epi32(1)));
+    }
+
+    I32 apply(I32 acc) const {
+      const I32 e = _mm512_mul_epi32(acc, mult);
+      const I32 o = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult_odd);
+      const I32 high = _mm512_mask_shuffle_epi32(o, 0x5555, e, _MM_PERM_CDAB);
+      return _mm512_srav_epi32(_mm512_add_epi32(high, round), shift);
+    }
+  };
+
+  // True when every one of the first n lanes has shift >= min_shift or multiplier 0.
+  static bool shifts_at_least(const int32_t* mult, const int32_t* shift, size_t n, int32_t min_shift) {
     const Mask m = lanes(n);
     const I32 s = _mm512_maskz_loadu_epi32(m, shift), mu = _mm512_maskz_loadu_epi32(m, mult);
-    const Mask slow = _mm512_mask_cmplt_epi32_mask(m, s, _mm512_set1_epi32(32)) &
+    const Mask slow = _mm512_mask_cmplt_epi32_mask(m, s, _mm512_set1_epi32(min_shift)) &
                       _mm512_cmpneq_epi32_mask(mu, _mm512_setzero_si512());
     return slow == 0;
+  }
+  static bool half_scale_applies(const int32_t* mult, const int32_t* shift, size_t n) {
+    return shifts_at_least(mult, shift, n, 32);
+  }
+  static bool quarter_scale_applies(const int32_t* mult, const int32_t* shift, size_t n) {
+    return shifts_at_least(mult, shift, n, 33);
   }
 
   // Scaled int32 vectors to bytes by saturating packs: int32 -> int16 (saturation keeps
