@@ -191,7 +191,7 @@ PARE_INLINE void dot_tile(const DotRows<K>& win, int64_t col0, int64_t pair, int
         const uint8_t* w = b.weights + (kx * G + h) * 4 * kDotBlock;
 #pragma GCC unroll 4
         for (int q = 0; q < 4; ++q)
-          acc[t][q] = _mm512_dpbusd_epi32(acc[t][q], v[q], _mm512_loadu_si512(w + q * kDotBlock));
+          acc[t][q] = simd::Avx512Int8::dot_u8x4(acc[t][q], v[q], _mm512_loadu_si512(w + q * kDotBlock));
       }
     }
   }
