@@ -71,9 +71,9 @@ bool qdwconv_variant_accepts(const QDwConvVariant& v, const QDwConvParams& p);
 // per block, in lane order (lane 16q + 4L + i stands for channel 16L + 4q + i of the block),
 // int32 bias[64], multiplier[64], shift[64], then groups g = kx * G + h (G = (kernel + 3) / 4)
 // of 64 x 4 int8 weights: lane n's four bytes are the taps (4h + j, kx), j = 0..3, 0 past the
-// kernel's rows. Their narrow forms (`_c32`, channel_block 32, layers of at most 32 channels)
-// pack the same block with channels 32..63 repeating 0..31: the high half of each vector
-// then computes a second output pixel instead of idling.
+// kernel's rows. A block of at most 32 channels (a narrow layer's, or the last of a layer
+// whose channels are not a multiple of 64) is packed with channels 32..63 repeating 0..31:
+// the high half of each vector then computes a second output pixel instead of idling.
 size_t qdwconv_packed_bytes(const QDwConvVariant& v, int64_t channels, int64_t kernel_h, int64_t kernel_w);
 // Folds x_zero_point into the bias (bias[c] - x_zero_point * sum of w(., c)) as the variant needs.
 // The packed bytes depend on p only through channels, kernel size and x_zero_point.
@@ -85,10 +85,6 @@ void q8_dwconv_kxk__scalar(const QDwConvParams&, const uint8_t*, const void*, ui
 
 #if defined(__x86_64__)
 // channel_block 64 for the fixed-shape VNNI variants, 16 for the others.
-void q8_dwconv_3x3s1_c32__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
-void q8_dwconv_3x3s2_c32__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
-void q8_dwconv_5x5s1_c32__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
-void q8_dwconv_5x5s2_c32__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
 void q8_dwconv_3x3s1__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
 void q8_dwconv_3x3s2__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);
 void q8_dwconv_5x5s1__avx512vnni(const QDwConvParams&, const uint8_t*, const void*, uint8_t*, int64_t, int64_t);

@@ -22,10 +22,6 @@ constexpr QDwConvVariant kReference = {"q8_dwconv_kxk__scalar", q8_dwconv_kxk__s
 
 constexpr QDwConvVariant kVariants[] = {
 #if PARE_KERNELS_AVX512VNNI
-    {"q8_dwconv_3x3s1_c32__avx512vnni", q8_dwconv_3x3s1_c32__avx512vnni, Isa::kAvx512Vnni, 32, 3, 1},
-    {"q8_dwconv_3x3s2_c32__avx512vnni", q8_dwconv_3x3s2_c32__avx512vnni, Isa::kAvx512Vnni, 32, 3, 2},
-    {"q8_dwconv_5x5s1_c32__avx512vnni", q8_dwconv_5x5s1_c32__avx512vnni, Isa::kAvx512Vnni, 32, 5, 1},
-    {"q8_dwconv_5x5s2_c32__avx512vnni", q8_dwconv_5x5s2_c32__avx512vnni, Isa::kAvx512Vnni, 32, 5, 2},
     {"q8_dwconv_3x3s1__avx512vnni", q8_dwconv_3x3s1__avx512vnni, Isa::kAvx512Vnni, 64, 3, 1},
     {"q8_dwconv_3x3s2__avx512vnni", q8_dwconv_3x3s2__avx512vnni, Isa::kAvx512Vnni, 64, 3, 2},
     {"q8_dwconv_5x5s1__avx512vnni", q8_dwconv_5x5s1__avx512vnni, Isa::kAvx512Vnni, 64, 5, 1},
@@ -58,8 +54,6 @@ constexpr QDwConvVariant kVariants[] = {
 
 // The vpdpbusd layout (see qdwconv.h).
 bool dot4_layout(const QDwConvVariant& v) { return v.isa == Isa::kAvx512Vnni && v.kernel != 0; }
-// The narrow dot4 variants: at most 32 channels, packed into both halves of the 64 lanes.
-bool paired_dot4(const QDwConvVariant& v) { return dot4_layout(v) && v.channel_block == 32; }
 
 int64_t dot4_groups(int64_t kernel_h, int64_t kernel_w) { return kernel_w * ((kernel_h + 3) / 4); }
 
@@ -174,7 +168,6 @@ const QDwConvVariant* qdwconv_variants(size_t* count) {
 
 bool qdwconv_variant_accepts(const QDwConvVariant& v, const QDwConvParams& p) {
   if (v.kernel == 0) return true;
-  if (paired_dot4(v) && p.channels > 32) return false;
   return p.kernel_h == v.kernel && p.kernel_w == v.kernel && p.stride_h == v.stride &&
          p.stride_w == v.stride && p.dilation_h == 1 && p.dilation_w == 1;
 }
@@ -200,8 +193,7 @@ size_t qdwconv_packed_bytes(const QDwConvVariant& v, int64_t channels, int64_t k
 
 namespace {
 
-void pack_dot4(const QDwConvParams& p, bool paired, const int8_t* weight, const int32_t* bias, const Requant* rq,
-               void* packed) {
+void pack_dot4(const QDwConvParams& p, const int8_t* weight, const int32_t* bias, const Requant* rq, void* packed) {
   constexpr int64_t B = 64;
   const int64_t kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw, G = (kh + 3) / 4;
   const int64_t bb = qdwconv_detail::dot4_block_bytes(kw * G);
@@ -212,9 +204,11 @@ void pack_dot4(const QDwConvParams& p, bool paired, const int8_t* weight, const 
     int32_t* shift = mult + B;
     auto* w = reinterpret_cast<int8_t*>(dst + 12 * B);
     std::memset(w, 0, static_cast<size_t>(kw * G * 4 * B));
+    const bool paired = p.channels - c0 <= 32;
     for (int64_t n = 0; n < B; ++n) {
       const int64_t q = n / 16, L = (n % 16) / 4, i = n % 4;
-      // Paired: lanes of channels 32..63 repeat channels 0..31 (a second output pixel).
+      // A block of at most 32 channels is paired: lanes of channels 32..63 repeat channels
+      // 0..31 (a second output pixel).
       const int64_t c = c0 + 16 * (paired ? L % 2 : L) + 4 * q + i;
       const bool real = c < p.channels;
       int32_t wsum = 0;
@@ -237,7 +231,7 @@ void pack_dot4(const QDwConvParams& p, bool paired, const int8_t* weight, const 
 
 void qdwconv_pack(const QDwConvVariant& v, const QDwConvParams& p, const int8_t* weight,
                   const int32_t* bias, const Requant* rq, void* packed) {
-  if (dot4_layout(v)) return pack_dot4(p, paired_dot4(v), weight, bias, rq, packed);
+  if (dot4_layout(v)) return pack_dot4(p, weight, bias, rq, packed);
   const int64_t B = v.channel_block, taps = p.kernel_h * p.kernel_w, wb = weight_bytes(v);
   const int64_t bb = qdwconv_detail::block_bytes(B, taps, wb);
   auto* dst = static_cast<uint8_t*>(packed);

@@ -5,7 +5,8 @@
 // of the tile whose window covers it. Blocks of 64 channels: the unpacks work within 128-bit
 // lanes, so accumulator q holds channels 16L + 4q + i at lane 4L + i (the packed bias,
 // requantization and weights use that order) and the saturating packs at the end put the
-// bytes back in channel order. The generic kxk kernel is the template of vector_impl.h on the
+// bytes back in channel order. A block of at most 32 channels (a narrow layer, or the last
+// block of 144 or 96) computes two output pixels per vector, ox and ox + ceil(out_w / 2). The generic kxk kernel is the template of vector_impl.h on the
 // AVX-512 channel block (x86_avx512.h), whose multiply-accumulate is vpdpwssd here.
 #include <immintrin.h>
 
@@ -243,7 +244,19 @@ PARE_INLINE void dot_row(const QDwConvParams& p, const DotRows<K>& win, int64_t 
     dot_row_tiles<K, S, T, true, kScaling, kPaired>(p, win, ox_lo, ox_hi, end, half, &ox, m, b, epi, xzp, out);
 }
 
-template <int K, int S, int T, bool kPaired = false>
+// One output row of one channel block, on the scaling its shifts allow.
+template <int K, int S, int T, bool kPaired>
+void dot_block_row(const QDwConvParams& p, const DotRows<K>& win, int64_t ox_lo, int64_t ox_hi, __mmask64 m,
+                   const DotBlock& b, const DotEpilogue& epi, __m512i xzp, uint8_t* out) {
+  if (b.scaling == kScaleFast)
+    dot_row<K, S, T, kScaleFast, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out);
+  else if (b.scaling == kScaleHigh)
+    dot_row<K, S, T, kScaleHigh, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out);
+  else
+    dot_row<K, S, T, kScaleWide, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out);
+}
+
+template <int K, int S, int T>
 void qdwconv_dot4(const QDwConvParams& p, const uint8_t* input, const void* packed, uint8_t* output,
                   int64_t oh_begin, int64_t oh_end) {
   constexpr int64_t G = (K + 3) / 4;
@@ -264,12 +277,11 @@ void qdwconv_dot4(const QDwConvParams& p, const uint8_t* input, const void* pack
         const bool inside = ky >= win.ky_lo && ky < win.ky_hi;
         win.rows[ky] = input + (inside ? (iy0 + ky) * row_stride : 0) + c;
       }
-      if (b.scaling == kScaleFast)
-        dot_row<K, S, T, kScaleFast, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
-      else if (b.scaling == kScaleHigh)
-        dot_row<K, S, T, kScaleHigh, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
+      // A block of at most 32 channels is packed paired (qdwconv.h): two pixels per vector.
+      if (p.channels - c <= 32)
+        dot_block_row<K, S, T, true>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
       else
-        dot_row<K, S, T, kScaleWide, kPaired>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
+        dot_block_row<K, S, T, false>(p, win, ox_lo, ox_hi, m, b, epi, xzp, out_row + c);
     }
   }
 }
@@ -294,27 +306,6 @@ void q8_dwconv_5x5s1__avx512vnni(const QDwConvParams& p, const uint8_t* input, c
 void q8_dwconv_5x5s2__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
                                  uint8_t* output, int64_t oh_begin, int64_t oh_end) {
   qdwconv_dot4<5, 2, 2>(p, input, packed, output, oh_begin, oh_end);
-}
-
-// At most 32 channels: two output pixels per vector (kPaired).
-void q8_dwconv_3x3s1_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
-                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
-  qdwconv_dot4<3, 1, 2, true>(p, input, packed, output, oh_begin, oh_end);
-}
-
-void q8_dwconv_3x3s2_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
-                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
-  qdwconv_dot4<3, 2, 2, true>(p, input, packed, output, oh_begin, oh_end);
-}
-
-void q8_dwconv_5x5s1_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
-                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
-  qdwconv_dot4<5, 1, 2, true>(p, input, packed, output, oh_begin, oh_end);
-}
-
-void q8_dwconv_5x5s2_c32__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
-                                     uint8_t* output, int64_t oh_begin, int64_t oh_end) {
-  qdwconv_dot4<5, 2, 2, true>(p, input, packed, output, oh_begin, oh_end);
 }
 
 void q8_dwconv_kxk__avx512vnni(const QDwConvParams& p, const uint8_t* input, const void* packed,
