@@ -156,9 +156,8 @@ class Q8GemmConvKernel final : public OpKernel {
     // windows lie inside X in one loop. Where 16 bytes would read past X, the exact copy below
     // runs.
     const int64_t x_bytes = g.batch * in_h * in_w * static_cast<int64_t>(cin);
-    const bool wide = !flip && span <= 16 && dilation_w == 1;
-    // Output columns [ox_lo, ox_hi) have their windows inside the input's columns.
-    const int64_t ox_lo = std::min(out_w, pad_w / stride_w + (pad_w % stride_w != 0 ? 1 : 0));
+    const bool wide = !flip && span <= 16;
+    // Output columns below ox_hi (and whole_rows below) have their windows' right ends inside X.
     const int64_t ox_hi = in_w >= kernel_w ? std::min(out_w, (in_w - kernel_w + pad_w) / stride_w + 1) : 0;
     // The first pixel's coordinates by division, the others by stepping (a division per
     // pixel costs more than copying a few-channel row).
@@ -177,7 +176,7 @@ class Q8GemmConvKernel final : public OpKernel {
       // The whole window row is kernel_w * Cin contiguous bytes of X.
       const bool whole_rows = dilation_w == 1 && ix0 >= 0 && ix0 + kernel_w <= in_w;
       const int64_t iy0 = oy * stride_h - pad_h;
-      if (wide && ox >= ox_lo && ox < ox_hi && iy0 >= 0 && iy0 + (kernel_h - 1) * dilation_h < in_h) {
+      if (wide && whole_rows && iy0 >= 0 && iy0 + (kernel_h - 1) * dilation_h < in_h) {
         // The window and, with two pixels or more, a stride lie inside X, so these steps fit.
         const int64_t src = ((n * in_h + iy0) * in_w + ix0) * static_cast<int64_t>(cin);
         const int64_t src_step = kernel_h > 1 ? dilation_h * in_w * static_cast<int64_t>(cin) : 0;

@@ -62,17 +62,6 @@ __attribute__((always_inline)) inline void store_packed(const Acc (&v)[MR], size
   }
 }
 
-// A row of a tile's vectors: Z zmm and, with Y = 1, a ymm half.
-template <size_t Z, size_t Y>
-struct VnniLanes {
-  __m512i z[Z];
-  __m256i half;
-};
-template <size_t Z>
-struct VnniLanes<Z, 0> {
-  __m512i z[Z];
-};
-
 struct Avx512VnniGemm {
   static constexpr size_t kMr = 8, kNr = 32;
   static constexpr size_t kHeaderBytes = 3 * kNr * sizeof(int32_t);  // 384
@@ -88,10 +77,14 @@ struct Avx512VnniGemm {
     static_assert(16 * Z + 8 * Y <= kNr && Y <= 1, "tile wider than the panel");
     static constexpr size_t kZmm = Z, kYmm = Y;
     static constexpr size_t kZ = Z > 0 ? Z : 1;
-    // Only the registers the tile uses: an unused ymm member made GCC copy every accumulator
-    // between registers twice per step of K and spill two of them.
-    using Acc = VnniLanes<kZ, Y>;
-    using B = VnniLanes<kZ, Y>;
+    struct Acc {
+      __m512i z[kZ];
+      __m256i half;
+    };
+    struct B {
+      __m512i z[kZ];
+      __m256i half;
+    };
 
     static Acc init(const int32_t* bias) {
       Acc acc;
