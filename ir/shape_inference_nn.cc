@@ -93,9 +93,10 @@ void infer_conv(NodeContext& c) {
   if (w.size() != x.size()) c.fail("weight " + str(w) + " and input " + str(x) + " ranks differ");
   int64_t group = c.attrs().get_int("group", 1);
   if (group < 1) c.fail("group must be >= 1");
-  if (x[1] != w[1] * group)
+  const int64_t expected_channels = c.mul(w[1], group);
+  if (x[1] != expected_channels)
     c.fail("input has " + std::to_string(x[1]) + " channels; weight " + str(w) + " with group " +
-           std::to_string(group) + " expects " + std::to_string(w[1] * group));
+           std::to_string(group) + " expects " + std::to_string(expected_channels));
   if (w[0] % group != 0) c.fail("output channels " + std::to_string(w[0]) + " not divisible by group");
   if (c.has_input(2) && c.sizes(2) != Sizes{w[0]})
     c.fail("bias " + str(c.sizes(2)) + " does not match " + std::to_string(w[0]) + " output channels");
@@ -118,7 +119,7 @@ void infer_conv_transpose(NodeContext& c) {
     c.fail("input has " + std::to_string(x[1]) + " channels; weight " + str(w) + " expects " +
            std::to_string(w[0]));
   if (w[0] % group != 0) c.fail("input channels not divisible by group");
-  int64_t out_channels = w[1] * group;
+  int64_t out_channels = c.mul(w[1], group);
   if (c.has_input(2) && c.sizes(2) != Sizes{out_channels})
     c.fail("bias " + str(c.sizes(2)) + " does not match " + std::to_string(out_channels) +
            " output channels");

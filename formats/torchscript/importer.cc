@@ -1,6 +1,7 @@
 #include "formats/torchscript/importer.h"
 
 #include <ATen/ops/scalar_tensor.h>
+#include <c10/util/Logging.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -15,11 +16,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <limits>
+#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -231,6 +235,27 @@ int64_t Lowering::axis(int64_t dim, int64_t rank) const {
   return dim < 0 ? dim + r : dim;
 }
 
+int64_t Lowering::dim_size(ir::TensorId x, int64_t axis) const {
+  const std::vector<int64_t> s = sizes(x);
+  if (axis < 0 || axis >= static_cast<int64_t>(s.size()))
+    invalid("dim " + std::to_string(axis) + " is out of range for rank " + std::to_string(s.size()));
+  return s[static_cast<size_t>(axis)];
+}
+
+int64_t Lowering::checked_mul(int64_t a, int64_t b) const {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r))
+    invalid("size arithmetic overflows (" + std::to_string(a) + " * " + std::to_string(b) + ")");
+  return r;
+}
+
+int64_t Lowering::checked_add(int64_t a, int64_t b) const {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r))
+    invalid("size arithmetic overflows (" + std::to_string(a) + " + " + std::to_string(b) + ")");
+  return r;
+}
+
 std::vector<ir::TensorId> Lowering::emit(ir::OpKind op, std::vector<ir::TensorId> inputs, ir::Attributes attrs,
                                          size_t num_outputs) {
   ir::Node n;
@@ -284,15 +309,34 @@ ir::TensorId Lowering::const_f32(const std::vector<float>& values, std::vector<i
                       values.size());
 }
 
+namespace {
+
+// A scalar from the file in a tensor's dtype: values beyond the type's range saturate (a
+// clamp bound of -1 on a uint8 tensor is 0), NaN is 0 for integers; never a UB conversion.
+template <typename T>
+T saturate(double v) {
+  if (std::isnan(v)) return T(0);
+  if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
+
+float to_float(double v) {
+  if (std::isnan(v) || std::fabs(v) <= std::numeric_limits<float>::max()) return static_cast<float>(v);
+  return v > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+}
+
+}  // namespace
+
 ir::TensorId Lowering::const_scalar(double value, ir::DType dtype) {
   const std::string name = "const." + std::to_string(constants_++);
   switch (dtype) {
-    case ir::DType::kFloat32: { float v = static_cast<float>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
-    case ir::DType::kInt64: { int64_t v = static_cast<int64_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
-    case ir::DType::kInt32: { int32_t v = static_cast<int32_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
-    case ir::DType::kBool:
-    case ir::DType::kUInt8: { uint8_t v = static_cast<uint8_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
-    case ir::DType::kInt8: { int8_t v = static_cast<int8_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kFloat32: { float v = to_float(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kInt64: { int64_t v = saturate<int64_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kInt32: { int32_t v = saturate<int32_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kBool: { uint8_t v = value != 0; return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kUInt8: { uint8_t v = saturate<uint8_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kInt8: { int8_t v = saturate<int8_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
     default: break;
   }
   unsupported(std::string("a scalar of type ") + ir::dtype_name(dtype) + " is not supported");
@@ -332,6 +376,30 @@ ir::TensorId Lowering::reshape(ir::TensorId t, const std::vector<int64_t>& shape
 // ---- The walk ----
 
 namespace {
+
+// The largest tensor the import computes itself (a mask or index table built from sizes).
+constexpr int64_t kMaxFoldedElements = int64_t{1} << 26;
+
+// LibTorch's kernels take dtypes, layouts and memory formats as ints and trust them (a
+// dtype of 2^40 crashes log_softmax): before an op runs on the file's values, those must
+// be ones pare supports.
+bool enum_argument_valid(const c10::Argument& arg, const c10::IValue& value) {
+  c10::TypePtr type = arg.real_type();
+  if (auto optional = type->cast<c10::OptionalType>()) type = optional->getElementType();
+  if (!value.isInt()) return type->kind() != c10::TypeKind::ScalarTypeType || value.isNone();
+  const int64_t v = value.toInt();
+  switch (type->kind()) {
+    case c10::TypeKind::ScalarTypeType: {
+      if (v < 0 || v >= static_cast<int64_t>(c10::ScalarType::NumOptions)) return false;
+      bool ok = false;
+      dtype_of(static_cast<at::ScalarType>(v), &ok);
+      return ok;
+    }
+    case c10::TypeKind::LayoutType: return v == static_cast<int64_t>(c10::kStrided);
+    case c10::TypeKind::MemoryFormatType: return v >= 0 && v <= static_cast<int64_t>(c10::MemoryFormat::ChannelsLast3d);
+    default: return true;
+  }
+}
 
 bool is_tensor_type(const c10::TypePtr& type) { return type->kind() == c10::TypeKind::TensorType; }
 
@@ -382,27 +450,110 @@ class Walker {
 
   // An aten op whose inputs are all known now (constants, masks built from sizes, in-place
   // writes into them) runs in LibTorch itself, with torch's semantics, views included.
+  // Only the ops such masks and index tables are built with (foldable_ops), and only when
+  // what they create is bounded (fold_elements_bound): LibTorch's kernels trust their
+  // arguments (a chunk into 2^31 pieces allocates 2^31 tensors). Any other op is lowered
+  // into the graph, where pare's own shape checks apply.
   bool fold_with_torch(const torch::jit::Node* n) {
     Lowering& l = lowering_;
     const c10::FunctionSchema* schema = n->maybeSchema();
     if (!schema || !n->blocks().empty() || n->kind().ns() != c10::namespaces::aten || n->isNondeterministic())
       return false;
+    if (!foldable_ops().count(n->kind().toUnqualString())) return false;
     const auto& args = schema->arguments();
     if (args.size() != n->inputs().size() || schema->is_vararg()) return false;
     torch::jit::Stack stack;
     for (size_t i = 0; i < n->inputs().size(); ++i) {
       const Entry& e = l.in(i);
       if (e.kind != Entry::kStatic) return false;
+      if (!enum_argument_valid(args[i], e.value))
+        l.invalid("argument '" + args[i].name() + "' is " + e.value.tagKind() + " " +
+                  (e.value.isInt() ? std::to_string(e.value.toInt()) : std::string()) + ", not a " +
+                  args[i].real_type()->str() + " pare supports");
       c10::IValue v = e.value;
       if (args[i].type()->kind() == c10::TypeKind::TensorType && (v.isInt() || v.isDouble() || v.isBool()))
         v = v.isDouble() ? at::scalar_tensor(v.toDouble(), at::kDouble)
                          : at::scalar_tensor(v.isInt() ? v.toInt() : v.toBool(), v.isInt() ? at::kLong : at::kBool);
       stack.push_back(std::move(v));
     }
+    if (fold_elements_bound(n, args, stack) > kMaxFoldedElements) return false;
     n->getOperation()(stack);
     if (stack.size() != n->outputs().size()) l.invalid("LibTorch returned an unexpected number of values");
     for (size_t i = 0; i < stack.size(); ++i) l.out_static(i, stack[i]);
     return true;
+  }
+
+  static const std::set<std::string>& foldable_ops() {
+    static const std::set<std::string> ops = {
+        // created from sizes
+        "arange", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "scalar_tensor", "tensor",
+        // element-wise
+        "add", "sub", "rsub", "mul", "div", "floor_divide", "remainder", "neg", "abs", "eq", "ne", "lt", "le",
+        "gt", "ge", "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and", "bitwise_or",
+        "bitwise_not", "__and__", "__or__", "__xor__", "__not__", "where", "masked_fill", "masked_fill_",
+        "fill_", "clamp", "clamp_min", "clamp_max", "minimum", "maximum", "pow", "exp", "log", "sqrt",
+        "reciprocal", "floor", "ceil", "round", "sign",
+        // layout and views
+        "view", "reshape", "unsqueeze", "squeeze", "expand", "expand_as", "permute", "transpose", "t",
+        "flatten", "slice", "select", "index", "index_select", "narrow", "cat", "stack", "contiguous",
+        "clone", "detach", "to", "type_as", "copy_", "tril", "triu", "flip", "roll", "repeat_interleave",
+        "embedding",
+        // reductions
+        "sum", "cumsum", "any", "all", "amax", "amin", "mean", "prod", "argmax", "argmin"};
+    return ops;
+  }
+
+  // An upper bound of the elements the op creates: the broadcast of its tensor inputs (a
+  // view from expand counts what it shows), their sum (cat), the product of a `size`
+  // argument, arange's count and embedding's rows times width. Past int64, the maximum.
+  int64_t fold_elements_bound(const torch::jit::Node* n, const std::vector<c10::Argument>& args,
+                              const torch::jit::Stack& stack) const {
+    constexpr int64_t kHuge = std::numeric_limits<int64_t>::max();
+    auto mul = [](int64_t a, int64_t b) {
+      int64_t r = 0;
+      return __builtin_mul_overflow(a, b, &r) ? kHuge : r;
+    };
+    int64_t bound = 1, sum = 0;
+    std::vector<int64_t> broadcast;
+    for (size_t i = 0; i < stack.size(); ++i) {
+      const c10::IValue& v = stack[i];
+      std::vector<at::Tensor> tensors;
+      if (v.isTensor()) tensors.push_back(v.toTensor());
+      if (v.isTensorList()) tensors = v.toTensorVector();
+      for (const at::Tensor& t : tensors) {
+        const int64_t count = std::accumulate(t.sizes().begin(), t.sizes().end(), int64_t{1}, mul);
+        sum = count > kHuge - sum ? kHuge : sum + count;
+        const auto sizes = t.sizes();
+        if (sizes.size() > broadcast.size()) broadcast.insert(broadcast.begin(), sizes.size() - broadcast.size(), 1);
+        for (size_t d = 0; d < sizes.size(); ++d) {
+          int64_t& b = broadcast[broadcast.size() - sizes.size() + d];
+          b = std::max(b, sizes[d]);
+        }
+      }
+      if (args[i].name() == "size" && v.isIntList())
+        for (int64_t d : v.toIntVector())
+          if (d >= 0) bound = std::max(bound, mul(bound, d));  // expand's -1 keeps a dim
+    }
+    bound = std::max({bound, sum, std::accumulate(broadcast.begin(), broadcast.end(), int64_t{1}, mul)});
+    const std::string name = n->kind().toUnqualString();
+    if (name == "arange") {  // by the schema's names: arange(end), arange(start, end[, step])
+      double start = 0.0, end = 0.0, step = 1.0;
+      for (size_t i = 0; i < stack.size(); ++i) {
+        const c10::IValue& v = stack[i];
+        if (!v.isInt() && !v.isDouble()) continue;
+        const double x = v.isInt() ? static_cast<double>(v.toInt()) : v.toDouble();
+        if (args[i].name() == "start") start = x;
+        if (args[i].name() == "end") end = x;
+        if (args[i].name() == "step") step = x;
+      }
+      const double count = std::ceil((end - start) / step);
+      if (!(count < 9.0e18)) return kHuge;  // NaN, infinite or past int64
+      bound = std::max(bound, static_cast<int64_t>(std::max(count, 0.0)));
+    }
+    if (name == "embedding" && stack.size() >= 2 && stack[0].isTensor() && stack[1].isTensor() &&
+        stack[0].toTensor().dim() == 2)
+      bound = std::max(bound, mul(stack[1].toTensor().numel(), stack[0].toTensor().size(1)));
+    return bound;
   }
 
   // An if whose condition is known now (sizes, flags, constants): lowered as the branch
@@ -451,8 +602,8 @@ std::string c10_message(const std::exception& e) {
   return first_line(e.what());
 }
 
-// LibTorch's loader and passes, up to the graph pare lowers. Bad input comes out as pare's
-// bad-input errors.
+// LibTorch's loader and freezing, up to the forward graph pare lowers. Bad input comes out
+// as pare's bad-input errors.
 std::shared_ptr<torch::jit::Graph> load_frozen_graph(const std::string& path, std::vector<std::string>* arg_names) {
   torch::jit::Module module;
   try {
@@ -469,12 +620,7 @@ std::shared_ptr<torch::jit::Graph> load_frozen_graph(const std::string& path, st
     torch::jit::Method forward = frozen.get_method("forward");
     for (const c10::Argument& a : forward.function().getSchema().arguments()) arg_names->push_back(a.name());
     graph = forward.graph()->copy();
-    torch::jit::Inline(*graph);
-    torch::jit::RemoveListMutation(graph);
-    torch::jit::RemoveTensorMutation(graph);
-    torch::jit::LowerSimpleTuples(graph);
-    torch::jit::ConstantPropagation(graph);
-    torch::jit::EliminateDeadCode(graph);
+    simplify_for_lowering(graph);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -484,18 +630,21 @@ std::shared_ptr<torch::jit::Graph> load_frozen_graph(const std::string& path, st
 }
 
 // LibTorch 1.13 can crash on a damaged file (a segfault in its unpickler, found by fuzzing),
-// and a crash is no answer for a CI job. So a child process loads the file first: if LibTorch
-// dies there, the file is reported as bad input; if it succeeds or throws, the same
-// deterministic load runs here and gives the graph or the error with its message.
-void load_in_child_first(const std::string& path) {
+// and so can its kernels when the lowering folds ops on constants from the file (a
+// convolution with 2^40 groups divides by zero). A crash is no answer for a CI job, so a
+// child process runs the whole import first: if it dies there, the file is reported as bad
+// input; if it succeeds or throws, the same deterministic import runs here and gives the
+// graph or the error with its message.
+void import_in_child_first(const std::string& path, const ImportOptions& options) {
   std::fflush(nullptr);
   const pid_t child = fork();
-  if (child < 0) return;  // no child to spare: load in-process, as without this guard
+  if (child < 0) return;  // no child to spare: import in-process, as without this guard
   if (child == 0) {
     int code = 0;
     try {
       std::vector<std::string> names;
-      load_frozen_graph(path, &names);
+      std::shared_ptr<torch::jit::Graph> graph = load_frozen_graph(path, &names);
+      lower_graph(*graph, names, path, options);
     } catch (...) {
       code = 3;
     }
@@ -514,14 +663,36 @@ void load_in_child_first(const std::string& path) {
 
 }  // namespace
 
+void simplify_for_lowering(std::shared_ptr<torch::jit::Graph>& graph, bool propagate_constants) {
+  torch::jit::Inline(*graph);
+  torch::jit::RemoveListMutation(graph);
+  torch::jit::RemoveTensorMutation(graph);
+  torch::jit::LowerSimpleTuples(graph);
+  if (propagate_constants) torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+}
+
 ir::Graph import_model(const std::string& path, const ImportOptions& options) {
+  // Every c10::Error LibTorch throws symbolizes its whole call stack (a dladdr per frame, a
+  // few milliseconds), and a damaged file makes its loader throw many. pare reports only
+  // the first line of LibTorch's message, so the stack is never fetched.
+  static const bool no_stack_traces = [] {
+    c10::SetStackTraceFetcher([] { return std::string(); });
+    return true;
+  }();
+  (void)no_stack_traces;
   {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw_invalid("cannot open '" + path + "'");
   }
-  load_in_child_first(path);
+  import_in_child_first(path, options);
   std::vector<std::string> arg_names;
   std::shared_ptr<torch::jit::Graph> graph = load_frozen_graph(path, &arg_names);
+  return lower_graph(*graph, arg_names, path, options);
+}
+
+ir::Graph lower_graph(const torch::jit::Graph& graph, const std::vector<std::string>& arg_names,
+                      const std::string& path, const ImportOptions& options) {
 
   ir::Graph out;
   out.name = path.substr(path.find_last_of('/') + 1);
@@ -530,7 +701,7 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
   Lowering& l = walker.lowering();
 
   // The first graph input is the module itself; the others are forward's arguments.
-  const auto& graph_inputs = graph->inputs();
+  const auto& graph_inputs = graph.inputs();
   std::vector<std::string> names;
   for (size_t i = 1; i < graph_inputs.size(); ++i)
     names.push_back(i < arg_names.size() ? arg_names[i] : graph_inputs[i]->debugName());
@@ -572,7 +743,7 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
   }
 
   try {
-    walker.lower_block(graph->block());
+    walker.lower_block(graph.block());
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -592,7 +763,7 @@ ir::Graph import_model(const std::string& path, const ImportOptions& options) {
       throw_unsupported("'" + path + "': forward returns a " + e.value.tagKind() + "; pare models return tensors");
     }
   };
-  for (const torch::jit::Value* v : graph->outputs()) collect(l.entry(v));
+  for (const torch::jit::Value* v : graph.outputs()) collect(l.entry(v));
   for (size_t i = 0; i < outputs.size(); ++i) {
     ir::TensorId t = outputs[i];
     // An output that is also an input or another output gets its own tensor.

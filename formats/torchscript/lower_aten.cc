@@ -421,13 +421,15 @@ void lower_reduce(Lowering& l, OpKind op) {
 std::vector<int64_t> resolve_shape(Lowering& l, TensorId x, std::vector<int64_t> shape) {
   std::vector<int64_t> in = l.sizes(x);
   int64_t total = 1, known = 1, infer = -1;
-  for (int64_t d : in) total *= d;
+  for (int64_t d : in) total = l.checked_mul(total, d);
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       if (infer >= 0) l.invalid("more than one -1 in the shape");
       infer = static_cast<int64_t>(i);
+    } else if (shape[i] < 0) {
+      l.invalid("shape dim " + std::to_string(shape[i]) + " is negative");
     } else {
-      known *= shape[i];
+      known = l.checked_mul(known, shape[i]);
     }
   }
   if (infer >= 0) {
@@ -560,9 +562,9 @@ void out_list(Lowering& l, const std::vector<TensorId>& ts) {
 void lower_chunk(Lowering& l) {
   TensorId x = l.tensor(0);
   const int64_t axis = l.axis(l.int_arg(2), l.rank(x));
-  const int64_t n = l.sizes(x)[static_cast<size_t>(axis)], chunks = l.int_arg(1);
+  const int64_t n = l.dim_size(x, axis), chunks = l.int_arg(1);
   if (chunks <= 0) l.invalid("chunks must be > 0");
-  const int64_t piece = (n + chunks - 1) / chunks;
+  const int64_t piece = n == 0 ? 0 : (n - 1) / chunks + 1;  // ceil without n + chunks overflowing
   std::vector<int64_t> sizes;
   for (int64_t at = 0; at < n; at += piece) sizes.push_back(std::min(piece, n - at));
   out_list(l, split(l, x, axis, sizes));
@@ -572,7 +574,7 @@ void lower_chunk(Lowering& l) {
 void lower_split(Lowering& l) {
   TensorId x = l.tensor(0);
   const int64_t axis = l.axis(l.num_inputs() > 2 ? l.int_arg(2) : 0, l.rank(x));
-  const int64_t n = l.sizes(x)[static_cast<size_t>(axis)];
+  const int64_t n = l.dim_size(x, axis);
   std::vector<int64_t> sizes;
   if (l.in(1).value.isInt()) {
     const int64_t piece = l.int_arg(1);
@@ -589,7 +591,7 @@ void lower_unbind(Lowering& l) {
   TensorId x = l.tensor(0);
   const int64_t axis = l.axis(l.num_inputs() > 1 ? l.int_arg(1) : 0, l.rank(x));
   std::vector<int64_t> s = l.sizes(x);
-  std::vector<TensorId> pieces = split(l, x, axis, std::vector<int64_t>(static_cast<size_t>(s[static_cast<size_t>(axis)]), 1));
+  std::vector<TensorId> pieces = split(l, x, axis, std::vector<int64_t>(static_cast<size_t>(l.dim_size(x, axis)), 1));
   s.erase(s.begin() + axis);
   for (TensorId& p : pieces) p = l.reshape(p, s);
   out_list(l, pieces);
@@ -600,7 +602,7 @@ void lower_select(Lowering& l) {
   TensorId x = l.tensor(0);
   const int64_t axis = l.axis(l.int_arg(1), l.rank(x));
   int64_t index = l.int_arg(2);
-  const int64_t n = l.sizes(x)[static_cast<size_t>(axis)];
+  const int64_t n = l.dim_size(x, axis);
   if (index < -n || index >= n) l.invalid("index " + std::to_string(index) + " is out of range");
   if (index < 0) index += n;
   l.out_tensor(0, l.emit1(OpKind::kGather, {x, l.const_i64({index}, {})}, attrs({{"axis", axis}})));
@@ -610,7 +612,7 @@ void lower_select(Lowering& l) {
 void lower_slice(Lowering& l) {
   TensorId x = l.tensor(0);
   const int64_t axis = l.axis(l.int_arg(1), l.rank(x));
-  const int64_t n = l.sizes(x)[static_cast<size_t>(axis)];
+  const int64_t n = l.dim_size(x, axis);
   int64_t start = l.is_none(2) ? 0 : l.int_arg(2);
   int64_t end = l.is_none(3) ? n : l.int_arg(3);
   const int64_t step = l.num_inputs() > 4 ? l.int_arg(4) : 1;
@@ -813,7 +815,8 @@ void lower_roll(Lowering& l) {
   if (dims.empty() || shifts.size() != dims.size()) l.unsupported("roll without one dim per shift");
   for (size_t i = 0; i < dims.size(); ++i) {
     const int64_t axis = l.axis(dims[i], l.rank(x));
-    const int64_t n = l.sizes(x)[static_cast<size_t>(axis)];
+    const int64_t n = l.dim_size(x, axis);
+    if (n == 0) continue;
     const int64_t s = ((shifts[i] % n) + n) % n;
     if (s == 0) continue;
     TensorId tail = l.emit1(OpKind::kSlice, {x, l.const_i64({n - s}), l.const_i64({n}), l.const_i64({axis})});

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "formats/torchscript/importer.h"
 #include "ir/graph.h"
 
 namespace pare::torchscript_import {
@@ -75,6 +76,11 @@ class Lowering {
   int64_t rank(ir::TensorId t) const { return static_cast<int64_t>(graph_.tensor(t).shape.rank()); }
   // Normalizes a possibly negative dim against `rank` (fails when out of range).
   int64_t axis(int64_t dim, int64_t rank) const;
+  // The size of x along an axis from axis(); a 0-d tensor has none (an error).
+  int64_t dim_size(ir::TensorId x, int64_t axis) const;
+  // Size arithmetic on numbers from the file: an overflow is a bad file, never UB.
+  int64_t checked_mul(int64_t a, int64_t b) const;
+  int64_t checked_add(int64_t a, int64_t b) const;
 
   // Adds an IR node (named after the module path of the TorchScript node), infers its
   // outputs' shapes, and returns them.
@@ -112,5 +118,15 @@ bool eval_static(Lowering& l);
 
 // Ops that are the identity at inference: dropout, contiguous, detach, clone...
 bool is_identity_op(const std::string& kind);
+
+// The two steps after LibTorch's loader, which import_model runs on a file's frozen forward
+// graph (the torchscript_graph fuzz target runs them on parsed IR):
+// inlining, mutation removal, tuple lowering, constant propagation (LibTorch's kernels run
+// on constant inputs; optional for that reason) and dead code removal;
+void simplify_for_lowering(std::shared_ptr<torch::jit::Graph>& graph, bool propagate_constants = true);
+// and the lowering to pare's IR. arg_names are forward's argument names, the module first;
+// path names the source in errors.
+ir::Graph lower_graph(const torch::jit::Graph& graph, const std::vector<std::string>& arg_names,
+                      const std::string& path, const ImportOptions& options);
 
 }  // namespace pare::torchscript_import

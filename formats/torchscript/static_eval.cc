@@ -14,10 +14,26 @@ bool is_number(const c10::IValue& v) { return v.isInt() || v.isDouble() || v.isB
 double as_double(const c10::IValue& v) {
   return v.isDouble() ? v.toDouble() : v.isInt() ? static_cast<double>(v.toInt()) : (v.toBool() ? 1.0 : 0.0);
 }
-int64_t as_int(const c10::IValue& v) { return v.isInt() ? v.toInt() : v.isBool() ? v.toBool() : static_cast<int64_t>(v.toDouble()); }
+// A double as an int64 (truncated, as int() does); out of range (or NaN) is a bad file.
+int64_t to_int(Lowering& l, double d) {
+  if (!(d > -9223372036854775808.0 - 1.0 && d < 9223372036854775808.0))
+    l.invalid("the number " + std::to_string(d) + " does not fit an int64");
+  return static_cast<int64_t>(d);
+}
+int64_t as_int(Lowering& l, const c10::IValue& v) {
+  return v.isInt() ? v.toInt() : v.isBool() ? v.toBool() : to_int(l, v.toDouble());
+}
+
+int64_t checked_sub(Lowering& l, int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r))
+    l.invalid("size arithmetic overflows (" + std::to_string(a) + " - " + std::to_string(b) + ")");
+  return r;
+}
 
 int64_t floor_div(Lowering& l, int64_t a, int64_t b) {
   if (b == 0) l.invalid("integer division by zero");
+  if (b == -1) return checked_sub(l, 0, a);
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
@@ -58,26 +74,32 @@ bool eval_arith(Lowering& l, const std::string& kind) {
   for (size_t i = 0; i < n; ++i)
     if (!static_number(l.in(i), &v[i]) && !(i == 2 && l.is_none(i))) return false;
   const bool ints = std::all_of(v.begin(), v.end(), [](const c10::IValue& x) { return x.isInt() || x.isBool() || x.isNone(); });
-  auto num = [&](double d, int64_t i) { return ints ? c10::IValue(i) : c10::IValue(d); };
   if (n == 1) {
     const c10::IValue& a = v[0];
-    if (kind == "aten::neg") return l.out_static(0, num(-as_double(a), -as_int(a))), true;
-    if (kind == "aten::sqrt") return l.out_static(0, std::sqrt(as_double(a))), true;
-    if (kind == "aten::floor") return l.out_static(0, static_cast<int64_t>(std::floor(as_double(a)))), true;
-    if (kind == "aten::ceil") return l.out_static(0, static_cast<int64_t>(std::ceil(as_double(a)))), true;
-    if (kind == "aten::__not__") return l.out_static(0, !as_int(a)), true;
+    const double x = as_double(a);
+    if (kind == "aten::neg") return l.out_static(0, ints ? c10::IValue(checked_sub(l, 0, as_int(l, a))) : c10::IValue(-x)), true;
+    if (kind == "aten::sqrt") return l.out_static(0, std::sqrt(x)), true;
+    if (kind == "aten::floor") return l.out_static(0, to_int(l, std::floor(x))), true;
+    if (kind == "aten::ceil") return l.out_static(0, to_int(l, std::ceil(x))), true;
+    if (kind == "aten::__not__") return l.out_static(0, x == 0), true;
     return false;
   }
   const c10::IValue& a = v[0];
   const c10::IValue& b = v[1];
   const double x = as_double(a), y = as_double(b);
-  const int64_t i = as_int(a), j = as_int(b);
+  // Integer results only when every input is an int (or bool); each is checked.
+  const int64_t i = ints ? as_int(l, a) : 0, j = ints ? as_int(l, b) : 0;
   // add/sub with alpha
-  double alpha = n == 3 && !v[2].isNone() ? as_double(v[2]) : 1.0;
-  if (kind == "aten::add") return l.out_static(0, num(x + alpha * y, i + static_cast<int64_t>(alpha) * j)), true;
-  if (kind == "aten::sub") return l.out_static(0, num(x - alpha * y, i - static_cast<int64_t>(alpha) * j)), true;
-  if (kind == "aten::rsub") return l.out_static(0, num(y - alpha * x, j - static_cast<int64_t>(alpha) * i)), true;
-  if (kind == "aten::mul") return l.out_static(0, num(x * y, i * j)), true;
+  const bool has_alpha = n == 3 && !v[2].isNone();
+  const double alpha = has_alpha ? as_double(v[2]) : 1.0;
+  const int64_t ialpha = ints && has_alpha ? as_int(l, v[2]) : 1;
+  if (kind == "aten::add")
+    return l.out_static(0, ints ? c10::IValue(l.checked_add(i, l.checked_mul(ialpha, j))) : c10::IValue(x + alpha * y)), true;
+  if (kind == "aten::sub")
+    return l.out_static(0, ints ? c10::IValue(checked_sub(l, i, l.checked_mul(ialpha, j))) : c10::IValue(x - alpha * y)), true;
+  if (kind == "aten::rsub")
+    return l.out_static(0, ints ? c10::IValue(checked_sub(l, j, l.checked_mul(ialpha, i))) : c10::IValue(y - alpha * x)), true;
+  if (kind == "aten::mul") return l.out_static(0, ints ? c10::IValue(l.checked_mul(i, j)) : c10::IValue(x * y)), true;
   if (kind == "aten::div" && n == 2) return l.out_static(0, x / y), true;
   if (kind == "aten::floordiv" || kind == "aten::floor_divide" || (kind == "aten::div" && n == 3)) {
     if (ints) return l.out_static(0, floor_div(l, i, j)), true;
@@ -86,7 +108,7 @@ bool eval_arith(Lowering& l, const std::string& kind) {
   if (kind == "aten::remainder" || kind == "aten::fmod") {
     if (ints) {
       if (j == 0) l.invalid("integer modulo by zero");
-      int64_t r = i % j;
+      int64_t r = j == -1 ? 0 : i % j;
       if (kind == "aten::remainder" && r != 0 && ((r < 0) != (j < 0))) r += j;
       return l.out_static(0, r), true;
     }
@@ -94,17 +116,20 @@ bool eval_arith(Lowering& l, const std::string& kind) {
     if (kind == "aten::remainder" && r != 0 && ((r < 0) != (y < 0))) r += y;
     return l.out_static(0, r), true;
   }
-  if (kind == "aten::pow") return l.out_static(0, num(std::pow(x, y), static_cast<int64_t>(std::llround(std::pow(x, y))))), true;
-  if (kind == "prim::min" || kind == "aten::min") return l.out_static(0, num(std::min(x, y), std::min(i, j))), true;
-  if (kind == "prim::max" || kind == "aten::max") return l.out_static(0, num(std::max(x, y), std::max(i, j))), true;
+  if (kind == "aten::pow") {
+    const double p = std::pow(x, y);
+    return l.out_static(0, ints ? c10::IValue(to_int(l, std::round(p))) : c10::IValue(p)), true;
+  }
+  if (kind == "prim::min" || kind == "aten::min") return l.out_static(0, ints ? c10::IValue(std::min(i, j)) : c10::IValue(std::min(x, y))), true;
+  if (kind == "prim::max" || kind == "aten::max") return l.out_static(0, ints ? c10::IValue(std::max(i, j)) : c10::IValue(std::max(x, y))), true;
   if (kind == "aten::eq") return l.out_static(0, x == y), true;
   if (kind == "aten::ne") return l.out_static(0, x != y), true;
   if (kind == "aten::lt") return l.out_static(0, x < y), true;
   if (kind == "aten::le") return l.out_static(0, x <= y), true;
   if (kind == "aten::gt") return l.out_static(0, x > y), true;
   if (kind == "aten::ge") return l.out_static(0, x >= y), true;
-  if (kind == "aten::__and__") return l.out_static(0, (i != 0) && (j != 0)), true;
-  if (kind == "aten::__or__") return l.out_static(0, (i != 0) || (j != 0)), true;
+  if (kind == "aten::__and__") return l.out_static(0, (x != 0) && (y != 0)), true;
+  if (kind == "aten::__or__") return l.out_static(0, (x != 0) || (y != 0)), true;
   return false;
 }
 
@@ -117,7 +142,8 @@ bool eval_static(Lowering& l) {
   if (kind == "aten::size" || kind == "prim::shape") {
     std::vector<int64_t> s = tensor_sizes(l, l.in(0));
     if (n >= 2 && !l.is_none(1)) {
-      int64_t d = l.axis(l.int_arg(1), static_cast<int64_t>(s.size()));
+      const int64_t d = l.axis(l.int_arg(1), static_cast<int64_t>(s.size()));
+      if (d >= static_cast<int64_t>(s.size())) l.invalid("a 0-d tensor has no dim " + std::to_string(d));
       l.out_static(0, s[static_cast<size_t>(d)]);
     } else {
       l.out_static(0, c10::IValue(s));
@@ -127,7 +153,7 @@ bool eval_static(Lowering& l) {
   if (kind == "aten::dim") return l.out_static(0, static_cast<int64_t>(tensor_sizes(l, l.in(0)).size())), true;
   if (kind == "aten::numel") {
     int64_t count = 1;
-    for (int64_t d : tensor_sizes(l, l.in(0))) count *= d;
+    for (int64_t d : tensor_sizes(l, l.in(0))) count = l.checked_mul(count, d);
     return l.out_static(0, count), true;
   }
   if (kind == "prim::device") return l.out_static(0, c10::Device(c10::kCPU)), true;
@@ -149,9 +175,9 @@ bool eval_static(Lowering& l) {
       if (kind == "prim::NumToTensor" || kind == "aten::scalar_tensor") return false;
       l.unsupported("reads a number from tensor data; pare needs it known at conversion");
     }
-    if (kind == "aten::Int" || kind == "aten::IntImplicit") v = as_int(v);
+    if (kind == "aten::Int" || kind == "aten::IntImplicit") v = as_int(l, v);
     if (kind == "aten::Float" || kind == "aten::FloatImplicit") v = as_double(v);
-    if (kind == "aten::Bool") v = as_int(v) != 0;
+    if (kind == "aten::Bool") v = as_double(v) != 0;
     return l.out_static(0, v), true;
   }
   // Lists of ints known now.
@@ -178,10 +204,13 @@ bool eval_static(Lowering& l) {
   if (kind == "aten::__range_length") {
     const int64_t lo = l.int_arg(0), hi = l.int_arg(1), step = l.int_arg(2);
     if (step == 0) l.invalid("range step is 0");
-    int64_t len = step > 0 ? (hi > lo ? (hi - lo + step - 1) / step : 0) : (lo > hi ? (lo - hi - step - 1) / -step : 0);
-    return l.out_static(0, len), true;
+    // ceil((hi - lo) / step) in 128 bits: no int64 sum overflows on extreme bounds.
+    const __int128 span = step > 0 ? static_cast<__int128>(hi) - lo : static_cast<__int128>(lo) - hi;
+    const __int128 len = span <= 0 ? 0 : (span - 1) / (step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step)) + 1;
+    return l.out_static(0, static_cast<int64_t>(len)), true;
   }
-  if (kind == "aten::__derive_index") return l.out_static(0, l.int_arg(1) + l.int_arg(0) * l.int_arg(2)), true;
+  if (kind == "aten::__derive_index")
+    return l.out_static(0, l.checked_add(l.int_arg(1), l.checked_mul(l.int_arg(0), l.int_arg(2)))), true;
   return eval_arith(l, kind);
 }
 
