@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Fuzzes pare's readers with libFuzzer: the .pare loader (load, content hash, prepare, one
 # inference), the ONNX importer with the canonical pipeline, .npy/.npz reading, the pipeline
-# parser and the TorchScript importer (tests/fuzz/*_fuzz.cc). Builds them with clang,
+# parser, the TorchScript importer on whole files and its lowering on TorchScript IR
+# (tests/fuzz/*_fuzz.cc). Builds them with clang,
 # AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/ (shared with
-# scripts/test_sanitize.sh; the TorchScript target in build-asan-torch/, as it compiles against
+# scripts/test_sanitize.sh; the TorchScript targets in build-asan-torch/, as they compile against
 # LibTorch) and runs each for SECONDS (default 60) from its seed corpus and dictionary.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
-#     TARGET: pare_model onnx_import npy pipeline (the default), torchscript
+#     TARGET: pare_model onnx_import npy pipeline (the default), torchscript, torchscript_graph
 #   FUZZ_RUNS=N   stop each target after N executions instead (SECONDS is then ignored)
 #   FUZZ_SEED=N   libFuzzer's random seed (default: a new one per run)
+#   FUZZ_FLAGS="..."  further libFuzzer flags (long runs of torchscript_graph use -entropic=0:
+#                 its feature bookkeeping is most of an execution's time)
 #
 # Inputs that reach new code are kept in <build>/fuzz/corpus/<target>; a crash, sanitizer
 # report, leak or time-out stops the run, leaves the input in <build>/fuzz/findings/<target>
@@ -21,7 +24,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(pare_model onnx_import npy pipeline)
 
-build_dir() { if [ "$1" = torchscript ]; then echo build-asan-torch; else echo build-asan; fi; }
+build_dir() { case $1 in torchscript*) echo build-asan-torch ;; *) echo build-asan ;; esac; }
 for t in "${targets[@]}"; do
   dir=$(build_dir "$t")
   if [ "$dir" = build-asan-torch ]; then
@@ -44,6 +47,8 @@ for t in "${targets[@]}"; do
   args=("${limit[@]}" -timeout=20 -rss_limit_mb=2560 -max_len=1048576
         -print_final_stats=1 -artifact_prefix="$findings/")
   [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
+  # shellcheck disable=SC2206  # the flags are words
+  [ -n "${FUZZ_FLAGS:-}" ] && args+=($FUZZ_FLAGS)
   [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
   seeds=(tests/fuzz/corpus/$t)
   [ -d "tests/fuzz/regressions/$t" ] && seeds+=(tests/fuzz/regressions/$t)
