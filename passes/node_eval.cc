@@ -41,6 +41,13 @@ rt::TensorDesc tensor_desc(const ir::Graph& graph, ir::TensorId id, const std::s
   return desc;
 }
 
+// Where an empty tensor's data is: as in the runtime's arena, a real aligned address, never
+// null (kernels offset their pointers before looking at the element count).
+uint8_t* empty_tensor_data() {
+  alignas(64) static uint8_t block[64];
+  return block;
+}
+
 }  // namespace
 
 std::vector<ir::BufferPtr> evaluate_node(const ir::Graph& graph, ir::NodeId id) {
@@ -64,6 +71,7 @@ std::vector<ir::BufferPtr> evaluate_node(const ir::Graph& graph, ir::NodeId id) 
                     std::to_string(tensor.data->bytes.size()) + " bytes, its shape " +
                     tensor.shape.str() + " needs " + std::to_string(in_descs[i].byte_size()));
     const uint8_t* bytes = tensor.data->bytes.data();
+    if (in_descs[i].byte_size() == 0) bytes = empty_tensor_data();
     if (reinterpret_cast<uintptr_t>(bytes) % rt::kArenaAlignment != 0) {
       in_copies[i] = std::make_unique<AlignedBlock>(in_descs[i].byte_size());
       std::memcpy(in_copies[i]->data(), bytes, in_descs[i].byte_size());
@@ -102,7 +110,7 @@ std::vector<ir::BufferPtr> evaluate_node(const ir::Graph& graph, ir::NodeId id) 
   std::vector<void*> out_ptrs;
   for (const rt::TensorDesc& d : out_descs) {
     out_blocks.push_back(std::make_unique<AlignedBlock>(d.byte_size()));
-    out_ptrs.push_back(out_blocks.back()->data());
+    out_ptrs.push_back(d.byte_size() == 0 ? empty_tensor_data() : out_blocks.back()->data());
   }
   std::vector<const void*> in_ptrs;
   for (size_t i = 0; i < node.inputs.size(); ++i)

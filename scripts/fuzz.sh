@@ -11,8 +11,9 @@
 #     TARGET: pare_model onnx_import npy pipeline (the default), torchscript, torchscript_graph
 #   FUZZ_RUNS=N   stop each target after N executions instead (SECONDS is then ignored)
 #   FUZZ_SEED=N   libFuzzer's random seed (default: a new one per run)
-#   FUZZ_FLAGS="..."  further libFuzzer flags (long runs of torchscript_graph use -entropic=0:
-#                 its feature bookkeeping is most of an execution's time)
+#   FUZZ_FLAGS="..."  further libFuzzer flags, after the script's own (long runs of
+#                 torchscript_graph use "-entropic=0 -max_len=16384": the entropic schedule's
+#                 bookkeeping is most of an execution's time, and graphs need no more text)
 #
 # Inputs that reach new code are kept in <build>/fuzz/corpus/<target>; a crash, sanitizer
 # report, leak or time-out stops the run, leaves the input in <build>/fuzz/findings/<target>

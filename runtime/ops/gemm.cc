@@ -34,6 +34,7 @@ class GemmKernel final : public OpKernel {
     const auto* c = has_c_ ? static_cast<const float*>(ctx.inputs[2]) : nullptr;
     auto* y = static_cast<float*>(ctx.outputs[0]);
     const int64_t rows = args_.rows, cols = args_.cols;
+    if (rows == 0 || cols == 0) return;  // an empty Y; A or B may have no data at all
     const size_t total_rows = a_offsets_.size() * static_cast<size_t>(rows);
     // Rows of all batches are split among threads; a chunk may span batches.
     parallel_for(ctx.pool, total_rows, [&](size_t begin, size_t end) {

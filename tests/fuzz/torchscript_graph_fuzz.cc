@@ -111,7 +111,7 @@ std::shared_ptr<torch::jit::Graph> parse_graph(const std::string& text) {
 // Byte mutations of IR text rarely parse again (about 2 inputs in 100 reach the lowering),
 // so most mutations are made on the parsed graph and printed back: constants get other
 // values (extremes included), inputs other shapes, nodes other inputs or other ops of the
-// same signature, and new ops are inserted on existing values.
+// same signature, new ops are inserted on existing values and nodes are taken out.
 
 // The aten ops pare lowers and a few it does not (a dictionary of names to try).
 const std::vector<const char*>& op_names() {
@@ -280,6 +280,19 @@ bool swap_or_insert_op(Rng& rng, torch::jit::Graph& graph, torch::jit::Node* n, 
   return false;
 }
 
+// A node taken out: its output's uses read one of its inputs of the same type instead.
+bool remove_node(torch::jit::Node* n) {
+  if (n->kind() == c10::prim::Constant || !n->blocks().empty() || n->outputs().size() != 1) return false;
+  for (torch::jit::Value* in : n->inputs()) {
+    if (in->type()->isSubtypeOf(*n->output()->type())) {
+      n->output()->replaceAllUsesWith(in);
+      n->destroy();
+      return true;
+    }
+  }
+  return false;
+}
+
 // The graph as text parseIR reads: tensor constants print their values when small, which
 // it does not read back; the target fills them anyway.
 std::string print_graph(const torch::jit::Graph& graph) {
@@ -302,11 +315,12 @@ size_t mutate_graph(uint8_t* data, size_t size, size_t max_size, unsigned int se
     for (int64_t k = 0; k < count; ++k) {
       if (nodes.empty()) break;
       torch::jit::Node* n = nodes[pick(rng, static_cast<int64_t>(nodes.size()))];
-      switch (pick(rng, 5)) {
+      switch (pick(rng, 6)) {
         case 0: changed |= mutate_constant(rng, n); break;
         case 1: changed |= mutate_input_shape(rng, *graph); break;
         case 2: changed |= rewire(rng, *graph, n); break;
         case 3: changed |= swap_or_insert_op(rng, *graph, n, /*insert=*/false); break;
+        case 4: changed |= remove_node(n); break;
         default: changed |= swap_or_insert_op(rng, *graph, n, /*insert=*/true); break;
       }
       nodes.clear();
