@@ -32,6 +32,8 @@ It writes, into OUT_DIR:
    bad_truncated.pt       the first half of a small scripted module's file
    bad_unsupported_op.pt  a traced conv followed by torch.linalg.inv (aten::linalg_inv)
    bad_no_forward.pt      a scripted module with no forward method (only an exported `run`)
+   bad_hostile_groups.pt  a scripted convolution with 2^40 groups on zeros sized from the input,
+                          which the import evaluates (LibTorch's kernel divides by zero on it)
    multi_io.pt            traced, forward(a, b) -> (out0, out1); with multi_io.a.npy, .b.npy,
                           .expected0.npy, .expected1.npy
 
@@ -411,6 +413,12 @@ class NoForward(nn.Module):
         return self.c(x)
 
 
+class HostileGroups(nn.Module):
+    def forward(self, x):
+        y = torch.zeros(x.size(0), 1, 2, 2)
+        return F.conv2d(y, torch.ones(1, 1, 1, 1), groups=1099511627776) + x.sum()
+
+
 class MultiIO(nn.Module):
     def __init__(self):
         super().__init__()
@@ -599,6 +607,9 @@ def make_bad(out, name):
         if "forward" in methods:
             raise Fail("%s: the saved module has a forward" % name)
         note = "torch.jit.script of a module with only @torch.jit.export run(); methods %s" % methods
+    elif name == "bad_hostile_groups":
+        torch.jit.save(torch.jit.script(HostileGroups()), path)
+        note = "torch.jit.script: conv2d(zeros(x.size(0), 1, 2, 2), ones(1, 1, 1, 1), groups=2**40)"
     else:
         raise Fail("unknown " + name)
     return [name + ".pt"], note
@@ -625,7 +636,7 @@ def make_multi_io(out, name="multi_io"):
             "a [1,3,8,8], b [1,6] -> [1,4,8,8], [1,4]")
 
 
-BAD = ["bad_state_dict", "bad_not_zip", "bad_truncated", "bad_unsupported_op", "bad_no_forward"]
+BAD = ["bad_state_dict", "bad_not_zip", "bad_truncated", "bad_unsupported_op", "bad_no_forward", "bad_hostile_groups"]
 
 
 def jobs():

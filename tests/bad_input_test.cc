@@ -266,6 +266,16 @@ std::vector<Row> rows() {
                  return convert(*n, o, {"--input-shape", "x:1x1x4x4"});
                }, "LibTorch crashed (Segmentation fault)"});
 
+  r.push_back({"pt-hostile-groups",
+               "a scripted convolution with 2^40 groups on zeros sized from the input (LibTorch's kernel divides by zero)",
+               "convert",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 *n = file_with(d, "groups.pt",
+                                test::read_file(std::string(PARE_SOURCE_DIR) +
+                                                "/tests/fuzz/regressions/torchscript/import_folds_conv_with_huge_groups.pt"));
+                 return convert(*n, o, {"--input-shape", "x:1x1x2x2"});
+               }, "with group 1099511627776"});
+
   // --- .pare files, pare run / verify.
   auto run = [=](const std::string& model, const std::string& out) {
     return std::vector<std::string>{"run", model, "--input", images, "-o", out + "/y.npy"};
