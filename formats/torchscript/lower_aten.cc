@@ -352,6 +352,7 @@ void lower_pool(Lowering& l, bool max) {
 void lower_adaptive_pool(Lowering& l, bool max) {
   TensorId x = l.tensor(0);
   std::vector<int64_t> in = l.sizes(x);
+  if (in.size() < 3) l.invalid("adaptive pooling needs a rank >= 3 input (N, C, spatial...)");
   const size_t spatial = in.size() - 2;
   std::vector<int64_t> out = l.ints_arg(1);
   if (out.size() == 1) out.assign(spatial, out[0]);
@@ -380,6 +381,9 @@ void lower_adaptive_pool(Lowering& l, bool max) {
     for (size_t k = 0; k < spatial; ++k) {
       const size_t dim = in.size() - 1 - k;  // last spatial dim first
       const int64_t n = in[dim], o = out[dim - 2] < 0 ? n : out[dim - 2];
+      if (o > (int64_t{1} << 24) || l.checked_mul(n, o) > (int64_t{1} << 24))
+        l.unsupported("adaptive pooling from " + std::to_string(n) + " to " + std::to_string(o) +
+                      " needs an averaging matrix of over 2^24 weights");
       std::vector<float> a(static_cast<size_t>(n * o), 0.f);  // [n, o]
       for (int64_t j = 0; j < o; ++j) {
         const int64_t start = (j * n) / o, end = ((j + 1) * n + o - 1) / o;
@@ -539,6 +543,7 @@ void lower_stack(Lowering& l) {
   const int64_t axis = l.axis(l.num_inputs() > 1 ? l.int_arg(1) : 0, l.rank(xs[0]) + 1);
   for (TensorId& x : xs) {
     std::vector<int64_t> s = l.sizes(x);
+    if (s != l.sizes(xs[0])) l.invalid("stack of tensors of different shapes");
     s.insert(s.begin() + axis, 1);
     x = l.reshape(x, s);
   }
