@@ -321,17 +321,17 @@ T saturate(double v) {
   return static_cast<T>(v);
 }
 
-float to_float(double v) {
+}  // namespace
+
+float to_f32(double v) {
   if (std::isnan(v) || std::fabs(v) <= std::numeric_limits<float>::max()) return static_cast<float>(v);
   return v > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
 }
 
-}  // namespace
-
 ir::TensorId Lowering::const_scalar(double value, ir::DType dtype) {
   const std::string name = "const." + std::to_string(constants_++);
   switch (dtype) {
-    case ir::DType::kFloat32: { float v = to_float(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
+    case ir::DType::kFloat32: { float v = to_f32(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
     case ir::DType::kInt64: { int64_t v = saturate<int64_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
     case ir::DType::kInt32: { int32_t v = saturate<int32_t>(value); return add_constant(graph_, name, dtype, {}, &v, 1); }
     case ir::DType::kBool: { uint8_t v = value != 0; return add_constant(graph_, name, dtype, {}, &v, 1); }
@@ -376,9 +376,6 @@ ir::TensorId Lowering::reshape(ir::TensorId t, const std::vector<int64_t>& shape
 // ---- The walk ----
 
 namespace {
-
-// The largest tensor the import computes itself (a mask or index table built from sizes).
-constexpr int64_t kMaxFoldedElements = int64_t{1} << 26;
 
 // LibTorch's kernels take dtypes, layouts and memory formats as ints and trust them (a
 // dtype of 2^40 crashes log_softmax): before an op runs on the file's values, those must
@@ -476,7 +473,7 @@ class Walker {
                          : at::scalar_tensor(v.isInt() ? v.toInt() : v.toBool(), v.isInt() ? at::kLong : at::kBool);
       stack.push_back(std::move(v));
     }
-    if (fold_elements_bound(n, args, stack) > kMaxFoldedElements) return false;
+    if (fold_elements_bound(n, args, stack) > kMaxImportedElements) return false;
     n->getOperation()(stack);
     if (stack.size() != n->outputs().size()) l.invalid("LibTorch returned an unexpected number of values");
     for (size_t i = 0; i < stack.size(); ++i) l.out_static(i, stack[i]);

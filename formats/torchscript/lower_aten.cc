@@ -276,7 +276,7 @@ void lower_addmm(Lowering& l) {
   TensorId c = l.tensor(0), a = l.tensor(1), b = l.tensor(2);
   double beta = l.num_inputs() > 3 ? l.float_arg(3) : 1, alpha = l.num_inputs() > 4 ? l.float_arg(4) : 1;
   l.out_tensor(0, l.emit1(OpKind::kGemm, {a, b, c},
-                          attrs({{"alpha", static_cast<float>(alpha)}, {"beta", static_cast<float>(beta)}})));
+                          attrs({{"alpha", to_f32(alpha)}, {"beta", to_f32(beta)}})));
 }
 
 void lower_matmul(Lowering& l) {
@@ -293,22 +293,25 @@ void lower_batch_norm(Lowering& l) {
   TensorId scale = l.is_none(1) ? l.const_f32(std::vector<float>(static_cast<size_t>(c), 1.f)) : l.tensor(1);
   TensorId bias = l.is_none(2) ? l.const_f32(std::vector<float>(static_cast<size_t>(c), 0.f)) : l.tensor(2);
   l.out_tensor(0, l.emit1(OpKind::kBatchNormalization, {x, scale, bias, l.tensor(3), l.tensor(4)},
-                          attrs({{"epsilon", static_cast<float>(l.float_arg(7))}})));
+                          attrs({{"epsilon", to_f32(l.float_arg(7))}})));
 }
 
 // layer_norm(input, normalized_shape, weight, bias, eps, cudnn_enable)
 void lower_layer_norm(Lowering& l) {
   TensorId x = l.tensor(0);
   std::vector<int64_t> shape = l.ints_arg(1);
-  const int64_t rank = l.rank(x);
+  const std::vector<int64_t> sizes = l.sizes(x);
+  const int64_t rank = static_cast<int64_t>(sizes.size());
   const int64_t axis = rank - static_cast<int64_t>(shape.size());
+  if (axis < 0 || !std::equal(shape.begin(), shape.end(), sizes.begin() + axis))
+    l.invalid("normalized_shape does not match the input's last dims");
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) n = l.checked_mul(n, d);
   TensorId w = l.is_none(2) ? l.const_f32(std::vector<float>(static_cast<size_t>(n), 1.f), shape) : l.tensor(2);
   std::vector<TensorId> in = {x, w};
   if (!l.is_none(3)) in.push_back(l.tensor(3));
   l.out_tensor(0, l.emit1(OpKind::kLayerNormalization, in,
-                          attrs({{"axis", axis}, {"epsilon", static_cast<float>(l.float_arg(4))}})));
+                          attrs({{"axis", axis}, {"epsilon", to_f32(l.float_arg(4))}})));
 }
 
 void lower_softmax(Lowering& l, bool log) {
@@ -678,8 +681,11 @@ void lower_upsample(Lowering& l, const std::string& mode) {
     const c10::IValue& v = l.in(scales_i).value;
     std::vector<double> scales = v.isDoubleList() ? v.toDoubleVector() : std::vector<double>{};
     if (scales.size() != spatial) l.invalid("scale_factors must have one value per spatial dim");
-    for (size_t i = 0; i < spatial; ++i)
-      out_size.push_back(static_cast<int64_t>(std::floor(static_cast<double>(in[i + 2]) * scales[i])));
+    for (size_t i = 0; i < spatial; ++i) {
+      const double size = std::floor(static_cast<double>(in[i + 2]) * scales[i]);
+      if (!(size >= 0 && size < 9.0e18)) l.invalid("scale factor " + std::to_string(scales[i]) + " gives no valid size");
+      out_size.push_back(static_cast<int64_t>(size));
+    }
   }
   if (out_size.size() != spatial) l.invalid("output_size must have one value per spatial dim");
   std::vector<int64_t> sizes = {in[0], in[1]};
@@ -732,6 +738,13 @@ DType requested_dtype(Lowering& l, size_t i, DType dflt) {
 }
 
 void out_filled(Lowering& l, const std::vector<int64_t>& size, double value, DType t) {
+  int64_t count = 1;
+  for (int64_t d : size) {
+    if (d < 0) l.invalid("size " + std::to_string(d) + " is negative");
+    count = l.checked_mul(count, d);
+  }
+  if (count > kMaxImportedElements)
+    l.invalid("a filled tensor of " + std::to_string(count) + " elements is too large to build while importing");
   at::ScalarType st = t == DType::kFloat32 ? at::kFloat : t == DType::kInt64 ? at::kLong : t == DType::kInt32 ? at::kInt
                       : t == DType::kBool ? at::kBool : t == DType::kUInt8 ? at::kByte : at::kChar;
   l.out_static(0, at::full(size, value, at::TensorOptions().dtype(st)));
@@ -979,7 +992,7 @@ const std::unordered_map<std::string, LowerFn>& table() {
       {"aten::leaky_relu",
        [](Lowering& l) {
          lower_unary(l, OpKind::kLeakyRelu,
-                     attrs({{"alpha", static_cast<float>(l.num_inputs() > 1 ? l.float_arg(1) : 0.01)}}));
+                     attrs({{"alpha", to_f32(l.num_inputs() > 1 ? l.float_arg(1) : 0.01)}}));
        }},
       {"aten::exp", [](Lowering& l) { lower_unary(l, OpKind::kExp); }},
       {"aten::log", [](Lowering& l) { lower_unary(l, OpKind::kLog); }},

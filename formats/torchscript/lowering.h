@@ -119,6 +119,14 @@ bool eval_static(Lowering& l);
 // Ops that are the identity at inference: dropout, contiguous, detach, clone...
 bool is_identity_op(const std::string& kind);
 
+// The largest tensor the import builds itself (filled tensors, masks and index tables
+// computed from sizes): 2^26 elements.
+constexpr int64_t kMaxImportedElements = int64_t{1} << 26;
+
+// A double from the file as a float: beyond float's range it is +-inf (as in torch), never
+// a UB conversion.
+float to_f32(double v);
+
 // The two steps after LibTorch's loader, which import_model runs on a file's frozen forward
 // graph (the torchscript_graph fuzz target runs them on parsed IR):
 // inlining, mutation removal, tuple lowering, constant propagation (LibTorch's kernels run
