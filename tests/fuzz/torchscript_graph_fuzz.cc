@@ -78,9 +78,11 @@ void fill_constants(torch::jit::Block* block) {
 }
 
 // LibTorch's IR parser loops forever on some unclosed brackets at the end of the text
-// (`[value=annotate(List[it`). It is only this target's decoder (pare reads files through
-// torch::jit::load), so such texts are skipped.
+// (`[value=annotate(List[it`), also when a comment (`#` to the end of the line) hides the
+// closing ones. It is only this target's decoder (pare reads files through
+// torch::jit::load), so such texts, and any with a comment, are skipped.
 bool brackets_balanced(const std::string& text) {
+  if (text.find('#') != std::string::npos) return false;
   std::string open;
   for (char c : text) {
     if (c == '(' || c == '[' || c == '{') {
