@@ -78,6 +78,12 @@ void check_writable(const ir::Graph& g) {
                   "tensor " + q(t.name) + " of shape " + t.shape.str() + " needs " +
                       (bytes == UINT64_MAX ? std::string("more than 2^64") : std::to_string(bytes)) +
                       " bytes; pare's limit is " + std::to_string(rt::kMaxTensorBytes) + " bytes (64 GiB)");
+    // The loader also refuses a single dim over the limit, even in an empty tensor ([0, 2^40]).
+    for (int64_t d : t.shape.sizes())
+      if (static_cast<uint64_t>(d) > rt::kMaxTensorBytes)
+        throw Error(Status::kInvalidInput, "tensor " + q(t.name) + " of shape " + t.shape.str() + " has a dim of " +
+                                               std::to_string(d) + ", over pare's limit of " +
+                                               std::to_string(rt::kMaxTensorBytes) + " per dim");
     if (t.is_constant()) {
       const size_t expected = static_cast<size_t>(t.shape.num_elements()) * ir::dtype_size(t.dtype);
       if (t.data->bytes.size() != expected)
