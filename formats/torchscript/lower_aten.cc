@@ -544,9 +544,10 @@ void lower_stack(Lowering& l) {
   std::vector<TensorId> xs = l.tensors_arg(0);
   if (xs.empty()) l.invalid("stack of no tensors");
   const int64_t axis = l.axis(l.num_inputs() > 1 ? l.int_arg(1) : 0, l.rank(xs[0]) + 1);
+  const std::vector<int64_t> first = l.sizes(xs[0]);
   for (TensorId& x : xs) {
     std::vector<int64_t> s = l.sizes(x);
-    if (s != l.sizes(xs[0])) l.invalid("stack of tensors of different shapes");
+    if (s != first) l.invalid("stack of tensors of different shapes");
     s.insert(s.begin() + axis, 1);
     x = l.reshape(x, s);
   }
