@@ -25,6 +25,10 @@ using test::OnnxBuilder;
 using test::run_pare;
 
 std::string testdata(const std::string& f) { return test::testdata_dir() + "/" + f; }
+// A past fuzz finding kept as a regression input (tests/fuzz/regressions/TARGET/NAME).
+std::string fuzz_regression(const std::string& target, const std::string& name) {
+  return test::read_file(std::string(PARE_SOURCE_DIR) + "/tests/fuzz/regressions/" + target + "/" + name);
+}
 
 std::string garbage(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -260,9 +264,7 @@ std::vector<Row> rows() {
   r.push_back({"pt-libtorch-crash", "a damaged TorchScript file that crashes LibTorch's loader (a fuzz find)",
                "convert",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
-                 *n = file_with(d, "damaged.pt",
-                                test::read_file(std::string(PARE_SOURCE_DIR) +
-                                                "/tests/fuzz/regressions/torchscript/libtorch_unpickler_segv.pt"));
+                 *n = file_with(d, "damaged.pt", fuzz_regression("torchscript", "libtorch_unpickler_segv.pt"));
                  return convert(*n, o, {"--input-shape", "x:1x1x4x4"});
                }, "LibTorch crashed (Segmentation fault)"});
 
@@ -270,9 +272,7 @@ std::vector<Row> rows() {
                "a scripted convolution with 2^40 groups on zeros sized from the input (LibTorch's kernel divides by zero)",
                "convert",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
-                 *n = file_with(d, "groups.pt",
-                                test::read_file(std::string(PARE_SOURCE_DIR) +
-                                                "/tests/fuzz/regressions/torchscript/import_folds_conv_with_huge_groups.pt"));
+                 *n = file_with(d, "groups.pt", fuzz_regression("torchscript", "import_folds_conv_with_huge_groups.pt"));
                  return convert(*n, o, {"--input-shape", "x:1x1x2x2"});
                }, "with group 1099511627776"});
 

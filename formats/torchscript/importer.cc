@@ -256,6 +256,13 @@ int64_t Lowering::checked_add(int64_t a, int64_t b) const {
   return r;
 }
 
+int64_t Lowering::checked_sub(int64_t a, int64_t b) const {
+  int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r))
+    invalid("size arithmetic overflows (" + std::to_string(a) + " - " + std::to_string(b) + ")");
+  return r;
+}
+
 std::vector<ir::TensorId> Lowering::emit(ir::OpKind op, std::vector<ir::TensorId> inputs, ir::Attributes attrs,
                                          size_t num_outputs) {
   ir::Node n;

@@ -81,6 +81,7 @@ class Lowering {
   // Size arithmetic on numbers from the file: an overflow is a bad file, never UB.
   int64_t checked_mul(int64_t a, int64_t b) const;
   int64_t checked_add(int64_t a, int64_t b) const;
+  int64_t checked_sub(int64_t a, int64_t b) const;
 
   // Adds an IR node (named after the module path of the TorchScript node), infers its
   // outputs' shapes, and returns them.

@@ -24,16 +24,9 @@ int64_t as_int(Lowering& l, const c10::IValue& v) {
   return v.isInt() ? v.toInt() : v.isBool() ? v.toBool() : to_int(l, v.toDouble());
 }
 
-int64_t checked_sub(Lowering& l, int64_t a, int64_t b) {
-  int64_t r = 0;
-  if (__builtin_sub_overflow(a, b, &r))
-    l.invalid("size arithmetic overflows (" + std::to_string(a) + " - " + std::to_string(b) + ")");
-  return r;
-}
-
 int64_t floor_div(Lowering& l, int64_t a, int64_t b) {
   if (b == 0) l.invalid("integer division by zero");
-  if (b == -1) return checked_sub(l, 0, a);
+  if (b == -1) return l.checked_sub(0, a);
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
@@ -77,7 +70,7 @@ bool eval_arith(Lowering& l, const std::string& kind) {
   if (n == 1) {
     const c10::IValue& a = v[0];
     const double x = as_double(a);
-    if (kind == "aten::neg") return l.out_static(0, ints ? c10::IValue(checked_sub(l, 0, as_int(l, a))) : c10::IValue(-x)), true;
+    if (kind == "aten::neg") return l.out_static(0, ints ? c10::IValue(l.checked_sub(0, as_int(l, a))) : c10::IValue(-x)), true;
     if (kind == "aten::sqrt") return l.out_static(0, std::sqrt(x)), true;
     if (kind == "aten::floor") return l.out_static(0, to_int(l, std::floor(x))), true;
     if (kind == "aten::ceil") return l.out_static(0, to_int(l, std::ceil(x))), true;
@@ -96,9 +89,9 @@ bool eval_arith(Lowering& l, const std::string& kind) {
   if (kind == "aten::add")
     return l.out_static(0, ints ? c10::IValue(l.checked_add(i, l.checked_mul(ialpha, j))) : c10::IValue(x + alpha * y)), true;
   if (kind == "aten::sub")
-    return l.out_static(0, ints ? c10::IValue(checked_sub(l, i, l.checked_mul(ialpha, j))) : c10::IValue(x - alpha * y)), true;
+    return l.out_static(0, ints ? c10::IValue(l.checked_sub(i, l.checked_mul(ialpha, j))) : c10::IValue(x - alpha * y)), true;
   if (kind == "aten::rsub")
-    return l.out_static(0, ints ? c10::IValue(checked_sub(l, j, l.checked_mul(ialpha, i))) : c10::IValue(y - alpha * x)), true;
+    return l.out_static(0, ints ? c10::IValue(l.checked_sub(j, l.checked_mul(ialpha, i))) : c10::IValue(y - alpha * x)), true;
   if (kind == "aten::mul") return l.out_static(0, ints ? c10::IValue(l.checked_mul(i, j)) : c10::IValue(x * y)), true;
   if (kind == "aten::div" && n == 2) return l.out_static(0, x / y), true;
   if (kind == "aten::floordiv" || kind == "aten::floor_divide" || (kind == "aten::div" && n == 3)) {

@@ -2,14 +2,14 @@
 // .pare image, load it back and prepare it. Only bad-input errors may come out.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "formats/onnx/importer.h"
-#include "formats/pare/writer.h"
-#include "passes/pass.h"
 #include "runtime/interpreter.h"
-#include "runtime/model.h"
+#include "tests/fuzz/convert_util.h"
 #include "tests/fuzz/fuzz_util.h"
 
 // Folding and prepare on the reference kernels (the SIMD kernel files are built without the sanitizers).
@@ -23,19 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string bytes(reinterpret_cast<const char*>(data), size);
     // External data is resolved next to this name, in a folder that does not exist.
     pare::ir::Graph graph = pare::onnx_import::import_model_bytes(bytes, "/nonexistent-fuzz-dir/model.onnx");
-    pare::passes::PassContext ctx;
-    const pare::Status st = pare::passes::run_pipeline(graph, pare::passes::kCanonicalPipeline, ctx);
-    if (!st.is_ok()) throw pare::Error(st.code(), st.message());
-    const std::vector<uint8_t> file = pare::format::serialize(graph, {});
-    auto model = pare::rt::Model::load_buffer(file.data(), file.size(), "converted.pare");
     // What the writer produced from a graph the pipeline accepted must load and prepare.
-    if (!model.is_ok()) {
-      std::fprintf(stderr, "written file does not load: %s\n", model.status().message().c_str());
-      std::abort();
-    }
+    const std::shared_ptr<const pare::rt::Model> model = pare::fuzz::convert_and_load(graph);
     pare::rt::InterpreterOptions options;
     options.max_memory_bytes = size_t{256} << 20;
-    auto interp = pare::rt::Interpreter::create(model.value(), options);
+    auto interp = pare::rt::Interpreter::create(model, options);
     if (!interp.is_ok() && interp.status().code() == pare::rt::Status::kInternal) {
       std::fprintf(stderr, "prepare: %s\n", interp.status().message().c_str());
       std::abort();

@@ -15,9 +15,7 @@
 #include <string>
 
 #include "formats/import/model_import.h"
-#include "formats/pare/writer.h"
-#include "passes/pass.h"
-#include "runtime/model.h"
+#include "tests/fuzz/convert_util.h"
 #include "tests/fuzz/fuzz_util.h"
 
 // A file can make LibTorch ask for tens of gigabytes. Outside the sanitizer, operator new
@@ -85,15 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   pare::fuzz::expect_only_bad_input_errors([&] {
     pare::ir::Graph graph = pare::model_import::import_model(scratch_path(), {{"x", {1, 1, 4, 4}}});
-    pare::passes::PassContext ctx;
-    const pare::Status st = pare::passes::run_pipeline(graph, pare::passes::kCanonicalPipeline, ctx);
-    if (!st.is_ok()) throw pare::Error(st.code(), st.message());
-    const std::vector<uint8_t> file = pare::format::serialize(graph, {});
-    auto model = pare::rt::Model::load_buffer(file.data(), file.size(), "converted.pare");
-    if (!model.is_ok()) {
-      std::fprintf(stderr, "written file does not load: %s\n", model.status().message().c_str());
-      std::abort();
-    }
+    pare::fuzz::convert_and_load(graph);
   });
   return 0;
 }

@@ -26,10 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "formats/pare/writer.h"
 #include "formats/torchscript/lowering.h"
-#include "passes/pass.h"
-#include "runtime/model.h"
+#include "tests/fuzz/convert_util.h"
 #include "tests/fuzz/fuzz_util.h"
 
 // libFuzzer's byte mutator (absent, and never called, in the replay build).
@@ -398,15 +396,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // What the importer's callers see of a LibTorch exception (module_entry.cc).
       throw pare::Error(pare::Status::kInvalidInput, e.what());
     }
-    pare::passes::PassContext ctx;
-    const pare::Status st = pare::passes::run_pipeline(ir, pare::passes::kCanonicalPipeline, ctx);
-    if (!st.is_ok()) throw pare::Error(st.code(), st.message());
-    const std::vector<uint8_t> file = pare::format::serialize(ir, {});
-    auto model = pare::rt::Model::load_buffer(file.data(), file.size(), "converted.pare");
-    if (!model.is_ok()) {
-      std::fprintf(stderr, "written file does not load: %s\n", model.status().message().c_str());
-      std::abort();
-    }
+    pare::fuzz::convert_and_load(ir);
     ++inputs_lowered_fully;
   });
   return 0;
