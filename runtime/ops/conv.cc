@@ -68,9 +68,15 @@ enum class NhwcConvPath {
   kWinograd,   // one-group 3x3 stride 1 with enough channels: Winograd F(2x2, 3x3), packed GEMMs
   kIndirect,   // other one-group geometries with constant weights: packed GEMM on indirect A rows
   kDepthwise,  // one filter per channel (group == Cin == Cout), constant weights
+  kGrouped,    // other grouped convs with at least kMinGroupedOutChannels per group, constant weights
   kPointwiseReference,  // 1x1 pointwise with weights computed at run time
   kDirect,     // every other case (grouped, channel multiplier, weights computed at run time)
 };
+
+// Output channels per group from which a grouped conv runs as packed GEMMs: a group's
+// panel is padded to the tile's width (32 floats on AVX-512), so fewer would multiply the
+// packed weights by more than 8 for little gain over the direct loop.
+constexpr int64_t kMinGroupedOutChannels = 4;
 
 // 1x1, stride 1, no pads, one group: a matrix product on the pixels.
 bool is_pointwise(const ConvGeometry& g) {
@@ -97,6 +103,7 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
   if (g.groups == 1) return NhwcConvPath::kIndirect;
   if (g.groups == g.in_channels && g.groups == g.out_channels && g.kernel[0] == 1)
     return NhwcConvPath::kDepthwise;
+  if (g.out_channels / g.groups >= kMinGroupedOutChannels) return NhwcConvPath::kGrouped;
   return NhwcConvPath::kDirect;
 }
 
@@ -585,6 +592,91 @@ class PointwiseDepthwiseKernel final : public OpKernel {
   FusedAddInputs add_;  // as in NhwcGemmConvKernel
 };
 
+// Grouped Conv (RegNet's and ResNeXt's 3x3 convs; depthwise ones have their own kernel):
+// group j is a one-group Conv of Cin / groups -> Cout / groups channels, run as a packed GEMM
+// on indirect A rows, one run per tap of the group's input channels
+// (f32_conv_nhwc_tap_indirection: runs point into the input, or at a row of zeros in the
+// pads, and nothing is copied). A block of output pixels finds its runs once; each group
+// then advances them by its channel offset and writes its columns of the output rows. Every
+// output element is one microkernel call over all of the group's K from the bias, so the
+// bytes do not depend on the blocking or the thread count.
+class NhwcGroupedConvKernel final : public OpKernel {
+ public:
+  NhwcGroupedConvKernel(const ConvGeometry& g, const kernels::F32GemmVariant& v, const float* weight,
+                        const float* bias, FusedActivation act, std::string name)
+      : g_(g), v_(v), act_(act), name_(std::move(name)) {
+    taps_ = static_cast<size_t>(g.kernel[0] * g.kernel[1] * g.kernel[2]);
+    cin_ = static_cast<size_t>(g.in_channels / g.groups);
+    cout_ = static_cast<size_t>(g.out_channels / g.groups);
+    const size_t k = taps_ * cin_;
+    group_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, cout_, k) / sizeof(float);
+    if (!packed_.resize(static_cast<size_t>(g.groups) * group_floats_) ||
+        !zeros_.resize(static_cast<size_t>(g.in_channels)))
+      return;
+    std::vector<float> kn(static_cast<size_t>(kernels::f32_conv_nhwc_packed_weight_floats(g)));  // [groups, taps, cin, cout]
+    kernels::f32_conv_nhwc_pack_weight(g, weight, kn.data());
+    for (size_t j = 0; j < static_cast<size_t>(g.groups); ++j)
+      kernels::f32_gemm_pack_b_kn(v.nr, cout_, k, kn.data() + j * k * cout_, cout_, bias ? bias + j * cout_ : nullptr,
+                                  packed_.data() + j * group_floats_);
+    pixels_ = static_cast<size_t>(g.batch * g.out_size[0] * g.out_size[1] * g.out_size[2]);
+    args_.n = cout_;
+    args_.k = k;
+    args_.a_run_count = taps_;
+    args_.c_stride = static_cast<size_t>(g.out_channels);
+    kernels::f32_gemm_set_activation(act_, &args_);
+    // Blocks of whole MR-row tiles whose input windows (all groups) take about kBlockBytes,
+    // so that they stay in L2 while the groups pass over them.
+    const size_t pixel_bytes = taps_ * static_cast<size_t>(g.in_channels) * sizeof(float);
+    block_rows_ = std::max<size_t>(1, kBlockBytes / (pixel_bytes * v.mr)) * v.mr;
+  }
+
+  size_t scratch_bytes() const override { return kMaxWorkers * worker_bytes(); }
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
+    auto* scratch = static_cast<char*>(ctx.scratch);
+    for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
+                   [&](size_t w, size_t r0, size_t r1) {
+                     auto** base = reinterpret_cast<const float**>(scratch + w * worker_bytes());
+                     const float** runs = base + block_rows_ * taps_;
+                     const size_t count = (r1 - r0) * taps_;
+                     kernels::f32_conv_nhwc_tap_indirection(g_, x, zeros_.data(), static_cast<int64_t>(r0),
+                                                            static_cast<int64_t>(r1), base);
+                     kernels::F32GemmArgs args = args_;
+                     args.m = r1 - r0;
+                     args.a_runs = runs;
+                     const size_t m_tiles = kernels::f32_gemm_m_tiles(v_, args.m);
+                     const size_t n_panels = kernels::f32_gemm_n_panels(v_, args.n);
+                     for (size_t j = 0; j < static_cast<size_t>(g_.groups); ++j) {
+                       for (size_t i = 0; i < count; ++i) runs[i] = base[i] + j * cin_;
+                       args.packed_b = packed_.data() + j * group_floats_;
+                       args.c = y + r0 * args.c_stride + j * cout_;
+                       kernels::f32_gemm(v_, args, 0, m_tiles, 0, n_panels);
+                     }
+                   });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  static constexpr size_t kBlockBytes = 128 * 1024;
+  static constexpr size_t kMaxWorkers = 8;
+
+  // The block's runs, and the runs of the group in progress.
+  size_t worker_bytes() const { return whole_lines(2 * block_rows_ * taps_) * sizeof(const float*); }
+
+  ConvGeometry g_;
+  const kernels::F32GemmVariant& v_;
+  FusedActivation act_;  // args_.activation may point here
+  std::string name_;
+  AlignedArray<float> packed_;  // per group: a packed B [taps * cin, cout] with its bias
+  AlignedArray<float> zeros_;   // Cin zeros: a pad run of any group
+  kernels::F32GemmArgs args_;
+  size_t taps_ = 0, cin_ = 0, cout_ = 0, group_floats_ = 0, pixels_ = 0, block_rows_ = 0;
+};
+
 // Pointwise Conv with weights computed at run time, through the strided reference GEMM.
 // Work is split over output pixels (all channels of a pixel in one piece), so results do
 // not depend on the thread count.
@@ -722,6 +814,12 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
       return std::unique_ptr<OpKernel>(new NhwcDepthwiseConvKernel(
           g, p, v, weight, bias, ctx.activation, nn::kernel_name("f32_dwconv", ctx.activation, v.tile_isa)));
     }
+    case NhwcConvPath::kGrouped: {
+      const auto depth = static_cast<size_t>(g.kernel[0] * g.kernel[1] * g.kernel[2] * (g.in_channels / g.groups));
+      const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa, depth);
+      return std::unique_ptr<OpKernel>(new NhwcGroupedConvKernel(
+          g, v, weight, bias, ctx.activation, nn::kernel_name("f32_conv_grouped", ctx.activation, v.tile_isa)));
+    }
     case NhwcConvPath::kPointwiseReference:
       return std::unique_ptr<OpKernel>(new NhwcPointwiseConvKernel(
           g, has_bias, ctx.activation, nn::kernel_name("f32_gemm", ctx.activation, "ref__scalar")));
@@ -837,7 +935,8 @@ std::unique_ptr<OpKernel> make_nchw_conv_via_nhwc(const PrepareContext& ctx, con
     case NhwcConvPath::kPointwise:
     case NhwcConvPath::kIndirect:
     case NhwcConvPath::kWinograd:
-    case NhwcConvPath::kDepthwise: break;
+    case NhwcConvPath::kDepthwise:
+    case NhwcConvPath::kGrouped: break;
     default: return nullptr;
   }
   return std::unique_ptr<OpKernel>(

@@ -437,6 +437,27 @@ TEST(ConvNhwcFast, IndirectStridesPadsDilations) {
                        {ActivationKind::kNone}, "f32_conv_indirect_");
 }
 
+TEST(ConvNhwcFast, GroupedRunsAGemmPerGroup) {
+  // RegNet's shape: groups of 8 channels, stride 2.
+  check_fast_nhwc_conv({1, 48, 14, 14}, {48, 8, 3, 3}, {1, 48, 7, 7},
+                       [](Node& n) { n.i("group", 6).ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); },
+                       {ActivationKind::kRelu}, "f32_conv_grouped_relu_");
+  // 40 output channels per group (a full and a partial panel), dilation, asymmetric pads.
+  check_fast_nhwc_conv({2, 10, 9, 8}, {80, 5, 3, 3}, {2, 80, 7, 7},
+                       [](Node& n) { n.i("group", 2).ints("dilations", {2, 2}).ints("pads", {2, 1, 0, 2}); },
+                       {ActivationKind::kSigmoid}, "f32_conv_grouped_sigmoid_");
+  // A channel multiplier of 4 (one input channel per group).
+  check_fast_nhwc_conv({1, 4, 6, 6}, {16, 1, 3, 3}, {1, 16, 6, 6}, [](Node& n) { n.i("group", 4).ints("pads", {1, 1, 1, 1}); },
+                       {ActivationKind::kNone}, "f32_conv_grouped_");
+  // Grouped 1x1 (ShuffleNet v1).
+  check_fast_nhwc_conv({1, 16, 5, 5}, {24, 4, 1, 1}, {1, 24, 5, 5}, [](Node& n) { n.i("group", 4); },
+                       {ActivationKind::kHardSwish}, "f32_conv_grouped_hardswish_");
+  // 400 pixels of 64 channels: several blocks of rows per worker.
+  check_fast_nhwc_conv({1, 64, 20, 20}, {64, 16, 3, 3}, {1, 64, 20, 20},
+                       [](Node& n) { n.i("group", 4).ints("pads", {1, 1, 1, 1}); }, {ActivationKind::kClip, 0.f, 6.f},
+                       "f32_conv_grouped_clip_");
+}
+
 // Winograd F(2x2, 3x3) for 3x3 stride-1 convs above the scalar cap: against the NCHW
 // reference op within 1e-4 of the sum of |products| (the transforms change the rounding),
 // and the same bytes on 1 and 3 threads.

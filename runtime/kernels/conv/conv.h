@@ -69,6 +69,14 @@ void f32_conv_nhwc_indirection(const ConvGeometry& g, const float* input, const 
                                int64_t pixel_begin, int64_t pixel_end, const float** runs,
                                float* gathered);
 
+// The same for a grouped Conv, one run per tap: row r's run t (runs[r * taps + t], taps =
+// kernel[0] * kernel[1] * kernel[2], in tap order) points at channel 0 of the input pixel under
+// tap t, or at `zeros` (in_channels zeros) where the tap falls in the pads. Group j's A rows
+// are then these runs, each advanced by j * in_channels / groups, of in_channels / groups
+// floats: a pad run stays inside `zeros`. Nothing is copied.
+void f32_conv_nhwc_tap_indirection(const ConvGeometry& g, const float* input, const float* zeros,
+                                   int64_t pixel_begin, int64_t pixel_end, const float** runs);
+
 // Winograd F(2x2, 3x3) transforms: kernels/winograd/winograd.h.
 
 }  // namespace pare::rt::kernels

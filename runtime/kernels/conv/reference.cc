@@ -244,4 +244,31 @@ void f32_conv_nhwc_indirection(const ConvGeometry& g, const float* input, const 
   }
 }
 
+void f32_conv_nhwc_tap_indirection(const ConvGeometry& g, const float* input, const float* zeros,
+                                   int64_t pixel_begin, int64_t pixel_end, const float** runs) {
+  const int64_t out1 = g.out_size[1], out2 = g.out_size[2];
+  const int64_t out_pixels = g.out_size[0] * out1 * out2;
+  const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
+  const int64_t channels = g.in_channels;
+  for (int64_t pixel = pixel_begin; pixel < pixel_end; ++pixel) {
+    const int64_t n = pixel / out_pixels, o = pixel % out_pixels;
+    const int64_t o0 = o / (out1 * out2), o1 = o / out2 % out1, o2 = o % out2;
+    const float* image = input + n * in_pixels * channels;
+    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+      const int64_t i0 = o0 * g.stride[0] + k0 * g.dilation[0] - g.pad_begin[0];
+      const bool in0 = i0 >= 0 && i0 < g.in_size[0];
+      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+        const int64_t i1 = o1 * g.stride[1] + k1 * g.dilation[1] - g.pad_begin[1];
+        const bool in1 = in0 && i1 >= 0 && i1 < g.in_size[1];
+        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+          const int64_t i2 = o2 * g.stride[2] + k2 * g.dilation[2] - g.pad_begin[2];
+          *runs++ = in1 && i2 >= 0 && i2 < g.in_size[2]
+                        ? image + ((i0 * g.in_size[1] + i1) * g.in_size[2] + i2) * channels
+                        : zeros;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace pare::rt::kernels
