@@ -28,7 +28,7 @@ bool op_from_name(const std::string& name, OpKind* out) {
 }
 
 static const char* const kActivationNames[] = {"none",        "Relu",      "Clip",     "Sigmoid",
-                                               "HardSigmoid", "HardSwish", "LeakyRelu"};
+                                               "HardSigmoid", "HardSwish", "LeakyRelu", "Silu"};
 static_assert(static_cast<int32_t>(sizeof(kActivationNames) / sizeof(kActivationNames[0])) == kActivationKindCount,
               "one name per ActivationKind");
 

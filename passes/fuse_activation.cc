@@ -74,12 +74,51 @@ bool fuse_one(ir::Graph& graph, ir::NodeId act_id, PassContext& ctx) {
   return true;
 }
 
+// SiLU as exporters write it, Mul(x, Sigmoid(x)) (either operand order), with x read by
+// nothing else: the producer of x takes it as a Silu activation and both nodes go away.
+// EfficientNet's and YOLO's activations: two full passes over the tensor each.
+bool fuse_silu(ir::Graph& graph, ir::NodeId mul_id, PassContext& ctx) {
+  const ir::Node& mul = graph.node(mul_id);
+  if (mul.op != ir::OpKind::kMul || mul.inputs.size() != 2 || mul.outputs.size() != 1 ||
+      mul.activation.kind != ActivationKind::kNone)
+    return false;
+  for (size_t s = 0; s < 2; ++s) {
+    const ir::TensorId sigmoid_out = mul.inputs[s], x = mul.inputs[1 - s];
+    if (sigmoid_out == ir::kNoTensor || x == ir::kNoTensor || sigmoid_out == x) continue;
+    const ir::NodeId sigmoid_id = graph.producer(sigmoid_out);
+    if (sigmoid_id == ir::kNoNode || sole_consumer(graph, sigmoid_out) != mul_id) continue;
+    const ir::Node& sigmoid = graph.node(sigmoid_id);
+    if (sigmoid.op != ir::OpKind::kSigmoid || sigmoid.inputs.size() != 1 || sigmoid.inputs[0] != x ||
+        sigmoid.outputs.size() != 1)
+      continue;
+    const ir::NodeId producer_id = graph.producer(x);
+    if (producer_id == ir::kNoNode || graph.is_graph_output(x) || graph.consumers(x).size() != 2) continue;
+    const ir::Node& producer = graph.node(producer_id);
+    if (!can_carry_activation(producer.op) || producer.activation.kind != ActivationKind::kNone ||
+        producer.outputs.size() != 1)
+      continue;
+    const ir::Tensor& out = graph.tensor(x);
+    if (out.dtype != ir::DType::kFloat32 || out.quant) continue;
+
+    std::string note = "Sigmoid '" + sigmoid.name + "' and Mul '" + mul.name + "' fused into " +
+                       describe_node(graph, producer_id) + " as Silu";
+    ir::Node& p = graph.node(producer_id);
+    p.activation = FusedActivation{ActivationKind::kSilu};
+    p.outputs[0] = mul.outputs[0];
+    graph.remove_node(sigmoid_id);
+    graph.remove_node(mul_id);
+    add_note(ctx, "fuse_activation", std::move(note));
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Status run_fuse_activation(ir::Graph& graph, const PassOptions&, PassContext& ctx) {
   size_t fused = 0;
   for (ir::NodeId id : graph.nodes())
-    if (fuse_one(graph, id, ctx)) ++fused;
+    if (fuse_one(graph, id, ctx) || fuse_silu(graph, id, ctx)) ++fused;
   add_note(ctx, "fuse_activation", "activations fused: " + std::to_string(fused));
   return Status::ok();
 }

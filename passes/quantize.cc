@@ -143,6 +143,25 @@ void unfuse_activation(ir::Graph& g, NodeId id) {
       act.op = OpKind::kLeakyRelu;
       act.attrs.set("alpha", n.activation.p0);
       break;
+    case ActivationKind::kSilu: {
+      // x * Sigmoid(x), as the source graph had it.
+      ir::Tensor s = pre;
+      s.name = unique_tensor_name(g, g.tensor(n.outputs[0]).name + "/sigmoid");
+      const TensorId s_id = g.add_tensor(s);
+      act.op = OpKind::kSigmoid;
+      act.name = n.name + "/activation/Sigmoid";
+      act.outputs = {s_id};
+      ir::Node mul;
+      mul.op = OpKind::kMul;
+      mul.name = n.name + "/activation/Mul";
+      mul.inputs = {pre_id, s_id};
+      mul.outputs = {n.outputs[0]};
+      n.outputs[0] = pre_id;
+      n.activation = FusedActivation{};
+      g.add_node(std::move(act));
+      g.add_node(std::move(mul));
+      return;
+    }
     default: throw_internal("quantize: cannot unfuse this activation");
   }
   n.outputs[0] = pre_id;

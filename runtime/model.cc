@@ -21,7 +21,7 @@ namespace pare::rt {
 
 namespace {
 
-constexpr uint32_t kMaxSchemaVersion = 2;
+constexpr uint32_t kMaxSchemaVersion = 3;  // 3: the Silu activation
 // The first schema version with Tensor.encoding (sparse and palette constants).
 constexpr uint32_t kEncodingSchemaVersion = 2;
 constexpr size_t kWeightAlignment = 64;

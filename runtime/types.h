@@ -72,8 +72,9 @@ enum class ActivationKind : int32_t {
   kHardSigmoid = 4,  // p0 = alpha, p1 = beta
   kHardSwish = 5,
   kLeakyRelu = 6,    // p0 = alpha
+  kSilu = 7,         // x * Sigmoid(x) (Swish)
 };
-constexpr int32_t kActivationKindCount = 7;
+constexpr int32_t kActivationKindCount = 8;
 
 // Parameters an activation carries (p0, then p1); the others are unused.
 constexpr size_t activation_param_count(ActivationKind k) {
@@ -84,7 +85,8 @@ constexpr size_t activation_param_count(ActivationKind k) {
     case ActivationKind::kNone:
     case ActivationKind::kRelu:
     case ActivationKind::kSigmoid:
-    case ActivationKind::kHardSwish: return 0;
+    case ActivationKind::kHardSwish:
+    case ActivationKind::kSilu: return 0;
   }
   return 0;
 }

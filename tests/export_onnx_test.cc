@@ -347,6 +347,25 @@ TEST(ExportOnnx, NhwcActivationAndGelu) {
   }
 }
 
+// A fused Silu goes out as the Sigmoid and Mul it came from.
+TEST(ExportOnnx, SiluBecomesSigmoidAndMul) {
+  ir::Graph g;
+  const TensorId x = g.add_tensor(activation("x", DType::kFloat32, {1, 2, 3, 3}));
+  g.inputs = {x};
+  const TensorId w = ir::add_constant<float>(g, "w", DType::kFloat32, {4, 2, 1, 1}, std::vector<float>(8, 0.5f));
+  const TensorId y = g.add_tensor(activation("y", DType::kFloat32, {1, 4, 3, 3}));
+  add_node(g, OpKind::kConv, "conv", {x, w}, y);
+  g.node(0).activation = FusedActivation{ActivationKind::kSilu};
+  g.outputs = {y};
+  const onnx::ModelProto m = parse(onnx_export::export_model(g));
+  EXPECT_EQ(op_sequence(m), (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
+  const auto& nodes = m.graph().node();
+  EXPECT_EQ(nodes[1].input(0), nodes[0].output(0));
+  EXPECT_EQ(nodes[2].input(0), nodes[0].output(0));
+  EXPECT_EQ(nodes[2].input(1), nodes[1].output(0));
+  EXPECT_EQ(nodes[2].output(0), "y");
+}
+
 // ReduceMax/Min/Prod/L2/Mean took their axes as an attribute before opset 18; the other
 // ops of the transformer family (Einsum, TopK, ...) have one form at 17 and 18.
 TEST(ExportOnnx, ReduceAxesAttributeBeforeOpset18) {

@@ -225,7 +225,7 @@ TEST(Format, NewerSchemaVersionsAreRefusedNamingBothVersions) {
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "new.pare");
   ASSERT_FALSE(model.is_ok());
   EXPECT_EQ(model.status().message(),
-            "'new.pare': schema version 7 is newer than this runtime reads (2): update the runtime");
+            "'new.pare': schema version 7 is newer than this runtime reads (3): update the runtime");
 }
 
 TEST(Format, WeightsAreAlignedAndSharedBuffersStoredOnce) {
@@ -573,8 +573,8 @@ TEST(Format, LoaderSemanticChecks) {
   }
   {
     Patch p;
-    ASSERT_TRUE(p.root()->SetField<uint32_t>(Patch::kSchemaVersion, 3));
-    expect_rejected(p, Status::kBadFile, "schema version 3");
+    ASSERT_TRUE(p.root()->SetField<uint32_t>(Patch::kSchemaVersion, 4));
+    expect_rejected(p, Status::kBadFile, "schema version 4");
   }
   {
     Patch p;

@@ -249,6 +249,12 @@ class Exporter {
       }
       case ActivationKind::kHardSwish: node("HardSwish", {x}, {y}, name); break;
       case ActivationKind::kLeakyRelu: attr_float(node("LeakyRelu", {x}, {y}, name), "alpha", p0); break;
+      case ActivationKind::kSilu: {
+        const std::string s = fresh(y + "/sigmoid");
+        node("Sigmoid", {x}, {s}, name + "/Sigmoid");
+        node("Mul", {x, s}, {y}, name + "/Mul");
+        break;
+      }
     }
   }
 

@@ -40,6 +40,7 @@ static_assert(same_value(fb::Activation::SIGMOID, ActivationKind::kSigmoid));
 static_assert(same_value(fb::Activation::HARD_SIGMOID, ActivationKind::kHardSigmoid));
 static_assert(same_value(fb::Activation::HARD_SWISH, ActivationKind::kHardSwish));
 static_assert(same_value(fb::Activation::LEAKY_RELU, ActivationKind::kLeakyRelu));
+static_assert(same_value(fb::Activation::SILU, ActivationKind::kSilu));
 static_assert(enumerator_count<decltype(fb::EnumValuesActivation())>() == kActivationKindCount,
               "schema.fbs and runtime/types.h list different activations");
 

@@ -400,7 +400,9 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
       fbb, fbb.CreateString("pare"), fbb.CreateString(options.producer_version),
       fbb.CreateString(options.pipeline), fbb.CreateString(options.source_file),
       fbb.CreateString(options.source_hash), fbb.CreateString(options.report_summary));
-  const uint32_t version = layout.any_encoded ? kEncodingSchemaVersion : kSchemaVersion;
+  uint32_t version = layout.any_encoded ? kEncodingSchemaVersion : kSchemaVersion;
+  for (ir::NodeId id : g.nodes())
+    if (g.node(id).activation.kind == ActivationKind::kSilu) version = std::max(version, kSiluSchemaVersion);
   // The content hash is written as zeros here and filled in once the whole file exists.
   const uint8_t zeros[rt::kContentHashBytes] = {};
   auto content_hash = fbb.CreateVector(zeros, rt::kContentHashBytes);

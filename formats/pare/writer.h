@@ -13,9 +13,10 @@
 namespace pare::format {
 
 // The writer stamps the lowest version a file needs: 1 unless a constant is stored sparse or
-// as a palette (both came with version 2).
+// as a palette (both came with version 2) or a node carries a Silu activation (version 3).
 constexpr uint32_t kSchemaVersion = 1;
 constexpr uint32_t kEncodingSchemaVersion = 2;
+constexpr uint32_t kSiluSchemaVersion = 3;
 
 struct WriteOptions {
   std::string producer_version;  // e.g. "0.1.0"

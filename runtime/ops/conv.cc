@@ -143,7 +143,7 @@ class NhwcGemmConvKernel final : public OpKernel {
     args_.packed_b = packed_.data();
     args_.c_stride = n;
     args_.residual_stride = n;
-    kernels::f32_gemm_set_activation(act_, &args_);
+    kernels::f32_gemm_set_activation(act_, &args_, v.isa);
     // Blocks of whole MR-row tiles of about kBlockBytes of A, so that a block's input stays
     // in L2 while every panel of W passes over it.
     const size_t row_bytes = k * sizeof(float);
@@ -275,6 +275,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
     min_ = clamp.min;
     max_ = clamp.max;
     separate_activation_ = clamp.activation != nullptr;
+    act_vector_ = kernels::f32_activation_vector(act.kind, v.isa);
     const size_t cin = static_cast<size_t>(g.in_channels), cout = static_cast<size_t>(g.out_channels);
     std::vector<float> u(16 * cin * cout);
     kernels::f32_conv_winograd_f23_weight(g, weight, u.data());
@@ -347,7 +348,8 @@ class NhwcWinogradConvKernel final : public OpKernel {
       kernels::winograd_detail::tile_origin(g_, t, &n, &oh, &ow);
       const int64_t width = std::min<int64_t>(2, out_w - ow);
       for (int64_t i = 0; i < 2 && oh + i < out_h; ++i)
-        apply_activation(act_, y + ((n * out_h + oh + i) * out_w + ow) * cout, static_cast<size_t>(width * cout));
+        kernels::f32_activation(act_, act_vector_, y + ((n * out_h + oh + i) * out_w + ow) * cout,
+                                static_cast<size_t>(width * cout));
     }
   }
 
@@ -357,6 +359,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
   FusedActivation act_;
   float min_ = 0.f, max_ = 0.f;  // the clamp of a fused ReLU or Clip (else -inf, +inf)
   bool separate_activation_ = false;
+  kernels::F32UnaryFn act_vector_ = nullptr;
   std::string name_;
   AlignedArray<float> packed_;
   size_t matrix_floats_ = 0;
@@ -375,6 +378,7 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
       : params_(params), v_(v), batch_(g.batch), act_(act), name_(std::move(name)) {
     fused_ = kernels::dwconv_fuses_activation(act.kind);
     if (!fused_) params_.activation = FusedActivation{};
+    act_vector_ = kernels::f32_activation_vector(act.kind, v.isa);
     if (!packed_.resize(kernels::dwconv_packed_floats(params.channels, params.kernel_h, params.kernel_w,
                                                       v.channel_block)))
       return;
@@ -396,7 +400,7 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
         const int64_t oh1 = std::min(out_h, oh0 + static_cast<int64_t>(end) - r);
         float* out = y + n * out_h * out_row;
         v_.fn(params_, x + n * in_image, packed_.data(), out, oh0, oh1);
-        if (!fused_) apply_activation(act_, out + oh0 * out_row, static_cast<size_t>((oh1 - oh0) * out_row));
+        if (!fused_) kernels::f32_activation(act_, act_vector_, out + oh0 * out_row, static_cast<size_t>((oh1 - oh0) * out_row));
         r += oh1 - oh0;
       }
     });
@@ -411,6 +415,7 @@ class NhwcDepthwiseConvKernel final : public OpKernel {
   const kernels::DwConvVariant& v_;
   int64_t batch_;
   FusedActivation act_;
+  kernels::F32UnaryFn act_vector_ = nullptr;  // an activation the kernel does not fuse, vectorised
   bool fused_ = true;
   std::string name_;
   AlignedArray<float> packed_;
@@ -572,7 +577,7 @@ class PointwiseDepthwiseKernel final : public OpKernel {
       band.pad_top = p.pad_top + lo - oy0 * p.stride_h;
       float* out = proj_ ? depthwise_rows : y + (n * p.out_h + oy0) * out_row;
       dw_.v_.fn(band, buffer, dw_.packed_.data(), out, 0, oy1 - oy0);
-      if (!dw_.fused_) apply_activation(dw_.act_, out, static_cast<size_t>((oy1 - oy0) * out_row));
+      if (!dw_.fused_) kernels::f32_activation(dw_.act_, dw_.act_vector_, out, static_cast<size_t>((oy1 - oy0) * out_row));
       if (proj_) {
         const int64_t offset = (n * p.out_h + oy0) * p.out_w * static_cast<int64_t>(proj_->args_.n);
         proj_->gemm_rows(depthwise_rows, static_cast<size_t>((oy1 - oy0) * p.out_w), y + offset,
@@ -623,7 +628,7 @@ class NhwcGroupedConvKernel final : public OpKernel {
     args_.k = k;
     args_.a_run_count = taps_;
     args_.c_stride = static_cast<size_t>(g.out_channels);
-    kernels::f32_gemm_set_activation(act_, &args_);
+    kernels::f32_gemm_set_activation(act_, &args_, v.isa);
     // Blocks of whole MR-row tiles whose input windows (all groups) take about kBlockBytes,
     // so that they stay in L2 while the groups pass over them.
     const size_t pixel_bytes = taps_ * static_cast<size_t>(g.in_channels) * sizeof(float);

@@ -81,7 +81,7 @@ class PackedGemmKernel final : public OpKernel {
     args_.k = k;
     args_.a_stride = k;
     args_.c_stride = n;
-    kernels::f32_gemm_set_activation(act_, &args_);
+    kernels::f32_gemm_set_activation(act_, &args_, v.isa);
     pack_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, n, k) / sizeof(float);
   }
 

@@ -29,6 +29,7 @@ inline const char* activation_suffix(ActivationKind kind) {
     case ActivationKind::kHardSigmoid: return "_hardsigmoid";
     case ActivationKind::kHardSwish: return "_hardswish";
     case ActivationKind::kLeakyRelu: return "_leakyrelu";
+    case ActivationKind::kSilu: return "_silu";
   }
   return "";
 }
@@ -42,7 +43,7 @@ inline Status check_activation(const PrepareContext& ctx) {
   switch (ctx.activation.kind) {
     case ActivationKind::kNone: case ActivationKind::kRelu: case ActivationKind::kClip:
     case ActivationKind::kSigmoid: case ActivationKind::kHardSigmoid:
-    case ActivationKind::kHardSwish: case ActivationKind::kLeakyRelu:
+    case ActivationKind::kHardSwish: case ActivationKind::kLeakyRelu: case ActivationKind::kSilu:
       return Status::ok();
   }
   return ctx.error(Status::kUnsupported, "unknown fused activation " +

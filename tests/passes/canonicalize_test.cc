@@ -217,6 +217,54 @@ TEST(FuseActivation, LeavesUnsafePatterns) {
   EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
 }
 
+TEST(FuseActivation, SiluInEitherOperandOrder) {
+  for (bool sigmoid_first : {false, true}) {
+    SCOPED_TRACE(sigmoid_first ? "Mul(Sigmoid(x), x)" : "Mul(x, Sigmoid(x))");
+    Builder b;
+    TensorId x = b.input("x", {1, 3, 5, 5});
+    TensorId c = b.apply(OpKind::kConv, "conv", {x, b.random("w", {4, 3, 3, 3}, 7), b.random("b", {4}, 8)},
+                         make_attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}}));
+    TensorId s = b.apply(OpKind::kSigmoid, "sig", {c});
+    TensorId y = b.apply(OpKind::kMul, "mul", sigmoid_first ? std::vector<TensorId>{s, c} : std::vector<TensorId>{c, s});
+    b.output(y);
+    PassContext ctx;
+    ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f, &ctx);
+    ASSERT_EQ(after.num_nodes(), 1u);
+    const ir::Node& node = after.node(only_node_of(after, OpKind::kConv));
+    EXPECT_EQ(node.activation.kind, ActivationKind::kSilu);
+    EXPECT_EQ(node.outputs[0], y);
+    EXPECT_TRUE(has_note(ctx, "Sigmoid 'sig' and Mul 'mul' fused into Conv 'conv' as Silu"));
+    EXPECT_TRUE(has_note(ctx, "activations fused: 1"));
+  }
+}
+
+TEST(FuseActivation, SiluLeavesOtherProducts) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId w = b.random("w", {3, 3}, 9);
+  // x * Sigmoid(x) where x is read by a third node.
+  TensorId m1 = b.apply(OpKind::kMatMul, "shared", {x, w});
+  b.output(b.apply(OpKind::kMul, "mul1", {m1, b.apply(OpKind::kSigmoid, "sig1", {m1})}));
+  b.output(b.apply(OpKind::kRelu, "relu1", {m1}));
+  // x * Sigmoid(z): a gate, not SiLU.
+  TensorId m2 = b.apply(OpKind::kMatMul, "gate_a", {x, w});
+  TensorId m3 = b.input("z", {2, 3});
+  b.output(b.apply(OpKind::kMul, "mul2", {m2, b.apply(OpKind::kSigmoid, "sig2", {m3})}));
+  // The Sigmoid's output is also a graph output.
+  TensorId m4 = b.apply(OpKind::kMatMul, "visible_sigmoid", {x, w});
+  TensorId s4 = b.apply(OpKind::kSigmoid, "sig4", {m4});
+  b.output(s4);
+  b.output(b.apply(OpKind::kMul, "mul4", {m4, s4}));
+  // The producer cannot carry an activation.
+  TensorId a5 = b.apply(OpKind::kAdd, "add", {x, x});
+  b.output(b.apply(OpKind::kMul, "mul5", {a5, b.apply(OpKind::kSigmoid, "sig5", {a5})}));
+  const size_t nodes = b.g.num_nodes();
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fuse_activation", 0.f, &ctx);
+  EXPECT_EQ(after.num_nodes(), nodes);
+  EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
+}
+
 // ---- remove_identity ----------------------------------------------------------------
 
 TEST(RemoveIdentity, InternalIdentityIsBypassed) {

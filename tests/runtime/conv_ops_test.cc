@@ -415,6 +415,8 @@ TEST(ConvNhwcFast, PointwiseAroundTheTiles) {
                        "f32_gemm_");
   check_fast_nhwc_conv({1, 8, 5, 5}, {16, 8, 1, 1}, {1, 16, 5, 5}, [](Node&) {},
                        {ActivationKind::kHardSwish}, "f32_gemm_hardswish_");
+  check_fast_nhwc_conv({1, 8, 5, 5}, {40, 8, 1, 1}, {1, 40, 5, 5}, [](Node&) {}, {ActivationKind::kSilu},
+                       "f32_gemm_silu_");
 }
 
 TEST(ConvNhwcFast, IndirectStridesPadsDilations) {
@@ -448,7 +450,7 @@ TEST(ConvNhwcFast, GroupedRunsAGemmPerGroup) {
                        {ActivationKind::kSigmoid}, "f32_conv_grouped_sigmoid_");
   // A channel multiplier of 4 (one input channel per group).
   check_fast_nhwc_conv({1, 4, 6, 6}, {16, 1, 3, 3}, {1, 16, 6, 6}, [](Node& n) { n.i("group", 4).ints("pads", {1, 1, 1, 1}); },
-                       {ActivationKind::kNone}, "f32_conv_grouped_");
+                       {ActivationKind::kSilu}, "f32_conv_grouped_silu_");
   // Grouped 1x1 (ShuffleNet v1).
   check_fast_nhwc_conv({1, 16, 5, 5}, {24, 4, 1, 1}, {1, 24, 5, 5}, [](Node& n) { n.i("group", 4); },
                        {ActivationKind::kHardSwish}, "f32_conv_grouped_hardswish_");
@@ -511,6 +513,7 @@ TEST(ConvNhwcFast, WinogradOddAndEvenSizes) {
   check_winograd_conv(2, 32, 33, 28, 28, 1, true, relu);
   check_winograd_conv(1, 33, 32, 7, 6, 1, false, clip);
   check_winograd_conv(2, 16, 32, 9, 14, 0, true, hardswish);
+  check_winograd_conv(1, 24, 40, 8, 9, 1, true, {ActivationKind::kSilu});
   // 128 channels: blocks of a few tiles, many blocks per worker.
   check_winograd_conv(1, 128, 128, 7, 7, 1, true, relu);
 }
@@ -537,6 +540,8 @@ TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {
             {ActivationKind::kSigmoid}, "f32_dwconv_sigmoid_");
   depthwise(16, 8, 8, 3, 6, 6, [](Node& n) { n.ints("dilations", {2, 2}).ints("pads", {1, 1, 1, 1}); },
             {ActivationKind::kNone}, "f32_dwconv_");
+  depthwise(37, 9, 10, 5, 9, 10, [](Node& n) { n.ints("pads", {2, 2, 2, 2}); }, {ActivationKind::kSilu},
+            "f32_dwconv_silu_");
 }
 
 // A pointwise Conv, the depthwise Conv after it and optionally the projection after that,
@@ -633,7 +638,7 @@ void check_pointwise_depthwise_fusion(const FusionCase& c) {
 
 TEST(ConvNhwcFast, PointwiseDepthwiseFusedGivesTheSameBytes) {
   const FusedActivation none{}, relu6{ActivationKind::kClip, 0.f, 6.f}, relu{ActivationKind::kRelu},
-      hardswish{ActivationKind::kHardSwish}, sigmoid{ActivationKind::kSigmoid};
+      hardswish{ActivationKind::kHardSwish}, sigmoid{ActivationKind::kSigmoid}, silu{ActivationKind::kSilu};
   // MobileNet's forms: 3x3 stride 1 and 2 with pads 1 (odd and even sizes), ReLU6 on both.
   check_pointwise_depthwise_fusion({1, 8, 48, 13, 11, 3, 1, 1, {1, 1, 1, 1}, relu6, relu6});
   check_pointwise_depthwise_fusion({1, 8, 48, 14, 12, 3, 2, 1, {1, 1, 1, 1}, relu6, relu6});
@@ -648,6 +653,8 @@ TEST(ConvNhwcFast, PointwiseDepthwiseFusedGivesTheSameBytes) {
   // With the projection: MobileNetV2's block (no activation after it), a partial panel of
   // output channels, an activation the GEMM applies after its tiles, two images.
   check_pointwise_depthwise_fusion({1, 8, 48, 13, 11, 3, 1, 1, {1, 1, 1, 1}, relu6, relu6, 8});
+  // EfficientNet's: SiLU after the expansion and the depthwise conv, a projection after.
+  check_pointwise_depthwise_fusion({1, 8, 48, 14, 12, 3, 2, 1, {1, 1, 1, 1}, silu, silu, 16});
   check_pointwise_depthwise_fusion({2, 16, 37, 9, 10, 3, 2, 1, {1, 1, 1, 1}, relu6, relu6, 35, relu});
   check_pointwise_depthwise_fusion({1, 5, 40, 11, 9, 5, 1, 1, {2, 2, 2, 2}, hardswish, sigmoid, 12, hardswish});
   // A 3x3 stem through im2col first (MobileNetV2's stem, depthwise and projection), and a

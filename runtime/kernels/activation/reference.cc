@@ -29,6 +29,18 @@ void f32_activation__scalar(const FusedActivation& act, float* data, size_t n) {
     case ActivationKind::kLeakyRelu:
       for (size_t i = 0; i < n; ++i) data[i] = data[i] < 0.f ? act.p0 * data[i] : data[i];
       return;
+    case ActivationKind::kSilu:
+      for (size_t i = 0; i < n; ++i) data[i] = data[i] * (1.f / (1.f + std::exp(-data[i])));
+      return;
+  }
+}
+
+F32UnaryFn f32_activation_vector(ActivationKind kind, Isa cap) {
+  if (cap == Isa::kScalar) return nullptr;
+  switch (kind) {
+    case ActivationKind::kSigmoid: return select_f32_eltwise(cap).sigmoid;
+    case ActivationKind::kSilu: return select_f32_eltwise(cap).silu;
+    default: return nullptr;
   }
 }
 

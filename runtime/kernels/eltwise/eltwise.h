@@ -65,6 +65,7 @@ void where_ref(size_t n, const uint8_t* cond, size_t cond_step, const T* a, size
 void f32_relu_ref(size_t n, const float* x, float* y);
 void f32_leaky_relu_ref(size_t n, const float* x, float alpha, float* y);
 void f32_sigmoid_ref(size_t n, const float* x, float* y);  // 1/(1+e^-x)
+void f32_silu_ref(size_t n, const float* x, float* y);     // x * sigmoid(x)
 void f32_hard_sigmoid_ref(size_t n, const float* x, float alpha, float beta, float* y);
 void f32_hard_swish_ref(size_t n, const float* x, float* y);  // x*hs(x)
 void f32_tanh_ref(size_t n, const float* x, float* y);
@@ -110,7 +111,7 @@ void cast_from_bool_ref(size_t n, const uint8_t* x, To* y);
 // One set per ISA, with the signatures of the references above. Every element is computed
 // by the same vector code wherever it sits in the row (the tail goes through a padded
 // vector), so any split of a row into pieces gives identical bytes. NaN inputs give NaN.
-// Sigmoid, Tanh, Erf and Gelu use polynomial exp and erfc approximations accurate to a few
+// Sigmoid, SiLU, Tanh, Erf and Gelu use polynomial exp and erfc approximations accurate to a few
 // float ulps (absolute error under 1e-6 against std::; Gelu relative error under 3e-6).
 using F32BinaryFn = void (*)(size_t n, const float* a, size_t a_step, const float* b,
                              size_t b_step, float* y);
@@ -122,7 +123,7 @@ struct F32EltwiseVariant {
   Isa isa;
   const char* suffix;  // "<tile>__<isa>" for kernel names, e.g. "x8__avx2" (f32_add_x8__avx2)
   F32BinaryFn add, sub, mul, div;
-  F32UnaryFn relu, sigmoid, hard_swish, tanh, erf, gelu;
+  F32UnaryFn relu, sigmoid, hard_swish, tanh, erf, gelu, silu;
   F32ClipFn clip;
   F32HardSigmoidFn hard_sigmoid;
 };

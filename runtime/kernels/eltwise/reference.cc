@@ -227,6 +227,10 @@ void f32_sigmoid_ref(size_t n, const float* x, float* y) {
   unary_row(n, x, y, [](float v) { return 1.f / (1.f + std::exp(-v)); });
 }
 
+void f32_silu_ref(size_t n, const float* x, float* y) {
+  unary_row(n, x, y, [](float v) { return v * (1.f / (1.f + std::exp(-v))); });
+}
+
 void f32_hard_sigmoid_ref(size_t n, const float* x, float alpha, float beta, float* y) {
   unary_row(n, x, y,
             [alpha, beta](float v) { return std::max(0.f, std::min(1.f, alpha * v + beta)); });
@@ -353,7 +357,7 @@ const F32EltwiseVariant* f32_eltwise_variants(size_t* count) {
       Isa::kScalar,       "ref__scalar",      add_ref<float>,      sub_ref<float>,
       mul_ref<float>,     div_ref<float>,     f32_relu_ref,        f32_sigmoid_ref,
       f32_hard_swish_ref, f32_tanh_ref,       f32_erf_ref,         f32_gelu_ref,
-      clip_ref<float>,    f32_hard_sigmoid_ref};
+      f32_silu_ref,       clip_ref<float>,    f32_hard_sigmoid_ref};
   if constexpr (!kernel_family_selected("f32_eltwise")) {
     *count = 1;
     return &kReference;

@@ -117,6 +117,7 @@ const UnaryOp kUnaryOps[] = {
     {"relu", &F32EltwiseVariant::relu, 0, 0},
     {"hard_swish", &F32EltwiseVariant::hard_swish, 2e-7, 1e-7},
     {"sigmoid", &F32EltwiseVariant::sigmoid, 1e-6, 1e-7},
+    {"silu", &F32EltwiseVariant::silu, 1e-6, 1e-7},
     {"tanh", &F32EltwiseVariant::tanh, 1e-6, 1e-7},
     {"erf", &F32EltwiseVariant::erf, 1e-6, 1e-7},
     // The reference's 1 + erf cancels for negative x, to about 1e-16 |x|

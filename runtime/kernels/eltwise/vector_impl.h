@@ -184,11 +184,19 @@ struct Kernels {
 
   // e = e^-|x| never overflows; sigmoid is 1/(1+e) for x >= 0 and e/(1+e)
   // below.
-  static void sigmoid(size_t n, const float* x, float* y) {
+  static R sigmoid_of(R v) {
+    const R e = exp_in_range<V>(V::max(V::set1(-87.f), V::sub(V::set1(0.f), V::abs(v))));
+    const R s = V::reciprocal(V::add(V::set1(1.f), e));  // 1 + e in [1, 2]
+    return keep_nan<V>(v, V::select(V::lt(v, V::set1(0.f)), V::mul(e, s), s));
+  }
+  static void sigmoid(size_t n, const float* x, float* y) { unary_loop<V>(n, x, y, sigmoid_of); }
+
+  // x * sigmoid(x): a fused activation (EfficientNet's), run on GEMM tiles in place. Below
+  // -87 sigmoid is taken as 0 (its e^-87 floor would make -inf * sigmoid -inf, not the NaN
+  // of Mul(x, Sigmoid(x))).
+  static void silu(size_t n, const float* x, float* y) {
     unary_loop<V>(n, x, y, [](R v) {
-      const R e = exp_in_range<V>(V::max(V::set1(-87.f), V::sub(V::set1(0.f), V::abs(v))));
-      const R s = V::div(V::set1(1.f), V::add(V::set1(1.f), e));
-      return keep_nan<V>(v, V::select(V::lt(v, V::set1(0.f)), V::mul(e, s), s));
+      return V::mul(v, V::select(V::lt(v, V::set1(-87.f)), V::set1(0.f), sigmoid_of(v)));
     });
   }
 
@@ -231,7 +239,7 @@ constexpr F32EltwiseVariant make_f32_eltwise_variant(Isa isa, const char* suffix
   using K = Kernels<V>;
   return F32EltwiseVariant{isa,    suffix,  K::add,     K::sub,         K::mul,
                            K::div, K::relu, K::sigmoid, K::hard_swish,  K::tanh,
-                           K::erf, K::gelu, K::clip,    K::hard_sigmoid};
+                           K::erf, K::gelu, K::silu,    K::clip,    K::hard_sigmoid};
 }
 
 }  // namespace pare::rt::kernels::eltwise_vec

@@ -24,6 +24,7 @@
 #include <limits>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/activation/activation.h"
 #include "runtime/types.h"
 
 namespace pare::rt::kernels {
@@ -184,6 +185,7 @@ struct F32GemmArgs {
   float max = std::numeric_limits<float>::infinity();
   // Applied by f32_gemm_activation on each tile right after the microkernel, or null.
   const FusedActivation* activation = nullptr;
+  F32UnaryFn activation_vector = nullptr;  // its vector kernel (f32_activation_vector), or null
   // Added to each tile after the clamp and the activation, or null (a residual connection:
   // the bytes of an Add run after the product): C[i, j] + R[i, j], or R[i, j] + C[i, j] with
   // residual_first, R[i, j] = residual[i * residual_stride + j]. It must not overlap C.
@@ -223,13 +225,14 @@ void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& args, size_t til
                     size_t tile_end);
 
 // Sets the epilogue of `args` for a fused activation: Relu and Clip become the
-// microkernel's clamp; Sigmoid, HardSigmoid, HardSwish and LeakyRelu run per tile through
-// f32_gemm_activation (args->activation = &act, which must outlive the calls); None
-// leaves C unclamped.
-void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args);
+// microkernel's clamp; Sigmoid, HardSigmoid, HardSwish, LeakyRelu and Silu run per tile
+// through f32_gemm_activation (args->activation = &act, which must outlive the calls; the
+// exp-based ones through the vector kernel for the ISA cap `cap`); None leaves C unclamped.
+void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args, Isa cap = Isa::kScalar);
 
-// Applies `act` (f32_activation__scalar) to rows x cols of c with row stride c_stride.
-void f32_gemm_activation(const FusedActivation& act, size_t rows, size_t cols, float* c,
+// Applies `act` (f32_activation: `vector` when set, else the scalar formula) to rows x
+// cols of c with row stride c_stride.
+void f32_gemm_activation(const FusedActivation& act, F32UnaryFn vector, size_t rows, size_t cols, float* c,
                          size_t c_stride);
 
 }  // namespace pare::rt::kernels

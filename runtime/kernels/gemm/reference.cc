@@ -289,7 +289,7 @@ class TileRunner {
     else
       microkernel_(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max, in_tile);
     if (g.activation) {
-      f32_gemm_activation(*g.activation, mr, nc, c, g.c_stride);
+      f32_gemm_activation(*g.activation, g.activation_vector, mr, nc, c, g.c_stride);
       if (g.residual) add_residual(mr, nc, residual, c, g.c_stride);
     }
   }
@@ -348,10 +348,11 @@ void f32_gemm_tiles(const F32GemmVariant& v, const F32GemmArgs& g, size_t tile_b
   }
 }
 
-void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args) {
+void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args, Isa cap) {
   args->min = -std::numeric_limits<float>::infinity();
   args->max = std::numeric_limits<float>::infinity();
   args->activation = nullptr;
+  args->activation_vector = f32_activation_vector(act.kind, cap);
   switch (act.kind) {
     case ActivationKind::kNone: return;
     case ActivationKind::kRelu: args->min = 0.f; return;
@@ -359,13 +360,14 @@ void f32_gemm_set_activation(const FusedActivation& act, F32GemmArgs* args) {
     case ActivationKind::kSigmoid:
     case ActivationKind::kHardSigmoid:
     case ActivationKind::kHardSwish:
-    case ActivationKind::kLeakyRelu: args->activation = &act; return;
+    case ActivationKind::kLeakyRelu:
+    case ActivationKind::kSilu: args->activation = &act; return;
   }
 }
 
-void f32_gemm_activation(const FusedActivation& act, size_t rows, size_t cols, float* c,
+void f32_gemm_activation(const FusedActivation& act, F32UnaryFn vector, size_t rows, size_t cols, float* c,
                          size_t c_stride) {
-  for (size_t i = 0; i < rows; ++i) f32_activation__scalar(act, c + i * c_stride, cols);
+  for (size_t i = 0; i < rows; ++i) f32_activation(act, vector, c + i * c_stride, cols);
 }
 
 }  // namespace pare::rt::kernels

@@ -319,7 +319,7 @@ void f32_lutgemm(const F32LutVariant& v, const F32LutArgs& args, size_t m0, size
     const size_t rows = std::min(kRowBlock, m1 - i);
     v.kernel(args, i, i + rows, 0, args.w->w.n);
     if (args.activation)
-      f32_gemm_activation(*args.activation, rows, args.w->w.n, args.y + i * args.y_stride, args.y_stride);
+      f32_gemm_activation(*args.activation, nullptr, rows, args.w->w.n, args.y + i * args.y_stride, args.y_stride);
   }
 }
 
@@ -379,7 +379,7 @@ void f32_lutgemm_ref__scalar(const PaletteView& w, bool transposed, const float*
       for (size_t q = 0; q < k; ++q) acc += x[i * x_stride + q] * (alpha * dense[transposed ? q * n + j : j * k + q]);
       y[i * n + j] = acc;
     }
-  f32_gemm_activation(act, m, n, y, n);
+  f32_gemm_activation(act, nullptr, m, n, y, n);
 }
 
 void q8_lutgemm_ref__scalar(const PaletteView& w, const int32_t* bias, int32_t a_zero_point,

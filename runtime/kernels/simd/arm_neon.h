@@ -55,6 +55,8 @@ struct F32x4Neon {
   static PARE_SIMD_INLINE R sub(R a, R b) { return vsubq_f32(a, b); }
   static PARE_SIMD_INLINE R mul(R a, R b) { return vmulq_f32(a, b); }
   static PARE_SIMD_INLINE R div(R a, R b) { return vdivq_f32(a, b); }
+  // 1 / a for a finite, normal a (the x86 types use an estimate and a Newton step).
+  static PARE_SIMD_INLINE R reciprocal(R a) { return vdivq_f32(vdupq_n_f32(1.f), a); }
   static PARE_SIMD_INLINE R fmadd(R a, R b, R c) { return vfmaq_f32(c, a, b); }
   template <int L>
   static PARE_SIMD_INLINE R fmadd_lane(R a, R b, R acc) {

@@ -76,6 +76,11 @@ struct F32x8Avx2 {
   static PARE_SIMD_INLINE R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static PARE_SIMD_INLINE R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static PARE_SIMD_INLINE R div(R a, R b) { return _mm256_div_ps(a, b); }
+  // 1 / a within a few ulp for a finite, normal a: the 12-bit estimate and one Newton step.
+  static PARE_SIMD_INLINE R reciprocal(R a) {
+    const R r = _mm256_rcp_ps(a);
+    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(1.f)), r);
+  }
   static PARE_SIMD_INLINE R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static PARE_SIMD_INLINE R min(R a, R b) { return _mm256_min_ps(a, b); }
   static PARE_SIMD_INLINE R max(R a, R b) { return _mm256_max_ps(a, b); }

@@ -94,7 +94,7 @@ void check(Pattern pattern, size_t m, size_t n, size_t k, double sparsity, const
   g.c_col_stride = 1;
   g.y = gemm_out.data();
   f32_gemm_ref__scalar(g);
-  for (size_t i = 0; i < m; ++i) f32_gemm_activation(act, 1, n, gemm_out.data() + i * n, n);
+  for (size_t i = 0; i < m; ++i) f32_gemm_activation(act, nullptr, 1, n, gemm_out.data() + i * n, n);
   expect_near(gemm_out, want, k, what + " reference vs dense");
 
   // The transposed view (W^T stored as [K, N]) packs to the same product.
