@@ -78,6 +78,63 @@ class FusedIntoNextKernel final : public OpKernel {
   const char* kernel_name() const override { return "fused_into_next"; }
 };
 
+// The kernel of a Reshape (Flatten, Squeeze, Unsqueeze) whose readers read its input's
+// bytes where they are (keep_bytes_in_place).
+class InPlaceKernel final : public OpKernel {
+ public:
+  void run(const ExecContext&) override {}
+  const char* kernel_name() const override { return "in_place"; }
+};
+
+bool keeps_bytes(const std::string& op) {
+  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze";
+}
+
+// Reshape, Flatten, Squeeze and Unsqueeze change no byte: their readers may read the input
+// where it is, and the node then copies nothing, when the memory plan keeps the input's
+// bytes intact until the last of them has run, i.e. no tensor written after the node
+// through its last reader (the end of the fused chain a reader is in) shares arena bytes
+// with the input. Sets same_bytes[t] = x for each such output t and its input x (itself
+// read in place from an earlier one), and swaps the node's kernel for InPlaceKernel.
+void keep_bytes_in_place(const Model& m, const std::vector<uint8_t>& fused_into_next,
+                         std::vector<std::unique_ptr<OpKernel>>& kernels, std::vector<int32_t>& same_bytes) {
+  const std::vector<ModelTensor>& tensors = m.tensors();
+  const std::vector<NodeDesc>& nodes = m.nodes();
+  std::vector<int32_t> last_reader(tensors.size(), -1);
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    size_t end = n;  // the node whose kernel runs this node's work
+    while (end + 1 < nodes.size() && fused_into_next[end]) ++end;
+    for (int32_t id : nodes[n].inputs)
+      if (id >= 0) last_reader[id] = std::max(last_reader[id], static_cast<int32_t>(end));
+  }
+  const std::vector<int32_t>& outputs = m.outputs();
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    const NodeDesc& node = nodes[n];
+    if (!keeps_bytes(node.op) || fused_into_next[n] || node.inputs.empty() || node.inputs[0] < 0 ||
+        node.outputs.size() != 1)
+      continue;
+    int32_t x = node.inputs[0];
+    if (same_bytes[x] >= 0) x = same_bytes[x];
+    const int32_t t = node.outputs[0];
+    const ModelTensor &tx = tensors[x], &tt = tensors[t];
+    if (tx.is_constant() || tx.arena_offset < 0 || tx.desc.byte_size() != tt.desc.byte_size() ||
+        last_reader[t] <= static_cast<int32_t>(n) || std::find(outputs.begin(), outputs.end(), t) != outputs.end())
+      continue;
+    const auto x_begin = static_cast<uint64_t>(tx.arena_offset), x_end = x_begin + tx.desc.byte_size();
+    bool intact = true;
+    for (size_t k = n + 1; k <= static_cast<size_t>(last_reader[t]) && intact; ++k)
+      for (int32_t u : nodes[k].outputs) {
+        const ModelTensor& tu = tensors[u];
+        if (tu.arena_offset < 0) continue;
+        const auto begin = static_cast<uint64_t>(tu.arena_offset);
+        intact = intact && (begin + tu.desc.byte_size() <= x_begin || x_end <= begin);
+      }
+    if (!intact) continue;
+    same_bytes[t] = x;
+    kernels[n] = std::make_unique<InPlaceKernel>();
+  }
+}
+
 // Whether node n + 1's kernel may take over node n's work in a fused chain that starts at
 // node `first` (first <= n), and if so the slot of node n + 1's inputs that reads node n's
 // one output t: t is read only there (once) and the caller cannot read it (not a model
@@ -269,6 +326,8 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
       first = n + 1;
     }
   }
+  std::vector<int32_t> same_bytes(tensors.size(), -1);
+  if (options.fuse_nodes) keep_bytes_in_place(m, fused_into_next, impl.kernels, same_bytes);
   size_t scratch_bytes = 0;
   for (const auto& kernel : impl.kernels) scratch_bytes = std::max(scratch_bytes, kernel->scratch_bytes());
 
@@ -308,8 +367,8 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
     while (chain_first > 0 && fused_into_next[chain_first - 1]) --chain_first;
     const int32_t produced = chain_first < n ? m.nodes()[n - 1].outputs[0] : -1;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const int32_t id =
-          produced >= 0 && node.inputs[k] == produced ? m.nodes()[chain_first].inputs[0] : node.inputs[k];
+      int32_t id = produced >= 0 && node.inputs[k] == produced ? m.nodes()[chain_first].inputs[0] : node.inputs[k];
+      if (id >= 0 && same_bytes[id] >= 0) id = same_bytes[id];
       if (id < 0) {
         impl.input_ptrs.push_back(nullptr);
       } else if (tensors[id].is_constant()) {

@@ -34,7 +34,9 @@ struct InterpreterOptions {
   // reads its output, the 1x1 projection that alone reads that) as one kernel, band by band
   // in cache (fuse_with_producer in op.h); the profile then shows the chain's time on its
   // last node and "fused_into_next" on the others. The outputs are the same bytes either
-  // way; false runs every node on its own.
+  // way; false runs every node on its own. Also lets the readers of a Reshape, Flatten,
+  // Squeeze or Unsqueeze read its input in place when the memory plan keeps it ("in_place"
+  // in the profile) instead of the node copying it.
   bool fuse_nodes = true;
 };
 

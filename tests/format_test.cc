@@ -566,6 +566,78 @@ void expect_rejected(Patch& p, Status::Code code, const std::string& fragment) {
   EXPECT_NE(st.message().find(fragment), std::string::npos) << st.message();
 }
 
+// A Reshape's readers read its input in place only where the memory plan keeps the input's
+// bytes until they run. The writer keeps them; a plan that gives them to a later tensor (as
+// the loader allows: the input's lifetime ends at the Reshape) makes the Reshape copy.
+TEST(Format, ReshapeReadsInPlaceOnlyWhereThePlanKeepsItsInput) {
+  ir::Graph g;
+  ir::Tensor x;
+  x.name = "x";
+  x.dtype = ir::DType::kFloat32;
+  x.shape = ir::Shape({2, 3});
+  const ir::TensorId xi = g.add_tensor(x);
+  ir::Tensor t = x, a = x, y = x;
+  t.name = "t";
+  a.name = "a";
+  y.name = "y";
+  t.shape = a.shape = y.shape = ir::Shape({3, 2});
+  const ir::TensorId ti = g.add_tensor(t), ai = g.add_tensor(a), yi = g.add_tensor(y);
+  const ir::TensorId shape = ir::add_constant<int64_t>(g, "shape", ir::DType::kInt64, {2}, {3, 2});
+  const ir::TensorId w = ir::add_constant<float>(g, "w", ir::DType::kFloat32, {3, 2}, {1.f, -2.f, 3.f, -4.f, 5.f, -6.f});
+  ir::Node reshape, relu, add;
+  reshape.op = ir::OpKind::kReshape;
+  reshape.name = "reshape";
+  reshape.inputs = {xi, shape};
+  reshape.outputs = {ti};
+  relu.op = ir::OpKind::kRelu;
+  relu.name = "relu";
+  relu.inputs = {ti};
+  relu.outputs = {ai};
+  add.op = ir::OpKind::kAdd;
+  add.name = "add";
+  add.inputs = {ai, w};
+  add.outputs = {yi};
+  g.add_node(reshape);
+  g.add_node(relu);
+  g.add_node(add);
+  g.inputs = {xi};
+  g.outputs = {yi};
+  std::vector<uint8_t> bytes = format::serialize(g, options());
+
+  const std::vector<float> input = {-1.f, 2.f, -3.f, 4.f, -5.f, 6.f};
+  const std::vector<float> want = {1.f, 0.f, 3.f, 0.f, 5.f, 0.f};
+  auto run = [&](const std::vector<uint8_t>& file) {
+    auto model = Model::load_buffer(file.data(), file.size(), "reshape.pare");
+    EXPECT_TRUE(model.is_ok()) << model.status().message();
+    if (!model.is_ok()) return std::string();
+    auto interp = rt::Interpreter::create(std::move(model).value(), rt::InterpreterOptions{});
+    EXPECT_TRUE(interp.is_ok()) << interp.status().message();
+    if (!interp.is_ok()) return std::string();
+    std::memcpy(interp.value()->input_data(0), input.data(), input.size() * sizeof(float));
+    EXPECT_TRUE(interp.value()->invoke().is_ok());
+    const auto* out = static_cast<const float*>(interp.value()->output_data(0));
+    EXPECT_EQ(std::vector<float>(out, out + 6), want);
+    return interp.value()->kernel_names()[0];
+  };
+  EXPECT_EQ(run(bytes), "in_place");
+
+  // Give a (written by the Relu, after the Reshape) x's bytes.
+  auto* root = flatbuffers::GetMutableRoot<flatbuffers::Table>(bytes.data() + 4);
+  using Tables = flatbuffers::Vector<flatbuffers::Offset<flatbuffers::Table>>;
+  auto* tensors = root->GetPointer<Tables*>(6);
+  const auto index = [&](const char* name) {
+    for (flatbuffers::uoffset_t i = 0; i < tensors->size(); ++i)
+      if (tensors->Get(i)->GetPointer<const flatbuffers::String*>(4)->str() == name) return i;
+    return flatbuffers::uoffset_t{0};
+  };
+  // (y, which the writer may have put there, takes a's place.)
+  const int64_t x_offset = tensors->Get(index("x"))->GetField<int64_t>(16, -1);
+  const int64_t a_offset = tensors->Get(index("a"))->GetField<int64_t>(16, -1);
+  ASSERT_TRUE(tensors->GetMutableObject(index("a"))->SetField<int64_t>(16, x_offset, -1));
+  ASSERT_TRUE(tensors->GetMutableObject(index("y"))->SetField<int64_t>(16, a_offset, -1));
+  EXPECT_NE(run(bytes), "in_place");
+}
+
 TEST(Format, LoaderSemanticChecks) {
   {
     Patch p;  // unchanged: loads

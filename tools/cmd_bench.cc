@@ -270,7 +270,7 @@ Command add_bench_command(CLI::App& root) {
   cmd->add_flag("--no-fusion", args->no_fusion,
                 "Run every node with its own kernel: no chain (a 1x1 or stem conv, the depthwise conv "
                 "after it, the projection after that and a residual Add; a MatMul and its bias Add) runs "
-                "as one; the outputs are the same bytes");
+                "as one, and every Reshape copies its input; the outputs are the same bytes");
   cmd->add_option("-i,--input", args->inputs,
                   "Run on these inputs instead (their first rows): FILE.npy, NAME=FILE.npy "
                   "(repeatable) or FILE.npz, as pare run takes them; inputs not given keep "

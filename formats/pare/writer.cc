@@ -259,6 +259,16 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
     if (last == first + 3) keep_until(first + 2, last);
     first = last + 1;
   }
+  // The readers of a Reshape, Flatten, Squeeze or Unsqueeze may read its input in place
+  // (keep_bytes_in_place in runtime/interpreter.cc): the input stays live as long as the
+  // output. Last node first, so that a chain of them keeps the first input live to the end.
+  for (size_t n = order.size(); n-- > 0;) {
+    const ir::Node& node = g.node(order[n]);
+    const bool keeps_bytes = node.op == ir::OpKind::kReshape || node.op == ir::OpKind::kFlatten ||
+                             node.op == ir::OpKind::kSqueeze || node.op == ir::OpKind::kUnsqueeze;
+    if (!keeps_bytes || node.outputs.size() != 1 || g.is_graph_output(node.outputs[0])) continue;
+    keep_until(n, static_cast<size_t>(std::max(last_use[static_cast<size_t>(node.outputs[0])], static_cast<int32_t>(n))));
+  }
 
   std::vector<ir::TensorId> planned;
   std::vector<rt::BufferLifetime> lifetimes;
