@@ -17,8 +17,9 @@
 // 3. Every other node and the graph's inputs and outputs stay NCHW. A Transpose is inserted
 //    where a tensor is written in one layout and read in the other, one per tensor and
 //    direction, shared by its readers. Then Transpose of Transpose composes (an identity
-//    disappears); Transpose -> Reshape/Flatten/Squeeze/Unsqueeze... -> Transpose becomes one
-//    Reshape when together they move no element; and a Transpose that only moves size-1
+//    disappears); Transpose -> Reshape/Flatten/Squeeze/Unsqueeze/Transpose... -> Transpose
+//    becomes one Reshape when together they move no element, or one Transpose between two
+//    Reshapes when that is what they do (a channel shuffle); and a Transpose that only moves size-1
 //    dims becomes a Reshape (or is absorbed by the Reshape/Flatten/Squeeze/Unsqueeze nodes
 //    that read it).
 // Values never change: NHWC nodes compute what their NCHW forms computed, permuted.
@@ -663,44 +664,159 @@ class LayoutPass {
     n.inputs = {x, int_constant(base + "/shape", shape)};
   }
 
-  // Whether Transpose `first`, reshapes, then Transpose `last` leave every element where it
-  // was in row-major order: followed on the element indices of small tensors.
-  bool moves_no_element(NodeId first, NodeId last) const {
+  // Where the chain of Transposes and shape-only nodes `chain` (first and last a Transpose)
+  // sends every element: out[i] is the row-major index in the chain's input of the element at
+  // row-major index i of its output. Followed on the element indices of small tensors only
+  // (empty for larger ones).
+  std::vector<int64_t> chain_element_map(const std::vector<NodeId>& chain) const {
     constexpr int64_t kMaxElements = int64_t{1} << 20;
-    const ir::Shape& x = g_.tensor(g_.node(first).inputs[0]).shape;
-    if (x.num_elements() > kMaxElements) return false;
+    const ir::Shape& x = g_.tensor(g_.node(chain.front()).inputs[0]).shape;
+    if (!x.is_static() || x.num_elements() > kMaxElements) return {};
     std::vector<int64_t> values(static_cast<size_t>(x.num_elements()));
     std::iota(values.begin(), values.end(), int64_t{0});
-    transpose_values(x.sizes(), perm_of(first), &values);
-    transpose_values(g_.tensor(g_.node(last).inputs[0]).shape.sizes(), perm_of(last), &values);
-    for (size_t i = 0; i < values.size(); ++i)
-      if (values[i] != static_cast<int64_t>(i)) return false;
+    for (NodeId n : chain)
+      if (g_.node(n).op == OpKind::kTranspose)
+        transpose_values(g_.tensor(g_.node(n).inputs[0]).shape.sizes(), perm_of(n), &values);
+    return values;
+  }
+
+  // Whether the element map `out` is one Transpose of the input viewed with some shape:
+  // then `view` is that shape and `perm` the Transpose's. The output's dims are found from
+  // the innermost out: each is the longest run of a constant step through the input; they
+  // must tile the input (each step the product of the smaller steps' sizes) and spell
+  // every element.
+  static bool as_one_transpose(const std::vector<int64_t>& out, std::vector<int64_t>* view,
+                               std::vector<int64_t>* perm) {
+    const auto n = static_cast<int64_t>(out.size());
+    if (n < 2 || out[0] != 0) return false;
+    std::vector<std::pair<int64_t, int64_t>> dims;  // (size, input step), innermost output dim first
+    for (int64_t span = 1; span < n;) {
+      const int64_t step = out[static_cast<size_t>(span)];
+      int64_t size = 2;
+      while (span * (size + 1) <= n && out[static_cast<size_t>(span * size)] == step * size) ++size;
+      if (step <= 0 || n % (span * size) != 0) return false;
+      dims.emplace_back(size, step);
+      span *= size;
+    }
+    // Input view: the dims by decreasing step, each step the product of the smaller ones' sizes.
+    std::vector<size_t> by_step(dims.size());
+    std::iota(by_step.begin(), by_step.end(), size_t{0});
+    std::sort(by_step.begin(), by_step.end(), [&](size_t a, size_t b) { return dims[a].second < dims[b].second; });
+    int64_t expected = 1;
+    for (size_t i : by_step) {
+      if (dims[i].second != expected) return false;
+      expected *= dims[i].first;
+    }
+    // Every element where the dims say.
+    std::vector<int64_t> coord(dims.size(), 0);
+    int64_t offset = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (out[static_cast<size_t>(i)] != offset) return false;
+      for (size_t d = 0; d < dims.size(); ++d) {
+        offset += dims[d].second;
+        if (++coord[d] < dims[d].first) break;
+        offset -= dims[d].second * dims[d].first;
+        coord[d] = 0;
+      }
+    }
+    view->clear();
+    perm->clear();
+    std::vector<int64_t> axis_of(dims.size());
+    for (size_t a = 0; a < by_step.size(); ++a) {  // view axis a: the a-th largest step
+      const size_t d = by_step[by_step.size() - 1 - a];
+      view->push_back(dims[d].first);
+      axis_of[d] = static_cast<int64_t>(a);
+    }
+    for (size_t d = dims.size(); d-- > 0;) perm->push_back(axis_of[d]);  // outermost output dim first
     return true;
   }
 
-  // Transpose -> Reshape/Flatten/Squeeze/Unsqueeze... -> Transpose, each read only by the
-  // next, becomes one Reshape when together they move no element (NHWC data flattened
-  // to [N, H*W, C], as vision transformers do).
+  // Transpose -> (Reshape/Flatten/Squeeze/Unsqueeze/Transpose)... -> Transpose, each read
+  // only by the next:
+  // - becomes one Reshape when together they move no element (NHWC data flattened to
+  //   [N, H*W, C], as vision transformers do);
+  // - becomes Reshape -> Transpose -> Reshape when together they are one transpose of a
+  //   reshaped view and hold more than one transpose. A channel shuffle between NHWC convs
+  //   (ShuffleNet: to NCHW, split C into groups, swap, merge, back to NHWC) is five nodes
+  //   with three transposes; it becomes [N*H*W, g, C/g] -> [N*H*W, C/g, g].
   void collapse_transpose_chains() {
     for (NodeId first : g_.topological_order()) {
       if (!g_.node_alive(first) || g_.node(first).op != OpKind::kTranspose) continue;
-      std::vector<NodeId> chain;
+      std::vector<NodeId> chain = {first};
+      size_t last = 0;  // chain[last]: the last Transpose
       TensorId t = g_.node(first).outputs[0];
-      NodeId next = sole_consumer(g_, t);
-      while (next != ir::kNoNode && is_shape_only(g_.node(next).op) && g_.node(next).inputs[0] == t &&
-             std::count(g_.node(next).inputs.begin(), g_.node(next).inputs.end(), t) == 1) {
+      for (NodeId next = sole_consumer(g_, t);
+           next != ir::kNoNode && (is_shape_only(g_.node(next).op) || g_.node(next).op == OpKind::kTranspose) &&
+           g_.node(next).inputs[0] == t &&
+           std::count(g_.node(next).inputs.begin(), g_.node(next).inputs.end(), t) == 1;
+           next = sole_consumer(g_, t)) {
         chain.push_back(next);
+        if (g_.node(next).op == OpKind::kTranspose) last = chain.size() - 1;
         t = g_.node(next).outputs[0];
-        next = sole_consumer(g_, t);
       }
-      if (chain.empty() || next == ir::kNoNode || g_.node(next).op != OpKind::kTranspose ||
-          !moves_no_element(first, next))
-        continue;
-      make_reshape(next, g_.node(first).inputs[0]);
-      g_.remove_node(first);
-      for (NodeId n : chain) g_.remove_node(n);
+      if (last == 0) continue;
+      chain.resize(last + 1);
+      const std::vector<int64_t> map = chain_element_map(chain);
+      if (map.empty()) continue;
+      const TensorId x = g_.node(first).inputs[0];
+      const NodeId end = chain.back();
+      bool identity = true;
+      for (size_t i = 0; i < map.size() && identity; ++i) identity = map[i] == static_cast<int64_t>(i);
+      if (identity) {
+        make_reshape(end, x);
+      } else {
+        const size_t transposes = static_cast<size_t>(
+            std::count_if(chain.begin(), chain.end(), [&](NodeId n) { return g_.node(n).op == OpKind::kTranspose; }));
+        std::vector<int64_t> view, perm;
+        if (transposes < 2 || !as_one_transpose(map, &view, &perm)) continue;
+        one_transpose(x, view, perm, end);
+      }
+      for (NodeId n : chain)
+        if (n != end) g_.remove_node(n);
       ++collapsed_;
     }
+  }
+
+  // Node `end` becomes Reshape(Transpose(Reshape(x, view), perm)) to its output shape; the
+  // reshapes are left out where they change nothing.
+  void one_transpose(TensorId x, const std::vector<int64_t>& view, const std::vector<int64_t>& perm, NodeId end) {
+    const TensorId y = g_.node(end).outputs[0];
+    const std::string base = g_.node(end).name.empty() ? g_.tensor(y).name : g_.node(end).name;
+    auto add_tensor = [&](const std::string& suffix, const std::vector<int64_t>& shape) {
+      ir::Tensor out = g_.tensor(y);
+      out.name = unique_tensor_name(g_, g_.tensor(y).name + suffix);
+      out.shape = ir::Shape(shape);
+      return g_.add_tensor(std::move(out));
+    };
+    TensorId viewed = x;
+    if (g_.tensor(x).shape.sizes() != view) {
+      viewed = add_tensor("/view", view);
+      ir::Node r;
+      r.op = OpKind::kReshape;
+      r.name = base + "/view";
+      r.inputs = {x, int_constant(base + "/view_shape", view)};
+      r.outputs = {viewed};
+      g_.add_node(std::move(r));
+    }
+    std::vector<int64_t> permuted;
+    for (int64_t p : perm) permuted.push_back(view[static_cast<size_t>(p)]);
+    if (permuted == g_.tensor(y).shape.sizes()) {
+      ir::Node& n = g_.node(end);
+      n.op = OpKind::kTranspose;
+      n.attrs = ir::Attributes{};
+      n.attrs.set("perm", perm);
+      n.inputs = {viewed};
+      return;
+    }
+    const TensorId moved = add_tensor("/transposed", permuted);
+    ir::Node tr;
+    tr.op = OpKind::kTranspose;
+    tr.name = base + "/transpose";
+    tr.attrs.set("perm", perm);
+    tr.inputs = {viewed};
+    tr.outputs = {moved};
+    g_.add_node(std::move(tr));
+    make_reshape(end, moved);
   }
 
   void unit_transposes_to_reshapes() {

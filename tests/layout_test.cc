@@ -537,6 +537,46 @@ std::vector<std::vector<std::string>> fused_chains(const std::vector<uint8_t>& f
 // The number of kernels joined in a fused chain's name.
 size_t chain_length(const std::string& name) { return static_cast<size_t>(std::count(name.begin(), name.end(), '+')) + 1; }
 
+TEST(LayoutPass, ChannelShuffleBecomesOneTranspose) {
+  // ShuffleNet's channel shuffle between NHWC convs: split C into 2 groups, swap, merge.
+  // Through NCHW it takes three transposes; on the NHWC data it is one, of [N*H*W, 2, C/2].
+  Builder b;
+  TensorId x = b.input("x", {1, 4, 6, 5});
+  TensorId c1 = b.conv("conv1", x, 4, 8, 1);
+  TensorId split = b.apply(OpKind::kReshape, "split", {c1, b.ints("split_shape", {1, 2, 4, 6, 5})});
+  TensorId swapped = b.apply(OpKind::kTranspose, "shuffle", {split}, make_attrs({{"perm", Ints{0, 2, 1, 3, 4}}}));
+  TensorId merged = b.apply(OpKind::kReshape, "merge", {swapped, b.ints("merge_shape", {1, 8, 6, 5})});
+  b.output(b.conv("conv2", merged, 8, 8, 3));
+  Converted c = convert_and_compare(b.g);
+  const ir::Graph& g = c.after;
+  EXPECT_TRUE(is_nhwc(g, "conv1"));
+  EXPECT_TRUE(is_nhwc(g, "conv2"));
+  EXPECT_EQ(count_op(g, OpKind::kTranspose), 3u);  // the input, the shuffle, the output
+  bool found = false;
+  for (ir::NodeId id : g.nodes()) {
+    const ir::Node& n = g.node(id);
+    if (n.op != OpKind::kTranspose || n.attrs.get_ints("perm") != Ints{0, 2, 1}) continue;
+    found = true;
+    EXPECT_EQ(g.tensor(n.inputs[0]).shape, ir::Shape({30, 2, 4}));
+  }
+  EXPECT_TRUE(found);
+
+  // The Reshapes around it read their inputs in place: the same bytes as copies.
+  ir::Graph compiled = b.g;
+  PassContext ctx;
+  ASSERT_TRUE(run_pipeline(compiled, kCanonicalPipeline, ctx).is_ok());
+  const std::vector<uint8_t> file = format::serialize(compiled, format::WriteOptions{});
+  const std::vector<float> input = random_floats(4 * 6 * 5, 9, -1.f, 1.f);
+  rt::InterpreterOptions apart, in_place;
+  apart.fuse_nodes = false;
+  std::vector<std::string> kernels_apart, kernels;
+  const std::vector<uint8_t> want = run_bytes(file, input, apart, &kernels_apart);
+  EXPECT_FALSE(want.empty());
+  EXPECT_EQ(run_bytes(file, input, in_place, &kernels), want);
+  EXPECT_EQ(std::count(kernels_apart.begin(), kernels_apart.end(), "in_place"), 0);
+  EXPECT_EQ(std::count(kernels.begin(), kernels.end(), "in_place"), 2);
+}
+
 TEST(LayoutPass, MobileNetBlocksRunFusedWithTheSameBytes) {
   // MobileNetV2's first blocks at a size where the expanded tensors of the first four pass
   // the fusion minimum: the stem with its depthwise and projection; a stride-2 block whose
