@@ -148,9 +148,16 @@ class NhwcGemmConvKernel final : public OpKernel {
     // in L2 while every panel of W passes over it.
     const size_t row_bytes = k * sizeof(float);
     block_rows_ = std::max<size_t>(1, kBlockBytes / (row_bytes * v.mr)) * v.mr;
+    // Few pixels and deep rows (ResNet's 7x7 and 14x14 layers: K up to 4608, weights up to
+    // 9 MB): all of A fits in L2 and the weights come from L3, so the panels go in the outer
+    // loop, each read once per run (and split among the threads) instead of once per block.
+    whole_ = !pointwise && pixels_ * row_bytes <= kWholeBytes && pixels_ > block_rows_;
   }
 
-  size_t scratch_bytes() const override { return pointwise_ ? 0 : kMaxWorkers * lowering_bytes(block_rows_); }
+  size_t scratch_bytes() const override {
+    if (pointwise_) return 0;
+    return whole_ ? lowering_bytes(pixels_) : kMaxWorkers * lowering_bytes(block_rows_);
+  }
 
   void run(const ExecContext& ctx) override {
     const float* x = add_.x(ctx);
@@ -174,9 +181,18 @@ class NhwcGemmConvKernel final : public OpKernel {
       parallel_for(ctx.pool, m_tiles * n_panels, [&](size_t t0, size_t t1) { kernels::f32_gemm_tiles(v_, args, t0, t1); });
       return;
     }
-    // One worker per thread (at most kMaxWorkers), each with its own block buffer.
     const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
     auto* scratch = static_cast<char*>(ctx.scratch);
+    if (whole_) {
+      // One indirection for all pixels, then the panels in the outer loop, split among threads.
+      kernels::F32GemmArgs args = lowered(x, 0, pixels_, y, scratch, residual);
+      const size_t m_tiles = kernels::f32_gemm_m_tiles(v_, pixels_);
+      parallel_for(ctx.pool, kernels::f32_gemm_n_panels(v_, args.n), [&](size_t p0, size_t p1) {
+        for (size_t np = p0; np < p1; ++np) kernels::f32_gemm(v_, args, 0, m_tiles, np, np + 1);
+      });
+      return;
+    }
+    // One worker per thread (at most kMaxWorkers), each with its own block buffer.
     const size_t worker_bytes = lowering_bytes(block_rows_);
     for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t r0, size_t r1) {
@@ -220,6 +236,14 @@ class NhwcGemmConvKernel final : public OpKernel {
   // lowering_bytes(pixel_end - pixel_begin) of 64-byte aligned scratch.
   void conv_rows(const float* x, size_t pixel_begin, size_t pixel_end, float* c, void* scratch,
                  const float* residual = nullptr) const {
+    const kernels::F32GemmArgs args = lowered(x, pixel_begin, pixel_end, c, scratch, residual);
+    kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, args.m), 0, kernels::f32_gemm_n_panels(v_, args.n));
+  }
+
+  // The product for output pixels [pixel_begin, pixel_end): their indirection built in
+  // `scratch` (lowering_bytes of them), C at `c`, plus the rows at `residual` when set.
+  kernels::F32GemmArgs lowered(const float* x, size_t pixel_begin, size_t pixel_end, float* c, void* scratch,
+                               const float* residual) const {
     const size_t m = pixel_end - pixel_begin;
     auto* gathered = static_cast<float*>(scratch);
     auto** runs = reinterpret_cast<const float**>(gathered + whole_lines(m * args_.k));
@@ -231,7 +255,7 @@ class NhwcGemmConvKernel final : public OpKernel {
     args.a_run_count = runs_per_row_;
     args.c = c;
     args.residual = residual;
-    kernels::f32_gemm(v_, args, 0, kernels::f32_gemm_m_tiles(v_, m), 0, kernels::f32_gemm_n_panels(v_, args.n));
+    return args;
   }
 
  private:
@@ -243,6 +267,7 @@ class NhwcGemmConvKernel final : public OpKernel {
   // then kept the tile split) 2.94.
   static constexpr size_t kRowSplitTiles = 4;
   static constexpr size_t kBlockBytes = 128 * 1024;
+  static constexpr size_t kWholeBytes = 1024 * 1024;
   // Bounds the scratch: kMaxWorkers blocks.
   static constexpr size_t kMaxWorkers = 8;
 
@@ -255,6 +280,7 @@ class NhwcGemmConvKernel final : public OpKernel {
   AlignedArray<float> zeros_;  // a run of pads: kernel[2] * Cin zeros (not pointwise)
   kernels::F32GemmArgs args_;
   size_t pixels_ = 0, block_rows_ = 0, runs_per_row_ = 0;
+  bool whole_ = false;  // all pixels at once, panels outside (see the constructor)
   FusedAddInputs add_;  // the conv's input, and the residual added with a fused Add
 };
 

@@ -433,6 +433,14 @@ TEST(ConvNhwcFast, IndirectStridesPadsDilations) {
   check_fast_nhwc_conv({2, 5, 9, 8}, {33, 5, 5, 5}, {2, 33, 5, 4},
                        [](Node& n) { n.ints("strides", {2, 2}).s("auto_pad", "SAME_UPPER"); },
                        {ActivationKind::kLeakyRelu, 0.1f}, "f32_conv_indirect_leakyrelu_");
+  // 81 pixels of K = 576 and 7x7 of K = 2304 (ResNet's late layers): all pixels at once,
+  // the panels in the outer loop.
+  check_fast_nhwc_conv({1, 64, 9, 9}, {48, 64, 3, 3}, {1, 48, 9, 9},
+                       [](Node& n) { n.ints("dilations", {2, 2}).ints("pads", {2, 2, 2, 2}); }, {ActivationKind::kRelu},
+                       "f32_conv_indirect_relu_");
+  check_fast_nhwc_conv({1, 256, 14, 14}, {72, 256, 3, 3}, {1, 72, 7, 7},
+                       [](Node& n) { n.ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); }, {ActivationKind::kNone},
+                       "f32_conv_indirect_");
   // Pads wider than the kernel: kernel rows wholly in the pads (the shared zero run) and
   // runs of pixels wholly in the left or right pads (gathered as zeros).
   check_fast_nhwc_conv({1, 4, 3, 5}, {8, 4, 2, 3}, {1, 8, 8, 11}, [](Node& n) { n.ints("pads", {3, 4, 3, 4}); },
@@ -735,8 +743,10 @@ TEST(ConvNhwcFast, ResidualAddFusedGivesTheSameBytes) {
     Shape xs, ws, ys;
     int64_t pad;
   };
+  // The last: few pixels of deep rows, run with the panels outside (all pixels at once).
   const std::vector<Case> cases = {{{1, 13, 11, 8}, {40, 8, 1, 1}, {1, 13, 11, 40}, 0},
-                                   {{2, 9, 10, 3}, {24, 3, 3, 3}, {2, 9, 10, 24}, 1}};
+                                   {{2, 9, 10, 3}, {24, 3, 3, 3}, {2, 9, 10, 24}, 1},
+                                   {{1, 9, 9, 256}, {72, 256, 2, 2}, {1, 10, 10, 72}, 1}};
   for (Isa cap : {Isa::kScalar, usable_caps().back()})
     for (const Case& c : cases)
       for (size_t slot : {0, 1}) {
