@@ -1,7 +1,8 @@
 // Conv on quantized 8-bit data (docs/quantization.md): X uint8 or int8 per tensor, W int8
 // constant per output channel (or per tensor), B int32, Y of X's dtype; a fused Relu/Clip is
-// the requantization clamp. NHWC runs on the int8 kernels (qgemm for pointwise and im2col,
-// qdwconv for depthwise); NCHW and grouped convolutions run on a plain scalar path.
+// the requantization clamp. NHWC runs on the int8 kernels (qgemm for pointwise, im2col and
+// grouped, qdwconv for depthwise); NCHW convolutions and groups of fewer than 4 output
+// channels run on a plain scalar path.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -25,6 +26,10 @@ namespace {
 
 using kernels::ConvGeometry;
 using kernels::Requant;
+
+// Output channels per group from which a grouped conv runs as int8 GEMMs (each group's panel
+// is padded to the tile's width; fewer take the reference loop).
+constexpr int64_t kMinGroupedOutChannels = 4;
 
 // Everything the int8 kernels need from the node, resolved at prepare.
 struct Q8Conv {
@@ -226,6 +231,153 @@ class Q8GemmConvKernel final : public OpKernel {
   kernels::QGemmArgs args_;
   size_t taps_ = 1, pixels_ = 0, block_rows_ = 0;
   bool direct_ = false;
+};
+
+// Grouped NHWC Conv that is not depthwise (RegNet's, ResNeXt's): group j is a one-group
+// Conv of Cin / groups -> Cout / groups channels, run with the int8 GEMM on its own packed
+// weights. A block of output pixels is gathered once for all groups, each row laid out group
+// by group ([groups][taps * Cin / groups], each padded to a multiple of 4 bytes with X's zero
+// point and zero weights), so that group j's A is the block's rows from j's offset; its
+// product writes j's columns of the output rows. Every output element comes from one
+// microkernel call over all of the group's K: the bytes do not depend on the blocking or
+// the thread count.
+class Q8GroupedConvKernel final : public OpKernel {
+ public:
+  Q8GroupedConvKernel(const Q8Conv& q, const kernels::QGemmVariant& v, std::string name)
+      : q_(q), v_(v), name_(std::move(name)) {
+    const ConvGeometry& g = q.g;
+    taps_ = static_cast<size_t>(g.kernel[1] * g.kernel[2]);
+    groups_ = static_cast<size_t>(g.groups);
+    cin_ = static_cast<size_t>(g.in_channels / g.groups);
+    cout_ = static_cast<size_t>(g.out_channels / g.groups);
+    k_ = (taps_ * cin_ + 3) / 4 * 4;
+    group_bytes_ = (kernels::qgemm_packed_b_bytes(v, cout_, k_) + 63) / 64 * 64;
+    if (!packed_.resize(groups_ * group_bytes_)) return;
+    std::vector<int8_t> nk(cout_ * k_);  // group j's [Cout / groups, taps, Cin / groups] + zero padding
+    for (size_t j = 0; j < groups_; ++j) {
+      std::fill(nk.begin(), nk.end(), int8_t{0});
+      for (size_t o = 0; o < cout_; ++o)
+        for (size_t c = 0; c < cin_; ++c)
+          for (size_t t = 0; t < taps_; ++t)
+            nk[o * k_ + t * cin_ + c] = q.weight[((j * cout_ + o) * cin_ + c) * taps_ + t];
+      kernels::qgemm_pack_b(v, cout_, k_, nk.data(), k_, 1, q.bias ? q.bias + j * cout_ : nullptr,
+                            q.x_zero_point_u8(), q.rq.data() + j * cout_, packed_.data() + j * group_bytes_);
+    }
+    pixels_ = static_cast<size_t>(q.pixels());
+    args_.n = cout_;
+    args_.k = k_;
+    args_.a_stride = groups_ * k_;
+    args_.c_stride = static_cast<size_t>(g.out_channels);
+    args_.c_zero_point = q.y_zero_point;
+    args_.lo = q.lo;
+    args_.hi = q.hi;
+    block_rows_ = std::max<size_t>(1, kBlockBytes / (args_.a_stride * v.mr)) * v.mr;
+  }
+
+  size_t scratch_bytes() const override { return kMaxWorkers * block_rows_ * args_.a_stride; }
+
+  void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const uint8_t*>(ctx.inputs[0]);
+    auto* y = static_cast<uint8_t*>(ctx.outputs[0]);
+    const size_t threads = ctx.pool ? static_cast<size_t>(ctx.pool->threads()) : 1;
+    auto* scratch = static_cast<uint8_t*>(ctx.scratch);
+    for_each_block(ctx.pool, pixels_, v_.mr, block_rows_, std::min(threads, kMaxWorkers),
+                   [&](size_t w, size_t r0, size_t r1) {
+                     uint8_t* rows = scratch + w * block_rows_ * args_.a_stride;
+                     gather(x, r0, r1, rows);
+                     kernels::QGemmArgs args = args_;
+                     args.m = r1 - r0;
+                     const size_t m_tiles = kernels::qgemm_m_tiles(v_, args.m);
+                     const size_t n_panels = kernels::qgemm_n_panels(v_, args.n);
+                     for (size_t j = 0; j < groups_; ++j) {
+                       args.a = rows + j * k_;
+                       args.packed_b = packed_.data() + j * group_bytes_;
+                       args.c = y + r0 * args.c_stride + j * cout_;
+                       kernels::qgemm(v_, args, 0, m_tiles, 0, n_panels);
+                     }
+                   });
+  }
+
+  const char* kernel_name() const override { return name_.c_str(); }
+
+ private:
+  static constexpr size_t kBlockBytes = 64 * 1024;
+  static constexpr size_t kMaxWorkers = 8;  // bounds the scratch
+
+  // Rows of output pixels [r0, r1): for each group, per tap (ky, kx) the group's input bytes
+  // under it, or X's zero point where the tap falls in the pads. Group widths of 4, 8, 16 and
+  // 32 bytes (RegNet's are 8) copy with fixed-size moves.
+  void gather(const uint8_t* x, size_t r0, size_t r1, uint8_t* rows) const {
+    switch (q_.x_signed ? 0 : cin_) {
+      case 4: return gather_groups<4>(x, r0, r1, rows);
+      case 8: return gather_groups<8>(x, r0, r1, rows);
+      case 16: return gather_groups<16>(x, r0, r1, rows);
+      case 32: return gather_groups<32>(x, r0, r1, rows);
+      default: return gather_groups<0>(x, r0, r1, rows);
+    }
+  }
+
+  // kWidth: the group width in bytes when fixed (uint8 X), 0 for any (flipping int8 bytes).
+  template <size_t kWidth>
+  void gather_groups(const uint8_t* x, size_t r0, size_t r1, uint8_t* rows) const {
+    const ConvGeometry& g = q_.g;
+    const int64_t in_h = g.in_size[1], in_w = g.in_size[2], out_h = g.out_size[1], out_w = g.out_size[2];
+    const int64_t kernel_h = g.kernel[1], kernel_w = g.kernel[2], stride_h = g.stride[1], stride_w = g.stride[2];
+    const int64_t dilation_h = g.dilation[1], dilation_w = g.dilation[2], pad_h = g.pad_begin[1], pad_w = g.pad_begin[2];
+    const auto cin = static_cast<int64_t>(g.in_channels);
+    const auto zp = static_cast<uint8_t>(q_.x_zero_point_u8());
+    const size_t width = kWidth ? kWidth : cin_, groups = groups_, k = k_, row_bytes = args_.a_stride;
+    const size_t tail = k - taps_ * width;  // padding bytes after each group's taps
+    const bool flip = q_.x_signed;
+    auto copy = [&](uint8_t* to, const uint8_t* from) {
+      for (size_t j = 0; j < groups; ++j) {
+        if constexpr (kWidth > 0)
+          std::memcpy(to + j * k, from + j * kWidth, kWidth);
+        else
+          copy_bytes(from + j * width, width, flip, to + j * k);
+      }
+    };
+    auto fill = [&](uint8_t* to) {
+      for (size_t j = 0; j < groups; ++j)
+        for (size_t b = 0; b < width; ++b) to[j * k + b] = zp;
+    };
+    const auto first = static_cast<int64_t>(r0);
+    int64_t n = first / (out_h * out_w), oy = first / out_w % out_h, ox = first % out_w;
+    for (size_t r = r0; r < r1; ++r) {
+      if (r > r0 && ++ox == out_w) {
+        ox = 0;
+        if (++oy == out_h) {
+          oy = 0;
+          ++n;
+        }
+      }
+      uint8_t* to = rows + (r - r0) * row_bytes;
+      for (int64_t ky = 0; ky < kernel_h; ++ky) {
+        const int64_t iy = oy * stride_h - pad_h + ky * dilation_h;
+        const bool inside = iy >= 0 && iy < in_h;
+        const uint8_t* line = x + (n * in_h + (inside ? iy : 0)) * in_w * cin;
+        for (int64_t kx = 0; kx < kernel_w; ++kx, to += width) {
+          const int64_t ix = ox * stride_w - pad_w + kx * dilation_w;
+          if (inside && ix >= 0 && ix < in_w)
+            copy(to, line + ix * cin);
+          else
+            fill(to);
+        }
+      }
+      if (tail > 0) {
+        uint8_t* row = rows + (r - r0) * row_bytes;
+        for (size_t j = 0; j < groups; ++j)
+          for (size_t b = taps_ * width; b < k; ++b) row[j * k + b] = zp;  // padding (zero weights)
+      }
+    }
+  }
+
+  Q8Conv q_;
+  const kernels::QGemmVariant& v_;
+  std::string name_;
+  AlignedArray<uint8_t> packed_;  // group j's packed B at j * group_bytes_
+  kernels::QGemmArgs args_;
+  size_t taps_ = 1, groups_ = 1, cin_ = 0, cout_ = 0, k_ = 0, group_bytes_ = 0, pixels_ = 0, block_rows_ = 0;
 };
 
 // Depthwise NHWC Conv with the qdwconv family: weights, bias and requantization packed at
@@ -480,6 +632,15 @@ Result<std::unique_ptr<OpKernel>> nn::prepare_q8_conv(const PrepareContext& ctx)
       if (tile.compare(0, prefix.size(), prefix) == 0) tile.erase(0, prefix.size());
       return std::unique_ptr<OpKernel>(
           new Q8DepthwiseConvKernel(q, p, v, nn::kernel_name("q8_conv_depthwise", ctx.activation, tile.c_str())));
+    }
+    if (g.out_channels / g.groups >= kMinGroupedOutChannels && g.kernel[0] == 1) {
+      // Groups narrower than an AMX tile pair (RegNetY-400MF's are 8 channels) run faster
+      // on the VNNI tile: 2.1 against 2.7 ms for that model's grouped convs.
+      const bool narrow = g.out_channels / g.groups < 32;
+      const kernels::QGemmVariant& v =
+          kernels::select_qgemm(ctx.isa == Isa::kAmx && narrow ? Isa::kAvx512Vnni : ctx.isa);
+      return std::unique_ptr<OpKernel>(
+          new Q8GroupedConvKernel(q, v, nn::kernel_name("q8_conv_grouped", ctx.activation, v.tile_isa)));
     }
   }
   return std::unique_ptr<OpKernel>(

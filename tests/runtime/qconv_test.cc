@@ -368,11 +368,12 @@ TEST(QConv, ReferencePath) {
     c.cin = c.cout = c.group = 6;
     c.act = clip6();
     check_conv(c, seed++);
-    // NHWC grouped (2 groups) and channel multiplier 2.
+    // NHWC grouped with 3 output channels per group, and channel multiplier 2: fewer than
+    // the grouped GEMM takes.
     ConvCase g;
     g.is_signed = is_signed;
     g.cin = 8;
-    g.cout = 12;
+    g.cout = 6;
     g.group = 2;
     g.kh = g.kw = 3;
     g.pads = {1, 1, 1, 1};
@@ -382,6 +383,51 @@ TEST(QConv, ReferencePath) {
     g.cout = 8;
     g.group = 4;
     check_conv(g, seed++);
+  }
+}
+
+TEST(QConv, Grouped) {
+  uint32_t seed = 500;
+  for (bool is_signed : {false, true}) {
+    // RegNet's: groups of 8 channels, 3x3 stride 2.
+    ConvCase c;
+    c.is_signed = is_signed;
+    c.cin = c.cout = 48;
+    c.group = 6;
+    c.h = c.w = 9;
+    c.kh = c.kw = 3;
+    c.stride = 2;
+    c.pads = {1, 1, 1, 1};
+    c.act = relu();
+    c.path = "q8_conv_grouped";
+    check_conv(c, seed++);
+    // 40 output channels per group (a full and a partial panel), dilation, asymmetric pads,
+    // a batch of two.
+    c.batch = 2;
+    c.cin = 10;
+    c.cout = 80;
+    c.group = 2;
+    c.stride = 1;
+    c.dilation = 2;
+    c.pads = {2, 1, 0, 2};
+    c.act = clip6();
+    check_conv(c, seed++);
+    // A channel multiplier of 4 (one input channel per group), and grouped 1x1 convs.
+    ConvCase m;
+    m.is_signed = is_signed;
+    m.cin = 4;
+    m.cout = 16;
+    m.group = 4;
+    m.kh = m.kw = 3;
+    m.pads = {1, 1, 1, 1};
+    m.path = "q8_conv_grouped";
+    check_conv(m, seed++);
+    m.cin = 16;
+    m.cout = 24;
+    m.kh = m.kw = 1;
+    m.pads = {0, 0, 0, 0};
+    m.bias = false;
+    check_conv(m, seed++);
   }
 }
 
