@@ -73,8 +73,10 @@ inline void start_from_bias(Accumulators<V, H, MR, Z, Y>& t, const float* w) {
   }
 }
 
-// One step of K: row i += A value *a_at(i) times the panel row `w`.
-template <class V, class H, size_t MR, size_t Z, size_t Y, class At>
+// One step of K: row i += A value *a_at(i) times the panel row `w`. EachUse: each FMA takes
+// the A value as a broadcast memory operand (V::fmadd_broadcast) instead of sharing one
+// broadcast register (see indirect_tile).
+template <bool EachUse = false, class V, class H, size_t MR, size_t Z, size_t Y, class At>
 inline void fma_step(Accumulators<V, H, MR, Z, Y>& t, const float* w, At a_at) {
   constexpr size_t kW = V::kWidth;
   using T = Accumulators<V, H, MR, Z, Y>;
@@ -86,7 +88,10 @@ inline void fma_step(Accumulators<V, H, MR, Z, Y>& t, const float* w, At a_at) {
   PARE_GEMM_UNROLL
   for (size_t i = 0; i < MR; ++i) {
     const float* ap = a_at(i);
-    if constexpr (Z > 0) {
+    if constexpr (Z > 0 && EachUse) {
+      PARE_GEMM_UNROLL
+      for (size_t j = 0; j < Z; ++j) t.acc[i][j] = V::fmadd_broadcast(ap, b[j], t.acc[i][j]);
+    } else if constexpr (Z > 0) {
       const typename T::R av = V::broadcast(ap);
       PARE_GEMM_UNROLL
       for (size_t j = 0; j < Z; ++j) t.acc[i][j] = V::fmadd(av, b[j], t.acc[i][j]);
@@ -126,8 +131,8 @@ inline void prefetch_panel_ahead(const float* w) {
 }
 
 // Steps [0, k) of a run of K, A value p of row i at a_at(i) + p; returns `w` past them.
-// Stream: prefetch the panel ahead of use.
-template <bool Stream, class V, class H, size_t MR, size_t Z, size_t Y, class At>
+// Stream: prefetch the panel ahead of use. EachUse: as fma_step's.
+template <bool Stream, bool EachUse = false, class V, class H, size_t MR, size_t Z, size_t Y, class At>
 inline const float* fma_run(Accumulators<V, H, MR, Z, Y>& t, size_t k, const float* w, At a_at) {
   constexpr size_t kNr = 2 * V::kWidth;
   size_t p = 0;
@@ -139,7 +144,7 @@ inline const float* fma_run(Accumulators<V, H, MR, Z, Y>& t, size_t k, const flo
   }
   for (; p < k; ++p, w += kNr) {
     if constexpr (Stream) prefetch_panel_ahead<kNr * sizeof(float)>(w);
-    fma_step(t, w, [&](size_t i) { return a_at(i) + p; });
+    fma_step<EachUse>(t, w, [&](size_t i) { return a_at(i) + p; });
   }
   return w;
 }
@@ -211,7 +216,9 @@ inline void indirect_tile(size_t nc, size_t runs, size_t run_len, const float* c
     const float* run[MR];
     PARE_GEMM_UNROLL
     for (size_t i = 0; i < MR; ++i) run[i] = a[i * runs + r];
-    w = fma_run<false>(t, run_len, w, [&](size_t i) { return run[i]; });
+    // Broadcasts as memory operands: with MR row pointers in registers GCC 12 kept no room
+    // for the second panel vector and reloaded it from the stack for every row.
+    w = fma_run<false, true>(t, run_len, w, [&](size_t i) { return run[i]; });
   }
   clamp_and_store(t, nc, c, c_stride, min, max, residual);
 }

@@ -58,6 +58,7 @@ struct F32x4Neon {
   // 1 / a for a finite, normal a (the x86 types use an estimate and a Newton step).
   static PARE_SIMD_INLINE R reciprocal(R a) { return vdivq_f32(vdupq_n_f32(1.f), a); }
   static PARE_SIMD_INLINE R fmadd(R a, R b, R c) { return vfmaq_f32(c, a, b); }
+  static PARE_SIMD_INLINE R fmadd_broadcast(const float* p, R b, R acc) { return fmadd(broadcast(p), b, acc); }
   template <int L>
   static PARE_SIMD_INLINE R fmadd_lane(R a, R b, R acc) {
     return vfmaq_laneq_f32(acc, a, b, L);

@@ -82,6 +82,7 @@ struct F32x8Avx2 {
     return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(1.f)), r);
   }
   static PARE_SIMD_INLINE R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static PARE_SIMD_INLINE R fmadd_broadcast(const float* p, R b, R acc) { return fmadd(broadcast(p), b, acc); }
   static PARE_SIMD_INLINE R min(R a, R b) { return _mm256_min_ps(a, b); }
   static PARE_SIMD_INLINE R max(R a, R b) { return _mm256_max_ps(a, b); }
   static PARE_SIMD_INLINE R min_native(R a, R b) { return _mm256_min_ps(a, b); }

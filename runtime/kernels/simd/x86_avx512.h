@@ -26,6 +26,11 @@ struct F32x16Avx512 {
   static PARE_SIMD_INLINE R load(const float* p) { return _mm512_loadu_ps(p); }
   static PARE_SIMD_INLINE void store(float* p, R v) { _mm512_storeu_ps(p, v); }
   static PARE_SIMD_INLINE R broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  // acc + *p * b, the broadcast of *p taken by the FMA as a memory operand (no register).
+  static PARE_SIMD_INLINE R fmadd_broadcast(const float* p, R b, R acc) {
+    asm("vfmadd231ps %1%{1to16%}, %2, %0" : "+v"(acc) : "m"(*p), "v"(b));
+    return acc;
+  }
   static PARE_SIMD_INLINE R set1(float v) { return _mm512_set1_ps(v); }
   static PARE_SIMD_INLINE R zero() { return _mm512_setzero_ps(); }
 
