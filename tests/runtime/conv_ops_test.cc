@@ -468,7 +468,7 @@ TEST(ConvNhwcFast, GroupedRunsAGemmPerGroup) {
                        "f32_conv_grouped_clip_");
 }
 
-// Winograd F(2x2, 3x3) for 3x3 stride-1 convs above the scalar cap: against the NCHW
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convs of 32 tiles or more above the scalar cap: against the NCHW
 // reference op within 1e-4 of the sum of |products| (the transforms change the rounding),
 // and the same bytes on 1 and 3 threads.
 void check_winograd_conv(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t pad, bool has_bias,
@@ -502,7 +502,9 @@ void check_winograd_conv(int64_t batch, int64_t cin, int64_t cout, int64_t h, in
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i)
       EXPECT_NEAR(got[i], want[i], 1e-4f * scale[i] + 1e-6f) << "element " << i;
-    expect_kernel_for(fast.kernel_name(), "f32_conv_winograd_f23_", cap);
+    // Below 32 tiles of 2x2 outputs the conv runs on the indirect GEMM instead.
+    const int64_t tiles = batch * ((ys[2] + 1) / 2) * ((ys[3] + 1) / 2);
+    expect_kernel_for(fast.kernel_name(), tiles >= 32 ? "f32_conv_winograd_f23_" : "f32_conv_indirect_", cap);
     ThreadPool pool(3);
     Node threaded = make_node(true, cap, x, wt, b, act);
     EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
@@ -521,9 +523,12 @@ TEST(ConvNhwcFast, WinogradOddAndEvenSizes) {
   check_winograd_conv(2, 32, 33, 28, 28, 1, true, relu);
   check_winograd_conv(1, 33, 32, 7, 6, 1, false, clip);
   check_winograd_conv(2, 16, 32, 9, 14, 0, true, hardswish);
-  check_winograd_conv(1, 24, 40, 8, 9, 1, true, {ActivationKind::kSilu});
+  check_winograd_conv(2, 24, 40, 8, 9, 1, true, {ActivationKind::kSilu});
+  // Odd sizes of 32 tiles or more: partial tiles at the right and bottom edges.
+  check_winograd_conv(1, 16, 16, 11, 13, 1, true, relu);
+  check_winograd_conv(2, 17, 33, 12, 11, 0, false, {});
   // 128 channels: blocks of a few tiles, many blocks per worker.
-  check_winograd_conv(1, 128, 128, 7, 7, 1, true, relu);
+  check_winograd_conv(1, 128, 128, 14, 14, 1, true, relu);
 }
 
 TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {
