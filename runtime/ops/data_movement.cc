@@ -9,10 +9,15 @@
 #include "runtime/kernels/transpose/transpose.h"
 #include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/parallel.h"
 
 namespace pare::rt::ops {
 
 namespace {
+
+// Concat and Split copy rows at several bytes per nanosecond: below this a pool dispatch
+// (0.7 us) costs more than it saves.
+constexpr size_t kCopyParallelMinBytes = size_t{1} << 18;
 
 int64_t product(const std::vector<int64_t>& shape, size_t begin, size_t end) {
   int64_t p = 1;
@@ -219,15 +224,24 @@ Result<std::unique_ptr<OpKernel>> prepare_Concat(const PrepareContext& ctx) {
   for (const TensorDesc* in : ctx.inputs)
     row_bytes.push_back(static_cast<size_t>(in->shape[a]) * inner);
   const size_t out_row = static_cast<size_t>(shape[a]) * inner;
+  // Large ones split their outer rows among the threads: each copies the rows of every input
+  // that the convs before wrote on its own core (SqueezeNet's and GoogLeNet's channel
+  // concats: one thread took longer at two threads than alone, reading half from the other
+  // core's cache).
+  const bool split = outer > 1 && outer * out_row >= kCopyParallelMinBytes;
   return make_kernel(kernel_name(first, "concat"),
-                     [outer, row_bytes, out_row](const ExecContext& ec) {
-                       size_t at = 0;
-                       for (size_t i = 0; i < row_bytes.size(); ++i) {
-                         if (row_bytes[i] == 0) continue;
-                         kernels::copy_rows_ref(outer, row_bytes[i], ec.inputs[i], row_bytes[i],
-                                                static_cast<uint8_t*>(ec.outputs[0]) + at, out_row);
-                         at += row_bytes[i];
-                       }
+                     [outer, row_bytes, out_row, split](const ExecContext& ec) {
+                       parallel_for(split ? ec.pool : nullptr, outer, [&](size_t r0, size_t r1) {
+                         size_t at = 0;
+                         for (size_t i = 0; i < row_bytes.size(); ++i) {
+                           if (row_bytes[i] == 0) continue;
+                           kernels::copy_rows_ref(r1 - r0, row_bytes[i],
+                                                  static_cast<const uint8_t*>(ec.inputs[i]) + r0 * row_bytes[i],
+                                                  row_bytes[i], static_cast<uint8_t*>(ec.outputs[0]) + r0 * out_row + at,
+                                                  out_row);
+                           at += row_bytes[i];
+                         }
+                       });
                      });
 }
 
@@ -289,14 +303,17 @@ Result<std::unique_ptr<OpKernel>> prepare_Split(const PrepareContext& ctx) {
   std::vector<size_t> row_bytes;
   for (int64_t s : sizes) row_bytes.push_back(static_cast<size_t>(s) * inner);
   const size_t in_row = static_cast<size_t>(dim) * inner;
-  return make_kernel(kernel_name(x, "split"), [outer, row_bytes, in_row](const ExecContext& ec) {
-    size_t at = 0;
-    for (size_t i = 0; i < row_bytes.size(); ++i) {
-      if (row_bytes[i] == 0) continue;
-      kernels::copy_rows_ref(outer, row_bytes[i], static_cast<const uint8_t*>(ec.inputs[0]) + at,
-                             in_row, ec.outputs[i], row_bytes[i]);
-      at += row_bytes[i];
-    }
+  const bool split = outer > 1 && outer * in_row >= kCopyParallelMinBytes;  // as Concat's
+  return make_kernel(kernel_name(x, "split"), [outer, row_bytes, in_row, split](const ExecContext& ec) {
+    parallel_for(split ? ec.pool : nullptr, outer, [&](size_t r0, size_t r1) {
+      size_t at = 0;
+      for (size_t i = 0; i < row_bytes.size(); ++i) {
+        if (row_bytes[i] == 0) continue;
+        kernels::copy_rows_ref(r1 - r0, row_bytes[i], static_cast<const uint8_t*>(ec.inputs[0]) + r0 * in_row + at,
+                               in_row, static_cast<uint8_t*>(ec.outputs[i]) + r0 * row_bytes[i], row_bytes[i]);
+        at += row_bytes[i];
+      }
+    });
   });
 }
 

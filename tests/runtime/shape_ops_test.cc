@@ -383,6 +383,32 @@ TEST(DataMovement, Concat) {
       Status::kBadModel);
 }
 
+// Concats and Splits of 256 KiB and more split their outer rows among the threads: the
+// values, and the same bytes on 1, 2 and 3 threads (a channel concat of NHWC data).
+TEST(DataMovement, LargeConcatAndSplitSplitAmongThreads) {
+  const Shape a_shape = {1, 41, 40, 24}, b_shape = {1, 41, 40, 40}, y_shape = {1, 41, 40, 64};
+  std::vector<float> a(static_cast<size_t>(41 * 40 * 24)), b(static_cast<size_t>(41 * 40 * 40));
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = -static_cast<float>(i);
+  std::vector<float> want;
+  for (size_t p = 0; p < 41 * 40; ++p) {
+    want.insert(want.end(), a.begin() + static_cast<std::ptrdiff_t>(p * 24), a.begin() + static_cast<std::ptrdiff_t>(p * 24 + 24));
+    want.insert(want.end(), b.begin() + static_cast<std::ptrdiff_t>(p * 40), b.begin() + static_cast<std::ptrdiff_t>(p * 40 + 40));
+  }
+  Node concat(ops::prepare_Concat, "Concat");
+  concat.in(make<float>(a_shape, a)).in(make<float>(b_shape, b)).i("axis", 3).out(y_shape);
+  EXPECT_EQ(concat.run(), want);
+  Node split(ops::prepare_Split, "Split");
+  split.in(make<float>(y_shape, want)).in(constant<int64_t>({2}, {24, 40})).i("axis", 3).out(a_shape).out(b_shape);
+  EXPECT_EQ(split.run(), a);  // the first output
+  const std::vector<uint8_t> concat_bytes = concat.run_bytes(), split_bytes = split.run_bytes();
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(concat.run_bytes(&pool), concat_bytes) << threads << " threads";
+    EXPECT_EQ(split.run_bytes(&pool), split_bytes) << threads << " threads";
+  }
+}
+
 TEST(DataMovement, SplitBySizesAndByCount) {
   Tensor x = make<int64_t>({2, 7}, {0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14, 15, 16});
   Tensor sizes = constant<int64_t>({3}, {2, 0, 5});
