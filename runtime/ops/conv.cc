@@ -68,15 +68,11 @@ enum class NhwcConvPath {
   kWinograd,   // one-group 3x3 stride 1 with enough channels: Winograd F(2x2, 3x3), packed GEMMs
   kIndirect,   // other one-group geometries with constant weights: packed GEMM on indirect A rows
   kDepthwise,  // one filter per channel (group == Cin == Cout), constant weights
-  kGrouped,    // other grouped convs with at least kMinGroupedOutChannels per group, constant weights
+  kGrouped,    // other grouped convs with at least nn::kMinGroupedOutChannels per group, constant weights
   kPointwiseReference,  // 1x1 pointwise with weights computed at run time
   kDirect,     // every other case (grouped, channel multiplier, weights computed at run time)
 };
 
-// Output channels per group from which a grouped conv runs as packed GEMMs: a group's
-// panel is padded to the tile's width (32 floats on AVX-512), so fewer would multiply the
-// packed weights by more than 8 for little gain over the direct loop.
-constexpr int64_t kMinGroupedOutChannels = 4;
 
 // Tiles of 2x2 outputs (over the batch) from which a 3x3 conv runs as Winograd F(2x2, 3x3).
 constexpr int64_t kMinWinogradTiles = 32;
@@ -111,7 +107,7 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
   if (g.groups == 1) return NhwcConvPath::kIndirect;
   if (g.groups == g.in_channels && g.groups == g.out_channels && g.kernel[0] == 1)
     return NhwcConvPath::kDepthwise;
-  if (g.out_channels / g.groups >= kMinGroupedOutChannels) return NhwcConvPath::kGrouped;
+  if (g.out_channels / g.groups >= nn::kMinGroupedOutChannels) return NhwcConvPath::kGrouped;
   return NhwcConvPath::kDirect;
 }
 

@@ -20,6 +20,12 @@ struct Requant;
 
 namespace pare::rt::ops::nn {
 
+// Output channels per group from which a grouped Conv (not depthwise) runs as one packed
+// GEMM per group, float32 and int8: a group's panel is padded to the tile's width (32
+// columns on AVX-512), so fewer would multiply the packed weights by more than 8 for little
+// gain over the direct loop.
+constexpr int64_t kMinGroupedOutChannels = 4;
+
 inline const char* activation_suffix(ActivationKind kind) {
   switch (kind) {
     case ActivationKind::kNone: return "";

@@ -27,9 +27,6 @@ namespace {
 using kernels::ConvGeometry;
 using kernels::Requant;
 
-// Output channels per group from which a grouped conv runs as int8 GEMMs (each group's panel
-// is padded to the tile's width; fewer take the reference loop).
-constexpr int64_t kMinGroupedOutChannels = 4;
 
 // Everything the int8 kernels need from the node, resolved at prepare.
 struct Q8Conv {
@@ -633,7 +630,7 @@ Result<std::unique_ptr<OpKernel>> nn::prepare_q8_conv(const PrepareContext& ctx)
       return std::unique_ptr<OpKernel>(
           new Q8DepthwiseConvKernel(q, p, v, nn::kernel_name("q8_conv_depthwise", ctx.activation, tile.c_str())));
     }
-    if (g.out_channels / g.groups >= kMinGroupedOutChannels && g.kernel[0] == 1) {
+    if (g.out_channels / g.groups >= nn::kMinGroupedOutChannels && g.kernel[0] == 1) {
       // Groups narrower than an AMX tile pair (RegNetY-400MF's are 8 channels) run faster
       // on the VNNI tile: 2.1 against 2.7 ms for that model's grouped convs.
       const bool narrow = g.out_channels / g.groups < 32;
