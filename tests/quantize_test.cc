@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "calibration/npy.h"
@@ -315,6 +316,28 @@ TEST(QuantizePass, SignedActivationsAndPerTensorWeights) {
 
 // Concat and nearest Resize between int8 convolutions run in int8 (byte copies under one
 // quantization), and the result stays close to float.
+// SQNR in dB of the int8 interpreter's first output against the float one's (`outputs`
+// floats each) over the first 50 test images; -inf (failing any bound) when a run fails.
+double output_sqnr_db(rt::Interpreter& f, rt::Interpreter& q, size_t outputs) {
+  double signal = 0, noise = 0;
+  for (int i = 0; i < 50; ++i) {
+    for (rt::Interpreter* it : {&f, &q}) {
+      std::memcpy(it->input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
+      if (!it->invoke().is_ok()) {
+        ADD_FAILURE() << "invoke failed on image " << i;
+        return -std::numeric_limits<double>::infinity();
+      }
+    }
+    const auto* a = static_cast<const float*>(f.output_data(0));
+    const auto* c = static_cast<const float*>(q.output_data(0));
+    for (size_t k = 0; k < outputs; ++k) {
+      signal += double{a[k]} * a[k];
+      noise += (double{a[k]} - c[k]) * (double{a[k]} - c[k]);
+    }
+  }
+  return 10 * std::log10(signal / noise);
+}
+
 TEST(QuantizePass, ConcatAndNearestResizeRunInInt8) {
   using test::attr_ints;
   using test::attr_s;
@@ -356,20 +379,7 @@ TEST(QuantizePass, ConcatAndNearestResizeRunInInt8) {
     }
   }
   EXPECT_EQ(byte_movers, 2);
-  double signal = 0, noise = 0;
-  for (int i = 0; i < 50; ++i) {
-    for (rt::Interpreter* it : {f.get(), q.get()}) {
-      std::memcpy(it->input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
-      ASSERT_TRUE(it->invoke().is_ok());
-    }
-    const auto* a = static_cast<const float*>(f->output_data(0));
-    const auto* c = static_cast<const float*>(q->output_data(0));
-    for (int k = 0; k < 4 * 28 * 28; ++k) {
-      signal += double{a[k]} * a[k];
-      noise += (double{a[k]} - c[k]) * (double{a[k]} - c[k]);
-    }
-  }
-  const double sqnr = 10 * std::log10(signal / noise);
+  const double sqnr = output_sqnr_db(*f, *q, 4 * 28 * 28);
   std::printf("concat + resize model: SQNR %.1f dB\n", sqnr);
   EXPECT_GT(sqnr, 25.0);
 }
@@ -412,20 +422,7 @@ TEST(QuantizePass, SiluIsUnfusedAroundInt8Convs) {
   for (const auto& n : q->model().nodes()) int8_ops.push_back(n.op);
   EXPECT_EQ(std::count(int8_ops.begin(), int8_ops.end(), "Sigmoid"), 1);
   EXPECT_EQ(std::count(int8_ops.begin(), int8_ops.end(), "Mul"), 1);
-  double signal = 0, noise = 0;
-  for (int i = 0; i < 50; ++i) {
-    for (rt::Interpreter* it : {f.get(), q.get()}) {
-      std::memcpy(it->input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
-      ASSERT_TRUE(it->invoke().is_ok());
-    }
-    const auto* a = static_cast<const float*>(f->output_data(0));
-    const auto* c = static_cast<const float*>(q->output_data(0));
-    for (int k = 0; k < 4 * 28 * 28; ++k) {
-      signal += double{a[k]} * a[k];
-      noise += (double{a[k]} - c[k]) * (double{a[k]} - c[k]);
-    }
-  }
-  const double sqnr = 10 * std::log10(signal / noise);
+  const double sqnr = output_sqnr_db(*f, *q, 4 * 28 * 28);
   std::printf("SiLU model: SQNR %.1f dB\n", sqnr);
   EXPECT_GT(sqnr, 25.0);
 }
