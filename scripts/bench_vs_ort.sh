@@ -2,10 +2,12 @@
 # Times pare against ONNX Runtime (onnxruntime-node) on the same models, fp32, and prints a
 # markdown table: median latency of each, their ratio, load time and peak RSS.
 #   scripts/bench_vs_ort.sh [--iterations K] [--warmup W] [--rounds R] [--threads "1 2"]
-#                           [--int8 [--calib DATA.npy]] [MODEL.onnx ...]
+#                           [--int8 [--calib DATA.npy] [--weight-type int8|uint8]] [MODEL.onnx ...]
 # --int8: pare compress (int8) each model, then time pare on the int8 .pare, ONNX Runtime on
 # pare's QDQ export of it (pare export-onnx), and pare's float .pare, all in the same rounds;
-# the table adds pare's float median and int8/fp32. Calibration: --calib, else
+# the table adds pare's float median and int8/fp32. --weight-type uint8 exports the weights as
+# uint8 (pare export-onnx --weight-type): ONNX Runtime's exact path on x86-64 CPUs without
+# VNNI, where its int8-weight kernels saturate (and are faster for it). Calibration: --calib, else
 # testdata/data/fmnist_calib_500.npy for models taking [1,1,28,28], else 16 seeded samples
 # of each input (uniform floats, int64 zeros: enough for timing, not for accuracy). Inputs
 # with symbolic dims (a batch axis) run with them set to 1.
@@ -25,6 +27,7 @@ rounds=3
 threads="1 2"
 int8=false
 calib=""
+weight_type=int8
 models=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --int8) int8=true; shift ;;
     --calib) calib=$2; shift 2 ;;
+    --weight-type) weight_type=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "bench_vs_ort: unknown option $1" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
@@ -43,6 +47,7 @@ for n in "$iterations" "$rounds" $threads; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench_vs_ort: '$n' is not a positive count" >&2; exit 2; }
 done
 [[ "$warmup" =~ ^[0-9]+$ ]] || { echo "bench_vs_ort: --warmup '$warmup' is not a count" >&2; exit 2; }
+[[ "$weight_type" =~ ^u?int8$ ]] || { echo "bench_vs_ort: --weight-type '$weight_type' is not int8 or uint8" >&2; exit 2; }
 if [ ${#models[@]} -eq 0 ]; then
   models=(testdata/models/*.onnx)
   [ -f ../shared/models/mobilenet_v2_224.onnx ] && models+=(../shared/models/mobilenet_v2_224.onnx)
@@ -67,6 +72,7 @@ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ort: onnxruntime-node $(node -p "require('./scripts/ort/node_modules/onnxruntime-node/package.json').version")"
 echo "runs: $rounds rounds x ($warmup warmup + $iterations timed) per runtime, model and thread count"
+$int8 && echo "int8: ONNX Runtime on pare's QDQ export with $weight_type weights"
 echo
 
 # One JSON result per line in $work/results.jsonl, tagged with model, threads and runtime.
@@ -135,7 +141,7 @@ for onnx in "${models[@]}"; do
     fi
     # shellcheck disable=SC2086
     if "$pare" compress "$onnx" -o "$work/$name.int8.pare" --calib "$data" $pare_shapes > /dev/null 2> "$work/err.log" &&
-       "$pare" export-onnx "$work/$name.int8.pare" -o "$work/$name.qdq.onnx" > /dev/null 2>> "$work/err.log"; then
+       "$pare" export-onnx "$work/$name.int8.pare" -o "$work/$name.qdq.onnx" --weight-type "$weight_type" > /dev/null 2>> "$work/err.log"; then
       ort_model=$work/$name.qdq.onnx
       pare_model=$work/$name.int8.pare
       runtimes="pare ort pare_fp32"

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "calibration/npy.h"
@@ -223,10 +224,17 @@ onnx::ModelProto parse(const std::string& bytes) {
 
 // As docs/quantization.md: x float -> QuantizeLinear (uint8) -> Conv (int8 weights per
 // output channel, int32 bias, fused Relu) -> Flatten -> Gemm (transB) -> DequantizeLinear.
-TEST(ExportOnnx, Int8GraphBecomesQdq) {
+constexpr float sx = 0.02f, sy = 0.05f, sz = 0.1f;
+const std::vector<float> sw = {0.01f, 0.03f};
+
+std::vector<int8_t> conv_weights() {
+  std::vector<int8_t> wv(2 * 9);
+  for (size_t i = 0; i < wv.size(); ++i) wv[i] = static_cast<int8_t>(static_cast<int>(i * 7 % 255) - 127);
+  return wv;
+}
+
+ir::Graph int8_graph() {
   ir::Graph g;
-  const float sx = 0.02f, sy = 0.05f, sz = 0.1f;
-  const std::vector<float> sw = {0.01f, 0.03f};
   const TensorId x = g.add_tensor(activation("x", DType::kFloat32, {1, 1, 4, 4}));
   g.inputs = {x};
   const TensorId xs = ir::add_constant<float>(g, "x/scale", DType::kFloat32, {}, {sx});
@@ -234,9 +242,7 @@ TEST(ExportOnnx, Int8GraphBecomesQdq) {
   const TensorId xq = g.add_tensor(activation("x/q8", DType::kUInt8, {1, 1, 4, 4}, QuantParams{{sx}, {128}, -1}));
   add_node(g, OpKind::kQuantizeLinear, "quantize", {x, xs, xz}, xq);
 
-  std::vector<int8_t> wv(2 * 9);
-  for (size_t i = 0; i < wv.size(); ++i) wv[i] = static_cast<int8_t>(static_cast<int>(i * 7 % 255) - 127);
-  const TensorId w = ir::add_constant<int8_t>(g, "w", DType::kInt8, {2, 1, 3, 3}, wv);
+  const TensorId w = ir::add_constant<int8_t>(g, "w", DType::kInt8, {2, 1, 3, 3}, conv_weights());
   g.tensor(w).quant = QuantParams{sw, {0, 0}, 0};
   const TensorId b = ir::add_constant<int32_t>(g, "b", DType::kInt32, {2}, {100, -50});
   g.tensor(b).quant = QuantParams{{sx * sw[0], sx * sw[1]}, {0, 0}, 0};
@@ -260,7 +266,12 @@ TEST(ExportOnnx, Int8GraphBecomesQdq) {
   const TensorId out = g.add_tensor(activation("logits", DType::kFloat32, {1, 3}));
   add_node(g, OpKind::kDequantizeLinear, "dequantize", {z, zs, zz}, out);
   g.outputs = {out};
+  return g;
+}
 
+TEST(ExportOnnx, Int8GraphBecomesQdq) {
+  const ir::Graph g = int8_graph();
+  const std::vector<int8_t> wv = conv_weights();
   onnx_export::ExportStats stats;
   const onnx::ModelProto m = parse(onnx_export::export_model(g, {}, &stats));
   const std::vector<std::string> want = {
@@ -312,6 +323,64 @@ TEST(ExportOnnx, Int8GraphBecomesQdq) {
   ASSERT_EQ(m.graph().output_size(), 1);
   EXPECT_EQ(m.graph().output(0).name(), "logits");
   EXPECT_EQ(m.graph().output(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+}
+
+// --weight-type uint8: each int8 weight as uint8 v + 128 with its zero points + 128 (the
+// same real values); activations, biases and the graph's own QuantizeLinear/DequantizeLinear
+// keep their types.
+TEST(ExportOnnx, Uint8WeightsKeepTheirValues) {
+  const ir::Graph g = int8_graph();
+  onnx_export::ExportOptions options;
+  options.uint8_weights = true;
+  const onnx::ModelProto m = parse(onnx_export::export_model(g, options));
+  const auto& nodes = m.graph().node();
+  ASSERT_EQ(nodes.size(), 16);
+  for (const auto& [dq, name, values] :
+       {std::tuple{2, "w", conv_weights()}, std::tuple{11, "w2", std::vector<int8_t>(3 * 8, 5)}}) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(nodes[dq].op_type(), "DequantizeLinear");
+    ASSERT_EQ(nodes[dq].input(0), name);
+    const onnx::TensorProto* w = find_initializer(m, name);
+    const onnx::TensorProto* zp = find_initializer(m, nodes[dq].input(2));
+    ASSERT_TRUE(w && zp);
+    EXPECT_EQ(w->data_type(), onnx::TensorProto::UINT8);
+    ASSERT_EQ(w->raw_data().size(), values.size());
+    for (size_t i = 0; i < values.size(); ++i)
+      EXPECT_EQ(static_cast<uint8_t>(w->raw_data()[i]), values[i] + 128) << i;
+    EXPECT_EQ(zp->data_type(), onnx::TensorProto::UINT8);
+    EXPECT_EQ(zp->raw_data(), std::string(static_cast<size_t>(zp->dims(0)), '\x80'));
+  }
+  // The bias stays int32 with zero points 0, the activations' zero points uint8 as given.
+  const onnx::TensorProto* bias_zp = find_initializer(m, nodes[3].input(2));
+  ASSERT_NE(bias_zp, nullptr);
+  EXPECT_EQ(bias_zp->data_type(), onnx::TensorProto::INT32);
+  EXPECT_EQ(bias_zp->raw_data(), std::string(8, '\0'));
+  const onnx::TensorProto* zz = find_initializer(m, nodes[15].input(2));
+  ASSERT_NE(zz, nullptr);
+  EXPECT_EQ(zz->raw_data(), std::string(1, '\x0a'));
+}
+
+TEST(ExportOnnxCli, WeightTypeUint8AndBadValue) {
+  test::TempDir dir;
+  const std::string pare_file = dir.file("cnn.pare"), onnx_file = dir.file("cnn.onnx");
+  const std::string model = test::testdata_dir() + "/models/fmnist_cnn.onnx";
+  auto r = test::run_pare({"compress", model, "-o", pare_file, "--calib",
+                           test::testdata_dir() + "/data/fmnist_calib_500.npy", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  r = test::run_pare({"export-onnx", pare_file, "-o", onnx_file, "--weight-type", "uint8"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  onnx::ModelProto m = parse(test::read_file(onnx_file));
+  size_t uint8_weights = 0, int8_tensors = 0;
+  for (const auto& t : m.graph().initializer()) {
+    uint8_weights += t.data_type() == onnx::TensorProto::UINT8 && t.dims_size() >= 2;
+    int8_tensors += t.data_type() == onnx::TensorProto::INT8;
+  }
+  EXPECT_EQ(uint8_weights, 5u);  // four convs and the classifier
+  EXPECT_EQ(int8_tensors, 0u);
+  r = test::run_pare({"export-onnx", pare_file, "-o", dir.file("bad.onnx"), "--weight-type", "int4"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("int4"), std::string::npos) << r.err;
+  EXPECT_FALSE(test::file_exists(dir.file("bad.onnx")));
 }
 
 // Float: an NHWC Conv with a fused Clip, then a Gelu; both forms of Gelu.

@@ -2,6 +2,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -55,6 +56,7 @@ class Exporter {
     graph_->set_name(g_.name.empty() ? "pare" : g_.name);
 
     name_tensors();
+    if (o_.uint8_weights) find_shifted_weights();
     for (TensorId in : g_.inputs) value_info(graph_->add_input(), in);
     for (NodeId id : g_.topological_order()) emit(id);
     for (TensorId out : g_.outputs) {
@@ -76,6 +78,7 @@ class Exporter {
   void name_tensors() {
     names_of_.assign(g_.tensor_capacity(), std::string());
     emitted_.assign(g_.tensor_capacity(), false);
+    shifted_.assign(g_.tensor_capacity(), false);
     std::vector<TensorId> first(g_.inputs);
     first.insert(first.end(), g_.outputs.begin(), g_.outputs.end());
     for (TensorId t : first)
@@ -90,10 +93,29 @@ class Exporter {
     const ir::Tensor& tensor = g_.tensor(t);
     if (tensor.is_constant() && !emitted_[i]) {
       emitted_[i] = true;
-      initializer(names_of_[i], tensor.dtype, tensor.shape.sizes(),
-                  std::string(reinterpret_cast<const char*>(tensor.data->bytes.data()), tensor.data->bytes.size()));
+      std::string raw(reinterpret_cast<const char*>(tensor.data->bytes.data()), tensor.data->bytes.size());
+      if (shifted_[i]) {
+        for (char& c : raw) c = static_cast<char>(static_cast<uint8_t>(c) ^ 0x80);  // int8 v -> uint8 v + 128
+        initializer(names_of_[i], DType::kUInt8, tensor.shape.sizes(), raw);
+      } else {
+        initializer(names_of_[i], tensor.dtype, tensor.shape.sizes(), raw);
+      }
     }
     return names_of_[i];
+  }
+
+  // With uint8_weights: the int8 constants with quantization that only int8 nodes read (each
+  // reads it through a DequantizeLinear of this exporter, whose zero point moves with it).
+  void find_shifted_weights() {
+    const std::set<TensorId> outputs(g_.outputs.begin(), g_.outputs.end());
+    for (size_t i = 0; i < g_.tensor_capacity(); ++i) {
+      const auto t = static_cast<TensorId>(i);
+      const ir::Tensor& tensor = g_.tensor(t);
+      if (!tensor.is_constant() || tensor.dtype != DType::kInt8 || !tensor.quant || outputs.count(t)) continue;
+      const std::vector<NodeId> readers = g_.consumers(t);
+      shifted_[i] = !readers.empty() && std::all_of(readers.begin(), readers.end(),
+                                                     [&](NodeId n) { return is_int8(g_.node(n)); });
+    }
   }
 
   void initializer(const std::string& name, DType dtype, const std::vector<int64_t>& dims,
@@ -204,10 +226,14 @@ class Exporter {
     return {scale, zp};
   }
 
-  std::string dequantize(const std::string& x, const ir::Tensor& t, int32_t axis) {
+  std::string dequantize(const std::string& x, const ir::Tensor& t, int32_t axis, bool shifted) {
     QuantParams q = *t.quant;
     q.axis = axis;
-    auto [scale, zp] = qparams(t.name, q, t.dtype);
+    if (shifted) {
+      q.zero_points.resize(q.scales.size(), 0);
+      for (int64_t& z : q.zero_points) z += 128;
+    }
+    auto [scale, zp] = qparams(t.name, q, shifted ? DType::kUInt8 : t.dtype);
     const std::string out = fresh(x + "_dequantized");
     onnx::NodeProto* n = node("DequantizeLinear", {x, scale, zp}, {out}, x + "/DequantizeLinear");
     if (axis >= 0) attr_int(n, "axis", axis);
@@ -349,7 +375,7 @@ class Exporter {
       if (int8 && dequantizable(tensor)) {
         int32_t axis = tensor.quant->axis;
         if (transposed && axis >= 0) axis = static_cast<int32_t>(kToNhwc[static_cast<size_t>(axis)]);
-        name = dequantize(name, tensor, axis);
+        name = dequantize(name, tensor, axis, shifted_[static_cast<size_t>(t)]);
       }
       ins.push_back(name);
     }
@@ -495,6 +521,7 @@ class Exporter {
   std::set<std::string> names_, node_names_;
   std::vector<std::string> names_of_;  // ONNX name of each IR tensor
   std::vector<bool> emitted_;          // constant written as an initializer
+  std::vector<bool> shifted_;          // int8 weight written as uint8 (uint8_weights)
   std::map<TensorId, std::string> nchw_;
 };
 

@@ -7,7 +7,8 @@
 // - Int8 nodes (docs/quantization.md) become QDQ: DequantizeLinear on each quantized input
 //   (8-bit activations per tensor, int8 weights and int32 bias per axis), the float op,
 //   the fused Relu/Clip, QuantizeLinear with the output's scale and zero point. Weights
-//   stay int8 in the file. QuantizeLinear/DequantizeLinear nodes are written as they are.
+//   stay int8 in the file (or uint8, ExportOptions::uint8_weights). QuantizeLinear/
+//   DequantizeLinear nodes are written as they are.
 // - Graph inputs and outputs keep their names, dtypes and shapes.
 #pragma once
 
@@ -21,6 +22,11 @@ namespace pare::onnx_export {
 
 struct ExportOptions {
   int64_t opset = 17;  // default domain
+  // Int8 weights written as uint8 with their zero points moved by 128: the same real values.
+  // ONNX Runtime's int8-weight kernels on x86-64 CPUs without VNNI (AVX2, AVX-512F) sum
+  // pairs of products in saturating int16 (vpmaddubsw), so their results differ from the
+  // model's; with uint8 weights it takes its exact uint8 x uint8 path.
+  bool uint8_weights = false;
 };
 
 struct ExportStats {
