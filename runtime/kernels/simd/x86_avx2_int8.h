@@ -68,13 +68,26 @@ struct Avx2Int8 {
   // rounded 64-bit product is offset by 2^62 to make it non-negative, shifted logically,
   // clamped in that offset domain and the offset removed:
   // (p + 2^(s-1) + 2^62) >> s == ((p + 2^(s-1)) >> s) + 2^(62-s), exactly.
+  //
+  // With every shift >= 31 the rounded result fits int32 (|acc * mult| < 2^62), so the
+  // clamp runs on 32-bit lanes after dropping the offset's low 32 bits (wrapping): half the
+  // instructions, and most of a small-K GEMM's epilogue (MobileNetV2-224's K = 16 expand
+  // layer: 2.9 ms of 29.6 on an AVX2 EPYC).
   struct Requantizer {
     I32 mult, mult_odd;
     I32 round[2], shift[2], lo[2], hi[2], add[2];  // even and odd lanes as 64-bit lanes
+    bool narrow;                                   // every shift >= 31: the 32-bit clamp
+    I32 offset32, lo32, hi32, zero_point32;        // its constants
 
     Requantizer(const int32_t* multipliers, const int32_t* shifts, int32_t zero_point, int32_t lo_, int32_t hi_) {
       mult = load_i32(multipliers);
       const __m256i sh = load_i32(shifts);
+      narrow = _mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_set1_epi32(31), sh)) == 0;
+      // 2^(62 - s) mod 2^32 (s >= 31: 62 - s <= 31), the offset's part in the low 32 bits.
+      offset32 = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(_mm256_set1_epi32(62), sh));
+      lo32 = _mm256_set1_epi32(lo_ - zero_point);
+      hi32 = _mm256_set1_epi32(hi_ - zero_point);
+      zero_point32 = _mm256_set1_epi32(zero_point);
       mult_odd = _mm256_srli_epi64(mult, 32);
       shift[0] = _mm256_and_si256(sh, _mm256_set1_epi64x(0xFFFFFFFF));
       shift[1] = _mm256_srli_epi64(sh, 32);
@@ -99,8 +112,17 @@ struct Avx2Int8 {
 
     // The clamped outputs as int32 lanes.
     I32 apply(I32 acc) const {
-      const __m256i even = finish(_mm256_mul_epi32(acc, mult), 0);  // signed low 32 bits of each 64
-      const __m256i odd = finish(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), mult_odd), 1);
+      const __m256i p_even = _mm256_mul_epi32(acc, mult);  // signed low 32 bits of each 64
+      const __m256i p_odd = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), mult_odd);
+      if (narrow) {
+        const __m256i even = _mm256_srlv_epi64(_mm256_add_epi64(p_even, round[0]), shift[0]);
+        const __m256i odd = _mm256_srlv_epi64(_mm256_add_epi64(p_odd, round[1]), shift[1]);
+        __m256i r = _mm256_sub_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA), offset32);
+        r = _mm256_min_epi32(_mm256_max_epi32(r, lo32), hi32);
+        return _mm256_add_epi32(r, zero_point32);
+      }
+      const __m256i even = finish(p_even, 0);
+      const __m256i odd = finish(p_odd, 1);
       return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
     }
   };
