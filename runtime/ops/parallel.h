@@ -45,14 +45,17 @@ void for_each_block(ThreadPool* pool, size_t rows, size_t mr, size_t max_block, 
 
 // Below these many elements, waking the threads costs more than it saves:
 // memory-bound ops (arithmetic, clamps) run at several elements per nanosecond,
-// the exp/erf ones at about one, and a pool dispatch measured 0.7 us. A split
+// and a pool dispatch measured 0.7 us. A split
 // also keeps each half of an Add on the core whose conv wrote it: MobileNetV2-224's
 // 56x56x24 residual Add took 0.030 ms at two threads unsplit (one thread reading the
 // other core's rows) and 0.014 ms split. Smaller tensors usually come from a node that
 // ran on one core: split from 2^14, BERT-tiny's 16,384-element ops made it 4% slower at
-// two threads, while MobileNetV2's smaller Adds gained 0.01 ms.
+// two threads, while MobileNetV2's smaller Adds gained 0.01 ms. The exp/erf ops (and
+// Softmax) take 1-2.5 ns per element on an AVX2 EPYC, so 2^13 of them are 8-20 us of
+// work: a ViT's Erf and Softmax nodes (25k and 10k elements) ran on one thread of two,
+// and splitting them took the model 2.07 -> 1.99 ms at two threads.
 constexpr size_t kEltwiseParallelMin = size_t{1} << 16;
-constexpr size_t kTranscendentalParallelMin = size_t{1} << 16;
+constexpr size_t kTranscendentalParallelMin = size_t{1} << 13;
 // Strided copies (Transpose, Slice) move about one element per nanosecond.
 constexpr size_t kStridedCopyParallelMin = size_t{1} << 16;
 // Elements per work item: items are contiguous and their bounds depend only on

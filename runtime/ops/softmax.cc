@@ -39,9 +39,9 @@ class SoftmaxRowsKernel final : public OpKernel {
   void run(const ExecContext& ctx) override {
     const auto* x = static_cast<const float*>(ctx.inputs[0]);
     auto* y = static_cast<float*>(ctx.outputs[0]);
-    // Below this many elements, waking the pool costs more than the rows do.
-    constexpr int64_t kMinParallelElements = 16384;
-    ThreadPool* pool = rows_ * cols_ >= kMinParallelElements ? ctx.pool : nullptr;
+    // An exp per element: split as the other transcendental ops are.
+    const bool split = static_cast<size_t>(rows_ * cols_) >= kTranscendentalParallelMin;
+    ThreadPool* pool = split ? ctx.pool : nullptr;
     parallel_for(pool, static_cast<size_t>(rows_), [&](size_t begin, size_t end) {
       variant_.fn(cols_, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
     });
