@@ -6,11 +6,7 @@
 #include <algorithm>
 
 #include "runtime/kernels/lutgemm/lutgemm.h"
-
-#define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
-// The accumulators start as zeros in registers: without this GCC turns their initialisation
-// into a memset of a stack copy (rep stos), which costs more than a small tile.
-#define PARE_LUT_NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#include "runtime/kernels/lutgemm/tile_macros.h"
 
 namespace pare::rt::kernels {
 

@@ -13,8 +13,7 @@
 
 #include "runtime/cpu.h"
 #include "runtime/kernels/lutgemm/lutgemm.h"
-
-#define PARE_LUT_UNROLL _Pragma("GCC unroll 16")
+#include "runtime/kernels/lutgemm/tile_macros.h"
 
 namespace pare::rt::kernels {
 

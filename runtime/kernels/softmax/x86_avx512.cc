@@ -2,7 +2,9 @@
 //
 // GCC 12's avx512fintrin.h starts convert/shift/cast results from _mm512_undefined_*,
 // which -Wmaybe-uninitialized reports once they are inlined here; the warning is false.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include "runtime/kernels/simd/x86_avx512.h"
 
 #include "runtime/kernels/softmax/softmax.h"
