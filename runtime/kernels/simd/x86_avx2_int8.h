@@ -75,36 +75,44 @@ struct Avx2Int8 {
   // layer: 2.9 ms of 29.6 on an AVX2 EPYC).
   struct Requantizer {
     I32 mult, mult_odd;
-    I32 round[2], shift[2], lo[2], hi[2], add[2];  // even and odd lanes as 64-bit lanes
-    bool narrow;                                   // every shift >= 31: the 32-bit clamp
-    I32 offset32, lo32, hi32, zero_point32;        // its constants
+    I32 round[2], shift[2];                // even and odd lanes as 64-bit lanes
+    I32 lo[2]{}, hi[2]{}, add[2]{};        // the 64-bit clamp's constants
+    bool narrow;                           // every shift >= 31: the 32-bit clamp
+    I32 offset32{}, lo32{}, hi32{}, zero_point32{};  // its constants
 
     Requantizer(const int32_t* multipliers, const int32_t* shifts, int32_t zero_point, int32_t lo_, int32_t hi_) {
       mult = load_i32(multipliers);
+      mult_odd = _mm256_srli_epi64(mult, 32);
       const __m256i sh = load_i32(shifts);
       narrow = _mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_set1_epi32(31), sh)) == 0;
-      // 2^(62 - s) mod 2^32 (s >= 31: 62 - s <= 31), the offset's part in the low 32 bits.
-      offset32 = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(_mm256_set1_epi32(62), sh));
-      lo32 = _mm256_set1_epi32(lo_ - zero_point);
-      hi32 = _mm256_set1_epi32(hi_ - zero_point);
-      zero_point32 = _mm256_set1_epi32(zero_point);
-      mult_odd = _mm256_srli_epi64(mult, 32);
       shift[0] = _mm256_and_si256(sh, _mm256_set1_epi64x(0xFFFFFFFF));
       shift[1] = _mm256_srli_epi64(sh, 32);
       const __m256i one = _mm256_set1_epi64x(1);
-      const __m256i sixty_two = _mm256_set1_epi64x(62);
       const __m256i offset_in = _mm256_set1_epi64x(int64_t{1} << 62);
+      for (int h = 0; h < 2; ++h)
+        round[h] = _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(shift[h], one)), offset_in);
+      if (narrow) {
+        // 2^(62 - s) mod 2^32 (s >= 31: 62 - s <= 31), the offset's part in the low 32 bits.
+        offset32 = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(_mm256_set1_epi32(62), sh));
+        lo32 = _mm256_set1_epi32(lo_ - zero_point);
+        hi32 = _mm256_set1_epi32(hi_ - zero_point);
+        zero_point32 = _mm256_set1_epi32(zero_point);
+        return;
+      }
+      const __m256i sixty_two = _mm256_set1_epi64x(62);
       for (int h = 0; h < 2; ++h) {
         const __m256i off = _mm256_sllv_epi64(one, _mm256_sub_epi64(sixty_two, shift[h]));
-        round[h] = _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(shift[h], one)), offset_in);
         lo[h] = _mm256_add_epi64(_mm256_set1_epi64x(int64_t{lo_} - zero_point), off);
         hi[h] = _mm256_add_epi64(_mm256_set1_epi64x(int64_t{hi_} - zero_point), off);
         add[h] = _mm256_sub_epi64(_mm256_set1_epi64x(zero_point), off);
       }
     }
 
+    // The product rounded and shifted, still carrying the offset 2^(62 - s) that keeps it non-negative.
+    __m256i rounded(__m256i prod, int h) const { return _mm256_srlv_epi64(_mm256_add_epi64(prod, round[h]), shift[h]); }
+
     __m256i finish(__m256i prod, int h) const {
-      __m256i u = _mm256_srlv_epi64(_mm256_add_epi64(prod, round[h]), shift[h]);
+      __m256i u = rounded(prod, h);
       u = _mm256_blendv_epi8(u, lo[h], _mm256_cmpgt_epi64(lo[h], u));
       u = _mm256_blendv_epi8(u, hi[h], _mm256_cmpgt_epi64(u, hi[h]));
       return _mm256_add_epi64(u, add[h]);
@@ -115,15 +123,12 @@ struct Avx2Int8 {
       const __m256i p_even = _mm256_mul_epi32(acc, mult);  // signed low 32 bits of each 64
       const __m256i p_odd = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), mult_odd);
       if (narrow) {
-        const __m256i even = _mm256_srlv_epi64(_mm256_add_epi64(p_even, round[0]), shift[0]);
-        const __m256i odd = _mm256_srlv_epi64(_mm256_add_epi64(p_odd, round[1]), shift[1]);
-        __m256i r = _mm256_sub_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA), offset32);
+        const __m256i odd_high = _mm256_slli_epi64(rounded(p_odd, 1), 32);
+        __m256i r = _mm256_sub_epi32(_mm256_blend_epi32(rounded(p_even, 0), odd_high, 0xAA), offset32);
         r = _mm256_min_epi32(_mm256_max_epi32(r, lo32), hi32);
         return _mm256_add_epi32(r, zero_point32);
       }
-      const __m256i even = finish(p_even, 0);
-      const __m256i odd = finish(p_odd, 1);
-      return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+      return _mm256_blend_epi32(finish(p_even, 0), _mm256_slli_epi64(finish(p_odd, 1), 32), 0xAA);
     }
   };
 
