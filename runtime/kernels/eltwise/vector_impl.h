@@ -56,6 +56,14 @@ inline void binary_loop(size_t n, const float* a, size_t a_step, const float* b,
   }
 }
 
+// c0 x^n + c1 x^(n-1) + ... + cn by Horner's rule, one FMA per coefficient.
+template <typename V, typename R, typename... C>
+inline R horner(R x, float c0, C... c) {
+  R p = V::set1(c0);
+  ((p = V::fmadd(p, x, V::set1(c))), ...);  // left to right: the highest power first
+  return p;
+}
+
 // e^x = scale * (1 + q) split as the power of two and the fraction, for x in
 // [-87, 88]: x = n ln2 + r with |r| <= ln2 / 2, q = e^r - 1 by its Taylor
 // series to r^7 (truncation error below 1e-8 relative). Returning q separately
@@ -66,13 +74,7 @@ inline void exp_parts(R x, R* scale, R* q) {
   R r = V::fmadd(n, V::set1(-0.693145751953125f),
                  x);  // ln2 high part, exact times n
   r = V::fmadd(n, V::set1(-1.42860682030941723e-6f), r);
-  R p = V::set1(1.f / 5040.f);
-  p = V::fmadd(p, r, V::set1(1.f / 720.f));
-  p = V::fmadd(p, r, V::set1(1.f / 120.f));
-  p = V::fmadd(p, r, V::set1(1.f / 24.f));
-  p = V::fmadd(p, r, V::set1(1.f / 6.f));
-  p = V::fmadd(p, r, V::set1(0.5f));
-  p = V::fmadd(p, r, V::set1(1.f));
+  const R p = horner<V>(r, 1.f / 5040.f, 1.f / 720.f, 1.f / 120.f, 1.f / 24.f, 1.f / 6.f, 0.5f, 1.f);
   *q = V::mul(p, r);
   *scale = V::pow2i(n);
 }
@@ -95,16 +97,8 @@ inline R erfc_nonneg(R z, R z2_extra) {
   const R big = V::set1(9.f);
   const R zc = V::min(z, big);
   const R t = V::div(V::set1(1.f), V::fmadd(zc, V::set1(0.5f), V::set1(1.f)));
-  R p = V::set1(0.17087277f);
-  p = V::fmadd(p, t, V::set1(-0.82215223f));
-  p = V::fmadd(p, t, V::set1(1.48851587f));
-  p = V::fmadd(p, t, V::set1(-1.13520398f));
-  p = V::fmadd(p, t, V::set1(0.27886807f));
-  p = V::fmadd(p, t, V::set1(-0.18628806f));
-  p = V::fmadd(p, t, V::set1(0.09678418f));
-  p = V::fmadd(p, t, V::set1(0.37409196f));
-  p = V::fmadd(p, t, V::set1(1.00002368f));
-  p = V::fmadd(p, t, V::set1(-1.26551223f));
+  const R p = horner<V>(t, 0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f,
+                           0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f);
   // The exponent s = P - z^2 reaches -83, where one rounding costs 4e-6
   // relative; its rounding errors (of z^2 and of the difference) come back as
   // e^(s + d) = e^s (1 + d).
@@ -127,31 +121,17 @@ inline R erfc_nonneg(R z, R z2_extra) {
 template <typename V, typename R>
 inline R erf_nonneg(R a) {
   const R a2 = V::mul(a, a);
-  R s = V::set1(1.2055332981789664e-4f);
-  s = V::fmadd(s, a2, V::set1(-8.5483270234508529e-4f));
-  s = V::fmadd(s, a2, V::set1(5.2239776254421878e-3f));
-  s = V::fmadd(s, a2, V::set1(-2.6866170645131252e-2f));
-  s = V::fmadd(s, a2, V::set1(1.1283791670955126e-1f));
-  s = V::fmadd(s, a2, V::set1(-3.7612638903183754e-1f));
-  s = V::fmadd(s, a2, V::set1(1.1283791670955126f));
+  const R s = horner<V>(a2, 1.2055332981789664e-4f, -8.5483270234508529e-4f, 5.2239776254421878e-3f,
+                            -2.6866170645131252e-2f, 1.1283791670955126e-1f, -3.7612638903183754e-1f,
+                            1.1283791670955126f);
   const R series = V::mul(s, a);
   const R last = V::set1(3.92f);
   const R u = V::sub(V::min(a, last), V::set1(2.21f));
-  R q = V::set1(1.1542401807673741e-06f);
-  q = V::fmadd(q, u, V::set1(-4.660022113966988e-06f));
-  q = V::fmadd(q, u, V::set1(-9.306854735768866e-06f));
-  q = V::fmadd(q, u, V::set1(7.40207324270159e-05f));
-  q = V::fmadd(q, u, V::set1(-7.120327063603327e-05f));
-  q = V::fmadd(q, u, V::set1(-0.0003481293679215014f));
-  q = V::fmadd(q, u, V::set1(0.0011690198443830013f));
-  q = V::fmadd(q, u, V::set1(-0.0010282626608386636f));
-  q = V::fmadd(q, u, V::set1(-0.002697563264518976f));
-  q = V::fmadd(q, u, V::set1(0.011340346187353134f));
-  q = V::fmadd(q, u, V::set1(-0.021272994577884674f));
-  q = V::fmadd(q, u, V::set1(0.024948591366410255f));
-  q = V::fmadd(q, u, V::set1(-0.01886865869164467f));
-  q = V::fmadd(q, u, V::set1(0.008537523448467255f));
-  q = V::fmadd(q, u, V::set1(0.9982244968414307f));
+  const R q = horner<V>(u, 1.1542401807673741e-06f, -4.660022113966988e-06f, -9.306854735768866e-06f,
+                           7.40207324270159e-05f, -7.120327063603327e-05f, -0.0003481293679215014f,
+                           0.0011690198443830013f, -0.0010282626608386636f, -0.002697563264518976f,
+                           0.011340346187353134f, -0.021272994577884674f, 0.024948591366410255f,
+                           -0.01886865869164467f, 0.008537523448467255f, 0.9982244968414307f);
   const R tail = V::select(V::lt(last, a), V::set1(1.f), q);
   return V::select(V::lt(a, V::set1(0.5f)), series, tail);
 }
