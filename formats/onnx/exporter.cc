@@ -94,12 +94,9 @@ class Exporter {
     if (tensor.is_constant() && !emitted_[i]) {
       emitted_[i] = true;
       std::string raw(reinterpret_cast<const char*>(tensor.data->bytes.data()), tensor.data->bytes.size());
-      if (shifted_[i]) {
+      if (shifted_[i])
         for (char& c : raw) c = static_cast<char>(static_cast<uint8_t>(c) ^ 0x80);  // int8 v -> uint8 v + 128
-        initializer(names_of_[i], DType::kUInt8, tensor.shape.sizes(), raw);
-      } else {
-        initializer(names_of_[i], tensor.dtype, tensor.shape.sizes(), raw);
-      }
+      initializer(names_of_[i], shifted_[i] ? DType::kUInt8 : tensor.dtype, tensor.shape.sizes(), raw);
     }
     return names_of_[i];
   }
