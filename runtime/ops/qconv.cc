@@ -649,15 +649,17 @@ Status nn::q8_output_params(const PrepareContext& ctx, const TensorDesc& x, cons
   return Status::ok();
 }
 
-// Tiles of 2x2 outputs (over the batch) from which a 3x3 conv runs as Winograd, as for float.
-constexpr int64_t kMinQ8WinogradTiles = 32;
+// Tiles of 2x2 outputs (over the batch) from which an int8 3x3 conv runs as Winograd. Lower
+// than float's 32: int8 im2col costs more per product. ResNet-18's 7x7 layers (16 tiles) on
+// Winograd took ResNet-18 int8 from 81.6 to 78.2 ms on an AVX2 EPYC, the fmnist CNN's from
+// 1.61 to 1.49 ms.
+constexpr int64_t kMinQ8WinogradTiles = 16;
 
 // Int8 Winograd where the int8 GEMM multiplies int16 pairs anyway (AVX2 without VNNI): 2.25x
 // fewer products at the same rate. On an AVX2 EPYC the fmnist CNN's 28x28 32 -> 64 conv went
 // from 0.91 to 0.58 ms and its 14x14 64 -> 128 conv from 0.86 to 0.49 ms. With VNNI or AMX
 // the byte products run at twice the int16 rate or more, and on the scalar path the
-// transforms cost more than they save. Fewer tiles: as for float, the transformed weights
-// (16/9 of the weights, as int16) serve too few rows.
+// transforms cost more than they save.
 bool use_q8_winograd(const PrepareContext& ctx, const ConvGeometry& g, const kernels::QGemmVariant& gemm) {
   const bool shape = g.kernel[0] == 1 && g.kernel[1] == 3 && g.kernel[2] == 3 && g.stride[1] == 1 &&
                      g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1 && g.in_channels >= 16 &&
