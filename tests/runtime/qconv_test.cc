@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/kernels/qgemm/qgemm.h"
 #include "runtime/kernels/quant/requant.h"
 #include "runtime/op.h"
 #include "runtime/ops/ops.h"
@@ -136,6 +137,9 @@ struct ConvCase {
   bool nhwc = true, is_signed = false, bias = true, per_channel = true;
   FusedActivation act;
   const char* path = "q8_conv_pointwise";  // in the expected kernel name
+  // In the expected kernel name instead, under ISA caps whose int8 GEMM is AVX2's vpmaddwd one
+  // (a 3x3 stride-1 conv there runs as int8 Winograd).
+  const char* int16_gemm_path = nullptr;
 };
 
 std::string describe(const ConvCase& c) {
@@ -205,7 +209,8 @@ void check_conv(const ConvCase& c, uint32_t seed) {
     std::string name;
     const std::vector<uint8_t> got = node.isa(cap).run_bytes(nullptr, &name);
     note_kernel(name);
-    EXPECT_NE(name.find(c.path), std::string::npos) << name;
+    const bool int16_gemm = kernels::select_qgemm(cap).isa == Isa::kAvx2;
+    EXPECT_NE(name.find(c.int16_gemm_path && int16_gemm ? c.int16_gemm_path : c.path), std::string::npos) << name;
     ASSERT_EQ(got.size(), want.size());
     size_t bad = 0;
     for (size_t i = 0; i < got.size() && bad < 5; ++i)
@@ -308,6 +313,7 @@ TEST(QConv, Im2col) {
           c.bias = cin != 8;
           c.act = seed % 3 == 0 ? relu() : seed % 3 == 1 ? clip6() : FusedActivation{};
           c.path = "q8_conv_im2col";
+          if (k == 3 && stride == 1 && cin >= 16) c.int16_gemm_path = "q8_conv_winograd_f23";
           check_conv(c, seed++);
         }
   // Windows of at most 16 bytes per kernel row take the 16-byte copies: runs of pixels cut
@@ -347,6 +353,36 @@ TEST(QConv, Im2col) {
   s.is_signed = true;
   s.path = "q8_conv_im2col";
   check_conv(s, seed++);
+}
+
+// 3x3 stride-1 convs with 16 input channels or more and 16 tiles of 2x2 outputs or more:
+// int8 Winograd where the int8 GEMM multiplies int16 pairs, im2col elsewhere; the same bytes
+// as the plain computation either way. Channels around the 16-lane chunks and the 8- and
+// 16-column vectors, odd sizes (tiles clipped), pads 0 and 1, two images, both signs, every
+// clamp, 2 and 3 threads.
+TEST(QConv, Winograd) {
+  uint32_t seed = 700;
+  struct Image {
+    int64_t batch, h, w, pad;
+  };
+  for (const Image& im : {Image{1, 11, 9, 1}, Image{2, 7, 7, 1}, Image{1, 10, 12, 0}})
+    for (int64_t cin : {16, 21, 64})
+      for (int64_t cout : {16, 19, 40}) {
+        ConvCase c;
+        c.batch = im.batch;
+        c.h = im.h;
+        c.w = im.w;
+        c.cin = cin;
+        c.cout = cout;
+        c.kh = c.kw = 3;
+        c.pads = {im.pad, im.pad, im.pad, im.pad};
+        c.is_signed = seed % 2 == 0;
+        c.bias = seed % 4 != 0;
+        c.act = seed % 3 == 0 ? relu() : seed % 3 == 1 ? clip6() : FusedActivation{};
+        c.path = "q8_conv_im2col";
+        c.int16_gemm_path = "q8_conv_winograd_f23";
+        check_conv(c, seed++);
+      }
 }
 
 TEST(QConv, ReferencePath) {
