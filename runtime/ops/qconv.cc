@@ -655,8 +655,8 @@ Status nn::q8_output_params(const PrepareContext& ctx, const TensorDesc& x, cons
 // 1.61 to 1.49 ms.
 constexpr int64_t kMinQ8WinogradTiles = 16;
 
-// Int8 Winograd where the int8 GEMM multiplies int16 pairs anyway (AVX2 without VNNI): 2.25x
-// fewer products at the same rate. On an AVX2 EPYC the fmnist CNN's 28x28 32 -> 64 conv went
+// Int8 Winograd where the int8 GEMM multiplies int16 operands anyway (AVX2 without VNNI, NEON
+// without dot products): 2.25x fewer products at the same rate. On an AVX2 EPYC the fmnist CNN's 28x28 32 -> 64 conv went
 // from 0.91 to 0.58 ms and its 14x14 64 -> 128 conv from 0.86 to 0.49 ms. With VNNI or AMX
 // the byte products run at twice the int16 rate or more, and on the scalar path the
 // transforms cost more than they save.
@@ -668,7 +668,7 @@ bool use_q8_winograd(const PrepareContext& ctx, const ConvGeometry& g, const ker
   if (!shape) return false;
   // Selected (and so listed by `pare ops`) for every such conv, whatever this CPU runs.
   const kernels::Q8WinogradVariant& w = kernels::select_q8_winograd(ctx.isa);
-  return gemm.isa == Isa::kAvx2 && w.isa == Isa::kAvx2;
+  return (gemm.isa == Isa::kAvx2 || gemm.isa == Isa::kNeon) && w.isa == gemm.isa;
 }
 
 Result<std::unique_ptr<OpKernel>> nn::prepare_q8_conv(const PrepareContext& ctx) {

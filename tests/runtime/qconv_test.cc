@@ -137,8 +137,8 @@ struct ConvCase {
   bool nhwc = true, is_signed = false, bias = true, per_channel = true;
   FusedActivation act;
   const char* path = "q8_conv_pointwise";  // in the expected kernel name
-  // In the expected kernel name instead, under ISA caps whose int8 GEMM is AVX2's vpmaddwd one
-  // (a 3x3 stride-1 conv there runs as int8 Winograd).
+  // In the expected kernel name instead, under ISA caps whose int8 GEMM multiplies int16
+  // operands (AVX2's vpmaddwd, NEON's smlal: a 3x3 stride-1 conv there runs as int8 Winograd).
   const char* int16_gemm_path = nullptr;
 };
 
@@ -209,7 +209,8 @@ void check_conv(const ConvCase& c, uint32_t seed) {
     std::string name;
     const std::vector<uint8_t> got = node.isa(cap).run_bytes(nullptr, &name);
     note_kernel(name);
-    const bool int16_gemm = kernels::select_qgemm(cap).isa == Isa::kAvx2;
+    const Isa gemm_isa = kernels::select_qgemm(cap).isa;
+    const bool int16_gemm = gemm_isa == Isa::kAvx2 || gemm_isa == Isa::kNeon;
     EXPECT_NE(name.find(c.int16_gemm_path && int16_gemm ? c.int16_gemm_path : c.path), std::string::npos) << name;
     ASSERT_EQ(got.size(), want.size());
     size_t bad = 0;
@@ -356,7 +357,7 @@ TEST(QConv, Im2col) {
 }
 
 // 3x3 stride-1 convs with 16 input channels or more and 16 tiles of 2x2 outputs or more:
-// int8 Winograd where the int8 GEMM multiplies int16 pairs, im2col elsewhere; the same bytes
+// int8 Winograd where the int8 GEMM multiplies int16 operands, im2col elsewhere; the same bytes
 // as the plain computation either way. Channels around the 16-lane chunks and the 8- and
 // 16-column vectors, odd sizes (tiles clipped), pads 0 and 1, two images, both signs, every
 // clamp, 2 and 3 threads.

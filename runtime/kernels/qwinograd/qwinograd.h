@@ -11,9 +11,10 @@
 // The int32 sums wrap modulo 2^32 where partial sums exceed int32; the final 4 * conv
 // fits int32 while Cin <= kQ8WinogradMaxChannels, so the wrapped result is still exact.
 //
-// Why: where int8 products run as int16 pairs anyway (AVX2 without VNNI: vpmaddwd, 16
-// products per instruction), 2.25x fewer products are 2.25x fewer instructions in the GEMM.
-// With VNNI (four byte products per lane) int16 operands would halve the rate for nothing.
+// Why: where int8 products run on int16 operands anyway (AVX2 without VNNI: vpmaddwd, 16
+// products per instruction; NEON without dot products: smlal), 2.25x fewer products are
+// 2.25x fewer multiply instructions. With VNNI or sdot (four byte products per lane) int16
+// operands would halve the rate for nothing.
 //
 // Tiles are numbered as in winograd.h (image by image, row by row). Layouts:
 //   V_e: int16 rows of cin_pad = q8_winograd_cin_pad(Cin) channels (past Cin: any value),
@@ -82,6 +83,16 @@ void q8_winograd_f23_input_c16__avx2(const ConvGeometry& g, const uint8_t* x, bo
 void q8_winograd_f23_gemm_6x16__avx2(size_t rows, size_t cin_pad, size_t cout, const int16_t* v,
                                      const int16_t* packed, int32_t* m);
 void q8_winograd_f23_output_c8__avx2(const ConvGeometry& g, const int32_t* m, int64_t matrix_stride,
+                                     const int32_t* bias, const int32_t* multipliers, const int32_t* shifts,
+                                     int32_t y_zero_point, int32_t lo, int32_t hi, int64_t tile_begin,
+                                     int64_t tile_end, uint8_t* y);
+#endif
+#if defined(__aarch64__)
+void q8_winograd_f23_input_c8__neon(const ConvGeometry& g, const uint8_t* x, bool flip, int32_t zero_point,
+                                    int64_t tile_begin, int64_t tile_end, int16_t* v, int64_t matrix_stride);
+void q8_winograd_f23_gemm_4x16__neon(size_t rows, size_t cin_pad, size_t cout, const int16_t* v,
+                                     const int16_t* packed, int32_t* m);
+void q8_winograd_f23_output_c8__neon(const ConvGeometry& g, const int32_t* m, int64_t matrix_stride,
                                      const int32_t* bias, const int32_t* multipliers, const int32_t* shifts,
                                      int32_t y_zero_point, int32_t lo, int32_t hi, int64_t tile_begin,
                                      int64_t tile_end, uint8_t* y);

@@ -131,6 +131,10 @@ const Q8WinogradVariant kQ8WinogradVariants[] = {
     {Isa::kAvx2, "q8_winograd_f23_6x16__avx2", "6x16__avx2", q8_winograd_f23_input_c16__avx2, q8_winograd_f23_gemm_6x16__avx2,
      q8_winograd_f23_output_c8__avx2},
 #endif
+#if PARE_KERNELS_NEON
+    {Isa::kNeon, "q8_winograd_f23_4x16__neon", "4x16__neon", q8_winograd_f23_input_c8__neon,
+     q8_winograd_f23_gemm_4x16__neon, q8_winograd_f23_output_c8__neon},
+#endif
     kReference,
 };
 
