@@ -60,36 +60,29 @@ void gemm_dispatch(size_t mr, size_t pairs, const int16_t* v, size_t v_stride, c
 
 void q8_winograd_f23_input_c8__neon(const ConvGeometry& g, const uint8_t* x, bool flip, int32_t zero_point,
                                     int64_t tile_begin, int64_t tile_end, int16_t* v, int64_t matrix_stride) {
-  const int64_t cin = g.in_channels, in_h = g.in_size[1], in_w = g.in_size[2];
+  const int64_t cin = g.in_channels;
   const auto cin_pad = static_cast<int64_t>(q8_winograd_cin_pad(cin));
   const uint8x8_t mask = vdup_n_u8(flip ? 0x80 : 0);
   const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(zero_point));
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
-    const int64_t ih0 = oh - g.pad_begin[1], iw0 = ow - g.pad_begin[2];
-    const uint8_t* px[16];  // null outside the image
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ih = ih0 + i, iw = iw0 + j;
-        px[i * 4 + j] =
-            ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + ((n * in_h + ih) * in_w + iw) * cin : nullptr;
-      }
+    const uint8_t* window[4][4];
+    winograd_detail::tile_window(g, x, t, window);
     int16_t* out = v + (t - tile_begin) * cin_pad;
     for (int64_t c = 0; c < cin; c += 8) {
       const int64_t count = std::min<int64_t>(8, cin - c);
       int16x8_t d[16];
-      for (int k = 0; k < 16; ++k) {
-        if (!px[k]) {
+      for (int k = 0; k < 16; ++k) {  // pixel (k / 4, k % 4)
+        const uint8_t* pixel = window[k / 4][k % 4];
+        if (!pixel) {
           d[k] = vdupq_n_s16(0);
           continue;
         }
         uint8x8_t bytes;
         if (count == 8) {
-          bytes = vld1_u8(px[k] + c);
+          bytes = vld1_u8(pixel + c);
         } else {  // the last channels: never read past the pixel (its lanes past Cin meet zero weights)
           uint8_t tail[8] = {};
-          std::memcpy(tail, px[k] + c, static_cast<size_t>(count));
+          std::memcpy(tail, pixel + c, static_cast<size_t>(count));
           bytes = vld1_u8(tail);
         }
         d[k] = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(veor_u8(bytes, mask))), zp);

@@ -40,19 +40,12 @@ void q8_winograd_pack_weight(int64_t cin, int64_t cout, const int8_t* weight, in
 
 void q8_winograd_f23_input_ref__scalar(const ConvGeometry& g, const uint8_t* x, bool flip, int32_t zero_point,
                                        int64_t tile_begin, int64_t tile_end, int16_t* v, int64_t matrix_stride) {
-  const int64_t cin = g.in_channels, in_h = g.in_size[1], in_w = g.in_size[2];
+  const int64_t cin = g.in_channels;
   const auto cin_pad = static_cast<int64_t>(q8_winograd_cin_pad(cin));
   const uint8_t mask = flip ? 0x80 : 0;
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
-    const int64_t ih0 = oh - g.pad_begin[1], iw0 = ow - g.pad_begin[2];
-    const uint8_t* px[4][4];  // null outside the image
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ih = ih0 + i, iw = iw0 + j;
-        px[i][j] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + ((n * in_h + ih) * in_w + iw) * cin : nullptr;
-      }
+    const uint8_t* px[4][4];
+    winograd_detail::tile_window(g, x, t, px);
     int16_t* out = v + (t - tile_begin) * cin_pad;
     for (int64_t c = 0; c < cin_pad; ++c) {
       int d[4][4];

@@ -28,18 +28,10 @@ void f32_conv_winograd_f23_weight(const ConvGeometry& g, const float* weight, fl
 
 void f32_winograd_f23_input_ref__scalar(const ConvGeometry& g, const float* input, int64_t tile_begin,
                                         int64_t tile_end, float* v, int64_t matrix_stride) {
-  const int64_t cin = g.in_channels, in_h = g.in_size[1], in_w = g.in_size[2];
+  const int64_t cin = g.in_channels;
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
-    const int64_t ih0 = oh - g.pad_begin[1], iw0 = ow - g.pad_begin[2];
-    // Pixels of the window, null where they fall outside the image.
     const float* px[4][4];
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ih = ih0 + i, iw = iw0 + j;
-        px[i][j] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? input + ((n * in_h + ih) * in_w + iw) * cin : nullptr;
-      }
+    winograd_detail::tile_window(g, input, t, px);
     float* out = v + (t - tile_begin) * cin;
     for (int64_t c = 0; c < cin; ++c) {
       float d[4][4];

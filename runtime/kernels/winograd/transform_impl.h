@@ -36,20 +36,10 @@ void input(const ConvGeometry& g, const float* x, int64_t tile_begin, int64_t ti
            int64_t matrix_stride) {
   using R = typename V::R;
   constexpr int64_t W = V::kWidth;
-  const int64_t cin = g.in_channels, in_h = g.in_size[1], in_w = g.in_size[2];
+  const int64_t cin = g.in_channels;
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
-    const int64_t ih0 = oh - g.pad_begin[1], iw0 = ow - g.pad_begin[2];
     const float* px[4][4];
-    bool inside = true;
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ih = ih0 + i, iw = iw0 + j;
-        const bool in = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w;
-        px[i][j] = in ? x + ((n * in_h + ih) * in_w + iw) * cin : nullptr;
-        inside = inside && in;
-      }
+    const bool inside = winograd_detail::tile_window(g, x, t, px);
     float* out = v + (t - tile_begin) * cin;
     R d[4][4];
     int64_t c = 0;

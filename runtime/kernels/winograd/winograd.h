@@ -90,6 +90,26 @@ inline void tile_origin(const ConvGeometry& g, int64_t tile, int64_t* n, int64_t
   *oh = (tile / tiles_w) % tiles_h * 2;
   *ow = tile % tiles_w * 2;
 }
+
+// The 4x4 input window of a tile: px[i][j] points at pixel (i, j)'s channels (an NHWC image
+// of g.in_channels channels), null where it falls in the pads or past the image. True when
+// all 16 lie inside.
+template <typename T>
+inline bool tile_window(const ConvGeometry& g, const T* x, int64_t tile, const T* (&px)[4][4]) {
+  const int64_t cin = g.in_channels, in_h = g.in_size[1], in_w = g.in_size[2];
+  int64_t n, oh, ow;
+  tile_origin(g, tile, &n, &oh, &ow);
+  const int64_t ih0 = oh - g.pad_begin[1], iw0 = ow - g.pad_begin[2];
+  bool inside = true;
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      const int64_t ih = ih0 + i, iw = iw0 + j;
+      const bool in = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w;
+      px[i][j] = in ? x + ((n * in_h + ih) * in_w + iw) * cin : nullptr;
+      inside = inside && in;
+    }
+  return inside;
+}
 }  // namespace winograd_detail
 
 }  // namespace pare::rt::kernels
