@@ -509,7 +509,8 @@ class Walker {
 
   // An upper bound of the elements the op creates: the broadcast of its tensor inputs (a
   // view from expand counts what it shows), their sum (cat), the product of a `size`
-  // argument, arange's count and embedding's rows times width. Past int64, the maximum.
+  // argument, arange's count, a list repeated by mul, repeat_interleave's repeats and
+  // embedding's rows times width. Past int64, the maximum.
   int64_t fold_elements_bound(const torch::jit::Node* n, const std::vector<c10::Argument>& args,
                               const torch::jit::Stack& stack) const {
     constexpr int64_t kHuge = std::numeric_limits<int64_t>::max();
@@ -554,6 +555,18 @@ class Walker {
       if (!(count < 9.0e18)) return kHuge;  // NaN, infinite or past int64
       bound = std::max(bound, static_cast<int64_t>(std::max(count, 0.0)));
     }
+    if (name == "mul") {  // a list times an int repeats it (aten::mul.left_t / right_), n times even when empty
+      int64_t list_size = -1, times = 1;
+      for (const c10::IValue& v : stack) {
+        if (v.isList()) list_size = static_cast<int64_t>(v.toList().size());
+        if (v.isInt()) times = v.toInt();
+      }
+      if (list_size >= 0) bound = std::max(bound, mul(std::max<int64_t>(list_size, 1), std::max<int64_t>(times, 0)));
+    }
+    if (name == "repeat_interleave")  // each element `repeats` times
+      for (size_t i = 0; i < stack.size(); ++i)
+        if (args[i].name() == "repeats" && stack[i].isInt())
+          bound = std::max(bound, mul(std::max<int64_t>(sum, 1), std::max<int64_t>(stack[i].toInt(), 0)));
     if (name == "embedding" && stack.size() >= 2 && stack[0].isTensor() && stack[1].isTensor() &&
         stack[0].toTensor().dim() == 2)
       bound = std::max(bound, mul(stack[1].toTensor().numel(), stack[0].toTensor().size(1)));
