@@ -660,15 +660,17 @@ constexpr int64_t kMinQ8WinogradTiles = 16;
 // from 0.91 to 0.58 ms and its 14x14 64 -> 128 conv from 0.86 to 0.49 ms. With VNNI or AMX
 // the byte products run at twice the int16 rate or more, and on the scalar path the
 // transforms cost more than they save.
-bool use_q8_winograd(const PrepareContext& ctx, const ConvGeometry& g, const kernels::QGemmVariant& gemm) {
+// The variant to run, or null for im2col.
+const kernels::Q8WinogradVariant* q8_winograd_variant(const PrepareContext& ctx, const ConvGeometry& g,
+                                                      const kernels::QGemmVariant& gemm) {
   const bool shape = g.kernel[0] == 1 && g.kernel[1] == 3 && g.kernel[2] == 3 && g.stride[1] == 1 &&
                      g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1 && g.in_channels >= 16 &&
                      g.in_channels <= kernels::kQ8WinogradMaxChannels && g.out_channels >= 16 &&
                      kernels::f32_conv_winograd_f23_tiles(g) >= kMinQ8WinogradTiles;
-  if (!shape) return false;
+  if (!shape) return nullptr;
   // Selected (and so listed by `pare ops`) for every such conv, whatever this CPU runs.
   const kernels::Q8WinogradVariant& w = kernels::select_q8_winograd(ctx.isa);
-  return (gemm.isa == Isa::kAvx2 || gemm.isa == Isa::kNeon) && w.isa == gemm.isa;
+  return (gemm.isa == Isa::kAvx2 || gemm.isa == Isa::kNeon) && w.isa == gemm.isa ? &w : nullptr;
 }
 
 Result<std::unique_ptr<OpKernel>> nn::prepare_q8_conv(const PrepareContext& ctx) {
@@ -697,10 +699,9 @@ Result<std::unique_ptr<OpKernel>> nn::prepare_q8_conv(const PrepareContext& ctx)
                   g.in_size[i] == g.out_size[i];
     if (g.groups == 1) {
       const kernels::QGemmVariant& v = kernels::select_qgemm(ctx.isa);
-      if (use_q8_winograd(ctx, g, v)) {
-        const kernels::Q8WinogradVariant& w = kernels::select_q8_winograd(ctx.isa);
+      if (const kernels::Q8WinogradVariant* w = q8_winograd_variant(ctx, g, v)) {
         return std::unique_ptr<OpKernel>(
-            new Q8WinogradConvKernel(q, w, nn::kernel_name("q8_conv_winograd_f23", ctx.activation, w.tile_isa)));
+            new Q8WinogradConvKernel(q, *w, nn::kernel_name("q8_conv_winograd_f23", ctx.activation, w->tile_isa)));
       }
       return std::unique_ptr<OpKernel>(new Q8GemmConvKernel(
           q, pointwise, v,
