@@ -18,6 +18,12 @@ void chunk_range(size_t n, size_t chunks, size_t index, size_t* begin, size_t* e
 // between inferences.
 constexpr int kSpinIterations = 1 << 14;
 
+// claim_'s value: a generation's low 32 bits, its chunk count (< 2^16: chunks <= threads)
+// and the next unclaimed chunk.
+constexpr uint64_t claim_state(uint64_t gen, size_t chunks, size_t next) {
+  return (gen & 0xFFFFFFFF) << 32 | uint64_t{chunks} << 16 | next;
+}
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -27,7 +33,7 @@ inline void cpu_relax() {
 }
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) : threads_(std::max(threads, 1)) {
+ThreadPool::ThreadPool(int threads) : threads_(std::clamp(threads, 1, kMaxThreads)) {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
   for (int i = 1; i < threads_; ++i) workers_.emplace_back(&ThreadPool::worker, this, i);
 }
@@ -48,30 +54,53 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     fn(0, n);
     return;
   }
-  job_ = &fn;
-  job_n_ = n;
-  pending_.store(threads_ - 1, std::memory_order_relaxed);
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  job_.store(&fn, std::memory_order_relaxed);
+  job_n_.store(n, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  claim_.store(claim_state(gen, chunks, 1), std::memory_order_release);  // chunk 0 is the caller's
   {
     // Under the lock so that a worker about to sleep cannot miss the bump.
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(gen, std::memory_order_release);
   }
   work_cv_.notify_all();
 
-  // The calling thread takes chunk 0, worker i takes chunk i.
+  // The caller runs chunk 0 (each thread keeps its share of consecutive ops, and their data
+  // in its cache), then any chunk that no worker has claimed by then.
   size_t begin, end;
   chunk_range(n, chunks, 0, &begin, &end);
   fn(begin, end);
+  done_.fetch_add(1, std::memory_order_acq_rel);
+  run_chunks(gen);
 
   for (int spin = 0; spin < kSpinIterations; ++spin) {
-    if (pending_.load(std::memory_order_acquire) == 0) return;
+    if (done_.load(std::memory_order_acquire) == chunks) return;
     cpu_relax();
   }
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == chunks; });
 }
 
-void ThreadPool::worker(int index) {
+void ThreadPool::run_chunks(uint64_t gen) {
+  uint64_t state = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    const auto chunks = static_cast<size_t>((state >> 16) & 0xFFFF), next = static_cast<size_t>(state & 0xFFFF);
+    if ((state >> 32) != (gen & 0xFFFFFFFF) || next >= chunks) return;
+    if (!claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+      continue;  // state now holds the current value
+    size_t begin, end;
+    chunk_range(job_n_.load(std::memory_order_relaxed), chunks, next, &begin, &end);
+    (*job_.load(std::memory_order_relaxed))(begin, end);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
+    state = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::worker(int) {
   uint64_t seen = 0;
   for (;;) {
     bool ready = false;
@@ -89,19 +118,7 @@ void ThreadPool::worker(int index) {
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    const std::function<void(size_t, size_t)>* job = job_;
-    const size_t n = job_n_;
-    const size_t chunks = std::min(n, static_cast<size_t>(threads_));
-    const size_t i = static_cast<size_t>(index);
-    if (i < chunks) {
-      size_t begin, end;
-      chunk_range(n, chunks, i, &begin, &end);
-      (*job)(begin, end);
-    }
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_cv_.notify_one();
-    }
+    run_chunks(seen);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/thread_pool.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -72,6 +73,37 @@ TEST(ThreadPool, CallerRunsTheFirstChunk) {
     if (begin == 0) first_chunk_thread = std::this_thread::get_id();
   });
   EXPECT_EQ(first_chunk_thread, std::this_thread::get_id());
+}
+
+// With every thread of the process on one CPU, a worker runs only when the scheduler
+// switches to it, so after chunk 0 the caller should nearly always find chunk 1 unclaimed and
+// run it itself rather than wait for the worker's turn (a pool that assigns chunk 1 to the
+// worker would wait every time). This is what keeps a job going while another process holds
+// a worker's core.
+TEST(ThreadPool, CallerRunsTheChunksOfAWorkerThatIsNotScheduled) {
+  cpu_set_t saved;
+  if (sched_getaffinity(0, sizeof(saved), &saved) != 0) GTEST_SKIP() << "sched_getaffinity failed";
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &saved)) ++cpu;
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof(one), &one) != 0) GTEST_SKIP() << "sched_setaffinity failed";
+  size_t by_caller = 0;
+  constexpr int kJobs = 200;
+  {
+    ThreadPool pool(2);  // its worker inherits the one-CPU affinity
+    const std::thread::id caller = std::this_thread::get_id();
+    for (int job = 0; job < kJobs; ++job) {
+      std::atomic<bool> second_by_caller{false};
+      pool.parallel_for(2, [&](size_t begin, size_t) {
+        if (begin == 1 && std::this_thread::get_id() == caller) second_by_caller = true;
+      });
+      by_caller += second_by_caller ? 1 : 0;
+    }
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  EXPECT_GT(by_caller, static_cast<size_t>(kJobs / 2));
 }
 
 TEST(ThreadPool, ManyJobsInARowAndSafeDestruction) {
