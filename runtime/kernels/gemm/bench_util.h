@@ -29,6 +29,8 @@ constexpr Shape kShapes[] = {
     {512, 512, 512},
     // ResNet-18's 3x3 convs at 28x28, 14x14 and 7x7 as products (K = 9 * Cin).
     {784, 1152, 128}, {196, 2304, 256}, {49, 4608, 512},
+    // The Fashion-MNIST ViT's per-block products over 50 tokens: qkv, o, MLP up and down.
+    {50, 128, 384}, {50, 128, 128}, {50, 128, 512}, {50, 512, 128},
 };
 
 // Every 1x1 convolution of MobileNetV2-224, in network order.

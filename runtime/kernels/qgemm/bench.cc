@@ -1,7 +1,8 @@
 // Int8 GEMM benchmarks: each usable variant on MobileNetV2-224's 1x1 convolutions (as
 // [M = H*W, K = Cin] x [K, N = Cout], the same shapes as the f32 GEMM bench) and on 512^3,
 // in GOP/s (2*M*N*K per run, multiply and add counted as in GFLOP/s), single thread; and
-// the core's peak int8 rate with vpdpbusd (AVX-512 VNNI) and tdpbusd (AMX).
+// the core's peak int8 rate with vpmaddwd + vpaddd (AVX2), vpdpbusd (AVX-512 VNNI) and
+// tdpbusd (AMX).
 #include <benchmark/benchmark.h>
 
 #if defined(__x86_64__)
@@ -130,6 +131,27 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void bench_peak_vnni(benc
   set_ops(state, 2.0 * 64 * kChains * kSteps);
 }
 
+// The AVX2 kernels' exact int8 step without VNNI: vpmaddwd on int16 pairs and a vpaddd, 12
+// independent chains, each step's vpmaddwd reading the chain (so that none is hoisted out
+// of the loop); 16 products (32 ops) per pair.
+__attribute__((target("avx2"))) void bench_peak_vpmaddwd(benchmark::State& state) {
+  constexpr int kChains = 12, kSteps = 1024;
+  int32_t x = 0x00010002, y = 0x00030004;
+  benchmark::DoNotOptimize(x);
+  benchmark::DoNotOptimize(y);
+  const __m256i vx = _mm256_set1_epi32(x), vy = _mm256_set1_epi32(y);
+  __m256i acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_epi32(i);
+  for (auto _ : state) {
+    for (int s = 0; s < kSteps; ++s) {
+#pragma GCC unroll 12
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm256_add_epi32(_mm256_madd_epi16(acc[i], vy), vx);
+    }
+    for (int i = 0; i < kChains; ++i) benchmark::DoNotOptimize(acc[i]);
+  }
+  set_ops(state, 2.0 * 16 * kChains * kSteps);
+}
+
 // Four 16 x 16 int32 accumulator tiles, each step 16 x 16 x 64 products per tile, on A and
 // B tiles loaded once (the unit's rate, not the loads').
 __attribute__((target("amx-tile,amx-int8"))) void bench_peak_amx(benchmark::State& state) {
@@ -168,6 +190,7 @@ __attribute__((target("amx-tile,amx-int8"))) void bench_peak_amx(benchmark::Stat
 
 void register_benchmarks() {
 #if defined(__x86_64__)
+  if (isa_usable(Isa::kAvx2, Isa::kAvx2)) benchmark::RegisterBenchmark("peak_vpmaddwd__avx2", bench_peak_vpmaddwd);
   if (isa_usable(Isa::kAvx512Vnni, Isa::kAvx512Vnni)) benchmark::RegisterBenchmark("peak_vpdpbusd__avx512vnni", bench_peak_vnni);
   if (isa_usable(Isa::kAmx, Isa::kAmx)) benchmark::RegisterBenchmark("peak_tdpbusd__amx", bench_peak_amx);
 #endif
