@@ -13,9 +13,9 @@ void chunk_range(size_t n, size_t chunks, size_t index, size_t* begin, size_t* e
   *end = *begin + base + (index < extra ? 1 : 0);
 }
 
-// About 0.1-0.3 ms of polling before a thread blocks: long enough to bridge the serial
-// ops between two parallel regions of one inference, short enough not to burn a core
-// between inferences.
+// Polling before a thread blocks (16,384 pauses: 0.45 ms on an AVX2 EPYC, where a pause
+// takes 28 ns): long enough to bridge the serial ops between two parallel regions of one
+// inference, short enough not to burn a core between inferences.
 constexpr int kSpinIterations = 1 << 14;
 // Past the first part of the polling, a thread yields its CPU now and then. Where another
 // process shares the core, it then runs while this thread has nothing to do instead of
