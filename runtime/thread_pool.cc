@@ -114,7 +114,8 @@ void ThreadPool::worker(int) {
     for (int spin = 0; spin < kSpinIterations && !ready; ++spin) {
       ready = generation_.load(std::memory_order_acquire) != seen ||
               stop_.load(std::memory_order_acquire);
-      if (!ready) cpu_relax();
+      if (ready) break;
+      cpu_relax();
       if (spin >= kSpinBeforeYield && spin % 256 == 255) std::this_thread::yield();
     }
     if (!ready) {
