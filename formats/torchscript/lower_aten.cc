@@ -194,8 +194,16 @@ void lower_pow(Lowering& l) {
 
 // _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
 // groups, ...) and conv1d/2d(input, weight, bias, stride, padding, dilation, groups).
+// A convolution's weight is [out, in / groups, kernel...]: rank 3 to 5 (1-3 spatial dims).
+void check_conv_weight(const Lowering& l, TensorId w) {
+  if (l.rank(w) < 3 || l.rank(w) > 5)
+    l.invalid("the weight has rank " + std::to_string(l.rank(w)) +
+              "; a convolution's weight is [out, in / groups, kernel...], rank 3 to 5");
+}
+
 void lower_conv(Lowering& l, bool full_form) {
   TensorId x = l.tensor(0), w = l.tensor(1);
+  check_conv_weight(l, w);
   const bool transposed = full_form && l.bool_arg(6);
   const int64_t groups = l.int_arg(full_form ? 8 : 6);
   const int64_t spatial = l.rank(w) - 2;
@@ -236,6 +244,7 @@ void lower_conv(Lowering& l, bool full_form) {
 // conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation)
 void lower_conv_transpose(Lowering& l) {
   TensorId x = l.tensor(0), w = l.tensor(1);
+  check_conv_weight(l, w);
   const int64_t spatial = l.rank(w) - 2;
   auto expand = [&](std::vector<int64_t> v) {
     if (v.size() == 1) v.assign(static_cast<size_t>(spatial), v[0]);
@@ -670,6 +679,7 @@ void lower_embedding(Lowering& l) {
 void lower_upsample(Lowering& l, const std::string& mode) {
   TensorId x = l.tensor(0);
   std::vector<int64_t> in = l.sizes(x);
+  if (in.size() < 3) l.invalid("the input has rank " + std::to_string(in.size()) + "; upsampling needs [N, C, spatial...]");
   const size_t spatial = in.size() - 2;
   const bool linear = mode != "nearest";
   const bool align = linear && l.num_inputs() > 2 && !l.is_none(2) && l.bool_arg(2);
