@@ -41,7 +41,7 @@ inline void cpu_relax() {
 
 ThreadPool::ThreadPool(int threads) : threads_(std::clamp(threads, 1, kMaxThreads)) {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back(&ThreadPool::worker, this, i);
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back(&ThreadPool::worker, this);
 }
 
 ThreadPool::~ThreadPool() {
@@ -107,7 +107,7 @@ void ThreadPool::run_chunks(uint64_t gen) {
   }
 }
 
-void ThreadPool::worker(int) {
+void ThreadPool::worker() {
   uint64_t seen = 0;
   for (;;) {
     bool ready = false;

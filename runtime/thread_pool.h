@@ -28,7 +28,7 @@ class ThreadPool {
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
 
  private:
-  void worker(int index);
+  void worker();
   // Claims chunks of generation `gen` until none is left, running each.
   void run_chunks(uint64_t gen);
 
@@ -37,8 +37,8 @@ class ThreadPool {
   // Dispatch. The caller runs chunk 0; the other chunks are claimed, not assigned: workers
   // and then the caller take the next unclaimed chunk until none is left, so a worker that
   // the OS has not scheduled (another process on its core) does not hold the job up; the
-  // caller runs that chunk instead. Which thread runs a chunk never changes its bounds, so results do not
-  // depend on it. claim_ packs (generation << 32 | chunks << 16 | next chunk): a claim is a
+  // caller runs that chunk instead. Which thread runs a chunk never changes its bounds, so
+  // results do not depend on it. claim_ packs (generation << 32 | chunks << 16 | next chunk): a claim is a
   // compare-and-swap that fails once the generation has moved on, so a late worker never
   // runs a chunk of a finished job. job_ and job_n_ are written before claim_ opens the
   // generation (release) and read after a successful claim (acquire). The caller returns

@@ -192,8 +192,6 @@ void lower_pow(Lowering& l) {
   l.out_tensor(0, l.emit1(OpKind::kPow, {a, b}));
 }
 
-// _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
-// groups, ...) and conv1d/2d(input, weight, bias, stride, padding, dilation, groups).
 // A convolution's weight is [out, in / groups, kernel...]: rank 3 to 5 (1-3 spatial dims).
 void check_conv_weight(const Lowering& l, TensorId w) {
   if (l.rank(w) < 3 || l.rank(w) > 5)
@@ -201,6 +199,8 @@ void check_conv_weight(const Lowering& l, TensorId w) {
               "; a convolution's weight is [out, in / groups, kernel...], rank 3 to 5");
 }
 
+// _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+// groups, ...) and conv1d/2d(input, weight, bias, stride, padding, dilation, groups).
 void lower_conv(Lowering& l, bool full_form) {
   TensorId x = l.tensor(0), w = l.tensor(1);
   check_conv_weight(l, w);
