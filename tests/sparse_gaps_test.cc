@@ -152,6 +152,17 @@ TEST(SparseGaps, RandomMatricesRoundTripThroughEncodingAndFile) {
       std::vector<uint8_t> dense(bytes.size(), 0xAB);
       rt::kernels::spmm_densify(v, dtype_size(dtype), dense.data());
       EXPECT_EQ(dense, bytes);
+      // The row and 4-row block layouts of the same matrix, sized from the same bit counts.
+      for (int32_t block : {1, 4}) {
+        if (c.rows % block != 0) continue;
+        const format::EncodedConstant blocks =
+            format::encode_sparse(bytes, dtype, c.rows, c.cols, SparseFormat::kBlockRows, block);
+        const rt::SparseView bv = bound_view(blocks, dtype);
+        ASSERT_TRUE(rt::check_sparse_indices(bv, &problem)) << problem;
+        std::fill(dense.begin(), dense.end(), uint8_t{0xAB});
+        rt::kernels::spmm_densify(bv, dtype_size(dtype), dense.data());
+        EXPECT_EQ(dense, bytes) << "block rows " << block;
+      }
 
       // Through the file: the stored tensor densifies to the source, the model runs as the
       // dense file does.

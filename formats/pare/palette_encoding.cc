@@ -25,9 +25,20 @@ class DistinctValues {
   void clear() {
     for (int32_t i = 0; i < count_; ++i) slots_[used_[static_cast<size_t>(i)]] = kEmpty;
     count_ = 0;
+    last_ = -1;
   }
-  // The value's index, adding it when new; -1 once it would be value kMaxEntries + 1.
+  // The value's index, adding it when new; -1 once it would be value kMaxEntries + 1. A run
+  // of one value (zeros, a filled constant) skips the hash.
   int32_t index_of(uint32_t key) {
+    if (last_ >= 0 && keys_[static_cast<size_t>(last_)] == key) return last_;
+    last_ = find_or_add(key);
+    return last_;
+  }
+  int32_t count() const { return count_; }
+  uint32_t key(int32_t index) const { return keys_[static_cast<size_t>(index)]; }
+
+ private:
+  int32_t find_or_add(uint32_t key) {
     for (uint32_t s = hash(key);; s = (s + 1) % kSlots) {
       const int32_t index = slots_[s];
       if (index == kEmpty) {
@@ -40,10 +51,7 @@ class DistinctValues {
       if (keys_[static_cast<size_t>(index)] == key) return index;
     }
   }
-  int32_t count() const { return count_; }
-  uint32_t key(int32_t index) const { return keys_[static_cast<size_t>(index)]; }
 
- private:
   static constexpr uint32_t kSlots = 2 * kMaxEntries;
   static constexpr int32_t kEmpty = -1;
   static uint32_t hash(uint32_t key) { return (key * 0x9E3779B1u) >> 23; }  // 9 bits: kSlots
@@ -57,6 +65,7 @@ class DistinctValues {
     return a;
   }
   int32_t count_ = 0;
+  int32_t last_ = -1;  // the index index_of returned last
 };
 
 uint32_t key_at(const uint8_t* data, size_t element_bytes, int64_t i) {
@@ -294,13 +303,14 @@ std::optional<rt::PaletteView> palette_layout(const uint8_t* data, DType dtype, 
   const bool huffman = coded_limit > 0;
   const size_t element_bytes = dtype_size(dtype);
   // The packed candidates in order, then the coded ones: ties go to the earlier. A row (a
-  // column) past 256 values rules out the one table too.
+  // column) past 256 values rules out the one table too, and so does one row: its table
+  // is the row's, which came first.
   std::optional<rt::PaletteView> best;
   uint64_t best_size = limit;
   std::vector<std::pair<rt::PaletteView, TableCounts>> fitting;
   bool too_many = false;
   for (PaletteTables tables : {PaletteTables::kPerRow, PaletteTables::kPerColumn, PaletteTables::kPerTensor}) {
-    if (tables == PaletteTables::kPerTensor && too_many) break;
+    if (tables == PaletteTables::kPerTensor && (too_many || rows == 1)) break;
     TableCounts counts;
     const Count c = count_entries(data, dtype, rows, cols, tables, best_size, huffman, &counts);
     too_many |= c == Count::kTooManyValues;

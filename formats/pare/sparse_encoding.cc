@@ -1,5 +1,6 @@
 #include "formats/pare/sparse_encoding.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -48,14 +49,85 @@ void for_each_gap_code(const Matrix& m, const CodeFn& code, const ValueFn& value
   }
 }
 
-rt::SparseView gaps_meta(const Matrix& m) {
+// One bit per element (set: nonzero), each row padded to whole words: every sparse layout's
+// size follows from it. Built without a branch per element, and read a word at a time, so
+// the search over a large constant costs little more than one pass over its bytes.
+struct NonzeroBits {
+  int64_t rows = 0, cols = 0, words_per_row = 0;
+  std::vector<uint64_t> words;
+
+  explicit NonzeroBits(const Matrix& m)
+      : rows(m.rows), cols(m.cols), words_per_row((m.cols + 63) / 64),
+        words(static_cast<size_t>(m.rows * words_per_row), 0) {
+    if (m.element_bytes == 1)
+      fill<uint8_t>(m);
+    else
+      fill<uint32_t>(m);
+  }
+  const uint64_t* row(int64_t r) const { return words.data() + r * words_per_row; }
+
+ private:
+  // Element (a uint8 or the bits of a 4-byte one) nonzero: the top bit of v | -v.
+  template <typename Element>
+  void fill(const Matrix& m) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c0 = 0; c0 < cols; c0 += 64) {
+        const int64_t n = std::min<int64_t>(64, cols - c0);
+        const uint8_t* p = m.at(r, c0);
+        uint64_t word = 0;
+        for (int64_t k = 0; k < n; ++k) {
+          Element e;
+          std::memcpy(&e, p + k * static_cast<int64_t>(sizeof(Element)), sizeof(Element));
+          const uint32_t v = e;
+          word |= uint64_t{(v | (0u - v)) >> 31} << k;
+        }
+        words[static_cast<size_t>(r * words_per_row + c0 / 64)] = word;
+      }
+  }
+};
+
+// Stored columns of kBlockRows with `block_rows`: per block, the columns with a nonzero.
+int64_t count_block_entries(const NonzeroBits& bits, int32_t block_rows) {
+  int64_t entries = 0;
+  for (int64_t r0 = 0; r0 + block_rows <= bits.rows; r0 += block_rows)
+    for (int64_t w = 0; w < bits.words_per_row; ++w) {
+      uint64_t any = 0;
+      for (int32_t r = 0; r < block_rows; ++r) any |= bits.row(r0 + r)[w];
+      entries += __builtin_popcountll(any);
+    }
+  return entries;
+}
+
+// Whether every group of 4 consecutive columns of a row has at most 2 nonzeros: per word,
+// the nibbles' bit counts (0..4) plus 1 reach 4 only for 3 or 4 nonzeros.
+bool is_two_of_four(const NonzeroBits& bits) {
+  if (bits.cols % 4 != 0) return false;
+  for (uint64_t w : bits.words) {
+    uint64_t x = w - ((w >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    if ((x + 0x1111111111111111ull) & 0x4444444444444444ull) return false;
+  }
+  return true;
+}
+
+// kGaps: each value costs one code plus one kSparseGapSkip per 15 zeros before it, counted
+// over the row-major elements.
+rt::SparseView gaps_meta(const NonzeroBits& bits) {
   rt::SparseView v;
   v.format = SparseFormat::kGaps;
-  v.rows = m.rows;
-  v.cols = m.cols;
+  v.rows = bits.rows;
+  v.cols = bits.cols;
   v.block_rows = 1;
   v.column_bytes = 0;
-  for_each_gap_code(m, [&](uint8_t) { ++v.codes; }, [&](int64_t) { ++v.entries; });
+  int64_t last = -1;
+  for (int64_t r = 0; r < bits.rows; ++r)
+    for (int64_t w = 0; w < bits.words_per_row; ++w)
+      for (uint64_t word = bits.row(r)[w]; word != 0; word &= word - 1) {
+        const int64_t position = r * bits.cols + w * 64 + __builtin_ctzll(word);
+        v.codes += (position - last - 1) / kSparseGapSkip + 1;
+        ++v.entries;
+        last = position;
+      }
   return v;
 }
 
@@ -72,31 +144,6 @@ void encode_gaps(const Matrix& m, const rt::SparseParts& parts, uint8_t* out) {
                     m.element_bytes);
         ++value_index;
       });
-}
-
-// Stored columns of kBlockRows with `block_rows`: per block, the columns with a nonzero.
-int64_t count_block_entries(const Matrix& m, int32_t block_rows) {
-  int64_t entries = 0;
-  for (int64_t b = 0; b < m.rows / block_rows; ++b)
-    for (int64_t c = 0; c < m.cols; ++c)
-      for (int64_t r = b * block_rows; r < (b + 1) * block_rows; ++r)
-        if (m.nonzero(r, c)) {
-          ++entries;
-          break;
-        }
-  return entries;
-}
-
-// Whether every group of 4 consecutive columns of a row has at most 2 nonzeros.
-bool is_two_of_four(const Matrix& m) {
-  if (m.cols % 4 != 0) return false;
-  for (int64_t r = 0; r < m.rows; ++r)
-    for (int64_t g = 0; g < m.cols; g += 4) {
-      int kept = 0;
-      for (int64_t c = g; c < g + 4; ++c) kept += m.nonzero(r, c) ? 1 : 0;
-      if (kept > 2) return false;
-    }
-  return true;
 }
 
 rt::SparseView sparse_meta(const Matrix& m, SparseFormat format, int32_t block_rows, int64_t entries) {
@@ -186,16 +233,22 @@ std::optional<rt::SparseView> smallest_layout(const ir::Tensor& t, bool gaps) {
   const Matrix m{t.data->bytes.data(), dtype_size(t.dtype), rows, elements / rows};
 
   // Candidates in a fixed order; the first of the smallest wins, and only below dense.
-  std::vector<rt::SparseView> candidates;
-  candidates.push_back(sparse_meta(m, SparseFormat::kBlockRows, 1, count_block_entries(m, 1)));
-  if (rows % 4 == 0) candidates.push_back(sparse_meta(m, SparseFormat::kBlockRows, 4, count_block_entries(m, 4)));
-  if (is_two_of_four(m)) candidates.push_back(sparse_meta(m, SparseFormat::kTwoOfFour, 1, 0));
-  if (gaps) candidates.push_back(gaps_meta(m));
+  const NonzeroBits bits(m);
   std::optional<rt::SparseView> best;
   uint64_t best_bytes = t.data->bytes.size();
-  for (const rt::SparseView& v : candidates) {
+  auto consider = [&](const rt::SparseView& v) {
     const uint64_t size = rt::sparse_parts(v, m.element_bytes).total;
     if (size < best_bytes) best = v, best_bytes = size;
+  };
+  const int64_t nonzeros = count_block_entries(bits, 1);
+  consider(sparse_meta(m, SparseFormat::kBlockRows, 1, nonzeros));
+  if (rows % 4 == 0) consider(sparse_meta(m, SparseFormat::kBlockRows, 4, count_block_entries(bits, 4)));
+  if (is_two_of_four(bits)) consider(sparse_meta(m, SparseFormat::kTwoOfFour, 1, 0));
+  if (gaps) {
+    // One code per value at least: the walk over the values is only needed below that size.
+    rt::SparseView at_least = sparse_meta(m, SparseFormat::kGaps, 1, 0);
+    at_least.entries = at_least.codes = nonzeros;
+    if (rt::sparse_parts(at_least, m.element_bytes).total < best_bytes) consider(gaps_meta(bits));
   }
   return best;
 }
@@ -205,8 +258,9 @@ std::optional<rt::SparseView> smallest_layout(const ir::Tensor& t, bool gaps) {
 EncodedConstant encode_sparse(const std::vector<uint8_t>& bytes, DType dtype, int64_t rows,
                               int64_t cols, SparseFormat format, int32_t block_rows) {
   const Matrix m{bytes.data(), dtype_size(dtype), rows, cols};
-  if (format == SparseFormat::kGaps) return build(m, gaps_meta(m));
-  const int64_t entries = format == SparseFormat::kBlockRows ? count_block_entries(m, block_rows) : 0;
+  const NonzeroBits bits(m);
+  if (format == SparseFormat::kGaps) return build(m, gaps_meta(bits));
+  const int64_t entries = format == SparseFormat::kBlockRows ? count_block_entries(bits, block_rows) : 0;
   return build(m, sparse_meta(m, format, block_rows, entries));
 }
 
