@@ -265,6 +265,70 @@ TEST(FuseActivation, SiluLeavesOtherProducts) {
   EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
 }
 
+// 0.5 x (1 + Erf(x / sqrt 2)) as exporters write it; `form` picks the variant: 0 is
+// torch.onnx's Mul(Mul(x, a), 0.5) with Div, 1 multiplies by 1/sqrt 2 and swaps every
+// commutative pair, 2 is Mul(Mul(0.5, x), a). The constants and the x of the outer
+// product can be changed to make chains that are not Gelu.
+struct GeluChain {
+  int form = 0;
+  float scale = 0, one = 1.f, half = 0.5f;  // scale 0: sqrt 2 (form 1: 1/sqrt 2)
+  TensorId outer_x = ir::kNoTensor;         // kNoTensor: x
+};
+
+TensorId decomposed_gelu(Builder& b, TensorId x, const GeluChain& c, const std::string& tag = "") {
+  const float scale = c.scale != 0 ? c.scale : c.form == 1 ? 0.70710677f : 1.4142135f;
+  const TensorId ox = c.outer_x == ir::kNoTensor ? x : c.outer_x;
+  TensorId k = b.floats("c" + tag, {}, {scale});
+  TensorId scaled = c.form == 1 ? b.apply(OpKind::kMul, "scale" + tag, {k, x}) : b.apply(OpKind::kDiv, "scale" + tag, {x, k});
+  TensorId e = b.apply(OpKind::kErf, "erf" + tag, {scaled});
+  TensorId one = b.floats("one" + tag, {}, {c.one}), half = b.floats("half" + tag, {}, {c.half});
+  TensorId a = b.apply(OpKind::kAdd, "add" + tag, c.form == 1 ? std::vector<TensorId>{one, e} : std::vector<TensorId>{e, one});
+  if (c.form == 2) return b.apply(OpKind::kMul, "mul" + tag, {a, b.apply(OpKind::kMul, "half_x" + tag, {half, ox})});
+  TensorId xa = b.apply(OpKind::kMul, "xa" + tag, c.form == 1 ? std::vector<TensorId>{a, ox} : std::vector<TensorId>{ox, a});
+  return b.apply(OpKind::kMul, "mul" + tag, c.form == 1 ? std::vector<TensorId>{half, xa} : std::vector<TensorId>{xa, half});
+}
+
+TEST(FuseActivation, DecomposedGeluBecomesOneNode) {
+  for (int form : {0, 1, 2}) {
+    SCOPED_TRACE("form " + std::to_string(form));
+    Builder b;
+    TensorId x = b.input("x", {3, 40});
+    TensorId m = b.apply(OpKind::kMatMul, "fc", {x, b.random("w", {40, 24}, 3, -2.f, 2.f)});
+    GeluChain chain;
+    chain.form = form;
+    TensorId y = decomposed_gelu(b, m, chain);
+    b.output(y);
+    PassContext ctx;
+    // The chain's 1 + erf cancels below x = -1 as the kernel's does: a few 1e-7 apart.
+    ir::Graph after = run_and_compare(b.g, "fuse_activation", 2e-6f, &ctx);
+    ASSERT_EQ(after.num_nodes(), 2u);
+    const ir::Node& gelu = after.node(only_node_of(after, OpKind::kGelu));
+    EXPECT_EQ(gelu.inputs, std::vector<TensorId>{m});
+    EXPECT_EQ(gelu.outputs[0], y);
+    EXPECT_EQ(gelu.attrs.get_string("approximate", ""), "none");
+    EXPECT_TRUE(has_note(ctx, "the five nodes of an exact Gelu ending in Mul 'mul' fused into one Gelu"));
+    EXPECT_TRUE(has_note(ctx, "activations fused: 1"));
+  }
+}
+
+TEST(FuseActivation, GeluLeavesOtherChains) {
+  Builder b;
+  TensorId x = b.input("x", {2, 8}), z = b.input("z", {2, 8});
+  // An intermediate (the Erf) read by another node too.
+  TensorId y = decomposed_gelu(b, x, {}, "0");
+  b.output(y);
+  b.output(b.apply(OpKind::kRelu, "reads_erf", {b.g.find_tensor("erf0_out")}));
+  // Other constants, and a product with another tensor.
+  const std::vector<GeluChain> others = {{0, 2.f}, {1, 0.5f}, {0, 0, 2.f}, {2, 0, 1.f, 0.3f}, {0, 0, 1.f, 0.5f, z}};
+  for (size_t i = 0; i < others.size(); ++i) b.output(decomposed_gelu(b, x, others[i], std::to_string(i + 1)));
+  const size_t nodes = b.g.num_nodes();
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fuse_activation", 0.f, &ctx);
+  EXPECT_EQ(after.num_nodes(), nodes);
+  EXPECT_EQ(count_op(after, OpKind::kGelu), 0u);
+  EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
+}
+
 // ---- remove_identity ----------------------------------------------------------------
 
 TEST(RemoveIdentity, InternalIdentityIsBypassed) {

@@ -87,30 +87,6 @@ inline R exp_in_range(R x) {
   return V::fmadd(scale, q, scale);
 }
 
-// erfc(z) for z >= 0 (not NaN), where z2_extra is the part of z^2 lost to
-// rounding (the caller may add what it lost computing z). Chebyshev-fitted form
-// erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2) (Press et al., Numerical
-// Recipes, fractional error below 1.2e-7); erfc(z) underflows float past z
-// = 9.2, so larger z give 0.
-template <typename V, typename R>
-inline R erfc_nonneg(R z, R z2_extra) {
-  const R big = V::set1(9.f);
-  const R zc = V::min(z, big);
-  const R t = V::div(V::set1(1.f), V::fmadd(zc, V::set1(0.5f), V::set1(1.f)));
-  const R p = horner<V>(t, 0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f,
-                           0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f);
-  // The exponent s = P - z^2 reaches -83, where one rounding costs 4e-6
-  // relative; its rounding errors (of z^2 and of the difference) come back as
-  // e^(s + d) = e^s (1 + d).
-  const R z2 = V::mul(zc, zc);
-  const R z2_err = V::add(V::fmadd(zc, zc, V::sub(V::set1(0.f), z2)), z2_extra);
-  const R s = V::sub(p, z2);
-  const R s_err = V::sub(p, V::add(s, z2));  // exact while z^2 >= |P|, small otherwise
-  const R e = exp_in_range<V>(s);
-  const R value = V::mul(V::mul(t, e), V::add(V::set1(1.f), V::sub(s_err, z2_err)));
-  return V::select(V::lt(big, z), V::set1(0.f), value);
-}
-
 // erf(a) for a >= 0 (not NaN): Taylor series below 0.5 (keeps relative accuracy
 // near 0; the first omitted term is under 1e-9 relative there); above, where erf
 // is at least 0.52 and only absolute accuracy counts, a degree-14 polynomial in
@@ -219,17 +195,14 @@ struct Kernels {
                   [](R v) { return keep_nan<V>(v, V::copysign(erf_nonneg<V>(V::abs(v)), v)); });
   }
 
-  // 0.5 x (1 + erf(x/sqrt2)) with 1 + erf(-z) = erfc(z), so negative x keep
-  // relative accuracy. The rounding of z = |x|/sqrt2 is carried into erfc's z^2
-  // correction.
+  // 0.5 x (1 + erf(x/sqrt2)), the form ONNX Runtime and LibTorch evaluate. Relative
+  // error within 1e-6 for x >= -1; below, 1 + erf cancels and the error is absolute,
+  // under 1.2e-7 |x| (erf's 2.2e-7 times 0.5 |x|), on values under 0.16 |x|. Half the
+  // cost of an erfc form, which keeps relative accuracy in a tail no network reads.
   static void gelu(size_t n, const float* x, float* y) {
     unary_loop<V>(n, x, y, [](R v) {
-      const R c_hi = V::set1(0.70710677f), c_lo = V::set1(1.21016575e-8f);
-      const R a = V::abs(v);
-      const R z = V::mul(a, c_hi);
-      const R dz = V::fmadd(a, c_lo, V::fmadd(a, c_hi, V::sub(V::set1(0.f), z)));
-      const R ec = erfc_nonneg<V>(z, V::mul(V::add(z, z), dz));
-      const R factor = V::select(V::lt(v, V::set1(0.f)), ec, V::sub(V::set1(2.f), ec));
+      const R e = erf_nonneg<V>(V::mul(V::abs(v), V::set1(0.70710677f)));
+      const R factor = V::add(V::set1(1.f), V::copysign(e, v));
       return keep_nan<V>(v, V::mul(V::mul(V::set1(0.5f), v), factor));
     });
   }
