@@ -63,7 +63,7 @@ std::vector<OpInfo> make_table() {
       {OpKind::kGather, 2, 2, 1, 1, 1, L::kNchwOnly, Q::kFloat, 0, {{"axis", A::kInt}}},
       {OpKind::kGatherElements, 2, 2, 1, 1, 11, L::kNchwOnly, Q::kFloat, 0, {{"axis", A::kInt}}},
       // An opset-20 op; its definition is unambiguous, so earlier opsets may use it.
-      {OpKind::kGelu, 1, 1, 1, 1, 1, L::kElementwise, Q::kFloat, 0, {{"approximate", A::kString}}},
+      {OpKind::kGelu, 1, 1, 1, 1, 1, L::kElementwise, Q::kRequantize, 0, {{"approximate", A::kString}}},
       {OpKind::kGemm, 2, 3, 1, 1, 7, L::kNchwOnly, Q::kWeighted, kFusesActivation,
        {{"alpha", A::kFloat}, {"beta", A::kFloat}, {"transA", A::kInt}, {"transB", A::kInt}}},
       {OpKind::kGlobalAveragePool, 1, 1, 1, 1, 1, L::kNhwcCapable, Q::kRequantize, 0, {{"layout", A::kString}}},

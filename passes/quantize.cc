@@ -1,9 +1,10 @@
 // quantize: int8 post-training quantization with calibration (docs/quantization.md).
 //
-// 1. Choose the int8 nodes: Conv, Gemm and MatMul with constant weights, then, grown from
-//    them, the pools, data movement, elementwise tables (Relu, Clip, Sigmoid, HardSigmoid,
-//    HardSwish) and Add/Mul whose data inputs all come from int8 nodes. Softmax, LayerNorm,
-//    Gelu and everything excluded stay float32.
+// 1. Choose the int8 nodes: Conv, Gemm and MatMul with constant weights (a MatMul and its
+//    bias Add first become one Gemm), then, grown from them, the pools, data movement,
+//    elementwise tables (Relu, Clip, Sigmoid, HardSigmoid, HardSwish, and Gelu when only
+//    int8 layers read it) and Add/Mul whose data inputs all come from int8 nodes. Softmax,
+//    LayerNorm and everything excluded stay float32.
 // 2. Unfuse activations the requantization clamp cannot express (HardSwish, Sigmoid, ...)
 //    from int8 Conv/Gemm/MatMul into their own node, which runs as a table.
 // 3. Calibrate: run the float graph on the runtime over the calibration samples, one
@@ -169,6 +170,81 @@ void unfuse_activation(ir::Graph& g, NodeId id) {
   g.add_node(std::move(act));
 }
 
+// MatMul(x, W) + b with constant W [K, N] and b of N values (a Linear layer as exporters
+// write it) becomes Reshape(x -> [M, K]), Gemm(., W, b), Reshape(-> x's leading dims, N),
+// the last writing the Add's output. The int8 MatMul has no bias input: its output was
+// quantized before the bias, dequantized, and the bias added in float. As an int8 Gemm the
+// bias is int32 in the accumulator and the output stays 8-bit for the next int8 node (a
+// transformer MLP's Gelu, as a table, then its second layer). Only MatMuls the int8 kernels
+// take, with a static x; the reshapes are views. Returns how many were rewritten.
+size_t matmul_bias_to_gemm(ir::Graph& g, const std::set<std::string>& exclude) {
+  size_t rewritten = 0;
+  for (NodeId id : g.nodes()) {
+    const ir::Node& mm = g.node(id);
+    if (mm.op != OpKind::kMatMul || exclude.count(mm.name) || mm.activation.kind != ActivationKind::kNone ||
+        !is_weighted_candidate(g, mm))
+      continue;
+    const TensorId x = mm.inputs[0], w = mm.inputs[1], product = mm.outputs[0];
+    const ir::Shape& xs = g.tensor(x).shape;
+    const std::vector<int64_t> ws = g.tensor(w).shape.sizes();
+    if (!xs.is_static() || xs.rank() < 2 || !g.tensor(product).shape.is_static()) continue;
+    const NodeId add_id = sole_consumer(g, product);
+    if (add_id == ir::kNoNode || exclude.count(g.node(add_id).name)) continue;
+    const ir::Node& add = g.node(add_id);
+    if (add.op != OpKind::kAdd || add.inputs.size() != 2 || add.activation.kind != ActivationKind::kNone) continue;
+    const TensorId b = add.inputs[0] == product ? add.inputs[1] : add.inputs[0];
+    if (b == product || !is_float_constant(g.tensor(b)) || !(g.tensor(add.outputs[0]).shape == g.tensor(product).shape))
+      continue;
+    const std::vector<int64_t> bs = g.tensor(b).shape.sizes();
+    if (bs.empty() || bs.back() != ws[1] || g.tensor(b).shape.num_elements() != ws[1]) continue;
+    // Only where the output can stay 8-bit: read by a Gelu or another int8 layer. Elsewhere
+    // (a residual Add, attention in float) it would be dequantized anyway, and the int32
+    // bias and the reshapes cost more file than the float Add costs time.
+    const NodeId reader = sole_consumer(g, add.outputs[0]);
+    if (reader == ir::kNoNode || !(g.node(reader).op == OpKind::kGelu || is_weighted_candidate(g, g.node(reader))))
+      continue;
+
+    // Copies first: adding tensors and nodes moves the graph's storage.
+    const std::vector<int64_t> out_dims = g.tensor(product).shape.sizes();
+    const int64_t k = ws[0], n = ws[1], m = xs.num_elements() / k;
+    const size_t x_rank = xs.rank();
+    const std::string name = mm.name, x_name = g.tensor(x).name, product_name = g.tensor(product).name;
+    const TensorId add_out = add.outputs[0];
+    const std::vector<double> bias_values = g.tensor(b).float_values();
+    auto float_tensor = [&](const std::string& base, const std::vector<int64_t>& dims) {
+      ir::Tensor t;
+      t.name = unique_tensor_name(g, base);
+      t.dtype = DType::kFloat32;
+      t.shape = ir::Shape(dims);
+      return g.add_tensor(std::move(t));
+    };
+    auto reshape = [&](const std::string& node_name, TensorId in, TensorId out, const std::vector<int64_t>& dims) {
+      ir::Node r;
+      r.op = OpKind::kReshape;
+      r.name = node_name;
+      r.inputs = {in, ir::add_constant<int64_t>(g, unique_tensor_name(g, node_name + "/shape"), DType::kInt64,
+                                                {static_cast<int64_t>(dims.size())}, dims)};
+      r.outputs = {out};
+      g.add_node(std::move(r));
+    };
+    g.remove_node(id);
+    g.remove_node(add_id);
+    const TensorId rows = x_rank == 2 ? x : float_tensor(x_name + "/rows", {m, k});
+    const TensorId gemm_out = out_dims.size() == 2 ? add_out : float_tensor(product_name + "/rows", {m, n});
+    if (rows != x) reshape(name + "/rows", x, rows, {m, k});
+    ir::Node gemm;
+    gemm.op = OpKind::kGemm;
+    gemm.name = name;
+    gemm.inputs = {rows, w, add_float_constant(g, product_name + "/bias", {n},
+                                                std::vector<float>(bias_values.begin(), bias_values.end()))};
+    gemm.outputs = {gemm_out};
+    g.add_node(std::move(gemm));
+    if (gemm_out != add_out) reshape(name + "/unrows", gemm_out, add_out, out_dims);
+    ++rewritten;
+  }
+  return rewritten;
+}
+
 struct QParams {
   float scale = 1.f;
   int64_t zero_point = 0;
@@ -217,6 +293,8 @@ class Quantizer {
   void prepare() {
     if (!ctx_.calibration || ctx_.calibration->size() == 0)
       throw_invalid("quantize needs calibration data (pare compress --calib FILE)");
+    if (const size_t linear = matmul_bias_to_gemm(g_, o_.exclude))
+      add_note(ctx_, "quantize", "MatMul + bias Add as one Gemm: " + std::to_string(linear));
     choose_nodes();
     for (NodeId id : weighted_)
       if (!int8_clamp_expresses(g_.node(id).activation.kind)) unfuse_activation(g_, id);
@@ -266,6 +344,9 @@ class Quantizer {
       }
       // Add/Mul with a broadcast operand are fine; a fused activation on them is a clamp only.
       if (ok && (n.op == OpKind::kAdd || n.op == OpKind::kMul)) ok = int8_clamp_expresses(n.activation.kind);
+      // Gelu as a table quantizes its output: only where an int8 layer reads it anyway (a
+      // transformer MLP), never in front of float ops that had its float output.
+      if (ok && n.op == OpKind::kGelu) ok = feeds_weighted_only(n.outputs[0]);
       // Resize moves bytes only in nearest mode.
       if (ok && n.op == OpKind::kResize) ok = n.attrs.get_string("mode", "nearest") == "nearest" &&
                                                 n.attrs.get_string("coordinate_transformation_mode", "") !=
@@ -281,6 +362,21 @@ class Quantizer {
         }
       if (ok) int8_.insert(id);
     }
+  }
+
+  // Whether every reader of `t` is an int8 Conv/Gemm/MatMul, directly or through ops that
+  // move bytes.
+  bool feeds_weighted_only(TensorId t) const {
+    const std::vector<NodeId> readers = g_.consumers(t);
+    if (readers.empty() || g_.is_graph_output(t)) return false;
+    for (NodeId r : readers) {
+      const ir::Node& n = g_.node(r);
+      if (weighted_.count(r)) continue;
+      if (!keeps_input_quantization(n.op) || n.outputs.size() != 1 || o_.exclude.count(n.name) ||
+          !feeds_weighted_only(n.outputs[0]))
+        return false;
+    }
+    return true;
   }
 
   // Every float tensor that becomes 8-bit: inputs and outputs of int8 nodes.

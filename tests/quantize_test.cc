@@ -427,6 +427,65 @@ TEST(QuantizePass, SiluIsUnfusedAroundInt8Convs) {
   EXPECT_GT(sqnr, 25.0);
 }
 
+// A transformer MLP as exporters write it: MatMul + bias Add, the five-node Gelu, MatMul +
+// bias Add. The first Linear becomes one int8 Gemm (int32 bias) whose 8-bit output the Gelu
+// reads as a table, feeding the second Linear in 8 bits; the second, whose output is the
+// graph's (float), stays MatMul + float Add.
+TEST(QuantizePass, TransformerMlpRunsGemmAndGeluTableInInt8) {
+  test::TempDir dir;
+  test::OnnxBuilder b(17);
+  b.input("x", {1, 1, 28, 28});
+  std::vector<float> w1(28 * 64), b1(64), w2(64 * 16), b2(16);
+  for (size_t i = 0; i < w1.size(); ++i) w1[i] = std::sin(0.37f * i) * 0.3f;
+  for (size_t i = 0; i < b1.size(); ++i) b1[i] = std::cos(0.5f * i) * 0.4f - 0.3f;
+  for (size_t i = 0; i < w2.size(); ++i) w2[i] = std::cos(0.11f * i + 1) * 0.3f;
+  for (size_t i = 0; i < b2.size(); ++i) b2[i] = std::sin(0.7f * i) * 0.2f;
+  b.initializer(test::tensor<int64_t>("rows_shape", {3}, {1, 28, 28}));
+  b.initializer(test::tensor<float>("w1", {28, 64}, w1));
+  b.initializer(test::tensor<float>("b1", {64}, b1));
+  b.initializer(test::tensor<float>("w2", {64, 16}, w2));
+  b.initializer(test::tensor<float>("b2", {16}, b2));
+  b.initializer(test::tensor<float>("sqrt2", {}, {1.4142135f}));
+  b.initializer(test::tensor<float>("one", {}, {1.f}));
+  b.initializer(test::tensor<float>("half", {}, {0.5f}));
+  b.node("Reshape", {"x", "rows_shape"}, {"x3"});
+  b.node("MatMul", {"x3", "w1"}, {"h0"});
+  b.node("Add", {"h0", "b1"}, {"h"});
+  b.node("Div", {"h", "sqrt2"}, {"d"});
+  b.node("Erf", {"d"}, {"e"});
+  b.node("Add", {"e", "one"}, {"a"});
+  b.node("Mul", {"h", "a"}, {"ha"});
+  b.node("Mul", {"ha", "half"}, {"g"});
+  b.node("MatMul", {"g", "w2"}, {"y0"});
+  b.node("Add", {"y0", "b2"}, {"y"});
+  b.output("y", {1, 28, 16});
+  const std::string onnx = dir.file("mlp.onnx");
+  b.save(onnx);
+
+  ArrayData data(calibration_images());
+  Compiled fp32 = compile(onnx, passes::kCanonicalPipeline, nullptr);
+  Compiled int8 = compile(onnx, kCompressPipeline, &data);
+  auto f = interpreter(fp32.bytes), q = interpreter(int8.bytes);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(q);
+  std::map<std::string, int> ops;
+  for (size_t i = 0; i < q->model().nodes().size(); ++i) {
+    const auto& n = q->model().nodes()[i];
+    ++ops[n.op];
+    if (n.op == "Gemm" || n.op == "Gelu" || n.op == "MatMul") {
+      const auto& in = q->model().tensors()[static_cast<size_t>(n.inputs[0])].desc;
+      EXPECT_EQ(in.dtype, rt::DType::kUInt8) << n.op << " " << q->kernel_names()[i];
+    }
+  }
+  EXPECT_EQ(ops["Gemm"], 1);
+  EXPECT_EQ(ops["Gelu"], 1);
+  EXPECT_EQ(ops["MatMul"], 1);
+  EXPECT_EQ(ops["DequantizeLinear"], 1);  // the second MatMul's output, before its bias
+  const double sqnr = output_sqnr_db(*f, *q, 28 * 16);
+  std::printf("transformer MLP: SQNR %.1f dB\n", sqnr);
+  EXPECT_GT(sqnr, 25.0);
+}
+
 // Bias correction moves the mean error of rounded weights into the bias: on the CNN the
 // output's SQNR against float rises by about 3 dB (measured: 33.5 -> 36.8).
 TEST(QuantizePass, BiasCorrectionRaisesTheCnnOutputSqnr) {
