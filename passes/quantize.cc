@@ -170,6 +170,22 @@ void unfuse_activation(ir::Graph& g, NodeId id) {
   g.add_node(std::move(act));
 }
 
+// Whether every reader of `t` is a layer `weighted` accepts, directly or through ops that
+// move bytes (and are not excluded).
+template <typename Weighted>
+bool read_by_layers_only(const ir::Graph& g, TensorId t, const std::set<std::string>& exclude, const Weighted& weighted) {
+  const std::vector<NodeId> readers = g.consumers(t);
+  if (readers.empty() || g.is_graph_output(t)) return false;
+  for (NodeId r : readers) {
+    const ir::Node& n = g.node(r);
+    if (weighted(r)) continue;
+    if (!keeps_input_quantization(n.op) || n.outputs.size() != 1 || exclude.count(n.name) ||
+        !read_by_layers_only(g, n.outputs[0], exclude, weighted))
+      return false;
+  }
+  return true;
+}
+
 // MatMul(x, W) + b with constant W [K, N] and b of N values (a Linear layer as exporters
 // write it) becomes Reshape(x -> [M, K]), Gemm(., W, b), Reshape(-> x's leading dims, N),
 // the last writing the Add's output. The int8 MatMul has no bias input: its output was
@@ -197,12 +213,17 @@ size_t matmul_bias_to_gemm(ir::Graph& g, const std::set<std::string>& exclude) {
       continue;
     const std::vector<int64_t> bs = g.tensor(b).shape.sizes();
     if (bs.empty() || bs.back() != ws[1] || g.tensor(b).shape.num_elements() != ws[1]) continue;
-    // Only where the output can stay 8-bit: read by a Gelu or another int8 layer. Elsewhere
-    // (a residual Add, attention in float) it would be dequantized anyway, and the int32
-    // bias and the reshapes cost more file than the float Add costs time.
+    // Only where the output can stay 8-bit: read by another int8 layer, or by a Gelu that
+    // only int8 layers read. Elsewhere (a residual Add, attention in float) it would be
+    // dequantized anyway, and the int32 bias and the reshapes cost more file than the float
+    // Add costs time.
+    auto candidate = [&](NodeId r) { return !exclude.count(g.node(r).name) && is_weighted_candidate(g, g.node(r)); };
     const NodeId reader = sole_consumer(g, add.outputs[0]);
-    if (reader == ir::kNoNode || !(g.node(reader).op == OpKind::kGelu || is_weighted_candidate(g, g.node(reader))))
-      continue;
+    if (reader == ir::kNoNode) continue;
+    const ir::Node& next = g.node(reader);
+    const bool gelu_table = next.op == OpKind::kGelu && !exclude.count(next.name) &&
+                            read_by_layers_only(g, next.outputs[0], exclude, candidate);
+    if (!gelu_table && !candidate(reader)) continue;
 
     // Copies first: adding tensors and nodes moves the graph's storage.
     const std::vector<int64_t> out_dims = g.tensor(product).shape.sizes();
@@ -367,16 +388,7 @@ class Quantizer {
   // Whether every reader of `t` is an int8 Conv/Gemm/MatMul, directly or through ops that
   // move bytes.
   bool feeds_weighted_only(TensorId t) const {
-    const std::vector<NodeId> readers = g_.consumers(t);
-    if (readers.empty() || g_.is_graph_output(t)) return false;
-    for (NodeId r : readers) {
-      const ir::Node& n = g_.node(r);
-      if (weighted_.count(r)) continue;
-      if (!keeps_input_quantization(n.op) || n.outputs.size() != 1 || o_.exclude.count(n.name) ||
-          !feeds_weighted_only(n.outputs[0]))
-        return false;
-    }
-    return true;
+    return read_by_layers_only(g_, t, o_.exclude, [&](NodeId r) { return weighted_.count(r) != 0; });
   }
 
   // Every float tensor that becomes 8-bit: inputs and outputs of int8 nodes.

@@ -486,6 +486,47 @@ TEST(QuantizePass, TransformerMlpRunsGemmAndGeluTableInInt8) {
   EXPECT_GT(sqnr, 25.0);
 }
 
+// A Linear and Gelu whose output the graph gives out in float: the Gelu stays float, so
+// the Linear stays MatMul + float bias Add (nothing would stay 8-bit).
+TEST(QuantizePass, LinearBeforeAFloatGeluStaysMatMul) {
+  test::TempDir dir;
+  test::OnnxBuilder b(17);
+  b.input("x", {1, 1, 28, 28});
+  std::vector<float> w1(28 * 32), b1(32);
+  for (size_t i = 0; i < w1.size(); ++i) w1[i] = std::sin(0.29f * i) * 0.3f;
+  for (size_t i = 0; i < b1.size(); ++i) b1[i] = std::cos(0.5f * i) * 0.4f;
+  b.initializer(test::tensor<int64_t>("rows_shape", {3}, {1, 28, 28}));
+  b.initializer(test::tensor<float>("w1", {28, 32}, w1));
+  b.initializer(test::tensor<float>("b1", {32}, b1));
+  b.node("Reshape", {"x", "rows_shape"}, {"x3"});
+  b.node("MatMul", {"x3", "w1"}, {"h0"});
+  b.node("Add", {"h0", "b1"}, {"h"});
+  b.initializer(test::tensor<float>("sqrt2", {}, {1.4142135f}));
+  b.initializer(test::tensor<float>("one", {}, {1.f}));
+  b.initializer(test::tensor<float>("half", {}, {0.5f}));
+  b.node("Div", {"h", "sqrt2"}, {"d"});
+  b.node("Erf", {"d"}, {"e"});
+  b.node("Add", {"e", "one"}, {"a"});
+  b.node("Mul", {"h", "a"}, {"ha"});
+  b.node("Mul", {"ha", "half"}, {"y"});
+  b.output("y", {1, 28, 32});
+  const std::string onnx = dir.file("linear_gelu.onnx");
+  b.save(onnx);
+
+  ArrayData data(calibration_images());
+  Compiled int8 = compile(onnx, kCompressPipeline, &data);
+  auto q = interpreter(int8.bytes);
+  ASSERT_TRUE(q);
+  std::map<std::string, int> ops;
+  for (const auto& n : q->model().nodes()) {
+    ++ops[n.op];
+    if (n.op == "Gelu") EXPECT_EQ(q->model().tensors()[static_cast<size_t>(n.inputs[0])].desc.dtype, rt::DType::kFloat32);
+  }
+  EXPECT_EQ(ops["MatMul"], 1);
+  EXPECT_EQ(ops["Gemm"], 0);
+  EXPECT_EQ(ops["Gelu"], 1);
+}
+
 // Bias correction moves the mean error of rounded weights into the bias: on the CNN the
 // output's SQNR against float rises by about 3 dB (measured: 33.5 -> 36.8).
 TEST(QuantizePass, BiasCorrectionRaisesTheCnnOutputSqnr) {
