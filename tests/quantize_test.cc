@@ -427,24 +427,16 @@ TEST(QuantizePass, SiluIsUnfusedAroundInt8Convs) {
   EXPECT_GT(sqnr, 25.0);
 }
 
-// A transformer MLP as exporters write it: MatMul + bias Add, the five-node Gelu, MatMul +
-// bias Add. The first Linear becomes one int8 Gemm (int32 bias) whose 8-bit output the Gelu
-// reads as a table, feeding the second Linear in 8 bits; the second, whose output is the
-// graph's (float), stays MatMul + float Add.
-TEST(QuantizePass, TransformerMlpRunsGemmAndGeluTableInInt8) {
-  test::TempDir dir;
-  test::OnnxBuilder b(17);
-  b.input("x", {1, 1, 28, 28});
-  std::vector<float> w1(28 * 64), b1(64), w2(64 * 16), b2(16);
+// x [1, 1, 28, 28] as 28 rows of 28, then a Linear (MatMul + bias Add) of `width` outputs
+// and the five-node exact Gelu exporters write, into tensor `g`.
+void add_rows_linear_gelu(test::OnnxBuilder& b, int64_t width) {
+  std::vector<float> w1(static_cast<size_t>(28 * width)), b1(static_cast<size_t>(width));
   for (size_t i = 0; i < w1.size(); ++i) w1[i] = std::sin(0.37f * i) * 0.3f;
   for (size_t i = 0; i < b1.size(); ++i) b1[i] = std::cos(0.5f * i) * 0.4f - 0.3f;
-  for (size_t i = 0; i < w2.size(); ++i) w2[i] = std::cos(0.11f * i + 1) * 0.3f;
-  for (size_t i = 0; i < b2.size(); ++i) b2[i] = std::sin(0.7f * i) * 0.2f;
+  b.input("x", {1, 1, 28, 28});
   b.initializer(test::tensor<int64_t>("rows_shape", {3}, {1, 28, 28}));
-  b.initializer(test::tensor<float>("w1", {28, 64}, w1));
-  b.initializer(test::tensor<float>("b1", {64}, b1));
-  b.initializer(test::tensor<float>("w2", {64, 16}, w2));
-  b.initializer(test::tensor<float>("b2", {16}, b2));
+  b.initializer(test::tensor<float>("w1", {28, width}, w1));
+  b.initializer(test::tensor<float>("b1", {width}, b1));
   b.initializer(test::tensor<float>("sqrt2", {}, {1.4142135f}));
   b.initializer(test::tensor<float>("one", {}, {1.f}));
   b.initializer(test::tensor<float>("half", {}, {0.5f}));
@@ -456,6 +448,21 @@ TEST(QuantizePass, TransformerMlpRunsGemmAndGeluTableInInt8) {
   b.node("Add", {"e", "one"}, {"a"});
   b.node("Mul", {"h", "a"}, {"ha"});
   b.node("Mul", {"ha", "half"}, {"g"});
+}
+
+// A transformer MLP as exporters write it: MatMul + bias Add, the five-node Gelu, MatMul +
+// bias Add. The first Linear becomes one int8 Gemm (int32 bias) whose 8-bit output the Gelu
+// reads as a table, feeding the second Linear in 8 bits; the second, whose output is the
+// graph's (float), stays MatMul + float Add.
+TEST(QuantizePass, TransformerMlpRunsGemmAndGeluTableInInt8) {
+  test::TempDir dir;
+  test::OnnxBuilder b(17);
+  add_rows_linear_gelu(b, 64);
+  std::vector<float> w2(64 * 16), b2(16);
+  for (size_t i = 0; i < w2.size(); ++i) w2[i] = std::cos(0.11f * i + 1) * 0.3f;
+  for (size_t i = 0; i < b2.size(); ++i) b2[i] = std::sin(0.7f * i) * 0.2f;
+  b.initializer(test::tensor<float>("w2", {64, 16}, w2));
+  b.initializer(test::tensor<float>("b2", {16}, b2));
   b.node("MatMul", {"g", "w2"}, {"y0"});
   b.node("Add", {"y0", "b2"}, {"y"});
   b.output("y", {1, 28, 16});
@@ -491,25 +498,8 @@ TEST(QuantizePass, TransformerMlpRunsGemmAndGeluTableInInt8) {
 TEST(QuantizePass, LinearBeforeAFloatGeluStaysMatMul) {
   test::TempDir dir;
   test::OnnxBuilder b(17);
-  b.input("x", {1, 1, 28, 28});
-  std::vector<float> w1(28 * 32), b1(32);
-  for (size_t i = 0; i < w1.size(); ++i) w1[i] = std::sin(0.29f * i) * 0.3f;
-  for (size_t i = 0; i < b1.size(); ++i) b1[i] = std::cos(0.5f * i) * 0.4f;
-  b.initializer(test::tensor<int64_t>("rows_shape", {3}, {1, 28, 28}));
-  b.initializer(test::tensor<float>("w1", {28, 32}, w1));
-  b.initializer(test::tensor<float>("b1", {32}, b1));
-  b.node("Reshape", {"x", "rows_shape"}, {"x3"});
-  b.node("MatMul", {"x3", "w1"}, {"h0"});
-  b.node("Add", {"h0", "b1"}, {"h"});
-  b.initializer(test::tensor<float>("sqrt2", {}, {1.4142135f}));
-  b.initializer(test::tensor<float>("one", {}, {1.f}));
-  b.initializer(test::tensor<float>("half", {}, {0.5f}));
-  b.node("Div", {"h", "sqrt2"}, {"d"});
-  b.node("Erf", {"d"}, {"e"});
-  b.node("Add", {"e", "one"}, {"a"});
-  b.node("Mul", {"h", "a"}, {"ha"});
-  b.node("Mul", {"ha", "half"}, {"y"});
-  b.output("y", {1, 28, 32});
+  add_rows_linear_gelu(b, 32);
+  b.output("g", {1, 28, 32});
   const std::string onnx = dir.file("linear_gelu.onnx");
   b.save(onnx);
 
