@@ -437,7 +437,7 @@ TEST(QGemm, MixedShiftsInOnePanel) {
     for (size_t m : {size_t{1}, size_t{3}, v->mr, v->mr + 5})
       for (size_t n : kNs)
         for (size_t k : {size_t{16}, size_t{24}, size_t{7}})
-          for (int mix = 0; mix < 4; ++mix) {
+          for (int mix = 0; mix < 5; ++mix) {
             Problem p;
             p.m = m;
             p.n = n;
@@ -449,17 +449,18 @@ TEST(QGemm, MixedShiftsInOnePanel) {
             p.c_pad = 3;
             Data d = make_data(p, &rng);
             std::uniform_int_distribution<int32_t> big(-(1 << 28), 1 << 28);
-            std::uniform_real_distribution<double> log_scale(std::log(1e-7), std::log(0.49));
+            std::uniform_real_distribution<double> log_scale(std::log(1e-7), std::log(mix == 4 ? 0.24 : 0.49));
             std::uniform_int_distribution<size_t> col(0, n - 1);
             for (size_t j = 0; j < n; ++j) {
               if (j % 3 == 0) d.bias[j] = big(rng);
               ASSERT_TRUE(requant_from_scale(std::exp(log_scale(rng)), &d.rq[j]));
               ASSERT_GE(d.rq[j].shift, 32);
             }
-            // mix 0: every shift >= 32; 1: one shift of 31; 2: one small shift; 3: zero multipliers.
+            // mix 0: every shift >= 32; 1: one shift of 31; 2: one small shift; 3: zero
+            // multipliers; 4: every shift >= 33 but zero multipliers (shift 1).
             if (mix == 1) d.rq[col(rng)] = Requant{(1 << 30) + 12345, 31};
             if (mix == 2) d.rq[col(rng)] = Requant{(1 << 30) + 7, 20};
-            if (mix == 3) d.rq[col(rng)] = d.rq[col(rng)] = Requant{0, 1};
+            if (mix >= 3) d.rq[col(rng)] = d.rq[col(rng)] = Requant{0, 1};
             ASSERT_EQ(compare(run_reference(p, d), run_variant(*v, p, d, {}), p), "")
                 << describe(*v, p) << " mix " << mix;
           }
