@@ -92,10 +92,18 @@ struct NeonInt8 {
   // arithmetically: the rounding of requant_scale (ties toward +infinity); |acc * multiplier|
   // < 2^62, so nothing overflows. Saturating to int32 before adding the zero point and
   // clamping keeps every result, since [lo, hi] lies far inside the int32 range.
+  //
+  // When every shift is >= 32 (real scales below 1/2; a zero multiplier gives 0 either way)
+  // the 64-bit products are not needed: sqdmulh gives h = floor(acc * m / 2^31) (it saturates
+  // only for INT32_MIN squared, and m > 0), and since 2^(s-1) = 2^31 * 2^(s-32),
+  // floor((acc * m + 2^(s-1)) / 2^s) = (h + 2^(s-32)) >> (s-31): srshl by 31 - s. Two
+  // instructions per 4 lanes instead of six.
   template <size_t N>
   struct Requantizer {
     int32x4_t mult[N / 4];
     int64x2_t neg_shift[N / 2];  // -shift of lanes (0, 1), (2, 3), ...
+    int32x4_t high_shift[N / 4];  // 31 - shift, for the sqdmulh path
+    bool high = true;             // every shift >= 32 (or a zero multiplier)
     int32x4_t zp, lo, hi;
 
     Requantizer(const int32_t* multipliers, const int32_t* shifts, int32_t zero_point, int32_t lo_, int32_t hi_) {
@@ -104,6 +112,9 @@ struct NeonInt8 {
         const int32x4_t s = vld1q_s32(shifts + 4 * q);
         neg_shift[2 * q] = vnegq_s64(vmovl_s32(vget_low_s32(s)));
         neg_shift[2 * q + 1] = vnegq_s64(vmovl_high_s32(s));
+        high_shift[q] = vsubq_s32(vdupq_n_s32(31), s);
+        const uint32x4_t ok = vorrq_u32(vcgeq_s32(s, vdupq_n_s32(32)), vceqzq_s32(mult[q]));
+        high = high && vminvq_u32(ok) != 0;
       }
       zp = vdupq_n_s32(zero_point);
       lo = vdupq_n_s32(lo_);
@@ -111,9 +122,15 @@ struct NeonInt8 {
     }
 
     int32x4_t apply4(int32x4_t acc, size_t q) const {
-      const int64x2_t p0 = vrshlq_s64(vmull_s32(vget_low_s32(acc), vget_low_s32(mult[q])), neg_shift[2 * q]);
-      const int64x2_t p1 = vrshlq_s64(vmull_high_s32(acc, mult[q]), neg_shift[2 * q + 1]);
-      const int32x4_t v = vqaddq_s32(vcombine_s32(vqmovn_s64(p0), vqmovn_s64(p1)), zp);
+      int32x4_t v;
+      if (high) {
+        v = vrshlq_s32(vqdmulhq_s32(acc, mult[q]), high_shift[q]);
+      } else {
+        const int64x2_t p0 = vrshlq_s64(vmull_s32(vget_low_s32(acc), vget_low_s32(mult[q])), neg_shift[2 * q]);
+        const int64x2_t p1 = vrshlq_s64(vmull_high_s32(acc, mult[q]), neg_shift[2 * q + 1]);
+        v = vcombine_s32(vqmovn_s64(p0), vqmovn_s64(p1));
+      }
+      v = vqaddq_s32(v, zp);
       return vminq_s32(vmaxq_s32(v, lo), hi);
     }
 
