@@ -327,18 +327,21 @@ Status Model::parse(const std::string& name) {
         (t->quantization() && !elements_aligned(t->quantization()->zero_points())))
       return bad_file(where + " has a misaligned vector");
     const uint64_t elem_bytes = dtype_size(mt.desc.dtype);
-    uint64_t bytes = elem_bytes;
+    // The bytes the non-zero dims span: within the limit even for an empty tensor, whose
+    // strides are still computed from them.
+    uint64_t extent = elem_bytes;
+    bool empty = false;
     for (flatbuffers::uoffset_t d = 0; d < count(t->shape()); ++d) {
       const int64_t dim = t->shape()->Get(d);
       if (dim < 0) return bad_model(where + " has a negative dimension " + std::to_string(dim));
-      // bytes <= kMaxTensorBytes < 2^37 here, so a dim below 2^26 cannot overflow 64 bits.
       if (dim != 0 && (static_cast<uint64_t>(dim) > kMaxTensorBytes ||
-                       bytes > kMaxTensorBytes / static_cast<uint64_t>(dim)))
+                       extent > kMaxTensorBytes / static_cast<uint64_t>(dim)))
         return bad_model(where + " is too large");
-      bytes *= static_cast<uint64_t>(dim);
+      if (dim != 0) extent *= static_cast<uint64_t>(dim);
+      empty = empty || dim == 0;
       mt.desc.shape.push_back(dim);
     }
-    if (bytes > kMaxTensorBytes) return bad_model(where + " is too large");
+    const uint64_t bytes = empty ? 0 : extent;
 
     if (t->constant()) {
       const uint64_t off = t->data_offset(), size = t->data_size();

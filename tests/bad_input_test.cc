@@ -128,6 +128,18 @@ std::vector<Row> rows() {
                  b.save(*n);
                  return convert(*n, o);
                }, "needs 4398046511104 bytes"});
+  r.push_back({"onnx-empty-initializer-huge-dims", "an empty initializer of shape [0,2^40,2^40] (its strides overflow)",
+               "convert",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 OnnxBuilder b(17);
+                 b.input("x", {1});
+                 b.initializer(f32("wide", {0, int64_t{1} << 40, int64_t{1} << 40}, {}));
+                 b.node("Transpose", {"wide"}, {"y"});
+                 b.output("y");
+                 *n = d.file("wide.onnx");
+                 b.save(*n);
+                 return convert(*n, o);
+               }, "initializer 'wide' has an impossible size"});
   r.push_back({"onnx-negative-dim", "an input dim of -5", "convert",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
                  OnnxBuilder b(17);

@@ -686,6 +686,12 @@ TEST(Format, LoaderSemanticChecks) {
     expect_rejected(p, Status::kBadModel, "'y' is too large");
   }
   {
+    Patch p;  // empty, but its other dim spans 2^37 bytes: its strides would pass the limit
+    p.vec<int64_t>(p.tensor(3), Patch::kShape)->Mutate(0, 0);
+    p.vec<int64_t>(p.tensor(3), Patch::kShape)->Mutate(1, int64_t{1} << 35);
+    expect_rejected(p, Status::kBadModel, "'y' is too large");
+  }
+  {
     Patch p;
     ASSERT_TRUE(p.tensor(4)->SetField<uint64_t>(Patch::kDataSize, 8));
     expect_rejected(p, Status::kBadModel, "'b' holds 8 bytes");

@@ -634,6 +634,10 @@ TEST(ShapeInference, HugeSizesFailInsteadOfOverflowing) {
   EXPECT_TRUE(
       contains(infer_error(g, OpKind::kConstantOfShape, {ints(g, "d", {1LL << 40, 1LL << 40})}).what(),
                "too many elements"));
+  // Empty, but the strides of the other sizes would overflow.
+  EXPECT_TRUE(
+      contains(infer_error(g, OpKind::kConstantOfShape, {ints(g, "d0", {0, 1LL << 40, 1LL << 40})}).what(),
+               "too many elements"));
   EXPECT_TRUE(
       contains(infer_error(g, OpKind::kResize,
                            {value(g, "img", {1, 1, 4, 4}), kNoTensor, floats(g, "sc", {1, 1, 1e30f, 1})})
@@ -723,6 +727,15 @@ TEST(Verifier, CatchesMissingDtypeAndShape) {
   SmallGraph s2;
   s2.g.tensor(s2.conv_out).shape.dims[0] = Dim::sym("N");
   expect_invalid(s2.g, "tensor 'conv1_out0' has no static shape ([N,3,4,4])");
+}
+
+TEST(Verifier, CatchesSizesWhoseProductOverflows) {
+  SmallGraph s;
+  s.g.tensor(s.x).shape = Shape({1LL << 40, 1LL << 40});
+  expect_invalid(s.g, "has too many elements");
+  SmallGraph empty;  // no elements, but the other sizes' strides overflow
+  empty.g.tensor(empty.x).shape = Shape({1LL << 40, 0, 1LL << 40});
+  expect_invalid(empty.g, "has too many elements");
 }
 
 TEST(Verifier, CatchesConstantPayloadSize) {

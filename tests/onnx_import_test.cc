@@ -398,6 +398,16 @@ TEST(OnnxImport, BadInitializers) {
   e = import_error(f16);
   EXPECT_EQ(e.code(), Status::kUnsupported);
   EXPECT_TRUE(contains(e.what(), "initializer 'half' has type FLOAT16")) << e.what();
+
+  // Empty, but the strides of its other dims would overflow 64 bits.
+  OnnxBuilder empty(17);
+  empty.input("x", {2});
+  empty.initializer(tensor<float>("wide", {0, int64_t{1} << 40, int64_t{1} << 40}, {}));
+  empty.node("Transpose", {"wide"}, {"y"});
+  empty.output("y");
+  e = import_error(empty);
+  EXPECT_EQ(e.code(), Status::kInvalidInput);
+  EXPECT_TRUE(contains(e.what(), "initializer 'wide' has an impossible size")) << e.what();
 }
 
 OnnxBuilder weighted_model() {

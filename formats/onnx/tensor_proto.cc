@@ -85,12 +85,14 @@ ir::Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& 
   if (proto.has_segment()) throw_unsupported(what + " is segmented, which pare does not support");
 
   std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
-  uint64_t count = 1;
+  // The non-zero dims' product (which an empty tensor's strides still reach) is kept
+  // below 2^52, so that count * 8 bytes is representable; no real weight comes close.
+  uint64_t count = 1, extent = 1;
   for (int64_t d : dims) {
     if (d < 0) throw_invalid(what + " has a negative dim in " + ir::Shape(dims).str());
-    // Keeps count * 8 bytes representable; no real weight comes close.
-    if (d > 0 && count > (uint64_t{1} << 52) / static_cast<uint64_t>(d))
+    if (d > 0 && extent > (uint64_t{1} << 52) / static_cast<uint64_t>(d))
       throw_invalid(what + " has an impossible size " + ir::Shape(dims).str());
+    if (d > 0) extent *= static_cast<uint64_t>(d);
     count *= static_cast<uint64_t>(d);
   }
   t.shape = ir::Shape(dims);
