@@ -75,22 +75,32 @@ class ResizeLinearKernel final : public OpKernel {
       a.interpolate = t.interpolate;
       axes_.push_back(a);
     }
+    bilinear_ = kernels::f32_resize_bilinear_applies(out_shape_.size(), out_shape_.data(), in_strides_.data(),
+                                                     axes_.data());
   }
 
   void run(const ExecContext& ctx) override {
+    const auto* x = static_cast<const float*>(ctx.inputs[0]);
+    auto* y = static_cast<float*>(ctx.outputs[0]);
+    if (bilinear_) {
+      kernels::f32_resize_bilinear__scalar(out_shape_.size(), out_shape_.data(), in_strides_.data(), axes_.data(),
+                                           x, y);
+      return;
+    }
     kernels::f32_resize_linear_ref__scalar(out_shape_.size(), out_shape_.data(), in_strides_.data(),
-                                           axes_.data(), extrapolation_,
-                                           static_cast<const float*>(ctx.inputs[0]),
-                                           static_cast<float*>(ctx.outputs[0]));
+                                           axes_.data(), extrapolation_, x, y);
   }
 
-  const char* kernel_name() const override { return "f32_resize_linear_ref__scalar"; }
+  const char* kernel_name() const override {
+    return bilinear_ ? "f32_resize_bilinear__scalar" : "f32_resize_linear_ref__scalar";
+  }
 
  private:
   std::vector<int64_t> out_shape_, in_strides_;
   std::vector<LinearTable> tables_;
   std::vector<LinearAxis> axes_;
   float extrapolation_;
+  bool bilinear_ = false;
 };
 
 // A present input with at least one element (opset 11-12 exporters pass empty tensors

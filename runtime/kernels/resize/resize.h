@@ -35,4 +35,13 @@ void f32_resize_linear_ref__scalar(size_t rank, const int64_t* out_shape,
                                    const int64_t* in_strides, const LinearAxis* axes,
                                    float extrapolation, const float* input, float* output);
 
+// Two adjacent interpolated axes (H and W of NCHW or NHWC) and every other axis read in
+// place, none outside the input: the general loop's products and sums in its order, so the
+// same bytes, without its per-element coordinate walk. Only where
+// f32_resize_bilinear_applies (checked once, at prepare).
+bool f32_resize_bilinear_applies(size_t rank, const int64_t* out_shape, const int64_t* in_strides,
+                                 const LinearAxis* axes);
+void f32_resize_bilinear__scalar(size_t rank, const int64_t* out_shape, const int64_t* in_strides,
+                                 const LinearAxis* axes, const float* input, float* output);
+
 }  // namespace pare::rt::kernels
