@@ -463,6 +463,22 @@ TEST(Format, RejectsGraphsItCannotWrite) {
       EXPECT_NE(std::string(e.what()).find("64 GiB"), std::string::npos) << e.what();
     }
   }
+  // Empty, but its other dims span 2^37 bytes (or one dim alone is over the limit): the
+  // loader refuses it (its strides would pass the limit), so the writer does too.
+  for (const std::vector<int64_t>& sizes :
+       {std::vector<int64_t>{0, int64_t{1} << 35}, std::vector<int64_t>{int64_t{1} << 40, 0}}) {
+    ir::Graph empty = relu_add_graph();
+    empty.tensor(empty.find_tensor("r")).shape = ir::Shape(sizes);
+    try {
+      format::serialize(empty, options());
+      FAIL() << "expected an error for " << ir::Shape(sizes).str();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), pare::Status::kInvalidInput);
+      EXPECT_NE(std::string(e.what()).find("tensor 'r' of shape " + ir::Shape(sizes).str() + " spans "),
+                std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("bytes in its non-zero dims"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Format, WriteFileIsAtomicAndLoadFileMaps) {

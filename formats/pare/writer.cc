@@ -69,21 +69,21 @@ void check_writable(const ir::Graph& g) {
                   "tensor " + q(t.name) + " has shape " + t.shape.str() +
                       ", not static: fix the input shapes (e.g. --input-shape) before writing");
     // A size from the source (an input dim of 2^40) that no runtime can hold is the input's
-    // fault: refused here with the sizes, not by the loader after writing.
+    // fault: refused here with the sizes, not by the loader after writing. The loader bounds
+    // the bytes the non-zero dims span, even in an empty tensor ([0, 2^40]), whose strides
+    // come from them; so does this.
     uint64_t bytes = ir::dtype_size(t.dtype);
-    for (int64_t d : t.shape.sizes())
-      if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes)) bytes = UINT64_MAX;
+    bool empty = false;
+    for (int64_t d : t.shape.sizes()) {
+      if (d == 0) empty = true;
+      else if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes)) bytes = UINT64_MAX;
+    }
     if (bytes > rt::kMaxTensorBytes)
       throw Error(Status::kInvalidInput,
-                  "tensor " + q(t.name) + " of shape " + t.shape.str() + " needs " +
+                  "tensor " + q(t.name) + " of shape " + t.shape.str() + (empty ? " spans " : " needs ") +
                       (bytes == UINT64_MAX ? std::string("more than 2^64") : std::to_string(bytes)) +
-                      " bytes; pare's limit is " + std::to_string(rt::kMaxTensorBytes) + " bytes (64 GiB)");
-    // The loader also refuses a single dim over the limit, even in an empty tensor ([0, 2^40]).
-    for (int64_t d : t.shape.sizes())
-      if (static_cast<uint64_t>(d) > rt::kMaxTensorBytes)
-        throw Error(Status::kInvalidInput, "tensor " + q(t.name) + " of shape " + t.shape.str() + " has a dim of " +
-                                               std::to_string(d) + ", over pare's limit of " +
-                                               std::to_string(rt::kMaxTensorBytes) + " per dim");
+                      (empty ? " bytes in its non-zero dims" : " bytes") + "; pare's limit is " +
+                      std::to_string(rt::kMaxTensorBytes) + " bytes (64 GiB)");
     if (t.is_constant()) {
       const size_t expected = static_cast<size_t>(t.shape.num_elements()) * ir::dtype_size(t.dtype);
       if (t.data->bytes.size() != expected)
