@@ -18,6 +18,7 @@ Status run_dce(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_fold(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_fold_batchnorm(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_fuse_activation(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
+Status run_fuse_layernorm(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_nhwc(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 Status run_remove_identity(ir::Graph& graph, const PassOptions& options, PassContext& ctx);
 

@@ -15,7 +15,7 @@
 
 namespace pare::passes {
 
-const char* const kCanonicalPipeline = "fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce";
+const char* const kCanonicalPipeline = "fold,fold_batchnorm,fuse_activation,fuse_layernorm,remove_identity,nhwc,dce";
 
 // ---- options ----------------------------------------------------------------------
 

@@ -46,6 +46,11 @@ const std::vector<PassInfo>& registry() {
        "ConvTranspose, Gemm or MatMul before them",
        {},
        run_fuse_activation},
+      {"fuse_layernorm",
+       "Fuses layer normalization as exporters before opset 17 write it (ReduceMean, Sub, Pow, ReduceMean, "
+       "Add, Sqrt, Div, then a Mul by the scale and an Add of the bias) into one LayerNormalization",
+       {},
+       run_fuse_layernorm},
       {"lowrank",
        "Low-rank factorization: Gemm, MatMul and 1x1 Conv become two thin layers (truncated SVD), KxK Conv "
        "1x1 -> KxK -> 1x1 (Tucker-2), fitted to each layer's output on calibration data (whitened by its "

@@ -31,13 +31,13 @@ namespace {
 
 // The default compression: canonicalize, then int8.
 constexpr const char* kCompressPipeline =
-    "fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce,quantize,dce";
+    "fold,fold_batchnorm,fuse_activation,fuse_layernorm,remove_identity,nhwc,dce,quantize,dce";
 
 // Without --passes, a budget asks for the smallest model that fits: back-off starts from this
 // aggressive preset (docs/ci.md): low rank where it saves weights, palettes of 3 bits, 2 bits
 // in layers of 20,000 weights and more, int8.
 constexpr const char* kSmallestPipeline =
-    "fold,fold_batchnorm,fuse_activation,remove_identity,lowrank,cluster(bits=3),"
+    "fold,fold_batchnorm,fuse_activation,fuse_layernorm,remove_identity,lowrank,cluster(bits=3),"
     "cluster(bits=2,min_params=20000),nhwc,dce,quantize,dce";
 
 struct CompressArgs {

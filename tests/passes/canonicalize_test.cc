@@ -1,5 +1,5 @@
-// Tests of the canonicalizing passes fold_batchnorm, fuse_activation, remove_identity and
-// dce: each pass's structural effect on a small hand-built graph, and the values the graph
+// Tests of the canonicalizing passes fold_batchnorm, fuse_activation, fuse_layernorm,
+// remove_identity and dce: each pass's structural effect on a small hand-built graph, and the values the graph
 // computes before and after it.
 #include <gtest/gtest.h>
 
@@ -327,6 +327,120 @@ TEST(FuseActivation, GeluLeavesOtherChains) {
   EXPECT_EQ(after.num_nodes(), nodes);
   EXPECT_EQ(count_op(after, OpKind::kGelu), 0u);
   EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
+}
+
+// ---- fuse_layernorm ----------------------------------------------------------------
+
+// Layer normalization over the trailing `axes` as exporters before opset 17 write it. The
+// fields change it: the square as Mul(d, d), eps as the Add's first operand, the scale and
+// bias tensors (kNoTensor: none), the second reduction's axes, the exponent.
+struct LayerNormChain {
+  std::vector<int64_t> axes = {-1};
+  bool mul_square = false, eps_first = false;
+  TensorId gamma = ir::kNoTensor, beta = ir::kNoTensor;
+  std::vector<int64_t> var_axes;  // empty: axes
+  float exponent = 2.f, eps = 1e-5f;
+};
+
+TensorId decomposed_layernorm(Builder& b, TensorId x, const LayerNormChain& c, const std::string& tag = "") {
+  TensorId mean = b.apply(OpKind::kReduceMean, "mean" + tag, {x, b.ints("axes" + tag, c.axes)});
+  TensorId d = b.apply(OpKind::kSub, "sub" + tag, {x, mean});
+  TensorId sq = c.mul_square ? b.apply(OpKind::kMul, "square" + tag, {d, d})
+                             : b.apply(OpKind::kPow, "square" + tag, {d, b.floats("two" + tag, {}, {c.exponent})});
+  TensorId var = b.apply(OpKind::kReduceMean, "var" + tag,
+                         {sq, b.ints("var_axes" + tag, c.var_axes.empty() ? c.axes : c.var_axes)});
+  TensorId eps = b.floats("eps" + tag, {}, {c.eps});
+  TensorId ve = b.apply(OpKind::kAdd, "add_eps" + tag, c.eps_first ? std::vector<TensorId>{eps, var} : std::vector<TensorId>{var, eps});
+  TensorId y = b.apply(OpKind::kDiv, "div" + tag, {d, b.apply(OpKind::kSqrt, "sqrt" + tag, {ve})});
+  if (c.gamma != ir::kNoTensor) y = b.apply(OpKind::kMul, "scale" + tag, {y, c.gamma});
+  if (c.beta != ir::kNoTensor) y = b.apply(OpKind::kAdd, "shift" + tag, {c.beta, y});
+  return y;
+}
+
+TEST(FuseLayerNorm, DecompositionsBecomeOneNode) {
+  for (int form = 0; form < 4; ++form) {
+    SCOPED_TRACE("form " + std::to_string(form));
+    Builder b;
+    TensorId x = b.input("x", {2, 3, 4, 6});
+    TensorId m = b.apply(OpKind::kRelu, "relu", {x});
+    LayerNormChain c;
+    std::vector<int64_t> normalized = {6};
+    if (form == 0) {  // torch.onnx at opset 13: one axis, scale and bias
+      c.gamma = b.random("gamma", {6}, 5, 0.5f, 2.f);
+      c.beta = b.random("beta", {6}, 6);
+    } else if (form == 1) {  // two axes, Mul(d, d), eps first, a scale constant along one of them only
+      c.axes = {2, -1};
+      c.mul_square = true;
+      c.eps_first = true;
+      c.gamma = b.random("gamma", {1, 6}, 7, 0.5f, 2.f);
+      normalized = {4, 6};
+    } else if (form == 2) {  // no affine tail, all axes
+      c.axes = {0, 1, 2, 3};
+      c.eps = 1e-3f;
+      normalized = {2, 3, 4, 6};
+    } else {  // bias only, a scalar bias
+      c.beta = b.floats("beta", {1}, {0.25f});
+    }
+    TensorId y = decomposed_layernorm(b, m, c);
+    b.output(y);
+    PassContext ctx;
+    ir::Graph after = run_and_compare(b.g, "fuse_layernorm", 2e-6f, &ctx);
+    ASSERT_EQ(after.num_nodes(), 2u);
+    const ir::Node& ln = after.node(only_node_of(after, OpKind::kLayerNormalization));
+    EXPECT_EQ(ln.outputs[0], y);
+    EXPECT_EQ(ln.inputs[0], m);
+    EXPECT_EQ(ln.attrs.get_int("axis", 0), 4 - static_cast<int64_t>(normalized.size()));
+    EXPECT_FLOAT_EQ(ln.attrs.get_float("epsilon", 0.f), c.eps);
+    ASSERT_EQ(ln.inputs.size(), c.beta != ir::kNoTensor ? 3u : 2u);
+    for (size_t i = 1; i < ln.inputs.size(); ++i) EXPECT_EQ(after.tensor(ln.inputs[i]).shape, ir::Shape(normalized));
+    if (form == 0) EXPECT_EQ(ln.inputs[1], c.gamma);  // already shaped as the kernel takes it
+    const size_t nodes = 7 + (c.gamma != ir::kNoTensor) + (c.beta != ir::kNoTensor);
+    EXPECT_TRUE(has_note(ctx, "the " + std::to_string(nodes) + " nodes of a layer normalization ending in"));
+    EXPECT_TRUE(has_note(ctx, "layer normalizations fused: 1"));
+  }
+}
+
+TEST(FuseLayerNorm, LeavesOtherChains) {
+  Builder b;
+  TensorId x = b.input("x", {2, 5, 8});
+  // A difference read by another node; a leading axis; axes that differ between the two
+  // reductions; a cube; a negative epsilon.
+  b.output(decomposed_layernorm(b, x, {}, "0"));
+  b.output(b.apply(OpKind::kRelu, "reads_sub", {b.g.find_tensor("sub0_out")}));
+  LayerNormChain leading;
+  leading.axes = {1};
+  LayerNormChain mixed;
+  mixed.axes = {-1};
+  mixed.var_axes = {1, 2};
+  LayerNormChain cube;
+  cube.exponent = 3.f;
+  LayerNormChain negative;
+  negative.eps = -1e-5f;
+  int tag = 1;
+  for (const LayerNormChain& c : {leading, mixed, cube, negative}) b.output(decomposed_layernorm(b, x, c, std::to_string(tag++)));
+  const size_t nodes = b.g.num_nodes();
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fuse_layernorm", 0.f, &ctx);
+  EXPECT_EQ(after.num_nodes(), nodes);
+  EXPECT_EQ(count_op(after, OpKind::kLayerNormalization), 0u);
+  EXPECT_TRUE(has_note(ctx, "layer normalizations fused: 0"));
+}
+
+TEST(FuseLayerNorm, ScaleOverLeadingDimsStaysApart) {
+  // A scale that varies along a leading dim is not LayerNormalization's Scale: the core
+  // fuses and the Mul and Add stay after it.
+  Builder b;
+  TensorId x = b.input("x", {2, 5, 8});
+  LayerNormChain c;
+  c.gamma = b.random("gamma", {2, 1, 8}, 3);
+  c.beta = b.random("beta", {8}, 4);
+  b.output(decomposed_layernorm(b, x, c));
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fuse_layernorm", 2e-6f, &ctx);
+  EXPECT_EQ(count_op(after, OpKind::kLayerNormalization), 1u);
+  EXPECT_EQ(count_op(after, OpKind::kMul), 1u);
+  EXPECT_EQ(count_op(after, OpKind::kAdd), 1u);
+  EXPECT_TRUE(has_note(ctx, "the 7 nodes of a layer normalization ending in Div 'div' fused"));
 }
 
 // ---- remove_identity ----------------------------------------------------------------

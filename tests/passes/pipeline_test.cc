@@ -31,7 +31,7 @@ TEST(Pipeline, CanonicalPipelineParses) {
   std::vector<PipelineItem> items = parse_pipeline(kCanonicalPipeline);
   std::vector<std::string> names;
   for (const PipelineItem& i : items) names.push_back(i.pass);
-  EXPECT_EQ(names, (std::vector<std::string>{"fold", "fold_batchnorm", "fuse_activation",
+  EXPECT_EQ(names, (std::vector<std::string>{"fold", "fold_batchnorm", "fuse_activation", "fuse_layernorm",
                                              "remove_identity", "nhwc", "dce"}));
   EXPECT_EQ(print_pipeline(items), kCanonicalPipeline);
 }
@@ -218,17 +218,18 @@ TEST(PassManager, CanonicalPipelineEndToEnd) {
 
   std::vector<std::string> passes;
   for (const PassReport& r : ctx.reports) passes.push_back(r.pass);
-  EXPECT_EQ(passes, (std::vector<std::string>{"fold", "fold_batchnorm", "fuse_activation",
+  EXPECT_EQ(passes, (std::vector<std::string>{"fold", "fold_batchnorm", "fuse_activation", "fuse_layernorm",
                                               "remove_identity", "nhwc", "dce"}));
   EXPECT_EQ(ctx.reports[0].nodes_before, 6u);  // the shape chain folded before the first pass
   EXPECT_EQ(ctx.reports[0].nodes_after, 5u);   // the unused Sigmoid
   EXPECT_EQ(ctx.reports[1].nodes_after, 4u);
   // BN's four parameter vectors go; the conv's weights and bias are replaced one for one.
   EXPECT_EQ(ctx.reports[1].weight_bytes_before - ctx.reports[1].weight_bytes_after, 4 * 4 * sizeof(float));
-  EXPECT_EQ(ctx.reports[4].nodes_after, 4u);
+  EXPECT_EQ(ctx.reports[3].nodes_after, ctx.reports[3].nodes_before);  // no layer normalization
   EXPECT_EQ(ctx.reports[5].nodes_after, 4u);
+  EXPECT_EQ(ctx.reports[6].nodes_after, 4u);
   for (const PassReport& r : ctx.reports) EXPECT_GE(r.ms, 0.0);
-  ASSERT_EQ(progress.size(), 6u);
+  ASSERT_EQ(progress.size(), 7u);
   EXPECT_EQ(progress.back(), (std::pair<std::string, double>{"dce", 1.0}));
 
   auto inputs = random_inputs(b.g, 11);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,31 @@ TEST(Elementwise, Pow) {
   Tensor f64 = make<double>({3}, {1, 2, 3});
   EXPECT_EQ(run(ops::prepare_Pow, {}, {&f64, &e64}, {out(DType::kFloat64, {3})}).status.code(),
             Status::kUnsupported);
+}
+
+TEST(Elementwise, PowOfTwoIsThePowBytes) {
+  // Squares take a product instead of pow: the same bytes over finite, huge, tiny and special
+  // values, whichever dtype holds the 2, and when the 2 varies along the row.
+  std::vector<float> v = {0.f, -0.f, 1.f, -3.5f, 1e-20f, -1e-30f, 1e-45f, 3e19f, -2e19f, 3.4e38f,
+                          INFINITY, -INFINITY, NAN, 0.1f, 1.0000001f, -123.456f};
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> dist(-1e4f, 1e4f);
+  for (int i = 0; i < 200; ++i) v.push_back(dist(gen));
+  const int64_t n = static_cast<int64_t>(v.size());
+  Tensor x = make<float>({n}, v);
+  Tensor two = make<float>({}, {2.f});
+  Tensor two64 = make<int64_t>({1}, {2});
+  Tensor twos = make<float>({n}, std::vector<float>(v.size(), 2.f));
+  for (const Tensor* e : {&two, &two64, &twos}) {
+    Outcome r = run(ops::prepare_Pow, {}, {&x, e}, {out(DType::kFloat32, {n})});
+    EXPECT_OK(r);
+    const std::vector<float> got = r.values<float>();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const float want = static_cast<float>(std::pow(static_cast<double>(v[i]), 2.0));
+      EXPECT_EQ(std::memcmp(&got[i], &want, sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want)), true)
+          << v[i] << ": " << got[i] << " against " << want;
+    }
+  }
 }
 
 TEST(Elementwise, Equal) {
