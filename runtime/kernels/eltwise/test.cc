@@ -121,9 +121,9 @@ const UnaryOp kUnaryOps[] = {
     {"silu", &F32EltwiseVariant::silu, 1e-6, 1e-7},
     {"tanh", &F32EltwiseVariant::tanh, 1e-6, 1e-7},
     {"erf", &F32EltwiseVariant::erf, 1e-6, 1e-7},
-    // Below x = -1, 1 + erf cancels: the error is absolute there, erf's 2.2e-7
+    // Below x = -1, 1 + erf cancels: the error is absolute there, erf's 3.5e-7
     // times 0.5 |x|.
-    {"gelu", &F32EltwiseVariant::gelu, 2e-6, 1e-15, 1.2e-7},
+    {"gelu", &F32EltwiseVariant::gelu, 2e-6, 1e-15, 1.8e-7},
 };
 
 TEST(F32Eltwise, UnaryMatchReferenceAroundTheWidth) {
@@ -190,8 +190,8 @@ TEST(F32Eltwise, TranscendentalsWithin1e6OfDouble) {
         ASSERT_TRUE(x[i] > 0 ? y[i] == x[i] : std::isnan(y[i])) << v->suffix << " " << x[i];
         continue;
       }
-      // Relative 2e-6 for x >= -1; below, where 1 + erf cancels, 1.2e-7 |x| absolute.
-      const double bound = x[i] >= -1.f ? 2e-6 * std::fabs(want) + 1e-37 : 1.2e-7 * std::fabs(d);
+      // Relative 2e-6 for x >= -1; below, where 1 + erf cancels, 1.8e-7 |x| absolute.
+      const double bound = x[i] >= -1.f ? 2e-6 * std::fabs(want) + 1e-37 : 1.8e-7 * std::fabs(d);
       ASSERT_NEAR(y[i], want, bound) << v->suffix << " gelu x=" << x[i];
     }
   }
