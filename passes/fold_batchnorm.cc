@@ -1,7 +1,10 @@
 // Folds an inference BatchNormalization into the Conv, ConvTranspose or Gemm that feeds
 // it: BN(y) = y * s + t per channel, with s = scale / sqrt(var + eps) and
 // t = bias - mean * s, so scaling the weights of each output channel by s and setting the
-// bias to b * s + t gives the same values without the BN node.
+// bias to b * s + t gives the same values without the BN node. A BN that no producer takes
+// (DenseNet's and pre-activation ResNets' BN after a Concat or an Add) becomes Mul(x, s) and
+// Add(., t) with [C, 1, ...] constants: broadcasting ops, which the nhwc pass runs
+// channels-last, where a BN would be transposed to NCHW and back around it.
 #include <cmath>
 #include <functional>
 #include <optional>
@@ -166,13 +169,58 @@ bool fold_one(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
   return true;
 }
 
+// The per-channel Mul and Add for a BN with constant parameters over float32 data of static
+// rank >= 2 whose dim 1 is the channel count.
+bool to_mul_add(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
+  const ir::Node& bn = graph.node(bn_id);
+  if (bn.attrs.get_int("training_mode", 0) != 0 || bn.inputs.empty() || bn.inputs[0] == ir::kNoTensor) return false;
+  std::optional<ChannelAffine> affine = bn_affine(graph, bn);
+  if (!affine) return false;
+  const ir::Tensor& x = graph.tensor(bn.inputs[0]);
+  const int64_t channels = static_cast<int64_t>(affine->scale.size());
+  if (x.dtype != ir::DType::kFloat32 || x.quant || !x.shape.rank_known || x.shape.rank() < 2 ||
+      !x.shape.dims[1].is_known() || x.shape.dims[1].value != channels)
+    return false;
+  std::vector<int64_t> shape(x.shape.rank() - 1, 1);
+  shape[0] = channels;
+  const std::vector<float> scale(affine->scale.begin(), affine->scale.end());
+  const std::vector<float> shift(affine->shift.begin(), affine->shift.end());
+  const std::string name = bn.name.empty() ? std::string("batchnorm") : bn.name;
+  const ir::TensorId s_id = add_float_constant(graph, unique_tensor_name(graph, name + ".scale"), shape, scale);
+  const ir::TensorId t_id = add_float_constant(graph, unique_tensor_name(graph, name + ".shift"), shape, shift);
+  ir::Tensor scaled;
+  scaled.name = unique_tensor_name(graph, name + ".scaled");
+  scaled.dtype = ir::DType::kFloat32;
+  scaled.shape = graph.tensor(graph.node(bn_id).inputs[0]).shape;
+  const ir::TensorId scaled_id = graph.add_tensor(std::move(scaled));
+  ir::Node mul;
+  mul.op = ir::OpKind::kMul;
+  mul.name = name + "/scale";
+  mul.inputs = {graph.node(bn_id).inputs[0], s_id};
+  mul.outputs = {scaled_id};
+  // The BN node becomes the Add: it keeps its name and its output.
+  ir::Node& add = graph.node(bn_id);
+  add.op = ir::OpKind::kAdd;
+  add.inputs = {scaled_id, t_id};
+  add.attrs = ir::Attributes();
+  graph.add_node(std::move(mul));
+  add_note(ctx, "fold_batchnorm", "BatchNormalization '" + name + "' became a per-channel Mul and Add");
+  return true;
+}
+
 }  // namespace
 
 Status run_fold_batchnorm(ir::Graph& graph, const PassOptions&, PassContext& ctx) {
-  size_t folded = 0;
-  for (ir::NodeId id : graph.nodes())
-    if (graph.node(id).op == ir::OpKind::kBatchNormalization && fold_one(graph, id, ctx)) ++folded;
+  size_t folded = 0, rewritten = 0;
+  for (ir::NodeId id : graph.nodes()) {
+    if (graph.node(id).op != ir::OpKind::kBatchNormalization) continue;
+    if (fold_one(graph, id, ctx))
+      ++folded;
+    else if (to_mul_add(graph, id, ctx))
+      ++rewritten;
+  }
   add_note(ctx, "fold_batchnorm", "BatchNormalization nodes folded: " + std::to_string(folded));
+  add_note(ctx, "fold_batchnorm", "BatchNormalization nodes as Mul and Add: " + std::to_string(rewritten));
   return Status::ok();
 }
 

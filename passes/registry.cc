@@ -38,7 +38,7 @@ const std::vector<PassInfo>& registry() {
        run_fold},
       {"fold_batchnorm",
        "Folds BatchNormalization into the weights and bias of the Conv, ConvTranspose or Gemm "
-       "before it",
+       "before it; a BatchNormalization no producer takes becomes a per-channel Mul and Add",
        {},
        run_fold_batchnorm},
       {"fuse_activation",

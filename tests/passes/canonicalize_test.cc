@@ -117,9 +117,46 @@ TEST(FoldBatchNorm, LeavesUnsafePatterns) {
   TensorId c3 = b.apply(OpKind::kConv, "dynamic", {x, b.input("w3", {2, 2, 1, 1})});
   b.output(add_batchnorm(b, c3, 2, 5, "bn3"));
   PassContext ctx;
-  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 0.f, &ctx);
-  EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 3u);
+  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 1e-5f, &ctx);
+  // Not folded into the convs (their weights stay), each a per-channel Mul and Add instead.
+  EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 0u);
+  EXPECT_EQ(count_op(after, OpKind::kMul), 3u);
+  EXPECT_EQ(count_op(after, OpKind::kAdd), 3u);
+  EXPECT_EQ(after.node(after.producer(c1)).inputs[1], b.g.find_tensor("w1"));
+  EXPECT_EQ(after.node(after.producer(c2)).inputs[1], b.g.find_tensor("w2"));
   EXPECT_TRUE(has_note(ctx, "BatchNormalization nodes folded: 0"));
+  EXPECT_TRUE(has_note(ctx, "BatchNormalization nodes as Mul and Add: 3"));
+}
+
+TEST(FoldBatchNorm, UnfoldableBecomesChannelMulAdd) {
+  // After a Concat (DenseNet), and on graph inputs of rank 2 and 3; a BN whose statistics
+  // are computed stays.
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 4, 4}), z = b.input("z", {1, 3, 4, 4});
+  TensorId cat = b.apply(OpKind::kConcat, "cat", {x, z}, make_attrs({{"axis", int64_t{1}}}));
+  TensorId y = add_batchnorm(b, cat, 5, 7, "bn_cat");
+  b.output(y);
+  b.output(add_batchnorm(b, b.input("v", {3, 6}), 6, 8, "bn_rank2"));
+  b.output(add_batchnorm(b, b.input("w", {2, 4, 5}), 4, 9, "bn_rank3"));
+  TensorId dyn = b.apply(OpKind::kBatchNormalization, "bn_dynamic",
+                         {x, b.random("s", {2}, 1), b.random("bb", {2}, 2), b.input("m", {2}), b.floats("var", {2}, {1.f, 2.f})});
+  b.output(dyn);
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fold_batchnorm", 1e-5f, &ctx);
+  EXPECT_EQ(count_op(after, OpKind::kBatchNormalization), 1u);
+  EXPECT_EQ(count_op(after, OpKind::kMul), 3u);
+  const ir::Node& add = after.node(after.producer(y));
+  EXPECT_EQ(add.op, OpKind::kAdd);
+  EXPECT_EQ(add.name, "bn_cat");
+  EXPECT_EQ(after.tensor(add.inputs[1]).shape, ir::Shape({5, 1, 1}));
+  const ir::Node& mul = after.node(after.producer(add.inputs[0]));
+  EXPECT_EQ(mul.op, OpKind::kMul);
+  EXPECT_EQ(mul.inputs[0], cat);
+  EXPECT_EQ(after.tensor(mul.inputs[1]).shape, ir::Shape({5, 1, 1}));
+  EXPECT_EQ(after.tensor(after.node(after.producer(after.outputs[1])).inputs[1]).shape, ir::Shape({6}));
+  EXPECT_EQ(after.tensor(after.node(after.producer(after.outputs[2])).inputs[1]).shape, ir::Shape({4, 1}));
+  EXPECT_TRUE(has_note(ctx, "BatchNormalization 'bn_cat' became a per-channel Mul and Add"));
+  EXPECT_TRUE(has_note(ctx, "BatchNormalization nodes as Mul and Add: 3"));
 }
 
 // ---- fuse_activation ---------------------------------------------------------------
