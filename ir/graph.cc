@@ -28,6 +28,19 @@ int64_t Shape::num_elements() const {
   return n;
 }
 
+std::optional<int64_t> checked_element_count(const std::vector<int64_t>& sizes) {
+  int64_t extent = 1;
+  bool empty = false;
+  for (int64_t d : sizes) {
+    if (d < 0) return std::nullopt;
+    if (d == 0)
+      empty = true;
+    else if (__builtin_mul_overflow(extent, d, &extent))
+      return std::nullopt;
+  }
+  return empty ? 0 : extent;
+}
+
 std::vector<int64_t> Shape::sizes() const {
   std::vector<int64_t> s;
   s.reserve(dims.size());

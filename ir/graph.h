@@ -48,6 +48,10 @@ struct Shape {
   bool operator!=(const Shape& o) const { return !(*this == o); }
 };
 
+// The element count of `sizes`, or nullopt when a size is negative or the product of the
+// non-zero sizes overflows int64: an empty tensor's strides still come from its other sizes.
+std::optional<int64_t> checked_element_count(const std::vector<int64_t>& sizes);
+
 // Immutable bytes shared between tensors and graph copies.
 struct Buffer {
   std::vector<uint8_t> bytes;

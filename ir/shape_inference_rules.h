@@ -45,17 +45,13 @@ class NodeContext {
     if (__builtin_mul_overflow(a, b, &r)) fail("size arithmetic overflows");
     return r;
   }
-  // The element count. The product of the non-zero sizes must fit too: an empty tensor's
-  // strides are still computed from its other sizes.
+  // The element count (checked_element_count: the non-zero sizes' product must fit too).
   int64_t elements(const Sizes& s, const std::string& what) const {
-    int64_t extent = 1;
-    bool empty = false;
-    for (int64_t d : s) {
+    for (int64_t d : s)
       if (d < 0) fail(what + " has a negative size " + str(s));
-      if (d == 0) empty = true;
-      else if (__builtin_mul_overflow(extent, d, &extent)) fail(what + " has too many elements " + str(s));
-    }
-    return empty ? 0 : extent;
+    const std::optional<int64_t> n = checked_element_count(s);
+    if (!n) fail(what + " has too many elements " + str(s));
+    return *n;
   }
 
   const Attributes& attrs() const { return node_.attrs; }

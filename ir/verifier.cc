@@ -133,12 +133,9 @@ class Verifier {
     if (t.dtype == DType::kUndefined || dtype_size(t.dtype) == 0)
       return fail(tensor_label(id) + " has no dtype");
     if (!t.shape.is_static()) return fail(tensor_label(id) + " has no static shape (" + t.shape.str() + ")");
-    // The non-zero sizes' product must fit as well: an empty tensor's strides come from them.
-    int64_t elements = 1, extent = 1;
-    for (const Dim& d : t.shape.dims)
-      if (__builtin_mul_overflow(elements, d.value, &elements) ||
-          (d.value != 0 && __builtin_mul_overflow(extent, d.value, &extent)))
-        return fail(tensor_label(id) + " has too many elements " + t.shape.str());
+    const std::optional<int64_t> count = checked_element_count(t.shape.sizes());
+    if (!count) return fail(tensor_label(id) + " has too many elements " + t.shape.str());
+    const int64_t elements = *count;
     if (t.is_constant()) {
       size_t expected = static_cast<size_t>(elements) * dtype_size(t.dtype);
       if (t.data->bytes.size() != expected)
