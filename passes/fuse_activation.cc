@@ -115,32 +115,7 @@ bool fuse_silu(ir::Graph& graph, ir::NodeId mul_id, PassContext& ctx) {
   return false;
 }
 
-// The value of a float32 scalar constant (any shape of one element).
-std::optional<double> scalar_value(const ir::Graph& graph, ir::TensorId t) {
-  if (t == ir::kNoTensor) return std::nullopt;
-  const ir::Tensor& c = graph.tensor(t);
-  if (!c.is_constant() || c.dtype != ir::DType::kFloat32 || !c.shape.is_static() || c.shape.num_elements() != 1)
-    return std::nullopt;
-  const std::vector<double> v = c.float_values();
-  if (v.size() != 1) return std::nullopt;
-  return v[0];
-}
-
 bool near(double v, double want) { return std::fabs(v - want) <= 1e-6 * std::fabs(want); }
-
-// The node that makes `t` when it is a live `op` with one output, reads float32 with no
-// activation, and only `reader` reads `t`.
-const ir::Node* sole_use_producer(const ir::Graph& graph, ir::TensorId t, ir::OpKind op, ir::NodeId reader,
-                                  ir::NodeId* id) {
-  if (t == ir::kNoTensor || sole_consumer(graph, t) != reader) return nullptr;
-  *id = graph.producer(t);
-  if (*id == ir::kNoNode) return nullptr;
-  const ir::Node& n = graph.node(*id);
-  if (n.op != op || n.outputs.size() != 1 || n.activation.kind != ActivationKind::kNone) return nullptr;
-  const ir::Tensor& out = graph.tensor(t);
-  if (out.dtype != ir::DType::kFloat32 || out.quant) return nullptr;
-  return &n;
-}
 
 // For a binary node with a scalar constant `want` as one operand (`commutes`: either one):
 // the other operand.

@@ -23,24 +23,10 @@ bool plain_float(const ir::Graph& graph, ir::TensorId t) {
   return x.dtype == ir::DType::kFloat32 && !x.quant && x.shape.rank_known;
 }
 
-// The producer of `t` when it is an `op` node without activation, with one output read only
-// by `reader` (or by anyone when reader is kNoNode).
+// The producer of `t` as sole_use_producer finds it, when `t` also has a known rank.
 const ir::Node* producer_of(const ir::Graph& graph, ir::TensorId t, ir::OpKind op, ir::NodeId reader,
                             ir::NodeId* id) {
-  if (!plain_float(graph, t)) return nullptr;
-  if (reader != ir::kNoNode && sole_consumer(graph, t) != reader) return nullptr;
-  *id = graph.producer(t);
-  if (*id == ir::kNoNode) return nullptr;
-  const ir::Node& n = graph.node(*id);
-  if (n.op != op || n.outputs.size() != 1 || n.activation.kind != ActivationKind::kNone) return nullptr;
-  return &n;
-}
-
-std::optional<double> scalar_constant(const ir::Graph& graph, ir::TensorId t) {
-  if (t == ir::kNoTensor) return std::nullopt;
-  const ir::Tensor& c = graph.tensor(t);
-  if (!is_float_constant(c) || !c.shape.is_static() || c.shape.num_elements() != 1) return std::nullopt;
-  return c.float_values()[0];
+  return plain_float(graph, t) ? sole_use_producer(graph, t, op, reader, id) : nullptr;
 }
 
 // The first normalized axis of a ReduceMean with keepdims over the trailing axes of its
@@ -122,9 +108,9 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
   if (!add || add->inputs.size() != 2) return false;
   // Add(var, eps) in either order.
   size_t var_slot = 0;
-  std::optional<double> eps = scalar_constant(graph, add->inputs[1]);
+  std::optional<double> eps = scalar_value(graph, add->inputs[1]);
   if (!eps) {
-    eps = scalar_constant(graph, add->inputs[0]);
+    eps = scalar_value(graph, add->inputs[0]);
     var_slot = 1;
   }
   if (!eps || !(*eps >= 0) || !std::isfinite(*eps)) return false;
@@ -133,7 +119,7 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
   const ir::TensorId squared = var->inputs[0];
   const ir::Node* square = producer_of(graph, squared, ir::OpKind::kPow, var_id, &square_id);
   if (square) {
-    const std::optional<double> two = square->inputs.size() == 2 ? scalar_constant(graph, square->inputs[1]) : std::nullopt;
+    const std::optional<double> two = square->inputs.size() == 2 ? scalar_value(graph, square->inputs[1]) : std::nullopt;
     if (square->inputs[0] != d || !two || *two != 2.0) return false;
   } else {
     square = producer_of(graph, squared, ir::OpKind::kMul, var_id, &square_id);

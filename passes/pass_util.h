@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,5 +46,14 @@ std::string describe_node(const ir::Graph& graph, ir::NodeId id);
 
 // The only consumer of `t`, or kNoNode when it has none or several, or is a graph output.
 ir::NodeId sole_consumer(const ir::Graph& graph, ir::TensorId t);
+
+// The value of a float32 constant of one element (any shape), or nullopt.
+std::optional<double> scalar_value(const ir::Graph& graph, ir::TensorId t);
+
+// The node that makes `t` when it is an `op` node with one output and no fused activation,
+// `t` is plain float32 (not quantized), and `reader` is its only reader (any readers when
+// `reader` is kNoNode). Sets *id to that node. The fusion passes walk chains back with it.
+const ir::Node* sole_use_producer(const ir::Graph& graph, ir::TensorId t, ir::OpKind op, ir::NodeId reader,
+                                  ir::NodeId* id);
 
 }  // namespace pare::passes
