@@ -28,11 +28,15 @@ class ThreadPool {
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
 
  private:
-  void worker();
+  // index: 1 .. threads - 1.
+  void worker(int index);
   // Claims chunks of generation `gen` until none is left, running each.
   void run_chunks(uint64_t gen);
 
   int threads_;
+  // The CPU the caller of the last parallel_for (at first: the creator) ran on, -1 where
+  // unknown. A worker that finds itself there moves (see step_aside in thread_pool.cc).
+  std::atomic<int> caller_cpu_{-1};
   std::vector<std::thread> workers_;
   // Dispatch. The caller runs chunk 0; the other chunks are claimed, not assigned: workers
   // and then the caller take the next unclaimed chunk until none is left, so a worker that

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -104,6 +105,38 @@ TEST(ThreadPool, CallerRunsTheChunksOfAWorkerThatIsNotScheduled) {
   }
   ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
   EXPECT_GT(by_caller, static_cast<size_t>(kJobs / 2));
+}
+
+// A worker that finds itself on the caller's CPU moves to another one by narrowing its
+// affinity for a moment: it must always get the whole mask back, never stay pinned.
+TEST(ThreadPool, WorkersKeepTheAffinityTheyStartedWith) {
+  cpu_set_t process;
+  if (sched_getaffinity(0, sizeof(process), &process) != 0) GTEST_SKIP() << "sched_getaffinity failed";
+  if (CPU_COUNT(&process) < 2) GTEST_SKIP() << "one CPU allowed: workers have nowhere to move";
+  std::atomic<size_t> checked{0}, narrowed{0};
+  {
+    ThreadPool pool(3);
+    const std::thread::id caller = std::this_thread::get_id();
+    for (int job = 0; job < 300; ++job) {
+      std::atomic<bool> worker_ran{false};
+      pool.parallel_for(3, [&](size_t begin, size_t) {
+        if (std::this_thread::get_id() == caller) {
+          // Gives a worker up to 5 ms to take a chunk: on a loaded machine the caller
+          // would otherwise run all three before a worker wakes.
+          const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+          while (begin == 0 && !worker_ran && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+          return;
+        }
+        worker_ran = true;
+        cpu_set_t now;
+        ASSERT_EQ(sched_getaffinity(0, sizeof(now), &now), 0);
+        ++checked;
+        if (!CPU_EQUAL(&now, &process)) ++narrowed;
+      });
+    }
+  }
+  EXPECT_GT(checked.load(), 0u);
+  EXPECT_EQ(narrowed.load(), 0u);
 }
 
 TEST(ThreadPool, ManyJobsInARowAndSafeDestruction) {
