@@ -316,7 +316,9 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create(std::shared_ptr<const M
       size_t n = first;
       size_t slot = 0;
       while (n + 1 < m.nodes().size() && fusable_pair(m, first, n, readers, &slot)) {
-        std::unique_ptr<OpKernel> fused = fuse_with_producer(impl.kernels[n], impl.kernels[n + 1], slot);
+        const std::vector<int32_t>& in = m.nodes()[n + 1].inputs;
+        const bool other_is_x = n == first && in.size() == 2 && in[1 - slot] == m.nodes()[n].inputs[0];
+        std::unique_ptr<OpKernel> fused = fuse_with_producer(impl.kernels[n], impl.kernels[n + 1], slot, other_is_x);
         if (!fused) break;
         impl.kernels[n + 1] = std::move(fused);
         impl.kernels[n] = std::make_unique<FusedIntoNextKernel>();

@@ -98,10 +98,14 @@ bool op_reads_palette(const std::string& op);
 // input in place of the producer's output, and runs nothing for the producer. Takes both
 // kernels when it fuses; nullptr, both left as they are, otherwise. Today: a channels-last
 // one-group Conv, the depthwise Conv after it and the pointwise Conv after that (slot 0),
-// a float32 residual Add after a one-group Conv or after such a chain, and the float32 Add
-// of a constant bias row after a MatMul or Gemm with a constant B (either slot).
+// a float32 residual Add after a one-group Conv or after such a chain, the float32 Add
+// of a constant bias row after a MatMul or Gemm with a constant B (either slot), and an
+// 8-bit Mul of a table op's output and that op's own input (x * Sigmoid(x)), for which
+// other_input_is_producer_input says that the consumer's other input is the producer's
+// first input and the producer starts its chain.
 std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
-                                             std::unique_ptr<OpKernel>& consumer, size_t slot);
+                                             std::unique_ptr<OpKernel>& consumer, size_t slot,
+                                             bool other_input_is_producer_input);
 // All op types implemented, sorted.
 std::vector<std::string> registered_ops();
 // Whether this runtime was built with only some ops (cmake -DPARE_OPS=FILE).

@@ -137,10 +137,15 @@ OpFactory find_op(const std::string& op) {
 }
 
 std::unique_ptr<OpKernel> fuse_with_producer(std::unique_ptr<OpKernel>& producer,
-                                             std::unique_ptr<OpKernel>& consumer, size_t slot) {
+                                             std::unique_ptr<OpKernel>& consumer, size_t slot,
+                                             bool other_input_is_producer_input) {
   // A selective build keeps the code only of the fusions of the ops it has.
   if constexpr (selected("Conv")) {
     if (std::unique_ptr<OpKernel> fused = ops::fuse_conv_chain(producer, consumer, slot)) return fused;
+  }
+  if constexpr (selected("Mul")) {
+    if (std::unique_ptr<OpKernel> fused = ops::fuse_q8_table_mul(producer, consumer, slot, other_input_is_producer_input))
+      return fused;
   }
   if constexpr (selected("Gemm") || selected("MatMul")) return ops::fuse_gemm_bias(producer, consumer, slot);
   return nullptr;

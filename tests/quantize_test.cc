@@ -425,6 +425,85 @@ TEST(QuantizePass, SiluIsUnfusedAroundInt8Convs) {
   const double sqnr = output_sqnr_db(*f, *q, 4 * 28 * 28);
   std::printf("SiLU model: SQNR %.1f dB\n", sqnr);
   EXPECT_GT(sqnr, 25.0);
+
+  // The runtime runs the Sigmoid table and the Mul as one table (fuse_q8_table_mul), with
+  // the bytes of the two run apart, on every ISA and thread count.
+  auto model = rt::Model::load_buffer(int8.bytes.data(), int8.bytes.size(), "silu.pare");
+  ASSERT_TRUE(model.is_ok()) << model.status().message();
+  const auto run = [&](bool fuse, bool cap, int threads, std::vector<std::string>* kernels) {
+    rt::InterpreterOptions options;
+    options.fuse_nodes = fuse;
+    options.cap_isa = cap;
+    options.threads = threads;
+    auto it = rt::Interpreter::create(model.value(), options);
+    EXPECT_TRUE(it.is_ok()) << it.status().message();
+    std::vector<uint8_t> out;
+    if (!it.is_ok()) return out;
+    rt::Interpreter& in = *it.value();
+    for (int i = 0; i < 20; ++i) {
+      std::memcpy(in.input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
+      EXPECT_TRUE(in.invoke().is_ok());
+      const auto* y = static_cast<const uint8_t*>(in.output_data(0));
+      out.insert(out.end(), y, y + in.output(0).byte_size());
+    }
+    *kernels = in.kernel_names();
+    return out;
+  };
+  for (bool cap : {false, true}) {
+    std::vector<std::string> apart, fused;
+    const std::vector<uint8_t> want = run(false, cap, 1, &apart);
+    ASSERT_FALSE(want.empty());
+    for (int threads : {1, 2}) {
+      EXPECT_EQ(run(true, cap, threads, &fused), want) << (cap ? "scalar" : "best ISA") << ", " << threads;
+      ASSERT_EQ(fused.size(), apart.size());
+      size_t sigmoid = 0;
+      while (sigmoid < apart.size() && apart[sigmoid].find("_sigmoid_lut__") == std::string::npos) ++sigmoid;
+      ASSERT_LT(sigmoid + 1, apart.size());
+      EXPECT_EQ(fused[sigmoid], "fused_into_next");
+      EXPECT_EQ(fused[sigmoid + 1], apart[sigmoid] + "+" + apart[sigmoid + 1]);
+    }
+  }
+}
+
+// The table and Mul fuse only when the Mul reads the table's own input: Mul(c, Sigmoid(a))
+// stays two kernels.
+TEST(QuantizePass, MulOfAnotherTensorAndATableStaysApart) {
+  using test::attr_ints;
+  test::TempDir dir;
+  test::OnnxBuilder b(17);
+  b.input("x", {1, 1, 28, 28});
+  std::vector<float> w1(8 * 9), w2(8 * 9);
+  for (size_t i = 0; i < w1.size(); ++i) w1[i] = std::sin(0.37f * i) * 0.8f;
+  for (size_t i = 0; i < w2.size(); ++i) w2[i] = std::cos(0.21f * i) * 0.7f;
+  b.initializer(test::tensor<float>("w1", {8, 1, 3, 3}, w1));
+  b.initializer(test::tensor<float>("w2", {8, 1, 3, 3}, w2));
+  // The Sigmoid's input comes first, the Sigmoid right before the Mul, as in a SiLU.
+  b.node("Conv", {"x", "w2"}, {"c"}, {attr_ints("pads", {1, 1, 1, 1})});
+  b.node("Conv", {"x", "w1"}, {"a"}, {attr_ints("pads", {1, 1, 1, 1})});
+  b.node("Sigmoid", {"a"}, {"s"});
+  b.node("Mul", {"c", "s"}, {"y"});
+  b.node("Add", {"y", "a"}, {"z"});  // keeps a live past the Mul, apart from y's bytes
+  b.output("z", {1, 8, 28, 28});
+  const std::string onnx = dir.file("gate.onnx");
+  b.save(onnx);
+  ArrayData data(calibration_images());
+  Compiled int8 = compile(onnx, kCompressPipeline, &data);
+  auto q = interpreter(int8.bytes, false, rt::Isa::kScalar, 1);
+  ASSERT_TRUE(q);
+  std::vector<std::string> ops;
+  for (const auto& n : q->model().nodes()) ops.push_back(n.op);
+  ASSERT_EQ(std::count(ops.begin(), ops.end(), "Sigmoid"), 1);
+  ASSERT_EQ(std::count(ops.begin(), ops.end(), "Mul"), 1);
+  const std::vector<std::string> kernels = q->kernel_names();
+  const auto has = [&](const char* part) {
+    return std::any_of(kernels.begin(), kernels.end(), [&](const std::string& k) { return k.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("_sigmoid_lut__")) << "the gate must be an int8 table";
+  EXPECT_TRUE(has("8_mul__")) << "the Mul must be int8";
+  for (const std::string& k : kernels) {
+    EXPECT_NE(k, "fused_into_next");
+    EXPECT_EQ(k.find('+'), std::string::npos) << k;
+  }
 }
 
 // x [1, 1, 28, 28] as 28 rows of 28, then a Linear (MatMul + bias Add) of `width` outputs
@@ -510,7 +589,9 @@ TEST(QuantizePass, LinearBeforeAFloatGeluStaysMatMul) {
   std::map<std::string, int> ops;
   for (const auto& n : q->model().nodes()) {
     ++ops[n.op];
-    if (n.op == "Gelu") EXPECT_EQ(q->model().tensors()[static_cast<size_t>(n.inputs[0])].desc.dtype, rt::DType::kFloat32);
+    if (n.op == "Gelu") {
+      EXPECT_EQ(q->model().tensors()[static_cast<size_t>(n.inputs[0])].desc.dtype, rt::DType::kFloat32);
+    }
   }
   EXPECT_EQ(ops["MatMul"], 1);
   EXPECT_EQ(ops["Gemm"], 0);

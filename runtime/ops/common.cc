@@ -283,6 +283,7 @@ void simplify_layout(StridedLayout* layout) {
 
 const char kF32ResidualAddTag = 'r';
 const char kF32BiasAddTag[2] = {'b', 'B'};
+const char kQ8SameShapeMulTag = 'm';
 
 const char* dtype_tag(DType t) {
   switch (t) {

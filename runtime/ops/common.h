@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/kernels/qeltwise/qeltwise.h"
 #include "runtime/op.h"
 
 namespace pare::rt::ops {
@@ -163,6 +164,32 @@ extern const char kF32ResidualAddTag;
 // constant row of its last dim (shape [N] or [1, ..., 1, N]): a bias, which a GEMM kernel
 // can add to its output tiles (fuse_gemm_bias in gemm.cc).
 extern const char kF32BiasAddTag[2];
+
+// fusion_tag() of an 8-bit Mul whose two inputs both have its output's shape (no broadcast):
+// with a table kernel before it that reads its other input, one table does both
+// (fuse_q8_table_mul in elementwise.cc).
+extern const char kQ8SameShapeMulTag;
+
+// An 8-bit unary op as a 256-entry table indexed by the input byte (prepare_q8_table):
+// maps the n bytes of input 0 to output 0 with the selected lookup kernel.
+class Q8TableKernel final : public OpKernel {
+ public:
+  Q8TableKernel(std::string name, const uint8_t (&table)[256], size_t n, kernels::Q8LookupFn lookup);
+  void run(const ExecContext& ctx) override;
+  const char* kernel_name() const override { return name_.c_str(); }
+  const void* fusion_tag() const override { return &kTag; }
+  static const void* tag() { return &kTag; }
+  const uint8_t* table() const { return table_; }
+  size_t elements() const { return n_; }
+  kernels::Q8LookupFn lookup() const { return lookup_; }
+
+ private:
+  static const char kTag;
+  std::string name_;
+  alignas(64) uint8_t table_[256];
+  size_t n_;
+  kernels::Q8LookupFn lookup_;
+};
 
 // Which inputs a kernel that has taken the Add after it reads (the interpreter passes it the
 // Add's two inputs, the kernel's own input at the Add's slot of the kernel's output): the

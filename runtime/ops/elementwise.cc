@@ -92,6 +92,7 @@ class BroadcastKernel final : public OpKernel {
   const char* kernel_name() const override { return name_.c_str(); }
   const void* fusion_tag() const override { return fusion_tag_; }
   void set_fusion_tag(const void* tag) { fusion_tag_ = tag; }
+  const Q8Binary& q8() const { return q8_; }
 
  private:
   // Elements [begin, end) of output row `row` (row-major over all dims but the
@@ -245,8 +246,13 @@ Result<std::unique_ptr<OpKernel>> prepare_q8_binary(const PrepareContext& ctx, A
   const kernels::Q8EltwiseVariant& v = kernels::select_q8_eltwise(ctx.isa);
   q8.fn = op == Arith::kAdd ? v.add : v.mul;
   const DType y_dtype = ctx.outputs[0]->dtype;
-  return make_broadcast(ctx, 2, nullptr, std::string(dtype_tag(y_dtype)) + "_" + op_tag + suffix + "__" + v.isa_name,
-                        y_dtype, /*unidirectional=*/false, nullptr, q8);
+  Result<std::unique_ptr<OpKernel>> kernel =
+      make_broadcast(ctx, 2, nullptr, std::string(dtype_tag(y_dtype)) + "_" + op_tag + suffix + "__" + v.isa_name,
+                     y_dtype, /*unidirectional=*/false, nullptr, q8);
+  if (kernel.is_ok() && op == Arith::kMul && ctx.inputs[0]->shape == ctx.outputs[0]->shape &&
+      ctx.inputs[1]->shape == ctx.outputs[0]->shape)
+    static_cast<BroadcastKernel&>(*kernel.value()).set_fusion_tag(&kQ8SameShapeMulTag);
+  return kernel;
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_arith(const PrepareContext& ctx, Arith op,
@@ -516,6 +522,27 @@ Result<std::unique_ptr<OpKernel>> prepare_PRelu(const PrepareContext& ctx) {
   PARE_RT_RETURN_IF_ERROR(check_dtype(ctx, *ctx.inputs[1], "slope", {DType::kFloat32}));
   return make_broadcast(ctx, 2, binary_row<float, float, float, kernels::f32_prelu_ref>,
                         "f32_prelu_ref__scalar", DType::kFloat32, /*unidirectional=*/true);
+}
+
+std::unique_ptr<OpKernel> fuse_q8_table_mul(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
+                                            size_t slot, bool other_input_is_producer_input) {
+  if (!other_input_is_producer_input || slot > 1 || producer->fusion_tag() != Q8TableKernel::tag() ||
+      consumer->fusion_tag() != &kQ8SameShapeMulTag)
+    return nullptr;
+  const auto& table = static_cast<const Q8TableKernel&>(*producer);
+  const Q8Binary& mul = static_cast<const BroadcastKernel&>(*consumer).q8();
+  // The Mul of each byte x with table[x] by the Mul's own kernel: the bytes it would give.
+  uint8_t x[256], composed[256];
+  for (int i = 0; i < 256; ++i) x[i] = static_cast<uint8_t>(i);
+  if (slot == 1)
+    mul.fn(256, x, 1, table.table(), 1, mul.params, composed);
+  else
+    mul.fn(256, table.table(), 1, x, 1, mul.params, composed);
+  auto fused = std::make_unique<Q8TableKernel>(std::string(producer->kernel_name()) + "+" + consumer->kernel_name(),
+                                               composed, table.elements(), table.lookup());
+  producer.reset();
+  consumer.reset();
+  return fused;
 }
 
 }  // namespace pare::rt::ops

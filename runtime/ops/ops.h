@@ -33,6 +33,13 @@ struct PointwiseDepthwiseFusion {
 // nullptr, and both left as they are, for any other pair.
 std::unique_ptr<OpKernel> fuse_gemm_bias(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
                                          size_t slot);
+// An 8-bit table kernel (prepare_q8_table: Sigmoid, Tanh, ...) and the 8-bit Mul after it
+// that reads, beside the table's output at `slot`, the table's own input
+// (other_input_is_producer_input), both of one shape: SiLU as int8 models run it,
+// x * Sigmoid(x). y depends on x's byte alone, so one table, built by the Mul's kernel
+// over the 256 bytes and the first table, gives the bytes of both. nullptr otherwise.
+std::unique_ptr<OpKernel> fuse_q8_table_mul(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
+                                            size_t slot, bool other_input_is_producer_input);
 std::unique_ptr<OpKernel> fuse_conv_chain(std::unique_ptr<OpKernel>& producer, std::unique_ptr<OpKernel>& consumer,
                                           size_t slot = 0, const PointwiseDepthwiseFusion& tuning = {});
 

@@ -242,17 +242,25 @@ Result<std::unique_ptr<OpKernel>> prepare_q8_table(
   p.zero_point = qy.zero_point;
   p.lo = kernels::q8_min(qy.is_signed);
   p.hi = kernels::q8_max(qy.is_signed);
-  std::vector<uint8_t> table(256);
-  kernels::q8_quantize_ref(256, mapped, p, table.data());
+  uint8_t table[256];
+  kernels::q8_quantize_ref(256, mapped, p, table);
   const Q8EltwiseVariant& v = kernels::select_q8_eltwise(ctx.isa);
-  const auto n = static_cast<size_t>(x.num_elements());
   std::string name = std::string(dtype_tag(x.dtype)) + "_" + op + "_lut__" + v.isa_name;
-  return make_kernel(std::move(name), [fn = v.lookup, table = std::move(table), n](const ExecContext& ec) {
-    const auto* in = static_cast<const uint8_t*>(ec.inputs[0]);
-    auto* out = static_cast<uint8_t*>(ec.outputs[0]);
-    split_elements(ec.pool, n, kEltwiseParallelMin,
-                   [&](size_t b, size_t e) { fn(e - b, in + b, table.data(), out + b); });
-  });
+  return std::unique_ptr<OpKernel>(
+      std::make_unique<Q8TableKernel>(std::move(name), table, static_cast<size_t>(x.num_elements()), v.lookup));
+}
+
+const char Q8TableKernel::kTag = 't';
+
+Q8TableKernel::Q8TableKernel(std::string name, const uint8_t (&table)[256], size_t n, kernels::Q8LookupFn lookup)
+    : name_(std::move(name)), n_(n), lookup_(lookup) {
+  std::memcpy(table_, table, sizeof(table_));
+}
+
+void Q8TableKernel::run(const ExecContext& ec) {
+  const auto* in = static_cast<const uint8_t*>(ec.inputs[0]);
+  auto* out = static_cast<uint8_t*>(ec.outputs[0]);
+  split_elements(ec.pool, n_, kEltwiseParallelMin, [&](size_t b, size_t e) { lookup_(e - b, in + b, table_, out + b); });
 }
 
 Result<std::unique_ptr<OpKernel>> prepare_QuantizeLinear(const PrepareContext& ctx) {
