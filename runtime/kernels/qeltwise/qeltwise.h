@@ -69,6 +69,10 @@ const Q8EltwiseVariant& select_q8_eltwise(Isa cap);
 #if defined(__x86_64__)
 const Q8EltwiseVariant& q8_eltwise_avx2();
 const Q8EltwiseVariant& q8_eltwise_avx512();
+// The AVX-512 variant's two lookups, which it picks between by the CPU (for the tests): 16
+// nibble shuffles with AVX-512BW alone, two vpermi2b with VBMI.
+void q8_lookup__avx512bw(size_t n, const uint8_t* x, const uint8_t table[256], uint8_t* y);
+void q8_lookup__avx512vbmi(size_t n, const uint8_t* x, const uint8_t table[256], uint8_t* y);
 #endif
 #if defined(__aarch64__)
 const Q8EltwiseVariant& q8_eltwise_neon();

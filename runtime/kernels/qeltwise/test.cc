@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <algorithm>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cpu.h"
 #include "runtime/kernels/isa_coverage_test.h"
 #include "runtime/kernels/qeltwise/qeltwise.h"
 
@@ -225,6 +227,29 @@ TEST(Q8Eltwise, LookupMatchesReference) {
       ASSERT_EQ(got, want) << v->isa_name << " n=" << n;
     }
   }
+#if defined(__x86_64__)
+  // The AVX-512 variant runs one of two lookups by the CPU: both, where they can run.
+  const CpuFeatures& f = cpu_features();
+  std::vector<uint8_t> every(256);
+  for (int i = 0; i < 256; ++i) every[i] = static_cast<uint8_t>(i);
+  for (bool vbmi : {false, true}) {
+    if (!f.avx512 || (vbmi && !f.avx512vbmi)) {
+      std::printf("no %s: its lookup is not tested here\n", vbmi ? "VBMI" : "AVX-512");
+      continue;
+    }
+    const Q8LookupFn fn = vbmi ? q8_lookup__avx512vbmi : q8_lookup__avx512bw;
+    std::vector<uint8_t> got(256);
+    fn(256, every.data(), table, got.data());
+    ASSERT_EQ(0, std::memcmp(got.data(), table, 256)) << (vbmi ? "vbmi" : "bw") << ": every byte";
+    for (size_t n : kLengths) {
+      const std::vector<uint8_t> x = random_bytes(n, &rng);
+      std::vector<uint8_t> want(n + 1, 0xA5), got_n(n + 1, 0xA5);
+      q8_lookup_ref(n, x.data(), table, want.data());
+      fn(n, x.data(), table, got_n.data());
+      ASSERT_EQ(got_n, want) << (vbmi ? "vbmi" : "bw") << " n=" << n;
+    }
+  }
+#endif
 }
 
 // The ISAs of the variants above that this CPU cannot run, as skipped tests.

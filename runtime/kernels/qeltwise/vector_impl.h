@@ -149,10 +149,10 @@ struct Kernels {
   }
 };
 
+// lookup: the ISA's table lookup (byte shuffles, not written over V).
 template <typename V>
-constexpr Q8EltwiseVariant make_q8_eltwise_variant(const char* isa_name, Isa isa) {
-  return {isa_name, isa, Kernels<V>::quantize, Kernels<V>::dequantize, Kernels<V>::add, Kernels<V>::mul,
-          q8_lookup_ref};
+constexpr Q8EltwiseVariant make_q8_eltwise_variant(const char* isa_name, Isa isa, Q8LookupFn lookup) {
+  return {isa_name, isa, Kernels<V>::quantize, Kernels<V>::dequantize, Kernels<V>::add, Kernels<V>::mul, lookup};
 }
 
 }  // namespace pare::rt::kernels::q8_eltwise_vec
