@@ -91,8 +91,9 @@ const Compiled& trained(const std::string& name, bool int8) {
 }
 
 // The loaded and prepared model; null (and a failure) when it does not load or prepare.
+// fuse: let the interpreter run chains of nodes as one kernel (InterpreterOptions::fuse_nodes).
 std::unique_ptr<rt::Interpreter> interpreter(const std::vector<uint8_t>& bytes, bool cap = false,
-                                             rt::Isa isa = rt::Isa::kScalar, int threads = 1) {
+                                             rt::Isa isa = rt::Isa::kScalar, int threads = 1, bool fuse = true) {
   auto model = rt::Model::load_buffer(bytes.data(), bytes.size(), "model");
   EXPECT_TRUE(model.is_ok()) << model.status().message();
   if (!model.is_ok()) return nullptr;
@@ -100,6 +101,7 @@ std::unique_ptr<rt::Interpreter> interpreter(const std::vector<uint8_t>& bytes, 
   options.cap_isa = cap;
   options.max_isa = isa;
   options.threads = threads;
+  options.fuse_nodes = fuse;
   auto it = rt::Interpreter::create(model.value(), options);
   EXPECT_TRUE(it.is_ok()) << it.status().message();
   if (!it.is_ok()) return nullptr;
@@ -428,18 +430,11 @@ TEST(QuantizePass, SiluIsUnfusedAroundInt8Convs) {
 
   // The runtime runs the Sigmoid table and the Mul as one table (fuse_q8_table_mul), with
   // the bytes of the two run apart, on every ISA and thread count.
-  auto model = rt::Model::load_buffer(int8.bytes.data(), int8.bytes.size(), "silu.pare");
-  ASSERT_TRUE(model.is_ok()) << model.status().message();
   const auto run = [&](bool fuse, bool cap, int threads, std::vector<std::string>* kernels) {
-    rt::InterpreterOptions options;
-    options.fuse_nodes = fuse;
-    options.cap_isa = cap;
-    options.threads = threads;
-    auto it = rt::Interpreter::create(model.value(), options);
-    EXPECT_TRUE(it.is_ok()) << it.status().message();
     std::vector<uint8_t> out;
-    if (!it.is_ok()) return out;
-    rt::Interpreter& in = *it.value();
+    auto it = interpreter(int8.bytes, cap, rt::Isa::kScalar, threads, fuse);
+    if (!it) return out;
+    rt::Interpreter& in = *it;
     for (int i = 0; i < 20; ++i) {
       std::memcpy(in.input_data(0), test_images().as<float>() + i * 784, 784 * sizeof(float));
       EXPECT_TRUE(in.invoke().is_ok());
