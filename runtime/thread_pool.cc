@@ -179,11 +179,13 @@ void ThreadPool::worker(int index) {
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    if ((!stepped || seen - last_step >= kJobsBetweenSteps) &&
-        current_cpu() == caller_cpu_.load(std::memory_order_relaxed)) {
-      step_aside(current_cpu(), index);
-      stepped = true;
-      last_step = seen;
+    if (!stepped || seen - last_step >= kJobsBetweenSteps) {
+      const int cpu = current_cpu();
+      if (cpu == caller_cpu_.load(std::memory_order_relaxed)) {
+        step_aside(cpu, index);
+        stepped = true;
+        last_step = seen;
+      }
     }
     run_chunks(seen);
   }

@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/cpu.h"
@@ -218,38 +219,29 @@ TEST(Q8Eltwise, LookupMatchesReference) {
   std::mt19937 rng(5);
   uint8_t table[256];
   for (uint8_t& t : table) t = static_cast<uint8_t>(rng());
-  for (const Q8EltwiseVariant* v : usable_variants()) {
+  std::vector<std::pair<std::string, Q8LookupFn>> lookups;
+  for (const Q8EltwiseVariant* v : usable_variants()) lookups.emplace_back(v->isa_name, v->lookup);
+#if defined(__x86_64__)
+  // The AVX-512 variant runs one of two lookups by the CPU: both, where they can run.
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512) lookups.emplace_back("avx512bw", q8_lookup__avx512bw);
+  if (f.avx512vbmi) lookups.emplace_back("avx512vbmi", q8_lookup__avx512vbmi);
+  if (!f.avx512vbmi) std::printf("no VBMI: its lookup is not tested here\n");
+#endif
+  std::vector<uint8_t> every(256);
+  for (int i = 0; i < 256; ++i) every[i] = static_cast<uint8_t>(i);
+  for (const auto& [name, fn] : lookups) {
+    std::vector<uint8_t> all(256);
+    fn(256, every.data(), table, all.data());
+    ASSERT_EQ(0, std::memcmp(all.data(), table, 256)) << name << ": every byte";
     for (size_t n : kLengths) {
       const std::vector<uint8_t> x = random_bytes(n, &rng);
       std::vector<uint8_t> want(n + 1, 0xA5), got(n + 1, 0xA5);
       q8_lookup_ref(n, x.data(), table, want.data());
-      v->lookup(n, x.data(), table, got.data());
-      ASSERT_EQ(got, want) << v->isa_name << " n=" << n;
+      fn(n, x.data(), table, got.data());
+      ASSERT_EQ(got, want) << name << " n=" << n;
     }
   }
-#if defined(__x86_64__)
-  // The AVX-512 variant runs one of two lookups by the CPU: both, where they can run.
-  const CpuFeatures& f = cpu_features();
-  std::vector<uint8_t> every(256);
-  for (int i = 0; i < 256; ++i) every[i] = static_cast<uint8_t>(i);
-  for (bool vbmi : {false, true}) {
-    if (!f.avx512 || (vbmi && !f.avx512vbmi)) {
-      std::printf("no %s: its lookup is not tested here\n", vbmi ? "VBMI" : "AVX-512");
-      continue;
-    }
-    const Q8LookupFn fn = vbmi ? q8_lookup__avx512vbmi : q8_lookup__avx512bw;
-    std::vector<uint8_t> got(256);
-    fn(256, every.data(), table, got.data());
-    ASSERT_EQ(0, std::memcmp(got.data(), table, 256)) << (vbmi ? "vbmi" : "bw") << ": every byte";
-    for (size_t n : kLengths) {
-      const std::vector<uint8_t> x = random_bytes(n, &rng);
-      std::vector<uint8_t> want(n + 1, 0xA5), got_n(n + 1, 0xA5);
-      q8_lookup_ref(n, x.data(), table, want.data());
-      fn(n, x.data(), table, got_n.data());
-      ASSERT_EQ(got_n, want) << (vbmi ? "vbmi" : "bw") << " n=" << n;
-    }
-  }
-#endif
 }
 
 // The ISAs of the variants above that this CPU cannot run, as skipped tests.
