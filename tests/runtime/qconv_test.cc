@@ -317,8 +317,9 @@ TEST(QConv, Im2col) {
           if (k == 3 && stride == 1 && cin >= 16) c.int16_gemm_path = "q8_conv_winograd_f23";
           check_conv(c, seed++);
         }
-  // Windows of at most 16 bytes per kernel row take the 16-byte copies: runs of pixels cut
-  // by pads, by the end of X and (at 2 and 3 threads) by the blocks; 1-row and 1-column kernels.
+  // Windows of at most 16 (32) bytes per kernel row take the 16-byte (32-byte) copies: runs
+  // of pixels cut by pads, by the end of X and (at 2 and 3 threads) by the blocks; 1-row and
+  // 1-column kernels; 5 channels under 5 columns are 25 bytes.
   for (const auto& [kh, kw] : std::vector<std::pair<int64_t, int64_t>>{{1, 5}, {5, 1}, {2, 3}, {3, 3}})
     for (int64_t cin : {1, 2, 5}) {
       ConvCase c;
@@ -346,6 +347,19 @@ TEST(QConv, Im2col) {
   c.act = clip6();
   c.path = "q8_conv_im2col";
   check_conv(c, seed++);
+  // The stem of ResNet-18 (7x7 s2 pads 3, Cin 3: 21-byte window rows), batch 2, an odd size
+  // so that the last windows end at X's last byte.
+  ConvCase r;
+  r.batch = 2;
+  r.h = r.w = 19;
+  r.cin = 3;
+  r.cout = 64;
+  r.kh = r.kw = 7;
+  r.stride = 2;
+  r.pads = {3, 3, 3, 3};
+  r.act = relu();
+  r.path = "q8_conv_im2col";
+  check_conv(r, seed++);
   ConvCase s;
   s.cin = 16;
   s.cout = 24;
