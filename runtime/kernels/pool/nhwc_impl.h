@@ -38,9 +38,7 @@ void maxpool(const PoolGeometry& g, int64_t channels, const float* input, float*
   using R = typename V::R;
   constexpr int64_t W = V::kWidth;
   const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
-  for (int64_t p = pixel_begin; p < pixel_end; ++p) {
-    PixelWindow w;
-    pool_detail::pixel_window(g, p, &w);
+  pool_detail::for_each_pixel_window(g, pixel_begin, pixel_end, [&](int64_t p, const PixelWindow& w) {
     const float* image = input + w.image * in_pixels * channels;
     float* out = output + p * channels;
     int64_t c = 0;
@@ -74,7 +72,7 @@ void maxpool(const PoolGeometry& g, int64_t channels, const float* input, float*
       });
       V::store_partial(out + c, lanes, a);
     }
-  }
+  });
 }
 
 template <typename V>
@@ -83,9 +81,7 @@ void avgpool(const PoolGeometry& g, int64_t channels, bool count_include_pad, co
   using R = typename V::R;
   constexpr int64_t W = V::kWidth;
   const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
-  for (int64_t p = pixel_begin; p < pixel_end; ++p) {
-    PixelWindow w;
-    pool_detail::pixel_window(g, p, &w);
+  pool_detail::for_each_pixel_window(g, pixel_begin, pixel_end, [&](int64_t p, const PixelWindow& w) {
     const float* image = input + w.image * in_pixels * channels;
     float* out = output + p * channels;
     const int64_t divisor = count_include_pad ? w.padded_count : w.inside_count;
@@ -122,7 +118,7 @@ void avgpool(const PoolGeometry& g, int64_t channels, bool count_include_pad, co
       });
       V::store_partial(out + c, lanes, mean(s));
     }
-  }
+  });
 }
 
 // Outputs [begin, end) of batch * channels; each image's share is walked channel block by
@@ -164,9 +160,7 @@ void maxpool_bytes(const PoolGeometry& g, int64_t channels, const T* input, T* o
   constexpr int64_t W = B::kWidth;
   constexpr T kLowest = std::numeric_limits<T>::lowest();
   const int64_t in_pixels = g.in_size[0] * g.in_size[1] * g.in_size[2];
-  for (int64_t p = pixel_begin; p < pixel_end; ++p) {
-    PixelWindow w;
-    pool_detail::pixel_window(g, p, &w);
+  pool_detail::for_each_pixel_window(g, pixel_begin, pixel_end, [&](int64_t p, const PixelWindow& w) {
     const T* image = input + w.image * in_pixels * channels;
     T* out = output + p * channels;
     int64_t c = 0;
@@ -192,7 +186,7 @@ void maxpool_bytes(const PoolGeometry& g, int64_t channels, const T* input, T* o
         for (int64_t i = c; i < channels; ++i) out[i] = std::max(out[i], in[i]);
       });
     }
-  }
+  });
 }
 
 }  // namespace pare::rt::kernels::pool_nhwc_impl

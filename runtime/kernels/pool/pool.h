@@ -153,6 +153,7 @@ struct PixelWindow {
   int64_t start[3] = {0, 0, 0};
   int64_t tap_begin[3] = {0, 0, 0};
   int64_t tap_end[3] = {0, 0, 0};
+  int64_t padded_taps[3] = {0, 0, 0};  // per dim, taps inside input or pads
   int64_t inside_count = 0;  // taps inside the input
   int64_t padded_count = 0;  // taps inside input or pads
 };
@@ -160,6 +161,28 @@ void pixel_window(const PoolGeometry& g, int64_t pixel, PixelWindow* w);
 // The same for the window whose first tap is at input coordinates `start` (3 values); leaves
 // w->image alone.
 void window_at(const PoolGeometry& g, const int64_t* start, PixelWindow* w);
+// Steps w from its output pixel to the next one in the same row (the last dim), which must
+// exist: only that dim's taps are counted again.
+void next_in_row(const PoolGeometry& g, PixelWindow* w);
+
+// Calls fn(pixel, window) for output pixels [begin, end) in order. Windows are stepped along
+// each row instead of derived from the pixel's index (divisions per pixel took half of a
+// 3x3 max pooling's time).
+template <typename Fn>
+void for_each_pixel_window(const PoolGeometry& g, int64_t begin, int64_t end, Fn fn) {
+  PixelWindow w;
+  const int64_t row = g.out_size[2];
+  int64_t x = row > 0 ? begin % row : 0;
+  for (int64_t p = begin; p < end; ++p, ++x) {
+    if (p == begin || x == row) {
+      if (x == row) x = 0;
+      pixel_window(g, p, &w);
+    } else {
+      next_in_row(g, &w);
+    }
+    fn(p, static_cast<const PixelWindow&>(w));
+  }
+}
 
 }  // namespace pool_detail
 

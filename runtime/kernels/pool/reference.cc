@@ -190,18 +190,37 @@ namespace pool_detail {
 
 namespace {
 
-// The k in [0, kernel) with lo <= start + k * dilation < hi, as [*begin, *end). In 128 bits:
-// pads and kernel sizes come from the file and may be near 2^63 (prepare bounds only the
-// output), and counting instead of walking the taps keeps a huge window cheap.
-void taps_between(int64_t start, int64_t lo, int64_t hi, int64_t kernel, int64_t dilation, int64_t* begin,
-                  int64_t* end) {
-  using wide = __int128;
-  const wide first = start >= lo ? 0 : (wide{lo} - start + dilation - 1) / dilation;
-  const wide last = wide{hi} - 1 - start;  // k * dilation <= last
-  const wide stop = last < 0 ? 0 : last / dilation + 1;
-  const wide b = std::min<wide>(first, kernel), e = std::min<wide>(stop, kernel);
+// The k in [0, kernel) with lo <= start + k * dilation < hi, as [*begin, *end), computed in
+// I. Counting instead of walking the taps keeps a huge window cheap.
+template <class I>
+void taps_between_in(I start, I lo, I hi, I kernel, I dilation, int64_t* begin, int64_t* end) {
+  const I last = hi - 1 - start;  // k * dilation <= last
+  I first, stop;
+  if (dilation == 1) {
+    first = start >= lo ? 0 : lo - start;
+    stop = last < 0 ? 0 : last + 1;
+  } else {
+    first = start >= lo ? 0 : (lo - start + dilation - 1) / dilation;
+    stop = last < 0 ? 0 : last / dilation + 1;
+  }
+  const I b = std::min<I>(first, kernel), e = std::min<I>(stop, kernel);
   *begin = b < e ? static_cast<int64_t>(b) : 0;
   *end = b < e ? static_cast<int64_t>(e) : 0;
+}
+
+// Pads and kernel sizes come from the file and may be near 2^63 (prepare bounds only the
+// output): such windows are counted in 128 bits. Below 2^60 every sum above fits int64, which
+// divides several times faster than a 128-bit call (per output pixel of a pooling kernel,
+// 128-bit divisions took most of the time).
+void taps_between(int64_t start, int64_t lo, int64_t hi, int64_t kernel, int64_t dilation, int64_t* begin,
+                  int64_t* end) {
+  constexpr int64_t kSmall = int64_t{1} << 60;
+  const auto small = [](int64_t v) { return v > -kSmall && v < kSmall; };
+  if (small(start) && small(lo) && small(hi) && small(dilation)) {
+    taps_between_in<int64_t>(start, lo, hi, kernel, dilation, begin, end);
+  } else {
+    taps_between_in<__int128>(start, lo, hi, kernel, dilation, begin, end);
+  }
 }
 
 }  // namespace
@@ -221,8 +240,22 @@ void window_at(const PoolGeometry& g, const int64_t* start, PixelWindow* w) {
   for (int d = 0; d < 3; ++d) {
     w->start[d] = start[d];
     // Counts multiply to at most the window's taps, which prepare checked fit in int64.
-    w->padded_count *= valid_taps(start[d], g.in_size[d], g.kernel[d], g.dilation[d], g.pad_begin[d],
-                                  g.pad_end[d], &w->tap_begin[d], &w->tap_end[d]);
+    w->padded_taps[d] = valid_taps(start[d], g.in_size[d], g.kernel[d], g.dilation[d], g.pad_begin[d],
+                                   g.pad_end[d], &w->tap_begin[d], &w->tap_end[d]);
+    w->padded_count *= w->padded_taps[d];
+    w->inside_count *= w->tap_end[d] - w->tap_begin[d];
+  }
+}
+
+void next_in_row(const PoolGeometry& g, PixelWindow* w) {
+  // The next pixel's start is window_origin's for it, so it fits as that one does.
+  w->start[2] += g.stride[2];
+  w->padded_taps[2] = valid_taps(w->start[2], g.in_size[2], g.kernel[2], g.dilation[2], g.pad_begin[2],
+                                 g.pad_end[2], &w->tap_begin[2], &w->tap_end[2]);
+  w->inside_count = 1;
+  w->padded_count = 1;
+  for (int d = 0; d < 3; ++d) {
+    w->padded_count *= w->padded_taps[d];
     w->inside_count *= w->tap_end[d] - w->tap_begin[d];
   }
 }
