@@ -335,31 +335,25 @@ TEST(QConv, Im2col) {
       c.path = "q8_conv_im2col";
       check_conv(c, seed++);
     }
-  // The stem of MobileNetV2 (3x3 s2, Cin 3), asymmetric pads, batch 2; a strided 1x1.
-  ConvCase c;
-  c.batch = 2;
-  c.h = c.w = 17;
-  c.cin = 3;
-  c.cout = 32;
-  c.kh = c.kw = 3;
-  c.stride = 2;
-  c.pads = {0, 0, 1, 1};
-  c.act = clip6();
-  c.path = "q8_conv_im2col";
-  check_conv(c, seed++);
-  // The stem of ResNet-18 (7x7 s2 pads 3, Cin 3: 21-byte window rows), batch 2, an odd size
-  // so that the last windows end at X's last byte.
-  ConvCase r;
-  r.batch = 2;
-  r.h = r.w = 19;
-  r.cin = 3;
-  r.cout = 64;
-  r.kh = r.kw = 7;
-  r.stride = 2;
-  r.pads = {3, 3, 3, 3};
-  r.act = relu();
-  r.path = "q8_conv_im2col";
-  check_conv(r, seed++);
+  // Stems over 3 channels, batch 2: MobileNetV2's (3x3 s2, asymmetric pads: 9-byte window
+  // rows) and ResNet-18's (7x7 s2 pads 3: 21-byte window rows; an odd size, so that the last
+  // windows end at X's last byte).
+  const auto stem = [&](int64_t size, int64_t k, int64_t cout, Shape pads, FusedActivation act) {
+    ConvCase c;
+    c.batch = 2;
+    c.h = c.w = size;
+    c.cin = 3;
+    c.cout = cout;
+    c.kh = c.kw = k;
+    c.stride = 2;
+    c.pads = pads;
+    c.act = act;
+    c.path = "q8_conv_im2col";
+    check_conv(c, seed++);
+  };
+  stem(17, 3, 32, {0, 0, 1, 1}, clip6());
+  stem(19, 7, 64, {3, 3, 3, 3}, relu());
+  // A strided 1x1.
   ConvCase s;
   s.cin = 16;
   s.cout = 24;
