@@ -176,6 +176,29 @@ bool Graph::is_graph_output(TensorId t) const {
   return std::find(outputs.begin(), outputs.end(), t) != outputs.end();
 }
 
+UseIndex::UseIndex(const Graph& g)
+    : producer_(g.tensor_capacity(), kNoNode),
+      consumers_(g.tensor_capacity()),
+      output_(g.tensor_capacity(), false),
+      input_(g.tensor_capacity(), false) {
+  const auto in_range = [&](TensorId t) { return t >= 0 && static_cast<size_t>(t) < producer_.size(); };
+  for (NodeId id : g.nodes()) {
+    const Node& n = g.node(id);
+    // The first producer, as Graph::producer finds it.
+    for (TensorId o : n.outputs)
+      if (in_range(o) && producer_[static_cast<size_t>(o)] == kNoNode) producer_[static_cast<size_t>(o)] = id;
+    for (TensorId in : n.inputs) {
+      if (!in_range(in)) continue;
+      std::vector<NodeId>& readers = consumers_[static_cast<size_t>(in)];
+      if (readers.empty() || readers.back() != id) readers.push_back(id);
+    }
+  }
+  for (TensorId t : g.outputs)
+    if (in_range(t)) output_[static_cast<size_t>(t)] = true;
+  for (TensorId t : g.inputs)
+    if (in_range(t)) input_[static_cast<size_t>(t)] = true;
+}
+
 void Graph::replace_all_uses(TensorId from, TensorId to) {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (!alive_[i]) continue;

@@ -126,7 +126,8 @@ class Graph {
   std::vector<TensorId> inputs;   // graph inputs (non-constant)
   std::vector<TensorId> outputs;  // graph outputs
 
-  // Use queries scan the live nodes; cheap at the sizes of mobile models.
+  // Use queries scan the live nodes; cheap at the sizes of mobile models. Loops over all
+  // tensors take a UseIndex (below) instead.
   NodeId producer(TensorId t) const;             // kNoNode for graph inputs and constants
   std::vector<NodeId> consumers(TensorId t) const;
   bool is_graph_output(TensorId t) const;
@@ -151,6 +152,26 @@ class Graph {
   std::deque<Tensor> tensors_;
   std::deque<Node> nodes_;
   std::vector<bool> alive_;
+};
+
+// Every tensor's producer, readers and graph-output flag, from one pass over the graph. The
+// Graph queries scan every node, so a loop over all tensors that asks them is quadratic: a
+// hostile file with 65,536 outputs took minutes. Valid until the graph changes.
+class UseIndex {
+ public:
+  explicit UseIndex(const Graph& g);
+  NodeId producer(TensorId t) const { return producer_[static_cast<size_t>(t)]; }
+  // Each reader once, in node order (as Graph::consumers).
+  const std::vector<NodeId>& consumers(TensorId t) const { return consumers_[static_cast<size_t>(t)]; }
+  bool is_graph_output(TensorId t) const { return output_[static_cast<size_t>(t)]; }
+  bool is_graph_input(TensorId t) const { return input_[static_cast<size_t>(t)]; }
+  // For a pass that moves or removes a writer as it goes.
+  void set_producer(TensorId t, NodeId n) { producer_[static_cast<size_t>(t)] = n; }
+
+ private:
+  std::vector<NodeId> producer_;
+  std::vector<std::vector<NodeId>> consumers_;
+  std::vector<bool> output_, input_;
 };
 
 // Creates a constant tensor holding `values` (host byte order).

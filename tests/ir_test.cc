@@ -99,6 +99,35 @@ bool contains(const std::string& text, const std::string& part) {
 
 // ---------------------------------------------------------------- Graph API
 
+// UseIndex answers what the Graph queries answer, for every tensor: removed nodes neither
+// produce nor read, a node that reads a tensor twice is one reader, and constants, inputs and
+// outputs are told apart.
+TEST(Graph, UseIndexAgreesWithTheQueries) {
+  Graph g;
+  TensorId x = value(g, "x", {1, 4});
+  g.inputs.push_back(x);
+  NodeId a = add(g, OpKind::kRelu, "a", {x});
+  TensorId a_out = g.node(a).outputs[0];
+  NodeId b = add(g, OpKind::kMul, "b", {a_out, a_out});
+  NodeId c = add(g, OpKind::kAdd, "c", {a_out, x});
+  NodeId d = add(g, OpKind::kSigmoid, "d", {g.node(c).outputs[0]});
+  g.outputs = {g.node(b).outputs[0], g.node(c).outputs[0], x};
+  g.remove_node(d);
+
+  const UseIndex uses(g);
+  for (size_t i = 0; i < g.tensor_capacity(); ++i) {
+    const auto t = static_cast<TensorId>(i);
+    SCOPED_TRACE(g.tensor(t).name);
+    EXPECT_EQ(uses.producer(t), g.producer(t));
+    EXPECT_EQ(uses.consumers(t), g.consumers(t));
+    EXPECT_EQ(uses.is_graph_output(t), g.is_graph_output(t));
+    EXPECT_EQ(uses.is_graph_input(t), t == x);
+  }
+  EXPECT_EQ(uses.consumers(a_out), (std::vector<NodeId>{b, c}));
+  EXPECT_TRUE(uses.consumers(g.node(c).outputs[0]).empty());
+  EXPECT_EQ(uses.producer(g.node(d).outputs[0]), kNoNode);
+}
+
 TEST(Graph, AddProducerConsumersAndRemove) {
   Graph g;
   TensorId x = value(g, "x", {1, 4});
