@@ -30,6 +30,7 @@
 #include <numeric>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -278,6 +279,7 @@ class LayoutPass {
         return Status::ok();
       }
     }
+    for (size_t t = 0; t < g_.tensor_capacity(); ++t) names_.insert(g_.tensor(static_cast<TensorId>(t)).name);
     classify();
     choose_region_layouts();
     rewrite();
@@ -300,6 +302,15 @@ class LayoutPass {
   }
 
  private:
+  // A name no tensor has, as unique_tensor_name gives, from the set of names: the graph's
+  // lookup scans every tensor, which made a pass that adds thousands of transposes quadratic.
+  std::string unique_name(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names_.count(name) != 0; ++i) name = base + "_" + std::to_string(i);
+    names_.insert(name);
+    return name;
+  }
+
   // ---- analysis -------------------------------------------------------------------
 
   void classify() {
@@ -361,6 +372,7 @@ class LayoutPass {
     region_layout_.assign(regions_, Layout::kNchw);
 
     // The tensors each region touches.
+    const ir::UseIndex uses(g_);
     std::vector<std::set<TensorId>> touched(regions_);
     for (const auto& [t, users] : free_users)
       touched[static_cast<size_t>(region_[static_cast<size_t>(users[0])])].insert(t);
@@ -371,7 +383,7 @@ class LayoutPass {
         std::pair<size_t, size_t>& c = cost[static_cast<int>(candidate)];
         c = {0, 0};
         for (TensorId t : touched[r]) {
-          if (!needs_conversion(t)) continue;
+          if (!needs_conversion(t, uses)) continue;
           if (reshape_converts(g_.tensor(t).shape.sizes()))
             ++c.second;
           else
@@ -383,16 +395,16 @@ class LayoutPass {
     }
   }
 
-  Layout written_layout(TensorId t) const {
-    NodeId p = g_.producer(t);
+  Layout written_layout(TensorId t, const ir::UseIndex& uses) const {
+    NodeId p = uses.producer(t);
     return p == ir::kNoNode ? Layout::kNchw : layout_of_node(p);
   }
 
   // Whether some reader of activation t wants the other layout than its writer's.
-  bool needs_conversion(TensorId t) const {
-    const Layout written = written_layout(t);
-    if (g_.is_graph_output(t) && written != Layout::kNchw) return true;
-    for (NodeId c : g_.consumers(t)) {
+  bool needs_conversion(TensorId t, const ir::UseIndex& uses) const {
+    const Layout written = written_layout(t, uses);
+    if (uses.is_graph_output(t) && written != Layout::kNchw) return true;
+    for (NodeId c : uses.consumers(t)) {
       const ir::Node& n = g_.node(c);
       for (size_t i = 0; i < n.inputs.size(); ++i)
         if (n.inputs[i] == t && wanted(c, i) != written) return true;
@@ -408,8 +420,11 @@ class LayoutPass {
       if (info(id).role != Role::kFixed && layout_of_node(id) == Layout::kNhwc)
         for (TensorId t : g_.node(id).outputs)
           if (is_activation(g_, t)) layout_[t] = Layout::kNhwc;
+    // Each output's rewiring touches only that output's producer and readers, so one index
+    // serves the whole loop.
+    const ir::UseIndex uses(g_);
     for (TensorId t : std::vector<TensorId>(g_.outputs))
-      if (layout_.count(t) && layout_[t] == Layout::kNhwc) keep_output_nchw(t);
+      if (layout_.count(t) && layout_[t] == Layout::kNhwc) keep_output_nchw(t, uses);
 
     for (NodeId id : original) {
       if (info(id).role == Role::kFixed || layout_of_node(id) != Layout::kNhwc) continue;
@@ -435,14 +450,14 @@ class LayoutPass {
 
   // Graph output t is written in NHWC: its producer writes a new tensor instead, and a
   // Transpose gives back t (name, shape and layout unchanged).
-  void keep_output_nchw(TensorId t) {
+  void keep_output_nchw(TensorId t, const ir::UseIndex& uses) {
     ir::Tensor copy = g_.tensor(t);
-    copy.name = unique_tensor_name(g_, copy.name + "_nhwc");
+    copy.name = unique_name(copy.name + "_nhwc");
     const TensorId inner = g_.add_tensor(std::move(copy));
-    const NodeId producer = g_.producer(t);
+    const NodeId producer = uses.producer(t);
     for (TensorId& o : g_.node(producer).outputs)
       if (o == t) o = inner;
-    for (NodeId c : g_.consumers(t))
+    for (NodeId c : uses.consumers(t))
       for (TensorId& in : g_.node(c).inputs)
         if (in == t) in = inner;
     layout_[inner] = Layout::kNhwc;
@@ -455,7 +470,7 @@ class LayoutPass {
     auto it = conversions_.find({t, to});
     if (it != conversions_.end()) return it->second;
     ir::Tensor out;
-    out.name = unique_tensor_name(g_, g_.tensor(t).name + (to == Layout::kNhwc ? "_nhwc" : "_nchw"));
+    out.name = unique_name(g_.tensor(t).name + (to == Layout::kNhwc ? "_nhwc" : "_nchw"));
     out.dtype = g_.tensor(t).dtype;
     const TensorId id = g_.add_tensor(std::move(out));
     add_transpose(t, id, to);
@@ -476,7 +491,7 @@ class LayoutPass {
   }
 
   TensorId int_constant(const std::string& base, const std::vector<int64_t>& values) {
-    return ir::add_constant<int64_t>(g_, unique_tensor_name(g_, base), ir::DType::kInt64,
+    return ir::add_constant<int64_t>(g_, unique_name(base), ir::DType::kInt64,
                                      {static_cast<int64_t>(values.size())}, values);
   }
 
@@ -490,7 +505,7 @@ class LayoutPass {
       std::memcpy(buffer->bytes.data() + j * size, src.data->bytes.data() + static_cast<size_t>(index[j]) * size,
                   size);
     ir::Tensor out;
-    out.name = unique_tensor_name(g_, src.name + "_nhwc");
+    out.name = unique_name(src.name + "_nhwc");
     out.dtype = src.dtype;
     out.shape = ir::Shape({static_cast<int64_t>(index.size())});
     out.data = std::move(buffer);
@@ -526,7 +541,7 @@ class LayoutPass {
                         src.data->bytes.data() + static_cast<size_t>(((n * C + c) * H + h) * W + w) * size,
                         size);
     ir::Tensor out;
-    out.name = unique_tensor_name(g_, src.name + "_nhwc");
+    out.name = unique_name(src.name + "_nhwc");
     out.dtype = src.dtype;
     out.shape = ir::Shape(broadcast_dims_to_nhwc(dims));
     out.data = std::move(buffer);
@@ -618,9 +633,12 @@ class LayoutPass {
   }
 
   void compose_transposes() {
+    // Writers looked up once (a scan per Transpose was quadratic), kept current as steps
+    // remove or move them.
+    ir::UseIndex uses(g_);
     for (NodeId id : g_.topological_order()) {
       if (!g_.node_alive(id) || g_.node(id).op != OpKind::kTranspose) continue;
-      const NodeId first = g_.producer(g_.node(id).inputs[0]);
+      const NodeId first = uses.producer(g_.node(id).inputs[0]);
       if (first == ir::kNoNode || g_.node(first).op != OpKind::kTranspose) continue;
       const std::vector<int64_t> inner = perm_of(first), outer = perm_of(id);
       std::vector<int64_t> perm;
@@ -629,26 +647,32 @@ class LayoutPass {
       const TensorId x = g_.node(first).inputs[0];
       g_.node(id).inputs[0] = x;
       g_.node(id).attrs.set("perm", perm);
-      if (unused(mid)) g_.remove_node(first);
+      if (unused(mid)) {
+        g_.remove_node(first);
+        uses.set_producer(mid, ir::kNoNode);
+      }
       ++composed_;
-      if (is_identity(perm)) bypass(id);
+      if (is_identity(perm)) bypass(id, uses);
     }
   }
 
   // Removes the identity Transpose `id` (x -> y) when y's readers can read x instead.
-  void bypass(NodeId id) {
+  void bypass(NodeId id, ir::UseIndex& uses) {
     const TensorId x = g_.node(id).inputs[0], y = g_.node(id).outputs[0];
     if (!g_.is_graph_output(y)) {
       g_.remove_node(id);
+      uses.set_producer(y, ir::kNoNode);
       g_.replace_all_uses(y, x);
       return;
     }
     // y names a graph output: x's producer writes y instead, unless x must keep its name.
-    const NodeId producer = g_.producer(x);
+    const NodeId producer = uses.producer(x);
     if (producer == ir::kNoNode || g_.is_graph_output(x)) return;
     g_.remove_node(id);
     for (TensorId& o : g_.node(producer).outputs)
       if (o == x) o = y;
+    uses.set_producer(y, producer);
+    uses.set_producer(x, ir::kNoNode);
     g_.replace_all_uses(x, y);
   }
 
@@ -784,7 +808,7 @@ class LayoutPass {
     const std::string base = g_.node(end).name.empty() ? g_.tensor(y).name : g_.node(end).name;
     auto add_tensor = [&](const std::string& suffix, const std::vector<int64_t>& shape) {
       ir::Tensor out = g_.tensor(y);
-      out.name = unique_tensor_name(g_, g_.tensor(y).name + suffix);
+      out.name = unique_name(g_.tensor(y).name + suffix);
       out.shape = ir::Shape(shape);
       return g_.add_tensor(std::move(out));
     };
@@ -820,13 +844,17 @@ class LayoutPass {
   }
 
   void unit_transposes_to_reshapes() {
+    // One index for the loop: a step rewires only the readers of its own output y and of its
+    // input x, whose producer came earlier in the order; later steps ask about their own
+    // outputs, downstream of both.
+    const ir::UseIndex uses(g_);
     for (NodeId id : g_.topological_order()) {
       if (!g_.node_alive(id) || g_.node(id).op != OpKind::kTranspose) continue;
       const TensorId x = g_.node(id).inputs[0], y = g_.node(id).outputs[0];
       if (!moves_only_unit_dims(g_.tensor(x).shape.sizes(), perm_of(id))) continue;
       ++reshaped_;
-      const std::vector<NodeId> readers = g_.consumers(y);
-      bool absorbed = !readers.empty() && !g_.is_graph_output(y);
+      const std::vector<NodeId>& readers = uses.consumers(y);
+      bool absorbed = !readers.empty() && !uses.is_graph_output(y);
       for (NodeId r : readers)
         absorbed = absorbed && is_shape_only(g_.node(r).op) && g_.node(r).inputs[0] == y &&
                    std::count(g_.node(r).inputs.begin(), g_.node(r).inputs.end(), y) == 1;
@@ -846,6 +874,7 @@ class LayoutPass {
   std::map<TensorId, Layout> layout_;  // activations written in NHWC (others NCHW)
   std::map<std::pair<TensorId, Layout>, TensorId> conversions_;
   std::map<TensorId, TensorId> permuted_;  // constant -> its NHWC copy
+  std::unordered_set<std::string> names_;  // every tensor name in the graph (unique_name)
   size_t regions_ = 0, regions_nhwc_ = 0, anchors_ = 0, free_nhwc_ = 0;
   size_t inserted_ = 0, composed_ = 0, collapsed_ = 0, reshaped_ = 0;
 };

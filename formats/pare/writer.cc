@@ -35,9 +35,10 @@ std::string q(const std::string& s) { return "'" + s + "'"; }
 // caller can read; a constant or graph input listed as an output gets an Identity.
 void route_outputs_through_nodes(ir::Graph& g) {
   std::map<ir::TensorId, ir::TensorId> copies;
+  const ir::UseIndex uses(g);
   for (ir::TensorId& out : g.outputs) {
     const ir::Tensor& src = g.tensor(out);
-    const bool is_input = std::find(g.inputs.begin(), g.inputs.end(), out) != g.inputs.end();
+    const bool is_input = uses.is_graph_input(out);
     if (!src.is_constant() && !is_input) continue;
     auto it = copies.find(out);
     if (it == copies.end()) {
@@ -128,12 +129,13 @@ const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, si
 }
 
 // Whether `consumer` reads `producer`'s one output as its first input, and nothing else
-// reads it or sees it (a graph output).
+// reads it or sees it (a graph output). readers: per tensor, the nodes that read it plus one
+// if it is a graph output.
 bool sole_reader(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
                  const std::vector<int32_t>& readers) {
   if (producer.outputs.size() != 1 || consumer.inputs.empty()) return false;
   const ir::TensorId t = producer.outputs[0];
-  return consumer.inputs[0] == t && readers[static_cast<size_t>(t)] == 1 && !g.is_graph_output(t);
+  return consumer.inputs[0] == t && readers[static_cast<size_t>(t)] == 1;
 }
 
 // The Convs of a chain the runtime may run as one kernel (fuse_with_producer in
@@ -163,7 +165,7 @@ ir::TensorId add_operand_beside(const ir::Graph& g, const ir::Node& producer, co
   const ir::TensorId t = producer.outputs[0];
   if (consumer.inputs[0] != t && consumer.inputs[1] != t) return ir::kNoTensor;
   const ir::TensorId other = consumer.inputs[0] == t ? consumer.inputs[1] : consumer.inputs[0];
-  if (other < 0 || other == t || readers[static_cast<size_t>(t)] != 1 || g.is_graph_output(t)) return ir::kNoTensor;
+  if (other < 0 || other == t || readers[static_cast<size_t>(t)] != 1) return ir::kNoTensor;
   return other;
 }
 
@@ -242,10 +244,14 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
       first_use[static_cast<size_t>(out)] = step;
     }
   }
+  // Per tensor, its readers and one more for a graph output (which the caller reads).
+  const ir::UseIndex uses(g);
   std::vector<int32_t> readers(num_tensors, 0);
   for (ir::NodeId id : order)
     for (ir::TensorId in : g.node(id).inputs)
       if (in >= 0) ++readers[static_cast<size_t>(in)];
+  for (size_t t = 0; t < num_tensors; ++t)
+    if (uses.is_graph_output(static_cast<ir::TensorId>(t))) ++readers[t];
   const auto keep_until = [&](size_t node, size_t last) {
     const ir::TensorId x = g.node(order[node]).inputs.empty() ? -1 : g.node(order[node]).inputs[0];
     if (x >= 0 && !g.tensor(x).is_constant())
@@ -266,7 +272,7 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
     const ir::Node& node = g.node(order[n]);
     const bool keeps_bytes = node.op == ir::OpKind::kReshape || node.op == ir::OpKind::kFlatten ||
                              node.op == ir::OpKind::kSqueeze || node.op == ir::OpKind::kUnsqueeze;
-    if (!keeps_bytes || node.outputs.size() != 1 || g.is_graph_output(node.outputs[0])) continue;
+    if (!keeps_bytes || node.outputs.size() != 1 || uses.is_graph_output(node.outputs[0])) continue;
     keep_until(n, static_cast<size_t>(std::max(last_use[static_cast<size_t>(node.outputs[0])], static_cast<int32_t>(n))));
   }
 
@@ -281,7 +287,7 @@ Layout plan_layout(const ir::Graph& g, const std::vector<ir::NodeId>& order, con
     rt::BufferLifetime lt;
     lt.bytes = static_cast<size_t>(t.shape.num_elements()) * ir::dtype_size(t.dtype);
     lt.first_use = first_use[i];
-    lt.last_use = g.is_graph_output(static_cast<ir::TensorId>(i)) ? INT32_MAX
+    lt.last_use = uses.is_graph_output(static_cast<ir::TensorId>(i)) ? INT32_MAX
                                                                    : std::max(first_use[i], last_use[i]);
     planned.push_back(static_cast<ir::TensorId>(i));
     lifetimes.push_back(lt);
@@ -333,10 +339,10 @@ flatbuffers::DetachedBuffer build_table(const ir::Graph& g, const std::vector<ir
                                         uint64_t weights_offset) {
   flatbuffers::FlatBufferBuilder fbb(4096);
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
+  const ir::UseIndex uses(g);
   for (size_t i = 0; i < g.tensor_capacity(); ++i) {
     const ir::Tensor& t = g.tensor(static_cast<ir::TensorId>(i));
-    const bool signature = std::find(g.inputs.begin(), g.inputs.end(), static_cast<ir::TensorId>(i)) != g.inputs.end() ||
-                           g.is_graph_output(static_cast<ir::TensorId>(i));
+    const bool signature = uses.is_graph_input(static_cast<ir::TensorId>(i)) || uses.is_graph_output(static_cast<ir::TensorId>(i));
     auto name = fbb.CreateString(options.strip_tensor_names && !signature ? std::string() : t.name);
     auto shape = fbb.CreateVector(t.shape.sizes());
     flatbuffers::Offset<fb::Quantization> quant = 0;

@@ -781,12 +781,13 @@ ir::Graph lower_graph(const torch::jit::Graph& graph, const std::vector<std::str
     }
   };
   for (const torch::jit::Value* v : graph.outputs()) collect(l.entry(v));
+  // An output that is also an input or another output gets its own tensor.
+  std::vector<bool> taken(out.tensor_capacity(), false);
+  for (ir::TensorId in : out.inputs) taken[static_cast<size_t>(in)] = true;
   for (size_t i = 0; i < outputs.size(); ++i) {
     ir::TensorId t = outputs[i];
-    // An output that is also an input or another output gets its own tensor.
-    bool repeated = out.tensor(t).is_constant();
-    for (ir::TensorId in : out.inputs) repeated |= in == t;
-    for (size_t j = 0; j < i; ++j) repeated |= outputs[j] == t;
+    const bool repeated = out.tensor(t).is_constant() || taken[static_cast<size_t>(t)];
+    taken[static_cast<size_t>(t)] = true;
     if (repeated) t = l.emit1(ir::OpKind::kIdentity, {t});
     out.tensor(t).name = outputs.size() == 1 ? "output" : "output" + std::to_string(i);
     out.outputs.push_back(t);
