@@ -14,9 +14,10 @@ bool lifetimes_overlap(const BufferLifetime& a, const BufferLifetime& b) {
   return a.first_use <= b.last_use && b.first_use <= a.last_use;
 }
 
+
 }  // namespace
 
-MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers) {
+MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, size_t pair_budget) {
   MemoryPlan plan;
   plan.offsets.assign(buffers.size(), 0);
 
@@ -27,10 +28,16 @@ MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers) {
 
   std::vector<size_t> placed;  // indices, kept sorted by offset
   std::vector<size_t> conflicts;
-  size_t arena_end = 0;
+  size_t arena_end = 0, pairs = 0;
   for (size_t idx : order) {
     const BufferLifetime& buf = buffers[idx];
     if (buf.bytes == 0) continue;  // occupies nothing: offset 0
+    pairs += placed.size();
+    if (pairs > pair_budget) {
+      plan.offsets[idx] = align_up(arena_end);
+      arena_end = plan.offsets[idx] + buf.bytes;
+      continue;
+    }
     conflicts.clear();
     for (size_t p : placed)
       if (lifetimes_overlap(buf, buffers[p])) conflicts.push_back(p);

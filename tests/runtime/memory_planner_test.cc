@@ -126,7 +126,9 @@ TEST(MemoryPlanner, RandomPlansAreValidAndDeterministic) {
       const size_t bytes = std::uniform_int_distribution<size_t>(0, 5000)(rng);
       b.push_back(buf(bytes, first, last));
     }
-    const MemoryPlan plan = plan_memory(b);
+    // Small pair budgets stack the last buffers instead of fitting them: still valid plans.
+    const size_t budget = iter % 3 == 0 ? kGreedyPairBudget : iter % 3 == 1 ? 0 : static_cast<size_t>(n) * 4;
+    const MemoryPlan plan = plan_memory(b, budget);
     ASSERT_TRUE(check_memory_plan(b, plan).is_ok()) << check_memory_plan(b, plan).message();
 
     // Never below what is live at once, never above no sharing at all.
@@ -142,10 +144,25 @@ TEST(MemoryPlanner, RandomPlansAreValidAndDeterministic) {
     EXPECT_LE(plan.arena_bytes, unshared);
     EXPECT_EQ(plan.arena_bytes % kArenaAlignment, 0u);
 
-    const MemoryPlan again = plan_memory(b);
+    const MemoryPlan again = plan_memory(b, budget);
     EXPECT_EQ(again.offsets, plan.offsets);
     EXPECT_EQ(again.arena_bytes, plan.arena_bytes);
   }
+}
+
+
+// Past the pair budget the remaining buffers go above everything placed, in size order; below
+// it the plan is the greedy one.
+TEST(MemoryPlanner, PairBudgetStacksTheRest) {
+  // Disjoint lifetimes: the greedy plan puts all four at offset 0.
+  const std::vector<BufferLifetime> b = {buf(640, 0, 0), buf(320, 1, 1), buf(192, 2, 2), buf(64, 3, 3)};
+  const MemoryPlan greedy = plan_memory(b, 6);  // 0 + 1 + 2 + 3 pairs
+  EXPECT_EQ(greedy.offsets, (std::vector<size_t>{0, 0, 0, 0}));
+  EXPECT_EQ(greedy.arena_bytes, 640u);
+  const MemoryPlan stacked = plan_memory(b, 1);  // the third buffer would compare 2 pairs more
+  EXPECT_EQ(stacked.offsets, (std::vector<size_t>{0, 0, 640, 832}));
+  EXPECT_EQ(stacked.arena_bytes, 896u);
+  EXPECT_TRUE(check_memory_plan(b, stacked).is_ok());
 }
 
 }  // namespace
