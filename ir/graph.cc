@@ -199,6 +199,32 @@ UseIndex::UseIndex(const Graph& g)
     if (in_range(t)) input_[static_cast<size_t>(t)] = true;
 }
 
+void UseIndex::forget(const Graph& g, NodeId n) {
+  const Node& node = g.node(n);
+  for (TensorId o : node.outputs)
+    if (o >= 0 && static_cast<size_t>(o) < producer_.size() && producer_[static_cast<size_t>(o)] == n)
+      producer_[static_cast<size_t>(o)] = kNoNode;
+  for (TensorId in : node.inputs) {
+    if (in < 0 || static_cast<size_t>(in) >= consumers_.size()) continue;
+    std::vector<NodeId>& readers = consumers_[static_cast<size_t>(in)];
+    readers.erase(std::remove(readers.begin(), readers.end(), n), readers.end());
+  }
+}
+
+void UseIndex::record(const Graph& g, NodeId n) {
+  const Node& node = g.node(n);
+  for (TensorId o : node.outputs)
+    if (o >= 0 && static_cast<size_t>(o) < producer_.size() && producer_[static_cast<size_t>(o)] == kNoNode)
+      producer_[static_cast<size_t>(o)] = n;
+  for (TensorId in : node.inputs) {
+    if (in < 0 || static_cast<size_t>(in) >= consumers_.size()) continue;
+    // Readers stay in node order, each once.
+    std::vector<NodeId>& readers = consumers_[static_cast<size_t>(in)];
+    auto at = std::lower_bound(readers.begin(), readers.end(), n);
+    if (at == readers.end() || *at != n) readers.insert(at, n);
+  }
+}
+
 void Graph::replace_all_uses(TensorId from, TensorId to) {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (!alive_[i]) continue;

@@ -167,6 +167,11 @@ class UseIndex {
   bool is_graph_input(TensorId t) const { return input_[static_cast<size_t>(t)]; }
   // For a pass that moves or removes a writer as it goes.
   void set_producer(TensorId t, NodeId n) { producer_[static_cast<size_t>(t)] = n; }
+  // For a pass that edits nodes as it goes: forget(g, n) before node n's inputs or outputs
+  // change or it is removed, record(g, n) once its new ones are in place. Tensors added since
+  // the index was built must not be asked about.
+  void forget(const Graph& g, NodeId n);
+  void record(const Graph& g, NodeId n);
 
  private:
   std::vector<NodeId> producer_;

@@ -80,30 +80,11 @@ std::string describe_node(const ir::Graph& graph, ir::NodeId id) {
   return op + " '" + n.name + "'";
 }
 
-ir::NodeId sole_consumer(const ir::Graph& graph, ir::TensorId t) {
-  if (graph.is_graph_output(t)) return ir::kNoNode;
-  std::vector<ir::NodeId> users = graph.consumers(t);
-  return users.size() == 1 ? users[0] : ir::kNoNode;
-}
-
 std::optional<double> scalar_value(const ir::Graph& graph, ir::TensorId t) {
   if (t == ir::kNoTensor) return std::nullopt;
   const ir::Tensor& c = graph.tensor(t);
   if (!is_float_constant(c) || c.shape.num_elements() != 1) return std::nullopt;
   return c.float_values()[0];
-}
-
-const ir::Node* sole_use_producer(const ir::Graph& graph, ir::TensorId t, ir::OpKind op, ir::NodeId reader,
-                                  ir::NodeId* id) {
-  if (t == ir::kNoTensor) return nullptr;
-  const ir::Tensor& out = graph.tensor(t);
-  if (out.dtype != ir::DType::kFloat32 || out.quant) return nullptr;
-  if (reader != ir::kNoNode && sole_consumer(graph, t) != reader) return nullptr;
-  *id = graph.producer(t);
-  if (*id == ir::kNoNode) return nullptr;
-  const ir::Node& n = graph.node(*id);
-  if (n.op != op || n.outputs.size() != 1 || n.activation.kind != ActivationKind::kNone) return nullptr;
-  return &n;
 }
 
 }  // namespace pare::passes

@@ -45,7 +45,14 @@ bool is_float_constant(const ir::Tensor& t);
 std::string describe_node(const ir::Graph& graph, ir::NodeId id);
 
 // The only consumer of `t`, or kNoNode when it has none or several, or is a graph output.
-ir::NodeId sole_consumer(const ir::Graph& graph, ir::TensorId t);
+// `uses`: the graph, or an ir::UseIndex of it (the same answers; passes that ask per node
+// keep an index).
+template <class Uses>
+ir::NodeId sole_consumer(const Uses& uses, ir::TensorId t) {
+  if (uses.is_graph_output(t)) return ir::kNoNode;
+  const auto& users = uses.consumers(t);
+  return users.size() == 1 ? users[0] : ir::kNoNode;
+}
 
 // The value of a float32 constant of one element (any shape), or nullopt.
 std::optional<double> scalar_value(const ir::Graph& graph, ir::TensorId t);
@@ -53,7 +60,23 @@ std::optional<double> scalar_value(const ir::Graph& graph, ir::TensorId t);
 // The node that makes `t` when it is an `op` node with one output and no fused activation,
 // `t` is plain float32 (not quantized), and `reader` is its only reader (any readers when
 // `reader` is kNoNode). Sets *id to that node. The fusion passes walk chains back with it.
-const ir::Node* sole_use_producer(const ir::Graph& graph, ir::TensorId t, ir::OpKind op, ir::NodeId reader,
-                                  ir::NodeId* id);
+// Uses as for sole_consumer.
+template <class Uses>
+const ir::Node* sole_use_producer(const ir::Graph& graph, const Uses& uses, ir::TensorId t, ir::OpKind op,
+                                  ir::NodeId reader, ir::NodeId* id) {
+  if (t == ir::kNoTensor) return nullptr;
+  const ir::Tensor& out = graph.tensor(t);
+  if (out.dtype != ir::DType::kFloat32 || out.quant) return nullptr;
+  if (reader != ir::kNoNode && sole_consumer(uses, t) != reader) return nullptr;
+  *id = uses.producer(t);
+  if (*id == ir::kNoNode) return nullptr;
+  const ir::Node& n = graph.node(*id);
+  if (n.op != op || n.outputs.size() != 1 || n.activation.kind != ActivationKind::kNone) return nullptr;
+  return &n;
+}
+inline const ir::Node* sole_use_producer(const ir::Graph& graph, ir::TensorId t, ir::OpKind op, ir::NodeId reader,
+                                         ir::NodeId* id) {
+  return sole_use_producer(graph, graph, t, op, reader, id);
+}
 
 }  // namespace pare::passes

@@ -114,7 +114,7 @@ TEST(Graph, UseIndexAgreesWithTheQueries) {
   g.outputs = {g.node(b).outputs[0], g.node(c).outputs[0], x};
   g.remove_node(d);
 
-  const UseIndex uses(g);
+  UseIndex uses(g);
   for (size_t i = 0; i < g.tensor_capacity(); ++i) {
     const auto t = static_cast<TensorId>(i);
     SCOPED_TRACE(g.tensor(t).name);
@@ -126,6 +126,23 @@ TEST(Graph, UseIndexAgreesWithTheQueries) {
   EXPECT_EQ(uses.consumers(a_out), (std::vector<NodeId>{b, c}));
   EXPECT_TRUE(uses.consumers(g.node(c).outputs[0]).empty());
   EXPECT_EQ(uses.producer(g.node(d).outputs[0]), kNoNode);
+
+  // Kept current through edits, as a fusion makes them: a takes over b's output and c reads
+  // x alone, b goes.
+  const TensorId b_out = g.node(b).outputs[0];
+  for (NodeId n : {a, b, c}) uses.forget(g, n);
+  g.node(a).outputs[0] = b_out;
+  g.node(c).inputs = {x, x};
+  g.remove_node(b);
+  for (NodeId n : {a, c}) uses.record(g, n);
+  for (size_t i = 0; i < g.tensor_capacity(); ++i) {
+    const auto t = static_cast<TensorId>(i);
+    SCOPED_TRACE(g.tensor(t).name + " after the edits");
+    EXPECT_EQ(uses.producer(t), g.producer(t));
+    EXPECT_EQ(uses.consumers(t), g.consumers(t));
+  }
+  EXPECT_EQ(uses.producer(b_out), a);
+  EXPECT_EQ(uses.consumers(x), (std::vector<NodeId>{a, c}));
 }
 
 TEST(Graph, AddProducerConsumersAndRemove) {
