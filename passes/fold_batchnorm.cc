@@ -115,12 +115,12 @@ std::optional<WeightLayout> gemm_layout(const ir::Graph& graph, const ir::Node& 
 }
 
 // Folds BatchNormalization node `bn_id` into its producer; false when the pattern does not apply.
-bool fold_one(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
+bool fold_one(ir::Graph& graph, ir::UseIndex& uses, TensorNames& names, ir::NodeId bn_id, PassContext& ctx) {
   const ir::Node& bn = graph.node(bn_id);
   if (bn.inputs.empty() || bn.inputs[0] == ir::kNoTensor) return false;
   const ir::TensorId x = bn.inputs[0];
-  const ir::NodeId producer_id = graph.producer(x);
-  if (producer_id == ir::kNoNode || sole_consumer(graph, x) != bn_id) return false;
+  const ir::NodeId producer_id = uses.producer(x);
+  if (producer_id == ir::kNoNode || sole_consumer(uses, x) != bn_id) return false;
   const ir::Node& producer = graph.node(producer_id);
   const bool is_conv = producer.op == ir::OpKind::kConv || producer.op == ir::OpKind::kConvTranspose;
   if (!is_conv && producer.op != ir::OpKind::kGemm) return false;
@@ -153,9 +153,11 @@ bool fold_one(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
   const std::string note = "BatchNormalization '" + bn.name + "' folded into " +
                            describe_node(graph, producer_id);
   // New tensors (never the shared buffers): other nodes may read the same weights.
-  const ir::TensorId w_id = add_float_constant(graph, weight.name + ".bn_folded", weight_shape, new_weight);
-  const ir::TensorId b_id = add_float_constant(graph, bias_base + ".bn_folded", {channels}, new_bias);
+  const ir::TensorId w_id = add_float_constant(graph, names, weight.name + ".bn_folded", weight_shape, new_weight);
+  const ir::TensorId b_id = add_float_constant(graph, names, bias_base + ".bn_folded", {channels}, new_bias);
 
+  uses.forget(graph, bn_id);
+  uses.forget(graph, producer_id);
   ir::Node& p = graph.node(producer_id);
   const ir::TensorId y = graph.node(bn_id).outputs[0];
   p.inputs[1] = w_id;
@@ -165,13 +167,14 @@ bool fold_one(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
   // The producer now writes the BN's output, keeping its name (it may be a graph output).
   p.outputs[0] = y;
   graph.remove_node(bn_id);
+  uses.record(graph, producer_id);
   add_note(ctx, "fold_batchnorm", note);
   return true;
 }
 
 // The per-channel Mul and Add for a BN with constant parameters over float32 data of static
 // rank >= 2 whose dim 1 is the channel count.
-bool to_mul_add(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
+bool to_mul_add(ir::Graph& graph, ir::UseIndex& uses, TensorNames& names, ir::NodeId bn_id, PassContext& ctx) {
   const ir::Node& bn = graph.node(bn_id);
   if (bn.attrs.get_int("training_mode", 0) != 0 || bn.inputs.empty() || bn.inputs[0] == ir::kNoTensor) return false;
   std::optional<ChannelAffine> affine = bn_affine(graph, bn);
@@ -186,10 +189,10 @@ bool to_mul_add(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
   const std::vector<float> scale(affine->scale.begin(), affine->scale.end());
   const std::vector<float> shift(affine->shift.begin(), affine->shift.end());
   const std::string name = bn.name.empty() ? std::string("batchnorm") : bn.name;
-  const ir::TensorId s_id = add_float_constant(graph, unique_tensor_name(graph, name + ".scale"), shape, scale);
-  const ir::TensorId t_id = add_float_constant(graph, unique_tensor_name(graph, name + ".shift"), shape, shift);
+  const ir::TensorId s_id = add_float_constant(graph, names, name + ".scale", shape, scale);
+  const ir::TensorId t_id = add_float_constant(graph, names, name + ".shift", shape, shift);
   ir::Tensor scaled;
-  scaled.name = unique_tensor_name(graph, name + ".scaled");
+  scaled.name = names.unique(name + ".scaled");
   scaled.dtype = ir::DType::kFloat32;
   scaled.shape = graph.tensor(graph.node(bn_id).inputs[0]).shape;
   const ir::TensorId scaled_id = graph.add_tensor(std::move(scaled));
@@ -199,11 +202,13 @@ bool to_mul_add(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
   mul.inputs = {graph.node(bn_id).inputs[0], s_id};
   mul.outputs = {scaled_id};
   // The BN node becomes the Add: it keeps its name and its output.
+  uses.forget(graph, bn_id);
   ir::Node& add = graph.node(bn_id);
   add.op = ir::OpKind::kAdd;
   add.inputs = {scaled_id, t_id};
   add.attrs = ir::Attributes();
-  graph.add_node(std::move(mul));
+  uses.record(graph, bn_id);
+  uses.record(graph, graph.add_node(std::move(mul)));
   add_note(ctx, "fold_batchnorm", "BatchNormalization '" + name + "' became a per-channel Mul and Add");
   return true;
 }
@@ -212,11 +217,15 @@ bool to_mul_add(ir::Graph& graph, ir::NodeId bn_id, PassContext& ctx) {
 
 Status run_fold_batchnorm(ir::Graph& graph, const PassOptions&, PassContext& ctx) {
   size_t folded = 0, rewritten = 0;
+  // Names, producers and readers read once and kept current: asking the graph per BN was
+  // quadratic (and naming cubic) in the number of BNs.
+  TensorNames names(graph);
+  ir::UseIndex uses(graph);
   for (ir::NodeId id : graph.nodes()) {
     if (graph.node(id).op != ir::OpKind::kBatchNormalization) continue;
-    if (fold_one(graph, id, ctx))
+    if (fold_one(graph, uses, names, id, ctx))
       ++folded;
-    else if (to_mul_add(graph, id, ctx))
+    else if (to_mul_add(graph, uses, names, id, ctx))
       ++rewritten;
   }
   add_note(ctx, "fold_batchnorm", "BatchNormalization nodes folded: " + std::to_string(folded));

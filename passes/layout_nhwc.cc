@@ -30,7 +30,6 @@
 #include <numeric>
 #include <set>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -270,7 +269,7 @@ int64_t find_root(std::vector<int64_t>& parent, int64_t i) {
 
 class LayoutPass {
  public:
-  explicit LayoutPass(ir::Graph& g) : g_(g) {}
+  explicit LayoutPass(ir::Graph& g) : g_(g), names_(g) {}
 
   Status run(PassContext& ctx) {
     for (NodeId id : g_.nodes()) {
@@ -279,7 +278,6 @@ class LayoutPass {
         return Status::ok();
       }
     }
-    for (size_t t = 0; t < g_.tensor_capacity(); ++t) names_.insert(g_.tensor(static_cast<TensorId>(t)).name);
     classify();
     choose_region_layouts();
     rewrite();
@@ -302,15 +300,6 @@ class LayoutPass {
   }
 
  private:
-  // A name no tensor has, as unique_tensor_name gives, from the set of names: the graph's
-  // lookup scans every tensor, which made a pass that adds thousands of transposes quadratic.
-  std::string unique_name(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; names_.count(name) != 0; ++i) name = base + "_" + std::to_string(i);
-    names_.insert(name);
-    return name;
-  }
-
   // ---- analysis -------------------------------------------------------------------
 
   void classify() {
@@ -452,7 +441,7 @@ class LayoutPass {
   // Transpose gives back t (name, shape and layout unchanged).
   void keep_output_nchw(TensorId t, const ir::UseIndex& uses) {
     ir::Tensor copy = g_.tensor(t);
-    copy.name = unique_name(copy.name + "_nhwc");
+    copy.name = names_.unique(copy.name + "_nhwc");
     const TensorId inner = g_.add_tensor(std::move(copy));
     const NodeId producer = uses.producer(t);
     for (TensorId& o : g_.node(producer).outputs)
@@ -470,7 +459,7 @@ class LayoutPass {
     auto it = conversions_.find({t, to});
     if (it != conversions_.end()) return it->second;
     ir::Tensor out;
-    out.name = unique_name(g_.tensor(t).name + (to == Layout::kNhwc ? "_nhwc" : "_nchw"));
+    out.name = names_.unique(g_.tensor(t).name + (to == Layout::kNhwc ? "_nhwc" : "_nchw"));
     out.dtype = g_.tensor(t).dtype;
     const TensorId id = g_.add_tensor(std::move(out));
     add_transpose(t, id, to);
@@ -491,7 +480,7 @@ class LayoutPass {
   }
 
   TensorId int_constant(const std::string& base, const std::vector<int64_t>& values) {
-    return ir::add_constant<int64_t>(g_, unique_name(base), ir::DType::kInt64,
+    return ir::add_constant<int64_t>(g_, names_.unique(base), ir::DType::kInt64,
                                      {static_cast<int64_t>(values.size())}, values);
   }
 
@@ -505,7 +494,7 @@ class LayoutPass {
       std::memcpy(buffer->bytes.data() + j * size, src.data->bytes.data() + static_cast<size_t>(index[j]) * size,
                   size);
     ir::Tensor out;
-    out.name = unique_name(src.name + "_nhwc");
+    out.name = names_.unique(src.name + "_nhwc");
     out.dtype = src.dtype;
     out.shape = ir::Shape({static_cast<int64_t>(index.size())});
     out.data = std::move(buffer);
@@ -541,7 +530,7 @@ class LayoutPass {
                         src.data->bytes.data() + static_cast<size_t>(((n * C + c) * H + h) * W + w) * size,
                         size);
     ir::Tensor out;
-    out.name = unique_name(src.name + "_nhwc");
+    out.name = names_.unique(src.name + "_nhwc");
     out.dtype = src.dtype;
     out.shape = ir::Shape(broadcast_dims_to_nhwc(dims));
     out.data = std::move(buffer);
@@ -808,7 +797,7 @@ class LayoutPass {
     const std::string base = g_.node(end).name.empty() ? g_.tensor(y).name : g_.node(end).name;
     auto add_tensor = [&](const std::string& suffix, const std::vector<int64_t>& shape) {
       ir::Tensor out = g_.tensor(y);
-      out.name = unique_name(g_.tensor(y).name + suffix);
+      out.name = names_.unique(g_.tensor(y).name + suffix);
       out.shape = ir::Shape(shape);
       return g_.add_tensor(std::move(out));
     };
@@ -874,7 +863,7 @@ class LayoutPass {
   std::map<TensorId, Layout> layout_;  // activations written in NHWC (others NCHW)
   std::map<std::pair<TensorId, Layout>, TensorId> conversions_;
   std::map<TensorId, TensorId> permuted_;  // constant -> its NHWC copy
-  std::unordered_set<std::string> names_;  // every tensor name in the graph (unique_name)
+  TensorNames names_;  // every tensor this pass adds is named here
   size_t regions_ = 0, regions_nhwc_ = 0, anchors_ = 0, free_nhwc_ = 0;
   size_t inserted_ = 0, composed_ = 0, collapsed_ = 0, reshaped_ = 0;
 };

@@ -5,6 +5,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/graph.h"
@@ -34,8 +36,25 @@ bool obs_update_option(const PassOptions& options, bool has_calibration, const s
 // `base` if no tensor has that name yet, else `base` + "_1", "_2", ...
 std::string unique_tensor_name(const ir::Graph& graph, const std::string& base);
 
-// A new float32 constant with its own buffer.
+// unique_tensor_name for a pass that adds many tensors: the graph's names are read once and
+// every name handed out is remembered (unique_tensor_name reads them all per call, quadratic
+// over thousands of additions). Every tensor the pass adds or renames meanwhile must take
+// its name from here.
+class TensorNames {
+ public:
+  explicit TensorNames(const ir::Graph& graph);
+  std::string unique(const std::string& base);
+
+ private:
+  std::unordered_set<std::string> names_;
+  std::unordered_map<std::string, size_t> next_suffix_;  // per base, the first suffix not known taken
+};
+
+// A new float32 constant with its own buffer, named unique_tensor_name(name) (or
+// names->unique(name)).
 ir::TensorId add_float_constant(ir::Graph& graph, const std::string& name,
+                                const std::vector<int64_t>& shape, const std::vector<float>& values);
+ir::TensorId add_float_constant(ir::Graph& graph, TensorNames& names, const std::string& name,
                                 const std::vector<int64_t>& shape, const std::vector<float>& values);
 
 // True when `t` is a float32 constant (with a payload matching its shape).

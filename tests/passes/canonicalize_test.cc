@@ -6,12 +6,33 @@
 #include <string>
 #include <vector>
 
+#include "passes/pass_util.h"
 #include "tests/passes/pass_test_util.h"
 
 namespace pare::passes {
 namespace {
 
 // ---- fold_batchnorm ----------------------------------------------------------------
+
+// New tensor names: unique_tensor_name reads the suffixes in use (only exact decimal ones
+// count), and TensorNames hands out the same names as unique_tensor_name would, one after
+// another as each is added.
+TEST(PassUtil, UniqueTensorNames) {
+  ir::Graph g;
+  for (const char* name : {"w", "w_1", "w_3", "w_01", "w_x", "w_99999999999999999999999", "v_2", "w.1"})
+    ir::add_constant<float>(g, name, ir::DType::kFloat32, {1}, {0.0f});
+  EXPECT_EQ(unique_tensor_name(g, "w"), "w_2");
+  EXPECT_EQ(unique_tensor_name(g, "v"), "v");
+  EXPECT_EQ(unique_tensor_name(g, "w_1"), "w_1_1");
+
+  TensorNames names(g);
+  for (const char* base : {"w", "w", "w", "v", "v", "w_1", "x"}) {
+    const std::string expected = unique_tensor_name(g, base);
+    EXPECT_EQ(names.unique(base), expected) << base;
+    ir::add_constant<float>(g, expected, ir::DType::kFloat32, {1}, {0.0f});
+  }
+  EXPECT_EQ(g.find_tensor("w_5"), static_cast<ir::TensorId>(g.tensor_capacity() - 5));
+}
 
 TEST(FoldBatchNorm, ConvWithBias) {
   Builder b;
