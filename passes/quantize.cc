@@ -325,6 +325,7 @@ class Quantizer {
   // Calibrates on the float graph, then rewrites it to int8.
   void quantize() {
     if (int8_.empty()) return;
+    names_.emplace(g_);
     for (NodeId id : g_.nodes())
       for (TensorId t : g_.node(id).outputs) producer_[t] = id;
     calibrate();
@@ -486,13 +487,14 @@ class Quantizer {
     auto it = twin_.find(t);
     if (it != twin_.end()) return it->second;
     ir::Tensor q = g_.tensor(t);
-    q.name = unique_tensor_name(g_, q.name + "/q8");
+    q.name = names_->unique(q.name + "/q8");
     q.dtype = act_dtype();
     q.data = nullptr;
     const QParams& p = params_.at(t);
     q.quant = QuantParams{{p.scale}, {p.zero_point}, -1};
     const TensorId id = g_.add_tensor(std::move(q));
     twin_[t] = id;
+    float_of_[id] = t;
     return id;
   }
 
@@ -522,12 +524,14 @@ class Quantizer {
       g_.node(id).outputs[0] = q8(out);
     }
     // The float tensor of an int8 output stays for float consumers and graph outputs, fed
-    // by a DequantizeLinear.
+    // by a DequantizeLinear. The Dequantize nodes added meanwhile read only 8-bit twins, so
+    // one index answers for every f.
+    const ir::UseIndex uses(g_);
     for (NodeId id : order) {
       if (!int8_.count(id)) continue;
       const TensorId q = g_.node(id).outputs[0];
       const TensorId f = float_of(q);
-      if (!g_.is_graph_output(f) && g_.consumers(f).empty()) continue;
+      if (f == ir::kNoTensor || (!uses.is_graph_output(f) && uses.consumers(f).empty())) continue;
       ir::Node dq;
       dq.op = OpKind::kDequantizeLinear;
       dq.name = g_.node(id).name + "/dequantize";
@@ -556,7 +560,7 @@ class Quantizer {
           const ir::Tensor& f = g_.tensor(t);
           QuantizedWeight qw = quantize_weight(f, 0, /*per_channel=*/false);
           ir::Tensor q;
-          q.name = unique_tensor_name(g_, f.name + "/int8");
+          q.name = names_->unique(f.name + "/int8");
           q.dtype = DType::kInt8;
           q.shape = f.shape;
           auto buf = std::make_shared<ir::Buffer>();
@@ -566,7 +570,7 @@ class Quantizer {
           q.quant = QuantParams{qw.scales, {0}, -1};
           const TensorId q_id = g_.add_tensor(std::move(q));
           ir::Tensor out;
-          out.name = unique_tensor_name(g_, f.name + "/dequantized");
+          out.name = names_->unique(f.name + "/dequantized");
           out.dtype = DType::kFloat32;
           out.shape = f.shape;
           const TensorId out_id = g_.add_tensor(std::move(out));
@@ -611,7 +615,7 @@ class Quantizer {
     const std::vector<double> correction = bias_correction(n, w, qw, axis, channels);
     const float sx = g_.tensor(n.inputs[0]).quant->scales.at(0);  // the input's 8-bit twin
     ir::Tensor wt;
-    wt.name = unique_tensor_name(g_, w.name + "/int8");
+    wt.name = names_->unique(w.name + "/int8");
     wt.dtype = DType::kInt8;
     wt.shape = w.shape;
     auto buf = std::make_shared<ir::Buffer>();
@@ -636,7 +640,7 @@ class Quantizer {
       }
       // Its scale is implied (s_x * s_w[c]) and not stored: per-channel scales would cost as
       // much again as the bias itself.
-      b_id = ir::add_constant<int32_t>(g_, unique_tensor_name(g_, name + "/int32"), DType::kInt32,
+      b_id = ir::add_constant<int32_t>(g_, names_->unique(name + "/int32"), DType::kInt32,
                                        {static_cast<int64_t>(channels)}, q);
     }
     n.inputs[1] = w_id;
@@ -685,19 +689,20 @@ class Quantizer {
   const std::set<NodeId>& int8_nodes() const { return int8_; }
   // The float tensor whose 8-bit twin is q (kNoTensor for none).
   TensorId float_of(TensorId q) const {
-    for (const auto& kv : twin_)
-      if (kv.second == q) return kv.first;
-    return ir::kNoTensor;
+    const auto it = float_of_.find(q);
+    return it == float_of_.end() ? ir::kNoTensor : it->second;
   }
 
  private:
   ir::Graph& g_;
+  std::optional<TensorNames> names_;  // from quantize() on, every tensor added is named here
   const Options& o_;
   PassContext& ctx_;
   std::set<NodeId> weighted_, int8_;
   std::vector<TensorId> tensors_;
   std::map<TensorId, QParams> params_;
   std::map<TensorId, TensorId> twin_;  // float tensor -> its 8-bit twin
+  std::map<TensorId, TensorId> float_of_;  // and back (a search of twin_ per node was quadratic)
   std::set<TensorId> quantized_;       // float tensors a QuantizeLinear reads
   std::map<TensorId, NodeId> producer_;  // before the rewrite
   struct ChannelSums {
