@@ -115,14 +115,17 @@ TEST(Graph, UseIndexAgreesWithTheQueries) {
   g.remove_node(d);
 
   UseIndex uses(g);
-  for (size_t i = 0; i < g.tensor_capacity(); ++i) {
-    const auto t = static_cast<TensorId>(i);
-    SCOPED_TRACE(g.tensor(t).name);
-    EXPECT_EQ(uses.producer(t), g.producer(t));
-    EXPECT_EQ(uses.consumers(t), g.consumers(t));
-    EXPECT_EQ(uses.is_graph_output(t), g.is_graph_output(t));
-    EXPECT_EQ(uses.is_graph_input(t), t == x);
-  }
+  const auto agrees = [&](const std::string& when) {
+    for (size_t i = 0; i < g.tensor_capacity(); ++i) {
+      const auto t = static_cast<TensorId>(i);
+      SCOPED_TRACE(g.tensor(t).name + when);
+      EXPECT_EQ(uses.producer(t), g.producer(t));
+      EXPECT_EQ(uses.consumers(t), g.consumers(t));
+      EXPECT_EQ(uses.is_graph_output(t), g.is_graph_output(t));
+      EXPECT_EQ(uses.is_graph_input(t), t == x);
+    }
+  };
+  agrees("");
   EXPECT_EQ(uses.consumers(a_out), (std::vector<NodeId>{b, c}));
   EXPECT_TRUE(uses.consumers(g.node(c).outputs[0]).empty());
   EXPECT_EQ(uses.producer(g.node(d).outputs[0]), kNoNode);
@@ -135,12 +138,7 @@ TEST(Graph, UseIndexAgreesWithTheQueries) {
   g.node(c).inputs = {x, x};
   g.remove_node(b);
   for (NodeId n : {a, c}) uses.record(g, n);
-  for (size_t i = 0; i < g.tensor_capacity(); ++i) {
-    const auto t = static_cast<TensorId>(i);
-    SCOPED_TRACE(g.tensor(t).name + " after the edits");
-    EXPECT_EQ(uses.producer(t), g.producer(t));
-    EXPECT_EQ(uses.consumers(t), g.consumers(t));
-  }
+  agrees(" after the edits");
   EXPECT_EQ(uses.producer(b_out), a);
   EXPECT_EQ(uses.consumers(x), (std::vector<NodeId>{a, c}));
 }
