@@ -181,7 +181,6 @@ UseIndex::UseIndex(const Graph& g)
       consumers_(g.tensor_capacity()),
       output_(g.tensor_capacity(), false),
       input_(g.tensor_capacity(), false) {
-  const auto in_range = [&](TensorId t) { return t >= 0 && static_cast<size_t>(t) < producer_.size(); };
   for (NodeId id : g.nodes()) {
     const Node& n = g.node(id);
     // The first producer, as Graph::producer finds it.
@@ -202,10 +201,10 @@ UseIndex::UseIndex(const Graph& g)
 void UseIndex::forget(const Graph& g, NodeId n) {
   const Node& node = g.node(n);
   for (TensorId o : node.outputs)
-    if (o >= 0 && static_cast<size_t>(o) < producer_.size() && producer_[static_cast<size_t>(o)] == n)
+    if (in_range(o) && producer_[static_cast<size_t>(o)] == n)
       producer_[static_cast<size_t>(o)] = kNoNode;
   for (TensorId in : node.inputs) {
-    if (in < 0 || static_cast<size_t>(in) >= consumers_.size()) continue;
+    if (!in_range(in)) continue;
     std::vector<NodeId>& readers = consumers_[static_cast<size_t>(in)];
     readers.erase(std::remove(readers.begin(), readers.end(), n), readers.end());
   }
@@ -214,10 +213,9 @@ void UseIndex::forget(const Graph& g, NodeId n) {
 void UseIndex::record(const Graph& g, NodeId n) {
   const Node& node = g.node(n);
   for (TensorId o : node.outputs)
-    if (o >= 0 && static_cast<size_t>(o) < producer_.size() && producer_[static_cast<size_t>(o)] == kNoNode)
-      producer_[static_cast<size_t>(o)] = n;
+    if (in_range(o) && producer_[static_cast<size_t>(o)] == kNoNode) producer_[static_cast<size_t>(o)] = n;
   for (TensorId in : node.inputs) {
-    if (in < 0 || static_cast<size_t>(in) >= consumers_.size()) continue;
+    if (!in_range(in)) continue;
     // Readers stay in node order, each once.
     std::vector<NodeId>& readers = consumers_[static_cast<size_t>(in)];
     auto at = std::lower_bound(readers.begin(), readers.end(), n);

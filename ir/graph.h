@@ -174,6 +174,8 @@ class UseIndex {
   void record(const Graph& g, NodeId n);
 
  private:
+  bool in_range(TensorId t) const { return t >= 0 && static_cast<size_t>(t) < producer_.size(); }
+
   std::vector<NodeId> producer_;
   std::vector<std::vector<NodeId>> consumers_;
   std::vector<bool> output_, input_;

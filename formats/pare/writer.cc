@@ -131,8 +131,7 @@ const std::vector<uint8_t>& stored_bytes(const ir::Tensor& t, Layout& layout, si
 // Whether `consumer` reads `producer`'s one output as its first input, and nothing else
 // reads it or sees it (a graph output). readers: per tensor, the nodes that read it plus one
 // if it is a graph output.
-bool sole_reader(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
-                 const std::vector<int32_t>& readers) {
+bool sole_reader(const ir::Node& producer, const ir::Node& consumer, const std::vector<int32_t>& readers) {
   if (producer.outputs.size() != 1 || consumer.inputs.empty()) return false;
   const ir::TensorId t = producer.outputs[0];
   return consumer.inputs[0] == t && readers[static_cast<size_t>(t)] == 1;
@@ -159,7 +158,7 @@ bool conv_of_kind(const ir::Graph& g, const ir::Node& node, ChainConv kind) {
 // The other operand of `consumer` when it is an Add that alone reads `producer`'s one
 // output (at either input) and nothing else sees that output (a graph output);
 // ir::kNoTensor otherwise.
-ir::TensorId add_operand_beside(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
+ir::TensorId add_operand_beside(const ir::Node& producer, const ir::Node& consumer,
                                 const std::vector<int32_t>& readers) {
   if (consumer.op != ir::OpKind::kAdd || consumer.inputs.size() != 2 || producer.outputs.size() != 1) return ir::kNoTensor;
   const ir::TensorId t = producer.outputs[0];
@@ -173,7 +172,7 @@ ir::TensorId add_operand_beside(const ir::Graph& g, const ir::Node& producer, co
 // the conv's output and a tensor of the same shape.
 bool residual_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Node& consumer,
                      const std::vector<int32_t>& readers) {
-  const ir::TensorId other = add_operand_beside(g, producer, consumer, readers);
+  const ir::TensorId other = add_operand_beside(producer, consumer, readers);
   return other >= 0 && g.tensor(other).shape == g.tensor(producer.outputs[0]).shape;
 }
 
@@ -184,7 +183,7 @@ bool bias_add_of(const ir::Graph& g, const ir::Node& producer, const ir::Node& c
   if ((producer.op != ir::OpKind::kMatMul && producer.op != ir::OpKind::kGemm) || producer.inputs.size() < 2 ||
       producer.inputs[1] < 0 || !g.tensor(producer.inputs[1]).is_constant())
     return false;
-  const ir::TensorId other = add_operand_beside(g, producer, consumer, readers);
+  const ir::TensorId other = add_operand_beside(producer, consumer, readers);
   return other >= 0 && g.tensor(other).is_constant();
 }
 
@@ -201,7 +200,7 @@ size_t fusable_chain_end(const ir::Graph& g, const std::vector<ir::NodeId>& orde
     const ir::Node& producer = g.node(order[n]);
     const ir::Node& consumer = g.node(order[n + 1]);
     if (!conv_of_kind(g, producer, chain[n - first]) || !conv_of_kind(g, consumer, chain[n + 1 - first]) ||
-        !sole_reader(g, producer, consumer, readers))
+        !sole_reader(producer, consumer, readers))
       break;
     ++n;
   }
