@@ -234,30 +234,40 @@ int64_t valid_taps(int64_t start, int64_t in_size, int64_t kernel, int64_t dilat
   return padded_end - padded_begin;
 }
 
-void window_at(const PoolGeometry& g, const int64_t* start, PixelWindow* w) {
+namespace {
+
+// Dim d's tap ranges of the window starting at w->start[d].
+void count_taps(const PoolGeometry& g, int d, PixelWindow* w) {
+  w->padded_taps[d] = valid_taps(w->start[d], g.in_size[d], g.kernel[d], g.dilation[d], g.pad_begin[d],
+                                 g.pad_end[d], &w->tap_begin[d], &w->tap_end[d]);
+}
+
+// The window's counts from its per-dim ranges. They multiply to at most the window's taps,
+// which prepare checked fit in int64.
+void multiply_counts(PixelWindow* w) {
   w->inside_count = 1;
   w->padded_count = 1;
   for (int d = 0; d < 3; ++d) {
-    w->start[d] = start[d];
-    // Counts multiply to at most the window's taps, which prepare checked fit in int64.
-    w->padded_taps[d] = valid_taps(start[d], g.in_size[d], g.kernel[d], g.dilation[d], g.pad_begin[d],
-                                   g.pad_end[d], &w->tap_begin[d], &w->tap_end[d]);
     w->padded_count *= w->padded_taps[d];
     w->inside_count *= w->tap_end[d] - w->tap_begin[d];
   }
 }
 
+}  // namespace
+
+void window_at(const PoolGeometry& g, const int64_t* start, PixelWindow* w) {
+  for (int d = 0; d < 3; ++d) {
+    w->start[d] = start[d];
+    count_taps(g, d, w);
+  }
+  multiply_counts(w);
+}
+
 void next_in_row(const PoolGeometry& g, PixelWindow* w) {
   // The next pixel's start is window_origin's for it, so it fits as that one does.
   w->start[2] += g.stride[2];
-  w->padded_taps[2] = valid_taps(w->start[2], g.in_size[2], g.kernel[2], g.dilation[2], g.pad_begin[2],
-                                 g.pad_end[2], &w->tap_begin[2], &w->tap_end[2]);
-  w->inside_count = 1;
-  w->padded_count = 1;
-  for (int d = 0; d < 3; ++d) {
-    w->padded_count *= w->padded_taps[d];
-    w->inside_count *= w->tap_end[d] - w->tap_begin[d];
-  }
+  count_taps(g, 2, w);
+  multiply_counts(w);
 }
 
 void pixel_window(const PoolGeometry& g, int64_t pixel, PixelWindow* w) {
