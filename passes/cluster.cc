@@ -32,6 +32,7 @@
 #include "ir/status.h"
 #include "passes/canonical.h"
 #include "passes/kmeans.h"
+#include "passes/layer_inputs.h"
 #include "passes/pass_util.h"
 #include "passes/prune_layers.h"
 #include "passes/prune_reconstruct.h"
@@ -280,6 +281,21 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
   add_note(ctx, "cluster", o.weighting_reason);
   add_note(ctx, "cluster", o.update_reason);
   const ir::Graph original = o.update ? graph : ir::Graph{};  // weights are replaced, never written in place
+  // The clustered layers' inputs, measured in order on the graph clustered so far.
+  std::vector<const PruneLayer*> measured;
+  std::vector<size_t> measured_index(layers.size(), 0);
+  for (size_t k = 0; k < layers.size(); ++k)
+    if (layers[k].dense_reason.empty()) {
+      measured_index[k] = measured.size();
+      measured.push_back(&layers[k]);
+    }
+  LayerInputMeter::Wanted wanted;
+  wanted.gram = o.update;
+  wanted.mean_squares = o.data_weighting;
+  wanted.dense = o.update ? &original : nullptr;
+  std::unique_ptr<LayerInputMeter> meter;
+  if (o.update || o.data_weighting)
+    meter = std::make_unique<LayerInputMeter>(graph, measured, *ctx.calibration, samples, wanted);
   double measure_seconds = 0, cluster_seconds = 0;
   size_t clustered = 0, updated = 0;
   std::vector<ClusterLayerReport> reports;
@@ -301,18 +317,18 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
     std::vector<float> weights;
     r.decision = "weight error";
     auto start = std::chrono::steady_clock::now();
+    LayerInputs inputs;
+    if (meter) inputs = meter->take(measured_index[k], graph);
     if (o.data_weighting) {
-      std::vector<std::vector<double>> mean_squares;
-      const std::string why = measure_input_mean_squares(graph, l, *ctx.calibration, samples, mean_squares);
-      if (why.empty()) {
-        weights = element_weights(l, mean_squares);
+      if (inputs.mean_squares_why.empty()) {
+        weights = element_weights(l, inputs.mean_squares);
         r.decision = "weighted by input mean squares";
       } else {
-        r.decision = "weight error (input not measured: " + why + ")";
+        r.decision = "weight error (input not measured: " + inputs.mean_squares_why + ")";
       }
     }
-    LayerGram gram;
-    std::string no_update = o.update ? measure_gram(graph, &original, l, *ctx.calibration, samples, gram) : "";
+    const LayerGram& gram = inputs.gram;
+    std::string no_update = inputs.gram_why;
     measure_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     start = std::chrono::steady_clock::now();
     std::vector<char> zero_mask(before.size());

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "ir/shape_inference.h"
 #include "ir/status.h"
 #include "passes/canonical.h"
+#include "passes/layer_inputs.h"
 #include "passes/pass_util.h"
 #include "passes/prune_layers.h"
 #include "passes/prune_reconstruct.h"
@@ -368,7 +370,8 @@ void rewrite(ir::Graph& g, Candidate& c, const Factors& f) {
 std::string percent(double v) { return format_number("%.1f%%", 100 * v); }
 
 // Factors one candidate (sets its report); true when the graph was rewritten.
-bool factor_layer(ir::Graph& g, Candidate& c, const Options& o, const CalibrationData* data, size_t samples) {
+// `inputs`: the layer's measured inputs, null without calibration data.
+bool factor_layer(ir::Graph& g, Candidate& c, const Options& o, const LayerInputs* inputs) {
   PruneLayer& l = c.layer;
   LowrankLayerReport& rep = c.report;
   auto skip = [&rep](const std::string& why) {
@@ -378,12 +381,12 @@ bool factor_layer(ir::Graph& g, Candidate& c, const Options& o, const Calibratio
   };
   l.matrix = weight_matrix(g.tensor(l.weight), l);
   const MatrixXd w = as_matrix(l.matrix, l.rows, l.cols);
-  LayerGram gram;
+  const LayerGram no_gram;
+  const LayerGram& gram = inputs ? inputs->gram : no_gram;
   MatrixXd lower, channel_lower;
   std::string data_note;
-  if (data) {
-    const std::string why = measure_input_gram(g, l, *data, samples, gram);
-    if (!why.empty()) return skip("inputs not measurable: " + why);
+  if (inputs) {
+    if (!inputs->gram_why.empty()) return skip("inputs not measurable: " + inputs->gram_why);
     const MatrixXd h = Eigen::Map<const MatrixXd>(gram.h[0].data(), l.cols, l.cols) / static_cast<double>(std::max<int64_t>(1, gram.samples));
     if (o.data) {
       lower = whitening_factor(h);
@@ -425,12 +428,25 @@ Status run_lowrank(ir::Graph& graph, const PassOptions& options, PassContext& ct
     if (describe(graph, id, o, c)) candidates.push_back(std::move(c));
   }
   const size_t samples = has_calibration ? reconstruction_samples(graph, ctx.calibration->size()) : 0;
+  // With data=off the output error is still measured when there is calibration data.
+  std::vector<const PruneLayer*> measured;
+  for (const Candidate& c : candidates)
+    if (c.report.skipped.empty()) measured.push_back(&c.layer);
+  std::unique_ptr<LayerInputMeter> meter;
+  if (has_calibration) {
+    LayerInputMeter::Wanted wanted;
+    wanted.gram = true;
+    meter = std::make_unique<LayerInputMeter>(graph, measured, *ctx.calibration, samples, wanted);
+  }
   int64_t params_before = 0, params_after = 0, macs_before = 0, macs_after = 0, factored = 0;
+  size_t next_measured = 0;
   for (size_t k = 0; k < candidates.size(); ++k) {
     Candidate& c = candidates[k];
-    // With data=off the output error is still measured when there is calibration data.
-    if (c.report.skipped.empty() && factor_layer(graph, c, o, has_calibration ? ctx.calibration : nullptr, samples))
-      ++factored;
+    if (c.report.skipped.empty()) {
+      LayerInputs inputs;
+      if (meter) inputs = meter->take(next_measured++, graph);
+      if (factor_layer(graph, c, o, meter ? &inputs : nullptr)) ++factored;
+    }
     const bool done = c.report.skipped.empty();
     params_before += c.report.params_before;
     macs_before += c.report.macs_before;

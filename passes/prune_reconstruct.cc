@@ -11,6 +11,7 @@
 #include "ir/status.h"
 #include "passes/canonical.h"
 #include "passes/graph_runner.h"
+#include "passes/layer_inputs.h"
 #include "passes/pass_util.h"
 #include "runtime/cpu.h"
 #include "runtime/kernels/gemm/gemm.h"
@@ -441,121 +442,21 @@ void GramProduct::run(const float* y, const float* x, int64_t rows, int64_t n, f
   k::f32_gemm_tiles(v, args, 0, k::f32_gemm_m_tiles(v, cols) * k::f32_gemm_n_panels(v, cols));
 }
 
-std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
-                         size_t samples, LayerGram& gram) {
-  if (l.cols > kObsMaxCols)
-    return std::to_string(l.cols) + " inputs per output channel, over " + std::to_string(kObsMaxCols) +
-           " (H and its inverse would take " + std::to_string(l.cols * l.cols * 8 * 3 >> 20) + " MiB and O(n^3) time)";
-  InputLayout in;
-  const std::string why = describe_input(g, l.node, l.weight, l.cols, in);
-  if (!why.empty()) return why;
-  const ir::TensorId x = g.node(l.node).inputs[0];
-  const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
-  std::unique_ptr<GraphRunner> runner, dense_runner;
-  if (graph_input == g.inputs.end()) {
-    runner = runner_upto(g, x);
-    if (dense) dense_runner = runner_upto(*dense, x);
-  } else {
-    runner = std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});  // the input is the data
-  }
-  const int64_t rows_per_sample = in.rows_per_sample();
-  samples = layer_samples(samples, rows_per_sample);
-  const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
-  std::vector<GramSum> sums(static_cast<size_t>(in.groups), GramSum(l.cols, dense_runner != nullptr));
-  std::vector<float> row(static_cast<size_t>(l.cols)), dense_row(row.size());
-  for (size_t s = 0; s < samples; ++s) {
-    const float* values;
-    const float* dense_values = nullptr;
-    for (GraphRunner* r : {runner.get(), dense_runner.get()}) {
-      if (!r) continue;
-      r->feed(data, s);
-    }
-    if (graph_input != g.inputs.end()) {
-      values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
-    } else {
-      runner->run();
-      values = static_cast<const float*>(runner->watched(0));
-      if (dense_runner) {
-        dense_runner->run();
-        dense_values = static_cast<const float*>(dense_runner->watched(0));
-      }
-    }
-    for (int64_t r : spread_rows(rows_per_sample, per_sample, s))
-      for (int64_t grp = 0; grp < in.groups; ++grp) {
-        input_row(in, values, l.cols, r, grp, row.data());
-        if (dense_values) input_row(in, dense_values, l.cols, r, grp, dense_row.data());
-        sums[static_cast<size_t>(grp)].add(row.data(), dense_row.data());
-      }
-  }
-  gram.groups = in.groups;
-  gram.cols = l.cols;
-  gram.samples = sums[0].rows();
-  gram.h.clear();
-  gram.cross.clear();
-  gram.dense_h.clear();
-  for (GramSum& sum : sums) {
-    gram.h.push_back(sum.take());
-    if (!dense_runner) continue;
-    gram.cross.push_back(sum.take_cross());
-    gram.dense_h.push_back(sum.take_dense());
-  }
-  return "";
-}
-
-std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
-                                       size_t samples, std::vector<std::vector<double>>& mean_squares) {
-  InputLayout in;
-  const std::string why = describe_input(g, l.node, l.weight, l.cols, in);
-  if (!why.empty()) return why;
-  const ir::TensorId x = g.node(l.node).inputs[0];
-  const auto graph_input = std::find(g.inputs.begin(), g.inputs.end(), x);
-  std::unique_ptr<GraphRunner> runner = graph_input == g.inputs.end()
-                                            ? runner_upto(g, x)
-                                            : std::make_unique<GraphRunner>(g, std::vector<ir::TensorId>{});
-  const int64_t rows_per_sample = in.conv ? in.batch * in.out_h * in.out_w : in.m;
-  samples = std::max<size_t>(1, std::min(samples, data.size()));
-  const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
-  mean_squares.assign(static_cast<size_t>(in.groups), std::vector<double>(static_cast<size_t>(l.cols), 0.0));
-  std::vector<float> row(static_cast<size_t>(l.cols));
-  int64_t rows = 0;
-  for (size_t s = 0; s < samples; ++s) {
-    runner->feed(data, s);
-    const float* values;
-    if (graph_input != g.inputs.end()) {
-      values = static_cast<const float*>(runner->input_data(static_cast<size_t>(graph_input - g.inputs.begin())));
-    } else {
-      runner->run();
-      values = static_cast<const float*>(runner->watched(0));
-    }
-    for (int64_t r : spread_rows(rows_per_sample, per_sample, s)) {
-      ++rows;
-      for (int64_t grp = 0; grp < in.groups; ++grp) {
-        input_row(in, values, l.cols, r, grp, row.data());
-        std::vector<double>& sum = mean_squares[static_cast<size_t>(grp)];
-        for (int64_t c = 0; c < l.cols; ++c) sum[static_cast<size_t>(c)] += static_cast<double>(row[static_cast<size_t>(c)]) * row[static_cast<size_t>(c)];
-      }
-    }
-  }
-  for (std::vector<double>& sum : mean_squares)
-    for (double& v : sum) v /= static_cast<double>(std::max<int64_t>(1, rows));
-  return "";
-}
-
-std::string measure_input_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
-                               size_t samples, LayerGram& gram) {
-  return measure_gram(g, nullptr, l, data, samples, gram);
-}
-
 void prune_layers_with_update(std::vector<PruneLayer*>& layers, ir::Graph& g, PassContext& ctx) {
   const CalibrationData& data = *ctx.calibration;
   const size_t samples = reconstruction_samples(g, data.size());
   const auto start = std::chrono::steady_clock::now();
   const ir::Graph dense_graph = g;  // the weights are replaced, never written in place
+  LayerInputMeter::Wanted wanted;
+  wanted.gram = true;
+  wanted.dense = &dense_graph;
+  LayerInputMeter meter(g, std::vector<const PruneLayer*>(layers.begin(), layers.end()), data, samples, wanted);
   size_t updated = 0;
   for (size_t k = 0; k < layers.size(); ++k) {
     PruneLayer& l = *layers[k];
-    LayerGram gram;
-    std::string why = measure_gram(g, &dense_graph, l, data, samples, gram);
+    LayerInputs inputs = meter.take(k, g);
+    const LayerGram& gram = inputs.gram;
+    std::string why = inputs.gram_why;
     const std::vector<float> dense = l.matrix;
     if (why.empty()) {
       const std::vector<float> magnitude = pruned_copy(l, l.target);

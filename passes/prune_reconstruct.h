@@ -79,12 +79,6 @@ constexpr size_t kObsMaxInputValues = size_t{32} * 3 * 224 * 224;  // over all s
 constexpr int64_t kObsMaxRows = 16384;                               // input rows per layer
 constexpr int64_t kObsMaxCols = 4096;  // inputs per output channel: larger layers are not measured
 
-// The mean square of each of the layer's input columns over its calibration input rows
-// (diag H / rows: the weight of the column's error in the layer's output error), per conv
-// group ([groups][cols]); or the reason it cannot be measured. Used by cluster(weighting=data).
-std::string measure_input_mean_squares(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
-                                       size_t samples, std::vector<std::vector<double>>& mean_squares);
-
 // ---- measuring a layer's inputs on calibration data (also used by prune_channels' refit) ----
 
 // In place: the lower Cholesky factor L of a (a = L L^T), upper triangle zeroed. False when a
@@ -200,17 +194,6 @@ std::unique_ptr<GraphRunner> runner_upto(const ir::Graph& g, const std::vector<i
 size_t reconstruction_samples(const ir::Graph& g, size_t available);
 size_t layer_samples(size_t samples, int64_t rows_per_sample);
 
-
-// H = X^T X of layer l's inputs (l.node, l.weight, l.rows, l.cols set) on graph g as it is,
-// over `samples` calibration samples capped as above (im2col rows for a Conv, channels-last
-// run of the graph cut at the layer's input); or why the inputs cannot be measured.
-std::string measure_input_gram(const ir::Graph& g, const PruneLayer& l, const CalibrationData& data,
-                               size_t samples, LayerGram& gram);
-
-// The same, and with `dense` (the graph before the pass, same tensor ids) also X_d^T X_p and
-// X_d^T X_d against it (LayerGram::cross).
-std::string measure_gram(const ir::Graph& g, const ir::Graph* dense, const PruneLayer& l, const CalibrationData& data,
-                         size_t samples, LayerGram& gram);
 
 // Prunes `layers` (in topological order) one after the other: each layer's H is measured on
 // the graph with the layers before it already pruned and updated (X_d^T X_p against the graph
