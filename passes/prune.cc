@@ -142,8 +142,12 @@ void choose_sparsities(std::vector<PruneLayer*>& layers, const Options& o, ir::G
     return;
   }
   if (o.sensitivity) {
-    allocate_by_sensitivity(layers, o.sparsity, g, ctx);
-    return;
+    const std::string over = sensitivity_over_budget(layers.size(), g);
+    if (over.empty()) {
+      allocate_by_sensitivity(layers, o.sparsity, g, ctx);
+      return;
+    }
+    add_note(ctx, "prune", over + (o.global ? "; the global ranking instead" : "; the same sparsity in every layer instead"));
   }
   if (o.global) {
     rank_globally(layers, o.sparsity);

@@ -70,5 +70,9 @@ std::string format_number(const char* format, double v);
 // schedule=sensitivity: sets each layer's target so that all reach `sparsity` together with
 // the least summed increase of the model output's relative error on calibration data.
 void allocate_by_sensitivity(std::vector<PruneLayer*>& layers, double sparsity, ir::Graph& g, PassContext& ctx);
+// Its cost is a run of the whole graph per layer and grid step: over kSensitivityNodeRuns
+// node runs (a graph of thousands of parallel layers would take hours) it says why, else "".
+constexpr double kSensitivityNodeRuns = 16777216;  // 2^24
+std::string sensitivity_over_budget(size_t layers, const ir::Graph& g);
 
 }  // namespace pare::passes

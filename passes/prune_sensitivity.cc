@@ -5,6 +5,7 @@
 // per weight zeroed, until the target fraction of all the layers' weights is zero; the last
 // step is cut to land on the target.
 #include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ namespace {
 
 // More samples change the ranking little and cost a full run each per layer and grid step.
 constexpr size_t kSensitivitySamples = 64;
+// The sparsities measured per layer (and the target, when above the last).
+constexpr std::array<double, 11> kSensitivityGrid = {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
 
 // The graph's float outputs on the first calibration samples, and their error against the
 // original's when one weight is replaced.
@@ -92,8 +95,17 @@ class OutputError {
 
 }  // namespace
 
+std::string sensitivity_over_budget(size_t layers, const ir::Graph& g) {
+  const size_t runs = layers * (kSensitivityGrid.size() - 1);
+  const double node_runs = static_cast<double>(runs) * static_cast<double>(g.num_nodes());
+  if (node_runs <= kSensitivityNodeRuns) return "";
+  return "schedule=sensitivity not run: " + std::to_string(runs) + " runs of a graph of " +
+         std::to_string(g.num_nodes()) + " nodes (" + std::to_string(layers) +
+         " layers x grid steps) exceed its budget of 2^24 node runs";
+}
+
 void allocate_by_sensitivity(std::vector<PruneLayer*>& layers, double sparsity, ir::Graph& g, PassContext& ctx) {
-  std::vector<double> grid = {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
+  std::vector<double> grid(kSensitivityGrid.begin(), kSensitivityGrid.end());
   if (sparsity > grid.back()) grid.push_back(sparsity);
   OutputError meter(g, *ctx.calibration);
   // errors[k][i]: layer k pruned to grid[i], made non-decreasing along the grid.

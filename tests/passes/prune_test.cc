@@ -273,6 +273,32 @@ TEST(Prune, SensitivityMeetsTheTargetAndSparesTheSensitiveLayer) {
   EXPECT_LT(layer(ctx, "head")->sparsity, layer(ctx, "fc1")->sparsity);
 }
 
+// A graph of 1,300 parallel layers would take 1,300 x 10 runs of its 1,300 nodes: over the
+// budget, the pass says so and ranks globally, without running the graph per layer.
+TEST(Prune, SensitivityOverItsBudgetFallsBackToTheRanking) {
+  Builder b;
+  const TensorId x = b.input("x", {1, 4});
+  for (int i = 0; i < 1300; ++i)
+    b.output(b.apply(OpKind::kMatMul, "fc" + std::to_string(i), {x, b.random("w" + std::to_string(i), {4, 4}, 100 + i)}));
+  EXPECT_NE(sensitivity_over_budget(1300, b.g), "");
+  EXPECT_EQ(sensitivity_over_budget(1200, mlp().g), "");
+  RandomCalibration data(4, 1100, -1.f, 1.f);
+  PassContext ctx;
+  ctx.calibration = &data;
+  ir::Graph g = b.g;
+  ASSERT_TRUE(run(g, "prune(sparsity=0.5,schedule=sensitivity,min_params=0,update=none)", ctx).is_ok());
+  bool said = false;
+  for (const PassReport& r : ctx.reports)
+    for (const std::string& note : r.notes)
+      said |= note.find("schedule=sensitivity not run: 13000 runs of a graph of 1300 nodes") != std::string::npos &&
+              note.find("the global ranking instead") != std::string::npos;
+  EXPECT_TRUE(said);
+  EXPECT_NE(layer(ctx, "fc7")->decision.find("global ranking"), std::string::npos) << layer(ctx, "fc7")->decision;
+  int64_t zeros = 0;
+  for (int i = 0; i < 1300; ++i) zeros += count_zeros(g.tensor(g.find_tensor("w" + std::to_string(i))));
+  EXPECT_EQ(zeros, 1300 * 8);
+}
+
 TEST(Prune, ZerosStayExactZerosThroughQuantize) {
   RandomCalibration data(8, 1000, -1.f, 1.f);
   PassContext ctx;
