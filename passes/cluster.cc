@@ -271,11 +271,12 @@ Status run_cluster(ir::Graph& graph, const PassOptions& options, PassContext& ct
   size_t samples = 0;
   if (o.data_weighting || o.update) samples = reconstruction_samples(graph, ctx.calibration->size());
   const std::set<NodeId> stems = stem_convs(graph);
+  const ir::UseIndex uses(graph);
   std::vector<PruneLayer> layers;
   for (NodeId id : graph.topological_order()) {
     PruneLayer l;
     if (!describe_layer(graph, id, l)) continue;
-    l.dense_reason = default_dense_reason(graph, l, o.exclude, o.min_params, stems);
+    l.dense_reason = default_dense_reason(graph, uses, l, o.exclude, o.min_params, stems);
     layers.push_back(std::move(l));
   }
   add_note(ctx, "cluster", o.weighting_reason);

@@ -96,7 +96,7 @@ struct Candidate {
 
 // Fills `c` for a Conv/Gemm/MatMul with a constant weight; returns false for other nodes.
 // c.report.skipped says why a layer is not factorized.
-bool describe(const ir::Graph& g, NodeId id, const Options& o, Candidate& c) {
+bool describe(const ir::Graph& g, const ir::UseIndex& uses, NodeId id, const Options& o, Candidate& c) {
   const ir::Node& n = g.node(id);
   if (n.op != OpKind::kConv && n.op != OpKind::kGemm && n.op != OpKind::kMatMul) return false;
   if (n.inputs.size() < 2 || n.inputs[1] == ir::kNoTensor || !g.tensor(n.inputs[1]).is_constant()) return false;
@@ -139,9 +139,7 @@ bool describe(const ir::Graph& g, NodeId id, const Options& o, Candidate& c) {
   c.report.macs_before = c.positions_out * l.rows * l.cols;
   c.report.full_rank = c.tucker ? c.cin : std::min(l.rows, l.cols);
   if (o.exclude.count(l.name)) return skip("excluded (exclude=)");
-  if (g.consumers(l.weight).size() != 1 || g.is_graph_output(l.weight) ||
-      std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1)
-    return skip("weight shared with other nodes");
+  if (weight_shared(g, uses, l)) return skip("weight shared with other nodes");
   if (const std::string e = weight_encoding(w); !e.empty())
     return skip("weights " + e + " by an earlier pass: its factors would be dense floats");
   return true;
@@ -423,9 +421,10 @@ Status run_lowrank(ir::Graph& graph, const PassOptions& options, PassContext& ct
   const bool has_calibration = ctx.calibration && ctx.calibration->size() > 0;
   const Options o = read_options(options, has_calibration);
   std::vector<Candidate> candidates;
+  const ir::UseIndex uses(graph);
   for (NodeId id : graph.topological_order()) {
     Candidate c;
-    if (describe(graph, id, o, c)) candidates.push_back(std::move(c));
+    if (describe(graph, uses, id, o, c)) candidates.push_back(std::move(c));
   }
   const size_t samples = has_calibration ? reconstruction_samples(graph, ctx.calibration->size()) : 0;
   // With data=off the output error is still measured when there is calibration data.

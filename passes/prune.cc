@@ -87,8 +87,9 @@ Options read_options(const PassOptions& options, bool has_calibration) {
 }
 
 // Why the layer stays dense under the options, or "" when it is pruned.
-std::string dense_reason(const ir::Graph& g, const PruneLayer& l, const Options& o, const std::set<NodeId>& stems) {
-  const std::string common = default_dense_reason(g, l, o.exclude, o.min_params, stems);
+std::string dense_reason(const ir::Graph& g, const ir::UseIndex& uses, const PruneLayer& l, const Options& o,
+                         const std::set<NodeId>& stems) {
+  const std::string common = default_dense_reason(g, uses, l, o.exclude, o.min_params, stems);
   if (!common.empty()) return common;
   if (o.pattern == Pattern::kTwoOfFour && l.cols % 4 != 0)
     return "2:4 needs a multiple of 4 inputs per output channel, has " + std::to_string(l.cols);
@@ -168,11 +169,12 @@ Status run_prune(ir::Graph& graph, const PassOptions& options, PassContext& ctx)
     throw_invalid("prune: option schedule=sensitivity needs calibration data (pare compress --calib FILE)");
 
   const std::set<NodeId> stems = stem_convs(graph);
+  const ir::UseIndex uses(graph);
   std::vector<PruneLayer> all;
   for (NodeId id : graph.topological_order()) {
     PruneLayer l;
     if (!describe_layer(graph, id, l)) continue;
-    l.dense_reason = dense_reason(graph, l, o, stems);
+    l.dense_reason = dense_reason(graph, uses, l, o, stems);
     if (l.dense_reason.empty()) {
       l.matrix = weight_matrix(graph.tensor(l.weight), l);
       l.unit_rows = o.pattern == Pattern::kBlock4 && l.rows % 4 == 0 ? 4 : 1;

@@ -56,14 +56,19 @@ std::set<ir::NodeId> stem_convs(const ir::Graph& g) {
   return stems;
 }
 
-std::string default_dense_reason(const ir::Graph& g, const PruneLayer& l, const std::set<std::string>& exclude,
-                                 int64_t min_params, const std::set<ir::NodeId>& stems) {
+bool weight_shared(const ir::Graph& g, const ir::UseIndex& uses, const PruneLayer& l) {
+  const ir::Node& n = g.node(l.node);
+  return uses.consumers(l.weight).size() != 1 || uses.is_graph_output(l.weight) ||
+         std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1;
+}
+
+std::string default_dense_reason(const ir::Graph& g, const ir::UseIndex& uses, const PruneLayer& l,
+                                 const std::set<std::string>& exclude, int64_t min_params,
+                                 const std::set<ir::NodeId>& stems) {
   const ir::Node& n = g.node(l.node);
   if (!l.dense_reason.empty()) return l.dense_reason;
   if (exclude.count(l.name)) return "excluded (exclude=)";
-  if (g.consumers(l.weight).size() != 1 || g.is_graph_output(l.weight) ||
-      std::count(n.inputs.begin(), n.inputs.end(), l.weight) != 1)
-    return "weight shared with other nodes";
+  if (weight_shared(g, uses, l)) return "weight shared with other nodes";
   if (n.op == ir::OpKind::kConv) {
     if (stems.count(l.node)) return "first conv (no weighted layer before it)";
     if (n.attrs.get_int("group", 1) > 1 && g.tensor(l.weight).shape.sizes()[1] == 1) return "depthwise conv";

@@ -40,8 +40,12 @@ bool describe_layer(const ir::Graph& g, ir::NodeId id, PruneLayer& l);
 std::set<ir::NodeId> stem_convs(const ir::Graph& g);
 // Why the described layer is left alone by default, or "": excluded, weight shared, first
 // conv, depthwise conv, under min_params weights.
-std::string default_dense_reason(const ir::Graph& g, const PruneLayer& l, const std::set<std::string>& exclude,
-                                 int64_t min_params, const std::set<ir::NodeId>& stems);
+std::string default_dense_reason(const ir::Graph& g, const ir::UseIndex& uses, const PruneLayer& l,
+                                 const std::set<std::string>& exclude, int64_t min_params,
+                                 const std::set<ir::NodeId>& stems);
+// True when a pass may not rewrite the layer's weight in place: another node or a second input
+// of its node reads it, or it is a graph output.
+bool weight_shared(const ir::Graph& g, const ir::UseIndex& uses, const PruneLayer& l);
 
 std::vector<float> weight_matrix(const ir::Tensor& weight, const PruneLayer& l);
 // A [rows, cols] matrix of the layer as a buffer in its weight's layout.
