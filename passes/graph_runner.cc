@@ -1,6 +1,8 @@
 #include "passes/graph_runner.h"
 
 #include <algorithm>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "formats/pare/writer.h"
@@ -30,10 +32,15 @@ GraphRunner::GraphRunner(const ir::Graph& graph, const std::vector<ir::TensorId>
   auto interpreter = rt::Interpreter::create(model.value(), options);
   if (!interpreter.is_ok()) throw_internal("running the graph: " + interpreter.status().message());
   interpreter_ = std::move(interpreter.value());
+  // The first output of each name, as Interpreter::find_output gives, read once: a graph of
+  // many outputs watches many of them.
+  std::unordered_map<std::string, int> output_index;
+  for (size_t i = 0; i < interpreter_->num_outputs(); ++i)
+    output_index.emplace(interpreter_->output(i).name, static_cast<int>(i));
   for (const std::string& name : names) {
-    const int k = interpreter_->find_output(name);
-    if (k < 0) throw_internal("running the graph: tensor '" + name + "' cannot be watched");
-    watch_outputs_.push_back(k);
+    const auto k = output_index.find(name);
+    if (k == output_index.end()) throw_internal("running the graph: tensor '" + name + "' cannot be watched");
+    watch_outputs_.push_back(k->second);
   }
 }
 

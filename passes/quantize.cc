@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "calibration/observer.h"
@@ -347,6 +348,7 @@ class Quantizer {
   }
 
   void choose_followers() {
+    const ir::UseIndex uses(g_);
     for (NodeId id : g_.topological_order()) {
       const ir::Node& n = g_.node(id);
       if (int8_.count(id) || o_.exclude.count(n.name) || !is_follower(n.op)) continue;
@@ -358,7 +360,7 @@ class Quantizer {
         if (t == ir::kNoTensor) continue;
         const bool is_data = std::find(data.begin(), data.end(), i) != data.end();
         if (is_data) {
-          const NodeId p = g_.producer(t);
+          const NodeId p = uses.producer(t);
           ok = is_float_activation(g_, t) && p != ir::kNoNode && int8_.count(p);
         } else {
           ok = g_.tensor(t).is_constant();
@@ -378,8 +380,8 @@ class Quantizer {
       // take any quantization).
       if (ok && n.op == OpKind::kConcat)
         for (TensorId t : n.inputs) {
-          const NodeId p = g_.producer(t);
-          ok = ok && g_.consumers(t).size() == 1 && !g_.is_graph_output(t) && !keeps_input_quantization(g_.node(p).op) &&
+          const NodeId p = uses.producer(t);
+          ok = ok && uses.consumers(t).size() == 1 && !uses.is_graph_output(t) && !keeps_input_quantization(g_.node(p).op) &&
                g_.node(p).op != OpKind::kConcat;
         }
       if (ok) int8_.insert(id);
@@ -725,13 +727,21 @@ void report_layers(const ir::Graph* float_graph, const ir::Graph& int8_graph, co
                    PassContext& ctx) {
   std::vector<TensorId> float_ids, int8_ids;
   std::vector<NodeId> nodes;
+  std::unordered_map<std::string, TensorId> float_by_name;  // the first of each name, as find_tensor
+  if (float_graph)
+    for (size_t t = 0; t < float_graph->tensor_capacity(); ++t)
+      float_by_name.emplace(float_graph->tensor(static_cast<TensorId>(t)).name, static_cast<TensorId>(t));
   for (NodeId id : int8_graph.topological_order()) {
     if (!q.int8_nodes().count(id)) continue;
     const TensorId out8 = int8_graph.node(id).outputs[0];
     const TensorId f = q.float_of(out8);
     if (f == ir::kNoTensor) continue;
-    const TensorId in_float = float_graph ? float_graph->find_tensor(int8_graph.tensor(f).name) : f;
-    if (in_float == ir::kNoTensor) continue;
+    TensorId in_float = f;
+    if (float_graph) {
+      const auto named = float_by_name.find(int8_graph.tensor(f).name);
+      if (named == float_by_name.end()) continue;
+      in_float = named->second;
+    }
     float_ids.push_back(in_float);
     int8_ids.push_back(out8);
     nodes.push_back(id);
