@@ -31,6 +31,11 @@ constexpr size_t kProxyCalibration = 128;  // calibration samples of the proxies
 constexpr size_t kProxyRows = 256;         // check rows the proxies are measured on
 constexpr double kDenseBelow = 0.1;        // a sparsity cap under this becomes dense
 constexpr double kFirstShare = 1.0 / 8;    // the least share of its ranking a first round relaxes
+// A round's proxies build the student once per layer: over this many node builds (steps x
+// the float stage's nodes; the bundled models need under 2%) the steps keep the layers'
+// order unmeasured, and full builds alone choose the prefix. A graph of thousands of
+// parallel layers would otherwise take hours a round.
+constexpr double kProxyNodeBuilds = 1048576;  // 2^20
 
 using passes::PipelineItem;
 
@@ -489,6 +494,14 @@ Search::Ranking Search::rank_steps(const FullBuild& current, const RelaxationPla
   const std::vector<uint8_t> base = proxy(current.build.float_stage, plan, current);
   ranking.base_kl = proxy_kl(base);
   ranking.base_bytes = static_cast<int64_t>(base.size());
+  const size_t nodes = current.build.float_stage.num_nodes();
+  if (static_cast<double>(steps.size()) * static_cast<double>(nodes) > kProxyNodeBuilds) {
+    for (Step& st : steps) st.kl = ranking.base_kl;  // unmeasured: no gain known
+    log(fmt::format("round {}: {} layers over a float stage of {} nodes exceed the proxy budget of 2^20 node "
+                    "builds; the steps stay in layer order, chosen by full builds",
+                    round, steps.size(), nodes));
+    return ranking;
+  }
   // Weight rungs (bits, sparsity) all taken in one float stage, lowrank rungs in another;
   // each spliced in alone.
   RelaxationPlan all_weights = plan, all_lowrank = plan;

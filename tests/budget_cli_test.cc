@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "calibration/npy.h"
+#include "tests/support/graph_builder.h"
+#include "tests/support/onnx_builder.h"
 #include "tests/support/test_util.h"
 
 namespace pare {
@@ -102,6 +106,47 @@ TEST(BudgetCli, BackoffMeetsABudgetTheAggressivePipelineBreaks) {
   const CommandResult r3 = run_pare(compress(rebuilt, b["pipeline_run"].get<std::string>(), {}));
   ASSERT_EQ(r3.exit_code, 0) << describe(r3);
   EXPECT_EQ(test::read_file(out), test::read_file(rebuilt));
+}
+
+// 1,100 parallel MatMul layers: a round's proxies would build the student once per layer,
+// 1,100 x 1,101 node builds, over the search's 2^20 budget. The steps keep the layers' order
+// unmeasured and full builds alone find the prefix: no proxy build, a few full builds.
+TEST(BudgetCli, ManyParallelLayersAreSearchedWithoutProxies) {
+  test::TempDir dir;
+  constexpr int kLayers = 1100;
+  test::OnnxBuilder b(13);
+  b.input("x", {1, 16});
+  std::vector<std::string> parts;
+  for (int i = 0; i < kLayers; ++i) {
+    const std::string n = std::to_string(i);
+    b.initializer(test::tensor("w" + n, {16, 4}, test::random_floats(64, 300 + i)));
+    b.node("MatMul", {"x", "w" + n}, {"y" + n}, {}, "fc" + n);
+    parts.push_back("y" + n);
+  }
+  b.node("Concat", parts, {"y"}, {test::attr_i("axis", 1)});
+  b.output("y");
+  b.save(dir.file("wide.onnx"));
+  auto samples = [&](const std::string& name, int rows, uint32_t seed) {
+    npy::Array a;
+    a.shape = {rows, 16};
+    a.data.resize(static_cast<size_t>(rows) * 16 * sizeof(float));
+    const std::vector<float> v = test::random_floats(static_cast<size_t>(rows) * 16, seed);
+    std::memcpy(a.data.data(), v.data(), a.data.size());
+    npy::write_npy(dir.file(name), a);
+    return dir.file(name);
+  };
+  const std::string report = dir.file("report.json");
+  const CommandResult r = run_pare({"compress", dir.file("wide.onnx"), "-o", dir.file("wide.pare"), "--calib",
+                                    samples("calib.npy", 8, 10), "--check-data", samples("check.npy", 32, 20),
+                                    "--passes", "quantize", "--min-agreement", "1", "--report", report});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const nlohmann::json j = nlohmann::json::parse(test::read_file(report));
+  const nlohmann::json& backoff = j["check"]["backoff"];
+  EXPECT_FALSE(backoff["budgets_given"][0]["met"].get<bool>()) << backoff.dump();  // int8 alone fails
+  EXPECT_TRUE(j["check"]["budgets_met"].get<bool>());
+  EXPECT_FALSE(backoff["relaxations"].empty());
+  EXPECT_EQ(backoff["proxies"].get<int>(), 0) << backoff.dump();
+  EXPECT_LE(backoff["builds"].get<int>(), 12) << backoff.dump();
 }
 
 TEST(BudgetCli, ImpossibleBudgetWithOnFailErrorExits3AndWritesNoModel) {
