@@ -1,6 +1,8 @@
 // Removes nodes that pass their first input through unchanged: Identity, Cast to the
 // type it already has, and Reshape/Flatten/Squeeze/Unsqueeze whose output shape is the
 // input shape.
+#include <vector>
+
 #include "passes/canonical.h"
 #include "passes/pass_util.h"
 
@@ -35,23 +37,37 @@ bool is_pass_through(const ir::Graph& graph, const ir::Node& node) {
   }
 }
 
-bool remove_one(ir::Graph& graph, ir::NodeId id) {
+// Rewrites node n's reads of `from` to `to`, keeping the index current.
+void rewire_reader(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId n, ir::TensorId from, ir::TensorId to) {
+  uses.forget(graph, n);
+  for (ir::TensorId& in : graph.node(n).inputs)
+    if (in == from) in = to;
+  uses.record(graph, n);
+}
+
+bool remove_one(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId id) {
   const ir::Node& node = graph.node(id);
   if (!is_pass_through(graph, node)) return false;
   const ir::TensorId x = node.inputs[0], y = node.outputs[0];
-  if (!graph.is_graph_output(y)) {
+  if (!uses.is_graph_output(y)) {
+    const std::vector<ir::NodeId> readers = uses.consumers(y);
+    uses.forget(graph, id);
     graph.remove_node(id);
-    graph.replace_all_uses(y, x);
+    for (ir::NodeId r : readers) rewire_reader(graph, uses, r, y, x);
     return true;
   }
   // y names a graph output: x's producer must write y instead. A graph input or a
   // constant has no producer, and a graph output x must keep its own name: the node stays.
-  const ir::NodeId producer_id = graph.producer(x);
-  if (producer_id == ir::kNoNode || graph.is_graph_output(x)) return false;
+  const ir::NodeId producer_id = uses.producer(x);
+  if (producer_id == ir::kNoNode || uses.is_graph_output(x)) return false;
+  uses.forget(graph, id);
   graph.remove_node(id);
+  const std::vector<ir::NodeId> readers = uses.consumers(x);
+  uses.forget(graph, producer_id);
   for (ir::TensorId& o : graph.node(producer_id).outputs)
     if (o == x) o = y;
-  graph.replace_all_uses(x, y);
+  uses.record(graph, producer_id);
+  for (ir::NodeId r : readers) rewire_reader(graph, uses, r, x, y);
   return true;
 }
 
@@ -59,8 +75,9 @@ bool remove_one(ir::Graph& graph, ir::NodeId id) {
 
 Status run_remove_identity(ir::Graph& graph, const PassOptions&, PassContext& ctx) {
   size_t removed = 0;
+  ir::UseIndex uses(graph);  // kept current through each removal: a scan per node was quadratic
   for (ir::NodeId id : graph.nodes())
-    if (remove_one(graph, id)) ++removed;
+    if (remove_one(graph, uses, id)) ++removed;
   add_note(ctx, "remove_identity", "pass-through nodes removed: " + std::to_string(removed));
   return Status::ok();
 }

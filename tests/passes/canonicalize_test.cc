@@ -451,7 +451,9 @@ TEST(FuseLayerNorm, DecompositionsBecomeOneNode) {
     EXPECT_FLOAT_EQ(ln.attrs.get_float("epsilon", 0.f), c.eps);
     ASSERT_EQ(ln.inputs.size(), c.beta != ir::kNoTensor ? 3u : 2u);
     for (size_t i = 1; i < ln.inputs.size(); ++i) EXPECT_EQ(after.tensor(ln.inputs[i]).shape, ir::Shape(normalized));
-    if (form == 0) EXPECT_EQ(ln.inputs[1], c.gamma);  // already shaped as the kernel takes it
+    if (form == 0) {
+      EXPECT_EQ(ln.inputs[1], c.gamma);  // already shaped as the kernel takes it
+    }
     const size_t nodes = 7 + (c.gamma != ir::kNoTensor) + (c.beta != ir::kNoTensor);
     EXPECT_TRUE(has_note(ctx, "the " + std::to_string(nodes) + " nodes of a layer normalization ending in"));
     EXPECT_TRUE(has_note(ctx, "layer normalizations fused: 1"));
@@ -529,6 +531,29 @@ TEST(RemoveIdentity, IdentityAsGraphOutputRenamesTheProducersOutput) {
   EXPECT_EQ(mm.outputs[0], y);
   EXPECT_EQ(after.tensor(after.outputs[0]).name, "id_out");
   EXPECT_EQ(after.node(after.producer(z)).inputs[0], y);
+}
+
+// A chain of pass-throughs into a graph output, with readers along it: each removal leaves
+// the pass's use index current for the next (mm's output becomes the last name).
+TEST(RemoveIdentity, ChainIntoAGraphOutputKeepsEveryReader) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId m = b.apply(OpKind::kMatMul, "mm", {x, b.random("w", {3, 3}, 1)});
+  TensorId i1 = b.apply(OpKind::kIdentity, "id1", {m});
+  TensorId s1 = b.apply(OpKind::kSigmoid, "sig1", {i1});
+  TensorId i2 = b.apply(OpKind::kIdentity, "id2", {i1});
+  TensorId s2 = b.apply(OpKind::kRelu, "relu2", {i1});
+  TensorId i3 = b.apply(OpKind::kIdentity, "id3", {i2});
+  b.output(i3);
+  b.output(s1);
+  b.output(s2);
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "remove_identity", 0.f, &ctx);
+  EXPECT_EQ(count_op(after, OpKind::kIdentity), 0u);
+  EXPECT_TRUE(has_note(ctx, "pass-through nodes removed: 3"));
+  EXPECT_EQ(after.node(only_node_of(after, OpKind::kMatMul)).outputs[0], i3);
+  EXPECT_EQ(after.node(only_node_of(after, OpKind::kSigmoid)).inputs[0], i3);
+  EXPECT_EQ(after.node(only_node_of(after, OpKind::kRelu)).inputs[0], i3);
 }
 
 TEST(RemoveIdentity, KeepsIdentityBetweenSignatureNames) {
