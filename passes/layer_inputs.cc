@@ -85,7 +85,7 @@ LayerInputMeter::LayerInputMeter(const ir::Graph& g, std::vector<const PruneLaye
 }
 
 LayerInputs LayerInputMeter::take(size_t k, const ir::Graph& g) {
-  if (k >= layers_.size() || (k >= measured_end_ && k != measured_end_))
+  if (k >= layers_.size() || k > measured_end_)
     throw_internal("layer inputs taken out of order: layer " + std::to_string(k) + ", next " +
                    std::to_string(measured_end_));
   if (k == measured_end_) {
