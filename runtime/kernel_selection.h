@@ -17,7 +17,7 @@ namespace pare::rt {
 constexpr const char* kKernelFamilies[] = {
     "f32_dwconv", "f32_eltwise", "f32_gemm",   "f32_layernorm", "f32_lutgemm", "f32_pool",
     "f32_softmax", "f32_spmm",   "f32_winograd", "q8_dwconv", "q8_eltwise",  "q8_gemm",
-    "q8_lutgemm", "q8_winograd",
+    "q8_lutgemm", "q8_winograd", "x32_transpose",
 };
 
 // The variant a family runs under the ISA cap: the best one this CPU runs with an ISA not

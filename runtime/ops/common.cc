@@ -347,11 +347,44 @@ std::unique_ptr<OpKernel> strided_copy_kernel(std::string name, StridedLayout la
   });
 }
 
+// Three planes into pixels ([N,] P, 3 with strides [sN,] 1, plane: an RGB image's NCHW ->
+// NHWC), the first input of every image model converted to channels-last.
+bool is_interleave3(const StridedLayout& layout) {
+  const size_t rank = layout.dims.size();
+  const std::vector<int64_t>& s = layout.strides[0];
+  return (rank == 2 || rank == 3) && layout.dims[rank - 1] == 3 && s[rank - 2] == 1 && s[rank - 1] > 0 &&
+         (rank == 2 || s[0] >= 0);
+}
+
+std::unique_ptr<OpKernel> interleave3_kernel(const kernels::X32Interleave3Variant& v, StridedLayout layout,
+                                             int64_t offset) {
+  return make_kernel(v.name, [fn = v.fn, layout = std::move(layout), offset](const ExecContext& ec) {
+    const size_t rank = layout.dims.size();
+    const auto batches = static_cast<size_t>(rank == 3 ? layout.dims[0] : 1);
+    const auto pixels = static_cast<size_t>(layout.dims[rank - 2]);
+    const auto plane = static_cast<size_t>(layout.strides[0][rank - 1]);
+    const auto batch_stride = static_cast<size_t>(rank == 3 ? layout.strides[0][0] : 0);
+    const auto* x = static_cast<const uint32_t*>(ec.inputs[0]) + offset;
+    auto* y = static_cast<uint32_t*>(ec.outputs[0]);
+    for (size_t n = 0; n < batches; ++n) {
+      const uint32_t* xn = x + n * batch_stride;
+      uint32_t* yn = y + n * pixels * 3;
+      if (3 * pixels < kStridedCopyParallelMin)
+        fn(plane, xn, yn, 0, pixels);
+      else
+        parallel_for(ec.pool, pixels, [&](size_t begin, size_t end) { fn(plane, xn, yn, begin, end); });
+    }
+  });
+}
+
 }  // namespace
 
 std::unique_ptr<OpKernel> make_strided_copy(const PrepareContext& ctx, const char* op,
                                             StridedLayout layout, int64_t offset, bool empty) {
   const size_t bytes = dtype_size(ctx.inputs[0]->dtype);
+  if (bytes == 4 && !empty && is_interleave3(layout))
+    if (const kernels::X32Interleave3Variant* v = kernels::select_x32_interleave3(ctx.isa))
+      return interleave3_kernel(*v, std::move(layout), offset);
   std::string name = std::string(size_tag(bytes)) + "_" + op + "_ref__scalar";
   switch (bytes) {
     case 1: return strided_copy_kernel<uint8_t>(std::move(name), std::move(layout), offset, empty);

@@ -299,6 +299,7 @@ TEST(DataMovement, TransposeLargerThanItsBlocks) {
   check_transposes_of<uint8_t>({2, 70, 3, 131}, DType::kUInt8);
   check_transposes_of<float>({1, 3, 129, 65}, DType::kFloat32);
   check_transposes_of<float>({2, 4, 67, 70}, DType::kFloat32);  // 2 and 4 interleaved rows
+  check_transposes_of<float>({2, 3, 9, 11}, DType::kFloat32);   // 3 planes into pixels, per batch
   check_transposes_of<int64_t>({3, 1, 67, 200}, DType::kInt64);
 }
 

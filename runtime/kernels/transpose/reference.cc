@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/kernel_family_log.h"
+#include "runtime/kernel_selection.h"
 #include "runtime/kernels/transpose/transpose.h"
 
 namespace pare::rt::kernels {
@@ -99,6 +101,42 @@ void gather_ref(size_t outer, int64_t axis_size, size_t inner_bytes, const void*
       }
     }
   }
+}
+
+void x32_interleave3_ref__scalar(size_t plane, const uint32_t* x, uint32_t* y, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i)
+    for (size_t c = 0; c < 3; ++c) y[3 * i + c] = x[c * plane + i];
+}
+
+namespace {
+const X32Interleave3Variant kInterleave3Variants[] = {
+#if PARE_KERNELS_AVX512
+    {Isa::kAvx512, "x32_interleave3_x16__avx512", x32_interleave3_x16__avx512},
+#endif
+#if PARE_KERNELS_AVX2
+    {Isa::kAvx2, "x32_interleave3_x8__avx2", x32_interleave3_x8__avx2},
+#endif
+#if PARE_KERNELS_NEON
+    {Isa::kNeon, "x32_interleave3_x4__neon", x32_interleave3_x4__neon},
+#endif
+    {Isa::kScalar, nullptr, nullptr},  // keeps the array non-empty on other architectures
+};
+}  // namespace
+
+const X32Interleave3Variant* x32_interleave3_variants(size_t* count) {
+  if constexpr (!kernel_family_selected("x32_transpose")) {
+    *count = 0;
+    return nullptr;
+  }
+  *count = sizeof(kInterleave3Variants) / sizeof(kInterleave3Variants[0]) - 1;
+  return kInterleave3Variants;
+}
+
+const X32Interleave3Variant* select_x32_interleave3(Isa cap) {
+  note_kernel_family("x32_transpose");
+  size_t count = 0;
+  const X32Interleave3Variant* all = x32_interleave3_variants(&count);
+  return best_usable_variant(all, count, false, cap);
 }
 
 void copy_ref(size_t bytes, const void* x, void* y) {

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "runtime/cpu.h"
+
 namespace pare::rt::kernels {
 
 // Writes the view of x with `dims` and element `strides` (0 repeats, negative walks
@@ -46,6 +48,34 @@ inline void copy_short(void* dst, const void* src, size_t n) {
   else
     for (size_t i = 0; i < n; ++i) d[i] = s[i];
 }
+
+// ---- three planes into pixels (an RGB image's NCHW -> NHWC) ---------------------------
+//
+// y[3 * i + c] = x[c * plane + i] for i in [begin, end), c < 3, 4-byte elements. The
+// vector kernels move the same bytes as the reference (they never look at values), so a
+// split of [begin, end) into pieces gives identical output.
+using X32Interleave3Fn = void (*)(size_t plane, const uint32_t* x, uint32_t* y, size_t begin, size_t end);
+
+void x32_interleave3_ref__scalar(size_t plane, const uint32_t* x, uint32_t* y, size_t begin, size_t end);
+
+struct X32Interleave3Variant {
+  Isa isa;
+  const char* name;
+  X32Interleave3Fn fn;
+};
+
+#if defined(__x86_64__)
+void x32_interleave3_x8__avx2(size_t plane, const uint32_t* x, uint32_t* y, size_t begin, size_t end);
+void x32_interleave3_x16__avx512(size_t plane, const uint32_t* x, uint32_t* y, size_t begin, size_t end);
+#endif
+#if defined(__aarch64__)
+void x32_interleave3_x4__neon(size_t plane, const uint32_t* x, uint32_t* y, size_t begin, size_t end);
+#endif
+
+// The vector kernels built for this architecture, best first.
+const X32Interleave3Variant* x32_interleave3_variants(size_t* count);
+// The best one usable under `cap`, or null when none is (use the reference).
+const X32Interleave3Variant* select_x32_interleave3(Isa cap);
 
 // y = x, `bytes` bytes; nothing to do when they are the same buffer.
 void copy_ref(size_t bytes, const void* x, void* y);
