@@ -13,7 +13,7 @@ namespace {
 struct NeonGemm {
   using V = simd::NeonInt8;
   static constexpr size_t kMr = 8, kNr = 8;
-  static constexpr size_t kHeaderBytes = 128;  // bias, multiplier, shift: 96 bytes padded to 64
+  static constexpr size_t kHeaderBytes = qgemm_header_bytes(kNr);  // 128
   static constexpr size_t kGroupBytes = 4 * kNr * sizeof(int16_t);
 
   using A = int16x4_t;

@@ -67,8 +67,10 @@ struct QGemmVariant {
 //
 // B is stored as ceil(N / nr) panels of nr columns, each starting on a 64-byte boundary
 // (qgemm_panel_stride bytes apart). A panel is a header of three int32[nr] arrays (the bias
-// with the zero-point terms folded in, the requantization multipliers, the shifts; padded to
-// 64 bytes) followed by ceil(K / k_pad) * k_pad / 4 groups of panel_bytes_per_k4 bytes holding
+// with the zero-point terms folded in, the requantization multipliers, the shifts) and one
+// int32, the smallest shift of a column with a nonzero multiplier (63 when there is none:
+// the scaling paths a tile may take are known once per panel), padded to 64 bytes, followed
+// by ceil(K / k_pad) * k_pad / 4 groups of panel_bytes_per_k4 bytes holding
 // 4 rows of B in the variant's layout (QGemmPanelLayout). Columns past N and rows past K are
 // zero. The AMX variant pads K to whole 64-row tiles and otherwise packs as the VNNI one, so
 // its panels also serve the VNNI tile that runs its edges.
@@ -78,7 +80,9 @@ enum class QGemmPanelLayout {
   kK1xS16,  // per row: nr int16 (smlal)
 };
 QGemmPanelLayout qgemm_panel_layout(const QGemmVariant& v);
-// Bytes of a panel's header, and from the start of one panel to the next.
+// Bytes of a panel's header (qgemm_header_bytes(v.nr)), and from the start of one panel to
+// the next.
+constexpr size_t qgemm_header_bytes(size_t nr) { return (3 * nr * sizeof(int32_t) + sizeof(int32_t) + 63) / 64 * 64; }
 size_t qgemm_panel_header_bytes(const QGemmVariant& v);
 size_t qgemm_panel_stride(const QGemmVariant& v, size_t k);
 

@@ -84,7 +84,7 @@ QGemmPanelLayout qgemm_panel_layout(const QGemmVariant& v) {
   }
 }
 
-size_t qgemm_panel_header_bytes(const QGemmVariant& v) { return (3 * v.nr * sizeof(int32_t) + 63) / 64 * 64; }
+size_t qgemm_panel_header_bytes(const QGemmVariant& v) { return qgemm_header_bytes(v.nr); }
 
 size_t qgemm_panel_stride(const QGemmVariant& v, size_t k) {
   return (qgemm_panel_header_bytes(v) + (k + v.k_pad - 1) / v.k_pad * v.k_pad / 4 * v.panel_bytes_per_k4 + 63) / 64 *
@@ -121,7 +121,11 @@ void qgemm_pack_b(const QGemmVariant& v, size_t n, size_t k, const int8_t* w, si
       head[1][j] = rq[j0 + j].multiplier;
       head[2][j] = rq[j0 + j].shift;
     }
+    int32_t min_shift = 63;
+    for (size_t j = 0; j < nc; ++j)
+      if (head[1][j] != 0) min_shift = std::min(min_shift, head[2][j]);
     for (int h = 0; h < 3; ++h) std::memcpy(panel + h * nr * sizeof(int32_t), head[h], nr * sizeof(int32_t));
+    std::memcpy(panel + 3 * nr * sizeof(int32_t), &min_shift, sizeof(min_shift));
     uint8_t* body = panel + header;
     for (size_t j = 0; j < nc; ++j) {
       const int8_t* col = w + (j0 + j) * w_row_stride;
@@ -157,7 +161,7 @@ void portable_tile(size_t nc, size_t k, const uint8_t* a, size_t a_stride, const
   constexpr size_t kNr = 8;
   int32_t head[3][kNr];
   std::memcpy(head, panel, sizeof(head));
-  const auto* w = static_cast<const int8_t*>(panel) + 128;  // header: 96 bytes padded to 64
+  const auto* w = static_cast<const int8_t*>(panel) + qgemm_header_bytes(kNr);
   uint32_t acc[MR][kNr];
   for (size_t i = 0; i < MR; ++i)
     for (size_t j = 0; j < kNr; ++j) acc[i][j] = static_cast<uint32_t>(head[0][j]);

@@ -16,7 +16,7 @@ namespace {
 struct Avx2Gemm {
   using V = simd::Avx2Int8;
   static constexpr size_t kMr = 6, kNr = 16;
-  static constexpr size_t kHeaderBytes = 3 * kNr * sizeof(int32_t);       // 192
+  static constexpr size_t kHeaderBytes = qgemm_header_bytes(kNr);         // 256
   static constexpr size_t kGroupBytes = 2 * (2 * kNr * sizeof(int16_t));  // two pairs of rows
 
   using A = V::U8x4;

@@ -64,7 +64,7 @@ __attribute__((always_inline)) inline void store_packed(const Acc (&v)[MR], size
 
 struct Avx512VnniGemm {
   static constexpr size_t kMr = 8, kNr = 32;
-  static constexpr size_t kHeaderBytes = 3 * kNr * sizeof(int32_t);  // 384
+  static constexpr size_t kHeaderBytes = qgemm_header_bytes(kNr);  // 448
   static constexpr size_t kGroupBytes = 4 * kNr;
 
   using A = int32_t;  // 4 bytes, broadcast by the inner product to the width it needs
@@ -116,6 +116,10 @@ struct Avx512VnniGemm {
       if constexpr (Y > 0) acc.half = V::dot_u8x4(acc.half, _mm512_castsi512_si256(av), b.half);
     }
 
+    // The panel's smallest shift of a column with a nonzero multiplier, which the header
+    // holds after the shifts (qgemm.h): it decides the scaling once per panel.
+    static int32_t panel_min_shift(const int32_t* shift) { return shift[kNr]; }
+
     template <size_t MR>
     static void store(Acc (&acc)[MR], size_t nc, const int32_t* mult, const int32_t* shift, uint8_t* c,
                       size_t c_stride, int32_t c_zero_point, int32_t lo, int32_t hi) {
@@ -129,12 +133,10 @@ struct Avx512VnniGemm {
                            size_t c_stride, int32_t c_zero_point, int32_t lo, int32_t hi) {
       // The packed path needs the clamp inside one byte range and a small zero point.
       const bool as_u8 = lo >= 0 && hi <= 255, as_s8 = lo >= -128 && hi <= 127;
-      if ((as_u8 || as_s8) && c_zero_point > -32000 && c_zero_point < 32000 &&
-          V::half_scale_applies(mult, shift, nc < 16 * Z ? nc : 16 * Z) &&
-          (Z == 1 || V::half_scale_applies(mult + 16, shift + 16, nc - 16))) {
+      const int32_t min_shift = panel_min_shift(shift);
+      if ((as_u8 || as_s8) && c_zero_point > -32000 && c_zero_point < 32000 && min_shift >= V::kHalfScaleMinShift) {
         const size_t ncz = nc < 16 * Z ? nc : 16 * Z;
-        if (V::quarter_scale_applies(mult, shift, ncz) &&
-            (Z == 1 || V::quarter_scale_applies(mult + 16, shift + 16, nc - 16))) {
+        if (min_shift >= V::kQuarterScaleMinShift) {
           scale_rows<MR, V::QuarterScale>(acc, mult, shift);
         } else {
           scale_rows<MR, V::HalfScale>(acc, mult, shift);
@@ -178,9 +180,10 @@ struct Avx512VnniGemm {
       const __m512i s = _mm512_broadcast_i64x4(_mm256_loadu_si256(s8));
       const size_t n8 = nc - 16 * Z;
       const bool bytes_clamp = lo >= -128 && hi <= 255 && c_zero_point > -32000 && c_zero_point < 32000;
-      if (bytes_clamp && V::quarter_scale_applies(mult + 16 * Z, shift + 16 * Z, n8)) {
+      const int32_t min_shift = panel_min_shift(shift);
+      if (bytes_clamp && min_shift >= V::kQuarterScaleMinShift) {
         store_half_rows<MR>(acc, n8, V::QuarterScale(m, s), c, c_stride, c_zero_point, lo, hi);
-      } else if (bytes_clamp && V::half_scale_applies(mult + 16 * Z, shift + 16 * Z, n8)) {
+      } else if (bytes_clamp && min_shift >= V::kHalfScaleMinShift) {
         store_half_rows<MR>(acc, n8, V::HalfScale(m, s), c, c_stride, c_zero_point, lo, hi);
       } else {
         store_half_rows<MR>(acc, n8, V::Requantizer(m, s, c_zero_point, lo, hi), c, c_stride, c_zero_point, lo, hi);

@@ -155,20 +155,9 @@ struct Avx512Int8 {
     }
   };
 
-  // True when every one of the first n lanes has shift >= min_shift or multiplier 0.
-  static bool shifts_at_least(const int32_t* mult, const int32_t* shift, size_t n, int32_t min_shift) {
-    const Mask m = lanes(n);
-    const I32 s = _mm512_maskz_loadu_epi32(m, shift), mu = _mm512_maskz_loadu_epi32(m, mult);
-    const Mask slow = _mm512_mask_cmplt_epi32_mask(m, s, _mm512_set1_epi32(min_shift)) &
-                      _mm512_cmpneq_epi32_mask(mu, _mm512_setzero_si512());
-    return slow == 0;
-  }
-  static bool half_scale_applies(const int32_t* mult, const int32_t* shift, size_t n) {
-    return shifts_at_least(mult, shift, n, 32);
-  }
-  static bool quarter_scale_applies(const int32_t* mult, const int32_t* shift, size_t n) {
-    return shifts_at_least(mult, shift, n, 33);
-  }
+  // The smallest shift (over the lanes with a nonzero multiplier) at which HalfScale and
+  // QuarterScale are exact.
+  static constexpr int32_t kHalfScaleMinShift = 32, kQuarterScaleMinShift = 33;
 
   // Scaled int32 vectors to bytes by saturating packs: int32 -> int16 (saturation keeps
   // anything beyond int16 beyond the byte range), + zero point saturating in int16, -> uint8
