@@ -143,7 +143,7 @@ TEST(CliUsage, OpsListsTheOpTypesAndKernelFamiliesOfModelsSorted) {
   ASSERT_EQ(both.exit_code, 0) << describe(both);
   EXPECT_EQ(both.out,
             "Conv\nDequantizeLinear\nDiv\nGemm\nGlobalAveragePool\nMaxPool\nQuantizeLinear\nReduceMean\nReshape\nSub\n"
-            "Transpose\nf32_eltwise\nf32_pool\nq8_dwconv\nq8_eltwise\nq8_gemm\nq8_winograd\n")
+            "Transpose\nf32_eltwise\nf32_pool\nq8_dwconv\nq8_eltwise\nq8_gemm\nq8_winograd\nx32_transpose\n")
       << describe(both);
   CommandResult missing = run_pare({"ops", cnn_int8, "/nonexistent/model.pare"});
   EXPECT_EQ(missing.exit_code, 2) << describe(missing);
