@@ -24,9 +24,9 @@ bool plain_float(const ir::Graph& graph, ir::TensorId t) {
 }
 
 // The producer of `t` as sole_use_producer finds it, when `t` also has a known rank.
-const ir::Node* producer_of(const ir::Graph& graph, ir::TensorId t, ir::OpKind op, ir::NodeId reader,
-                            ir::NodeId* id) {
-  return plain_float(graph, t) ? sole_use_producer(graph, t, op, reader, id) : nullptr;
+const ir::Node* producer_of(const ir::Graph& graph, const ir::UseIndex& uses, ir::TensorId t, ir::OpKind op,
+                            ir::NodeId reader, ir::NodeId* id) {
+  return plain_float(graph, t) ? sole_use_producer(graph, uses, t, op, reader, id) : nullptr;
 }
 
 // The first normalized axis of a ReduceMean with keepdims over the trailing axes of its
@@ -94,17 +94,18 @@ ir::TensorId other_operand(const ir::Node& n, ir::TensorId known) {
   return ir::kNoTensor;
 }
 
-// Matches the decomposition whose Div is `div_id` and rewrites it. Returns whether it did.
-bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
+// Matches the decomposition whose Div is `div_id` and rewrites it, keeping `uses` current.
+// Returns whether it did.
+bool fuse_at(ir::Graph& graph, ir::UseIndex& uses, TensorNames& names, ir::NodeId div_id, PassContext& ctx) {
   const ir::Node& div = graph.node(div_id);
   if (div.op != ir::OpKind::kDiv || div.inputs.size() != 2 || div.outputs.size() != 1 ||
       div.activation.kind != ActivationKind::kNone || !plain_float(graph, div.outputs[0]))
     return false;
   const ir::TensorId d = div.inputs[0];
   ir::NodeId sqrt_id, add_id, var_id, square_id, sub_id, mean_id;
-  const ir::Node* sqrt = producer_of(graph, div.inputs[1], ir::OpKind::kSqrt, div_id, &sqrt_id);
+  const ir::Node* sqrt = producer_of(graph, uses, div.inputs[1], ir::OpKind::kSqrt, div_id, &sqrt_id);
   if (!sqrt || sqrt->inputs.size() != 1) return false;
-  const ir::Node* add = producer_of(graph, sqrt->inputs[0], ir::OpKind::kAdd, sqrt_id, &add_id);
+  const ir::Node* add = producer_of(graph, uses, sqrt->inputs[0], ir::OpKind::kAdd, sqrt_id, &add_id);
   if (!add || add->inputs.size() != 2) return false;
   // Add(var, eps) in either order.
   size_t var_slot = 0;
@@ -114,27 +115,27 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
     var_slot = 1;
   }
   if (!eps || !(*eps >= 0) || !std::isfinite(*eps)) return false;
-  const ir::Node* var = producer_of(graph, add->inputs[var_slot], ir::OpKind::kReduceMean, add_id, &var_id);
+  const ir::Node* var = producer_of(graph, uses, add->inputs[var_slot], ir::OpKind::kReduceMean, add_id, &var_id);
   if (!var) return false;
   const ir::TensorId squared = var->inputs[0];
-  const ir::Node* square = producer_of(graph, squared, ir::OpKind::kPow, var_id, &square_id);
+  const ir::Node* square = producer_of(graph, uses, squared, ir::OpKind::kPow, var_id, &square_id);
   if (square) {
     const std::optional<double> two = square->inputs.size() == 2 ? scalar_value(graph, square->inputs[1]) : std::nullopt;
     if (square->inputs[0] != d || !two || *two != 2.0) return false;
   } else {
-    square = producer_of(graph, squared, ir::OpKind::kMul, var_id, &square_id);
+    square = producer_of(graph, uses, squared, ir::OpKind::kMul, var_id, &square_id);
     if (!square || square->inputs.size() != 2 || square->inputs[0] != d || square->inputs[1] != d) return false;
   }
   // d is read by the square and the Div only.
-  const std::vector<ir::NodeId> d_readers = graph.consumers(d);
-  if (graph.is_graph_output(d) || d_readers.size() != 2 ||
+  const std::vector<ir::NodeId>& d_readers = uses.consumers(d);
+  if (uses.is_graph_output(d) || d_readers.size() != 2 ||
       !(std::count(d_readers.begin(), d_readers.end(), div_id) == 1 &&
         std::count(d_readers.begin(), d_readers.end(), square_id) == 1))
     return false;
-  const ir::Node* sub = producer_of(graph, d, ir::OpKind::kSub, ir::kNoNode, &sub_id);
+  const ir::Node* sub = producer_of(graph, uses, d, ir::OpKind::kSub, ir::kNoNode, &sub_id);
   if (!sub || sub->inputs.size() != 2) return false;
   const ir::TensorId x = sub->inputs[0];
-  const ir::Node* mean = producer_of(graph, sub->inputs[1], ir::OpKind::kReduceMean, sub_id, &mean_id);
+  const ir::Node* mean = producer_of(graph, uses, sub->inputs[1], ir::OpKind::kReduceMean, sub_id, &mean_id);
   if (!mean || mean->inputs[0] != x || !plain_float(graph, x)) return false;
 
   // Shapes: x's normalized dims must be known; the reductions agree on the axes.
@@ -160,7 +161,7 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
   ir::TensorId gamma_src = ir::kNoTensor, beta_src = ir::kNoTensor;
   auto affine = [&](ir::OpKind op, std::vector<float>& values, ir::TensorId& src) {
     const ir::TensorId y = graph.node(last_id).outputs[0];
-    const ir::NodeId reader = sole_consumer(graph, y);
+    const ir::NodeId reader = sole_consumer(uses, y);
     if (reader == ir::kNoNode) return;
     const ir::Node& n = graph.node(reader);
     if (n.op != op || n.outputs.size() != 1 || n.activation.kind != ActivationKind::kNone ||
@@ -182,7 +183,7 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
   auto operand = [&](ir::TensorId src, const std::vector<float>& values, const char* suffix) {
     if (src != ir::kNoTensor && graph.tensor(src).shape.sizes() == normalized) return src;
     const std::string base = graph.node(last_id).name.empty() ? std::string("layernorm") : graph.node(last_id).name;
-    return add_float_constant(graph, unique_tensor_name(graph, base + suffix), normalized, values);
+    return add_float_constant(graph, names, base + suffix, normalized, values);
   };
   if (gamma_src == ir::kNoTensor) gamma.assign(static_cast<size_t>(count), 1.f);
   const ir::TensorId scale = operand(gamma_src, gamma, "/scale");
@@ -191,6 +192,7 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
   std::string note = "the " + std::to_string(chain.size()) + " nodes of a layer normalization ending in " +
                      describe_node(graph, last_id) + " fused into one LayerNormalization";
   // The last node becomes the LayerNormalization: it keeps its place, name and output.
+  for (ir::NodeId id : chain) uses.forget(graph, id);
   ir::Node& ln = graph.node(last_id);
   ln.op = ir::OpKind::kLayerNormalization;
   ln.inputs = {x, scale};
@@ -200,6 +202,7 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
   ln.attrs.set("epsilon", static_cast<float>(*eps));
   for (ir::NodeId id : chain)
     if (id != last_id) graph.remove_node(id);
+  uses.record(graph, last_id);
   add_note(ctx, "fuse_layernorm", std::move(note));
   return true;
 }
@@ -208,8 +211,12 @@ bool fuse_at(ir::Graph& graph, ir::NodeId div_id, PassContext& ctx) {
 
 Status run_fuse_layernorm(ir::Graph& graph, const PassOptions&, PassContext& ctx) {
   size_t fused = 0;
+  // Producers, readers and names from indexes that each fusion keeps current: the graph's
+  // own queries scan every node, quadratic over thousands of normalizations.
+  ir::UseIndex uses(graph);
+  TensorNames names(graph);
   for (ir::NodeId id : graph.nodes())
-    if (graph.node_alive(id) && fuse_at(graph, id, ctx)) ++fused;
+    if (graph.node_alive(id) && fuse_at(graph, uses, names, id, ctx)) ++fused;
   add_note(ctx, "fuse_layernorm", "layer normalizations fused: " + std::to_string(fused));
   return Status::ok();
 }

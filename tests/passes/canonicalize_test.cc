@@ -486,6 +486,28 @@ TEST(FuseLayerNorm, LeavesOtherChains) {
   EXPECT_TRUE(has_note(ctx, "layer normalizations fused: 0"));
 }
 
+// Normalizations in a chain (each reading the one before, which a fusion has just rewritten)
+// and side by side, sharing their scale and bias: every one fuses, through the pass's index
+// of producers and readers.
+TEST(FuseLayerNorm, ChainsAndBranchesAllFuse) {
+  Builder b;
+  TensorId x = b.input("x", {2, 5, 8});
+  LayerNormChain c;
+  c.gamma = b.random("gamma", {8}, 3, 0.5f, 2.f);
+  c.beta = b.random("beta", {8}, 4);
+  TensorId chain = x;
+  int tag = 0;
+  for (int i = 0; i < 10; ++i) chain = decomposed_layernorm(b, chain, c, std::to_string(tag++));
+  b.output(chain);
+  TensorId r = b.apply(OpKind::kRelu, "relu", {x});
+  for (int i = 0; i < 30; ++i) b.output(decomposed_layernorm(b, r, c, std::to_string(tag++)));
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fuse_layernorm", 2e-5f, &ctx);
+  EXPECT_EQ(count_op(after, OpKind::kLayerNormalization), 40u);
+  EXPECT_EQ(after.num_nodes(), 41u);
+  EXPECT_TRUE(has_note(ctx, "layer normalizations fused: 40"));
+}
+
 TEST(FuseLayerNorm, ScaleOverLeadingDimsStaysApart) {
   // A scale that varies along a leading dim is not LayerNormalization's Scale: the core
   // fuses and the Mul and Add stay after it.
