@@ -70,7 +70,8 @@ class UnionFind {
 // Grows one group from a layer's output, breadth first over producers and consumers.
 class GroupBuilder {
  public:
-  GroupBuilder(const ir::Graph& graph, std::vector<char>& claimed) : g_(graph), claimed_(claimed) {}
+  GroupBuilder(const ir::Graph& graph, const ir::UseIndex& uses, std::vector<char>& claimed)
+      : g_(graph), uses_(uses), claimed_(claimed) {}
 
   ChannelGroup build(NodeId seed) {
     add_member(seed, MemberRole::kProducer, g_.node(seed).outputs[0]);
@@ -145,14 +146,14 @@ class GroupBuilder {
   }
 
   void visit(TensorId t) {
-    if (g_.is_graph_output(t)) return unsafe("tensor " + tensor_name(t) + " is a graph output");
-    const NodeId producer = g_.producer(t);
+    if (uses_.is_graph_output(t)) return unsafe("tensor " + tensor_name(t) + " is a graph output");
+    const NodeId producer = uses_.producer(t);
     if (producer == ir::kNoNode) return unsafe("tensor " + tensor_name(t) + " is a graph input");
     if (is_prunable_layer(g_, g_.node(producer)) && g_.node(producer).outputs[0] == t)
       add_member(producer, MemberRole::kProducer, t);
     else
       follow(producer, t);
-    for (NodeId c : g_.consumers(t)) {
+    for (NodeId c : uses_.consumers(t)) {
       const ir::Node& n = g_.node(c);
       if (is_prunable_layer(g_, n) && n.inputs[0] == t &&
           std::count(n.inputs.begin(), n.inputs.end(), t) == 1) {
@@ -308,6 +309,7 @@ class GroupBuilder {
   }
 
   const ir::Graph& g_;
+  const ir::UseIndex& uses_;
   std::vector<char>& claimed_;
   ChannelGroup group_;
   UnionFind units_;
@@ -364,10 +366,13 @@ bool is_depthwise_conv(const ir::Graph& graph, const ir::Node& node) {
 std::vector<ChannelGroup> find_channel_groups(const ir::Graph& graph) {
   std::vector<ChannelGroup> groups;
   std::vector<char> claimed(graph.tensor_capacity(), 0);
+  // Producers and readers from one index: the graph's own queries scan every node, quadratic
+  // over thousands of groups.
+  const ir::UseIndex uses(graph);
   for (NodeId id : graph.topological_order()) {
     const ir::Node& n = graph.node(id);
     if (!is_prunable_layer(graph, n) || claimed[static_cast<size_t>(n.outputs[0])]) continue;
-    groups.push_back(GroupBuilder(graph, claimed).build(id));
+    groups.push_back(GroupBuilder(graph, uses, claimed).build(id));
   }
   return groups;
 }

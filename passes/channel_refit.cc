@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 
 #include "passes/graph_runner.h"
+#include "passes/layer_inputs.h"
 #include "passes/pass_util.h"
 #include "passes/prune_layers.h"
 #include "passes/prune_reconstruct.h"
@@ -47,8 +49,9 @@ AffineLayer read_affine(const ir::Graph& g, const ir::Node& n) {
   return a;
 }
 
-// Replaces the node's weight and bias by `a` (new constants; alpha and beta become 1).
-void write_affine(ir::Graph& g, ir::NodeId id, const AffineLayer& a) {
+// Replaces the node's weight and bias by `a` (new constants named from `names`; alpha and
+// beta become 1).
+void write_affine(ir::Graph& g, TensorNames& names, ir::NodeId id, const AffineLayer& a) {
   const ir::Node& n = g.node(id);
   const ir::Tensor& weight = g.tensor(n.inputs[1]);
   const bool gemm = n.op == ir::OpKind::kGemm;
@@ -62,8 +65,8 @@ void write_affine(ir::Graph& g, ir::NodeId id, const AffineLayer& a) {
   }
   const std::vector<int64_t> dims = weight.shape.sizes();
   const std::string name = weight.name;
-  const ir::TensorId new_w = add_float_constant(g, unique_tensor_name(g, name + ".refit"), dims, w);
-  const ir::TensorId new_b = add_float_constant(g, unique_tensor_name(g, name + ".refit_bias"), {a.rows}, bias);
+  const ir::TensorId new_w = add_float_constant(g, names, name + ".refit", dims, w);
+  const ir::TensorId new_b = add_float_constant(g, names, name + ".refit_bias", {a.rows}, bias);
   ir::Node& node = g.node(id);
   node.inputs[1] = new_w;
   if (node.inputs.size() < 3) node.inputs.resize(3, ir::kNoTensor);
@@ -129,100 +132,192 @@ bool solve_refit(const NormalEquations& eq, AffineLayer& a) {
   return true;
 }
 
-// The normal equations of layer `l` on `samples` calibration samples, or the reason they
-// cannot be measured.
-std::string measure(const ir::Graph& pruned, const ir::Graph& dense, const RefitLayer& l, const AffineLayer& now,
-                    const AffineLayer& target, const CalibrationData& data, size_t samples, NormalEquations& eq) {
+// One layer of a batch: its weights now and in the dense graph, what measuring it found.
+struct LayerRefit {
+  AffineLayer now, target;
+  NormalEquations eq;
+  std::string why;  // why it is not refitted, when not empty
+};
+
+// What a batch holds at once for a layer: H and C, both layers' weights (doubles) and its
+// input tensor in each graph.
+size_t refit_bytes(const ir::Graph& pruned, const ir::Graph& dense, const RefitLayer& l) {
   const ir::Node& node = pruned.node(l.node);
-  InputLayout in, dense_in;
-  std::string why = describe_input(pruned, l.node, node.inputs[1], now.cols, in);
-  if (why.empty()) why = describe_input(dense, l.node, dense.node(l.node).inputs[1], target.cols, dense_in);
-  if (!why.empty()) return why;
-  if (in.groups != 1 || dense_in.groups != 1) return "grouped conv";
-  if (in.rows_per_sample() != dense_in.rows_per_sample()) return "input rows differ from the dense model's";
-  const ir::TensorId x = node.inputs[0];
-  if (std::find(pruned.inputs.begin(), pruned.inputs.end(), x) != pruned.inputs.end()) return "reads a graph input";
-  std::unique_ptr<GraphRunner> runner = runner_upto(pruned, x), dense_runner = runner_upto(dense, x);
-  const int64_t rows_per_sample = in.rows_per_sample();
-  samples = layer_samples(samples, rows_per_sample);
-  const int64_t per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(samples));
-  const int64_t n = now.cols + 1, outputs = now.rows, dense_n = target.cols + 1;
-  GramSum gram(n, false);
-  eq.c.assign(static_cast<size_t>(outputs * n), 0.0);
-  eq.target_energy = 0;
-  std::vector<float> row(static_cast<size_t>(n)), dense_row(static_cast<size_t>(dense_n));
-  std::vector<double> y(static_cast<size_t>(outputs));
-  for (size_t s = 0; s < samples; ++s) {
+  const ir::Tensor& x = pruned.tensor(node.inputs[0]);
+  const ir::Tensor& w = pruned.tensor(node.inputs[1]);
+  const ir::Tensor& dw = dense.tensor(dense.node(l.node).inputs[1]);
+  const double outputs = static_cast<double>(l.kept_outputs.size());
+  const double n = outputs > 0 ? static_cast<double>(w.shape.num_elements()) / outputs + 1 : 1;
+  double bytes = 8 * (n * n + outputs * n + static_cast<double>(w.shape.num_elements()) +
+                      static_cast<double>(dw.shape.num_elements()));
+  if (x.shape.is_static()) bytes += 8 * static_cast<double>(x.shape.num_elements());
+  return bytes >= 1e18 ? size_t{1} << 60 : static_cast<size_t>(bytes);
+}
+
+// The normal equations of layers [first, end) of `layers` (none depending on another of
+// them) on `samples` calibration samples, from one run of each graph per sample: batch[k -
+// first].eq, or its why.
+void measure_batch(const ir::Graph& pruned, const ir::Graph& dense, const std::vector<RefitLayer>& layers,
+                   size_t first, size_t end, const CalibrationData& data, size_t samples,
+                   std::vector<LayerRefit>& batch) {
+  struct Pending {
+    LayerRefit* refit = nullptr;
+    const RefitLayer* layer = nullptr;
+    InputLayout in, dense_in;
+    size_t watch = 0, samples = 0;
+    int64_t per_sample = 0;
+    std::unique_ptr<GramSum> gram;
+  };
+  std::vector<Pending> pending;
+  std::vector<ir::TensorId> watched;
+  std::map<ir::TensorId, size_t> watch_index;
+  size_t most = 0;
+  for (size_t k = first; k < end; ++k) {
+    const RefitLayer& l = layers[k];
+    LayerRefit& r = batch[k - first];
+    if (static_cast<int64_t>(l.kept_outputs.size()) != r.now.rows) {
+      r.why = "output channels do not match";
+      continue;
+    }
+    const ir::Node& node = pruned.node(l.node);
+    Pending p;
+    p.refit = &r;
+    p.layer = &l;
+    r.why = describe_input(pruned, l.node, node.inputs[1], r.now.cols, p.in);
+    if (r.why.empty()) r.why = describe_input(dense, l.node, dense.node(l.node).inputs[1], r.target.cols, p.dense_in);
+    if (!r.why.empty()) continue;
+    if (p.in.groups != 1 || p.dense_in.groups != 1) {
+      r.why = "grouped conv";
+      continue;
+    }
+    if (p.in.rows_per_sample() != p.dense_in.rows_per_sample()) {
+      r.why = "input rows differ from the dense model's";
+      continue;
+    }
+    const ir::TensorId x = node.inputs[0];
+    if (std::find(pruned.inputs.begin(), pruned.inputs.end(), x) != pruned.inputs.end()) {
+      r.why = "reads a graph input";
+      continue;
+    }
+    auto [it, added] = watch_index.emplace(x, watched.size());
+    if (added) watched.push_back(x);
+    p.watch = it->second;
+    p.samples = layer_samples(samples, p.in.rows_per_sample());
+    p.per_sample = std::max<int64_t>(1, kObsMaxRows / static_cast<int64_t>(p.samples));
+    p.gram = std::make_unique<GramSum>(r.now.cols + 1, false);
+    r.eq.c.assign(static_cast<size_t>(r.now.rows * (r.now.cols + 1)), 0.0);
+    r.eq.target_energy = 0;
+    most = std::max(most, p.samples);
+    pending.push_back(std::move(p));
+  }
+  if (pending.empty()) return;
+  std::unique_ptr<GraphRunner> runner = runner_upto(pruned, watched), dense_runner = runner_upto(dense, watched);
+  std::vector<float> row, dense_row;
+  std::vector<double> y;
+  for (size_t s = 0; s < most; ++s) {
     for (GraphRunner* r : {runner.get(), dense_runner.get()}) {
       r->feed(data, s);
       r->run();
     }
-    const float* values = static_cast<const float*>(runner->watched(0));
-    const float* dense_values = static_cast<const float*>(dense_runner->watched(0));
-    for (int64_t r : spread_rows(rows_per_sample, per_sample, s)) {
-      input_row(in, values, now.cols, r, 0, row.data());
-      row[static_cast<size_t>(now.cols)] = 1.f;
-      input_row(dense_in, dense_values, target.cols, r, 0, dense_row.data());
-      dense_row[static_cast<size_t>(target.cols)] = 1.f;
-      gram.add(row.data(), row.data());  // no cross term: the second row is unused
-      for (int64_t o = 0; o < outputs; ++o) {
-        const double* wo = &target.w[static_cast<size_t>(l.kept_outputs[static_cast<size_t>(o)] * dense_n)];
-        double v = 0;
-        for (int64_t j = 0; j < dense_n; ++j) v += wo[j] * dense_row[static_cast<size_t>(j)];
-        y[static_cast<size_t>(o)] = v;
-        eq.target_energy += v * v;
-      }
-      for (int64_t o = 0; o < outputs; ++o) {
-        const double yo = y[static_cast<size_t>(o)];
-        double* co = &eq.c[static_cast<size_t>(o * n)];
-        for (int64_t j = 0; j < n; ++j) co[j] += yo * row[static_cast<size_t>(j)];
+    for (Pending& p : pending) {
+      if (s >= p.samples) continue;
+      const AffineLayer &now = p.refit->now, &target = p.refit->target;
+      NormalEquations& eq = p.refit->eq;
+      const int64_t n = now.cols + 1, outputs = now.rows, dense_n = target.cols + 1;
+      row.assign(static_cast<size_t>(n), 0.f);
+      dense_row.assign(static_cast<size_t>(dense_n), 0.f);
+      y.assign(static_cast<size_t>(outputs), 0.0);
+      const float* values = static_cast<const float*>(runner->watched(p.watch));
+      const float* dense_values = static_cast<const float*>(dense_runner->watched(p.watch));
+      for (int64_t r : spread_rows(p.in.rows_per_sample(), p.per_sample, s)) {
+        input_row(p.in, values, now.cols, r, 0, row.data());
+        row[static_cast<size_t>(now.cols)] = 1.f;
+        input_row(p.dense_in, dense_values, target.cols, r, 0, dense_row.data());
+        dense_row[static_cast<size_t>(target.cols)] = 1.f;
+        p.gram->add(row.data(), row.data());  // no cross term: the second row is unused
+        for (int64_t o = 0; o < outputs; ++o) {
+          const double* wo = &target.w[static_cast<size_t>(p.layer->kept_outputs[static_cast<size_t>(o)] * dense_n)];
+          double v = 0;
+          for (int64_t j = 0; j < dense_n; ++j) v += wo[j] * dense_row[static_cast<size_t>(j)];
+          y[static_cast<size_t>(o)] = v;
+          eq.target_energy += v * v;
+        }
+        for (int64_t o = 0; o < outputs; ++o) {
+          const double yo = y[static_cast<size_t>(o)];
+          double* co = &eq.c[static_cast<size_t>(o * n)];
+          for (int64_t j = 0; j < n; ++j) co[j] += yo * row[static_cast<size_t>(j)];
+        }
       }
     }
   }
-  eq.rows = gram.rows();
-  eq.h = gram.take();
-  return "";
+  for (Pending& p : pending) {
+    p.refit->eq.rows = p.gram->rows();
+    p.refit->eq.h = p.gram->take();
+  }
 }
 
 }  // namespace
 
+// Batches (plan_layer_batches): one pass over a graph of thousands of parallel layers per
+// batch instead of one per layer (4,096 branches: minutes and tens of GB before).
 RefitResult refit_layers(ir::Graph& pruned, const ir::Graph& dense, const std::vector<RefitLayer>& layers,
-                         const CalibrationData& data, PassContext& ctx, const std::string& pass) {
+                         const CalibrationData& data, PassContext& ctx, const std::string& pass,
+                         size_t max_batch_layers) {
+  constexpr size_t kMaxBatchBytes = size_t{256} << 20;
   RefitResult result;
   const auto start = std::chrono::steady_clock::now();
   result.samples = reconstruction_samples(pruned, data.size());
-  for (size_t k = 0; k < layers.size(); ++k) {
-    const RefitLayer& l = layers[k];
-    const std::string name = pruned.node(l.node).name;
-    AffineLayer now = read_affine(pruned, pruned.node(l.node));
-    const AffineLayer target = read_affine(dense, dense.node(l.node));
-    NormalEquations eq;
-    std::string why = static_cast<int64_t>(l.kept_outputs.size()) == now.rows
-                          ? measure(pruned, dense, l, now, target, data, result.samples, eq)
-                          : "output channels do not match";
-    if (why.empty()) {
-      const double before = squared_error(now, eq);
-      AffineLayer refit = now;
-      if (!solve_refit(eq, refit)) {
-        why = "the Gram matrix could not be factored";
-      } else {
-        const double after = squared_error(refit, eq);
-        const double energy = std::max(eq.target_energy, 1e-30);
-        add_note(ctx, pass, "refit " + name + " on " + std::to_string(eq.rows) + " input rows: output error " +
-                                format_number("%.2e", before / energy) + " -> " + format_number("%.2e", after / energy));
-        if (after < before) {
-          write_affine(pruned, l.node, refit);
-          ++result.refitted;
+  TensorNames names(pruned);
+  std::vector<ir::NodeId> nodes;
+  std::vector<size_t> bytes;
+  for (const RefitLayer& l : layers) {
+    nodes.push_back(l.node);
+    bytes.push_back(refit_bytes(pruned, dense, l));
+  }
+  std::vector<size_t> batch_end =
+      plan_layer_batches(pruned, nodes, bytes, std::max<size_t>(1, max_batch_layers), kMaxBatchBytes);
+  if (batch_end.size() != layers.size()) {  // not in topological order: one at a time
+    batch_end.resize(layers.size());
+    for (size_t k = 0; k < layers.size(); ++k) batch_end[k] = k + 1;
+  }
+  for (size_t first = 0; first < layers.size(); first = batch_end[first]) {
+    const size_t end = batch_end[first];
+    std::vector<LayerRefit> batch(end - first);
+    for (size_t k = first; k < end; ++k) {
+      batch[k - first].now = read_affine(pruned, pruned.node(layers[k].node));
+      batch[k - first].target = read_affine(dense, dense.node(layers[k].node));
+    }
+    measure_batch(pruned, dense, layers, first, end, data, result.samples, batch);
+    ++result.batches;
+    for (size_t k = first; k < end; ++k) {
+      const RefitLayer& l = layers[k];
+      LayerRefit& r = batch[k - first];
+      const std::string name = pruned.node(l.node).name;
+      std::string why = r.why;
+      if (why.empty()) {
+        const double before = squared_error(r.now, r.eq);
+        AffineLayer refit = r.now;
+        if (!solve_refit(r.eq, refit)) {
+          why = "the Gram matrix could not be factored";
         } else {
-          why = "the refit fits no better";
+          const double after = squared_error(refit, r.eq);
+          const double energy = std::max(r.eq.target_energy, 1e-30);
+          add_note(ctx, pass, "refit " + name + " on " + std::to_string(r.eq.rows) + " input rows: output error " +
+                                  format_number("%.2e", before / energy) + " -> " + format_number("%.2e", after / energy));
+          if (after < before) {
+            write_affine(pruned, names, l.node, refit);
+            ++result.refitted;
+          } else {
+            why = "the refit fits no better";
+          }
         }
       }
+      if (!why.empty()) {
+        ++result.skipped;
+        add_note(ctx, pass, "not refit: " + name + " (" + why + ")");
+      }
+      if (ctx.progress) ctx.progress("prune_channels refit", static_cast<double>(k + 1) / static_cast<double>(layers.size()));
     }
-    if (!why.empty()) {
-      ++result.skipped;
-      add_note(ctx, pass, "not refit: " + name + " (" + why + ")");
-    }
-    if (ctx.progress) ctx.progress("prune_channels refit", static_cast<double>(k + 1) / static_cast<double>(layers.size()));
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -29,6 +29,7 @@ struct RefitLayer {
 struct RefitResult {
   size_t refitted = 0, skipped = 0;
   size_t samples = 0;
+  size_t batches = 0;  // runs of the graphs per sample (plan_layer_batches)
   double seconds = 0;
 };
 
@@ -36,9 +37,12 @@ struct RefitResult {
 // far (im2col rows for a Conv) with a column of ones, Y = the dense layer's output on the
 // dense model's inputs (before any activation), W' = (Y^T X + W D) (X^T X + D)^-1 with W the
 // current weights and bias and D the damping. A refit that fits worse than W on these rows is
-// dropped. Notes go to ctx under `pass`.
+// dropped. Notes go to ctx under `pass`. Consecutive layers whose inputs depend on none of
+// the others are measured together, at most `max_batch_layers` (1: each alone): the same sums.
+constexpr size_t kRefitMaxBatchLayers = 256;
 RefitResult refit_layers(ir::Graph& pruned, const ir::Graph& dense, const std::vector<RefitLayer>& layers,
-                         const CalibrationData& data, PassContext& ctx, const std::string& pass);
+                         const CalibrationData& data, PassContext& ctx, const std::string& pass,
+                         size_t max_batch_layers = kRefitMaxBatchLayers);
 
 // ---- choosing the channels by how well the rest reconstruct the consumers' outputs ----------
 

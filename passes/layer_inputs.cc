@@ -33,21 +33,20 @@ size_t layer_bytes(const ir::Graph& g, const PruneLayer& l, const LayerInputMete
   return saturating_bytes(bytes);
 }
 
-// Per first layer of a batch, one past its last layer: consecutive layers whose inputs
-// depend on no layer of their batch, within the caps. Empty when a layer is not a node of g
-// or the layers are not in g's topological order.
-std::vector<size_t> plan_batches(const ir::Graph& g, const std::vector<const PruneLayer*>& layers,
-                                 const LayerInputMeter::Wanted& wanted, size_t max_batch_layers) {
-  std::vector<size_t> batch_end(layers.size(), 0);
+}  // namespace
+
+std::vector<size_t> plan_layer_batches(const ir::Graph& g, const std::vector<ir::NodeId>& nodes,
+                                       const std::vector<size_t>& bytes, size_t max_layers, size_t max_bytes) {
+  std::vector<size_t> batch_end(nodes.size(), 0);
   std::vector<int64_t> layer_of(g.node_capacity(), -1);
-  for (size_t k = 0; k < layers.size(); ++k) {
-    const auto node = static_cast<size_t>(layers[k]->node);
-    if (node >= layer_of.size() || layer_of[node] >= 0) return {};
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const auto node = static_cast<size_t>(nodes[k]);
+    if (nodes[k] < 0 || node >= layer_of.size() || !g.node_alive(nodes[k]) || layer_of[node] >= 0) return {};
     layer_of[node] = static_cast<int64_t>(k);
   }
   // dep[t]: the latest batch (named by its first layer) with a layer that t depends on.
   std::vector<int64_t> dep(g.tensor_capacity(), -1);
-  size_t next = 0, first = 0, bytes = 0;
+  size_t next = 0, first = 0, held = 0;
   for (ir::NodeId id : g.topological_order()) {
     const ir::Node& node = g.node(id);
     int64_t depends_on = -1;
@@ -55,22 +54,36 @@ std::vector<size_t> plan_batches(const ir::Graph& g, const std::vector<const Pru
       if (t != ir::kNoTensor) depends_on = std::max(depends_on, dep[static_cast<size_t>(t)]);
     if (const int64_t k = layer_of[static_cast<size_t>(id)]; k >= 0) {
       if (static_cast<size_t>(k) != next) return {};
-      const size_t cost = std::min(layer_bytes(g, *layers[next], wanted), LayerInputMeter::kMaxBatchBytes);
-      if (next > first && (depends_on == static_cast<int64_t>(first) || next - first >= max_batch_layers ||
-                           bytes + cost > LayerInputMeter::kMaxBatchBytes)) {
+      const size_t cost = std::min(bytes[next], max_bytes);
+      if (next > first && (depends_on == static_cast<int64_t>(first) || next - first >= max_layers ||
+                           held + cost > max_bytes)) {
         batch_end[first] = next;
         first = next;
-        bytes = 0;
+        held = 0;
       }
-      bytes += cost;
+      held += cost;
       depends_on = static_cast<int64_t>(first);
       ++next;
     }
     for (ir::TensorId t : node.outputs) dep[static_cast<size_t>(t)] = depends_on;
   }
-  if (next != layers.size()) return {};
+  if (next != nodes.size()) return {};
   if (next > first) batch_end[first] = next;
   return batch_end;
+}
+
+namespace {
+
+std::vector<size_t> plan_batches(const ir::Graph& g, const std::vector<const PruneLayer*>& layers,
+                                 const LayerInputMeter::Wanted& wanted, size_t max_batch_layers) {
+  std::vector<ir::NodeId> nodes;
+  std::vector<size_t> bytes;
+  for (const PruneLayer* l : layers) {
+    nodes.push_back(l->node);
+    const bool alive = l->node >= 0 && static_cast<size_t>(l->node) < g.node_capacity() && g.node_alive(l->node);
+    bytes.push_back(alive ? layer_bytes(g, *l, wanted) : 0);
+  }
+  return plan_layer_batches(g, nodes, bytes, max_batch_layers, LayerInputMeter::kMaxBatchBytes);
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ std::vector<int64_t> kept_features(const GroupTensor& t, const std::vector<bool>
 }
 
 // A new constant: `t` restricted to `indices` along `axis`.
-TensorId take(ir::Graph& graph, TensorId id, size_t axis, const std::vector<int64_t>& indices) {
+TensorId take(ir::Graph& graph, TensorNames& names, TensorId id, size_t axis, const std::vector<int64_t>& indices) {
   const ir::Tensor& t = graph.tensor(id);
   std::vector<int64_t> dims = t.shape.sizes();
   const int64_t outer = product(dims, 0, axis), inner = product(dims, axis + 1, dims.size());
@@ -127,12 +127,13 @@ TensorId take(ir::Graph& graph, TensorId id, size_t axis, const std::vector<int6
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i : indices) out.insert(out.end(), v + (o * dims[axis] + i) * inner, v + (o * dims[axis] + i + 1) * inner);
   dims[axis] = static_cast<int64_t>(indices.size());
-  return add_float_constant(graph, t.name + ".pruned", dims, out);
+  return add_float_constant(graph, names, t.name + ".pruned", dims, out);
 }
 
-void take_input(ir::Graph& graph, NodeId id, size_t input, size_t axis, const std::vector<int64_t>& indices) {
+void take_input(ir::Graph& graph, TensorNames& names, NodeId id, size_t input, size_t axis,
+                const std::vector<int64_t>& indices) {
   const TensorId t = graph.node(id).inputs[input];
-  const TensorId sliced = take(graph, t, axis, indices);
+  const TensorId sliced = take(graph, names, t, axis, indices);
   graph.node(id).inputs[input] = sliced;
 }
 
@@ -252,7 +253,7 @@ std::vector<bool> choose_kept(const ChannelGroup& group, const std::vector<doubl
 }
 
 // The bias of Conv/Gemm `id` plus `extra` per output channel (a new bias when it has none).
-void add_to_bias(ir::Graph& graph, NodeId id, const std::vector<double>& extra) {
+void add_to_bias(ir::Graph& graph, TensorNames& names, NodeId id, const std::vector<double>& extra) {
   const ir::Node& n = graph.node(id);
   const bool gemm = n.op == ir::OpKind::kGemm;
   const double beta = gemm ? n.attrs.get_float("beta", 1.f) : 1.0;
@@ -263,7 +264,7 @@ void add_to_bias(ir::Graph& graph, NodeId id, const std::vector<double>& extra) 
     bias[o] = static_cast<float>(before + extra[o]);
   }
   const std::string name = old ? old->name : graph.tensor(n.inputs[1]).name + ".bias";
-  const TensorId b = add_float_constant(graph, name + ".compensated", {static_cast<int64_t>(bias.size())}, bias);
+  const TensorId b = add_float_constant(graph, names, name + ".compensated", {static_cast<int64_t>(bias.size())}, bias);
   ir::Node& node = graph.node(id);
   if (node.inputs.size() < 3) node.inputs.resize(3, ir::kNoTensor);
   node.inputs[2] = b;
@@ -272,7 +273,7 @@ void add_to_bias(ir::Graph& graph, NodeId id, const std::vector<double>& extra) 
 
 // Consumer `id` loses the input features `removed` of its input 0; with their calibration
 // means, their contribution moves into the bias.
-void prune_consumer_inputs(ir::Graph& graph, NodeId id, const std::vector<int64_t>& kept,
+void prune_consumer_inputs(ir::Graph& graph, TensorNames& names, NodeId id, const std::vector<int64_t>& kept,
                            const std::vector<int64_t>& removed, const FeatureStats* stats) {
   const ir::Node& n = graph.node(id);
   const bool gemm = n.op == ir::OpKind::kGemm;
@@ -291,30 +292,30 @@ void prune_consumer_inputs(ir::Graph& graph, NodeId id, const std::vector<int64_
         const int64_t at = in_axis == 1 ? (o * inputs + r) * taps : r * outputs + o;
         for (int64_t k = 0; k < taps; ++k) extra[static_cast<size_t>(o)] += alpha * v[at + k] * mean;
       }
-    add_to_bias(graph, id, extra);
+    add_to_bias(graph, names, id, extra);
   }
-  take_input(graph, id, 1, in_axis, kept);
+  take_input(graph, names, id, 1, in_axis, kept);
 }
 
-void prune_producer_outputs(ir::Graph& graph, NodeId id, const std::vector<int64_t>& kept) {
+void prune_producer_outputs(ir::Graph& graph, TensorNames& names, NodeId id, const std::vector<int64_t>& kept) {
   const ir::Node& n = graph.node(id);
   const bool gemm = n.op == ir::OpKind::kGemm;
-  take_input(graph, id, 1, gemm && !gemm_trans_b(n) ? 1 : 0, kept);
+  take_input(graph, names, id, 1, gemm && !gemm_trans_b(n) ? 1 : 0, kept);
   if (!has_bias(graph.node(id))) return;
   const ir::Tensor& bias = graph.tensor(graph.node(id).inputs[2]);
-  if (bias.shape.num_elements() > 1) take_input(graph, id, 2, bias.shape.rank() - 1, kept);
+  if (bias.shape.num_elements() > 1) take_input(graph, names, id, 2, bias.shape.rank() - 1, kept);
 }
 
 // Prunes the group's channels; `kept_outputs` receives each producer's remaining output
-// channels.
-void prune_group(ir::Graph& graph, const ChannelGroup& group, const std::vector<bool>& keep_class,
+// channels. New constants take their names from `names`.
+void prune_group(ir::Graph& graph, TensorNames& names, const ChannelGroup& group, const std::vector<bool>& keep_class,
                  const std::map<TensorId, FeatureStats>& stats, std::map<NodeId, std::vector<int64_t>>& kept_outputs) {
   // Consumers first: their bias compensation reads the weights as they are.
   for (const GroupMember& m : group.members) {
     if (m.role != MemberRole::kConsumer) continue;
     const GroupTensor& t = *group.find(m.tensor);
     auto it = stats.find(m.tensor);
-    prune_consumer_inputs(graph, m.node, kept_features(t, keep_class, true), kept_features(t, keep_class, false),
+    prune_consumer_inputs(graph, names, m.node, kept_features(t, keep_class, true), kept_features(t, keep_class, false),
                           it == stats.end() ? nullptr : &it->second);
   }
   for (const GroupMember& m : group.members) {
@@ -323,23 +324,23 @@ void prune_group(ir::Graph& graph, const ChannelGroup& group, const std::vector<
     switch (m.role) {
       case MemberRole::kConsumer: break;
       case MemberRole::kProducer:
-        prune_producer_outputs(graph, m.node, kept);
+        prune_producer_outputs(graph, names, m.node, kept);
         kept_outputs[m.node] = kept;
         break;
       case MemberRole::kDepthwise:
-        take_input(graph, m.node, 1, 0, kept);
-        if (has_bias(graph.node(m.node))) take_input(graph, m.node, 2, 0, kept);
+        take_input(graph, names, m.node, 1, 0, kept);
+        if (has_bias(graph.node(m.node))) take_input(graph, names, m.node, 2, 0, kept);
         graph.node(m.node).attrs.set("group", static_cast<int64_t>(kept.size()));
         break;
       case MemberRole::kConstant: {
         const size_t out_rank = graph.tensor(m.tensor).shape.rank();
         const size_t rank = graph.tensor(graph.node(m.node).inputs[m.input]).shape.rank();
-        take_input(graph, m.node, m.input, 1 + rank - out_rank, kept);
+        take_input(graph, names, m.node, m.input, 1 + rank - out_rank, kept);
         break;
       }
       case MemberRole::kReshape: {
         const ir::Tensor& shape = graph.tensor(graph.node(m.node).inputs[1]);
-        const TensorId flat = ir::add_constant<int64_t>(graph, unique_tensor_name(graph, shape.name + ".pruned"),
+        const TensorId flat = ir::add_constant<int64_t>(graph, names.unique(shape.name + ".pruned"),
                                                         ir::DType::kInt64, {2}, {shape.int_values()[0], -1});
         graph.node(m.node).inputs[1] = flat;
         break;
@@ -393,6 +394,7 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
     add_note(ctx, kPass, "select=lsq: channels chosen by backward elimination on the outputs of " +
                              std::to_string(fits.size()) + " consumers");
   }
+  TensorNames names(graph);
   for (const ChannelGroup& g : groups) {
     ChannelGroupReport entry;
     entry.layers = g.layers(graph);
@@ -405,7 +407,7 @@ Status run_prune_channels(ir::Graph& graph, const PassOptions& options, PassCont
       const std::vector<bool> kept = choose_kept(g, score, o);
       entry.channels_after = std::count(kept.begin(), kept.end(), true);
       if (entry.channels_after < entry.channels_before) {
-        prune_group(graph, g, kept, stats, kept_outputs);
+        prune_group(graph, names, g, kept, stats, kept_outputs);
         for (const GroupMember& m : g.members)
           if (m.role == MemberRole::kConsumer) refit.insert(m.node);
       }

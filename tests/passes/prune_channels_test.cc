@@ -15,6 +15,8 @@
 #include "calibration/npy.h"
 #include "formats/onnx/importer.h"
 #include "ir/verifier.h"
+#include "passes/channel_refit.h"
+#include "passes/pass_util.h"
 #include "tests/passes/pass_test_util.h"
 #include "tests/support/test_util.h"
 
@@ -232,6 +234,59 @@ Builder duplicate_channel_graph() {
   for (int o = 0; o < 4; ++o) w2[static_cast<size_t>(o * 4 + 1)] *= 10;
   b.output(b.apply(OpKind::kConv, "conv2", {relu(b, "relu1", c1), b.floats("conv2.w", {4, 4, 1, 1}, w2)}));
   return b;
+}
+
+// The refit measures layers that depend on none of those refitted with them from one run of
+// the graphs per sample: the same weights, bit for bit, as one run per layer.
+TEST(PruneChannels, RefitInBatchesEqualsOneLayerAtATime) {
+  Builder b;
+  const TensorId x = b.input("x", {1, 4, 6, 6});
+  const TensorId a_conv = b.conv("a", x, 4, 8, 3);
+  const TensorId a = relu(b, "relu_a", a_conv);
+  std::vector<TensorId> e;
+  for (int i = 0; i < 5; ++i) e.push_back(b.conv("e" + std::to_string(i), a, 8, 3, 1));
+  for (size_t i = 1; i < e.size(); ++i) b.output(e[i]);
+  b.output(b.conv("d", relu(b, "relu_e0", e[0]), 3, 2, 3));
+  ASSERT_TRUE(infer_and_fold(b.g).is_ok());
+  // The dense graph differs in a's weights, so that every refit has something to make up for.
+  ir::Graph pruned = b.g;
+  const ir::NodeId a_node = b.g.producer(a_conv);
+  {
+    ir::Tensor& w = pruned.tensor(pruned.node(a_node).inputs[1]);
+    std::vector<float> v(w.values<float>(), w.values<float>() + w.shape.num_elements());
+    for (size_t i = 0; i < v.size(); ++i) v[i] *= i % 3 == 0 ? -0.5f : 0.8f;
+    pruned.node(a_node).inputs[1] = add_float_constant(pruned, "a.w.changed", w.shape.sizes(), v);
+  }
+  std::vector<RefitLayer> layers;
+  for (ir::NodeId id : pruned.topological_order()) {
+    const ir::Node& n = pruned.node(id);
+    if (n.op != OpKind::kConv || id == a_node) continue;
+    RefitLayer l{id, {}};
+    l.kept_outputs.resize(static_cast<size_t>(pruned.tensor(n.inputs[1]).shape.sizes()[0]));
+    for (size_t o = 0; o < l.kept_outputs.size(); ++o) l.kept_outputs[o] = static_cast<int64_t>(o);
+    layers.push_back(l);
+  }
+  ASSERT_EQ(layers.size(), 6u);
+  RandomCalibration data(8, 11, -1.f, 1.f);
+  ir::Graph batched = pruned, alone = pruned;
+  PassContext batched_ctx, alone_ctx;
+  const RefitResult r = refit_layers(batched, b.g, layers, data, batched_ctx, "t");
+  const RefitResult r1 = refit_layers(alone, b.g, layers, data, alone_ctx, "t", 1);
+  // The e's read a; d reads e0, so it starts a second batch.
+  EXPECT_EQ(r.batches, 2u);
+  EXPECT_EQ(r1.batches, 6u);
+  EXPECT_EQ(r.refitted, 6u);
+  EXPECT_EQ(r1.refitted, r.refitted);
+  for (const RefitLayer& l : layers) {
+    const ir::Node &p = batched.node(l.node), &q = alone.node(l.node);
+    ASSERT_EQ(p.inputs.size(), q.inputs.size());
+    for (size_t i = 1; i < p.inputs.size(); ++i) {
+      const ir::Tensor &tp = batched.tensor(p.inputs[i]), &tq = alone.tensor(q.inputs[i]);
+      ASSERT_EQ(tp.shape.num_elements(), tq.shape.num_elements()) << p.name;
+      EXPECT_EQ(std::memcmp(tp.values<float>(), tq.values<float>(), sizeof(float) * tp.shape.num_elements()), 0)
+          << p.name << " input " << i;
+    }
+  }
 }
 
 TEST(PruneChannels, SelectionByReconstructionDropsTheRedundantChannel) {
