@@ -11,6 +11,12 @@ KIND:
   split_conv_bn       the same with a Conv + BatchNormalization on each (one shared weight)
   split_conv_distinct a Conv to 4N channels, Split into N, a 3x3 Conv (its own weight,
                       8 x 4 x 3 x 3) + Relu on each, concatenated: N prunable layers
+  split_conv_pairs    as split_conv_distinct, each branch's Relu then read by a 1x1 Conv of
+                      its own (8 -> 4 channels): N channel groups for prune_channels
+  split_layernorm     an input [1, N, 8] Split into N rows, each normalized by the nine nodes
+                      of a LayerNormalization before opset 17, concatenated (fuse_layernorm)
+  split_gelu          the same rows, each through the five nodes of an exact Gelu (the
+                      Gelu matcher of fuse_activation), concatenated
 CALIB.npy: 4 random calibration samples for the graph's input.
 """
 import sys
@@ -26,6 +32,44 @@ def build(kind, n, rng):
     def init(name, array):
         inits.append(numpy_helper.from_array(array.astype(np.float32), name))
 
+    if kind in ("split_layernorm", "split_gelu"):
+        init("two", np.array(2.0))
+        init("eps", np.array(1e-5))
+        init("sqrt2", np.array(np.sqrt(2.0)))
+        init("one", np.array(1.0))
+        init("half", np.array(0.5))
+        init("gamma", rng.random(8))
+        init("beta", rng.random(8))
+        inits.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "last"))
+        parts = [f"s{i}" for i in range(n)]
+        nodes.append(helper.make_node("Split", ["x"], parts, axis=1))
+        for i, x in enumerate(parts):
+            def t(name):
+                return f"{name}{i}"
+            if kind == "split_layernorm":
+                nodes += [
+                    helper.make_node("ReduceMean", [x], [t("m")], axes=[-1]),
+                    helper.make_node("Sub", [x, t("m")], [t("d")]),
+                    helper.make_node("Pow", [t("d"), "two"], [t("q")]),
+                    helper.make_node("ReduceMean", [t("q")], [t("v")], axes=[-1]),
+                    helper.make_node("Add", [t("v"), "eps"], [t("ve")]),
+                    helper.make_node("Sqrt", [t("ve")], [t("sd")]),
+                    helper.make_node("Div", [t("d"), t("sd")], [t("n")]),
+                    helper.make_node("Mul", [t("n"), "gamma"], [t("g")]),
+                    helper.make_node("Add", [t("g"), "beta"], [t("y")]),
+                ]
+            else:
+                nodes += [
+                    helper.make_node("Div", [x, "sqrt2"], [t("h")]),
+                    helper.make_node("Erf", [t("h")], [t("e")]),
+                    helper.make_node("Add", [t("e"), "one"], [t("a")]),
+                    helper.make_node("Mul", [x, t("a")], [t("p")]),
+                    helper.make_node("Mul", [t("p"), "half"], [t("y")]),
+                ]
+            outputs.append(t("y"))
+        nodes.append(helper.make_node("Concat", outputs, ["y"], axis=1))
+        return [1, n, 8], nodes, inits, ["y"]
+
     if kind == "split_outputs":
         shape = [1, 1, 4, n]
         init("w", rng.random((2, 1, 1, 1)))
@@ -33,8 +77,9 @@ def build(kind, n, rng):
         names = [f"y{i}" for i in range(n)]
         nodes.append(helper.make_node("Split", ["c"], names, axis=3))
         return shape, nodes, inits, names
-    channels = 4 if kind == "split_conv_distinct" else 1
-    shape = [1, 3 if kind == "split_conv_distinct" else 1, 4, 4]
+    distinct = kind in ("split_conv_distinct", "split_conv_pairs")
+    channels = 4 if distinct else 1
+    shape = [1, 3 if distinct else 1, 4, 4]
     init("w", rng.random((n * channels, shape[1], 1, 1)))
     nodes.append(helper.make_node("Conv", ["x", "w"], ["c"]))
     parts = [f"s{i}" for i in range(n)]
@@ -59,14 +104,19 @@ def build(kind, n, rng):
         elif kind == "split_conv_bn":
             nodes.append(helper.make_node("Conv", [part, "w1"], [f"c{i}"]))
             nodes.append(helper.make_node("BatchNormalization", [f"c{i}", "sc", "bi", "mu", "va"], [y]))
-        elif kind == "split_conv_distinct":
+        elif distinct:
             init(f"w{i + 1}", rng.random((8, channels, 3, 3)))
             nodes.append(helper.make_node("Conv", [part, f"w{i + 1}"], [f"c{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
-            nodes.append(helper.make_node("Relu", [f"c{i}"], [y]))
+            if kind == "split_conv_pairs":
+                init(f"v{i + 1}", rng.random((4, 8, 1, 1)) - 0.5)
+                nodes.append(helper.make_node("Relu", [f"c{i}"], [f"r{i}"]))
+                nodes.append(helper.make_node("Conv", [f"r{i}", f"v{i + 1}"], [y]))
+            else:
+                nodes.append(helper.make_node("Relu", [f"c{i}"], [y]))
         else:
             sys.exit(f"unknown kind {kind}")
         outputs.append(y)
-    if kind == "split_conv_distinct":
+    if distinct:
         nodes.append(helper.make_node("Concat", outputs, ["y"], axis=1))
         outputs = ["y"]
     return shape, nodes, inits, outputs
