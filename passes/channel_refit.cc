@@ -7,7 +7,6 @@
 #include <memory>
 
 #include "passes/graph_runner.h"
-#include "passes/layer_inputs.h"
 #include "passes/pass_util.h"
 #include "passes/prune_layers.h"
 #include "passes/prune_reconstruct.h"
@@ -263,19 +262,15 @@ void measure_batch(const ir::Graph& pruned, const ir::Graph& dense, const std::v
 RefitResult refit_layers(ir::Graph& pruned, const ir::Graph& dense, const std::vector<RefitLayer>& layers,
                          const CalibrationData& data, PassContext& ctx, const std::string& pass,
                          size_t max_batch_layers) {
-  constexpr size_t kMaxBatchBytes = size_t{256} << 20;
   RefitResult result;
   const auto start = std::chrono::steady_clock::now();
   result.samples = reconstruction_samples(pruned, data.size());
   TensorNames names(pruned);
   std::vector<ir::NodeId> nodes;
-  std::vector<size_t> bytes;
-  for (const RefitLayer& l : layers) {
-    nodes.push_back(l.node);
-    bytes.push_back(refit_bytes(pruned, dense, l));
-  }
-  std::vector<size_t> batch_end =
-      plan_layer_batches(pruned, nodes, bytes, std::max<size_t>(1, max_batch_layers), kMaxBatchBytes);
+  for (const RefitLayer& l : layers) nodes.push_back(l.node);
+  std::vector<size_t> batch_end = plan_layer_batches(
+      pruned, nodes, [&](size_t k) { return refit_bytes(pruned, dense, layers[k]); },
+      std::max<size_t>(1, max_batch_layers), LayerInputMeter::kMaxBatchBytes);
   if (batch_end.size() != layers.size()) {  // not in topological order: one at a time
     batch_end.resize(layers.size());
     for (size_t k = 0; k < layers.size(); ++k) batch_end[k] = k + 1;

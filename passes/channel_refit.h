@@ -11,6 +11,7 @@
 
 #include "ir/graph.h"
 #include "passes/channel_groups.h"
+#include "passes/layer_inputs.h"
 #include "passes/pass.h"
 
 namespace pare::passes {
@@ -38,11 +39,11 @@ struct RefitResult {
 // dense model's inputs (before any activation), W' = (Y^T X + W D) (X^T X + D)^-1 with W the
 // current weights and bias and D the damping. A refit that fits worse than W on these rows is
 // dropped. Notes go to ctx under `pass`. Consecutive layers whose inputs depend on none of
-// the others are measured together, at most `max_batch_layers` (1: each alone): the same sums.
-constexpr size_t kRefitMaxBatchLayers = 256;
+// the others are measured together, within LayerInputMeter's caps and at most
+// `max_batch_layers` (1: each alone): the same sums.
 RefitResult refit_layers(ir::Graph& pruned, const ir::Graph& dense, const std::vector<RefitLayer>& layers,
                          const CalibrationData& data, PassContext& ctx, const std::string& pass,
-                         size_t max_batch_layers = kRefitMaxBatchLayers);
+                         size_t max_batch_layers = LayerInputMeter::kMaxBatchLayers);
 
 // ---- choosing the channels by how well the rest reconstruct the consumers' outputs ----------
 

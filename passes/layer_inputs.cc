@@ -36,7 +36,8 @@ size_t layer_bytes(const ir::Graph& g, const PruneLayer& l, const LayerInputMete
 }  // namespace
 
 std::vector<size_t> plan_layer_batches(const ir::Graph& g, const std::vector<ir::NodeId>& nodes,
-                                       const std::vector<size_t>& bytes, size_t max_layers, size_t max_bytes) {
+                                       const std::function<size_t(size_t k)>& bytes_of, size_t max_layers,
+                                       size_t max_bytes) {
   std::vector<size_t> batch_end(nodes.size(), 0);
   std::vector<int64_t> layer_of(g.node_capacity(), -1);
   for (size_t k = 0; k < nodes.size(); ++k) {
@@ -54,7 +55,7 @@ std::vector<size_t> plan_layer_batches(const ir::Graph& g, const std::vector<ir:
       if (t != ir::kNoTensor) depends_on = std::max(depends_on, dep[static_cast<size_t>(t)]);
     if (const int64_t k = layer_of[static_cast<size_t>(id)]; k >= 0) {
       if (static_cast<size_t>(k) != next) return {};
-      const size_t cost = std::min(bytes[next], max_bytes);
+      const size_t cost = std::min(bytes_of(next), max_bytes);
       if (next > first && (depends_on == static_cast<int64_t>(first) || next - first >= max_layers ||
                            held + cost > max_bytes)) {
         batch_end[first] = next;
@@ -77,13 +78,10 @@ namespace {
 std::vector<size_t> plan_batches(const ir::Graph& g, const std::vector<const PruneLayer*>& layers,
                                  const LayerInputMeter::Wanted& wanted, size_t max_batch_layers) {
   std::vector<ir::NodeId> nodes;
-  std::vector<size_t> bytes;
-  for (const PruneLayer* l : layers) {
-    nodes.push_back(l->node);
-    const bool alive = l->node >= 0 && static_cast<size_t>(l->node) < g.node_capacity() && g.node_alive(l->node);
-    bytes.push_back(alive ? layer_bytes(g, *l, wanted) : 0);
-  }
-  return plan_layer_batches(g, nodes, bytes, max_batch_layers, LayerInputMeter::kMaxBatchBytes);
+  for (const PruneLayer* l : layers) nodes.push_back(l->node);
+  return plan_layer_batches(
+      g, nodes, [&](size_t k) { return layer_bytes(g, *layers[k], wanted); }, max_batch_layers,
+      LayerInputMeter::kMaxBatchBytes);
 }
 
 }  // namespace

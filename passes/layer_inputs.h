@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,13 @@ class CalibrationData;
 
 // Per first layer of a batch, one past its last layer: consecutive layers (`nodes`, in g's
 // topological order) whose inputs depend on no layer of their batch, at most `max_layers` per
-// batch and `max_bytes` of their `bytes` summed (a layer over it goes alone). Empty when a
-// node is not one of g's, repeats, or the nodes are out of topological order. The passes that
-// change layers one after the other measure each batch with one run of the graph per sample.
+// batch and `max_bytes` of bytes_of(k) summed (a layer over it goes alone; bytes_of is asked
+// only once every node is known to be g's). Empty when a node is not one of g's, repeats, or
+// the nodes are out of topological order. The passes that change layers one after the other
+// measure each batch with one run of the graph per sample.
 std::vector<size_t> plan_layer_batches(const ir::Graph& g, const std::vector<ir::NodeId>& nodes,
-                                       const std::vector<size_t>& bytes, size_t max_layers, size_t max_bytes);
+                                       const std::function<size_t(size_t k)>& bytes_of, size_t max_layers,
+                                       size_t max_bytes);
 
 // What was measured of one layer's inputs; a non-empty reason says why a part was not.
 struct LayerInputs {

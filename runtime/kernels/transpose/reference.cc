@@ -104,8 +104,8 @@ void gather_ref(size_t outer, int64_t axis_size, size_t inner_bytes, const void*
 }
 
 void x32_interleave3_ref__scalar(size_t plane, const uint32_t* x, uint32_t* y, size_t begin, size_t end) {
-  for (size_t i = begin; i < end; ++i)
-    for (size_t c = 0; c < 3; ++c) y[3 * i + c] = x[c * plane + i];
+  if (end > begin)
+    interleave_rows<3>(static_cast<int64_t>(end - begin), static_cast<int64_t>(plane), x + begin, y + 3 * begin);
 }
 
 namespace {
