@@ -59,6 +59,7 @@ void register_all() {
     benchmark::RegisterBenchmark(("f32_relu" + s).c_str(), run_unary, v.relu);
     benchmark::RegisterBenchmark(("f32_hard_swish" + s).c_str(), run_unary, v.hard_swish);
     benchmark::RegisterBenchmark(("f32_sigmoid" + s).c_str(), run_unary, v.sigmoid);
+    benchmark::RegisterBenchmark(("f32_silu" + s).c_str(), run_unary, v.silu);
     benchmark::RegisterBenchmark(("f32_tanh" + s).c_str(), run_unary, v.tanh);
     benchmark::RegisterBenchmark(("f32_erf" + s).c_str(), run_unary, v.erf);
     benchmark::RegisterBenchmark(("f32_gelu" + s).c_str(), run_unary, v.gelu);

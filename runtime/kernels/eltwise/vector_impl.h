@@ -159,23 +159,31 @@ struct Kernels {
   // as in ONNX Runtime's logistic: values near 0 (x < -16) lose their relative accuracy,
   // which no network reads. 8 FMAs and a reciprocal estimate with a Newton step, where e^-|x|
   // and a reciprocal took 1.6x the time (EfficientNet's SiLUs). NaN stays NaN.
-  static R sigmoid_of(R v) {
-    const R x = V::min(V::max(v, V::set1(-16.7f)), V::set1(16.7f));
+  // The fit before clamping: within 1.6e-7 of sigmoid(v) for v >= -16.7 and not NaN, 0
+  // below (as 1 / (1 + e^-x) gives there).
+  static R sigmoid_unclamped(R v) {
+    const R x = V::min(V::max(v, V::set1(-16.7f)), V::set1(16.7f));  // NaN becomes -16.7
     const R s = V::mul(x, x);
     const R p = horner<V>(s, 1.4046236396225709e-11f, 8.327025113885611e-08f, 5.527236862690188e-05f,
                              0.008384951390326023f, 0.2499999850988388f);
     const R q = horner<V>(s, 3.1979876524701467e-09f, 5.241956841928186e-06f, 0.0016271942295134068f,
                              0.11687309294939041f, 1.f);
-    const R y = V::min(V::max(V::fmadd(V::mul(x, p), V::reciprocal(q), V::set1(0.5f)), V::set1(0.f)), V::set1(1.f));
-    // 0 below the fit, as 1 / (1 + e^-x) gives there: x sigmoid(x) is then -0 (NaN at -inf).
-    return keep_nan<V>(v, V::select(V::lt(v, V::set1(-16.7f)), V::set1(0.f), y));
+    const R y = V::fmadd(V::mul(x, p), V::reciprocal(q), V::set1(0.5f));
+    return V::select(V::lt(v, V::set1(-16.7f)), V::set1(0.f), y);
+  }
+  static R sigmoid_of(R v) {
+    const R y = V::min(V::max(sigmoid_unclamped(v), V::set1(0.f)), V::set1(1.f));
+    return keep_nan<V>(v, y);
   }
   static void sigmoid(size_t n, const float* x, float* y) { unary_loop<V>(n, x, y, sigmoid_of); }
 
   // x * sigmoid(x): a fused activation (EfficientNet's), run on GEMM tiles in place. Its
-  // error is sigmoid's times |x|. -inf gives NaN, as Mul(x, Sigmoid(x)) does.
+  // error is sigmoid's times |x|. The product needs neither the clamp to [0, 1] (the fit
+  // leaves it by rounding only) nor a NaN check (x carries NaN into it): four fewer
+  // instructions of 21, a fifth of EfficientNet-B0's SiLU time. -inf gives NaN, as
+  // Mul(x, Sigmoid(x)) does.
   static void silu(size_t n, const float* x, float* y) {
-    unary_loop<V>(n, x, y, [](R v) { return V::mul(v, sigmoid_of(v)); });
+    unary_loop<V>(n, x, y, [](R v) { return V::mul(v, sigmoid_unclamped(v)); });
   }
 
   // tanh|x| = -m / (m + 2) with m = e^-2|x| - 1, accurate near 0 through
