@@ -1,7 +1,7 @@
 // Fuses an elementwise activation into the Conv, ConvTranspose, Gemm or MatMul that
 // feeds it: the producer applies it to its output in place (Node::activation), and the
-// activation node goes away. Also turns the five-node decomposition of Gelu back into
-// one Gelu node.
+// activation node goes away. Also turns the five-node decomposition of Gelu and the
+// two-node one of HardSwish back into one node.
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -120,6 +120,44 @@ bool fuse_silu(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId mul_id, PassCont
   return false;
 }
 
+// HardSwish as exporters before opset 14 write it (PyTorch's nn.Hardswish, MobileNetV3's
+// activation): Mul(x, HardSigmoid(x)) (either operand order) with alpha 1/6 and beta 0.5,
+// which is HardSwish's definition, the HardSigmoid read by nothing else. The Mul becomes one
+// HardSwish node, which fuse_one then gives to x's producer when it can carry it: one pass
+// over the tensor instead of two, or none. The vector kernels take the same float steps
+// either way, so the values stay the same.
+bool fuse_hard_swish(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId mul_id, PassContext& ctx) {
+  const ir::Node& mul = graph.node(mul_id);
+  if (mul.op != ir::OpKind::kMul || mul.inputs.size() != 2 || mul.outputs.size() != 1 ||
+      mul.activation.kind != ActivationKind::kNone)
+    return false;
+  for (size_t s = 0; s < 2; ++s) {
+    const ir::TensorId gate = mul.inputs[s], x = mul.inputs[1 - s];
+    if (gate == ir::kNoTensor || x == ir::kNoTensor || gate == x) continue;
+    ir::NodeId gate_id;
+    const ir::Node* hs = sole_use_producer(graph, uses, gate, ir::OpKind::kHardSigmoid, mul_id, &gate_id);
+    if (!hs || hs->inputs.size() != 1 || hs->inputs[0] != x || hs->outputs.size() != 1 ||
+        hs->attrs.get_float("alpha", 0.2f) != 1.f / 6.f || hs->attrs.get_float("beta", 0.5f) != 0.5f)
+      continue;
+    const ir::Tensor& in = graph.tensor(x);
+    if (in.dtype != ir::DType::kFloat32 || in.quant) continue;
+
+    std::string note = "HardSigmoid '" + hs->name + "' and Mul '" + mul.name + "' fused into one HardSwish";
+    uses.forget(graph, gate_id);
+    uses.forget(graph, mul_id);
+    ir::Node& swish = graph.node(mul_id);
+    swish.op = ir::OpKind::kHardSwish;
+    swish.inputs = {x};
+    swish.attrs = ir::Attributes();
+    graph.remove_node(gate_id);
+    uses.record(graph, mul_id);
+    add_note(ctx, "fuse_activation", std::move(note));
+    fuse_one(graph, uses, mul_id, ctx);
+    return true;
+  }
+  return false;
+}
+
 bool near(double v, double want) { return std::fabs(v - want) <= 1e-6 * std::fabs(want); }
 
 // For a binary node with a scalar constant `want` as one operand (`commutes`: either one):
@@ -205,7 +243,7 @@ Status run_fuse_activation(ir::Graph& graph, const PassOptions&, PassContext& ct
   ir::UseIndex uses(graph);
   for (ir::NodeId id : graph.nodes())
     if (graph.node_alive(id) && (fuse_gelu(graph, uses, id, ctx) || fuse_one(graph, uses, id, ctx) ||
-                                 fuse_silu(graph, uses, id, ctx)))
+                                 fuse_silu(graph, uses, id, ctx) || fuse_hard_swish(graph, uses, id, ctx)))
       ++fused;
   add_note(ctx, "fuse_activation", "activations fused: " + std::to_string(fused));
   return Status::ok();

@@ -323,6 +323,60 @@ TEST(FuseActivation, SiluLeavesOtherProducts) {
   EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
 }
 
+// x * HardSigmoid(x) with alpha 1/6 and beta 0.5, as exporters before opset 14 write
+// HardSwish: the Conv takes it as its activation; after an Add, one HardSwish node is left.
+TEST(FuseActivation, DecomposedHardSwishBecomesOne) {
+  const ir::Attributes hard_swish_gate = make_attrs({{"alpha", 1.f / 6.f}, {"beta", 0.5f}});
+  for (bool gate_first : {false, true}) {
+    SCOPED_TRACE(gate_first ? "Mul(HardSigmoid(x), x)" : "Mul(x, HardSigmoid(x))");
+    Builder b;
+    TensorId x = b.input("x", {1, 3, 5, 5});
+    TensorId c = b.apply(OpKind::kConv, "conv", {x, b.random("w", {4, 3, 3, 3}, 7, -3.f, 3.f), b.random("b", {4}, 8)},
+                         make_attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}}));
+    TensorId g = b.apply(OpKind::kHardSigmoid, "gate", {c}, hard_swish_gate);
+    TensorId y = b.apply(OpKind::kMul, "mul", gate_first ? std::vector<TensorId>{g, c} : std::vector<TensorId>{c, g});
+    b.output(y);
+    TensorId a = b.apply(OpKind::kAdd, "add", {x, x});
+    TensorId g2 = b.apply(OpKind::kHardSigmoid, "gate2", {a}, hard_swish_gate);
+    b.output(b.apply(OpKind::kMul, "mul2", gate_first ? std::vector<TensorId>{g2, a} : std::vector<TensorId>{a, g2}));
+    PassContext ctx;
+    // The scalar references divide by 6 where HardSigmoid multiplies by alpha: a rounding apart.
+    ir::Graph after = run_and_compare(b.g, "fuse_activation", 1e-6f, &ctx);
+    ASSERT_EQ(after.num_nodes(), 3u);
+    const ir::Node& conv = after.node(only_node_of(after, OpKind::kConv));
+    EXPECT_EQ(conv.activation.kind, ActivationKind::kHardSwish);
+    EXPECT_EQ(conv.outputs[0], y);
+    const ir::Node& swish = after.node(only_node_of(after, OpKind::kHardSwish));
+    EXPECT_EQ(swish.inputs, std::vector<TensorId>{a});
+    EXPECT_TRUE(has_note(ctx, "HardSigmoid 'gate' and Mul 'mul' fused into one HardSwish"));
+    EXPECT_TRUE(has_note(ctx, "HardSwish 'mul' fused into Conv 'conv'"));
+    EXPECT_TRUE(has_note(ctx, "activations fused: 2"));
+  }
+}
+
+TEST(FuseActivation, HardSwishLeavesOtherGates) {
+  Builder b;
+  TensorId x = b.input("x", {2, 3});
+  TensorId w = b.random("w", {3, 3}, 9);
+  // Keras's hard sigmoid (alpha 0.2): not HardSwish.
+  TensorId m1 = b.apply(OpKind::kMatMul, "keras", {x, w});
+  b.output(b.apply(OpKind::kMul, "mul1", {m1, b.apply(OpKind::kHardSigmoid, "hs1", {m1}, make_attrs({{"alpha", 0.2f}}))}));
+  // A gate of another tensor (a squeeze-and-excitation scale).
+  TensorId m2 = b.apply(OpKind::kMatMul, "scaled", {x, w});
+  TensorId z = b.input("z", {2, 3});
+  b.output(b.apply(OpKind::kMul, "mul2", {m2, b.apply(OpKind::kHardSigmoid, "hs2", {z}, make_attrs({{"alpha", 1.f / 6.f}}))}));
+  // The gate is also a graph output.
+  TensorId m3 = b.apply(OpKind::kMatMul, "visible_gate", {x, w});
+  TensorId g3 = b.apply(OpKind::kHardSigmoid, "hs3", {m3}, make_attrs({{"alpha", 1.f / 6.f}}));
+  b.output(g3);
+  b.output(b.apply(OpKind::kMul, "mul3", {m3, g3}));
+  const size_t nodes = b.g.num_nodes();
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "fuse_activation", 0.f, &ctx);
+  EXPECT_EQ(after.num_nodes(), nodes);
+  EXPECT_TRUE(has_note(ctx, "activations fused: 0"));
+}
+
 // 0.5 x (1 + Erf(x / sqrt 2)) as exporters write it; `form` picks the variant: 0 is
 // torch.onnx's Mul(Mul(x, a), 0.5) with Div, 1 multiplies by 1/sqrt 2 and swaps every
 // commutative pair, 2 is Mul(Mul(0.5, x), a). The constants and the x of the outer
