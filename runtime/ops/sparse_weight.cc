@@ -27,7 +27,7 @@ class SpmmKernel final : public OpKernel {
     args_.w = &w_;
     args_.x_stride = w_.k;
     args_.y_stride = w_.n;
-    kernels::f32_spmm_set_activation(act_, &args_);
+    kernels::f32_spmm_set_activation(act_, &args_, v.isa);
     worker_bytes_ = (kernels::f32_spmm_scratch_bytes(v, w_.n, w_.k) + 63) / 64 * 64;
   }
 

@@ -15,8 +15,8 @@ void f32_activation__scalar(const FusedActivation& act, float* data, size_t n);
 
 // The vector kernel that applies an activation of `kind` in place under the ISA cap, chosen
 // at prepare: the eltwise family's Sigmoid and Silu (an exp per element, ten times the cost
-// of the scalar formula's std::exp), null for the other kinds and the scalar cap, which
-// take f32_activation__scalar.
+// of the scalar formula's std::exp) and HardSwish (the scalar formula divides by 6), null
+// for the other kinds and the scalar cap, which take f32_activation__scalar.
 F32UnaryFn f32_activation_vector(ActivationKind kind, Isa cap);
 
 // Applies `act` in place to data[0 .. n): through `vector` when set (f32_activation_vector

@@ -40,6 +40,7 @@ F32UnaryFn f32_activation_vector(ActivationKind kind, Isa cap) {
   switch (kind) {
     case ActivationKind::kSigmoid: return select_f32_eltwise(cap).sigmoid;
     case ActivationKind::kSilu: return select_f32_eltwise(cap).silu;
+    case ActivationKind::kHardSwish: return select_f32_eltwise(cap).hard_swish;
     default: return nullptr;
   }
 }

@@ -267,16 +267,17 @@ void f32_spmm(const F32SpmmVariant& v, const F32SpmmArgs& a, size_t tile_begin, 
     v.kernel(a, m0, rows, scratch);
     if (a.activation)
       for (size_t i = m0; i < m0 + rows; ++i)
-        f32_activation__scalar(*a.activation, a.y + i * a.y_stride, a.w->n);
+        f32_activation(*a.activation, a.activation_vector, a.y + i * a.y_stride, a.w->n);
   }
 }
 
-void f32_spmm_set_activation(const FusedActivation& act, F32SpmmArgs* args) {
+void f32_spmm_set_activation(const FusedActivation& act, F32SpmmArgs* args, Isa cap) {
   F32GemmArgs gemm;
-  f32_gemm_set_activation(act, &gemm);
+  f32_gemm_set_activation(act, &gemm, cap);
   args->min = gemm.min;
   args->max = gemm.max;
   args->activation = gemm.activation;
+  args->activation_vector = gemm.activation_vector;
 }
 
 }  // namespace pare::rt::kernels

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "runtime/cpu.h"
+#include "runtime/kernels/eltwise/eltwise.h"
 #include "runtime/types.h"
 
 namespace pare::rt::kernels {
@@ -82,8 +83,10 @@ struct F32SpmmArgs {
   size_t y_stride = 0;
   float min = -std::numeric_limits<float>::infinity();
   float max = std::numeric_limits<float>::infinity();
-  // Applied by the driver to each tile after the kernel, or null (see f32_spmm_set_activation).
+  // Applied by the driver to each tile after the kernel, or null (see f32_spmm_set_activation),
+  // through its vector kernel when it has one: the dense GEMM's, so both give the same bytes.
   const FusedActivation* activation = nullptr;
+  F32UnaryFn activation_vector = nullptr;
 };
 
 // Computes rows [m0, m0 + rows) of Y, rows <= w->tiles_per_call * tile_pixels, clamped to
@@ -170,8 +173,8 @@ size_t f32_spmm_scratch_bytes(const F32SpmmVariant& v, size_t n, size_t k);
 void f32_spmm(const F32SpmmVariant& v, const F32SpmmArgs& args, size_t tile_begin,
               size_t tile_end, float* scratch);
 // Relu and Clip become the clamp; other activations run per tile (args->activation = &act,
-// which must outlive the calls).
-void f32_spmm_set_activation(const FusedActivation& act, F32SpmmArgs* args);
+// which must outlive the calls), through the vector kernel under `cap`.
+void f32_spmm_set_activation(const FusedActivation& act, F32SpmmArgs* args, Isa cap = Isa::kScalar);
 
 // Y = act(bias + X W^T) straight from the view, every element in the view's entry order:
 // the obviously right version the tests compare against. y_stride = n.
