@@ -294,13 +294,21 @@ void lower_matmul(Lowering& l) {
   l.out_tensor(0, l.emit1(OpKind::kMatMul, {a, b}));
 }
 
+// n copies of v for a parameter the call leaves out: at most kMaxImportedElements.
+std::vector<float> default_parameter(const Lowering& l, int64_t n, float v) {
+  if (n < 0 || n > kMaxImportedElements)
+    l.invalid("needs a default parameter of " + std::to_string(n) + " elements; the import builds at most " +
+              std::to_string(kMaxImportedElements));
+  return std::vector<float>(static_cast<size_t>(n), v);
+}
+
 // batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
 void lower_batch_norm(Lowering& l) {
   TensorId x = l.tensor(0);
   if (l.is_none(3) || l.is_none(4)) l.unsupported("batch_norm without running statistics (training mode)");
   const int64_t c = l.sizes(x).at(1);
-  TensorId scale = l.is_none(1) ? l.const_f32(std::vector<float>(static_cast<size_t>(c), 1.f)) : l.tensor(1);
-  TensorId bias = l.is_none(2) ? l.const_f32(std::vector<float>(static_cast<size_t>(c), 0.f)) : l.tensor(2);
+  TensorId scale = l.is_none(1) ? l.const_f32(default_parameter(l, c, 1.f)) : l.tensor(1);
+  TensorId bias = l.is_none(2) ? l.const_f32(default_parameter(l, c, 0.f)) : l.tensor(2);
   l.out_tensor(0, l.emit1(OpKind::kBatchNormalization, {x, scale, bias, l.tensor(3), l.tensor(4)},
                           attrs({{"epsilon", to_f32(l.float_arg(7))}})));
 }
@@ -316,7 +324,7 @@ void lower_layer_norm(Lowering& l) {
     l.invalid("normalized_shape does not match the input's last dims");
   int64_t n = 1;
   for (int64_t d : shape) n = l.checked_mul(n, d);
-  TensorId w = l.is_none(2) ? l.const_f32(std::vector<float>(static_cast<size_t>(n), 1.f), shape) : l.tensor(2);
+  TensorId w = l.is_none(2) ? l.const_f32(default_parameter(l, n, 1.f), shape) : l.tensor(2);
   std::vector<TensorId> in = {x, w};
   if (!l.is_none(3)) in.push_back(l.tensor(3));
   l.out_tensor(0, l.emit1(OpKind::kLayerNormalization, in,
@@ -576,6 +584,18 @@ void out_list(Lowering& l, const std::vector<TensorId>& ts) {
   l.out(0, Entry::of_list(std::move(items)));
 }
 
+// Pieces of `piece` elements over n, the last one smaller; at most kMaxListPieces.
+std::vector<int64_t> even_pieces(const Lowering& l, int64_t n, int64_t piece) {
+  const int64_t count = n == 0 ? 0 : (n - 1) / piece + 1;  // ceil without n + piece overflowing
+  if (count > kMaxListPieces)
+    l.invalid("makes " + std::to_string(count) + " pieces of a dim of " + std::to_string(n) +
+              "; the import takes at most " + std::to_string(kMaxListPieces));
+  std::vector<int64_t> sizes;
+  sizes.reserve(static_cast<size_t>(count));
+  for (int64_t at = 0; at < n; at += piece) sizes.push_back(std::min(piece, n - at));
+  return sizes;
+}
+
 // chunk(self, chunks, dim): pieces of ceil(n / chunks), the last one smaller.
 void lower_chunk(Lowering& l) {
   TensorId x = l.tensor(0);
@@ -583,9 +603,7 @@ void lower_chunk(Lowering& l) {
   const int64_t n = l.dim_size(x, axis), chunks = l.int_arg(1);
   if (chunks <= 0) l.invalid("chunks must be > 0");
   const int64_t piece = n == 0 ? 0 : (n - 1) / chunks + 1;  // ceil without n + chunks overflowing
-  std::vector<int64_t> sizes;
-  for (int64_t at = 0; at < n; at += piece) sizes.push_back(std::min(piece, n - at));
-  out_list(l, split(l, x, axis, sizes));
+  out_list(l, split(l, x, axis, even_pieces(l, n, piece)));
 }
 
 // split(self, split_size or sizes, dim), split_with_sizes.
@@ -597,7 +615,7 @@ void lower_split(Lowering& l) {
   if (l.in(1).value.isInt()) {
     const int64_t piece = l.int_arg(1);
     if (piece <= 0) l.invalid("split size must be > 0");
-    for (int64_t at = 0; at < n; at += piece) sizes.push_back(std::min(piece, n - at));
+    sizes = even_pieces(l, n, piece);
   } else {
     sizes = l.ints_arg(1);
   }
@@ -609,7 +627,7 @@ void lower_unbind(Lowering& l) {
   TensorId x = l.tensor(0);
   const int64_t axis = l.axis(l.num_inputs() > 1 ? l.int_arg(1) : 0, l.rank(x));
   std::vector<int64_t> s = l.sizes(x);
-  std::vector<TensorId> pieces = split(l, x, axis, std::vector<int64_t>(static_cast<size_t>(l.dim_size(x, axis)), 1));
+  std::vector<TensorId> pieces = split(l, x, axis, even_pieces(l, l.dim_size(x, axis), 1));
   s.erase(s.begin() + axis);
   for (TensorId& p : pieces) p = l.reshape(p, s);
   out_list(l, pieces);

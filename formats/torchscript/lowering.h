@@ -124,6 +124,10 @@ bool is_identity_op(const std::string& kind);
 // computed from sizes): 2^26 elements.
 constexpr int64_t kMaxImportedElements = int64_t{1} << 26;
 
+// The most pieces chunk, split and unbind make of one tensor: each is a graph tensor, and a
+// dim from the file (repeat by 2^31, say) would otherwise ask for billions.
+constexpr int64_t kMaxListPieces = int64_t{1} << 16;
+
 // A double from the file as a float: beyond float's range it is +-inf (as in torch), never
 // a UB conversion.
 float to_f32(double v);
