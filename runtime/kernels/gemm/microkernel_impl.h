@@ -115,19 +115,22 @@ inline void fma_four_steps(Accumulators<V, H, MR, Z, Y>& t, const float* w, At a
   fma_lane<V, MR, T::kZ, 3>(t.acc, a_vec, w + 3 * kNr);
 }
 
-// How far ahead of the panel row in use a streaming tile asks for the panel: 32 steps of
-// K of a 32-float panel. Weights that come from L3 (a large CNN's late layers: they do not
-// stay in L2 between inferences) then arrive before the tile needs them. A burst of
-// prefetches for the next panel at the start of each tile measured 7-12% slower on
-// MobileNetV2-224's 7x7 layers: it stalls on the core's outstanding-miss slots.
-constexpr size_t kStreamAheadBytes = 4096;
+// How far ahead of the panel row in use a streaming tile asks for the panel, into L2: 256
+// steps of K of a 32-float panel. Weights that come from L3 or memory (a large CNN's late
+// layers and its classifier: they do not stay in L2 between inferences) then arrive before
+// the tile needs them. A classifier's 5 MB from memory (kernel_gemm_bench classifier_cold)
+// took 369-389 us with 4 KB into L1 and 272-324 us with 32 KB into L2 (a plain read of the
+// bytes: 230-280 us); 32 KB into L1 would evict the rows in use. A burst of prefetches for
+// the next panel at the start of each tile measured 7-12% slower on MobileNetV2-224's 7x7
+// layers: it stalls on the core's outstanding-miss slots.
+constexpr size_t kStreamAheadBytes = 32768;
 
 // Asks for the panel bytes `kStreamAheadBytes` past the `bytes` from `w` on.
 template <size_t Bytes>
 inline void prefetch_panel_ahead(const float* w) {
   const char* ahead = reinterpret_cast<const char*>(w) + kStreamAheadBytes;
   PARE_GEMM_UNROLL
-  for (size_t b = 0; b < Bytes; b += 64) __builtin_prefetch(ahead + b, /*read*/ 0, /*L1*/ 3);
+  for (size_t b = 0; b < Bytes; b += 64) __builtin_prefetch(ahead + b, /*read*/ 0, /*L2*/ 2);
 }
 
 // Steps [0, k) of a run of K, A value p of row i at a_at(i) + p; returns `w` past them.
