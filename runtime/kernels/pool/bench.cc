@@ -29,6 +29,8 @@ constexpr Layer kLayers[] = {
     {"max3x3s2p1_112x112x64", Kind::kMax, 112, 64, 3, 2, 1},
     {"avg3x3s1p1_35x35x192", Kind::kAvg, 35, 192, 3, 1, 1},
     {"global_avg_7x7x576", Kind::kGlobalAvg, 7, 576, 7, 1, 0},
+    {"global_avg_112x112x32", Kind::kGlobalAvg, 112, 32, 112, 1, 0},
+    {"global_avg_14x14x672", Kind::kGlobalAvg, 14, 672, 14, 1, 0},
 };
 
 std::vector<float> random_floats(size_t n) {

@@ -121,8 +121,29 @@ void avgpool(const PoolGeometry& g, int64_t channels, bool count_include_pad, co
   });
 }
 
-// Outputs [begin, end) of batch * channels; each image's share is walked channel block by
-// channel block, every block summing the pixels in order into kLanes double sums.
+// The means of channels [c, c + Z * kWidth) of one image: one walk over its pixels in
+// memory order with Z vectors of double sums side by side, where a walk per vector read the
+// image once per vector at a stride (EfficientNet-B0's first squeeze-and-excitation pool,
+// 112x112x32: 75 us, ORT 30 us). Each channel still sums pixel 0 to pixels - 1, so the bytes
+// do not depend on Z.
+template <typename V, int Z>
+void channel_means(int64_t pixels, int64_t channels, const float* image, float* out) {
+  constexpr int64_t W = V::kWidth;
+  typename V::F64Sum acc[Z];
+  // Unrolled, so that the sums stay in registers.
+#pragma GCC unroll 4
+  for (int z = 0; z < Z; ++z) acc[z] = V::sum_zero();
+  for (int64_t p = 0; p < pixels; ++p) {
+    const float* row = image + p * channels;
+#pragma GCC unroll 4
+    for (int z = 0; z < Z; ++z) acc[z] = V::sum_add(acc[z], V::load(row + z * W));
+  }
+#pragma GCC unroll 4
+  for (int z = 0; z < Z; ++z) V::store(out + z * W, V::sum_mean(acc[z], pixels));
+}
+
+// Outputs [begin, end) of batch * channels; each image's share is walked in blocks of up to
+// four channel vectors, every channel summing the pixels in order into double sums.
 template <typename V>
 void global_avgpool(int64_t pixels, int64_t channels, const float* input, float* output,
                     int64_t begin, int64_t end) {
@@ -133,11 +154,14 @@ void global_avgpool(int64_t pixels, int64_t channels, const float* input, float*
     const float* image = input + n * pixels * channels;
     float* out = output + n * channels;
     int64_t c = i - n * channels;
-    for (; c + W <= c_end; c += W) {
-      typename V::F64Sum acc = V::sum_zero();
-      for (int64_t p = 0; p < pixels; ++p) acc = V::sum_add(acc, V::load(image + p * channels + c));
-      V::store(out + c, V::sum_mean(acc, pixels));
+    for (; c + 4 * W <= c_end; c += 4 * W) channel_means<V, 4>(pixels, channels, image + c, out + c);
+    switch ((c_end - c) / W) {
+      case 3: channel_means<V, 3>(pixels, channels, image + c, out + c); break;
+      case 2: channel_means<V, 2>(pixels, channels, image + c, out + c); break;
+      case 1: channel_means<V, 1>(pixels, channels, image + c, out + c); break;
+      default: break;
     }
+    c += (c_end - c) / W * W;
     if (c < c_end) {
       const auto lanes = V::first_lanes(c_end - c);
       typename V::F64Sum acc = V::sum_zero();
