@@ -205,8 +205,11 @@ void UseIndex::forget(const Graph& g, NodeId n) {
       producer_[static_cast<size_t>(o)] = kNoNode;
   for (TensorId in : node.inputs) {
     if (!in_range(in)) continue;
+    // Readers are sorted, each once: a search, where a scan made a constant shared by N
+    // fused chains cost O(N) per fusion (8% of converting 16,384 layer normalizations).
     std::vector<NodeId>& readers = consumers_[static_cast<size_t>(in)];
-    readers.erase(std::remove(readers.begin(), readers.end(), n), readers.end());
+    auto at = std::lower_bound(readers.begin(), readers.end(), n);
+    if (at != readers.end() && *at == n) readers.erase(at);
   }
 }
 
