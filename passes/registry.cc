@@ -43,7 +43,8 @@ const std::vector<PassInfo>& registry() {
        run_fold_batchnorm},
       {"fuse_activation",
        "Fuses Relu, Clip, Sigmoid, HardSigmoid, HardSwish and LeakyRelu into the Conv, "
-       "ConvTranspose, Gemm or MatMul before them",
+       "ConvTranspose, Gemm or MatMul before them, x * Sigmoid(x) as SiLU; turns x * "
+       "HardSigmoid(x) (alpha 1/6) into HardSwish and an exact Gelu's five nodes into one",
        {},
        run_fuse_activation},
       {"fuse_layernorm",
