@@ -96,6 +96,35 @@ TEST(Elementwise, BroadcastShapesAgainstReference) {
   }
 }
 
+// A row over contiguous rows (a [C] scale over NHWC pixels, on either side) runs in blocks
+// of rows against the row repeated in scratch: the same values as element by element, on
+// every ISA cap, with and without threads, for row lengths that do and do not divide the
+// block and row counts that leave a partial block.
+TEST(Elementwise, RowOverPixelsRunsInBlocks) {
+  ThreadPool pool(3);
+  for (int64_t c : {32, 48, 7}) {
+    for (int64_t pixels : {1, 63, 3000}) {
+      const Shape full = {1, pixels, c}, row = {c};
+      const std::vector<float> xs = random_floats(static_cast<size_t>(pixels * c), 11),
+                               ss = random_floats(static_cast<size_t>(c), 12);
+      Tensor x = make<float>(full, xs), s = make<float>(row, ss);
+      for (Isa cap : usable_caps()) {
+        for (bool row_first : {false, true}) {
+          for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+            Node node(ops::prepare_Mul, "Mul");
+            node.in(row_first ? s : x).in(row_first ? x : s).out(full).isa(cap);
+            const std::vector<float> got = node.run(p);
+            ASSERT_EQ(got.size(), static_cast<size_t>(pixels * c));
+            for (size_t i = 0; i < got.size(); ++i)
+              ASSERT_EQ(got[i], row_first ? ss[i % static_cast<size_t>(c)] * xs[i] : xs[i] * ss[i % static_cast<size_t>(c)])
+                  << "c=" << c << " pixels=" << pixels << " i=" << i;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Elementwise, IntegerArithmetic) {
   Tensor a64 = make<int64_t>({3}, {7, -7, 1LL << 40});
   Tensor b64 = make<int64_t>({3}, {2, 2, 3});
