@@ -22,11 +22,13 @@ class PadKernel final : public OpKernel {
   PadKernel(PadFn fn, const char* name, std::vector<int64_t> out_shape, std::vector<int64_t> in_strides,
             std::vector<std::vector<int64_t>> source, bool has_value)
       : fn_(fn), name_(name), out_shape_(std::move(out_shape)), in_strides_(std::move(in_strides)),
-        source_(std::move(source)), has_value_(has_value) {
+        source_(std::move(source)), has_value_(has_value),
+        empty_(std::find(out_shape_.begin(), out_shape_.end(), 0) != out_shape_.end()) {
     for (const auto& s : source_) source_ptrs_.push_back(s.data());
   }
 
   void run(const ExecContext& ctx) override {
+    if (empty_) return;
     const void* value = has_value_ ? ctx.inputs[2] : &zero_;
     fn_(out_shape_.size(), out_shape_.data(), in_strides_.data(), source_ptrs_.data(), value, ctx.inputs[0],
         ctx.outputs[0]);
@@ -41,6 +43,7 @@ class PadKernel final : public OpKernel {
   std::vector<std::vector<int64_t>> source_;
   std::vector<const int64_t*> source_ptrs_;
   bool has_value_;
+  bool empty_;  // an output without elements: no source table, nothing to write
   uint64_t zero_ = 0;  // the default constant_value, as bytes of any width
 };
 
@@ -131,9 +134,12 @@ Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
   }
   PARE_RT_RETURN_IF_ERROR(check_output(ctx, 0, x.dtype, out_shape));
 
+  // The input index each output index reads, per axis. An empty output reads nothing, and its
+  // other axes may be as long as the pads make them (2^63 - 2 beside a zero): no table.
   std::vector<std::vector<int64_t>> source(rank);
-  for (size_t i = 0; i < rank; ++i)
-    for (int64_t o = 0; o < out_shape[i]; ++o) source[i].push_back(source_index(o, x.shape[i], before[i], mode));
+  if (std::find(out_shape.begin(), out_shape.end(), 0) == out_shape.end())
+    for (size_t i = 0; i < rank; ++i)
+      for (int64_t o = 0; o < out_shape[i]; ++o) source[i].push_back(source_index(o, x.shape[i], before[i], mode));
   return std::unique_ptr<OpKernel>(
       new PadKernel(fn, name, std::move(out_shape), std::move(in_strides), std::move(source), value != nullptr));
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -242,6 +243,19 @@ TEST(Pad, Int64AndInt32Data) {
   i32.in(make<int32_t>({2, 2}, {1, 2, 3, 4})).in(constant<int64_t>({4}, {1, 0, 0, 1}));
   i32.s("mode", "reflect").out({3, 3}, DType::kInt32);
   EXPECT_EQ(i32.run_as<int32_t>(), (std::vector<int32_t>{3, 4, 3, 1, 2, 1, 3, 4, 3}));
+}
+
+// An empty input padded along another axis to 2^63 - 2 (a fuzzed TorchScript graph's
+// constant_pad_nd): the output has no elements, so prepare builds no per-axis index table
+// (it asked for 2^63 entries) and the run writes nothing. A scalar still pads to itself.
+TEST(Pad, EmptyOutputWithHugeAxis) {
+  const int64_t huge = std::numeric_limits<int64_t>::max() - 2;
+  Node node(ops::prepare_Pad, "Pad");
+  node.in(make<float>({0, 1}, {})).in(constant<int64_t>({4}, {0, huge, 0, 0})).out({0, huge + 1});
+  EXPECT_TRUE(node.run().empty());
+  Node scalar(ops::prepare_Pad, "Pad");
+  scalar.in(make<float>({}, {4.5f})).in(constant<int64_t>({0}, {})).out(Shape{});
+  expect_near_all(scalar.run(), {4.5f});
 }
 
 TEST(Pad, PrepareErrors) {
