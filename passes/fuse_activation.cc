@@ -79,45 +79,56 @@ bool fuse_one(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId act_id, PassConte
   return true;
 }
 
+// The gate of Mul(x, G(x)) at `mul_id` (either operand order): a `gate_op` node whose one
+// input is the Mul's other operand x, plain float32, and whose output only the Mul reads,
+// for which accept(x) holds. Sets *gate_id and *x; null when there is none.
+template <class Accept>
+const ir::Node* gate_of_own_input(const ir::Graph& graph, const ir::UseIndex& uses, ir::NodeId mul_id,
+                                  ir::OpKind gate_op, ir::NodeId* gate_id, ir::TensorId* x, Accept accept) {
+  const ir::Node& mul = graph.node(mul_id);
+  if (mul.op != ir::OpKind::kMul || mul.inputs.size() != 2 || mul.outputs.size() != 1 ||
+      mul.activation.kind != ActivationKind::kNone)
+    return nullptr;
+  for (size_t s = 0; s < 2; ++s) {
+    const ir::TensorId gate = mul.inputs[s], in = mul.inputs[1 - s];
+    if (gate == ir::kNoTensor || in == ir::kNoTensor || gate == in) continue;
+    const ir::Node* g = sole_use_producer(graph, uses, gate, gate_op, mul_id, gate_id);
+    if (!g || g->inputs.size() != 1 || g->inputs[0] != in) continue;
+    const ir::Tensor& t = graph.tensor(in);
+    if (t.dtype != ir::DType::kFloat32 || t.quant || !accept(*g, in)) continue;
+    *x = in;
+    return g;
+  }
+  return nullptr;
+}
+
 // SiLU as exporters write it, Mul(x, Sigmoid(x)) (either operand order), with x read by
 // nothing else: the producer of x takes it as a Silu activation and both nodes go away.
 // EfficientNet's and YOLO's activations: two full passes over the tensor each.
 bool fuse_silu(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId mul_id, PassContext& ctx) {
+  ir::NodeId sigmoid_id, producer_id = ir::kNoNode;
+  ir::TensorId x;
+  const ir::Node* sigmoid = gate_of_own_input(
+      graph, uses, mul_id, ir::OpKind::kSigmoid, &sigmoid_id, &x, [&](const ir::Node&, ir::TensorId in) {
+        producer_id = uses.producer(in);
+        if (producer_id == ir::kNoNode || uses.is_graph_output(in) || uses.consumers(in).size() != 2) return false;
+        const ir::Node& producer = graph.node(producer_id);
+        return can_carry_activation(producer.op) && producer.activation.kind == ActivationKind::kNone &&
+               producer.outputs.size() == 1;
+      });
+  if (!sigmoid) return false;
   const ir::Node& mul = graph.node(mul_id);
-  if (mul.op != ir::OpKind::kMul || mul.inputs.size() != 2 || mul.outputs.size() != 1 ||
-      mul.activation.kind != ActivationKind::kNone)
-    return false;
-  for (size_t s = 0; s < 2; ++s) {
-    const ir::TensorId sigmoid_out = mul.inputs[s], x = mul.inputs[1 - s];
-    if (sigmoid_out == ir::kNoTensor || x == ir::kNoTensor || sigmoid_out == x) continue;
-    const ir::NodeId sigmoid_id = uses.producer(sigmoid_out);
-    if (sigmoid_id == ir::kNoNode || sole_consumer(uses, sigmoid_out) != mul_id) continue;
-    const ir::Node& sigmoid = graph.node(sigmoid_id);
-    if (sigmoid.op != ir::OpKind::kSigmoid || sigmoid.inputs.size() != 1 || sigmoid.inputs[0] != x ||
-        sigmoid.outputs.size() != 1)
-      continue;
-    const ir::NodeId producer_id = uses.producer(x);
-    if (producer_id == ir::kNoNode || uses.is_graph_output(x) || uses.consumers(x).size() != 2) continue;
-    const ir::Node& producer = graph.node(producer_id);
-    if (!can_carry_activation(producer.op) || producer.activation.kind != ActivationKind::kNone ||
-        producer.outputs.size() != 1)
-      continue;
-    const ir::Tensor& out = graph.tensor(x);
-    if (out.dtype != ir::DType::kFloat32 || out.quant) continue;
-
-    std::string note = "Sigmoid '" + sigmoid.name + "' and Mul '" + mul.name + "' fused into " +
-                       describe_node(graph, producer_id) + " as Silu";
-    for (ir::NodeId id : {sigmoid_id, mul_id, producer_id}) uses.forget(graph, id);
-    ir::Node& p = graph.node(producer_id);
-    p.activation = FusedActivation{ActivationKind::kSilu};
-    p.outputs[0] = mul.outputs[0];
-    graph.remove_node(sigmoid_id);
-    graph.remove_node(mul_id);
-    uses.record(graph, producer_id);
-    add_note(ctx, "fuse_activation", std::move(note));
-    return true;
-  }
-  return false;
+  std::string note = "Sigmoid '" + sigmoid->name + "' and Mul '" + mul.name + "' fused into " +
+                     describe_node(graph, producer_id) + " as Silu";
+  for (ir::NodeId id : {sigmoid_id, mul_id, producer_id}) uses.forget(graph, id);
+  ir::Node& p = graph.node(producer_id);
+  p.activation = FusedActivation{ActivationKind::kSilu};
+  p.outputs[0] = mul.outputs[0];
+  graph.remove_node(sigmoid_id);
+  graph.remove_node(mul_id);
+  uses.record(graph, producer_id);
+  add_note(ctx, "fuse_activation", std::move(note));
+  return true;
 }
 
 // HardSwish as exporters before opset 14 write it (PyTorch's nn.Hardswish, MobileNetV3's
@@ -127,35 +138,26 @@ bool fuse_silu(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId mul_id, PassCont
 // over the tensor instead of two, or none. The vector kernels take the same float steps
 // either way, so the values stay the same.
 bool fuse_hard_swish(ir::Graph& graph, ir::UseIndex& uses, ir::NodeId mul_id, PassContext& ctx) {
-  const ir::Node& mul = graph.node(mul_id);
-  if (mul.op != ir::OpKind::kMul || mul.inputs.size() != 2 || mul.outputs.size() != 1 ||
-      mul.activation.kind != ActivationKind::kNone)
-    return false;
-  for (size_t s = 0; s < 2; ++s) {
-    const ir::TensorId gate = mul.inputs[s], x = mul.inputs[1 - s];
-    if (gate == ir::kNoTensor || x == ir::kNoTensor || gate == x) continue;
-    ir::NodeId gate_id;
-    const ir::Node* hs = sole_use_producer(graph, uses, gate, ir::OpKind::kHardSigmoid, mul_id, &gate_id);
-    if (!hs || hs->inputs.size() != 1 || hs->inputs[0] != x || hs->outputs.size() != 1 ||
-        hs->attrs.get_float("alpha", 0.2f) != 1.f / 6.f || hs->attrs.get_float("beta", 0.5f) != 0.5f)
-      continue;
-    const ir::Tensor& in = graph.tensor(x);
-    if (in.dtype != ir::DType::kFloat32 || in.quant) continue;
-
-    std::string note = "HardSigmoid '" + hs->name + "' and Mul '" + mul.name + "' fused into one HardSwish";
-    uses.forget(graph, gate_id);
-    uses.forget(graph, mul_id);
-    ir::Node& swish = graph.node(mul_id);
-    swish.op = ir::OpKind::kHardSwish;
-    swish.inputs = {x};
-    swish.attrs = ir::Attributes();
-    graph.remove_node(gate_id);
-    uses.record(graph, mul_id);
-    add_note(ctx, "fuse_activation", std::move(note));
-    fuse_one(graph, uses, mul_id, ctx);
-    return true;
-  }
-  return false;
+  ir::NodeId gate_id;
+  ir::TensorId x;
+  const ir::Node* hs = gate_of_own_input(
+      graph, uses, mul_id, ir::OpKind::kHardSigmoid, &gate_id, &x, [](const ir::Node& g, ir::TensorId) {
+        return g.attrs.get_float("alpha", 0.2f) == 1.f / 6.f && g.attrs.get_float("beta", 0.5f) == 0.5f;
+      });
+  if (!hs) return false;
+  std::string note = "HardSigmoid '" + hs->name + "' and Mul '" + graph.node(mul_id).name +
+                     "' fused into one HardSwish";
+  uses.forget(graph, gate_id);
+  uses.forget(graph, mul_id);
+  ir::Node& swish = graph.node(mul_id);
+  swish.op = ir::OpKind::kHardSwish;
+  swish.inputs = {x};
+  swish.attrs = ir::Attributes();
+  graph.remove_node(gate_id);
+  uses.record(graph, mul_id);
+  add_note(ctx, "fuse_activation", std::move(note));
+  fuse_one(graph, uses, mul_id, ctx);
+  return true;
 }
 
 bool near(double v, double want) { return std::fabs(v - want) <= 1e-6 * std::fabs(want); }
