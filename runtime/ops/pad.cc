@@ -20,10 +20,9 @@ using PadFn = void (*)(size_t, const int64_t*, const int64_t*, const int64_t* co
 class PadKernel final : public OpKernel {
  public:
   PadKernel(PadFn fn, const char* name, std::vector<int64_t> out_shape, std::vector<int64_t> in_strides,
-            std::vector<std::vector<int64_t>> source, bool has_value)
+            std::vector<std::vector<int64_t>> source, bool has_value, bool empty)
       : fn_(fn), name_(name), out_shape_(std::move(out_shape)), in_strides_(std::move(in_strides)),
-        source_(std::move(source)), has_value_(has_value),
-        empty_(std::find(out_shape_.begin(), out_shape_.end(), 0) != out_shape_.end()) {
+        source_(std::move(source)), has_value_(has_value), empty_(empty) {
     for (const auto& s : source_) source_ptrs_.push_back(s.data());
   }
 
@@ -136,12 +135,13 @@ Result<std::unique_ptr<OpKernel>> prepare_Pad(const PrepareContext& ctx) {
 
   // The input index each output index reads, per axis. An empty output reads nothing, and its
   // other axes may be as long as the pads make them (2^63 - 2 beside a zero): no table.
+  const bool empty = std::find(out_shape.begin(), out_shape.end(), 0) != out_shape.end();
   std::vector<std::vector<int64_t>> source(rank);
-  if (std::find(out_shape.begin(), out_shape.end(), 0) == out_shape.end())
+  if (!empty)
     for (size_t i = 0; i < rank; ++i)
       for (int64_t o = 0; o < out_shape[i]; ++o) source[i].push_back(source_index(o, x.shape[i], before[i], mode));
   return std::unique_ptr<OpKernel>(
-      new PadKernel(fn, name, std::move(out_shape), std::move(in_strides), std::move(source), value != nullptr));
+      new PadKernel(fn, name, std::move(out_shape), std::move(in_strides), std::move(source), value != nullptr, empty));
 }
 
 }  // namespace pare::rt::ops
