@@ -14,6 +14,8 @@
 #include <c10/util/Logging.h>
 #include <torch/csrc/jit/ir/irparser.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -94,9 +96,95 @@ bool brackets_balanced(const std::string& text) {
   return open.empty();
 }
 
+// Parses a decimal integer in [0, 2^62]; false for anything else.
+bool small_count(const std::string& item, int64_t* value) {
+  if (item.empty() || item.size() > 19) return false;
+  int64_t v = 0;
+  for (char c : item) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v > (int64_t{1} << 62)) return false;
+  *value = v;
+  return true;
+}
+
+std::string trimmed(const std::string& s) {
+  const size_t begin = s.find_first_not_of(" \t\n\r");
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(" \t\n\r") - begin + 1);
+}
+
+// The elements of storage the type `Float(2, 3, strides=[3, 1], ...)` asks for (the
+// arguments between its parentheses), or -1 when they are not plain sizes and strides.
+int64_t storage_elements(const std::string& arguments) {
+  std::vector<int64_t> sizes, strides;
+  size_t begin = 0;
+  int depth = 0;
+  for (size_t i = 0; i <= arguments.size(); ++i) {
+    const char c = i < arguments.size() ? arguments[i] : ',';
+    if (c == '[' || c == '(') ++depth;
+    if (c == ']' || c == ')') --depth;
+    if (c != ',' || depth != 0) continue;
+    const std::string item = trimmed(arguments.substr(begin, i - begin));
+    begin = i + 1;
+    int64_t value = 0;
+    if (item.rfind("strides=[", 0) == 0 && item.back() == ']') {
+      std::string list = item.substr(9, item.size() - 10);
+      for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        if (!small_count(trimmed(list.substr(at, comma - at)), &value)) return -1;
+        strides.push_back(value);
+        at = comma + 1;
+      }
+    } else if (!item.empty() && item[0] >= '0' && item[0] <= '9') {
+      if (!small_count(item, &value)) return -1;
+      sizes.push_back(value);
+    } else if (item.find('=') == std::string::npos) {
+      return -1;  // `*`, a negative size or another word: not a type this check can size
+    }
+  }
+  if (!strides.empty() && strides.size() != sizes.size()) return -1;
+  int64_t elements = 1;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] == 0) return 0;
+    // Without strides the type is contiguous: each dim steps over the span of those before.
+    const int64_t step = strides.empty() ? elements : strides[d];
+    int64_t reach = 0;  // (size - 1) * step, the elements this dim adds to the span
+    if (__builtin_mul_overflow(sizes[d] - 1, step, &reach) || __builtin_add_overflow(elements, reach, &elements))
+      return -1;
+  }
+  return elements;
+}
+
+// parseIR allocates each `<Tensor>` constant as its declared type says before anything can
+// look at the graph (a 444444445 x 1 Double asks for 3.5 GB). The fuzz target keeps only
+// small constants anyway, so texts declaring a larger one, or one this check cannot size,
+// are skipped before parsing.
+bool tensor_constants_small(const std::string& text) {
+  for (size_t at = text.find("<Tensor>"); at != std::string::npos; at = text.find("<Tensor>", at + 1)) {
+    const size_t op = text.rfind("prim::Constant", at);
+    const size_t equals = op == std::string::npos ? op : text.rfind('=', op);
+    if (equals == std::string::npos) return false;
+    size_t close = equals;
+    while (close > 0 && std::isspace(static_cast<unsigned char>(text[close - 1]))) --close;
+    if (close == 0 || text[close - 1] != ')') continue;  // no sizes: nothing to allocate
+    --close;
+    size_t open = close;
+    for (int depth = 0;; --open) {
+      if (text[open] == ')') ++depth;
+      if (text[open] == '(' && --depth == 0) break;
+      if (open == 0) return false;
+    }
+    const int64_t elements = storage_elements(text.substr(open + 1, close - open - 1));
+    if (elements < 0 || elements > kMaxConstantElements) return false;
+  }
+  return true;
+}
+
 // The text as a graph, or null when LibTorch's parser or lint refuses it.
 std::shared_ptr<torch::jit::Graph> parse_graph(const std::string& text) {
-  if (!brackets_balanced(text)) return nullptr;
+  if (!brackets_balanced(text) || !tensor_constants_small(text)) return nullptr;
   auto graph = std::make_shared<torch::jit::Graph>();
   try {
     torch::jit::parseIR(text, graph.get(), /*parse_tensor_constants=*/true);
