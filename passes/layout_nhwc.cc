@@ -372,7 +372,7 @@ class LayoutPass {
         std::pair<size_t, size_t>& c = cost[static_cast<int>(candidate)];
         c = {0, 0};
         for (TensorId t : touched[r]) {
-          if (!needs_conversion(t, uses)) continue;
+          if (!needs_conversion(t, uses) || conversion_merges_with_transposes(t, uses)) continue;
           if (reshape_converts(g_.tensor(t).shape.sizes()))
             ++c.second;
           else
@@ -399,6 +399,29 @@ class LayoutPass {
         if (n.inputs[i] == t && wanted(c, i) != written) return true;
     }
     return false;
+  }
+
+  // Whether converting activation t costs no transpose of its own, because
+  // compose_transposes merges it with the graph's Transposes next to it: t is written by a
+  // Transpose and every reader wants the other layout (ConvNeXt's permute back to NCHW before
+  // its residual Add), or every reader that wants the other layout is a Transpose (the
+  // permute to NHWC before its next LayerNorm). Counting such a conversion made regions
+  // between two permutes keep the layout that needs a transpose per block.
+  bool conversion_merges_with_transposes(TensorId t, const ir::UseIndex& uses) const {
+    if (uses.is_graph_output(t)) return false;
+    const Layout written = written_layout(t, uses);
+    const NodeId producer = uses.producer(t);
+    bool all_want_other = true, other_readers_transpose = true;
+    for (NodeId c : uses.consumers(t)) {
+      const ir::Node& n = g_.node(c);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (n.inputs[i] != t) continue;
+        if (wanted(c, i) == written) all_want_other = false;
+        else if (n.op != OpKind::kTranspose) other_readers_transpose = false;
+      }
+    }
+    return (producer != ir::kNoNode && g_.node(producer).op == OpKind::kTranspose && all_want_other) ||
+           other_readers_transpose;
   }
 
   // ---- rewriting ------------------------------------------------------------------

@@ -436,6 +436,31 @@ TEST(LayoutPass, ExporterTransposesAroundAConvCancel) {
   EXPECT_EQ(c.after.tensor(c.after.outputs[0]).name, "to_nhwc_out");
 }
 
+TEST(LayoutPass, ConvNextBlocksNeedNoTransposeBetweenPermutes) {
+  // ConvNeXt's blocks: a depthwise conv, a permute to channels-last for the per-pixel MLP,
+  // a permute back, a per-channel scale and the residual Add; then a downsample that
+  // permutes again. Run channels-last, the residual path composes away every permute.
+  Builder b;
+  TensorId x = b.input("x", {1, 3, 6, 6});
+  TensorId h = b.conv("stem", x, 3, 4, 3);
+  for (const std::string block : {"block1", "block2"}) {
+    TensorId d = b.conv(block + "/dw", h, 4, 4, 3, /*group=*/4);
+    TensorId last = b.apply(OpKind::kTranspose, block + "/to_last", {d}, make_attrs({{"perm", Ints{0, 2, 3, 1}}}));
+    TensorId mlp = b.apply(OpKind::kMatMul, block + "/mlp", {last, b.random(block + "/w", {4, 4})});
+    TensorId first = b.apply(OpKind::kTranspose, block + "/to_first", {mlp}, make_attrs({{"perm", Ints{0, 3, 1, 2}}}));
+    TensorId scaled = b.apply(OpKind::kMul, block + "/scale", {first, b.random(block + "/gamma", {4, 1, 1})});
+    h = b.apply(OpKind::kAdd, block + "/residual", {scaled, h});
+  }
+  TensorId last = b.apply(OpKind::kTranspose, "down/to_last", {h}, make_attrs({{"perm", Ints{0, 2, 3, 1}}}));
+  TensorId norm = b.apply(OpKind::kMatMul, "down/mix", {last, b.random("down/w", {4, 4})});
+  TensorId first = b.apply(OpKind::kTranspose, "down/to_first", {norm}, make_attrs({{"perm", Ints{0, 3, 1, 2}}}));
+  b.output(b.conv("down", first, 4, 2, 2, 1, 2));
+  Converted c = convert_and_compare(b.g);
+  EXPECT_EQ(output_shape(c.after, "block1/residual"), ir::Shape({1, 6, 6, 4}));
+  EXPECT_EQ(output_shape(c.after, "block2/scale"), ir::Shape({1, 6, 6, 4}));
+  EXPECT_EQ(count_op(c.after, OpKind::kTranspose), 2u);  // the input and the output
+}
+
 TEST(LayoutPass, FlattenedPatchesBecomeOneReshape) {
   // A vision transformer's patch embedding: conv, [N,C,H*W], then [N,H*W,C].
   Builder b;
