@@ -253,4 +253,11 @@ void copy_strided(ThreadPool* pool, size_t rank, const int64_t* dims, const int6
 std::unique_ptr<OpKernel> make_strided_copy(const PrepareContext& ctx, const char* op,
                                             StridedLayout layout, int64_t offset, bool empty);
 
+// Float means over the pixels of channels-last images: input [batch, pixels, channels],
+// output [batch, channels]; the pool family's vector kernel (GlobalAveragePool in NHWC, and
+// ReduceMean over the same axes), which gives the bytes of the reduce reference: double sums
+// in pixel order, one division. pixels >= 1.
+std::unique_ptr<OpKernel> f32_global_avgpool_nhwc_kernel(const PrepareContext& ctx, int64_t batch, int64_t pixels,
+                                                         int64_t channels);
+
 }  // namespace pare::rt::ops

@@ -426,17 +426,22 @@ Result<std::unique_ptr<OpKernel>> prepare_GlobalAveragePool(const PrepareContext
     });
   }
   if (!nhwc) return std::unique_ptr<OpKernel>(new GlobalAvgPoolKernel(means, plane_size));
-  const int64_t channels = x_shape[1];
+  return f32_global_avgpool_nhwc_kernel(ctx, x_shape[0], plane_size, x_shape[1]);
+}
+
+std::unique_ptr<OpKernel> f32_global_avgpool_nhwc_kernel(const PrepareContext& ctx, int64_t batch, int64_t pixels,
+                                                         int64_t channels) {
+  const int64_t means = batch * channels;
   const kernels::PoolNhwcVariant& v = kernels::select_pool_nhwc(ctx.isa);
   const kernels::F32GlobalAvgPoolNhwcFn fn = v.global_avgpool;
   // Threads take whole groups of kChunk outputs, a multiple of every channel block.
   constexpr int64_t kChunk = 64;
-  return make_kernel(v.global_avgpool_name, [fn, means, plane_size, channels](const ExecContext& ec) {
+  return make_kernel(v.global_avgpool_name, [fn, means, pixels, channels](const ExecContext& ec) {
     const auto* in = static_cast<const float*>(ec.inputs[0]);
     auto* out = static_cast<float*>(ec.outputs[0]);
     const size_t chunks = static_cast<size_t>((means + kChunk - 1) / kChunk);
-    parallel_for(pool_for(ec, means * plane_size), chunks, [&](size_t begin, size_t end) {
-      fn(plane_size, channels, in, out, static_cast<int64_t>(begin) * kChunk,
+    parallel_for(pool_for(ec, means * pixels), chunks, [&](size_t begin, size_t end) {
+      fn(pixels, channels, in, out, static_cast<int64_t>(begin) * kChunk,
          std::min(means, static_cast<int64_t>(end) * kChunk));
     });
   });

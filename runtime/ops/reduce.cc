@@ -117,6 +117,15 @@ Result<std::unique_ptr<OpKernel>> prepare_reduce(const PrepareContext& ctx, Kind
 
   plan.divisor = op == Kind::kMean ? count : 1;
   plan.empty_output = num_elements(out_shape) == 0;
+  // A float mean over the middle of [batch, pixels, channels] (a channels-last image's
+  // spatial axes: x.mean([2, 3]) after the nhwc pass) is a global average pooling.
+  const size_t kept_rank = plan.kept_dims.size();
+  if (op == Kind::kMean && x.dtype == DType::kFloat32 && !plan.empty_output && plan.reduced_dims.size() == 1 &&
+      (kept_rank == 1 || kept_rank == 2) && plan.kept_strides.back() == 1 &&
+      plan.reduced_strides[0] == plan.kept_dims.back() &&
+      (kept_rank == 1 || plan.kept_strides[0] == plan.reduced_dims[0] * plan.kept_dims.back()))
+    return f32_global_avgpool_nhwc_kernel(ctx, kept_rank == 2 ? plan.kept_dims[0] : 1, plan.reduced_dims[0],
+                                          plan.kept_dims.back());
   std::string name = std::string(dtype_tag(x.dtype)) + "_reduce_" + tag + "_ref__scalar";
   if (x.dtype == DType::kFloat32) return reduce_kernel<float>(std::move(name), op, std::move(plan));
   if (x.dtype == DType::kInt32) return reduce_kernel<int32_t>(std::move(name), op, std::move(plan));

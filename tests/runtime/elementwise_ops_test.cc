@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/reduce/reduce.h"
 #include "runtime/op.h"
 #include "runtime/ops/common.h"
 #include "runtime/ops/ops.h"
@@ -505,6 +506,29 @@ TEST(Reduce, MeanOverSplitAxes) {
   Outcome r2 = run(ops::prepare_ReduceMean, {}, {&x, &mid}, {out(DType::kFloat32, {2, 1, 2})});
   EXPECT_OK(r2);
   EXPECT_EQ(r2.values<float>(), (std::vector<float>{1, 2, 5, 6}));
+}
+
+TEST(Reduce, MeanOverTheSpatialAxesOfChannelsLastImagesIsAGlobalPooling) {
+  // x.mean([2, 3]) after the nhwc pass: axes 1 and 2 of [N, H, W, C]. It runs the pool
+  // family's vector kernel and must give the reduce reference's bytes.
+  const std::vector<float> xs = random_floats(2 * 5 * 7 * 37, 21);
+  Tensor x = make<float>({2, 5, 7, 37}, xs);
+  Tensor axes = constant<int64_t>({2}, {1, 2});
+  Outcome r = run(ops::prepare_ReduceMean, {attr_int("keepdims", 0)}, {&x, &axes}, {out(DType::kFloat32, {2, 37})});
+  EXPECT_OK(r);
+  EXPECT_NE(r.kernel.find("global_avgpool_nhwc"), std::string::npos) << r.kernel;
+  const int64_t kept_dims[] = {2, 37}, kept_strides[] = {5 * 7 * 37, 1}, pixels[] = {35}, pixel_stride[] = {37};
+  std::vector<float> expected(2 * 37);
+  kernels::reduce_sum_ref<float>({2, kept_dims, kept_strides}, {1, pixels, pixel_stride}, xs.data(), expected.data(), 35);
+  const std::vector<float> got = r.values<float>();
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_EQ(std::memcmp(got.data(), expected.data(), expected.size() * sizeof(float)), 0);
+  // One image with keepdims, and a mean over the pixels of a single channel stay correct too.
+  Tensor one = make<float>({1, 3, 2, 1}, {1, 2, 3, 4, 5, 7});
+  Tensor hw = constant<int64_t>({2}, {1, 2});
+  Outcome single = run(ops::prepare_ReduceMean, {}, {&one, &hw}, {out(DType::kFloat32, {1, 1, 1, 1})});
+  EXPECT_OK(single);
+  EXPECT_EQ(single.values<float>(), (std::vector<float>{22.f / 6.f}));
 }
 
 TEST(Reduce, Int64) {
