@@ -629,6 +629,30 @@ TEST(OnnxImport, GraphStructureErrors) {
   missing_output.output("z");
   e = import_error(missing_output);
   EXPECT_TRUE(contains(e.what(), "graph output 'z' is not produced by any node")) << e.what();
+
+  // Arity as the runtime checks it at load: a file that converts must load.
+  OnnxBuilder extra_input(17);
+  extra_input.input("x", {2});
+  extra_input.input("w", {2});
+  extra_input.node("Gelu", {"x", "w"}, {"y"}, {}, "gelu");
+  extra_input.output("y");
+  e = import_error(extra_input);
+  EXPECT_EQ(e.code(), Status::kInvalidInput);
+  EXPECT_TRUE(contains(e.what(), "Gelu 'gelu': takes 1 inputs, the node has 2")) << e.what();
+
+  OnnxBuilder missing_input(17);
+  missing_input.input("x", {2});
+  missing_input.node("Add", {"x"}, {"y"}, {}, "half_add");
+  missing_input.output("y");
+  e = import_error(missing_input);
+  EXPECT_TRUE(contains(e.what(), "Add 'half_add': takes 2 inputs, the node has 1")) << e.what();
+
+  OnnxBuilder extra_output(17);
+  extra_output.input("x", {2});
+  extra_output.node("Relu", {"x"}, {"y", "z"}, {}, "two_relus");
+  extra_output.output("y");
+  e = import_error(extra_output);
+  EXPECT_TRUE(contains(e.what(), "Relu 'two_relus': gives 1 outputs, the node has 2")) << e.what();
 }
 
 // ---------------------------------------------------------------- node conversion
