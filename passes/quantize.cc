@@ -31,6 +31,7 @@
 #include "passes/canonical.h"
 #include "passes/graph_runner.h"
 #include "passes/pass_util.h"
+#include "runtime/kernels/quant/requant.h"
 
 namespace pare::passes {
 namespace {
@@ -616,6 +617,7 @@ class Quantizer {
     const size_t channels = static_cast<size_t>(w.shape.sizes()[static_cast<size_t>(axis)]);
     const std::vector<double> correction = bias_correction(n, w, qw, axis, channels);
     const float sx = g_.tensor(n.inputs[0]).quant->scales.at(0);  // the input's 8-bit twin
+    check_requantizable(n, w.name, sx, qw.scales, params_.at(n.outputs[0]).scale);
     ir::Tensor wt;
     wt.name = names_->unique(w.name + "/int8");
     wt.dtype = DType::kInt8;
@@ -649,6 +651,24 @@ class Quantizer {
     if (has_bias) {
       if (n.inputs.size() < 3) n.inputs.resize(3, ir::kNoTensor);
       n.inputs[2] = b_id;
+    }
+  }
+
+  // The runtime requantizes each output channel by (s_x * s_w) / s_y in float, as a 31-bit
+  // multiplier and a shift: that needs a finite scale below 2^30. Weights far larger than
+  // what the calibrated output spans (1e12 times) or near the float limit give more; such a
+  // layer cannot run in int8, and the user can keep it float.
+  static void check_requantizable(const ir::Node& n, const std::string& weight, float sx, const std::vector<float>& sw,
+                                  float sy) {
+    for (size_t c = 0; c < sw.size(); ++c) {
+      const float real = (sx * sw[c]) / sy;
+      rt::kernels::Requant unused;
+      if (!rt::kernels::requant_from_scale(static_cast<double>(real), &unused))
+        throw_invalid("layer '" + n.name + "' (" + std::string(ir::op_name(n.op)) + ") cannot run in int8: weight '" +
+                      weight + "'" + (sw.size() > 1 ? " channel " + std::to_string(c) : std::string()) +
+                      " needs a requantization scale of " + std::to_string(static_cast<double>(real)) +
+                      " (input scale x weight scale / output scale; at most 2^30). Keep it float: quantize(exclude=" +
+                      n.name + ")");
     }
   }
 

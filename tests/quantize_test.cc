@@ -613,6 +613,41 @@ TEST(QuantizePass, BiasCorrectionRaisesTheCnnOutputSqnr) {
   EXPECT_GT(on, off + 1.0);
 }
 
+TEST(QuantizePass, LayerThatCannotBeRequantizedIsABadInputNamingIt) {
+  // A weight 1e13 times larger than what the clipped output can hold: (s_x * s_w) / s_y is
+  // past what the runtime's 31-bit requantization encodes. The pass says which layer and how
+  // to keep it float instead of writing a file that does not load.
+  using test::attr_ints;
+  test::TempDir dir;
+  test::OnnxBuilder b(17);
+  b.input("x", {1, 1, 28, 28});
+  std::vector<float> w(4 * 9, 0.25f);
+  w[0] = 1e13f;
+  b.initializer(test::tensor<float>("w", {4, 1, 3, 3}, w));
+  b.initializer(test::tensor<float>("lo", {}, {0.f}));
+  b.initializer(test::tensor<float>("hi", {}, {6.f}));
+  b.node("Conv", {"x", "w"}, {"a"}, {attr_ints("pads", {1, 1, 1, 1})}, "huge_conv");
+  b.node("Clip", {"a", "lo", "hi"}, {"y"});
+  b.output("y", {1, 4, 28, 28});
+  const std::string onnx = dir.file("huge.onnx");
+  b.save(onnx);
+  ArrayData data(calibration_images());
+  try {
+    compile(onnx, kCompressPipeline, &data);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().code(), Status::kInvalidInput);
+    EXPECT_NE(e.status().message().find("layer 'huge_conv' (Conv) cannot run in int8: weight 'w' channel 0"),
+              std::string::npos)
+        << e.status().message();
+    EXPECT_NE(e.status().message().find("quantize(exclude=huge_conv)"), std::string::npos) << e.status().message();
+  }
+  Compiled kept_float =
+      compile(onnx, "fold,fold_batchnorm,fuse_activation,remove_identity,nhwc,dce,quantize(exclude=huge_conv),dce", &data);
+  auto q = interpreter(kept_float.bytes);
+  ASSERT_TRUE(q);
+}
+
 TEST(QuantizePass, RefusesWithoutCalibrationData) {
   try {
     compile(test::testdata_dir() + "/models/fmnist_mlp.onnx", kCompressPipeline, nullptr);
