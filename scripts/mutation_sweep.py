@@ -180,7 +180,12 @@ def main():
         if kind in ("onnx", "onnx_semantic"):
             shape = ["--input-shape", "input_ids:1x64", "--input-shape", "attention_mask:1x64"] \
                 if "bert" in seed else []
-            return [[pare, "convert", f, "-o", out_pare] + shape]
+            if "bert" in seed:
+                return [[pare, "convert", f, "-o", out_pare] + shape]
+            # compress runs the graph (calibration) and the int8 rewrite on what the import
+            # accepted, then the teacher/student check.
+            return [[pare, "convert", f, "-o", out_pare],
+                    [pare, "compress", f, "-o", out_pare, "--calib", calib, "--check-data", x1]]
         if kind == "pare":
             return [[pare, "inspect", f], [pare, "verify", f],
                     [pare, "run", f, "--input", x1, "-o", out_npy]]

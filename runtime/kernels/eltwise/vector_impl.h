@@ -161,15 +161,16 @@ struct Kernels {
   // and a reciprocal took 1.6x the time (EfficientNet's SiLUs). NaN stays NaN.
   // The fit before clamping: within 1.6e-7 of sigmoid(v) for v >= -16.7 and not NaN, 0
   // below (as 1 / (1 + e^-x) gives there).
+  // The clamp of x to +-16.7 is one vrangeps on AVX-512, and the last FMA zeroes the lanes
+  // below -16.7 through its own mask: 2 of 19 instructions fewer than min, max and a blend.
   static R sigmoid_unclamped(R v) {
-    const R x = V::min(V::max(v, V::set1(-16.7f)), V::set1(16.7f));  // NaN becomes -16.7
+    const R x = V::clamp_magnitude(v, 16.7f);
     const R s = V::mul(x, x);
     const R p = horner<V>(s, 1.4046236396225709e-11f, 8.327025113885611e-08f, 5.527236862690188e-05f,
                              0.008384951390326023f, 0.2499999850988388f);
     const R q = horner<V>(s, 3.1979876524701467e-09f, 5.241956841928186e-06f, 0.0016271942295134068f,
                              0.11687309294939041f, 1.f);
-    const R y = V::fmadd(V::mul(x, p), V::reciprocal(q), V::set1(0.5f));
-    return V::select(V::lt(v, V::set1(-16.7f)), V::set1(0.f), y);
+    return V::fmadd_unless(V::lt(v, V::set1(-16.7f)), V::mul(x, p), V::reciprocal(q), V::set1(0.5f));
   }
   static R sigmoid_of(R v) {
     const R y = V::min(V::max(sigmoid_unclamped(v), V::set1(0.f)), V::set1(1.f));

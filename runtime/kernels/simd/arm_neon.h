@@ -81,6 +81,12 @@ struct F32x4Neon {
   static PARE_SIMD_INLINE R select(Mask mask, R if_true, R if_false) {
     return vbslq_f32(mask, if_true, if_false);
   }
+  static PARE_SIMD_INLINE R clamp_magnitude(R v, float limit) {
+    return copysign(vminq_f32(vabsq_f32(v), vdupq_n_f32(limit)), v);
+  }
+  static PARE_SIMD_INLINE R fmadd_unless(Mask drop, R a, R b, R c) {
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(vfmaq_f32(c, a, b)), drop));
+  }
 
   static PARE_SIMD_INLINE float reduce_add(R v) {
     const float32x2_t s = vadd_f32(vget_low_f32(v), vget_high_f32(v));

@@ -15,6 +15,8 @@
 //     is NaN, -0 below +0), where a kernel must keep the bytes that instruction gives;
 //   round (to nearest even), pow2i(n) = 2^n for integral n in [-126, 127], abs,
 //   copysign(magnitude, sign); Mask lt(a, b), is_nan(a); select(mask, if_true, if_false);
+//   clamp_magnitude(v, limit): v with its magnitude at most limit > 0, its sign kept (NaN:
+//     unspecified); fmadd_unless(drop, a, b, c) = drop ? +0 : fmadd(a, b, c);
 //   float reduce_add(v), reduce_max(v) (horizontal, in a fixed order);
 //   F64Sum sum_zero(), sum_add(sum, v), R sum_mean(sum, count): kWidth double sums;
 //   keep_in_register(v): stops the compiler from folding the loads of v into its uses;
@@ -103,6 +105,12 @@ struct F32x8Avx2 {
   static PARE_SIMD_INLINE Mask is_nan(R a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
   static PARE_SIMD_INLINE R select(Mask mask, R if_true, R if_false) {
     return _mm256_blendv_ps(if_false, if_true, mask);
+  }
+  static PARE_SIMD_INLINE R clamp_magnitude(R v, float limit) {
+    return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-limit)), _mm256_set1_ps(limit));
+  }
+  static PARE_SIMD_INLINE R fmadd_unless(Mask drop, R a, R b, R c) {
+    return _mm256_andnot_ps(drop, _mm256_fmadd_ps(a, b, c));
   }
 
   static PARE_SIMD_INLINE float reduce_add(R v) {

@@ -85,6 +85,14 @@ struct F32x16Avx512 {
   static PARE_SIMD_INLINE R select(Mask mask, R if_true, R if_false) {
     return _mm512_mask_blend_ps(mask, if_false, if_true);
   }
+  // One vrangeps: the smaller magnitude of v and limit, with v's sign.
+  static PARE_SIMD_INLINE R clamp_magnitude(R v, float limit) {
+    return _mm512_mask_range_ps(v, static_cast<__mmask16>(0xFFFF), v, _mm512_set1_ps(limit), 0x02);
+  }
+  // The dropped lanes zeroed by the FMA's own mask: no blend.
+  static PARE_SIMD_INLINE R fmadd_unless(Mask drop, R a, R b, R c) {
+    return _mm512_maskz_fmadd_ps(static_cast<__mmask16>(~drop), a, b, c);
+  }
 
   // Both fold the 128-bit quarters in zmm registers, then the last four lanes.
   static PARE_SIMD_INLINE float reduce_add(R v) {
