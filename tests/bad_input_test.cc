@@ -172,6 +172,28 @@ std::vector<Row> rows() {
                  b.save(*n);
                  return convert(*n, o);
                }, "hostile_node"});
+  r.push_back({"onnx-extra-input", "a Gelu given a second input", "convert",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 *n = one_op(d, "gelu2", "Gelu", {f32("w", {1}, {1.f})}, {});
+                 return convert(*n, o);
+               }, "Gelu 'hostile_node': takes 1 inputs, the node has 2"});
+  r.push_back({"onnx-int8-scale-unencodable", "a Conv weight of 1e13 before a Clip to [0, 6]", "compress",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 OnnxBuilder b(17);
+                 b.input("x", {1, 1, 28, 28});
+                 std::vector<float> w(4 * 9, 0.25f);
+                 w[0] = 1e13f;
+                 b.initializer(f32("w", {4, 1, 3, 3}, w));
+                 b.initializer(f32("lo", {}, {0.f}));
+                 b.initializer(f32("hi", {}, {6.f}));
+                 b.node("Conv", {"x", "w"}, {"a"}, {test::attr_ints("pads", {1, 1, 1, 1})}, "hostile_node");
+                 b.node("Clip", {"a", "lo", "hi"}, {"y"});
+                 b.output("y");
+                 *n = d.file("huge_weight.onnx");
+                 b.save(*n);
+                 return std::vector<std::string>{"compress", *n, "-o", o + "/m.pare", "--calib",
+                                                 testdata("data/fmnist_calib_500.npy")};
+               }, "layer 'hostile_node' (Conv) cannot run in int8"});
   r.push_back({"onnx-reshape-two-minus-one", "Reshape to [-1,-1]", "convert",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
                  *n = one_op(d, "reshape", "Reshape", {i64("shape", {2}, {-1, -1})}, {});
@@ -327,6 +349,17 @@ std::vector<Row> rows() {
                  *n = file_with(d, "weight.pare", all);
                  return std::vector<std::string>{"verify", *n};
                }, "content hash mismatch"});
+  r.push_back({"pare-split-output-rank", "a .pare whose Split plans an output of another rank (a fuzz find)",
+               "export-onnx",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 *n = file_with(d, "split.pare", fuzz_regression("pare_model", "split_output_of_another_rank.pare"));
+                 return std::vector<std::string>{"export-onnx", *n, "-o", o + "/m.onnx"};
+               }, "Split 'Split_0': output 2 'output_3' is planned as float32 []"});
+  r.push_back({"pare-teacher-split-output-rank", "the same file as the teacher of a check", "check",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 *n = file_with(d, "split.pare", fuzz_regression("pare_model", "split_output_of_another_rank.pare"));
+                 return std::vector<std::string>{"check", cnn_pare, "--teacher", *n, "--data", images};
+               }, "Split 'Split_0'"});
   r.push_back({"pare-wrong-sha256", "the right file, another expected SHA-256", "verify",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
                  *n = cnn_pare;

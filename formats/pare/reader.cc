@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "ir/status.h"
+#include "runtime/interpreter.h"
 #include "runtime/model.h"
 
 namespace pare::format {
@@ -27,11 +28,17 @@ ir::AttrValue attr_value(const rt::Attribute& a) {
 }  // namespace
 
 ir::Graph read_graph(const std::string& path) {
-  auto loaded = rt::Model::load_file(path);
-  if (!loaded.is_ok()) {
-    const std::string& msg = loaded.status().message();
+  auto fail = [&](const rt::Status& status) {
+    const std::string& msg = status.message();
     throw Error(Status::kInvalidInput, msg.find(path) != std::string::npos ? msg : q(path) + ": " + msg);
-  }
+  };
+  auto loaded = rt::Model::load_file(path);
+  if (!loaded.is_ok()) fail(loaded.status());
+  // The tools that read a graph (export-onnx, check's teacher) rely on what prepare checks:
+  // each node's inputs and outputs consistent with its op. A file that loads but does not
+  // prepare (a Split with an output of another rank) is refused here, as `pare run` would.
+  auto prepared = rt::Interpreter::create(loaded.value(), rt::InterpreterOptions{});
+  if (!prepared.is_ok()) fail(prepared.status());
   return read_graph(*loaded.value(), path);
 }
 

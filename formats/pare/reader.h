@@ -16,7 +16,8 @@ namespace pare::format {
 // parameters, source name), graph inputs and outputs, and the file's metadata in
 // Graph::metadata (producer, producer_version, pipeline, source_file, source_hash,
 // report_summary). Throws pare::Error(kInvalidInput) naming the file when it does not load
-// or holds something the IR cannot represent (an op type the IR does not know).
+// and prepare (as `pare run` would) or holds something the IR cannot represent (an op type
+// the IR does not know).
 ir::Graph read_graph(const std::string& path);
 // The same from a model already loaded from `path` (named in messages).
 ir::Graph read_graph(const rt::Model& m, const std::string& path);
