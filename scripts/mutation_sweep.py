@@ -4,6 +4,14 @@ that does not end with exit 0 or 2 (a crash, a signal, an internal error, a time
 
   /usr/bin/python3 scripts/mutation_sweep.py --pare build/tools/pare --work /tmp/sweep \
       [--count 300] [--seed 1] [--kinds onnx,onnx_semantic,pare,npy,pt]
+  /usr/bin/python3 scripts/mutation_sweep.py --pare build/tools/pare --work /tmp/sweep \
+      --corpus build-asan/fuzz/corpus
+
+The second form runs the same commands on the inputs the fuzzers kept (their corpus folders
+onnx_import, pare_model and npy): files that reach deep into the importer and the runtime,
+here fed to the CLI's other commands as well. An ONNX file with one float input gets random
+calibration and check data of its input's shape (compress, run, check, export-onnx); a .pare
+file runs inspect, verify, ops, bench and export-onnx.
 
 Mutations: bit flips, truncation, overwritten ranges, inserted and deleted bytes, 4/8-byte
 words set to extreme values; for ONNX also structure-aware ones written with the onnx
@@ -142,6 +150,88 @@ def run(cmd, timeout):
         return "timeout", "", time.time() - t0
 
 
+def onnx_float_input(path):
+    """The shape of the model's only graph input when it is float32 with known, small dims."""
+    try:
+        import onnx
+        m = onnx.load(path)
+    except Exception:
+        return None
+    inits = {t.name for t in m.graph.initializer}
+    inputs = [i for i in m.graph.input if i.name not in inits]
+    if len(inputs) != 1 or inputs[0].type.tensor_type.elem_type != 1:
+        return None
+    dims = [d.dim_value if d.dim_value > 0 else 1 for d in inputs[0].type.tensor_type.shape.dim]
+    if not dims or any(d > 4096 for d in dims):
+        return None
+    n = 1
+    for d in dims:
+        n *= d
+    return dims if n <= 1 << 20 else None
+
+
+def sweep_corpus(pare, work, corpus, timeout):
+    import numpy as np
+    os.makedirs(os.path.join(work, "findings"), exist_ok=True)
+    rng = np.random.default_rng(1)
+    model = os.path.join(work, "model.onnx")
+    converted, int8 = os.path.join(work, "converted.pare"), os.path.join(work, "int8.pare")
+    data, out = os.path.join(work, "data.npy"), os.path.join(work, "out")
+    mlp = os.path.join(work, "mlp.pare")
+    subprocess.run([pare, "convert", os.path.join(TESTDATA, "models", "fmnist_mlp.onnx"), "-o", mlp], check=True,
+                   stdout=subprocess.DEVNULL)
+
+    def commands(kind, f):
+        if kind == "onnx_import":
+            shutil.copy(f, model)  # the teacher of check is told apart by its extension
+            cmds = [[pare, "convert", model, "-o", converted]]
+            dims = onnx_float_input(model)
+            if dims:
+                np.save(data, rng.random([3] + dims[1:], dtype=np.float32))
+                cmds += [[pare, "run", converted, "--input", data, "-o", out + ".npy", "-t", "2"],
+                         [pare, "export-onnx", converted, "-o", out + ".onnx"],
+                         [pare, "check", converted, "--teacher", model, "--data", data],
+                         [pare, "compress", model, "-o", int8, "--calib", data, "--check-data", data],
+                         [pare, "bench", int8, "-n", "1", "--warmup", "0"],
+                         [pare, "export-onnx", int8, "-o", out + ".onnx"]]
+            return cmds
+        if kind == "pare_model":
+            return [[pare, "inspect", f], [pare, "verify", f], [pare, "ops", f],
+                    [pare, "bench", f, "-n", "1", "--warmup", "0", "--max-memory", "1G"],
+                    [pare, "export-onnx", f, "-o", out + ".onnx"]]
+        shutil.copy(f, data)
+        return [[pare, "run", mlp, "--input", data, "-o", out + ".npy"],
+                [pare, "eval", mlp, "--data", data, "--labels", data],
+                [pare, "compress", os.path.join(TESTDATA, "models", "fmnist_mlp.onnx"), "-o", int8, "--calib", data]]
+
+    bad = 0
+    for kind in ("onnx_import", "pare_model", "npy"):
+        folder = os.path.join(corpus, kind)
+        if not os.path.isdir(folder):
+            continue
+        codes, slowest = {}, 0.0
+        for name in sorted(os.listdir(folder)):
+            f = os.path.join(folder, name)
+            for cmd in commands(kind, f):
+                # A command whose input an earlier one did not write is not a case.
+                if any(a in (converted, int8) and not os.path.exists(a) for a in cmd[2:3]):
+                    continue
+                code, err, secs = run(cmd, timeout)
+                slowest = max(slowest, secs)
+                codes[(cmd[1], code)] = codes.get((cmd[1], code), 0) + 1
+                if code not in (0, 2, 3):
+                    bad += 1
+                    keep = os.path.join(work, "findings", "%s_%s" % (kind, name))
+                    shutil.copy(f, keep)
+                    print("FINDING %s: exit %s: %s\n  %s" % (keep, code, " ".join(cmd[1:3]), err.strip()[-400:]))
+            for p in (converted, int8):
+                if os.path.exists(p):
+                    os.remove(p)
+        print("%s: %s (slowest run %.1f s)" % (kind, dict(sorted(codes.items(), key=str)), slowest), flush=True)
+    print("findings: %d" % bad)
+    return 1 if bad else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pare", required=True)
@@ -150,7 +240,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--kinds", default="onnx,onnx_semantic,pare,npy,pt")
+    ap.add_argument("--corpus", help="a fuzz corpus root (with onnx_import, pare_model, npy): run its files instead")
     args = ap.parse_args()
+    if args.corpus:
+        return sweep_corpus(os.path.abspath(args.pare), os.path.abspath(args.work), args.corpus, args.timeout)
     rng = random.Random(args.seed)
     pare = os.path.abspath(args.pare)
     work = os.path.abspath(args.work)
