@@ -307,6 +307,13 @@ CheckResult run_check(const ir::Graph& teacher_graph, const rt::Model& student_m
   passes::GraphRunner t_run(teacher, t_watch), s_run(student, s_watch);
 
   const size_t classes = static_cast<size_t>(t_out.shape.num_elements());
+  // A label no output can name would make top-1 0% for both models and every budget on it
+  // meaningless.
+  for (size_t i = 0; i < data.labels.size(); ++i)
+    if (data.labels[i] < 0 || data.labels[i] >= static_cast<int64_t>(classes))
+      throw_invalid(o.labels + ": row " + std::to_string(i) + " has label " + std::to_string(data.labels[i]) +
+                    ", not one of the model's " + std::to_string(classes) + " classes (0 to " +
+                    std::to_string(static_cast<int64_t>(classes) - 1) + ")");
   std::vector<ErrorSums> layer_sums(aligned.size());
   OutputStats output;
   std::vector<float> t_logits, s_logits, t_buf, s_buf, permuted;

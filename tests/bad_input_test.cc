@@ -445,6 +445,33 @@ std::vector<Row> rows() {
                  *n = array_file(d, "d.npy", npy::ElemType::kFloat32, {4, 10});
                  return std::vector<std::string>{"check", cnn_pare, "--teacher", cnn, "--data", *n};
                }, "[4,10]"});
+  r.push_back({"labels-out-of-range", "eval labels of 99 for a 10-class model", "eval",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 npy::Array a;
+                 a.type = npy::ElemType::kInt64;
+                 a.shape = {4};
+                 const std::vector<int64_t> labels = {3, 99, 1, 0};
+                 a.data.assign(reinterpret_cast<const uint8_t*>(labels.data()),
+                               reinterpret_cast<const uint8_t*>(labels.data()) + 32);
+                 *n = d.file("labels.npy");
+                 npy::write_npy(*n, a);
+                 const std::string x = array_file(d, "x.npy", npy::ElemType::kFloat32, {4, 1, 28, 28});
+                 return std::vector<std::string>{"eval", cnn_pare, "--data", x, "--labels", *n};
+               }, "row 1 has label 99, not one of the model's 10 classes (0 to 9)"});
+  r.push_back({"check-labels-negative", "check labels of -1 under a top-1 budget", "check",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 npy::Array a;
+                 a.type = npy::ElemType::kInt32;
+                 a.shape = {2};
+                 const std::vector<int32_t> labels = {-1, 4};
+                 a.data.assign(reinterpret_cast<const uint8_t*>(labels.data()),
+                               reinterpret_cast<const uint8_t*>(labels.data()) + 8);
+                 *n = d.file("labels.npy");
+                 npy::write_npy(*n, a);
+                 const std::string x = array_file(d, "x.npy", npy::ElemType::kFloat32, {2, 1, 28, 28});
+                 return std::vector<std::string>{"check", cnn_pare, "--teacher", cnn, "--data", x, "--labels", *n,
+                                                 "--max-top1-drop", "1"};
+               }, "row 0 has label -1, not one of the model's 10 classes (0 to 9)"});
   r.push_back({"labels-wrong-length", "eval labels for 3 rows, data of 100", "eval",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
                  *n = array_file(d, "labels.npy", npy::ElemType::kInt64, {3});

@@ -84,7 +84,12 @@ int run_eval(const EvalArgs& args) {
     throw_invalid(fmt::format("{}: output '{}' of shape {} does not split into {} rows of scores",
                               args.model, interp->output(0).name, rt::shape_str(scores.shape),
                               rows));
-  std::vector<int64_t> predicted = argmax_rows(scores, rows, scores.size() / rows);
+  const int64_t classes = static_cast<int64_t>(scores.size()) / rows;
+  for (size_t r = 0; r < labels.size(); ++r)
+    if (labels[r] < 0 || labels[r] >= classes)
+      throw_invalid(fmt::format("{}: row {} has label {}, not one of the model's {} classes (0 to {})", args.labels, r,
+                                labels[r], classes, classes - 1));
+  std::vector<int64_t> predicted = argmax_rows(scores, rows, classes);
   int64_t correct = 0;
   for (size_t r = 0; r < labels.size(); ++r) correct += predicted[r] == labels[r];
   double top1 = static_cast<double>(correct) / static_cast<double>(rows);
