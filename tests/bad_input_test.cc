@@ -445,6 +445,19 @@ std::vector<Row> rows() {
                  *n = array_file(d, "d.npy", npy::ElemType::kFloat32, {4, 10});
                  return std::vector<std::string>{"check", cnn_pare, "--teacher", cnn, "--data", *n};
                }, "[4,10]"});
+  r.push_back({"eval-data-nan", "eval data whose third row holds a NaN", "eval",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 npy::Array a;
+                 a.type = npy::ElemType::kFloat32;
+                 a.shape = {4, 1, 28, 28};
+                 std::vector<float> v(4 * 784, 0.5f);
+                 v[2 * 784 + 100] = std::nanf("");
+                 a.data.assign(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<const uint8_t*>(v.data() + v.size()));
+                 *n = d.file("x.npy");
+                 npy::write_npy(*n, a);
+                 const std::string labels = array_file(d, "labels.npy", npy::ElemType::kInt64, {4});
+                 return std::vector<std::string>{"eval", cnn_pare, "--data", *n, "--labels", labels};
+               }, "row 2 holds a NaN or infinite value"});
   r.push_back({"labels-out-of-range", "eval labels of 99 for a 10-class model", "eval",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
                  npy::Array a;

@@ -1,6 +1,8 @@
 // pare eval MODEL.pare --data X.npy|X.npz --labels L.npy: top-1 accuracy of the first output.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -77,6 +79,15 @@ int run_eval(const EvalArgs& args) {
     throw_invalid(fmt::format("{} has {} labels but {} has {} rows", args.labels, labels.size(),
                               inputs[0].source, rows));
   if (rows == 0) throw_invalid(fmt::format("{} has no rows to evaluate", inputs[0].source));
+  // An accuracy over rows the model cannot score means nothing (check refuses them too).
+  for (const InputArray& in : inputs) {
+    if (in.array.type != npy::ElemType::kFloat32 || in.array.size() == 0) continue;
+    const float* v = in.array.as<float>();
+    const size_t per_row = in.array.size() / static_cast<size_t>(rows);
+    for (size_t i = 0; i < in.array.size(); ++i)
+      if (!std::isfinite(v[i]))
+        throw_invalid(fmt::format("{}: row {} holds a NaN or infinite value", in.source, i / per_row));
+  }
 
   std::vector<npy::Array> outputs = run_rows(*interp, std::move(inputs));
   const npy::Array& scores = outputs[0];
