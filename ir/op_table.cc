@@ -187,4 +187,10 @@ const char* attr_type_name(AttrType type) {
   return "?";
 }
 
+std::string count_range(size_t lo, size_t hi) {
+  if (lo == hi) return std::to_string(lo);
+  if (hi == kAnyCount) return "at least " + std::to_string(lo);
+  return std::to_string(lo) + " to " + std::to_string(hi);
+}
+
 }  // namespace pare::ir

@@ -68,6 +68,8 @@ struct OpInfo {
 };
 
 const OpInfo& op_info(OpKind op);  // op must be a valid OpKind (not kCount)
+// An input or output count range as messages give it: "1", "2 to 3", "at least 1".
+std::string count_range(size_t lo, size_t hi);
 
 const char* attr_type_name(AttrType type);  // "int", "floats", ...
 

@@ -9,12 +9,6 @@
 namespace pare::ir {
 namespace {
 
-std::string count_range(size_t lo, size_t hi) {
-  if (lo == hi) return std::to_string(lo);
-  if (hi == kAnyCount) return "at least " + std::to_string(lo);
-  return std::to_string(lo) + " to " + std::to_string(hi);
-}
-
 class Verifier {
  public:
   explicit Verifier(const Graph& g)

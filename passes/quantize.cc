@@ -661,7 +661,7 @@ class Quantizer {
   static void check_requantizable(const ir::Node& n, const std::string& weight, float sx, const std::vector<float>& sw,
                                   float sy) {
     for (size_t c = 0; c < sw.size(); ++c) {
-      const float real = (sx * sw[c]) / sy;
+      const float real = rt::kernels::weight_requant_scale(sx, sw[c], sy);
       rt::kernels::Requant unused;
       if (!rt::kernels::requant_from_scale(static_cast<double>(real), &unused))
         throw_invalid("layer '" + n.name + "' (" + std::string(ir::op_name(n.op)) + ") cannot run in int8: weight '" +

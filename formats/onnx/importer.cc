@@ -674,17 +674,13 @@ class Importer {
         throw_invalid(info.where() + ": output " + std::to_string(i) + " has no name");
     // The op's arity, as the runtime will check it at load: a file with an extra input
     // (a Gelu given a weight) would otherwise convert into a .pare that does not load.
-    const auto count = [](size_t lo, size_t hi) {
-      if (lo == hi) return std::to_string(lo);
-      return hi == ir::kAnyCount ? "at least " + std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi);
-    };
     if (node.inputs.size() < facts.min_inputs || node.inputs.size() > facts.max_inputs)
-      throw_invalid(info.where() + ": takes " + count(facts.min_inputs, facts.max_inputs) +
+      throw_invalid(info.where() + ": takes " + ir::count_range(facts.min_inputs, facts.max_inputs) +
                     " inputs, the node has " + std::to_string(node.inputs.size()));
     for (size_t i = 0; i < facts.min_inputs; ++i)
       if (node.inputs[i] == ir::kNoTensor) throw_invalid(info.where() + ": required input " + std::to_string(i) + " is missing");
     if (node.outputs.size() < facts.min_outputs || node.outputs.size() > facts.max_outputs)
-      throw_invalid(info.where() + ": gives " + count(facts.min_outputs, facts.max_outputs) +
+      throw_invalid(info.where() + ": gives " + ir::count_range(facts.min_outputs, facts.max_outputs) +
                     " outputs, the node has " + std::to_string(node.outputs.size()));
     if (op == OpKind::kSoftmax && opset < 13) return convert_legacy_softmax(std::move(node));
     graph_.add_node(std::move(node));

@@ -632,10 +632,8 @@ Status nn::q8_output_params(const PrepareContext& ctx, const TensorDesc& x, cons
   rq->resize(static_cast<size_t>(channels));
   for (int64_t c = 0; c < channels; ++c) {
     const float sw = wq.scales[per_channel ? static_cast<size_t>(c) : 0];
-    // The real scale in float, in ONNX Runtime's order ((sx * sw) / sy): a float has 24 bits,
-    // the fixed-point multiplier 31, so it encodes exactly the scale ONNX Runtime's QLinearConv
-    // uses, and the two agree on every output but rounding ties and float-rounding edges.
-    const float real = (sx * sw) / sy;
+    // ONNX Runtime's scale: the two agree on every output but rounding ties and float-rounding edges.
+    const float real = kernels::weight_requant_scale(sx, sw, sy);
     if (!kernels::requant_from_scale(static_cast<double>(real), &(*rq)[static_cast<size_t>(c)]))
       return ctx.error(Status::kUnsupported, "weight '" + w.name + "' channel " + std::to_string(c) + ": scale " +
                                                  std::to_string(sx * sw / sy) + " cannot be requantized");

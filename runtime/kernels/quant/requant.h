@@ -41,6 +41,12 @@ inline bool requant_from_scale(double real_scale, Requant* out) {
   return true;
 }
 
+// The real scale of an int8 layer's output channel, computed in float in ONNX Runtime's order
+// ((sx * sw) / sy): a float has 24 bits, the fixed-point multiplier 31, so it encodes exactly
+// the scale ONNX Runtime's QLinearConv uses. The runtime's prepare and the quantize pass's
+// check share it, so a layer the pass accepts is one the runtime encodes.
+inline float weight_requant_scale(float sx, float sw, float sy) { return (sx * sw) / sy; }
+
 // round(acc * multiplier * 2^-shift), ties toward +infinity, computed exactly in 64 bits.
 inline int64_t requant_scale(int32_t acc, const Requant& r) {
   const int64_t p = static_cast<int64_t>(acc) * r.multiplier;
