@@ -7,6 +7,7 @@
 #include <map>
 
 #include "check/align.h"
+#include "check/labelled_data.h"
 #include "check/metrics.h"
 #include "calibration/npy.h"
 #include "formats/import/model_import.h"
@@ -111,9 +112,7 @@ CheckData::Input read_rows(const npy::Array& a, const std::string& what, const C
   auto* v = reinterpret_cast<float*>(out.bytes.data());
   for (size_t i = 0; i < n; ++i)
     v[i] = a.type == npy::ElemType::kFloat32 ? a.as<float>()[i] : static_cast<float>(a.as<double>()[i]);
-  for (size_t i = 0; i < n; ++i)
-    if (!std::isfinite(v[i]))
-      throw_invalid(what + ": row " + std::to_string(i / per_row) + " holds a NaN or infinite value");
+  require_finite_rows(v, n, per_row, what);
   return out;
 }
 
@@ -152,21 +151,6 @@ std::vector<CheckData::Input> read_data(const std::string& path, const std::vect
   return out;
 }
 
-std::vector<int64_t> read_labels(const std::string& path, int64_t rows) {
-  require_file(path, "labels");
-  const npy::Array a = npy::read_npy(path);
-  if (a.shape.size() != 1 || (a.type != npy::ElemType::kInt64 && a.type != npy::ElemType::kInt32))
-    throw_invalid(path + ": labels must be a one-dimensional int64 or int32 array, the array is " +
-                  std::string(npy::elem_type_name(a.type)) + " " + dims_str(a.shape));
-  if (a.shape[0] != rows)
-    throw_invalid(path + " has " + std::to_string(a.shape[0]) + " labels but the data has " +
-                  std::to_string(rows) + " rows");
-  std::vector<int64_t> out(static_cast<size_t>(rows));
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = a.type == npy::ElemType::kInt64 ? a.as<int64_t>()[i] : a.as<int32_t>()[i];
-  return out;
-}
-
 }  // namespace
 
 CheckData read_check_data(const std::string& data, const std::string& labels, const std::vector<CheckInput>& inputs,
@@ -174,7 +158,10 @@ CheckData read_check_data(const std::string& data, const std::string& labels, co
   CheckData d;
   int64_t rows = 0;
   d.inputs = read_data(data, inputs, &rows);
-  if (!labels.empty()) d.labels = read_labels(labels, rows);
+  if (!labels.empty()) {
+    d.labels = read_labels(labels);
+    require_label_count(d.labels, labels, rows, data);
+  }
   if (limit > 0 && limit < rows) {
     for (CheckData::Input& in : d.inputs) in.bytes.resize(in.row_bytes * static_cast<size_t>(limit));
     if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
@@ -307,13 +294,7 @@ CheckResult run_check(const ir::Graph& teacher_graph, const rt::Model& student_m
   passes::GraphRunner t_run(teacher, t_watch), s_run(student, s_watch);
 
   const size_t classes = static_cast<size_t>(t_out.shape.num_elements());
-  // A label no output can name would make top-1 0% for both models and every budget on it
-  // meaningless.
-  for (size_t i = 0; i < data.labels.size(); ++i)
-    if (data.labels[i] < 0 || data.labels[i] >= static_cast<int64_t>(classes))
-      throw_invalid(o.labels + ": row " + std::to_string(i) + " has label " + std::to_string(data.labels[i]) +
-                    ", not one of the model's " + std::to_string(classes) + " classes (0 to " +
-                    std::to_string(static_cast<int64_t>(classes) - 1) + ")");
+  require_labels_in_range(data.labels, static_cast<int64_t>(classes), o.labels);
   std::vector<ErrorSums> layer_sums(aligned.size());
   OutputStats output;
   std::vector<float> t_logits, s_logits, t_buf, s_buf, permuted;

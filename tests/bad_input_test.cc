@@ -11,6 +11,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "calibration/npy.h"
@@ -390,6 +391,20 @@ std::vector<Row> rows() {
     npy::write_npy(d.file(name), a);
     return d.file(name);
   };
+  // An array of `values` (float, int64_t or int32_t) in that dtype.
+  auto values_file = [](const test::TempDir& d, const std::string& name, std::vector<int64_t> shape,
+                        const auto& values) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, int64_t> || std::is_same_v<T, int32_t>);
+    npy::Array a;
+    a.type = std::is_same_v<T, float> ? npy::ElemType::kFloat32
+             : std::is_same_v<T, int64_t> ? npy::ElemType::kInt64 : npy::ElemType::kInt32;
+    a.shape = std::move(shape);
+    a.data.assign(reinterpret_cast<const uint8_t*>(values.data()),
+                  reinterpret_cast<const uint8_t*>(values.data() + values.size()));
+    npy::write_npy(d.file(name), a);
+    return d.file(name);
+  };
   auto compress = [=](const std::string& calib, const std::string& out) {
     return std::vector<std::string>{"compress", cnn, "-o", out + "/m.pare", "--calib", calib};
   };
@@ -447,40 +462,21 @@ std::vector<Row> rows() {
                }, "[4,10]"});
   r.push_back({"eval-data-nan", "eval data whose third row holds a NaN", "eval",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
-                 npy::Array a;
-                 a.type = npy::ElemType::kFloat32;
-                 a.shape = {4, 1, 28, 28};
                  std::vector<float> v(4 * 784, 0.5f);
                  v[2 * 784 + 100] = std::nanf("");
-                 a.data.assign(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<const uint8_t*>(v.data() + v.size()));
-                 *n = d.file("x.npy");
-                 npy::write_npy(*n, a);
+                 *n = values_file(d, "x.npy", {4, 1, 28, 28}, v);
                  const std::string labels = array_file(d, "labels.npy", npy::ElemType::kInt64, {4});
                  return std::vector<std::string>{"eval", cnn_pare, "--data", *n, "--labels", labels};
                }, "row 2 holds a NaN or infinite value"});
   r.push_back({"labels-out-of-range", "eval labels of 99 for a 10-class model", "eval",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
-                 npy::Array a;
-                 a.type = npy::ElemType::kInt64;
-                 a.shape = {4};
-                 const std::vector<int64_t> labels = {3, 99, 1, 0};
-                 a.data.assign(reinterpret_cast<const uint8_t*>(labels.data()),
-                               reinterpret_cast<const uint8_t*>(labels.data()) + 32);
-                 *n = d.file("labels.npy");
-                 npy::write_npy(*n, a);
+                 *n = values_file(d, "labels.npy", {4}, std::vector<int64_t>{3, 99, 1, 0});
                  const std::string x = array_file(d, "x.npy", npy::ElemType::kFloat32, {4, 1, 28, 28});
                  return std::vector<std::string>{"eval", cnn_pare, "--data", x, "--labels", *n};
                }, "row 1 has label 99, not one of the model's 10 classes (0 to 9)"});
   r.push_back({"check-labels-negative", "check labels of -1 under a top-1 budget", "check",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
-                 npy::Array a;
-                 a.type = npy::ElemType::kInt32;
-                 a.shape = {2};
-                 const std::vector<int32_t> labels = {-1, 4};
-                 a.data.assign(reinterpret_cast<const uint8_t*>(labels.data()),
-                               reinterpret_cast<const uint8_t*>(labels.data()) + 8);
-                 *n = d.file("labels.npy");
-                 npy::write_npy(*n, a);
+                 *n = values_file(d, "labels.npy", {2}, std::vector<int32_t>{-1, 4});
                  const std::string x = array_file(d, "x.npy", npy::ElemType::kFloat32, {2, 1, 28, 28});
                  return std::vector<std::string>{"check", cnn_pare, "--teacher", cnn, "--data", x, "--labels", *n,
                                                  "--max-top1-drop", "1"};

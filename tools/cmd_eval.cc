@@ -1,11 +1,10 @@
 // pare eval MODEL.pare --data X.npy|X.npz --labels L.npy: top-1 accuracy of the first output.
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "check/labelled_data.h"
 #include "ir/status.h"
 #include "tools/common.h"
 
@@ -55,39 +54,20 @@ std::vector<int64_t> argmax_rows(const npy::Array& a, int64_t rows, int64_t per_
   throw_internal("argmax: unknown element type");
 }
 
-std::vector<int64_t> read_labels(const std::string& path) {
-  npy::Array a = npy::read_npy(path);
-  if (a.shape.size() != 1)
-    throw_invalid(fmt::format("{}: labels must be one-dimensional, the array is {}", path,
-                              rt::shape_str(a.shape)));
-  if (a.type == npy::ElemType::kInt64)
-    return std::vector<int64_t>(a.as<int64_t>(), a.as<int64_t>() + a.size());
-  if (a.type == npy::ElemType::kInt32)
-    return std::vector<int64_t>(a.as<int32_t>(), a.as<int32_t>() + a.size());
-  throw_invalid(fmt::format("{}: labels must be int64 or int32, the array is {}", path,
-                            npy::elem_type_name(a.type)));
-}
-
 int run_eval(const EvalArgs& args) {
   std::shared_ptr<const rt::Model> model = load_model(args.model);
   std::unique_ptr<rt::Interpreter> interp = make_interpreter(model, args.model, args.threads, max_memory_bytes(args.max_memory));
-  std::vector<int64_t> labels = read_labels(args.labels);
+  std::vector<int64_t> labels = check::read_labels(args.labels);
   std::vector<InputArray> inputs = bind_inputs(*interp, args.model, args.data, "--data");
   const npy::Array& first = inputs[0].array;
   int64_t rows = first.shape.empty() ? 1 : first.shape[0];
-  if (static_cast<int64_t>(labels.size()) != rows)
-    throw_invalid(fmt::format("{} has {} labels but {} has {} rows", args.labels, labels.size(),
-                              inputs[0].source, rows));
+  check::require_label_count(labels, args.labels, rows, inputs[0].source);
   if (rows == 0) throw_invalid(fmt::format("{} has no rows to evaluate", inputs[0].source));
   // An accuracy over rows the model cannot score means nothing (check refuses them too).
-  for (const InputArray& in : inputs) {
-    if (in.array.type != npy::ElemType::kFloat32 || in.array.size() == 0) continue;
-    const float* v = in.array.as<float>();
-    const size_t per_row = in.array.size() / static_cast<size_t>(rows);
-    for (size_t i = 0; i < in.array.size(); ++i)
-      if (!std::isfinite(v[i]))
-        throw_invalid(fmt::format("{}: row {} holds a NaN or infinite value", in.source, i / per_row));
-  }
+  for (const InputArray& in : inputs)
+    if (in.array.type == npy::ElemType::kFloat32 && in.array.size() != 0)
+      check::require_finite_rows(in.array.as<float>(), in.array.size(), in.array.size() / static_cast<size_t>(rows),
+                                 in.source);
 
   std::vector<npy::Array> outputs = run_rows(*interp, std::move(inputs));
   const npy::Array& scores = outputs[0];
@@ -96,10 +76,7 @@ int run_eval(const EvalArgs& args) {
                               args.model, interp->output(0).name, rt::shape_str(scores.shape),
                               rows));
   const int64_t classes = static_cast<int64_t>(scores.size()) / rows;
-  for (size_t r = 0; r < labels.size(); ++r)
-    if (labels[r] < 0 || labels[r] >= classes)
-      throw_invalid(fmt::format("{}: row {} has label {}, not one of the model's {} classes (0 to {})", args.labels, r,
-                                labels[r], classes, classes - 1));
+  check::require_labels_in_range(labels, classes, args.labels);
   std::vector<int64_t> predicted = argmax_rows(scores, rows, classes);
   int64_t correct = 0;
   for (size_t r = 0; r < labels.size(); ++r) correct += predicted[r] == labels[r];
