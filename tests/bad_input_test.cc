@@ -481,6 +481,11 @@ std::vector<Row> rows() {
                  return std::vector<std::string>{"check", cnn_pare, "--teacher", cnn, "--data", x, "--labels", *n,
                                                  "--max-top1-drop", "1"};
                }, "row 0 has label -1, not one of the model's 10 classes (0 to 9)"});
+  r.push_back({"check-data-overflows", "check data near the float limit, on which the teacher overflows", "check",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 *n = values_file(d, "x.npy", {2, 1, 28, 28}, std::vector<float>(2 * 784, 3e38f));
+                 return std::vector<std::string>{"check", cnn_pare, "--teacher", cnn, "--data", *n};
+               }, "row 0: the teacher's output holds a NaN or infinite value"});
   r.push_back({"labels-wrong-length", "eval labels for 3 rows, data of 100", "eval",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
                  *n = array_file(d, "labels.npy", npy::ElemType::kInt64, {3});
