@@ -1,6 +1,7 @@
 // Removes nodes that pass their first input through unchanged: Identity, Cast to the
-// type it already has, and Reshape/Flatten/Squeeze/Unsqueeze whose output shape is the
-// input shape.
+// type it already has, Reshape/Flatten/Squeeze/Unsqueeze whose output shape is the input
+// shape, and Pad by zero on every side (torch exports AvgPool2d with one: a full copy of the
+// tensor before each of DenseNet's transition pools).
 #include <vector>
 
 #include "passes/canonical.h"
@@ -20,6 +21,21 @@ bool same_shape(const ir::Shape& a, const ir::Shape& b) {
   return true;
 }
 
+// A Pad whose pads (input 1, or the attribute of older opsets) are all zero.
+bool pads_nothing(const ir::Graph& graph, const ir::Node& node) {
+  std::vector<int64_t> pads;
+  if (node.inputs.size() > 1 && node.inputs[1] != ir::kNoTensor) {
+    const ir::Tensor& t = graph.tensor(node.inputs[1]);
+    if (!t.is_constant()) return false;
+    pads = t.int_values();
+  } else if (node.attrs.has("pads")) {
+    pads = node.attrs.get_ints("pads");
+  }
+  for (int64_t p : pads)
+    if (p != 0) return false;
+  return true;
+}
+
 bool is_pass_through(const ir::Graph& graph, const ir::Node& node) {
   if (node.inputs.empty() || node.inputs[0] == ir::kNoTensor || node.outputs.size() != 1) return false;
   const ir::Tensor& in = graph.tensor(node.inputs[0]);
@@ -33,6 +49,7 @@ bool is_pass_through(const ir::Graph& graph, const ir::Node& node) {
     case ir::OpKind::kFlatten:
     case ir::OpKind::kSqueeze:
     case ir::OpKind::kUnsqueeze: return same_shape(in.shape, out.shape);
+    case ir::OpKind::kPad: return pads_nothing(graph, node) && same_shape(in.shape, out.shape);
     default: return false;
   }
 }

@@ -671,6 +671,22 @@ TEST(RemoveIdentity, SameTypeCastAndShapeKeepingReshapes) {
   EXPECT_TRUE(has_note(ctx, "pass-through nodes removed: 3"));
 }
 
+// A Pad by zero on every side (torch's AvgPool2d export) copies its input; a Pad that adds
+// or crops anything, even with the same output shape, stays.
+TEST(RemoveIdentity, PadByZeroGoesAndRealPadsStay) {
+  Builder b;
+  TensorId x = b.input("x", {1, 2, 4, 4});
+  TensorId z = b.apply(OpKind::kPad, "pad_zero", {x, b.ints("zeros", {8}, {0, 0, 0, 0, 0, 0, 0, 0})});
+  TensorId p = b.apply(OpKind::kPad, "pad_one", {z, b.ints("ones", {8}, {0, 0, 1, 1, 0, 0, 1, 1})});
+  TensorId s = b.apply(OpKind::kPad, "pad_shift", {p, b.ints("shift", {8}, {0, 0, 1, 0, 0, 0, -1, 0})});
+  b.output(b.apply(OpKind::kRelu, "relu", {s}));
+  PassContext ctx;
+  ir::Graph after = run_and_compare(b.g, "remove_identity", 0.f, &ctx);
+  EXPECT_EQ(count_op(after, OpKind::kPad), 2u);
+  EXPECT_EQ(after.node(after.producer(p)).inputs[0], x);
+  EXPECT_TRUE(has_note(ctx, "pass-through nodes removed: 1"));
+}
+
 // ---- dce ------------------------------------------------------------------------------
 
 TEST(Dce, RemovesDeadNodesAndCompacts) {
