@@ -108,6 +108,9 @@ struct F32GemmVariant {
   // The microkernel, asking for the panel a few KiB ahead of use: for weights that come
   // from L3 rather than L2 (f32_gemm_streams_b). The same bytes.
   F32GemmMicrokernel streaming;
+  // The indirect microkernel asking for the panel ahead the same way (ResNet-50's 3x3 and
+  // strided layers at one thread on Zen 5: 183-191 -> 206-215 GFLOP/s). The same bytes.
+  F32GemmIndirectMicrokernel indirect_streaming;
   // Chosen only for products of at least this depth (0: any): a taller tile shares each
   // B load among more rows, but its setup and stores weigh more at small K.
   size_t min_k = 0;
@@ -129,6 +132,9 @@ void f32_gemm_6x16__avx2_streaming(size_t mr, size_t nc, size_t k, const float* 
 void f32_igemm_6x16__avx2(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
                           const float* panel, float* c, size_t c_stride, float min, float max,
                           const F32GemmResidual* residual);
+void f32_igemm_6x16__avx2_streaming(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                    const float* panel, float* c, size_t c_stride, float min, float max,
+                                    const F32GemmResidual* residual);
 void f32_gemm_8x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                            const float* panel, float* c, size_t c_stride, float min, float max,
                            const F32GemmResidual* residual);
@@ -138,6 +144,9 @@ void f32_gemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t k, const float
 void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
                             const float* panel, float* c, size_t c_stride, float min, float max,
                             const F32GemmResidual* residual);
+void f32_igemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                      const float* panel, float* c, size_t c_stride, float min, float max,
+                                      const F32GemmResidual* residual);
 void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                             const float* panel, float* c, size_t c_stride, float min, float max,
                             const F32GemmResidual* residual);
@@ -147,6 +156,9 @@ void f32_gemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t k, const floa
 void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
                              const float* panel, float* c, size_t c_stride, float min, float max,
                              const F32GemmResidual* residual);
+void f32_igemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                       const float* panel, float* c, size_t c_stride, float min, float max,
+                                       const F32GemmResidual* residual);
 #endif
 #if defined(__aarch64__)
 void f32_gemm_8x8__neon(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
@@ -158,6 +170,9 @@ void f32_gemm_8x8__neon_streaming(size_t mr, size_t nc, size_t k, const float* a
 void f32_igemm_8x8__neon(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
                          const float* panel, float* c, size_t c_stride, float min, float max,
                          const F32GemmResidual* residual);
+void f32_igemm_8x8__neon_streaming(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                   const float* panel, float* c, size_t c_stride, float min, float max,
+                                   const F32GemmResidual* residual);
 #endif
 
 // Every variant built for this architecture, scalar first; usable only where

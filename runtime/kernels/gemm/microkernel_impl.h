@@ -208,7 +208,8 @@ inline void tile(size_t nc, size_t k, const float* a, size_t a_stride, const flo
 }
 
 // A tile whose A row i is `runs` runs of run_len floats, run r at a[i * runs + r].
-template <class V, class H, size_t MR, size_t Z, size_t Y>
+// Stream: prefetch the panel ahead of use, as the streaming microkernel does.
+template <bool Stream, class V, class H, size_t MR, size_t Z, size_t Y>
 inline void indirect_tile(size_t nc, size_t runs, size_t run_len, const float* const* a,
                           const float* w, float* c, size_t c_stride, float min, float max,
                           const F32GemmResidual* residual) {
@@ -221,7 +222,7 @@ inline void indirect_tile(size_t nc, size_t runs, size_t run_len, const float* c
     for (size_t i = 0; i < MR; ++i) run[i] = a[i * runs + r];
     // Broadcasts as memory operands: with MR row pointers in registers GCC 12 kept no room
     // for the second panel vector and reloaded it from the stack for every row.
-    w = fma_run<false, true>(t, run_len, w, [&](size_t i) { return run[i]; });
+    w = fma_run<Stream, true>(t, run_len, w, [&](size_t i) { return run[i]; });
   }
   clamp_and_store(t, nc, c, c_stride, min, max, residual);
 }
@@ -266,18 +267,18 @@ void microkernel(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride
   });
 }
 
-template <class V, class H, size_t MR>
+template <class V, class H, size_t MR, bool Stream = false>
 void indirect_microkernel(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
                           const float* panel, float* c, size_t c_stride, float min, float max,
                           const F32GemmResidual* residual) {
   if constexpr (MR > 1) {
     if (mr < MR)
-      return indirect_microkernel<V, H, MR - 1>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
-                                                residual);
+      return indirect_microkernel<V, H, MR - 1, Stream>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                                        residual);
   }
   for_columns<V, H>(nc, [&](auto z, auto y) {
-    indirect_tile<V, H, MR, decltype(z)::value, decltype(y)::value>(nc, runs, run_len, a, panel, c,
-                                                                     c_stride, min, max, residual);
+    indirect_tile<Stream, V, H, MR, decltype(z)::value, decltype(y)::value>(nc, runs, run_len, a, panel, c,
+                                                                             c_stride, min, max, residual);
   });
 }
 

@@ -161,7 +161,8 @@ void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t k, const float* a, size_t
 namespace {
 
 constexpr F32GemmVariant kReference = {"f32_gemm_4x8__scalar", "4x8__scalar", Isa::kScalar, 4, 8,
-                                       f32_gemm_4x8__scalar, f32_igemm_4x8__scalar, f32_gemm_4x8__scalar};
+                                       f32_gemm_4x8__scalar, f32_igemm_4x8__scalar, f32_gemm_4x8__scalar,
+                                       f32_igemm_4x8__scalar};
 
 // From this depth the 12-row AVX-512 tile is chosen: on an Intel Xeon (AVX-512 VNNI, AMX)
 // it made MobileNetV2-224 3-4% faster with its large-K 1x1 convs, and on Zen 4 12 rows
@@ -172,17 +173,18 @@ constexpr F32GemmVariant kVariants[] = {
     kReference,
 #if PARE_KERNELS_AVX2
     {"f32_gemm_6x16__avx2", "6x16__avx2", Isa::kAvx2, 6, 16, f32_gemm_6x16__avx2, f32_igemm_6x16__avx2,
-     f32_gemm_6x16__avx2_streaming},
+     f32_gemm_6x16__avx2_streaming, f32_igemm_6x16__avx2_streaming},
 #endif
 #if PARE_KERNELS_AVX512
     {"f32_gemm_8x32__avx512", "8x32__avx512", Isa::kAvx512, 8, 32, f32_gemm_8x32__avx512,
-     f32_igemm_8x32__avx512, f32_gemm_8x32__avx512_streaming},
+     f32_igemm_8x32__avx512, f32_gemm_8x32__avx512_streaming, f32_igemm_8x32__avx512_streaming},
     {"f32_gemm_12x32__avx512", "12x32__avx512", Isa::kAvx512, 12, 32, f32_gemm_12x32__avx512,
-     f32_igemm_12x32__avx512, f32_gemm_12x32__avx512_streaming, kTallTileMinK},
+     f32_igemm_12x32__avx512, f32_gemm_12x32__avx512_streaming, f32_igemm_12x32__avx512_streaming,
+     kTallTileMinK},
 #endif
 #if PARE_KERNELS_NEON
     {"f32_gemm_8x8__neon", "8x8__neon", Isa::kNeon, 8, 8, f32_gemm_8x8__neon, f32_igemm_8x8__neon,
-     f32_gemm_8x8__neon_streaming},
+     f32_gemm_8x8__neon_streaming, f32_igemm_8x8__neon_streaming},
 #endif
 };
 
@@ -269,7 +271,8 @@ class TileRunner {
  public:
   TileRunner(const F32GemmVariant& v, const F32GemmArgs& g)
       : v_(v), g_(g), split_(v.mr, g.m), panel_stride_(f32_gemm_panel_stride(v.nr, g.k)),
-        microkernel_(f32_gemm_streams_b(v, g) ? v.streaming : v.microkernel) {}
+        microkernel_(f32_gemm_streams_b(v, g) ? v.streaming : v.microkernel),
+        indirect_(f32_gemm_streams_b(v, g) ? v.indirect_streaming : v.indirect) {}
 
   void run(size_t m_tile, size_t n_panel) const {
     size_t i0, mr;
@@ -284,7 +287,7 @@ class TileRunner {
     // is all of it.
     const F32GemmResidual* in_tile = g.residual && !g.activation ? &residual : nullptr;
     if (g.a_runs)
-      v_.indirect(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
+      indirect_(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
                   g.c_stride, g.min, g.max, in_tile);
     else
       microkernel_(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max, in_tile);
@@ -300,6 +303,7 @@ class TileRunner {
   RowSplit split_;
   size_t panel_stride_;
   F32GemmMicrokernel microkernel_;
+  F32GemmIndirectMicrokernel indirect_;
 };
 
 }  // namespace

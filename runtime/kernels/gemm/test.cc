@@ -404,8 +404,9 @@ TEST(F32Gemm, TileRangesGiveIdenticalBytes) {
     }
 }
 
-// The streaming microkernel only adds prefetches: the same bytes as the plain one, for every
-// tile shape; and a product with weights large enough to stream matches the reference.
+// The streaming microkernels only add prefetches: the same bytes as the plain one, strided or
+// indirect, for every tile shape; and a product with weights large enough to stream matches
+// the reference.
 TEST(F32Gemm, StreamingMicrokernelGivesTheSameBytes) {
   for (const F32GemmVariant* v : usable_variants())
     for (size_t k : {1, 5, 33, 200, 1100}) {
@@ -423,6 +424,20 @@ TEST(F32Gemm, StreamingMicrokernelGivesTheSameBytes) {
           v->streaming(mr, nc, k, d.a.data(), d.a_stride, packed.get(), streamed.data(), d.c_stride, -0.5f, 2.f,
                        nullptr);
           EXPECT_EQ(std::memcmp(plain.data(), streamed.data(), plain.size() * sizeof(float)), 0);
+          // The indirect forms, on the same rows given as runs of k / runs floats.
+          for (size_t runs : {size_t{1}, size_t{5}}) {
+            if (k % runs != 0) continue;
+            std::vector<const float*> row_runs(v->mr * runs);
+            for (size_t i = 0; i < v->mr; ++i)
+              for (size_t r = 0; r < runs; ++r) row_runs[i * runs + r] = d.a.data() + i * d.a_stride + r * (k / runs);
+            std::vector<float> indirect(plain.size(), kSentinel), indirect_streamed(plain);
+            v->indirect(mr, nc, runs, k / runs, row_runs.data(), packed.get(), indirect.data(), d.c_stride, -0.5f,
+                        2.f, nullptr);
+            v->indirect_streaming(mr, nc, runs, k / runs, row_runs.data(), packed.get(), indirect_streamed.data(),
+                                  d.c_stride, -0.5f, 2.f, nullptr);
+            EXPECT_EQ(std::memcmp(plain.data(), indirect.data(), plain.size() * sizeof(float)), 0) << runs;
+            EXPECT_EQ(std::memcmp(plain.data(), indirect_streamed.data(), plain.size() * sizeof(float)), 0) << runs;
+          }
         }
     }
   for (const F32GemmVariant* v : usable_variants()) {

@@ -29,4 +29,12 @@ void f32_igemm_6x16__avx2(size_t mr, size_t nc, size_t runs, size_t run_len, con
                                            residual);
 }
 
+void f32_igemm_6x16__avx2_streaming(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                    const float* panel, float* c, size_t c_stride, float min, float max,
+                                    const F32GemmResidual* residual) {
+  using V = simd::F32x8Avx2;
+  gemm_impl::indirect_microkernel<V, V, 6, true>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                                 residual);
+}
+
 }  // namespace pare::rt::kernels

@@ -32,6 +32,13 @@ void f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, c
                                            residual);
 }
 
+void f32_igemm_8x32__avx512_streaming(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                      const float* panel, float* c, size_t c_stride, float min, float max,
+                                      const F32GemmResidual* residual) {
+  gemm_impl::indirect_microkernel<V, H, 8, true>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                                 residual);
+}
+
 void f32_gemm_12x32__avx512(size_t mr, size_t nc, size_t k, const float* a, size_t a_stride,
                             const float* panel, float* c, size_t c_stride, float min, float max,
                             const F32GemmResidual* residual) {
@@ -50,6 +57,13 @@ void f32_igemm_12x32__avx512(size_t mr, size_t nc, size_t runs, size_t run_len, 
                              const F32GemmResidual* residual) {
   gemm_impl::indirect_microkernel<V, H, 12>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
                                             residual);
+}
+
+void f32_igemm_12x32__avx512_streaming(size_t mr, size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                       const float* panel, float* c, size_t c_stride, float min, float max,
+                                       const F32GemmResidual* residual) {
+  gemm_impl::indirect_microkernel<V, H, 12, true>(mr, nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                                  residual);
 }
 
 }  // namespace pare::rt::kernels
