@@ -15,7 +15,9 @@
 #                 torchscript_graph use "-entropic=0 -max_len=16384": the entropic schedule's
 #                 bookkeeping is most of an execution's time, and graphs need no more text)
 #
-# Inputs that reach new code are kept in <build>/fuzz/corpus/<target>; a crash, sanitizer
+# Inputs that reach new code are kept in <build>/fuzz/corpus/<target>, which starts from
+# tests/fuzz/kept/<target>.tar.xz where there is one (after a long run, refresh it with
+# tar -C <build>/fuzz/corpus/<target> -cJf tests/fuzz/kept/<target>.tar.xz .); a crash, sanitizer
 # report, leak or time-out stops the run, leaves the input in <build>/fuzz/findings/<target>
 # and fails the script: add it to tests/fuzz/regressions/<target>/ with the fix.
 set -euo pipefail
@@ -48,6 +50,10 @@ for t in "${targets[@]}"; do
   dir=$(build_dir "$t")
   corpus=$dir/fuzz/corpus/$t findings=$dir/fuzz/findings/$t
   mkdir -p "$corpus" "$findings"
+  # A new build folder starts from the corpus long runs kept (tests/fuzz/kept/), so that a
+  # run on another machine goes on from the coverage reached instead of from the seeds.
+  kept=tests/fuzz/kept/$t.tar.xz
+  if [ -f "$kept" ] && [ -z "$(ls -A "$corpus")" ]; then tar -C "$corpus" -xJf "$kept"; fi
   if [ -n "${FUZZ_RUNS:-}" ]; then limit=(-runs="$FUZZ_RUNS"); what="$FUZZ_RUNS executions"
   else limit=(-max_total_time="$seconds"); what="$seconds s"; fi
   args=("${limit[@]}" -timeout="$(timeout_for "$t")" -rss_limit_mb=2560 -max_len=1048576
