@@ -486,6 +486,12 @@ std::vector<Row> rows() {
                  *n = values_file(d, "x.npy", {2, 1, 28, 28}, std::vector<float>(2 * 784, 3e38f));
                  return std::vector<std::string>{"check", cnn_pare, "--teacher", cnn, "--data", *n};
                }, "row 0: the teacher's output holds a NaN or infinite value"});
+  r.push_back({"eval-data-overflows", "eval data near the float limit, on which the model overflows", "eval",
+               [=](const test::TempDir& d, const std::string& o, std::string* n) {
+                 *n = values_file(d, "x.npy", {2, 1, 28, 28}, std::vector<float>(2 * 784, 3e38f));
+                 const std::string labels = values_file(d, "labels.npy", {2}, std::vector<int64_t>{1, 2});
+                 return std::vector<std::string>{"eval", cnn_pare, "--data", *n, "--labels", labels};
+               }, "row 0: the output"});
   r.push_back({"labels-wrong-length", "eval labels for 3 rows, data of 100", "eval",
                [=](const test::TempDir& d, const std::string& o, std::string* n) {
                  *n = array_file(d, "labels.npy", npy::ElemType::kInt64, {3});
