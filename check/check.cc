@@ -304,12 +304,8 @@ CheckResult run_check(const ir::Graph& teacher_graph, const rt::Model& student_m
     t_run.run();
     s_run.run();
     read_float(t_out, t_run.watched(0), t_logits);
-    // Data the float teacher overflows on (finite inputs near the float limit) would make
-    // every metric NaN and every budget meaningless.
-    for (float v : t_logits)
-      if (!std::isfinite(v))
-        throw_invalid(o.data + ": row " + std::to_string(row) + ": the teacher's output holds a NaN or infinite " +
-                      "value (" + o.teacher + " overflows on these inputs in float)");
+    require_finite_outputs(t_logits.data(), t_logits.size(), t_logits.size(), static_cast<size_t>(row), o.data,
+                           "the teacher's output", o.teacher);
     read_float(s_out, s_run.watched(0), s_logits);
     output.add(t_logits.data(), s_logits.data(), classes, o.temperature,
                r.has_labels ? data.labels[static_cast<size_t>(row)] : -1);

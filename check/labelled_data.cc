@@ -43,4 +43,12 @@ void require_finite_rows(const float* values, size_t n, size_t per_row, const st
       throw_invalid(what + ": row " + std::to_string(per_row ? i / per_row : 0) + " holds a NaN or infinite value");
 }
 
+void require_finite_outputs(const float* values, size_t n, size_t per_row, size_t first_row,
+                            const std::string& data_path, const std::string& output, const std::string& model) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(values[i]))
+      throw_invalid(data_path + ": row " + std::to_string(first_row + (per_row ? i / per_row : 0)) + ": " + output +
+                    " holds a NaN or infinite value (" + model + " overflows on these inputs in float)");
+}
+
 }  // namespace pare::check

@@ -25,4 +25,12 @@ void require_labels_in_range(const std::vector<int64_t>& labels, int64_t classes
 // `per_row`: a metric over rows a model cannot score means nothing.
 void require_finite_rows(const float* values, size_t n, size_t per_row, const std::string& what);
 
+// kInvalidInput naming the data row of the first NaN or infinite value among `n` values of a
+// model's output (rows of `per_row`, the first being row `first_row` of `data_path`): finite
+// data on which the model overflows in float would make every metric NaN, and an argmax
+// over NaN a silent prediction. `output` names the output ("the teacher's output"), `model`
+// what overflows.
+void require_finite_outputs(const float* values, size_t n, size_t per_row, size_t first_row,
+                            const std::string& data_path, const std::string& output, const std::string& model);
+
 }  // namespace pare::check

@@ -1,8 +1,6 @@
 // pare eval MODEL.pare --data X.npy|X.npz --labels L.npy: top-1 accuracy of the first output.
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -80,16 +78,9 @@ int run_eval(const EvalArgs& args) {
                               rows));
   const int64_t classes = static_cast<int64_t>(scores.size()) / rows;
   check::require_labels_in_range(labels, classes, args.labels);
-  // Finite data on which the model overflows (values near the float limit) gives NaN scores,
-  // whose argmax would silently count as a prediction.
-  if (scores.type == npy::ElemType::kFloat32) {
-    const float* s = scores.as<float>();
-    for (size_t i = 0; i < scores.size(); ++i)
-      if (!std::isfinite(s[i]))
-        throw_invalid(fmt::format("{}: row {}: the output '{}' of {} holds a NaN or infinite value (the model "
-                                  "overflows on these inputs in float)",
-                                  inputs_source, i / static_cast<size_t>(classes), interp->output(0).name, args.model));
-  }
+  if (scores.type == npy::ElemType::kFloat32)
+    check::require_finite_outputs(scores.as<float>(), scores.size(), static_cast<size_t>(classes), 0, inputs_source,
+                                  "the output '" + interp->output(0).name + "' of " + args.model, "the model");
   std::vector<int64_t> predicted = argmax_rows(scores, rows, classes);
   int64_t correct = 0;
   for (size_t r = 0; r < labels.size(); ++r) correct += predicted[r] == labels[r];

@@ -269,10 +269,7 @@ void add_residual(size_t rows, size_t cols, const F32GemmResidual& r, float* c, 
 // One product's tiles: what each tile needs, worked out once per call.
 class TileRunner {
  public:
-  TileRunner(const F32GemmVariant& v, const F32GemmArgs& g)
-      : v_(v), g_(g), split_(v.mr, g.m), panel_stride_(f32_gemm_panel_stride(v.nr, g.k)),
-        microkernel_(f32_gemm_streams_b(v, g) ? v.streaming : v.microkernel),
-        indirect_(f32_gemm_streams_b(v, g) ? v.indirect_streaming : v.indirect) {}
+  TileRunner(const F32GemmVariant& v, const F32GemmArgs& g) : TileRunner(v, g, f32_gemm_streams_b(v, g)) {}
 
   void run(size_t m_tile, size_t n_panel) const {
     size_t i0, mr;
@@ -288,7 +285,7 @@ class TileRunner {
     const F32GemmResidual* in_tile = g.residual && !g.activation ? &residual : nullptr;
     if (g.a_runs)
       indirect_(mr, nc, g.a_run_count, g.k / g.a_run_count, g.a_runs + i0 * g.a_run_count, panel, c,
-                  g.c_stride, g.min, g.max, in_tile);
+                g.c_stride, g.min, g.max, in_tile);
     else
       microkernel_(mr, nc, g.k, g.a + i0 * g.a_stride, g.a_stride, panel, c, g.c_stride, g.min, g.max, in_tile);
     if (g.activation) {
@@ -298,6 +295,10 @@ class TileRunner {
   }
 
  private:
+  TileRunner(const F32GemmVariant& v, const F32GemmArgs& g, bool stream)
+      : v_(v), g_(g), split_(v.mr, g.m), panel_stride_(f32_gemm_panel_stride(v.nr, g.k)),
+        microkernel_(stream ? v.streaming : v.microkernel), indirect_(stream ? v.indirect_streaming : v.indirect) {}
+
   const F32GemmVariant& v_;
   const F32GemmArgs& g_;
   RowSplit split_;
