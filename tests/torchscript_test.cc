@@ -138,7 +138,14 @@ void check_against_torch(const std::string& name, const std::vector<std::pair<st
 
 class TorchvisionTorchScript : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(TorchvisionTorchScript, MatchesLibTorch) { check_against_torch("tv_" + GetParam(), {{"x", "input"}}, {"expected"}, 1e-4); }
+TEST_P(TorchvisionTorchScript, MatchesLibTorch) {
+  // Inception v3 chains 94 convs of random weights, and its 3x3 convs at 35x35 and above
+  // run as Winograd F(4x4, 3x3), whose transforms round about ten times more than a direct
+  // sum (some 1e-6 of a layer's outputs): 1.0e-4 of its largest output, against 6.9e-5 with
+  // F(2x2, 3x3) only.
+  const double bound = GetParam() == "inception_v3" ? 2e-4 : 1e-4;
+  check_against_torch("tv_" + GetParam(), {{"x", "input"}}, {"expected"}, bound);
+}
 
 INSTANTIATE_TEST_SUITE_P(Architectures, TorchvisionTorchScript,
                          ::testing::Values("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0",

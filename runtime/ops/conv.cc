@@ -65,7 +65,8 @@ class ConvKernel final : public OpKernel {
 // Channels-last Conv. How each case runs is chosen once at prepare:
 enum class NhwcConvPath {
   kPointwise,  // 1x1, stride 1, no pads, one group, constant weights: packed GEMM on the pixels
-  kWinograd,   // one-group 3x3 stride 1 with enough channels: Winograd F(2x2, 3x3), packed GEMMs
+  kWinograd,   // one-group 3x3 stride 1 with enough channels and pixels: Winograd F(2x2, 3x3)
+  kWinograd43, // the same on larger images: Winograd F(4x4, 3x3), packed GEMMs
   kIndirect,   // other one-group geometries with constant weights: packed GEMM on indirect A rows
   kDepthwise,  // one filter per channel (group == Cin == Cout), constant weights
   kGrouped,    // other grouped convs with at least nn::kMinGroupedOutChannels per group, constant weights
@@ -74,8 +75,10 @@ enum class NhwcConvPath {
 };
 
 
-// Tiles of 2x2 outputs (over the batch) from which a 3x3 conv runs as Winograd F(2x2, 3x3).
+// Tiles of 2x2 outputs (over the batch) from which a 3x3 conv runs as Winograd F(2x2, 3x3),
+// and of 4x4 outputs from which it runs as F(4x4, 3x3).
 constexpr int64_t kMinWinogradTiles = 32;
+constexpr int64_t kMinWinograd43Tiles = 32;
 
 // 1x1, stride 1, no pads, one group: a matrix product on the pixels.
 bool is_pointwise(const ConvGeometry& g) {
@@ -103,6 +106,9 @@ NhwcConvPath choose_nhwc_path(const PrepareContext& ctx, const ConvGeometry& g) 
                         g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1 &&
                         g.in_channels >= 16 && g.out_channels >= 16 && ctx.isa != Isa::kScalar &&
                         kernels::f32_conv_winograd_f23_tiles(g) >= kMinWinogradTiles;
+  // F(4x4, 3x3) has 36 transformed weight matrices (4x the weights) against 16 (16/9):
+  // worth it where each serves enough tiles (ResNet's 56x56 and 28x28 layers, not its 14x14).
+  if (winograd && kernels::f32_conv_winograd_f43_tiles(g) >= kMinWinograd43Tiles) return NhwcConvPath::kWinograd43;
   if (winograd) return NhwcConvPath::kWinograd;
   if (g.groups == 1) return NhwcConvPath::kIndirect;
   if (g.groups == g.in_channels && g.groups == g.out_channels && g.kernel[0] == 1)
@@ -288,17 +294,23 @@ class NhwcGemmConvKernel final : public OpKernel {
   FusedAddInputs add_;  // the conv's input, and the residual added with a fused Add
 };
 
-// 3x3 stride-1 Conv as Winograd F(2x2, 3x3): per block of tiles, the input transform
-// writes 16 matrices [tiles, Cin], 16 packed GEMMs (weights transformed and packed at
-// prepare, without the bias) give [tiles, Cout], and the output transform adds the bias
+// 3x3 stride-1 Conv as Winograd F(R x R, 3x3), R = 2 or 4: per block of tiles, the input
+// transform writes E = (R+2)^2 matrices [tiles, Cin], E packed GEMMs (weights transformed and
+// packed at prepare, without the bias) give [tiles, Cout], and the output transform adds the bias
 // and applies a fused ReLU or Clip; other activations follow. Each tile's bytes depend
 // only on the tile, so they do not depend on the blocking or the thread count.
 class NhwcWinogradConvKernel final : public OpKernel {
  public:
-  NhwcWinogradConvKernel(const ConvGeometry& g, const kernels::F32GemmVariant& v,
+  NhwcWinogradConvKernel(const ConvGeometry& g, int out_tile, const kernels::F32GemmVariant& v,
                          const kernels::WinogradVariant& transforms, const float* weight, const float* bias,
                          FusedActivation act, std::string name)
-      : g_(g), v_(v), transforms_(transforms), act_(act), name_(std::move(name)) {
+      : g_(g),
+        out_tile_(out_tile),
+        matrices_(static_cast<size_t>((out_tile + 2) * (out_tile + 2))),
+        v_(v),
+        transforms_(transforms.of(out_tile)),
+        act_(act),
+        name_(std::move(name)) {
     // ReLU and Clip go into the output transform as a clamp; the rest runs after it.
     kernels::F32GemmArgs clamp;
     kernels::f32_gemm_set_activation(act_, &clamp);
@@ -307,20 +319,24 @@ class NhwcWinogradConvKernel final : public OpKernel {
     separate_activation_ = clamp.activation != nullptr;
     act_vector_ = kernels::f32_activation_vector(act.kind, v.isa);
     const size_t cin = static_cast<size_t>(g.in_channels), cout = static_cast<size_t>(g.out_channels);
-    std::vector<float> u(16 * cin * cout);
-    kernels::f32_conv_winograd_f23_weight(g, weight, u.data());
+    std::vector<float> u(matrices_ * cin * cout);
+    if (out_tile == 4)
+      kernels::f32_conv_winograd_f43_weight(g, weight, u.data());
+    else
+      kernels::f32_conv_winograd_f23_weight(g, weight, u.data());
     matrix_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, cout, cin) / sizeof(float);
-    if (!packed_.resize(16 * matrix_floats_)) return;
-    for (size_t e = 0; e < 16; ++e)
+    if (!packed_.resize(matrices_ * matrix_floats_)) return;
+    for (size_t e = 0; e < matrices_; ++e)
       kernels::f32_gemm_pack_b_kn(v.nr, cout, cin, u.data() + e * cin * cout, cout, nullptr,
                                   packed_.data() + e * matrix_floats_);
     if (bias) bias_.assign(bias, bias + cout);
-    tiles_ = static_cast<size_t>(kernels::f32_conv_winograd_f23_tiles(g));
-    // Blocks of whole MR-row tiles whose 16 input and 16 output matrices take about
-    // kBlockBytes, so that they stay in L2 between the transforms and the GEMMs.
-    const size_t tile_bytes = 16 * (cin + cout) * sizeof(float);
+    tiles_ = static_cast<size_t>(out_tile == 4 ? kernels::f32_conv_winograd_f43_tiles(g)
+                                               : kernels::f32_conv_winograd_f23_tiles(g));
+    // Blocks of whole MR-row tiles whose input and output matrices take about kBlockBytes,
+    // so that they stay in L2 between the transforms and the GEMMs.
+    const size_t tile_bytes = matrices_ * (cin + cout) * sizeof(float);
     block_tiles_ = std::max<size_t>(1, kBlockBytes / (tile_bytes * v.mr)) * v.mr;
-    // One cache line past a multiple of 4 KiB apart: the transforms touch all 16 matrices
+    // One cache line past a multiple of 4 KiB apart: the transforms touch all the matrices
     // at once, which would otherwise fall into the same L1 sets.
     v_stride_ = (block_tiles_ * cin + 1023) / 1024 * 1024 + 16;
     m_stride_ = (block_tiles_ * cout + 1023) / 1024 * 1024 + 16;
@@ -340,7 +356,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
     for_each_block(ctx.pool, tiles_, v_.mr, block_tiles_, std::min(threads, kMaxWorkers),
                    [&](size_t w, size_t t0, size_t t1) {
                      float* v = scratch + w * worker_floats();
-                     float* m = v + 16 * v_stride_;
+                     float* m = v + matrices_ * v_stride_;
                      transforms_.input(g_, x, static_cast<int64_t>(t0), static_cast<int64_t>(t1), v,
                                        static_cast<int64_t>(v_stride_));
                      kernels::F32GemmArgs args;
@@ -349,7 +365,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
                      args.k = cin;
                      args.a_stride = cin;
                      args.c_stride = cout;
-                     for (size_t e = 0; e < 16; ++e) {
+                     for (size_t e = 0; e < matrices_; ++e) {
                        args.a = v + e * v_stride_;
                        args.packed_b = packed_.data() + e * matrix_floats_;
                        args.c = m + e * m_stride_;
@@ -368,24 +384,29 @@ class NhwcWinogradConvKernel final : public OpKernel {
   static constexpr size_t kBlockBytes = 256 * 1024;
   static constexpr size_t kMaxWorkers = 8;
 
-  size_t worker_floats() const { return 16 * (v_stride_ + m_stride_); }
+  size_t worker_floats() const { return matrices_ * (v_stride_ + m_stride_); }
 
-  // The output pixels of tiles [t0, t1): whole rows of 2 pixels, clipped at the edges.
+  // The output pixels of tiles [t0, t1): whole rows of R pixels, clipped at the edges.
   void activate_tiles(size_t t0, size_t t1, float* y) const {
     const int64_t out_h = g_.out_size[1], out_w = g_.out_size[2], cout = g_.out_channels;
     for (auto t = static_cast<int64_t>(t0); t < static_cast<int64_t>(t1); ++t) {
       int64_t n, oh, ow;
-      kernels::winograd_detail::tile_origin(g_, t, &n, &oh, &ow);
-      const int64_t width = std::min<int64_t>(2, out_w - ow);
-      for (int64_t i = 0; i < 2 && oh + i < out_h; ++i)
+      if (out_tile_ == 4)
+        kernels::winograd_detail::tile_origin<4>(g_, t, &n, &oh, &ow);
+      else
+        kernels::winograd_detail::tile_origin<2>(g_, t, &n, &oh, &ow);
+      const int64_t width = std::min<int64_t>(out_tile_, out_w - ow);
+      for (int64_t i = 0; i < out_tile_ && oh + i < out_h; ++i)
         kernels::f32_activation(act_, act_vector_, y + ((n * out_h + oh + i) * out_w + ow) * cout,
                                 static_cast<size_t>(width * cout));
     }
   }
 
   ConvGeometry g_;
+  int out_tile_;      // R
+  size_t matrices_;   // (R+2)^2
   const kernels::F32GemmVariant& v_;
-  const kernels::WinogradVariant& transforms_;
+  const kernels::WinogradTransforms& transforms_;
   FusedActivation act_;
   float min_ = 0.f, max_ = 0.f;  // the clamp of a fused ReLU or Clip (else -inf, +inf)
   bool separate_activation_ = false;
@@ -395,7 +416,7 @@ class NhwcWinogradConvKernel final : public OpKernel {
   size_t matrix_floats_ = 0;
   std::vector<float> bias_;
   size_t tiles_ = 0, block_tiles_ = 0;
-  size_t v_stride_ = 0, m_stride_ = 0;  // floats between the 16 matrices
+  size_t v_stride_ = 0, m_stride_ = 0;  // floats between the matrices
 };
 
 // Depthwise Conv with the dwconv family: weights and bias packed at prepare, output rows
@@ -821,12 +842,14 @@ std::unique_ptr<OpKernel> make_nhwc_conv(const PrepareContext& ctx, const ConvGe
           g, pointwise, v, weight, bias, ctx.activation,
           nn::kernel_name(pointwise ? "f32_gemm" : "f32_conv_indirect", ctx.activation, v.tile_isa)));
     }
-    case NhwcConvPath::kWinograd: {
-      // Its 16 GEMMs each sum over the input channels.
+    case NhwcConvPath::kWinograd:
+    case NhwcConvPath::kWinograd43: {
+      // Its GEMMs each sum over the input channels.
       const kernels::F32GemmVariant& v = kernels::select_f32_gemm(ctx.isa, static_cast<size_t>(g.in_channels));
+      const bool f43 = path == NhwcConvPath::kWinograd43;
       return std::unique_ptr<OpKernel>(new NhwcWinogradConvKernel(
-          g, v, kernels::select_winograd(ctx.isa), weight, bias, ctx.activation,
-          nn::kernel_name("f32_conv_winograd_f23", ctx.activation, v.tile_isa)));
+          g, f43 ? 4 : 2, v, kernels::select_winograd(ctx.isa), weight, bias, ctx.activation,
+          nn::kernel_name(f43 ? "f32_conv_winograd_f43" : "f32_conv_winograd_f23", ctx.activation, v.tile_isa)));
     }
     case NhwcConvPath::kDepthwise: {
       kernels::DwConvParams p;
@@ -970,6 +993,7 @@ std::unique_ptr<OpKernel> make_nchw_conv_via_nhwc(const PrepareContext& ctx, con
     case NhwcConvPath::kPointwise:
     case NhwcConvPath::kIndirect:
     case NhwcConvPath::kWinograd:
+    case NhwcConvPath::kWinograd43:
     case NhwcConvPath::kDepthwise:
     case NhwcConvPath::kGrouped: break;
     default: return nullptr;

@@ -468,9 +468,10 @@ TEST(ConvNhwcFast, GroupedRunsAGemmPerGroup) {
                        "f32_conv_grouped_clip_");
 }
 
-// Winograd F(2x2, 3x3) for 3x3 stride-1 convs of 32 tiles or more above the scalar cap: against the NCHW
-// reference op within 1e-4 of the sum of |products| (the transforms change the rounding),
-// and the same bytes on 1 and 3 threads.
+// Winograd for 3x3 stride-1 convs above the scalar cap, F(4x4, 3x3) from 32 tiles of 4x4
+// outputs, else F(2x2, 3x3) from 32 tiles of 2x2: against the NCHW reference op within 1e-4
+// of the sum of |products| (the transforms change the rounding), and the same bytes on 1
+// and 3 threads.
 void check_winograd_conv(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t pad, bool has_bias,
                          FusedActivation act) {
   SCOPED_TRACE(std::to_string(batch) + "x" + std::to_string(cin) + "x" + std::to_string(h) + "x" + std::to_string(w) +
@@ -504,7 +505,12 @@ void check_winograd_conv(int64_t batch, int64_t cin, int64_t cout, int64_t h, in
       EXPECT_NEAR(got[i], want[i], 1e-4f * scale[i] + 1e-6f) << "element " << i;
     // Below 32 tiles of 2x2 outputs the conv runs on the indirect GEMM instead.
     const int64_t tiles = batch * ((ys[2] + 1) / 2) * ((ys[3] + 1) / 2);
-    expect_kernel_for(fast.kernel_name(), tiles >= 32 ? "f32_conv_winograd_f23_" : "f32_conv_indirect_", cap);
+    const int64_t tiles43 = batch * ((ys[2] + 3) / 4) * ((ys[3] + 3) / 4);
+    expect_kernel_for(fast.kernel_name(),
+                      tiles43 >= 32 ? "f32_conv_winograd_f43_"
+                      : tiles >= 32 ? "f32_conv_winograd_f23_"
+                                    : "f32_conv_indirect_",
+                      cap);
     ThreadPool pool(3);
     Node threaded = make_node(true, cap, x, wt, b, act);
     EXPECT_EQ(threaded.run_bytes(&pool), fast.run_bytes());
@@ -529,6 +535,13 @@ TEST(ConvNhwcFast, WinogradOddAndEvenSizes) {
   check_winograd_conv(2, 17, 33, 12, 11, 0, false, {});
   // 128 channels: blocks of a few tiles, many blocks per worker.
   check_winograd_conv(1, 128, 128, 14, 14, 1, true, relu);
+  // F(4x4, 3x3): 36 and 42 tiles (partial 4x4 tiles at the right and bottom edges), two
+  // images, and 128 channels in many blocks.
+  check_winograd_conv(1, 16, 16, 24, 24, 1, true, relu);
+  check_winograd_conv(1, 17, 33, 25, 27, 0, false, {});
+  check_winograd_conv(2, 24, 40, 17, 18, 1, true, {ActivationKind::kSilu});
+  check_winograd_conv(1, 33, 32, 23, 22, 1, false, clip);
+  check_winograd_conv(1, 128, 128, 28, 28, 1, true, relu);
 }
 
 TEST(ConvNhwcFast, DepthwiseWindowsAndStrides) {

@@ -1,5 +1,5 @@
-// Winograd F(2x2, 3x3): the weight transform, the scalar input and output transforms that
-// define the results, and the variant table.
+// Winograd F(2x2, 3x3) and F(4x4, 3x3): the weight transforms, the scalar input and output
+// transforms that define the results, and the variant table.
 #include "runtime/kernel_family_log.h"
 #include "runtime/kernel_selection.h"
 #include "runtime/kernels/winograd/winograd.h"
@@ -8,6 +8,10 @@ namespace pare::rt::kernels {
 
 int64_t f32_conv_winograd_f23_tiles(const ConvGeometry& g) {
   return g.batch * ((g.out_size[1] + 1) / 2) * ((g.out_size[2] + 1) / 2);
+}
+
+int64_t f32_conv_winograd_f43_tiles(const ConvGeometry& g) {
+  return g.batch * ((g.out_size[1] + 3) / 4) * ((g.out_size[2] + 3) / 4);
 }
 
 void f32_conv_winograd_f23_weight(const ConvGeometry& g, const float* weight, float* u) {
@@ -23,6 +27,23 @@ void f32_conv_winograd_f23_weight(const ConvGeometry& g, const float* weight, fl
       for (int i = 0; i < 4; ++i)
         for (int j = 0; j < 4; ++j)
           u[((i * 4 + j) * cin + ci) * cout + co] = gw[i][0] * kG[j][0] + gw[i][1] * kG[j][1] + gw[i][2] * kG[j][2];
+    }
+}
+
+void f32_conv_winograd_f43_weight(const ConvGeometry& g, const float* weight, float* u) {
+  const int64_t cin = g.in_channels, cout = g.out_channels;
+  static const double kG[6][3] = {{1. / 4, 0., 0.},           {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
+                                  {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0., 0., 1.}};
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const float* w = weight + (co * cin + ci) * 9;
+      double gw[6][3];  // G w
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 3; ++j) gw[i][j] = kG[i][0] * w[j] + kG[i][1] * w[3 + j] + kG[i][2] * w[6 + j];
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 6; ++j)
+          u[((i * 6 + j) * cin + ci) * cout + co] =
+              static_cast<float>(gw[i][0] * kG[j][0] + gw[i][1] * kG[j][1] + gw[i][2] * kG[j][2]);
     }
 }
 
@@ -90,26 +111,101 @@ void f32_winograd_f23_output_ref__scalar(const ConvGeometry& g, const float* m, 
 }
 
 namespace {
+struct ScalarOps {
+  static float add(float a, float b) { return a + b; }
+  static float sub(float a, float b) { return a - b; }
+};
+}  // namespace
 
-constexpr WinogradVariant kReference = {Isa::kScalar, f32_winograd_f23_input_ref__scalar,
-                                        "f32_winograd_f23_input_ref__scalar", f32_winograd_f23_output_ref__scalar,
-                                        "f32_winograd_f23_output_ref__scalar"};
+void f32_winograd_f43_input_ref__scalar(const ConvGeometry& g, const float* input, int64_t tile_begin,
+                                        int64_t tile_end, float* v, int64_t matrix_stride) {
+  const int64_t cin = g.in_channels;
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    const float* px[6][6];
+    winograd_detail::tile_window<4>(g, input, t, px);
+    float* out = v + (t - tile_begin) * cin;
+    for (int64_t c = 0; c < cin; ++c) {
+      float d[6][6];
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 6; ++j) d[i][j] = px[i][j] ? px[i][j][c] : 0.f;
+      // B^T d B: columns first, then rows.
+      float r[6][6];
+      for (int j = 0; j < 6; ++j) {
+        float col[6];
+        winograd_detail::f43_input_1d<ScalarOps>(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], col);
+        for (int i = 0; i < 6; ++i) r[i][j] = col[i];
+      }
+      for (int i = 0; i < 6; ++i) {
+        float row[6];
+        winograd_detail::f43_input_1d<ScalarOps>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
+        for (int j = 0; j < 6; ++j) out[(i * 6 + j) * matrix_stride + c] = row[j];
+      }
+    }
+  }
+}
+
+void f32_winograd_f43_output_ref__scalar(const ConvGeometry& g, const float* m, int64_t matrix_stride,
+                                         const float* bias, float min, float max, int64_t tile_begin,
+                                         int64_t tile_end, float* output) {
+  const int64_t cout = g.out_channels, out_h = g.out_size[1], out_w = g.out_size[2];
+  const auto clamp = [&](float y) {
+    y = min > y ? min : y;
+    return max < y ? max : y;
+  };
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    int64_t n, oh, ow;
+    winograd_detail::tile_origin<4>(g, t, &n, &oh, &ow);
+    const float* in = m + (t - tile_begin) * cout;
+    float* px[4][4];
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        px[i][j] = oh + i < out_h && ow + j < out_w ? output + ((n * out_h + oh + i) * out_w + ow + j) * cout : nullptr;
+    for (int64_t c = 0; c < cout; ++c) {
+      float s[6][6];
+      for (int e = 0; e < 36; ++e) s[e / 6][e % 6] = in[e * matrix_stride + c];
+      // A^T s A + b: columns first, then rows.
+      float r[4][6];
+      for (int j = 0; j < 6; ++j) {
+        float col[4];
+        winograd_detail::f43_output_1d<ScalarOps>(s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j], col);
+        for (int i = 0; i < 4; ++i) r[i][j] = col[i];
+      }
+      const float b = bias ? bias[c] : 0.f;
+      for (int i = 0; i < 4; ++i) {
+        float row[4];
+        winograd_detail::f43_output_1d<ScalarOps>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
+        for (int j = 0; j < 4; ++j)
+          if (px[i][j]) px[i][j][c] = clamp(row[j] + b);
+      }
+    }
+  }
+}
+
+namespace {
+
+#define PARE_WINOGRAD_TRANSFORMS(tile, suffix)                                                      \
+  {f32_winograd_##tile##_input_##suffix, "f32_winograd_" #tile "_input_" #suffix,                    \
+   f32_winograd_##tile##_output_##suffix, "f32_winograd_" #tile "_output_" #suffix}
+#define PARE_WINOGRAD_VARIANT(isa, suffix) \
+  {isa, PARE_WINOGRAD_TRANSFORMS(f23, suffix), PARE_WINOGRAD_TRANSFORMS(f43, suffix)}
+
+constexpr WinogradVariant kReference = PARE_WINOGRAD_VARIANT(Isa::kScalar, ref__scalar);
 
 const WinogradVariant kWinogradVariants[] = {
 #if PARE_KERNELS_AVX512
-    {Isa::kAvx512, f32_winograd_f23_input_c16__avx512, "f32_winograd_f23_input_c16__avx512",
-     f32_winograd_f23_output_c16__avx512, "f32_winograd_f23_output_c16__avx512"},
+    PARE_WINOGRAD_VARIANT(Isa::kAvx512, c16__avx512),
 #endif
 #if PARE_KERNELS_AVX2
-    {Isa::kAvx2, f32_winograd_f23_input_c8__avx2, "f32_winograd_f23_input_c8__avx2",
-     f32_winograd_f23_output_c8__avx2, "f32_winograd_f23_output_c8__avx2"},
+    PARE_WINOGRAD_VARIANT(Isa::kAvx2, c8__avx2),
 #endif
 #if PARE_KERNELS_NEON
-    {Isa::kNeon, f32_winograd_f23_input_c4__neon, "f32_winograd_f23_input_c4__neon",
-     f32_winograd_f23_output_c4__neon, "f32_winograd_f23_output_c4__neon"},
+    PARE_WINOGRAD_VARIANT(Isa::kNeon, c4__neon),
 #endif
     kReference,
 };
+
+#undef PARE_WINOGRAD_VARIANT
+#undef PARE_WINOGRAD_TRANSFORMS
 
 }  // namespace
 

@@ -1,4 +1,4 @@
-// Winograd F(2x2, 3x3) transforms, AVX2: 8 channels per ymm, the last block masked.
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms, AVX2: 8 channels per ymm, the last block masked.
 #include "runtime/kernels/simd/x86_avx2.h"
 #include "runtime/kernels/winograd/transform_impl.h"
 #include "runtime/kernels/winograd/winograd.h"
@@ -14,6 +14,17 @@ void f32_winograd_f23_output_c8__avx2(const ConvGeometry& g, const float* m, int
                                    const float* bias, float min, float max, int64_t tile_begin,
                                    int64_t tile_end, float* output) {
   winograd_impl::output<simd::F32x8Avx2>(g, m, matrix_stride, bias, min, max, tile_begin, tile_end, output);
+}
+
+void f32_winograd_f43_input_c8__avx2(const ConvGeometry& g, const float* input, int64_t tile_begin,
+                                  int64_t tile_end, float* v, int64_t matrix_stride) {
+  winograd_impl::input_f43<simd::F32x8Avx2>(g, input, tile_begin, tile_end, v, matrix_stride);
+}
+
+void f32_winograd_f43_output_c8__avx2(const ConvGeometry& g, const float* m, int64_t matrix_stride,
+                                   const float* bias, float min, float max, int64_t tile_begin,
+                                   int64_t tile_end, float* output) {
+  winograd_impl::output_f43<simd::F32x8Avx2>(g, m, matrix_stride, bias, min, max, tile_begin, tile_end, output);
 }
 
 }  // namespace pare::rt::kernels
