@@ -41,6 +41,32 @@ void bench_variant(benchmark::State& state, const F32GemmVariant* v, Shape s) {
   set_flops(state, flops(s));
 }
 
+// The same product with A given indirectly, each row as `runs` runs of K / runs floats (a
+// KxK conv's kernel rows), pointing into the same rows as the strided case: the indirect
+// microkernel's rate against the strided one's on one shape.
+struct IndirectShape {
+  Shape s;
+  size_t runs;
+};
+constexpr IndirectShape kIndirectShapes[] = {
+    {{784, 256, 512}, 1},   // ResNet-50's first strided 1x1 downsample
+    {{784, 1152, 128}, 3},  // its 28x28 stride-2 3x3 conv
+    {{49, 4608, 512}, 3},   // its 7x7 layers' 3x3 convs
+    {{12544, 147, 64}, 7},  // its stem, 7x7 stride 2 on 3 channels
+};
+
+void bench_indirect(benchmark::State& state, const F32GemmVariant* v, IndirectShape is) {
+  const Shape s = is.s;
+  PackedGemm gemm(*v, s);
+  const std::vector<float> a = random_values(s.m * s.k);
+  std::vector<const float*> runs(s.m * is.runs);
+  for (size_t i = 0; i < s.m; ++i)
+    for (size_t r = 0; r < is.runs; ++r) runs[i * is.runs + r] = a.data() + i * s.k + r * (s.k / is.runs);
+  std::vector<float> c(s.m * s.n);
+  for (auto _ : state) gemm.run_indirect(runs.data(), is.runs, c.data());
+  set_flops(state, flops(s));
+}
+
 // All of MobileNetV2's 1x1 convolutions one after the other. Activations alternate between
 // two buffers, each layer reading the previous one's output, as a planned arena reuses
 // memory (ReLU6 keeps the values bounded).
@@ -179,6 +205,13 @@ void register_benchmarks() {
     benchmark::RegisterBenchmark((std::string(v->name) + "/mobilenet_v2_pointwise").c_str(),
                                  bench_mobilenet_v2_pointwise, v);
     benchmark::RegisterBenchmark((std::string(v->name) + "/classifier_cold").c_str(), bench_classifier_cold, v);
+    if (v->isa == Isa::kScalar) continue;
+    for (const IndirectShape& is : kIndirectShapes) {
+      const std::string shape = shape_name(is.s);
+      benchmark::RegisterBenchmark((std::string(v->name) + "/" + shape).c_str(), bench_variant, v, is.s);
+      benchmark::RegisterBenchmark((std::string(v->name) + "/indirect_" + std::to_string(is.runs) + "_runs/" + shape).c_str(),
+                                   bench_indirect, v, is);
+    }
   }
   benchmark::RegisterBenchmark("stream_read/classifier_cold", bench_stream_read);
   for (const Shape& s : kShapes)

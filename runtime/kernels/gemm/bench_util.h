@@ -89,6 +89,17 @@ class PackedGemm {
     benchmark::ClobberMemory();
   }
 
+  // A given indirectly: row i is `run_count` runs, run r at runs[i * run_count + r].
+  void run_indirect(const float* const* runs, size_t run_count, float* c) {
+    args_.a_runs = runs;
+    args_.a_run_count = run_count;
+    args_.c = c;
+    f32_gemm_tiles(v_, args_, 0, tiles_);
+    args_.a_runs = nullptr;
+    benchmark::DoNotOptimize(c);
+    benchmark::ClobberMemory();
+  }
+
  private:
   const F32GemmVariant& v_;
   std::unique_ptr<float, decltype(&std::free)> packed_;

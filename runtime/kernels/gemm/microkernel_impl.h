@@ -76,8 +76,11 @@ inline void start_from_bias(Accumulators<V, H, MR, Z, Y>& t, const float* w) {
 // One step of K: row i += A value *a_at(i) times the panel row `w`. EachUse: each FMA takes
 // the A value as a broadcast memory operand (V::fmadd_broadcast) instead of sharing one
 // broadcast register (see indirect_tile).
-template <bool EachUse = false, class V, class H, size_t MR, size_t Z, size_t Y, class At>
+// Rows [I0, I1) only (all by default).
+template <bool EachUse = false, size_t I0 = 0, size_t I1 = ~size_t{0}, class V, class H, size_t MR, size_t Z,
+          size_t Y, class At>
 inline void fma_step(Accumulators<V, H, MR, Z, Y>& t, const float* w, At a_at) {
+  constexpr size_t kEnd = I1 < MR ? I1 : MR;
   constexpr size_t kW = V::kWidth;
   using T = Accumulators<V, H, MR, Z, Y>;
   typename T::R b[T::kZ];
@@ -86,7 +89,7 @@ inline void fma_step(Accumulators<V, H, MR, Z, Y>& t, const float* w, At a_at) {
   [[maybe_unused]] typename T::RH b_half;
   if constexpr (Y > 0) b_half = H::load(w + kW * Z);
   PARE_GEMM_UNROLL
-  for (size_t i = 0; i < MR; ++i) {
+  for (size_t i = I0; i < kEnd; ++i) {
     const float* ap = a_at(i);
     if constexpr (Z > 0 && EachUse) {
       PARE_GEMM_UNROLL
@@ -134,12 +137,13 @@ inline void prefetch_panel_ahead(const float* w) {
 }
 
 // Steps [0, k) of a run of K, A value p of row i at a_at(i) + p; returns `w` past them.
-// Stream: prefetch the panel ahead of use. EachUse: as fma_step's.
-template <bool Stream, bool EachUse = false, class V, class H, size_t MR, size_t Z, size_t Y, class At>
+// Stream: prefetch the panel ahead of use. EachUse, I0, I1: as fma_step's.
+template <bool Stream, bool EachUse = false, size_t I0 = 0, size_t I1 = ~size_t{0}, class V, class H, size_t MR,
+          size_t Z, size_t Y, class At>
 inline const float* fma_run(Accumulators<V, H, MR, Z, Y>& t, size_t k, const float* w, At a_at) {
   constexpr size_t kNr = 2 * V::kWidth;
   size_t p = 0;
-  if constexpr (V::kFmaByLane && Y == 0) {
+  if constexpr (V::kFmaByLane && Y == 0 && I0 == 0 && I1 >= MR) {
     for (; p + 4 <= k; p += 4, w += 4 * kNr) {
       if constexpr (Stream) prefetch_panel_ahead<4 * kNr * sizeof(float)>(w);
       fma_four_steps(t, w, [&](size_t i) { return a_at(i) + p; });
@@ -147,7 +151,7 @@ inline const float* fma_run(Accumulators<V, H, MR, Z, Y>& t, size_t k, const flo
   }
   for (; p < k; ++p, w += kNr) {
     if constexpr (Stream) prefetch_panel_ahead<kNr * sizeof(float)>(w);
-    fma_step<EachUse>(t, w, [&](size_t i) { return a_at(i) + p; });
+    fma_step<EachUse, I0, I1>(t, w, [&](size_t i) { return a_at(i) + p; });
   }
   return w;
 }
@@ -207,6 +211,14 @@ inline void tile(size_t nc, size_t k, const float* a, size_t a_stride, const flo
   clamp_and_store(t, nc, c, c_stride, min, max, residual);
 }
 
+// Runs of at least kSplitMinRun floats go through the indirect tile's rows in two halves,
+// kSplitChunk steps of K at a time (the chunk's panel rows, 16 KiB, stay in L1 for the
+// second half), on ISAs without the lane FMA and tiles of more than 6 rows.
+template <class V, size_t MR>
+constexpr bool kSplitRows = !V::kFmaByLane && MR > 6;
+constexpr size_t kSplitMinRun = 64;
+constexpr size_t kSplitChunk = 128;
+
 // A tile whose A row i is `runs` runs of run_len floats, run r at a[i * runs + r].
 // Stream: prefetch the panel ahead of use, as the streaming microkernel does.
 template <bool Stream, class V, class H, size_t MR, size_t Z, size_t Y>
@@ -223,6 +235,31 @@ inline void indirect_tile(size_t nc, size_t runs, size_t run_len, const float* c
     // Broadcasts as memory operands: with MR row pointers in registers GCC 12 kept no room
     // for the second panel vector and reloaded it from the stack for every row.
     w = fma_run<Stream, true>(t, run_len, w, [&](size_t i) { return run[i]; });
+  }
+  clamp_and_store(t, nc, c, c_stride, min, max, residual);
+}
+
+// The same tile, its rows in two halves in turn over each kSplitChunk steps of a run: each
+// half's pointers fit in registers beside the panel vectors, so each A value is broadcast
+// once for the row's FMAs. With all MR pointers at once, every FMA needed its own broadcast
+// memory operand (above): 219-224 GFLOP/s on Zen 5 where the strided tile ran at 251-258
+// on the same products (kernel_gemm_bench `indirect_*`). A function of its own: with both
+// loops in one, GCC 12 kept the accumulators on the stack.
+template <bool Stream, class V, class H, size_t MR, size_t Z, size_t Y>
+inline void indirect_split_tile(size_t nc, size_t runs, size_t run_len, const float* const* a,
+                                const float* w, float* c, size_t c_stride, float min, float max,
+                                const F32GemmResidual* residual) {
+  constexpr size_t kHalf = MR / 2;
+  Accumulators<V, H, MR, Z, Y> t;
+  start_from_bias(t, w);
+  w += 2 * V::kWidth;
+  for (size_t r = 0; r < runs; ++r) {
+    const float* const* run = a + r;  // row i's run at run[i * runs]
+    for (size_t p0 = 0; p0 < run_len; p0 += kSplitChunk) {
+      const size_t len = run_len - p0 < kSplitChunk ? run_len - p0 : kSplitChunk;
+      fma_run<Stream, false, 0, kHalf>(t, len, w, [&](size_t i) { return run[i * runs] + p0; });
+      w = fma_run<false, false, kHalf, MR>(t, len, w, [&](size_t i) { return run[i * runs] + p0; });
+    }
   }
   clamp_and_store(t, nc, c, c_stride, min, max, residual);
 }
@@ -277,8 +314,13 @@ void indirect_microkernel(size_t mr, size_t nc, size_t runs, size_t run_len, con
                                                         residual);
   }
   for_columns<V, H>(nc, [&](auto z, auto y) {
-    indirect_tile<Stream, V, H, MR, decltype(z)::value, decltype(y)::value>(nc, runs, run_len, a, panel, c,
-                                                                             c_stride, min, max, residual);
+    constexpr size_t kZ = decltype(z)::value, kY = decltype(y)::value;
+    if constexpr (kSplitRows<V, MR>) {
+      if (run_len >= kSplitMinRun)
+        return indirect_split_tile<Stream, V, H, MR, kZ, kY>(nc, runs, run_len, a, panel, c, c_stride, min, max,
+                                                             residual);
+    }
+    indirect_tile<Stream, V, H, MR, kZ, kY>(nc, runs, run_len, a, panel, c, c_stride, min, max, residual);
   });
 }
 

@@ -487,10 +487,11 @@ TEST(F32Gemm, ResidualGivesTheBytesOfAnAddAfter) {
 // A given as runs through pointers (a conv's input pixels under each kernel row) gives the
 // bytes of the same rows given with a stride: the same multiply-adds in the same order.
 // The runs sit at scattered places in one pool, some rows share runs, and run lengths cross
-// the NEON four-step grouping.
+// the NEON four-step grouping and, for the AVX-512 tiles that take their rows in two halves
+// over runs of 64 floats or more, the 128-step chunks.
 TEST(F32Gemm, IndirectRowsGiveTheStridedBytes) {
-  const std::vector<std::pair<size_t, size_t>> shapes = {{1, 1},  {1, 27}, {3, 9},  {9, 3}, {5, 7},
-                                                         {2, 1},  {4, 16}, {3, 13}, {7, 5}, {3, 96}};
+  const std::vector<std::pair<size_t, size_t>> shapes = {{1, 1},  {1, 27}, {3, 9},  {9, 3}, {5, 7},  {2, 1},
+                                                         {4, 16}, {3, 13}, {7, 5}, {3, 96}, {1, 64}, {2, 300}};
   for (const F32GemmVariant* v : usable_variants())
     for (const auto& [runs, run_len] : shapes)
       for (size_t m : {size_t{1}, v->mr - 1, v->mr, v->mr + 1, 2 * v->mr + 3, 5 * v->mr + 2})
