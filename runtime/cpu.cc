@@ -1,6 +1,8 @@
 #include "runtime/cpu.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <cstdlib>
 #include <strings.h>
 
@@ -175,5 +177,45 @@ Isa best_isa_capped(const Isa* cap) {
 Isa best_isa() { return best_isa_capped(nullptr); }
 
 Isa best_isa_under(Isa cap) { return best_isa_capped(&cap); }
+
+namespace {
+
+// The size of /sys/devices/system/cpu/cpu0/cache/index<i> ("32768K", "1M") at the highest
+// level of a data or unified cache; 0 when sysfs does not say.
+size_t read_last_level_cache_bytes() {
+  size_t best = 0;
+  int best_level = 0;
+  for (int i = 0; i < 16; ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    int level = 0;
+    char type[32] = {}, unit = 0;
+    unsigned long long size = 0;
+    FILE* f = std::fopen((dir + "level").c_str(), "r");
+    if (!f) break;
+    const bool has_level = std::fscanf(f, "%d", &level) == 1;
+    std::fclose(f);
+    f = std::fopen((dir + "type").c_str(), "r");
+    const bool has_type = f && std::fscanf(f, "%31s", type) == 1;
+    if (f) std::fclose(f);
+    f = std::fopen((dir + "size").c_str(), "r");
+    const int fields = f ? std::fscanf(f, "%llu%c", &size, &unit) : 0;
+    if (f) std::fclose(f);
+    if (!has_level || !has_type || fields < 1 || std::string(type) == "Instruction") continue;
+    if (unit == 'K') size <<= 10;
+    if (unit == 'M') size <<= 20;
+    if (level > best_level) {
+      best_level = level;
+      best = static_cast<size_t>(size);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+size_t last_level_cache_bytes() {
+  static const size_t bytes = read_last_level_cache_bytes();  // thread-safe, once
+  return bytes;
+}
 
 }  // namespace pare::rt

@@ -34,6 +34,8 @@
 #define PARE_KERNELS_NEONDOT 0
 #endif
 
+#include <cstddef>
+
 namespace pare::rt {
 
 // kAmx: AVX-512 VNNI plus the AMX int8 tile unit (only the int8 GEMM has a variant for it;
@@ -64,5 +66,9 @@ Isa best_isa();
 Isa best_isa_under(Isa cap);
 // True when `isa` is supported here and not above `cap`.
 bool isa_usable(Isa isa, Isa cap);
+
+// Bytes of the largest cache level of CPU 0 as Linux reports it (sysfs), 0 when unknown.
+// Read once.
+size_t last_level_cache_bytes();
 
 }  // namespace pare::rt

@@ -450,6 +450,28 @@ TEST(F32Gemm, StreamingMicrokernelGivesTheSameBytes) {
   }
 }
 
+// A product of one row streams its weights only when they may not stay in the last-level
+// cache between inferences (more than a quarter of it, or its size unknown); products of
+// more rows stream every panel set over 128 KiB.
+TEST(F32Gemm, OneRowStreamsOnlyWeightsPastTheLastLevelCache) {
+  const size_t llc = last_level_cache_bytes();
+  for (const F32GemmVariant* v : usable_variants()) {
+    F32GemmArgs args;
+    args.m = 1;
+    args.n = v->nr;
+    args.k = 2 * 1024 * 1024 / (v->nr * sizeof(float));  // 2 MiB of weights
+    const size_t bytes = f32_gemm_packed_b_bytes(v->nr, args.n, args.k);
+    EXPECT_EQ(f32_gemm_streams_b(*v, args), llc == 0 || bytes > llc / 4) << v->name << " llc " << llc;
+    if (llc > 0) {
+      args.k = llc / 2 / (v->nr * sizeof(float));  // half the cache
+      EXPECT_TRUE(f32_gemm_streams_b(*v, args)) << v->name << " llc " << llc;
+    }
+    args.m = 2;
+    args.k = 2 * 1024 * 1024 / (v->nr * sizeof(float));
+    EXPECT_TRUE(f32_gemm_streams_b(*v, args)) << v->name;
+  }
+}
+
 // A residual added in the tiles (a fused Add) gives the bytes of the product followed by the
 // Add, in either operand order, whether the clamp or a later activation ends the tile; the
 // rows of R have their own stride and partial panels read only their columns.
