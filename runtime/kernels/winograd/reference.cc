@@ -79,19 +79,15 @@ void f32_winograd_f23_input_ref__scalar(const ConvGeometry& g, const float* inpu
 void f32_winograd_f23_output_ref__scalar(const ConvGeometry& g, const float* m, int64_t matrix_stride,
                                          const float* bias, float min, float max, int64_t tile_begin,
                                          int64_t tile_end, float* output) {
-  const int64_t cout = g.out_channels, out_h = g.out_size[1], out_w = g.out_size[2];
+  const int64_t cout = g.out_channels;
   const auto clamp = [&](float y) {
     y = min > y ? min : y;
     return max < y ? max : y;
   };
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
-    const float* in = m + (t - tile_begin) * cout;
     float* px[2][2];
-    for (int i = 0; i < 2; ++i)
-      for (int j = 0; j < 2; ++j)
-        px[i][j] = oh + i < out_h && ow + j < out_w ? output + ((n * out_h + oh + i) * out_w + ow + j) * cout : nullptr;
+    winograd_detail::tile_outputs<2>(g, output, t, px);
+    const float* in = m + (t - tile_begin) * cout;
     for (int64_t c = 0; c < cout; ++c) {
       float s[4][4];
       for (int e = 0; e < 16; ++e) s[e / 4][e % 4] = in[e * matrix_stride + c];
@@ -128,18 +124,7 @@ void f32_winograd_f43_input_ref__scalar(const ConvGeometry& g, const float* inpu
       float d[6][6];
       for (int i = 0; i < 6; ++i)
         for (int j = 0; j < 6; ++j) d[i][j] = px[i][j] ? px[i][j][c] : 0.f;
-      // B^T d B: columns first, then rows.
-      float r[6][6];
-      for (int j = 0; j < 6; ++j) {
-        float col[6];
-        winograd_detail::f43_input_1d<ScalarOps>(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], col);
-        for (int i = 0; i < 6; ++i) r[i][j] = col[i];
-      }
-      for (int i = 0; i < 6; ++i) {
-        float row[6];
-        winograd_detail::f43_input_1d<ScalarOps>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
-        for (int j = 0; j < 6; ++j) out[(i * 6 + j) * matrix_stride + c] = row[j];
-      }
+      winograd_detail::f43_input_tile<ScalarOps>(d, [&](int e, float value) { out[e * matrix_stride + c] = value; });
     }
   }
 }
@@ -147,36 +132,21 @@ void f32_winograd_f43_input_ref__scalar(const ConvGeometry& g, const float* inpu
 void f32_winograd_f43_output_ref__scalar(const ConvGeometry& g, const float* m, int64_t matrix_stride,
                                          const float* bias, float min, float max, int64_t tile_begin,
                                          int64_t tile_end, float* output) {
-  const int64_t cout = g.out_channels, out_h = g.out_size[1], out_w = g.out_size[2];
+  const int64_t cout = g.out_channels;
   const auto clamp = [&](float y) {
     y = min > y ? min : y;
     return max < y ? max : y;
   };
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin<4>(g, t, &n, &oh, &ow);
-    const float* in = m + (t - tile_begin) * cout;
     float* px[4][4];
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j)
-        px[i][j] = oh + i < out_h && ow + j < out_w ? output + ((n * out_h + oh + i) * out_w + ow + j) * cout : nullptr;
+    winograd_detail::tile_outputs<4>(g, output, t, px);
+    const float* in = m + (t - tile_begin) * cout;
     for (int64_t c = 0; c < cout; ++c) {
-      float s[6][6];
-      for (int e = 0; e < 36; ++e) s[e / 6][e % 6] = in[e * matrix_stride + c];
-      // A^T s A + b: columns first, then rows.
-      float r[4][6];
-      for (int j = 0; j < 6; ++j) {
-        float col[4];
-        winograd_detail::f43_output_1d<ScalarOps>(s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j], col);
-        for (int i = 0; i < 4; ++i) r[i][j] = col[i];
-      }
-      const float b = bias ? bias[c] : 0.f;
-      for (int i = 0; i < 4; ++i) {
-        float row[4];
-        winograd_detail::f43_output_1d<ScalarOps>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
-        for (int j = 0; j < 4; ++j)
-          if (px[i][j]) px[i][j][c] = clamp(row[j] + b);
-      }
+      float s[36];
+      for (int e = 0; e < 36; ++e) s[e] = in[e * matrix_stride + c];
+      winograd_detail::f43_output_tile<ScalarOps>(s, bias ? bias[c] : 0.f, [&](int i, int j, float value) {
+        if (px[i][j]) px[i][j][c] = clamp(value);
+      });
     }
   }
 }

@@ -70,7 +70,7 @@ void output(const ConvGeometry& g, const float* m, int64_t matrix_stride, const 
             float max, int64_t tile_begin, int64_t tile_end, float* y) {
   using R = typename V::R;
   constexpr int64_t W = V::kWidth;
-  const int64_t cout = g.out_channels, out_h = g.out_size[1], out_w = g.out_size[2];
+  const int64_t cout = g.out_channels;
   const R lo = V::set1(min), hi = V::set1(max);
   // A^T s A + b, clamped; rows first, as the reference. store(i, j, value) writes pixel (i, j).
   const auto tile = [&](const R (&s)[16], R b, auto store) {
@@ -85,13 +85,9 @@ void output(const ConvGeometry& g, const float* m, int64_t matrix_stride, const 
     }
   };
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin(g, t, &n, &oh, &ow);
-    const float* in = m + (t - tile_begin) * cout;
     float* px[2][2];
-    for (int i = 0; i < 2; ++i)
-      for (int j = 0; j < 2; ++j)
-        px[i][j] = oh + i < out_h && ow + j < out_w ? y + ((n * out_h + oh + i) * out_w + ow + j) * cout : nullptr;
+    winograd_detail::tile_outputs<2>(g, y, t, px);
+    const float* in = m + (t - tile_begin) * cout;
     R s[16];
     int64_t c = 0;
     for (; c + W <= cout; c += W) {
@@ -118,19 +114,6 @@ void input_f43(const ConvGeometry& g, const float* x, int64_t tile_begin, int64_
   using R = typename V::R;
   constexpr int64_t W = V::kWidth;
   const int64_t cin = g.in_channels;
-  const auto tile = [&](const R (&d)[6][6], auto store) {
-    R r[6][6];
-    for (int j = 0; j < 6; ++j) {
-      R col[6];
-      winograd_detail::f43_input_1d<V>(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], col);
-      for (int i = 0; i < 6; ++i) r[i][j] = col[i];
-    }
-    for (int i = 0; i < 6; ++i) {
-      R row[6];
-      winograd_detail::f43_input_1d<V>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
-      for (int j = 0; j < 6; ++j) store(i * 6 + j, row[j]);
-    }
-  };
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     const float* px[6][6];
     winograd_detail::tile_window<4>(g, x, t, px);
@@ -140,13 +123,14 @@ void input_f43(const ConvGeometry& g, const float* x, int64_t tile_begin, int64_
     for (; c + W <= cin; c += W) {
       for (int i = 0; i < 6; ++i)
         for (int j = 0; j < 6; ++j) d[i][j] = px[i][j] ? V::load(px[i][j] + c) : V::zero();
-      tile(d, [&](int e, R value) { V::store(out + e * matrix_stride + c, value); });
+      winograd_detail::f43_input_tile<V>(d, [&](int e, R value) { V::store(out + e * matrix_stride + c, value); });
     }
     if (c < cin) {
       const auto lanes = V::first_lanes(cin - c);
       for (int i = 0; i < 6; ++i)
         for (int j = 0; j < 6; ++j) d[i][j] = px[i][j] ? V::load_partial(px[i][j] + c, lanes) : V::zero();
-      tile(d, [&](int e, R value) { V::store_partial(out + e * matrix_stride + c, lanes, value); });
+      winograd_detail::f43_input_tile<V>(
+          d, [&](int e, R value) { V::store_partial(out + e * matrix_stride + c, lanes, value); });
     }
   }
 }
@@ -157,43 +141,27 @@ void output_f43(const ConvGeometry& g, const float* m, int64_t matrix_stride, co
                 float max, int64_t tile_begin, int64_t tile_end, float* y) {
   using R = typename V::R;
   constexpr int64_t W = V::kWidth;
-  const int64_t cout = g.out_channels, out_h = g.out_size[1], out_w = g.out_size[2];
+  const int64_t cout = g.out_channels;
   const R lo = V::set1(min), hi = V::set1(max);
-  const auto tile = [&](const R (&s)[36], R b, auto store) {
-    R r[4][6];
-    for (int j = 0; j < 6; ++j) {
-      R col[4];
-      winograd_detail::f43_output_1d<V>(s[j], s[6 + j], s[12 + j], s[18 + j], s[24 + j], s[30 + j], col);
-      for (int i = 0; i < 4; ++i) r[i][j] = col[i];
-    }
-    for (int i = 0; i < 4; ++i) {
-      R row[4];
-      winograd_detail::f43_output_1d<V>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
-      for (int j = 0; j < 4; ++j) store(i, j, V::min(hi, V::max(lo, V::add(row[j], b))));
-    }
-  };
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    int64_t n, oh, ow;
-    winograd_detail::tile_origin<4>(g, t, &n, &oh, &ow);
-    const float* in = m + (t - tile_begin) * cout;
     float* px[4][4];
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j)
-        px[i][j] = oh + i < out_h && ow + j < out_w ? y + ((n * out_h + oh + i) * out_w + ow + j) * cout : nullptr;
+    winograd_detail::tile_outputs<4>(g, y, t, px);
+    const float* in = m + (t - tile_begin) * cout;
     R s[36];
     int64_t c = 0;
     for (; c + W <= cout; c += W) {
       for (int e = 0; e < 36; ++e) s[e] = V::load(in + e * matrix_stride + c);
-      tile(s, bias ? V::load(bias + c) : V::zero(), [&](int i, int j, R value) {
-        if (px[i][j]) V::store(px[i][j] + c, value);
+      winograd_detail::f43_output_tile<V>(s, bias ? V::load(bias + c) : V::zero(), [&](int i, int j, R value) {
+        if (px[i][j]) V::store(px[i][j] + c, V::min(hi, V::max(lo, value)));
       });
     }
     if (c < cout) {
       const auto lanes = V::first_lanes(cout - c);
       for (int e = 0; e < 36; ++e) s[e] = V::load_partial(in + e * matrix_stride + c, lanes);
-      tile(s, bias ? V::load_partial(bias + c, lanes) : V::zero(), [&](int i, int j, R value) {
-        if (px[i][j]) V::store_partial(px[i][j] + c, lanes, value);
-      });
+      winograd_detail::f43_output_tile<V>(s, bias ? V::load_partial(bias + c, lanes) : V::zero(),
+                                          [&](int i, int j, R value) {
+                                            if (px[i][j]) V::store_partial(px[i][j] + c, lanes, V::min(hi, V::max(lo, value)));
+                                          });
     }
   }
 }

@@ -157,6 +157,51 @@ inline void f43_output_1d(T m0, T m1, T m2, T m3, T m4, T m5, T (&o)[4]) {
   o[3] = Ops::add(Ops::add(sm, Ops::add(tm4, tm4)), m5);
 }
 
+// B^T d B of one 6x6 window, columns first, then rows: store(e, value) for e = 0 .. 35.
+template <typename Ops, typename T, typename Store>
+inline void f43_input_tile(const T (&d)[6][6], Store store) {
+  T r[6][6];
+  for (int j = 0; j < 6; ++j) {
+    T col[6];
+    f43_input_1d<Ops>(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], col);
+    for (int i = 0; i < 6; ++i) r[i][j] = col[i];
+  }
+  for (int i = 0; i < 6; ++i) {
+    T row[6];
+    f43_input_1d<Ops>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
+    for (int j = 0; j < 6; ++j) store(i * 6 + j, row[j]);
+  }
+}
+
+// A^T s A + b of one tile's 36 products, columns first, then rows: store(i, j, value) for
+// output pixel (i, j).
+template <typename Ops, typename T, typename Store>
+inline void f43_output_tile(const T (&s)[36], T b, Store store) {
+  T r[4][6];
+  for (int j = 0; j < 6; ++j) {
+    T col[4];
+    f43_output_1d<Ops>(s[j], s[6 + j], s[12 + j], s[18 + j], s[24 + j], s[30 + j], col);
+    for (int i = 0; i < 4; ++i) r[i][j] = col[i];
+  }
+  for (int i = 0; i < 4; ++i) {
+    T row[4];
+    f43_output_1d<Ops>(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], r[i][5], row);
+    for (int j = 0; j < 4; ++j) store(i, j, Ops::add(row[j], b));
+  }
+}
+
+// The R x R output pixels of a tile: px[i][j] points at pixel (i, j)'s channels in the NHWC
+// output of g.out_channels channels, null past the image.
+template <int R = 2, typename T>
+inline void tile_outputs(const ConvGeometry& g, T* y, int64_t tile, T* (&px)[R][R]) {
+  const int64_t cout = g.out_channels, out_h = g.out_size[1], out_w = g.out_size[2];
+  int64_t n, oh, ow;
+  tile_origin<R>(g, tile, &n, &oh, &ow);
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < R; ++j)
+      px[i][j] = oh + i < out_h && ow + j < out_w ? y + ((n * out_h + oh + i) * out_w + ow + j) * cout : nullptr;
+}
+
 // The (R+2) x (R+2) input window of a tile: px[i][j] points at pixel (i, j)'s channels (an
 // NHWC image of g.in_channels channels), null where it falls in the pads or past the image.
 // True when all of it lies inside.
