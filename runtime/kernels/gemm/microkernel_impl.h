@@ -213,9 +213,12 @@ inline void tile(size_t nc, size_t k, const float* a, size_t a_stride, const flo
 
 // Runs of at least kSplitMinRun floats go through the indirect tile's rows in two halves,
 // kSplitChunk steps of K at a time (the chunk's panel rows, 16 KiB, stay in L1 for the
-// second half), on ISAs without the lane FMA and tiles of more than 6 rows.
+// second half), on ISAs without the lane FMA and tiles of 8 rows or more: a half of 4 rows
+// keeps 8 accumulator chains, enough to hide the FMA latency. The 7- and 6-row tiles that
+// share a remainder (M49 = 12 + 12 + 12 + 7 + 6) ran latency-bound in 3-row halves:
+// M49 K4608 N512 215-219 -> 223-228 GFLOP/s with them read in place.
 template <class V, size_t MR>
-constexpr bool kSplitRows = !V::kFmaByLane && MR > 6;
+constexpr bool kSplitRows = !V::kFmaByLane && MR >= 8;
 constexpr size_t kSplitMinRun = 64;
 constexpr size_t kSplitChunk = 128;
 
