@@ -319,13 +319,15 @@ class NhwcWinogradConvKernel final : public OpKernel {
     separate_activation_ = clamp.activation != nullptr;
     act_vector_ = kernels::f32_activation_vector(act.kind, v.isa);
     const size_t cin = static_cast<size_t>(g.in_channels), cout = static_cast<size_t>(g.out_channels);
+    // The packed buffer first: it counts against a memory limit, and the transformed
+    // weights below take about as much again until the packing is done.
+    matrix_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, cout, cin) / sizeof(float);
+    if (!packed_.resize(matrices_ * matrix_floats_)) return;
     std::vector<float> u(matrices_ * cin * cout);
     if (out_tile == 4)
       kernels::f32_conv_winograd_f43_weight(g, weight, u.data());
     else
       kernels::f32_conv_winograd_f23_weight(g, weight, u.data());
-    matrix_floats_ = kernels::f32_gemm_packed_b_bytes(v.nr, cout, cin) / sizeof(float);
-    if (!packed_.resize(matrices_ * matrix_floats_)) return;
     for (size_t e = 0; e < matrices_; ++e)
       kernels::f32_gemm_pack_b_kn(v.nr, cout, cin, u.data() + e * cin * cout, cout, nullptr,
                                   packed_.data() + e * matrix_floats_);
