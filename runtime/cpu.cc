@@ -2,8 +2,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <string>
 #include <cstdlib>
+#include <string>
 #include <strings.h>
 
 #if defined(__x86_64__) || defined(__i386__)

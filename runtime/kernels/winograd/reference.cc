@@ -76,14 +76,18 @@ void f32_winograd_f23_input_ref__scalar(const ConvGeometry& g, const float* inpu
   }
 }
 
+namespace {
+// The output transforms' clamp: `min > y ? min : y`, then `max < y ? max : y` (a NaN stays NaN).
+float clamp_output(float y, float min, float max) {
+  y = min > y ? min : y;
+  return max < y ? max : y;
+}
+}  // namespace
+
 void f32_winograd_f23_output_ref__scalar(const ConvGeometry& g, const float* m, int64_t matrix_stride,
                                          const float* bias, float min, float max, int64_t tile_begin,
                                          int64_t tile_end, float* output) {
   const int64_t cout = g.out_channels;
-  const auto clamp = [&](float y) {
-    y = min > y ? min : y;
-    return max < y ? max : y;
-  };
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     float* px[2][2];
     winograd_detail::tile_outputs<2>(g, output, t, px);
@@ -99,8 +103,8 @@ void f32_winograd_f23_output_ref__scalar(const ConvGeometry& g, const float* m, 
       }
       const float b = bias ? bias[c] : 0.f;
       for (int i = 0; i < 2; ++i) {
-        if (px[i][0]) px[i][0][c] = clamp(r[i][0] + r[i][1] + r[i][2] + b);
-        if (px[i][1]) px[i][1][c] = clamp(r[i][1] - r[i][2] - r[i][3] + b);
+        if (px[i][0]) px[i][0][c] = clamp_output(r[i][0] + r[i][1] + r[i][2] + b, min, max);
+        if (px[i][1]) px[i][1][c] = clamp_output(r[i][1] - r[i][2] - r[i][3] + b, min, max);
       }
     }
   }
@@ -133,10 +137,6 @@ void f32_winograd_f43_output_ref__scalar(const ConvGeometry& g, const float* m, 
                                          const float* bias, float min, float max, int64_t tile_begin,
                                          int64_t tile_end, float* output) {
   const int64_t cout = g.out_channels;
-  const auto clamp = [&](float y) {
-    y = min > y ? min : y;
-    return max < y ? max : y;
-  };
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     float* px[4][4];
     winograd_detail::tile_outputs<4>(g, output, t, px);
@@ -145,7 +145,7 @@ void f32_winograd_f43_output_ref__scalar(const ConvGeometry& g, const float* m, 
       float s[36];
       for (int e = 0; e < 36; ++e) s[e] = in[e * matrix_stride + c];
       winograd_detail::f43_output_tile<ScalarOps>(s, bias ? bias[c] : 0.f, [&](int i, int j, float value) {
-        if (px[i][j]) px[i][j][c] = clamp(value);
+        if (px[i][j]) px[i][j][c] = clamp_output(value, min, max);
       });
     }
   }
